@@ -1,0 +1,156 @@
+//! Relay control messages: the only payloads the relay decodes.
+//!
+//! A control frame is `[PROTOCOL_VERSION, Kind::Control]` followed by a postcard-encoded
+//! `ToRelay` or `FromRelay`. They carry ids, hashes and reasons; never names, paths or
+//! content.
+
+use serde::{Deserialize, Serialize};
+
+use super::header::Kind;
+use super::{DecodeError, PROTOCOL_VERSION, ParticipantId};
+
+/// Sent by members to the relay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ToRelay {
+    /// A host opens a session. `verifier` is SHA-256 of the admission token;
+    /// `resume_verifier` is SHA-256 of a host-only random token that lets the host
+    /// reclaim the session after its connection drops.
+    Create {
+        session: [u8; 16],
+        verifier: [u8; 32],
+        resume_verifier: [u8; 32],
+    },
+    /// The host's connection came back within the grace period.
+    Resume {
+        session: [u8; 16],
+        resume_token: [u8; 32],
+    },
+    /// A participant proves it holds the link by presenting the admission token.
+    Join { session: [u8; 16], token: [u8; 32] },
+    /// Follow a member (or stop following with `None`): presence sent to `Route::Followers`
+    /// reaches you.
+    Follow { leader: Option<ParticipantId> },
+    /// Host only: let a waiting participant receive session traffic.
+    Admit { participant: ParticipantId },
+    /// Host only: disconnect a participant and refuse it from now on.
+    Remove { participant: ParticipantId },
+    /// Host only: replace the admission verifier (after a rekey the old link stops working).
+    RotateToken { verifier: [u8; 32] },
+    /// Host only: end the session for everyone.
+    End,
+}
+
+/// Sent by the relay to members.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FromRelay {
+    /// Your connection is in the session with this id. A participant is waiting for the
+    /// host's admission until `Admitted` arrives.
+    Welcome {
+        participant: ParticipantId,
+        max_frame: u32,
+    },
+    Admitted,
+    /// To the host: someone presented a valid token and waits for admission.
+    JoinRequest {
+        participant: ParticipantId,
+    },
+    /// An admitted member joined.
+    PeerJoined {
+        participant: ParticipantId,
+    },
+    PeerLeft {
+        participant: ParticipantId,
+    },
+    /// The host's connection dropped; the relay keeps the session for `grace_seconds`.
+    HostAway {
+        grace_seconds: u32,
+    },
+    HostBack,
+    /// A frame of yours was refused; the connection stays open unless `fatal`.
+    Error {
+        code: ErrorCode,
+        fatal: bool,
+        message: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorCode {
+    /// The session does not exist (ended, or never created on this relay).
+    NoSession,
+    /// The admission token does not match: wrong or outdated link.
+    BadToken,
+    SessionExists,
+    SessionFull,
+    FrameTooLarge,
+    Malformed,
+    /// A control message or route this member may not use.
+    NotAllowed,
+    /// A frame addressed to a member that is not in the session.
+    NoSuchParticipant,
+    Removed,
+    SessionEnded,
+    /// The member did not read its frames fast enough and was disconnected.
+    TooSlow,
+    /// The frame was sent before the connection joined a session.
+    NotJoined,
+}
+
+pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {
+    let mut frame = vec![PROTOCOL_VERSION, Kind::Control as u8];
+    // Serializing these plain enums into a Vec cannot fail.
+    let body = postcard::to_allocvec(message).expect("control messages serialize");
+    frame.extend_from_slice(&body);
+    frame
+}
+
+/// Whether a frame is a control frame (else it is a data frame).
+pub fn is_control(frame: &[u8]) -> Result<bool, DecodeError> {
+    match frame {
+        [] => Err(DecodeError::Empty),
+        [version, ..] if *version != PROTOCOL_VERSION => Err(DecodeError::Version(*version)),
+        [_] => Err(DecodeError::Truncated(1)),
+        [_, kind, ..] => Ok(Kind::from_byte(*kind)? == Kind::Control),
+    }
+}
+
+pub fn decode<T: for<'de> Deserialize<'de>>(frame: &[u8]) -> Result<T, DecodeError> {
+    if !is_control(frame)? {
+        return Err(DecodeError::Body);
+    }
+    postcard::from_bytes(&frame[2..]).map_err(|_| DecodeError::Body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_answer_join() {
+        let frame = encode(&ToRelay::Join {
+            session: [1; 16],
+            token: [2; 32],
+        });
+        let hex: String = frame.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex,
+            format!("0100{}{}{}", "02", "01".repeat(16), "02".repeat(32))
+        );
+        assert_eq!(
+            decode::<ToRelay>(&frame).unwrap(),
+            ToRelay::Join {
+                session: [1; 16],
+                token: [2; 32]
+            }
+        );
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert_eq!(decode::<ToRelay>(&[]), Err(DecodeError::Empty));
+        assert_eq!(decode::<ToRelay>(&[1]), Err(DecodeError::Truncated(1)));
+        assert_eq!(decode::<ToRelay>(&[1, 0, 250, 3]), Err(DecodeError::Body));
+        assert_eq!(decode::<ToRelay>(&[9, 0]), Err(DecodeError::Version(9)));
+        assert_eq!(decode::<ToRelay>(&[1, 0, 2, 1]), Err(DecodeError::Body));
+    }
+}
