@@ -6,6 +6,7 @@
 //! `text` is pure operational transformation; `relay`, `host` and `client` are the three
 //! network roles; `tui` draws the client's state in a terminal and owns no sockets.
 
+pub mod channel;
 pub mod client;
 pub mod crypto;
 pub mod host;

@@ -1,1 +1,297 @@
-//! See lib.rs.
+//! The participant side, without any terminal code: joining a session, and asking the
+//! host for things. The headless commands, the demo's scripted partner, the TUI and the
+//! tests all go through here.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::time::Duration;
+
+use crate::channel::{Channel, ChannelError, Incoming};
+use crate::crypto::{ReceivingKeys, SessionKeys};
+use crate::link::Link;
+use crate::net::NetError;
+use crate::protocol::control::{ErrorCode, FromRelay, ToRelay};
+use crate::protocol::header::Route;
+use crate::protocol::message::{FileEntry, Hello, Member, Message, Request, RequestId, Response};
+use crate::protocol::{FILE_CHUNK_LEN, ParticipantId};
+
+/// How long to wait for the host before telling the user it is not answering.
+pub const HOST_TIMEOUT: Duration = Duration::from_secs(30);
+/// File chunks requested ahead of the one being written.
+const READ_AHEAD: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Unreachable(#[from] NetError),
+    #[error("wrong link: {0}")]
+    WrongSecret(String),
+    #[error("the session is gone: {0}")]
+    SessionGone(String),
+    #[error("the relay refused: {0}")]
+    Refused(String),
+    #[error("the host did not answer within {} s; is it still running?", HOST_TIMEOUT.as_secs())]
+    HostTimeout,
+    #[error("the connection to the relay closed{}", .0.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
+    Closed(Option<String>),
+    /// The host answered the request with an error meant for the user.
+    #[error("{0}")]
+    Host(String),
+    #[error("the host sent an answer this version does not understand")]
+    Protocol,
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
+}
+
+impl From<ChannelError> for ClientError {
+    fn from(error: ChannelError) -> Self {
+        match error {
+            ChannelError::Closed => ClientError::Closed(None),
+            ChannelError::Crypto(e) => ClientError::Refused(e.to_string()),
+        }
+    }
+}
+
+impl ClientError {
+    /// The process exit code for this error (documented in `cotype --help`).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ClientError::Unreachable(_) | ClientError::Closed(_) | ClientError::HostTimeout => 3,
+            ClientError::WrongSecret(_) | ClientError::SessionGone(_) | ClientError::Refused(_) => {
+                4
+            }
+            ClientError::Host(_) => 5,
+            ClientError::Protocol | ClientError::Output(_) => 1,
+        }
+    }
+}
+
+fn relay_error(code: ErrorCode, message: String) -> ClientError {
+    match code {
+        ErrorCode::BadToken => ClientError::WrongSecret(message),
+        ErrorCode::NoSession | ErrorCode::SessionEnded | ErrorCode::Removed => {
+            ClientError::SessionGone(message)
+        }
+        _ => ClientError::Refused(message),
+    }
+}
+
+/// A participant admitted to a session.
+pub struct Participant {
+    channel: Channel,
+    pub me: Member,
+    pub members: Vec<Member>,
+    next_request: RequestId,
+    /// Messages that arrived while waiting for something else, in order.
+    backlog: VecDeque<Incoming>,
+}
+
+impl Participant {
+    /// Connects, proves knowledge of the link, says hello and waits for the host's welcome.
+    pub async fn join(link: &Link, name: &str) -> Result<Participant, ClientError> {
+        let keys = SessionKeys::derive(&link.secret, &link.session);
+        let socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
+        let mut channel = Channel::new(socket, keys.sending_key(0), ReceivingKeys::new(0, &keys));
+        channel
+            .sender
+            .control(&ToRelay::Join {
+                session: link.session.0,
+                token: keys.admission_token(),
+            })
+            .await?;
+        let participant = loop {
+            match timeout(channel.recv()).await? {
+                Incoming::Relay(FromRelay::Welcome { participant, .. }) => break participant,
+                Incoming::Relay(FromRelay::Error { code, message, .. }) => {
+                    return Err(relay_error(code, message));
+                }
+                Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
+                _ => {}
+            }
+        };
+        channel.sender.set_participant(participant);
+        let public_key = [0u8; 32];
+        channel
+            .sender
+            .send(
+                Route::Host,
+                &Message::Hello(Hello {
+                    name: name.to_string(),
+                    public_key,
+                    client_version: env!("CARGO_PKG_VERSION").to_string(),
+                }),
+            )
+            .await?;
+        let welcome = loop {
+            match timeout(channel.recv()).await? {
+                Incoming::Message {
+                    message: Message::Welcome(welcome),
+                    ..
+                } => break welcome,
+                Incoming::Relay(FromRelay::Error {
+                    code,
+                    message,
+                    fatal,
+                    ..
+                }) if fatal => return Err(relay_error(code, message)),
+                Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
+                _ => {}
+            }
+        };
+        Ok(Participant {
+            channel,
+            me: welcome.you,
+            members: welcome.members,
+            next_request: 1,
+            backlog: VecDeque::new(),
+        })
+    }
+
+    pub fn id(&self) -> ParticipantId {
+        self.me.participant
+    }
+
+    /// Sends a request to the host and returns its id.
+    pub async fn send_request(&mut self, body: Request) -> Result<RequestId, ClientError> {
+        let id = self.next_request;
+        self.next_request += 1;
+        self.channel
+            .sender
+            .send(Route::Host, &Message::Request { id, body })
+            .await?;
+        Ok(id)
+    }
+
+    /// Waits for the next response to request `id`; other traffic is kept for later.
+    pub async fn next_response(&mut self, id: RequestId) -> Result<(Response, bool), ClientError> {
+        loop {
+            match timeout(self.channel.recv()).await? {
+                Incoming::Message {
+                    message:
+                        Message::Response {
+                            id: answered,
+                            done,
+                            body,
+                        },
+                    ..
+                } if answered == id => return Ok((body, done)),
+                Incoming::Relay(FromRelay::Error {
+                    code,
+                    message,
+                    fatal,
+                    ..
+                }) if fatal => return Err(relay_error(code, message)),
+                Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
+                other => self.backlog.push_back(other),
+            }
+        }
+    }
+
+    /// Every file the host shares, sorted by path.
+    pub async fn list_files(&mut self) -> Result<Vec<FileEntry>, ClientError> {
+        let id = self.send_request(Request::ListFiles).await?;
+        let mut files = Vec::new();
+        loop {
+            match self.next_response(id).await? {
+                (Response::Files(batch), done) => {
+                    files.extend(batch);
+                    if done {
+                        return Ok(files);
+                    }
+                }
+                (Response::Error { message }, _) => return Err(ClientError::Host(message)),
+                _ => return Err(ClientError::Protocol),
+            }
+        }
+    }
+
+    /// Streams a file's exact bytes into `out`, a few chunks ahead, in bounded memory.
+    /// Returns the number of bytes written.
+    pub async fn read_file(
+        &mut self,
+        path: &str,
+        out: &mut impl Write,
+    ) -> Result<u64, ClientError> {
+        let chunk = FILE_CHUNK_LEN as u64;
+        let mut in_flight: VecDeque<(RequestId, u64)> = VecDeque::new();
+        let mut next_offset = 0u64;
+        let mut total: Option<u64> = None;
+        let mut written = 0u64;
+        loop {
+            while in_flight.len() < READ_AHEAD && total.is_none_or(|t| next_offset < t) {
+                let id = self
+                    .send_request(Request::ReadFile {
+                        path: path.to_string(),
+                        offset: next_offset,
+                        len: chunk as u32,
+                    })
+                    .await?;
+                in_flight.push_back((id, next_offset));
+                next_offset += chunk;
+                if total.is_none() {
+                    // Learn the size from the first answer before reading further ahead.
+                    break;
+                }
+            }
+            let Some((id, offset)) = in_flight.pop_front() else {
+                break;
+            };
+            match self.next_response(id).await? {
+                (
+                    Response::FileChunk {
+                        offset: got,
+                        total: size,
+                        data,
+                    },
+                    _,
+                ) if got == offset => {
+                    if total.is_some_and(|t| t != size) {
+                        return Err(ClientError::Host(format!(
+                            "{path} changed on the host while it was being read; try again"
+                        )));
+                    }
+                    total = Some(size);
+                    out.write_all(&data).map_err(ClientError::Output)?;
+                    written += data.len() as u64;
+                    if data.is_empty() && written < size {
+                        return Err(ClientError::Host(format!(
+                            "{path} shrank on the host while it was being read; try again"
+                        )));
+                    }
+                }
+                (Response::Error { message }, _) => return Err(ClientError::Host(message)),
+                _ => return Err(ClientError::Protocol),
+            }
+            if total.is_some_and(|t| written >= t) && in_flight.is_empty() {
+                break;
+            }
+        }
+        out.flush().map_err(ClientError::Output)?;
+        Ok(written)
+    }
+
+    /// Says goodbye by closing the connection.
+    pub async fn leave(self) {
+        drop(self.channel);
+    }
+
+    /// The raw sender, for tests that misbehave on purpose.
+    pub fn channel_sender(&self) -> crate::channel::ChannelSender {
+        self.channel.sender.clone()
+    }
+
+    /// Follow another member's presence (or stop).
+    pub async fn follow(&self, leader: Option<ParticipantId>) -> Result<(), ClientError> {
+        Ok(self
+            .channel
+            .sender
+            .control(&ToRelay::Follow { leader })
+            .await?)
+    }
+}
+
+async fn timeout<T>(future: impl std::future::Future<Output = T>) -> Result<T, ClientError> {
+    tokio::time::timeout(HOST_TIMEOUT, future)
+        .await
+        .map_err(|_| ClientError::HostTimeout)
+}

@@ -1,1 +1,9 @@
-//! See lib.rs.
+//! The host: owns the shared folder and the truth about it.
+//!
+//! It creates the session at the relay, admits participants after their encrypted hello,
+//! and answers their requests from the workspace, never serving what the workspace hides.
+
+pub mod session;
+pub mod workspace;
+
+pub use session::{HostOptions, HostSession};

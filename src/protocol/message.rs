@@ -75,9 +75,12 @@ pub struct Welcome {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
     ListFiles,
-    /// The exact bytes of a file, streamed in `FileChunk`s.
+    /// Up to `len` bytes of a file from `offset`. Participants pull large files chunk by
+    /// chunk, a few requests ahead, so no queue on the way ever holds a whole file.
     ReadFile {
         path: String,
+        offset: u64,
+        len: u32,
     },
 }
 

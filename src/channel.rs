@@ -1,0 +1,187 @@
+//! A member's encrypted channel through the relay, shared by the host and participants.
+//!
+//! Two tasks move raw frames between the WebSocket and bounded queues; sealing and
+//! opening happen on the caller's side, where the keys live. A caller that stops reading
+//! fills the queues and, in the end, the relay drops it: nothing grows without bound.
+
+use std::sync::{Arc, Mutex};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::crypto::{CryptoError, ReceivingKeys, SendingKey};
+use crate::net::ClientSocket;
+use crate::protocol::ParticipantId;
+use crate::protocol::control::{self, FromRelay, ToRelay};
+use crate::protocol::frame::{FrameError, FrameSealer, open_frame};
+use crate::protocol::header::{Header, Route};
+use crate::protocol::message::Message;
+
+const QUEUE_FRAMES: usize = 256;
+
+/// What arrives on a channel.
+#[derive(Debug)]
+pub enum Incoming {
+    Relay(FromRelay),
+    Message {
+        header: Header,
+        message: Message,
+    },
+    /// A frame that did not open (wrong key, tampered, replayed, forged sender). It is
+    /// dropped; the caller may log it.
+    Rejected {
+        from: ParticipantId,
+        error: FrameError,
+    },
+    /// The connection ended; `reason` is what the relay said, if anything.
+    Closed {
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    #[error("the connection to the relay is closed")]
+    Closed,
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+/// The sending half; cheap to clone, so tasks can answer on their own.
+#[derive(Clone)]
+pub struct ChannelSender {
+    sealer: Arc<Mutex<FrameSealer>>,
+    frames: mpsc::Sender<Vec<u8>>,
+}
+
+impl ChannelSender {
+    pub async fn send(&self, route: Route, message: &Message) -> Result<(), ChannelError> {
+        let frame = {
+            let mut sealer = self.sealer.lock().unwrap_or_else(|p| p.into_inner());
+            sealer.seal(route, message)?
+        };
+        self.send_raw(frame).await
+    }
+
+    pub async fn control(&self, message: &ToRelay) -> Result<(), ChannelError> {
+        self.send_raw(control::encode(message)).await
+    }
+
+    /// Sends bytes as they are (tests use it to send garbage).
+    pub async fn send_raw(&self, frame: Vec<u8>) -> Result<(), ChannelError> {
+        self.frames
+            .send(frame)
+            .await
+            .map_err(|_| ChannelError::Closed)
+    }
+
+    /// The relay told us our participant id; it is part of every header we seal.
+    pub fn set_participant(&self, participant: ParticipantId) {
+        self.sealer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_sender(participant);
+    }
+
+    /// Starts sending under a new key (a new epoch after a rekey).
+    pub fn replace_key(&self, key: SendingKey) {
+        let mut sealer = self.sealer.lock().unwrap_or_else(|p| p.into_inner());
+        let participant = sealer.sender();
+        *sealer = FrameSealer::new(key, participant);
+    }
+}
+
+/// The receiving half plus the keys to open what arrives.
+pub struct Channel {
+    pub sender: ChannelSender,
+    frames: mpsc::Receiver<Result<Vec<u8>, Option<String>>>,
+    pub keys: ReceivingKeys,
+    closed: bool,
+}
+
+impl Channel {
+    pub fn new(socket: ClientSocket, sending_key: SendingKey, keys: ReceivingKeys) -> Self {
+        let (mut sink, mut source) = socket.split();
+        let (outgoing, mut outgoing_rx) = mpsc::channel::<Vec<u8>>(QUEUE_FRAMES);
+        let (incoming_tx, incoming) = mpsc::channel(QUEUE_FRAMES);
+        tokio::spawn(async move {
+            while let Some(frame) = outgoing_rx.recv().await {
+                if sink.send(WsMessage::Binary(frame.into())).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        tokio::spawn(async move {
+            let reason = loop {
+                match source.next().await {
+                    Some(Ok(WsMessage::Binary(frame))) => {
+                        if incoming_tx.send(Ok(frame.to_vec())).await.is_err() {
+                            return;
+                        }
+                    }
+                    Some(Ok(WsMessage::Close(frame))) => {
+                        break frame
+                            .map(|f| f.reason.to_string())
+                            .filter(|r| !r.is_empty());
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => break Some(e.to_string()),
+                    None => break None,
+                }
+            };
+            let _ = incoming_tx.send(Err(reason)).await;
+        });
+        Channel {
+            sender: ChannelSender {
+                sealer: Arc::new(Mutex::new(FrameSealer::new(sending_key, 0))),
+                frames: outgoing,
+            },
+            frames: incoming,
+            keys,
+            closed: false,
+        }
+    }
+
+    /// The next event. After `Closed`, every call returns `Closed` again.
+    pub async fn recv(&mut self) -> Incoming {
+        if self.closed {
+            return Incoming::Closed { reason: None };
+        }
+        match self.frames.recv().await {
+            Some(Ok(frame)) => self.decode(&frame),
+            Some(Err(reason)) => {
+                self.closed = true;
+                Incoming::Closed { reason }
+            }
+            None => {
+                self.closed = true;
+                Incoming::Closed { reason: None }
+            }
+        }
+    }
+
+    fn decode(&mut self, frame: &[u8]) -> Incoming {
+        match control::is_control(frame) {
+            Ok(true) => match control::decode::<FromRelay>(frame) {
+                Ok(message) => Incoming::Relay(message),
+                Err(e) => Incoming::Rejected {
+                    from: crate::protocol::HOST_ID,
+                    error: e.into(),
+                },
+            },
+            Ok(false) => match open_frame(&mut self.keys, frame) {
+                Ok((header, message)) => Incoming::Message { header, message },
+                Err(error) => Incoming::Rejected {
+                    from: Header::decode(frame).map(|h| h.sender).unwrap_or(u32::MAX),
+                    error,
+                },
+            },
+            Err(e) => Incoming::Rejected {
+                from: u32::MAX,
+                error: e.into(),
+            },
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Relay metrics in the Prometheus text format: counts and durations, never contents.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::protocol::header::Kind;
+
+const KINDS: [(Kind, &str); 8] = [
+    (Kind::Control, "control"),
+    (Kind::Hello, "hello"),
+    (Kind::Edit, "edit"),
+    (Kind::Presence, "presence"),
+    (Kind::Request, "request"),
+    (Kind::Response, "response"),
+    (Kind::Event, "event"),
+    (Kind::KeyUpdate, "key_update"),
+];
+
+#[derive(Default)]
+pub struct Metrics {
+    sessions_created: AtomicU64,
+    sessions_ended: AtomicU64,
+    session_seconds_sum: AtomicU64,
+    session_peak_participants_sum: AtomicU64,
+    frames_by_kind: [AtomicU64; 8],
+    bytes_routed: AtomicU64,
+    bad_tokens: AtomicU64,
+    slow_readers_dropped: AtomicU64,
+}
+
+impl Metrics {
+    pub fn session_created(&self) {
+        self.sessions_created.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn session_ended(&self, duration: Duration, peak_participants: usize) {
+        self.sessions_ended.fetch_add(1, Ordering::Relaxed);
+        self.session_seconds_sum
+            .fetch_add(duration.as_secs(), Ordering::Relaxed);
+        self.session_peak_participants_sum
+            .fetch_add(peak_participants as u64, Ordering::Relaxed);
+    }
+
+    pub fn frame_routed(&self, kind: Kind, bytes: usize) {
+        self.frames_by_kind[kind as usize].fetch_add(1, Ordering::Relaxed);
+        self.bytes_routed.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    pub fn bad_token(&self) {
+        self.bad_tokens.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn slow_reader_dropped(&self) {
+        self.slow_readers_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn render(&self, active_sessions: usize, active_participants: usize) -> String {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        };
+        metric(
+            "cotype_relay_sessions_active",
+            "gauge",
+            "Sessions open now.",
+            active_sessions as u64,
+        );
+        metric(
+            "cotype_relay_participants_active",
+            "gauge",
+            "Participants connected now, hosts excluded.",
+            active_participants as u64,
+        );
+        metric(
+            "cotype_relay_sessions_created_total",
+            "counter",
+            "Sessions created.",
+            get(&self.sessions_created),
+        );
+        metric(
+            "cotype_relay_sessions_ended_total",
+            "counter",
+            "Sessions ended.",
+            get(&self.sessions_ended),
+        );
+        metric(
+            "cotype_relay_session_duration_seconds_sum",
+            "counter",
+            "Total duration of ended sessions.",
+            get(&self.session_seconds_sum),
+        );
+        metric(
+            "cotype_relay_session_peak_participants_sum",
+            "counter",
+            "Sum over ended sessions of their largest participant count.",
+            get(&self.session_peak_participants_sum),
+        );
+        metric(
+            "cotype_relay_bytes_routed_total",
+            "counter",
+            "Bytes of data frames routed.",
+            get(&self.bytes_routed),
+        );
+        metric(
+            "cotype_relay_bad_tokens_total",
+            "counter",
+            "Join attempts with a wrong admission token.",
+            get(&self.bad_tokens),
+        );
+        metric(
+            "cotype_relay_slow_readers_dropped_total",
+            "counter",
+            "Connections dropped because they stopped reading.",
+            get(&self.slow_readers_dropped),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP cotype_relay_frames_routed_total Data frames routed, by coarse kind.\n# TYPE cotype_relay_frames_routed_total counter"
+        );
+        for (kind, name) in KINDS {
+            let _ = writeln!(
+                out,
+                "cotype_relay_frames_routed_total{{kind=\"{name}\"}} {}",
+                get(&self.frames_by_kind[kind as usize])
+            );
+        }
+        out
+    }
+}
+
+/// A minimal HTTP/1.1 responder for `GET /metrics`; anything else gets 404.
+pub async fn serve(
+    listener: TcpListener,
+    render: impl Fn() -> String + Send + Sync + 'static,
+) -> std::io::Result<()> {
+    let render = std::sync::Arc::new(render);
+    loop {
+        let (mut stream, _) = listener.accept().await?;
+        let render = render.clone();
+        tokio::spawn(async move {
+            let mut request = [0u8; 1024];
+            let Ok(Ok(read)) =
+                tokio::time::timeout(Duration::from_secs(5), stream.read(&mut request)).await
+            else {
+                return;
+            };
+            let request = String::from_utf8_lossy(&request[..read]);
+            let (status, body) = if request.starts_with("GET /metrics ") {
+                ("200 OK", render())
+            } else {
+                ("404 Not Found", "not found; try /metrics\n".to_string())
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        });
+    }
+}

@@ -1,0 +1,264 @@
+//! The relay's view of sessions: members, admission, the follow graph, and routing.
+//!
+//! All of it is plain state behind one mutex per relay; routing a frame is a lookup and
+//! a non-blocking `try_send` per receiver, so one slow receiver never holds up a sender:
+//! when a receiver's bounded queue is full, that receiver is dropped.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use subtle::ConstantTimeEq;
+use tokio::sync::mpsc;
+
+use crate::crypto::admission_verifier;
+use crate::protocol::control::{ErrorCode, FromRelay};
+use crate::protocol::header::Route;
+use crate::protocol::{HOST_ID, ParticipantId};
+
+/// What a connection's writer task sends.
+#[derive(Debug)]
+pub enum Outgoing {
+    Frame(Vec<u8>),
+}
+
+pub type SessionKey = [u8; 16];
+
+pub struct Member {
+    pub queue: mpsc::Sender<Outgoing>,
+    /// Setting a reason closes the member's connection (removal, slow reader, end).
+    pub kick: std::sync::Arc<tokio::sync::watch::Sender<Option<String>>>,
+    pub admitted: bool,
+    pub address: SocketAddr,
+    pub joined: Instant,
+    /// Connection serial number, so a stale connection cannot remove its successor.
+    pub connection: u64,
+}
+
+pub struct Session {
+    verifier: [u8; 32],
+    resume_verifier: [u8; 32],
+    pub host: Option<Member>,
+    /// When the host's connection dropped; the session ends after the grace period.
+    pub host_away_since: Option<Instant>,
+    pub participants: HashMap<ParticipantId, Member>,
+    /// follower -> leader
+    follows: HashMap<ParticipantId, ParticipantId>,
+    next_participant: ParticipantId,
+    pub created: Instant,
+    pub peak_participants: usize,
+}
+
+#[derive(Debug)]
+pub struct Refusal {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Members whose queues overflowed during a delivery; the caller disconnects them.
+pub type Overflowed = Vec<ParticipantId>;
+
+impl Session {
+    pub fn new(verifier: [u8; 32], resume_verifier: [u8; 32], host: Member) -> Self {
+        Session {
+            verifier,
+            resume_verifier,
+            host: Some(host),
+            host_away_since: None,
+            participants: HashMap::new(),
+            follows: HashMap::new(),
+            next_participant: HOST_ID + 1,
+            created: Instant::now(),
+            peak_participants: 0,
+        }
+    }
+
+    pub fn token_matches(&self, token: &[u8; 32]) -> bool {
+        admission_verifier(token).ct_eq(&self.verifier).into()
+    }
+
+    pub fn resume_token_matches(&self, token: &[u8; 32]) -> bool {
+        admission_verifier(token)
+            .ct_eq(&self.resume_verifier)
+            .into()
+    }
+
+    pub fn rotate_verifier(&mut self, verifier: [u8; 32]) {
+        self.verifier = verifier;
+    }
+
+    /// Adds a participant waiting for admission and returns its id.
+    pub fn add_participant(&mut self, member: Member) -> ParticipantId {
+        let id = self.next_participant;
+        self.next_participant = self.next_participant.wrapping_add(1).max(HOST_ID + 1);
+        self.participants.insert(id, member);
+        self.peak_participants = self.peak_participants.max(self.participants.len());
+        id
+    }
+
+    pub fn remove_participant(&mut self, id: ParticipantId, connection: u64) -> bool {
+        if self
+            .participants
+            .get(&id)
+            .is_some_and(|m| m.connection == connection)
+        {
+            self.participants.remove(&id);
+            self.follows.remove(&id);
+            self.follows.retain(|_, leader| *leader != id);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn member(&self, id: ParticipantId) -> Option<&Member> {
+        if id == HOST_ID {
+            self.host.as_ref()
+        } else {
+            self.participants.get(&id)
+        }
+    }
+
+    pub fn is_admitted(&self, id: ParticipantId) -> bool {
+        self.member(id).is_some_and(|m| m.admitted)
+    }
+
+    pub fn admit(&mut self, id: ParticipantId) -> Result<(), Refusal> {
+        let member = self.participants.get_mut(&id).ok_or_else(|| {
+            Refusal::new(ErrorCode::NoSuchParticipant, format!("no participant {id}"))
+        })?;
+        member.admitted = true;
+        Ok(())
+    }
+
+    pub fn set_follow(&mut self, follower: ParticipantId, leader: Option<ParticipantId>) {
+        match leader {
+            Some(leader) if leader != follower => {
+                self.follows.insert(follower, leader);
+            }
+            _ => {
+                self.follows.remove(&follower);
+            }
+        }
+    }
+
+    /// Delivers a frame from `sender` along `route`. Pending (unadmitted) members may only
+    /// talk to the host, and only the host may talk to them.
+    pub fn route(
+        &self,
+        sender: ParticipantId,
+        route: Route,
+        frame: &[u8],
+    ) -> Result<Overflowed, Refusal> {
+        let sender_admitted = self.is_admitted(sender);
+        if !sender_admitted && route != Route::Host {
+            return Err(Refusal::new(
+                ErrorCode::NotAllowed,
+                "waiting for the host to admit you: only the host can be reached",
+            ));
+        }
+        let mut overflowed = Vec::new();
+        let mut deliver = |id: ParticipantId, member: &Member| {
+            if member
+                .queue
+                .try_send(Outgoing::Frame(frame.to_vec()))
+                .is_err()
+            {
+                overflowed.push(id);
+            }
+        };
+        match route {
+            Route::Host => match &self.host {
+                Some(host) if sender != HOST_ID => deliver(HOST_ID, host),
+                Some(_) => {
+                    return Err(Refusal::new(
+                        ErrorCode::NotAllowed,
+                        "the host cannot send to itself",
+                    ));
+                }
+                None => {
+                    return Err(Refusal::new(
+                        ErrorCode::NoSuchParticipant,
+                        "the host is reconnecting; try again shortly",
+                    ));
+                }
+            },
+            Route::Participant(id) => {
+                let target = self.participants.get(&id).filter(|m| {
+                    // Only the host may address a member it has not admitted yet.
+                    m.admitted || sender == HOST_ID
+                });
+                match target {
+                    Some(member) if id != sender => deliver(id, member),
+                    _ => {
+                        return Err(Refusal::new(
+                            ErrorCode::NoSuchParticipant,
+                            format!("participant {id} is not in the session"),
+                        ));
+                    }
+                }
+            }
+            Route::Everyone => {
+                if let Some(host) = &self.host
+                    && sender != HOST_ID
+                {
+                    deliver(HOST_ID, host);
+                }
+                for (&id, member) in &self.participants {
+                    if id != sender && member.admitted {
+                        deliver(id, member);
+                    }
+                }
+            }
+            Route::Followers => {
+                for (&follower, &leader) in &self.follows {
+                    if leader != sender {
+                        continue;
+                    }
+                    if let Some(member) = self.member(follower).filter(|m| m.admitted) {
+                        deliver(follower, member);
+                    }
+                }
+            }
+        }
+        Ok(overflowed)
+    }
+
+    /// Sends a control message to every admitted member except `except`.
+    pub fn announce(&self, message: &FromRelay, except: Option<ParticipantId>) -> Overflowed {
+        let frame = crate::protocol::control::encode(message);
+        let mut overflowed = Vec::new();
+        let members = self
+            .host
+            .iter()
+            .map(|h| (HOST_ID, h))
+            .chain(self.participants.iter().map(|(&id, m)| (id, m)));
+        for (id, member) in members {
+            if Some(id) == except || !member.admitted {
+                continue;
+            }
+            if member
+                .queue
+                .try_send(Outgoing::Frame(frame.clone()))
+                .is_err()
+            {
+                overflowed.push(id);
+            }
+        }
+        overflowed
+    }
+
+    pub fn host_grace_expired(&self, grace: Duration) -> bool {
+        self.host_away_since
+            .is_some_and(|since| since.elapsed() >= grace)
+    }
+}
