@@ -213,6 +213,36 @@ pub fn resolve_link_text(argument: Option<&str>) -> anyhow::Result<String> {
     }
 }
 
+/// Reads a relay address as the host gives it: `https://relay.example.com`,
+/// `wss://…`, `http://127.0.0.1:7420`, or bare `host[:port]` (TLS unless on loopback).
+/// Returns whether to use TLS and the `host[:port]` part.
+pub fn parse_relay_address(text: &str, allow_insecure: bool) -> Result<(bool, String), LinkError> {
+    let text = text.trim().trim_end_matches('/');
+    let (tls, rest) = if let Some(rest) = text
+        .strip_prefix("https://")
+        .or_else(|| text.strip_prefix("wss://"))
+    {
+        (Some(true), rest)
+    } else if let Some(rest) = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("ws://"))
+    {
+        (Some(false), rest)
+    } else if text.contains("://") {
+        return Err(LinkError::BadScheme);
+    } else {
+        (None, text)
+    };
+    if rest.is_empty() || rest.contains('/') {
+        return Err(LinkError::NoRelay);
+    }
+    let tls = tls.unwrap_or(!is_loopback(rest));
+    if !tls && !allow_insecure && !is_loopback(rest) {
+        return Err(LinkError::InsecureRemote);
+    }
+    Ok((tls, rest.to_string()))
+}
+
 /// Whether `host[:port]` names this machine.
 pub fn is_loopback(relay: &str) -> bool {
     let host = if let Some(rest) = relay.strip_prefix('[') {
@@ -291,6 +321,34 @@ mod tests {
         );
         let err = Link::parse(without_secret, false).unwrap_err().to_string();
         assert_eq!(err, "the link has no secret after '#': copy the whole link");
+    }
+
+    #[test]
+    fn relay_addresses_as_hosts_write_them() {
+        assert_eq!(
+            parse_relay_address("relay.example.com", false),
+            Ok((true, "relay.example.com".into()))
+        );
+        assert_eq!(
+            parse_relay_address("127.0.0.1:7420", false),
+            Ok((false, "127.0.0.1:7420".into()))
+        );
+        assert_eq!(
+            parse_relay_address("https://localhost:9/", false),
+            Ok((true, "localhost:9".into()))
+        );
+        assert_eq!(
+            parse_relay_address("ws://relay.example.com", false),
+            Err(LinkError::InsecureRemote)
+        );
+        assert_eq!(
+            parse_relay_address("ws://relay.example.com", true),
+            Ok((false, "relay.example.com".into()))
+        );
+        assert_eq!(
+            parse_relay_address("ftp://x", false),
+            Err(LinkError::BadScheme)
+        );
     }
 
     #[test]

@@ -125,9 +125,14 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            let code = error
-                .downcast_ref::<ClientError>()
-                .map_or(1, ClientError::exit_code);
+            let code = match (
+                error.downcast_ref::<ClientError>(),
+                error.downcast_ref::<cotype::link::LinkError>(),
+            ) {
+                (Some(client), _) => client.exit_code(),
+                (None, Some(_)) => 4,
+                (None, None) => 1,
+            };
             eprintln!("cotype: {error:#}");
             ExitCode::from(code)
         }

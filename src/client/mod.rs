@@ -275,9 +275,9 @@ impl Participant {
         drop(self.channel);
     }
 
-    /// The raw sender, for tests that misbehave on purpose.
-    pub fn channel_sender(&self) -> crate::channel::ChannelSender {
-        self.channel.sender.clone()
+    /// The raw channel, for tools and tests that speak the protocol directly.
+    pub fn into_channel(self) -> Channel {
+        self.channel
     }
 
     /// Follow another member's presence (or stop).

@@ -25,8 +25,8 @@ const PALETTE_SIZE: u8 = 8;
 #[derive(Clone, Debug)]
 pub struct HostOptions {
     pub root: PathBuf,
-    /// `host[:port]` of an external relay, with TLS unless `insecure`; `None` starts an
-    /// embedded relay on 127.0.0.1.
+    /// An external relay (see `link::parse_relay_address`); `None` starts an embedded
+    /// relay on 127.0.0.1.
     pub relay: Option<String>,
     pub insecure: bool,
     pub hide: Vec<String>,
@@ -57,7 +57,10 @@ impl HostSession {
         let workspace = Workspace::open(&options.root, &options.hide)
             .with_context(|| format!("cannot share {}", options.root.display()))?;
         let (relay_address, tls, embedded) = match &options.relay {
-            Some(relay) => (relay.clone(), !options.insecure, None),
+            Some(relay) => {
+                let (tls, address) = crate::link::parse_relay_address(relay, options.insecure)?;
+                (address, tls, None)
+            }
             None => {
                 let listen: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
                 let (address, relay) =
