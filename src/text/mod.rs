@@ -13,6 +13,9 @@ pub mod position;
 pub mod server;
 pub mod undo;
 
+#[cfg(test)]
+mod proptests;
+
 pub use client::{Client, EditId, RemoteEdit, RemoteOutcome, Submission};
 pub use operation::{Assoc, Change, Component, Operation, OperationBuilder, OtError};
 pub use position::LineCol;
