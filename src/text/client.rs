@@ -262,6 +262,7 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::operation::OperationBuilder;
     use crate::text::server::{AuthoritativeDocument, SubmitOutcome};
 
     fn ins(len: usize, at: usize, text: &str) -> Operation {
@@ -432,5 +433,71 @@ mod tests {
         }
         assert_eq!(text, host.rope().to_string());
         assert!(!client.has_pending());
+    }
+
+    /// The worked example of docs/ARCHITECTURE.md ("Editing model"), step by step.
+    #[test]
+    fn architecture_worked_example() {
+        let mut host = AuthoritativeDocument::new("hello world", 4);
+        let (mut ana, mut ben) = (Client::new(A, 4), Client::new(B, 4));
+        let mut ana_text = "hello world".to_string();
+        let mut ben_text = ana_text.clone();
+
+        let ana_op = ins(11, 6, "dear ");
+        ana_text = ana_op.apply_to_string(&ana_text).unwrap();
+        let ana_sub = ana.local_edit(ana_op).unwrap().unwrap();
+        let ben_op = Operation::replace(11, 6..11, "🌍").unwrap();
+        ben_text = ben_op.apply_to_string(&ben_text).unwrap();
+        let ben_sub = ben.local_edit(ben_op).unwrap().unwrap();
+        assert_eq!(
+            (ana_text.as_str(), ben_text.as_str()),
+            ("hello dear world", "hello 🌍")
+        );
+
+        // Ana's edit reaches the host first: revision 5, unchanged.
+        let SubmitOutcome::Applied(r5) = host.submit(ana_sub).unwrap() else {
+            panic!("applied");
+        };
+        // Ben's, based on revision 4, is transformed past it: revision 6.
+        let SubmitOutcome::Applied(r6) = host.submit(ben_sub).unwrap() else {
+            panic!("applied");
+        };
+        assert_eq!(
+            r6.op,
+            OperationBuilder::new()
+                .retain(11)
+                .insert("🌍")
+                .delete(5)
+                .build()
+        );
+        assert_eq!(host.rope().to_string(), "hello dear 🌍");
+
+        // Ben rebases Ana's edit past his pending one.
+        let RemoteOutcome::Apply(for_ben) = ben.on_remote(r5.clone()).unwrap() else {
+            panic!("apply");
+        };
+        assert_eq!(
+            for_ben,
+            OperationBuilder::new()
+                .retain(6)
+                .insert("dear ")
+                .retain(1)
+                .build()
+        );
+        ben_text = for_ben.apply_to_string(&ben_text).unwrap();
+        assert_eq!(
+            ana.on_remote(r5).unwrap(),
+            RemoteOutcome::Confirmed { send: None }
+        );
+        let RemoteOutcome::Apply(for_ana) = ana.on_remote(r6.clone()).unwrap() else {
+            panic!("apply");
+        };
+        ana_text = for_ana.apply_to_string(&ana_text).unwrap();
+        assert_eq!(
+            ben.on_remote(r6).unwrap(),
+            RemoteOutcome::Confirmed { send: None }
+        );
+        assert_eq!(ana_text, "hello dear 🌍");
+        assert_eq!(ben_text, "hello dear 🌍");
     }
 }
