@@ -18,6 +18,6 @@ mod proptests;
 
 pub use client::{Client, EditId, RemoteEdit, RemoteOutcome, Submission};
 pub use operation::{Assoc, Change, Component, Operation, OperationBuilder, OtError};
-pub use position::LineCol;
+pub use position::{LineCol, LspEncoding};
 pub use server::{AuthoritativeDocument, CatchUpError, SubmitOutcome};
 pub use undo::UndoHistory;

@@ -1,9 +1,9 @@
 //! Position conversions at the borders.
 //!
 //! Inside cotype a position is a char index (a Unicode scalar value, as ropey counts).
-//! Language servers count UTF-16 code units per line, tree-sitter counts bytes, people
-//! count lines and columns. Every conversion lives here so that no other module does
-//! this arithmetic by hand.
+//! Language servers count UTF-16 code units per line (UTF-8 or UTF-32 if negotiated),
+//! tree-sitter counts bytes, people count lines and columns. Every conversion lives here
+//! so that no other module does this arithmetic by hand.
 //!
 //! Lines end at `\n`, `\r\n` or a lone `\r` — exactly the LSP definition. (cotype builds
 //! ropey without its `unicode_lines` feature so that form feed, NEL and U+2028 do not
@@ -66,30 +66,80 @@ pub fn line_col_to_char(rope: &Rope, pos: LineCol) -> usize {
     rope.line_to_char(line) + pos.col.min(line_content_chars(rope, line))
 }
 
+/// The unit an LSP position's `character` counts, as negotiated with the server
+/// (`general.positionEncodings`, LSP 3.17). Without negotiation it is UTF-16.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LspEncoding {
+    Utf8,
+    #[default]
+    Utf16,
+    /// Unicode scalar values: the same unit as cotype's char indices.
+    Utf32,
+}
+
+impl LspEncoding {
+    /// The encoding a server chose, or `None` for one this crate does not know.
+    pub fn from_kind(kind: &lsp_types::PositionEncodingKind) -> Option<Self> {
+        match kind.as_str() {
+            "utf-8" => Some(Self::Utf8),
+            "utf-16" => Some(Self::Utf16),
+            "utf-32" => Some(Self::Utf32),
+            _ => None,
+        }
+    }
+
+    /// The offset of char index `c` in this encoding's units, from the document start.
+    fn units(self, rope: &Rope, c: usize) -> usize {
+        match self {
+            Self::Utf8 => rope.char_to_byte(c),
+            Self::Utf16 => rope.char_to_utf16_cu(c),
+            Self::Utf32 => c,
+        }
+    }
+
+    /// The char containing unit offset `u` (from the document start).
+    fn to_char(self, rope: &Rope, u: usize) -> usize {
+        match self {
+            Self::Utf8 => rope.byte_to_char(u),
+            Self::Utf16 => rope.utf16_cu_to_char(u),
+            Self::Utf32 => u,
+        }
+    }
+}
+
 /// A char index as an LSP position (line, UTF-16 code units into the line).
 pub fn char_to_lsp(rope: &Rope, char_idx: usize) -> lsp_types::Position {
+    char_to_lsp_in(rope, char_idx, LspEncoding::Utf16)
+}
+
+/// An LSP position (UTF-16 columns) as a char index.
+pub fn lsp_to_char(rope: &Rope, pos: lsp_types::Position) -> usize {
+    lsp_to_char_in(rope, pos, LspEncoding::Utf16)
+}
+
+/// A char index as an LSP position in the negotiated encoding.
+pub fn char_to_lsp_in(rope: &Rope, char_idx: usize, encoding: LspEncoding) -> lsp_types::Position {
     let c = clamp_char(rope, char_idx);
     let line = rope.char_to_line(c);
-    let units = rope.char_to_utf16_cu(c) - rope.char_to_utf16_cu(rope.line_to_char(line));
+    let units = encoding.units(rope, c) - encoding.units(rope, rope.line_to_char(line));
     lsp_types::Position {
         line: saturate_u32(line),
         character: saturate_u32(units),
     }
 }
 
-/// An LSP position as a char index.
-pub fn lsp_to_char(rope: &Rope, pos: lsp_types::Position) -> usize {
+/// An LSP position in the negotiated encoding as a char index.
+pub fn lsp_to_char_in(rope: &Rope, pos: lsp_types::Position, encoding: LspEncoding) -> usize {
     let Some(line) = valid_line(rope, pos.line as usize) else {
         return rope.len_chars();
     };
     let start = rope.line_to_char(line);
     let end = start + line_content_chars(rope, line);
-    let start_units = rope.char_to_utf16_cu(start);
-    let end_units = rope.char_to_utf16_cu(end);
-    let target = start_units
+    let target = encoding
+        .units(rope, start)
         .saturating_add(pos.character as usize)
-        .min(end_units);
-    rope.utf16_cu_to_char(target)
+        .min(encoding.units(rope, end));
+    encoding.to_char(rope, target)
 }
 
 pub fn char_to_byte(rope: &Rope, char_idx: usize) -> usize {
@@ -214,5 +264,27 @@ mod tests {
         assert_eq!(line_col_to_char(&rope, lc(2, 2)), 0);
         assert_eq!(lsp_to_char(&rope, Position::new(0, 4)), 0);
         assert_eq!(point_to_char(&rope, Point { row: 0, column: 4 }), 0);
+    }
+
+    #[test]
+    fn negotiated_lsp_encodings() {
+        let rope = Rope::from_str(TEXT);
+        let p = |line, character| Position { line, character };
+        // After "a😀" on line 0: 5 bytes, 3 UTF-16 units, 2 chars.
+        assert_eq!(char_to_lsp_in(&rope, 2, LspEncoding::Utf8), p(0, 5));
+        assert_eq!(char_to_lsp_in(&rope, 2, LspEncoding::Utf32), p(0, 2));
+        assert_eq!(lsp_to_char_in(&rope, p(0, 5), LspEncoding::Utf8), 2);
+        assert_eq!(lsp_to_char_in(&rope, p(0, 3), LspEncoding::Utf8), 1); // inside 😀
+        assert_eq!(lsp_to_char_in(&rope, p(1, 9), LspEncoding::Utf32), 8);
+        assert_eq!(
+            LspEncoding::from_kind(&lsp_types::PositionEncodingKind::UTF8),
+            Some(LspEncoding::Utf8)
+        );
+        for encoding in [LspEncoding::Utf8, LspEncoding::Utf16, LspEncoding::Utf32] {
+            for c in (0..=rope.len_chars()).filter(|&c| c != 4) {
+                let pos = char_to_lsp_in(&rope, c, encoding);
+                assert_eq!(lsp_to_char_in(&rope, pos, encoding), c, "{encoding:?}");
+            }
+        }
     }
 }
