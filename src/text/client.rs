@@ -82,8 +82,9 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for a document just loaded at `revision`. `instance` should be random
-    /// (one per client, not per connection).
+    /// A client for a document just loaded at `revision`. `instance` must be random and
+    /// new for every `Client` (it is kept across reconnects, not across reloads): the host
+    /// takes a known instance with a sequence number it has seen for a resend.
     pub fn new(instance: [u8; 16], revision: u64) -> Self {
         Client {
             instance,
