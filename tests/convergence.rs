@@ -381,7 +381,7 @@ pub mod sim {
 #[test]
 fn every_copy_converges_and_no_edit_is_lost_or_doubled() {
     let mut total = sim::Stats::default();
-    for seed in 0..150u64 {
+    for seed in 0..120u64 {
         let clients = 2 + (seed % 7) as usize;
         let stats = sim::Simulation::new(seed, clients)
             .run(400)
