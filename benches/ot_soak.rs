@@ -7,6 +7,7 @@
 //!    100 KB document. Baseline, in the same run: raw `Rope::insert` of the same texts.
 //!
 //! Run: `cargo bench --bench ot_soak`. The last line is one JSON object of the figures.
+//! Without `--bench` (as `cargo test --all-targets` runs it) it does a short smoke run.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -22,9 +23,9 @@ use convergence::sim::{Rng, Simulation};
 
 const CLIENTS: usize = 10;
 
-fn soak() -> (u64, u64, f64) {
+fn soak(full: bool) -> (u64, u64, f64) {
     let started = Instant::now();
-    let (seeds, steps) = (60u64, 5_000usize);
+    let (seeds, steps) = if full { (60u64, 5_000usize) } else { (2, 500) };
     let mut edits = 0;
     for seed in 0..seeds {
         let stats = Simulation::new(1_000_000 + seed, CLIENTS)
@@ -75,7 +76,8 @@ fn workload(initial: &str, rounds: u64) -> (Vec<Submission>, Vec<(usize, String)
 }
 
 fn main() {
-    let (soak_steps, soak_edits, soak_secs) = soak();
+    let full = std::env::args().any(|a| a == "--bench");
+    let (soak_steps, soak_edits, soak_secs) = soak(full);
     println!(
         "soak: {soak_steps} simulated events ({soak_edits} local edits, {CLIENTS} participants) \
          converged in {soak_secs:.2} s"
@@ -83,7 +85,7 @@ fn main() {
 
     let line = "    let value = compute(&input, 42); // a line of code\n";
     let initial = line.repeat(100_000 / line.len());
-    let (submissions, baseline) = workload(&initial, 20_000);
+    let (submissions, baseline) = workload(&initial, if full { 20_000 } else { 200 });
     let count = submissions.len();
 
     let mut host = AuthoritativeDocument::new(&initial, 0);
@@ -116,6 +118,6 @@ fn main() {
     println!(
         "{{\"soak_events\":{soak_steps},\"soak_local_edits\":{soak_edits},\"soak_seconds\":{soak_secs:.3},\
          \"clients\":{CLIENTS},\"submissions\":{count},\"host_submissions_per_sec\":{host_rate:.0},\
-         \"rope_edits_per_sec\":{rope_rate:.0},\"host_cost_vs_rope_edit\":{ratio:.2}}}"
+         \"rope_edits_per_sec\":{rope_rate:.0},\"host_cost_vs_rope_edit\":{ratio:.2},\"full\":{full}}}"
     );
 }
