@@ -1,1 +1,4 @@
 //! See lib.rs.
+
+pub mod lsp;
+pub mod syntactic;

@@ -1,0 +1,905 @@
+//! `LspBridge`: the one object the host talks to. It keeps the open documents' text (so
+//! positions can be converted and peeks read), starts servers lazily per language,
+//! restarts a crashed one on the next request, and turns answers into cotype's types.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, Instant};
+
+use lsp_types::{
+    CompletionResponse, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
+    DidOpenTextDocumentParams, DidSaveTextDocumentParams, GotoDefinitionParams,
+    GotoDefinitionResponse, HoverContents, MarkedString, PartialResultParams,
+    PublishDiagnosticsParams, ReferenceContext, ReferenceParams, TextDocumentContentChangeEvent,
+    TextDocumentIdentifier, TextDocumentItem, TextDocumentPositionParams, TextDocumentSyncKind,
+    VersionedTextDocumentIdentifier, WorkDoneProgressParams,
+};
+use ropey::Rope;
+use tokio::sync::{Mutex, broadcast};
+
+use super::config::{LspConfig, ServerCommand, extension_of};
+use super::convert::{self, Place, Root};
+use super::server::{DiagnosticsSink, Server};
+use super::{
+    CharEdit, CompletionItem, Diagnostic, Diagnostics, Hover, Location, LspError, Peek, Position,
+    Range, Reference, Severity, Snippet,
+};
+use crate::host::syntactic;
+
+/// A failed start is not retried for this long, so a broken server does not cost every
+/// request a spawn.
+const RETRY_FAILED_START_AFTER: Duration = Duration::from_secs(30);
+/// Peeks stop here even when a definition is longer.
+const PEEK_MAX_LINES: u32 = 40;
+/// Larger files are not read for peeks, context lines or the syntactic fallback.
+const MAX_READ_BYTES: u64 = 4 << 20;
+
+/// Cheap to clone; all clones share the servers. Servers get `shutdown`/`exit` when the
+/// last clone is dropped, or earlier with [`LspBridge::shutdown`].
+#[derive(Clone)]
+pub struct LspBridge {
+    inner: Arc<Inner>,
+}
+
+/// A running server, for a status line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerStatus {
+    pub server: String,
+    pub command: String,
+    pub pid: u32,
+    pub alive: bool,
+    /// `Some(percent)` while it is still loading or indexing the workspace.
+    pub indexing: Option<Option<u32>>,
+}
+
+struct Inner {
+    config: LspConfig,
+    shared: Arc<Shared>,
+    servers: Mutex<Servers>,
+}
+
+/// What the servers' notification tasks need too (they must not keep `Inner` alive).
+struct Shared {
+    root: Root,
+    documents: StdMutex<HashMap<String, OpenDocument>>,
+    diagnostics: broadcast::Sender<Diagnostics>,
+}
+
+#[derive(Default)]
+struct Servers {
+    running: HashMap<ServerCommand, Arc<Server>>,
+    /// Per language id: when starting its server last failed, and why.
+    failed: HashMap<String, (Instant, LspError)>,
+}
+
+struct OpenDocument {
+    text: Rope,
+    version: i32,
+}
+
+impl LspBridge {
+    /// A bridge for the folder `root`; no server starts until a document needs one.
+    pub fn new(root: &Path, config: LspConfig) -> Result<LspBridge, LspError> {
+        let root = Root::new(root).map_err(|error| LspError::Unreadable {
+            path: root.display().to_string(),
+            detail: error.to_string(),
+        })?;
+        let (diagnostics, _) = broadcast::channel(256);
+        Ok(LspBridge {
+            inner: Arc::new(Inner {
+                config,
+                shared: Arc::new(Shared {
+                    root,
+                    documents: StdMutex::default(),
+                    diagnostics,
+                }),
+                servers: Mutex::default(),
+            }),
+        })
+    }
+
+    /// Every `publishDiagnostics` of every server, converted; files outside the shared
+    /// folder are left out.
+    pub fn subscribe_diagnostics(&self) -> broadcast::Receiver<Diagnostics> {
+        self.inner.shared.diagnostics.subscribe()
+    }
+
+    /// Tracks the document and tells its server (starting it if needed). The document is
+    /// tracked even when this returns an error, e.g. `NoServer`.
+    pub async fn did_open(&self, path: &str, text: &str, version: i32) -> Result<(), LspError> {
+        self.inner.shared.root.absolute(path)?;
+        let was_open = self
+            .inner
+            .shared
+            .documents()
+            .insert(
+                path.to_owned(),
+                OpenDocument {
+                    text: Rope::from_str(text),
+                    version,
+                },
+            )
+            .is_some();
+        let (server, fresh) = self.server_for(path).await?;
+        if !fresh {
+            let uri = self.inner.shared.root.uri_for(path)?;
+            if was_open {
+                server.notify::<lsp_types::notification::DidCloseTextDocument>(
+                    DidCloseTextDocumentParams {
+                        text_document: TextDocumentIdentifier { uri },
+                    },
+                );
+            }
+            self.open_at(&server, path);
+        }
+        Ok(())
+    }
+
+    /// Applies `edits` (char indices, in order) and tells the server.
+    pub async fn did_change(
+        &self,
+        path: &str,
+        version: i32,
+        edits: &[CharEdit],
+    ) -> Result<(), LspError> {
+        let uri = self.inner.shared.root.uri_for(path)?;
+        let full_text = {
+            let mut documents = self.inner.shared.documents();
+            let document = documents.get_mut(path).ok_or_else(|| LspError::NotOpen {
+                path: path.to_owned(),
+            })?;
+            for edit in edits {
+                let len = document.text.len_chars();
+                if edit.range.start > edit.range.end || edit.range.end > len {
+                    return Err(LspError::EditOutOfRange {
+                        path: path.to_owned(),
+                        range: edit.range.clone(),
+                        len,
+                    });
+                }
+                document.text.remove(edit.range.clone());
+                document.text.insert(edit.range.start, &edit.text);
+            }
+            document.version = version;
+            document.text.to_string()
+        };
+        // A document without a running server is only tracked; a (re)started server gets
+        // the current text in its didOpen.
+        let Some(server) = self.running_server_for(path).await else {
+            return Ok(());
+        };
+        // TODO(text merge): send ranged changes when the server syncs incrementally.
+        if server.sync_kind() != TextDocumentSyncKind::NONE {
+            server.notify::<lsp_types::notification::DidChangeTextDocument>(
+                DidChangeTextDocumentParams {
+                    text_document: VersionedTextDocumentIdentifier { uri, version },
+                    content_changes: vec![TextDocumentContentChangeEvent {
+                        range: None,
+                        range_length: None,
+                        text: full_text,
+                    }],
+                },
+            );
+        }
+        Ok(())
+    }
+
+    pub async fn did_save(&self, path: &str) -> Result<(), LspError> {
+        let uri = self.inner.shared.root.uri_for(path)?;
+        let text = match self.inner.shared.documents().get(path) {
+            Some(document) => document.text.to_string(),
+            None => {
+                return Err(LspError::NotOpen {
+                    path: path.to_owned(),
+                });
+            }
+        };
+        if let Some(server) = self.running_server_for(path).await {
+            let text = server.save_includes_text().then_some(text);
+            server.notify::<lsp_types::notification::DidSaveTextDocument>(
+                DidSaveTextDocumentParams {
+                    text_document: TextDocumentIdentifier { uri },
+                    text,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    pub async fn did_close(&self, path: &str) -> Result<(), LspError> {
+        let uri = self.inner.shared.root.uri_for(path)?;
+        if self.inner.shared.documents().remove(path).is_none() {
+            return Ok(());
+        }
+        if let Some(server) = self.running_server_for(path).await {
+            server.notify::<lsp_types::notification::DidCloseTextDocument>(
+                DidCloseTextDocumentParams {
+                    text_document: TextDocumentIdentifier { uri },
+                },
+            );
+        }
+        Ok(())
+    }
+
+    pub async fn hover(&self, path: &str, position: Position) -> Result<Option<Hover>, LspError> {
+        let server = match self.server_for(path).await {
+            Ok((server, _)) => server,
+            Err(LspError::NoServer { .. }) if syntactic::supports(path) => {
+                return self.syntactic_hover(path, position);
+            }
+            Err(error) => return Err(error),
+        };
+        let params = lsp_types::HoverParams {
+            text_document_position_params: self.position_params(path, position)?,
+            work_done_progress_params: WorkDoneProgressParams::default(),
+        };
+        let answer = self
+            .ask::<lsp_types::request::HoverRequest>(&server, params)
+            .await?;
+        let markdown = answer.map(|hover| hover_markdown(hover.contents));
+        match markdown.filter(|text| !text.trim().is_empty()) {
+            Some(markdown) => Ok(Some(Hover {
+                markdown,
+                syntactic: false,
+            })),
+            None => server.indexing_error().map_or(Ok(None), Err),
+        }
+    }
+
+    pub async fn definition(
+        &self,
+        path: &str,
+        position: Position,
+    ) -> Result<Vec<Location>, LspError> {
+        Ok(self
+            .definition_targets(path, position)
+            .await?
+            .into_iter()
+            .map(|target| target.location)
+            .collect())
+    }
+
+    /// Definitions with the lines around each (read from the open document if it is
+    /// open, else from disk).
+    pub async fn peek(&self, path: &str, position: Position) -> Result<Vec<Peek>, LspError> {
+        let context = self.inner.config.peek_context_lines;
+        let targets = self.definition_targets(path, position).await?;
+        Ok(targets
+            .into_iter()
+            .map(|target| {
+                let snippet = target.absolute.as_ref().and_then(|absolute| {
+                    let text = self.text_at(&target.location.path, absolute)?;
+                    let first = target.extent.start.line.saturating_sub(context);
+                    let last = target
+                        .extent
+                        .end
+                        .line
+                        .max(target.location.range.start.line)
+                        .saturating_add(context)
+                        .min(first + PEEK_MAX_LINES - 1);
+                    Some(snippet(&text, first, last))
+                });
+                Peek {
+                    location: target.location,
+                    snippet,
+                }
+            })
+            .collect())
+    }
+
+    /// Every use of the symbol, its declaration included, each with its line of text.
+    pub async fn references(
+        &self,
+        path: &str,
+        position: Position,
+    ) -> Result<Vec<Reference>, LspError> {
+        let (server, _) = self.server_for(path).await?;
+        let params = ReferenceParams {
+            text_document_position: self.position_params(path, position)?,
+            work_done_progress_params: WorkDoneProgressParams::default(),
+            partial_result_params: PartialResultParams::default(),
+            context: ReferenceContext {
+                include_declaration: true,
+            },
+        };
+        let answer = self
+            .ask::<lsp_types::request::References>(&server, params)
+            .await?
+            .unwrap_or_default();
+        if answer.is_empty()
+            && let Some(indexing) = server.indexing_error()
+        {
+            return Err(indexing);
+        }
+        let mut texts = TextCache::default();
+        let mut references: Vec<Reference> = answer
+            .into_iter()
+            .filter_map(|location| {
+                let target = self.target(&mut texts, location.uri, location.range, None)?;
+                let context_line = match &target.absolute {
+                    Some(absolute) => texts
+                        .get(self, &target.location.path, absolute)
+                        .and_then(|text| line_text(&text, target.location.range.start.line))
+                        .unwrap_or_default(),
+                    None => String::new(),
+                };
+                Some(Reference {
+                    location: target.location,
+                    context_line,
+                })
+            })
+            .collect();
+        references.sort_by(|a, b| {
+            (&a.location.path, a.location.range.start)
+                .cmp(&(&b.location.path, b.location.range.start))
+        });
+        Ok(references)
+    }
+
+    /// The server's completions at `position`, best first, at most
+    /// `LspConfig::completion_limit` of them.
+    pub async fn completion(
+        &self,
+        path: &str,
+        position: Position,
+    ) -> Result<Vec<CompletionItem>, LspError> {
+        let (server, _) = self.server_for(path).await?;
+        let params = lsp_types::CompletionParams {
+            text_document_position: self.position_params(path, position)?,
+            work_done_progress_params: WorkDoneProgressParams::default(),
+            partial_result_params: PartialResultParams::default(),
+            context: None,
+        };
+        let items = match self
+            .ask::<lsp_types::request::Completion>(&server, params)
+            .await?
+        {
+            Some(CompletionResponse::Array(items)) => items,
+            Some(CompletionResponse::List(list)) => list.items,
+            None => Vec::new(),
+        };
+        let mut items: Vec<_> = items
+            .into_iter()
+            .map(|item| {
+                let rank = item.sort_text.clone().unwrap_or_else(|| item.label.clone());
+                let insert_text = match item.text_edit {
+                    Some(lsp_types::CompletionTextEdit::Edit(edit)) => edit.new_text,
+                    Some(lsp_types::CompletionTextEdit::InsertAndReplace(edit)) => edit.new_text,
+                    None => item.insert_text.unwrap_or_else(|| item.label.clone()),
+                };
+                let completion = CompletionItem {
+                    label: item.label,
+                    detail: item.detail,
+                    insert_text,
+                };
+                (rank, completion)
+            })
+            .collect();
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        items.truncate(self.inner.config.completion_limit);
+        Ok(items.into_iter().map(|(_, item)| item).collect())
+    }
+
+    /// The servers started so far.
+    pub async fn status(&self) -> Vec<ServerStatus> {
+        let servers = self.inner.servers.lock().await;
+        let mut status: Vec<_> = servers
+            .running
+            .values()
+            .map(|server| ServerStatus {
+                server: server.name.clone(),
+                command: server.command.display(),
+                pid: server.pid(),
+                alive: server.is_alive(),
+                indexing: server.indexing(),
+            })
+            .collect();
+        status.sort_by(|a, b| a.server.cmp(&b.server));
+        status
+    }
+
+    /// Stops the server of `path`'s language abruptly, as a crash would. For tests of
+    /// the restart path and for a "restart language server" command.
+    #[cfg(unix)]
+    pub async fn kill_server(&self, path: &str) -> bool {
+        match self.running_server_for(path).await {
+            Some(server) => {
+                server.kill();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `shutdown` and `exit` to every server; the bridge may be used again afterwards
+    /// (servers start anew).
+    pub async fn shutdown(&self) {
+        let running: Vec<_> = {
+            let mut servers = self.inner.servers.lock().await;
+            servers.running.drain().map(|(_, server)| server).collect()
+        };
+        for server in running {
+            server.shutdown().await;
+        }
+    }
+
+    // ----- servers
+
+    /// The running server for `path`'s language, started or restarted if needed;
+    /// `fresh` when it was just started (and has every open document of its languages).
+    async fn server_for(&self, path: &str) -> Result<(Arc<Server>, bool), LspError> {
+        let root = &self.inner.shared.root;
+        root.absolute(path)?;
+        let extension = extension_of(path).unwrap_or_default();
+        let no_server = |tried| LspError::NoServer {
+            extension: extension.clone(),
+            tried,
+        };
+        let language = self
+            .inner
+            .config
+            .language_for(path)
+            .ok_or_else(|| no_server(Vec::new()))?;
+        let mut servers = self.inner.servers.lock().await;
+        for command in &language.servers {
+            if let Some(server) = servers.running.get(command) {
+                if server.is_alive() {
+                    return Ok((server.clone(), false));
+                }
+                tracing::warn!(server = %server.name, "language server died; restarting it");
+                servers.running.remove(command);
+            }
+        }
+        if let Some((when, error)) = servers.failed.get(&language.language_id)
+            && when.elapsed() < RETRY_FAILED_START_AFTER
+        {
+            return Err(error.clone());
+        }
+        let mut tried = Vec::new();
+        for command in &language.servers {
+            let Some(program) = command.resolve() else {
+                tried.push(format!("{}: not found on PATH", command.display()));
+                continue;
+            };
+            let started = Server::start(
+                command,
+                &program,
+                root,
+                self.inner.config.initialize_timeout,
+                self.diagnostics_sink(),
+            )
+            .await;
+            match started {
+                Ok(server) => {
+                    let server = Arc::new(server);
+                    servers.running.insert(command.clone(), server.clone());
+                    servers.failed.remove(&language.language_id);
+                    drop(servers);
+                    self.reopen_documents(&server);
+                    return Ok((server, true));
+                }
+                Err(error) => tried.push(format!("{}: {error}", command.display())),
+            }
+        }
+        let error = no_server(tried);
+        servers.failed.insert(
+            language.language_id.clone(),
+            (Instant::now(), error.clone()),
+        );
+        Err(error)
+    }
+
+    /// The server of `path`'s language if one is running; never starts one.
+    async fn running_server_for(&self, path: &str) -> Option<Arc<Server>> {
+        let language = self.inner.config.language_for(path)?;
+        let servers = self.inner.servers.lock().await;
+        language
+            .servers
+            .iter()
+            .find_map(|command| servers.running.get(command))
+            .filter(|server| server.is_alive())
+            .cloned()
+    }
+
+    /// A new server learns of every open document whose language it serves.
+    fn reopen_documents(&self, server: &Server) {
+        let paths: Vec<String> = self.inner.shared.documents().keys().cloned().collect();
+        for path in paths {
+            let serves = self
+                .inner
+                .config
+                .language_for(&path)
+                .is_some_and(|language| language.servers.contains(&server.command));
+            if serves {
+                self.open_at(server, &path);
+            }
+        }
+    }
+
+    fn open_at(&self, server: &Server, path: &str) {
+        let Some(language) = self.inner.config.language_for(path) else {
+            return;
+        };
+        let Ok(uri) = self.inner.shared.root.uri_for(path) else {
+            return;
+        };
+        let Some((text, version)) = self
+            .inner
+            .shared
+            .documents()
+            .get(path)
+            .map(|document| (document.text.to_string(), document.version))
+        else {
+            return;
+        };
+        server.notify::<lsp_types::notification::DidOpenTextDocument>(DidOpenTextDocumentParams {
+            text_document: TextDocumentItem {
+                uri,
+                language_id: language.language_id.clone(),
+                version,
+                text,
+            },
+        });
+    }
+
+    fn diagnostics_sink(&self) -> DiagnosticsSink {
+        let shared = Arc::downgrade(&self.inner.shared);
+        Arc::new(move |params: PublishDiagnosticsParams| {
+            if let Some(shared) = shared.upgrade() {
+                shared.publish(params);
+            }
+        })
+    }
+
+    /// One request, with "content modified" and friends during indexing reported as
+    /// indexing.
+    async fn ask<R: lsp_types::request::Request>(
+        &self,
+        server: &Server,
+        params: R::Params,
+    ) -> Result<R::Result, LspError> {
+        let timeout = self.inner.config.request_timeout;
+        match server.request::<R>(params, timeout).await {
+            Ok(answer) => Ok(answer),
+            Err(error @ (LspError::Server { .. } | LspError::Timeout { .. })) => {
+                Err(server.indexing_error().unwrap_or(error))
+            }
+            Err(LspError::ServerCrashed { .. }) => Err(server.crashed()),
+            Err(error) => Err(error),
+        }
+    }
+
+    // ----- positions, paths and text
+
+    fn position_params(
+        &self,
+        path: &str,
+        position: Position,
+    ) -> Result<TextDocumentPositionParams, LspError> {
+        let root = &self.inner.shared.root;
+        let uri = root.uri_for(path)?;
+        let absolute = root.absolute(path)?;
+        let text = self
+            .text_at(path, &absolute)
+            .ok_or_else(|| LspError::Unreadable {
+                path: path.to_owned(),
+                detail: "not open, and not a readable text file".to_owned(),
+            })?;
+        Ok(TextDocumentPositionParams {
+            text_document: TextDocumentIdentifier { uri },
+            position: convert::to_lsp(&text, position),
+        })
+    }
+
+    /// An open document's text, else the file's (if it is a reasonably sized text file).
+    fn text_at(&self, relative: &str, absolute: &Path) -> Option<Rope> {
+        if let Some(document) = self.inner.shared.documents().get(relative) {
+            return Some(document.text.clone());
+        }
+        read_text(absolute)
+    }
+
+    async fn definition_targets(
+        &self,
+        path: &str,
+        position: Position,
+    ) -> Result<Vec<Target>, LspError> {
+        let server = match self.server_for(path).await {
+            Ok((server, _)) => server,
+            Err(LspError::NoServer { .. }) if syntactic::supports(path) => {
+                return self.syntactic_definitions(path, position);
+            }
+            Err(error) => return Err(error),
+        };
+        let params = GotoDefinitionParams {
+            text_document_position_params: self.position_params(path, position)?,
+            work_done_progress_params: WorkDoneProgressParams::default(),
+            partial_result_params: PartialResultParams::default(),
+        };
+        let answer = self
+            .ask::<lsp_types::request::GotoDefinition>(&server, params)
+            .await?;
+        // rust-analyzer answers with links; others with locations. Both mean the same.
+        let raw: Vec<(lsp_types::Uri, lsp_types::Range, Option<lsp_types::Range>)> = match answer {
+            None => Vec::new(),
+            Some(GotoDefinitionResponse::Scalar(location)) => {
+                vec![(location.uri, location.range, None)]
+            }
+            Some(GotoDefinitionResponse::Array(locations)) => locations
+                .into_iter()
+                .map(|location| (location.uri, location.range, None))
+                .collect(),
+            Some(GotoDefinitionResponse::Link(links)) => links
+                .into_iter()
+                .map(|link| {
+                    (
+                        link.target_uri,
+                        link.target_selection_range,
+                        Some(link.target_range),
+                    )
+                })
+                .collect(),
+        };
+        if raw.is_empty()
+            && let Some(indexing) = server.indexing_error()
+        {
+            return Err(indexing);
+        }
+        let mut texts = TextCache::default();
+        Ok(raw
+            .into_iter()
+            .filter_map(|(uri, range, extent)| self.target(&mut texts, uri, range, extent))
+            .collect())
+    }
+
+    /// A server's location in cotype's terms; `None` for non-file URIs.
+    fn target(
+        &self,
+        texts: &mut TextCache,
+        uri: lsp_types::Uri,
+        range: lsp_types::Range,
+        extent: Option<lsp_types::Range>,
+    ) -> Option<Target> {
+        match self.inner.shared.root.place(&uri)? {
+            Place::Workspace { relative, absolute } => {
+                let text = texts.get(self, &relative, &absolute);
+                let convert_range = |range| match &text {
+                    Some(text) => convert::range_from_lsp(text, range),
+                    None => convert::range_passthrough(range),
+                };
+                let range = convert_range(range);
+                let extent = extent.map(convert_range).unwrap_or(range);
+                Some(Target {
+                    location: Location {
+                        path: relative,
+                        range,
+                        external: false,
+                        syntactic: false,
+                    },
+                    extent,
+                    absolute: Some(absolute),
+                })
+            }
+            // Columns pass through unconverted: converting them would mean reading a file
+            // the host did not share, for a location nobody can open anyway.
+            Place::External { file_name, .. } => {
+                let range = convert::range_passthrough(range);
+                Some(Target {
+                    location: Location {
+                        path: file_name,
+                        range,
+                        external: true,
+                        syntactic: false,
+                    },
+                    extent: range,
+                    absolute: None,
+                })
+            }
+        }
+    }
+
+    // ----- the syntactic fallback
+
+    fn syntactic_definitions(
+        &self,
+        path: &str,
+        position: Position,
+    ) -> Result<Vec<Target>, LspError> {
+        let found = self.syntactic_lookup(path, position)?;
+        Ok(found
+            .into_iter()
+            .map(|(relative, absolute, definition)| Target {
+                location: Location {
+                    path: relative,
+                    range: definition.name_range,
+                    external: false,
+                    syntactic: true,
+                },
+                extent: definition.item_range,
+                absolute: Some(absolute),
+            })
+            .collect())
+    }
+
+    fn syntactic_hover(&self, path: &str, position: Position) -> Result<Option<Hover>, LspError> {
+        let found = self.syntactic_lookup(path, position)?;
+        Ok(found.into_iter().next().map(|(_, _, definition)| Hover {
+            markdown: definition.hover_markdown(),
+            syntactic: true,
+        }))
+    }
+
+    /// Definitions of the identifier at `position`: in the file itself first, then in
+    /// the files of the same language in its folder (a Go package, C with its headers).
+    fn syntactic_lookup(
+        &self,
+        path: &str,
+        position: Position,
+    ) -> Result<Vec<(String, PathBuf, syntactic::Definition)>, LspError> {
+        let root = &self.inner.shared.root;
+        let absolute = root.absolute(path)?;
+        let text = self
+            .text_at(path, &absolute)
+            .ok_or_else(|| LspError::Unreadable {
+                path: path.to_owned(),
+                detail: "not open, and not a readable text file".to_owned(),
+            })?;
+        let Some(name) = syntactic::identifier_at(&text, position) else {
+            return Ok(Vec::new());
+        };
+        let here: Vec<_> = syntactic::definitions(path, &text, &name)
+            .into_iter()
+            .map(|definition| (path.to_owned(), absolute.clone(), definition))
+            .collect();
+        if !here.is_empty() {
+            return Ok(here);
+        }
+        let folder = path.rsplit_once('/').map_or("", |(folder, _)| folder);
+        let extension = extension_of(path);
+        let mut siblings: Vec<String> = std::fs::read_dir(absolute.parent().unwrap_or(root.dir()))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
+                    .filter_map(|entry| entry.file_name().to_str().map(str::to_owned))
+                    .map(|name| match folder {
+                        "" => name,
+                        folder => format!("{folder}/{name}"),
+                    })
+                    .filter(|sibling| sibling != path && extension_of(sibling) == extension)
+                    .collect()
+            })
+            .unwrap_or_default();
+        siblings.sort();
+        let mut found = Vec::new();
+        for sibling in siblings {
+            let Ok(sibling_absolute) = root.absolute(&sibling) else {
+                continue;
+            };
+            let Some(text) = self.text_at(&sibling, &sibling_absolute) else {
+                continue;
+            };
+            found.extend(
+                syntactic::definitions(&sibling, &text, &name)
+                    .into_iter()
+                    .map(|definition| (sibling.clone(), sibling_absolute.clone(), definition)),
+            );
+        }
+        Ok(found)
+    }
+}
+
+impl Shared {
+    fn documents(&self) -> std::sync::MutexGuard<'_, HashMap<String, OpenDocument>> {
+        self.documents.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn publish(&self, params: PublishDiagnosticsParams) {
+        let Some(Place::Workspace { relative, absolute }) = self.root.place(&params.uri) else {
+            return;
+        };
+        let text = match self.documents().get(&relative) {
+            Some(document) => Some(document.text.clone()),
+            None => read_text(&absolute),
+        };
+        let items = params
+            .diagnostics
+            .into_iter()
+            .map(|diagnostic| Diagnostic {
+                range: match &text {
+                    Some(text) => convert::range_from_lsp(text, diagnostic.range),
+                    None => convert::range_passthrough(diagnostic.range),
+                },
+                severity: match diagnostic.severity {
+                    Some(lsp_types::DiagnosticSeverity::WARNING) => Severity::Warning,
+                    Some(lsp_types::DiagnosticSeverity::INFORMATION) => Severity::Information,
+                    Some(lsp_types::DiagnosticSeverity::HINT) => Severity::Hint,
+                    // Unspecified severity is the client's call; an error is the safe one.
+                    _ => Severity::Error,
+                },
+                message: diagnostic.message,
+                source: diagnostic.source,
+            })
+            .collect();
+        // Nobody listening is fine: diagnostics are a stream of current state.
+        let _ = self.diagnostics.send(Diagnostics {
+            path: relative,
+            version: params.version,
+            items,
+        });
+    }
+}
+
+/// A definition's location, how far its item extends (for the peek), and where to read
+/// it (`None` when external).
+struct Target {
+    location: Location,
+    extent: Range,
+    absolute: Option<PathBuf>,
+}
+
+/// Texts read while converting one answer: a references list names the same file often.
+#[derive(Default)]
+struct TextCache {
+    texts: HashMap<String, Option<Rope>>,
+}
+
+impl TextCache {
+    fn get(&mut self, bridge: &LspBridge, relative: &str, absolute: &Path) -> Option<Rope> {
+        self.texts
+            .entry(relative.to_owned())
+            .or_insert_with(|| bridge.text_at(relative, absolute))
+            .clone()
+    }
+}
+
+fn read_text(path: &Path) -> Option<Rope> {
+    let file = std::fs::File::open(path).ok()?;
+    if file.metadata().ok()?.len() > MAX_READ_BYTES {
+        return None;
+    }
+    Rope::from_reader(std::io::BufReader::new(file)).ok()
+}
+
+fn line_text(text: &Rope, line: u32) -> Option<String> {
+    let line = text.get_line(line as usize)?;
+    Some(line.to_string().trim_end_matches(['\n', '\r']).to_owned())
+}
+
+fn snippet(text: &Rope, first: u32, last: u32) -> Snippet {
+    // A text ending in a line break has an empty last line in ropey; it is not content.
+    let lines = text.len_lines();
+    let final_line = if lines > 1 && text.line(lines - 1).len_chars() == 0 {
+        lines - 2
+    } else {
+        lines.saturating_sub(1)
+    };
+    let last = last.min(final_line as u32);
+    Snippet {
+        first_line: first,
+        lines: (first..=last)
+            .filter_map(|line| line_text(text, line))
+            .collect(),
+    }
+}
+
+fn hover_markdown(contents: HoverContents) -> String {
+    fn marked(string: MarkedString) -> String {
+        match string {
+            MarkedString::String(text) => text,
+            MarkedString::LanguageString(code) => {
+                format!("```{}\n{}\n```", code.language, code.value)
+            }
+        }
+    }
+    match contents {
+        HoverContents::Scalar(string) => marked(string),
+        HoverContents::Array(strings) => strings
+            .into_iter()
+            .map(marked)
+            .collect::<Vec<_>>()
+            .join("\n\n---\n\n"),
+        HoverContents::Markup(markup) => markup.value,
+    }
+}
