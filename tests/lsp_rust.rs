@@ -1,0 +1,202 @@
+//! The bridge against a real rust-analyzer on a two-file crate: what a participant sees
+//! when hovering, peeking and listing references across files.
+//!
+//! rust-analyzer must be installed (`rustup component add rust-analyzer`); the test fails
+//! and says so otherwise.
+
+use std::future::Future;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use cotype::host::lsp::{CharEdit, LspBridge, LspConfig, LspError, Position};
+
+/// Indexing a crate from cold can take long on a loaded machine; this is a correctness
+/// wait, not a timing assertion.
+const READY_DEADLINE: Duration = Duration::from_secs(300);
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create fixture copy");
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("fixture entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy fixture file");
+        }
+    }
+}
+
+/// Retries while the server is still warming up; any other error fails the test.
+async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, LspError>>,
+{
+    let deadline = Instant::now() + READY_DEADLINE;
+    let mut last: String;
+    loop {
+        match attempt().await {
+            Ok(Some(value)) => return value,
+            Ok(None) => last = "an empty answer".to_owned(),
+            Err(error @ (LspError::Indexing { .. } | LspError::Timeout { .. })) => {
+                last = error.to_string()
+            }
+            Err(error @ LspError::Server { code: -32801, .. }) => last = error.to_string(),
+            Err(error) => panic!("{what}: {error}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: nothing after {READY_DEADLINE:?}; last: {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// The (line, char column) of the first `needle` in `text`.
+fn find(text: &str, needle: &str) -> Position {
+    for (line_number, line) in text.lines().enumerate() {
+        if let Some(byte) = line.find(needle) {
+            return Position::new(line_number as u32, line[..byte].chars().count() as u32);
+        }
+    }
+    panic!("{needle:?} is not in the fixture");
+}
+
+#[tokio::test]
+async fn rust_analyzer_answers_across_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rust_crate"),
+        dir.path(),
+    );
+    let lib = std::fs::read_to_string(dir.path().join("src/lib.rs")).expect("lib.rs");
+    let geometry = std::fs::read_to_string(dir.path().join("src/geometry.rs")).expect("geometry");
+    let bridge = LspBridge::new(dir.path(), LspConfig::default()).expect("bridge");
+
+    bridge
+        .did_open("src/lib.rs", &lib, 1)
+        .await
+        .unwrap_or_else(|error| panic!("rust-analyzer must be installed for this test: {error}"));
+
+    // The call sits after "𝔸" on its line: char, UTF-16 and byte columns all differ, so a
+    // wrong conversion would point at the `::` instead of the name.
+    let call = find(&lib, "area(2, 3)");
+    let hover = eventually("hover over the call", || async {
+        bridge.hover("src/lib.rs", call).await
+    })
+    .await;
+    assert!(
+        hover
+            .markdown
+            .contains("pub fn area(width: u32, height: u32) -> u32"),
+        "hover should show the signature: {}",
+        hover.markdown
+    );
+    assert!(
+        hover.markdown.contains("The area of a"),
+        "{}",
+        hover.markdown
+    );
+    assert!(!hover.syntactic);
+
+    let definition_line = find(&geometry, "pub fn area").line;
+    let definitions = eventually("definition of the call", || async {
+        bridge
+            .definition("src/lib.rs", call)
+            .await
+            .map(|found| (!found.is_empty()).then_some(found))
+    })
+    .await;
+    assert_eq!(definitions.len(), 1, "{definitions:?}");
+    let definition = &definitions[0];
+    assert_eq!(definition.path, "src/geometry.rs");
+    assert!(!definition.external);
+    assert_eq!(definition.range.start, find(&geometry, "area("));
+
+    let peeks = bridge.peek("src/lib.rs", call).await.expect("peek");
+    assert_eq!(peeks.len(), 1, "{peeks:?}");
+    let snippet = peeks[0]
+        .snippet
+        .as_ref()
+        .expect("a workspace file has a snippet");
+    let fn_line = snippet
+        .lines
+        .iter()
+        .position(|line| line.contains("pub fn area(width: u32, height: u32) -> u32 {"))
+        .unwrap_or_else(|| panic!("the peek shows the fn line: {snippet:?}"));
+    assert_eq!(snippet.first_line + fn_line as u32, definition_line);
+    assert!(
+        snippet
+            .lines
+            .iter()
+            .any(|line| line.trim() == "width * height"),
+        "the peek shows the body: {snippet:?}"
+    );
+
+    let references = eventually("references to area", || async {
+        bridge
+            .references("src/geometry.rs", definition.range.start)
+            .await
+            .map(|found| (found.len() >= 3).then_some(found))
+    })
+    .await;
+    let callers: Vec<_> = references
+        .iter()
+        .filter(|reference| reference.location.path == "src/lib.rs")
+        .collect();
+    assert_eq!(callers.len(), 2, "two calls in lib.rs: {references:?}");
+    assert_eq!(callers[0].location.range.start, call);
+    assert_eq!(
+        callers[0].context_line,
+        "    let label = \"𝔸rea\"; let size = geometry::area(2, 3);"
+    );
+    assert!(
+        callers[1]
+            .context_line
+            .contains("2 * geometry::area(side, side)")
+    );
+    assert!(
+        references
+            .iter()
+            .any(|reference| reference.location.path == "src/geometry.rs"
+                && reference.context_line.contains("pub fn area")),
+        "the declaration is listed too: {references:?}"
+    );
+
+    // Typing `geometry::` on a new line and asking for completions offers `area`.
+    let end_of_double = find(&lib, "2 * geometry::area(side, side)");
+    let insert_at: usize = lib
+        .lines()
+        .take(end_of_double.line as usize)
+        .map(|line| line.chars().count() + 1)
+        .sum();
+    let typed = "let _ = geometry::;\n    ";
+    bridge
+        .did_change(
+            "src/lib.rs",
+            2,
+            &[CharEdit {
+                range: insert_at + 4..insert_at + 4,
+                text: typed.to_owned(),
+            }],
+        )
+        .await
+        .expect("did_change");
+    let after_colons = Position::new(end_of_double.line, 4 + "let _ = geometry::".len() as u32);
+    let completions = eventually("completion after geometry::", || async {
+        bridge
+            .completion("src/lib.rs", after_colons)
+            .await
+            .map(|items| (!items.is_empty()).then_some(items))
+    })
+    .await;
+    assert!(
+        completions.iter().any(|item| item.label == "area"),
+        "area is offered: {completions:?}"
+    );
+    assert!(completions.len() <= LspConfig::default().completion_limit);
+
+    bridge.shutdown().await;
+    assert!(bridge.status().await.is_empty());
+}
