@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cotype::host::lsp::{
-    CharEdit, Diagnostics, LspBridge, LspConfig, LspError, Position, ServerCommand, Severity,
+    CharEdit, Diagnostics, LineCol, LspBridge, LspConfig, LspError, ServerCommand, Severity,
 };
 use tokio::sync::broadcast;
 
@@ -56,22 +56,25 @@ where
     }
 }
 
-fn find(text: &str, needle: &str) -> Position {
+fn find(text: &str, needle: &str) -> LineCol {
     for (line_number, line) in text.lines().enumerate() {
         if let Some(byte) = line.find(needle) {
-            return Position::new(line_number as u32, line[..byte].chars().count() as u32);
+            return LineCol {
+                line: line_number,
+                col: line[..byte].chars().count(),
+            };
         }
     }
     panic!("{needle:?} is not in the text");
 }
 
-fn char_index(text: &str, position: Position) -> usize {
+fn char_index(text: &str, position: LineCol) -> usize {
     let before: usize = text
         .lines()
-        .take(position.line as usize)
+        .take(position.line)
         .map(|line| line.chars().count() + 1)
         .sum();
-    before + position.column as usize
+    before + position.col
 }
 
 /// The next diagnostics for `path` that satisfy `accept`.
@@ -155,8 +158,11 @@ async fn pylsp_diagnostics_follow_edits() {
         .await
         .unwrap_or_else(|error| panic!("pylsp must be installed for this test: {error}"));
 
-    // `def describe():` -> `def describe(:`
-    let paren = char_index(&app, find(&app, "):"));
+    // `area(2, 3)` -> `area(2, 3`, after a "𝔸" on the same line: a column counted in
+    // chars instead of UTF-16 units would delete the `3` instead, which is valid Python.
+    let call = find(&app, "area(2, 3)");
+    let paren = char_index(&app, call) + "area(2, 3".len();
+    assert_eq!(app.chars().nth(paren), Some(')'));
     bridge
         .did_change(
             "app.py",
@@ -177,11 +183,7 @@ async fn pylsp_diagnostics_follow_edits() {
         .iter()
         .find(|item| item.severity == Severity::Error)
         .expect("an error");
-    assert_eq!(
-        error.range.start.line,
-        find(&app, "def describe").line,
-        "{broken:?}"
-    );
+    assert_eq!(error.range.start.line, call.line, "{broken:?}");
     assert_eq!(broken.version, Some(2));
 
     bridge

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use cotype::host::lsp::{CharEdit, LspBridge, LspConfig, LspError, Position};
+use cotype::host::lsp::{CharEdit, LineCol, LspBridge, LspConfig, LspError};
 
 /// Indexing a crate from cold can take long on a loaded machine; this is a correctness
 /// wait, not a timing assertion.
@@ -54,10 +54,13 @@ where
 }
 
 /// The (line, char column) of the first `needle` in `text`.
-fn find(text: &str, needle: &str) -> Position {
+fn find(text: &str, needle: &str) -> LineCol {
     for (line_number, line) in text.lines().enumerate() {
         if let Some(byte) = line.find(needle) {
-            return Position::new(line_number as u32, line[..byte].chars().count() as u32);
+            return LineCol {
+                line: line_number,
+                col: line[..byte].chars().count(),
+            };
         }
     }
     panic!("{needle:?} is not in the fixture");
@@ -125,7 +128,7 @@ async fn rust_analyzer_answers_across_files() {
         .iter()
         .position(|line| line.contains("pub fn area(width: u32, height: u32) -> u32 {"))
         .unwrap_or_else(|| panic!("the peek shows the fn line: {snippet:?}"));
-    assert_eq!(snippet.first_line + fn_line as u32, definition_line);
+    assert_eq!(snippet.first_line + fn_line, definition_line);
     assert!(
         snippet
             .lines
@@ -168,7 +171,7 @@ async fn rust_analyzer_answers_across_files() {
     let end_of_double = find(&lib, "2 * geometry::area(side, side)");
     let insert_at: usize = lib
         .lines()
-        .take(end_of_double.line as usize)
+        .take(end_of_double.line)
         .map(|line| line.chars().count() + 1)
         .sum();
     let typed = "let _ = geometry::;\n    ";
@@ -183,7 +186,10 @@ async fn rust_analyzer_answers_across_files() {
         )
         .await
         .expect("did_change");
-    let after_colons = Position::new(end_of_double.line, 4 + "let _ = geometry::".len() as u32);
+    let after_colons = LineCol {
+        line: end_of_double.line,
+        col: 4 + "let _ = geometry::".len(),
+    };
     let completions = eventually("completion after geometry::", || async {
         bridge
             .completion("src/lib.rs", after_colons)

@@ -9,7 +9,9 @@ use std::sync::OnceLock;
 use ropey::Rope;
 use tree_sitter::{Language, Parser, Query, QueryCursor, StreamingIterator};
 
-use crate::host::lsp::{Position, Range};
+use crate::host::lsp::Range;
+use crate::text::LineCol;
+use crate::text::position::{byte_to_char, char_to_line_col};
 
 /// One definition found by a tags query.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,11 +118,11 @@ pub fn supports(path: &str) -> bool {
 }
 
 /// The identifier under (or just before) the cursor: letters, digits and `_`.
-pub fn identifier_at(text: &Rope, position: Position) -> Option<String> {
-    let line = text.get_line(position.line as usize)?;
+pub fn identifier_at(text: &Rope, position: LineCol) -> Option<String> {
+    let line = text.get_line(position.line)?;
     let chars: Vec<char> = line.chars().collect();
     let is_word = |c: &char| c.is_alphanumeric() || *c == '_';
-    let mut at = (position.column as usize).min(chars.len());
+    let mut at = position.col.min(chars.len());
     if !chars.get(at).is_some_and(is_word) && at > 0 && chars.get(at - 1).is_some_and(is_word) {
         at -= 1;
     }
@@ -162,14 +164,7 @@ pub fn all_definitions(path: &str, text: &Rope) -> Vec<Definition> {
     };
     let query = &grammar.tags;
     let names = query.capture_names();
-    let to_position = |byte: usize| {
-        let char_index = text.byte_to_char(byte.min(text.len_bytes()));
-        let line = text.char_to_line(char_index);
-        Position {
-            line: line as u32,
-            column: (char_index - text.line_to_char(line)) as u32,
-        }
-    };
+    let to_position = |byte: usize| char_to_line_col(text, byte_to_char(text, byte));
     let to_range = |node: tree_sitter::Node| Range {
         start: to_position(node.start_byte()),
         end: to_position(node.end_byte()),
@@ -277,15 +272,15 @@ mod tests {
     fn identifier_at_finds_the_word_under_or_before_the_cursor() {
         let text = Rope::from_str("x := add(a, b)\n");
         assert_eq!(
-            identifier_at(&text, Position::new(0, 5)).as_deref(),
+            identifier_at(&text, LineCol { line: 0, col: 5 }).as_deref(),
             Some("add")
         );
         assert_eq!(
-            identifier_at(&text, Position::new(0, 8)).as_deref(),
+            identifier_at(&text, LineCol { line: 0, col: 8 }).as_deref(),
             Some("add")
         );
-        assert_eq!(identifier_at(&text, Position::new(0, 2)), None);
-        assert_eq!(identifier_at(&text, Position::new(7, 0)), None);
+        assert_eq!(identifier_at(&text, LineCol { line: 0, col: 2 }), None);
+        assert_eq!(identifier_at(&text, LineCol { line: 7, col: 0 }), None);
     }
 
     #[test]
@@ -299,11 +294,11 @@ mod tests {
         assert_eq!(add[0].kind, "function");
         assert_eq!(add[0].signature, "func Add(a, b int) int { return a + b }");
         assert_eq!(add[0].docs.as_deref(), Some("Add sums two numbers."));
-        assert_eq!(add[0].name_range.start, Position::new(3, 5));
+        assert_eq!(add[0].name_range.start, LineCol { line: 3, col: 5 });
         let method = definitions("m.go", &text, "Méthod");
         assert_eq!(method.len(), 1, "{method:?}");
-        assert_eq!(method[0].name_range.start, Position::new(6, 9));
-        assert_eq!(method[0].name_range.end, Position::new(6, 15));
+        assert_eq!(method[0].name_range.start, LineCol { line: 6, col: 9 });
+        assert_eq!(method[0].name_range.end, LineCol { line: 6, col: 15 });
         assert!(
             method[0]
                 .hover_markdown()

@@ -22,16 +22,18 @@ use super::config::{LspConfig, ServerCommand, extension_of};
 use super::convert::{self, Place, Root};
 use super::server::{DiagnosticsSink, Server};
 use super::{
-    CharEdit, CompletionItem, Diagnostic, Diagnostics, Hover, Location, LspError, Peek, Position,
+    CharEdit, CompletionItem, Diagnostic, Diagnostics, Hover, LineCol, Location, LspError, Peek,
     Range, Reference, Severity, Snippet,
 };
 use crate::host::syntactic;
+use crate::text::LspEncoding;
+use crate::text::position::char_to_lsp_in;
 
 /// A failed start is not retried for this long, so a broken server does not cost every
 /// request a spawn.
 const RETRY_FAILED_START_AFTER: Duration = Duration::from_secs(30);
 /// Peeks stop here even when a definition is longer.
-const PEEK_MAX_LINES: u32 = 40;
+const PEEK_MAX_LINES: usize = 40;
 /// Larger files are not read for peeks, context lines or the syntactic fallback.
 const MAX_READ_BYTES: u64 = 4 << 20;
 
@@ -144,41 +146,63 @@ impl LspBridge {
         edits: &[CharEdit],
     ) -> Result<(), LspError> {
         let uri = self.inner.shared.root.uri_for(path)?;
-        let full_text = {
-            let mut documents = self.inner.shared.documents();
-            let document = documents.get_mut(path).ok_or_else(|| LspError::NotOpen {
-                path: path.to_owned(),
-            })?;
-            for edit in edits {
-                let len = document.text.len_chars();
-                if edit.range.start > edit.range.end || edit.range.end > len {
-                    return Err(LspError::EditOutOfRange {
-                        path: path.to_owned(),
-                        range: edit.range.clone(),
-                        len,
-                    });
-                }
-                document.text.remove(edit.range.clone());
-                document.text.insert(edit.range.start, &edit.text);
-            }
-            document.version = version;
-            document.text.to_string()
-        };
         // A document without a running server is only tracked; a (re)started server gets
         // the current text in its didOpen.
-        let Some(server) = self.running_server_for(path).await else {
-            return Ok(());
-        };
-        // TODO(text merge): send ranged changes when the server syncs incrementally.
-        if server.sync_kind() != TextDocumentSyncKind::NONE {
+        let server = self.running_server_for(path).await;
+        let incremental = server
+            .as_ref()
+            .is_some_and(|server| server.sync_kind() == TextDocumentSyncKind::INCREMENTAL);
+        let encoding = server
+            .as_ref()
+            .map_or(LspEncoding::Utf16, |server| server.encoding());
+
+        // The lock is held while notifying so that two changes reach the server in the
+        // order they were applied here.
+        let mut documents = self.inner.shared.documents();
+        let document = documents.get_mut(path).ok_or_else(|| LspError::NotOpen {
+            path: path.to_owned(),
+        })?;
+        // Applied to a copy (cheap for a rope) so that a bad edit leaves nothing half done.
+        let mut text = document.text.clone();
+        let mut changes = Vec::with_capacity(edits.len());
+        for edit in edits {
+            let len = text.len_chars();
+            if edit.range.start > edit.range.end || edit.range.end > len {
+                return Err(LspError::EditOutOfRange {
+                    path: path.to_owned(),
+                    range: edit.range.clone(),
+                    len,
+                });
+            }
+            if incremental {
+                changes.push(TextDocumentContentChangeEvent {
+                    range: Some(lsp_types::Range {
+                        start: char_to_lsp_in(&text, edit.range.start, encoding),
+                        end: char_to_lsp_in(&text, edit.range.end, encoding),
+                    }),
+                    range_length: None,
+                    text: edit.text.clone(),
+                });
+            }
+            text.remove(edit.range.clone());
+            text.insert(edit.range.start, &edit.text);
+        }
+        if !incremental {
+            changes.push(TextDocumentContentChangeEvent {
+                range: None,
+                range_length: None,
+                text: text.to_string(),
+            });
+        }
+        document.text = text;
+        document.version = version;
+        if let Some(server) = server
+            && server.sync_kind() != TextDocumentSyncKind::NONE
+        {
             server.notify::<lsp_types::notification::DidChangeTextDocument>(
                 DidChangeTextDocumentParams {
                     text_document: VersionedTextDocumentIdentifier { uri, version },
-                    content_changes: vec![TextDocumentContentChangeEvent {
-                        range: None,
-                        range_length: None,
-                        text: full_text,
-                    }],
+                    content_changes: changes,
                 },
             );
         }
@@ -222,7 +246,7 @@ impl LspBridge {
         Ok(())
     }
 
-    pub async fn hover(&self, path: &str, position: Position) -> Result<Option<Hover>, LspError> {
+    pub async fn hover(&self, path: &str, position: LineCol) -> Result<Option<Hover>, LspError> {
         let server = match self.server_for(path).await {
             Ok((server, _)) => server,
             Err(LspError::NoServer { .. }) if syntactic::supports(path) => {
@@ -231,7 +255,7 @@ impl LspBridge {
             Err(error) => return Err(error),
         };
         let params = lsp_types::HoverParams {
-            text_document_position_params: self.position_params(path, position)?,
+            text_document_position_params: self.position_params(&server, path, position)?,
             work_done_progress_params: WorkDoneProgressParams::default(),
         };
         let answer = self
@@ -250,7 +274,7 @@ impl LspBridge {
     pub async fn definition(
         &self,
         path: &str,
-        position: Position,
+        position: LineCol,
     ) -> Result<Vec<Location>, LspError> {
         Ok(self
             .definition_targets(path, position)
@@ -262,7 +286,7 @@ impl LspBridge {
 
     /// Definitions with the lines around each (read from the open document if it is
     /// open, else from disk).
-    pub async fn peek(&self, path: &str, position: Position) -> Result<Vec<Peek>, LspError> {
+    pub async fn peek(&self, path: &str, position: LineCol) -> Result<Vec<Peek>, LspError> {
         let context = self.inner.config.peek_context_lines;
         let targets = self.definition_targets(path, position).await?;
         Ok(targets
@@ -292,11 +316,11 @@ impl LspBridge {
     pub async fn references(
         &self,
         path: &str,
-        position: Position,
+        position: LineCol,
     ) -> Result<Vec<Reference>, LspError> {
         let (server, _) = self.server_for(path).await?;
         let params = ReferenceParams {
-            text_document_position: self.position_params(path, position)?,
+            text_document_position: self.position_params(&server, path, position)?,
             work_done_progress_params: WorkDoneProgressParams::default(),
             partial_result_params: PartialResultParams::default(),
             context: ReferenceContext {
@@ -316,7 +340,13 @@ impl LspBridge {
         let mut references: Vec<Reference> = answer
             .into_iter()
             .filter_map(|location| {
-                let target = self.target(&mut texts, location.uri, location.range, None)?;
+                let target = self.target(
+                    server.encoding(),
+                    &mut texts,
+                    location.uri,
+                    location.range,
+                    None,
+                )?;
                 let context_line = match &target.absolute {
                     Some(absolute) => texts
                         .get(self, &target.location.path, absolute)
@@ -342,11 +372,11 @@ impl LspBridge {
     pub async fn completion(
         &self,
         path: &str,
-        position: Position,
+        position: LineCol,
     ) -> Result<Vec<CompletionItem>, LspError> {
         let (server, _) = self.server_for(path).await?;
         let params = lsp_types::CompletionParams {
-            text_document_position: self.position_params(path, position)?,
+            text_document_position: self.position_params(&server, path, position)?,
             work_done_progress_params: WorkDoneProgressParams::default(),
             partial_result_params: PartialResultParams::default(),
             context: None,
@@ -545,9 +575,9 @@ impl LspBridge {
 
     fn diagnostics_sink(&self) -> DiagnosticsSink {
         let shared = Arc::downgrade(&self.inner.shared);
-        Arc::new(move |params: PublishDiagnosticsParams| {
+        Arc::new(move |params: PublishDiagnosticsParams, encoding| {
             if let Some(shared) = shared.upgrade() {
-                shared.publish(params);
+                shared.publish(params, encoding);
             }
         })
     }
@@ -574,8 +604,9 @@ impl LspBridge {
 
     fn position_params(
         &self,
+        server: &Server,
         path: &str,
-        position: Position,
+        position: LineCol,
     ) -> Result<TextDocumentPositionParams, LspError> {
         let root = &self.inner.shared.root;
         let uri = root.uri_for(path)?;
@@ -588,7 +619,7 @@ impl LspBridge {
             })?;
         Ok(TextDocumentPositionParams {
             text_document: TextDocumentIdentifier { uri },
-            position: convert::to_lsp(&text, position),
+            position: convert::to_lsp(&text, position, server.encoding()),
         })
     }
 
@@ -603,7 +634,7 @@ impl LspBridge {
     async fn definition_targets(
         &self,
         path: &str,
-        position: Position,
+        position: LineCol,
     ) -> Result<Vec<Target>, LspError> {
         let server = match self.server_for(path).await {
             Ok((server, _)) => server,
@@ -613,7 +644,7 @@ impl LspBridge {
             Err(error) => return Err(error),
         };
         let params = GotoDefinitionParams {
-            text_document_position_params: self.position_params(path, position)?,
+            text_document_position_params: self.position_params(&server, path, position)?,
             work_done_progress_params: WorkDoneProgressParams::default(),
             partial_result_params: PartialResultParams::default(),
         };
@@ -649,13 +680,16 @@ impl LspBridge {
         let mut texts = TextCache::default();
         Ok(raw
             .into_iter()
-            .filter_map(|(uri, range, extent)| self.target(&mut texts, uri, range, extent))
+            .filter_map(|(uri, range, extent)| {
+                self.target(server.encoding(), &mut texts, uri, range, extent)
+            })
             .collect())
     }
 
     /// A server's location in cotype's terms; `None` for non-file URIs.
     fn target(
         &self,
+        encoding: LspEncoding,
         texts: &mut TextCache,
         uri: lsp_types::Uri,
         range: lsp_types::Range,
@@ -665,7 +699,7 @@ impl LspBridge {
             Place::Workspace { relative, absolute } => {
                 let text = texts.get(self, &relative, &absolute);
                 let convert_range = |range| match &text {
-                    Some(text) => convert::range_from_lsp(text, range),
+                    Some(text) => convert::range_from_lsp(text, range, encoding),
                     None => convert::range_passthrough(range),
                 };
                 let range = convert_range(range);
@@ -704,7 +738,7 @@ impl LspBridge {
     fn syntactic_definitions(
         &self,
         path: &str,
-        position: Position,
+        position: LineCol,
     ) -> Result<Vec<Target>, LspError> {
         let found = self.syntactic_lookup(path, position)?;
         Ok(found
@@ -722,7 +756,7 @@ impl LspBridge {
             .collect())
     }
 
-    fn syntactic_hover(&self, path: &str, position: Position) -> Result<Option<Hover>, LspError> {
+    fn syntactic_hover(&self, path: &str, position: LineCol) -> Result<Option<Hover>, LspError> {
         let found = self.syntactic_lookup(path, position)?;
         Ok(found.into_iter().next().map(|(_, _, definition)| Hover {
             markdown: definition.hover_markdown(),
@@ -735,7 +769,7 @@ impl LspBridge {
     fn syntactic_lookup(
         &self,
         path: &str,
-        position: Position,
+        position: LineCol,
     ) -> Result<Vec<(String, PathBuf, syntactic::Definition)>, LspError> {
         let root = &self.inner.shared.root;
         let absolute = root.absolute(path)?;
@@ -795,7 +829,7 @@ impl Shared {
         self.documents.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn publish(&self, params: PublishDiagnosticsParams) {
+    fn publish(&self, params: PublishDiagnosticsParams, encoding: LspEncoding) {
         let Some(Place::Workspace { relative, absolute }) = self.root.place(&params.uri) else {
             return;
         };
@@ -808,7 +842,7 @@ impl Shared {
             .into_iter()
             .map(|diagnostic| Diagnostic {
                 range: match &text {
-                    Some(text) => convert::range_from_lsp(text, diagnostic.range),
+                    Some(text) => convert::range_from_lsp(text, diagnostic.range, encoding),
                     None => convert::range_passthrough(diagnostic.range),
                 },
                 severity: match diagnostic.severity {
@@ -862,12 +896,12 @@ fn read_text(path: &Path) -> Option<Rope> {
     Rope::from_reader(std::io::BufReader::new(file)).ok()
 }
 
-fn line_text(text: &Rope, line: u32) -> Option<String> {
-    let line = text.get_line(line as usize)?;
+fn line_text(text: &Rope, line: usize) -> Option<String> {
+    let line = text.get_line(line)?;
     Some(line.to_string().trim_end_matches(['\n', '\r']).to_owned())
 }
 
-fn snippet(text: &Rope, first: u32, last: u32) -> Snippet {
+fn snippet(text: &Rope, first: usize, last: usize) -> Snippet {
     // A text ending in a line break has an empty last line in ropey; it is not content.
     let lines = text.len_lines();
     let final_line = if lines > 1 && text.line(lines - 1).len_chars() == 0 {
@@ -875,7 +909,7 @@ fn snippet(text: &Rope, first: u32, last: u32) -> Snippet {
     } else {
         lines.saturating_sub(1)
     };
-    let last = last.min(final_line as u32);
+    let last = last.min(final_line);
     Snippet {
         first_line: first,
         lines: (first..=last)

@@ -86,7 +86,7 @@ pub struct LspConfig {
     /// At most this many completion items are returned; servers send thousands.
     pub completion_limit: usize,
     /// Lines shown above and below a definition in a peek.
-    pub peek_context_lines: u32,
+    pub peek_context_lines: usize,
 }
 
 impl Default for LspConfig {

@@ -10,7 +10,9 @@ use std::str::FromStr;
 use lsp_types::Uri;
 use ropey::Rope;
 
-use super::{LspError, Position, Range};
+use super::{LspError, Range};
+use crate::text::LineCol;
+use crate::text::position::{self, LspEncoding};
 
 /// The shared folder, canonical, with its URI.
 #[derive(Clone, Debug)]
@@ -109,52 +111,29 @@ pub(crate) fn uri_from_path(path: &Path) -> Option<Uri> {
     Uri::from_str(url.as_str()).ok()
 }
 
-// Position conversion. TODO(text merge): these two delegate to `crate::text::position`
-// once branch `text` lands; until then they are private to the bridge.
-
-/// A (line, char column) position as the server counts it, clamped into the text.
-pub(crate) fn to_lsp(text: &Rope, position: Position) -> lsp_types::Position {
-    let line_count = text.len_lines();
-    let line = (position.line as usize).min(line_count.saturating_sub(1));
-    let line_text = text.line(line);
-    let column = (position.column as usize).min(line_text.len_chars());
-    let utf16: usize = line_text.chars().take(column).map(char::len_utf16).sum();
-    lsp_types::Position::new(line as u32, utf16 as u32)
+/// A (line, char column) in the server's negotiated unit, clamped into the text.
+pub(crate) fn to_lsp(text: &Rope, position: LineCol, encoding: LspEncoding) -> lsp_types::Position {
+    position::char_to_lsp_in(text, position::line_col_to_char(text, position), encoding)
 }
 
-/// The (line, char column) of a server's position, clamped into the text; a column in the
-/// middle of a surrogate pair lands on the character it splits.
-pub(crate) fn from_lsp(text: &Rope, position: lsp_types::Position) -> Position {
-    let line_count = text.len_lines();
-    let line = (position.line as usize).min(line_count.saturating_sub(1));
-    let mut remaining = position.character as usize;
-    let mut column = 0u32;
-    for ch in text.line(line).chars() {
-        if remaining == 0 || ch == '\n' || ch == '\r' {
-            break;
-        }
-        remaining = remaining.saturating_sub(ch.len_utf16());
-        column += 1;
-    }
-    Position {
-        line: line as u32,
-        column,
-    }
+/// A server's position as (line, char column), clamped into the text.
+pub(crate) fn from_lsp(text: &Rope, at: lsp_types::Position, encoding: LspEncoding) -> LineCol {
+    position::char_to_line_col(text, position::lsp_to_char_in(text, at, encoding))
 }
 
-pub(crate) fn range_from_lsp(text: &Rope, range: lsp_types::Range) -> Range {
+pub(crate) fn range_from_lsp(text: &Rope, range: lsp_types::Range, encoding: LspEncoding) -> Range {
     Range {
-        start: from_lsp(text, range.start),
-        end: from_lsp(text, range.end),
+        start: from_lsp(text, range.start, encoding),
+        end: from_lsp(text, range.end, encoding),
     }
 }
 
-/// Without the text (a file we cannot read), the best we can do is to pass the numbers
-/// through: exact for ASCII lines.
+/// Without the text (a file we cannot or may not read), the best we can do is to pass
+/// the numbers through: exact for ASCII lines.
 pub(crate) fn range_passthrough(range: lsp_types::Range) -> Range {
-    let position = |p: lsp_types::Position| Position {
-        line: p.line,
-        column: p.character,
+    let position = |p: lsp_types::Position| LineCol {
+        line: p.line as usize,
+        col: p.character as usize,
     };
     Range {
         start: position(range.start),
@@ -204,24 +183,22 @@ mod tests {
     }
 
     #[test]
-    fn columns_count_utf16_units_on_the_wire_and_chars_here() {
+    fn positions_convert_in_the_negotiated_unit_and_clamp() {
         // '𝔸' is one char and two UTF-16 units; 'é' is one of each.
         let text = Rope::from_str("let 𝔸é = 1;\nx\n");
-        let after_astral = Position { line: 0, column: 5 };
-        let wire = to_lsp(&text, after_astral);
-        assert_eq!(wire, lsp_types::Position::new(0, 6));
-        assert_eq!(from_lsp(&text, wire), after_astral);
-        assert_eq!(
-            from_lsp(&text, lsp_types::Position::new(0, 7)),
-            Position { line: 0, column: 6 }
-        );
+        let after_astral = LineCol { line: 0, col: 5 };
+        let utf16 = to_lsp(&text, after_astral, LspEncoding::Utf16);
+        assert_eq!(utf16, lsp_types::Position::new(0, 6));
+        assert_eq!(from_lsp(&text, utf16, LspEncoding::Utf16), after_astral);
+        let utf32 = to_lsp(&text, after_astral, LspEncoding::Utf32);
+        assert_eq!(utf32, lsp_types::Position::new(0, 5));
         // Past the end of a line or the text: clamped, never a panic.
         assert_eq!(
-            from_lsp(&text, lsp_types::Position::new(1, 40)),
-            Position { line: 1, column: 1 }
+            from_lsp(&text, lsp_types::Position::new(1, 40), LspEncoding::Utf16),
+            LineCol { line: 1, col: 1 }
         );
         assert_eq!(
-            to_lsp(&text, Position { line: 9, column: 9 }),
+            to_lsp(&text, LineCol { line: 9, col: 9 }, LspEncoding::Utf16),
             lsp_types::Position::new(2, 0)
         );
     }

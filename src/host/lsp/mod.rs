@@ -2,8 +2,10 @@
 //! hover, peek, definition, references and completion, and see its diagnostics, without
 //! installing anything themselves.
 //!
-//! Positions cross this module's API as (line, char column), the unit the rest of cotype
-//! uses; UTF-16 columns exist only on the wire to the server. Paths are relative to the
+//! Positions cross this module's API as `text::LineCol` (line, char column), the unit the
+//! rest of cotype uses; the server's unit (UTF-16 unless it negotiated another) exists
+//! only on the wire, converted by `text::position`. These types are the host's; the wire
+//! types of the encrypted catalog live in `protocol`. Paths are relative to the
 //! shared folder; a server's answer that points outside it (a standard library, a
 //! dependency in the host's home) is reduced to its file name and marked `external`, and
 //! no snippet or context line of it is read — the host did not share that file.
@@ -19,49 +21,35 @@ mod transport;
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 pub use bridge::{LspBridge, ServerStatus};
 pub(crate) use config::extension_of;
 pub use config::{LanguageConfig, LspConfig, ServerCommand};
 
-/// 0-based line and column; the column counts chars (Unicode scalar values), as ropey does.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-pub struct Position {
-    pub line: u32,
-    pub column: u32,
-}
+pub use crate::text::LineCol;
 
-impl Position {
-    pub fn new(line: u32, column: u32) -> Position {
-        Position { line, column }
-    }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// From `start` to `end`, both 0-based (line, char column).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Range {
-    pub start: Position,
-    pub end: Position,
+    pub start: LineCol,
+    pub end: LineCol,
 }
 
 /// One edit of a document in char indices of the text before it (ropey's unit); a batch
 /// is applied in order, each against the result of the previous one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CharEdit {
     pub range: std::ops::Range<usize>,
     pub text: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hover {
     pub markdown: String,
     /// Answered from the syntax tree alone: no type information.
     pub syntactic: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Location {
     /// Relative to the shared folder with '/' separators; only the file name when
     /// `external`.
@@ -73,28 +61,28 @@ pub struct Location {
 }
 
 /// A definition with the lines around it, so a participant can read it in place.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Peek {
     pub location: Location,
     /// `None` for external locations, whose text the host did not share.
     pub snippet: Option<Snippet>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snippet {
     /// 0-based line number of `lines[0]`.
-    pub first_line: u32,
+    pub first_line: usize,
     pub lines: Vec<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reference {
     pub location: Location,
     /// The referencing line without its line break; empty for external locations.
     pub context_line: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CompletionItem {
     pub label: String,
     pub detail: Option<String>,
@@ -102,7 +90,7 @@ pub struct CompletionItem {
     pub insert_text: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Severity {
     Error,
     Warning,
@@ -110,7 +98,7 @@ pub enum Severity {
     Hint,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     pub range: Range,
     pub severity: Severity,
@@ -120,7 +108,7 @@ pub struct Diagnostic {
 }
 
 /// The complete current diagnostics of one file (an empty list clears them).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostics {
     pub path: String,
     /// The document version they were computed for, when the server says.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use lsp_server::Notification;
@@ -25,9 +25,16 @@ use super::LspError;
 use super::config::ServerCommand;
 use super::convert::Root;
 use super::transport::Transport;
+use crate::text::LspEncoding;
 
-/// Where a server's diagnostics go; the bridge converts and broadcasts them.
-pub(crate) type DiagnosticsSink = Arc<dyn Fn(PublishDiagnosticsParams) + Send + Sync>;
+/// Where a server's diagnostics go (with the unit its columns count); the bridge
+/// converts and broadcasts them.
+pub(crate) type DiagnosticsSink = Arc<dyn Fn(PublishDiagnosticsParams, LspEncoding) + Send + Sync>;
+
+/// Servers that count columns in code points while announcing nothing, which means UTF-16
+/// by the specification (palantir/python-language-server#770, inherited by pylsp): an
+/// edit after an emoji would land one column off per astral character before it.
+const COUNTS_CODE_POINTS: &[&str] = &["pylsp", "pyls"];
 
 pub(crate) struct Server {
     /// As users know it: the program's file name, e.g. `rust-analyzer`.
@@ -35,6 +42,7 @@ pub(crate) struct Server {
     pub(crate) command: ServerCommand,
     transport: Transport,
     capabilities: ServerCapabilities,
+    encoding: LspEncoding,
     activity: Arc<Mutex<Activity>>,
 }
 
@@ -76,11 +84,26 @@ impl Server {
         })?;
 
         let activity: Arc<Mutex<Activity>> = Arc::default();
-        tokio::spawn(listen(notifications, activity.clone(), diagnostics));
+        let negotiated: Arc<OnceLock<LspEncoding>> = Arc::default();
+        tokio::spawn(listen(
+            notifications,
+            activity.clone(),
+            negotiated.clone(),
+            diagnostics,
+        ));
 
         let answer = transport
             .request::<lsp_types::request::Initialize>(initialize_params(root), initialize_timeout)
             .await?;
+        let encoding = match &answer.capabilities.position_encoding {
+            None if COUNTS_CODE_POINTS.contains(&name.as_str()) => LspEncoding::Utf32,
+            None => LspEncoding::Utf16,
+            Some(kind) => LspEncoding::from_kind(kind).unwrap_or_else(|| {
+                tracing::warn!(server = %name, encoding = kind.as_str(), "unknown position encoding; assuming UTF-16");
+                LspEncoding::Utf16
+            }),
+        };
+        let _ = negotiated.set(encoding);
         transport.notify::<lsp_types::notification::Initialized>(InitializedParams {});
         tracing::info!(server = %name, pid = transport.pid(), "language server ready");
         Ok(Server {
@@ -88,6 +111,7 @@ impl Server {
             command: command.clone(),
             transport,
             capabilities: answer.capabilities,
+            encoding,
             activity,
         })
     }
@@ -156,6 +180,11 @@ impl Server {
         })
     }
 
+    /// The unit of the columns this server sends and expects.
+    pub(crate) fn encoding(&self) -> LspEncoding {
+        self.encoding
+    }
+
     pub(crate) fn sync_kind(&self) -> TextDocumentSyncKind {
         match &self.capabilities.text_document_sync {
             Some(TextDocumentSyncCapability::Kind(kind)) => *kind,
@@ -181,6 +210,7 @@ impl Server {
 async fn listen(
     mut notifications: UnboundedReceiver<Notification>,
     activity: Arc<Mutex<Activity>>,
+    encoding: Arc<OnceLock<LspEncoding>>,
     diagnostics: DiagnosticsSink,
 ) {
     use lsp_types::notification::{Progress, PublishDiagnostics};
@@ -193,7 +223,7 @@ async fn listen(
             }
         } else if method == PublishDiagnostics::METHOD {
             match serde_json::from_value::<PublishDiagnosticsParams>(notification.params) {
-                Ok(params) => diagnostics(params),
+                Ok(params) => diagnostics(params, encoding.get().copied().unwrap_or_default()),
                 Err(error) => tracing::debug!(%error, "unreadable diagnostics"),
             }
         } else if method == "experimental/serverStatus" {
@@ -256,7 +286,11 @@ fn initialize_params(root: &Root) -> InitializeParams {
         }),
         capabilities: ClientCapabilities {
             general: Some(GeneralClientCapabilities {
-                position_encodings: Some(vec![PositionEncodingKind::UTF16]),
+                // UTF-32 columns are char columns: no conversion cost where supported.
+                position_encodings: Some(vec![
+                    PositionEncodingKind::UTF32,
+                    PositionEncodingKind::UTF16,
+                ]),
                 ..Default::default()
             }),
             window: Some(WindowClientCapabilities {
