@@ -2,13 +2,14 @@
 //! when hovering, peeking and listing references across files.
 //!
 //! rust-analyzer must be installed (`rustup component add rust-analyzer`); the test fails
-//! and says so otherwise.
+//! and says so otherwise. The last test covers the other side: a language whose server is
+//! missing still gets syntactic hover, definition and peek.
 
 use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use cotype::host::lsp::{CharEdit, LineCol, LspBridge, LspConfig, LspError};
+use cotype::host::lsp::{CharEdit, LineCol, LspBridge, LspConfig, LspError, ServerCommand};
 
 /// Indexing a crate from cold can take long on a loaded machine; this is a correctness
 /// wait, not a timing assertion.
@@ -205,4 +206,80 @@ async fn rust_analyzer_answers_across_files() {
 
     bridge.shutdown().await;
     assert!(bridge.status().await.is_empty());
+}
+
+/// Go with a server that is not there: answers come from the tree-sitter tags query,
+/// across the files of the package, and say they are syntactic.
+#[tokio::test]
+async fn without_a_server_go_answers_are_syntactic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("mathx")).expect("mkdir");
+    let add = "package mathx\n\n// Add sums two numbers.\n// It never overflows in tests.\nfunc Add(a, b int) int {\n\treturn a + b\n}\n";
+    let twice = "package mathx\n\nfunc Twice(x int) int {\n\treturn Add(x, x)\n}\n";
+    std::fs::write(dir.path().join("mathx/add.go"), add).expect("write add.go");
+    std::fs::write(dir.path().join("mathx/twice.go"), twice).expect("write twice.go");
+    let mut config = LspConfig::default();
+    config.set_server("go", ServerCommand::new("cotype-test-no-gopls", &[]));
+    let bridge = LspBridge::new(dir.path(), config).expect("bridge");
+
+    let opened = bridge.did_open("mathx/twice.go", twice, 1).await;
+    let expected =
+        "no language server for .go on the host (tried cotype-test-no-gopls: not found on PATH)";
+    assert_eq!(
+        opened.map_err(|error| error.to_string()),
+        Err(expected.to_owned())
+    );
+
+    let call = find(twice, "Add(x, x)");
+    let hover = bridge
+        .hover("mathx/twice.go", call)
+        .await
+        .expect("syntactic hover")
+        .expect("Add is defined in the package");
+    assert!(hover.syntactic);
+    assert_eq!(
+        hover.markdown,
+        "```go\nfunc Add(a, b int) int {\n```\n\nAdd sums two numbers.\nIt never overflows in tests."
+    );
+
+    let definitions = bridge
+        .definition("mathx/twice.go", call)
+        .await
+        .expect("syntactic definition");
+    assert_eq!(definitions.len(), 1, "{definitions:?}");
+    assert_eq!(definitions[0].path, "mathx/add.go");
+    assert_eq!(definitions[0].range.start, find(add, "Add("));
+    assert!(definitions[0].syntactic && !definitions[0].external);
+
+    let peeks = bridge.peek("mathx/twice.go", call).await.expect("peek");
+    let snippet = peeks[0].snippet.as_ref().expect("snippet");
+    assert!(
+        snippet
+            .lines
+            .iter()
+            .any(|line| line == "func Add(a, b int) int {"),
+        "{snippet:?}"
+    );
+    assert!(
+        snippet.lines.iter().any(|line| line == "\treturn a + b"),
+        "{snippet:?}"
+    );
+
+    // A blank spot names nothing; references need a real server.
+    assert_eq!(
+        bridge
+            .hover("mathx/twice.go", LineCol { line: 1, col: 0 })
+            .await,
+        Ok(None)
+    );
+    let references = bridge.references("mathx/twice.go", call).await;
+    assert_eq!(
+        references.map_err(|error| error.to_string()),
+        Err(expected.to_owned())
+    );
+    let zig = bridge.completion("build.zig", LineCol::default()).await;
+    assert_eq!(
+        zig.map_err(|error| error.to_string()),
+        Err("no language server for .zig on the host".to_owned())
+    );
 }
