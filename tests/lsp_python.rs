@@ -143,7 +143,19 @@ async fn pylsp_hover_definition_and_no_host_paths() {
         assert_eq!(peek.snippet, None, "no text of unshared files");
     }
 
-    bridge.shutdown().await;
+    // Dropping the last handle ends the server: no language servers outlive a session.
+    let pid = bridge.status().await[0].pid;
+    let process = Path::new("/proc").join(pid.to_string());
+    assert!(!cfg!(target_os = "linux") || process.exists());
+    drop(bridge);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while process.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "pylsp (pid {pid}) outlived the bridge"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
