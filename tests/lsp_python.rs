@@ -143,6 +143,17 @@ async fn pylsp_hover_definition_and_no_host_paths() {
         assert_eq!(peek.snippet, None, "no text of unshared files");
     }
 
+    // Once the host hides geometry.py, answers stop pointing into it and it cannot be
+    // asked about.
+    bridge.set_hidden_filter(std::sync::Arc::new(|path: &str| path == "geometry.py"));
+    assert_eq!(bridge.definition("app.py", call).await, Ok(Vec::new()));
+    assert_eq!(
+        bridge.hover("geometry.py", LineCol::default()).await,
+        Err(LspError::NotShared {
+            path: "geometry.py".to_owned()
+        })
+    );
+
     // Dropping the last handle ends the server: no language servers outlive a session.
     let pid = bridge.status().await[0].pid;
     let process = Path::new("/proc").join(pid.to_string());
@@ -184,7 +195,6 @@ async fn pylsp_diagnostics_follow_edits() {
                 text: String::new(),
             }],
         )
-        .await
         .expect("did_change");
     let broken = diagnostics_until(&mut diagnostics, "app.py", |d| {
         d.items.iter().any(|item| item.severity == Severity::Error)
@@ -207,7 +217,6 @@ async fn pylsp_diagnostics_follow_edits() {
                 text: ")".to_owned(),
             }],
         )
-        .await
         .expect("did_change");
     let fixed = diagnostics_until(&mut diagnostics, "app.py", |d| d.version == Some(3)).await;
     assert!(
@@ -246,7 +255,6 @@ async fn a_killed_server_is_restarted_with_the_open_documents() {
                 text: added.to_owned(),
             }],
         )
-        .await
         .expect("did_change");
     let text = format!("{app}{added}");
     let call = find(&text, "perimeter(1, 2)");

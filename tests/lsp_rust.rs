@@ -185,7 +185,6 @@ async fn rust_analyzer_answers_across_files() {
                 text: typed.to_owned(),
             }],
         )
-        .await
         .expect("did_change");
     let after_colons = LineCol {
         line: end_of_double.line,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex as StdMutex};
+use std::sync::{Arc, Mutex as StdMutex, Weak};
 use std::time::{Duration, Instant};
 
 use lsp_types::{
@@ -61,16 +61,22 @@ struct Inner {
     servers: Mutex<Servers>,
 }
 
+/// Says whether a root-relative path is hidden by the host (`.env`, keys, …).
+pub type HiddenFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
 /// What the servers' notification tasks need too (they must not keep `Inner` alive).
 struct Shared {
     root: Root,
+    hidden: StdMutex<Option<HiddenFilter>>,
     documents: StdMutex<HashMap<String, OpenDocument>>,
     diagnostics: broadcast::Sender<Diagnostics>,
 }
 
 #[derive(Default)]
 struct Servers {
-    running: HashMap<ServerCommand, Arc<Server>>,
+    /// One slot per server command; its lock is held while the server starts, so that
+    /// starting rust-analyzer does not hold up requests for other languages.
+    slots: HashMap<ServerCommand, Arc<Mutex<Option<Arc<Server>>>>>,
     /// Per language id: when starting its server last failed, and why.
     failed: HashMap<String, (Instant, LspError)>,
 }
@@ -78,6 +84,18 @@ struct Servers {
 struct OpenDocument {
     text: Rope,
     version: i32,
+    /// The server that has this document open, if any. Changes go to exactly that one,
+    /// under the documents lock, so they reach it in order and never before its didOpen.
+    server: Option<Weak<Server>>,
+}
+
+impl OpenDocument {
+    fn live_server(&self) -> Option<Arc<Server>> {
+        self.server
+            .as_ref()
+            .and_then(Weak::upgrade)
+            .filter(|server| server.is_alive())
+    }
 }
 
 impl LspBridge {
@@ -93,12 +111,25 @@ impl LspBridge {
                 config,
                 shared: Arc::new(Shared {
                     root,
+                    hidden: StdMutex::default(),
                     documents: StdMutex::default(),
                     diagnostics,
                 }),
                 servers: Mutex::default(),
             }),
         })
+    }
+
+    /// Files the host hides are never asked about, read, or named in an answer: requests
+    /// for them fail with `NotShared`, answers pointing into them are dropped, and so are
+    /// their diagnostics. Applies from now on.
+    pub fn set_hidden_filter(&self, is_hidden: HiddenFilter) {
+        *self
+            .inner
+            .shared
+            .hidden
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(is_hidden);
     }
 
     /// Every `publishDiagnostics` of every server, converted; files outside the shared
@@ -110,58 +141,48 @@ impl LspBridge {
     /// Tracks the document and tells its server (starting it if needed). The document is
     /// tracked even when this returns an error, e.g. `NoServer`.
     pub async fn did_open(&self, path: &str, text: &str, version: i32) -> Result<(), LspError> {
-        self.inner.shared.root.absolute(path)?;
-        let was_open = self
-            .inner
-            .shared
-            .documents()
-            .insert(
-                path.to_owned(),
-                OpenDocument {
-                    text: Rope::from_str(text),
-                    version,
+        let uri = self.inner.shared.uri_for(path)?;
+        let replaced = self.inner.shared.documents().insert(
+            path.to_owned(),
+            OpenDocument {
+                text: Rope::from_str(text),
+                version,
+                server: None,
+            },
+        );
+        if let Some(server) = replaced.and_then(|document| document.live_server()) {
+            server.notify::<lsp_types::notification::DidCloseTextDocument>(
+                DidCloseTextDocumentParams {
+                    text_document: TextDocumentIdentifier { uri },
                 },
-            )
-            .is_some();
+            );
+        }
         let (server, fresh) = self.server_for(path).await?;
         if !fresh {
-            let uri = self.inner.shared.root.uri_for(path)?;
-            if was_open {
-                server.notify::<lsp_types::notification::DidCloseTextDocument>(
-                    DidCloseTextDocumentParams {
-                        text_document: TextDocumentIdentifier { uri },
-                    },
-                );
-            }
             self.open_at(&server, path);
         }
         Ok(())
     }
 
-    /// Applies `edits` (char indices, in order) and tells the server.
-    pub async fn did_change(
-        &self,
-        path: &str,
-        version: i32,
-        edits: &[CharEdit],
-    ) -> Result<(), LspError> {
-        let uri = self.inner.shared.root.uri_for(path)?;
-        // A document without a running server is only tracked; a (re)started server gets
-        // the current text in its didOpen.
-        let server = self.running_server_for(path).await;
-        let incremental = server
-            .as_ref()
-            .is_some_and(|server| server.sync_kind() == TextDocumentSyncKind::INCREMENTAL);
-        let encoding = server
-            .as_ref()
-            .map_or(LspEncoding::Utf16, |server| server.encoding());
-
-        // The lock is held while notifying so that two changes reach the server in the
-        // order they were applied here.
+    /// Applies `edits` (char indices, in order) and tells the server. A batch that does
+    /// not fit the document changes nothing.
+    pub fn did_change(&self, path: &str, version: i32, edits: &[CharEdit]) -> Result<(), LspError> {
+        let uri = self.inner.shared.uri_for(path)?;
         let mut documents = self.inner.shared.documents();
         let document = documents.get_mut(path).ok_or_else(|| LspError::NotOpen {
             path: path.to_owned(),
         })?;
+        // Without a live server the document is only tracked; a (re)started server gets
+        // the current text in its didOpen.
+        let server = document.live_server();
+        let sync = server
+            .as_ref()
+            .map_or(TextDocumentSyncKind::NONE, |server| server.sync_kind());
+        let encoding = server
+            .as_ref()
+            .map_or(LspEncoding::Utf16, |server| server.encoding());
+        let incremental = sync == TextDocumentSyncKind::INCREMENTAL;
+
         // Applied to a copy (cheap for a rope) so that a bad edit leaves nothing half done.
         let mut text = document.text.clone();
         let mut changes = Vec::with_capacity(edits.len());
@@ -197,7 +218,7 @@ impl LspBridge {
         document.text = text;
         document.version = version;
         if let Some(server) = server
-            && server.sync_kind() != TextDocumentSyncKind::NONE
+            && sync != TextDocumentSyncKind::NONE
         {
             server.notify::<lsp_types::notification::DidChangeTextDocument>(
                 DidChangeTextDocumentParams {
@@ -209,18 +230,17 @@ impl LspBridge {
         Ok(())
     }
 
-    pub async fn did_save(&self, path: &str) -> Result<(), LspError> {
-        let uri = self.inner.shared.root.uri_for(path)?;
-        let text = match self.inner.shared.documents().get(path) {
-            Some(document) => document.text.to_string(),
-            None => {
-                return Err(LspError::NotOpen {
-                    path: path.to_owned(),
-                });
-            }
-        };
-        if let Some(server) = self.running_server_for(path).await {
-            let text = server.save_includes_text().then_some(text);
+    /// The host wrote the document to disk (servers such as rust-analyzer re-check then).
+    pub fn did_save(&self, path: &str) -> Result<(), LspError> {
+        let uri = self.inner.shared.uri_for(path)?;
+        let documents = self.inner.shared.documents();
+        let document = documents.get(path).ok_or_else(|| LspError::NotOpen {
+            path: path.to_owned(),
+        })?;
+        if let Some(server) = document.live_server() {
+            let text = server
+                .save_includes_text()
+                .then(|| document.text.to_string());
             server.notify::<lsp_types::notification::DidSaveTextDocument>(
                 DidSaveTextDocumentParams {
                     text_document: TextDocumentIdentifier { uri },
@@ -231,12 +251,11 @@ impl LspBridge {
         Ok(())
     }
 
-    pub async fn did_close(&self, path: &str) -> Result<(), LspError> {
-        let uri = self.inner.shared.root.uri_for(path)?;
-        if self.inner.shared.documents().remove(path).is_none() {
-            return Ok(());
-        }
-        if let Some(server) = self.running_server_for(path).await {
+    /// Nobody has the document open any more; answers about it come from disk again.
+    pub fn did_close(&self, path: &str) -> Result<(), LspError> {
+        let uri = self.inner.shared.uri_for(path)?;
+        let closed = self.inner.shared.documents().remove(path);
+        if let Some(server) = closed.and_then(|document| document.live_server()) {
             server.notify::<lsp_types::notification::DidCloseTextDocument>(
                 DidCloseTextDocumentParams {
                     text_document: TextDocumentIdentifier { uri },
@@ -411,12 +430,20 @@ impl LspBridge {
         Ok(items.into_iter().map(|(_, item)| item).collect())
     }
 
-    /// The servers started so far.
+    /// The servers started so far (a server that is starting right now is left out).
     pub async fn status(&self) -> Vec<ServerStatus> {
-        let servers = self.inner.servers.lock().await;
-        let mut status: Vec<_> = servers
-            .running
+        let slots: Vec<_> = self
+            .inner
+            .servers
+            .lock()
+            .await
+            .slots
             .values()
+            .cloned()
+            .collect();
+        let mut status: Vec<_> = slots
+            .iter()
+            .filter_map(|slot| slot.try_lock().ok()?.clone())
             .map(|server| ServerStatus {
                 server: server.name.clone(),
                 command: server.command.display(),
@@ -429,28 +456,42 @@ impl LspBridge {
         status
     }
 
-    /// Stops the server of `path`'s language abruptly, as a crash would. For tests of
-    /// the restart path and for a "restart language server" command.
+    /// Stops the server of `path`'s language abruptly, as a crash would; the next request
+    /// starts it again. For tests of the restart path and a "restart server" command.
     #[cfg(unix)]
     pub async fn kill_server(&self, path: &str) -> bool {
-        match self.running_server_for(path).await {
-            Some(server) => {
+        let Some(language) = self.inner.config.language_for(path) else {
+            return false;
+        };
+        let slots: Vec<_> = {
+            let servers = self.inner.servers.lock().await;
+            language
+                .servers
+                .iter()
+                .filter_map(|command| servers.slots.get(command).cloned())
+                .collect()
+        };
+        for slot in slots {
+            if let Some(server) = slot.lock().await.as_ref().filter(|s| s.is_alive()) {
                 server.kill();
-                true
+                return true;
             }
-            None => false,
         }
+        false
     }
 
     /// `shutdown` and `exit` to every server; the bridge may be used again afterwards
     /// (servers start anew).
     pub async fn shutdown(&self) {
-        let running: Vec<_> = {
+        let slots: Vec<_> = {
             let mut servers = self.inner.servers.lock().await;
-            servers.running.drain().map(|(_, server)| server).collect()
+            servers.slots.drain().map(|(_, slot)| slot).collect()
         };
-        for server in running {
-            server.shutdown().await;
+        for slot in slots {
+            let server = slot.lock().await.take();
+            if let Some(server) = server {
+                server.shutdown().await;
+            }
         }
     }
 
@@ -459,8 +500,7 @@ impl LspBridge {
     /// The running server for `path`'s language, started or restarted if needed;
     /// `fresh` when it was just started (and has every open document of its languages).
     async fn server_for(&self, path: &str) -> Result<(Arc<Server>, bool), LspError> {
-        let root = &self.inner.shared.root;
-        root.absolute(path)?;
+        self.inner.shared.absolute(path)?;
         let extension = extension_of(path).unwrap_or_default();
         let no_server = |tried| LspError::NoServer {
             extension: extension.clone(),
@@ -471,31 +511,47 @@ impl LspBridge {
             .config
             .language_for(path)
             .ok_or_else(|| no_server(Vec::new()))?;
-        let mut servers = self.inner.servers.lock().await;
-        for command in &language.servers {
-            if let Some(server) = servers.running.get(command) {
-                if server.is_alive() {
-                    return Ok((server.clone(), false));
+        {
+            let servers = self.inner.servers.lock().await;
+            for command in &language.servers {
+                let running = servers.slots.get(command).and_then(|slot| {
+                    let slot = slot.try_lock().ok()?;
+                    slot.as_ref().filter(|server| server.is_alive()).cloned()
+                });
+                if let Some(server) = running {
+                    return Ok((server, false));
                 }
-                tracing::warn!(server = %server.name, "language server died; restarting it");
-                servers.running.remove(command);
+            }
+            if let Some((when, error)) = servers.failed.get(&language.language_id)
+                && when.elapsed() < RETRY_FAILED_START_AFTER
+            {
+                return Err(error.clone());
             }
         }
-        if let Some((when, error)) = servers.failed.get(&language.language_id)
-            && when.elapsed() < RETRY_FAILED_START_AFTER
-        {
-            return Err(error.clone());
-        }
+
         let mut tried = Vec::new();
         for command in &language.servers {
             let Some(program) = command.resolve() else {
                 tried.push(format!("{}: not found on PATH", command.display()));
                 continue;
             };
+            let slot = {
+                let mut servers = self.inner.servers.lock().await;
+                servers.slots.entry(command.clone()).or_default().clone()
+            };
+            let mut running = slot.lock().await;
+            if let Some(server) = running.as_ref() {
+                if server.is_alive() {
+                    // Someone else started it while we waited for the slot.
+                    return Ok((server.clone(), false));
+                }
+                tracing::warn!(server = %server.name, "language server died; restarting it");
+            }
+            *running = None;
             let started = Server::start(
                 command,
                 &program,
-                root,
+                &self.inner.shared.root,
                 self.inner.config.initialize_timeout,
                 self.diagnostics_sink(),
             )
@@ -503,16 +559,18 @@ impl LspBridge {
             match started {
                 Ok(server) => {
                     let server = Arc::new(server);
-                    servers.running.insert(command.clone(), server.clone());
-                    servers.failed.remove(&language.language_id);
-                    drop(servers);
+                    *running = Some(server.clone());
                     self.reopen_documents(&server);
+                    drop(running);
+                    let mut servers = self.inner.servers.lock().await;
+                    servers.failed.remove(&language.language_id);
                     return Ok((server, true));
                 }
                 Err(error) => tried.push(format!("{}: {error}", command.display())),
             }
         }
         let error = no_server(tried);
+        let mut servers = self.inner.servers.lock().await;
         servers.failed.insert(
             language.language_id.clone(),
             (Instant::now(), error.clone()),
@@ -520,20 +578,8 @@ impl LspBridge {
         Err(error)
     }
 
-    /// The server of `path`'s language if one is running; never starts one.
-    async fn running_server_for(&self, path: &str) -> Option<Arc<Server>> {
-        let language = self.inner.config.language_for(path)?;
-        let servers = self.inner.servers.lock().await;
-        language
-            .servers
-            .iter()
-            .find_map(|command| servers.running.get(command))
-            .filter(|server| server.is_alive())
-            .cloned()
-    }
-
     /// A new server learns of every open document whose language it serves.
-    fn reopen_documents(&self, server: &Server) {
+    fn reopen_documents(&self, server: &Arc<Server>) {
         let paths: Vec<String> = self.inner.shared.documents().keys().cloned().collect();
         for path in paths {
             let serves = self
@@ -547,28 +593,30 @@ impl LspBridge {
         }
     }
 
-    fn open_at(&self, server: &Server, path: &str) {
+    fn open_at(&self, server: &Arc<Server>, path: &str) {
         let Some(language) = self.inner.config.language_for(path) else {
             return;
         };
-        let Ok(uri) = self.inner.shared.root.uri_for(path) else {
+        let Ok(uri) = self.inner.shared.uri_for(path) else {
             return;
         };
-        let Some((text, version)) = self
-            .inner
-            .shared
-            .documents()
-            .get(path)
-            .map(|document| (document.text.to_string(), document.version))
-        else {
+        let mut documents = self.inner.shared.documents();
+        let Some(document) = documents.get_mut(path) else {
             return;
         };
+        if document
+            .live_server()
+            .is_some_and(|open_at| Arc::ptr_eq(&open_at, server))
+        {
+            return; // a concurrent (re)start already opened it there
+        }
+        document.server = Some(Arc::downgrade(server));
         server.notify::<lsp_types::notification::DidOpenTextDocument>(DidOpenTextDocumentParams {
             text_document: TextDocumentItem {
                 uri,
                 language_id: language.language_id.clone(),
-                version,
-                text,
+                version: document.version,
+                text: document.text.to_string(),
             },
         });
     }
@@ -608,9 +656,9 @@ impl LspBridge {
         path: &str,
         position: LineCol,
     ) -> Result<TextDocumentPositionParams, LspError> {
-        let root = &self.inner.shared.root;
-        let uri = root.uri_for(path)?;
-        let absolute = root.absolute(path)?;
+        let shared = &self.inner.shared;
+        let uri = shared.uri_for(path)?;
+        let absolute = shared.absolute(path)?;
         let text = self
             .text_at(path, &absolute)
             .ok_or_else(|| LspError::Unreadable {
@@ -695,7 +743,7 @@ impl LspBridge {
         range: lsp_types::Range,
         extent: Option<lsp_types::Range>,
     ) -> Option<Target> {
-        match self.inner.shared.root.place(&uri)? {
+        match self.inner.shared.place(&uri)? {
             Place::Workspace { relative, absolute } => {
                 let text = texts.get(self, &relative, &absolute);
                 let convert_range = |range| match &text {
@@ -772,7 +820,7 @@ impl LspBridge {
         position: LineCol,
     ) -> Result<Vec<(String, PathBuf, syntactic::Definition)>, LspError> {
         let root = &self.inner.shared.root;
-        let absolute = root.absolute(path)?;
+        let absolute = self.inner.shared.absolute(path)?;
         let text = self
             .text_at(path, &absolute)
             .ok_or_else(|| LspError::Unreadable {
@@ -808,7 +856,7 @@ impl LspBridge {
         siblings.sort();
         let mut found = Vec::new();
         for sibling in siblings {
-            let Ok(sibling_absolute) = root.absolute(&sibling) else {
+            let Ok(sibling_absolute) = self.inner.shared.absolute(&sibling) else {
                 continue;
             };
             let Some(text) = self.text_at(&sibling, &sibling_absolute) else {
@@ -825,12 +873,40 @@ impl LspBridge {
 }
 
 impl Shared {
+    fn is_hidden(&self, relative: &str) -> bool {
+        let hidden = self.hidden.lock().unwrap_or_else(|e| e.into_inner());
+        hidden.as_ref().is_some_and(|is_hidden| is_hidden(relative))
+    }
+
+    /// The host path of a participant's root-relative path, if the host shares it.
+    fn absolute(&self, relative: &str) -> Result<PathBuf, LspError> {
+        if self.is_hidden(relative) {
+            return Err(LspError::NotShared {
+                path: relative.to_owned(),
+            });
+        }
+        self.root.absolute(relative)
+    }
+
+    fn uri_for(&self, relative: &str) -> Result<lsp_types::Uri, LspError> {
+        self.absolute(relative)?;
+        self.root.uri_for(relative)
+    }
+
+    /// Where a server's URI points; hidden files are as good as absent.
+    fn place(&self, uri: &lsp_types::Uri) -> Option<Place> {
+        match self.root.place(uri)? {
+            Place::Workspace { relative, .. } if self.is_hidden(&relative) => None,
+            place => Some(place),
+        }
+    }
+
     fn documents(&self) -> std::sync::MutexGuard<'_, HashMap<String, OpenDocument>> {
         self.documents.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn publish(&self, params: PublishDiagnosticsParams, encoding: LspEncoding) {
-        let Some(Place::Workspace { relative, absolute }) = self.root.place(&params.uri) else {
+        let Some(Place::Workspace { relative, absolute }) = self.place(&params.uri) else {
             return;
         };
         let text = match self.documents().get(&relative) {

@@ -53,7 +53,7 @@ impl Root {
     /// The host path of a root-relative path; refuses anything that could step outside
     /// (absolute paths, `..`), since the relative path came from a participant.
     pub(crate) fn absolute(&self, relative: &str) -> Result<PathBuf, LspError> {
-        let outside = || LspError::OutsideRoot {
+        let outside = || LspError::NotShared {
             path: relative.to_owned(),
         };
         let path = Path::new(relative);
@@ -70,7 +70,7 @@ impl Root {
 
     pub(crate) fn uri_for(&self, relative: &str) -> Result<Uri, LspError> {
         let absolute = self.absolute(relative)?;
-        uri_from_path(&absolute).ok_or_else(|| LspError::OutsideRoot {
+        uri_from_path(&absolute).ok_or_else(|| LspError::NotShared {
             path: relative.to_owned(),
         })
     }
@@ -78,24 +78,22 @@ impl Root {
     /// Classifies a URI from a server; `None` for URIs that are not files at all.
     pub(crate) fn place(&self, uri: &Uri) -> Option<Place> {
         let absolute = url::Url::parse(uri.as_str()).ok()?.to_file_path().ok()?;
-        // Servers may answer with the path as they found it or canonicalized; compare
-        // both against the canonical root so a symlinked root still counts as inside.
-        let canonical = absolute.canonicalize().unwrap_or_else(|_| absolute.clone());
-        for candidate in [&absolute, &canonical] {
-            if let Ok(relative) = candidate.strip_prefix(&self.dir) {
-                let parts: Option<Vec<&str>> = relative
-                    .components()
-                    .map(|component| match component {
-                        Component::Normal(part) => part.to_str(),
-                        _ => None,
-                    })
-                    .collect();
-                if let Some(parts) = parts.filter(|parts| !parts.is_empty()) {
-                    return Some(Place::Workspace {
-                        relative: parts.join("/"),
-                        absolute: candidate.clone(),
-                    });
-                }
+        // Judged by where the file really is: a symlink inside the folder that points out
+        // of it is outside. A path that does not exist (yet) is judged as written.
+        let real = absolute.canonicalize().unwrap_or_else(|_| absolute.clone());
+        if let Ok(relative) = real.strip_prefix(&self.dir) {
+            let parts: Option<Vec<&str>> = relative
+                .components()
+                .map(|component| match component {
+                    Component::Normal(part) => part.to_str(),
+                    _ => None,
+                })
+                .collect();
+            if let Some(parts) = parts.filter(|parts| !parts.is_empty()) {
+                return Some(Place::Workspace {
+                    relative: parts.join("/"),
+                    absolute: real,
+                });
             }
         }
         let file_name = absolute.file_name()?.to_string_lossy().into_owned();
@@ -152,7 +150,7 @@ mod tests {
         assert!(root.absolute("src/main.rs").is_ok());
         for bad in ["", "../etc/passwd", "/etc/passwd", "src/../../x"] {
             assert!(
-                matches!(root.absolute(bad), Err(LspError::OutsideRoot { .. })),
+                matches!(root.absolute(bad), Err(LspError::NotShared { .. })),
                 "{bad:?} must be refused"
             );
         }

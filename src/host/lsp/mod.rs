@@ -21,7 +21,7 @@ mod transport;
 
 use std::time::Duration;
 
-pub use bridge::{LspBridge, ServerStatus};
+pub use bridge::{HiddenFilter, LspBridge, ServerStatus};
 pub(crate) use config::extension_of;
 pub use config::{LanguageConfig, LspConfig, ServerCommand};
 
@@ -146,8 +146,9 @@ pub enum LspError {
     },
     #[error("{server} sent an answer cotype cannot read ({detail}); please report this")]
     Protocol { server: String, detail: String },
-    #[error("{path:?} is not a file inside the shared folder")]
-    OutsideRoot { path: String },
+    /// Outside the shared folder, or hidden by the host.
+    #[error("{path:?} is not shared by the host")]
+    NotShared { path: String },
     #[error("{path} is not open on the host; open it before editing it")]
     NotOpen { path: String },
     #[error(

@@ -59,6 +59,26 @@ struct Task {
     percent: Option<u32>,
 }
 
+impl Activity {
+    /// `Some(percent)` while loading or indexing. Flycheck (`cargo check` after a save)
+    /// is not indexing: answers are complete meanwhile.
+    fn indexing(&self) -> Option<Option<u32>> {
+        let mut busy = self.tasks.values().filter(|task| {
+            let title = task.title.to_ascii_lowercase();
+            !(title.contains("check") || title.contains("clippy"))
+        });
+        match busy.next() {
+            Some(first) => Some(
+                std::iter::once(first)
+                    .chain(busy)
+                    .find_map(|task| task.percent),
+            ),
+            None if self.quiescent == Some(false) => Some(None),
+            None => None,
+        }
+    }
+}
+
 impl Server {
     pub(crate) async fn start(
         command: &ServerCommand,
@@ -152,25 +172,12 @@ impl Server {
         self.transport.kill();
     }
 
-    /// `Some(percent)` while the server is loading or indexing the workspace. Flycheck
-    /// (`cargo check` after a save) is not indexing: answers are complete meanwhile.
+    /// `Some(percent)` while the server is loading or indexing the workspace.
     pub(crate) fn indexing(&self) -> Option<Option<u32>> {
-        let activity = self.activity.lock().unwrap_or_else(|e| e.into_inner());
-        let mut busy = activity.tasks.values().filter(|task| {
-            let title = task.title.to_ascii_lowercase();
-            !(title.contains("check") || title.contains("clippy"))
-        });
-        match busy.next() {
-            Some(first) => {
-                let percent = std::iter::once(first)
-                    .chain(busy)
-                    .find_map(|task| task.percent)
-                    .or(first.percent);
-                Some(percent)
-            }
-            None if activity.quiescent == Some(false) => Some(None),
-            None => None,
-        }
+        self.activity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .indexing()
     }
 
     pub(crate) fn indexing_error(&self) -> Option<LspError> {
@@ -334,5 +341,59 @@ fn initialize_params(root: &Root) -> InitializeParams {
             ..Default::default()
         },
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(activity: &Mutex<Activity>, token: &str, value: serde_json::Value) {
+        let params = serde_json::json!({ "token": token, "value": value });
+        record_progress(
+            activity,
+            serde_json::from_value(params).expect("progress params"),
+        );
+    }
+
+    /// The shape of rust-analyzer's own progress while it loads a workspace.
+    #[test]
+    fn indexing_is_reported_with_its_percentage_and_flycheck_is_not_indexing() {
+        let activity = Mutex::new(Activity::default());
+        let indexing = |activity: &Mutex<Activity>| activity.lock().expect("lock").indexing();
+        assert_eq!(indexing(&activity), None);
+
+        progress(
+            &activity,
+            "rustAnalyzer/flycheck/0",
+            serde_json::json!({ "kind": "begin", "title": "cargo check" }),
+        );
+        assert_eq!(indexing(&activity), None, "a check is not indexing");
+
+        progress(
+            &activity,
+            "rustAnalyzer/Indexing",
+            serde_json::json!({ "kind": "begin", "title": "Indexing", "percentage": 0 }),
+        );
+        progress(
+            &activity,
+            "rustAnalyzer/Indexing",
+            serde_json::json!({ "kind": "report", "message": "1/3 (core)", "percentage": 37 }),
+        );
+        assert_eq!(indexing(&activity), Some(Some(37)));
+
+        progress(
+            &activity,
+            "rustAnalyzer/Indexing",
+            serde_json::json!({ "kind": "end" }),
+        );
+        assert_eq!(indexing(&activity), None);
+
+        activity.lock().expect("lock").quiescent = Some(false);
+        assert_eq!(
+            indexing(&activity),
+            Some(None),
+            "loading, no percentage known"
+        );
     }
 }
