@@ -10,8 +10,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cotype::host::lsp::{
-    CharEdit, Diagnostics, LineCol, LspBridge, LspConfig, LspError, ServerCommand, Severity,
+    Diagnostics, LineCol, LspBridge, LspConfig, LspError, ServerCommand, ServerState, Severity,
 };
+use cotype::text::Operation;
 use tokio::sync::broadcast;
 
 /// A correctness wait for a cold server on a loaded machine, not a timing assertion.
@@ -190,10 +191,7 @@ async fn pylsp_diagnostics_follow_edits() {
         .did_change(
             "app.py",
             2,
-            &[CharEdit {
-                range: paren..paren + 1,
-                text: String::new(),
-            }],
+            &Operation::delete(app.chars().count(), paren..paren + 1).expect("a deletion"),
         )
         .expect("did_change");
     let broken = diagnostics_until(&mut diagnostics, "app.py", |d| {
@@ -212,10 +210,7 @@ async fn pylsp_diagnostics_follow_edits() {
         .did_change(
             "app.py",
             3,
-            &[CharEdit {
-                range: paren..paren,
-                text: ")".to_owned(),
-            }],
+            &Operation::insert(app.chars().count() - 1, paren, ")").expect("an insertion"),
         )
         .expect("did_change");
     let fixed = diagnostics_until(&mut diagnostics, "app.py", |d| d.version == Some(3)).await;
@@ -227,10 +222,26 @@ async fn pylsp_diagnostics_follow_edits() {
         "the syntax error is gone: {fixed:?}"
     );
 
+    // An edit made for another text is refused, not applied somewhere wrong.
+    let stale = Operation::insert(3, 0, "x").expect("an insertion");
+    assert_eq!(
+        bridge.did_change("app.py", 4, &stale),
+        Err(LspError::OutOfSync {
+            path: "app.py".to_owned(),
+            expected: 3,
+            len: app.chars().count(),
+        })
+    );
+    assert_eq!(
+        bridge.did_change("geometry.py", 2, &stale),
+        Err(LspError::NotOpen {
+            path: "geometry.py".to_owned()
+        })
+    );
+
     bridge.shutdown().await;
 }
 
-#[cfg(unix)]
 #[tokio::test]
 async fn a_killed_server_is_restarted_with_the_open_documents() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -250,10 +261,7 @@ async fn a_killed_server_is_restarted_with_the_open_documents() {
         .did_change(
             "app.py",
             2,
-            &[CharEdit {
-                range: end..end,
-                text: added.to_owned(),
-            }],
+            &Operation::insert(end, end, added).expect("an insertion"),
         )
         .expect("did_change");
     let text = format!("{app}{added}");
@@ -280,7 +288,7 @@ async fn a_killed_server_is_restarted_with_the_open_documents() {
     );
     let status = bridge.status().await;
     assert_eq!(status.len(), 1, "{status:?}");
-    assert!(status[0].alive);
+    assert_eq!(status[0].state, ServerState::Ready);
     assert_ne!(status[0].pid, first_pid, "a new process answered");
 
     bridge.shutdown().await;

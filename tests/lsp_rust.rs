@@ -9,7 +9,8 @@ use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use cotype::host::lsp::{CharEdit, LineCol, LspBridge, LspConfig, LspError, ServerCommand};
+use cotype::host::lsp::{LineCol, LspBridge, LspConfig, LspError, ServerCommand};
+use cotype::text::Operation;
 
 /// Indexing a crate from cold can take long on a loaded machine; this is a correctness
 /// wait, not a timing assertion.
@@ -180,10 +181,7 @@ async fn rust_analyzer_answers_across_files() {
         .did_change(
             "src/lib.rs",
             2,
-            &[CharEdit {
-                range: insert_at + 4..insert_at + 4,
-                text: typed.to_owned(),
-            }],
+            &Operation::insert(lib.chars().count(), insert_at + 4, typed).expect("an insertion"),
         )
         .expect("did_change");
     let after_colons = LineCol {

@@ -22,12 +22,12 @@ use super::config::{LspConfig, ServerCommand, extension_of};
 use super::convert::{self, Place, Root};
 use super::server::{DiagnosticsSink, Server};
 use super::{
-    CharEdit, CompletionItem, Diagnostic, Diagnostics, Hover, LineCol, Location, LspError, Peek,
-    Range, Reference, Severity, Snippet,
+    CompletionItem, Diagnostic, Diagnostics, Hover, LineCol, Location, LspError, Peek, Range,
+    Reference, Severity, Snippet,
 };
 use crate::host::syntactic;
-use crate::text::LspEncoding;
 use crate::text::position::char_to_lsp_in;
+use crate::text::{LspEncoding, Operation};
 
 /// A failed start is not retried for this long, so a broken server does not cost every
 /// request a spawn.
@@ -44,15 +44,25 @@ pub struct LspBridge {
     inner: Arc<Inner>,
 }
 
-/// A running server, for a status line.
+/// A started server, for a status line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerStatus {
+    /// As users know it, e.g. `rust-analyzer`.
     pub server: String,
     pub command: String,
     pub pid: u32,
-    pub alive: bool,
-    /// `Some(percent)` while it is still loading or indexing the workspace.
-    pub indexing: Option<Option<u32>>,
+    pub state: ServerState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerState {
+    /// Still loading or indexing the workspace; answers may be missing meanwhile.
+    Indexing {
+        percent: Option<u32>,
+    },
+    Ready,
+    /// Exited; the next request starts it again.
+    Stopped,
 }
 
 struct Inner {
@@ -164,14 +174,21 @@ impl LspBridge {
         Ok(())
     }
 
-    /// Applies `edits` (char indices, in order) and tells the server. A batch that does
-    /// not fit the document changes nothing.
-    pub fn did_change(&self, path: &str, version: i32, edits: &[CharEdit]) -> Result<(), LspError> {
+    /// Applies `edit` (the same operation the host applied to its copy) and tells the
+    /// server. An edit made for another length of the text changes nothing.
+    pub fn did_change(&self, path: &str, version: i32, edit: &Operation) -> Result<(), LspError> {
         let uri = self.inner.shared.uri_for(path)?;
         let mut documents = self.inner.shared.documents();
         let document = documents.get_mut(path).ok_or_else(|| LspError::NotOpen {
             path: path.to_owned(),
         })?;
+        if edit.base_len() != document.text.len_chars() {
+            return Err(LspError::OutOfSync {
+                path: path.to_owned(),
+                expected: edit.base_len(),
+                len: document.text.len_chars(),
+            });
+        }
         // Without a live server the document is only tracked; a (re)started server gets
         // the current text in its didOpen.
         let server = document.live_server();
@@ -183,30 +200,23 @@ impl LspBridge {
             .map_or(LspEncoding::Utf16, |server| server.encoding());
         let incremental = sync == TextDocumentSyncKind::INCREMENTAL;
 
-        // Applied to a copy (cheap for a rope) so that a bad edit leaves nothing half done.
-        let mut text = document.text.clone();
-        let mut changes = Vec::with_capacity(edits.len());
-        for edit in edits {
-            let len = text.len_chars();
-            if edit.range.start > edit.range.end || edit.range.end > len {
-                return Err(LspError::EditOutOfRange {
-                    path: path.to_owned(),
-                    range: edit.range.clone(),
-                    len,
-                });
-            }
+        // Each change is located in the text with the earlier ones applied, which is how
+        // both `Operation::changes` and LSP content changes count.
+        let text = &mut document.text;
+        let mut changes = Vec::new();
+        for change in edit.changes() {
             if incremental {
                 changes.push(TextDocumentContentChangeEvent {
                     range: Some(lsp_types::Range {
-                        start: char_to_lsp_in(&text, edit.range.start, encoding),
-                        end: char_to_lsp_in(&text, edit.range.end, encoding),
+                        start: char_to_lsp_in(text, change.range.start, encoding),
+                        end: char_to_lsp_in(text, change.range.end, encoding),
                     }),
                     range_length: None,
-                    text: edit.text.clone(),
+                    text: change.text.to_owned(),
                 });
             }
-            text.remove(edit.range.clone());
-            text.insert(edit.range.start, &edit.text);
+            text.remove(change.range.clone());
+            text.insert(change.range.start, change.text);
         }
         if !incremental {
             changes.push(TextDocumentContentChangeEvent {
@@ -215,7 +225,6 @@ impl LspBridge {
                 text: text.to_string(),
             });
         }
-        document.text = text;
         document.version = version;
         if let Some(server) = server
             && sync != TextDocumentSyncKind::NONE
@@ -448,8 +457,11 @@ impl LspBridge {
                 server: server.name.clone(),
                 command: server.command.display(),
                 pid: server.pid(),
-                alive: server.is_alive(),
-                indexing: server.indexing(),
+                state: match (server.is_alive(), server.indexing()) {
+                    (false, _) => ServerState::Stopped,
+                    (true, Some(percent)) => ServerState::Indexing { percent },
+                    (true, None) => ServerState::Ready,
+                },
             })
             .collect();
         status.sort_by(|a, b| a.server.cmp(&b.server));
@@ -458,7 +470,6 @@ impl LspBridge {
 
     /// Stops the server of `path`'s language abruptly, as a crash would; the next request
     /// starts it again. For tests of the restart path and a "restart server" command.
-    #[cfg(unix)]
     pub async fn kill_server(&self, path: &str) -> bool {
         let Some(language) = self.inner.config.language_for(path) else {
             return false;

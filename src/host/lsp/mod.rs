@@ -21,7 +21,7 @@ mod transport;
 
 use std::time::Duration;
 
-pub use bridge::{HiddenFilter, LspBridge, ServerStatus};
+pub use bridge::{HiddenFilter, LspBridge, ServerState, ServerStatus};
 pub(crate) use config::extension_of;
 pub use config::{LanguageConfig, LspConfig, ServerCommand};
 
@@ -32,14 +32,6 @@ pub use crate::text::LineCol;
 pub struct Range {
     pub start: LineCol,
     pub end: LineCol,
-}
-
-/// One edit of a document in char indices of the text before it (ropey's unit); a batch
-/// is applied in order, each against the result of the previous one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CharEdit {
-    pub range: std::ops::Range<usize>,
-    pub text: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -152,11 +144,11 @@ pub enum LspError {
     #[error("{path} is not open on the host; open it before editing it")]
     NotOpen { path: String },
     #[error(
-        "an edit of {path} at chars {range:?} does not fit its {len} chars; reopen the document"
+        "an edit of {path} was made for {expected} chars but the host's copy has {len}; reopen the document"
     )]
-    EditOutOfRange {
+    OutOfSync {
         path: String,
-        range: std::ops::Range<usize>,
+        expected: usize,
         len: usize,
     },
     #[error("cannot read {path}: {detail}")]

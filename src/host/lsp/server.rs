@@ -167,7 +167,6 @@ impl Server {
         self.transport.shutdown(Duration::from_secs(2)).await;
     }
 
-    #[cfg(unix)]
     pub(crate) fn kill(&self) {
         self.transport.kill();
     }

@@ -228,7 +228,6 @@ impl Transport {
         reap_in_background(self.child.clone(), Duration::from_secs(2));
     }
 
-    #[cfg(unix)]
     pub(crate) fn kill(&self) {
         let _ = self.child.lock().unwrap_or_else(|e| e.into_inner()).kill();
     }
