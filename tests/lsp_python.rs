@@ -97,7 +97,13 @@ async fn diagnostics_until(
     };
     tokio::time::timeout(READY_DEADLINE, wait)
         .await
-        .unwrap_or_else(|_| panic!("no matching diagnostics for {path} in {READY_DEADLINE:?}"))
+        .unwrap_or_else(|_| {
+            panic!(
+                "no matching diagnostics for {path} in {READY_DEADLINE:?} \
+                 (pylsp reports syntax errors through pyflakes: \
+                 pip install 'python-lsp-server[pyflakes]')"
+            )
+        })
 }
 
 #[tokio::test]
