@@ -144,13 +144,6 @@ impl Server {
         self.transport.pid()
     }
 
-    pub(crate) fn crashed(&self) -> LspError {
-        LspError::ServerCrashed {
-            server: self.name.clone(),
-            detail: self.transport.crash_detail(),
-        }
-    }
-
     pub(crate) async fn request<R: lsp_types::request::Request>(
         &self,
         params: R::Params,

@@ -35,6 +35,8 @@ pub(crate) struct Transport {
     next_id: AtomicI32,
     alive: Arc<AtomicBool>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    /// Set when the server's stderr has ended, i.e. its last words are all in.
+    stderr_done: Arc<AtomicBool>,
     child: Arc<Mutex<Child>>,
     pid: u32,
     shut_down: AtomicBool,
@@ -100,6 +102,8 @@ impl Transport {
             .spawn(move || reader.run(BufReader::new(stdout)))?;
 
         let tail = stderr_tail.clone();
+        let stderr_done = Arc::new(AtomicBool::new(false));
+        let done = stderr_done.clone();
         let stderr_name = name.to_owned();
         std::thread::Builder::new()
             .name(format!("lsp-stderr-{name}"))
@@ -113,6 +117,7 @@ impl Transport {
                     }
                     tail.push_back(line);
                 }
+                done.store(true, Ordering::Release);
             })?;
 
         let transport = Transport {
@@ -122,6 +127,7 @@ impl Transport {
             next_id: AtomicI32::new(1),
             alive,
             stderr_tail,
+            stderr_done,
             child: Arc::new(Mutex::new(child)),
             pid,
             shut_down: AtomicBool::new(false),
@@ -138,12 +144,24 @@ impl Transport {
     }
 
     /// What the server last said on stderr; the best explanation of a crash we have.
-    pub(crate) fn crash_detail(&self) -> String {
+    fn crash_detail(&self) -> String {
         let tail = self.stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
         match tail.iter().rev().find(|line| !line.trim().is_empty()) {
             Some(line) => format!("its last words: {}", line.trim()),
             None => "its output ended".to_owned(),
         }
+    }
+
+    /// The crash error, after giving the stderr thread a moment to catch the last lines
+    /// (a dying process's stderr and stdout close in no particular order).
+    async fn crashed_after_last_words(&self) -> LspError {
+        for _ in 0..25 {
+            if self.stderr_done.load(Ordering::Acquire) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.crashed()
     }
 
     fn crashed(&self) -> LspError {
@@ -180,7 +198,7 @@ impl Transport {
         }
         let answer = match tokio::time::timeout(timeout, answer_rx).await {
             Ok(Ok(answer)) => answer,
-            Ok(Err(_)) => return Err(self.crashed()),
+            Ok(Err(_)) => return Err(self.crashed_after_last_words().await),
             Err(_) => {
                 self.forget(&id);
                 if let Some(id) = request_id_for_cancel(&id) {
