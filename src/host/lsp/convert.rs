@@ -51,7 +51,8 @@ impl Root {
     }
 
     /// The host path of a root-relative path; refuses anything that could step outside
-    /// (absolute paths, `..`), since the relative path came from a participant.
+    /// (absolute paths, `..`, a symlink that leads out), since the relative path came
+    /// from a participant.
     pub(crate) fn absolute(&self, relative: &str) -> Result<PathBuf, LspError> {
         let outside = || LspError::NotShared {
             path: relative.to_owned(),
@@ -65,7 +66,15 @@ impl Root {
                 return Err(outside());
             }
         }
-        Ok(self.dir.join(path))
+        let absolute = self.dir.join(path);
+        // A file that does not exist yet cannot lead anywhere; one that does must really
+        // be inside.
+        if let Ok(real) = absolute.canonicalize()
+            && !real.starts_with(&self.dir)
+        {
+            return Err(outside());
+        }
+        Ok(absolute)
     }
 
     pub(crate) fn uri_for(&self, relative: &str) -> Result<Uri, LspError> {
@@ -154,6 +163,25 @@ mod tests {
                 "{bad:?} must be refused"
             );
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_that_lead_out_of_the_root_are_outside() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let elsewhere = tempfile::tempdir().expect("temp dir");
+        std::fs::write(elsewhere.path().join("secret.rs"), "").expect("write");
+        std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("link")).expect("symlink");
+        let root = Root::new(dir.path()).expect("root");
+        assert!(matches!(
+            root.absolute("link/secret.rs"),
+            Err(LspError::NotShared { .. })
+        ));
+        let uri = uri_from_path(&dir.path().join("link/secret.rs")).expect("uri");
+        assert!(matches!(
+            root.place(&uri),
+            Some(Place::External { file_name, .. }) if file_name == "secret.rs"
+        ));
     }
 
     #[test]
