@@ -3,7 +3,10 @@
 //! It creates the session at the relay, admits participants after their encrypted hello,
 //! and answers their requests from the workspace, never serving what the workspace hides.
 
+pub mod lsp;
+pub mod search;
 pub mod session;
+pub mod syntactic;
 pub mod workspace;
 
 pub use session::{HostOptions, HostSession};

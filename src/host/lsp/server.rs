@@ -1,0 +1,391 @@
+//! A running, initialized language server: the handshake, what it can do, and what it is
+//! busy with (so an empty answer during indexing becomes "still indexing (37%)" instead
+//! of a silent "nothing found").
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use lsp_server::Notification;
+use lsp_types::notification::Notification as _;
+use lsp_types::{
+    ClientCapabilities, ClientInfo, CompletionClientCapabilities, CompletionItemCapability,
+    DynamicRegistrationClientCapabilities, GeneralClientCapabilities, GotoCapability,
+    HoverClientCapabilities, InitializeParams, InitializedParams, MarkupKind, PositionEncodingKind,
+    ProgressParams, ProgressParamsValue, PublishDiagnosticsClientCapabilities,
+    PublishDiagnosticsParams, ServerCapabilities, TextDocumentClientCapabilities,
+    TextDocumentSyncCapability, TextDocumentSyncClientCapabilities, TextDocumentSyncKind,
+    TextDocumentSyncSaveOptions, WindowClientCapabilities, WorkDoneProgress,
+    WorkspaceClientCapabilities, WorkspaceFolder,
+};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::LspError;
+use super::config::ServerCommand;
+use super::convert::Root;
+use super::transport::Transport;
+use crate::text::LspEncoding;
+
+/// Where a server's diagnostics go (with the unit its columns count); the bridge
+/// converts and broadcasts them.
+pub(crate) type DiagnosticsSink = Arc<dyn Fn(PublishDiagnosticsParams, LspEncoding) + Send + Sync>;
+
+/// Servers that count columns in code points while announcing nothing, which means UTF-16
+/// by the specification (palantir/python-language-server#770, inherited by pylsp): an
+/// edit after an emoji would land one column off per astral character before it.
+const COUNTS_CODE_POINTS: &[&str] = &["pylsp", "pyls"];
+
+pub(crate) struct Server {
+    /// As users know it: the program's file name, e.g. `rust-analyzer`.
+    pub(crate) name: String,
+    pub(crate) command: ServerCommand,
+    transport: Transport,
+    capabilities: ServerCapabilities,
+    encoding: LspEncoding,
+    activity: Arc<Mutex<Activity>>,
+}
+
+#[derive(Default)]
+struct Activity {
+    /// Work-done progress in flight, by token.
+    tasks: HashMap<String, Task>,
+    /// rust-analyzer's `experimental/serverStatus`: false while it is loading the workspace.
+    quiescent: Option<bool>,
+}
+
+struct Task {
+    title: String,
+    percent: Option<u32>,
+}
+
+impl Activity {
+    /// `Some(percent)` while loading or indexing. Flycheck (`cargo check` after a save)
+    /// is not indexing: answers are complete meanwhile.
+    fn indexing(&self) -> Option<Option<u32>> {
+        let mut busy = self.tasks.values().filter(|task| {
+            let title = task.title.to_ascii_lowercase();
+            !(title.contains("check") || title.contains("clippy"))
+        });
+        match busy.next() {
+            Some(first) => Some(
+                std::iter::once(first)
+                    .chain(busy)
+                    .find_map(|task| task.percent),
+            ),
+            None if self.quiescent == Some(false) => Some(None),
+            None => None,
+        }
+    }
+}
+
+impl Server {
+    pub(crate) async fn start(
+        command: &ServerCommand,
+        program: &Path,
+        root: &Root,
+        initialize_timeout: Duration,
+        diagnostics: DiagnosticsSink,
+    ) -> Result<Server, LspError> {
+        let name = program
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| command.program.clone());
+        let (transport, notifications) = Transport::spawn(
+            &name,
+            program,
+            &command.args,
+            root.dir(),
+            root.uri().as_str(),
+        )
+        .map_err(|error| LspError::ServerCrashed {
+            server: name.clone(),
+            detail: format!("could not start {}: {error}", command.display()),
+        })?;
+
+        let activity: Arc<Mutex<Activity>> = Arc::default();
+        let negotiated: Arc<OnceLock<LspEncoding>> = Arc::default();
+        tokio::spawn(listen(
+            notifications,
+            activity.clone(),
+            negotiated.clone(),
+            diagnostics,
+        ));
+
+        let answer = transport
+            .request::<lsp_types::request::Initialize>(initialize_params(root), initialize_timeout)
+            .await?;
+        let encoding = match &answer.capabilities.position_encoding {
+            None if COUNTS_CODE_POINTS.contains(&name.as_str()) => LspEncoding::Utf32,
+            None => LspEncoding::Utf16,
+            Some(kind) => LspEncoding::from_kind(kind).unwrap_or_else(|| {
+                tracing::warn!(server = %name, encoding = kind.as_str(), "unknown position encoding; assuming UTF-16");
+                LspEncoding::Utf16
+            }),
+        };
+        let _ = negotiated.set(encoding);
+        transport.notify::<lsp_types::notification::Initialized>(InitializedParams {});
+        tracing::info!(server = %name, pid = transport.pid(), "language server ready");
+        Ok(Server {
+            name,
+            command: command.clone(),
+            transport,
+            capabilities: answer.capabilities,
+            encoding,
+            activity,
+        })
+    }
+
+    pub(crate) fn is_alive(&self) -> bool {
+        self.transport.is_alive()
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.transport.pid()
+    }
+
+    pub(crate) async fn request<R: lsp_types::request::Request>(
+        &self,
+        params: R::Params,
+        timeout: Duration,
+    ) -> Result<R::Result, LspError> {
+        self.transport.request::<R>(params, timeout).await
+    }
+
+    pub(crate) fn notify<N: lsp_types::notification::Notification>(&self, params: N::Params) {
+        self.transport.notify::<N>(params);
+    }
+
+    pub(crate) async fn shutdown(&self) {
+        self.transport.shutdown(Duration::from_secs(2)).await;
+    }
+
+    pub(crate) fn kill(&self) {
+        self.transport.kill();
+    }
+
+    /// `Some(percent)` while the server is loading or indexing the workspace.
+    pub(crate) fn indexing(&self) -> Option<Option<u32>> {
+        self.activity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .indexing()
+    }
+
+    pub(crate) fn indexing_error(&self) -> Option<LspError> {
+        self.indexing().map(|percent| LspError::Indexing {
+            server: self.name.clone(),
+            percent,
+        })
+    }
+
+    /// The unit of the columns this server sends and expects.
+    pub(crate) fn encoding(&self) -> LspEncoding {
+        self.encoding
+    }
+
+    pub(crate) fn sync_kind(&self) -> TextDocumentSyncKind {
+        match &self.capabilities.text_document_sync {
+            Some(TextDocumentSyncCapability::Kind(kind)) => *kind,
+            Some(TextDocumentSyncCapability::Options(options)) => {
+                options.change.unwrap_or(TextDocumentSyncKind::NONE)
+            }
+            None => TextDocumentSyncKind::NONE,
+        }
+    }
+
+    /// Whether `didSave` should carry the text.
+    pub(crate) fn save_includes_text(&self) -> bool {
+        match &self.capabilities.text_document_sync {
+            Some(TextDocumentSyncCapability::Options(options)) => matches!(
+                &options.save,
+                Some(TextDocumentSyncSaveOptions::SaveOptions(save)) if save.include_text == Some(true)
+            ),
+            _ => false,
+        }
+    }
+}
+
+async fn listen(
+    mut notifications: UnboundedReceiver<Notification>,
+    activity: Arc<Mutex<Activity>>,
+    encoding: Arc<OnceLock<LspEncoding>>,
+    diagnostics: DiagnosticsSink,
+) {
+    use lsp_types::notification::{Progress, PublishDiagnostics};
+    while let Some(notification) = notifications.recv().await {
+        let method = notification.method.as_str();
+        if method == Progress::METHOD {
+            match serde_json::from_value::<ProgressParams>(notification.params) {
+                Ok(progress) => record_progress(&activity, progress),
+                Err(error) => tracing::debug!(%error, "unreadable progress"),
+            }
+        } else if method == PublishDiagnostics::METHOD {
+            match serde_json::from_value::<PublishDiagnosticsParams>(notification.params) {
+                Ok(params) => diagnostics(params, encoding.get().copied().unwrap_or_default()),
+                Err(error) => tracing::debug!(%error, "unreadable diagnostics"),
+            }
+        } else if method == "experimental/serverStatus" {
+            let quiescent = notification
+                .params
+                .get("quiescent")
+                .and_then(serde_json::Value::as_bool);
+            activity.lock().unwrap_or_else(|e| e.into_inner()).quiescent = quiescent;
+        } else {
+            tracing::trace!(method, "language server notification ignored");
+        }
+    }
+}
+
+fn record_progress(activity: &Mutex<Activity>, progress: ProgressParams) {
+    let token = match progress.token {
+        lsp_types::NumberOrString::Number(number) => number.to_string(),
+        lsp_types::NumberOrString::String(string) => string,
+    };
+    let ProgressParamsValue::WorkDone(work) = progress.value;
+    let mut activity = activity.lock().unwrap_or_else(|e| e.into_inner());
+    match work {
+        WorkDoneProgress::Begin(begin) => {
+            activity.tasks.insert(
+                token,
+                Task {
+                    title: begin.title,
+                    percent: begin.percentage,
+                },
+            );
+        }
+        WorkDoneProgress::Report(report) => {
+            if let Some(task) = activity.tasks.get_mut(&token) {
+                task.percent = report.percentage.or(task.percent);
+            }
+        }
+        WorkDoneProgress::End(_) => {
+            activity.tasks.remove(&token);
+        }
+    }
+}
+
+#[allow(deprecated)] // root_uri: older servers (pylsp) still read it instead of folders.
+fn initialize_params(root: &Root) -> InitializeParams {
+    let markdown_first = Some(vec![MarkupKind::Markdown, MarkupKind::PlainText]);
+    InitializeParams {
+        process_id: Some(std::process::id()),
+        root_uri: Some(root.uri().clone()),
+        workspace_folders: Some(vec![WorkspaceFolder {
+            uri: root.uri().clone(),
+            name: root
+                .dir()
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "workspace".to_owned()),
+        }]),
+        client_info: Some(ClientInfo {
+            name: "cotype".to_owned(),
+            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        }),
+        capabilities: ClientCapabilities {
+            general: Some(GeneralClientCapabilities {
+                // UTF-32 columns are char columns: no conversion cost where supported.
+                position_encodings: Some(vec![
+                    PositionEncodingKind::UTF32,
+                    PositionEncodingKind::UTF16,
+                ]),
+                ..Default::default()
+            }),
+            window: Some(WindowClientCapabilities {
+                work_done_progress: Some(true),
+                ..Default::default()
+            }),
+            workspace: Some(WorkspaceClientCapabilities {
+                workspace_folders: Some(true),
+                configuration: Some(true),
+                ..Default::default()
+            }),
+            text_document: Some(TextDocumentClientCapabilities {
+                synchronization: Some(TextDocumentSyncClientCapabilities {
+                    did_save: Some(true),
+                    ..Default::default()
+                }),
+                hover: Some(HoverClientCapabilities {
+                    content_format: markdown_first.clone(),
+                    ..Default::default()
+                }),
+                definition: Some(GotoCapability {
+                    link_support: Some(true),
+                    ..Default::default()
+                }),
+                references: Some(DynamicRegistrationClientCapabilities::default()),
+                completion: Some(CompletionClientCapabilities {
+                    completion_item: Some(CompletionItemCapability {
+                        snippet_support: Some(false),
+                        documentation_format: markdown_first,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                publish_diagnostics: Some(PublishDiagnosticsClientCapabilities {
+                    version_support: Some(true),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            experimental: Some(serde_json::json!({ "serverStatusNotification": true })),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn progress(activity: &Mutex<Activity>, token: &str, value: serde_json::Value) {
+        let params = serde_json::json!({ "token": token, "value": value });
+        record_progress(
+            activity,
+            serde_json::from_value(params).expect("progress params"),
+        );
+    }
+
+    /// The shape of rust-analyzer's own progress while it loads a workspace.
+    #[test]
+    fn indexing_is_reported_with_its_percentage_and_flycheck_is_not_indexing() {
+        let activity = Mutex::new(Activity::default());
+        let indexing = |activity: &Mutex<Activity>| activity.lock().expect("lock").indexing();
+        assert_eq!(indexing(&activity), None);
+
+        progress(
+            &activity,
+            "rustAnalyzer/flycheck/0",
+            serde_json::json!({ "kind": "begin", "title": "cargo check" }),
+        );
+        assert_eq!(indexing(&activity), None, "a check is not indexing");
+
+        progress(
+            &activity,
+            "rustAnalyzer/Indexing",
+            serde_json::json!({ "kind": "begin", "title": "Indexing", "percentage": 0 }),
+        );
+        progress(
+            &activity,
+            "rustAnalyzer/Indexing",
+            serde_json::json!({ "kind": "report", "message": "1/3 (core)", "percentage": 37 }),
+        );
+        assert_eq!(indexing(&activity), Some(Some(37)));
+
+        progress(
+            &activity,
+            "rustAnalyzer/Indexing",
+            serde_json::json!({ "kind": "end" }),
+        );
+        assert_eq!(indexing(&activity), None);
+
+        activity.lock().expect("lock").quiescent = Some(false);
+        assert_eq!(
+            indexing(&activity),
+            Some(None),
+            "loading, no percentage known"
+        );
+    }
+}

@@ -1,0 +1,388 @@
+//! One language-server process and the JSON-RPC conversation with it.
+//!
+//! Framing is `lsp-server`'s `Message::read`/`write` (rust-analyzer's own, blocking), run
+//! on two plain threads per server and bridged to tokio with oneshot channels for answers
+//! and an unbounded channel for notifications. Blocking threads keep the framing code
+//! the well-tested one and cost nothing next to the server process itself.
+//!
+//! The reader thread also answers the few requests servers send to clients (progress
+//! tokens, capability registration, configuration), so a server never stalls waiting on us.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, BufWriter};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response, ResponseError};
+use serde_json::Value;
+use tokio::sync::{mpsc as tokio_mpsc, oneshot};
+
+use super::LspError;
+
+/// Lines of stderr kept to explain a crash.
+const STDERR_TAIL: usize = 12;
+
+type Pending = Arc<Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ResponseError>>>>>;
+
+pub(crate) struct Transport {
+    /// The name users know the server by, e.g. `rust-analyzer`.
+    name: String,
+    outgoing: mpsc::Sender<Message>,
+    pending: Pending,
+    next_id: AtomicI32,
+    alive: Arc<AtomicBool>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    /// Set when the server's stderr has ended, i.e. its last words are all in.
+    stderr_done: Arc<AtomicBool>,
+    child: Arc<Mutex<Child>>,
+    pid: u32,
+    shut_down: AtomicBool,
+}
+
+impl Transport {
+    /// Starts `program` with `args` in `root`; server notifications arrive on the returned
+    /// receiver, which closes when the server's output ends.
+    pub(crate) fn spawn(
+        name: &str,
+        program: &Path,
+        args: &[String],
+        root: &Path,
+        root_uri: &str,
+    ) -> std::io::Result<(Transport, tokio_mpsc::UnboundedReceiver<Notification>)> {
+        let mut child = Command::new(program)
+            .args(args)
+            .current_dir(root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let pid = child.id();
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            let _ = child.kill();
+            return Err(std::io::Error::other(
+                "the server's standard streams were not piped",
+            ));
+        };
+
+        let (outgoing, outgoing_rx) = mpsc::channel::<Message>();
+        let (notifications, notifications_rx) = tokio_mpsc::unbounded_channel();
+        let pending: Pending = Arc::default();
+        let alive = Arc::new(AtomicBool::new(true));
+        let stderr_tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
+
+        let writer_name = name.to_owned();
+        std::thread::Builder::new()
+            .name(format!("lsp-write-{name}"))
+            .spawn(move || {
+                let mut stdin = BufWriter::new(stdin);
+                for message in outgoing_rx {
+                    if let Err(error) = message.write(&mut stdin) {
+                        tracing::debug!(server = %writer_name, %error, "writing to the server failed");
+                        break;
+                    }
+                }
+                // Dropping stdin here closes the pipe, which most servers take as "exit".
+            })?;
+
+        let reader = Reader {
+            name: name.to_owned(),
+            root_uri: root_uri.to_owned(),
+            outgoing: outgoing.clone(),
+            pending: pending.clone(),
+            alive: alive.clone(),
+            notifications,
+        };
+        std::thread::Builder::new()
+            .name(format!("lsp-read-{name}"))
+            .spawn(move || reader.run(BufReader::new(stdout)))?;
+
+        let tail = stderr_tail.clone();
+        let stderr_done = Arc::new(AtomicBool::new(false));
+        let done = stderr_done.clone();
+        let stderr_name = name.to_owned();
+        std::thread::Builder::new()
+            .name(format!("lsp-stderr-{name}"))
+            .spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    tracing::debug!(server = %stderr_name, "{line}");
+                    let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+                    if tail.len() == STDERR_TAIL {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line);
+                }
+                done.store(true, Ordering::Release);
+            })?;
+
+        let transport = Transport {
+            name: name.to_owned(),
+            outgoing,
+            pending,
+            next_id: AtomicI32::new(1),
+            alive,
+            stderr_tail,
+            stderr_done,
+            child: Arc::new(Mutex::new(child)),
+            pid,
+            shut_down: AtomicBool::new(false),
+        };
+        Ok((transport, notifications_rx))
+    }
+
+    pub(crate) fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// What the server last said on stderr; the best explanation of a crash we have.
+    fn crash_detail(&self) -> String {
+        let tail = self.stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
+        match tail.iter().rev().find(|line| !line.trim().is_empty()) {
+            Some(line) => format!("its last words: {}", line.trim()),
+            None => "its output ended".to_owned(),
+        }
+    }
+
+    /// The crash error, after giving the stderr thread a moment to catch the last lines
+    /// (a dying process's stderr and stdout close in no particular order).
+    async fn crashed_after_last_words(&self) -> LspError {
+        for _ in 0..25 {
+            if self.stderr_done.load(Ordering::Acquire) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.crashed()
+    }
+
+    fn crashed(&self) -> LspError {
+        LspError::ServerCrashed {
+            server: self.name.clone(),
+            detail: self.crash_detail(),
+        }
+    }
+
+    pub(crate) fn notify<N: lsp_types::notification::Notification>(&self, params: N::Params) {
+        let message = Notification::new(N::METHOD.to_owned(), params);
+        // A dead writer means a dead server; the next request notices and restarts it.
+        let _ = self.outgoing.send(message.into());
+    }
+
+    pub(crate) async fn request<R: lsp_types::request::Request>(
+        &self,
+        params: R::Params,
+        timeout: Duration,
+    ) -> Result<R::Result, LspError> {
+        if !self.is_alive() {
+            return Err(self.crashed());
+        }
+        let id = RequestId::from(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (answer_tx, answer_rx) = oneshot::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), answer_tx);
+        let request = Request::new(id.clone(), R::METHOD.to_owned(), params);
+        if self.outgoing.send(request.into()).is_err() {
+            self.forget(&id);
+            return Err(self.crashed());
+        }
+        let answer = match tokio::time::timeout(timeout, answer_rx).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(_)) => return Err(self.crashed_after_last_words().await),
+            Err(_) => {
+                self.forget(&id);
+                if let Some(id) = request_id_for_cancel(&id) {
+                    self.notify::<lsp_types::notification::Cancel>(lsp_types::CancelParams { id });
+                }
+                return Err(LspError::Timeout {
+                    server: self.name.clone(),
+                    method: R::METHOD.to_owned(),
+                    after: timeout,
+                });
+            }
+        };
+        match answer {
+            Ok(value) => serde_json::from_value(value).map_err(|error| LspError::Protocol {
+                server: self.name.clone(),
+                detail: format!("{} answer: {error}", R::METHOD),
+            }),
+            Err(error) => Err(LspError::Server {
+                server: self.name.clone(),
+                code: error.code,
+                message: error.message,
+            }),
+        }
+    }
+
+    fn forget(&self, id: &RequestId) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
+    }
+
+    /// The orderly goodbye: `shutdown`, then `exit`, then the process is reaped (killed if
+    /// it lingers).
+    pub(crate) async fn shutdown(&self, timeout: Duration) {
+        if self.shut_down.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if self.is_alive() {
+            let _ = self
+                .request::<lsp_types::request::Shutdown>((), timeout)
+                .await;
+            self.notify::<lsp_types::notification::Exit>(());
+        }
+        reap_in_background(self.child.clone(), Duration::from_secs(2));
+    }
+
+    pub(crate) fn kill(&self) {
+        let _ = self.child.lock().unwrap_or_else(|e| e.into_inner()).kill();
+    }
+}
+
+impl Drop for Transport {
+    fn drop(&mut self) {
+        if self.shut_down.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // No await in drop: ask politely without waiting for the answer, and let the
+        // reaper thread kill the process if it does not leave on its own.
+        if self.is_alive() {
+            let id = RequestId::from(self.next_id.fetch_add(1, Ordering::Relaxed));
+            let _ = self.outgoing.send(
+                Request::new(
+                    id,
+                    <lsp_types::request::Shutdown as lsp_types::request::Request>::METHOD
+                        .to_owned(),
+                    (),
+                )
+                .into(),
+            );
+            self.notify::<lsp_types::notification::Exit>(());
+        }
+        reap_in_background(self.child.clone(), Duration::from_secs(2));
+    }
+}
+
+fn reap_in_background(child: Arc<Mutex<Child>>, grace: Duration) {
+    let reap = move || {
+        let deadline = std::time::Instant::now() + grace;
+        let mut child = child.lock().unwrap_or_else(|e| e.into_inner());
+        while std::time::Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    };
+    if std::thread::Builder::new()
+        .name("lsp-reap".to_owned())
+        .spawn(reap)
+        .is_err()
+    {
+        tracing::warn!("could not start a thread to reap a language server; it may linger");
+    }
+}
+
+/// The id as the wire knows it; `RequestId` serializes transparently.
+fn request_id_for_cancel(id: &RequestId) -> Option<lsp_types::NumberOrString> {
+    serde_json::to_value(id)
+        .ok()
+        .and_then(|value| serde_json::from_value(value).ok())
+}
+
+struct Reader {
+    name: String,
+    root_uri: String,
+    outgoing: mpsc::Sender<Message>,
+    pending: Pending,
+    alive: Arc<AtomicBool>,
+    notifications: tokio_mpsc::UnboundedSender<Notification>,
+}
+
+impl Reader {
+    fn run(self, mut stdout: impl BufRead) {
+        loop {
+            match Message::read(&mut stdout) {
+                Ok(Some(Message::Response(response))) => self.answer(response),
+                Ok(Some(Message::Request(request))) => {
+                    let response = self.serve(request);
+                    let _ = self.outgoing.send(response.into());
+                }
+                Ok(Some(Message::Notification(notification))) => {
+                    let _ = self.notifications.send(notification);
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::warn!(server = %self.name, %error, "unreadable message from the language server");
+                    break;
+                }
+            }
+        }
+        self.alive.store(false, Ordering::Release);
+        // Dropping the senders wakes every waiting request with "crashed".
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    fn answer(&self, response: Response) {
+        let waiting = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&response.id);
+        if let Some(waiting) = waiting {
+            let _ = waiting.send(response.response_result);
+        }
+    }
+
+    /// Answers for the requests a server may send us. We accept progress tokens and
+    /// registrations, have no settings to give, and know our one workspace folder.
+    fn serve(&self, request: Request) -> Response {
+        use lsp_types::request::{
+            RegisterCapability, Request as _, UnregisterCapability, WorkDoneProgressCreate,
+            WorkspaceConfiguration, WorkspaceFoldersRequest,
+        };
+        let method = request.method.as_str();
+        if method == WorkDoneProgressCreate::METHOD
+            || method == RegisterCapability::METHOD
+            || method == UnregisterCapability::METHOD
+            || method == "window/showMessageRequest"
+        {
+            Response::new_ok(request.id, Value::Null)
+        } else if method == WorkspaceConfiguration::METHOD {
+            let items = request
+                .params
+                .get("items")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            Response::new_ok(request.id, vec![Value::Null; items])
+        } else if method == WorkspaceFoldersRequest::METHOD {
+            Response::new_ok(
+                request.id,
+                serde_json::json!([{ "uri": self.root_uri, "name": "workspace" }]),
+            )
+        } else {
+            Response::new_err(
+                request.id,
+                ErrorCode::MethodNotFound as i32,
+                format!("cotype does not handle {method}"),
+            )
+        }
+    }
+}
