@@ -407,3 +407,24 @@ fn a_bad_pattern_is_explained() {
         "{error}"
     );
 }
+
+#[test]
+fn a_file_swapped_for_a_link_after_the_walk_is_not_searched() {
+    let dir = tree();
+    let workspace = Workspace::open(dir.path(), &[]).unwrap();
+    let words = dir.path().join("src/words.txt");
+    fs::remove_file(&words).unwrap();
+    symlink(dir.path().join(".env"), &words).unwrap();
+    let (found, _) = ours(
+        &workspace,
+        &SearchQuery {
+            ignore_case: true,
+            ..query("needle")
+        },
+    );
+    assert!(
+        found.iter().all(|m| m.path != "src/words.txt"),
+        "{found:#?}"
+    );
+    assert!(!found.is_empty());
+}

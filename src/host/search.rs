@@ -130,7 +130,7 @@ pub fn search(
         .binary_detection(BinaryDetection::quit(b'\0'))
         .build();
     let shared = Shared {
-        root: workspace.root(),
+        workspace,
         files: &files,
         next_file: AtomicUsize::new(0),
         files_searched: AtomicUsize::new(0),
@@ -227,7 +227,7 @@ fn globs_admit(globs: &Override, path: &str) -> bool {
 
 /// What the workers share.
 struct Shared<'a> {
-    root: &'a Path,
+    workspace: &'a Workspace,
     files: &'a [String],
     next_file: AtomicUsize,
     files_searched: AtomicUsize,
@@ -282,6 +282,15 @@ impl Worker<'_> {
             else {
                 break;
             };
+            // Judged again now, as for a read: the disk may have changed since the walk (a
+            // file swapped for a link to a secret must not be followed).
+            let disk_path = match shared.workspace.resolve(path) {
+                Ok(disk_path) => disk_path,
+                Err(error) => {
+                    tracing::debug!(%path, %error, "skipped during search");
+                    continue;
+                }
+            };
             shared.files_searched.fetch_add(1, Ordering::Relaxed);
             let mut sink = FileSink {
                 path,
@@ -290,11 +299,11 @@ impl Worker<'_> {
                 sender: &self.sender,
                 pending: &mut pending,
             };
-            let result =
-                self.searcher
-                    .search_path(&self.matcher, shared.root.join(path), &mut sink);
+            let result = self
+                .searcher
+                .search_path(&self.matcher, disk_path, &mut sink);
             if let Err(error) = result {
-                // A file deleted or made unreadable since the walk: the others still count.
+                // A file made unreadable since the walk: the others still count.
                 tracing::debug!(%path, %error, "skipped during search");
             }
             // The first results go out at once, so the participant sees something quickly;
