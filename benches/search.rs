@@ -23,7 +23,7 @@ const TOP_FOLDERS: usize = 20;
 const SUB_FOLDERS: usize = 50;
 const FILES_PER_FOLDER: usize = 20;
 const FILE_LEN: usize = 10 * 1024;
-const RUNS: usize = 5;
+const RUNS: usize = 7;
 
 const WORDS: &[&str] = &[
     "let", "fn", "match", "self", "value", "buffer", "request", "response", "state", "index",
