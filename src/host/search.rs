@@ -1,0 +1,454 @@
+//! Workspace search for participants, with ripgrep's own crates, over exactly the files the
+//! host shares.
+//!
+//! The files come from [`Workspace`]'s index, the same one that answers listings and reads,
+//! so search cannot reach a file a participant could not open. Within those files it behaves
+//! like `rg --vimgrep`: one result per match (several per line possible), 1-based line and
+//! byte column, binary files skipped the way ripgrep skips them (stop at the first NUL byte),
+//! `-g` globs with `!` excludes. One deliberate difference: in ripgrep a `-g` glob overrides
+//! `.gitignore`; here a participant's globs only narrow the shared files, never widen them.
+//! Symbolic links are not searched (their targets are, under their own names), as ripgrep
+//! does without `-L`.
+//!
+//! Results stream in batches from several threads, so batches arrive in no fixed order; a
+//! caller that wants a stable order sorts by (path, line, column).
+
+use std::io;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use grep_matcher::Matcher;
+use grep_regex::{RegexMatcher, RegexMatcherBuilder};
+use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkMatch};
+use ignore::overrides::{Override, OverrideBuilder};
+
+use super::workspace::Workspace;
+
+/// The cap callers use unless they have a reason not to.
+pub const DEFAULT_MAX_MATCHES: usize = 10_000;
+
+/// Longest line text returned with a match, in chars; the line and column stay exact.
+pub const MAX_MATCH_TEXT_CHARS: usize = 500;
+
+/// Most matches in one batch: at [`MAX_MATCH_TEXT_CHARS`] each, a batch stays far below a
+/// frame's size.
+pub const MAX_BATCH_LEN: usize = 256;
+
+/// How long a worker holds matches before sending them, so that many small files with a
+/// match each do not become one frame per file.
+const BATCH_DELAY: Duration = Duration::from_millis(20);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchQuery {
+    pub pattern: String,
+    /// Search for `pattern` literally (`rg -F`).
+    pub fixed_strings: bool,
+    pub ignore_case: bool,
+    /// Only matches surrounded by non-word characters (`rg -w`).
+    pub whole_word: bool,
+    /// `rg -g` globs: a file must match one of the plain globs (if any are given) and none
+    /// of the `!` ones; a folder matching a `!` glob is skipped with all it holds.
+    pub globs: Vec<String>,
+    /// Search stops after this many matches and reports `truncated`.
+    pub max_matches: usize,
+}
+
+impl SearchQuery {
+    /// A literal, case-sensitive search with the default cap.
+    pub fn literal(pattern: impl Into<String>) -> SearchQuery {
+        SearchQuery {
+            pattern: pattern.into(),
+            fixed_strings: true,
+            ignore_case: false,
+            whole_word: false,
+            globs: Vec::new(),
+            max_matches: DEFAULT_MAX_MATCHES,
+        }
+    }
+}
+
+/// One match, as `rg --vimgrep` prints it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SearchMatch {
+    /// Relative to the shared folder, with '/' separators.
+    pub path: String,
+    /// 1-based.
+    pub line: u64,
+    /// 1-based byte offset of the match in its line.
+    pub column: u64,
+    /// The line without its line ending, cut to [`MAX_MATCH_TEXT_CHARS`] chars; invalid
+    /// UTF-8 is replaced with U+FFFD.
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchSummary {
+    /// Matches delivered to the caller.
+    pub matches: usize,
+    pub files_searched: usize,
+    /// The search stopped at `max_matches`; more matches exist.
+    pub truncated: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SearchError {
+    #[error("nothing to search for; type a word or a pattern")]
+    EmptyPattern,
+    #[error(
+        "`{pattern}` is not a valid regular expression: {reason}\n(turn on fixed strings to search for it literally)"
+    )]
+    InvalidPattern { pattern: String, reason: String },
+    #[error("`{glob}` is not a valid file glob: {reason}")]
+    InvalidGlob { glob: String, reason: String },
+    #[error("search cancelled")]
+    Cancelled,
+}
+
+/// Searches every shared file for `query`, handing matches to `on_batch` as they are found.
+///
+/// `on_batch` runs on the calling thread; returning `Break` ends the search early and the
+/// summary counts what was delivered. Setting `cancel` (from any thread) ends it with
+/// [`SearchError::Cancelled`].
+pub fn search(
+    workspace: &Workspace,
+    query: &SearchQuery,
+    cancel: &AtomicBool,
+    mut on_batch: impl FnMut(Vec<SearchMatch>) -> ControlFlow<()>,
+) -> Result<SearchSummary, SearchError> {
+    let matcher = build_matcher(query)?;
+    let globs = build_globs(workspace.root(), &query.globs)?;
+    let files: Vec<String> = workspace
+        .searchable_files()
+        .into_iter()
+        .filter(|path| globs_admit(&globs, path))
+        .collect();
+    let searcher = SearcherBuilder::new()
+        .line_number(true)
+        .binary_detection(BinaryDetection::quit(b'\0'))
+        .build();
+    let shared = Shared {
+        workspace,
+        files: &files,
+        next_file: AtomicUsize::new(0),
+        files_searched: AtomicUsize::new(0),
+        budget: AtomicUsize::new(query.max_matches),
+        truncated: AtomicBool::new(false),
+        stop: AtomicBool::new(false),
+        cancel,
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(files.len())
+        .max(1);
+    let mut delivered = 0;
+    std::thread::scope(|scope| {
+        // Bounded, so a slow consumer (a network link) holds the workers back instead of
+        // letting results pile up in memory.
+        let (sender, receiver) = mpsc::sync_channel(64);
+        for _ in 0..threads {
+            let worker = Worker {
+                shared: &shared,
+                matcher: matcher.clone(),
+                searcher: searcher.clone(),
+                sender: sender.clone(),
+            };
+            scope.spawn(move || worker.run());
+        }
+        drop(sender);
+        for batch in &receiver {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            delivered += batch.len();
+            if on_batch(batch).is_break() {
+                break;
+            }
+        }
+        shared.stop.store(true, Ordering::Relaxed);
+        // Dropping the receiver wakes any worker blocked on a full channel.
+        drop(receiver);
+    });
+    if cancel.load(Ordering::Relaxed) {
+        return Err(SearchError::Cancelled);
+    }
+    Ok(SearchSummary {
+        matches: delivered,
+        files_searched: shared.files_searched.load(Ordering::Relaxed),
+        truncated: shared.truncated.load(Ordering::Relaxed),
+    })
+}
+
+/// The matcher ripgrep would build for the same flags.
+fn build_matcher(query: &SearchQuery) -> Result<RegexMatcher, SearchError> {
+    if query.pattern.is_empty() {
+        return Err(SearchError::EmptyPattern);
+    }
+    RegexMatcherBuilder::new()
+        .case_insensitive(query.ignore_case)
+        .word(query.whole_word)
+        .fixed_strings(query.fixed_strings)
+        // Lets the searcher find candidate lines fast and keeps matches within one line.
+        .line_terminator(Some(b'\n'))
+        .build(&query.pattern)
+        .map_err(|error| SearchError::InvalidPattern {
+            pattern: query.pattern.clone(),
+            reason: error.to_string(),
+        })
+}
+
+fn build_globs(root: &Path, globs: &[String]) -> Result<Override, SearchError> {
+    let mut builder = OverrideBuilder::new(root);
+    for glob in globs {
+        builder
+            .add(glob)
+            .map_err(|error| SearchError::InvalidGlob {
+                glob: glob.clone(),
+                reason: error.to_string(),
+            })?;
+    }
+    builder.build().map_err(|error| SearchError::InvalidGlob {
+        glob: globs.join(" "),
+        reason: error.to_string(),
+    })
+}
+
+/// Whether ripgrep's walk would reach `path` with these `-g` globs: no folder above it is
+/// excluded, and the file itself is not.
+fn globs_admit(globs: &Override, path: &str) -> bool {
+    let folders = path.match_indices('/').map(|(end, _)| &path[..end]);
+    let folder_excluded = folders
+        .into_iter()
+        .any(|folder| globs.matched(folder, true).is_ignore());
+    !folder_excluded && !globs.matched(path, false).is_ignore()
+}
+
+/// What the workers share.
+struct Shared<'a> {
+    workspace: &'a Workspace,
+    files: &'a [String],
+    next_file: AtomicUsize,
+    files_searched: AtomicUsize,
+    /// Matches still allowed before the cap.
+    budget: AtomicUsize,
+    truncated: AtomicBool,
+    /// Set when the caller stopped listening or the cap was reached.
+    stop: AtomicBool,
+    cancel: &'a AtomicBool,
+}
+
+impl Shared<'_> {
+    fn should_stop(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Takes one match from the budget; false when the cap is reached.
+    fn take_one(&self) -> bool {
+        let taken = self
+            .budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        if !taken {
+            self.truncated.store(true, Ordering::Relaxed);
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        taken
+    }
+}
+
+struct Worker<'a> {
+    shared: &'a Shared<'a>,
+    matcher: RegexMatcher,
+    searcher: Searcher,
+    sender: mpsc::SyncSender<Vec<SearchMatch>>,
+}
+
+impl Worker<'_> {
+    fn run(mut self) {
+        let shared = self.shared;
+        let mut pending = Pending {
+            matches: Vec::new(),
+            since: None,
+            sent_any: false,
+        };
+        while !shared.should_stop() {
+            let Some(path) = shared
+                .files
+                .get(shared.next_file.fetch_add(1, Ordering::Relaxed))
+            else {
+                break;
+            };
+            // Judged again now, as for a read: the disk may have changed since the walk (a
+            // file swapped for a link to a secret must not be followed).
+            let disk_path = match shared.workspace.resolve(path) {
+                Ok(disk_path) => disk_path,
+                Err(error) => {
+                    tracing::debug!(%path, %error, "skipped during search");
+                    continue;
+                }
+            };
+            shared.files_searched.fetch_add(1, Ordering::Relaxed);
+            let mut sink = FileSink {
+                path,
+                shared,
+                matcher: &self.matcher,
+                sender: &self.sender,
+                pending: &mut pending,
+            };
+            let result = self
+                .searcher
+                .search_path(&self.matcher, disk_path, &mut sink);
+            if let Err(error) = result {
+                // A file made unreadable since the walk: the others still count.
+                tracing::debug!(%path, %error, "skipped during search");
+            }
+            // The first results go out at once, so the participant sees something quickly;
+            // after that, matches from small files are gathered briefly.
+            let ready = !pending.sent_any
+                || pending
+                    .since
+                    .is_some_and(|since| since.elapsed() >= BATCH_DELAY);
+            if !pending.matches.is_empty() && ready && !pending.send(&self.sender) {
+                shared.stop.store(true, Ordering::Relaxed);
+            }
+        }
+        if !pending.matches.is_empty() {
+            pending.send(&self.sender);
+        }
+    }
+}
+
+struct Pending {
+    matches: Vec<SearchMatch>,
+    since: Option<Instant>,
+    sent_any: bool,
+}
+
+impl Pending {
+    /// False when the receiver is gone (the search is over).
+    fn send(&mut self, sender: &mpsc::SyncSender<Vec<SearchMatch>>) -> bool {
+        self.since = None;
+        self.sent_any = true;
+        sender.send(std::mem::take(&mut self.matches)).is_ok()
+    }
+
+    fn push(&mut self, found: SearchMatch) {
+        self.since.get_or_insert_with(Instant::now);
+        self.matches.push(found);
+    }
+}
+
+/// Receives the matching lines of one file from the searcher.
+struct FileSink<'a, 'w> {
+    path: &'a str,
+    shared: &'a Shared<'a>,
+    matcher: &'a RegexMatcher,
+    sender: &'a mpsc::SyncSender<Vec<SearchMatch>>,
+    pending: &'w mut Pending,
+}
+
+impl Sink for FileSink<'_, '_> {
+    type Error = io::Error;
+
+    fn matched(&mut self, _: &Searcher, found: &SinkMatch<'_>) -> Result<bool, io::Error> {
+        if self.shared.should_stop() {
+            return Ok(false);
+        }
+        let line = found.bytes();
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let mut columns = Vec::new();
+        let mut first_empty = None;
+        self.matcher
+            .find_iter(line, |m| {
+                if m.is_empty() {
+                    first_empty.get_or_insert(m.start());
+                } else {
+                    columns.push(m.start());
+                }
+                true
+            })
+            .map_err(io::Error::other)?;
+        // A pattern that can match nothing (`x*`) still says "this line"; one result for it.
+        if columns.is_empty() {
+            columns.extend(first_empty);
+        }
+        let text = line_text(line);
+        let line_number = found.line_number().unwrap_or(0);
+        for column in columns {
+            if !self.shared.take_one() {
+                return Ok(false);
+            }
+            self.pending.push(SearchMatch {
+                path: self.path.to_owned(),
+                line: line_number,
+                column: column as u64 + 1,
+                text: text.clone(),
+            });
+            if self.pending.matches.len() >= MAX_BATCH_LEN && !self.pending.send(self.sender) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The line as shown to the participant: no `\r`, at most [`MAX_MATCH_TEXT_CHARS`] chars.
+fn line_text(line: &[u8]) -> String {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let text = String::from_utf8_lossy(line);
+    match text.char_indices().nth(MAX_MATCH_TEXT_CHARS) {
+        Some((cut, _)) => text[..cut].to_owned(),
+        None => text.into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_cut_on_a_char_boundary() {
+        let line = "é".repeat(MAX_MATCH_TEXT_CHARS + 10);
+        let text = line_text(line.as_bytes());
+        assert_eq!(text.chars().count(), MAX_MATCH_TEXT_CHARS);
+        assert_eq!(line_text(b"short\r"), "short");
+    }
+
+    #[test]
+    fn invalid_patterns_and_globs_are_explained() {
+        let mut query = SearchQuery::literal("fn (");
+        query.fixed_strings = false;
+        let error = build_matcher(&query).unwrap_err();
+        assert!(matches!(&error, SearchError::InvalidPattern { pattern, .. } if pattern == "fn ("));
+        assert!(
+            error.to_string().contains("turn on fixed strings"),
+            "{error}"
+        );
+        query.fixed_strings = true;
+        assert!(build_matcher(&query).is_ok());
+        query.pattern.clear();
+        assert_eq!(
+            build_matcher(&query).unwrap_err(),
+            SearchError::EmptyPattern
+        );
+        let error = build_globs(Path::new("/"), &["src/[".to_owned()]).unwrap_err();
+        assert!(matches!(error, SearchError::InvalidGlob { glob, .. } if glob == "src/["));
+    }
+
+    #[test]
+    fn globs_follow_ripgrep_semantics() {
+        let globs =
+            build_globs(Path::new("/"), &["*.rs".to_owned(), "!vendor".to_owned()]).unwrap();
+        assert!(globs_admit(&globs, "src/main.rs"));
+        assert!(!globs_admit(&globs, "src/main.py"));
+        assert!(!globs_admit(&globs, "vendor/lib.rs"));
+        assert!(!globs_admit(&globs, "a/vendor/lib.rs"));
+        let excludes_only = build_globs(Path::new("/"), &["!*.md".to_owned()]).unwrap();
+        assert!(globs_admit(&excludes_only, "src/main.py"));
+        assert!(!globs_admit(&excludes_only, "docs/readme.md"));
+    }
+}
