@@ -9,5 +9,6 @@
 //! offered front to back until one consumes them.
 
 pub mod config;
+pub mod keymap;
 pub mod terminal;
 pub mod theme;
