@@ -234,7 +234,7 @@ impl Key {
             KeyCode::PageDown => KeyCodeOrd::PageDown,
             _ => return None,
         };
-        Some(Self::new(code, event.modifiers)).map(Self::normalized)
+        Some(Self::new(code, event.modifiers).normalized())
     }
 
     fn new(code: KeyCodeOrd, modifiers: KeyModifiers) -> Self {
@@ -271,10 +271,7 @@ impl Key {
         let mut alt = false;
         let mut shift = false;
         let mut rest = text;
-        loop {
-            let Some((prefix, tail)) = rest.split_once('-') else {
-                break;
-            };
+        while let Some((prefix, tail)) = rest.split_once('-') {
             if tail.is_empty() {
                 break; // the key itself is '-'
             }
