@@ -9,6 +9,7 @@
 //! offered front to back until one consumes them.
 
 pub mod config;
+pub mod editor;
 pub mod highlight;
 pub mod keymap;
 pub mod terminal;
