@@ -8,9 +8,11 @@
 //! The UI is a compositor (as in helix): a stack of layers drawn back to front, with events
 //! offered front to back until one consumes them.
 
+pub mod compositor;
 pub mod config;
 pub mod editor;
 pub mod highlight;
 pub mod keymap;
+pub mod picker;
 pub mod terminal;
 pub mod theme;
