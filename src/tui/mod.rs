@@ -11,8 +11,12 @@
 pub mod compositor;
 pub mod config;
 pub mod editor;
+pub mod help;
 pub mod highlight;
 pub mod keymap;
+pub mod people;
 pub mod picker;
+pub mod prompt;
+pub mod status;
 pub mod terminal;
 pub mod theme;
