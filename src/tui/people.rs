@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn long_paths_keep_their_file_name() {
-        assert_eq!(ellipsize_start("  src/tui/editor.rs", 12), "…/editor.rs");
+        assert_eq!(ellipsize_start("  src/tui/editor.rs", 11), "…/editor.rs");
         assert_eq!(ellipsize_start("short", 12), "short");
     }
 }
