@@ -1044,7 +1044,7 @@ pub fn display_col(rope: &Rope, at: usize, tab_width: usize) -> usize {
 }
 
 /// The char index in `line` at display column `target` (or the line end if shorter).
-fn char_at_display_col(rope: &Rope, line: usize, target: usize, tab_width: usize) -> usize {
+pub fn char_at_display_col(rope: &Rope, line: usize, target: usize, tab_width: usize) -> usize {
     let start = rope.line_to_char(line);
     let text = line_content(rope, line).to_string();
     let mut col = 0;

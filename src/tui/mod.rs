@@ -8,6 +8,7 @@
 //! The UI is a compositor (as in helix): a stack of layers drawn back to front, with events
 //! offered front to back until one consumes them.
 
+pub mod app;
 pub mod compositor;
 pub mod config;
 pub mod editor;
