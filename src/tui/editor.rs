@@ -1221,27 +1221,37 @@ impl Widget for EditorWidget<'_> {
             }
         }
 
-        // Name flags: above the cursor's row (below it on the first row), in their color.
+        // Name flags, in their color: just above the cursor where that covers only blank
+        // cells (as in Live Share), otherwise after the end of the cursor's line, so a flag
+        // never hides code.
         for remote in self.remotes {
             let head = remote.selection.head.min(rope.len_chars());
             let line = rope.char_to_line(head);
-            let style = remote_cursor_style(remote.color).add_modifier(Modifier::BOLD);
-            let label = flag_label(&remote.name);
             if line < first || line >= last {
                 continue;
             }
-            let row = (line - first) as u16;
-            let flag_row = if row > 0 {
-                row - 1
-            } else if row + 1 < area.height {
-                row + 1
-            } else {
-                continue;
-            };
+            let style = remote_cursor_style(remote.color).add_modifier(Modifier::BOLD);
+            let label = flag_label(&remote.name);
+            let label_width = label.width();
+            let row = area.y + (line - first) as u16;
             let col = display_col(rope, head, editor.tab_width).saturating_sub(editor.scroll_col);
             let x = text_x as usize + col.min(text_width.saturating_sub(1));
+            let blank_above = row > area.y
+                && (x..(x + label_width).min(area.right() as usize)).all(|cx| {
+                    buf.cell((cx as u16, row - 1))
+                        .is_none_or(|cell| cell.symbol() == " ")
+                });
+            let (x, y) = if blank_above {
+                (x, row - 1)
+            } else {
+                let end_col = display_col(rope, line_end(rope, line), editor.tab_width)
+                    .saturating_sub(editor.scroll_col);
+                (text_x as usize + end_col + 2, row)
+            };
             let room = (area.right() as usize).saturating_sub(x);
-            buf.set_stringn(x as u16, area.y + flag_row, &label, room, style);
+            if room > 0 {
+                buf.set_stringn(x as u16, y, &label, room, style);
+            }
         }
 
         // Markers at the edges for people whose cursor is above or below the view.
