@@ -229,6 +229,28 @@ impl App {
         }
     }
 
+    /// Whether [`App::idle_work`] has something to do: large documents re-parse for
+    /// syntax colors when typing pauses (call it ~50 ms after the last input).
+    pub fn has_idle_work(&self) -> bool {
+        self.tabs
+            .iter()
+            .any(|tab| tab.syntax.as_ref().is_some_and(Syntax::needs_reparse))
+    }
+
+    /// Catches up deferred work (syntax re-parses of large documents); redraw afterwards.
+    pub fn idle_work(&mut self, documents: &impl Documents) {
+        for tab in &mut self.tabs {
+            if let (Some(syntax), Some(rope)) = (tab.syntax.as_mut(), documents.rope(&tab.path))
+                && syntax.needs_reparse()
+            {
+                syntax.reparse_now(rope);
+                if let Some(notice) = syntax.notice() {
+                    self.messages.push(Level::Warning, notice);
+                }
+            }
+        }
+    }
+
     /// Other people's cursors in `path`, mapped to the current document by the session.
     pub fn set_remote_cursors(&mut self, path: &str, cursors: Vec<RemoteCursor>) {
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {

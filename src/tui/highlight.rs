@@ -25,8 +25,17 @@ use crate::text::position::char_to_point;
 
 /// Larger files are shown without colors rather than parsed.
 pub const MAX_HIGHLIGHT_BYTES: usize = 50 * 1024 * 1024;
-/// A parse that takes longer is abandoned and highlighting switched off.
+/// A re-parse after an edit that takes longer is abandoned and highlighting switched off.
 pub const PARSE_TIMEOUT: Duration = Duration::from_millis(500);
+/// The first parse of a file may take longer (it happens once, when the file opens; a
+/// 100,000-line Rust file takes a few hundred milliseconds). Past this, highlighting is
+/// off for the file.
+pub const INITIAL_PARSE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Up to this size a document is re-parsed right after each edit (about a millisecond).
+/// Larger ones only shift the old tree at once (so colors stay on their text) and
+/// re-parse when the app is idle: tree-sitter's incremental re-parse still walks every
+/// top-level item, ~80 ms for a 100,000-line file, too slow for every keystroke.
+pub const IMMEDIATE_REPARSE_BYTES: usize = 512 * 1024;
 /// At most this many bytes are highlighted per frame (a screen of minified JSON is one
 /// huge line; past this it is shown plain).
 const MAX_QUERY_BYTES: usize = 256 * 1024;
@@ -178,6 +187,9 @@ pub struct Syntax {
     tree: Option<Tree>,
     disabled: Option<Disabled>,
     timeout: Duration,
+    /// The tree was shifted by edits but not re-parsed yet.
+    stale: bool,
+    immediate_limit: usize,
 }
 
 impl std::fmt::Debug for Syntax {
@@ -207,9 +219,12 @@ impl Highlights {
 impl Syntax {
     /// Parses `rope` as `language` (or decides not to; see [`Syntax::notice`]).
     pub fn new(language: Language, rope: &Rope) -> Self {
-        Self::with_timeout(language, rope, PARSE_TIMEOUT)
+        let mut syntax = Self::with_timeout(language, rope, INITIAL_PARSE_TIMEOUT);
+        syntax.timeout = PARSE_TIMEOUT;
+        syntax
     }
 
+    /// As [`Syntax::new`], with one timeout for the first parse and every re-parse.
     pub fn with_timeout(language: Language, rope: &Rope, timeout: Duration) -> Self {
         let mut parser = Parser::new();
         let mut syntax = Self {
@@ -218,6 +233,8 @@ impl Syntax {
             disabled: None,
             timeout,
             parser: Parser::new(),
+            stale: false,
+            immediate_limit: IMMEDIATE_REPARSE_BYTES,
         };
         if let Err(error) = parser.set_language(&language.grammar()) {
             // Only an ABI mismatch between tree-sitter and a grammar crate gets here.
@@ -305,7 +322,29 @@ impl Syntax {
                 });
             }
         }
-        self.reparse(after);
+        if after.len_bytes() <= self.immediate_limit || self.tree.is_none() {
+            self.reparse(after);
+        } else {
+            self.stale = true;
+        }
+    }
+
+    /// Whether edits wait for [`Syntax::reparse_now`] (large documents; see
+    /// [`IMMEDIATE_REPARSE_BYTES`]).
+    pub fn needs_reparse(&self) -> bool {
+        self.stale && self.disabled.is_none()
+    }
+
+    /// Re-parses a document whose tree was only shifted by edits; `rope` is its text now.
+    pub fn reparse_now(&mut self, rope: &Rope) {
+        if self.needs_reparse() {
+            self.reparse(rope);
+        }
+    }
+
+    /// Re-parse immediately after edits up to `bytes` (tests use a small limit).
+    pub fn set_immediate_reparse_limit(&mut self, bytes: usize) {
+        self.immediate_limit = bytes;
     }
 
     fn reparse(&mut self, rope: &Rope) {
@@ -325,6 +364,7 @@ impl Syntax {
             &chunk.as_bytes()[byte - chunk_start..]
         };
         let options = ParseOptions::new().progress_callback(&mut check);
+        self.stale = false;
         match self
             .parser
             .parse_with_options(&mut read, self.tree.as_ref(), Some(options))
@@ -359,25 +399,58 @@ impl Syntax {
         let query = self.language.query();
         let mut cursor = QueryCursor::new();
         cursor.set_byte_range(start..end);
+        // A query cursor walks every child of a node before the range to reach it, so on
+        // a file that is one long list (100,000 lines of top-level items, a huge JSON
+        // array) that walk costs milliseconds per frame. So wide nodes are not queried
+        // themselves: only their children that overlap the range are.
+        let mut roots = Vec::new();
+        collect_query_roots(tree.root_node(), start, end, &mut roots);
         // A single node may be captured by several patterns; as in tree-sitter-highlight,
         // the earliest pattern wins, while nested (inner) nodes override outer ones.
-        let mut last_node: Option<(usize, usize)> = None;
-        let mut captures = cursor.captures(query, tree.root_node(), RopeText(rope));
-        while let Some((found, index)) = captures.next() {
-            let capture = found.captures()[*index];
-            let range = capture.node.byte_range();
-            let key = (range.start, range.end);
-            if last_node == Some(key) {
-                continue;
-            }
-            last_node = Some(key);
-            let from = range.start.max(start) - start;
-            let to = range.end.min(end).saturating_sub(start);
-            if from < to {
-                out.captures[from..to].fill(Some(capture.index));
+        for root in roots {
+            let mut last_node: Option<(usize, usize)> = None;
+            let mut captures = cursor.captures(query, root, RopeText(rope));
+            while let Some((found, index)) = captures.next() {
+                let capture = found.captures()[*index];
+                let range = capture.node.byte_range();
+                let key = (range.start, range.end);
+                if last_node == Some(key) {
+                    continue;
+                }
+                last_node = Some(key);
+                let from = range.start.max(start) - start;
+                let to = range.end.min(end).saturating_sub(start);
+                if from < to {
+                    out.captures[from..to].fill(Some(capture.index));
+                }
             }
         }
         out
+    }
+}
+
+/// Children above this count make a node "wide": its children are queried instead.
+const WIDE_NODE: u32 = 32;
+
+/// The nodes to run the highlight query on for `start..end`: `node` itself unless it is
+/// wide, otherwise (recursively) its children that overlap the range.
+fn collect_query_roots<'tree>(
+    node: Node<'tree>,
+    start: usize,
+    end: usize,
+    out: &mut Vec<Node<'tree>>,
+) {
+    if node.child_count() <= WIDE_NODE {
+        out.push(node);
+        return;
+    }
+    let mut child = node.first_child_for_byte(start);
+    while let Some(current) = child {
+        if current.start_byte() >= end {
+            break;
+        }
+        collect_query_roots(current, start, end, out);
+        child = current.next_sibling();
     }
 }
 
@@ -478,6 +551,23 @@ mod tests {
                 .root_node()
                 .to_sexp()
         });
+    }
+
+    #[test]
+    fn large_documents_keep_colors_on_their_text_until_the_deferred_reparse() {
+        let before = Rope::from_str("fn main() {\n    let s = \"text\";\n}\n");
+        let mut syntax = Syntax::new(Language::Rust, &before);
+        syntax.set_immediate_reparse_limit(0);
+        let operation = Operation::insert(before.len_chars(), 0, "// note\n").unwrap();
+        let mut after = before.clone();
+        operation.apply(&mut after).unwrap();
+        syntax.update(&before, &operation, &after);
+        assert!(syntax.needs_reparse());
+        // The old tree was shifted: the string is still colored as a string.
+        assert_eq!(capture_name_at(&syntax, &after, "\"text\""), Some("string"));
+        syntax.reparse_now(&after);
+        assert!(!syntax.needs_reparse());
+        assert_eq!(capture_name_at(&syntax, &after, "// note"), Some("comment"));
     }
 
     #[test]
