@@ -171,7 +171,11 @@ impl Theme {
         };
         let mut styles = HashMap::new();
         let mut participants = Vec::new();
-        for (scope, value) in table {
+        for (scope, value) in flatten_scopes(table) {
+            if scope != "participants" && value.is_array() {
+                // Other lists in helix themes (`rainbow`) style nothing cotype draws.
+                continue;
+            }
             if scope == "participants" {
                 let list = value
                     .as_array()
@@ -280,6 +284,26 @@ impl Theme {
     }
 }
 
+/// Unquoted dotted keys (`diagnostic.error.underline = ...`) arrive as nested tables;
+/// turns them back into flat scope names, leaving style tables (fg, bg, ...) alone.
+fn flatten_scopes(table: toml::Table) -> Vec<(String, toml::Value)> {
+    const STYLE_KEYS: [&str; 4] = ["fg", "bg", "modifiers", "underline"];
+    let mut out = Vec::new();
+    for (key, value) in table {
+        match value {
+            toml::Value::Table(inner)
+                if !inner.is_empty() && !inner.keys().any(|k| STYLE_KEYS.contains(&k.as_str())) =>
+            {
+                for (sub, value) in flatten_scopes(inner) {
+                    out.push((format!("{key}.{sub}"), value));
+                }
+            }
+            value => out.push((key, value)),
+        }
+    }
+    out
+}
+
 /// Names of the built-in themes.
 pub fn builtin_theme_names() -> Vec<&'static str> {
     BUILTIN.iter().map(|(name, _)| *name).collect()
@@ -353,14 +377,15 @@ fn parse_color(value: &str) -> Option<Color> {
         "blue" => Color::Blue,
         "magenta" => Color::Magenta,
         "cyan" => Color::Cyan,
-        "gray" | "grey" => Color::Gray,
+        // helix's names: `gray` is bright black (ANSI 8), `light-gray` is ANSI 7.
+        "gray" | "grey" => Color::DarkGray,
         "light-red" => Color::LightRed,
         "light-green" => Color::LightGreen,
         "light-yellow" => Color::LightYellow,
         "light-blue" => Color::LightBlue,
         "light-magenta" => Color::LightMagenta,
         "light-cyan" => Color::LightCyan,
-        "light-gray" | "light-grey" => Color::DarkGray,
+        "light-gray" | "light-grey" => Color::Gray,
         "white" => Color::White,
         _ => return value.parse::<u8>().ok().map(Color::Indexed),
     })
@@ -457,6 +482,47 @@ mod tests {
         );
         // Inherited from the parent.
         assert!(theme.try_get("comment").is_some());
+        assert_eq!(theme.participant_count(), 8);
+    }
+
+    #[test]
+    fn helix_theme_features_load() {
+        // The constructs helix's own themes use: palette names shadowing ANSI names,
+        // `.underline` tables on quoted scopes, unquoted dotted keys, `rainbow` lists.
+        let theme = Theme::from_toml(
+            "helix-like",
+            r##"
+            "ui.background" = { bg = "black" }
+            "comment" = { fg = "light-gray", modifiers = ["italic"] }
+            "diagnostic.error".underline = { color = "red", style = "curl" }
+            ui.linenr.selected = { fg = "white" }
+            "diff.plus" = "green"
+            rainbow = ["red", "green"]
+            [palette]
+            black = "#282C34"
+            light-gray = "#5C6370"
+            white = "#ABB2BF"
+            "##,
+            ColorMode::TrueColor,
+        )
+        .unwrap();
+        assert_eq!(
+            theme.get("ui.background").bg,
+            Some(Color::Rgb(0x28, 0x2c, 0x34))
+        );
+        assert_eq!(theme.get("comment").fg, Some(Color::Rgb(0x5c, 0x63, 0x70)));
+        assert!(
+            theme
+                .get("diagnostic.error")
+                .add_modifier
+                .contains(Modifier::UNDERLINED)
+        );
+        assert_eq!(
+            theme.get("ui.linenr.selected").fg,
+            Some(Color::Rgb(0xab, 0xb2, 0xbf))
+        );
+        assert_eq!(theme.get("diff.plus").fg, Some(Color::Green));
+        // Without its own list, a helix theme still gets eight participant colors.
         assert_eq!(theme.participant_count(), 8);
     }
 
