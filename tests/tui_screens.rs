@@ -370,3 +370,20 @@ fn help_overlay_lists_the_active_bindings() {
     screen.key(KeyCode::Esc, KeyModifiers::NONE);
     assert!(!screen.draw().contains("Open a file by fuzzy name"));
 }
+
+#[test]
+fn file_tree_browses_folders_and_opens_a_file() {
+    let mut screen = Screen::new("default");
+    screen.key(KeyCode::Char('b'), KeyModifiers::CONTROL);
+    // Folders first: src/ is the first row; open it.
+    screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    let text = screen.draw();
+    insta::assert_snapshot!("file_tree", text);
+    assert!(text.contains("▾ src") && text.contains("main.rs"));
+    // src/ holds tui/ then lib.rs and main.rs: open main.rs.
+    for _ in 0..3 {
+        screen.key(KeyCode::Down, KeyModifiers::NONE);
+    }
+    screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(screen.app.active_path(), Some("src/main.rs"));
+}

@@ -37,6 +37,7 @@ use crate::tui::status::{
     ConnectionState, Level, MessageArea, Messages, StatusLine, StatusView, TabView, Tabs,
 };
 use crate::tui::theme::Theme;
+use crate::tui::tree::FileTree;
 
 /// Read access to the session's documents by path.
 pub trait Documents {
@@ -482,10 +483,11 @@ impl App {
                 let (width, height) = (self.size.width, self.size.height);
                 self.resize(width, height);
             }
-            Action::ToggleFileTree => self.messages.push(
-                Level::Info,
-                "the file tree is not built yet; the file picker lists every shared file",
-            ),
+            Action::ToggleFileTree => {
+                if self.compositor.remove(FileTree::ID).is_none() {
+                    self.compositor.push(Box::new(FileTree::new(&self.files)));
+                }
+            }
             Action::Follow => self.compositor.push(Box::new(follow_picker(&self.people))),
             Action::StopFollowing => {
                 if self.following.is_some() {

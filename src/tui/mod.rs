@@ -21,3 +21,4 @@ pub mod prompt;
 pub mod status;
 pub mod terminal;
 pub mod theme;
+pub mod tree;
