@@ -387,3 +387,21 @@ fn file_tree_browses_folders_and_opens_a_file() {
     screen.key(KeyCode::Enter, KeyModifiers::NONE);
     assert_eq!(screen.app.active_path(), Some("src/main.rs"));
 }
+
+#[test]
+fn new_lines_at_the_bottom_scroll_the_cursor_into_view() {
+    let mut screen = Screen::new("default");
+    screen.open("README.md");
+    for _ in 0..30 {
+        screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    }
+    screen.type_text("last");
+    let text = screen.draw();
+    assert!(
+        text.contains("last"),
+        "the typed line is on screen:\n{text}"
+    );
+    let cursor = screen.terminal.get_cursor_position().unwrap();
+    // Rows 1..=13 hold text (tab bar above, status and message lines below).
+    assert!((1..=13).contains(&cursor.y), "cursor row {}", cursor.y);
+}

@@ -202,6 +202,8 @@ impl App {
     ) {
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
             tab.modified = true;
+            // The editor could not scroll to its new cursor before the text existed.
+            tab.editor.ensure_cursor_visible(after);
             update_syntax(
                 &mut tab.syntax,
                 before,
