@@ -1,1 +1,24 @@
-//! See lib.rs.
+//! The terminal UI: draws the client's state and turns keys into edits and commands.
+//!
+//! It owns no sockets (see lib.rs): the app loop hands it documents, people and
+//! connection state as plain data, and it answers with [`compositor::AppCommand`]s and
+//! `text::Operation`s for the client to carry out. Rendering is a pure function of that
+//! state into a ratatui buffer, so screens are tested with `TestBackend` snapshots.
+//!
+//! The UI is a compositor (as in helix): a stack of layers drawn back to front, with events
+//! offered front to back until one consumes them.
+
+pub mod app;
+pub mod compositor;
+pub mod config;
+pub mod editor;
+pub mod help;
+pub mod highlight;
+pub mod keymap;
+pub mod people;
+pub mod picker;
+pub mod prompt;
+pub mod status;
+pub mod terminal;
+pub mod theme;
+pub mod tree;

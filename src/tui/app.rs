@@ -1,0 +1,786 @@
+//! The participant UI as one value: open files with their editors, the layers above them,
+//! panels, and who is followed. The app loop owns an [`App`] next to the client session.
+//!
+//! Wiring, in the loop that owns both (see docs/CONFIG.md for the user side):
+//! - terminal event -> [`App::handle_event`] -> carry out each returned [`AppCommand`]
+//!   (an `Edit` goes through the session, then [`App::local_edit_applied`]);
+//! - a remote edit applied by the session -> [`App::remote_edit`];
+//! - presence, members, file list, connection state -> `App::set_*`;
+//! - a leader's presence while following -> [`App::leader_moved`];
+//! - then draw: `tui.draw(|frame| app.render(frame, &documents))`.
+//!
+//! The app never holds document text: it reads ropes through [`Documents`] when it needs
+//! them, so the session stays the one owner of the truth.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyEventKind, MouseButton, MouseEventKind};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::widgets::Widget;
+use ropey::Rope;
+
+use crate::protocol::ParticipantId;
+use crate::text::Operation;
+use crate::tui::compositor::{AppCommand, Compositor, Context, Event, RenderContext, UiCommand};
+use crate::tui::editor::{
+    Editor, EditorInput, EditorWidget, RemoteCursor, Selection, gutter_width,
+};
+use crate::tui::help::HelpOverlay;
+use crate::tui::highlight::Syntax;
+use crate::tui::keymap::{Action, KeyResult, Keymap};
+use crate::tui::people::{PeopleWidget, PersonView, follow_picker};
+use crate::tui::picker::Picker;
+use crate::tui::prompt::{Prompt, PromptKind};
+use crate::tui::status::{
+    ConnectionState, Level, MessageArea, Messages, StatusLine, StatusView, TabView, Tabs,
+};
+use crate::tui::theme::Theme;
+use crate::tui::tree::FileTree;
+
+/// Read access to the session's documents by path.
+pub trait Documents {
+    fn rope(&self, path: &str) -> Option<&Rope>;
+}
+
+impl Documents for HashMap<String, Rope> {
+    fn rope(&self, path: &str) -> Option<&Rope> {
+        self.get(path)
+    }
+}
+
+/// Width of the people panel when shown.
+const PEOPLE_WIDTH: u16 = 30;
+
+struct OpenFile {
+    path: String,
+    editor: Editor,
+    syntax: Option<Syntax>,
+    modified: bool,
+    read_only: bool,
+    remotes: Vec<RemoteCursor>,
+}
+
+pub struct App {
+    theme: Theme,
+    keymap: Keymap,
+    tab_width: usize,
+    tabs: Vec<OpenFile>,
+    active: usize,
+    compositor: Compositor,
+    people: Vec<PersonView>,
+    files: Vec<String>,
+    connection: ConnectionState,
+    following: Option<ParticipantId>,
+    /// A leader's position in a file we asked the session to open.
+    pending_follow: Option<(String, Selection, usize)>,
+    messages: Messages,
+    show_people: bool,
+    search: Option<String>,
+    size: Rect,
+    last_click: Option<usize>,
+}
+
+/// The screen regions, computed the same way for input (mouse, paging) and rendering.
+struct Regions {
+    tabs: Rect,
+    editor: Rect,
+    people: Option<Rect>,
+    status: Rect,
+    message: Rect,
+}
+
+impl App {
+    pub fn new(theme: Theme, keymap: Keymap, tab_width: usize, size: (u16, u16)) -> Self {
+        let mut app = Self {
+            theme,
+            keymap,
+            tab_width: tab_width.max(1),
+            tabs: Vec::new(),
+            active: 0,
+            compositor: Compositor::new(),
+            people: Vec::new(),
+            files: Vec::new(),
+            connection: ConnectionState::Connecting,
+            following: None,
+            pending_follow: None,
+            messages: Messages::default(),
+            show_people: true,
+            search: None,
+            size: Rect::new(0, 0, size.0, size.1),
+            last_click: None,
+        };
+        app.resize(size.0, size.1);
+        app
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+
+    fn regions(&self) -> Regions {
+        let [tabs, middle, status, message] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(self.size);
+        let (editor, people) = if self.show_people && middle.width >= PEOPLE_WIDTH + 30 {
+            let [editor, people] =
+                Layout::horizontal([Constraint::Min(1), Constraint::Length(PEOPLE_WIDTH)])
+                    .areas(middle);
+            (editor, Some(people))
+        } else {
+            (middle, None)
+        };
+        Regions {
+            tabs,
+            editor,
+            people,
+            status,
+            message,
+        }
+    }
+
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.size = Rect::new(0, 0, width, height);
+        let editor = self.regions().editor;
+        for tab in &mut self.tabs {
+            tab.editor
+                .set_viewport(editor.width as usize, editor.height as usize);
+        }
+    }
+
+    /// Shows a document (newly fetched, or already open) in a tab and makes it active.
+    pub fn open_document(&mut self, path: &str, rope: &Rope, read_only: bool) {
+        if let Some(index) = self.tabs.iter().position(|tab| tab.path == path) {
+            self.active = index;
+            self.tabs[index].read_only = read_only;
+        } else {
+            let mut editor = Editor::new(self.keymap.initial_mode());
+            editor.tab_width = self.tab_width;
+            let region = self.regions().editor;
+            editor.set_viewport(region.width as usize, region.height as usize);
+            let syntax = Syntax::for_path(path, rope);
+            if let Some(notice) = syntax.as_ref().and_then(Syntax::notice) {
+                self.messages.push(Level::Warning, notice);
+            }
+            self.tabs.push(OpenFile {
+                path: path.into(),
+                editor,
+                syntax,
+                modified: false,
+                read_only,
+                remotes: Vec::new(),
+            });
+            self.active = self.tabs.len() - 1;
+        }
+        if let Some((pending_path, selection, scroll)) = self.pending_follow.take() {
+            if pending_path == path {
+                self.tabs[self.active]
+                    .editor
+                    .follow_to(rope, selection, scroll);
+            } else {
+                self.pending_follow = Some((pending_path, selection, scroll));
+            }
+        }
+    }
+
+    /// The session applied a local edit that [`App::handle_event`] returned.
+    pub fn local_edit_applied(
+        &mut self,
+        path: &str,
+        before: &Rope,
+        operation: &Operation,
+        after: &Rope,
+    ) {
+        if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
+            tab.modified = true;
+            // The editor could not scroll to its new cursor before the text existed.
+            tab.editor.ensure_cursor_visible(after);
+            update_syntax(
+                &mut tab.syntax,
+                before,
+                operation,
+                after,
+                &mut self.messages,
+            );
+        }
+    }
+
+    /// The session applied someone else's edit to `path`.
+    pub fn remote_edit(&mut self, path: &str, before: &Rope, operation: &Operation, after: &Rope) {
+        if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
+            tab.modified = true;
+            tab.editor.apply_remote(operation, after);
+            for remote in &mut tab.remotes {
+                remote.selection = remote.selection.map(operation, crate::text::Assoc::Before);
+            }
+            update_syntax(
+                &mut tab.syntax,
+                before,
+                operation,
+                after,
+                &mut self.messages,
+            );
+        }
+    }
+
+    /// Whether [`App::idle_work`] has something to do: large documents re-parse for
+    /// syntax colors when typing pauses (call it ~50 ms after the last input).
+    pub fn has_idle_work(&self) -> bool {
+        self.tabs
+            .iter()
+            .any(|tab| tab.syntax.as_ref().is_some_and(Syntax::needs_reparse))
+    }
+
+    /// Catches up deferred work (syntax re-parses of large documents); redraw afterwards.
+    pub fn idle_work(&mut self, documents: &impl Documents) {
+        for tab in &mut self.tabs {
+            if let (Some(syntax), Some(rope)) = (tab.syntax.as_mut(), documents.rope(&tab.path))
+                && syntax.needs_reparse()
+            {
+                syntax.reparse_now(rope);
+                if let Some(notice) = syntax.notice() {
+                    self.messages.push(Level::Warning, notice);
+                }
+            }
+        }
+    }
+
+    /// Other people's cursors in `path`, mapped to the current document by the session.
+    pub fn set_remote_cursors(&mut self, path: &str, cursors: Vec<RemoteCursor>) {
+        if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
+            tab.remotes = cursors;
+        }
+    }
+
+    pub fn set_people(&mut self, people: Vec<PersonView>) {
+        self.people = people;
+    }
+
+    pub fn set_files(&mut self, files: Vec<String>) {
+        self.files = files;
+    }
+
+    pub fn set_connection(&mut self, connection: ConnectionState) {
+        self.connection = connection;
+    }
+
+    /// The host saved `path` (or reloaded it): it is no longer modified.
+    pub fn set_saved(&mut self, path: &str) {
+        if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
+            tab.modified = false;
+        }
+    }
+
+    pub fn message(&mut self, level: Level, text: impl Into<String>) {
+        self.messages.push(level, text);
+    }
+
+    /// Expires old messages; true if a redraw is due.
+    pub fn tick(&mut self, now: Instant) -> bool {
+        self.messages.expire(now)
+    }
+
+    /// When [`App::tick`] next has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.messages.deadline()
+    }
+
+    pub fn following(&self) -> Option<ParticipantId> {
+        self.following
+    }
+
+    /// The path of the active tab.
+    pub fn active_path(&self) -> Option<&str> {
+        self.tabs.get(self.active).map(|tab| tab.path.as_str())
+    }
+
+    pub fn editor(&self) -> Option<&Editor> {
+        self.tabs.get(self.active).map(|tab| &tab.editor)
+    }
+
+    /// Starts following `leader` (chosen by the user, `--follow`, or the host's request).
+    pub fn start_following(&mut self, leader: ParticipantId) {
+        self.following = Some(leader);
+        let name = self.person_name(leader);
+        self.messages
+            .push(Level::Info, format!("following {name}; move to stop"));
+    }
+
+    fn stop_following(&mut self, commands: &mut Vec<AppCommand>) {
+        if self.following.take().is_some() {
+            commands.push(AppCommand::StopFollowing);
+        }
+    }
+
+    fn person_name(&self, id: ParticipantId) -> String {
+        self.people
+            .iter()
+            .find(|person| person.id == id)
+            .map_or_else(|| format!("participant {id}"), |person| person.name.clone())
+    }
+
+    /// A leader's presence arrived. If it is the one we follow, the view goes where they
+    /// are; returns `Open` when their file is not open here yet.
+    pub fn leader_moved(
+        &mut self,
+        leader: ParticipantId,
+        path: &str,
+        selection: Selection,
+        scroll_line: usize,
+        documents: &impl Documents,
+    ) -> Vec<AppCommand> {
+        if self.following != Some(leader) {
+            return Vec::new();
+        }
+        match documents.rope(path) {
+            Some(rope) => {
+                if self.active_path() != Some(path) {
+                    self.open_document(path, rope, false);
+                }
+                if let Some(tab) = self.tabs.get_mut(self.active) {
+                    tab.editor.follow_to(rope, selection, scroll_line);
+                }
+                Vec::new()
+            }
+            None => {
+                self.pending_follow = Some((path.into(), selection, scroll_line));
+                vec![AppCommand::Open(path.into())]
+            }
+        }
+    }
+
+    /// Handles one terminal event; returns what the session must do.
+    pub fn handle_event(&mut self, event: &Event, documents: &impl Documents) -> Vec<AppCommand> {
+        let mut commands = Vec::new();
+        if let Event::Key(key) = event
+            && key.kind == KeyEventKind::Release
+        {
+            return commands;
+        }
+        if let Event::Resize(width, height) = event {
+            self.resize(*width, *height);
+            return commands;
+        }
+        if !self.compositor.is_empty() {
+            let mut ui = Vec::new();
+            let mut cx = Context {
+                commands: &mut ui,
+                keymap: &self.keymap,
+            };
+            let consumed = self.compositor.handle_event(event, &mut cx);
+            for command in ui {
+                self.ui_command(command, documents, &mut commands);
+            }
+            if consumed {
+                return commands;
+            }
+        }
+        let before = self.view_state();
+        match event {
+            Event::Key(key) => {
+                let mode = self.current_mode();
+                match self.keymap.handle(mode, key) {
+                    KeyResult::Action(action) => self.action(action, documents, &mut commands),
+                    KeyResult::Insert(c) => {
+                        self.editor_input(EditorInput::Insert(c), documents, &mut commands)
+                    }
+                    KeyResult::Pending | KeyResult::Unbound => {}
+                }
+            }
+            Event::Paste(text) => {
+                self.editor_input(EditorInput::Paste(text.clone()), documents, &mut commands)
+            }
+            Event::Mouse(mouse) => self.mouse(mouse, documents, &mut commands),
+            Event::Resize(..) => {}
+        }
+        let after = self.view_state();
+        if before != after
+            && let Some((path, selection, scroll_line)) = after
+        {
+            commands.push(AppCommand::Presence {
+                path,
+                selection,
+                scroll_line,
+            });
+        }
+        commands
+    }
+
+    fn view_state(&self) -> Option<(String, Selection, usize)> {
+        let tab = self.tabs.get(self.active)?;
+        Some((
+            tab.path.clone(),
+            tab.editor.selection,
+            tab.editor.scroll_line(),
+        ))
+    }
+
+    fn current_mode(&self) -> crate::tui::keymap::Mode {
+        self.tabs
+            .get(self.active)
+            .map_or(self.keymap.initial_mode(), |tab| tab.editor.mode)
+    }
+
+    fn ui_command(
+        &mut self,
+        command: UiCommand,
+        documents: &impl Documents,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        match command {
+            UiCommand::Find { query, forward } => {
+                self.search = Some(query.clone()).filter(|q| !q.is_empty());
+                self.editor_input(EditorInput::Find { query, forward }, documents, commands);
+            }
+            UiCommand::App(AppCommand::Follow(id)) => {
+                self.start_following(id);
+                commands.push(AppCommand::Follow(id));
+            }
+            UiCommand::App(AppCommand::Open(path)) => {
+                // Opening a file yourself is navigation.
+                self.stop_following(commands);
+                match documents.rope(&path) {
+                    Some(rope) => self.open_document(&path, rope, false),
+                    None => commands.push(AppCommand::Open(path)),
+                }
+            }
+            UiCommand::App(command) => commands.push(command),
+        }
+    }
+
+    fn action(
+        &mut self,
+        action: Action,
+        documents: &impl Documents,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        let path = self.active_path().map(str::to_owned);
+        match action {
+            Action::Quit => commands.push(AppCommand::Quit),
+            Action::Save => match path {
+                Some(path) => commands.push(AppCommand::Save(path)),
+                None => self.messages.push(Level::Info, "no file open to save"),
+            },
+            Action::OpenFilePicker => self.compositor.push(Box::new(Picker::files(&self.files))),
+            Action::ToggleHelp => self.compositor.push(Box::new(HelpOverlay::new())),
+            Action::Find => {
+                let initial = self.search.clone().unwrap_or_default();
+                self.compositor
+                    .push(Box::new(Prompt::new(PromptKind::Find, &initial)));
+            }
+            Action::WorkspaceSearch => self
+                .compositor
+                .push(Box::new(Prompt::new(PromptKind::WorkspaceSearch, ""))),
+            Action::TogglePeople => {
+                self.show_people = !self.show_people;
+                let (width, height) = (self.size.width, self.size.height);
+                self.resize(width, height);
+            }
+            Action::ToggleFileTree => {
+                if self.compositor.remove(FileTree::ID).is_none() {
+                    self.compositor.push(Box::new(FileTree::new(&self.files)));
+                }
+            }
+            Action::Follow => self.compositor.push(Box::new(follow_picker(&self.people))),
+            Action::StopFollowing => {
+                if self.following.is_some() {
+                    self.messages.push(Level::Info, "stopped following");
+                }
+                self.stop_following(commands);
+            }
+            Action::AskEveryoneToFollow => commands.push(AppCommand::AskEveryoneToFollow),
+            Action::NextTab | Action::PreviousTab if !self.tabs.is_empty() => {
+                self.stop_following(commands);
+                let len = self.tabs.len();
+                self.active = if action == Action::NextTab {
+                    (self.active + 1) % len
+                } else {
+                    (self.active + len - 1) % len
+                };
+            }
+            Action::CloseTab if !self.tabs.is_empty() => {
+                let tab = self.tabs.remove(self.active);
+                commands.push(AppCommand::Close(tab.path));
+                self.active = self.active.min(self.tabs.len().saturating_sub(1));
+            }
+            Action::Cancel if self.search.is_some() => {
+                self.search = None;
+                self.editor_input(EditorInput::Action(action), documents, commands);
+            }
+            _ => self.editor_input(EditorInput::Action(action), documents, commands),
+        }
+    }
+
+    fn editor_input(
+        &mut self,
+        input: EditorInput,
+        documents: &impl Documents,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            return;
+        };
+        let Some(rope) = documents.rope(&tab.path) else {
+            return;
+        };
+        let is_edit = matches!(input, EditorInput::Insert(_) | EditorInput::Paste(_))
+            || matches!(&input, EditorInput::Action(action) if is_editing(*action));
+        if is_edit && tab.read_only {
+            self.messages.push(
+                Level::Warning,
+                "this file is read-only for you; the host decides who may edit",
+            );
+            return;
+        }
+        let outcome = tab.editor.handle(input, rope);
+        if let Some(operation) = outcome.operation {
+            commands.push(AppCommand::Edit {
+                path: tab.path.clone(),
+                operation,
+            });
+        }
+        if let Some(text) = outcome.copied {
+            commands.push(AppCommand::CopyToClipboard(text));
+        }
+        if let Some(message) = outcome.message {
+            self.messages.push(Level::Info, message);
+        }
+        if outcome.navigated && self.following.is_some() {
+            let name = self
+                .following
+                .map(|id| self.person_name(id))
+                .unwrap_or_default();
+            self.messages
+                .push(Level::Info, format!("stopped following {name}"));
+            self.stop_following(commands);
+        }
+    }
+
+    fn mouse(
+        &mut self,
+        mouse: &ratatui::crossterm::event::MouseEvent,
+        documents: &impl Documents,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        let area = self.regions().editor;
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            return;
+        };
+        let Some(rope) = documents.rope(&tab.path) else {
+            return;
+        };
+        let inside = mouse.column >= area.x
+            && mouse.column < area.right()
+            && mouse.row >= area.y
+            && mouse.row < area.bottom();
+        let at = || {
+            let line = (tab.editor.scroll_line() + (mouse.row - area.y) as usize)
+                .min(rope.len_lines().saturating_sub(1));
+            let gutter = gutter_width(rope) as u16;
+            let col =
+                mouse.column.saturating_sub(area.x + gutter) as usize + tab.editor.scroll_col();
+            crate::tui::editor::char_at_display_col(rope, line, col, tab.editor.tab_width)
+        };
+        let navigated = match mouse.kind {
+            MouseEventKind::ScrollUp if inside => {
+                tab.editor.scroll_by(rope, -3);
+                true
+            }
+            MouseEventKind::ScrollDown if inside => {
+                tab.editor.scroll_by(rope, 3);
+                true
+            }
+            MouseEventKind::Down(MouseButton::Left) if inside => {
+                let at = at();
+                tab.editor.set_selection(rope, Selection::cursor(at));
+                self.last_click = Some(at);
+                true
+            }
+            MouseEventKind::Drag(MouseButton::Left) if inside => {
+                let head = at();
+                let anchor = self.last_click.unwrap_or(head);
+                tab.editor.set_selection(rope, Selection { anchor, head });
+                true
+            }
+            _ => false,
+        };
+        if navigated && self.following.is_some() {
+            self.messages.push(Level::Info, "stopped following");
+            self.stop_following(commands);
+        }
+    }
+
+    /// Draws the whole screen. Pure: reads state, changes nothing.
+    pub fn render(&self, frame: &mut Frame<'_>, documents: &impl Documents) {
+        let regions = self.regions();
+        let buf = frame.buffer_mut();
+        let theme = &self.theme;
+        let tab_views: Vec<TabView<'_>> = self
+            .tabs
+            .iter()
+            .map(|tab| TabView {
+                path: &tab.path,
+                modified: tab.modified,
+            })
+            .collect();
+        Tabs {
+            tabs: &tab_views,
+            active: self.active,
+            theme,
+        }
+        .render(regions.tabs, buf);
+
+        let tab = self.tabs.get(self.active);
+        let rope = tab.and_then(|tab| documents.rope(&tab.path));
+        let mut cursor = None;
+        match (tab, rope) {
+            (Some(tab), Some(rope)) => {
+                let widget = EditorWidget {
+                    editor: &tab.editor,
+                    rope,
+                    syntax: tab.syntax.as_ref(),
+                    theme,
+                    remotes: &tab.remotes,
+                    search: self.search.as_deref(),
+                };
+                cursor = widget.cursor_position(regions.editor);
+                widget.render(regions.editor, buf);
+            }
+            (Some(tab), None) => {
+                self.placeholder(regions.editor, buf, &format!("loading {}…", tab.path));
+            }
+            (None, _) => {
+                let open = self
+                    .keymap
+                    .keys_for(self.keymap.initial_mode(), Action::OpenFilePicker)
+                    .unwrap_or_else(|| "the file picker".into());
+                let help = self
+                    .keymap
+                    .keys_for(self.keymap.initial_mode(), Action::ToggleHelp)
+                    .unwrap_or_else(|| "help".into());
+                self.placeholder(
+                    regions.editor,
+                    buf,
+                    &format!("cotype — {open} opens a file, {help} lists the keys"),
+                );
+            }
+        }
+        if let Some(area) = regions.people {
+            PeopleWidget {
+                people: &self.people,
+                theme,
+                following: self.following,
+            }
+            .render(area, buf);
+        }
+        let (position, mode, modified, read_only) = match (tab, rope) {
+            (Some(tab), Some(rope)) => {
+                let (line, col) = tab.editor.cursor_line_col(rope);
+                (
+                    Some((line + 1, col + 1)),
+                    tab.editor.mode,
+                    tab.modified,
+                    tab.read_only,
+                )
+            }
+            _ => (None, self.keymap.initial_mode(), false, false),
+        };
+        let following = self.following.map(|id| self.person_name(id));
+        let pending = self.keymap.pending();
+        StatusLine {
+            view: StatusView {
+                connection: &self.connection,
+                mode,
+                show_mode: self.keymap.is_modal(),
+                file: tab.map(|tab| tab.path.as_str()),
+                modified,
+                read_only,
+                position,
+                following: following.as_deref(),
+                pending_keys: &pending,
+            },
+            theme,
+        }
+        .render(regions.status, buf);
+        MessageArea {
+            messages: &self.messages,
+            theme,
+        }
+        .render(regions.message, buf);
+
+        let cx = RenderContext {
+            theme,
+            keymap: &self.keymap,
+        };
+        self.compositor.render(self.size, buf, &cx);
+        if let Some(position) =
+            self.compositor
+                .cursor(self.size)
+                .or(if self.compositor.is_empty() {
+                    cursor
+                } else {
+                    None
+                })
+        {
+            frame.set_cursor_position(position);
+        }
+    }
+
+    fn placeholder(&self, area: Rect, buf: &mut ratatui::buffer::Buffer, text: &str) {
+        let style = self
+            .theme
+            .get("ui.background")
+            .patch(self.theme.get("comment"));
+        buf.set_style(area, style);
+        let y = area.y + area.height / 2;
+        let width = unicode_width::UnicodeWidthStr::width(text) as u16;
+        let x = area.x + area.width.saturating_sub(width) / 2;
+        buf.set_stringn(x, y, text, area.width as usize, style);
+    }
+}
+
+fn is_editing(action: Action) -> bool {
+    use Action as A;
+    matches!(
+        action,
+        A::InsertNewline
+            | A::InsertTab
+            | A::Dedent
+            | A::DeleteBackward
+            | A::DeleteForward
+            | A::DeleteWordBackward
+            | A::DeleteWordForward
+            | A::DeleteLine
+            | A::OpenLineBelow
+            | A::OpenLineAbove
+            | A::Undo
+            | A::Redo
+            | A::Cut
+            | A::Paste
+    )
+}
+
+fn update_syntax(
+    syntax: &mut Option<Syntax>,
+    before: &Rope,
+    operation: &Operation,
+    after: &Rope,
+    messages: &mut Messages,
+) {
+    if let Some(syntax) = syntax {
+        let was_enabled = syntax.is_enabled();
+        syntax.update(before, operation, after);
+        if was_enabled && let Some(notice) = syntax.notice() {
+            messages.push(Level::Warning, notice);
+        }
+    }
+}

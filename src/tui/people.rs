@@ -1,0 +1,162 @@
+//! The people panel: who is in the session, where they are, and whom they follow.
+//!
+//! It draws plain data ([`PersonView`]) that the app builds from the session's member and
+//! presence state, so it knows nothing of the protocol.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::{Block, Borders, Widget};
+use unicode_width::UnicodeWidthStr;
+
+use crate::protocol::ParticipantId;
+use crate::tui::compositor::AppCommand;
+use crate::tui::picker::{Picker, PickerItem};
+use crate::tui::theme::Theme;
+
+/// One person as the panel shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonView {
+    pub id: ParticipantId,
+    pub name: String,
+    /// Index into the theme's participant colors.
+    pub color: usize,
+    /// The file they have open.
+    pub file: Option<String>,
+    /// Name of the person they follow.
+    pub following: Option<String>,
+    pub read_only: bool,
+    pub is_host: bool,
+    /// This is the local user.
+    pub is_you: bool,
+    /// Round trip to them through the relay, when known.
+    pub latency_ms: Option<u32>,
+}
+
+/// Draws the people panel.
+pub struct PeopleWidget<'a> {
+    pub people: &'a [PersonView],
+    pub theme: &'a Theme,
+    /// Whom the local user follows, marked in the list.
+    pub following: Option<ParticipantId>,
+}
+
+impl Widget for PeopleWidget<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = self.theme;
+        let base = theme.get("ui.background").patch(theme.get("ui.text"));
+        let dim = base.patch(theme.get("comment"));
+        let block = Block::default()
+            .borders(Borders::LEFT)
+            .title(format!(" People ({}) ", self.people.len()))
+            .style(base)
+            .border_style(base.patch(theme.get("ui.linenr")));
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let width = inner.width as usize;
+        let mut y = inner.y;
+        for person in self.people {
+            if y + 1 >= inner.bottom() {
+                break;
+            }
+            let color = match theme.participant(person.color) {
+                Color::Reset => Style::default(),
+                color => Style::default().fg(color),
+            };
+            let mut x = inner.x;
+            let mut put = |text: &str, style: Style, x: &mut u16| {
+                let room = (inner.right().saturating_sub(*x)) as usize;
+                let (next, _) = buf.set_stringn(*x, y, text, room, style);
+                *x = next;
+            };
+            put("● ", base.patch(color), &mut x);
+            put(
+                &person.name,
+                base.patch(color).add_modifier(Modifier::BOLD),
+                &mut x,
+            );
+            if person.is_you {
+                put(" (you)", dim, &mut x);
+            }
+            if person.is_host {
+                put(" host", base.patch(theme.get("info")), &mut x);
+            }
+            if person.read_only {
+                put(" read-only", base.patch(theme.get("warning")), &mut x);
+            }
+            if self.following == Some(person.id) {
+                put(
+                    " ◆ following",
+                    base.patch(theme.get("ui.text.focus")),
+                    &mut x,
+                );
+            }
+            if let Some(ms) = person.latency_ms {
+                let latency = format!("{ms} ms");
+                let lx = inner.right().saturating_sub(latency.width() as u16);
+                if lx > x {
+                    buf.set_string(lx, y, latency, dim);
+                }
+            }
+            y += 1;
+            let file = person.file.as_deref().unwrap_or("no file open");
+            let detail = match &person.following {
+                Some(leader) => format!("  {file} → {leader}"),
+                None => format!("  {file}"),
+            };
+            buf.set_stringn(inner.x, y, ellipsize_start(&detail, width), width, dim);
+            y += 2;
+        }
+    }
+}
+
+/// Cuts text from the start so the end (the file name) stays visible: `…/tui/editor.rs`.
+fn ellipsize_start(text: &str, width: usize) -> String {
+    if text.width() <= width || width == 0 {
+        return text.to_owned();
+    }
+    let mut kept: Vec<char> = Vec::new();
+    let mut used = 1;
+    for c in text.chars().rev() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > width {
+            break;
+        }
+        used += w;
+        kept.push(c);
+    }
+    kept.reverse();
+    format!("…{}", kept.into_iter().collect::<String>())
+}
+
+/// A picker of the other people; choosing one starts following them.
+pub fn follow_picker(people: &[PersonView]) -> Picker {
+    let items = people
+        .iter()
+        .filter(|person| !person.is_you)
+        .map(|person| PickerItem {
+            label: match &person.file {
+                Some(file) => format!("{}  ({file})", person.name),
+                None => person.name.clone(),
+            },
+            command: AppCommand::Follow(person.id),
+        })
+        .collect();
+    Picker::new(
+        Picker::PEOPLE,
+        "Follow",
+        items,
+        "nobody else is here yet; share the link",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_paths_keep_their_file_name() {
+        assert_eq!(ellipsize_start("  src/tui/editor.rs", 11), "…/editor.rs");
+        assert_eq!(ellipsize_start("short", 12), "short");
+    }
+}

@@ -1,0 +1,340 @@
+//! A fuzzy picker layer: the file picker over the host's file list, and the same list UI
+//! for choosing whom to follow.
+//!
+//! Matching uses nucleo (the matcher helix uses) with path-aware scoring. It runs on the
+//! UI thread over the whole list on each keystroke: a host's file list of 100,000 paths
+//! matches in a few milliseconds, and only the rows on screen get match positions.
+
+use nucleo::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo::{Config, Matcher, Utf32Str};
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+use ratatui::layout::{Position, Rect};
+use ratatui::style::Modifier;
+use ratatui::widgets::{Block, BorderType, Clear, Widget};
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
+
+use crate::tui::compositor::{
+    AppCommand, Callback, Component, Context, Event, EventResult, LineInput, RenderContext,
+    UiCommand, centered,
+};
+
+/// One choice: what is shown and matched, and what choosing it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickerItem {
+    pub label: String,
+    pub command: AppCommand,
+}
+
+#[derive(Debug, Clone)]
+struct Match {
+    item: usize,
+    score: u32,
+}
+
+pub struct Picker {
+    id: &'static str,
+    title: String,
+    items: Vec<PickerItem>,
+    input: LineInput,
+    matches: Vec<Match>,
+    selected: usize,
+    matcher: Matcher,
+    empty_text: String,
+}
+
+impl Picker {
+    pub const FILES: &'static str = "file-picker";
+    pub const PEOPLE: &'static str = "follow-picker";
+
+    pub fn new(id: &'static str, title: &str, items: Vec<PickerItem>, empty_text: &str) -> Self {
+        let mut picker = Self {
+            id,
+            title: title.into(),
+            items,
+            input: LineInput::default(),
+            matches: Vec::new(),
+            selected: 0,
+            matcher: Matcher::new(Config::DEFAULT.match_paths()),
+            empty_text: empty_text.into(),
+        };
+        picker.refilter();
+        picker
+    }
+
+    /// The file picker over the host's file list; choosing opens the file.
+    pub fn files(paths: &[String]) -> Self {
+        let items = paths
+            .iter()
+            .map(|path| PickerItem {
+                label: path.clone(),
+                command: AppCommand::Open(path.clone()),
+            })
+            .collect();
+        Self::new(
+            Self::FILES,
+            "Open file",
+            items,
+            "no files shared yet (the host's file list has not arrived)",
+        )
+    }
+
+    pub fn query(&self) -> &str {
+        &self.input.text
+    }
+
+    pub fn set_query(&mut self, query: &str) {
+        self.input = LineInput::default();
+        self.input.insert(query);
+        self.refilter();
+    }
+
+    /// The labels in match order, best first.
+    pub fn matched_labels(&self) -> Vec<&str> {
+        self.matches
+            .iter()
+            .map(|m| self.items[m.item].label.as_str())
+            .collect()
+    }
+
+    pub fn selected(&self) -> Option<&PickerItem> {
+        self.matches.get(self.selected).map(|m| &self.items[m.item])
+    }
+
+    fn refilter(&mut self) {
+        let pattern = Pattern::parse(&self.input.text, CaseMatching::Smart, Normalization::Smart);
+        let mut buf = Vec::new();
+        let mut matches: Vec<Match> = self
+            .items
+            .iter()
+            .enumerate()
+            .filter_map(|(item, candidate)| {
+                let haystack = Utf32Str::new(&candidate.label, &mut buf);
+                pattern
+                    .score(haystack, &mut self.matcher)
+                    .map(|score| Match { item, score })
+            })
+            .collect();
+        // Best score first; among equals, shorter labels (then alphabetical) first.
+        matches.sort_by(|a, b| {
+            let (la, lb) = (&self.items[a.item].label, &self.items[b.item].label);
+            b.score
+                .cmp(&a.score)
+                .then(la.len().cmp(&lb.len()))
+                .then(la.cmp(lb))
+        });
+        self.matches = matches;
+        self.selected = 0;
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        if self.matches.is_empty() {
+            return;
+        }
+        let len = self.matches.len() as isize;
+        self.selected = (self.selected as isize + delta).rem_euclid(len) as usize;
+    }
+
+    fn popup_area(area: Rect) -> Rect {
+        let width = (area.width * 3 / 4).max(40);
+        let height = (area.height * 2 / 3).max(8);
+        centered(area, width, height)
+    }
+
+    /// Match positions (char indices) in `label` for highlighting.
+    fn match_indices(&self, label: &str) -> Vec<u32> {
+        let pattern = Pattern::parse(&self.input.text, CaseMatching::Smart, Normalization::Smart);
+        let mut buf = Vec::new();
+        let mut indices = Vec::new();
+        let mut matcher = Matcher::new(Config::DEFAULT.match_paths());
+        pattern.indices(Utf32Str::new(label, &mut buf), &mut matcher, &mut indices);
+        indices.sort_unstable();
+        indices.dedup();
+        indices
+    }
+}
+
+impl Component for Picker {
+    fn handle_event(&mut self, event: &Event, cx: &mut Context<'_>) -> EventResult {
+        let close: Callback = {
+            let id = self.id;
+            Box::new(move |compositor| {
+                compositor.remove(id);
+            })
+        };
+        match event {
+            Event::Key(key) => {
+                let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+                match key.code {
+                    KeyCode::Esc => return EventResult::Consumed(Some(close)),
+                    KeyCode::Char('c') if ctrl => return EventResult::Consumed(Some(close)),
+                    KeyCode::Enter => {
+                        if let Some(item) = self.selected() {
+                            cx.commands.push(UiCommand::App(item.command.clone()));
+                        }
+                        return EventResult::Consumed(Some(close));
+                    }
+                    KeyCode::Up | KeyCode::BackTab => self.move_selection(-1),
+                    KeyCode::Char('p' | 'k') if ctrl => self.move_selection(-1),
+                    KeyCode::Down | KeyCode::Tab => self.move_selection(1),
+                    KeyCode::Char('n' | 'j') if ctrl => self.move_selection(1),
+                    KeyCode::PageUp => self.move_selection(-10),
+                    KeyCode::PageDown => self.move_selection(10),
+                    _ => {
+                        if self.input.handle_key(key) {
+                            self.refilter();
+                        }
+                    }
+                }
+                EventResult::Consumed(None)
+            }
+            Event::Paste(text) => {
+                self.input.insert(text);
+                self.refilter();
+                EventResult::Consumed(None)
+            }
+            // A popup is modal: nothing below it reacts to the mouse while it is open.
+            Event::Mouse(_) => EventResult::Consumed(None),
+            Event::Resize(..) => EventResult::Ignored(None),
+        }
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, cx: &RenderContext<'_>) {
+        let theme = cx.theme;
+        let popup = Self::popup_area(area);
+        let style = theme.get("ui.popup");
+        Clear.render(popup, buf);
+        let title = format!(
+            " {} {}/{} ",
+            self.title,
+            self.matches.len(),
+            self.items.len()
+        );
+        let block = Block::bordered()
+            .border_type(BorderType::Rounded)
+            .title(title)
+            .style(style);
+        let inner = block.inner(popup);
+        block.render(popup, buf);
+        if inner.height < 2 || inner.width < 4 {
+            return;
+        }
+        let prompt = format!("> {}", self.input.text);
+        buf.set_stringn(inner.x, inner.y, &prompt, inner.width as usize, style);
+        let rows = inner.height as usize - 1;
+        if self.matches.is_empty() {
+            let text = if self.items.is_empty() {
+                self.empty_text.as_str()
+            } else {
+                "no match"
+            };
+            buf.set_stringn(
+                inner.x + 1,
+                inner.y + 1,
+                text,
+                inner.width as usize - 1,
+                style.patch(theme.get("comment")),
+            );
+            return;
+        }
+        let first = self.selected.saturating_sub(rows.saturating_sub(1));
+        let highlight = theme.get("ui.text.focus").add_modifier(Modifier::BOLD);
+        for (row, found) in self.matches.iter().skip(first).take(rows).enumerate() {
+            let y = inner.y + 1 + row as u16;
+            let selected = first + row == self.selected;
+            let row_style = if selected {
+                style.patch(theme.get("ui.menu.selected"))
+            } else {
+                style
+            };
+            buf.set_style(Rect::new(inner.x, y, inner.width, 1), row_style);
+            let label = &self.items[found.item].label;
+            let indices = self.match_indices(label);
+            let marker = if selected { "▶ " } else { "  " };
+            buf.set_stringn(inner.x, y, marker, 2, row_style);
+            let mut x = inner.x + 2;
+            let mut char_index = 0u32;
+            for g in label.graphemes(true) {
+                let width = g.width() as u16;
+                if x + width > inner.right() {
+                    break;
+                }
+                let mut cell_style = row_style;
+                if indices.binary_search(&char_index).is_ok() {
+                    cell_style = cell_style.patch(highlight);
+                }
+                buf.set_stringn(x, y, g, width as usize, cell_style);
+                x += width;
+                char_index += g.chars().count() as u32;
+            }
+        }
+    }
+
+    fn cursor(&self, area: Rect) -> Option<Position> {
+        let popup = Self::popup_area(area);
+        let x = popup.x + 1 + 2 + self.input.cursor_col() as u16;
+        (x < popup.right().saturating_sub(1)).then(|| Position::new(x, popup.y + 1))
+    }
+
+    fn id(&self) -> &'static str {
+        self.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths() -> Vec<String> {
+        [
+            "src/main.rs",
+            "src/tui/editor.rs",
+            "README.md",
+            "src/tui/mod.rs",
+            "docs/CONFIG.md",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    #[test]
+    fn fuzzy_query_ranks_the_closest_paths_first() {
+        let mut picker = Picker::files(&paths());
+        assert_eq!(picker.matched_labels().len(), 5);
+        picker.set_query("edrs");
+        assert_eq!(picker.matched_labels(), vec!["src/tui/editor.rs"]);
+        picker.set_query("mod");
+        assert_eq!(picker.matched_labels()[0], "src/tui/mod.rs");
+        picker.set_query("zzz");
+        assert!(picker.matched_labels().is_empty());
+        assert_eq!(picker.selected(), None);
+    }
+
+    #[test]
+    fn enter_opens_the_selected_file_and_closes_the_picker() {
+        let keymap = crate::tui::keymap::Keymap::load_from("default", None).unwrap();
+        let mut compositor = crate::tui::compositor::Compositor::new();
+        compositor.push(Box::new(Picker::files(&paths())));
+        let mut commands = Vec::new();
+        let mut cx = Context {
+            commands: &mut commands,
+            keymap: &keymap,
+        };
+        let key = |code| {
+            Event::Key(ratatui::crossterm::event::KeyEvent::new(
+                code,
+                KeyModifiers::NONE,
+            ))
+        };
+        for c in "conf".chars() {
+            compositor.handle_event(&key(KeyCode::Char(c)), &mut cx);
+        }
+        compositor.handle_event(&key(KeyCode::Enter), &mut cx);
+        assert!(compositor.is_empty());
+        assert_eq!(
+            commands,
+            vec![UiCommand::App(AppCommand::Open("docs/CONFIG.md".into()))]
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! A one-line prompt at the bottom of the screen (find in file, workspace search).
+
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+use ratatui::layout::{Position, Rect};
+
+use crate::tui::compositor::{
+    AppCommand, Component, Context, Event, EventResult, LineInput, RenderContext, UiCommand,
+};
+
+/// What the prompt's text is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    /// Find in the current file; enter finds the next match and keeps the prompt open
+    /// until escape, as in desktop editors.
+    Find,
+    WorkspaceSearch,
+}
+
+#[derive(Debug)]
+pub struct Prompt {
+    kind: PromptKind,
+    input: LineInput,
+}
+
+impl Prompt {
+    pub const ID: &'static str = "prompt";
+
+    pub fn new(kind: PromptKind, initial: &str) -> Self {
+        let mut input = LineInput::default();
+        input.insert(initial);
+        Self { kind, input }
+    }
+
+    fn label(&self) -> &'static str {
+        match self.kind {
+            PromptKind::Find => "find: ",
+            PromptKind::WorkspaceSearch => "search all files: ",
+        }
+    }
+
+    /// The prompt's row: the last row of the screen (the message area).
+    fn row(area: Rect) -> Rect {
+        Rect::new(
+            area.x,
+            area.bottom().saturating_sub(1),
+            area.width,
+            1.min(area.height),
+        )
+    }
+}
+
+impl Component for Prompt {
+    fn handle_event(&mut self, event: &Event, cx: &mut Context<'_>) -> EventResult {
+        let close = || -> Option<crate::tui::compositor::Callback> {
+            Some(Box::new(|compositor| {
+                compositor.remove(Prompt::ID);
+            }))
+        };
+        match event {
+            Event::Key(key) => {
+                let shift = key.modifiers.contains(KeyModifiers::SHIFT);
+                match key.code {
+                    KeyCode::Esc => return EventResult::Consumed(close()),
+                    KeyCode::Enter => {
+                        let query = self.input.text.clone();
+                        return match self.kind {
+                            PromptKind::Find => {
+                                cx.commands.push(UiCommand::Find {
+                                    query,
+                                    forward: !shift,
+                                });
+                                EventResult::Consumed(None)
+                            }
+                            PromptKind::WorkspaceSearch => {
+                                cx.commands
+                                    .push(UiCommand::App(AppCommand::WorkspaceSearch(query)));
+                                EventResult::Consumed(close())
+                            }
+                        };
+                    }
+                    _ => {
+                        if self.input.handle_key(key) && self.kind == PromptKind::Find {
+                            // Find as you type.
+                            cx.commands.push(UiCommand::Find {
+                                query: self.input.text.clone(),
+                                forward: true,
+                            });
+                        }
+                    }
+                }
+                EventResult::Consumed(None)
+            }
+            Event::Paste(text) => {
+                self.input.insert(text);
+                EventResult::Consumed(None)
+            }
+            _ => EventResult::Ignored(None),
+        }
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, cx: &RenderContext<'_>) {
+        let row = Self::row(area);
+        let style = cx.theme.get("ui.background").patch(cx.theme.get("ui.text"));
+        buf.set_style(row, style);
+        let text = format!("{}{}", self.label(), self.input.text);
+        buf.set_stringn(row.x, row.y, text, row.width as usize, style);
+    }
+
+    fn cursor(&self, area: Rect) -> Option<Position> {
+        let row = Self::row(area);
+        let x = row.x as usize + self.label().len() + self.input.cursor_col();
+        (x < row.right() as usize).then(|| Position::new(x as u16, row.y))
+    }
+
+    fn id(&self) -> &'static str {
+        Self::ID
+    }
+}

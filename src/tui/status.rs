@@ -1,0 +1,263 @@
+//! The bars around the editor: tabs of open files above, the status line and the message
+//! area below.
+//!
+//! Connection trouble is shown, not hidden: the status line always says whether the link
+//! is up, and while reconnecting how many of your edits wait to be sent, so a user knows
+//! their typing is kept.
+
+use std::time::{Duration, Instant};
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::widgets::Widget;
+use unicode_width::UnicodeWidthStr;
+
+use crate::tui::keymap::Mode;
+use crate::tui::theme::Theme;
+
+/// The state of the link to the relay, as the session reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionState {
+    Connecting,
+    Connected,
+    /// The link dropped; edits keep working locally and are sent when it is back.
+    Reconnecting {
+        attempt: u32,
+        /// Local edits not yet acknowledged by the host.
+        unsent_edits: usize,
+    },
+    /// Given up; `reason` says what happened and what to do.
+    Disconnected {
+        reason: String,
+    },
+}
+
+/// Everything the status line shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusView<'a> {
+    pub connection: &'a ConnectionState,
+    pub mode: Mode,
+    /// Modal keymaps show the mode; modeless ones do not.
+    pub show_mode: bool,
+    pub file: Option<&'a str>,
+    /// Unsaved changes on the host.
+    pub modified: bool,
+    pub read_only: bool,
+    /// Line and column, both from one.
+    pub position: Option<(usize, usize)>,
+    pub following: Option<&'a str>,
+    /// Keys typed so far of a sequence (`g`), shown so the user knows one is pending.
+    pub pending_keys: &'a str,
+}
+
+pub struct StatusLine<'a> {
+    pub view: StatusView<'a>,
+    pub theme: &'a Theme,
+}
+
+impl Widget for StatusLine<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = self.theme;
+        let view = self.view;
+        let base = theme.get("ui.statusline");
+        buf.set_style(area, base);
+        let mut left: Vec<(String, Style)> = Vec::new();
+        if view.show_mode {
+            let mode = format!(" {} ", view.mode.name().to_uppercase());
+            left.push((mode, base.add_modifier(Modifier::BOLD | Modifier::REVERSED)));
+        }
+        let (connection, connection_style) = match view.connection {
+            ConnectionState::Connecting => ("connecting…".to_owned(), theme.get("info")),
+            ConnectionState::Connected => ("●".to_owned(), theme.get("string")),
+            ConnectionState::Reconnecting {
+                attempt,
+                unsent_edits,
+            } => (
+                format!("reconnecting (try {attempt}, {unsent_edits} edits kept)"),
+                theme.get("warning"),
+            ),
+            ConnectionState::Disconnected { reason } => {
+                (format!("disconnected: {reason}"), theme.get("error"))
+            }
+        };
+        left.push((format!(" {connection} "), base.patch(connection_style)));
+        let file = view.file.unwrap_or("no file");
+        left.push((format!(" {file}"), base.add_modifier(Modifier::BOLD)));
+        if view.modified {
+            left.push((" [+]".into(), base));
+        }
+        if view.read_only {
+            left.push((" [read-only]".into(), base.patch(theme.get("warning"))));
+        }
+
+        let mut right = String::new();
+        if !view.pending_keys.is_empty() {
+            right.push_str(&format!("{}  ", view.pending_keys));
+        }
+        if let Some(leader) = view.following {
+            right.push_str(&format!("following {leader}  "));
+        }
+        if let Some((line, col)) = view.position {
+            right.push_str(&format!("{line}:{col} "));
+        }
+        let right_width = right.width() as u16;
+        let right_x = area.right().saturating_sub(right_width);
+        let mut x = area.x;
+        for (text, style) in left {
+            let room = right_x.saturating_sub(x) as usize;
+            if room == 0 {
+                break;
+            }
+            let (next, _) = buf.set_stringn(x, area.y, &text, room, style);
+            x = next;
+        }
+        if right_x >= x {
+            buf.set_stringn(right_x, area.y, &right, right_width as usize, base);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+/// The last message for the user, shown under the status line until it expires.
+#[derive(Debug, Clone, Default)]
+pub struct Messages {
+    current: Option<(Level, String, Instant)>,
+}
+
+/// How long a message stays (errors stay until replaced).
+const MESSAGE_TIME: Duration = Duration::from_secs(5);
+
+impl Messages {
+    pub fn push(&mut self, level: Level, text: impl Into<String>) {
+        self.current = Some((level, text.into(), Instant::now()));
+    }
+
+    pub fn current(&self) -> Option<(Level, &str)> {
+        self.current
+            .as_ref()
+            .map(|(level, text, _)| (*level, text.as_str()))
+    }
+
+    /// Drops an expired message; true if the screen needs a redraw.
+    pub fn expire(&mut self, now: Instant) -> bool {
+        match &self.current {
+            Some((level, _, since))
+                if *level != Level::Error && now.duration_since(*since) >= MESSAGE_TIME =>
+            {
+                self.current = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// When the current message will expire, for the app's timer.
+    pub fn deadline(&self) -> Option<Instant> {
+        match &self.current {
+            Some((level, _, since)) if *level != Level::Error => Some(*since + MESSAGE_TIME),
+            _ => None,
+        }
+    }
+}
+
+pub struct MessageArea<'a> {
+    pub messages: &'a Messages,
+    pub theme: &'a Theme,
+}
+
+impl Widget for MessageArea<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let base = self
+            .theme
+            .get("ui.background")
+            .patch(self.theme.get("ui.text"));
+        buf.set_style(area, base);
+        if let Some((level, text)) = self.messages.current() {
+            let style = match level {
+                Level::Info => base,
+                Level::Warning => base.patch(self.theme.get("warning")),
+                Level::Error => base.patch(self.theme.get("error")),
+            };
+            buf.set_stringn(area.x, area.y, text, area.width as usize, style);
+        }
+    }
+}
+
+/// One open file in the tab bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TabView<'a> {
+    pub path: &'a str,
+    pub modified: bool,
+}
+
+pub struct Tabs<'a> {
+    pub tabs: &'a [TabView<'a>],
+    pub active: usize,
+    pub theme: &'a Theme,
+}
+
+impl Widget for Tabs<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = self.theme;
+        let inactive = theme.get("ui.tab");
+        let active = inactive.patch(theme.get("ui.tab.active"));
+        buf.set_style(area, inactive);
+        // Show file names; keep the active tab in view when there are more than fit.
+        let labels: Vec<String> = self
+            .tabs
+            .iter()
+            .map(|tab| {
+                let name = tab.path.rsplit('/').next().unwrap_or(tab.path);
+                format!(" {name}{} ", if tab.modified { " +" } else { "" })
+            })
+            .collect();
+        let mut first = 0;
+        while first < self.active
+            && labels[first..=self.active]
+                .iter()
+                .map(|l| l.width() + 1)
+                .sum::<usize>()
+                > area.width as usize
+        {
+            first += 1;
+        }
+        let mut x = area.x;
+        for (index, label) in labels.iter().enumerate().skip(first) {
+            let room = area.right().saturating_sub(x) as usize;
+            if room == 0 {
+                break;
+            }
+            let style = if index == self.active {
+                active
+            } else {
+                inactive
+            };
+            let (next, _) = buf.set_stringn(x, area.y, label, room, style);
+            x = next.saturating_add(1).min(area.right());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_messages_expire_and_errors_stay() {
+        let mut messages = Messages::default();
+        messages.push(Level::Info, "saved");
+        let later = Instant::now() + MESSAGE_TIME + Duration::from_millis(1);
+        assert!(messages.expire(later));
+        assert_eq!(messages.current(), None);
+        messages.push(Level::Error, "save failed");
+        assert!(!messages.expire(later + MESSAGE_TIME));
+        assert_eq!(messages.current(), Some((Level::Error, "save failed")));
+    }
+}

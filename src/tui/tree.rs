@@ -1,0 +1,268 @@
+//! The file tree: the host's file list as folders to open and close, for browsing when
+//! you do not know a name to type into the picker. It is a layer on the left of the
+//! screen; enter opens a file (or opens/closes a folder), escape hides it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::KeyCode;
+use ratatui::layout::Rect;
+use ratatui::widgets::{Block, Borders, Clear, Widget};
+
+use crate::tui::compositor::{
+    AppCommand, Component, Context, Event, EventResult, RenderContext, UiCommand,
+};
+use crate::tui::keymap::{Action, KeyResult};
+
+/// Width of the tree panel.
+const WIDTH: u16 = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Row {
+    depth: usize,
+    name: String,
+    /// Full path; folders end without a slash.
+    path: String,
+    is_dir: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct FileTree {
+    /// Folder path -> its entries (name, is_dir), sorted folders first.
+    children: BTreeMap<String, Vec<(String, bool)>>,
+    open: BTreeSet<String>,
+    selected: usize,
+}
+
+impl FileTree {
+    pub const ID: &'static str = "file-tree";
+
+    pub fn new(paths: &[String]) -> Self {
+        let mut children: BTreeMap<String, BTreeSet<(bool, String)>> = BTreeMap::new();
+        for path in paths {
+            let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+            for (depth, part) in parts.iter().enumerate() {
+                let parent = parts[..depth].join("/");
+                let is_dir = depth + 1 < parts.len();
+                // `!is_dir` sorts folders first.
+                children
+                    .entry(parent)
+                    .or_default()
+                    .insert((!is_dir, (*part).to_owned()));
+            }
+        }
+        let children = children
+            .into_iter()
+            .map(|(dir, entries)| {
+                let entries = entries
+                    .into_iter()
+                    .map(|(file, name)| (name, !file))
+                    .collect();
+                (dir, entries)
+            })
+            .collect();
+        Self {
+            children,
+            open: BTreeSet::new(),
+            selected: 0,
+        }
+    }
+
+    fn rows(&self) -> Vec<Row> {
+        let mut rows = Vec::new();
+        self.collect("", 0, &mut rows);
+        rows
+    }
+
+    fn collect(&self, dir: &str, depth: usize, rows: &mut Vec<Row>) {
+        let Some(entries) = self.children.get(dir) else {
+            return;
+        };
+        for (name, is_dir) in entries {
+            let path = if dir.is_empty() {
+                name.clone()
+            } else {
+                format!("{dir}/{name}")
+            };
+            rows.push(Row {
+                depth,
+                name: name.clone(),
+                path: path.clone(),
+                is_dir: *is_dir,
+            });
+            if *is_dir && self.open.contains(&path) {
+                self.collect(&path, depth + 1, rows);
+            }
+        }
+    }
+
+    /// The visible entries as text (for tests): folders end with `/`.
+    pub fn visible(&self) -> Vec<String> {
+        self.rows()
+            .into_iter()
+            .map(|row| {
+                let slash = if row.is_dir { "/" } else { "" };
+                format!("{}{}{slash}", "  ".repeat(row.depth), row.name)
+            })
+            .collect()
+    }
+
+    fn area(area: Rect) -> Rect {
+        Rect {
+            width: WIDTH.min(area.width),
+            height: area.height.saturating_sub(3),
+            y: area.y + 1,
+            ..area
+        }
+    }
+}
+
+impl Component for FileTree {
+    fn handle_event(&mut self, event: &Event, cx: &mut Context<'_>) -> EventResult {
+        let close = || -> EventResult {
+            EventResult::Consumed(Some(Box::new(|compositor| {
+                compositor.remove(FileTree::ID);
+            })))
+        };
+        let Event::Key(key) = event else {
+            return EventResult::Ignored(None);
+        };
+        let mut keymap = cx.keymap.clone();
+        if let KeyResult::Action(Action::ToggleFileTree | Action::Quit) =
+            keymap.handle(keymap.initial_mode(), key)
+        {
+            return close();
+        }
+        let rows = self.rows();
+        let Some(row) = rows
+            .get(self.selected.min(rows.len().saturating_sub(1)))
+            .cloned()
+        else {
+            return if key.code == KeyCode::Esc {
+                close()
+            } else {
+                EventResult::Consumed(None)
+            };
+        };
+        match key.code {
+            KeyCode::Esc => return close(),
+            KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.selected = (self.selected + 1).min(rows.len() - 1)
+            }
+            KeyCode::Left | KeyCode::Char('h') => {
+                // Close an open folder; otherwise jump to the parent folder and close it.
+                let closed = row.is_dir && self.open.remove(&row.path);
+                if !closed && let Some((parent, _)) = row.path.rsplit_once('/') {
+                    let parent = parent.to_owned();
+                    self.open.remove(&parent);
+                    self.selected = self
+                        .rows()
+                        .iter()
+                        .position(|r| r.path == parent)
+                        .unwrap_or(0);
+                }
+            }
+            KeyCode::Right | KeyCode::Char('l') if row.is_dir => {
+                self.open.insert(row.path);
+            }
+            KeyCode::Enter | KeyCode::Char(' ') | KeyCode::Right | KeyCode::Char('l') => {
+                if row.is_dir {
+                    if !self.open.remove(&row.path) {
+                        self.open.insert(row.path);
+                    }
+                } else {
+                    cx.commands.push(UiCommand::App(AppCommand::Open(row.path)));
+                    return close();
+                }
+            }
+            _ => {}
+        }
+        EventResult::Consumed(None)
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, cx: &RenderContext<'_>) {
+        let theme = cx.theme;
+        let panel = Self::area(area);
+        let style = theme.get("ui.popup");
+        Clear.render(panel, buf);
+        let block = Block::default()
+            .borders(Borders::RIGHT)
+            .title(" Files ")
+            .style(style);
+        let inner = block.inner(panel);
+        block.render(panel, buf);
+        let rows = self.rows();
+        let height = inner.height as usize;
+        let first = self.selected.saturating_sub(height.saturating_sub(1));
+        for (i, row) in rows.iter().enumerate().skip(first).take(height) {
+            let y = inner.y + (i - first) as u16;
+            let row_style = if i == self.selected {
+                style.patch(theme.get("ui.menu.selected"))
+            } else if row.is_dir {
+                style.patch(theme.get("ui.text.directory"))
+            } else {
+                style
+            };
+            let marker = match (row.is_dir, self.open.contains(&row.path)) {
+                (true, true) => "▾ ",
+                (true, false) => "▸ ",
+                _ => "  ",
+            };
+            let text = format!("{}{marker}{}", "  ".repeat(row.depth), row.name);
+            buf.set_style(Rect::new(inner.x, y, inner.width, 1), row_style);
+            buf.set_stringn(inner.x, y, text, inner.width as usize, row_style);
+        }
+    }
+
+    fn id(&self) -> &'static str {
+        Self::ID
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::compositor::Compositor;
+    use crate::tui::keymap::Keymap;
+    use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
+
+    #[test]
+    fn folders_open_and_files_open_in_the_editor() {
+        let paths: Vec<String> = [
+            "src/tui/app.rs",
+            "src/main.rs",
+            "README.md",
+            "docs/CONFIG.md",
+        ]
+        .map(String::from)
+        .to_vec();
+        let keymap = Keymap::load_from("default", None).unwrap();
+        let mut compositor = Compositor::new();
+        compositor.push(Box::new(FileTree::new(&paths)));
+        let mut commands = Vec::new();
+        let mut press = |code| {
+            let mut cx = Context {
+                commands: &mut commands,
+                keymap: &keymap,
+            };
+            compositor.handle_event(
+                &Event::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+                &mut cx,
+            );
+        };
+        // docs/, src/, README.md; open src/ (second row), then its tui/ folder.
+        press(KeyCode::Down);
+        press(KeyCode::Enter);
+        press(KeyCode::Down);
+        press(KeyCode::Right);
+        press(KeyCode::Down);
+        press(KeyCode::Enter);
+        assert_eq!(
+            commands,
+            vec![UiCommand::App(AppCommand::Open("src/tui/app.rs".into()))]
+        );
+        let tree = FileTree::new(&paths);
+        assert_eq!(tree.visible(), vec!["docs/", "src/", "README.md"]);
+    }
+}
