@@ -1,7 +1,6 @@
 //! The host's session loop: relay events and participants' messages in, answers out.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, SeekFrom};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,7 +14,7 @@ use crate::link::{Link, Secret, SessionId};
 use crate::protocol::control::{FromRelay, ToRelay};
 use crate::protocol::header::Route;
 use crate::protocol::message::{Event, Hello, Member, Message, Request, Response, Role, Welcome};
-use crate::protocol::{FILE_CHUNK_LEN, HOST_ID, ParticipantId};
+use crate::protocol::{HOST_ID, ParticipantId};
 
 /// How many file entries go into one `Files` response (keeps frames small).
 const FILES_PER_RESPONSE: usize = 2000;
@@ -297,21 +296,9 @@ impl HostSession {
 
     /// Reads one chunk of a shared file; the error is a sentence for the participant.
     fn read_chunk(&self, path: &str, offset: u64, len: u32) -> Result<(u64, Vec<u8>), String> {
-        let resolved = self.workspace.resolve(path).map_err(|e| e.to_string())?;
-        let mut file = std::fs::File::open(&resolved).map_err(|e| format!("{path}: {e}"))?;
-        let total = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
-        let len = (len as usize).min(FILE_CHUNK_LEN) as u64;
-        let len = len.min(total.saturating_sub(offset));
-        let mut data = vec![0u8; len as usize];
-        file.seek(SeekFrom::Start(offset))
-            .and_then(|_| file.read_exact(&mut data))
-            .map_err(|e| format!("{path}: {e}"))?;
-        if offset == 0 && crate::host::workspace::looks_binary(&data) {
-            return Err(format!(
-                "{path} is a binary file; cotype shares text files only"
-            ));
-        }
-        Ok((total, data))
+        self.workspace
+            .read_range(path, offset, len as usize)
+            .map_err(|e| e.to_string())
     }
 
     #[allow(dead_code)]

@@ -34,7 +34,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock, mpsc};
 
@@ -347,6 +347,39 @@ impl Workspace {
             offset: 0,
             reader: io::Cursor::new(probe).chain(file.take(rest)),
         })
+    }
+
+    /// Up to `len` bytes (at most [`FILE_CHUNK_LEN`]) of a shared text file from `offset`,
+    /// and the file's size: what one `Response::FileChunk` carries. Participants pull large
+    /// files this way, a few chunks ahead. Binary files are refused at every offset.
+    pub fn read_range(
+        &self,
+        relative: &str,
+        offset: u64,
+        len: usize,
+    ) -> Result<(u64, Vec<u8>), AccessError> {
+        let disk_path = self.resolve(relative)?;
+        let path = normalize(relative)?;
+        let io_error = |source| AccessError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = File::open(&disk_path).map_err(io_error)?;
+        let size = file.metadata().map_err(io_error)?.len();
+        let mut probe = Vec::with_capacity(BINARY_PROBE_LEN);
+        (&mut file)
+            .take(BINARY_PROBE_LEN as u64)
+            .read_to_end(&mut probe)
+            .map_err(io_error)?;
+        if probe.contains(&0) {
+            return Err(AccessError::Binary { path });
+        }
+        let len = len.min(FILE_CHUNK_LEN) as u64;
+        let len = len.min(size.saturating_sub(offset));
+        let mut data = Vec::with_capacity(len as usize);
+        file.seek(io::SeekFrom::Start(offset)).map_err(io_error)?;
+        file.take(len).read_to_end(&mut data).map_err(io_error)?;
+        Ok((size, data))
     }
 
     /// The files search reads: shared regular files, sorted. Links are left out because
