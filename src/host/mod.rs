@@ -3,6 +3,8 @@
 //! It creates the session at the relay, admits participants after their encrypted hello,
 //! and answers their requests from the workspace, never serving what the workspace hides.
 
+pub mod documents;
+pub mod intel;
 pub mod lsp;
 pub mod search;
 pub mod session;

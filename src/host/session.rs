@@ -41,9 +41,11 @@ struct Participant {
 pub struct HostSession {
     pub link: Link,
     channel: Channel,
-    workspace: Workspace,
+    workspace: std::sync::Arc<Workspace>,
     name: String,
     participants: BTreeMap<ParticipantId, Participant>,
+    intel: crate::host::intel::Intel,
+    documents: crate::host::documents::Documents,
     /// Kept for `Resume` after the host's own connection drops.
     resume_token: [u8; 32],
     /// The embedded relay, if this host started one (kept alive with the session).
@@ -53,8 +55,10 @@ pub struct HostSession {
 impl HostSession {
     /// Opens the workspace, creates the session at the relay and returns the link.
     pub async fn start(options: HostOptions) -> anyhow::Result<HostSession> {
-        let workspace = Workspace::open(&options.root, &options.hide)
-            .with_context(|| format!("cannot share {}", options.root.display()))?;
+        let workspace = std::sync::Arc::new(
+            Workspace::open(&options.root, &options.hide)
+                .with_context(|| format!("cannot share {}", options.root.display()))?,
+        );
         let (relay_address, tls, embedded) = match &options.relay {
             Some(relay) => {
                 let (tls, address) = crate::link::parse_relay_address(relay, options.insecure)?;
@@ -102,6 +106,8 @@ impl HostSession {
             workspace,
             name: options.name,
             participants: BTreeMap::new(),
+            intel: crate::host::intel::Intel::default(),
+            documents: crate::host::documents::Documents::default(),
             resume_token,
             _embedded_relay: embedded,
         })
@@ -183,6 +189,8 @@ impl HostSession {
                 }
                 self.on_request(from, id, body).await
             }
+            Message::Edit(edit) => self.on_edit(from, edit).await,
+            Message::Presence(_) => Ok(()),
             Message::Welcome(_) | Message::Response { .. } | Message::Event(_) => {
                 tracing::debug!(
                     participant = from,
@@ -290,6 +298,17 @@ impl HostSession {
                 };
                 sender.send(route, &respond(true, answer)).await?;
             }
+            Request::OpenDocument { .. }
+            | Request::CloseDocument { .. }
+            | Request::CatchUp { .. }
+            | Request::Save { .. } => self.on_document_request(from, id, body).await?,
+            Request::Search(_)
+            | Request::CancelSearch { .. }
+            | Request::Hover(_)
+            | Request::Peek(_)
+            | Request::Definition(_)
+            | Request::References(_)
+            | Request::Completion(_) => self.on_intel_request(from, id, body).await?,
         }
         Ok(())
     }
@@ -299,6 +318,42 @@ impl HostSession {
         self.workspace
             .read_range(path, offset, len as usize)
             .map_err(|e| e.to_string())
+    }
+
+    async fn on_document_request(
+        &mut self,
+        from: ParticipantId,
+        id: u64,
+        _body: Request,
+    ) -> anyhow::Result<()> {
+        let _ = (&self.documents, from, id);
+        Ok(())
+    }
+
+    async fn on_edit(
+        &mut self,
+        from: ParticipantId,
+        _edit: crate::protocol::message::EditMessage,
+    ) -> anyhow::Result<()> {
+        let _ = from;
+        Ok(())
+    }
+
+    async fn on_intel_request(
+        &mut self,
+        from: ParticipantId,
+        id: u64,
+        body: Request,
+    ) -> anyhow::Result<()> {
+        let intel = self.intel.clone();
+        let sender = self.sender();
+        // Language servers and searches take their time; the session loop does not wait.
+        tokio::spawn(async move {
+            if let Err(e) = intel.handle(sender, from, id, body).await {
+                tracing::warn!(participant = from, "answering a request failed: {e:#}");
+            }
+        });
+        Ok(())
     }
 
     #[allow(dead_code)]

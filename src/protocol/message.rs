@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ParticipantId;
 use super::header::Kind;
+use crate::text::{EditId, LineCol, RemoteEdit, Submission};
 
 pub type RequestId = u64;
 
@@ -27,6 +28,8 @@ pub enum Message {
         body: Response,
     },
     Event(Event),
+    Edit(EditMessage),
+    Presence(Presence),
 }
 
 impl Message {
@@ -38,6 +41,8 @@ impl Message {
             Message::Request { .. } => Kind::Request,
             Message::Response { .. } => Kind::Response,
             Message::Event(_) => Kind::Event,
+            Message::Edit(_) => Kind::Edit,
+            Message::Presence(_) => Kind::Presence,
         }
     }
 }
@@ -82,6 +87,114 @@ pub enum Request {
         offset: u64,
         len: u32,
     },
+    /// Open a document for editing: answered by `DocumentText` pieces (the last has
+    /// `done`), after which the host sends the document's edits to this member.
+    OpenDocument {
+        path: String,
+    },
+    CloseDocument {
+        path: String,
+    },
+    /// Edits since `revision`, to catch up after a reconnect: `Edits`, or an error
+    /// telling the member to open the document again.
+    CatchUp {
+        path: String,
+        revision: u64,
+    },
+    /// Write the document to disk on the host.
+    Save {
+        path: String,
+    },
+    /// Workspace search; answered by `SearchResults` batches and a final `SearchDone`.
+    Search(SearchRequest),
+    /// Stop the search started by request `id`.
+    CancelSearch {
+        id: RequestId,
+    },
+    Hover(TextPosition),
+    Peek(TextPosition),
+    Definition(TextPosition),
+    References(TextPosition),
+    Completion(TextPosition),
+}
+
+/// A place in a document, at the revision the asker was looking at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextPosition {
+    pub path: String,
+    pub revision: u64,
+    /// 0-based line and column in chars.
+    pub position: LineCol,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchRequest {
+    pub pattern: String,
+    pub fixed_strings: bool,
+    pub ignore_case: bool,
+    pub whole_word: bool,
+    pub globs: Vec<String>,
+    pub max_matches: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub path: String,
+    /// 1-based line, and 1-based byte column, as `rg --vimgrep` prints them.
+    pub line: u64,
+    pub column: u64,
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextRange {
+    pub start: LineCol,
+    pub end: LineCol,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextLocation {
+    pub path: String,
+    pub range: TextRange,
+    /// Outside the shared folder: `path` is only a file name, and nothing can be opened.
+    pub external: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeekView {
+    pub location: TextLocation,
+    /// 0-based line number of `lines[0]`.
+    pub first_line: u32,
+    pub lines: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferenceHit {
+    pub location: TextLocation,
+    pub context_line: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Completion {
+    pub label: String,
+    pub detail: Option<String>,
+    pub insert_text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Severity {
+    Error,
+    Warning,
+    Information,
+    Hint,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiagnosticItem {
+    pub range: TextRange,
+    pub severity: Severity,
+    pub message: String,
+    pub source: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +217,77 @@ pub enum Response {
     Error {
         message: String,
     },
+    /// A piece of an opened document's text; pieces concatenate in order.
+    DocumentText {
+        revision: u64,
+        text: String,
+        read_only: bool,
+    },
+    Edits(Vec<RemoteEdit>),
+    Saved {
+        revision: u64,
+    },
+    SearchResults(Vec<SearchHit>),
+    SearchDone {
+        matches: u64,
+        files_searched: u64,
+        truncated: bool,
+    },
+    Hover {
+        markdown: String,
+        /// Answered from syntax alone (no language server for this file).
+        syntactic: bool,
+    },
+    Peek {
+        views: Vec<PeekView>,
+        syntactic: bool,
+    },
+    Locations {
+        locations: Vec<TextLocation>,
+        syntactic: bool,
+    },
+    References(Vec<ReferenceHit>),
+    Completions(Vec<Completion>),
+    /// The request succeeded and there is nothing to say (e.g. no hover at that spot).
+    Nothing {
+        reason: String,
+    },
+}
+
+/// Edits travel apart from requests: a participant submits to the host, the host
+/// broadcasts each sequenced edit to everyone who has the document open, author included
+/// (the author takes its own edit coming back as the acknowledgement).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EditMessage {
+    Submit {
+        path: String,
+        submission: Submission,
+    },
+    Applied {
+        path: String,
+        edit: RemoteEdit,
+    },
+    /// The host refused a submission (read-only member, document not open, out of sync).
+    Refused {
+        path: String,
+        id: EditId,
+        reason: String,
+    },
+}
+
+/// Where someone is and what they have selected. Sent throttled to the sender's
+/// followers (every change) and to everyone (at a lower rate) for the people panel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    /// Increases with every update, so a receiver drops stale ones.
+    pub seq: u64,
+    pub path: Option<String>,
+    pub revision: u64,
+    /// (anchor, head) char indices; the first is the primary selection.
+    pub selections: Vec<(usize, usize)>,
+    /// First visible line, so followers can scroll with their leader.
+    pub scroll_line: usize,
+    pub following: Option<ParticipantId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +299,37 @@ pub enum Event {
     /// Shown to the person concerned, e.g. why the host refused something.
     Notice {
         message: String,
+    },
+    RoleChanged {
+        participant: ParticipantId,
+        role: Role,
+    },
+    /// The host asks everyone to follow `leader`.
+    FollowMe {
+        leader: ParticipantId,
+    },
+    Saved {
+        path: String,
+        revision: u64,
+    },
+    /// A file changed on the host's disk by another program (open documents receive the
+    /// change as an ordinary edit as well).
+    FileChanged {
+        path: String,
+    },
+    FileDeleted {
+        path: String,
+    },
+    FileRenamed {
+        from: String,
+        to: String,
+    },
+    /// The shared file list changed (files created or removed).
+    FilesChanged,
+    Diagnostics {
+        path: String,
+        revision: u64,
+        items: Vec<DiagnosticItem>,
     },
 }
 

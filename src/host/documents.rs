@@ -1,0 +1,4 @@
+//! The host's authoritative documents (being written).
+
+#[derive(Default)]
+pub struct Documents {}
