@@ -86,6 +86,24 @@ enum Command {
         #[command(flatten)]
         participant: ParticipantArgs,
     },
+    /// Make one edit in a shared file, as a participant, and wait until the host has it.
+    #[command(
+        after_help = "Examples:\n  cotype edit LINK src/main.rs --at 3:1 --insert '// reviewed\n' --save\n  cotype edit LINK notes.md --at 1:5 --delete 3"
+    )]
+    Edit {
+        link: String,
+        path: String,
+        /// 1-based LINE:COL, the column counted in characters.
+        #[arg(long, value_parser = parse_line_col)]
+        at: cotype::text::LineCol,
+        #[command(flatten)]
+        change: EditChange,
+        /// Ask the host to write the file to disk afterwards.
+        #[arg(long)]
+        save: bool,
+        #[command(flatten)]
+        participant: ParticipantArgs,
+    },
     /// Print the exact bytes of a shared file.
     #[command(after_help = "Examples:\n  cotype cat - src/main.rs < link.txt")]
     Cat {
@@ -94,6 +112,32 @@ enum Command {
         #[command(flatten)]
         participant: ParticipantArgs,
     },
+}
+
+/// A 1-based `LINE:COL` position (column in characters).
+fn parse_line_col(text: &str) -> Result<cotype::text::LineCol, String> {
+    let (line, col) = text
+        .split_once(':')
+        .ok_or_else(|| format!("'{text}' is not LINE:COL"))?;
+    let number = |part: &str| {
+        part.parse::<usize>()
+            .map_err(|_| format!("'{text}' is not LINE:COL (numbers from 1)"))
+    };
+    Ok(cotype::text::LineCol {
+        line: number(line)?,
+        col: number(col)?,
+    })
+}
+
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct EditChange {
+    /// Text to insert at the position (`\n` is not interpreted: pass a real newline).
+    #[arg(long)]
+    insert: Option<String>,
+    /// Number of characters to delete from the position.
+    #[arg(long)]
+    delete: Option<usize>,
 }
 
 #[derive(clap::Args)]
@@ -236,6 +280,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 writeln!(stdout, "{}", file.path)?;
             }
             stdout.flush()?;
+            Ok(())
+        }
+        Command::Edit {
+            link,
+            path,
+            at,
+            change,
+            save,
+            participant,
+        } => {
+            use cotype::client::headless::{EditAction, edit};
+            let link = parse_link(Some(&link), participant.insecure)?;
+            let (mut driver, mut session) =
+                cotype::client::driver::Driver::join(&link, &participant.name).await?;
+            let action = match (change.insert, change.delete) {
+                (Some(text), _) => EditAction::Insert(text),
+                (None, Some(count)) => EditAction::Delete(count),
+                (None, None) => unreachable!("clap requires one of --insert and --delete"),
+            };
+            let revision = edit(&mut driver, &mut session, &path, at, &action, save).await?;
+            eprintln!(
+                "{path}: edit applied at revision {revision}{}",
+                if save { ", saved" } else { "" }
+            );
             Ok(())
         }
         Command::Cat {

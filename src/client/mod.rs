@@ -2,6 +2,10 @@
 //! host for things. The headless commands, the demo's scripted partner, the TUI and the
 //! tests all go through here.
 
+pub mod driver;
+pub mod headless;
+pub mod session;
+
 use std::collections::VecDeque;
 use std::io::Write;
 use std::time::Duration;

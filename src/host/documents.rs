@@ -1,4 +1,340 @@
-//! The host's authoritative documents (being written).
+//! The host's authoritative documents: the one order of edits everyone converges to.
+//!
+//! A document is loaded from disk when the first member opens it. Every submission is
+//! transformed against what happened since its base revision, applied, and given the next
+//! revision (see `text::server`). Saving writes atomically next to the file (temp file +
+//! rename, permissions kept). A change made on disk by another program becomes an
+//! ordinary edit authored by the host, so every member sees it like any other edit.
 
-#[derive(Default)]
-pub struct Documents {}
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::sync::Arc;
+
+use ropey::Rope;
+
+use crate::host::workspace::Workspace;
+use crate::protocol::ParticipantId;
+use crate::text::{
+    AuthoritativeDocument, CatchUpError, EditId, Operation, RemoteEdit, Submission, SubmitOutcome,
+};
+
+/// Why a document request failed, as a sentence for the person who asked.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DocumentError {
+    #[error("{0}")]
+    Access(String),
+    #[error("{path} is not valid UTF-8; cotype edits UTF-8 text only (you can still `cat` it)")]
+    NotUtf8 { path: String },
+    #[error("{path} is not open; open it before editing")]
+    NotOpen { path: String },
+    #[error("{path}: {reason}; reopen the document")]
+    OutOfSync { path: String, reason: String },
+    #[error("cannot save {path}: {reason}")]
+    Save { path: String, reason: String },
+}
+
+struct HostDocument {
+    doc: AuthoritativeDocument,
+    viewers: BTreeSet<ParticipantId>,
+    /// The text as last read from or written to disk, to tell our own writes apart from
+    /// other programs' changes.
+    disk_text: String,
+}
+
+/// What an accepted submission produced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Accepted {
+    /// Broadcast this edit to every member (the author takes it as its acknowledgement).
+    Applied(RemoteEdit),
+    /// Already applied earlier (a resend after a reconnect): acknowledge only.
+    Duplicate { id: EditId, revision: u64 },
+}
+
+pub struct Documents {
+    workspace: Arc<Workspace>,
+    open: HashMap<String, HostDocument>,
+    /// The host's own identity as an author (disk changes, the host user's typing).
+    host_instance: [u8; 16],
+    host_seq: u64,
+}
+
+impl Documents {
+    pub fn new(workspace: Arc<Workspace>) -> Self {
+        let mut host_instance = [0u8; 16];
+        rand::fill(&mut host_instance);
+        Documents {
+            workspace,
+            open: HashMap::new(),
+            host_instance,
+            host_seq: 0,
+        }
+    }
+
+    /// Opens `path` for `viewer`, loading it from disk if nobody has it open yet.
+    /// Returns the current revision and text.
+    pub fn open(
+        &mut self,
+        path: &str,
+        viewer: ParticipantId,
+    ) -> Result<(u64, Rope), DocumentError> {
+        if !self.open.contains_key(path) {
+            let text = self.read_disk(path)?;
+            self.open.insert(
+                path.to_string(),
+                HostDocument {
+                    doc: AuthoritativeDocument::new(&text, 0),
+                    viewers: BTreeSet::new(),
+                    disk_text: text,
+                },
+            );
+        }
+        let document = self.open.get_mut(path).expect("inserted above");
+        document.viewers.insert(viewer);
+        Ok((document.doc.revision(), document.doc.rope().clone()))
+    }
+
+    fn read_disk(&self, path: &str) -> Result<String, DocumentError> {
+        let bytes = self
+            .workspace
+            .read(path)
+            .map_err(|e| DocumentError::Access(e.to_string()))?;
+        String::from_utf8(bytes).map_err(|_| DocumentError::NotUtf8 {
+            path: path.to_string(),
+        })
+    }
+
+    pub fn close(&mut self, path: &str, viewer: ParticipantId) {
+        if let Some(document) = self.open.get_mut(path) {
+            document.viewers.remove(&viewer);
+        }
+    }
+
+    /// Forgets a member everywhere (it left).
+    pub fn forget_viewer(&mut self, viewer: ParticipantId) {
+        for document in self.open.values_mut() {
+            document.viewers.remove(&viewer);
+        }
+    }
+
+    pub fn is_open(&self, path: &str) -> bool {
+        self.open.contains_key(path)
+    }
+
+    pub fn open_paths(&self) -> Vec<String> {
+        self.open.keys().cloned().collect()
+    }
+
+    pub fn text(&self, path: &str) -> Option<(u64, &Rope)> {
+        self.open
+            .get(path)
+            .map(|d| (d.doc.revision(), d.doc.rope()))
+    }
+
+    pub fn submit(
+        &mut self,
+        path: &str,
+        submission: Submission,
+    ) -> Result<Accepted, DocumentError> {
+        let document = self
+            .open
+            .get_mut(path)
+            .ok_or_else(|| DocumentError::NotOpen {
+                path: path.to_string(),
+            })?;
+        let id = submission.id;
+        match document.doc.submit(submission) {
+            Ok(SubmitOutcome::Applied(edit)) => Ok(Accepted::Applied(edit)),
+            Ok(SubmitOutcome::Duplicate { revision }) => Ok(Accepted::Duplicate { id, revision }),
+            Err(e) => Err(DocumentError::OutOfSync {
+                path: path.to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Applies an edit made by the host itself (its user, or another program on disk).
+    pub fn submit_as_host(
+        &mut self,
+        path: &str,
+        op: Operation,
+    ) -> Result<Option<RemoteEdit>, DocumentError> {
+        let revision = self
+            .open
+            .get(path)
+            .map(|d| d.doc.revision())
+            .ok_or_else(|| DocumentError::NotOpen {
+                path: path.to_string(),
+            })?;
+        self.host_seq += 1;
+        let submission = Submission {
+            id: EditId {
+                instance: self.host_instance,
+                seq: self.host_seq,
+            },
+            base_revision: revision,
+            op,
+        };
+        match self.submit(path, submission)? {
+            Accepted::Applied(edit) => Ok(Some(edit)),
+            Accepted::Duplicate { .. } => Ok(None),
+        }
+    }
+
+    pub fn catch_up(&self, path: &str, revision: u64) -> Result<Vec<RemoteEdit>, DocumentError> {
+        let document = self.open.get(path).ok_or_else(|| DocumentError::NotOpen {
+            path: path.to_string(),
+        })?;
+        document.doc.edits_since(revision).map_err(|e| {
+            let reason = match e {
+                CatchUpError::TooOld { .. } => {
+                    "too many edits happened while you were away".to_string()
+                }
+                CatchUpError::Ahead { .. } => {
+                    "the host restarted and lost recent edits".to_string()
+                }
+            };
+            DocumentError::OutOfSync {
+                path: path.to_string(),
+                reason,
+            }
+        })
+    }
+
+    /// Writes the document to disk atomically and returns the revision saved.
+    pub fn save(&mut self, path: &str) -> Result<u64, DocumentError> {
+        let save_error = |reason: String| DocumentError::Save {
+            path: path.to_string(),
+            reason,
+        };
+        let document = self
+            .open
+            .get_mut(path)
+            .ok_or_else(|| DocumentError::NotOpen {
+                path: path.to_string(),
+            })?;
+        let target = self
+            .workspace
+            .resolve(path)
+            .or_else(|_| {
+                // A file deleted on disk while open is recreated where it was.
+                let root = self.workspace.root();
+                let candidate = root.join(path);
+                if candidate.starts_with(root)
+                    && !path.split('/').any(|c| c == ".." || c.is_empty())
+                {
+                    Ok(candidate)
+                } else {
+                    Err(())
+                }
+            })
+            .map_err(|_| save_error("the path is not shared".into()))?;
+        let text = document.doc.rope().to_string();
+        write_atomically(&target, text.as_bytes()).map_err(|e| save_error(e.to_string()))?;
+        document.disk_text = text;
+        Ok(document.doc.revision())
+    }
+
+    /// Turns a change on disk into an edit, if the file is open and really changed.
+    pub fn disk_changed(&mut self, path: &str) -> Result<Option<RemoteEdit>, DocumentError> {
+        let Some(document) = self.open.get(path) else {
+            return Ok(None);
+        };
+        let new_text = self.read_disk(path)?;
+        if new_text == document.disk_text {
+            return Ok(None);
+        }
+        let old_text = document.doc.rope().to_string();
+        let op = difference(&old_text, &new_text).map_err(|e| DocumentError::OutOfSync {
+            path: path.to_string(),
+            reason: e.to_string(),
+        })?;
+        let edit = self.submit_as_host(path, op)?;
+        if let Some(document) = self.open.get_mut(path) {
+            document.disk_text = new_text;
+        }
+        Ok(edit)
+    }
+}
+
+/// The smallest single replacement turning `old` into `new` (common prefix and suffix
+/// kept), in chars.
+pub fn difference(old: &str, new: &str) -> Result<Operation, crate::text::OtError> {
+    let old_chars: Vec<char> = old.chars().collect();
+    let new_chars: Vec<char> = new.chars().collect();
+    let prefix = old_chars
+        .iter()
+        .zip(&new_chars)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let max_suffix = old_chars.len().min(new_chars.len()) - prefix;
+    let suffix = old_chars
+        .iter()
+        .rev()
+        .zip(new_chars.iter().rev())
+        .take(max_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let inserted: String = new_chars[prefix..new_chars.len() - suffix].iter().collect();
+    Operation::replace(old_chars.len(), prefix..old_chars.len() - suffix, &inserted)
+}
+
+/// Writes `bytes` to `target` through a temporary file in the same folder and a rename,
+/// so a crash never leaves half a file; the original's permissions are kept.
+fn write_atomically(target: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let folder = target
+        .parent()
+        .ok_or_else(|| std::io::Error::other("the file has no folder"))?;
+    std::fs::create_dir_all(folder)?;
+    let permissions = std::fs::metadata(target).map(|m| m.permissions()).ok();
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".cotype-save-")
+        .tempfile_in(folder)?;
+    temporary.write_all(bytes)?;
+    temporary.as_file().sync_all()?;
+    if let Some(permissions) = permissions {
+        std::fs::set_permissions(temporary.path(), permissions)?;
+    }
+    temporary.persist(target).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn difference_is_one_minimal_replacement() {
+        for (old, new) in [
+            ("hello world", "hello brave world"),
+            ("a\r\nb\r\n", "a\r\nc\r\n"),
+            ("same", "same"),
+            ("", "new"),
+            ("gone", ""),
+            ("aaa", "aa"),
+            ("😀x😀", "😀y😀"),
+        ] {
+            let op = difference(old, new).unwrap();
+            assert_eq!(op.apply_to_string(old).unwrap(), new, "{old:?} -> {new:?}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn saving_is_atomic_and_keeps_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.sh");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o751)).unwrap();
+        write_atomically(&path, b"#!/bin/sh\r\necho new\r\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"#!/bin/sh\r\necho new\r\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o751);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".cotype-save-"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+}

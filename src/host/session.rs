@@ -9,11 +9,14 @@ use anyhow::{Context, bail};
 
 use crate::channel::{Channel, ChannelSender, Incoming};
 use crate::crypto::{ReceivingKeys, SessionKeys};
+use crate::host::documents::{Accepted, DocumentError, Documents};
 use crate::host::workspace::Workspace;
 use crate::link::{Link, Secret, SessionId};
 use crate::protocol::control::{FromRelay, ToRelay};
 use crate::protocol::header::Route;
-use crate::protocol::message::{Event, Hello, Member, Message, Request, Response, Role, Welcome};
+use crate::protocol::message::{
+    EditMessage, Event, Hello, Member, Message, Request, Response, Role, Welcome,
+};
 use crate::protocol::{HOST_ID, ParticipantId};
 
 /// How many file entries go into one `Files` response (keeps frames small).
@@ -45,7 +48,7 @@ pub struct HostSession {
     name: String,
     participants: BTreeMap<ParticipantId, Participant>,
     intel: crate::host::intel::Intel,
-    documents: crate::host::documents::Documents,
+    documents: Documents,
     /// Kept for `Resume` after the host's own connection drops.
     resume_token: [u8; 32],
     /// The embedded relay, if this host started one (kept alive with the session).
@@ -103,11 +106,11 @@ impl HostSession {
         Ok(HostSession {
             link,
             channel,
-            workspace,
             name: options.name,
             participants: BTreeMap::new(),
             intel: crate::host::intel::Intel::default(),
-            documents: crate::host::documents::Documents::default(),
+            documents: Documents::new(workspace.clone()),
+            workspace,
             resume_token,
             _embedded_relay: embedded,
         })
@@ -151,6 +154,7 @@ impl HostSession {
                 tracing::info!(participant, "someone with the link is joining");
             }
             FromRelay::PeerLeft { participant } => {
+                self.documents.forget_viewer(participant);
                 if let Some(left) = self.participants.remove(&participant)
                     && left.admitted
                 {
@@ -320,22 +324,175 @@ impl HostSession {
             .map_err(|e| e.to_string())
     }
 
+    fn role_of(&self, participant: ParticipantId) -> Option<Role> {
+        self.participants
+            .get(&participant)
+            .filter(|p| p.admitted)
+            .map(|p| p.member.role)
+    }
+
     async fn on_document_request(
         &mut self,
         from: ParticipantId,
         id: u64,
-        _body: Request,
+        body: Request,
     ) -> anyhow::Result<()> {
-        let _ = (&self.documents, from, id);
+        let sender = self.sender();
+        let route = Route::Participant(from);
+        let respond = |done: bool, body: Response| Message::Response { id, done, body };
+        let error = |e: DocumentError| {
+            respond(
+                true,
+                Response::Error {
+                    message: e.to_string(),
+                },
+            )
+        };
+        match body {
+            Request::OpenDocument { path } => match self.documents.open(&path, from) {
+                Ok((revision, rope)) => {
+                    let read_only = self.role_of(from) == Some(Role::ReadOnly);
+                    let mut pieces = document_pieces(&rope).peekable();
+                    if pieces.peek().is_none() {
+                        let text = String::new();
+                        sender
+                            .send(
+                                route,
+                                &respond(
+                                    true,
+                                    Response::DocumentText {
+                                        revision,
+                                        text,
+                                        read_only,
+                                    },
+                                ),
+                            )
+                            .await?;
+                    }
+                    while let Some(text) = pieces.next() {
+                        let done = pieces.peek().is_none();
+                        sender
+                            .send(
+                                route,
+                                &respond(
+                                    done,
+                                    Response::DocumentText {
+                                        revision,
+                                        text,
+                                        read_only,
+                                    },
+                                ),
+                            )
+                            .await?;
+                    }
+                }
+                Err(e) => sender.send(route, &error(e)).await?,
+            },
+            Request::CloseDocument { path } => {
+                self.documents.close(&path, from);
+                sender
+                    .send(
+                        route,
+                        &respond(
+                            true,
+                            Response::Nothing {
+                                reason: String::new(),
+                            },
+                        ),
+                    )
+                    .await?;
+            }
+            Request::CatchUp { path, revision } => {
+                let answer = match self.documents.catch_up(&path, revision) {
+                    Ok(edits) => respond(true, Response::Edits(edits)),
+                    Err(e) => error(e),
+                };
+                sender.send(route, &answer).await?;
+            }
+            Request::Save { path } => {
+                if self.role_of(from) != Some(Role::Editor) {
+                    let message =
+                        "you are read-only in this session: the host did not let you save"
+                            .to_string();
+                    sender
+                        .send(route, &respond(true, Response::Error { message }))
+                        .await?;
+                    return Ok(());
+                }
+                match self.documents.save(&path) {
+                    Ok(revision) => {
+                        tracing::info!(participant = from, "saved a document");
+                        sender
+                            .send(route, &respond(true, Response::Saved { revision }))
+                            .await?;
+                        sender
+                            .send(
+                                Route::Everyone,
+                                &Message::Event(Event::Saved { path, revision }),
+                            )
+                            .await?;
+                    }
+                    Err(e) => sender.send(route, &error(e)).await?,
+                }
+            }
+            other => {
+                tracing::warn!("not a document request: {other:?}");
+            }
+        }
         Ok(())
     }
 
-    async fn on_edit(
-        &mut self,
-        from: ParticipantId,
-        _edit: crate::protocol::message::EditMessage,
-    ) -> anyhow::Result<()> {
-        let _ = from;
+    async fn on_edit(&mut self, from: ParticipantId, edit: EditMessage) -> anyhow::Result<()> {
+        let sender = self.sender();
+        let EditMessage::Submit { path, submission } = edit else {
+            tracing::debug!(
+                participant = from,
+                "ignored an edit message meant for participants"
+            );
+            return Ok(());
+        };
+        let refuse = |path: String, id, reason: String| {
+            Message::Edit(EditMessage::Refused { path, id, reason })
+        };
+        match self.role_of(from) {
+            Some(Role::Editor) => {}
+            Some(_) => {
+                let reason =
+                    "you are read-only in this session: the host did not accept your edit".into();
+                sender
+                    .send(
+                        Route::Participant(from),
+                        &refuse(path, submission.id, reason),
+                    )
+                    .await?;
+                return Ok(());
+            }
+            None => return Ok(()),
+        }
+        let id = submission.id;
+        match self.documents.submit(&path, submission) {
+            Ok(Accepted::Applied(edit)) => {
+                sender
+                    .send(
+                        Route::Everyone,
+                        &Message::Edit(EditMessage::Applied { path, edit }),
+                    )
+                    .await?;
+            }
+            Ok(Accepted::Duplicate { id, revision }) => {
+                sender
+                    .send(
+                        Route::Participant(from),
+                        &Message::Edit(EditMessage::Acknowledged { path, id, revision }),
+                    )
+                    .await?;
+            }
+            Err(e) => {
+                sender
+                    .send(Route::Participant(from), &refuse(path, id, e.to_string()))
+                    .await?;
+            }
+        }
         Ok(())
     }
 
@@ -375,4 +532,16 @@ fn display_name(requested: &str, participant: ParticipantId) -> String {
     } else {
         cleaned.to_string()
     }
+}
+
+/// Chars per `DocumentText` piece: well under the frame limit even for 4-byte chars.
+const DOCUMENT_PIECE_CHARS: usize = 128 * 1024;
+
+/// The document's text in pieces of at most `DOCUMENT_PIECE_CHARS` chars.
+fn document_pieces(rope: &ropey::Rope) -> impl Iterator<Item = String> + '_ {
+    let total = rope.len_chars();
+    (0..total).step_by(DOCUMENT_PIECE_CHARS).map(move |start| {
+        rope.slice(start..(start + DOCUMENT_PIECE_CHARS).min(total))
+            .to_string()
+    })
 }

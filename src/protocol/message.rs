@@ -273,6 +273,12 @@ pub enum EditMessage {
         id: EditId,
         reason: String,
     },
+    /// A resent submission that was applied before: here is the revision it got.
+    Acknowledged {
+        path: String,
+        id: EditId,
+        revision: u64,
+    },
 }
 
 /// Where someone is and what they have selected. Sent throttled to the sender's

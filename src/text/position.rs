@@ -40,7 +40,7 @@ pub struct LineCol {
 }
 
 /// Chars in `line` excluding its line break (`\n`, `\r\n` or `\r`).
-fn line_content_chars(rope: &Rope, line: usize) -> usize {
+pub fn line_content_chars(rope: &Rope, line: usize) -> usize {
     let slice = rope.line(line);
     let len = slice.len_chars();
     match (

@@ -1,0 +1,168 @@
+//! Keeps a participant connected: joins, hands over what arrives, and when the link
+//! drops, rejoins with backoff and resynchronizes the session (catch up, resend).
+//!
+//! `next` only touches the driver, never the session, so an event loop can `select!` it
+//! against terminal input and apply the result to the session afterwards.
+
+use std::time::Duration;
+
+use crate::channel::{Channel, Incoming};
+use crate::client::session::Session;
+use crate::client::{ClientError, Participant};
+use crate::link::Link;
+use crate::protocol::control::{ErrorCode, FromRelay};
+use crate::protocol::header::Header;
+use crate::protocol::message::{Member, Message};
+
+const FIRST_RETRY: Duration = Duration::from_millis(200);
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
+#[derive(Debug)]
+pub enum DriverEvent {
+    Message {
+        header: Header,
+        message: Message,
+    },
+    Relay(FromRelay),
+    /// The connection dropped; the driver is reconnecting.
+    Disconnected {
+        reason: String,
+    },
+    /// Back in the session (under a new participant id).
+    Reconnected {
+        me: Member,
+        members: Vec<Member>,
+    },
+    /// The session is over for us (ended, removed, link no longer valid).
+    Fatal(ClientError),
+}
+
+pub struct Driver {
+    link: Link,
+    name: String,
+    channel: Option<Channel>,
+    retry: Duration,
+    /// The last fatal reason the relay gave before closing, if any.
+    fatal: Option<(ErrorCode, String)>,
+}
+
+impl Driver {
+    /// Joins the session and returns the driver with a fresh session state.
+    pub async fn join(link: &Link, name: &str) -> Result<(Driver, Session), ClientError> {
+        let participant = Participant::join(link, name).await?;
+        let session = Session::new(participant.me.clone(), participant.members.clone());
+        let driver = Driver {
+            link: link.clone(),
+            name: name.to_string(),
+            channel: Some(participant.into_channel()),
+            retry: FIRST_RETRY,
+            fatal: None,
+        };
+        Ok((driver, session))
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.channel.is_some()
+    }
+
+    /// Sends what the session queued. While disconnected nothing is sent; the session's
+    /// resynchronization after the reconnect covers edits, and requests are repeated.
+    pub async fn flush(&mut self, session: &mut Session) {
+        let Some(channel) = &self.channel else {
+            return;
+        };
+        for (route, message) in session.take_outbox() {
+            if let Err(e) = channel.sender.send(route, &message).await {
+                tracing::debug!("send failed, the connection is closing: {e}");
+                break;
+            }
+        }
+    }
+
+    /// Sends a relay control message (follow).
+    pub async fn control(&self, message: &crate::protocol::control::ToRelay) {
+        if let Some(channel) = &self.channel {
+            let _ = channel.sender.control(message).await;
+        }
+    }
+
+    /// The next thing that happened. Reconnects by itself when the link drops.
+    pub async fn next(&mut self) -> DriverEvent {
+        loop {
+            let Some(channel) = &mut self.channel else {
+                return self.reconnect().await;
+            };
+            match channel.recv().await {
+                Incoming::Message { header, message } => {
+                    return DriverEvent::Message { header, message };
+                }
+                Incoming::Relay(FromRelay::Error {
+                    code,
+                    fatal: true,
+                    message,
+                }) => {
+                    self.fatal = Some((code, message.clone()));
+                }
+                Incoming::Relay(event) => return DriverEvent::Relay(event),
+                Incoming::Rejected { from, error } => {
+                    tracing::warn!(
+                        participant = from,
+                        "dropped a frame that did not open: {error}"
+                    );
+                }
+                Incoming::Closed { reason } => {
+                    self.channel = None;
+                    if let Some((code, message)) = self.fatal.take() {
+                        match code {
+                            ErrorCode::TooSlow => {}
+                            ErrorCode::BadToken => {
+                                return DriverEvent::Fatal(ClientError::WrongSecret(message));
+                            }
+                            _ => return DriverEvent::Fatal(ClientError::SessionGone(message)),
+                        }
+                    }
+                    return DriverEvent::Disconnected {
+                        reason: reason
+                            .unwrap_or_else(|| "the connection to the relay dropped".into()),
+                    };
+                }
+            }
+        }
+    }
+
+    async fn reconnect(&mut self) -> DriverEvent {
+        loop {
+            tokio::time::sleep(self.retry).await;
+            self.retry = (self.retry * 2).min(MAX_RETRY);
+            match Participant::join(&self.link, &self.name).await {
+                Ok(participant) => {
+                    self.retry = FIRST_RETRY;
+                    let me = participant.me.clone();
+                    let members = participant.members.clone();
+                    self.channel = Some(participant.into_channel());
+                    return DriverEvent::Reconnected { me, members };
+                }
+                Err(
+                    error @ (ClientError::WrongSecret(_)
+                    | ClientError::SessionGone(_)
+                    | ClientError::Protocol),
+                ) => return DriverEvent::Fatal(error),
+                Err(error) => {
+                    tracing::info!("reconnect failed, retrying: {error}");
+                }
+            }
+        }
+    }
+}
+
+/// Applies a driver event to the session; returns the fatal error, if any.
+pub fn apply(session: &mut Session, event: DriverEvent) -> Option<ClientError> {
+    match event {
+        DriverEvent::Message { header, message } => session.handle(&header, message),
+        DriverEvent::Relay(FromRelay::HostBack) => session.resynchronize(),
+        DriverEvent::Relay(_) | DriverEvent::Disconnected { .. } => {}
+        DriverEvent::Reconnected { me, members } => session.reconnected(me, members),
+        DriverEvent::Fatal(error) => return Some(error),
+    }
+    None
+}

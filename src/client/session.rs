@@ -1,0 +1,555 @@
+//! A participant's session state, with no I/O: documents as ropes with their OT state,
+//! members, presence, and the requests in flight.
+//!
+//! The owner (the TUI's event loop, a headless command, the demo's partner) feeds it what
+//! arrives (`handle`), calls it for local actions (`open_document`, `local_edit`, `save`,
+//! `request`), sends what it queued (`take_outbox`) and reacts to what changed
+//! (`next_event`). Keeping it synchronous means a local edit is applied to the rope and
+//! to the OT state in one step, with no network event in between.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use ropey::Rope;
+
+use crate::protocol::header::{Header, Route};
+use crate::protocol::message::{
+    EditMessage, Event, FileEntry, Member, Message, Presence, Request, RequestId, Response, Role,
+};
+use crate::protocol::{HOST_ID, ParticipantId};
+use crate::text::{Client, Operation, OtError, RemoteOutcome, UndoHistory};
+
+/// One open document.
+pub struct ClientDocument {
+    pub rope: Rope,
+    pub ot: Client,
+    pub read_only: bool,
+    pub undo: UndoHistory,
+    /// The revision last saved on the host, if known.
+    pub saved_revision: Option<u64>,
+}
+
+/// What changed, for whoever draws or scripts the session.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SessionEvent {
+    DocumentOpened {
+        path: String,
+    },
+    /// Someone else's edit was applied: `before` is the text it applied to.
+    RemoteEdit {
+        path: String,
+        before: Rope,
+        op: Operation,
+    },
+    /// The host refused one of our edits; the document was reloaded.
+    EditRefused {
+        path: String,
+        reason: String,
+    },
+    /// All our edits to `path` are acknowledged.
+    Synced {
+        path: String,
+    },
+    Saved {
+        path: String,
+        revision: u64,
+    },
+    MembersChanged,
+    PresenceChanged {
+        participant: ParticipantId,
+    },
+    FollowMe {
+        leader: ParticipantId,
+    },
+    Notice {
+        message: String,
+    },
+    /// A response to a request made through `request`.
+    Response {
+        id: RequestId,
+        done: bool,
+        body: Response,
+    },
+    /// A request made by the session itself failed (e.g. opening a document).
+    Failed {
+        what: String,
+        message: String,
+    },
+    /// Any other event from the host (diagnostics, files changed on disk…).
+    Host(Event),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SessionError {
+    #[error("{0} is not open")]
+    NotOpen(String),
+    #[error("you are read-only in this session")]
+    ReadOnly,
+    #[error("the edit does not fit the document: {0}")]
+    Edit(#[from] OtError),
+}
+
+enum Pending {
+    Open {
+        path: String,
+        text: String,
+        revision: u64,
+        read_only: bool,
+    },
+    CatchUp {
+        path: String,
+    },
+    Save {
+        path: String,
+    },
+    /// Made through `request`: responses go to the owner as events.
+    Owner,
+}
+
+pub struct Session {
+    pub me: Member,
+    pub members: BTreeMap<ParticipantId, Member>,
+    pub documents: HashMap<String, ClientDocument>,
+    pub presence: HashMap<ParticipantId, Presence>,
+    pub files: Vec<FileEntry>,
+    /// The instance id our edits carry; kept across reconnects so resends are recognised.
+    instance: [u8; 16],
+    pending: HashMap<RequestId, Pending>,
+    next_request: RequestId,
+    outbox: VecDeque<(Route, Message)>,
+    events: VecDeque<SessionEvent>,
+    /// Edits that arrived while a catch-up for their document was in flight; applied
+    /// after it, in order (the ones the catch-up already contained are recognised).
+    catching_up: HashMap<String, Vec<crate::text::RemoteEdit>>,
+}
+
+impl Session {
+    pub fn new(me: Member, members: Vec<Member>) -> Self {
+        let mut instance = [0u8; 16];
+        rand::fill(&mut instance);
+        Session {
+            members: members.into_iter().map(|m| (m.participant, m)).collect(),
+            me,
+            documents: HashMap::new(),
+            presence: HashMap::new(),
+            files: Vec::new(),
+            instance,
+            pending: HashMap::new(),
+            next_request: 1,
+            outbox: VecDeque::new(),
+            events: VecDeque::new(),
+            catching_up: HashMap::new(),
+        }
+    }
+
+    pub fn next_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// Messages queued for the relay, oldest first.
+    pub fn take_outbox(&mut self) -> Vec<(Route, Message)> {
+        self.outbox.drain(..).collect()
+    }
+
+    pub fn has_outbox(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
+    fn send_request(&mut self, body: Request, pending: Pending) -> RequestId {
+        let id = self.next_request;
+        self.next_request += 1;
+        self.pending.insert(id, pending);
+        self.outbox
+            .push_back((Route::Host, Message::Request { id, body }));
+        id
+    }
+
+    /// Sends a request whose responses arrive as `SessionEvent::Response`.
+    pub fn request(&mut self, body: Request) -> RequestId {
+        self.send_request(body, Pending::Owner)
+    }
+
+    pub fn open_document(&mut self, path: &str) -> RequestId {
+        self.send_request(
+            Request::OpenDocument {
+                path: path.to_string(),
+            },
+            Pending::Open {
+                path: path.to_string(),
+                text: String::new(),
+                revision: 0,
+                read_only: false,
+            },
+        )
+    }
+
+    pub fn close_document(&mut self, path: &str) {
+        if self.documents.remove(path).is_some() {
+            self.request(Request::CloseDocument {
+                path: path.to_string(),
+            });
+        }
+    }
+
+    pub fn save(&mut self, path: &str) -> RequestId {
+        self.send_request(
+            Request::Save {
+                path: path.to_string(),
+            },
+            Pending::Save {
+                path: path.to_string(),
+            },
+        )
+    }
+
+    /// Applies our own edit at once and queues it for the host.
+    pub fn local_edit(&mut self, path: &str, op: Operation) -> Result<(), SessionError> {
+        let document = self
+            .documents
+            .get_mut(path)
+            .ok_or_else(|| SessionError::NotOpen(path.to_string()))?;
+        if document.read_only {
+            return Err(SessionError::ReadOnly);
+        }
+        let before = document.rope.clone();
+        op.apply(&mut document.rope)?;
+        document.undo.record_local(&op, &before)?;
+        if let Some(submission) = document.ot.local_edit(op)? {
+            self.outbox.push_back((
+                Route::Host,
+                Message::Edit(EditMessage::Submit {
+                    path: path.to_string(),
+                    submission,
+                }),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Undoes our own last edit (never someone else's); applies and sends it.
+    pub fn undo(&mut self, path: &str) -> Result<Option<Operation>, SessionError> {
+        self.undo_or_redo(path, true)
+    }
+
+    pub fn redo(&mut self, path: &str) -> Result<Option<Operation>, SessionError> {
+        self.undo_or_redo(path, false)
+    }
+
+    fn undo_or_redo(&mut self, path: &str, undo: bool) -> Result<Option<Operation>, SessionError> {
+        let document = self
+            .documents
+            .get_mut(path)
+            .ok_or_else(|| SessionError::NotOpen(path.to_string()))?;
+        if document.read_only {
+            return Err(SessionError::ReadOnly);
+        }
+        let op = if undo {
+            document.undo.undo(&document.rope)?
+        } else {
+            document.undo.redo(&document.rope)?
+        };
+        let Some(op) = op else { return Ok(None) };
+        op.apply(&mut document.rope)?;
+        if let Some(submission) = document.ot.local_edit(op.clone())? {
+            self.outbox.push_back((
+                Route::Host,
+                Message::Edit(EditMessage::Submit {
+                    path: path.to_string(),
+                    submission,
+                }),
+            ));
+        }
+        Ok(Some(op))
+    }
+
+    /// Whether every edit we made to `path` has been acknowledged by the host.
+    pub fn is_synced(&self, path: &str) -> bool {
+        self.documents
+            .get(path)
+            .is_some_and(|d| !d.ot.has_pending())
+    }
+
+    pub fn role(&self) -> Role {
+        self.me.role
+    }
+
+    /// After a reconnect: our participant id changed; catch up on every open document and
+    /// resend what the host has not acknowledged (it ignores what it already applied).
+    pub fn reconnected(&mut self, me: Member, members: Vec<Member>) {
+        self.me = me;
+        self.members = members.into_iter().map(|m| (m.participant, m)).collect();
+        self.presence.clear();
+        self.resynchronize();
+        self.events.push_back(SessionEvent::MembersChanged);
+    }
+
+    /// After our connection or the host's came back: repeat the requests that were in
+    /// flight, catch up every open document and resend unacknowledged edits.
+    pub fn resynchronize(&mut self) {
+        // Requests in flight died with the old connection.
+        let stale: Vec<RequestId> = self.pending.keys().copied().collect();
+        for id in stale {
+            if let Some(Pending::Open { path, .. }) = self.pending.remove(&id) {
+                self.open_document(&path);
+            }
+        }
+        self.outbox.clear();
+        let paths: Vec<(String, u64)> = self
+            .documents
+            .iter()
+            .map(|(path, d)| (path.clone(), d.ot.revision()))
+            .collect();
+        for (path, revision) in paths {
+            self.catching_up.insert(path.clone(), Vec::new());
+            self.send_request(
+                Request::CatchUp {
+                    path: path.clone(),
+                    revision,
+                },
+                Pending::CatchUp { path },
+            );
+        }
+    }
+
+    /// Takes in one message from the network.
+    pub fn handle(&mut self, header: &Header, message: Message) {
+        let from = header.sender;
+        match message {
+            Message::Response { id, done, body } => self.on_response(id, done, body),
+            Message::Edit(edit) => self.on_edit(edit),
+            Message::Presence(presence) => {
+                let newer = self
+                    .presence
+                    .get(&from)
+                    .is_none_or(|old| presence.seq > old.seq);
+                if newer {
+                    self.presence.insert(from, presence);
+                    self.events
+                        .push_back(SessionEvent::PresenceChanged { participant: from });
+                }
+            }
+            Message::Event(event) => self.on_event(from, event),
+            Message::Hello(_) | Message::Welcome(_) | Message::Request { .. } => {}
+        }
+    }
+
+    fn on_event(&mut self, from: ParticipantId, event: Event) {
+        match event {
+            Event::MemberJoined(member) => {
+                self.members.insert(member.participant, member);
+                self.events.push_back(SessionEvent::MembersChanged);
+            }
+            Event::MemberLeft { participant } => {
+                self.members.remove(&participant);
+                self.presence.remove(&participant);
+                self.events.push_back(SessionEvent::MembersChanged);
+            }
+            Event::RoleChanged { participant, role } if from == HOST_ID => {
+                if let Some(member) = self.members.get_mut(&participant) {
+                    member.role = role;
+                }
+                if participant == self.me.participant {
+                    self.me.role = role;
+                    for document in self.documents.values_mut() {
+                        document.read_only = role == Role::ReadOnly;
+                    }
+                }
+                self.events.push_back(SessionEvent::MembersChanged);
+            }
+            Event::FollowMe { leader } if from == HOST_ID => {
+                self.events.push_back(SessionEvent::FollowMe { leader });
+            }
+            Event::Notice { message } => self.events.push_back(SessionEvent::Notice { message }),
+            Event::Saved { path, revision } => {
+                if let Some(document) = self.documents.get_mut(&path) {
+                    document.saved_revision = Some(revision);
+                }
+                self.events
+                    .push_back(SessionEvent::Saved { path, revision });
+            }
+            other => self.events.push_back(SessionEvent::Host(other)),
+        }
+    }
+
+    fn on_edit(&mut self, edit: EditMessage) {
+        match edit {
+            EditMessage::Applied { path, edit } => {
+                if let Some(waiting) = self.catching_up.get_mut(&path) {
+                    waiting.push(edit);
+                    return;
+                }
+                let Some(document) = self.documents.get_mut(&path) else {
+                    return;
+                };
+                let outcome = document.ot.on_remote(edit);
+                self.apply_outcome(&path, outcome);
+            }
+            EditMessage::Acknowledged { path, id, revision } => {
+                let Some(document) = self.documents.get_mut(&path) else {
+                    return;
+                };
+                match document.ot.on_ack(id, revision) {
+                    Ok(Some(submission)) => self.outbox.push_back((
+                        Route::Host,
+                        Message::Edit(EditMessage::Submit { path, submission }),
+                    )),
+                    Ok(None) => self.events.push_back(SessionEvent::Synced { path }),
+                    Err(e) => self.resync(&path, e.to_string()),
+                }
+            }
+            EditMessage::Refused { path, reason, .. } => self.resync(&path, reason),
+            EditMessage::Submit { .. } => {}
+        }
+    }
+
+    fn apply_outcome(&mut self, path: &str, outcome: Result<RemoteOutcome, OtError>) {
+        let Some(document) = self.documents.get_mut(path) else {
+            return;
+        };
+        match outcome {
+            Ok(RemoteOutcome::Apply(op)) => {
+                let before = document.rope.clone();
+                if let Err(e) = op.apply(&mut document.rope) {
+                    self.resync(path, e.to_string());
+                    return;
+                }
+                if let Err(e) = document.undo.on_remote(&op) {
+                    tracing::warn!("undo history dropped after a remote edit: {e}");
+                    document.undo = UndoHistory::new();
+                }
+                self.events.push_back(SessionEvent::RemoteEdit {
+                    path: path.to_string(),
+                    before,
+                    op,
+                });
+            }
+            Ok(RemoteOutcome::Confirmed { send }) => match send {
+                Some(submission) => self.outbox.push_back((
+                    Route::Host,
+                    Message::Edit(EditMessage::Submit {
+                        path: path.to_string(),
+                        submission,
+                    }),
+                )),
+                None => self.events.push_back(SessionEvent::Synced {
+                    path: path.to_string(),
+                }),
+            },
+            Ok(RemoteOutcome::AlreadySeen) => {}
+            Err(e) => self.resync(path, e.to_string()),
+        }
+    }
+
+    /// Our copy can no longer follow the host's: drop it and open the document again.
+    /// Unacknowledged local edits are lost, and the user is told so.
+    fn resync(&mut self, path: &str, reason: String) {
+        if self.documents.remove(path).is_some() {
+            self.events.push_back(SessionEvent::EditRefused {
+                path: path.to_string(),
+                reason,
+            });
+            self.open_document(path);
+        }
+    }
+
+    fn on_response(&mut self, id: RequestId, done: bool, body: Response) {
+        let Some(pending) = self.pending.get_mut(&id) else {
+            return;
+        };
+        match (pending, body) {
+            (Pending::Owner, body) => {
+                if done {
+                    self.pending.remove(&id);
+                }
+                self.events
+                    .push_back(SessionEvent::Response { id, done, body });
+            }
+            (
+                Pending::Open {
+                    text,
+                    revision,
+                    read_only,
+                    ..
+                },
+                Response::DocumentText {
+                    revision: at,
+                    text: piece,
+                    read_only: ro,
+                },
+            ) => {
+                text.push_str(&piece);
+                *revision = at;
+                *read_only = ro;
+                if done
+                    && let Some(Pending::Open {
+                        path,
+                        text,
+                        revision,
+                        read_only,
+                    }) = self.pending.remove(&id)
+                {
+                    let document = ClientDocument {
+                        rope: Rope::from_str(&text),
+                        ot: Client::new(self.instance, revision),
+                        read_only,
+                        undo: UndoHistory::new(),
+                        saved_revision: None,
+                    };
+                    self.documents.insert(path.clone(), document);
+                    self.events.push_back(SessionEvent::DocumentOpened { path });
+                }
+            }
+            (Pending::CatchUp { path }, Response::Edits(edits)) => {
+                let path = path.clone();
+                self.pending.remove(&id);
+                let waiting = self.catching_up.remove(&path).unwrap_or_default();
+                for edit in edits.into_iter().chain(waiting) {
+                    let Some(document) = self.documents.get_mut(&path) else {
+                        return;
+                    };
+                    let outcome = document.ot.on_remote(edit);
+                    self.apply_outcome(&path, outcome);
+                }
+                if let Some(submission) = self
+                    .documents
+                    .get(&path)
+                    .and_then(|d| d.ot.resend_after_reconnect())
+                {
+                    self.outbox.push_back((
+                        Route::Host,
+                        Message::Edit(EditMessage::Submit { path, submission }),
+                    ));
+                }
+            }
+            (Pending::Save { path }, Response::Saved { revision }) => {
+                let path = path.clone();
+                self.pending.remove(&id);
+                if let Some(document) = self.documents.get_mut(&path) {
+                    document.saved_revision = Some(revision);
+                }
+                self.events
+                    .push_back(SessionEvent::Saved { path, revision });
+            }
+            (pending, Response::Error { message }) => {
+                let what = match pending {
+                    Pending::Open { path, .. } => format!("opening {path}"),
+                    Pending::CatchUp { path } => {
+                        let path = path.clone();
+                        self.pending.remove(&id);
+                        self.catching_up.remove(&path);
+                        self.resync(&path, message);
+                        return;
+                    }
+                    Pending::Save { path } => format!("saving {path}"),
+                    Pending::Owner => unreachable!("handled above"),
+                };
+                self.pending.remove(&id);
+                self.events
+                    .push_back(SessionEvent::Failed { what, message });
+            }
+            (_, other) => {
+                tracing::warn!("unexpected response {other:?}");
+                self.pending.remove(&id);
+            }
+        }
+    }
+}
