@@ -10,11 +10,13 @@ use cotype::host::{HostOptions, HostSession};
 use cotype::link::Link;
 use cotype::relay::{Relay, RelayConfig, Tap, TapDirection};
 
+/// Every frame the relay received or sent, in order.
+pub type TappedFrames = Arc<Mutex<Vec<(TapDirection, Vec<u8>)>>>;
+
 pub struct TestRelay {
     pub address: SocketAddr,
     pub relay: Relay,
-    /// Every frame the relay received or sent, in order.
-    pub tapped: Arc<Mutex<Vec<(TapDirection, Vec<u8>)>>>,
+    pub tapped: TappedFrames,
 }
 
 pub async fn start_relay(config: RelayConfig) -> TestRelay {
