@@ -122,8 +122,23 @@ impl HostSession {
 
     /// Serves until the relay connection closes for good.
     pub async fn run(mut self) -> anyhow::Result<()> {
+        let (watch_tx, mut watch_rx) = tokio::sync::mpsc::channel::<PathBuf>(4096);
+        let _watcher = watch_folder(self.workspace.root(), watch_tx);
         loop {
-            match self.channel.recv().await {
+            let incoming = tokio::select! {
+                incoming = self.channel.recv() => incoming,
+                Some(first) = watch_rx.recv() => {
+                    // Let a burst of file-system events settle, then handle each path once.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let mut changed = std::collections::BTreeSet::from([first]);
+                    while let Ok(path) = watch_rx.try_recv() {
+                        changed.insert(path);
+                    }
+                    self.on_disk_changes(changed).await?;
+                    continue;
+                }
+            };
+            match incoming {
                 Incoming::Relay(event) => self.on_relay(event).await?,
                 Incoming::Message { header, message } => {
                     self.on_message(header.sender, message).await?
@@ -135,13 +150,138 @@ impl HostSession {
                     );
                 }
                 Incoming::Closed { reason } => {
-                    bail!(
-                        "the relay closed the session{}",
-                        reason.map(|r| format!(": {r}")).unwrap_or_default()
-                    )
+                    let reason = reason.unwrap_or_else(|| "connection lost".into());
+                    tracing::warn!("lost the relay ({reason}); resuming the session");
+                    self.resume().await.with_context(|| {
+                        format!("the connection to the relay was lost ({reason}) and could not be resumed")
+                    })?;
                 }
             }
         }
+    }
+
+    /// Reconnects to the relay and reclaims the session within its grace period.
+    async fn resume(&mut self) -> anyhow::Result<()> {
+        let keys = SessionKeys::derive(&self.link.secret, &self.link.session);
+        let deadline = tokio::time::Instant::now() + HOST_RESUME_WINDOW;
+        let mut retry = Duration::from_millis(100);
+        loop {
+            if tokio::time::Instant::now() >= deadline {
+                bail!("gave up after {} s", HOST_RESUME_WINDOW.as_secs());
+            }
+            tokio::time::sleep(retry).await;
+            retry = (retry * 2).min(Duration::from_secs(3));
+            let socket =
+                match crate::net::connect(&self.link, crate::protocol::DEFAULT_MAX_FRAME).await {
+                    Ok(socket) => socket,
+                    Err(e) => {
+                        tracing::info!("relay still unreachable: {e}");
+                        continue;
+                    }
+                };
+            let receiving = std::mem::take(&mut self.channel.keys);
+            let mut channel = Channel::new(socket, keys.sending_key(0), receiving);
+            channel
+                .sender
+                .control(&ToRelay::Resume {
+                    session: self.link.session.0,
+                    resume_token: self.resume_token,
+                })
+                .await?;
+            match tokio::time::timeout(Duration::from_secs(10), channel.recv()).await {
+                Ok(Incoming::Relay(FromRelay::Welcome { .. })) => {
+                    self.channel = channel;
+                    tracing::info!("session resumed");
+                    return Ok(());
+                }
+                Ok(Incoming::Relay(FromRelay::Error {
+                    message,
+                    fatal: true,
+                    ..
+                })) => {
+                    bail!("the relay refused to resume the session: {message}")
+                }
+                _ => {
+                    self.channel.keys = std::mem::take(&mut channel.keys);
+                }
+            }
+        }
+    }
+
+    /// Files changed on disk by another program: open documents get an edit, everyone
+    /// hears about creations, deletions and renames of files they may see.
+    async fn on_disk_changes(
+        &mut self,
+        changed: std::collections::BTreeSet<PathBuf>,
+    ) -> anyhow::Result<()> {
+        let root = self.workspace.root().to_path_buf();
+        let relative: Vec<String> = changed
+            .iter()
+            .filter_map(|p| p.strip_prefix(&root).ok())
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .filter(|p| {
+                !p.is_empty()
+                    && !p
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("")
+                        .starts_with(".cotype-save-")
+            })
+            .collect();
+        let visible_before: Vec<bool> = relative
+            .iter()
+            .map(|p| self.workspace.is_visible(p))
+            .collect();
+        self.workspace.refresh();
+        let sender = self.sender();
+        let mut list_changed = false;
+        for (path, was_visible) in relative.iter().zip(visible_before) {
+            let visible = self.workspace.is_visible(path);
+            if !visible && !was_visible && !self.documents.is_open(path) {
+                continue;
+            }
+            if visible != was_visible {
+                list_changed = true;
+            }
+            if !visible && was_visible {
+                sender
+                    .send(
+                        Route::Everyone,
+                        &Message::Event(Event::FileDeleted { path: path.clone() }),
+                    )
+                    .await?;
+                continue;
+            }
+            if self.documents.is_open(path) {
+                match self.documents.disk_changed(path) {
+                    Ok(Some(edit)) => {
+                        sender
+                            .send(
+                                Route::Everyone,
+                                &Message::Edit(EditMessage::Applied {
+                                    path: path.clone(),
+                                    edit,
+                                }),
+                            )
+                            .await?;
+                        sender
+                            .send(
+                                Route::Everyone,
+                                &Message::Event(Event::FileChanged { path: path.clone() }),
+                            )
+                            .await?;
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!("a file changed on disk could not be merged: {e}"),
+                }
+            }
+        }
+        if list_changed {
+            sender
+                .send(Route::Everyone, &Message::Event(Event::FilesChanged))
+                .await?;
+        }
+        Ok(())
     }
 
     fn sender(&self) -> ChannelSender {
@@ -512,11 +652,6 @@ impl HostSession {
         });
         Ok(())
     }
-
-    #[allow(dead_code)]
-    fn resume_token(&self) -> [u8; 32] {
-        self.resume_token
-    }
 }
 
 /// A display name safe to show: trimmed, without control characters, bounded, never empty.
@@ -532,6 +667,37 @@ fn display_name(requested: &str, participant: ParticipantId) -> String {
     } else {
         cleaned.to_string()
     }
+}
+
+/// How long the host keeps trying to get its session back after losing the relay
+/// (the relay keeps it for its grace period, 60 s by default).
+const HOST_RESUME_WINDOW: Duration = Duration::from_secs(60);
+
+/// Watches the shared folder; changed paths go to `changes`. The watcher stops when the
+/// returned value is dropped. Without a watcher (unsupported system) sharing still works,
+/// only disk changes are not noticed.
+fn watch_folder(
+    root: &std::path::Path,
+    changes: tokio::sync::mpsc::Sender<PathBuf>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && !matches!(event.kind, notify::EventKind::Access(_))
+        {
+            for path in event.paths {
+                // A full queue drops events; the next change of the file is seen again.
+                let _ = changes.try_send(path);
+            }
+        }
+    })
+    .map_err(|e| tracing::warn!("cannot watch the shared folder: {e}"))
+    .ok()?;
+    watcher
+        .watch(root, notify::RecursiveMode::Recursive)
+        .map_err(|e| tracing::warn!("cannot watch the shared folder: {e}"))
+        .ok()?;
+    Some(watcher)
 }
 
 /// Chars per `DocumentText` piece: well under the frame limit even for 4-byte chars.

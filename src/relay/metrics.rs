@@ -30,6 +30,7 @@ pub struct Metrics {
     bytes_routed: AtomicU64,
     bad_tokens: AtomicU64,
     slow_readers_dropped: AtomicU64,
+    host_resumes: AtomicU64,
 }
 
 impl Metrics {
@@ -52,6 +53,10 @@ impl Metrics {
 
     pub fn bad_token(&self) {
         self.bad_tokens.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn host_resumed(&self) {
+        self.host_resumes.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn slow_reader_dropped(&self) {
@@ -120,6 +125,12 @@ impl Metrics {
             "counter",
             "Connections dropped because they stopped reading.",
             get(&self.slow_readers_dropped),
+        );
+        metric(
+            "cotype_relay_host_resumes_total",
+            "counter",
+            "Hosts that reclaimed their session after losing their connection.",
+            get(&self.host_resumes),
         );
         let _ = writeln!(
             out,

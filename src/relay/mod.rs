@@ -570,6 +570,7 @@ impl Connection {
             session: key,
             participant: HOST_ID,
         });
+        self.state().metrics.host_resumed();
         tracing::info!(session = %short(&key), address = %self.address, "host resumed");
         true
     }

@@ -70,3 +70,47 @@ pub fn write_tree(root: &Path, files: &[(&str, &[u8])]) {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A TCP proxy in front of the relay whose connections can be cut on demand, to drop a
+/// member's link mid-session the way a flaky network does. New connections are accepted
+/// after a cut, so the member can come back.
+pub struct CuttableProxy {
+    pub address: SocketAddr,
+    cut: tokio::sync::broadcast::Sender<()>,
+}
+
+impl CuttableProxy {
+    pub async fn start(target: SocketAddr) -> CuttableProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (cut, _) = tokio::sync::broadcast::channel(4);
+        let cut_sender = cut.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut cut = cut_sender.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.recv() => {}
+                    }
+                });
+            }
+        });
+        CuttableProxy { address, cut }
+    }
+
+    /// Drops every connection through the proxy, as a network failure would.
+    pub fn cut(&self) {
+        let _ = self.cut.send(());
+    }
+}
+
+/// The same link, reaching the relay through `address` (e.g. a proxy).
+pub fn via(link: &Link, address: SocketAddr) -> Link {
+    let mut link = link.clone();
+    link.relay = address.to_string();
+    link
+}

@@ -1,0 +1,272 @@
+//! Editing together end to end: concurrent editors over the real relay converge on the
+//! host's order, every insertion lands exactly once, and dropped connections (a
+//! participant's or the host's) lose and double nothing.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{CuttableProxy, start_host, start_relay, via, write_tree};
+use cotype::client::Participant;
+use cotype::client::driver::Driver;
+use cotype::client::headless::{open, run_until};
+use cotype::client::session::Session;
+use cotype::relay::RelayConfig;
+use cotype::text::Operation;
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+async fn cat(link: &cotype::link::Link, path: &str) -> String {
+    let mut participant = Participant::join(link, "reader").await.unwrap();
+    let mut bytes = Vec::new();
+    participant.read_file(path, &mut bytes).await.unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_edit_processes_converge_with_every_insertion_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = "fn main() {\r\n    println!(\"héllo 😀\");\r\n}\r\n";
+    write_tree(dir.path(), &[("src/main.rs", original.as_bytes())]);
+    let relay = start_relay(RelayConfig::default()).await;
+    let link = start_host(dir.path(), relay.address, "host", &[]).await;
+    let url = link.to_url();
+
+    let editors = 8;
+    let mut children = Vec::new();
+    for i in 0..editors {
+        // Every editor aims at a place in the text it saw when it opened the file; the
+        // host transforms them against each other.
+        let (at, token) = match i % 3 {
+            0 => ("1:1".to_string(), format!("/*t{i}*/")),
+            1 => ("2:15".to_string(), format!("<t{i}>")),
+            _ => ("3:2".to_string(), format!("\r\n// t{i}")),
+        };
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cotype"))
+            .args(["edit", &url, "src/main.rs", "--at", &at, "--insert", &token])
+            .args(["--name", &format!("editor{i}")])
+            .output();
+        children.push((token, child));
+    }
+    let mut tokens = Vec::new();
+    for (token, child) in children {
+        let output = child.await.unwrap();
+        assert!(
+            output.status.success(),
+            "editor failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        tokens.push(token);
+    }
+    let save = tokio::process::Command::new(env!("CARGO_BIN_EXE_cotype"))
+        .args([
+            "edit",
+            &url,
+            "src/main.rs",
+            "--at",
+            "1:1",
+            "--insert",
+            "//saved\r\n",
+            "--save",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        save.status.success(),
+        "{}",
+        String::from_utf8_lossy(&save.stderr)
+    );
+
+    let on_disk = std::fs::read_to_string(dir.path().join("src/main.rs")).unwrap();
+    let served = cat(&link, "src/main.rs").await;
+    assert_eq!(on_disk, served, "cat and the file on disk agree");
+    for token in &tokens {
+        assert_eq!(
+            count(&on_disk, token),
+            1,
+            "{token:?} exactly once in {on_disk:?}"
+        );
+    }
+    assert_eq!(count(&on_disk, "//saved"), 1);
+    // The original text is intact around the insertions, line endings included.
+    assert!(on_disk.contains("    println!(\"<t"), "{on_disk:?}");
+    assert!(on_disk.contains(">héllo 😀\");\r\n}"), "{on_disk:?}");
+    assert!(on_disk.contains("\r\n}\r\n// t"), "{on_disk:?}");
+    assert!(
+        on_disk.ends_with("\r\n"),
+        "the final newline is kept: {on_disk:?}"
+    );
+    assert!(
+        !on_disk.replace("\r\n", "").contains('\n'),
+        "no bare LF introduced"
+    );
+}
+
+async fn join_and_open(link: &cotype::link::Link, name: &str, path: &str) -> (Driver, Session) {
+    let (mut driver, mut session) = Driver::join(link, name).await.unwrap();
+    open(&mut driver, &mut session, path).await.unwrap();
+    (driver, session)
+}
+
+fn type_at_end(session: &mut Session, path: &str, text: &str) {
+    let len = session.documents[path].rope.len_chars();
+    session
+        .local_edit(path, Operation::insert(len, len, text).unwrap())
+        .unwrap();
+}
+
+async fn wait_synced(driver: &mut Driver, session: &mut Session, path: &str) {
+    run_until(driver, session, Duration::from_secs(60), |session, _| {
+        Ok(session.is_synced(path) && !session.has_outbox())
+    })
+    .await
+    .unwrap();
+}
+
+/// Waits until `session`'s copy of `path` contains `needle`.
+async fn wait_for_text(driver: &mut Driver, session: &mut Session, path: &str, needle: &str) {
+    run_until(driver, session, Duration::from_secs(60), |session, _| {
+        Ok(session
+            .documents
+            .get(path)
+            .is_some_and(|d| d.rope.to_string().contains(needle)))
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_whose_link_drops_mid_edit_loses_and_doubles_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("notes.txt", b"start\n")]);
+    let relay = start_relay(RelayConfig::default()).await;
+    let link = start_host(dir.path(), relay.address, "host", &[]).await;
+    let proxy = CuttableProxy::start(relay.address).await;
+
+    let (mut flaky, mut flaky_session) =
+        join_and_open(&via(&link, proxy.address), "flaky", "notes.txt").await;
+    let (mut steady, mut steady_session) = join_and_open(&link, "steady", "notes.txt").await;
+
+    for round in 0..5 {
+        // Edits go out, and the link drops before (some of) their acknowledgements return.
+        for i in 0..4 {
+            type_at_end(&mut flaky_session, "notes.txt", &format!("[f{round}.{i}]"));
+            flaky.flush(&mut flaky_session).await;
+        }
+        type_at_end(&mut steady_session, "notes.txt", &format!("[s{round}]"));
+        steady.flush(&mut steady_session).await;
+        proxy.cut();
+        // Typing goes on while disconnected; it must flow once the link is back.
+        type_at_end(
+            &mut flaky_session,
+            "notes.txt",
+            &format!("[offline{round}]"),
+        );
+        wait_synced(&mut flaky, &mut flaky_session, "notes.txt").await;
+        wait_synced(&mut steady, &mut steady_session, "notes.txt").await;
+    }
+    wait_for_text(&mut steady, &mut steady_session, "notes.txt", "[offline4]").await;
+    wait_for_text(&mut flaky, &mut flaky_session, "notes.txt", "[s4]").await;
+
+    let flaky_text = flaky_session.documents["notes.txt"].rope.to_string();
+    let steady_text = steady_session.documents["notes.txt"].rope.to_string();
+    assert_eq!(flaky_text, steady_text, "both participants converged");
+    for round in 0..5 {
+        for token in (0..4)
+            .map(|i| format!("[f{round}.{i}]"))
+            .chain([format!("[s{round}]"), format!("[offline{round}]")])
+        {
+            assert_eq!(
+                count(&steady_text, &token),
+                1,
+                "{token} once in {steady_text}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_participant_restarts_without_doubling_what_the_host_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("a.txt", b"")]);
+    let relay = start_relay(RelayConfig::default()).await;
+    let link = start_host(dir.path(), relay.address, "host", &[]).await;
+
+    let (mut driver, mut session) = join_and_open(&link, "victim", "a.txt").await;
+    for i in 0..10 {
+        type_at_end(&mut session, "a.txt", &format!("<acked{i}>"));
+        driver.flush(&mut session).await;
+    }
+    wait_synced(&mut driver, &mut session, "a.txt").await;
+    // Mid-edit: sent but not acknowledged, then the process "dies".
+    for i in 0..10 {
+        type_at_end(&mut session, "a.txt", &format!("<inflight{i}>"));
+        driver.flush(&mut session).await;
+    }
+    drop((driver, session));
+
+    let (mut driver, mut session) = join_and_open(&link, "victim", "a.txt").await;
+    // Give anything still in flight time to land, then read the host's truth.
+    type_at_end(&mut session, "a.txt", "<restarted>");
+    wait_synced(&mut driver, &mut session, "a.txt").await;
+    let text = session.documents["a.txt"].rope.to_string();
+    for i in 0..10 {
+        assert_eq!(count(&text, &format!("<acked{i}>")), 1, "{text}");
+        assert!(count(&text, &format!("<inflight{i}>")) <= 1, "{text}");
+    }
+    assert_eq!(count(&text, "<restarted>"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_resumes_after_its_link_drops_and_no_edit_is_lost_or_doubled() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("shared.md", b"# notes\n")]);
+    let relay = start_relay(RelayConfig::default()).await;
+    let proxy = CuttableProxy::start(relay.address).await;
+    let link = start_host(dir.path(), proxy.address, "host", &[]).await;
+    let link = via(&link, relay.address);
+
+    let (mut alice, mut alice_session) = join_and_open(&link, "alice", "shared.md").await;
+    let (mut bob, mut bob_session) = join_and_open(&link, "bob", "shared.md").await;
+    type_at_end(&mut alice_session, "shared.md", "before ");
+    wait_synced(&mut alice, &mut alice_session, "shared.md").await;
+
+    proxy.cut();
+    // Both keep typing while the host is away; the edits wait and flow when it is back.
+    for i in 0..5 {
+        type_at_end(&mut alice_session, "shared.md", &format!("a{i} "));
+        type_at_end(&mut bob_session, "shared.md", &format!("b{i} "));
+    }
+    alice.flush(&mut alice_session).await;
+    bob.flush(&mut bob_session).await;
+    wait_synced(&mut alice, &mut alice_session, "shared.md").await;
+    wait_synced(&mut bob, &mut bob_session, "shared.md").await;
+    wait_for_text(&mut alice, &mut alice_session, "shared.md", "b4 ").await;
+    wait_for_text(&mut bob, &mut bob_session, "shared.md", "a4 ").await;
+    assert!(
+        relay
+            .relay
+            .metrics_text()
+            .contains("cotype_relay_host_resumes_total 1"),
+        "the host's link really dropped and was resumed"
+    );
+
+    let alice_text = alice_session.documents["shared.md"].rope.to_string();
+    assert_eq!(
+        alice_text,
+        bob_session.documents["shared.md"].rope.to_string()
+    );
+    for token in ["before ", "a0 ", "a4 ", "b0 ", "b4 "] {
+        assert_eq!(
+            count(&alice_text, token),
+            1,
+            "{token:?} once in {alice_text:?}"
+        );
+    }
+    // And the host really has it: a newcomer reads the same.
+    let (_, newcomer) = join_and_open(&link, "carol", "shared.md").await;
+    assert_eq!(newcomer.documents["shared.md"].rope.to_string(), alice_text);
+}
