@@ -28,3 +28,26 @@ instance = bytes([0x11] * 16)
 sender_key = hkdf(instance, content, b"cotype v1 sender key")
 nonce = bytes(4) + (1).to_bytes(8, "big")
 print("sealed  ", AESGCM(sender_key).encrypt(nonce, b"hello, cotype", b"header").hex())
+
+# Removal with rekey (src/rekey.rs): a new epoch secret wrapped for one member.
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+
+def x25519_pair(first_byte):
+    private = X25519PrivateKey.from_private_bytes(bytes(first_byte + i for i in range(32)))
+    return private, private.public_key().public_bytes_raw()
+
+
+host, host_public = x25519_pair(0x40)
+recipient, recipient_public = x25519_pair(0x60)
+ephemeral, ephemeral_public = x25519_pair(0x20)
+new_secret = bytes(0xC0 + i for i in range(32))
+epoch = (2).to_bytes(4, "big")
+shared = ephemeral.exchange(recipient.public_key()) + host.exchange(recipient.public_key())
+info = b"cotype v1 epoch secret wrap" + epoch + ephemeral_public + host_public + recipient_public
+wrapping_key = hkdf(session, shared, info)
+aad = session + epoch + recipient_public
+print("wrap host public     ", host_public.hex())
+print("wrap recipient public", recipient_public.hex())
+print("wrap ephemeral public", ephemeral_public.hex())
+print("wrapped secret       ", AESGCM(wrapping_key).encrypt(bytes(12), new_secret, aad).hex())
