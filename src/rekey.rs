@@ -81,8 +81,7 @@ impl MemberKeyPair {
     }
 
     /// A key pair from fixed private bytes: for known-answer tests, never for real keys.
-    #[doc(hidden)]
-    pub fn from_private_bytes(bytes: [u8; 32]) -> Self {
+    fn from_private_bytes(bytes: [u8; 32]) -> Self {
         let secret = StaticSecret::from(bytes);
         let public = PublicKey::from(&secret);
         MemberKeyPair { secret, public }
@@ -240,30 +239,30 @@ fn associated_data(session: &SessionId, epoch: Epoch, recipient: &[u8; 32]) -> V
 }
 
 /// Everything the host needs to move the session to a new epoch after a removal.
-pub struct Rekey<Member> {
+pub struct Rekey<Id> {
     pub epoch: Epoch,
     /// The new link secret: the host's new link is `https://RELAY/s/SESSION#<this>`.
     pub secret: Secret,
     /// What the host registers with `ToRelay::RotateToken`, so the old link stops joining.
     pub verifier: [u8; 32],
     /// One wrapped secret per remaining member, to send to that member alone.
-    pub wrapped: Vec<(Member, WrappedSecret)>,
+    pub wrapped: Vec<(Id, WrappedSecret)>,
 }
 
 /// Draws a new epoch secret and wraps it for each remaining member. `members` are the
 /// members who stay, with the public keys from their hellos; the removed one is simply
 /// not among them. Fails without wrapping for anyone if one key is unusable.
-pub fn rekey<Member>(
+pub fn rekey<Id>(
     host: &MemberKeyPair,
     session: &SessionId,
     epoch: Epoch,
-    members: impl IntoIterator<Item = (Member, [u8; 32])>,
-) -> Result<Rekey<Member>, RekeyError> {
+    members: impl IntoIterator<Item = (Id, [u8; 32])>,
+) -> Result<Rekey<Id>, RekeyError> {
     let secret = Secret::random();
     let wrapped = members
         .into_iter()
-        .map(|(member, public)| {
-            wrap_epoch_secret(host, &secret, session, epoch, &public).map(|w| (member, w))
+        .map(|(id, public)| {
+            wrap_epoch_secret(host, &secret, session, epoch, &public).map(|w| (id, w))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let verifier = SessionKeys::derive(&secret, session).admission_verifier();
