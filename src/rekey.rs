@@ -128,11 +128,13 @@ impl MemberKeyPair {
                 )
                 .map_err(|_| RekeyError::Unwrap)?,
         );
-        let bytes: [u8; SECRET_LEN] = opened
-            .as_slice()
-            .try_into()
-            .map_err(|_| RekeyError::Unwrap)?;
-        Ok(Secret(bytes))
+        if opened.len() != SECRET_LEN {
+            return Err(RekeyError::Unwrap);
+        }
+        // Copied straight into the type that wipes itself, leaving no stray copy behind.
+        let mut secret = Secret([0; SECRET_LEN]);
+        secret.0.copy_from_slice(&opened);
+        Ok(secret)
     }
 }
 
