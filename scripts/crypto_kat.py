@@ -29,11 +29,33 @@ sender_key = hkdf(instance, content, b"cotype v1 sender key")
 nonce = bytes(4) + (1).to_bytes(8, "big")
 print("sealed  ", AESGCM(sender_key).encrypt(nonce, b"hello, cotype", b"header").hex())
 
+# Removal with rekey (src/rekey.rs): a new epoch secret wrapped for one member.
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+
+def x25519_pair(first_byte):
+    private = X25519PrivateKey.from_private_bytes(bytes(first_byte + i for i in range(32)))
+    return private, private.public_key().public_bytes_raw()
+
+
+host, host_public = x25519_pair(0x40)
+recipient, recipient_public = x25519_pair(0x60)
+ephemeral, ephemeral_public = x25519_pair(0x20)
+new_secret = bytes(0xC0 + i for i in range(32))
+epoch = (2).to_bytes(4, "big")
+shared = ephemeral.exchange(recipient.public_key()) + host.exchange(recipient.public_key())
+info = b"cotype v1 epoch secret wrap" + epoch + ephemeral_public + host_public + recipient_public
+wrapping_key = hkdf(session, shared, info)
+aad = session + epoch + recipient_public
+print("wrap host public     ", host_public.hex())
+print("wrap recipient public", recipient_public.hex())
+print("wrap ephemeral public", ephemeral_public.hex())
+print("wrapped secret       ", AESGCM(wrapping_key).encrypt(bytes(12), new_secret, aad).hex())
 
 def pinned(name, source="src/crypto.rs"):
     import re
     text = open(source, encoding="utf-8").read()
-    match = re.search(r'const %s: &str = "([^"]*)";' % name, text)
+    match = re.search(r'const %s: &str =\s*"([^"]*)";' % name, text)
     if not match:
         raise SystemExit(f"{name} not found in {source}")
     return match.group(1)
@@ -49,7 +71,14 @@ if __name__ == "__main__":
             "KAT_CODE": f"{number // 1000:03} {number % 1000:03}",
             "KAT_SEALED": AESGCM(sender_key).encrypt(nonce, b"hello, cotype", b"header").hex(),
         }
-        for name, value in computed.items():
-            if pinned(name) != value:
-                raise SystemExit(f"{name}: src/crypto.rs pins {pinned(name)}, Python computes {value}")
+        computed_rekey = {
+            "KAT_HOST_PUBLIC": host_public.hex(),
+            "KAT_RECIPIENT_PUBLIC": recipient_public.hex(),
+            "KAT_EPHEMERAL_PUBLIC": ephemeral_public.hex(),
+            "KAT_WRAPPED": AESGCM(wrapping_key).encrypt(bytes(12), new_secret, aad).hex(),
+        }
+        for source, values in (("src/crypto.rs", computed), ("src/rekey.rs", computed_rekey)):
+            for name, value in values.items():
+                if pinned(name, source) != value:
+                    raise SystemExit(f"{name}: {source} pins {pinned(name, source)}, Python computes {value}")
         print("crypto known answers agree with Python's cryptography")

@@ -13,6 +13,7 @@ pub mod host;
 pub mod link;
 pub mod net;
 pub mod protocol;
+pub mod rekey;
 pub mod relay;
 pub mod text;
 pub mod tui;
