@@ -9,8 +9,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use cotype::client::{ClientError, Participant};
+use cotype::host::session::{Approval, HostCommand, HostControl, HostEvent};
 use cotype::host::{HostOptions, HostSession};
 use cotype::link::{Link, resolve_link_text};
+use cotype::protocol::message::Role;
 use cotype::relay::{Relay, RelayConfig};
 
 const AFTER_HELP: &str = "\
@@ -76,6 +78,10 @@ enum Command {
         /// Your name as others see it.
         #[arg(long, default_value_t = default_name())]
         name: String,
+        /// Who gets in: `auto` admits everyone with the link, `ask` asks you first
+        /// (headless: answer on standard input).
+        #[arg(long, value_enum, default_value_t = ApproveArg::Auto)]
+        approve: ApproveArg,
     },
     /// List the files the host shares, one path per line.
     #[command(
@@ -247,25 +253,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             insecure,
             hide,
             name,
+            approve,
         } => {
             if !headless {
                 anyhow::bail!("the host's terminal UI is not built yet; use --headless");
             }
-            let session = HostSession::start(HostOptions {
+            let mut session = HostSession::start(HostOptions {
                 root: dir,
                 relay,
                 insecure,
                 hide,
                 name,
+                approval: match approve {
+                    ApproveArg::Auto => Approval::Auto,
+                    ApproveArg::Ask => Approval::Ask,
+                },
             })
             .await?;
             let mut stdout = std::io::stdout();
             writeln!(stdout, "{}", session.link.to_url())?;
             stdout.flush()?;
             eprintln!(
-                "sharing; verification code {} (compare it with your participants). Ctrl-C ends the session.",
+                "sharing; verification code {} (compare it with your participants). Type 'help' for commands; Ctrl-C ends the session.",
                 session.verification_code()
             );
+            if let Some(control) = session.control() {
+                tokio::spawn(headless_host_console(control));
+            }
             tokio::select! {
                 result = session.run() => result,
                 _ = shutdown_signal() => Ok(()),
@@ -316,6 +330,78 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
             client.read_file(&path, &mut stdout).await?;
             Ok(())
+        }
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ApproveArg {
+    Auto,
+    Ask,
+}
+
+const HOST_CONSOLE_HELP: &str = "\
+commands: admit ID [read-only] | refuse ID | role ID editor|read-only | remove ID | follow | end";
+
+/// The headless host's console: session events on stderr, commands from stdin.
+async fn headless_host_console(mut control: HostControl) {
+    use tokio::io::AsyncBufReadExt;
+    let commands = control.commands.clone();
+    tokio::spawn(async move {
+        while let Some(event) = control.events.recv().await {
+            match event {
+                HostEvent::JoinRequest { participant, name } => eprintln!(
+                    "{name} (id {participant}) asks to join: 'admit {participant}', 'admit {participant} read-only' or 'refuse {participant}'"
+                ),
+                HostEvent::MemberJoined(m) => {
+                    eprintln!("{} (id {}) joined as {:?}", m.name, m.participant, m.role)
+                }
+                HostEvent::MemberLeft(m) => eprintln!("{} (id {}) left", m.name, m.participant),
+                HostEvent::RoleChanged(m) => eprintln!("{} is now {:?}", m.name, m.role),
+                HostEvent::Rekeyed {
+                    link,
+                    verification_code,
+                } => {
+                    // The new link is printed on stdout, like the first one.
+                    println!("{link}");
+                    eprintln!(
+                        "keys rotated; the old link no longer works. New verification code {verification_code}"
+                    );
+                }
+                HostEvent::Ended => eprintln!("session ended"),
+            }
+        }
+    });
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let id = |i: usize| words.get(i).and_then(|w| w.parse::<u32>().ok());
+        let role = |word: Option<&&str>| match word.copied() {
+            Some("read-only" | "readonly" | "ro") => Some(Role::ReadOnly),
+            Some("editor") | None => Some(Role::Editor),
+            _ => None,
+        };
+        let command = match (words.first().copied(), id(1)) {
+            (Some("admit"), Some(participant)) => {
+                role(words.get(2)).map(|role| HostCommand::Admit { participant, role })
+            }
+            (Some("refuse"), Some(participant)) => Some(HostCommand::Refuse { participant }),
+            (Some("role"), Some(participant)) if words.len() == 3 => {
+                role(words.get(2)).map(|role| HostCommand::SetRole { participant, role })
+            }
+            (Some("remove"), Some(participant)) => Some(HostCommand::Remove { participant }),
+            (Some("follow"), _) => Some(HostCommand::FollowMe),
+            (Some("end"), _) => Some(HostCommand::End),
+            (None, _) => continue,
+            _ => None,
+        };
+        match command {
+            Some(command) => {
+                if commands.send(command).await.is_err() {
+                    return;
+                }
+            }
+            None => eprintln!("{HOST_CONSOLE_HELP}"),
         }
     }
 }

@@ -62,6 +62,7 @@ pub enum RekeyError {
 
 /// A member's X25519 key pair: participants send the public half in their hello, the host
 /// uses its own to authenticate the secrets it wraps. The private half is wiped on drop.
+#[derive(Clone)]
 pub struct MemberKeyPair {
     secret: StaticSecret,
     public: PublicKey,

@@ -35,12 +35,22 @@ pub enum DriverEvent {
     },
     /// The session is over for us (ended, removed, link no longer valid).
     Fatal(ClientError),
+    /// The host rotated the keys (someone was removed); we are in the new epoch.
+    Rekeyed {
+        epoch: crate::crypto::Epoch,
+        verification_code: String,
+    },
+    /// Something arrived that was dropped (logged); nothing changed.
+    Ignored,
 }
 
 pub struct Driver {
     link: Link,
     name: String,
     channel: Option<Channel>,
+    key_pair: crate::rekey::MemberKeyPair,
+    host_public_key: [u8; 32],
+    epoch: crate::crypto::Epoch,
     retry: Duration,
     /// The last fatal reason the relay gave before closing, if any.
     fatal: Option<(ErrorCode, String)>,
@@ -54,6 +64,9 @@ impl Driver {
         let driver = Driver {
             link: link.clone(),
             name: name.to_string(),
+            key_pair: participant.key_pair.clone(),
+            host_public_key: participant.host_public_key,
+            epoch: participant.epoch,
             channel: Some(participant.into_channel()),
             retry: FIRST_RETRY,
             fatal: None,
@@ -93,6 +106,14 @@ impl Driver {
                 return self.reconnect().await;
             };
             match channel.recv().await {
+                Incoming::Message {
+                    header,
+                    message: Message::KeyUpdate(update),
+                } => {
+                    if header.sender == crate::protocol::HOST_ID {
+                        return self.rekey(update);
+                    }
+                }
                 Incoming::Message { header, message } => {
                     return DriverEvent::Message { header, message };
                 }
@@ -118,6 +139,9 @@ impl Driver {
                             ErrorCode::BadToken => {
                                 return DriverEvent::Fatal(ClientError::WrongSecret(message));
                             }
+                            ErrorCode::Removed | ErrorCode::Refused => {
+                                return DriverEvent::Fatal(ClientError::NotAdmitted(message));
+                            }
                             _ => return DriverEvent::Fatal(ClientError::SessionGone(message)),
                         }
                     }
@@ -130,6 +154,54 @@ impl Driver {
         }
     }
 
+    /// The host removed someone and sent us the next epoch's secret: switch to it, and
+    /// remember the new link for reconnecting.
+    fn rekey(&mut self, update: crate::protocol::message::KeyUpdate) -> DriverEvent {
+        let Some(channel) = &mut self.channel else {
+            return DriverEvent::Disconnected {
+                reason: "lost the connection during a key change".into(),
+            };
+        };
+        let unwrapped = if update.epoch == self.epoch + 1 {
+            self.key_pair
+                .unwrap_epoch_secret(
+                    &update.wrapped,
+                    &self.host_public_key,
+                    &self.link.session,
+                    update.epoch,
+                )
+                .map_err(|e| e.to_string())
+        } else {
+            Err(format!(
+                "it is for epoch {}, not {}",
+                update.epoch,
+                self.epoch + 1
+            ))
+        };
+        let secret = match unwrapped {
+            Ok(secret) => secret,
+            Err(reason) => {
+                tracing::warn!("ignored a key update: {reason}");
+                return DriverEvent::Ignored;
+            }
+        };
+        let keys = crate::crypto::SessionKeys::derive(&secret, &self.link.session);
+        channel.keys.add_epoch(update.epoch, &keys);
+        channel.keys.retire_epochs_below(self.epoch);
+        channel.sender.replace_key(keys.sending_key(update.epoch));
+        self.link.secret = secret;
+        self.epoch = update.epoch;
+        DriverEvent::Rekeyed {
+            epoch: update.epoch,
+            verification_code: keys.verification_code(),
+        }
+    }
+
+    /// The current link (it changes when the host rotates the keys).
+    pub fn link(&self) -> &Link {
+        &self.link
+    }
+
     async fn reconnect(&mut self) -> DriverEvent {
         loop {
             tokio::time::sleep(self.retry).await;
@@ -137,6 +209,9 @@ impl Driver {
             match Participant::join(&self.link, &self.name).await {
                 Ok(participant) => {
                     self.retry = FIRST_RETRY;
+                    self.key_pair = participant.key_pair.clone();
+                    self.host_public_key = participant.host_public_key;
+                    self.epoch = participant.epoch;
                     let me = participant.me.clone();
                     let members = participant.members.clone();
                     self.channel = Some(participant.into_channel());
@@ -145,6 +220,7 @@ impl Driver {
                 Err(
                     error @ (ClientError::WrongSecret(_)
                     | ClientError::SessionGone(_)
+                    | ClientError::NotAdmitted(_)
                     | ClientError::Protocol),
                 ) => return DriverEvent::Fatal(error),
                 Err(error) => {
@@ -160,7 +236,11 @@ pub fn apply(session: &mut Session, event: DriverEvent) -> Option<ClientError> {
     match event {
         DriverEvent::Message { header, message } => session.handle(&header, message),
         DriverEvent::Relay(FromRelay::HostBack) => session.resynchronize(),
-        DriverEvent::Relay(_) | DriverEvent::Disconnected { .. } => {}
+        DriverEvent::Rekeyed { .. } => session.push_notice(
+            "the host removed someone and rotated the session keys; the old link no longer works"
+                .into(),
+        ),
+        DriverEvent::Relay(_) | DriverEvent::Disconnected { .. } | DriverEvent::Ignored => {}
         DriverEvent::Reconnected { me, members } => session.reconnected(me, members),
         DriverEvent::Fatal(error) => return Some(error),
     }

@@ -21,6 +21,8 @@ use crate::protocol::{FILE_CHUNK_LEN, ParticipantId};
 
 /// How long to wait for the host before telling the user it is not answering.
 pub const HOST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a joiner waits for the host to admit it.
+pub const ADMISSION_TIMEOUT: Duration = Duration::from_secs(300);
 /// File chunks requested ahead of the one being written.
 const READ_AHEAD: usize = 4;
 
@@ -34,6 +36,9 @@ pub enum ClientError {
     SessionGone(String),
     #[error("the relay refused: {0}")]
     Refused(String),
+    /// The host turned this joiner away or removed it.
+    #[error("{0}")]
+    NotAdmitted(String),
     #[error("the host did not answer within {} s; is it still running?", HOST_TIMEOUT.as_secs())]
     HostTimeout,
     #[error("the connection to the relay closed{}", .0.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
@@ -61,9 +66,10 @@ impl ClientError {
     pub fn exit_code(&self) -> u8 {
         match self {
             ClientError::Unreachable(_) | ClientError::Closed(_) | ClientError::HostTimeout => 3,
-            ClientError::WrongSecret(_) | ClientError::SessionGone(_) | ClientError::Refused(_) => {
-                4
-            }
+            ClientError::WrongSecret(_)
+            | ClientError::SessionGone(_)
+            | ClientError::Refused(_)
+            | ClientError::NotAdmitted(_) => 4,
             ClientError::Host(_) => 5,
             ClientError::Protocol | ClientError::Output(_) => 1,
         }
@@ -73,9 +79,9 @@ impl ClientError {
 fn relay_error(code: ErrorCode, message: String) -> ClientError {
     match code {
         ErrorCode::BadToken => ClientError::WrongSecret(message),
-        ErrorCode::NoSession | ErrorCode::SessionEnded | ErrorCode::Removed => {
-            ClientError::SessionGone(message)
-        }
+        ErrorCode::Refused => ClientError::NotAdmitted(message),
+        ErrorCode::NoSession | ErrorCode::SessionEnded => ClientError::SessionGone(message),
+        ErrorCode::Removed => ClientError::NotAdmitted(message),
         _ => ClientError::Refused(message),
     }
 }
@@ -85,6 +91,11 @@ pub struct Participant {
     channel: Channel,
     pub me: Member,
     pub members: Vec<Member>,
+    /// Ours, sent in the hello: the host wraps new epoch secrets for it.
+    pub key_pair: crate::rekey::MemberKeyPair,
+    /// The host's, from its welcome: the only key updates are wrapped with accepted.
+    pub host_public_key: [u8; 32],
+    pub epoch: crate::crypto::Epoch,
     next_request: RequestId,
     /// Messages that arrived while waiting for something else, in order.
     backlog: VecDeque<Incoming>,
@@ -95,6 +106,7 @@ impl Participant {
     pub async fn join(link: &Link, name: &str) -> Result<Participant, ClientError> {
         let keys = SessionKeys::derive(&link.secret, &link.session);
         let socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
+        // The epoch is known only after the relay's welcome; the keys are set again then.
         let mut channel = Channel::new(socket, keys.sending_key(0), ReceivingKeys::new(0, &keys));
         channel
             .sender
@@ -103,9 +115,11 @@ impl Participant {
                 token: keys.admission_token(),
             })
             .await?;
-        let participant = loop {
+        let (participant, epoch) = loop {
             match timeout(channel.recv()).await? {
-                Incoming::Relay(FromRelay::Welcome { participant, .. }) => break participant,
+                Incoming::Relay(FromRelay::Welcome {
+                    participant, epoch, ..
+                }) => break (participant, epoch),
                 Incoming::Relay(FromRelay::Error { code, message, .. }) => {
                     return Err(relay_error(code, message));
                 }
@@ -113,8 +127,13 @@ impl Participant {
                 _ => {}
             }
         };
+        if epoch != 0 {
+            channel.keys = ReceivingKeys::new(epoch, &keys);
+            channel.sender.replace_key(keys.sending_key(epoch));
+        }
         channel.sender.set_participant(participant);
-        let public_key = [0u8; 32];
+        let key_pair = crate::rekey::MemberKeyPair::generate();
+        let public_key = key_pair.public();
         channel
             .sender
             .send(
@@ -127,7 +146,11 @@ impl Participant {
             )
             .await?;
         let welcome = loop {
-            match timeout(channel.recv()).await? {
+            // A host that asks before admitting may take a while to decide.
+            match tokio::time::timeout(ADMISSION_TIMEOUT, channel.recv())
+                .await
+                .map_err(|_| ClientError::HostTimeout)?
+            {
                 Incoming::Message {
                     message: Message::Welcome(welcome),
                     ..
@@ -146,6 +169,9 @@ impl Participant {
             channel,
             me: welcome.you,
             members: welcome.members,
+            key_pair,
+            host_public_key: welcome.host_public_key,
+            epoch,
             next_request: 1,
             backlog: VecDeque::new(),
         })

@@ -141,6 +141,11 @@ impl Session {
         }
     }
 
+    /// Queues a notice for the user (from outside the session: the driver, the UI).
+    pub fn push_notice(&mut self, message: String) {
+        self.events.push_back(SessionEvent::Notice { message });
+    }
+
     pub fn next_event(&mut self) -> Option<SessionEvent> {
         self.events.pop_front()
     }
@@ -328,7 +333,11 @@ impl Session {
                 }
             }
             Message::Event(event) => self.on_event(from, event),
-            Message::Hello(_) | Message::Welcome(_) | Message::Request { .. } => {}
+            // Key updates are the driver's business (it owns the keys).
+            Message::Hello(_)
+            | Message::Welcome(_)
+            | Message::Request { .. }
+            | Message::KeyUpdate(_) => {}
         }
     }
 

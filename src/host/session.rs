@@ -33,11 +33,69 @@ pub struct HostOptions {
     pub insecure: bool,
     pub hide: Vec<String>,
     pub name: String,
+    pub approval: Approval,
+}
+
+/// Who gets in: everyone with the link, or whoever the host admits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Approval {
+    #[default]
+    Auto,
+    Ask,
+}
+
+/// What the host's user (or a test) tells a running session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostCommand {
+    Admit {
+        participant: ParticipantId,
+        role: Role,
+    },
+    Refuse {
+        participant: ParticipantId,
+    },
+    SetRole {
+        participant: ParticipantId,
+        role: Role,
+    },
+    /// Disconnects the participant and rotates the keys, so its link and keys stop working.
+    Remove {
+        participant: ParticipantId,
+    },
+    FollowMe,
+    End,
+}
+
+/// What a running session tells the host's user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostEvent {
+    /// Someone with the link asks to join (`Approval::Ask`).
+    JoinRequest {
+        participant: ParticipantId,
+        name: String,
+    },
+    MemberJoined(Member),
+    MemberLeft(Member),
+    RoleChanged(Member),
+    /// Keys were rotated after a removal: share this new link from now on.
+    Rekeyed {
+        link: String,
+        verification_code: String,
+    },
+    Ended,
+}
+
+/// The host user's handle on a running session.
+pub struct HostControl {
+    pub commands: tokio::sync::mpsc::Sender<HostCommand>,
+    pub events: tokio::sync::mpsc::UnboundedReceiver<HostEvent>,
 }
 
 struct Participant {
     member: Member,
     admitted: bool,
+    /// From the encrypted hello: where to wrap the next epoch's secret.
+    public_key: [u8; 32],
 }
 
 /// A running host: the link to share, and the loop that serves it.
@@ -51,6 +109,13 @@ pub struct HostSession {
     documents: Documents,
     /// Kept for `Resume` after the host's own connection drops.
     resume_token: [u8; 32],
+    approval: Approval,
+    key_pair: crate::rekey::MemberKeyPair,
+    epoch: crate::crypto::Epoch,
+    commands: tokio::sync::mpsc::Receiver<HostCommand>,
+    command_sender: tokio::sync::mpsc::Sender<HostCommand>,
+    events: tokio::sync::mpsc::UnboundedSender<HostEvent>,
+    event_receiver: Option<tokio::sync::mpsc::UnboundedReceiver<HostEvent>>,
     /// The embedded relay, if this host started one (kept alive with the session).
     _embedded_relay: Option<crate::relay::Relay>,
 }
@@ -103,6 +168,8 @@ impl HostSession {
             Ok(other) => bail!("unexpected answer from the relay: {other:?}"),
             Err(_) => bail!("the relay did not answer within 10 s"),
         }
+        let (command_sender, commands) = tokio::sync::mpsc::channel(64);
+        let (events, event_receiver) = tokio::sync::mpsc::unbounded_channel();
         Ok(HostSession {
             link,
             channel,
@@ -112,7 +179,22 @@ impl HostSession {
             documents: Documents::new(workspace.clone()),
             workspace,
             resume_token,
+            approval: options.approval,
+            key_pair: crate::rekey::MemberKeyPair::generate(),
+            epoch: 0,
+            commands,
+            command_sender,
+            events,
+            event_receiver: Some(event_receiver),
             _embedded_relay: embedded,
+        })
+    }
+
+    /// The host user's handle: commands in, events out. Take it before `run`.
+    pub fn control(&mut self) -> Option<HostControl> {
+        Some(HostControl {
+            commands: self.command_sender.clone(),
+            events: self.event_receiver.take()?,
         })
     }
 
@@ -127,6 +209,12 @@ impl HostSession {
         loop {
             let incoming = tokio::select! {
                 incoming = self.channel.recv() => incoming,
+                Some(command) = self.commands.recv() => {
+                    if !self.on_command(command).await? {
+                        return Ok(());
+                    }
+                    continue;
+                }
                 Some(first) = watch_rx.recv() => {
                     // Let a burst of file-system events settle, then handle each path once.
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -180,7 +268,7 @@ impl HostSession {
                     }
                 };
             let receiving = std::mem::take(&mut self.channel.keys);
-            let mut channel = Channel::new(socket, keys.sending_key(0), receiving);
+            let mut channel = Channel::new(socket, keys.sending_key(self.epoch), receiving);
             channel
                 .sender
                 .control(&ToRelay::Resume {
@@ -334,7 +422,7 @@ impl HostSession {
                 self.on_request(from, id, body).await
             }
             Message::Edit(edit) => self.on_edit(from, edit).await,
-            Message::Presence(_) => Ok(()),
+            Message::Presence(_) | Message::KeyUpdate(_) => Ok(()),
             Message::Welcome(_) | Message::Response { .. } | Message::Event(_) => {
                 tracing::debug!(
                     participant = from,
@@ -346,39 +434,176 @@ impl HostSession {
     }
 
     async fn on_hello(&mut self, from: ParticipantId, hello: Hello) -> anyhow::Result<()> {
-        let name = display_name(&hello.name, from);
-        let color = self.free_color();
+        if self.participants.get(&from).is_some_and(|p| p.admitted) {
+            return Ok(());
+        }
         let member = Member {
             participant: from,
-            name,
+            name: display_name(&hello.name, from),
             role: Role::Editor,
-            color,
+            color: self.free_color(),
         };
-        tracing::info!(participant = from, "{} joined", member.name);
         self.participants.insert(
             from,
             Participant {
                 member: member.clone(),
-                admitted: true,
+                admitted: false,
+                public_key: hello.public_key,
             },
         );
+        match self.approval {
+            Approval::Auto => self.admit(from, Role::Editor).await,
+            Approval::Ask => {
+                tracing::info!(participant = from, "{} asks to join", member.name);
+                let _ = self.events.send(HostEvent::JoinRequest {
+                    participant: from,
+                    name: member.name,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    async fn admit(&mut self, participant: ParticipantId, role: Role) -> anyhow::Result<()> {
+        let Some(waiting) = self.participants.get_mut(&participant) else {
+            return Ok(());
+        };
+        waiting.admitted = true;
+        waiting.member.role = role;
+        let member = waiting.member.clone();
+        tracing::info!(participant, "{} joined", member.name);
         let sender = self.sender();
-        sender
-            .control(&ToRelay::Admit { participant: from })
-            .await?;
+        sender.control(&ToRelay::Admit { participant }).await?;
         let welcome = Welcome {
             you: member.clone(),
             members: self.members(),
+            host_public_key: self.key_pair.public(),
         };
         sender
-            .send(Route::Participant(from), &Message::Welcome(welcome))
+            .send(Route::Participant(participant), &Message::Welcome(welcome))
             .await?;
         sender
             .send(
                 Route::Everyone,
-                &Message::Event(Event::MemberJoined(member)),
+                &Message::Event(Event::MemberJoined(member.clone())),
             )
             .await?;
+        let _ = self.events.send(HostEvent::MemberJoined(member));
+        Ok(())
+    }
+
+    /// Carries out the host user's command; returns false when the session ended.
+    async fn on_command(&mut self, command: HostCommand) -> anyhow::Result<bool> {
+        let sender = self.sender();
+        match command {
+            HostCommand::Admit { participant, role } => self.admit(participant, role).await?,
+            HostCommand::Refuse { participant } => {
+                self.participants.remove(&participant);
+                sender.control(&ToRelay::Refuse { participant }).await?;
+            }
+            HostCommand::SetRole { participant, role } => {
+                if let Some(p) = self
+                    .participants
+                    .get_mut(&participant)
+                    .filter(|p| p.admitted)
+                {
+                    p.member.role = role;
+                    let member = p.member.clone();
+                    sender
+                        .send(
+                            Route::Everyone,
+                            &Message::Event(Event::RoleChanged { participant, role }),
+                        )
+                        .await?;
+                    let _ = self.events.send(HostEvent::RoleChanged(member));
+                }
+            }
+            HostCommand::Remove { participant } => self.remove_and_rekey(participant).await?,
+            HostCommand::FollowMe => {
+                sender
+                    .send(
+                        Route::Everyone,
+                        &Message::Event(Event::FollowMe { leader: HOST_ID }),
+                    )
+                    .await?;
+            }
+            HostCommand::End => {
+                sender.control(&ToRelay::End).await?;
+                let _ = self.events.send(HostEvent::Ended);
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Removes a participant and moves everyone else to a new key epoch: the new secret
+    /// is wrapped for each remaining member's X25519 key, the relay's admission token is
+    /// rotated first (so the old link cannot slip in), and the host shows the new link.
+    async fn remove_and_rekey(&mut self, participant: ParticipantId) -> anyhow::Result<()> {
+        let Some(removed) = self.participants.remove(&participant) else {
+            return Ok(());
+        };
+        self.documents.forget_viewer(participant);
+        let sender = self.sender();
+        sender.control(&ToRelay::Remove { participant }).await?;
+        let next_epoch = self.epoch + 1;
+        let remaining: Vec<(ParticipantId, [u8; 32])> = self
+            .participants
+            .iter()
+            .filter(|(_, p)| p.admitted)
+            .map(|(&id, p)| (id, p.public_key))
+            .collect();
+        let rekey = crate::rekey::rekey(&self.key_pair, &self.link.session, next_epoch, remaining)?;
+        sender
+            .control(&ToRelay::RotateToken {
+                verifier: rekey.verifier,
+                epoch: next_epoch,
+            })
+            .await?;
+        // Still sealed under the old epoch: only current members can open it.
+        for (id, wrapped) in rekey.wrapped {
+            let update = Message::KeyUpdate(crate::protocol::message::KeyUpdate {
+                epoch: next_epoch,
+                wrapped,
+            });
+            sender.send(Route::Participant(id), &update).await?;
+        }
+        // Waiting joiners were not wrapped for: they must come back with the new link.
+        let waiting: Vec<ParticipantId> = self
+            .participants
+            .iter()
+            .filter(|(_, p)| !p.admitted)
+            .map(|(&id, _)| id)
+            .collect();
+        for id in waiting {
+            self.participants.remove(&id);
+            sender.control(&ToRelay::Refuse { participant: id }).await?;
+        }
+        let keys = SessionKeys::derive(&rekey.secret, &self.link.session);
+        self.channel.keys.add_epoch(next_epoch, &keys);
+        // Frames members sealed just before they switched may still be on the way; the
+        // epoch before is kept until the next rekey. The removed member cannot send any:
+        // the relay disconnected it and its token no longer admits.
+        self.channel.keys.retire_epochs_below(self.epoch);
+        sender.replace_key(keys.sending_key(next_epoch));
+        self.link.secret = rekey.secret.clone();
+        self.epoch = next_epoch;
+        sender
+            .send(
+                Route::Everyone,
+                &Message::Event(Event::MemberLeft { participant }),
+            )
+            .await?;
+        tracing::info!(
+            participant,
+            "removed {}; keys rotated to epoch {next_epoch}",
+            removed.member.name
+        );
+        let _ = self.events.send(HostEvent::MemberLeft(removed.member));
+        let _ = self.events.send(HostEvent::Rekeyed {
+            link: self.link.to_url(),
+            verification_code: keys.verification_code(),
+        });
         Ok(())
     }
 

@@ -34,10 +34,13 @@ pub enum ToRelay {
     Admit { participant: ParticipantId },
     /// Host only: disconnect a participant and refuse it from now on.
     Remove { participant: ParticipantId },
-    /// Host only: replace the admission verifier (after a rekey the old link stops working).
-    RotateToken { verifier: [u8; 32] },
+    /// Host only: replace the admission verifier (after a rekey the old link stops
+    /// working) and announce the key epoch new joiners seal with.
+    RotateToken { verifier: [u8; 32], epoch: u32 },
     /// Host only: end the session for everyone.
     End,
+    /// Host only: turn away someone waiting for admission.
+    Refuse { participant: ParticipantId },
 }
 
 /// Sent by the relay to members.
@@ -48,6 +51,8 @@ pub enum FromRelay {
     Welcome {
         participant: ParticipantId,
         max_frame: u32,
+        /// The key epoch the session is in; a joiner seals with this epoch's keys.
+        epoch: u32,
     },
     Admitted,
     /// To the host: someone presented a valid token and waits for admission.
@@ -94,6 +99,8 @@ pub enum ErrorCode {
     TooSlow,
     /// The frame was sent before the connection joined a session.
     NotJoined,
+    /// The host did not let this joiner in.
+    Refused,
 }
 
 pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {

@@ -30,6 +30,15 @@ pub enum Message {
     Event(Event),
     Edit(EditMessage),
     Presence(Presence),
+    /// From the host to one member after a removal: the next epoch's secret, wrapped
+    /// for that member's X25519 key (see `rekey`).
+    KeyUpdate(KeyUpdate),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyUpdate {
+    pub epoch: u32,
+    pub wrapped: crate::rekey::WrappedSecret,
 }
 
 impl Message {
@@ -43,6 +52,7 @@ impl Message {
             Message::Event(_) => Kind::Event,
             Message::Edit(_) => Kind::Edit,
             Message::Presence(_) => Kind::Presence,
+            Message::KeyUpdate(_) => Kind::KeyUpdate,
         }
     }
 }
@@ -75,6 +85,8 @@ pub struct Member {
 pub struct Welcome {
     pub you: Member,
     pub members: Vec<Member>,
+    /// The host's X25519 key: key updates are accepted only when wrapped with it.
+    pub host_public_key: [u8; 32],
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -515,6 +515,7 @@ impl Connection {
             &FromRelay::Welcome {
                 participant: HOST_ID,
                 max_frame: self.state().config.max_frame as u32,
+                epoch: 0,
             },
         );
         true
@@ -552,6 +553,7 @@ impl Connection {
             &FromRelay::Welcome {
                 participant: HOST_ID,
                 max_frame,
+                epoch: session.epoch,
             },
         );
         // Tell the resumed host who is here, so it can re-greet them.
@@ -605,6 +607,7 @@ impl Connection {
             return self.refuse_fatally(ErrorCode::SessionFull, "the session is full");
         }
         let participant = session.add_participant(self.member(false));
+        let epoch = session.epoch;
         if let Some(host) = &session.host {
             send_control(&host.queue, &FromRelay::JoinRequest { participant });
         }
@@ -619,6 +622,7 @@ impl Connection {
             &FromRelay::Welcome {
                 participant,
                 max_frame,
+                epoch,
             },
         );
         true
@@ -680,9 +684,29 @@ impl Connection {
                     )),
                 }
             }
-            ToRelay::RotateToken { verifier } if is_host => {
+            ToRelay::RotateToken { verifier, epoch } if is_host => {
                 session.rotate_verifier(verifier);
+                session.epoch = epoch;
                 Ok(())
+            }
+            ToRelay::Refuse { participant } if is_host => {
+                match session.participants.get(&participant) {
+                    Some(member) if !member.admitted => {
+                        let connection = member.connection;
+                        close_with(
+                            &member.queue,
+                            &member.kick,
+                            ErrorCode::Refused,
+                            "the host did not let you in",
+                        );
+                        session.remove_participant(participant, connection);
+                        Ok(())
+                    }
+                    _ => Err(Refusal::new(
+                        ErrorCode::NoSuchParticipant,
+                        format!("no participant {participant} is waiting"),
+                    )),
+                }
             }
             ToRelay::End if is_host => {
                 if let Some(session) = sessions.remove(&key) {
@@ -694,6 +718,7 @@ impl Connection {
             ToRelay::Admit { .. }
             | ToRelay::Remove { .. }
             | ToRelay::RotateToken { .. }
+            | ToRelay::Refuse { .. }
             | ToRelay::End => Err(host_only()),
             ToRelay::Create { .. } | ToRelay::Resume { .. } | ToRelay::Join { .. } => {
                 unreachable!("handled before member_control")

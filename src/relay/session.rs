@@ -47,6 +47,8 @@ pub struct Session {
     next_participant: ParticipantId,
     pub created: Instant,
     pub peak_participants: usize,
+    /// The key epoch joiners seal with (announced by the host at every rekey).
+    pub epoch: u32,
 }
 
 #[derive(Debug)]
@@ -79,6 +81,7 @@ impl Session {
             next_participant: HOST_ID + 1,
             created: Instant::now(),
             peak_participants: 0,
+            epoch: 0,
         }
     }
 

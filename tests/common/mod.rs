@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use cotype::host::session::{Approval, HostControl};
 use cotype::host::{HostOptions, HostSession};
 use cotype::link::Link;
 use cotype::relay::{Relay, RelayConfig, Tap, TapDirection};
@@ -41,20 +42,35 @@ pub async fn start_relay(config: RelayConfig) -> TestRelay {
 
 /// Starts a host on `dir` against `relay` and serves it in the background.
 pub async fn start_host(dir: &Path, relay: SocketAddr, name: &str, hide: &[&str]) -> Link {
-    let session = HostSession::start(HostOptions {
+    start_host_with(dir, relay, name, hide, Approval::Auto)
+        .await
+        .0
+}
+
+/// Like `start_host`, also returning the host user's controls.
+pub async fn start_host_with(
+    dir: &Path,
+    relay: SocketAddr,
+    name: &str,
+    hide: &[&str],
+    approval: Approval,
+) -> (Link, HostControl) {
+    let mut session = HostSession::start(HostOptions {
         root: dir.to_path_buf(),
         relay: Some(relay.to_string()),
         insecure: false,
         hide: hide.iter().map(|s| s.to_string()).collect(),
         name: name.to_string(),
+        approval,
     })
     .await
     .expect("host starts");
     let link = session.link.clone();
+    let control = session.control().expect("control is taken once");
     tokio::spawn(async move {
         let _ = session.run().await;
     });
-    link
+    (link, control)
 }
 
 /// Writes `files` (relative path, contents) under `root`, creating folders.
