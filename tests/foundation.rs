@@ -388,7 +388,10 @@ async fn garbage_is_refused_with_a_reason_and_everyone_else_carries_on() {
         ),
         (
             "rotate by a participant",
-            control::encode(&ToRelay::RotateToken { verifier: [0; 32] }),
+            control::encode(&ToRelay::RotateToken {
+                verifier: [0; 32],
+                epoch: 1,
+            }),
             ErrorCode::NotAllowed,
         ),
         (

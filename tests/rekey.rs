@@ -235,6 +235,7 @@ async fn through_a_relay_the_old_link_is_refused_and_captured_frames_stay_closed
     host.sender
         .control(&ToRelay::RotateToken {
             verifier: rekey.verifier,
+            epoch: 1,
         })
         .await
         .unwrap();
