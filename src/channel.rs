@@ -76,6 +76,14 @@ impl ChannelSender {
             .map_err(|_| ChannelError::Closed)
     }
 
+    /// Our participant id (the host's until the relay's welcome says otherwise).
+    pub fn participant(&self) -> ParticipantId {
+        self.sealer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sender()
+    }
+
     /// The relay told us our participant id; it is part of every header we seal.
     pub fn set_participant(&self, participant: ParticipantId) {
         self.sealer
@@ -172,7 +180,26 @@ impl Channel {
                 },
             },
             Ok(false) => match open_frame(&mut self.keys, frame) {
-                Ok((header, message)) => Incoming::Message { header, message },
+                Ok((header, message)) => {
+                    // The route is sealed, so the relay cannot change it, but it could still
+                    // hand us a frame meant for another member; only we can notice.
+                    let me = self.sender.participant();
+                    let for_me = match header.route {
+                        Route::Participant(target) => target == me,
+                        Route::Host => me == crate::protocol::HOST_ID,
+                        Route::Everyone | Route::Followers => header.sender != me,
+                    };
+                    if for_me {
+                        Incoming::Message { header, message }
+                    } else {
+                        Incoming::Rejected {
+                            from: header.sender,
+                            error: FrameError::Misrouted {
+                                route: header.route,
+                            },
+                        }
+                    }
+                }
                 Err(error) => Incoming::Rejected {
                     from: Header::decode(frame).map(|h| h.sender).unwrap_or(u32::MAX),
                     error,

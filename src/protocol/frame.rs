@@ -11,6 +11,9 @@ pub enum FrameError {
     Decode(#[from] DecodeError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    /// Authentic, but addressed to someone else: a relay misdelivered it.
+    #[error("the frame was addressed to {route:?}, not to this member")]
+    Misrouted { route: super::header::Route },
     #[error("the frame's header says {header:?} but its message is a {actual:?}")]
     KindMismatch {
         header: super::header::Kind,
