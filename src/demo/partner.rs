@@ -471,10 +471,9 @@ impl Partner {
             (a, b) => a.or(b),
         };
         let incoming = match wake {
-            Some(wake) => match tokio::time::timeout_at(wake, self.channel.recv()).await {
-                Ok(incoming) => Some(incoming),
-                Err(_) => None,
-            },
+            Some(wake) => tokio::time::timeout_at(wake, self.channel.recv())
+                .await
+                .ok(),
             None => Some(self.channel.recv().await),
         };
         let mut pumped = Pumped::Nothing;
