@@ -459,6 +459,7 @@ impl Partner {
     /// Takes in one thing from the network (or returns at `deadline`), keeping her
     /// selection where it was in the text as others' edits arrive.
     async fn pump_once(&mut self, deadline: Option<Instant>) -> Result<Pumped, PartnerError> {
+        self.flush().await;
         let presence_due = self
             .everyone_behind
             .then(|| {
