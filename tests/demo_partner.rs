@@ -113,7 +113,7 @@ async fn a_participant_sees_ada_select_the_bug_and_type_the_fix() {
                 );
             }
         }
-        let typed = session.documents["src/pager.rs"].rope.line(16).to_string() == fixed_line;
+        let typed = session.documents["src/pager.rs"].rope.line(16) == fixed_line;
         Ok(typed && !selected_after_the_fix.is_empty())
     })
     .await
@@ -135,5 +135,22 @@ async fn a_participant_sees_ada_select_the_bug_and_type_the_fix() {
     );
     let pager = session.documents["src/pager.rs"].rope.to_string();
     assert!(!pager.contains("per_page - 1"), "the bug is gone:\n{pager}");
+    // Ada saves her fix: the project's own tests, run in the demo folder, would see it.
+    let on_disk = demo.project_root().join("src/pager.rs");
+    let saved = tokio::time::Instant::now() + DEADLINE;
+    while !std::fs::read_to_string(&on_disk).is_ok_and(|text| text.contains(fixed_line)) {
+        assert!(
+            tokio::time::Instant::now() < saved,
+            "Ada's fix never reached {}",
+            on_disk.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(!demo.is_finished(), "the host and Ada are still there");
+    let root = demo.project_root().to_path_buf();
+    drop(demo);
+    assert!(
+        !root.exists(),
+        "the demo folder is removed when the demo ends"
+    );
 }

@@ -337,7 +337,7 @@ impl Partner {
         Ok(())
     }
 
-    /// Replaces the selection with `text`, one character at a time.
+    /// Replaces the selection with `text`, one character at a time, then saves.
     async fn type_text(&mut self, text: &str) -> Result<(), PartnerError> {
         let mut buffer = [0u8; 4];
         for character in text.chars() {
@@ -373,6 +373,14 @@ impl Partner {
             let jitter = rand::rng().random_range(-TYPING_JITTER..=TYPING_JITTER);
             let delay = TYPING_INTERVAL.mul_f64(1.0 + jitter);
             self.pump_for(self.scaled(delay)).await?;
+        }
+        // She saves what she typed, as anyone would, so the fix is on disk and the
+        // project's own tests (`cargo test` in the demo folder) see it.
+        if let Some(path) = &self.path
+            && self.session.documents.contains_key(path)
+        {
+            self.session.save(path);
+            self.flush().await;
         }
         Ok(())
     }
