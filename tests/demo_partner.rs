@@ -12,6 +12,7 @@ use cotype::client::session::SessionEvent;
 use cotype::demo::partner::PartnerOptions;
 use cotype::demo::{DemoOptions, project};
 use cotype::protocol::control::ToRelay;
+use cotype::text::Operation;
 use ropey::Rope;
 
 /// A correctness wait, not a timing claim: generous for a loaded machine.
@@ -153,4 +154,71 @@ async fn a_participant_sees_ada_select_the_bug_and_type_the_fix() {
         !root.exists(),
         "the demo folder is removed when the demo ends"
     );
+}
+
+/// The user edits above Ada while she holds the bug selected: she still replaces exactly
+/// the text she selected, now one line lower, and nothing is lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ada_types_her_fix_in_the_right_place_while_the_user_edits_above_her() {
+    let demo = cotype::demo::start(DemoOptions {
+        partner: PartnerOptions {
+            speed: SPEED,
+            ..PartnerOptions::default()
+        },
+        ..DemoOptions::default()
+    })
+    .await
+    .expect("the demo starts");
+    let ada = demo.partner_id;
+    let (mut driver, mut session) = Driver::join(&demo.link, "newcomer")
+        .await
+        .expect("the demo's link joins");
+    open(&mut driver, &mut session, "src/pager.rs")
+        .await
+        .expect("the participant opens src/pager.rs");
+
+    let note = "// newcomer: reading along\n";
+    let mut edited = false;
+    run_until(&mut driver, &mut session, DEADLINE, |session, event| {
+        if let Some(SessionEvent::PresenceChanged { participant }) = event
+            && *participant == ada
+            && !edited
+        {
+            let presence = &session.presence[&ada];
+            let document = &session.documents["src/pager.rs"];
+            let &(anchor, head) = presence.selections.first().expect("a selection");
+            if presence.path.as_deref() == Some("src/pager.rs")
+                && document.rope.slice(anchor.min(head)..anchor.max(head)) == "start + per_page - 1"
+            {
+                let op = Operation::insert(document.rope.len_chars(), 0, note).expect("fits");
+                session
+                    .local_edit("src/pager.rs", op)
+                    .expect("an editor may edit");
+                edited = true;
+            }
+        }
+        let rope = &session.documents["src/pager.rs"].rope;
+        Ok(edited
+            && session.is_synced("src/pager.rs")
+            && !rope.to_string().contains("per_page - 1"))
+    })
+    .await
+    .expect("the user edits while Ada has the bug selected, and Ada types her fix");
+
+    // Wait until Ada's last keystroke is in: the line reads exactly as the script promises.
+    let fixed_line = "    let end = (start + per_page).min(items.len());\n";
+    run_until(&mut driver, &mut session, DEADLINE, |session, _| {
+        Ok(session.documents["src/pager.rs"].rope.line(17) == fixed_line)
+    })
+    .await
+    .expect("Ada's fix lands one line lower, intact");
+    let text = session.documents["src/pager.rs"].rope.to_string();
+    let mut expected = note.to_string();
+    expected.push_str(
+        &project::text_of("src/pager.rs")
+            .expect("bundled")
+            .replace("start + per_page - 1", "start + per_page"),
+    );
+    assert_eq!(text, expected, "both edits, each exactly once");
+    assert!(!demo.is_finished(), "Ada carries on after the user's edit");
 }
