@@ -124,9 +124,9 @@ enum Command {
         /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
         #[arg(long, value_name = "NAME")]
         theme: Option<String>,
-        /// Your name as the others see it.
-        #[arg(long, default_value_t = default_name())]
-        name: String,
+        /// Your name as the others see it (default: config.toml's name, else your login name).
+        #[arg(long)]
+        name: Option<String>,
         /// How much faster than a person Ada plays her script (for tests and impatience).
         #[arg(long, env = "COTYPE_DEMO_SPEED", default_value_t = 1.0, hide = true)]
         speed: f64,

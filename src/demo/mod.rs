@@ -27,7 +27,8 @@ pub struct DemoOptions {
 impl Default for DemoOptions {
     fn default() -> Self {
         DemoOptions {
-            host_name: "demo host".into(),
+            // The people panel adds the role: "demo host".
+            host_name: "demo".into(),
             partner: PartnerOptions::default(),
         }
     }
