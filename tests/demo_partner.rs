@@ -222,3 +222,43 @@ async fn ada_types_her_fix_in_the_right_place_while_the_user_edits_above_her() {
     assert_eq!(text, expected, "both edits, each exactly once");
     assert!(!demo.is_finished(), "Ada carries on after the user's edit");
 }
+
+/// The user rewrote the file Ada is headed for (it no longer matches her script): her
+/// positions land at the nearest places, she types and saves there, and she plays on to
+/// the script's end instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ada_carries_on_when_the_file_no_longer_matches_her_script() {
+    let demo = cotype::demo::start(DemoOptions {
+        partner: PartnerOptions {
+            speed: SPEED,
+            ..PartnerOptions::default()
+        },
+        ..DemoOptions::default()
+    })
+    .await
+    .expect("the demo starts");
+    let ada = demo.partner_id;
+    // Ada starts when someone joins, so this reaches the host well before she opens it.
+    std::fs::write(demo.project_root().join("src/pager.rs"), "short\n").expect("writable");
+    let (mut driver, mut session) = Driver::join(&demo.link, "newcomer")
+        .await
+        .expect("the demo's link joins");
+    driver.control(&ToRelay::Follow { leader: Some(ada) }).await;
+    open(&mut driver, &mut session, "src/pager.rs")
+        .await
+        .expect("the participant opens src/pager.rs");
+
+    let mut typed = false;
+    run_until(&mut driver, &mut session, DEADLINE, |session, event| {
+        typed = typed || session.documents["src/pager.rs"].rope == "short\nstart + per_page";
+        let back_at_the_top = matches!(
+            event,
+            Some(SessionEvent::PresenceChanged { participant }) if *participant == ada
+        ) && session.presence[&ada].path.as_deref() == Some("src/pager.rs")
+            && session.presence[&ada].selections == [(0, 0)];
+        Ok(typed && back_at_the_top)
+    })
+    .await
+    .expect("Ada types at the end of the short file and plays on to her last step, 1:1");
+    assert!(!demo.is_finished(), "Ada is still in the session");
+}

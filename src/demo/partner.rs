@@ -323,12 +323,13 @@ impl Partner {
             self.session.open_document(path);
             let deadline = Instant::now() + HOST_TIMEOUT;
             while !self.session.documents.contains_key(path) {
-                if Instant::now() >= deadline {
-                    tracing::debug!("demo partner: the host did not open {path}; skipping");
-                    break;
-                }
-                if self.pump_once(Some(deadline)).await? == Pumped::OpenFailed {
-                    tracing::debug!("demo partner: cannot open {path}; skipping");
+                let failed = Instant::now() >= deadline
+                    || self.pump_once(Some(deadline)).await? == Pumped::OpenFailed;
+                if failed {
+                    // The user may have deleted or hidden it: she shows no file and the
+                    // steps up to her next `open` are skipped.
+                    tracing::debug!("demo partner: cannot open {path}; skipping to the next open");
+                    self.path = None;
                     break;
                 }
             }
