@@ -238,7 +238,7 @@ async fn ada_carries_on_when_the_file_no_longer_matches_her_script() {
     .await
     .expect("the demo starts");
     let ada = demo.partner_id;
-    // Ada starts when someone joins, so this reaches the host well before she opens it.
+    // Nobody has the file open yet, so whoever opens it first (Ada or us) gets this text.
     std::fs::write(demo.project_root().join("src/pager.rs"), "short\n").expect("writable");
     let (mut driver, mut session) = Driver::join(&demo.link, "newcomer")
         .await
