@@ -9,6 +9,7 @@
 pub mod channel;
 pub mod client;
 pub mod crypto;
+pub mod demo;
 pub mod host;
 pub mod link;
 pub mod net;

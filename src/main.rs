@@ -118,6 +118,25 @@ enum Command {
         #[command(flatten)]
         participant: ParticipantArgs,
     },
+    /// Try cotype in one command: a session on a small bundled project, with Ada, a
+    /// scripted partner, finding and fixing its bug while you watch, follow or edit.
+    #[command(
+        after_help = "Examples:\n  cotype demo\n  cotype demo --keymap vim --theme sixteen --name sam\n\nEverything runs on this machine (relay, host, Ada); nothing is configured or sent\nelsewhere. The project is a fresh copy in a temporary folder, removed when you quit."
+    )]
+    Demo {
+        /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
+        #[arg(long, value_name = "NAME")]
+        keymap: Option<String>,
+        /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
+        /// Your name as the others see it (default: config.toml's name, else your login name).
+        #[arg(long)]
+        name: Option<String>,
+        /// How much faster than a person Ada plays her script (for tests and impatience).
+        #[arg(long, env = "COTYPE_DEMO_SPEED", default_value_t = 1.0, hide = true)]
+        speed: f64,
+    },
 }
 
 /// A 1-based `LINE:COL` position (column in characters).
@@ -284,6 +303,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 result = session.run() => result,
                 _ = shutdown_signal() => Ok(()),
             }
+        }
+        Command::Demo {
+            keymap,
+            theme,
+            name,
+            speed,
+        } => {
+            let demo = cotype::demo::start(cotype::demo::DemoOptions {
+                partner: cotype::demo::partner::PartnerOptions {
+                    speed,
+                    ..Default::default()
+                },
+                ..Default::default()
+            })
+            .await?;
+            eprintln!(
+                "cotype demo: a copy of the project is in {} (removed when the demo ends).",
+                demo.project_root().display()
+            );
+            // The terminal UI lands with `cotype join` (branch `join`); until it is merged,
+            // the demo runs headless and the user joins from another terminal.
+            let _ = (keymap, theme, name);
+            let mut stdout = std::io::stdout();
+            writeln!(stdout, "{}", demo.link.to_url())?;
+            stdout.flush()?;
+            eprintln!(
+                "The terminal UI is on its way; until then, join the link above from another\n\
+                 terminal (e.g. `cotype cat LINK src/pager.rs`). Ada starts when someone joins.\n\
+                 Ctrl-C ends the demo."
+            );
+            shutdown_signal().await;
+            drop(demo);
+            Ok(())
         }
         Command::Ls { link, participant } => {
             let link = parse_link(link.as_deref(), participant.insecure)?;

@@ -1,0 +1,706 @@
+//! Ada, the scripted partner of `cotype demo`: a real participant who joins over the relay
+//! and plays examples/demo-project/SCRIPT.md — opens files, moves, selects and types the
+//! fix — so that a newcomer sees another person working in the session.
+//!
+//! She is driven like any participant (a `Session` fed from an encrypted channel), so
+//! what the user sees is exactly what a human partner would produce. The user may edit
+//! the same files meanwhile: positions are carried through their edits, and a step that
+//! no longer fits the document is clamped to the nearest place instead of failing.
+
+use std::fmt;
+use std::time::Duration;
+
+use rand::RngExt;
+use ropey::Rope;
+use tokio::time::Instant;
+
+use crate::channel::{Channel, ChannelSender, Incoming};
+use crate::client::session::{Session, SessionEvent};
+use crate::client::{ClientError, HOST_TIMEOUT, Participant};
+use crate::link::Link;
+use crate::protocol::HOST_ID;
+use crate::protocol::control::FromRelay;
+use crate::protocol::header::Route;
+use crate::protocol::message::{Message, Presence};
+use crate::text::{Assoc, LineCol, Operation, position};
+
+/// Typing speed: about twelve characters a second, a relaxed human pace.
+const TYPING_INTERVAL: Duration = Duration::from_millis(83);
+/// Each keystroke's delay varies by up to this fraction, so typing does not look mechanical.
+const TYPING_JITTER: f64 = 0.4;
+/// Presence goes to everyone (the people panel) at most this often; followers get every
+/// change. The receiving side relies on this rule.
+const PRESENCE_TO_EVERYONE: Duration = Duration::from_millis(250);
+/// Lines kept above the cursor when `open` or `move` scroll the view to it.
+const SCROLL_CONTEXT: usize = 8;
+/// Lines assumed visible: a selection whose head leaves them scrolls the view.
+const VIEW_LINES: usize = 30;
+
+/// A 1-based line and column, as SCRIPT.md writes them and the status line shows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScriptPosition {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl fmt::Display for ScriptPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Open(String),
+    Move(ScriptPosition),
+    /// Anchor, then head.
+    Select(ScriptPosition, ScriptPosition),
+    Type(String),
+    Wait(Duration),
+}
+
+/// A step and the line of SCRIPT.md it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptStep {
+    pub line: usize,
+    pub step: Step,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ScriptError {
+    #[error("the script has no ``` block of steps; put the steps between two ``` lines")]
+    NoBlock,
+    #[error("the script's ``` block starting on line {0} is never closed")]
+    Unclosed(usize),
+    #[error("script line {line}: {message}")]
+    Step { line: usize, message: String },
+}
+
+/// The partner's script: the steps inside the first fenced block of SCRIPT.md.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Script {
+    pub steps: Vec<ScriptStep>,
+}
+
+impl Script {
+    pub fn parse(text: &str) -> Result<Script, ScriptError> {
+        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+        let opening = lines
+            .by_ref()
+            .find(|(_, l)| l.trim_start().starts_with("```"))
+            .map(|(number, _)| number)
+            .ok_or(ScriptError::NoBlock)?;
+        let mut steps = Vec::new();
+        for (number, line) in lines {
+            // Only leading space goes: trailing space may be text to type.
+            let line = line.trim_start();
+            if line.starts_with("```") {
+                return Ok(Script { steps });
+            }
+            if line.trim_end().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let step = parse_step(line).map_err(|message| ScriptError::Step {
+                line: number,
+                message,
+            })?;
+            steps.push(ScriptStep { line: number, step });
+        }
+        Err(ScriptError::Unclosed(opening))
+    }
+}
+
+fn parse_step(line: &str) -> Result<Step, String> {
+    let (verb, rest) = line.split_once(' ').unwrap_or((line.trim_end(), ""));
+    let argument = rest.trim();
+    let needs_argument = |what: &str| {
+        if argument.is_empty() {
+            Err(format!("`{verb}` needs {what}"))
+        } else {
+            Ok(argument)
+        }
+    };
+    match verb {
+        "open" => Ok(Step::Open(needs_argument("a path")?.to_string())),
+        "move" => Ok(Step::Move(parse_position(needs_argument("LINE:COL")?)?)),
+        "select" => {
+            let range = needs_argument("LINE:COL-LINE:COL")?;
+            let (anchor, head) = range
+                .split_once('-')
+                .ok_or_else(|| format!("`{range}` is not LINE:COL-LINE:COL"))?;
+            Ok(Step::Select(parse_position(anchor)?, parse_position(head)?))
+        }
+        // Everything after `type ` is typed, spaces included.
+        "type" => {
+            needs_argument("the text to type")?;
+            Ok(Step::Type(rest.to_string()))
+        }
+        "wait" => {
+            let ms = needs_argument("milliseconds")?;
+            let ms: u64 = ms
+                .parse()
+                .map_err(|_| format!("`{ms}` is not a number of milliseconds"))?;
+            Ok(Step::Wait(Duration::from_millis(ms)))
+        }
+        other => Err(format!(
+            "unknown step `{other}`; the steps are open, move, select, type and wait"
+        )),
+    }
+}
+
+fn parse_position(text: &str) -> Result<ScriptPosition, String> {
+    let invalid = || format!("`{text}` is not LINE:COL (both counted from 1)");
+    let (line, col) = text.trim().split_once(':').ok_or_else(invalid)?;
+    let line: usize = line.parse().map_err(|_| invalid())?;
+    let col: usize = col.parse().map_err(|_| invalid())?;
+    if line == 0 || col == 0 {
+        return Err(invalid());
+    }
+    Ok(ScriptPosition { line, col })
+}
+
+/// The char index of a script position in `rope`, clamped into the document (the user
+/// may have changed it); logs at debug when it had to be clamped.
+pub fn char_index(rope: &Rope, at: ScriptPosition) -> usize {
+    let zero_based = LineCol {
+        line: at.line - 1,
+        col: at.col - 1,
+    };
+    let index = position::line_col_to_char(rope, zero_based);
+    if position::char_to_line_col(rope, index) != zero_based {
+        tracing::debug!(
+            "demo partner: {at} is outside the document as it is now; using the nearest place"
+        );
+    }
+    index
+}
+
+#[derive(Clone, Debug)]
+pub struct PartnerOptions {
+    pub name: String,
+    /// 1.0 plays the script at its written pace; 10.0 ten times faster (tests).
+    pub speed: f64,
+}
+
+impl Default for PartnerOptions {
+    fn default() -> Self {
+        PartnerOptions {
+            name: "Ada".into(),
+            speed: 1.0,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PartnerError {
+    #[error("the demo partner could not join: {0}")]
+    Join(ClientError),
+    #[error("the demo partner lost the session: {0}")]
+    Lost(ClientError),
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+}
+
+/// Ada, joined and ready to play.
+pub struct Partner {
+    session: Session,
+    channel: Channel,
+    sender: ChannelSender,
+    script: Script,
+    speed: f64,
+    /// The document she looks at, and her selection in it (char indices).
+    path: Option<String>,
+    anchor: usize,
+    head: usize,
+    scroll_line: usize,
+    presence_seq: u64,
+    last_to_everyone: Option<Instant>,
+    /// A presence change not yet sent to everyone because of the rate limit.
+    everyone_behind: bool,
+}
+
+impl Partner {
+    /// Joins the session. She does not move until `play`.
+    pub async fn join(link: &Link, options: &PartnerOptions) -> Result<Partner, PartnerError> {
+        let script = Script::parse(super::project::SCRIPT)?;
+        let participant = Participant::join(link, &options.name)
+            .await
+            .map_err(PartnerError::Join)?;
+        let session = Session::new(participant.me.clone(), participant.members.clone());
+        let channel = participant.into_channel();
+        Ok(Partner {
+            session,
+            sender: channel.sender.clone(),
+            channel,
+            script,
+            speed: options.speed.max(0.01),
+            path: None,
+            anchor: 0,
+            head: 0,
+            scroll_line: 0,
+            presence_seq: 0,
+            last_to_everyone: None,
+            everyone_behind: false,
+        })
+    }
+
+    pub fn id(&self) -> crate::protocol::ParticipantId {
+        self.session.me.participant
+    }
+
+    /// Waits for someone to watch, plays the script once, then stays in the session
+    /// where she ended until it closes.
+    ///
+    /// She does not loop: playing again would mean restoring the original text over
+    /// whatever the user did in the meantime, and typing the same fix twice is not what
+    /// a partner does. Staying keeps her in the people panel, cursor visible.
+    pub async fn play(mut self) -> Result<(), PartnerError> {
+        self.wait_for_company().await?;
+        let steps = std::mem::take(&mut self.script.steps);
+        for ScriptStep { line, step } in steps {
+            tracing::debug!("demo partner: script line {line}: {step:?}");
+            self.step(step).await?;
+        }
+        tracing::debug!("demo partner: script done");
+        loop {
+            self.pump_for(Duration::from_secs(3600)).await?;
+        }
+    }
+
+    async fn wait_for_company(&mut self) -> Result<(), PartnerError> {
+        let me = self.id();
+        while !self
+            .session
+            .members
+            .keys()
+            .any(|&p| p != me && p != HOST_ID)
+        {
+            self.pump_once(None).await?;
+        }
+        Ok(())
+    }
+
+    async fn step(&mut self, step: Step) -> Result<(), PartnerError> {
+        match step {
+            Step::Wait(duration) => self.pump_for(self.scaled(duration)).await?,
+            Step::Open(path) => self.open(&path).await?,
+            Step::Move(at) => {
+                if let Some(rope) = self.rope() {
+                    let index = char_index(rope, at);
+                    self.anchor = index;
+                    self.head = index;
+                    self.scroll_to_head();
+                    self.presence_changed().await;
+                }
+            }
+            Step::Select(anchor, head) => {
+                if let Some(rope) = self.rope() {
+                    (self.anchor, self.head) = (char_index(rope, anchor), char_index(rope, head));
+                    self.keep_head_in_view();
+                    self.presence_changed().await;
+                }
+            }
+            Step::Type(text) => self.type_text(&text).await?,
+        }
+        Ok(())
+    }
+
+    fn rope(&self) -> Option<&Rope> {
+        let path = self.path.as_ref()?;
+        let rope = self.session.documents.get(path).map(|d| &d.rope);
+        if rope.is_none() {
+            tracing::debug!("demo partner: {path} is not open; skipping the step");
+        }
+        rope
+    }
+
+    async fn open(&mut self, path: &str) -> Result<(), PartnerError> {
+        self.path = Some(path.to_string());
+        self.anchor = 0;
+        self.head = 0;
+        self.scroll_line = 0;
+        if !self.session.documents.contains_key(path) {
+            self.session.open_document(path);
+            let deadline = Instant::now() + HOST_TIMEOUT;
+            while !self.session.documents.contains_key(path) {
+                let failed = Instant::now() >= deadline
+                    || self.pump_once(Some(deadline)).await? == Pumped::OpenFailed;
+                if failed {
+                    // The user may have deleted or hidden it: she shows no file and the
+                    // steps up to her next `open` are skipped.
+                    tracing::debug!("demo partner: cannot open {path}; skipping to the next open");
+                    self.path = None;
+                    break;
+                }
+            }
+        }
+        self.presence_changed().await;
+        Ok(())
+    }
+
+    /// Replaces the selection with `text`, one character at a time, then saves.
+    async fn type_text(&mut self, text: &str) -> Result<(), PartnerError> {
+        let mut buffer = [0u8; 4];
+        for character in text.chars() {
+            let Some(path) = self.path.clone() else {
+                return Ok(());
+            };
+            let Some(rope) = self.rope() else {
+                return Ok(());
+            };
+            let length = rope.len_chars();
+            let start = self.anchor.min(self.head).min(length);
+            let end = self.anchor.max(self.head).min(length);
+            let typed = character.encode_utf8(&mut buffer);
+            let edit = Operation::replace(length, start..end, typed)
+                .map_err(|e| e.to_string())
+                .and_then(|op| {
+                    self.session
+                        .local_edit(&path, op)
+                        .map_err(|e| e.to_string())
+                });
+            match edit {
+                Ok(()) => {
+                    self.anchor = start + 1;
+                    self.head = start + 1;
+                }
+                Err(reason) => {
+                    tracing::debug!("demo partner: cannot type in {path}: {reason}");
+                    return Ok(());
+                }
+            }
+            self.flush().await;
+            self.presence_changed().await;
+            let jitter = rand::rng().random_range(-TYPING_JITTER..=TYPING_JITTER);
+            let delay = TYPING_INTERVAL.mul_f64(1.0 + jitter);
+            self.pump_for(self.scaled(delay)).await?;
+        }
+        // She saves what she typed, as anyone would, so the fix is on disk and the
+        // project's own tests (`cargo test` in the demo folder) see it.
+        if let Some(path) = &self.path
+            && self.session.documents.contains_key(path)
+        {
+            self.session.save(path);
+            self.flush().await;
+        }
+        Ok(())
+    }
+
+    fn scaled(&self, duration: Duration) -> Duration {
+        duration.div_f64(self.speed)
+    }
+
+    fn head_line(&self) -> usize {
+        self.rope()
+            .map(|rope| position::char_to_line_col(rope, self.head).line)
+            .unwrap_or(0)
+    }
+
+    fn scroll_to_head(&mut self) {
+        self.scroll_line = self.head_line().saturating_sub(SCROLL_CONTEXT);
+    }
+
+    fn keep_head_in_view(&mut self) {
+        let line = self.head_line();
+        if line < self.scroll_line || line >= self.scroll_line + VIEW_LINES {
+            self.scroll_to_head();
+        }
+    }
+
+    fn presence(&mut self) -> Presence {
+        self.presence_seq += 1;
+        let revision = self
+            .path
+            .as_ref()
+            .and_then(|p| self.session.documents.get(p))
+            .map(|d| d.ot.revision())
+            .unwrap_or(0);
+        Presence {
+            seq: self.presence_seq,
+            path: self.path.clone(),
+            revision,
+            selections: vec![(self.anchor, self.head)],
+            scroll_line: self.scroll_line,
+            following: None,
+        }
+    }
+
+    /// Followers see every change; everyone else at most every 250 ms, and the last
+    /// change always arrives (sent from `pump_once` when the interval is over).
+    async fn presence_changed(&mut self) {
+        let presence = Message::Presence(self.presence());
+        self.send(Route::Followers, &presence).await;
+        if self.everyone_due() {
+            self.send(Route::Everyone, &presence).await;
+            self.last_to_everyone = Some(Instant::now());
+            self.everyone_behind = false;
+        } else {
+            self.everyone_behind = true;
+        }
+    }
+
+    fn everyone_due(&self) -> bool {
+        self.last_to_everyone
+            .is_none_or(|last| last.elapsed() >= PRESENCE_TO_EVERYONE)
+    }
+
+    async fn send(&self, route: Route, message: &Message) {
+        if let Err(e) = self.sender.send(route, message).await {
+            tracing::debug!("demo partner: send failed, the connection is closing: {e}");
+        }
+    }
+
+    async fn flush(&mut self) {
+        for (route, message) in self.session.take_outbox() {
+            self.send(route, &message).await;
+        }
+    }
+
+    /// Stays responsive for `duration`: takes in what arrives meanwhile.
+    async fn pump_for(&mut self, duration: Duration) -> Result<(), PartnerError> {
+        let deadline = Instant::now() + duration;
+        while Instant::now() < deadline {
+            self.pump_once(Some(deadline)).await?;
+        }
+        Ok(())
+    }
+
+    /// Takes in one thing from the network (or returns at `deadline`), keeping her
+    /// selection where it was in the text as others' edits arrive.
+    async fn pump_once(&mut self, deadline: Option<Instant>) -> Result<Pumped, PartnerError> {
+        self.flush().await;
+        let presence_due = self
+            .everyone_behind
+            .then(|| {
+                self.last_to_everyone
+                    .map(|last| last + PRESENCE_TO_EVERYONE)
+            })
+            .flatten();
+        let wake = match (deadline, presence_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let incoming = match wake {
+            Some(wake) => tokio::time::timeout_at(wake, self.channel.recv())
+                .await
+                .ok(),
+            None => Some(self.channel.recv().await),
+        };
+        let mut pumped = Pumped::Nothing;
+        match incoming {
+            None => {}
+            Some(Incoming::Message { header, message }) => {
+                self.session.handle(&header, message);
+            }
+            Some(Incoming::Relay(FromRelay::HostBack)) => self.session.resynchronize(),
+            Some(Incoming::Relay(FromRelay::Error {
+                message,
+                fatal: true,
+                ..
+            })) => return Err(PartnerError::Lost(ClientError::SessionGone(message))),
+            Some(Incoming::Relay(_)) => {}
+            Some(Incoming::Rejected { from, error }) => {
+                tracing::debug!("demo partner: dropped a frame from {from}: {error}");
+            }
+            Some(Incoming::Closed { reason }) => {
+                return Err(PartnerError::Lost(ClientError::Closed(reason)));
+            }
+        }
+        let mut moved = false;
+        while let Some(event) = self.session.next_event() {
+            match event {
+                SessionEvent::RemoteEdit { path, op, .. } if Some(&path) == self.path.as_ref() => {
+                    let (low, high) = (self.anchor.min(self.head), self.anchor.max(self.head));
+                    // The selection keeps exactly the text it covered: text inserted at
+                    // either edge stays outside it.
+                    let low = op.transform_position(low, Assoc::After);
+                    let high = op.transform_position(high, Assoc::Before).max(low);
+                    if self.anchor <= self.head {
+                        (self.anchor, self.head) = (low, high);
+                    } else {
+                        (self.anchor, self.head) = (high, low);
+                    }
+                    moved = true;
+                }
+                SessionEvent::EditRefused { path, reason } => {
+                    tracing::debug!("demo partner: the host reloaded {path}: {reason}");
+                }
+                SessionEvent::DocumentOpened { path } if Some(&path) == self.path.as_ref() => {
+                    // Reopened after a refusal: the text may differ from what she had.
+                    let length = self.session.documents[&path].rope.len_chars();
+                    self.anchor = self.anchor.min(length);
+                    self.head = self.head.min(length);
+                    moved = true;
+                }
+                SessionEvent::Failed { what, message } => {
+                    tracing::debug!("demo partner: {what} failed: {message}");
+                    pumped = Pumped::OpenFailed;
+                }
+                _ => {}
+            }
+        }
+        self.flush().await;
+        if moved {
+            self.presence_changed().await;
+        } else if self.everyone_behind && self.everyone_due() {
+            let presence = Message::Presence(self.presence());
+            self.send(Route::Everyone, &presence).await;
+            self.last_to_everyone = Some(Instant::now());
+            self.everyone_behind = false;
+        }
+        Ok(pumped)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pumped {
+    Nothing,
+    OpenFailed,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::project;
+
+    fn script() -> Script {
+        Script::parse(project::SCRIPT).expect("the bundled script parses")
+    }
+
+    /// The `selects` table of SCRIPT.md: (path, anchor, head, text).
+    fn table() -> Vec<(String, String, String)> {
+        let mut rows = Vec::new();
+        for line in project::SCRIPT.lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            if cells.len() == 4 && cells[1].starts_with("`select ") {
+                let step = cells[1].trim_start_matches("`select ");
+                let (range, path) = step.split_once("` in ").expect("`select A-B` in PATH");
+                rows.push((
+                    path.to_string(),
+                    range.to_string(),
+                    cells[2].trim_matches('`').to_string(),
+                ));
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn every_select_covers_the_text_the_script_table_names() {
+        let script = script();
+        let table = table();
+        let mut path = None;
+        let mut checked = 0;
+        for ScriptStep { step, line } in &script.steps {
+            match step {
+                Step::Open(p) => path = Some(p.clone()),
+                Step::Select(anchor, head) => {
+                    let path = path.as_deref().expect("a select after an open");
+                    let rope = Rope::from_str(project::text_of(path).expect("a bundled file"));
+                    let (a, h) = (char_index(&rope, *anchor), char_index(&rope, *head));
+                    let covered = rope.slice(a.min(h)..a.max(h)).to_string();
+                    let row = table
+                        .iter()
+                        .find(|(p, range, _)| p == path && *range == format!("{anchor}-{head}"))
+                        .unwrap_or_else(|| panic!("line {line}: no table row for this select"));
+                    assert_eq!(covered, row.2, "script line {line} in {path}");
+                    checked += 1;
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(checked, table.len(), "every table row is a step");
+        assert_eq!(checked, 5);
+    }
+
+    /// Typing the script's text over the selection before it gives the fixed line the
+    /// script promises.
+    #[test]
+    fn the_typed_fix_gives_the_promised_line() {
+        let steps = script().steps;
+        let typed = steps
+            .iter()
+            .position(|s| matches!(s.step, Step::Type(_)))
+            .expect("a type step");
+        let Step::Type(text) = &steps[typed].step else {
+            unreachable!()
+        };
+        let Some(Step::Select(anchor, head)) = steps[..typed]
+            .iter()
+            .rev()
+            .map(|s| &s.step)
+            .find(|s| matches!(s, Step::Select(..)))
+        else {
+            panic!("a select before the type step");
+        };
+        let mut rope = Rope::from_str(project::text_of("src/pager.rs").expect("bundled"));
+        let (a, h) = (char_index(&rope, *anchor), char_index(&rope, *head));
+        let op = Operation::replace(rope.len_chars(), a..h, text).expect("fits");
+        op.apply(&mut rope).expect("applies");
+        assert_eq!(
+            rope.line(16).to_string(),
+            "    let end = (start + per_page).min(items.len());\n"
+        );
+    }
+
+    #[test]
+    fn parses_every_step_kind() {
+        let text = "intro\n```\n# comment\nwait 20\nopen a b.rs\n\nmove 3:4\nselect 1:2-3:4\ntype  x y \n```\n";
+        let steps: Vec<(usize, Step)> = Script::parse(text)
+            .expect("parses")
+            .steps
+            .into_iter()
+            .map(|s| (s.line, s.step))
+            .collect();
+        let at = |line, col| ScriptPosition { line, col };
+        assert_eq!(
+            steps,
+            vec![
+                (4, Step::Wait(Duration::from_millis(20))),
+                (5, Step::Open("a b.rs".into())),
+                (7, Step::Move(at(3, 4))),
+                (8, Step::Select(at(1, 2), at(3, 4))),
+                (9, Step::Type(" x y ".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_problem() {
+        let error = |text: &str| Script::parse(text).expect_err("invalid").to_string();
+        assert_eq!(
+            error("```\nwait 1\njump 3:4\n```"),
+            "script line 3: unknown step `jump`; the steps are open, move, select, type and wait"
+        );
+        assert_eq!(
+            error("```\nmove 0:4\n```"),
+            "script line 2: `0:4` is not LINE:COL (both counted from 1)"
+        );
+        assert_eq!(
+            error("```\nselect 1:1\n```"),
+            "script line 2: `1:1` is not LINE:COL-LINE:COL"
+        );
+        assert_eq!(
+            error("```\nwait soon\n```"),
+            "script line 2: `soon` is not a number of milliseconds"
+        );
+        assert_eq!(
+            error("```\nopen\n```"),
+            "script line 2: `open` needs a path"
+        );
+        assert_eq!(error("no steps"), ScriptError::NoBlock.to_string());
+        assert_eq!(
+            error("\n```\nwait 1\n"),
+            ScriptError::Unclosed(2).to_string()
+        );
+    }
+
+    #[test]
+    fn positions_outside_the_document_clamp() {
+        let rope = Rope::from_str("ab\ncd\n");
+        let at = |line, col| ScriptPosition { line, col };
+        assert_eq!(char_index(&rope, at(2, 2)), 4);
+        assert_eq!(char_index(&rope, at(2, 40)), 5, "end of line 2");
+        assert_eq!(char_index(&rope, at(90, 1)), 6, "end of the document");
+    }
+}

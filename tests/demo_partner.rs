@@ -1,0 +1,264 @@
+//! `cotype demo` as a user meets it, minus the terminal: the demo starts in-process (relay,
+//! host, Ada), a participant joins its link and follows Ada, and sees what the TUI would
+//! show — Ada by name, her cursor and selections on the script's text, her fix typed into
+//! the document.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use cotype::client::driver::Driver;
+use cotype::client::headless::{open, run_until};
+use cotype::client::session::SessionEvent;
+use cotype::demo::partner::PartnerOptions;
+use cotype::demo::{DemoOptions, project};
+use cotype::protocol::control::ToRelay;
+use cotype::text::Operation;
+use ropey::Rope;
+
+/// A correctness wait, not a timing claim: generous for a loaded machine.
+const DEADLINE: Duration = Duration::from_secs(90);
+/// Plays the script ten times faster than a person would watch it.
+const SPEED: f64 = 10.0;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_sees_ada_select_the_bug_and_type_the_fix() {
+    // Shown only when the test fails: what Ada did, step by step.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("cotype=debug")
+        .with_test_writer()
+        .try_init();
+    let demo = cotype::demo::start(DemoOptions {
+        partner: PartnerOptions {
+            speed: SPEED,
+            ..PartnerOptions::default()
+        },
+        ..DemoOptions::default()
+    })
+    .await
+    .expect("the demo starts");
+    let ada = demo.partner_id;
+
+    let (mut driver, mut session) = Driver::join(&demo.link, "newcomer")
+        .await
+        .expect("the demo's link joins");
+    assert!(
+        session
+            .members
+            .get(&ada)
+            .is_some_and(|member| member.name == "Ada"),
+        "Ada is in the people panel by name: {:?}",
+        session.members
+    );
+    driver.control(&ToRelay::Follow { leader: Some(ada) }).await;
+
+    // Every selection Ada shows before she edits anything, read from the text she selected
+    // it in (the bundled file, still unchanged at revision 0).
+    let mut selected_before_the_fix = BTreeSet::new();
+    let mut paths_seen = BTreeSet::new();
+    run_until(&mut driver, &mut session, DEADLINE, |session, event| {
+        if let Some(SessionEvent::PresenceChanged { participant }) = event
+            && *participant == ada
+        {
+            let presence = &session.presence[&ada];
+            let path = presence.path.clone().expect("Ada's presence names a file");
+            paths_seen.insert(path.clone());
+            let &(anchor, head) = presence
+                .selections
+                .first()
+                .expect("Ada's presence has a selection");
+            if anchor != head && presence.revision == 0 {
+                let text = Rope::from_str(project::text_of(&path).expect("a bundled file"));
+                selected_before_the_fix
+                    .insert(text.slice(anchor.min(head)..anchor.max(head)).to_string());
+            }
+        }
+        Ok(paths_seen.contains("src/pager.rs"))
+    })
+    .await
+    .expect("Ada opens src/pager.rs");
+    assert_eq!(
+        paths_seen,
+        BTreeSet::from([
+            "README.md".into(),
+            "src/main.rs".into(),
+            "src/pager.rs".into()
+        ]),
+        "Ada walks from the README through the caller to the definition"
+    );
+
+    open(&mut driver, &mut session, "src/pager.rs")
+        .await
+        .expect("the participant opens the file Ada is in");
+    let fixed_line = "    let end = (start + per_page).min(items.len());\n";
+    let mut selected_after_the_fix = BTreeSet::new();
+    run_until(&mut driver, &mut session, DEADLINE, |session, event| {
+        if let Some(SessionEvent::PresenceChanged { participant }) = event
+            && *participant == ada
+        {
+            let presence = &session.presence[&ada];
+            let &(anchor, head) = presence.selections.first().expect("a selection");
+            let document = &session.documents["src/pager.rs"];
+            if presence.revision == 0 {
+                let text = Rope::from_str(project::text_of("src/pager.rs").expect("bundled"));
+                selected_before_the_fix
+                    .insert(text.slice(anchor.min(head)..anchor.max(head)).to_string());
+            } else if anchor != head
+                && presence.path.as_deref() == Some("src/pager.rs")
+                && presence.revision == document.ot.revision()
+            {
+                selected_after_the_fix.insert(
+                    document
+                        .rope
+                        .slice(anchor.min(head)..anchor.max(head))
+                        .to_string(),
+                );
+            }
+        }
+        let typed = session.documents["src/pager.rs"].rope.line(16) == fixed_line;
+        Ok(typed && !selected_after_the_fix.is_empty())
+    })
+    .await
+    .expect("Ada types the fix and points at the test");
+
+    selected_before_the_fix.remove("");
+    assert_eq!(
+        selected_before_the_fix,
+        BTreeSet::from([
+            "Only four.".to_string(),
+            "page".into(),
+            "let start = (number - 1) * per_page;".into(),
+            "start + per_page - 1".into(),
+        ])
+    );
+    assert_eq!(
+        selected_after_the_fix,
+        BTreeSet::from(["pages_cover_every_item_once".to_string()])
+    );
+    let pager = session.documents["src/pager.rs"].rope.to_string();
+    assert!(!pager.contains("per_page - 1"), "the bug is gone:\n{pager}");
+    // Ada saves her fix: the project's own tests, run in the demo folder, would see it.
+    let on_disk = demo.project_root().join("src/pager.rs");
+    let saved = tokio::time::Instant::now() + DEADLINE;
+    while !std::fs::read_to_string(&on_disk).is_ok_and(|text| text.contains(fixed_line)) {
+        assert!(
+            tokio::time::Instant::now() < saved,
+            "Ada's fix never reached {}",
+            on_disk.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!demo.is_finished(), "the host and Ada are still there");
+    let root = demo.project_root().to_path_buf();
+    drop(demo);
+    assert!(
+        !root.exists(),
+        "the demo folder is removed when the demo ends"
+    );
+}
+
+/// The user edits above Ada while she holds the bug selected: she still replaces exactly
+/// the text she selected, now one line lower, and nothing is lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ada_types_her_fix_in_the_right_place_while_the_user_edits_above_her() {
+    let demo = cotype::demo::start(DemoOptions {
+        partner: PartnerOptions {
+            speed: SPEED,
+            ..PartnerOptions::default()
+        },
+        ..DemoOptions::default()
+    })
+    .await
+    .expect("the demo starts");
+    let ada = demo.partner_id;
+    let (mut driver, mut session) = Driver::join(&demo.link, "newcomer")
+        .await
+        .expect("the demo's link joins");
+    open(&mut driver, &mut session, "src/pager.rs")
+        .await
+        .expect("the participant opens src/pager.rs");
+
+    let note = "// newcomer: reading along\n";
+    let mut edited = false;
+    run_until(&mut driver, &mut session, DEADLINE, |session, event| {
+        if let Some(SessionEvent::PresenceChanged { participant }) = event
+            && *participant == ada
+            && !edited
+        {
+            let presence = &session.presence[&ada];
+            let document = &session.documents["src/pager.rs"];
+            let &(anchor, head) = presence.selections.first().expect("a selection");
+            if presence.path.as_deref() == Some("src/pager.rs")
+                && document.rope.slice(anchor.min(head)..anchor.max(head)) == "start + per_page - 1"
+            {
+                let op = Operation::insert(document.rope.len_chars(), 0, note).expect("fits");
+                session
+                    .local_edit("src/pager.rs", op)
+                    .expect("an editor may edit");
+                edited = true;
+            }
+        }
+        let rope = &session.documents["src/pager.rs"].rope;
+        Ok(edited
+            && session.is_synced("src/pager.rs")
+            && !rope.to_string().contains("per_page - 1"))
+    })
+    .await
+    .expect("the user edits while Ada has the bug selected, and Ada types her fix");
+
+    // Wait until Ada's last keystroke is in: the line reads exactly as the script promises.
+    let fixed_line = "    let end = (start + per_page).min(items.len());\n";
+    run_until(&mut driver, &mut session, DEADLINE, |session, _| {
+        Ok(session.documents["src/pager.rs"].rope.line(17) == fixed_line)
+    })
+    .await
+    .expect("Ada's fix lands one line lower, intact");
+    let text = session.documents["src/pager.rs"].rope.to_string();
+    let mut expected = note.to_string();
+    expected.push_str(
+        &project::text_of("src/pager.rs")
+            .expect("bundled")
+            .replace("start + per_page - 1", "start + per_page"),
+    );
+    assert_eq!(text, expected, "both edits, each exactly once");
+    assert!(!demo.is_finished(), "Ada carries on after the user's edit");
+}
+
+/// The user rewrote the file Ada is headed for (it no longer matches her script): her
+/// positions land at the nearest places, she types and saves there, and she plays on to
+/// the script's end instead of failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ada_carries_on_when_the_file_no_longer_matches_her_script() {
+    let demo = cotype::demo::start(DemoOptions {
+        partner: PartnerOptions {
+            speed: SPEED,
+            ..PartnerOptions::default()
+        },
+        ..DemoOptions::default()
+    })
+    .await
+    .expect("the demo starts");
+    let ada = demo.partner_id;
+    // Nobody has the file open yet, so whoever opens it first (Ada or us) gets this text.
+    std::fs::write(demo.project_root().join("src/pager.rs"), "short\n").expect("writable");
+    let (mut driver, mut session) = Driver::join(&demo.link, "newcomer")
+        .await
+        .expect("the demo's link joins");
+    driver.control(&ToRelay::Follow { leader: Some(ada) }).await;
+    open(&mut driver, &mut session, "src/pager.rs")
+        .await
+        .expect("the participant opens src/pager.rs");
+
+    let mut typed = false;
+    run_until(&mut driver, &mut session, DEADLINE, |session, event| {
+        typed = typed || session.documents["src/pager.rs"].rope == "short\nstart + per_page";
+        let back_at_the_top = matches!(
+            event,
+            Some(SessionEvent::PresenceChanged { participant }) if *participant == ada
+        ) && session.presence[&ada].path.as_deref() == Some("src/pager.rs")
+            && session.presence[&ada].selections == [(0, 0)];
+        Ok(typed && back_at_the_top)
+    })
+    .await
+    .expect("Ada types at the end of the short file and plays on to her last step, 1:1");
+    assert!(!demo.is_finished(), "Ada is still in the session");
+}
