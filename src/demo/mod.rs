@@ -60,6 +60,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         insecure: false,
         hide: Vec::new(),
         name: options.host_name,
+        approval: crate::host::session::Approval::Auto,
     })
     .await
     .context("cannot start the demo's host")?;
