@@ -2,6 +2,8 @@
 //! host for things. The headless commands, the demo's scripted partner, the TUI and the
 //! tests all go through here.
 
+pub mod intel;
+
 use std::collections::VecDeque;
 use std::io::Write;
 use std::time::Duration;

@@ -100,13 +100,23 @@ impl HostSession {
             Ok(other) => bail!("unexpected answer from the relay: {other:?}"),
             Err(_) => bail!("the relay did not answer within 10 s"),
         }
+        let intel = crate::host::intel::Intel::new(
+            workspace.clone(),
+            crate::host::lsp::LspConfig::default(),
+        )
+        .context("cannot start code intelligence")?;
+        // Diagnostics concern everyone looking at the file, not one asker.
+        tokio::spawn(crate::host::intel::forward_diagnostics(
+            intel.lsp().subscribe_diagnostics(),
+            channel.sender.clone(),
+        ));
         Ok(HostSession {
             link,
             channel,
             workspace,
             name: options.name,
             participants: BTreeMap::new(),
-            intel: crate::host::intel::Intel::default(),
+            intel,
             documents: crate::host::documents::Documents::default(),
             resume_token,
             _embedded_relay: embedded,
