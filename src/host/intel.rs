@@ -35,6 +35,10 @@ pub const LSP_REQUEST_LIMIT: Duration = Duration::from_secs(20);
 pub const SEARCH_TIME_LIMIT: Duration = Duration::from_secs(60);
 /// No participant may ask for more matches than this in one search, whatever it sends.
 pub const MAX_SEARCH_MATCHES: usize = 100_000;
+/// LSP's `ContentModified` error code.
+const CONTENT_MODIFIED: i32 = -32801;
+const CONTENT_MODIFIED_ATTEMPTS: u32 = 5;
+const CONTENT_MODIFIED_PAUSE: Duration = Duration::from_millis(300);
 /// Files larger than this are left for the language server to read itself.
 const MAX_OPEN_FROM_DISK: usize = 4 << 20;
 /// Batches waiting between the search threads and the network; a slow link holds the
@@ -257,9 +261,8 @@ impl Intel {
 
     async fn hover(&self, at: TextPosition) -> Response {
         let position = position_for_current_text(&at);
-        let path = at.path.clone();
         match self
-            .ask(&at.path, move |lsp| async move {
+            .ask(&at.path, move |lsp, path| async move {
                 lsp.hover(&path, position).await
             })
             .await
@@ -275,9 +278,8 @@ impl Intel {
 
     async fn peek(&self, at: TextPosition) -> Response {
         let position = position_for_current_text(&at);
-        let path = at.path.clone();
         match self
-            .ask(&at.path, move |lsp| async move {
+            .ask(&at.path, move |lsp, path| async move {
                 lsp.peek(&path, position).await
             })
             .await
@@ -306,9 +308,8 @@ impl Intel {
 
     async fn definition(&self, at: TextPosition) -> Response {
         let position = position_for_current_text(&at);
-        let path = at.path.clone();
         match self
-            .ask(&at.path, move |lsp| async move {
+            .ask(&at.path, move |lsp, path| async move {
                 lsp.definition(&path, position).await
             })
             .await
@@ -324,9 +325,8 @@ impl Intel {
 
     async fn references(&self, at: TextPosition) -> Response {
         let position = position_for_current_text(&at);
-        let path = at.path.clone();
         match self
-            .ask(&at.path, move |lsp| async move {
+            .ask(&at.path, move |lsp, path| async move {
                 lsp.references(&path, position).await
             })
             .await
@@ -347,9 +347,8 @@ impl Intel {
 
     async fn completion(&self, at: TextPosition) -> Response {
         let position = position_for_current_text(&at);
-        let path = at.path.clone();
         match self
-            .ask(&at.path, move |lsp| async move {
+            .ask(&at.path, move |lsp, path| async move {
                 lsp.completion(&path, position).await
             })
             .await
@@ -376,7 +375,7 @@ impl Intel {
     async fn ask<T, F, Fut>(&self, path: &str, question: F) -> Result<T, String>
     where
         T: Send + 'static,
-        F: FnOnce(LspBridge) -> Fut + Send + 'static,
+        F: Fn(LspBridge, String) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, LspError>> + Send,
     {
         if !self.inner.workspace.is_visible(path) {
@@ -389,7 +388,20 @@ impl Intel {
         let path = path.to_owned();
         let task = tokio::spawn(async move {
             intel.open_from_disk(&path).await;
-            question(intel.inner.lsp.clone()).await
+            let mut attempt = 1;
+            loop {
+                match question(intel.inner.lsp.clone(), path.clone()).await {
+                    // The spec's advice for "content modified": the text moved under the
+                    // question (rust-analyzer says it while loading), so ask again.
+                    Err(LspError::Server { code, .. })
+                        if code == CONTENT_MODIFIED && attempt < CONTENT_MODIFIED_ATTEMPTS =>
+                    {
+                        attempt += 1;
+                        tokio::time::sleep(CONTENT_MODIFIED_PAUSE).await;
+                    }
+                    answer => return answer,
+                }
+            }
         });
         match tokio::time::timeout(LSP_REQUEST_LIMIT, task).await {
             Ok(Ok(answer)) => answer.map_err(|error| error.to_string()),
