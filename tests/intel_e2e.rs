@@ -314,3 +314,116 @@ async fn diagnostics_with_items(
             )
         })
 }
+
+/// The headless commands print places the way they are typed: 1-based, columns in chars
+/// (the call below sits after a character outside the BMP, two UTF-16 units).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_peek_refs_and_hover_print_one_based_places() {
+    let dir = fixture("python_pkg");
+    let relay = common::start_relay(RelayConfig::default()).await;
+    common::write_tree(dir.path(), &[(".env", b"TOKEN=1\n")]);
+    let link = common::start_host(dir.path(), relay.address, "host", &[])
+        .await
+        .to_url();
+    let cotype = |args: &[&str]| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_cotype"));
+        command.arg(args[0]).arg(&link).args(&args[1..]);
+        command.output()
+    };
+    let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).expect("UTF-8 output");
+
+    let peek = cotype(&["peek", "app.py:7:28"])
+        .await
+        .expect("run cotype peek");
+    assert!(peek.status.success(), "{}", text(&peek.stderr));
+    let peek = text(&peek.stdout);
+    let mut lines = peek.lines();
+    assert_eq!(
+        lines.next(),
+        Some("geometry.py:4:5"),
+        "the location line first"
+    );
+    let snippet: Vec<&str> = lines.collect();
+    assert!(
+        snippet.contains(&"def area(width, height):"),
+        "then the definition's lines: {snippet:?}"
+    );
+
+    let refs = cotype(&["refs", "app.py:7:28"])
+        .await
+        .expect("run cotype refs");
+    assert!(refs.status.success(), "{}", text(&refs.stderr));
+    assert_eq!(
+        text(&refs.stdout),
+        "app.py:3:22: from geometry import area\n\
+         app.py:7:28: label = \"𝔸rea\"; size = area(2, 3)\n\
+         geometry.py:4:5: def area(width, height):\n"
+    );
+
+    let hover = cotype(&["hover", "app.py:7:28"])
+        .await
+        .expect("run cotype hover");
+    assert!(hover.status.success(), "{}", text(&hover.stderr));
+    assert!(text(&hover.stdout).contains("area(width, height)"));
+
+    let hidden = cotype(&["hover", ".env:1:1"])
+        .await
+        .expect("run cotype hover");
+    assert_eq!(hidden.status.code(), Some(5), "refused by the host");
+    assert!(text(&hidden.stderr).contains("\".env\" is not shared by the host"));
+
+    let usage = cotype(&["peek", "app.py:seven:1"])
+        .await
+        .expect("run cotype peek");
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(text(&usage.stderr).contains("LINE must be a number from 1"));
+}
+
+/// Stopping a search early cancels it on the host and leaves no stray answers behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_search_leaves_the_session_usable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for n in 0..400 {
+        let body = "needle\n".repeat(50);
+        common::write_tree(dir.path(), &[(&format!("f{n:03}.txt"), body.as_bytes())]);
+    }
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let link = common::start_host(dir.path(), relay.address, "host", &[]).await;
+    let mut guest = Participant::join(&link, "guest").await.expect("join");
+    let query = SearchRequest {
+        pattern: "needle".to_owned(),
+        fixed_strings: true,
+        ignore_case: false,
+        whole_word: false,
+        globs: Vec::new(),
+        max_matches: 0,
+    };
+    let mut batches = 0;
+    let stopped = guest
+        .search(query.clone(), |_| {
+            batches += 1;
+            std::ops::ControlFlow::Break(())
+        })
+        .await
+        .expect("search");
+    assert!(stopped.cancelled && batches == 1);
+
+    let files = guest.list_files().await.expect("the session still answers");
+    assert_eq!(files.len(), 400);
+    let mut seen = 0;
+    let full = guest
+        .search(query, |batch| {
+            seen += batch.len() as u64;
+            std::ops::ControlFlow::Continue(())
+        })
+        .await
+        .expect("search again");
+    // 400 × 50 = 20,000 matches: the default cap of 10,000 applies, and is reported.
+    assert_eq!((full.matches, seen, full.truncated), (10_000, 10_000, true));
+    assert_eq!(
+        full.notice().as_deref(),
+        Some(
+            "search stopped after 10,000 matches; narrow it with a glob or a more specific pattern"
+        )
+    );
+}
