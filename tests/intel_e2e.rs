@@ -265,6 +265,15 @@ async fn pylsp_hover_definition_and_diagnostics_through_the_relay() {
         .collect();
     assert_eq!(targets, [("geometry.py", definition_line)]);
 
+    let after_dot = place(root, "app.py", "json.dumps", "json.".len());
+    let completions = guest.completion(after_dot).await.expect("completion");
+    assert!(
+        completions
+            .iter()
+            .any(|item| item.label.starts_with("dumps")),
+        "json.dumps is offered: {completions:?}"
+    );
+
     // Nobody has these files open: asking about them makes the host open them from disk,
     // and pylsp then checks them and publishes to everyone.
     for path in ["broken.py", "names.py"] {
