@@ -13,7 +13,9 @@ use cotype::host::session::{Approval, HostCommand, HostControl, HostEvent};
 use cotype::host::{HostOptions, HostSession};
 use cotype::link::{Link, resolve_link_text};
 use cotype::protocol::message::Role;
+use cotype::protocol::message::{SearchRequest, TextLocation, TextPosition};
 use cotype::relay::{Relay, RelayConfig};
+use cotype::text::LineCol;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success, 1 other error, 2 usage, 3 relay unreachable or connection lost,
@@ -137,6 +139,59 @@ enum Command {
         #[arg(long, env = "COTYPE_DEMO_SPEED", default_value_t = 1.0, hide = true)]
         speed: f64,
     },
+    /// Search the host's shared files; prints path:line:column:text as `rg --vimgrep` does.
+    #[command(
+        after_help = "Lines are sorted by path, line and column. Columns count bytes, as in rg.\n\nExamples:\n  cotype search - 'fn \\w+\\(' -g '*.rs' < link.txt\n  cotype search - TODO -i --json < link.txt"
+    )]
+    Search {
+        link: String,
+        /// A regular expression (Rust regex syntax, as rg), or a literal with -F.
+        pattern: String,
+        /// Search for PATTERN literally.
+        #[arg(short = 'F', long)]
+        fixed_strings: bool,
+        #[arg(short = 'i', long)]
+        ignore_case: bool,
+        /// Only matches surrounded by word boundaries.
+        #[arg(short = 'w', long)]
+        word_regexp: bool,
+        /// Only files matching GLOB, or not matching '!GLOB' (repeatable). Never reaches
+        /// files the host hides or ignores.
+        #[arg(short = 'g', long = "glob", value_name = "GLOB")]
+        globs: Vec<String>,
+        /// Stop after N matches in all (the host allows at most 100,000).
+        #[arg(long, value_name = "N", default_value_t = 10_000)]
+        max_count: u32,
+        /// One JSON object per match and line: {"path","line","column","text"}.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        participant: ParticipantArgs,
+    },
+    /// Show what the host's language server says about the symbol at PATH:LINE:COL.
+    #[command(after_help = PLACE_HELP)]
+    Hover {
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// Print where the symbol at PATH:LINE:COL is defined, then the lines around it.
+    #[command(after_help = PLACE_HELP)]
+    Peek {
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// Print where the symbol at PATH:LINE:COL is defined, as path:line:col.
+    #[command(after_help = PLACE_HELP)]
+    Definition {
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
+    /// List every use of the symbol at PATH:LINE:COL as path:line:col: context.
+    #[command(after_help = PLACE_HELP)]
+    Refs {
+        #[command(flatten)]
+        place: PlaceArgs,
+    },
 }
 
 /// A 1-based `LINE:COL` position (column in characters).
@@ -163,6 +218,51 @@ struct EditChange {
     /// Number of characters to delete from the position.
     #[arg(long)]
     delete: Option<usize>,
+}
+
+const PLACE_HELP: &str = "\
+LINE and COL are 1-based; COL counts characters. Answers come from the host's language
+server for the file's current text, or from its syntax alone (said on stderr).
+
+Examples:
+  cotype hover - src/lib.rs:12:8 < link.txt
+  cotype peek - src/lib.rs:12:8 < link.txt";
+
+/// The arguments of the commands that ask about one place in a file.
+#[derive(clap::Args)]
+struct PlaceArgs {
+    link: String,
+    /// PATH:LINE:COL, 1-based.
+    #[arg(value_name = "PATH:LINE:COL", value_parser = parse_place)]
+    at: TextPosition,
+    #[command(flatten)]
+    participant: ParticipantArgs,
+}
+
+/// `src/lib.rs:3:7` (1-based) as the wire's 0-based position; the path may hold colons.
+fn parse_place(text: &str) -> Result<TextPosition, String> {
+    let mut parts = text.rsplitn(3, ':');
+    let (Some(col), Some(line), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!(
+            "expected PATH:LINE:COL, like src/lib.rs:3:7, not {text:?}"
+        ));
+    };
+    let number = |what: &str, value: &str| match value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n - 1),
+        _ => Err(format!("{what} must be a number from 1, not {value:?}")),
+    };
+    if path.is_empty() {
+        return Err("the path before LINE:COL is empty".into());
+    }
+    Ok(TextPosition {
+        path: path.to_owned(),
+        // The headless commands do not open documents: the host answers for its text.
+        revision: 0,
+        position: LineCol {
+            line: number("LINE", line)?,
+            col: number("COL", col)?,
+        },
+    })
 }
 
 #[derive(clap::Args)]
@@ -383,6 +483,122 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             client.read_file(&path, &mut stdout).await?;
             Ok(())
         }
+        Command::Search {
+            link,
+            pattern,
+            fixed_strings,
+            ignore_case,
+            word_regexp,
+            globs,
+            max_count,
+            json,
+            participant,
+        } => {
+            let link = parse_link(Some(&link), participant.insecure)?;
+            let mut client = Participant::join(&link, &participant.name).await?;
+            let query = SearchRequest {
+                pattern,
+                fixed_strings,
+                ignore_case,
+                whole_word: word_regexp,
+                globs,
+                max_matches: max_count,
+            };
+            // Batches come from several threads on the host; sorted, the output is stable.
+            let mut hits = Vec::new();
+            let summary = client
+                .search(query, |batch| {
+                    hits.extend(batch);
+                    std::ops::ControlFlow::Continue(())
+                })
+                .await?;
+            hits.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            for hit in &hits {
+                if json {
+                    serde_json::to_writer(&mut stdout, hit)?;
+                    writeln!(stdout)?;
+                } else {
+                    writeln!(
+                        stdout,
+                        "{}:{}:{}:{}",
+                        hit.path, hit.line, hit.column, hit.text
+                    )?;
+                }
+            }
+            stdout.flush()?;
+            if let Some(notice) = summary.notice() {
+                eprintln!("cotype: {notice}");
+            }
+            Ok(())
+        }
+        Command::Hover { place } => {
+            let (mut client, at) = join_at(place).await?;
+            match client.hover(at).await? {
+                Some(hover) => {
+                    if hover.syntactic {
+                        eprintln!("{SYNTACTIC_NOTE}");
+                    }
+                    println!("{}", hover.markdown.trim());
+                }
+                None => eprintln!("cotype: nothing to show there"),
+            }
+            Ok(())
+        }
+        Command::Peek { place } => {
+            let (mut client, at) = join_at(place).await?;
+            let peeked = client.peek(at).await?;
+            if peeked.syntactic {
+                eprintln!("{SYNTACTIC_NOTE}");
+            }
+            if peeked.views.is_empty() {
+                eprintln!("cotype: no definition found there");
+            }
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            for (n, view) in peeked.views.iter().enumerate() {
+                if n > 0 {
+                    writeln!(stdout)?;
+                }
+                writeln!(stdout, "{}", location_line(&view.location))?;
+                for line in &view.lines {
+                    writeln!(stdout, "{line}")?;
+                }
+            }
+            stdout.flush()?;
+            Ok(())
+        }
+        Command::Definition { place } => {
+            let (mut client, at) = join_at(place).await?;
+            let found = client.definition(at).await?;
+            if found.syntactic {
+                eprintln!("{SYNTACTIC_NOTE}");
+            }
+            if found.locations.is_empty() {
+                eprintln!("cotype: no definition found there");
+            }
+            for location in &found.locations {
+                println!("{}", location_line(location));
+            }
+            Ok(())
+        }
+        Command::Refs { place } => {
+            let (mut client, at) = join_at(place).await?;
+            let references = client.references(at).await?;
+            if references.is_empty() {
+                eprintln!("cotype: no references found there");
+            }
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            for reference in &references {
+                writeln!(
+                    stdout,
+                    "{}: {}",
+                    location_line(&reference.location),
+                    reference.context_line.trim()
+                )?;
+            }
+            stdout.flush()?;
+            Ok(())
+        }
     }
 }
 
@@ -456,6 +672,31 @@ async fn headless_host_console(mut control: HostControl) {
             None => eprintln!("{HOST_CONSOLE_HELP}"),
         }
     }
+}
+
+const SYNTACTIC_NOTE: &str =
+    "cotype: note: answered from syntax alone; the host has no language server for this file";
+
+async fn join_at(place: PlaceArgs) -> anyhow::Result<(Participant, TextPosition)> {
+    let link = parse_link(Some(&place.link), place.participant.insecure)?;
+    let client = Participant::join(&link, &place.participant.name).await?;
+    Ok((client, place.at))
+}
+
+/// `path:line:col`, 1-based, as the place arguments are written.
+fn location_line(location: &TextLocation) -> String {
+    let start = location.range.start;
+    let outside = if location.external {
+        " (outside the shared folder)"
+    } else {
+        ""
+    };
+    format!(
+        "{}:{}:{}{outside}",
+        location.path,
+        start.line + 1,
+        start.col + 1
+    )
 }
 
 async fn shutdown_signal() {

@@ -4,6 +4,7 @@
 
 pub mod driver;
 pub mod headless;
+pub mod intel;
 pub mod session;
 
 use std::collections::VecDeque;

@@ -168,6 +168,16 @@ impl HostSession {
             Ok(other) => bail!("unexpected answer from the relay: {other:?}"),
             Err(_) => bail!("the relay did not answer within 10 s"),
         }
+        let intel = crate::host::intel::Intel::new(
+            workspace.clone(),
+            crate::host::lsp::LspConfig::default(),
+        )
+        .context("cannot start code intelligence")?;
+        // Diagnostics concern everyone looking at the file, not one asker.
+        tokio::spawn(crate::host::intel::forward_diagnostics(
+            intel.lsp().subscribe_diagnostics(),
+            channel.sender.clone(),
+        ));
         let (command_sender, commands) = tokio::sync::mpsc::channel(64);
         let (events, event_receiver) = tokio::sync::mpsc::unbounded_channel();
         Ok(HostSession {
@@ -175,7 +185,7 @@ impl HostSession {
             channel,
             name: options.name,
             participants: BTreeMap::new(),
-            intel: crate::host::intel::Intel::default(),
+            intel,
             documents: Documents::new(workspace.clone()),
             workspace,
             resume_token,

@@ -1,0 +1,175 @@
+//! What cotype adds to a hover and a peek: the round trip a participant sees (sealed
+//! request, relay, host, language server, sealed answer, relay back) against the
+//! `LspBridge`'s own time for the same request, measured in the same run.
+//!
+//! `cargo bench --bench intel`. A copy of tests/fixtures/rust_crate is served by a real
+//! host through a real relay on 127.0.0.1; a second bridge on the same folder is the
+//! baseline (each has its own rust-analyzer, warmed up before timing). Requests alternate
+//! between the two so that machine load falls on both alike. Medians over `SAMPLES`
+//! requests. Last line: one JSON object.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use cotype::client::Participant;
+use cotype::host::lsp::{LineCol, LspBridge, LspConfig};
+use cotype::host::{HostOptions, HostSession};
+use cotype::protocol::message::TextPosition;
+use cotype::relay::RelayConfig;
+
+const SAMPLES: usize = 50;
+const WARM_UP: usize = 10;
+const READY_DEADLINE: Duration = Duration::from_secs(180);
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("fixture entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy fixture file");
+        }
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+async fn time<T>(work: impl Future<Output = T>) -> (Duration, T) {
+    let start = Instant::now();
+    let answer = work.await;
+    (start.elapsed(), answer)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rust_crate"),
+        dir.path(),
+    );
+    let lib = std::fs::read_to_string(dir.path().join("src/lib.rs")).expect("lib.rs");
+    let (line, text) = lib
+        .lines()
+        .enumerate()
+        .find(|(_, text)| text.contains("area(2, 3)"))
+        .expect("the call to area");
+    let position = LineCol {
+        line,
+        col: text[..text.find("area(2, 3)").expect("call")]
+            .chars()
+            .count(),
+    };
+    let at = TextPosition {
+        path: "src/lib.rs".to_owned(),
+        revision: 0,
+        position,
+    };
+
+    let (relay_address, _relay) = cotype::relay::spawn(
+        "127.0.0.1:0".parse().expect("address"),
+        RelayConfig::default(),
+    )
+    .await
+    .expect("relay");
+    let host = HostSession::start(HostOptions {
+        root: dir.path().to_path_buf(),
+        relay: Some(relay_address.to_string()),
+        insecure: false,
+        hide: Vec::new(),
+        name: "host".to_owned(),
+    })
+    .await
+    .expect("host");
+    let link = host.link.clone();
+    tokio::spawn(host.run());
+    let mut guest = Participant::join(&link, "bench").await.expect("join");
+
+    let bridge = LspBridge::new(dir.path(), LspConfig::default()).expect("bridge");
+    bridge
+        .did_open("src/lib.rs", &lib, 0)
+        .await
+        .expect("rust-analyzer must be installed for this benchmark");
+
+    // Both rust-analyzers answer a hover before anything is timed.
+    let deadline = Instant::now() + READY_DEADLINE;
+    loop {
+        let ours = guest.hover(at.clone()).await.ok().flatten();
+        let theirs = bridge.hover("src/lib.rs", position).await.ok().flatten();
+        if ours.is_some() && theirs.is_some() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rust-analyzer did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    let mut bridge_hover = Vec::new();
+    let mut cotype_hover = Vec::new();
+    let mut bridge_peek = Vec::new();
+    let mut cotype_peek = Vec::new();
+    for round in 0..WARM_UP + SAMPLES {
+        let (b_hover, answer) = time(bridge.hover("src/lib.rs", position)).await;
+        assert!(matches!(answer, Ok(Some(_))), "bridge hover: {answer:?}");
+        let (c_hover, answer) = time(guest.hover(at.clone())).await;
+        assert!(matches!(answer, Ok(Some(_))), "cotype hover: {answer:?}");
+        let (b_peek, answer) = time(bridge.peek("src/lib.rs", position)).await;
+        assert!(
+            answer.as_ref().is_ok_and(|peeks| !peeks.is_empty()),
+            "bridge peek: {answer:?}"
+        );
+        let (c_peek, answer) = time(guest.peek(at.clone())).await;
+        assert!(
+            answer.as_ref().is_ok_and(|peeked| !peeked.views.is_empty()),
+            "cotype peek: {answer:?}"
+        );
+        if round >= WARM_UP {
+            bridge_hover.push(b_hover);
+            cotype_hover.push(c_hover);
+            bridge_peek.push(b_peek);
+            cotype_peek.push(c_peek);
+        }
+    }
+
+    let (bridge_hover, cotype_hover) = (median(bridge_hover), median(cotype_hover));
+    let (bridge_peek, cotype_peek) = (median(bridge_peek), median(cotype_peek));
+    let added_hover = ms(cotype_hover) - ms(bridge_hover);
+    let added_peek = ms(cotype_peek) - ms(bridge_peek);
+    println!("medians over {SAMPLES} requests after {WARM_UP} warm-up rounds:");
+    println!(
+        "hover: bridge {:.2} ms, through the relay {:.2} ms, cotype adds {added_hover:.2} ms",
+        ms(bridge_hover),
+        ms(cotype_hover)
+    );
+    println!(
+        "peek:  bridge {:.2} ms, through the relay {:.2} ms, cotype adds {added_peek:.2} ms",
+        ms(bridge_peek),
+        ms(cotype_peek)
+    );
+    println!("target: under 5 ms added");
+    println!(
+        "{{\"samples\":{SAMPLES},\"hover_bridge_ms\":{:.3},\"hover_cotype_ms\":{:.3},\"hover_added_ms\":{added_hover:.3},\"peek_bridge_ms\":{:.3},\"peek_cotype_ms\":{:.3},\"peek_added_ms\":{added_peek:.3}}}",
+        ms(bridge_hover),
+        ms(cotype_hover),
+        ms(bridge_peek),
+        ms(cotype_peek)
+    );
+    bridge.shutdown().await;
+}
