@@ -13,7 +13,7 @@
 //!
 //! Run: `cargo bench --bench cat`. The last line is one JSON object of the figures.
 //! Without `--bench` (as `cargo test --all-targets` runs it) it does a short smoke run
-//! on a 4 MiB file.
+//! on a 1 MiB file.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -124,7 +124,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let (size, rounds) = if full { (100 * MIB, 3) } else { (4 * MIB, 1) };
+    let (size, rounds) = if full { (100 * MIB, 3) } else { (MIB, 1) };
     let dir = tempfile::tempdir().expect("temp folder");
     let path = dir.path().join(FILE);
     write_text_file(&path, size);
