@@ -1,6 +1,6 @@
 //! Shared setup for the integration tests: a real relay on port 0, a real host on a real
 //! folder, real participants over real WebSockets. Nothing here is mocked.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::type_complexity)]
 
 use std::net::SocketAddr;
 use std::path::Path;
