@@ -353,6 +353,7 @@ impl HostSession {
             if self.documents.is_open(path) {
                 match self.documents.disk_changed(path) {
                     Ok(Some(edit)) => {
+                        self.language_servers_follow(path, &edit);
                         sender
                             .send(
                                 Route::Everyone,
@@ -699,6 +700,37 @@ impl HostSession {
             .map_err(|e| e.to_string())
     }
 
+    /// Opens a document for a member; the first opening also hands the text to the
+    /// language servers, which follow the authoritative text from then on.
+    async fn open_document(
+        &mut self,
+        path: &str,
+        viewer: ParticipantId,
+    ) -> Result<(u64, ropey::Rope), DocumentError> {
+        let first = !self.documents.is_open(path);
+        let (revision, rope) = self.documents.open(path, viewer)?;
+        if first
+            && let Err(e) = self
+                .intel
+                .document_opened(path, &rope.to_string(), lsp_version(revision))
+                .await
+        {
+            tracing::debug!("no language server follows {path}: {e}");
+        }
+        Ok((revision, rope))
+    }
+
+    /// Tells the language servers about an edit the host applied.
+    fn language_servers_follow(&self, path: &str, edit: &crate::text::RemoteEdit) {
+        if let Err(e) = self
+            .intel
+            .lsp()
+            .did_change(path, lsp_version(edit.revision), &edit.op)
+        {
+            tracing::debug!("language server not told of an edit to {path}: {e}");
+        }
+    }
+
     fn role_of(&self, participant: ParticipantId) -> Option<Role> {
         self.participants
             .get(&participant)
@@ -724,7 +756,7 @@ impl HostSession {
             )
         };
         match body {
-            Request::OpenDocument { path } => match self.documents.open(&path, from) {
+            Request::OpenDocument { path } => match self.open_document(&path, from).await {
                 Ok((revision, rope)) => {
                     let read_only = self.role_of(from) == Some(Role::ReadOnly);
                     let mut pieces = document_pieces(&rope).peekable();
@@ -796,6 +828,9 @@ impl HostSession {
                 }
                 match self.documents.save(&path) {
                     Ok(revision) => {
+                        if let Err(e) = self.intel.lsp().did_save(&path) {
+                            tracing::debug!("language server not told of the save: {e}");
+                        }
                         tracing::info!(participant = from, "saved a document");
                         sender
                             .send(route, &respond(true, Response::Saved { revision }))
@@ -847,6 +882,7 @@ impl HostSession {
         let id = submission.id;
         match self.documents.submit(&path, submission) {
             Ok(Accepted::Applied(edit)) => {
+                self.language_servers_follow(&path, &edit);
                 sender
                     .send(
                         Route::Everyone,
@@ -902,6 +938,11 @@ fn display_name(requested: &str, participant: ParticipantId) -> String {
     } else {
         cleaned.to_string()
     }
+}
+
+/// The LSP document version for a revision (LSP versions are i32; they only need to grow).
+fn lsp_version(revision: u64) -> i32 {
+    i32::try_from(revision % i32::MAX as u64).unwrap_or(0) + 1
 }
 
 /// How long the host keeps trying to get its session back after losing the relay

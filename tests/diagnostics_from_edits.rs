@@ -1,0 +1,95 @@
+//! Diagnostics follow the text everyone edits: a participant's edit that breaks a Python
+//! file makes the host's language server (pylsp) report it to every participant, and the
+//! fix clears it. Real relay, real host, real pylsp.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{start_host, start_relay};
+use cotype::client::driver::Driver;
+use cotype::client::headless::{open, run_until};
+use cotype::client::session::SessionEvent;
+use cotype::protocol::message::Event;
+use cotype::relay::RelayConfig;
+use cotype::text::Operation;
+
+fn copy_fixture(to: &std::path::Path) {
+    for name in ["app.py", "geometry.py"] {
+        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/python_pkg")
+            .join(name);
+        std::fs::copy(from, to.join(name)).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_that_breaks_the_file_brings_a_diagnostic_and_the_fix_clears_it() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_fixture(dir.path());
+    let relay = start_relay(RelayConfig::default()).await;
+    let link = start_host(dir.path(), relay.address, "host", &[]).await;
+    let (mut editor, mut editor_session) = Driver::join(&link, "editor").await.unwrap();
+    let (mut watcher, mut watcher_session) = Driver::join(&link, "watcher").await.unwrap();
+    open(&mut editor, &mut editor_session, "app.py")
+        .await
+        .unwrap();
+    open(&mut watcher, &mut watcher_session, "app.py")
+        .await
+        .unwrap();
+
+    // Break the file: an unclosed call at the end.
+    let len = editor_session.documents["app.py"].rope.len_chars();
+    let broken = "\nprint((1, 2\n";
+    editor_session
+        .local_edit("app.py", Operation::insert(len, len, broken).unwrap())
+        .unwrap();
+    let diagnostics = |event: Option<&SessionEvent>| match event {
+        Some(SessionEvent::Host(Event::Diagnostics { path, items, .. })) if path == "app.py" => {
+            Some(items.len())
+        }
+        _ => None,
+    };
+    run_until(
+        &mut editor,
+        &mut editor_session,
+        Duration::from_secs(60),
+        |s, _| Ok(s.is_synced("app.py")),
+    )
+    .await
+    .unwrap();
+    // The other participant, who only watches, is told.
+    run_until(
+        &mut watcher,
+        &mut watcher_session,
+        Duration::from_secs(90),
+        |_, event| Ok(diagnostics(event).is_some_and(|n| n > 0)),
+    )
+    .await
+    .expect("a diagnostic for the syntax error reaches the watcher");
+
+    // Fix it: remove what was inserted; the diagnostics clear.
+    let now = editor_session.documents["app.py"].rope.len_chars();
+    editor_session
+        .local_edit(
+            "app.py",
+            Operation::delete(now, len..len + broken.chars().count()).unwrap(),
+        )
+        .unwrap();
+    run_until(
+        &mut editor,
+        &mut editor_session,
+        Duration::from_secs(60),
+        |s, _| Ok(s.is_synced("app.py")),
+    )
+    .await
+    .unwrap();
+    run_until(
+        &mut watcher,
+        &mut watcher_session,
+        Duration::from_secs(90),
+        |_, event| Ok(diagnostics(event) == Some(0)),
+    )
+    .await
+    .expect("the diagnostics clear after the fix");
+}
