@@ -145,6 +145,7 @@ fn main() {
             insecure: false,
             hide: Vec::new(),
             name: "bench host".into(),
+            approval: Default::default(),
         })
         .await
         .expect("host starts");

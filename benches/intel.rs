@@ -93,6 +93,7 @@ async fn run() {
         insecure: false,
         hide: Vec::new(),
         name: "host".to_owned(),
+        approval: Default::default(),
     })
     .await
     .expect("host");
