@@ -180,17 +180,25 @@ impl Relay {
         let writer = tokio::spawn(async move {
             let mut ping = tokio::time::interval(ping_interval);
             ping.tick().await;
-            let send = |frame: Vec<u8>| {
+            let send = |frame: bytes::Bytes| {
                 if let Some(tap) = &tap {
                     tap(TapDirection::Sent, &frame);
                 }
-                WsMessage::Binary(frame.into())
+                WsMessage::Binary(frame)
             };
             loop {
                 tokio::select! {
                     next = outgoing.recv() => match next {
                         Some(Outgoing::Frame(frame)) => {
-                            if sink.send(send(frame)).await.is_err() {
+                            // Everything already queued goes out in one flush.
+                            let mut batch = sink.feed(send(frame)).await;
+                            while batch.is_ok() {
+                                match outgoing.try_recv() {
+                                    Ok(Outgoing::Frame(frame)) => batch = sink.feed(send(frame)).await,
+                                    Err(_) => break,
+                                }
+                            }
+                            if batch.is_err() || sink.flush().await.is_err() {
                                 break;
                             }
                         }
@@ -283,7 +291,7 @@ fn short(key: &SessionKey) -> String {
 
 fn send_control(queue: &mpsc::Sender<Outgoing>, message: &FromRelay) -> bool {
     queue
-        .try_send(Outgoing::Frame(control::encode(message)))
+        .try_send(Outgoing::Frame(control::encode(message).into()))
         .is_ok()
 }
 
@@ -420,17 +428,18 @@ impl Connection {
         // sealed into the associated data and now fails to open at every receiver.
         let mut frame = frame.to_vec();
         Header::stamp_sender(&mut frame, sender);
+        let frame_len = frame.len();
         let result = {
             let sessions = lock(&self.state().sessions);
             match sessions.get(&session_key) {
-                Some(session) => session.route(sender, header.route, &frame),
+                Some(session) => session.route(sender, header.route, bytes::Bytes::from(frame)),
                 None => Err(Refusal::new(
                     ErrorCode::SessionEnded,
                     "the session has ended",
                 )),
             }
         };
-        self.state().metrics.frame_routed(header.kind, frame.len());
+        self.state().metrics.frame_routed(header.kind, frame_len);
         match result {
             Ok(overflowed) => self.drop_stalled(session_key, overflowed),
             Err(refusal) => self.refuse(refusal),

@@ -17,9 +17,10 @@ use crate::protocol::header::Route;
 use crate::protocol::{HOST_ID, ParticipantId};
 
 /// What a connection's writer task sends.
+/// Frames are shared, not copied, between the receivers of one broadcast.
 #[derive(Debug)]
 pub enum Outgoing {
-    Frame(Vec<u8>),
+    Frame(bytes::Bytes),
 }
 
 pub type SessionKey = [u8; 16];
@@ -160,7 +161,7 @@ impl Session {
         &self,
         sender: ParticipantId,
         route: Route,
-        frame: &[u8],
+        frame: bytes::Bytes,
     ) -> Result<Overflowed, Refusal> {
         let sender_admitted = self.is_admitted(sender);
         if !sender_admitted && route != Route::Host {
@@ -173,7 +174,7 @@ impl Session {
         let mut deliver = |id: ParticipantId, member: &Member| {
             if member
                 .queue
-                .try_send(Outgoing::Frame(frame.to_vec()))
+                .try_send(Outgoing::Frame(frame.clone()))
                 .is_err()
             {
                 overflowed.push(id);
@@ -238,7 +239,7 @@ impl Session {
 
     /// Sends a control message to every admitted member except `except`.
     pub fn announce(&self, message: &FromRelay, except: Option<ParticipantId>) -> Overflowed {
-        let frame = crate::protocol::control::encode(message);
+        let frame = bytes::Bytes::from(crate::protocol::control::encode(message));
         let mut overflowed = Vec::new();
         let members = self
             .host
