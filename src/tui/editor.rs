@@ -57,7 +57,7 @@ impl Selection {
         self.anchor == self.head
     }
 
-    fn clamped(self, len: usize) -> Self {
+    pub fn clamped(self, len: usize) -> Self {
         Self {
             anchor: self.anchor.min(len),
             head: self.head.min(len),
