@@ -670,9 +670,11 @@ impl Loop {
         let paths: Vec<String> = self.app.open_paths().map(str::to_owned).collect();
         for path in paths {
             let len = session.rope(&path).map_or(0, Rope::len_chars);
-            let cursors = session
-                .presence
-                .iter()
+            // In participant order, so flags that share a spot always queue the same way.
+            let mut present: Vec<_> = session.presence.iter().collect();
+            present.sort_by_key(|(id, _)| **id);
+            let cursors = present
+                .into_iter()
                 .filter(|(id, presence)| {
                     **id != session.me.participant && presence.path.as_deref() == Some(&path)
                 })
