@@ -9,7 +9,7 @@
 //! would restart that forever if the future were dropped on every turn of the loop. So a
 //! reconnect runs as a future that owns the driver and survives across turns.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -216,6 +216,11 @@ struct Loop {
     edits_while_away: usize,
     dirty: bool,
     quit: bool,
+    /// Quit was asked once while edits were unconfirmed; the next quit goes.
+    quit_armed: bool,
+    /// The others' cursors in our text's coordinates: set from their presence, then
+    /// carried through every edit (ours and theirs) until their next presence.
+    cursors: HashMap<ParticipantId, (String, Selection)>,
 }
 
 impl Loop {
@@ -236,6 +241,8 @@ impl Loop {
             edits_while_away: 0,
             dirty: true,
             quit: false,
+            quit_armed: false,
+            cursors: HashMap::new(),
         }
     }
 
@@ -267,16 +274,28 @@ impl Loop {
         Ok(())
     }
 
+    /// Our presence waits while the host has not confirmed our edits: positions in text
+    /// the others do not have yet would put our cursor in the wrong place on their screens.
+    fn presence_ready(&self) -> bool {
+        self.presence.current.as_ref().is_some_and(|(path, ..)| {
+            self.session
+                .documents
+                .get(path)
+                .is_none_or(|document| !document.ot.has_pending())
+        })
+    }
+
     fn next_timer(&self) -> Option<Instant> {
         let idle = self
             .app
             .has_idle_work()
             .then_some(self.last_input + IDLE_AFTER);
         let tick = self.app.next_deadline().map(Instant::from_std);
-        [idle, tick, self.presence.deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        let presence = self
+            .presence_ready()
+            .then(|| self.presence.deadline())
+            .flatten();
+        [idle, tick, presence].into_iter().flatten().min()
     }
 
     fn timers(&mut self) {
@@ -302,6 +321,9 @@ impl Loop {
         self.last_input = Instant::now();
         self.dirty = true;
         let commands = self.app.handle_event(&event, &self.session);
+        if matches!(event, Event::Key(_)) && !commands.contains(&AppCommand::Quit) {
+            self.quit_armed = false;
+        }
         for command in commands {
             self.command(command, tui).await?;
         }
@@ -325,6 +347,7 @@ impl Loop {
                             self.app
                                 .local_edit_applied(&path, &before, &operation, after);
                         }
+                        self.map_cursors(&path, &operation);
                     }
                     Err(SessionError::ReadOnly) => self.app.message(
                         Level::Warning,
@@ -362,7 +385,26 @@ impl Loop {
                 Level::Info,
                 "searching all files is not available in this version",
             ),
-            AppCommand::Quit => self.quit = true,
+            AppCommand::Quit => {
+                let unsent = self
+                    .session
+                    .documents
+                    .keys()
+                    .filter(|path| !self.session.is_synced(path))
+                    .count();
+                if unsent == 0 || self.quit_armed {
+                    self.quit = true;
+                } else {
+                    // Quitting now would lose them: the host has not confirmed them yet.
+                    self.quit_armed = true;
+                    self.app.message(
+                        Level::Warning,
+                        format!(
+                            "{unsent} file(s) have edits the host has not confirmed yet; quit again to lose them"
+                        ),
+                    );
+                }
+            }
         }
         Ok(())
     }
@@ -503,23 +545,36 @@ impl Loop {
                 if let Some(after) = self.session.rope(&path) {
                     self.app.remote_edit(&path, &before, &op, after);
                 }
+                self.map_cursors(&path, &op);
             }
             SessionEvent::EditRefused { path, reason } => self.app.message(
                 Level::Error,
                 format!("{path}: the host refused an edit ({reason}); reloaded from the host"),
             ),
+            // Presence held back while our edits were unconfirmed may go now.
             SessionEvent::Synced { .. } => {}
             SessionEvent::Saved { path, .. } => {
                 self.app.set_saved(&path);
                 self.app.message(Level::Info, format!("saved {path}"));
             }
             SessionEvent::MembersChanged => {
+                let session = &self.session;
+                self.cursors
+                    .retain(|id, _| session.presence.contains_key(id));
                 self.refresh_people();
                 self.try_follow().await;
                 // Newcomers learn where everyone is without waiting for them to move.
                 self.presence.everyone_due = true;
             }
             SessionEvent::PresenceChanged { participant } => {
+                let cursor = self.session.presence.get(&participant).and_then(|p| {
+                    let (anchor, head) = p.selections.first().copied()?;
+                    Some((p.path.clone()?, Selection { anchor, head }))
+                });
+                match cursor {
+                    Some(cursor) => self.cursors.insert(participant, cursor),
+                    None => self.cursors.remove(&participant),
+                };
                 self.refresh_people();
                 if self.app.following() == Some(participant) {
                     self.leader_moved(participant).await;
@@ -580,6 +635,9 @@ impl Loop {
 
     /// Sends our presence to whichever audience is due.
     fn send_presence(&mut self, now: Instant) {
+        if !self.presence_ready() {
+            return;
+        }
         let Some((path, selection, scroll_line, following)) = self.presence.current.clone() else {
             return;
         };
@@ -666,31 +724,36 @@ impl Loop {
 
     /// Hands each open tab the cursors of the others who are in that file.
     fn refresh_cursors(&mut self) {
-        let session = &self.session;
         let paths: Vec<String> = self.app.open_paths().map(str::to_owned).collect();
+        // In participant order, so flags that share a spot always queue the same way.
+        let mut present: Vec<_> = self.cursors.iter().collect();
+        present.sort_by_key(|(id, _)| **id);
         for path in paths {
-            let len = session.rope(&path).map_or(0, Rope::len_chars);
-            // In participant order, so flags that share a spot always queue the same way.
-            let mut present: Vec<_> = session.presence.iter().collect();
-            present.sort_by_key(|(id, _)| **id);
+            let len = self.session.rope(&path).map_or(0, Rope::len_chars);
             let cursors = present
-                .into_iter()
-                .filter(|(id, presence)| {
-                    **id != session.me.participant && presence.path.as_deref() == Some(&path)
-                })
-                .filter_map(|(id, presence)| {
-                    let member = session.members.get(id)?;
-                    let (anchor, head) = presence.selections.first().copied()?;
-                    // Presence is advisory and may be a revision behind: clamp, never fail.
+                .iter()
+                .filter(|(id, (at, _))| **id != self.session.me.participant && *at == path)
+                .filter_map(|(id, (_, selection))| {
+                    let member = self.session.members.get(id)?;
                     Some(RemoteCursor {
                         name: member.name.clone(),
                         color: member.color.into(),
-                        selection: Selection { anchor, head }.clamped(len),
+                        selection: selection.clamped(len),
                     })
                 })
                 .collect();
             self.app.set_remote_cursors(&path, cursors);
         }
+    }
+
+    /// Carries the others' cursors in `path` over an edit, so they stay on their text.
+    fn map_cursors(&mut self, path: &str, operation: &crate::text::Operation) {
+        for (at, selection) in self.cursors.values_mut() {
+            if at == path {
+                *selection = selection.map(operation, crate::text::Assoc::Before);
+            }
+        }
+        self.refresh_cursors();
     }
 }
 
