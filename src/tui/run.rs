@@ -482,7 +482,12 @@ impl Loop {
     }
 
     async fn driver_event(&mut self, event: DriverEvent) -> Result<(), RunError> {
-        self.dirty = true;
+        // Only what shows redraws: an acknowledgement or a relay notice changes nothing on
+        // screen, and even an empty frame costs bytes on a slow link.
+        self.dirty |= !matches!(
+            event,
+            DriverEvent::Message { .. } | DriverEvent::Relay(FromRelay::PeerJoined { .. })
+        );
         match &event {
             DriverEvent::Disconnected { reason } => {
                 tracing::info!("connection lost: {reason}");
@@ -531,6 +536,10 @@ impl Loop {
     }
 
     async fn session_event(&mut self, event: SessionEvent) {
+        self.dirty |= !matches!(
+            event,
+            SessionEvent::Synced { .. } | SessionEvent::Response { .. }
+        );
         match event {
             SessionEvent::DocumentOpened { path } => {
                 self.opening.remove(&path);
@@ -597,6 +606,7 @@ impl Loop {
                     _ => {}
                 }
                 if done {
+                    self.dirty = true;
                     self.files_request = None;
                     self.app.set_files(std::mem::take(&mut self.files));
                 }
