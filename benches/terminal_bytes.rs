@@ -185,12 +185,13 @@ fn main() {
     };
     let capture = |name: &str| root.path().join(format!("{name}.bytes"));
 
-    // vim, as people run it: line numbers and syntax colors, no user config.
+    // vim, as people run it: line numbers, syntax colors and the cursor position (cotype's
+    // status line shows it too), no user config.
     tmux.start(
         "vim",
         &home,
         &format!(
-            "vim -u NONE -N -i NONE -c 'syntax on' -c 'set number' '{}'",
+            "vim -u NONE -N -i NONE -c 'syntax on' -c 'set number ruler' '{}'",
             vim_copy.display()
         ),
     );
@@ -277,7 +278,7 @@ fn main() {
     let typed_ratio = cotype_typed as f64 / vim_typed.max(1) as f64;
     let remote_ratio = cotype_remote as f64 / vim_typed.max(1) as f64;
     println!("terminal {WIDTH}x{HEIGHT}, one character appended to line 1 of a 200-line Rust file");
-    println!("  vim -u NONE (syntax on, number), typing:  {vim_typed:>6} bytes");
+    println!("  vim -u NONE (syntax, number, ruler), typing:  {vim_typed:>6} bytes");
     println!(
         "  cotype join, typing:                      {cotype_typed:>6} bytes  ({typed_ratio:.2}x vim)"
     );
