@@ -112,6 +112,38 @@ enum Command {
         #[command(flatten)]
         participant: ParticipantArgs,
     },
+    /// Open the shared folder in the terminal editor, with the others' cursors in it.
+    #[command(
+        after_help = "Examples:\n  cotype join 'https://relay.example.com/s/…#…'\n  cotype join - --name ada --follow bob < link.txt\n  COTYPE_LINK=… cotype join --keymap vim --theme sixteen\n\nBy default you follow the host on joining; any move of your own stops following.\nctrl-q quits, F1 lists the keys (see `cotype keys`). Logs go to cotype.log in the state folder."
+    )]
+    Join {
+        link: Option<String>,
+        /// Follow this person (by name) instead of the host.
+        #[arg(long, value_name = "NAME")]
+        follow: Option<String>,
+        /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
+        #[arg(long, value_name = "NAME")]
+        keymap: Option<String>,
+        /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
+        /// Do not capture the mouse, even if config.toml asks for it.
+        #[arg(long)]
+        no_mouse: bool,
+        /// Your name as others see it (default: config.toml's name, else your login name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Accept an http:// link to a relay that is not on this machine.
+        #[arg(long)]
+        insecure: bool,
+    },
+    /// Print the key bindings `cotype join` uses, with your overrides applied.
+    #[command(after_help = "Examples:\n  cotype keys\n  cotype keys --keymap vim")]
+    Keys {
+        /// Key bindings to show (default: the one config.toml chooses).
+        #[arg(long, value_name = "NAME")]
+        keymap: Option<String>,
+    },
     /// Print the exact bytes of a shared file.
     #[command(after_help = "Examples:\n  cotype cat - src/main.rs < link.txt")]
     Cat {
@@ -283,7 +315,11 @@ fn default_name() -> String {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // While the editor owns the terminal, a log line on stderr would tear the screen.
+    init_logging(matches!(
+        cli.command,
+        Command::Join { .. } | Command::Demo { .. }
+    ));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -308,13 +344,29 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(to_file: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("COTYPE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if !to_file {
+        builder.with_writer(std::io::stderr).init();
+        return;
+    }
+    let file = cotype::tui::terminal::log_file_path().and_then(|path| {
+        std::fs::create_dir_all(path.parent()?).ok()?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+    });
+    match file {
+        Some(file) => builder
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .init(),
+        None => builder.with_writer(std::io::sink).init(),
+    }
 }
 
 fn parse_link(argument: Option<&str>, insecure: bool) -> anyhow::Result<Link> {
@@ -422,20 +474,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "cotype demo: a copy of the project is in {} (removed when the demo ends).",
                 demo.project_root().display()
             );
-            // The terminal UI lands with `cotype join` (branch `join`); until it is merged,
-            // the demo runs headless and the user joins from another terminal.
-            let _ = (keymap, theme, name);
-            let mut stdout = std::io::stdout();
-            writeln!(stdout, "{}", demo.link.to_url())?;
-            stdout.flush()?;
-            eprintln!(
-                "The terminal UI is on its way; until then, join the link above from another\n\
-                 terminal (e.g. `cotype cat LINK src/pager.rs`). Ada starts when someone joins.\n\
-                 Ctrl-C ends the demo."
-            );
-            shutdown_signal().await;
+            let options = cotype::tui::run::JoinOptions {
+                name,
+                // Ada is the one to watch; any key of your own stops following her.
+                follow: Some(cotype::demo::partner::PartnerOptions::default().name),
+                keymap,
+                theme,
+                no_mouse: false,
+            };
+            let result = cotype::tui::run::join(&demo.link, options).await;
+            let root = demo.project_root().display().to_string();
             drop(demo);
-            Ok(())
+            eprintln!("cotype demo: ended; {root} is removed.");
+            match result {
+                Ok(()) => Ok(()),
+                Err(cotype::tui::run::RunError::Client(error)) => Err(error.into()),
+                Err(error) => Err(error.into()),
+            }
         }
         Command::Ls { link, participant } => {
             let link = parse_link(link.as_deref(), participant.insecure)?;
@@ -470,6 +525,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "{path}: edit applied at revision {revision}{}",
                 if save { ", saved" } else { "" }
             );
+            Ok(())
+        }
+        Command::Join {
+            link,
+            follow,
+            keymap,
+            theme,
+            no_mouse,
+            name,
+            insecure,
+        } => {
+            let options = cotype::tui::run::JoinOptions {
+                name,
+                follow,
+                keymap,
+                theme,
+                no_mouse,
+            };
+            run_join(link, insecure, options).await
+        }
+        Command::Keys { keymap } => {
+            let keymap = cotype::tui::run::load_keymap(keymap.as_deref())?;
+            print!("{}", cotype::tui::keymap::format_bindings(&keymap));
             Ok(())
         }
         Command::Cat {
@@ -697,6 +775,21 @@ fn location_line(location: &TextLocation) -> String {
         start.line + 1,
         start.col + 1
     )
+}
+
+async fn run_join(
+    link: Option<String>,
+    insecure: bool,
+    options: cotype::tui::run::JoinOptions,
+) -> anyhow::Result<()> {
+    use cotype::tui::run::RunError;
+    let link = parse_link(link.as_deref(), insecure)?;
+    match cotype::tui::run::join(&link, options).await {
+        Ok(()) => Ok(()),
+        // Keep the client error as it is, so the exit code says what went wrong.
+        Err(RunError::Client(error)) => Err(error.into()),
+        Err(error) => Err(error.into()),
+    }
 }
 
 async fn shutdown_signal() {

@@ -230,6 +230,12 @@ impl Session {
         Ok(())
     }
 
+    /// Queues our presence (cursor, selection, view) for `route`. The owner decides how
+    /// often: presence is advisory, so a throttled stream loses nothing that matters.
+    pub fn send_presence(&mut self, route: Route, presence: Presence) {
+        self.outbox.push_back((route, Message::Presence(presence)));
+    }
+
     /// Undoes our own last edit (never someone else's); applies and sends it.
     pub fn undo(&mut self, path: &str) -> Result<Option<Operation>, SessionError> {
         self.undo_or_redo(path, true)

@@ -303,6 +303,11 @@ impl App {
         self.tabs.get(self.active).map(|tab| tab.path.as_str())
     }
 
+    /// Paths of every open tab, so the loop can hand each its remote cursors.
+    pub fn open_paths(&self) -> impl Iterator<Item = &str> {
+        self.tabs.iter().map(|tab| tab.path.as_str())
+    }
+
     pub fn editor(&self) -> Option<&Editor> {
         self.tabs.get(self.active).map(|tab| &tab.editor)
     }

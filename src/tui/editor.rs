@@ -57,7 +57,7 @@ impl Selection {
         self.anchor == self.head
     }
 
-    fn clamped(self, len: usize) -> Self {
+    pub fn clamped(self, len: usize) -> Self {
         Self {
             anchor: self.anchor.min(len),
             head: self.head.min(len),
@@ -1223,7 +1223,9 @@ impl Widget for EditorWidget<'_> {
 
         // Name flags, in their color: just above the cursor where that covers only blank
         // cells (as in Live Share), otherwise after the end of the cursor's line, so a flag
-        // never hides code.
+        // never hides code. Flags after the same line end queue up side by side, so two
+        // people at one spot (a follower on their leader) both stay readable.
+        let mut next_free: std::collections::HashMap<u16, usize> = Default::default();
         for remote in self.remotes {
             let head = remote.selection.head.min(rope.len_chars());
             let line = rope.char_to_line(head);
@@ -1246,7 +1248,10 @@ impl Widget for EditorWidget<'_> {
             } else {
                 let end_col = display_col(rope, line_end(rope, line), editor.tab_width)
                     .saturating_sub(editor.scroll_col);
-                (text_x as usize + end_col + 2, row)
+                let x =
+                    (text_x as usize + end_col + 2).max(next_free.get(&row).copied().unwrap_or(0));
+                next_free.insert(row, x + label_width + 1);
+                (x, row)
             };
             let room = (area.right() as usize).saturating_sub(x);
             if room > 0 {

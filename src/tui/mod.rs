@@ -18,6 +18,7 @@ pub mod keymap;
 pub mod people;
 pub mod picker;
 pub mod prompt;
+pub mod run;
 pub mod status;
 pub mod terminal;
 pub mod theme;

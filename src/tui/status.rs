@@ -27,6 +27,9 @@ pub enum ConnectionState {
         /// Local edits not yet acknowledged by the host.
         unsent_edits: usize,
     },
+    /// We are connected but the host's link dropped; the relay holds the session for it.
+    /// Edits wait until the host is back.
+    HostAway,
     /// Given up; `reason` says what happened and what to do.
     Disconnected {
         reason: String,
@@ -77,6 +80,7 @@ impl Widget for StatusLine<'_> {
                 format!("reconnecting (try {attempt}, {unsent_edits} edits kept)"),
                 theme.get("warning"),
             ),
+            ConnectionState::HostAway => ("host reconnecting…".to_owned(), theme.get("warning")),
             ConnectionState::Disconnected { reason } => {
                 (format!("disconnected: {reason}"), theme.get("error"))
             }

@@ -1,0 +1,775 @@
+//! The participant's event loop (`cotype join`): one `select!` over terminal input, the
+//! connection and timers, carrying the UI's commands to the session and the session's
+//! events to the UI, and drawing only when something visible changed.
+//!
+//! Everything runs on one task, so a local edit reaches the rope, the OT state and the
+//! screen with no network event in between. The one subtle part is the connection:
+//! `Driver::next` is cancel-safe while connected (it waits on a channel), but while it
+//! reconnects it sleeps and handshakes, and a keystroke arriving every few milliseconds
+//! would restart that forever if the future were dropped on every turn of the loop. So a
+//! reconnect runs as a future that owns the driver and survives across turns.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use ratatui::crossterm::event::Event as TermEvent;
+use ropey::Rope;
+use tokio::time::Instant;
+
+use crate::client::ClientError;
+use crate::client::driver::{Driver, DriverEvent, apply};
+use crate::client::session::{Session, SessionError, SessionEvent};
+use crate::link::Link;
+use crate::protocol::control::{FromRelay, ToRelay};
+use crate::protocol::header::Route;
+use crate::protocol::message::{Presence, Request, RequestId, Response, Role};
+use crate::protocol::{HOST_ID, ParticipantId};
+use crate::tui::app::{App, Documents};
+use crate::tui::compositor::{AppCommand, Event};
+use crate::tui::config::{Config, ConfigError};
+use crate::tui::editor::{RemoteCursor, Selection};
+use crate::tui::keymap::{Keymap, KeymapError};
+use crate::tui::people::PersonView;
+use crate::tui::status::{ConnectionState, Level};
+use crate::tui::terminal::{TerminalError, TerminalOptions, Tui, osc52_copy};
+use crate::tui::theme::{ColorMode, Theme, ThemeError};
+
+/// Presence to the people who follow us: smooth enough to watch, at most ~33 per second.
+const FOLLOWERS_INTERVAL: Duration = Duration::from_millis(30);
+/// Presence to everyone (people panel, cursors of those in the same file): 4 per second.
+const EVERYONE_INTERVAL: Duration = Duration::from_millis(250);
+/// Deferred work (re-parsing large files) waits for a pause in typing this long.
+const IDLE_AFTER: Duration = Duration::from_millis(50);
+
+/// What `cotype join` was asked for; `None` means "from config.toml, else the default".
+#[derive(Debug, Clone, Default)]
+pub struct JoinOptions {
+    pub name: Option<String>,
+    /// Follow this person (by name) instead of the host.
+    pub follow: Option<String>,
+    pub keymap: Option<String>,
+    pub theme: Option<String>,
+    pub no_mouse: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Keymap(#[from] KeymapError),
+    #[error(transparent)]
+    Theme(#[from] ThemeError),
+    #[error(transparent)]
+    Terminal(#[from] TerminalError),
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+/// The keymap `cotype join` would use, with the user's overrides applied.
+pub fn load_keymap(name: Option<&str>) -> Result<Keymap, RunError> {
+    let config = Config::load()?;
+    Ok(Keymap::load(name.unwrap_or(&config.keymap))?)
+}
+
+impl Documents for Session {
+    fn rope(&self, path: &str) -> Option<&Rope> {
+        self.documents.get(path).map(|document| &document.rope)
+    }
+}
+
+/// Joins the session behind `link` and runs the editor until the user quits.
+pub async fn join(link: &Link, options: JoinOptions) -> Result<(), RunError> {
+    let config = Config::load()?;
+    let keymap = Keymap::load(options.keymap.as_deref().unwrap_or(&config.keymap))?;
+    let theme = Theme::load(
+        options.theme.as_deref().unwrap_or(&config.theme),
+        ColorMode::detect(),
+    )?;
+    let name = options
+        .name
+        .or(config.name.clone())
+        .unwrap_or_else(login_name);
+    // Connect before taking the terminal, so a wrong link is a plain error message.
+    let (driver, session) = Driver::join(link, &name).await?;
+    let follow = match options.follow {
+        Some(name) => Some(name),
+        None if config.follow_host_on_join => None,
+        None => Some(String::new()),
+    };
+    let mut tui = Tui::enter(TerminalOptions {
+        mouse: config.mouse && !options.no_mouse,
+    })?;
+    let size = ratatui::crossterm::terminal::size().unwrap_or((80, 24));
+    let app = App::new(theme, keymap, config.tab_width.into(), size);
+    let mut event_loop = Loop::new(app, driver, session, follow);
+    let result = event_loop.run(&mut tui).await;
+    drop(tui);
+    result
+}
+
+fn login_name() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "guest".into())
+}
+
+type Reconnect = Pin<Box<dyn Future<Output = (Driver, DriverEvent)>>>;
+
+/// The connection: a driver we may poll and send through, or a reconnect in progress
+/// that owns it until it is done (see the module comment).
+struct Connection {
+    driver: Option<Driver>,
+    reconnect: Option<Reconnect>,
+}
+
+impl Connection {
+    /// The next driver event; safe to drop at any await point and call again.
+    async fn next(&mut self) -> DriverEvent {
+        if self.reconnect.is_none()
+            && let Some(driver) = self.driver.take_if(|driver| !driver.is_connected())
+        {
+            let mut driver = driver;
+            self.reconnect = Some(Box::pin(async move {
+                let event = driver.next().await;
+                (driver, event)
+            }));
+        }
+        if let Some(reconnect) = &mut self.reconnect {
+            let (driver, event) = reconnect.await;
+            self.reconnect = None;
+            self.driver = Some(driver);
+            return event;
+        }
+        match &mut self.driver {
+            Some(driver) => driver.next().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    async fn flush(&mut self, session: &mut Session) {
+        if let Some(driver) = &mut self.driver {
+            driver.flush(session).await;
+        }
+    }
+
+    async fn control(&mut self, message: &ToRelay) {
+        if let Some(driver) = &self.driver {
+            driver.control(message).await;
+        }
+    }
+}
+
+/// Our cursor and view as last announced, and when each audience is next due.
+struct PresenceOut {
+    seq: u64,
+    current: Option<(String, Selection, usize, Option<ParticipantId>)>,
+    followers_due: bool,
+    everyone_due: bool,
+    last_followers: Instant,
+    last_everyone: Instant,
+}
+
+impl PresenceOut {
+    fn new() -> Self {
+        let long_ago = Instant::now() - EVERYONE_INTERVAL;
+        Self {
+            seq: 0,
+            current: None,
+            followers_due: false,
+            everyone_due: false,
+            last_followers: long_ago,
+            last_everyone: long_ago,
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        let followers = self
+            .followers_due
+            .then_some(self.last_followers + FOLLOWERS_INTERVAL);
+        let everyone = self
+            .everyone_due
+            .then_some(self.last_everyone + EVERYONE_INTERVAL);
+        match (followers, everyone) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+struct Loop {
+    app: App,
+    session: Session,
+    connection: Connection,
+    presence: PresenceOut,
+    /// The file-list request in flight.
+    files_request: Option<RequestId>,
+    files: Vec<String>,
+    /// Documents requested and not yet arrived, so following does not ask twice.
+    opening: HashSet<String>,
+    /// Whom to follow once they are in the session: `None` the host, `Some("")` nobody.
+    want_follow: Option<String>,
+    last_input: Instant,
+    edits_while_away: usize,
+    dirty: bool,
+    quit: bool,
+    /// Quit was asked once while edits were unconfirmed; the next quit goes.
+    quit_armed: bool,
+    /// The others' cursors in our text's coordinates: set from their presence, then
+    /// carried through every edit (ours and theirs) until their next presence.
+    cursors: HashMap<ParticipantId, (String, Selection)>,
+}
+
+impl Loop {
+    fn new(app: App, driver: Driver, session: Session, follow: Option<String>) -> Self {
+        Self {
+            app,
+            session,
+            connection: Connection {
+                driver: Some(driver),
+                reconnect: None,
+            },
+            presence: PresenceOut::new(),
+            files_request: None,
+            files: Vec::new(),
+            opening: HashSet::new(),
+            want_follow: follow,
+            last_input: Instant::now(),
+            edits_while_away: 0,
+            dirty: true,
+            quit: false,
+            quit_armed: false,
+            cursors: HashMap::new(),
+        }
+    }
+
+    async fn run(&mut self, tui: &mut Tui) -> Result<(), RunError> {
+        let mut input = ratatui::crossterm::event::EventStream::new();
+        self.app.set_connection(ConnectionState::Connected);
+        self.files_request = Some(self.session.request(Request::ListFiles));
+        self.refresh_people();
+        self.try_follow().await;
+        self.connection.flush(&mut self.session).await;
+        while !self.quit {
+            if self.dirty {
+                self.dirty = false;
+                let (app, session) = (&self.app, &self.session);
+                tui.draw(|frame| app.render(frame, session))?;
+            }
+            let timer = self.next_timer();
+            tokio::select! {
+                event = input.next() => match event {
+                    Some(Ok(event)) => self.terminal_event(event, tui).await?,
+                    // The terminal is gone (hangup): nothing left to show anything on.
+                    Some(Err(_)) | None => return Ok(()),
+                },
+                event = self.connection.next() => self.driver_event(event).await?,
+                _ = sleep_until(timer) => self.timers(),
+            }
+            self.connection.flush(&mut self.session).await;
+        }
+        Ok(())
+    }
+
+    /// Our presence waits while the host has not confirmed our edits: positions in text
+    /// the others do not have yet would put our cursor in the wrong place on their screens.
+    fn presence_ready(&self) -> bool {
+        self.presence.current.as_ref().is_some_and(|(path, ..)| {
+            self.session
+                .documents
+                .get(path)
+                .is_none_or(|document| !document.ot.has_pending())
+        })
+    }
+
+    fn next_timer(&self) -> Option<Instant> {
+        let idle = self
+            .app
+            .has_idle_work()
+            .then_some(self.last_input + IDLE_AFTER);
+        let tick = self.app.next_deadline().map(Instant::from_std);
+        let presence = self
+            .presence_ready()
+            .then(|| self.presence.deadline())
+            .flatten();
+        [idle, tick, presence].into_iter().flatten().min()
+    }
+
+    fn timers(&mut self) {
+        let now = Instant::now();
+        if self.app.has_idle_work() && now >= self.last_input + IDLE_AFTER {
+            self.app.idle_work(&self.session);
+            self.dirty = true;
+        }
+        if self.app.tick(now.into_std()) {
+            self.dirty = true;
+        }
+        self.send_presence(now);
+    }
+
+    async fn terminal_event(&mut self, event: TermEvent, tui: &mut Tui) -> Result<(), RunError> {
+        let event = match event {
+            TermEvent::Key(key) => Event::Key(key),
+            TermEvent::Paste(text) => Event::Paste(text),
+            TermEvent::Mouse(mouse) => Event::Mouse(mouse),
+            TermEvent::Resize(width, height) => Event::Resize(width, height),
+            TermEvent::FocusGained | TermEvent::FocusLost => return Ok(()),
+        };
+        self.last_input = Instant::now();
+        self.dirty = true;
+        let commands = self.app.handle_event(&event, &self.session);
+        if matches!(event, Event::Key(_)) && !commands.contains(&AppCommand::Quit) {
+            self.quit_armed = false;
+        }
+        for command in commands {
+            self.command(command, tui).await?;
+        }
+        self.view_changed();
+        Ok(())
+    }
+
+    async fn command(&mut self, command: AppCommand, tui: &mut Tui) -> Result<(), RunError> {
+        match command {
+            AppCommand::Edit { path, operation } => {
+                let Some(before) = self.session.rope(&path).cloned() else {
+                    return Ok(());
+                };
+                match self.session.local_edit(&path, operation.clone()) {
+                    Ok(()) => {
+                        if self.connection.driver.is_none() {
+                            self.edits_while_away += 1;
+                            self.show_reconnecting();
+                        }
+                        if let Some(after) = self.session.rope(&path) {
+                            self.app
+                                .local_edit_applied(&path, &before, &operation, after);
+                        }
+                        self.map_cursors(&path, &operation);
+                    }
+                    Err(SessionError::ReadOnly) => self.app.message(
+                        Level::Warning,
+                        "you are read-only in this session; the host decides who may edit",
+                    ),
+                    Err(error) => self.app.message(Level::Error, error.to_string()),
+                }
+            }
+            AppCommand::Open(path) => self.open(path),
+            AppCommand::Save(path) => {
+                self.session.save(&path);
+                self.app.message(Level::Info, format!("saving {path}…"));
+            }
+            AppCommand::Close(path) => {
+                self.session.close_document(&path);
+                self.opening.remove(&path);
+            }
+            AppCommand::CopyToClipboard(text) => tui.write_raw(&osc52_copy(&text))?,
+            AppCommand::Presence { .. } => self.view_changed(),
+            AppCommand::Follow(leader) => {
+                self.want_follow = Some(String::new());
+                self.follow(leader).await;
+            }
+            AppCommand::StopFollowing => {
+                self.connection
+                    .control(&ToRelay::Follow { leader: None })
+                    .await;
+                self.view_changed();
+            }
+            AppCommand::AskEveryoneToFollow => self.app.message(
+                Level::Info,
+                "only the host can ask everyone to follow; follow someone with the people list",
+            ),
+            AppCommand::WorkspaceSearch(_) => self.app.message(
+                Level::Info,
+                "searching all files is not available in this version",
+            ),
+            AppCommand::Quit => {
+                let unsent = self
+                    .session
+                    .documents
+                    .keys()
+                    .filter(|path| !self.session.is_synced(path))
+                    .count();
+                if unsent == 0 || self.quit_armed {
+                    self.quit = true;
+                } else {
+                    // Quitting now would lose them: the host has not confirmed them yet.
+                    self.quit_armed = true;
+                    self.app.message(
+                        Level::Warning,
+                        format!(
+                            "{unsent} file(s) have edits the host has not confirmed yet; quit again to lose them"
+                        ),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, path: String) {
+        if let Some(document) = self.session.documents.get(&path) {
+            let read_only = document.read_only;
+            self.app.open_document(&path, &document.rope, read_only);
+            self.view_changed();
+        } else if self.opening.insert(path.clone()) {
+            self.session.open_document(&path);
+        }
+    }
+
+    async fn follow(&mut self, leader: ParticipantId) {
+        self.connection
+            .control(&ToRelay::Follow {
+                leader: Some(leader),
+            })
+            .await;
+        if self.app.following() != Some(leader) {
+            self.app.start_following(leader);
+        }
+        // Where they are now, if they told us already.
+        self.leader_moved(leader).await;
+        self.view_changed();
+    }
+
+    /// Follows the person asked for on the command line (or the host) once they are here.
+    async fn try_follow(&mut self) {
+        let leader = match self.want_follow.as_deref() {
+            Some("") => return,
+            None => self
+                .session
+                .members
+                .contains_key(&HOST_ID)
+                .then_some(HOST_ID),
+            Some(name) => self
+                .session
+                .members
+                .values()
+                .find(|member| {
+                    member.name == name && member.participant != self.session.me.participant
+                })
+                .map(|member| member.participant),
+        };
+        if let Some(leader) = leader {
+            self.want_follow = Some(String::new());
+            self.follow(leader).await;
+        }
+    }
+
+    async fn leader_moved(&mut self, leader: ParticipantId) {
+        let Some(presence) = self.session.presence.get(&leader) else {
+            return;
+        };
+        let Some(path) = presence.path.clone() else {
+            return;
+        };
+        let (anchor, head) = presence.selections.first().copied().unwrap_or((0, 0));
+        let scroll = presence.scroll_line;
+        let commands = self.app.leader_moved(
+            leader,
+            &path,
+            Selection { anchor, head },
+            scroll,
+            &self.session,
+        );
+        for command in commands {
+            if let AppCommand::Open(path) = command {
+                self.open(path);
+            }
+        }
+        self.dirty = true;
+    }
+
+    async fn driver_event(&mut self, event: DriverEvent) -> Result<(), RunError> {
+        // Only what shows redraws: an acknowledgement or a relay notice changes nothing on
+        // screen, and even an empty frame costs bytes on a slow link.
+        self.dirty |= !matches!(
+            event,
+            DriverEvent::Message { .. } | DriverEvent::Relay(FromRelay::PeerJoined { .. })
+        );
+        match &event {
+            DriverEvent::Disconnected { reason } => {
+                tracing::info!("connection lost: {reason}");
+                self.edits_while_away = 0;
+                self.show_reconnecting();
+            }
+            DriverEvent::Reconnected { .. } => {
+                self.app.set_connection(ConnectionState::Connected);
+                self.app.message(Level::Info, "reconnected");
+            }
+            DriverEvent::Relay(FromRelay::HostAway { .. }) => {
+                self.app.set_connection(ConnectionState::HostAway);
+            }
+            DriverEvent::Relay(FromRelay::HostBack) => {
+                self.app.set_connection(ConnectionState::Connected);
+            }
+            _ => {}
+        }
+        let reconnected = matches!(event, DriverEvent::Reconnected { .. });
+        if let Some(fatal) = apply(&mut self.session, event) {
+            return Err(fatal.into());
+        }
+        if reconnected {
+            // The relay forgot whom we follow, and the others forgot where we are.
+            if let Some(leader) = self.app.following() {
+                self.connection
+                    .control(&ToRelay::Follow {
+                        leader: Some(leader),
+                    })
+                    .await;
+            }
+            self.files_request = Some(self.session.request(Request::ListFiles));
+            self.presence.everyone_due = true;
+        }
+        while let Some(event) = self.session.next_event() {
+            self.session_event(event).await;
+        }
+        Ok(())
+    }
+
+    fn show_reconnecting(&mut self) {
+        self.app.set_connection(ConnectionState::Reconnecting {
+            attempt: 1,
+            unsent_edits: self.edits_while_away,
+        });
+    }
+
+    async fn session_event(&mut self, event: SessionEvent) {
+        self.dirty |= !matches!(
+            event,
+            SessionEvent::Synced { .. } | SessionEvent::Response { .. }
+        );
+        match event {
+            SessionEvent::DocumentOpened { path } => {
+                self.opening.remove(&path);
+                if let Some(document) = self.session.documents.get(&path) {
+                    self.app
+                        .open_document(&path, &document.rope, document.read_only);
+                }
+                self.refresh_cursors();
+                self.view_changed();
+            }
+            SessionEvent::RemoteEdit { path, before, op } => {
+                if let Some(after) = self.session.rope(&path) {
+                    self.app.remote_edit(&path, &before, &op, after);
+                }
+                self.map_cursors(&path, &op);
+            }
+            SessionEvent::EditRefused { path, reason } => self.app.message(
+                Level::Error,
+                format!("{path}: the host refused an edit ({reason}); reloaded from the host"),
+            ),
+            // Presence held back while our edits were unconfirmed may go now.
+            SessionEvent::Synced { .. } => {}
+            SessionEvent::Saved { path, .. } => {
+                self.app.set_saved(&path);
+                self.app.message(Level::Info, format!("saved {path}"));
+            }
+            SessionEvent::MembersChanged => {
+                let session = &self.session;
+                self.cursors
+                    .retain(|id, _| session.presence.contains_key(id));
+                self.refresh_people();
+                self.try_follow().await;
+                // Newcomers learn where everyone is without waiting for them to move.
+                self.presence.everyone_due = true;
+            }
+            SessionEvent::PresenceChanged { participant } => {
+                let cursor = self.session.presence.get(&participant).and_then(|p| {
+                    let (anchor, head) = p.selections.first().copied()?;
+                    Some((p.path.clone()?, Selection { anchor, head }))
+                });
+                match cursor {
+                    Some(cursor) => self.cursors.insert(participant, cursor),
+                    None => self.cursors.remove(&participant),
+                };
+                self.refresh_people();
+                if self.app.following() == Some(participant) {
+                    self.leader_moved(participant).await;
+                }
+            }
+            SessionEvent::FollowMe { leader } => {
+                self.want_follow = Some(String::new());
+                self.follow(leader).await;
+            }
+            SessionEvent::Notice { message } => self.app.message(Level::Info, message),
+            SessionEvent::Response { id, done, body } if Some(id) == self.files_request => {
+                match body {
+                    Response::Files(batch) => {
+                        self.files.extend(batch.into_iter().map(|file| file.path));
+                    }
+                    Response::Error { message } => self.app.message(
+                        Level::Error,
+                        format!("cannot list the shared files: {message}"),
+                    ),
+                    _ => {}
+                }
+                if done {
+                    self.dirty = true;
+                    self.files_request = None;
+                    self.app.set_files(std::mem::take(&mut self.files));
+                }
+            }
+            SessionEvent::Response { .. } => {}
+            SessionEvent::Failed { what, message } => {
+                self.opening.clear();
+                self.app.message(Level::Error, format!("{what}: {message}"));
+            }
+            SessionEvent::Host(event) => tracing::debug!("host event not shown: {event:?}"),
+        }
+    }
+
+    /// Our view may have moved: schedule presence for both audiences.
+    fn view_changed(&mut self) {
+        let Some(path) = self.app.active_path().map(str::to_owned) else {
+            return;
+        };
+        let Some(editor) = self.app.editor() else {
+            return;
+        };
+        let now = (
+            path,
+            editor.selection,
+            editor.scroll_line(),
+            self.app.following(),
+        );
+        if self.presence.current.as_ref() != Some(&now) {
+            self.presence.current = Some(now);
+            self.presence.followers_due = true;
+            self.presence.everyone_due = true;
+            self.refresh_people();
+            self.dirty = true;
+        }
+    }
+
+    /// Sends our presence to whichever audience is due.
+    fn send_presence(&mut self, now: Instant) {
+        if !self.presence_ready() {
+            return;
+        }
+        let Some((path, selection, scroll_line, following)) = self.presence.current.clone() else {
+            return;
+        };
+        let mut routes = Vec::new();
+        if self.presence.everyone_due && now >= self.presence.last_everyone + EVERYONE_INTERVAL {
+            // Followers are among everyone: one message reaches both.
+            routes.push(Route::Everyone);
+            self.presence.everyone_due = false;
+            self.presence.followers_due = false;
+            self.presence.last_everyone = now;
+            self.presence.last_followers = now;
+        } else if self.presence.followers_due
+            && now >= self.presence.last_followers + FOLLOWERS_INTERVAL
+        {
+            routes.push(Route::Followers);
+            self.presence.followers_due = false;
+            self.presence.last_followers = now;
+        }
+        let revision = self
+            .session
+            .documents
+            .get(&path)
+            .map_or(0, |document| document.ot.revision());
+        for route in routes {
+            self.presence.seq += 1;
+            self.session.send_presence(
+                route,
+                Presence {
+                    seq: self.presence.seq,
+                    path: Some(path.clone()),
+                    revision,
+                    selections: vec![(selection.anchor, selection.head)],
+                    scroll_line,
+                    following,
+                },
+            );
+        }
+    }
+
+    fn refresh_people(&mut self) {
+        let session = &self.session;
+        let me = session.me.participant;
+        let name_of = |id: ParticipantId| {
+            session
+                .members
+                .get(&id)
+                .map(|member| member.name.clone())
+                .unwrap_or_else(|| format!("participant {id}"))
+        };
+        let people = session
+            .members
+            .values()
+            .map(|member| {
+                let is_you = member.participant == me;
+                let presence = session.presence.get(&member.participant);
+                let (file, following) = if is_you {
+                    (
+                        self.app.active_path().map(str::to_owned),
+                        self.app.following(),
+                    )
+                } else {
+                    (
+                        presence.and_then(|p| p.path.clone()),
+                        presence.and_then(|p| p.following),
+                    )
+                };
+                PersonView {
+                    id: member.participant,
+                    name: member.name.clone(),
+                    color: member.color.into(),
+                    file,
+                    following: following.map(name_of),
+                    read_only: member.role == Role::ReadOnly,
+                    is_host: member.participant == HOST_ID,
+                    is_you,
+                    latency_ms: None,
+                }
+            })
+            .collect();
+        self.app.set_people(people);
+        self.refresh_cursors();
+        self.dirty = true;
+    }
+
+    /// Hands each open tab the cursors of the others who are in that file.
+    fn refresh_cursors(&mut self) {
+        let paths: Vec<String> = self.app.open_paths().map(str::to_owned).collect();
+        // In participant order, so flags that share a spot always queue the same way.
+        let mut present: Vec<_> = self.cursors.iter().collect();
+        present.sort_by_key(|(id, _)| **id);
+        for path in paths {
+            let len = self.session.rope(&path).map_or(0, Rope::len_chars);
+            let cursors = present
+                .iter()
+                .filter(|(id, (at, _))| **id != self.session.me.participant && *at == path)
+                .filter_map(|(id, (_, selection))| {
+                    let member = self.session.members.get(id)?;
+                    Some(RemoteCursor {
+                        name: member.name.clone(),
+                        color: member.color.into(),
+                        selection: selection.clamped(len),
+                    })
+                })
+                .collect();
+            self.app.set_remote_cursors(&path, cursors);
+        }
+    }
+
+    /// Carries the others' cursors in `path` over an edit, so they stay on their text.
+    fn map_cursors(&mut self, path: &str, operation: &crate::text::Operation) {
+        for (at, selection) in self.cursors.values_mut() {
+            if at == path {
+                *selection = selection.map(operation, crate::text::Assoc::Before);
+            }
+        }
+        self.refresh_cursors();
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

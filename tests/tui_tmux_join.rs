@@ -1,0 +1,261 @@
+//! `cotype join` in real terminals: a headless host and three participants, each in its own
+//! tmux session (120x40, xterm-256color), driven with keys and read back with
+//! `capture-pane`, the way a user sees them.
+//!
+//! - ada opens a file with ctrl-p and types; bob, who joined with `--follow ada`, is taken
+//!   to that file and sees her text with her name flag at her cursor;
+//! - cy, who follows nobody, opens the same file himself and sees her flag too (presence
+//!   to everyone, not only to followers);
+//! - ctrl-s saves on the host's disk; ctrl-q gives the terminal back to the shell.
+//!
+//! Waits poll the screen against a deadline: they wait for correctness and assert nothing
+//! about speed. The test fails (never skips) when tmux is missing.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DEADLINE: Duration = Duration::from_secs(20);
+const WIDTH: u16 = 120;
+const HEIGHT: u16 = 40;
+
+/// A private tmux server; killing it on drop ends every pane and what runs in it.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new() -> Self {
+        Self {
+            socket: format!("cotype-join-test-{}", std::process::id()),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux must be installed to run the real-terminal tests");
+        assert!(
+            output.status.success(),
+            "tmux {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// A shell in a new session of its own, with a prompt the test can recognise.
+    fn shell(&self, name: &str, home: &Path) {
+        let (width, height) = (WIDTH.to_string(), HEIGHT.to_string());
+        self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            &width,
+            "-y",
+            &height,
+            "-e",
+            "TERM=xterm-256color",
+            "-e",
+            &format!("HOME={}", home.display()),
+            "-e",
+            "PS1=shell$ ",
+            "sh",
+        ]);
+    }
+
+    fn keys(&self, target: &str, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", target];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn text(&self, target: &str, text: &str) {
+        self.run(&["send-keys", "-t", target, "-l", text]);
+    }
+
+    fn screen(&self, target: &str) -> String {
+        self.run(&["capture-pane", "-p", "-t", target])
+    }
+
+    /// Waits until the pane shows what `ready` looks for; fails with the screen otherwise.
+    fn wait(&self, target: &str, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen(target);
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "{target}'s pane never showed {what}; it shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+struct Host(Child);
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The editor part of each screen row: the people panel on the right is cut off.
+fn editor_rows(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .map(|line| line.split('│').next().unwrap_or("").to_owned())
+        .collect()
+}
+
+/// Whether a row with `text` shows `name`'s flag on it (after the text) or just above it.
+fn flag_near(screen: &str, text: &str, name: &str) -> bool {
+    let rows = editor_rows(screen);
+    rows.iter().enumerate().any(|(index, row)| {
+        let Some(at) = row.find(text) else {
+            return false;
+        };
+        let after = &row[at + text.len()..];
+        let above = index
+            .checked_sub(1)
+            .map_or("", |above| rows[above].as_str());
+        after.split_whitespace().any(|word| word == name)
+            || above.split_whitespace().any(|word| word == name)
+    })
+}
+
+#[test]
+fn two_participants_see_each_others_text_cursor_and_file() {
+    let bin = env!("CARGO_BIN_EXE_cotype");
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(project.join("src/main.rs"), "fn main() {\n}\n").unwrap();
+    std::fs::write(project.join("README.md"), "# project\n").unwrap();
+    // An empty HOME: no user config, keymap or theme changes what the test sees.
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+
+    let mut host = Command::new(bin)
+        .args([
+            "host",
+            project.to_str().unwrap(),
+            "--headless",
+            "--name",
+            "hostie",
+        ])
+        .env("HOME", &home)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the cotype binary runs");
+    let mut link = String::new();
+    // Kept open to the end, so the host never writes into a closed pipe.
+    let mut host_stdout = BufReader::new(host.stdout.take().unwrap());
+    host_stdout.read_line(&mut link).unwrap();
+    let host = Host(host);
+    let link = link.trim().to_owned();
+    assert!(link.contains('#'), "the host printed no link: {link:?}");
+
+    let tmux = Tmux::new();
+    let join = |name: &str, extra: &str| {
+        tmux.shell(name, &home);
+        tmux.text(
+            name,
+            &format!(
+                "COTYPE_LINK='{link}' {bin} join --name {name} {extra}; echo {name}-exited-$?"
+            ),
+        );
+        tmux.keys(name, &["Enter"]);
+        tmux.wait(name, "the people panel with itself in it", |screen| {
+            screen.contains(&format!("{name} (you)"))
+        });
+    };
+    join("ada", "");
+    join("bob", "--follow ada");
+
+    // ada opens src/main.rs through the file picker and types at the top.
+    tmux.keys("ada", &["C-p"]);
+    tmux.wait("ada", "the file picker", |s| s.contains("Open file"));
+    tmux.text("ada", "main");
+    tmux.wait("ada", "the match in the picker", |s| {
+        s.contains("src/main.rs")
+    });
+    tmux.keys("ada", &["Enter"]);
+    tmux.wait("ada", "the opened file", |s| s.contains("fn main() {"));
+    let typed = "// hello world 42";
+    tmux.text("ada", typed);
+    tmux.wait("ada", "her own text", |s| s.contains(typed));
+
+    // bob follows ada: he is taken to her file and sees her text with her flag.
+    let bob = tmux.wait(
+        "bob",
+        "ada's text with her name flag at her cursor",
+        |screen| flag_near(screen, typed, "ada"),
+    );
+    assert!(
+        bob.contains("src/main.rs") && bob.contains("following ada"),
+        "bob follows ada into her file:\n{bob}"
+    );
+
+    // cy follows nobody (the headless host has no cursor); he opens the file himself and
+    // still sees where ada is.
+    join("cy", "");
+    tmux.keys("cy", &["C-p"]);
+    tmux.wait("cy", "the file picker", |s| s.contains("Open file"));
+    tmux.text("cy", "main");
+    tmux.wait("cy", "the match in the picker", |s| {
+        s.contains("src/main.rs")
+    });
+    tmux.keys("cy", &["Enter"]);
+    tmux.wait(
+        "cy",
+        "ada's text and flag in the file he opened",
+        |screen| flag_near(screen, typed, "ada"),
+    );
+
+    // ctrl-s writes the shared text to the host's disk.
+    tmux.keys("ada", &["C-s"]);
+    tmux.wait("ada", "the save confirmed", |s| {
+        s.contains("saved src/main.rs")
+    });
+    let on_disk = std::fs::read_to_string(project.join("src/main.rs")).unwrap();
+    assert_eq!(on_disk, format!("{typed}fn main() {{\n}}\n"));
+
+    // ctrl-q gives the terminal back: the shell prints the exit status on the normal screen.
+    tmux.keys("ada", &["C-q"]);
+    tmux.wait("ada", "the shell after quitting", |s| {
+        s.contains("ada-exited-0")
+    });
+    assert_eq!(
+        tmux.run(&["display", "-p", "-t", "ada", "#{alternate_on}"])
+            .trim(),
+        "0",
+        "the pane is back on the normal screen"
+    );
+    // bob sees that ada left.
+    tmux.wait("bob", "ada gone from the people panel", |s| {
+        !s.contains("● ada")
+    });
+    drop(host);
+    drop(host_stdout);
+}
