@@ -50,14 +50,24 @@ fn write_file(path: &Path, size: usize) {
     out.flush().expect("writes the big file");
 }
 
-/// Growth of this process's resident set while the file is loaded into a rope.
-fn rope_baseline(path: &Path) -> u64 {
+/// The file in pieces of the size the host sends (`DocumentText`, 128 Ki chars; the
+/// file is ASCII so chars are bytes).
+fn pieces(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("reads the big file");
+    text.as_bytes()
+        .chunks(128 * 1024)
+        .map(|c| String::from_utf8(c.to_vec()).expect("ASCII"))
+        .collect()
+}
+
+/// Growth of this process's resident set while `load` runs; what it returns is kept
+/// alive until the caller drops it, so freed memory is not reused by the next
+/// measurement.
+fn growth<T>(load: impl FnOnce() -> T) -> (u64, T) {
     let before = memory_of(std::process::id()).expect("our own status").1;
-    let rope = ropey::Rope::from_reader(BufReader::new(File::open(path).expect("opens")))
-        .expect("reads the big file");
+    let kept = load();
     let after = memory_of(std::process::id()).expect("our own status").1;
-    std::hint::black_box(&rope);
-    after.saturating_sub(before)
+    (after.saturating_sub(before), kept)
 }
 
 struct Host {
@@ -98,7 +108,37 @@ fn main() {
     write_file(&path, size);
     let file_size = std::fs::metadata(&path).expect("the big file").len();
 
-    let rope_bytes = rope_baseline(&path);
+    // Baselines, in this process: the rope alone; the way the participant's session
+    // loads a document today (pieces appended to a String, then `Rope::from_str` while
+    // the String is alive); and the same pieces fed to a `RopeBuilder`.
+    let (rope_bytes, rope) = growth(|| {
+        ropey::Rope::from_reader(BufReader::new(File::open(&path).expect("opens")))
+            .expect("reads the big file")
+    });
+    let held = pieces(&path);
+    let (string_then_rope_bytes, kept) = {
+        let pieces = &held;
+        growth(|| {
+            let mut text = String::new();
+            for piece in pieces {
+                text.push_str(piece);
+            }
+            let rope = ropey::Rope::from_str(&text);
+            (text, rope)
+        })
+    };
+    let (builder_bytes, built) = {
+        let pieces = &held;
+        growth(|| {
+            let mut builder = ropey::RopeBuilder::new();
+            for piece in pieces {
+                builder.append(piece);
+            }
+            builder.finish()
+        })
+    };
+    assert_eq!(built.len_bytes(), rope.len_bytes());
+    drop((rope, kept, built, held));
 
     let mut host = start_host(dir.path());
     let host_idle = memory_of(host.child.id()).expect("the host runs").1;
@@ -149,6 +189,14 @@ fn main() {
         peak as f64 / rope_bytes.max(1) as f64
     );
     println!(
+        "  String pieces then Rope::from_str (the session's loading today): {:.1} MB = {:.2}x; \
+         RopeBuilder::append per piece: {:.1} MB = {:.2}x",
+        string_then_rope_bytes as f64 / MB,
+        string_then_rope_bytes as f64 / file_size as f64,
+        builder_bytes as f64 / MB,
+        builder_bytes as f64 / file_size as f64
+    );
+    println!(
         "host: idle {:.1} MB, after serving the file peak {:.1} MB ({:.2}x), now {:.1} MB",
         host_idle as f64 / MB,
         host_peak as f64 / MB,
@@ -156,10 +204,12 @@ fn main() {
         host_rss as f64 / MB
     );
     println!(
-        "{{\"file_mb\":{:.1},\"participant_peak_mb\":{:.1},\"participant_ratio\":{ratio:.3},\"rope_mb\":{:.1},\"rope_ratio\":{rope_ratio:.3},\"host_peak_mb\":{:.1},\"host_rss_mb\":{:.1},\"edit_secs\":{edit_secs:.2}}}",
+        "{{\"file_mb\":{:.1},\"participant_peak_mb\":{:.1},\"participant_ratio\":{ratio:.3},\"rope_mb\":{:.1},\"rope_ratio\":{rope_ratio:.3},\"string_then_rope_ratio\":{:.3},\"rope_builder_ratio\":{:.3},\"host_peak_mb\":{:.1},\"host_rss_mb\":{:.1},\"edit_secs\":{edit_secs:.2}}}",
         file_size as f64 / MB,
         peak as f64 / MB,
         rope_bytes as f64 / MB,
+        string_then_rope_bytes as f64 / file_size as f64,
+        builder_bytes as f64 / file_size as f64,
         host_peak as f64 / MB,
         host_rss as f64 / MB
     );
