@@ -163,7 +163,24 @@ async fn participate(
     }
 }
 
+/// CPU time this process has used so far (every thread: relay, host, participants).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 struct Phase {
+    cpu: f64,
     typed: u64,
     edits: u64,
     chars: u64,
@@ -184,6 +201,7 @@ async fn phase(link: &Link, paths: &[String], run_for: Duration, one_in_flight: 
     let (stop, stopped) = watch::channel(false);
     let observer = observe(link, stopped).await;
     let started = Instant::now();
+    let cpu_before = cpu_secs();
     let until = started + run_for;
     let tasks: Vec<_> = members
         .into_iter()
@@ -209,11 +227,84 @@ async fn phase(link: &Link, paths: &[String], run_for: Duration, one_in_flight: 
     let seen = observer.await.expect("the observer finishes");
     let last = seen.last.expect("the host broadcast something");
     Phase {
+        cpu: cpu_secs() - cpu_before,
         typed,
         edits: seen.edits,
         chars: seen.chars,
         secs: (last - started).as_secs_f64(),
     }
+}
+
+/// The relay alone: one member broadcasts frames shaped like the host's `Applied` to 11
+/// raw receivers as fast as they take them (at most `WINDOW` unreceived per receiver, so
+/// none is dropped as too slow). No host, no OT, no session: the transport's ceiling.
+async fn relay_fan_out(link: &Link, total: usize) -> (f64, f64) {
+    const WINDOW: usize = 160;
+    let sender = Participant::join(link, "raw-sender")
+        .await
+        .expect("joins")
+        .into_channel();
+    let mut credits = Vec::new();
+    let mut receivers = Vec::new();
+    for i in 0..=PARTICIPANTS {
+        let mut channel = Participant::join(link, &format!("raw{i}"))
+            .await
+            .expect("joins")
+            .into_channel();
+        let credit = std::sync::Arc::new(tokio::sync::Semaphore::new(WINDOW));
+        credits.push(credit.clone());
+        receivers.push(tokio::spawn(async move {
+            let mut received = 0;
+            while received < total {
+                match channel.recv().await {
+                    Incoming::Message {
+                        message: Message::Edit(EditMessage::Applied { .. }),
+                        ..
+                    } => {
+                        received += 1;
+                        credit.add_permits(1);
+                    }
+                    Incoming::Closed { reason } => panic!("a raw receiver was closed: {reason:?}"),
+                    _ => {}
+                }
+            }
+        }));
+    }
+    let message = broadcast_message();
+    let started = Instant::now();
+    let cpu_before = cpu_secs();
+    for _ in 0..total {
+        for credit in &credits {
+            credit.acquire().await.expect("open").forget();
+        }
+        sender
+            .sender
+            .send(Route::Everyone, &message)
+            .await
+            .expect("the sender can send");
+    }
+    for receiver in receivers {
+        receiver.await.expect("a raw receiver finishes");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    (
+        total as f64 / secs,
+        (cpu_secs() - cpu_before) / total as f64,
+    )
+}
+
+fn broadcast_message() -> Message {
+    Message::Edit(EditMessage::Applied {
+        path: document_path(3),
+        edit: RemoteEdit {
+            revision: 12345,
+            author: EditId {
+                instance: [9; 16],
+                seq: 77,
+            },
+            op: Operation::insert(40_000, 20_000, "x").expect("inside"),
+        },
+    })
 }
 
 /// The raw sequencing cost: submissions shaped like phase 1's (10 authors, each edit based
@@ -256,17 +347,7 @@ fn direct_submit(text: &str, rounds: usize) -> (usize, f64) {
 fn frame_cost(iterations: usize) -> (f64, f64) {
     let keys = SessionKeys::derive(&Secret::random(), &SessionId::random());
     let mut sealer = FrameSealer::new(keys.sending_key(0), 1);
-    let message = Message::Edit(EditMessage::Applied {
-        path: document_path(3),
-        edit: RemoteEdit {
-            revision: 12345,
-            author: EditId {
-                instance: [9; 16],
-                seq: 77,
-            },
-            op: Operation::insert(40_000, 20_000, "x").expect("inside"),
-        },
-    });
+    let message = broadcast_message();
     let started = Instant::now();
     let frames: Vec<Vec<u8>> = (0..iterations)
         .map(|_| sealer.seal(Route::Everyone, &message).expect("seals"))
@@ -298,6 +379,7 @@ async fn main() {
     let single = phase(&link, &single_paths, run_for, true).await;
     let composed = phase(&link, &[document_path(DOCUMENTS)], run_for, false).await;
 
+    let (fan_out_rate, fan_out_cpu) = relay_fan_out(&link, if full { 30_000 } else { 500 }).await;
     let (direct_count, direct_secs) = direct_submit(&text, if full { 20_000 } else { 500 });
     let (seal_us, open_us) = frame_cost(if full { 100_000 } else { 1_000 });
 
@@ -320,6 +402,18 @@ async fn main() {
         composed.typed, composed.edits, composed.chars, composed.secs
     );
     println!(
+        "CPU per sequenced edit (whole process: relay, host, {PARTICIPANTS} sessions, observer): \
+         single-char {:.1} µs, composed {:.1} µs",
+        1e6 * single.cpu / single.edits as f64,
+        1e6 * composed.cpu / composed.edits as f64
+    );
+    println!(
+        "baseline relay fan-out alone (raw frames to {} receivers, no host): {fan_out_rate:.0} \
+         broadcasts/s, {:.1} µs CPU each",
+        PARTICIPANTS + 1,
+        fan_out_cpu * 1e6
+    );
+    println!(
         "baseline AuthoritativeDocument::submit direct: {direct_count} in {direct_secs:.3} s = \
          {direct_rate:.0} edits/s; the session path runs at {:.1}% of it",
         100.0 * single_rate / direct_rate
@@ -338,7 +432,8 @@ async fn main() {
         }
     );
     println!(
-        "{{\"participants\":{PARTICIPANTS},\"single_edits\":{},\"single_edits_per_s\":{single_rate:.0},\"composed_submissions_per_s\":{composed_rate:.0},\"composed_chars_per_s\":{composed_chars:.0},\"direct_submit_per_s\":{direct_rate:.0},\"seal_us\":{seal_us:.2},\"open_us\":{open_us:.2}}}",
-        single.edits
+        "{{\"participants\":{PARTICIPANTS},\"single_edits\":{},\"single_edits_per_s\":{single_rate:.0},\"composed_submissions_per_s\":{composed_rate:.0},\"composed_chars_per_s\":{composed_chars:.0},\"direct_submit_per_s\":{direct_rate:.0},\"relay_fan_out_per_s\":{fan_out_rate:.0},\"cpu_us_per_edit\":{:.1},\"seal_us\":{seal_us:.2},\"open_us\":{open_us:.2}}}",
+        single.edits,
+        1e6 * single.cpu / single.edits as f64
     );
 }
