@@ -40,8 +40,9 @@ const LINES: usize = 10_000;
 const PATH: &str = "src/big.rs";
 const KEYSTROKE: Duration = Duration::from_millis(1);
 
-/// When each keystroke (by index) was typed or sent.
-type SendTimes = Arc<Mutex<Vec<Instant>>>;
+/// When each keystroke (by index) was typed or sent, and whether it had to wait behind a
+/// batch in flight (composed into the next submission instead of sent at once).
+type SendTimes = Arc<Mutex<Vec<(Instant, bool)>>>;
 
 async fn start(dir: &Path) -> Link {
     let (relay, _) = cotype::relay::spawn("127.0.0.1:0".parse().expect("an address"), {
@@ -81,7 +82,7 @@ async fn receive(
     mut session: Session,
     typed: SendTimes,
     total: usize,
-) -> (Vec<Duration>, String) {
+) -> (Vec<(Duration, bool)>, String) {
     let mut latencies = Vec::with_capacity(total);
     while latencies.len() < total {
         let event = driver.next().await;
@@ -94,7 +95,8 @@ async fn receive(
                 let chars = op.target_len() - op.base_len();
                 let typed = typed.lock().expect("not poisoned");
                 for index in latencies.len()..latencies.len() + chars {
-                    latencies.push(applied - typed[index]);
+                    let (at, waited) = typed[index];
+                    latencies.push((applied - at, waited));
                 }
             }
         }
@@ -122,7 +124,8 @@ async fn type_keystrokes(
                 let letter = (b'a' + (count % 26) as u8) as char;
                 let op = Operation::insert(len, start + count, letter.encode_utf8(&mut [0; 4]))
                     .expect("inside the document");
-                typed.lock().expect("not poisoned").push(Instant::now());
+                let waits = !session.is_synced(PATH);
+                typed.lock().expect("not poisoned").push((Instant::now(), waits));
                 session.local_edit(PATH, op).expect("the typist may edit");
                 count += 1;
             }
@@ -138,7 +141,7 @@ async fn type_keystrokes(
     session.documents[PATH].rope.to_string()
 }
 
-async fn edit_propagation(link: &Link, total: usize) -> Vec<Duration> {
+async fn edit_propagation(link: &Link, total: usize) -> Vec<(Duration, bool)> {
     let (typist_driver, typist_session) = join_and_open(link, "typist").await;
     let typed: SendTimes = Arc::new(Mutex::new(Vec::with_capacity(total)));
     let mut receivers = Vec::new();
@@ -210,7 +213,8 @@ async fn relay_round_trip(link: &Link, total: usize) -> Vec<Duration> {
                     } if edit.author.instance == [7; 16] => {
                         let arrived = Instant::now();
                         latencies.push(
-                            arrived - sent.lock().expect("not poisoned")[edit.author.seq as usize],
+                            arrived
+                                - sent.lock().expect("not poisoned")[edit.author.seq as usize].0,
                         );
                     }
                     Incoming::Closed { reason } => panic!("a raw receiver was closed: {reason:?}"),
@@ -259,7 +263,9 @@ async fn relay_round_trip(link: &Link, total: usize) -> Vec<Duration> {
                 op,
             },
         });
-        sent.lock().expect("not poisoned").push(Instant::now());
+        sent.lock()
+            .expect("not poisoned")
+            .push((Instant::now(), false));
         sender
             .sender
             .send(Route::Participant(forwarder_id), &message)
@@ -310,7 +316,21 @@ async fn main() {
     std::fs::write(dir.path().join(PATH), &text).expect("writes the file");
     let link = start(dir.path()).await;
 
-    let edits = summarize(edit_propagation(&link, keystrokes).await);
+    let edit_latencies = edit_propagation(&link, keystrokes).await;
+    let waited: Vec<Duration> = edit_latencies
+        .iter()
+        .filter(|(_, w)| *w)
+        .map(|(d, _)| *d)
+        .collect();
+    let direct: Vec<Duration> = edit_latencies
+        .iter()
+        .filter(|(_, w)| !*w)
+        .map(|(d, _)| *d)
+        .collect();
+    let waited_share = waited.len() as f64 / edit_latencies.len() as f64;
+    let edits = summarize(edit_latencies.into_iter().map(|(d, _)| d).collect());
+    let sent_at_once = summarize(direct);
+    let behind_a_batch = (!waited.is_empty()).then(|| summarize(waited));
     let relay = summarize(relay_round_trip(&link, keystrokes).await);
 
     println!(
@@ -322,6 +342,20 @@ async fn main() {
         edits.p50, edits.p99, edits.mean, edits.max
     );
     println!(
+        "  sent at once ({:.0}%): p50 {:.3} ms, p99 {:.3} ms",
+        100.0 * (1.0 - waited_share),
+        sent_at_once.p50,
+        sent_at_once.p99
+    );
+    if let Some(behind) = &behind_a_batch {
+        println!(
+            "  typed while a batch was in flight ({:.0}%, sent with the next batch): p50 {:.3} ms, p99 {:.3} ms",
+            100.0 * waited_share,
+            behind.p50,
+            behind.p99
+        );
+    }
+    println!(
         "relay round trip (raw frames, same hops): p50 {:.3} ms, p99 {:.3} ms, mean {:.3} ms, max {:.3} ms",
         relay.p50, relay.p99, relay.mean, relay.max
     );
@@ -331,7 +365,7 @@ async fn main() {
         if edits.p99 < 5.0 { "<" } else { "≥" }
     );
     println!(
-        "{{\"keystrokes\":{keystrokes},\"receivers\":{RECEIVERS},\"edit_p50_ms\":{:.3},\"edit_p99_ms\":{:.3},\"edit_mean_ms\":{:.3},\"edit_max_ms\":{:.3},\"relay_p50_ms\":{:.3},\"relay_p99_ms\":{:.3},\"relay_mean_ms\":{:.3},\"relay_max_ms\":{:.3},\"p99_over_relay_ms\":{:.3}}}",
+        "{{\"keystrokes\":{keystrokes},\"receivers\":{RECEIVERS},\"edit_p50_ms\":{:.3},\"edit_p99_ms\":{:.3},\"edit_mean_ms\":{:.3},\"edit_max_ms\":{:.3},\"relay_p50_ms\":{:.3},\"relay_p99_ms\":{:.3},\"relay_mean_ms\":{:.3},\"relay_max_ms\":{:.3},\"p99_over_relay_ms\":{:.3},\"waited_share\":{waited_share:.3},\"sent_at_once_p99_ms\":{:.3}}}",
         edits.p50,
         edits.p99,
         edits.mean,
@@ -340,6 +374,7 @@ async fn main() {
         relay.p99,
         relay.mean,
         relay.max,
-        edits.p99 - relay.p99
+        edits.p99 - relay.p99,
+        sent_at_once.p99
     );
 }
