@@ -84,10 +84,11 @@ fn fail(message: &str) -> ! {
     std::process::exit(1);
 }
 
-/// Rust source of about `bytes` bytes whose first line is recognisable on screen.
-fn source(bytes: usize) -> String {
+/// Rust source of about `bytes` bytes whose first line (`// first line of NAME`) tells
+/// the files apart on screen.
+fn source(bytes: usize, name: &str) -> String {
     let mut text = String::with_capacity(bytes + 64);
-    text.push_str("// first line of the file\n");
+    text.push_str(&format!("// first line of {name}\n"));
     let mut i = 0u64;
     while text.len() < bytes {
         text.push_str(&format!("fn item_{i:08}(x: u64) -> u64 {{ x + {i} }}\n"));
@@ -109,7 +110,7 @@ fn open_in_terminal(tmux: &Tmux, name: &str) -> Duration {
     let start = Instant::now();
     tmux.run(&["send-keys", "-t", "ada", "Enter"]);
     let shown = tmux.wait("the file", Duration::from_secs(300), |s| {
-        s.contains("first line of the file") && s.contains(name)
+        s.contains(&format!("first line of {name}"))
     });
     shown - start
 }
@@ -136,8 +137,8 @@ fn open_in_process(text: &str, path: &str) -> (Duration, Duration) {
 }
 
 fn main() {
-    let small = source(1024);
-    let large = source(LARGE_BYTES);
+    let small = source(1024, "small.rs");
+    let large = source(LARGE_BYTES, "large.rs");
 
     // The first open in a process compiles the highlight queries (~100 ms, once): warm up
     // so the in-process figures compare opening, not start-up.

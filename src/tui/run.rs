@@ -252,6 +252,12 @@ impl Loop {
         self.files_request = Some(self.session.request(Request::ListFiles));
         self.refresh_people();
         self.try_follow().await;
+        if let Some(name) = self.want_follow.clone().filter(|name| !name.is_empty()) {
+            self.app.message(
+                Level::Info,
+                format!("{name} is not in the session yet; you will follow them when they join"),
+            );
+        }
         self.connection.flush(&mut self.session).await;
         while !self.quit {
             if self.dirty {
