@@ -16,14 +16,13 @@ use crate::protocol::message::{
     EditMessage, Event, FileEntry, Member, Message, Presence, Request, RequestId, Response, Role,
 };
 use crate::protocol::{HOST_ID, ParticipantId};
-use crate::text::{Client, Operation, OtError, RemoteOutcome, UndoHistory};
+use crate::text::{Client, Operation, OtError, RemoteOutcome};
 
 /// One open document.
 pub struct ClientDocument {
     pub rope: Rope,
     pub ot: Client,
     pub read_only: bool,
-    pub undo: UndoHistory,
     /// The revision last saved on the host, if known.
     pub saved_revision: Option<u64>,
 }
@@ -91,7 +90,9 @@ pub enum SessionError {
 enum Pending {
     Open {
         path: String,
-        text: String,
+        /// The pieces so far, built straight into a rope: a large file is never held
+        /// twice (as a string and as a rope).
+        text: ropey::RopeBuilder,
         revision: u64,
         read_only: bool,
     },
@@ -180,7 +181,7 @@ impl Session {
             },
             Pending::Open {
                 path: path.to_string(),
-                text: String::new(),
+                text: ropey::RopeBuilder::new(),
                 revision: 0,
                 read_only: false,
             },
@@ -215,9 +216,7 @@ impl Session {
         if document.read_only {
             return Err(SessionError::ReadOnly);
         }
-        let before = document.rope.clone();
         op.apply(&mut document.rope)?;
-        document.undo.record_local(&op, &before)?;
         if let Some(submission) = document.ot.local_edit(op)? {
             self.outbox.push_back((
                 Route::Host,
@@ -234,42 +233,6 @@ impl Session {
     /// often: presence is advisory, so a throttled stream loses nothing that matters.
     pub fn send_presence(&mut self, route: Route, presence: Presence) {
         self.outbox.push_back((route, Message::Presence(presence)));
-    }
-
-    /// Undoes our own last edit (never someone else's); applies and sends it.
-    pub fn undo(&mut self, path: &str) -> Result<Option<Operation>, SessionError> {
-        self.undo_or_redo(path, true)
-    }
-
-    pub fn redo(&mut self, path: &str) -> Result<Option<Operation>, SessionError> {
-        self.undo_or_redo(path, false)
-    }
-
-    fn undo_or_redo(&mut self, path: &str, undo: bool) -> Result<Option<Operation>, SessionError> {
-        let document = self
-            .documents
-            .get_mut(path)
-            .ok_or_else(|| SessionError::NotOpen(path.to_string()))?;
-        if document.read_only {
-            return Err(SessionError::ReadOnly);
-        }
-        let op = if undo {
-            document.undo.undo(&document.rope)?
-        } else {
-            document.undo.redo(&document.rope)?
-        };
-        let Some(op) = op else { return Ok(None) };
-        op.apply(&mut document.rope)?;
-        if let Some(submission) = document.ot.local_edit(op.clone())? {
-            self.outbox.push_back((
-                Route::Host,
-                Message::Edit(EditMessage::Submit {
-                    path: path.to_string(),
-                    submission,
-                }),
-            ));
-        }
-        Ok(Some(op))
     }
 
     /// Whether every edit we made to `path` has been acknowledged by the host.
@@ -427,10 +390,6 @@ impl Session {
                     self.resync(path, e.to_string());
                     return;
                 }
-                if let Err(e) = document.undo.on_remote(&op) {
-                    tracing::warn!("undo history dropped after a remote edit: {e}");
-                    document.undo = UndoHistory::new();
-                }
                 self.events.push_back(SessionEvent::RemoteEdit {
                     path: path.to_string(),
                     before,
@@ -491,7 +450,7 @@ impl Session {
                     read_only: ro,
                 },
             ) => {
-                text.push_str(&piece);
+                text.append(&piece);
                 *revision = at;
                 *read_only = ro;
                 if done
@@ -503,10 +462,9 @@ impl Session {
                     }) = self.pending.remove(&id)
                 {
                     let document = ClientDocument {
-                        rope: Rope::from_str(&text),
+                        rope: text.finish(),
                         ot: Client::new(self.instance, revision),
                         read_only,
-                        undo: UndoHistory::new(),
                         saved_revision: None,
                     };
                     self.documents.insert(path.clone(), document);

@@ -36,9 +36,9 @@ pub enum DocumentError {
 struct HostDocument {
     doc: AuthoritativeDocument,
     viewers: BTreeSet<ParticipantId>,
-    /// The text as last read from or written to disk, to tell our own writes apart from
-    /// other programs' changes.
-    disk_text: String,
+    /// SHA-256 of the text as last read from or written to disk, to tell our own writes
+    /// apart from other programs' changes without keeping a second copy of the file.
+    disk_digest: [u8; 32],
 }
 
 /// What an accepted submission produced.
@@ -84,7 +84,7 @@ impl Documents {
                 HostDocument {
                     doc: AuthoritativeDocument::new(&text, 0),
                     viewers: BTreeSet::new(),
-                    disk_text: text,
+                    disk_digest: digest(&text),
                 },
             );
         }
@@ -230,7 +230,7 @@ impl Documents {
             .map_err(|_| save_error("the path is not shared".into()))?;
         let text = document.doc.rope().to_string();
         write_atomically(&target, text.as_bytes()).map_err(|e| save_error(e.to_string()))?;
-        document.disk_text = text;
+        document.disk_digest = digest(&text);
         Ok(document.doc.revision())
     }
 
@@ -240,7 +240,7 @@ impl Documents {
             return Ok(None);
         };
         let new_text = self.read_disk(path)?;
-        if new_text == document.disk_text {
+        if digest(&new_text) == document.disk_digest {
             return Ok(None);
         }
         let old_text = document.doc.rope().to_string();
@@ -250,10 +250,15 @@ impl Documents {
         })?;
         let edit = self.submit_as_host(path, op)?;
         if let Some(document) = self.open.get_mut(path) {
-            document.disk_text = new_text;
+            document.disk_digest = digest(&new_text);
         }
         Ok(edit)
     }
+}
+
+fn digest(text: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).into()
 }
 
 /// The smallest single replacement turning `old` into `new` (common prefix and suffix

@@ -23,7 +23,7 @@ use ropey::{Rope, RopeSlice};
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
 
-use crate::text::{Assoc, Operation};
+use crate::text::{Assoc, Operation, UndoHistory};
 use crate::tui::highlight::Syntax;
 use crate::tui::keymap::{Action, Mode};
 use crate::tui::theme::Theme;
@@ -102,13 +102,6 @@ pub struct Outcome {
     pub ignored: bool,
 }
 
-/// One undo step: the operation that reverts it, expressed against the current document.
-#[derive(Debug, Clone)]
-struct UndoStep {
-    revert: Operation,
-    selection_before: Selection,
-}
-
 /// The view state of one document.
 #[derive(Debug, Clone)]
 pub struct Editor {
@@ -123,9 +116,9 @@ pub struct Editor {
     /// Display column that vertical motions aim for.
     desired_col: Option<usize>,
     viewport: (usize, usize),
-    undo: Vec<UndoStep>,
-    redo: Vec<UndoStep>,
-    /// Whether the next typed character joins the last undo step.
+    /// Only this person's edits, carried through everyone else's (`text::undo`).
+    history: UndoHistory,
+    /// Whether the last edit was typing, which the next typed character may join.
     typing_group_open: bool,
     register: Register,
     last_search: Option<String>,
@@ -155,8 +148,7 @@ impl Editor {
             tab_width: 4,
             desired_col: None,
             viewport: (80, 24),
-            undo: Vec::new(),
-            redo: Vec::new(),
+            history: UndoHistory::with_limit(UNDO_LIMIT),
             typing_group_open: false,
             register: Register::default(),
             last_search: None,
@@ -225,9 +217,11 @@ impl Editor {
             .transform_position(self.scroll_anchor, Assoc::Before)
             .min(after.len_chars());
         self.scroll_line = after.char_to_line(self.scroll_anchor);
-        self.undo = transform_history(std::mem::take(&mut self.undo), operation);
-        self.redo = transform_history(std::mem::take(&mut self.redo), operation);
-        self.typing_group_open = false;
+        if self.history.on_remote(operation).is_err() {
+            // Cannot happen for an edit applied to this very text; start afresh if it does.
+            self.history = UndoHistory::with_limit(UNDO_LIMIT);
+        }
+        self.end_typing_group();
     }
 
     /// Handles one input against the current document.
@@ -255,7 +249,7 @@ impl Editor {
             EditorInput::Action(action) => self.action(action, rope, &mut outcome),
         }
         if !typing {
-            self.typing_group_open = false;
+            self.end_typing_group();
         }
         if outcome.operation.is_none() {
             self.ensure_cursor_visible(rope);
@@ -451,39 +445,35 @@ impl Editor {
                 }
             }
             A::Undo | A::Redo => {
-                let (from, to) = if action == A::Undo {
-                    (&mut self.undo, &mut self.redo)
+                self.typing_group_open = false;
+                let step = if action == A::Undo {
+                    self.history.undo(rope)
                 } else {
-                    (&mut self.redo, &mut self.undo)
+                    self.history.redo(rope)
                 };
-                match from.pop() {
-                    None => {
+                match step {
+                    Ok(Some(revert)) => {
+                        // Undo lands where the undone change began (as vim does), redo
+                        // after what it put back.
+                        let after_len = revert.target_len();
+                        let landing = revert.changes().last().map(|change| {
+                            if action == A::Undo {
+                                change.range.start
+                            } else {
+                                change.range.start + change.text.chars().count()
+                            }
+                        });
+                        if let Some(at) = landing {
+                            self.selection = Selection::cursor(at.min(after_len));
+                        }
+                        outcome.operation = Some(revert);
+                    }
+                    Ok(None) | Err(_) => {
                         outcome.message = Some(if action == A::Undo {
                             "nothing of yours to undo".into()
                         } else {
                             "nothing to redo".into()
                         })
-                    }
-                    Some(step) => {
-                        if let Ok(revert) = step.revert.invert(rope) {
-                            to.push(UndoStep {
-                                revert,
-                                selection_before: self.selection,
-                            });
-                        }
-                        // Land where the change was, or where the cursor was before it.
-                        let landing = step
-                            .revert
-                            .changes()
-                            .last()
-                            .map(|change| change.range.start + change.text.chars().count());
-                        let after_len = step.revert.target_len();
-                        self.selection = match (action, landing) {
-                            (A::Undo, _) => step.selection_before.clamped(after_len),
-                            (_, Some(at)) => Selection::cursor(at.min(after_len)),
-                            _ => self.selection,
-                        };
-                        outcome.operation = Some(step.revert);
                     }
                 }
             }
@@ -711,28 +701,23 @@ impl Editor {
     }
 
     /// Remembers how to revert a local edit; consecutive typing is one undo step.
-    fn record(&mut self, rope: &Rope, operation: &Operation, before: Selection, typing: bool) {
-        let Ok(revert) = operation.invert(rope) else {
-            return;
-        };
-        self.redo.clear();
+    fn record(&mut self, rope: &Rope, operation: &Operation, _before: Selection, typing: bool) {
         self.scroll_anchor = operation.transform_position(self.scroll_anchor, Assoc::Before);
-        if typing
-            && self.typing_group_open
-            && let Some(last) = self.undo.last_mut()
-            && let Ok(grouped) = revert.compose(&last.revert)
-        {
-            last.revert = grouped;
+        if !(typing && self.typing_group_open) {
+            self.history.end_group();
+        }
+        if self.history.record_local(operation, rope).is_err() {
             return;
         }
         self.typing_group_open = typing;
-        self.undo.push(UndoStep {
-            revert,
-            selection_before: before,
-        });
-        if self.undo.len() > UNDO_LIMIT {
-            self.undo.remove(0);
+        if !typing {
+            self.history.end_group();
         }
+    }
+
+    fn end_typing_group(&mut self) {
+        self.typing_group_open = false;
+        self.history.end_group();
     }
 
     fn vertical(&self, rope: &Rope, delta: isize) -> usize {
@@ -826,31 +811,6 @@ impl Editor {
         self.scroll_anchor =
             rope.line_to_char(self.scroll_line.min(rope.len_lines().saturating_sub(1)));
     }
-}
-
-/// Carries undo steps over a remote edit: each step is transformed so that reverting it
-/// later removes only what this person wrote, wherever others have typed since.
-fn transform_history(steps: Vec<UndoStep>, remote: &Operation) -> Vec<UndoStep> {
-    // The newest step applies to the current document; each older one applies to the
-    // document as it was before the newer ones were reverted. So walk newest first,
-    // carrying the remote edit down through each step.
-    let mut remote = remote.clone();
-    let mut kept = Vec::with_capacity(steps.len());
-    for step in steps.into_iter().rev() {
-        match Operation::transform(&remote, &step.revert) {
-            Ok((remote_below, revert)) => {
-                kept.push(UndoStep {
-                    selection_before: step.selection_before.map(&remote, Assoc::Before),
-                    revert,
-                });
-                remote = remote_below;
-            }
-            // A step that no longer fits the document is dropped with all older ones.
-            Err(_) => break,
-        }
-    }
-    kept.reverse();
-    kept
 }
 
 fn char_class(c: char) -> u8 {
