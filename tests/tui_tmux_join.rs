@@ -12,103 +12,11 @@
 //! about speed. The test fails (never skips) when tmux is missing.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-const DEADLINE: Duration = Duration::from_secs(20);
-const WIDTH: u16 = 120;
-const HEIGHT: u16 = 40;
+mod common;
 
-/// A private tmux server; killing it on drop ends every pane and what runs in it.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn new() -> Self {
-        Self {
-            socket: format!("cotype-join-test-{}", std::process::id()),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let output = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux must be installed to run the real-terminal tests");
-        assert!(
-            output.status.success(),
-            "tmux {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    /// A shell in a new session of its own, with a prompt the test can recognise.
-    fn shell(&self, name: &str, home: &Path) {
-        let (width, height) = (WIDTH.to_string(), HEIGHT.to_string());
-        self.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            name,
-            "-x",
-            &width,
-            "-y",
-            &height,
-            "-e",
-            "TERM=xterm-256color",
-            "-e",
-            &format!("HOME={}", home.display()),
-            "-e",
-            "PS1=shell$ ",
-            "sh",
-        ]);
-    }
-
-    fn keys(&self, target: &str, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", target];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    fn text(&self, target: &str, text: &str) {
-        self.run(&["send-keys", "-t", target, "-l", text]);
-    }
-
-    fn screen(&self, target: &str) -> String {
-        self.run(&["capture-pane", "-p", "-t", target])
-    }
-
-    /// Waits until the pane shows what `ready` looks for; fails with the screen otherwise.
-    fn wait(&self, target: &str, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen(target);
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "{target}'s pane never showed {what}; it shows:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
-    }
-}
+use common::tmux::Tmux;
 
 struct Host(Child);
 

@@ -2,6 +2,8 @@
 //! folder, real participants over real WebSockets. Nothing here is mocked.
 #![allow(dead_code, clippy::type_complexity)]
 
+pub mod tmux;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

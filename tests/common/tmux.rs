@@ -1,0 +1,100 @@
+//! A private tmux server for real-terminal tests: panes driven with send-keys and read
+//! back with capture-pane, the way a user sees them.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub const DEADLINE: Duration = Duration::from_secs(20);
+pub const WIDTH: u16 = 120;
+pub const HEIGHT: u16 = 40;
+
+/// A private tmux server; killing it on drop ends every pane and what runs in it.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    pub fn new() -> Self {
+        Self {
+            socket: format!("cotype-join-test-{}", std::process::id()),
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux must be installed to run the real-terminal tests");
+        assert!(
+            output.status.success(),
+            "tmux {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// A shell in a new session of its own, with a prompt the test can recognise.
+    pub fn shell(&self, name: &str, home: &Path) {
+        let (width, height) = (WIDTH.to_string(), HEIGHT.to_string());
+        self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            &width,
+            "-y",
+            &height,
+            "-e",
+            "TERM=xterm-256color",
+            "-e",
+            &format!("HOME={}", home.display()),
+            "-e",
+            "PS1=shell$ ",
+            "sh",
+        ]);
+    }
+
+    pub fn keys(&self, target: &str, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", target];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    pub fn text(&self, target: &str, text: &str) {
+        self.run(&["send-keys", "-t", target, "-l", text]);
+    }
+
+    pub fn screen(&self, target: &str) -> String {
+        self.run(&["capture-pane", "-p", "-t", target])
+    }
+
+    /// Waits until the pane shows what `ready` looks for; fails with the screen otherwise.
+    pub fn wait(&self, target: &str, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen(target);
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "{target}'s pane never showed {what}; it shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
