@@ -270,3 +270,80 @@ async fn the_host_resumes_after_its_link_drops_and_no_edit_is_lost_or_doubled() 
     let (_, newcomer) = join_and_open(&link, "carol", "shared.md").await;
     assert_eq!(newcomer.documents["shared.md"].rope.to_string(), alice_text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_on_the_hosts_disk_reaches_everyone_as_an_edit_and_a_deletion_is_announced() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("config.toml", b"name = \"old\"\r\nsize = 1\r\n"),
+            ("gone.txt", b"bye\n"),
+        ],
+    );
+    let relay = start_relay(RelayConfig::default()).await;
+    let link = start_host(dir.path(), relay.address, "host", &[]).await;
+    let (mut driver, mut session) = join_and_open(&link, "watcher", "config.toml").await;
+
+    // Another program (an editor on the host, a formatter, git) rewrites the file.
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "name = \"new\"\r\nsize = 1\r\n",
+    )
+    .unwrap();
+    wait_for_text(&mut driver, &mut session, "config.toml", "\"new\"").await;
+    let text = session.documents["config.toml"].rope.to_string();
+    assert_eq!(
+        text, "name = \"new\"\r\nsize = 1\r\n",
+        "the disk's text, as an edit"
+    );
+
+    // With unsaved edits, a change on disk never overwrites what people typed: a notice.
+    type_at_end(&mut session, "config.toml", "# mine\r\n");
+    wait_synced(&mut driver, &mut session, "config.toml").await;
+    std::fs::write(dir.path().join("config.toml"), "name = \"other\"\r\n").unwrap();
+    run_until(&mut driver, &mut session, Duration::from_secs(30), |_, event| {
+        Ok(matches!(event, Some(cotype::client::session::SessionEvent::Notice { message }) if message.contains("unsaved edits")))
+    })
+    .await
+    .expect("the conflict is announced");
+    assert_eq!(
+        session.documents["config.toml"].rope.to_string(),
+        "name = \"new\"\r\nsize = 1\r\n# mine\r\n",
+        "the unsaved edit is kept"
+    );
+
+    std::fs::remove_file(dir.path().join("gone.txt")).unwrap();
+    run_until(&mut driver, &mut session, Duration::from_secs(30), |_, event| {
+        Ok(matches!(
+            event,
+            Some(cotype::client::session::SessionEvent::Host(cotype::protocol::message::Event::FileDeleted { path })) if path == "gone.txt"
+        ))
+    })
+    .await
+    .expect("the deletion is announced");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_is_not_utf8_is_refused_for_editing_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("latin1.txt", b"caf\xe9\n")]);
+    let relay = start_relay(RelayConfig::default()).await;
+    let link = start_host(dir.path(), relay.address, "host", &[]).await;
+    let (mut driver, mut session) = Driver::join(&link, "editor").await.unwrap();
+    let error = open(&mut driver, &mut session, "latin1.txt")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "latin1.txt is not valid UTF-8; cotype edits UTF-8 text only (you can still `cat` it)"
+    );
+    // Its exact bytes are still readable.
+    let mut participant = Participant::join(&link, "reader").await.unwrap();
+    let mut bytes = Vec::new();
+    participant
+        .read_file("latin1.txt", &mut bytes)
+        .await
+        .unwrap();
+    assert_eq!(bytes, b"caf\xe9\n");
+}

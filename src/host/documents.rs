@@ -39,6 +39,18 @@ struct HostDocument {
     /// SHA-256 of the text as last read from or written to disk, to tell our own writes
     /// apart from other programs' changes without keeping a second copy of the file.
     disk_digest: [u8; 32],
+    /// The revision whose text is on disk (loaded or saved); later revisions are unsaved.
+    disk_revision: u64,
+}
+
+/// What a change on disk did to an open document.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DiskChange {
+    /// The document had no unsaved edits: it now holds the disk's text, via this edit.
+    Applied(RemoteEdit),
+    /// The document has unsaved edits: they are kept, and the disk's version is left for
+    /// the people editing to settle (saving writes theirs over it).
+    Conflict,
 }
 
 /// What an accepted submission produced.
@@ -85,6 +97,7 @@ impl Documents {
                     doc: AuthoritativeDocument::new(&text, 0),
                     viewers: BTreeSet::new(),
                     disk_digest: digest(&text),
+                    disk_revision: 0,
                 },
             );
         }
@@ -231,17 +244,26 @@ impl Documents {
         let text = document.doc.rope().to_string();
         write_atomically(&target, text.as_bytes()).map_err(|e| save_error(e.to_string()))?;
         document.disk_digest = digest(&text);
+        document.disk_revision = document.doc.revision();
         Ok(document.doc.revision())
     }
 
     /// Turns a change on disk into an edit, if the file is open and really changed.
-    pub fn disk_changed(&mut self, path: &str) -> Result<Option<RemoteEdit>, DocumentError> {
+    /// Never loses what participants typed: with unsaved edits, the disk change is
+    /// reported as a conflict instead of replacing their text.
+    pub fn disk_changed(&mut self, path: &str) -> Result<Option<DiskChange>, DocumentError> {
         let Some(document) = self.open.get(path) else {
             return Ok(None);
         };
         let new_text = self.read_disk(path)?;
         if digest(&new_text) == document.disk_digest {
             return Ok(None);
+        }
+        if document.doc.revision() != document.disk_revision {
+            if let Some(document) = self.open.get_mut(path) {
+                document.disk_digest = digest(&new_text);
+            }
+            return Ok(Some(DiskChange::Conflict));
         }
         let old_text = document.doc.rope().to_string();
         let op = difference(&old_text, &new_text).map_err(|e| DocumentError::OutOfSync {
@@ -251,8 +273,9 @@ impl Documents {
         let edit = self.submit_as_host(path, op)?;
         if let Some(document) = self.open.get_mut(path) {
             document.disk_digest = digest(&new_text);
+            document.disk_revision = document.doc.revision();
         }
-        Ok(edit)
+        Ok(edit.map(DiskChange::Applied))
     }
 }
 

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 
 use crate::channel::{Channel, ChannelSender, Incoming};
 use crate::crypto::{ReceivingKeys, SessionKeys};
-use crate::host::documents::{Accepted, DocumentError, Documents};
+use crate::host::documents::{Accepted, DiskChange, DocumentError, Documents};
 use crate::host::workspace::Workspace;
 use crate::link::{Link, Secret, SessionId};
 use crate::protocol::control::{FromRelay, ToRelay};
@@ -352,7 +352,21 @@ impl HostSession {
             }
             if self.documents.is_open(path) {
                 match self.documents.disk_changed(path) {
-                    Ok(Some(edit)) => {
+                    Ok(Some(DiskChange::Conflict)) => {
+                        let message = format!(
+                            "{path} changed on the host's disk while it has unsaved edits; your text is kept, and saving will write it over the disk's version"
+                        );
+                        sender
+                            .send(Route::Everyone, &Message::Event(Event::Notice { message }))
+                            .await?;
+                        sender
+                            .send(
+                                Route::Everyone,
+                                &Message::Event(Event::FileChanged { path: path.clone() }),
+                            )
+                            .await?;
+                    }
+                    Ok(Some(DiskChange::Applied(edit))) => {
                         self.language_servers_follow(path, &edit);
                         sender
                             .send(
