@@ -171,6 +171,11 @@ enum Command {
         #[arg(long, env = "COTYPE_DEMO_SPEED", default_value_t = 1.0, hide = true)]
         speed: f64,
     },
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  cotype completions bash > ~/.local/share/bash-completion/completions/cotype\n  cotype completions zsh > ~/.zfunc/_cotype"
+    )]
+    Completions { shell: clap_complete::Shell },
     /// Search the host's shared files; prints path:line:column:text as `rg --vimgrep` does.
     #[command(
         after_help = "Lines are sorted by path, line and column. Columns count bytes, as in rg.\n\nExamples:\n  cotype search - 'fn \\w+\\(' -g '*.rs' < link.txt\n  cotype search - TODO -i --json < link.txt"
@@ -491,6 +496,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(cotype::tui::run::RunError::Client(error)) => Err(error.into()),
                 Err(error) => Err(error.into()),
             }
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            // Into memory first: the generator panics on a failed write (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "cotype", &mut script);
+            std::io::stdout().write_all(&script)?;
+            Ok(())
         }
         Command::Ls { link, participant } => {
             let link = parse_link(link.as_deref(), participant.insecure)?;

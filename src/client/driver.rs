@@ -236,10 +236,11 @@ pub fn apply(session: &mut Session, event: DriverEvent) -> Option<ClientError> {
     match event {
         DriverEvent::Message { header, message } => session.handle(&header, message),
         DriverEvent::Relay(FromRelay::HostBack) => session.resynchronize(),
-        DriverEvent::Rekeyed { .. } => session.push_notice(
-            "the host removed someone and rotated the session keys; the old link no longer works"
-                .into(),
-        ),
+        DriverEvent::Rekeyed {
+            verification_code, ..
+        } => session.push_notice(format!(
+            "the host removed someone and rotated the session keys; the old link no longer works (new verification code {verification_code})"
+        )),
         DriverEvent::Relay(_) | DriverEvent::Disconnected { .. } | DriverEvent::Ignored => {}
         DriverEvent::Reconnected { me, members } => session.reconnected(me, members),
         DriverEvent::Fatal(error) => return Some(error),

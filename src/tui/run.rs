@@ -106,6 +106,12 @@ pub async fn join(link: &Link, options: JoinOptions) -> Result<(), RunError> {
     let size = ratatui::crossterm::terminal::size().unwrap_or((80, 24));
     let app = App::new(theme, keymap, config.tab_width.into(), size);
     let mut event_loop = Loop::new(app, driver, session, follow);
+    // Equal codes on both sides mean nobody in the middle swapped the link's secret.
+    let code = crate::crypto::SessionKeys::derive(&link.secret, &link.session).verification_code();
+    event_loop.app.message(
+        Level::Info,
+        format!("joined; verification code {code} (compare it with the host's)"),
+    );
     let result = event_loop.run(&mut tui).await;
     drop(tui);
     result
