@@ -321,8 +321,10 @@ impl Workspace {
         Ok(contents)
     }
 
-    /// Opens a shared text file to be sent in chunks; refuses binary files up front.
-    pub fn open_for_streaming(&self, relative: &str) -> Result<FileStream, AccessError> {
+    /// Opens a shared file and reads its first bytes, refusing binary files: the one gate
+    /// every read of file contents passes. Returns the file (positioned after the probe),
+    /// its size, the probe and the normalized path.
+    fn open_text(&self, relative: &str) -> Result<(File, u64, Vec<u8>, String), AccessError> {
         let disk_path = self.resolve(relative)?;
         let path = normalize(relative)?;
         let io_error = |source| AccessError::Io {
@@ -339,6 +341,12 @@ impl Workspace {
         if probe.contains(&0) {
             return Err(AccessError::Binary { path });
         }
+        Ok((file, size, probe, path))
+    }
+
+    /// Opens a shared text file to be sent in chunks; refuses binary files up front.
+    pub fn open_for_streaming(&self, relative: &str) -> Result<FileStream, AccessError> {
+        let (file, size, probe, path) = self.open_text(relative)?;
         // Bound the stream by the size announced to the reader, even if the file grows.
         let rest = size.saturating_sub(probe.len() as u64);
         Ok(FileStream {
@@ -358,27 +366,13 @@ impl Workspace {
         offset: u64,
         len: usize,
     ) -> Result<(u64, Vec<u8>), AccessError> {
-        let disk_path = self.resolve(relative)?;
-        let path = normalize(relative)?;
-        let io_error = |source| AccessError::Io {
-            path: path.clone(),
-            source,
-        };
-        let mut file = File::open(&disk_path).map_err(io_error)?;
-        let size = file.metadata().map_err(io_error)?.len();
-        let mut probe = Vec::with_capacity(BINARY_PROBE_LEN);
-        (&mut file)
-            .take(BINARY_PROBE_LEN as u64)
-            .read_to_end(&mut probe)
-            .map_err(io_error)?;
-        if probe.contains(&0) {
-            return Err(AccessError::Binary { path });
-        }
-        let len = len.min(FILE_CHUNK_LEN) as u64;
-        let len = len.min(size.saturating_sub(offset));
+        let (mut file, size, _probe, path) = self.open_text(relative)?;
+        let io_error = |source| AccessError::Io { path, source };
+        let len = (len.min(FILE_CHUNK_LEN) as u64).min(size.saturating_sub(offset));
         let mut data = Vec::with_capacity(len as usize);
-        file.seek(io::SeekFrom::Start(offset)).map_err(io_error)?;
-        file.take(len).read_to_end(&mut data).map_err(io_error)?;
+        file.seek(io::SeekFrom::Start(offset))
+            .and_then(|_| file.take(len).read_to_end(&mut data))
+            .map_err(io_error)?;
         Ok((size, data))
     }
 
