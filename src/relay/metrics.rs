@@ -157,13 +157,24 @@ pub async fn serve(
         let (mut stream, _) = listener.accept().await?;
         let render = render.clone();
         tokio::spawn(async move {
-            let mut request = [0u8; 1024];
-            let Ok(Ok(read)) =
-                tokio::time::timeout(Duration::from_secs(5), stream.read(&mut request)).await
-            else {
-                return;
+            // Read until the end of the headers: a request may arrive in several pieces.
+            let mut request = Vec::with_capacity(1024);
+            let read_head = async {
+                let mut piece = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 8192 {
+                    match stream.read(&mut piece).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(read) => request.extend_from_slice(&piece[..read]),
+                    }
+                }
             };
-            let request = String::from_utf8_lossy(&request[..read]);
+            if tokio::time::timeout(Duration::from_secs(5), read_head)
+                .await
+                .is_err()
+            {
+                return;
+            }
+            let request = String::from_utf8_lossy(&request);
             let (status, body) = if request.starts_with("GET /metrics ") {
                 ("200 OK", render())
             } else {
