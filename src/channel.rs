@@ -48,11 +48,12 @@ pub enum ChannelError {
     Crypto(#[from] CryptoError),
 }
 
-/// The sending half; cheap to clone, so tasks can answer on their own.
+/// The sending half; cheap to clone, so tasks can answer on their own. Clones follow the
+/// channel when it is re-attached to a new connection (`Channel::reattach`).
 #[derive(Clone)]
 pub struct ChannelSender {
     sealer: Arc<Mutex<FrameSealer>>,
-    frames: mpsc::Sender<Vec<u8>>,
+    frames: Arc<Mutex<mpsc::Sender<Vec<u8>>>>,
 }
 
 impl ChannelSender {
@@ -70,10 +71,12 @@ impl ChannelSender {
 
     /// Sends bytes as they are (tests use it to send garbage).
     pub async fn send_raw(&self, frame: Vec<u8>) -> Result<(), ChannelError> {
-        self.frames
-            .send(frame)
-            .await
-            .map_err(|_| ChannelError::Closed)
+        let frames = self
+            .frames
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        frames.send(frame).await.map_err(|_| ChannelError::Closed)
     }
 
     /// Our participant id (the host's until the relay's welcome says otherwise).
@@ -103,53 +106,35 @@ impl ChannelSender {
 /// The receiving half plus the keys to open what arrives.
 pub struct Channel {
     pub sender: ChannelSender,
-    frames: mpsc::Receiver<Result<Vec<u8>, Option<String>>>,
+    frames: IncomingFrames,
     pub keys: ReceivingKeys,
     closed: bool,
 }
 
 impl Channel {
     pub fn new(socket: ClientSocket, sending_key: SendingKey, keys: ReceivingKeys) -> Self {
-        let (mut sink, mut source) = socket.split();
-        let (outgoing, mut outgoing_rx) = mpsc::channel::<Vec<u8>>(QUEUE_FRAMES);
-        let (incoming_tx, incoming) = mpsc::channel(QUEUE_FRAMES);
-        tokio::spawn(async move {
-            while let Some(frame) = outgoing_rx.recv().await {
-                if sink.send(WsMessage::Binary(frame.into())).await.is_err() {
-                    break;
-                }
-            }
-            let _ = sink.close().await;
-        });
-        tokio::spawn(async move {
-            let reason = loop {
-                match source.next().await {
-                    Some(Ok(WsMessage::Binary(frame))) => {
-                        if incoming_tx.send(Ok(frame.to_vec())).await.is_err() {
-                            return;
-                        }
-                    }
-                    Some(Ok(WsMessage::Close(frame))) => {
-                        break frame
-                            .map(|f| f.reason.to_string())
-                            .filter(|r| !r.is_empty());
-                    }
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => break Some(e.to_string()),
-                    None => break None,
-                }
-            };
-            let _ = incoming_tx.send(Err(reason)).await;
-        });
+        let (outgoing, incoming) = spawn_socket_tasks(socket);
         Channel {
             sender: ChannelSender {
                 sealer: Arc::new(Mutex::new(FrameSealer::new(sending_key, 0))),
-                frames: outgoing,
+                frames: Arc::new(Mutex::new(outgoing)),
             },
             frames: incoming,
             keys,
             closed: false,
         }
+    }
+
+    /// Moves the channel onto a new connection (the host resuming its session), with a new
+    /// sending key. Receiving keys and replay state carry over, and every clone of
+    /// `sender` (tasks answering requests, the diagnostics forwarder) sends on the new
+    /// connection from now on.
+    pub fn reattach(&mut self, socket: ClientSocket, sending_key: SendingKey) {
+        let (outgoing, incoming) = spawn_socket_tasks(socket);
+        *self.sender.frames.lock().unwrap_or_else(|p| p.into_inner()) = outgoing;
+        self.sender.replace_key(sending_key);
+        self.frames = incoming;
+        self.closed = false;
     }
 
     /// The next event. After `Closed`, every call returns `Closed` again.
@@ -211,4 +196,42 @@ impl Channel {
             },
         }
     }
+}
+
+type IncomingFrames = mpsc::Receiver<Result<Vec<u8>, Option<String>>>;
+
+/// Starts the two tasks that move frames between `socket` and bounded queues.
+fn spawn_socket_tasks(socket: ClientSocket) -> (mpsc::Sender<Vec<u8>>, IncomingFrames) {
+    let (mut sink, mut source) = socket.split();
+    let (outgoing, mut outgoing_rx) = mpsc::channel::<Vec<u8>>(QUEUE_FRAMES);
+    let (incoming_tx, incoming) = mpsc::channel(QUEUE_FRAMES);
+    tokio::spawn(async move {
+        while let Some(frame) = outgoing_rx.recv().await {
+            if sink.send(WsMessage::Binary(frame.into())).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    tokio::spawn(async move {
+        let reason = loop {
+            match source.next().await {
+                Some(Ok(WsMessage::Binary(frame))) => {
+                    if incoming_tx.send(Ok(frame.to_vec())).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(WsMessage::Close(frame))) => {
+                    break frame
+                        .map(|f| f.reason.to_string())
+                        .filter(|r| !r.is_empty());
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break Some(e.to_string()),
+                None => break None,
+            }
+        };
+        let _ = incoming_tx.send(Err(reason)).await;
+    });
+    (outgoing, incoming)
 }

@@ -93,3 +93,48 @@ async fn an_edit_that_breaks_the_file_brings_a_diagnostic_and_the_fix_clears_it(
     .await
     .expect("the diagnostics clear after the fix");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnostics_still_arrive_after_the_host_resumed_its_session() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_fixture(dir.path());
+    let relay = start_relay(RelayConfig::default()).await;
+    let proxy = common::CuttableProxy::start(relay.address).await;
+    let link = start_host(dir.path(), proxy.address, "host", &[]).await;
+    let link = common::via(&link, relay.address);
+    let (mut editor, mut session) = Driver::join(&link, "editor").await.unwrap();
+    open(&mut editor, &mut session, "app.py").await.unwrap();
+
+    // The host's link drops and comes back; the language-server side keeps running.
+    proxy.cut();
+    let len = session.documents["app.py"].rope.len_chars();
+    session
+        .local_edit(
+            "app.py",
+            Operation::insert(len, len, "\nprint((1, 2\n").unwrap(),
+        )
+        .unwrap();
+    run_until(
+        &mut editor,
+        &mut session,
+        Duration::from_secs(60),
+        |s, _| Ok(s.is_synced("app.py")),
+    )
+    .await
+    .unwrap();
+    assert!(
+        relay
+            .relay
+            .metrics_text()
+            .contains("cotype_relay_host_resumes_total 1"),
+        "the host's link really dropped and was resumed"
+    );
+    run_until(&mut editor, &mut session, Duration::from_secs(90), |_, event| {
+        Ok(matches!(
+            event,
+            Some(SessionEvent::Host(Event::Diagnostics { path, items, .. })) if path == "app.py" && !items.is_empty()
+        ))
+    })
+    .await
+    .expect("diagnostics computed after the resume reach the participant");
+}

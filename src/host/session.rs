@@ -277,18 +277,18 @@ impl HostSession {
                         continue;
                     }
                 };
-            let receiving = std::mem::take(&mut self.channel.keys);
-            let mut channel = Channel::new(socket, keys.sending_key(self.epoch), receiving);
-            channel
+            // The same channel on a new connection: every task holding a clone of its
+            // sender (request answers, diagnostics) follows.
+            self.channel.reattach(socket, keys.sending_key(self.epoch));
+            self.channel
                 .sender
                 .control(&ToRelay::Resume {
                     session: self.link.session.0,
                     resume_token: self.resume_token,
                 })
                 .await?;
-            match tokio::time::timeout(Duration::from_secs(10), channel.recv()).await {
+            match tokio::time::timeout(Duration::from_secs(10), self.channel.recv()).await {
                 Ok(Incoming::Relay(FromRelay::Welcome { .. })) => {
-                    self.channel = channel;
                     tracing::info!("session resumed");
                     return Ok(());
                 }
@@ -299,9 +299,7 @@ impl HostSession {
                 })) => {
                     bail!("the relay refused to resume the session: {message}")
                 }
-                _ => {
-                    self.channel.keys = std::mem::take(&mut channel.keys);
-                }
+                _ => {}
             }
         }
     }
