@@ -498,3 +498,34 @@ async fn a_stalled_reader_is_dropped_without_slowing_the_others() {
     );
     drop(stalled);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_read_out_of_order_are_kept_for_whoever_waits_for_them() {
+    use cotype::protocol::message::{Request, Response};
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("a.txt", b"alpha")]);
+    let relay = start_relay(RelayConfig::default()).await;
+    let link = start_host(dir.path(), relay.address, "host", &[]).await;
+    let mut guest = Participant::join(&link, "guest").await.unwrap();
+    let list = guest.send_request(Request::ListFiles).await.unwrap();
+    let read = guest
+        .send_request(Request::ReadFile {
+            path: "a.txt".into(),
+            offset: 0,
+            len: 1024,
+        })
+        .await
+        .unwrap();
+    // The host answers in order; waiting for the second answer first sets the first aside.
+    let (second, _) = guest.next_response(read).await.unwrap();
+    assert!(
+        matches!(second, Response::FileChunk { ref data, .. } if data == b"alpha"),
+        "{second:?}"
+    );
+    let (first, done) = guest.next_response(list).await.unwrap();
+    assert!(done);
+    assert!(
+        matches!(first, Response::Files(ref files) if files.len() == 1),
+        "{first:?}"
+    );
+}

@@ -3,9 +3,8 @@
 
 use std::ops::ControlFlow;
 
-use super::{ClientError, Participant, timeout};
+use super::{ClientError, Participant};
 use crate::channel::Incoming;
-use crate::protocol::control::FromRelay;
 use crate::protocol::message::{
     Completion, DiagnosticItem, Event, Message, PeekView, ReferenceHit, Request, Response,
     SearchHit, SearchRequest, TextLocation, TextPosition,
@@ -170,23 +169,7 @@ impl Participant {
                 ..
             } if about == path)
         };
-        let queued = self.backlog.iter().position(is_wanted);
-        let found = match queued.and_then(|at| self.backlog.remove(at)) {
-            Some(found) => found,
-            None => loop {
-                match timeout(self.channel.recv()).await? {
-                    incoming if is_wanted(&incoming) => break incoming,
-                    Incoming::Relay(FromRelay::Error {
-                        code,
-                        message,
-                        fatal,
-                        ..
-                    }) if fatal => return Err(super::relay_error(code, message)),
-                    Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
-                    other => self.backlog.push_back(other),
-                }
-            },
-        };
+        let found = self.next_matching(is_wanted).await?;
         match found {
             Incoming::Message {
                 message:
@@ -219,28 +202,11 @@ impl Participant {
             } => open.iter().position(|request| request == id),
             _ => None,
         };
-        // A last answer may already have been queued while waiting for another request.
-        self.backlog
-            .retain(|incoming| match is_last_of(incoming, &open) {
-                Some(at) => {
-                    open.remove(at);
-                    false
-                }
-                None => true,
-            });
+        // Every response of these requests is read (and dropped) until each one's last.
         while !open.is_empty() {
-            let incoming = timeout(self.channel.recv()).await?;
-            if let Some(at) = is_last_of(&incoming, &open) {
+            let ours = |incoming: &Incoming| matches!(incoming, Incoming::Message { message: Message::Response { id, .. }, .. } if open.contains(id));
+            if let Some(at) = is_last_of(&self.next_matching(ours).await?, &open) {
                 open.remove(at);
-                continue;
-            }
-            match incoming {
-                Incoming::Message {
-                    message: Message::Response { id, .. },
-                    ..
-                } if requests.contains(&id) => {}
-                Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
-                other => self.backlog.push_back(other),
             }
         }
         Ok(())

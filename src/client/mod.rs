@@ -195,23 +195,38 @@ impl Participant {
 
     /// Waits for the next response to request `id`; other traffic is kept for later.
     pub async fn next_response(&mut self, id: RequestId) -> Result<(Response, bool), ClientError> {
+        let wanted = |incoming: &Incoming| matches!(incoming, Incoming::Message { message: Message::Response { id: answered, .. }, .. } if *answered == id);
+        match self.next_matching(wanted).await? {
+            Incoming::Message {
+                message: Message::Response { done, body, .. },
+                ..
+            } => Ok((body, done)),
+            _ => Err(ClientError::Protocol),
+        }
+    }
+
+    /// The next incoming item `wanted` accepts: from what was kept earlier first, then from
+    /// the connection. Everything else is kept, in order, for whoever waits for it.
+    pub(crate) async fn next_matching(
+        &mut self,
+        wanted: impl Fn(&Incoming) -> bool,
+    ) -> Result<Incoming, ClientError> {
+        if let Some(found) = self
+            .backlog
+            .iter()
+            .position(&wanted)
+            .and_then(|at| self.backlog.remove(at))
+        {
+            return Ok(found);
+        }
         loop {
             match timeout(self.channel.recv()).await? {
-                Incoming::Message {
-                    message:
-                        Message::Response {
-                            id: answered,
-                            done,
-                            body,
-                        },
-                    ..
-                } if answered == id => return Ok((body, done)),
+                incoming if wanted(&incoming) => return Ok(incoming),
                 Incoming::Relay(FromRelay::Error {
                     code,
                     message,
-                    fatal,
-                    ..
-                }) if fatal => return Err(relay_error(code, message)),
+                    fatal: true,
+                }) => return Err(relay_error(code, message)),
                 Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
                 other => self.backlog.push_back(other),
             }
