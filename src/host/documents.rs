@@ -6,14 +6,13 @@
 //! rename, permissions kept). A change made on disk by another program becomes an
 //! ordinary edit authored by the host, so every member sees it like any other edit.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 
 use ropey::Rope;
 
 use crate::host::workspace::Workspace;
-use crate::protocol::ParticipantId;
 use crate::text::{
     AuthoritativeDocument, CatchUpError, EditId, Operation, RemoteEdit, Submission, SubmitOutcome,
 };
@@ -35,7 +34,6 @@ pub enum DocumentError {
 
 struct HostDocument {
     doc: AuthoritativeDocument,
-    viewers: BTreeSet<ParticipantId>,
     /// SHA-256 of the text as last read from or written to disk, to tell our own writes
     /// apart from other programs' changes without keeping a second copy of the file.
     disk_digest: [u8; 32],
@@ -82,27 +80,22 @@ impl Documents {
         }
     }
 
-    /// Opens `path` for `viewer`, loading it from disk if nobody has it open yet.
-    /// Returns the current revision and text.
-    pub fn open(
-        &mut self,
-        path: &str,
-        viewer: ParticipantId,
-    ) -> Result<(u64, Rope), DocumentError> {
+    /// Opens `path`, loading it from disk if nobody has it open yet. Returns the current
+    /// revision and text. Documents stay in memory for the session: edits are broadcast to
+    /// everyone, so the host needs no list of who looks at what.
+    pub fn open(&mut self, path: &str) -> Result<(u64, Rope), DocumentError> {
         if !self.open.contains_key(path) {
             let text = self.read_disk(path)?;
             self.open.insert(
                 path.to_string(),
                 HostDocument {
                     doc: AuthoritativeDocument::new(&text, 0),
-                    viewers: BTreeSet::new(),
                     disk_digest: digest(&text),
                     disk_revision: 0,
                 },
             );
         }
-        let document = self.open.get_mut(path).expect("inserted above");
-        document.viewers.insert(viewer);
+        let document = &self.open[path];
         Ok((document.doc.revision(), document.doc.rope().clone()))
     }
 
@@ -114,19 +107,6 @@ impl Documents {
         String::from_utf8(bytes).map_err(|_| DocumentError::NotUtf8 {
             path: path.to_string(),
         })
-    }
-
-    pub fn close(&mut self, path: &str, viewer: ParticipantId) {
-        if let Some(document) = self.open.get_mut(path) {
-            document.viewers.remove(&viewer);
-        }
-    }
-
-    /// Forgets a member everywhere (it left).
-    pub fn forget_viewer(&mut self, viewer: ParticipantId) {
-        for document in self.open.values_mut() {
-            document.viewers.remove(&viewer);
-        }
     }
 
     pub fn is_open(&self, path: &str) -> bool {

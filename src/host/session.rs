@@ -405,7 +405,6 @@ impl HostSession {
                 tracing::info!(participant, "someone with the link is joining");
             }
             FromRelay::PeerLeft { participant } => {
-                self.documents.forget_viewer(participant);
                 if let Some(left) = self.participants.remove(&participant)
                     && left.admitted
                 {
@@ -566,7 +565,6 @@ impl HostSession {
         let Some(removed) = self.participants.remove(&participant) else {
             return Ok(());
         };
-        self.documents.forget_viewer(participant);
         let sender = self.sender();
         sender.control(&ToRelay::Remove { participant }).await?;
         let next_epoch = self.epoch + 1;
@@ -714,13 +712,9 @@ impl HostSession {
 
     /// Opens a document for a member; the first opening also hands the text to the
     /// language servers, which follow the authoritative text from then on.
-    async fn open_document(
-        &mut self,
-        path: &str,
-        viewer: ParticipantId,
-    ) -> Result<(u64, ropey::Rope), DocumentError> {
+    async fn open_document(&mut self, path: &str) -> Result<(u64, ropey::Rope), DocumentError> {
         let first = !self.documents.is_open(path);
-        let (revision, rope) = self.documents.open(path, viewer)?;
+        let (revision, rope) = self.documents.open(path)?;
         if first
             && let Err(e) = self
                 .intel
@@ -768,7 +762,7 @@ impl HostSession {
             )
         };
         match body {
-            Request::OpenDocument { path } => match self.open_document(&path, from).await {
+            Request::OpenDocument { path } => match self.open_document(&path).await {
                 Ok((revision, rope)) => {
                     let read_only = self.role_of(from) == Some(Role::ReadOnly);
                     let mut pieces = document_pieces(&rope).peekable();
@@ -807,8 +801,8 @@ impl HostSession {
                 }
                 Err(e) => sender.send(route, &error(e)).await?,
             },
-            Request::CloseDocument { path } => {
-                self.documents.close(&path, from);
+            // Documents stay in memory for the session (see `Documents::open`).
+            Request::CloseDocument { .. } => {
                 sender
                     .send(
                         route,
