@@ -29,6 +29,11 @@ sender_key = hkdf(instance, content, b"cotype v1 sender key")
 nonce = bytes(4) + (1).to_bytes(8, "big")
 print("sealed  ", AESGCM(sender_key).encrypt(nonce, b"hello, cotype", b"header").hex())
 
+# The host's own user (src/crypto.rs OwnerKey): participant id 7, big-endian.
+owner = bytes(0x30 + i for i in range(32))
+owner_proof = hkdf(session, owner, b"cotype v1 host owner proof" + (7).to_bytes(4, "big"))
+print("owner proof", owner_proof.hex())
+
 # Removal with rekey (src/rekey.rs): a new epoch secret wrapped for one member.
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -70,6 +75,7 @@ if __name__ == "__main__":
             "KAT_VERIFIER": hashlib.sha256(token).digest().hex(),
             "KAT_CODE": f"{number // 1000:03} {number % 1000:03}",
             "KAT_SEALED": AESGCM(sender_key).encrypt(nonce, b"hello, cotype", b"header").hex(),
+            "KAT_OWNER_PROOF": owner_proof.hex(),
         }
         computed_rekey = {
             "KAT_HOST_PUBLIC": host_public.hex(),

@@ -31,6 +31,7 @@ const INFO_CONTENT: &[u8] = b"cotype v1 content key";
 const INFO_ADMISSION: &[u8] = b"cotype v1 relay admission token";
 const INFO_SENDER: &[u8] = b"cotype v1 sender key";
 const INFO_VERIFICATION: &[u8] = b"cotype v1 verification code";
+const INFO_OWNER: &[u8] = b"cotype v1 host owner proof";
 
 /// A sender's random identity; part of every frame header.
 pub type InstanceId = [u8; INSTANCE_LEN];
@@ -116,6 +117,44 @@ impl SessionKeys {
 /// SHA-256 of an admission token, as the relay stores and compares it.
 pub fn admission_verifier(token: &[u8; 32]) -> [u8; 32] {
     Sha256::digest(token).into()
+}
+
+/// The host process's own secret, proving that a participant is the host's user (the
+/// host's terminal UI joins its own session as a participant): such a participant is
+/// admitted without asking and shown as the host. The secret never leaves the host
+/// process. A proof binds the session and the participant id the relay assigned to that
+/// connection, so a hello a malicious relay copies proves nothing for any other one.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct OwnerKey([u8; 32]);
+
+impl std::fmt::Debug for OwnerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OwnerKey(..)")
+    }
+}
+
+impl OwnerKey {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::fill(&mut bytes);
+        Self(bytes)
+    }
+
+    /// What the owner's hello carries when the relay numbered its connection `participant`.
+    pub fn proof(&self, session: &SessionId, participant: u32) -> [u8; 32] {
+        let hkdf = Hkdf::<Sha256>::new(Some(&session.0), &self.0);
+        let mut info = INFO_OWNER.to_vec();
+        info.extend_from_slice(&participant.to_be_bytes());
+        let mut proof = [0u8; 32];
+        hkdf.expand(&info, &mut proof)
+            .expect("32 bytes is a valid HKDF length");
+        proof
+    }
+
+    pub fn verify(&self, session: &SessionId, participant: u32, proof: &[u8; 32]) -> bool {
+        use subtle::ConstantTimeEq;
+        self.proof(session, participant).ct_eq(proof).into()
+    }
 }
 
 fn sender_cipher(content: &[u8; 32], instance: &InstanceId) -> Aes256Gcm {
@@ -300,11 +339,26 @@ mod tests {
         assert_eq!(opened, b"hello, cotype");
     }
 
+    #[test]
+    fn known_answer_owner_proof() {
+        let owner = OwnerKey(std::array::from_fn(|i| 0x30 + i as u8));
+        let session = SessionId(std::array::from_fn(|i| 0xa0 + i as u8));
+        assert_eq!(hex(&owner.proof(&session, 7)), KAT_OWNER_PROOF);
+        assert!(owner.verify(&session, 7, &owner.proof(&session, 7)));
+        // Bound to the connection and the session: a copied proof is worth nothing.
+        assert!(!owner.verify(&session, 8, &owner.proof(&session, 7)));
+        let other_session = SessionId([0xa0; 16]);
+        assert!(!owner.verify(&other_session, 7, &owner.proof(&session, 7)));
+        assert_eq!(format!("{owner:?}"), "OwnerKey(..)");
+    }
+
     const KAT_CONTENT: &str = "d74278473329ffc322376aec559c25fc2526c371fbf0a30a568ca2756e8e9f10";
     const KAT_TOKEN: &str = "f525e28c675afc2f4190aa0dbab52ce5478feee5dd123ae2153d4b31c3e40267";
     const KAT_VERIFIER: &str = "7b4dfb567435d7e7b184902ff61a1700d7eb4810d547647e4524f10aac6d1421";
     const KAT_CODE: &str = "885 427";
     const KAT_SEALED: &str = "21ef6dfc5a6ed785c0080a6ae8de7c0bb43d2a49be0334f26a990d9cb3";
+    const KAT_OWNER_PROOF: &str =
+        "a4bcd28594927b291b4952a268de2b9eb4e3b70fd016bcf0d32e7c046d3d5928";
 
     #[test]
     fn replays_and_reorders_are_refused() {

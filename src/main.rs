@@ -57,15 +57,16 @@ enum Command {
         #[arg(long)]
         metrics: Option<SocketAddr>,
     },
-    /// Share a folder. Prints the link as the first line of standard output.
+    /// Share a folder and edit it in the terminal UI with the people you invite. With
+    /// --headless, serve only: the link is the first line of standard output.
     #[command(
-        after_help = "Examples:\n  cotype host . --headless\n  cotype host ~/src/app --headless --relay relay.example.com --hide 'secrets/**'"
+        after_help = "Examples:\n  cotype host .\n  cotype host ~/src/app --relay relay.example.com --hide 'secrets/**'\n  cotype host . --headless --approve auto\n\nIn the UI: F2 shows the link and the verification code, alt-m the people (admit, read-only, remove), alt-shift-f asks everyone to follow you, ctrl-q ends the session."
     )]
     Host {
         /// The folder to share.
         #[arg(default_value = ".")]
         dir: PathBuf,
-        /// Serve without a terminal UI.
+        /// Serve without a terminal UI (commands on standard input).
         #[arg(long)]
         headless: bool,
         /// Relay as host[:port]; without it an embedded relay runs on 127.0.0.1.
@@ -77,13 +78,22 @@ enum Command {
         /// Also hide paths matching this glob (repeatable).
         #[arg(long = "hide", value_name = "GLOB")]
         hide: Vec<String>,
-        /// Your name as others see it.
-        #[arg(long, default_value_t = default_name())]
-        name: String,
+        /// Your name as others see it (default: config.toml's name, else your login name).
+        #[arg(long)]
+        name: Option<String>,
         /// Who gets in: `auto` admits everyone with the link, `ask` asks you first
-        /// (headless: answer on standard input).
-        #[arg(long, value_enum, default_value_t = ApproveArg::Auto)]
-        approve: ApproveArg,
+        /// (headless: answer on standard input). Default: ask in the UI, auto headless.
+        #[arg(long, value_enum)]
+        approve: Option<ApproveArg>,
+        /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
+        #[arg(long, value_name = "NAME")]
+        keymap: Option<String>,
+        /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
+        /// Do not capture the mouse, even if config.toml asks for it.
+        #[arg(long)]
+        no_mouse: bool,
     },
     /// List the files the host shares, one path per line.
     #[command(
@@ -323,7 +333,12 @@ fn main() -> ExitCode {
     // While the editor owns the terminal, a log line on stderr would tear the screen.
     init_logging(matches!(
         cli.command,
-        Command::Join { .. } | Command::Demo { .. }
+        Command::Join { .. }
+            | Command::Demo { .. }
+            | Command::Host {
+                headless: false,
+                ..
+            }
     ));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -430,22 +445,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             hide,
             name,
             approve,
+            keymap,
+            theme,
+            no_mouse,
         } => {
-            if !headless {
-                anyhow::bail!("the host's terminal UI is not built yet; use --headless");
-            }
+            // In the UI someone is there to answer; headless, the link is the invitation.
+            let approval = match approve {
+                Some(ApproveArg::Auto) => Approval::Auto,
+                Some(ApproveArg::Ask) => Approval::Ask,
+                None if headless => Approval::Auto,
+                None => Approval::Ask,
+            };
             let mut session = HostSession::start(HostOptions {
                 root: dir,
                 relay,
                 insecure,
                 hide,
-                name,
-                approval: match approve {
-                    ApproveArg::Auto => Approval::Auto,
-                    ApproveArg::Ask => Approval::Ask,
-                },
+                name: name.clone().unwrap_or_else(default_name),
+                approval,
             })
             .await?;
+            if !headless {
+                let options = cotype::tui::run::JoinOptions {
+                    name,
+                    follow: Some(String::new()),
+                    keymap,
+                    theme,
+                    no_mouse,
+                };
+                let result = cotype::tui::run::host(session, options).await;
+                if result.is_ok() {
+                    eprintln!("cotype: the session is over; its link no longer works.");
+                }
+                return result.map_err(Into::into);
+            }
             let mut stdout = std::io::stdout();
             writeln!(stdout, "{}", session.link.to_url())?;
             stdout.flush()?;
@@ -700,7 +733,7 @@ enum ApproveArg {
 }
 
 const HOST_CONSOLE_HELP: &str = "\
-commands: admit ID [read-only] | refuse ID | role ID editor|read-only | remove ID | follow | end";
+commands: admit ID [read-only] | refuse ID | role ID editor|read-only | remove ID | follow | unsaved | end";
 
 /// The headless host's console: session events on stderr, commands from stdin.
 async fn headless_host_console(mut control: HostControl) {
@@ -727,6 +760,12 @@ async fn headless_host_console(mut control: HostControl) {
                         "keys rotated; the old link no longer works. New verification code {verification_code}"
                     );
                 }
+                HostEvent::Unsaved { paths } if paths.is_empty() => {
+                    eprintln!("every open file is saved")
+                }
+                HostEvent::Unsaved { paths } => {
+                    eprintln!("unsaved edits in: {}", paths.join(", "))
+                }
                 HostEvent::Ended => eprintln!("session ended"),
             }
         }
@@ -750,6 +789,7 @@ async fn headless_host_console(mut control: HostControl) {
             }
             (Some("remove"), Some(participant)) => Some(HostCommand::Remove { participant }),
             (Some("follow"), _) => Some(HostCommand::FollowMe),
+            (Some("unsaved"), _) => Some(HostCommand::CheckUnsaved),
             (Some("end"), _) => Some(HostCommand::End),
             (None, _) => continue,
             _ => None,

@@ -49,6 +49,7 @@ pub struct Driver {
     name: String,
     channel: Option<Channel>,
     key_pair: crate::rekey::MemberKeyPair,
+    owner: Option<crate::crypto::OwnerKey>,
     host_public_key: [u8; 32],
     epoch: crate::crypto::Epoch,
     retry: Duration,
@@ -59,7 +60,16 @@ pub struct Driver {
 impl Driver {
     /// Joins the session and returns the driver with a fresh session state.
     pub async fn join(link: &Link, name: &str) -> Result<(Driver, Session), ClientError> {
-        let participant = Participant::join(link, name).await?;
+        Self::join_as(link, name, None).await
+    }
+
+    /// Joins as the host's own user when given the host's `OwnerKey` (see `Participant::join_as`).
+    pub async fn join_as(
+        link: &Link,
+        name: &str,
+        owner: Option<crate::crypto::OwnerKey>,
+    ) -> Result<(Driver, Session), ClientError> {
+        let participant = Participant::join_as(link, name, owner.as_ref()).await?;
         let session = Session::new(participant.me.clone(), participant.members.clone());
         let driver = Driver {
             link: link.clone(),
@@ -68,6 +78,7 @@ impl Driver {
             host_public_key: participant.host_public_key,
             epoch: participant.epoch,
             channel: Some(participant.into_channel()),
+            owner,
             retry: FIRST_RETRY,
             fatal: None,
         };
@@ -206,7 +217,7 @@ impl Driver {
         loop {
             tokio::time::sleep(self.retry).await;
             self.retry = (self.retry * 2).min(MAX_RETRY);
-            match Participant::join(&self.link, &self.name).await {
+            match Participant::join_as(&self.link, &self.name, self.owner.as_ref()).await {
                 Ok(participant) => {
                     self.retry = FIRST_RETRY;
                     self.key_pair = participant.key_pair.clone();

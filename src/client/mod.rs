@@ -105,6 +105,16 @@ pub struct Participant {
 impl Participant {
     /// Connects, proves knowledge of the link, says hello and waits for the host's welcome.
     pub async fn join(link: &Link, name: &str) -> Result<Participant, ClientError> {
+        Self::join_as(link, name, None).await
+    }
+
+    /// Joins; with the host's `OwnerKey` (the host's own terminal UI) the host admits
+    /// this participant without asking and shows it as the host.
+    pub async fn join_as(
+        link: &Link,
+        name: &str,
+        owner: Option<&crate::crypto::OwnerKey>,
+    ) -> Result<Participant, ClientError> {
         let keys = SessionKeys::derive(&link.secret, &link.session);
         let socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
         // The epoch is known only after the relay's welcome; the keys are set again then.
@@ -143,6 +153,7 @@ impl Participant {
                     name: name.to_string(),
                     public_key,
                     client_version: env!("CARGO_PKG_VERSION").to_string(),
+                    owner_proof: owner.map(|owner| owner.proof(&link.session, participant)),
                 }),
             )
             .await?;

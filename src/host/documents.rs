@@ -117,6 +117,18 @@ impl Documents {
         self.open.keys().cloned().collect()
     }
 
+    /// Open documents with edits that are not on disk yet, sorted.
+    pub fn unsaved_paths(&self) -> Vec<String> {
+        let mut paths: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, document)| document.doc.revision() > document.disk_revision)
+            .map(|(path, _)| path.clone())
+            .collect();
+        paths.sort();
+        paths
+    }
+
     pub fn text(&self, path: &str) -> Option<(u64, &Rope)> {
         self.open
             .get(path)

@@ -63,6 +63,9 @@ pub enum HostCommand {
         participant: ParticipantId,
     },
     FollowMe,
+    /// Asks which files have edits not saved to disk (answered by `HostEvent::Unsaved`):
+    /// ending the session loses them.
+    CheckUnsaved,
     End,
 }
 
@@ -81,6 +84,10 @@ pub enum HostEvent {
     Rekeyed {
         link: String,
         verification_code: String,
+    },
+    /// Open files whose edits are not on disk (after `HostCommand::CheckUnsaved`).
+    Unsaved {
+        paths: Vec<String>,
     },
     Ended,
 }
@@ -111,6 +118,10 @@ pub struct HostSession {
     resume_token: [u8; 32],
     approval: Approval,
     key_pair: crate::rekey::MemberKeyPair,
+    /// Proves which participant is the host's own user (its terminal UI).
+    owner_key: crate::crypto::OwnerKey,
+    /// That participant, once joined: shown as the host, admitted without asking.
+    owner: Option<ParticipantId>,
     epoch: crate::crypto::Epoch,
     commands: tokio::sync::mpsc::Receiver<HostCommand>,
     command_sender: tokio::sync::mpsc::Sender<HostCommand>,
@@ -191,6 +202,8 @@ impl HostSession {
             resume_token,
             approval: options.approval,
             key_pair: crate::rekey::MemberKeyPair::generate(),
+            owner_key: crate::crypto::OwnerKey::generate(),
+            owner: None,
             epoch: 0,
             commands,
             command_sender,
@@ -206,6 +219,12 @@ impl HostSession {
             commands: self.command_sender.clone(),
             events: self.event_receiver.take()?,
         })
+    }
+
+    /// For the host's own terminal UI to join as the host (`Driver::join_as`). Keep it in
+    /// this process: whoever holds it is admitted without asking.
+    pub fn owner_key(&self) -> crate::crypto::OwnerKey {
+        self.owner_key.clone()
     }
 
     pub fn verification_code(&self) -> String {
@@ -405,16 +424,21 @@ impl HostSession {
                 tracing::info!(participant, "someone with the link is joining");
             }
             FromRelay::PeerLeft { participant } => {
-                if let Some(left) = self.participants.remove(&participant)
-                    && left.admitted
-                {
+                if self.owner == Some(participant) {
+                    self.owner = None;
+                }
+                if let Some(left) = self.participants.remove(&participant) {
                     tracing::info!(participant, "{} left", left.member.name);
-                    self.sender()
-                        .send(
-                            Route::Everyone,
-                            &Message::Event(Event::MemberLeft { participant }),
-                        )
-                        .await?;
+                    if left.admitted {
+                        self.sender()
+                            .send(
+                                Route::Everyone,
+                                &Message::Event(Event::MemberLeft { participant }),
+                            )
+                            .await?;
+                    }
+                    // Also one who gave up waiting: the host stops asking about them.
+                    let _ = self.events.send(HostEvent::MemberLeft(left.member));
                 }
             }
             FromRelay::Error { message, fatal, .. } => {
@@ -459,11 +483,23 @@ impl HostSession {
         if self.participants.get(&from).is_some_and(|p| p.admitted) {
             return Ok(());
         }
+        let is_owner = match hello.owner_proof {
+            Some(proof) if self.owner_key.verify(&self.link.session, from, &proof) => true,
+            Some(_) => {
+                tracing::warn!(
+                    participant = from,
+                    "a hello claimed to be the host's own user with a wrong proof; treated as anyone else"
+                );
+                false
+            }
+            None => false,
+        };
         let member = Member {
             participant: from,
             name: display_name(&hello.name, from),
-            role: Role::Editor,
-            color: self.free_color(),
+            role: if is_owner { Role::Host } else { Role::Editor },
+            // The host's color, as when the host is headless.
+            color: if is_owner { 0 } else { self.free_color() },
         };
         self.participants.insert(
             from,
@@ -473,6 +509,10 @@ impl HostSession {
                 public_key: hello.public_key,
             },
         );
+        if is_owner {
+            self.owner = Some(from);
+            return self.admit(from, Role::Host).await;
+        }
         match self.approval {
             Approval::Auto => self.admit(from, Role::Editor).await,
             Approval::Ask => {
@@ -517,6 +557,13 @@ impl HostSession {
     /// Carries out the host user's command; returns false when the session ended.
     async fn on_command(&mut self, command: HostCommand) -> anyhow::Result<bool> {
         let sender = self.sender();
+        if let HostCommand::SetRole { participant, .. } | HostCommand::Remove { participant } =
+            command
+            && Some(participant) == self.owner
+        {
+            tracing::warn!("the host's own user keeps its role and cannot be removed");
+            return Ok(true);
+        }
         match command {
             HostCommand::Admit { participant, role } => self.admit(participant, role).await?,
             HostCommand::Refuse { participant } => {
@@ -545,9 +592,15 @@ impl HostSession {
                 sender
                     .send(
                         Route::Everyone,
-                        &Message::Event(Event::FollowMe { leader: HOST_ID }),
+                        &Message::Event(Event::FollowMe {
+                            leader: self.owner.unwrap_or(HOST_ID),
+                        }),
                     )
                     .await?;
+            }
+            HostCommand::CheckUnsaved => {
+                let paths = self.documents.unsaved_paths();
+                let _ = self.events.send(HostEvent::Unsaved { paths });
             }
             HostCommand::End => {
                 sender.control(&ToRelay::End).await?;
@@ -628,6 +681,8 @@ impl HostSession {
         Ok(())
     }
 
+    /// Everyone admitted. The host appears once: as its own user when its terminal UI
+    /// is in the session, else as the serving process itself.
     fn members(&self) -> Vec<Member> {
         let host = Member {
             participant: HOST_ID,
@@ -635,7 +690,12 @@ impl HostSession {
             role: Role::Host,
             color: 0,
         };
-        std::iter::once(host)
+        let owner_present = self
+            .owner
+            .is_some_and(|owner| self.participants.get(&owner).is_some_and(|p| p.admitted));
+        (!owner_present)
+            .then_some(host)
+            .into_iter()
             .chain(
                 self.participants
                     .values()
@@ -823,7 +883,7 @@ impl HostSession {
                 sender.send(route, &answer).await?;
             }
             Request::Save { path } => {
-                if self.role_of(from) != Some(Role::Editor) {
+                if !self.role_of(from).is_some_and(Role::may_edit) {
                     let message =
                         "you are read-only in this session: the host did not let you save"
                             .to_string();
@@ -871,7 +931,7 @@ impl HostSession {
             Message::Edit(EditMessage::Refused { path, id, reason })
         };
         match self.role_of(from) {
-            Some(Role::Editor) => {}
+            Some(role) if role.may_edit() => {}
             Some(_) => {
                 let reason =
                     "you are read-only in this session: the host did not accept your edit".into();

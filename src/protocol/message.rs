@@ -63,6 +63,8 @@ pub struct Hello {
     /// The participant's X25519 public key, for the host to wrap new epoch secrets to.
     pub public_key: [u8; 32],
     pub client_version: String,
+    /// Only the host's own user sends one: `OwnerKey::proof` for this connection's id.
+    pub owner_proof: Option<[u8; 32]>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +72,13 @@ pub enum Role {
     Host,
     Editor,
     ReadOnly,
+}
+
+impl Role {
+    /// Editors and the host's own user may change files; read-only members may not.
+    pub fn may_edit(self) -> bool {
+        matches!(self, Role::Host | Role::Editor)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -29,6 +29,9 @@ use crate::tui::editor::{
 };
 use crate::tui::help::HelpOverlay;
 use crate::tui::highlight::Syntax;
+use crate::tui::host_controls::{
+    JoinRequest, SessionCard, join_request_picker, people_menu, person_menu,
+};
 use crate::tui::keymap::{Action, KeyResult, Keymap};
 use crate::tui::people::{PeopleWidget, PersonView, follow_picker};
 use crate::tui::picker::Picker;
@@ -80,6 +83,10 @@ pub struct App {
     search: Option<String>,
     size: Rect,
     last_click: Option<usize>,
+    /// The link (host only) and the verification code, for the session card.
+    card: SessionCard,
+    /// People who asked to join and wait for the host's answer (host only).
+    pending: Vec<JoinRequest>,
 }
 
 /// The screen regions, computed the same way for input (mouse, paging) and rendering.
@@ -110,6 +117,11 @@ impl App {
             search: None,
             size: Rect::new(0, 0, size.0, size.1),
             last_click: None,
+            card: SessionCard {
+                link: None,
+                verification_code: String::new(),
+            },
+            pending: Vec::new(),
         };
         app.resize(size.0, size.1);
         app
@@ -278,6 +290,42 @@ impl App {
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
             tab.modified = false;
         }
+    }
+
+    /// What the session card shows; a link makes this the host's UI (host controls on).
+    pub fn set_session_card(&mut self, link: Option<String>, verification_code: String) {
+        self.card = SessionCard {
+            link,
+            verification_code,
+        };
+        if self.compositor.contains(SessionCard::ID) {
+            self.show_session_card();
+        }
+    }
+
+    pub fn show_session_card(&mut self) {
+        self.compositor.push(Box::new(self.card.clone()));
+    }
+
+    fn is_host(&self) -> bool {
+        self.card.link.is_some()
+    }
+
+    /// Someone asks to join: ask the host now; the people menu keeps them until answered.
+    pub fn join_requested(&mut self, request: JoinRequest) {
+        self.messages.push(
+            Level::Warning,
+            format!("{} asks to join (alt-m answers later)", request.name),
+        );
+        self.compositor
+            .push(Box::new(join_request_picker(&request)));
+        self.pending.push(request);
+    }
+
+    /// The host answered (or the person gave up): no longer waiting.
+    pub fn join_answered(&mut self, participant: ParticipantId) {
+        self.pending
+            .retain(|request| request.participant != participant);
     }
 
     pub fn message(&mut self, level: Level, text: impl Into<String>) {
@@ -458,6 +506,14 @@ impl App {
                     None => commands.push(AppCommand::Open(path)),
                 }
             }
+            UiCommand::App(AppCommand::ManagePerson(id)) => {
+                match person_menu(id, &self.pending, &self.people) {
+                    Some(menu) => self.compositor.push(Box::new(menu)),
+                    None => self
+                        .messages
+                        .push(Level::Info, "they are not in the session any more"),
+                }
+            }
             UiCommand::App(command) => commands.push(command),
         }
     }
@@ -503,6 +559,14 @@ impl App {
                 self.stop_following(commands);
             }
             Action::AskEveryoneToFollow => commands.push(AppCommand::AskEveryoneToFollow),
+            Action::ManagePeople if self.is_host() => self
+                .compositor
+                .push(Box::new(people_menu(&self.pending, &self.people))),
+            Action::ManagePeople => self.messages.push(
+                Level::Info,
+                "only the host admits, changes roles or removes people",
+            ),
+            Action::SessionInfo => self.show_session_card(),
             Action::NextTab | Action::PreviousTab if !self.tabs.is_empty() => {
                 self.stop_following(commands);
                 let len = self.tabs.len();

@@ -12,6 +12,7 @@ use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
 
 use crate::protocol::ParticipantId;
+use crate::protocol::message::Role;
 use crate::text::Operation;
 use crate::tui::editor::Selection;
 use crate::tui::keymap::Keymap;
@@ -54,6 +55,26 @@ pub enum AppCommand {
     StopFollowing,
     /// Host only: ask every participant to follow me.
     AskEveryoneToFollow,
+    /// Host only: let someone who asked to join in, with this role.
+    Admit {
+        participant: ParticipantId,
+        role: Role,
+    },
+    /// Host only: turn away someone who asked to join.
+    Refuse {
+        participant: ParticipantId,
+    },
+    /// Host only: make someone an editor or read-only.
+    SetRole {
+        participant: ParticipantId,
+        role: Role,
+    },
+    /// Host only: remove someone and rotate the keys.
+    Remove {
+        participant: ParticipantId,
+    },
+    /// Host only: open what can be done with this person (handled by the app itself).
+    ManagePerson(ParticipantId),
     /// Search all shared files for this text.
     WorkspaceSearch(String),
     Quit,

@@ -110,6 +110,8 @@ actions! {
     Follow = "follow": "Follow someone (pick from the people panel)",
     StopFollowing = "stop_following": "Stop following",
     AskEveryoneToFollow = "ask_everyone_to_follow": "Ask everyone to follow you (host)",
+    ManagePeople = "manage_people": "Admit, set roles or remove people (host)",
+    SessionInfo = "session_info": "Show the link (host) and the verification code",
     TogglePeople = "toggle_people": "Show or hide the people panel",
     ToggleFileTree = "toggle_file_tree": "Show or hide the file tree",
     NextTab = "next_tab": "Switch to the next open file",
@@ -500,6 +502,13 @@ impl Keymap {
                     }
                     sequences.push(sequence);
                 }
+                // A key given to this action is taken from any other in the mode: what
+                // the user binds last wins, so an override never silently loses.
+                for (other, their) in mode_table.iter_mut() {
+                    if *other != action {
+                        their.retain(|sequence| !sequences.contains(sequence));
+                    }
+                }
                 mode_table.insert(action, sequences);
             }
         }
@@ -622,6 +631,33 @@ pub fn format_bindings(keymap: &Keymap) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key bound twice in one mode of a shipped keymap would silently go to the action
+    /// named last; each key must mean one thing.
+    #[test]
+    fn shipped_keymaps_give_each_key_one_action_per_mode() {
+        for (name, text) in BUILTIN {
+            let table: toml::Table = toml::from_str(text).unwrap();
+            for (mode, bindings) in table {
+                let mut seen: std::collections::HashMap<String, String> = Default::default();
+                for (action, keys) in bindings.as_table().unwrap() {
+                    let keys: Vec<String> = match keys {
+                        toml::Value::String(key) => vec![key.clone()],
+                        toml::Value::Array(list) => list
+                            .iter()
+                            .map(|key| key.as_str().unwrap().to_owned())
+                            .collect(),
+                        other => panic!("{name}: {action} = {other}"),
+                    };
+                    for key in keys {
+                        if let Some(first) = seen.insert(key.clone(), action.clone()) {
+                            panic!("{name} [{mode}]: {key} is bound to {first} and {action}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     fn press(keymap: &mut Keymap, mode: Mode, key: &str) -> KeyResult {
         keymap.handle_key(mode, Key::parse(key).unwrap())

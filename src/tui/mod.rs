@@ -14,6 +14,7 @@ pub mod config;
 pub mod editor;
 pub mod help;
 pub mod highlight;
+pub mod host_controls;
 pub mod keymap;
 pub mod people;
 pub mod picker;

@@ -42,6 +42,9 @@ pub struct Picker {
     selected: usize,
     matcher: Matcher,
     empty_text: String,
+    /// A menu: choices keep the order given (typing still filters) and the popup is
+    /// only as tall as the choices.
+    menu: bool,
 }
 
 impl Picker {
@@ -58,7 +61,16 @@ impl Picker {
             selected: 0,
             matcher: Matcher::new(Config::DEFAULT.match_paths()),
             empty_text: empty_text.into(),
+            menu: false,
         };
+        picker.refilter();
+        picker
+    }
+
+    /// A short list of actions in a deliberate order (the first is the default).
+    pub fn menu(id: &'static str, title: &str, items: Vec<PickerItem>, empty_text: &str) -> Self {
+        let mut picker = Self::new(id, title, items, empty_text);
+        picker.menu = true;
         picker.refilter();
         picker
     }
@@ -116,6 +128,12 @@ impl Picker {
                     .map(|score| Match { item, score })
             })
             .collect();
+        if self.menu {
+            matches.sort_by_key(|m| m.item);
+            self.matches = matches;
+            self.selected = 0;
+            return;
+        }
         // Best score first; among equals, shorter labels (then alphabetical) first.
         matches.sort_by(|a, b| {
             let (la, lb) = (&self.items[a.item].label, &self.items[b.item].label);
@@ -136,9 +154,14 @@ impl Picker {
         self.selected = (self.selected as isize + delta).rem_euclid(len) as usize;
     }
 
-    fn popup_area(area: Rect) -> Rect {
+    fn popup_area(&self, area: Rect) -> Rect {
         let width = (area.width * 3 / 4).max(40);
-        let height = (area.height * 2 / 3).max(8);
+        let height = if self.menu {
+            // Borders, the query line and one row per choice.
+            self.items.len().max(1) as u16 + 3
+        } else {
+            (area.height * 2 / 3).max(8)
+        };
         centered(area, width, height)
     }
 
@@ -202,7 +225,7 @@ impl Component for Picker {
 
     fn render(&self, area: Rect, buf: &mut Buffer, cx: &RenderContext<'_>) {
         let theme = cx.theme;
-        let popup = Self::popup_area(area);
+        let popup = self.popup_area(area);
         let style = theme.get("ui.popup");
         Clear.render(popup, buf);
         let title = format!(
@@ -272,7 +295,7 @@ impl Component for Picker {
     }
 
     fn cursor(&self, area: Rect) -> Option<Position> {
-        let popup = Self::popup_area(area);
+        let popup = self.popup_area(area);
         let x = popup.x + 1 + 2 + self.input.cursor_col() as u16;
         (x < popup.right().saturating_sub(1)).then(|| Position::new(x, popup.y + 1))
     }

@@ -22,11 +22,13 @@ use tokio::time::Instant;
 use crate::client::ClientError;
 use crate::client::driver::{Driver, DriverEvent, apply};
 use crate::client::session::{Session, SessionError, SessionEvent};
+use crate::host::HostSession;
+use crate::host::session::{HostCommand, HostEvent};
 use crate::link::Link;
+use crate::protocol::ParticipantId;
 use crate::protocol::control::{FromRelay, ToRelay};
 use crate::protocol::header::Route;
 use crate::protocol::message::{Presence, Request, RequestId, Response, Role};
-use crate::protocol::{HOST_ID, ParticipantId};
 use crate::tui::app::{App, Documents};
 use crate::tui::compositor::{AppCommand, Event};
 use crate::tui::config::{Config, ConfigError};
@@ -67,6 +69,8 @@ pub enum RunError {
     Terminal(#[from] TerminalError),
     #[error(transparent)]
     Client(#[from] ClientError),
+    #[error(transparent)]
+    Host(anyhow::Error),
 }
 
 /// The keymap `cotype join` would use, with the user's overrides applied.
@@ -81,40 +85,166 @@ impl Documents for Session {
     }
 }
 
+/// The user's choices for the editor, resolved against config.toml.
+struct Setup {
+    config: Config,
+    keymap: Keymap,
+    theme: Theme,
+    name: String,
+}
+
+impl Setup {
+    fn load(options: &JoinOptions) -> Result<Self, RunError> {
+        let config = Config::load()?;
+        let keymap = Keymap::load(options.keymap.as_deref().unwrap_or(&config.keymap))?;
+        let theme = Theme::load(
+            options.theme.as_deref().unwrap_or(&config.theme),
+            ColorMode::detect(),
+        )?;
+        let name = options
+            .name
+            .clone()
+            .or(config.name.clone())
+            .unwrap_or_else(login_name);
+        Ok(Self {
+            config,
+            keymap,
+            theme,
+            name,
+        })
+    }
+
+    /// Takes the terminal and builds the event loop around a joined session.
+    fn start(
+        self,
+        options: JoinOptions,
+        driver: Driver,
+        session: Session,
+    ) -> Result<(Tui, Loop), RunError> {
+        let follow = match options.follow {
+            Some(name) => Some(name),
+            None if self.config.follow_host_on_join => None,
+            None => Some(String::new()),
+        };
+        let tui = Tui::enter(TerminalOptions {
+            mouse: self.config.mouse && !options.no_mouse,
+        })?;
+        let size = ratatui::crossterm::terminal::size().unwrap_or((80, 24));
+        let app = App::new(self.theme, self.keymap, self.config.tab_width.into(), size);
+        Ok((tui, Loop::new(app, driver, session, follow)))
+    }
+}
+
 /// Joins the session behind `link` and runs the editor until the user quits.
 pub async fn join(link: &Link, options: JoinOptions) -> Result<(), RunError> {
-    let config = Config::load()?;
-    let keymap = Keymap::load(options.keymap.as_deref().unwrap_or(&config.keymap))?;
-    let theme = Theme::load(
-        options.theme.as_deref().unwrap_or(&config.theme),
-        ColorMode::detect(),
-    )?;
-    let name = options
-        .name
-        .or(config.name.clone())
-        .unwrap_or_else(login_name);
+    let setup = Setup::load(&options)?;
     // Connect before taking the terminal, so a wrong link is a plain error message.
-    let (driver, session) = Driver::join(link, &name).await?;
-    let follow = match options.follow {
-        Some(name) => Some(name),
-        None if config.follow_host_on_join => None,
-        None => Some(String::new()),
+    let name = setup.name.clone();
+    let joining = Driver::join(link, &name);
+    tokio::pin!(joining);
+    let joined = tokio::select! {
+        joined = &mut joining => joined,
+        _ = tokio::time::sleep(Duration::from_secs(1)) => {
+            // A host that asks before admitting: say why nothing happens yet.
+            eprintln!("cotype: waiting for the host to let you in… (ctrl-c gives up)");
+            joining.await
+        }
     };
-    let mut tui = Tui::enter(TerminalOptions {
-        mouse: config.mouse && !options.no_mouse,
-    })?;
-    let size = ratatui::crossterm::terminal::size().unwrap_or((80, 24));
-    let app = App::new(theme, keymap, config.tab_width.into(), size);
-    let mut event_loop = Loop::new(app, driver, session, follow);
+    let (driver, session) = joined?;
+    let (mut tui, mut event_loop) = setup.start(options, driver, session)?;
     // Equal codes on both sides mean nobody in the middle swapped the link's secret.
     let code = crate::crypto::SessionKeys::derive(&link.secret, &link.session).verification_code();
+    event_loop.app.set_session_card(None, code.clone());
     event_loop.app.message(
         Level::Info,
-        format!("joined; verification code {code} (compare it with the host's)"),
+        format!("joined; verification code {code} (compare it with the host's; F2 shows it)"),
     );
     let result = event_loop.run(&mut tui).await;
     drop(tui);
     result
+}
+
+/// Serves `host` and runs the host's own editor in it until the host ends the session.
+///
+/// The host's user joins its own session as a participant proven by the session's
+/// `OwnerKey`: it edits through the same path as everyone (so its edits are sequenced like
+/// anyone's), appears to the others as the host, and drives the session's controls.
+pub async fn host(mut host: HostSession, options: JoinOptions) -> Result<(), RunError> {
+    let setup = Setup::load(&options)?;
+    let Some(control) = host.control() else {
+        return Err(RunError::Host(anyhow::anyhow!(
+            "the host session's controls were already taken"
+        )));
+    };
+    let link = host.link.clone();
+    let code = host.verification_code();
+    let owner = host.owner_key();
+    let mut serving = tokio::spawn(host.run());
+    let joined = tokio::select! {
+        joined = Driver::join_as(&link, &setup.name, Some(owner)) => joined,
+        served = &mut serving => {
+            return Err(RunError::Host(match served {
+                Ok(Err(error)) => error,
+                Ok(Ok(())) => anyhow::anyhow!("the session ended before it started"),
+                Err(panic) => anyhow::anyhow!("the host stopped: {panic}"),
+            }))
+        }
+    };
+    let (driver, session) = joined?;
+    let (mut tui, mut event_loop) = setup.start(options, driver, session)?;
+    event_loop.host = Some(HostSide {
+        commands: control.commands,
+        events: control.events,
+        serving,
+    });
+    event_loop
+        .app
+        .set_session_card(Some(link.to_url()), code.clone());
+    event_loop.app.show_session_card();
+    event_loop.app.message(
+        Level::Info,
+        format!("sharing; verification code {code}; F2 shows the link, alt-m the people"),
+    );
+    let result = event_loop.run(&mut tui).await;
+    drop(tui);
+    if let Some(host) = event_loop.host.take() {
+        host.end().await;
+    }
+    result
+}
+
+/// The host's side of the loop: its commands to the serving task, and what it reports.
+struct HostSide {
+    commands: tokio::sync::mpsc::Sender<HostCommand>,
+    events: tokio::sync::mpsc::UnboundedReceiver<HostEvent>,
+    serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl HostSide {
+    /// Ends the session for everyone and lets the serving task say goodbye to the relay.
+    async fn end(self) {
+        let _ = self.commands.send(HostCommand::End).await;
+        match tokio::time::timeout(Duration::from_secs(3), self.serving).await {
+            Ok(Ok(Err(error))) => tracing::warn!("the host stopped with an error: {error:#}"),
+            Ok(_) => {}
+            Err(_) => tracing::warn!("the host did not stop within 3 s"),
+        }
+    }
+}
+
+/// The host's next report, or its end; pending forever in a participant's loop.
+async fn next_host_event(host: &mut Option<HostSide>) -> Result<HostEvent, anyhow::Error> {
+    let Some(host) = host else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        Some(event) = host.events.recv() => Ok(event),
+        served = &mut host.serving => Err(match served {
+            Ok(Ok(())) => anyhow::anyhow!("the session ended"),
+            Ok(Err(error)) => error,
+            Err(panic) => anyhow::anyhow!("the host stopped: {panic}"),
+        }),
+    }
 }
 
 fn login_name() -> String {
@@ -227,6 +357,8 @@ struct Loop {
     /// The others' cursors in our text's coordinates: set from their presence, then
     /// carried through every edit (ours and theirs) until their next presence.
     cursors: HashMap<ParticipantId, (String, Selection)>,
+    /// Present when this is the host's own UI.
+    host: Option<HostSide>,
 }
 
 impl Loop {
@@ -249,6 +381,7 @@ impl Loop {
             quit: false,
             quit_armed: false,
             cursors: HashMap::new(),
+            host: None,
         }
     }
 
@@ -279,6 +412,14 @@ impl Loop {
                     Some(Err(_)) | None => return Ok(()),
                 },
                 event = self.connection.next() => self.driver_event(event).await?,
+                event = next_host_event(&mut self.host) => match event {
+                    Ok(event) => self.host_event(event),
+                    Err(error) => {
+                        // The serving task is gone: nothing is shared any more.
+                        self.host = None;
+                        return Err(RunError::Host(error));
+                    }
+                },
                 _ = sleep_until(timer) => self.timers(),
             }
             self.connection.flush(&mut self.session).await;
@@ -389,10 +530,34 @@ impl Loop {
                     .await;
                 self.view_changed();
             }
+            AppCommand::AskEveryoneToFollow if self.host.is_some() => {
+                self.host_command(HostCommand::FollowMe).await;
+                self.app
+                    .message(Level::Info, "asked everyone to follow you");
+            }
             AppCommand::AskEveryoneToFollow => self.app.message(
                 Level::Info,
                 "only the host can ask everyone to follow; follow someone with the people list",
             ),
+            AppCommand::Admit { participant, role } => {
+                self.app.join_answered(participant);
+                self.host_command(HostCommand::Admit { participant, role })
+                    .await;
+            }
+            AppCommand::Refuse { participant } => {
+                self.app.join_answered(participant);
+                self.host_command(HostCommand::Refuse { participant }).await;
+                self.app.message(Level::Info, "refused");
+            }
+            AppCommand::SetRole { participant, role } => {
+                self.host_command(HostCommand::SetRole { participant, role })
+                    .await;
+            }
+            AppCommand::Remove { participant } => {
+                self.host_command(HostCommand::Remove { participant }).await;
+            }
+            // The app opens the person's menu itself.
+            AppCommand::ManagePerson(_) => {}
             AppCommand::WorkspaceSearch(_) => self.app.message(
                 Level::Info,
                 "searching all files is not available in this version",
@@ -404,8 +569,11 @@ impl Loop {
                     .keys()
                     .filter(|path| !self.session.is_synced(path))
                     .count();
-                if unsent == 0 || self.quit_armed {
+                if self.quit_armed || unsent == 0 && self.host.is_none() {
                     self.quit = true;
+                } else if unsent == 0 {
+                    // The host's leaving ends the session: first see what it would lose.
+                    self.host_command(HostCommand::CheckUnsaved).await;
                 } else {
                     // Quitting now would lose them: the host has not confirmed them yet.
                     self.quit_armed = true;
@@ -449,11 +617,14 @@ impl Loop {
     async fn try_follow(&mut self) {
         let leader = match self.want_follow.as_deref() {
             Some("") => return,
+            // The host's own user when its terminal UI is in, else the serving process.
             None => self
                 .session
                 .members
-                .contains_key(&HOST_ID)
-                .then_some(HOST_ID),
+                .values()
+                .filter(|member| member.participant != self.session.me.participant)
+                .find(|member| member.role == Role::Host)
+                .map(|member| member.participant),
             Some(name) => self
                 .session
                 .members
@@ -632,6 +803,91 @@ impl Loop {
         }
     }
 
+    /// Passes a host control to the serving task (the host's UI only).
+    async fn host_command(&mut self, command: HostCommand) {
+        match &self.host {
+            Some(host) => {
+                if host.commands.send(command).await.is_err() {
+                    self.app
+                        .message(Level::Error, "the session is no longer being served");
+                }
+            }
+            None => self.app.message(
+                Level::Info,
+                "only the host admits, changes roles or removes people",
+            ),
+        }
+    }
+
+    /// What the serving task reports to the host's user.
+    fn host_event(&mut self, event: HostEvent) {
+        self.dirty = true;
+        match event {
+            HostEvent::JoinRequest { participant, name } => {
+                self.app
+                    .join_requested(crate::tui::host_controls::JoinRequest { participant, name });
+            }
+            HostEvent::MemberJoined(member)
+                if member.participant != self.session.me.participant =>
+            {
+                self.app.join_answered(member.participant);
+                let role = if member.role == Role::ReadOnly {
+                    "read-only"
+                } else {
+                    "an editor"
+                };
+                self.app
+                    .message(Level::Info, format!("{} joined as {role}", member.name));
+            }
+            HostEvent::MemberJoined(_) => {}
+            HostEvent::MemberLeft(member) => {
+                self.app.join_answered(member.participant);
+            }
+            HostEvent::RoleChanged(member) => {
+                let role = if member.role == Role::ReadOnly {
+                    "read-only"
+                } else {
+                    "an editor"
+                };
+                self.app
+                    .message(Level::Info, format!("{} is now {role}", member.name));
+            }
+            HostEvent::Rekeyed {
+                link,
+                verification_code,
+            } => {
+                self.app
+                    .set_session_card(Some(link), verification_code.clone());
+                self.app.message(
+                    Level::Warning,
+                    format!(
+                        "removed; keys rotated, the old link no longer works: F2 shows the new one (code {verification_code})"
+                    ),
+                );
+            }
+            HostEvent::Unsaved { paths } => {
+                let others = self.session.members.len().saturating_sub(1);
+                if paths.is_empty() && others == 0 {
+                    self.quit = true;
+                    return;
+                }
+                self.quit_armed = true;
+                let mut lost = Vec::new();
+                if others > 0 {
+                    lost.push(format!("ends the session for {others} other(s)"));
+                }
+                if !paths.is_empty() {
+                    lost.push(format!("loses unsaved {}", paths.join(", ")));
+                }
+                self.app.message(
+                    Level::Warning,
+                    format!("quitting {}: quit again to confirm", lost.join(" and ")),
+                );
+            }
+            HostEvent::Ended => self.quit = true,
+        }
+    }
+
     /// Our view may have moved: schedule presence for both audiences.
     fn view_changed(&mut self) {
         let Some(path) = self.app.active_path().map(str::to_owned) else {
@@ -733,7 +989,7 @@ impl Loop {
                     file,
                     following: following.map(name_of),
                     read_only: member.role == Role::ReadOnly,
-                    is_host: member.participant == HOST_ID,
+                    is_host: member.role == Role::Host,
                     is_you,
                     latency_ms: None,
                 }

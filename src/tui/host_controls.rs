@@ -1,0 +1,296 @@
+//! What the host's own user has on top of the participant's editor: the join prompt,
+//! the people menu (role, removal, follow) and the session card with the link and the
+//! verification code.
+//!
+//! These layers only ask; the event loop carries the requests to the host session
+//! (`AppCommand::Admit` and friends), which enforces them. The same session card shows a
+//! participant their verification code, without the link.
+
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::KeyCode;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
+
+use crate::protocol::ParticipantId;
+use crate::protocol::message::Role;
+use crate::tui::compositor::{
+    AppCommand, Component, Compositor, Context, Event, EventResult, RenderContext, UiCommand,
+    centered,
+};
+use crate::tui::people::PersonView;
+use crate::tui::picker::{Picker, PickerItem};
+
+/// Someone who has the link and waits for the host's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinRequest {
+    pub participant: ParticipantId,
+    pub name: String,
+}
+
+/// The prompt shown when someone asks to join. Escape leaves them waiting: the people
+/// menu lists them until the host answers.
+pub fn join_request_picker(request: &JoinRequest) -> Picker {
+    let participant = request.participant;
+    let items = vec![
+        PickerItem {
+            label: "Admit as editor".into(),
+            command: AppCommand::Admit {
+                participant,
+                role: Role::Editor,
+            },
+        },
+        PickerItem {
+            label: "Admit read-only (can look, hover and search; cannot edit)".into(),
+            command: AppCommand::Admit {
+                participant,
+                role: Role::ReadOnly,
+            },
+        },
+        PickerItem {
+            label: "Refuse".into(),
+            command: AppCommand::Refuse { participant },
+        },
+    ];
+    Picker::menu(
+        JOIN_PICKER,
+        &format!("{} asks to join", request.name),
+        items,
+        "",
+    )
+}
+
+const JOIN_PICKER: &str = "join-request";
+const PEOPLE_MENU: &str = "people-menu";
+const PERSON_MENU: &str = "person-menu";
+
+/// The host's people menu: who waits to join, then who is in; choosing one opens what
+/// can be done with them.
+pub fn people_menu(pending: &[JoinRequest], people: &[PersonView]) -> Picker {
+    let waiting = pending.iter().map(|request| PickerItem {
+        label: format!("{}  (asks to join)", request.name),
+        command: AppCommand::ManagePerson(request.participant),
+    });
+    let present = people
+        .iter()
+        .filter(|person| !person.is_you)
+        .map(|person| PickerItem {
+            label: format!(
+                "{}  ({}{})",
+                person.name,
+                if person.read_only {
+                    "read-only"
+                } else {
+                    "editor"
+                },
+                person
+                    .file
+                    .as_deref()
+                    .map(|file| format!(", in {file}"))
+                    .unwrap_or_default()
+            ),
+            command: AppCommand::ManagePerson(person.id),
+        });
+    Picker::menu(
+        PEOPLE_MENU,
+        "People",
+        waiting.chain(present).collect(),
+        "nobody else is here yet; share the link (F2 shows it)",
+    )
+}
+
+/// What the host can do with one person, or `None` if they are not here any more.
+pub fn person_menu(
+    id: ParticipantId,
+    pending: &[JoinRequest],
+    people: &[PersonView],
+) -> Option<Picker> {
+    if let Some(request) = pending.iter().find(|request| request.participant == id) {
+        return Some(join_request_picker(request));
+    }
+    let person = people
+        .iter()
+        .find(|person| person.id == id && !person.is_you)?;
+    let role_change = if person.read_only {
+        PickerItem {
+            label: "Let them edit".into(),
+            command: AppCommand::SetRole {
+                participant: id,
+                role: Role::Editor,
+            },
+        }
+    } else {
+        PickerItem {
+            label: "Make read-only".into(),
+            command: AppCommand::SetRole {
+                participant: id,
+                role: Role::ReadOnly,
+            },
+        }
+    };
+    let items = vec![
+        PickerItem {
+            label: "Follow them".into(),
+            command: AppCommand::Follow(id),
+        },
+        role_change,
+        PickerItem {
+            label: "Remove from the session (new keys for everyone else; their link stops working)"
+                .into(),
+            command: AppCommand::Remove { participant: id },
+        },
+    ];
+    Some(Picker::menu(PERSON_MENU, &person.name, items, ""))
+}
+
+/// The session card: the link to share (host only), the verification code, and how to
+/// copy the link.
+#[derive(Debug, Clone)]
+pub struct SessionCard {
+    pub link: Option<String>,
+    pub verification_code: String,
+}
+
+impl SessionCard {
+    pub const ID: &'static str = "session-card";
+}
+
+impl Component for SessionCard {
+    fn handle_event(&mut self, event: &Event, cx: &mut Context<'_>) -> EventResult {
+        let close = || {
+            EventResult::Consumed(Some(Box::new(|compositor: &mut Compositor| {
+                compositor.remove(SessionCard::ID);
+            })))
+        };
+        match event {
+            Event::Key(key) => {
+                if let (KeyCode::Char('c') | KeyCode::Enter, Some(link)) = (key.code, &self.link) {
+                    cx.commands
+                        .push(UiCommand::App(AppCommand::CopyToClipboard(link.clone())));
+                }
+                close()
+            }
+            Event::Paste(_) | Event::Mouse(_) => EventResult::Consumed(None),
+            Event::Resize(..) => EventResult::Ignored(None),
+        }
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, cx: &RenderContext<'_>) {
+        let theme = cx.theme;
+        let style = theme.get("ui.popup");
+        let strong = style.add_modifier(Modifier::BOLD);
+        let mut lines = Vec::new();
+        if let Some(link) = &self.link {
+            lines.push(Line::styled(
+                "Share this link with the people you invite:",
+                style,
+            ));
+            lines.push(Line::styled(link.clone(), strong));
+            lines.push(Line::raw(""));
+        }
+        lines.push(Line::from(vec![
+            Span::styled("Verification code: ", style),
+            Span::styled(self.verification_code.clone(), strong),
+        ]));
+        lines.push(Line::styled(
+            "Compare it with the others out of band (a call, a chat): equal codes mean \
+             nobody in the middle changed the link's key.",
+            style,
+        ));
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            if self.link.is_some() {
+                "enter or c: copy the link to the clipboard · any other key: close"
+            } else {
+                "any key: close"
+            },
+            theme.get("ui.text.inactive").patch(style),
+        ));
+        let width = area.width.saturating_sub(6).clamp(20, 100);
+        let text_width = width.saturating_sub(2).max(1) as usize;
+        let rows: usize = lines
+            .iter()
+            .map(|line| line.width().max(1).div_ceil(text_width))
+            .sum();
+        let popup = centered(area, width, rows as u16 + 2);
+        Clear.render(popup, buf);
+        let title = if self.link.is_some() {
+            " Session (F2) "
+        } else {
+            " Verification (F2) "
+        };
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(
+                Block::bordered()
+                    .border_type(BorderType::Rounded)
+                    .title(title)
+                    .style(style),
+            )
+            .render(popup, buf);
+    }
+
+    fn id(&self) -> &'static str {
+        Self::ID
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: ParticipantId, name: &str, read_only: bool, is_you: bool) -> PersonView {
+        PersonView {
+            id,
+            name: name.into(),
+            color: 1,
+            file: Some("src/main.rs".into()),
+            following: None,
+            read_only,
+            is_host: false,
+            is_you,
+            latency_ms: None,
+        }
+    }
+
+    #[test]
+    fn the_people_menu_lists_who_waits_first_and_never_the_host_themself() {
+        let pending = [JoinRequest {
+            participant: 9,
+            name: "mallory".into(),
+        }];
+        let people = [person(1, "me", false, true), person(2, "ada", true, false)];
+        let menu = people_menu(&pending, &people);
+        assert_eq!(
+            menu.matched_labels(),
+            [
+                "mallory  (asks to join)",
+                "ada  (read-only, in src/main.rs)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_person_menu_offers_the_role_they_do_not_have() {
+        let people = [
+            person(2, "ada", true, false),
+            person(3, "bob", false, false),
+        ];
+        let ada = person_menu(2, &[], &people).expect("ada is here");
+        assert_eq!(
+            ada.matched_labels()
+                .iter()
+                .filter(|l| l.contains("edit") || l.contains("read-only"))
+                .count(),
+            1
+        );
+        assert!(ada.matched_labels().contains(&"Let them edit"));
+        let bob = person_menu(3, &[], &people).expect("bob is here");
+        assert!(bob.matched_labels().contains(&"Make read-only"));
+        assert!(
+            person_menu(1, &[], &people).is_none(),
+            "gone people have no menu"
+        );
+    }
+}

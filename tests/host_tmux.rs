@@ -1,0 +1,192 @@
+//! `cotype host DIR` in a real terminal, as issue 6 asks a new user to try it: the host
+//! edits in its own UI while a participant joins from another tmux session; the host
+//! admits them from a prompt, sets them read-only, removes them with a rekey, and ends
+//! the session. Each step is checked on the screens (capture-pane) and on disk.
+//!
+//! Waits poll the screen against a deadline: they wait for correctness and assert nothing
+//! about speed. The test fails (never skips) when tmux is missing.
+
+use std::process::Command;
+
+mod common;
+
+use common::tmux::{Tmux, flag_near};
+
+/// The first `http(s)://…#…` link on the screen.
+fn link_on(screen: &str) -> Option<String> {
+    screen.split_whitespace().find_map(|word| {
+        let word = word.trim_matches('│');
+        (word.starts_with("http") && word.contains("/s/") && word.contains('#'))
+            .then(|| word.to_owned())
+    })
+}
+
+fn ls(bin: &str, link: &str, home: &std::path::Path) -> std::process::Output {
+    Command::new(bin)
+        .args(["ls", link, "--name", "probe"])
+        .env("HOME", home)
+        .output()
+        .expect("the cotype binary runs")
+}
+
+#[test]
+fn the_host_admits_restricts_removes_and_ends_from_its_own_editor() {
+    let bin = env!("CARGO_BIN_EXE_cotype");
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(project.join("src/main.rs"), "fn main() {\n}\n").unwrap();
+    // An empty HOME: no user config, keymap or theme changes what the test sees.
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let tmux = Tmux::new();
+
+    // The host's editor opens with the session card: the link and the verification code.
+    tmux.shell("alice", &home);
+    tmux.text(
+        "alice",
+        &format!(
+            "{bin} host {} --name alice; echo alice-exited-$?",
+            project.display()
+        ),
+    );
+    tmux.keys("alice", &["Enter"]);
+    let card = tmux.wait("alice", "the session card with the link", |s| {
+        s.contains("Share this link") && link_on(s).is_some()
+    });
+    let link = link_on(&card).unwrap();
+    assert!(card.contains("Verification code:"), "{card}");
+    tmux.keys("alice", &["q"]);
+    tmux.wait("alice", "the card closed", |s| {
+        !s.contains("Share this link")
+    });
+
+    // bob asks to join; the host is asked (approval is the UI's default), bob waits.
+    tmux.shell("bob", &home);
+    tmux.text(
+        "bob",
+        &format!("COTYPE_LINK='{link}' {bin} join --name bob; echo bob-exited-$?"),
+    );
+    tmux.keys("bob", &["Enter"]);
+    tmux.wait("alice", "the join prompt", |s| {
+        s.contains("bob asks to join") && s.contains("Admit as editor")
+    });
+    tmux.wait("bob", "the waiting notice", |s| {
+        s.contains("waiting for the host to let you in")
+    });
+    tmux.keys("alice", &["Enter"]);
+    tmux.wait("alice", "bob admitted", |s| {
+        s.contains("bob joined as an editor")
+    });
+    // A participant follows the host's own user on joining.
+    tmux.wait("bob", "bob in, following alice", |s| {
+        s.contains("bob (you)") && s.contains("following alice")
+    });
+
+    // The host edits in its own editor; bob, following, sees the text and alice's flag.
+    tmux.keys("alice", &["C-p"]);
+    tmux.wait("alice", "the file picker", |s| s.contains("Open file"));
+    tmux.text("alice", "main");
+    tmux.wait("alice", "the match", |s| s.contains("src/main.rs"));
+    tmux.keys("alice", &["Enter"]);
+    tmux.wait("alice", "the opened file", |s| s.contains("fn main() {"));
+    let typed = "// by alice";
+    tmux.text("alice", typed);
+    tmux.wait("bob", "alice's text with her flag", |s| {
+        flag_near(s, typed, "alice")
+    });
+
+    // Read-only: from the people menu. bob's typing is refused with a message.
+    tmux.keys("alice", &["M-m"]);
+    tmux.wait("alice", "the people menu", |s| s.contains("bob  (editor"));
+    tmux.keys("alice", &["Enter"]);
+    tmux.wait("alice", "bob's menu", |s| s.contains("Make read-only"));
+    tmux.keys("alice", &["Down", "Enter"]);
+    tmux.wait("alice", "the role change", |s| {
+        s.contains("bob is now read-only")
+    });
+    tmux.wait("bob", "his read-only badge", |s| {
+        s.contains("bob (you) read-only")
+    });
+    tmux.text("bob", "zzz");
+    tmux.wait("bob", "the refusal", |s| s.contains("you are read-only"));
+
+    // Saved by the host: on disk, without bob's refused keys.
+    tmux.keys("alice", &["C-s"]);
+    tmux.wait("alice", "the save", |s| s.contains("saved src/main.rs"));
+    let on_disk = std::fs::read_to_string(project.join("src/main.rs")).unwrap();
+    assert_eq!(on_disk, format!("{typed}fn main() {{\n}}\n"));
+
+    // Removal: bob is cut off, keys rotate, the card shows a new link.
+    tmux.keys("alice", &["M-m"]);
+    tmux.wait("alice", "the people menu", |s| {
+        s.contains("bob  (read-only")
+    });
+    tmux.keys("alice", &["Enter"]);
+    tmux.wait("alice", "bob's menu", |s| {
+        s.contains("Remove from the session")
+    });
+    tmux.keys("alice", &["Down", "Down", "Enter"]);
+    tmux.wait("alice", "the rekey notice", |s| s.contains("keys rotated"));
+    let bob = tmux.wait("bob", "bob's editor gone, with the reason", |s| {
+        s.contains("bob-exited-")
+    });
+    assert!(
+        bob.contains("removed you from the session") && !bob.contains("bob-exited-0"),
+        "{bob}"
+    );
+    assert_eq!(
+        tmux.run(&["display", "-p", "-t", "bob", "#{alternate_on}"])
+            .trim(),
+        "0",
+        "bob's terminal is back on the normal screen"
+    );
+    tmux.keys("alice", &["F2"]);
+    let card = tmux.wait("alice", "the card with a new link", |s| {
+        link_on(s).is_some_and(|new| new != link)
+    });
+    let new_link = link_on(&card).unwrap();
+    tmux.keys("alice", &["q"]);
+    let old = ls(bin, &link, &home);
+    assert!(!old.status.success(), "the old link must not join");
+    let old_error = String::from_utf8_lossy(&old.stderr);
+    assert!(
+        old_error.contains("cotype:") && !old_error.contains(link.split('#').nth(1).unwrap()),
+        "a clear error that does not print the secret: {old_error}"
+    );
+    // The new link works, and the host is asked again.
+    let probe = Command::new(bin)
+        .args(["ls", &new_link, "--name", "probe"])
+        .env("HOME", &home)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the cotype binary runs");
+    tmux.wait("alice", "the join prompt", |s| {
+        s.contains("probe asks to join")
+    });
+    tmux.keys("alice", &["Enter"]);
+    let new = probe.wait_with_output().unwrap();
+    assert!(
+        new.status.success(),
+        "{}",
+        String::from_utf8_lossy(&new.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&new.stdout).trim(), "src/main.rs");
+
+    // Ending: the first quit says what it would cost, the second ends it.
+    tmux.keys("alice", &["C-q"]);
+    tmux.wait("alice", "the shell after quitting", |s| {
+        s.contains("alice-exited-0")
+    });
+    assert_eq!(
+        tmux.run(&["display", "-p", "-t", "alice", "#{alternate_on}"])
+            .trim(),
+        "0",
+        "the host's terminal is back on the normal screen"
+    );
+    assert!(
+        !ls(bin, &new_link, &home).status.success(),
+        "nothing is served after the host ended the session"
+    );
+}
