@@ -383,3 +383,81 @@ async fn a_removed_member_is_cut_off_by_a_new_key_epoch_and_the_others_carry_on(
     let mut carol = carol.await.unwrap().unwrap();
     assert_eq!(carol.list_files().await.unwrap().len(), 1);
 }
+
+/// The host's own terminal UI joins as a participant proven by the session's owner key:
+/// let in without asking and shown as the host. A forged claim is asked about like anyone,
+/// and the host's own user can be neither demoted nor removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hosts_own_user_is_proven_not_claimed() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("a.txt", b"hello\n")]);
+    let relay = start_relay(RelayConfig::default()).await;
+    let mut host = cotype::host::HostSession::start(cotype::host::HostOptions {
+        root: dir.path().to_path_buf(),
+        relay: Some(relay.address.to_string()),
+        insecure: false,
+        hide: Vec::new(),
+        name: "daemon".into(),
+        approval: Approval::Ask,
+    })
+    .await
+    .unwrap();
+    let link = host.link.clone();
+    let owner_key = host.owner_key();
+    let mut control = host.control().unwrap();
+    tokio::spawn(host.run());
+
+    // A proof made with another key is no proof: the host is asked about mallory.
+    let forger = cotype::crypto::OwnerKey::generate();
+    let mallory = tokio::spawn({
+        let link = link.clone();
+        async move { Participant::join_as(&link, "mallory", Some(&forger)).await }
+    });
+    match next_host_event(&mut control).await {
+        HostEvent::JoinRequest { name, .. } => assert_eq!(name, "mallory"),
+        other => panic!("expected the host to be asked about mallory, got {other:?}"),
+    }
+
+    // The real owner is let in at once, as the host, and is the only host listed.
+    let mut owner = Participant::join_as(&link, "alice", Some(&owner_key))
+        .await
+        .expect("the owner is admitted without an answer");
+    assert_eq!(owner.me.role, Role::Host);
+    let hosts: Vec<_> = owner
+        .members
+        .iter()
+        .filter(|member| member.role == Role::Host)
+        .map(|member| (member.participant, member.name.clone()))
+        .collect();
+    assert_eq!(hosts, [(owner.id(), "alice".to_string())]);
+
+    // Neither a role change nor a removal reaches the host's own user.
+    let owner_id = owner.id();
+    for command in [
+        HostCommand::SetRole {
+            participant: owner_id,
+            role: Role::ReadOnly,
+        },
+        HostCommand::Remove {
+            participant: owner_id,
+        },
+    ] {
+        control.commands.send(command).await.unwrap();
+    }
+    // Commands run in order: once this is answered, both above were handled.
+    control
+        .commands
+        .send(HostCommand::CheckUnsaved)
+        .await
+        .unwrap();
+    loop {
+        match next_host_event(&mut control).await {
+            HostEvent::Unsaved { .. } => break,
+            HostEvent::JoinRequest { .. } | HostEvent::MemberJoined(_) => continue,
+            other => panic!("the host's own user was changed: {other:?}"),
+        }
+    }
+    let files = owner.list_files().await.expect("still in the session");
+    assert_eq!(files.len(), 1);
+    mallory.abort();
+}
