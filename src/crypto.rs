@@ -212,6 +212,7 @@ impl SendingKey {
     }
 }
 
+#[derive(Clone)]
 struct PeerState {
     cipher: Aes256Gcm,
     last_counter: u64,
@@ -219,7 +220,7 @@ struct PeerState {
 
 /// The receiving side: content keys by epoch, and per sender the cipher and the highest
 /// counter opened so far.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ReceivingKeys {
     content: HashMap<Epoch, Zeroizing<[u8; 32]>>,
     peers: HashMap<(Epoch, InstanceId), PeerState>,
@@ -234,6 +235,19 @@ impl ReceivingKeys {
 
     pub fn add_epoch(&mut self, epoch: Epoch, keys: &SessionKeys) {
         self.content.insert(epoch, keys.content_copy());
+    }
+
+    /// Carries the replay window of an earlier connection into this one, so frames a
+    /// relay recorded before a reconnect cannot be played to us again: senders keep their
+    /// keys and counters across our reconnects.
+    pub fn inherit_replay_window(&mut self, earlier: &ReceivingKeys) {
+        for (key, state) in &earlier.peers {
+            if !self.content.contains_key(&key.0) {
+                continue;
+            }
+            let mine = self.peers.entry(*key).or_insert_with(|| state.clone());
+            mine.last_counter = mine.last_counter.max(state.last_counter);
+        }
     }
 
     /// Forgets every epoch below `oldest`, so a removed member's epochs stop being accepted.
@@ -429,6 +443,40 @@ mod tests {
                 .open(0, &instance, counter, b"route=host", &sealed)
                 .unwrap(),
             b"payload"
+        );
+    }
+
+    #[test]
+    fn a_reconnect_keeps_the_replay_window() {
+        let keys = fixed_keys();
+        let mut sender = keys.sending_key(0);
+        let sealed: Vec<(u64, Vec<u8>)> = (0..3)
+            .map(|_| {
+                let counter = sender.next_counter().unwrap();
+                (counter, sender.seal(counter, b"header", b"edit"))
+            })
+            .collect();
+        let mut first_connection = ReceivingKeys::new(0, &keys);
+        for (counter, frame) in &sealed[..2] {
+            first_connection
+                .open(0, &sender.instance, *counter, b"header", frame)
+                .unwrap();
+        }
+        let mut second_connection = ReceivingKeys::new(0, &keys);
+        second_connection.inherit_replay_window(&first_connection);
+        let (counter, frame) = &sealed[1];
+        assert_eq!(
+            second_connection.open(0, &sender.instance, *counter, b"header", frame),
+            Err(CryptoError::Replay {
+                counter: 2,
+                last: 2
+            })
+        );
+        let (counter, frame) = &sealed[2];
+        assert!(
+            second_connection
+                .open(0, &sender.instance, *counter, b"header", frame)
+                .is_ok()
         );
     }
 

@@ -50,6 +50,8 @@ pub struct Driver {
     channel: Option<Channel>,
     key_pair: crate::rekey::MemberKeyPair,
     owner: Option<crate::crypto::OwnerKey>,
+    /// What the last connection opened, so a relay cannot replay it after a reconnect.
+    replay_window: crate::crypto::ReceivingKeys,
     host_public_key: [u8; 32],
     epoch: crate::crypto::Epoch,
     retry: Duration,
@@ -79,6 +81,7 @@ impl Driver {
             epoch: participant.epoch,
             channel: Some(participant.into_channel()),
             owner,
+            replay_window: Default::default(),
             retry: FIRST_RETRY,
             fatal: None,
         };
@@ -143,7 +146,9 @@ impl Driver {
                     );
                 }
                 Incoming::Closed { reason } => {
-                    self.channel = None;
+                    if let Some(channel) = self.channel.take() {
+                        self.replay_window = channel.keys;
+                    }
                     if let Some((code, message)) = self.fatal.take() {
                         match code {
                             ErrorCode::TooSlow => {}
@@ -217,7 +222,14 @@ impl Driver {
         loop {
             tokio::time::sleep(self.retry).await;
             self.retry = (self.retry * 2).min(MAX_RETRY);
-            match Participant::join_as(&self.link, &self.name, self.owner.as_ref()).await {
+            match Participant::rejoin(
+                &self.link,
+                &self.name,
+                self.owner.as_ref(),
+                &self.replay_window,
+            )
+            .await
+            {
                 Ok(participant) => {
                     self.retry = FIRST_RETRY;
                     self.key_pair = participant.key_pair.clone();

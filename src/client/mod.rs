@@ -115,6 +115,17 @@ impl Participant {
         name: &str,
         owner: Option<&crate::crypto::OwnerKey>,
     ) -> Result<Participant, ClientError> {
+        Self::rejoin(link, name, owner, &ReceivingKeys::default()).await
+    }
+
+    /// Joins again after a dropped connection, refusing anything the earlier connection
+    /// already opened (`ReceivingKeys::inherit_replay_window`).
+    pub async fn rejoin(
+        link: &Link,
+        name: &str,
+        owner: Option<&crate::crypto::OwnerKey>,
+        earlier: &ReceivingKeys,
+    ) -> Result<Participant, ClientError> {
         let keys = SessionKeys::derive(&link.secret, &link.session);
         let socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
         // The epoch is known only after the relay's welcome; the keys are set again then.
@@ -142,6 +153,7 @@ impl Participant {
             channel.keys = ReceivingKeys::new(epoch, &keys);
             channel.sender.replace_key(keys.sending_key(epoch));
         }
+        channel.keys.inherit_replay_window(earlier);
         channel.sender.set_participant(participant);
         let key_pair = crate::rekey::MemberKeyPair::generate();
         let public_key = key_pair.public();
