@@ -25,13 +25,14 @@ use crate::client::session::{Session, SessionError, SessionEvent};
 use crate::link::Link;
 use crate::protocol::control::{FromRelay, ToRelay};
 use crate::protocol::header::Route;
-use crate::protocol::message::{Presence, Request, RequestId, Response, Role};
+use crate::protocol::message::{Event as HostEvent, Presence, Request, RequestId, Response, Role};
 use crate::protocol::{HOST_ID, ParticipantId};
 use crate::tui::app::{App, Documents};
 use crate::tui::compositor::{AppCommand, Event};
 use crate::tui::config::{Config, ConfigError};
 use crate::tui::editor::{RemoteCursor, Selection};
 use crate::tui::keymap::{Keymap, KeymapError};
+use crate::tui::panel_requests::PanelRequests;
 use crate::tui::people::PersonView;
 use crate::tui::status::{ConnectionState, Level};
 use crate::tui::terminal::{TerminalError, TerminalOptions, Tui, osc52_copy};
@@ -227,6 +228,8 @@ struct Loop {
     /// The others' cursors in our text's coordinates: set from their presence, then
     /// carried through every edit (ours and theirs) until their next presence.
     cursors: HashMap<ParticipantId, (String, Selection)>,
+    /// Search, preview and references requests in flight for the panels.
+    panels: PanelRequests,
 }
 
 impl Loop {
@@ -249,6 +252,7 @@ impl Loop {
             quit: false,
             quit_armed: false,
             cursors: HashMap::new(),
+            panels: PanelRequests::default(),
         }
     }
 
@@ -393,10 +397,14 @@ impl Loop {
                 Level::Info,
                 "only the host can ask everyone to follow; follow someone with the people list",
             ),
-            AppCommand::WorkspaceSearch(_) => self.app.message(
-                Level::Info,
-                "searching all files is not available in this version",
-            ),
+            command @ (AppCommand::WorkspaceSearch(_)
+            | AppCommand::CancelSearch
+            | AppCommand::SearchPreview(_)
+            | AppCommand::References { .. }) => {
+                let _ = self
+                    .panels
+                    .command(command, &mut self.session, &mut self.app);
+            }
             AppCommand::Quit => {
                 let unsent = self
                     .session
@@ -623,10 +631,18 @@ impl Loop {
                     self.app.set_files(std::mem::take(&mut self.files));
                 }
             }
+            SessionEvent::Response { id, done, body } if self.panels.owns(id) => {
+                self.dirty = true;
+                self.panels
+                    .response(id, done, body, &mut self.session, &mut self.app);
+            }
             SessionEvent::Response { .. } => {}
             SessionEvent::Failed { what, message } => {
                 self.opening.clear();
                 self.app.message(Level::Error, format!("{what}: {message}"));
+            }
+            SessionEvent::Host(HostEvent::Diagnostics { path, items, .. }) => {
+                self.app.set_diagnostics(&path, items);
             }
             SessionEvent::Host(event) => tracing::debug!("host event not shown: {event:?}"),
         }
