@@ -1,0 +1,175 @@
+//! Workspace search and diagnostics in a real terminal: a headless host shares a small
+//! Python project; a participant joins in tmux (120x40, xterm-256color), and is read back
+//! with `capture-pane`, the way a user sees it.
+//!
+//! - ctrl-t opens the search panel; a regex typed into it finds matches in two files,
+//!   which stream into the list; Enter opens the selected match's file with the cursor on
+//!   its line;
+//! - the participant opens main.py; a syntax error written to the file on the host's disk
+//!   reaches the open document, the host's pylsp reports it, and the gutter shows `E` on
+//!   that line.
+//!
+//! Waits poll the screen against a deadline (pylsp's start included): they wait for
+//! correctness and assert nothing about speed. The test fails, never skips, when tmux or
+//! pylsp is missing.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+mod common;
+
+use common::tmux::Tmux;
+
+struct Host(Child);
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The editor part of each screen row: the people panel on the right is cut off.
+fn editor_rows(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .map(|line| line.split('│').next().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[test]
+fn search_finds_and_opens_a_match_and_a_host_side_error_marks_the_gutter() {
+    assert!(
+        Command::new("pylsp").arg("--version").output().is_ok(),
+        "pylsp must be on PATH for this test (pip install 'python-lsp-server[pyflakes]')"
+    );
+    let bin = env!("CARGO_BIN_EXE_cotype");
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    std::fs::create_dir_all(project.join("shapes")).unwrap();
+    std::fs::write(
+        project.join("shapes/circle.py"),
+        "import math\n\n\ndef area(radius):\n    return math.pi * radius ** 2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("shapes/square.py"),
+        "def area(side):\n    return side * side\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("main.py"),
+        "from shapes import circle\n\nprint(circle.area(2))\n",
+    )
+    .unwrap();
+    // An empty HOME for the participant: no user config, keymap or theme changes what the
+    // test sees. The host keeps the real one, where pylsp is installed.
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+
+    let mut host = Command::new(bin)
+        .args([
+            "host",
+            project.to_str().unwrap(),
+            "--headless",
+            "--name",
+            "hostie",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the cotype binary runs");
+    let mut link = String::new();
+    // Kept open to the end, so the host never writes into a closed pipe.
+    let mut host_stdout = BufReader::new(host.stdout.take().unwrap());
+    host_stdout.read_line(&mut link).unwrap();
+    let host = Host(host);
+    let link = link.trim().to_owned();
+    assert!(link.contains('#'), "the host printed no link: {link:?}");
+
+    let tmux = Tmux::new();
+    tmux.shell("ada", &home);
+    tmux.text(
+        "ada",
+        &format!("COTYPE_LINK='{link}' {bin} join --name ada; echo ada-exited-$?"),
+    );
+    tmux.keys("ada", &["Enter"]);
+    tmux.wait("ada", "the people panel with herself in it", |screen| {
+        screen.contains("ada (you)")
+    });
+
+    // Search all files for a regex: both definitions stream in, sorted by file.
+    tmux.keys("ada", &["C-t"]);
+    tmux.wait("ada", "the search panel", |s| {
+        s.contains("Search all files")
+    });
+    tmux.text("ada", r"def area\(\w+\)");
+    let screen = tmux.wait("ada", "both matches and the search done", |s| {
+        s.contains("shapes/circle.py:4:1") && s.contains("2 matches in 2 files (")
+    });
+    assert!(
+        screen.contains("shapes/square.py:1:1  def area(side):"),
+        "{screen}"
+    );
+    // The selected match is previewed with the lines around it.
+    assert!(
+        screen.contains("shapes/circle.py:4 ─") && screen.contains("import math"),
+        "{screen}"
+    );
+
+    // Enter opens circle.py with the cursor on the matching line.
+    tmux.keys("ada", &["Enter"]);
+    let screen = tmux.wait("ada", "circle.py open at line 4", |s| {
+        s.contains("shapes/circle.py") && s.contains("4:1") && !s.contains("Search all files")
+    });
+    let cursor_row: usize = tmux
+        .run(&["display", "-p", "-t", "ada", "#{cursor_y}"])
+        .trim()
+        .parse()
+        .unwrap();
+    let rows = editor_rows(&screen);
+    assert!(
+        rows[cursor_row].contains("def area(radius):"),
+        "the terminal cursor is on the match's line (row {cursor_row}):\n{screen}"
+    );
+
+    // main.py is open for ada; then a syntax error is written to it on the host's disk.
+    tmux.keys("ada", &["C-p"]);
+    tmux.wait("ada", "the file picker", |s| s.contains("Open file"));
+    tmux.text("ada", "main.py");
+    tmux.wait("ada", "main.py in the picker", |s| s.contains("▶ main.py"));
+    tmux.keys("ada", &["Enter"]);
+    tmux.wait("ada", "main.py open", |s| {
+        s.contains("from shapes import circle")
+    });
+    std::fs::write(
+        project.join("main.py"),
+        "from shapes import circle\nx = = 1\nprint(circle.area(2))\n",
+    )
+    .unwrap();
+    let screen = tmux.wait("ada", "the error's mark in the gutter on line 2", |s| {
+        editor_rows(s)
+            .iter()
+            .any(|row| row.starts_with("E  2 x = = 1"))
+    });
+    // Only that line is marked.
+    let marked = editor_rows(&screen)
+        .iter()
+        .filter(|row| row.starts_with('E'))
+        .count();
+    assert_eq!(marked, 1, "{screen}");
+
+    // F8 lists it; the list names the file and line.
+    tmux.keys("ada", &["F8"]);
+    tmux.wait("ada", "the diagnostics list", |s| {
+        s.contains("Diagnostics (") && s.contains("E main.py:2:")
+    });
+    tmux.keys("ada", &["Escape"]);
+
+    tmux.keys("ada", &["C-q"]);
+    tmux.wait("ada", "the shell after quitting", |s| {
+        s.contains("ada-exited-0")
+    });
+    drop(host);
+    drop(host_stdout);
+}
