@@ -13,29 +13,11 @@
 //! correctness and assert nothing about speed. The test fails, never skips, when tmux or
 //! pylsp is missing.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 mod common;
 
-use common::tmux::Tmux;
-
-struct Host(Child);
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The editor part of each screen row: the people panel on the right is cut off.
-fn editor_rows(screen: &str) -> Vec<String> {
-    screen
-        .lines()
-        .map(|line| line.split('│').next().unwrap_or("").to_owned())
-        .collect()
-}
+use common::tmux::{HeadlessHost, Tmux, editor_rows};
 
 #[test]
 fn search_finds_and_opens_a_match_and_a_host_side_error_marks_the_gutter() {
@@ -67,25 +49,8 @@ fn search_finds_and_opens_a_match_and_a_host_side_error_marks_the_gutter() {
     let home = root.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
 
-    let mut host = Command::new(bin)
-        .args([
-            "host",
-            project.to_str().unwrap(),
-            "--headless",
-            "--name",
-            "hostie",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the cotype binary runs");
-    let mut link = String::new();
-    // Kept open to the end, so the host never writes into a closed pipe.
-    let mut host_stdout = BufReader::new(host.stdout.take().unwrap());
-    host_stdout.read_line(&mut link).unwrap();
-    let host = Host(host);
-    let link = link.trim().to_owned();
-    assert!(link.contains('#'), "the host printed no link: {link:?}");
+    let host = HeadlessHost::start(&project, None);
+    let link = host.link.clone();
 
     let tmux = Tmux::new();
     tmux.shell("ada", &home);
@@ -171,5 +136,4 @@ fn search_finds_and_opens_a_match_and_a_host_side_error_marks_the_gutter() {
         s.contains("ada-exited-0")
     });
     drop(host);
-    drop(host_stdout);
 }

@@ -107,6 +107,50 @@ pub fn draw_row(
     }
 }
 
+/// Clears `popup` and draws its rounded frame with `title`; returns the inside.
+pub fn draw_popup_frame(popup: Rect, buf: &mut Buffer, title: &str, style: Style) -> Rect {
+    Clear.render(popup, buf);
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(title)
+        .style(style);
+    let inner = block.inner(popup);
+    block.render(popup, buf);
+    inner
+}
+
+/// One row of a list of places within `row`: a `▶` and the selection's colors when
+/// `selected`, then [`draw_row`].
+pub fn draw_list_row(
+    buf: &mut Buffer,
+    row: Rect,
+    location: &Location,
+    selected: bool,
+    style: Style,
+    theme: &Theme,
+) {
+    let row_style = if selected {
+        style.patch(theme.get("ui.menu.selected"))
+    } else {
+        style
+    };
+    buf.set_style(row, row_style);
+    buf.set_stringn(
+        row.x,
+        row.y,
+        if selected { "▶ " } else { "  " },
+        2,
+        row_style,
+    );
+    draw_row(
+        buf,
+        (row.x + 2, row.y, row.right()),
+        location,
+        row_style,
+        theme,
+    );
+}
+
 /// Moves `selected` by `delta` within `len` rows, stopping at the ends.
 pub fn step(selected: usize, delta: isize, len: usize) -> usize {
     if len == 0 {
@@ -221,15 +265,9 @@ impl Component for LocationList {
 
     fn render(&self, area: Rect, buf: &mut Buffer, cx: &RenderContext<'_>) {
         let theme = cx.theme;
-        let popup = Self::popup_area(area);
         let style = theme.get("ui.popup");
-        Clear.render(popup, buf);
-        let block = Block::bordered()
-            .border_type(BorderType::Rounded)
-            .title(format!(" {} ({}) ", self.title, self.items.len()))
-            .style(style);
-        let inner = block.inner(popup);
-        block.render(popup, buf);
+        let title = format!(" {} ({}) ", self.title, self.items.len());
+        let inner = draw_popup_frame(Self::popup_area(area), buf, &title, style);
         if inner.height == 0 || inner.width < 4 {
             return;
         }
@@ -245,18 +283,9 @@ impl Component for LocationList {
         }
         let rows = inner.height as usize;
         let first = self.selected.saturating_sub(rows.saturating_sub(1));
-        for (row, item) in self.items.iter().enumerate().skip(first).take(rows) {
-            let y = inner.y + (row - first) as u16;
-            let selected = row == self.selected;
-            let row_style = if selected {
-                style.patch(theme.get("ui.menu.selected"))
-            } else {
-                style
-            };
-            buf.set_style(Rect::new(inner.x, y, inner.width, 1), row_style);
-            let marker = if selected { "▶ " } else { "  " };
-            buf.set_stringn(inner.x, y, marker, 2, row_style);
-            draw_row(buf, (inner.x + 2, y, inner.right()), item, row_style, theme);
+        for (index, item) in self.items.iter().enumerate().skip(first).take(rows) {
+            let row = Rect::new(inner.x, inner.y + (index - first) as u16, inner.width, 1);
+            draw_list_row(buf, row, item, index == self.selected, style, theme);
         }
     }
 

@@ -13,7 +13,6 @@ use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
-use ratatui::widgets::{Block, BorderType, Clear, Widget};
 use ropey::Rope;
 
 use crate::client::intel::SearchSummary;
@@ -25,7 +24,7 @@ use crate::tui::compositor::{
     AppCommand, Callback, Component, Context, Event, EventResult, LineInput, RenderContext,
     UiCommand, centered,
 };
-use crate::tui::locations::{Location, draw_row, list_key, step};
+use crate::tui::locations::{Location, draw_list_row, draw_popup_frame, list_key, step};
 
 /// Lines shown above the match in the preview.
 const PREVIEW_ABOVE: usize = 3;
@@ -403,15 +402,8 @@ impl Component for SearchPanel {
 
     fn render(&self, area: Rect, buf: &mut Buffer, cx: &RenderContext<'_>) {
         let theme = cx.theme;
-        let popup = Self::popup_area(area);
         let style = theme.get("ui.popup");
-        Clear.render(popup, buf);
-        let block = Block::bordered()
-            .border_type(BorderType::Rounded)
-            .title(" Search all files ")
-            .style(style);
-        let inner = block.inner(popup);
-        block.render(popup, buf);
+        let inner = draw_popup_frame(Self::popup_area(area), buf, " Search all files ", style);
         if inner.height < 6 || inner.width < 20 {
             return;
         }
@@ -439,22 +431,9 @@ impl Component for SearchPanel {
         let list_rows = (rest / 2).max(1) as usize;
         let first = self.selected.saturating_sub(list_rows.saturating_sub(1));
         for (index, hit) in self.hits.iter().enumerate().skip(first).take(list_rows) {
-            let row_y = y + (index - first) as u16;
+            let row = Rect::new(x, y + (index - first) as u16, inner.width, 1);
             let selected = index == self.selected;
-            let row_style = if selected {
-                style.patch(theme.get("ui.menu.selected"))
-            } else {
-                style
-            };
-            buf.set_style(Rect::new(x, row_y, inner.width, 1), row_style);
-            buf.set_stringn(x, row_y, if selected { "▶ " } else { "  " }, 2, row_style);
-            draw_row(
-                buf,
-                (x + 2, row_y, inner.right()),
-                &self.location(hit),
-                row_style,
-                theme,
-            );
+            draw_list_row(buf, row, &self.location(hit), selected, style, theme);
         }
         y += list_rows as u16;
         let Some(hit) = self.selected_hit() else {
