@@ -668,12 +668,21 @@ fn references_list_and_jump() {
         },
         context_line: context.into(),
     };
+    let mut outside = at(40, 0, 5, "");
+    outside.location.path = "io.rs".into();
+    outside.location.external = true;
     screen.app.show_references(Ok(vec![
         at(6, 8, 5, "        greet(i);"),
         at(10, 3, 5, "fn greet(n: u32) {"),
+        outside,
     ]));
     let text = screen.draw();
     insta::assert_snapshot!("references_list", text);
+    // A place outside the shared folder cannot be opened: counted, not listed.
+    assert!(
+        text.contains("2 references (and 1 outside the shared folder)") && !text.contains("io.rs"),
+        "{text}"
+    );
     screen.key(KeyCode::Down, KeyModifiers::NONE);
     screen.key(KeyCode::Enter, KeyModifiers::NONE);
     assert!(screen.draw().contains("11:4"));

@@ -22,7 +22,7 @@ use ratatui::widgets::Widget;
 use ropey::Rope;
 
 use crate::protocol::ParticipantId;
-use crate::protocol::message::{DiagnosticItem, ReferenceHit, SearchHit};
+use crate::protocol::message::{DiagnosticItem, ReferenceHit, SearchHit, SearchRequest};
 use crate::text::{LineCol, Operation};
 use crate::tui::compositor::{AppCommand, Compositor, Context, Event, RenderContext, UiCommand};
 use crate::tui::diagnostics::{DiagnosticStore, message_line, severity_style};
@@ -863,6 +863,13 @@ impl App {
         }
     }
 
+    /// The open search panel's query, to ask again after a reconnect (its results cleared).
+    pub fn restart_search(&mut self) -> Option<SearchRequest> {
+        self.compositor
+            .find_mut::<SearchPanel>(SearchPanel::ID)?
+            .restart()
+    }
+
     /// The text of `path` for the search panel's preview.
     pub fn search_preview(&mut self, path: &str, text: Rope) {
         if let Some(panel) = self.compositor.find_mut::<SearchPanel>(SearchPanel::ID) {
@@ -880,7 +887,10 @@ impl App {
                 return;
             }
         };
-        let items = hits
+        // Places outside the shared folder cannot be opened here; they are only counted.
+        let (outside, inside): (Vec<_>, Vec<_>) =
+            hits.into_iter().partition(|hit| hit.location.external);
+        let items: Vec<Location> = inside
             .into_iter()
             .map(|hit| {
                 let range = hit.location.range;
@@ -889,25 +899,21 @@ impl App {
                 } else {
                     1
                 };
-                let path = if hit.location.external {
-                    format!("{} (outside the shared folder)", hit.location.path)
-                } else {
-                    hit.location.path
-                };
                 Location {
-                    path,
+                    path: hit.location.path,
                     position: range.start,
                     text: hit.context_line,
                     highlight: Some(range.start.col..range.start.col + len.max(1)),
                     mark: None,
                 }
             })
-            .collect::<Vec<_>>();
+            .collect();
         let count = items.len();
-        self.messages.push(
-            Level::Info,
-            format!("{count} reference{}", if count == 1 { "" } else { "s" }),
-        );
+        let mut message = format!("{count} reference{}", if count == 1 { "" } else { "s" });
+        if !outside.is_empty() {
+            message += &format!(" (and {} outside the shared folder)", outside.len());
+        }
+        self.messages.push(Level::Info, message);
         self.compositor.push(Box::new(LocationList::new(
             LocationList::REFERENCES,
             "References",

@@ -61,6 +61,22 @@ impl PanelRequests {
         ControlFlow::Break(())
     }
 
+    /// Requests in flight died with the connection (ours or the host's): the search starts
+    /// over, and a references question is asked again by the user.
+    pub fn resend_after_reconnect(&mut self, session: &mut Session, app: &mut App) {
+        self.preview = None;
+        if self.search.take().is_some()
+            && let Some(query) = app.restart_search()
+        {
+            self.search = Some(session.request(Request::Search(query)));
+        }
+        if self.references.take().is_some() {
+            app.show_references(Err(
+                "the connection dropped before the answer; ask again".into()
+            ));
+        }
+    }
+
     fn cancel_search(&mut self, session: &mut Session) {
         if let Some(id) = self.search.take() {
             session.request(Request::CancelSearch { id });

@@ -527,8 +527,13 @@ impl Loop {
             _ => {}
         }
         let reconnected = matches!(event, DriverEvent::Reconnected { .. });
+        let requests_lost = reconnected || matches!(event, DriverEvent::Relay(FromRelay::HostBack));
         if let Some(fatal) = apply(&mut self.session, event) {
             return Err(fatal.into());
+        }
+        if requests_lost {
+            self.panels
+                .resend_after_reconnect(&mut self.session, &mut self.app);
         }
         if reconnected {
             // The relay forgot whom we follow, and the others forgot where we are.

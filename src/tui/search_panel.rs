@@ -160,6 +160,17 @@ impl SearchPanel {
         self.preview = Some((path.to_owned(), text));
     }
 
+    /// The search must be asked again (the connection dropped): forgets what it found and
+    /// returns the request, if there is a query.
+    pub fn restart(&mut self) -> Option<SearchRequest> {
+        self.hits.clear();
+        self.selected = 0;
+        self.asked_preview = None;
+        let request = self.request()?;
+        self.state = SearchState::Searching;
+        Some(request)
+    }
+
     /// The query, toggles or globs changed: start over.
     fn changed(&mut self, commands: &mut Vec<UiCommand>) {
         self.hits.clear();
@@ -636,6 +647,29 @@ mod tests {
         assert_eq!(searches(&globs).last().unwrap().pattern, "fn ");
         // Moving the cursor in a field changes nothing and asks nothing.
         assert!(panel.press(KeyCode::Left, KeyModifiers::NONE).is_empty());
+    }
+
+    #[test]
+    fn after_a_reconnect_the_search_starts_over_without_duplicates() {
+        let mut panel = Harness::new();
+        panel.type_text("greet");
+        panel
+            .panel()
+            .add_results(vec![hit("a.rs", 1, 1, "greet")], &mut Vec::new());
+        let again = panel.panel().restart().expect("there is a query");
+        assert_eq!(again.pattern, "greet");
+        assert!(panel.panel().hits().is_empty());
+        assert_eq!(panel.panel().state(), &SearchState::Searching);
+        // Its file is asked for again: the preview's answer died with the connection.
+        let mut asked = Vec::new();
+        panel
+            .panel()
+            .add_results(vec![hit("a.rs", 1, 1, "greet")], &mut asked);
+        assert_eq!(panel.panel().hits().len(), 1);
+        assert_eq!(
+            asked,
+            [UiCommand::App(AppCommand::SearchPreview("a.rs".into()))]
+        );
     }
 
     #[test]
