@@ -5,9 +5,10 @@
 //! - ctrl-t opens the search panel; a regex typed into it finds matches in two files,
 //!   which stream into the list; Enter opens the selected match's file with the cursor on
 //!   its line;
-//! - the participant opens main.py; a syntax error written to the file on the host's disk
-//!   reaches the open document, the host's pylsp reports it, and the gutter shows `E` on
-//!   that line.
+//! - on a name, alt-r lists its references (the host's pylsp answers); Enter on one opens
+//!   main.py there;
+//! - a syntax error written to main.py on the host's disk reaches the open document, the
+//!   host's pylsp reports it, and the gutter shows `E` on that line; F8 lists it.
 //!
 //! Waits poll the screen against a deadline (pylsp's start included): they wait for
 //! correctness and assert nothing about speed. The test fails, never skips, when tmux or
@@ -98,15 +99,24 @@ fn search_finds_and_opens_a_match_and_a_host_side_error_marks_the_gutter() {
         "the terminal cursor is on the match's line (row {cursor_row}):\n{screen}"
     );
 
-    // main.py is open for ada; then a syntax error is written to it on the host's disk.
-    tmux.keys("ada", &["C-p"]);
-    tmux.wait("ada", "the file picker", |s| s.contains("Open file"));
-    tmux.text("ada", "main.py");
-    tmux.wait("ada", "main.py in the picker", |s| s.contains("▶ main.py"));
-    tmux.keys("ada", &["Enter"]);
-    tmux.wait("ada", "main.py open", |s| {
-        s.contains("from shapes import circle")
+    // On `area`, alt-r asks the host's pylsp for its references: its definition and its
+    // use in main.py. Enter on the use opens main.py there.
+    tmux.keys("ada", &["Right", "Right", "Right", "Right", "M-r"]);
+    let screen = tmux.wait("ada", "the references list", |s| {
+        s.contains("References (2)") && s.contains("main.py:3:")
     });
+    // Sorted by path: the use in main.py comes first, and is selected.
+    assert!(
+        screen.contains("▶ main.py:3:14  print(circle.area(2))")
+            && screen.contains("shapes/circle.py:4:5  def area(radius):"),
+        "{screen}"
+    );
+    tmux.keys("ada", &["Enter"]);
+    tmux.wait("ada", "main.py open at the use", |s| {
+        s.contains("from shapes import circle") && s.contains("3:14")
+    });
+
+    // A syntax error is written to main.py on the host's disk, while ada has it open.
     std::fs::write(
         project.join("main.py"),
         "from shapes import circle\nx = = 1\nprint(circle.area(2))\n",
