@@ -192,10 +192,18 @@ impl App {
         }
         if let Some((pending_path, position)) = self.pending_goto.take() {
             if pending_path == path {
+                let rows = self.regions().editor.height as usize;
+                let editor = &mut self.tabs[self.active].editor;
                 let at = crate::text::position::line_col_to_char(rope, position);
-                self.tabs[self.active]
-                    .editor
-                    .set_selection(rope, Selection::cursor(at));
+                let line = rope.char_to_line(at);
+                // A place jumped to shows with context above it, not on the last row.
+                let scroll = if (editor.scroll_line()..editor.scroll_line() + rows).contains(&line)
+                {
+                    editor.scroll_line()
+                } else {
+                    line.saturating_sub(rows / 3)
+                };
+                editor.follow_to(rope, Selection::cursor(at), scroll);
             } else {
                 self.pending_goto = Some((pending_path, position));
             }

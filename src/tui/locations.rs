@@ -84,8 +84,39 @@ pub fn draw_row(
         .count();
     let highlight = location.highlight.clone().unwrap_or(0..0);
     let match_style = row_style.patch(theme.get("ui.text.match"));
-    let mut char_index = indent;
-    let text: String = location.text.chars().skip(indent).collect();
+    let room = right.saturating_sub(x) as usize;
+    // A match far along a long line is brought into view, after an ellipsis.
+    let mut skip = indent;
+    let before_match = location
+        .text
+        .chars()
+        .skip(indent)
+        .take(highlight.start.saturating_sub(indent))
+        .collect::<String>()
+        .width();
+    if before_match + 1 > room.saturating_sub(room / 3) && room > 8 {
+        let mut width = 0;
+        let mut back = highlight.start;
+        for c in location
+            .text
+            .chars()
+            .take(highlight.start)
+            .collect::<Vec<_>>()
+            .iter()
+            .rev()
+        {
+            width += unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
+            if width > room / 3 {
+                break;
+            }
+            back -= 1;
+        }
+        skip = back.max(indent);
+        let (after, _) = buf.set_stringn(x, y, "…", 1, row_style);
+        x = after;
+    }
+    let mut char_index = skip;
+    let text: String = location.text.chars().skip(skip).collect();
     for g in text.graphemes(true) {
         let width = g.width() as u16;
         if x + width > right {
@@ -291,5 +322,47 @@ impl Component for LocationList {
 
     fn id(&self) -> &'static str {
         self.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row_text(location: &Location, width: u16) -> String {
+        let theme = Theme::load_from(
+            "default-dark",
+            None,
+            crate::tui::theme::ColorMode::TrueColor,
+        )
+        .unwrap();
+        let mut buf = Buffer::empty(Rect::new(0, 0, width, 1));
+        draw_row(&mut buf, (0, 0, width), location, Style::default(), &theme);
+        buf.content.iter().map(|cell| cell.symbol()).collect()
+    }
+
+    #[test]
+    fn rows_drop_indentation_and_bring_a_far_match_into_view() {
+        let near = Location {
+            path: "a.rs".into(),
+            position: LineCol { line: 2, col: 8 },
+            text: "        greet(i);".into(),
+            highlight: Some(8..13),
+            mark: Some(('E', "error")),
+        };
+        assert_eq!(row_text(&near, 30).trim_end(), "E a.rs:3:9  greet(i);");
+
+        let long_line = format!("let s = \"{}\"; needle();", "x".repeat(80));
+        let at = long_line.find("needle").unwrap();
+        let far = Location {
+            path: "b.rs".into(),
+            position: LineCol { line: 0, col: at },
+            text: long_line,
+            highlight: Some(at..at + 6),
+            mark: None,
+        };
+        let row = row_text(&far, 50);
+        assert!(row.starts_with("b.rs:1:"), "{row}");
+        assert!(row.contains("…") && row.contains("needle();"), "{row}");
     }
 }
