@@ -528,12 +528,7 @@ impl App {
                 self.compositor
                     .push(Box::new(Prompt::new(PromptKind::Find, &initial)));
             }
-            Action::WorkspaceSearch => {
-                // Opening it again keeps the query and results, as they were left.
-                if !self.compositor.contains(SearchPanel::ID) {
-                    self.compositor.push(Box::new(SearchPanel::new()));
-                }
-            }
+            Action::WorkspaceSearch => self.compositor.push(Box::new(SearchPanel::new())),
             Action::GotoReferences => match self.tabs.get(self.active) {
                 Some(tab) if let Some(rope) = documents.rope(&tab.path) => {
                     let (line, col) = tab.editor.cursor_line_col(rope);
