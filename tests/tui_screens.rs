@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use cotype::protocol::message::{DiagnosticItem, SearchHit, Severity, TextRange};
+use cotype::text::LineCol;
 use cotype::text::Operation;
 use cotype::tui::app::App;
 use cotype::tui::compositor::{AppCommand, Event};
@@ -16,7 +18,7 @@ use cotype::tui::theme::{ColorMode, Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::style::Color;
+use ratatui::style::{Color, Modifier};
 use ropey::Rope;
 
 const WIDTH: u16 = 80;
@@ -88,9 +90,13 @@ struct Screen {
 
 impl Screen {
     fn new(keymap: &str) -> Self {
+        Self::sized(keymap, WIDTH, HEIGHT)
+    }
+
+    fn sized(keymap: &str, width: u16, height: u16) -> Self {
         let theme = Theme::load_from("default-dark", None, ColorMode::TrueColor).unwrap();
         let keymap = Keymap::load_from(keymap, None).unwrap();
-        let mut app = App::new(theme, keymap, 4, (WIDTH, HEIGHT));
+        let mut app = App::new(theme, keymap, 4, (width, height));
         app.set_connection(ConnectionState::Connected);
         app.set_people(people());
         app.set_files(
@@ -113,7 +119,7 @@ impl Screen {
         Self {
             app,
             docs,
-            terminal: Terminal::new(TestBackend::new(WIDTH, HEIGHT)).unwrap(),
+            terminal: Terminal::new(TestBackend::new(width, height)).unwrap(),
         }
     }
 
@@ -203,7 +209,7 @@ fn editor_with_remote_cursors_selections_and_edge_markers() {
     insta::assert_snapshot!("editor_remote_cursors", text);
 
     let theme = Theme::load_from("default-dark", None, ColorMode::TrueColor).unwrap();
-    let gutter = 4; // "  1 " for a 19-line file
+    let gutter = 5; // sign column + "  1 " for a 19-line file
     // Row 1 is the tab bar; line 4 of the file is screen row 4.
     let alice = theme.participant(0);
     let bob = theme.participant(1);
@@ -237,10 +243,10 @@ fn typing_shows_the_text_and_moves_the_cursor() {
     screen.type_text("// 漢字 👨‍👩‍👧 e\u{301}\tend");
     let text = screen.draw();
     insta::assert_snapshot!("editor_typed_wide_text", text);
-    // The terminal cursor sits after the typed text: gutter 4 + display width.
+    // The terminal cursor sits after the typed text: gutter 5 + display width.
     // "// " 3 + 漢字 4 + " " 1 + family 2 + " " 1 + é 1 = 12, tab to 16, "end" 3 = 19.
     let cursor = screen.terminal.get_cursor_position().unwrap();
-    assert_eq!((cursor.x, cursor.y), (4 + 19, 3));
+    assert_eq!((cursor.x, cursor.y), (5 + 19, 3));
 }
 
 #[test]
@@ -404,4 +410,289 @@ fn new_lines_at_the_bottom_scroll_the_cursor_into_view() {
     let cursor = screen.terminal.get_cursor_position().unwrap();
     // Rows 1..=13 hold text (tab bar above, status and message lines below).
     assert!((1..=13).contains(&cursor.y), "cursor row {}", cursor.y);
+}
+
+fn hit(path: &str, line: u64, column: u64, text: &str) -> SearchHit {
+    SearchHit {
+        path: path.into(),
+        line,
+        column,
+        text: text.into(),
+    }
+}
+
+/// The screen row showing `needle`, and its column.
+fn find_on_screen(text: &str, needle: &str) -> Option<(u16, u16)> {
+    text.lines().skip(1).enumerate().find_map(|(row, line)| {
+        let line = line.trim_matches('"');
+        let at = line.find(needle)?;
+        Some((line[..at].chars().count() as u16, row as u16))
+    })
+}
+
+#[test]
+fn search_panel_streams_results_with_a_preview_and_opens_the_match() {
+    let mut screen = Screen::sized("default", 100, 26);
+    screen.open("README.md");
+    screen.key(KeyCode::Char('t'), KeyModifiers::CONTROL);
+    let mut asked = Vec::new();
+    for c in "gre+t".chars() {
+        asked.extend(screen.key(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    assert!(
+        matches!(asked.last(), Some(AppCommand::WorkspaceSearch(query)) if query.pattern == "gre+t"),
+        "{asked:?}"
+    );
+    // A first batch: main.rs is open, so its preview comes from the document at once.
+    let fetch = screen.app.search_results(
+        vec![
+            hit("src/main.rs", 7, 9, "        greet(i);"),
+            hit("src/main.rs", 11, 4, "fn greet(n: u32) {"),
+        ],
+        &screen.docs,
+    );
+    assert!(fetch.is_empty(), "{fetch:?}");
+    let searching = screen.draw();
+    assert!(
+        searching.contains("2 matches in 1 file; searching…"),
+        "{searching}"
+    );
+    // The second batch arrives, from a file nobody has open, and the search ends.
+    let fetch = screen.app.search_results(
+        vec![hit("src/lib.rs", 2, 12, "    let s = greeeting();")],
+        &screen.docs,
+    );
+    assert!(
+        fetch.is_empty(),
+        "lib.rs is not selected: nothing to preview"
+    );
+    screen.app.search_finished(Ok((3, 5, false)));
+    let text = screen.draw();
+    insta::assert_snapshot!("search_panel", text);
+    // The match is highlighted in its row.
+    let (x, y) = find_on_screen(&text, "greet(i)").unwrap();
+    let cell = screen.terminal.backend().buffer().cell((x, y + 1)).unwrap();
+    assert!(cell.modifier.contains(Modifier::UNDERLINED), "{cell:?}");
+
+    // Up to lib.rs (sorted first): its text is asked from the host, and shown when it
+    // arrives.
+    let commands = screen.key(KeyCode::Up, KeyModifiers::NONE);
+    assert_eq!(commands, [AppCommand::SearchPreview("src/lib.rs".into())]);
+    screen.app.search_preview(
+        "src/lib.rs",
+        Rope::from_str("fn greeeting() -> u8 {\n    let s = greeeting();\n    s\n}\n"),
+    );
+    let text = screen.draw();
+    assert!(
+        text.contains("fn greeeting() -> u8 {") && text.contains("src/lib.rs:2"),
+        "{text}"
+    );
+
+    // Down to main.rs:11, Enter: the file opens with the cursor on the match.
+    screen.key(KeyCode::Down, KeyModifiers::NONE);
+    screen.key(KeyCode::Down, KeyModifiers::NONE);
+    let commands = screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert!(commands.is_empty(), "{commands:?}");
+    assert_eq!(screen.app.active_path(), Some("src/main.rs"));
+    let text = screen.draw();
+    assert!(
+        text.contains("11:4") && !text.contains("Search all files"),
+        "{text}"
+    );
+}
+
+#[test]
+fn search_panel_says_when_the_host_stopped_at_the_cap() {
+    let mut screen = Screen::sized("default", 100, 26);
+    screen.key(KeyCode::Char('t'), KeyModifiers::CONTROL);
+    screen.type_text("e");
+    screen
+        .app
+        .search_results(vec![hit("README.md", 1, 5, "# cotype")], &screen.docs);
+    screen.app.search_finished(Ok((10_000, 812, true)));
+    let text = screen.draw();
+    assert!(
+        text.contains("search stopped after 10,000 matches; narrow it with a glob"),
+        "{text}"
+    );
+    screen.app.search_finished(Err(
+        "`a(` is not a valid regular expression: unclosed group".into(),
+    ));
+    assert!(
+        screen
+            .draw()
+            .contains("`a(` is not a valid regular expression")
+    );
+}
+
+fn diagnostic(
+    start: (usize, usize),
+    end: (usize, usize),
+    severity: Severity,
+    message: &str,
+) -> DiagnosticItem {
+    DiagnosticItem {
+        range: TextRange {
+            start: LineCol {
+                line: start.0,
+                col: start.1,
+            },
+            end: LineCol {
+                line: end.0,
+                col: end.1,
+            },
+        },
+        severity,
+        message: message.into(),
+        source: Some("rustc".into()),
+    }
+}
+
+#[test]
+fn diagnostics_mark_the_gutter_underline_the_text_and_list_every_file() {
+    let mut screen = Screen::new("default");
+    screen.open("src/main.rs");
+    screen.app.set_diagnostics(
+        "src/main.rs",
+        vec![
+            diagnostic(
+                (6, 8),
+                (6, 13),
+                Severity::Error,
+                "cannot find function `greet`",
+            ),
+            diagnostic(
+                (0, 4),
+                (0, 11),
+                Severity::Warning,
+                "unused import: `std::io`",
+            ),
+        ],
+    );
+    screen.app.set_diagnostics(
+        "README.md",
+        vec![diagnostic(
+            (2, 0),
+            (2, 4),
+            Severity::Hint,
+            "consider a longer intro",
+        )],
+    );
+    let text = screen.draw();
+    insta::assert_snapshot!("diagnostics_gutter", text);
+    let rows: Vec<&str> = text.lines().collect();
+    // Screen row 1 is file line 1; row 7 is line 7 (`greet(i);`).
+    assert!(rows[1].starts_with("\"W  1 use"), "{}", rows[1]);
+    assert!(rows[7].starts_with("\"E  7 "), "{}", rows[7]);
+    let theme = Theme::load_from("default-dark", None, ColorMode::TrueColor).unwrap();
+    let red = theme.get("error").fg;
+    let buffer = screen.terminal.backend().buffer();
+    let underlined = |x: u16, y: u16| {
+        let cell = buffer.cell((x, y)).unwrap();
+        cell.modifier.contains(Modifier::UNDERLINED)
+    };
+    // `greet` (gutter 5 + col 8..13) is underlined in red; `(i);` is not.
+    assert!((13..18).all(|x| underlined(x, 7)));
+    assert!(!underlined(12, 7) && !underlined(18, 7));
+    assert_eq!(Some(buffer.cell((13, 7)).unwrap().underline_color), red);
+    assert_eq!(buffer.cell((0, 7)).unwrap().fg, red.unwrap(), "the E mark");
+
+    // On that line, the message row says what is wrong.
+    for _ in 0..6 {
+        screen.key(KeyCode::Down, KeyModifiers::NONE);
+    }
+    let text = screen.draw();
+    let message = text.lines().last().unwrap();
+    assert!(
+        message.contains("E cannot find function `greet` (rustc)"),
+        "{message}"
+    );
+
+    // A line typed above: the mark and the underline move down with their text.
+    screen.key(KeyCode::Home, KeyModifiers::CONTROL);
+    screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    let text = screen.draw();
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(rows[8].starts_with("\"E  8 "), "{}", rows[8]);
+    assert!(rows[2].starts_with("\"W  2 use"), "{}", rows[2]);
+
+    // F8 lists every file's diagnostics; Enter goes to one.
+    screen.key(KeyCode::F(8), KeyModifiers::NONE);
+    let text = screen.draw();
+    insta::assert_snapshot!("diagnostics_list", text);
+    screen.key(KeyCode::Down, KeyModifiers::NONE);
+    screen.key(KeyCode::Down, KeyModifiers::NONE);
+    screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    let text = screen.draw();
+    assert!(
+        text.contains("8:9") && !text.contains("Diagnostics ("),
+        "{text}"
+    );
+
+    // The host's next push replaces the file's list; an empty one clears it.
+    screen.app.set_diagnostics("src/main.rs", Vec::new());
+    let text = screen.draw();
+    assert!(!text.lines().any(|row| row.starts_with("\"E")), "{text}");
+}
+
+#[test]
+fn references_list_and_jump() {
+    use cotype::protocol::message::{ReferenceHit, TextLocation};
+    let mut screen = Screen::new("default");
+    screen.open("src/main.rs");
+    for _ in 0..6 {
+        screen.key(KeyCode::Down, KeyModifiers::NONE);
+    }
+    for _ in 0..9 {
+        screen.key(KeyCode::Right, KeyModifiers::NONE);
+    }
+    let commands = screen.key(KeyCode::Char('r'), KeyModifiers::ALT);
+    assert_eq!(
+        commands,
+        [AppCommand::References {
+            path: "src/main.rs".into(),
+            position: LineCol { line: 6, col: 9 }
+        }]
+    );
+    let at = |line, col, len: usize, context: &str| ReferenceHit {
+        location: TextLocation {
+            path: "src/main.rs".into(),
+            range: TextRange {
+                start: LineCol { line, col },
+                end: LineCol {
+                    line,
+                    col: col + len,
+                },
+            },
+            external: false,
+        },
+        context_line: context.into(),
+    };
+    let mut outside = at(40, 0, 5, "");
+    outside.location.path = "io.rs".into();
+    outside.location.external = true;
+    screen.app.show_references(Ok(vec![
+        at(6, 8, 5, "        greet(i);"),
+        at(10, 3, 5, "fn greet(n: u32) {"),
+        outside,
+    ]));
+    let text = screen.draw();
+    insta::assert_snapshot!("references_list", text);
+    // A place outside the shared folder cannot be opened: counted, not listed.
+    assert!(
+        text.contains("2 references (and 1 outside the shared folder)") && !text.contains("io.rs"),
+        "{text}"
+    );
+    screen.key(KeyCode::Down, KeyModifiers::NONE);
+    screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert!(screen.draw().contains("11:4"));
+
+    screen
+        .app
+        .show_references(Err("no language server for .rs on the host".into()));
+    assert!(
+        screen
+            .draw()
+            .contains("references: no language server for .rs on the host")
+    );
 }

@@ -11,21 +11,9 @@
 //! Waits poll the screen against a deadline: they wait for correctness and assert nothing
 //! about speed. The test fails (never skips) when tmux is missing.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 mod common;
 
-use common::tmux::{Tmux, flag_near};
-
-struct Host(Child);
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::tmux::{HeadlessHost, Tmux, flag_near};
 
 #[test]
 fn two_participants_see_each_others_text_cursor_and_file() {
@@ -39,26 +27,8 @@ fn two_participants_see_each_others_text_cursor_and_file() {
     let home = root.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
 
-    let mut host = Command::new(bin)
-        .args([
-            "host",
-            project.to_str().unwrap(),
-            "--headless",
-            "--name",
-            "hostie",
-        ])
-        .env("HOME", &home)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the cotype binary runs");
-    let mut link = String::new();
-    // Kept open to the end, so the host never writes into a closed pipe.
-    let mut host_stdout = BufReader::new(host.stdout.take().unwrap());
-    host_stdout.read_line(&mut link).unwrap();
-    let host = Host(host);
-    let link = link.trim().to_owned();
-    assert!(link.contains('#'), "the host printed no link: {link:?}");
+    let host = HeadlessHost::start(&project, Some(&home));
+    let link = host.link.clone();
 
     let tmux = Tmux::new();
     let join = |name: &str, extra: &str| {
@@ -141,5 +111,4 @@ fn two_participants_see_each_others_text_cursor_and_file() {
         !s.contains("● ada")
     });
     drop(host);
-    drop(host_stdout);
 }

@@ -182,7 +182,9 @@ pub fn search(
 }
 
 /// The matcher ripgrep would build for the same flags.
-fn build_matcher(query: &SearchQuery) -> Result<RegexMatcher, SearchError> {
+/// The matcher for `query`; the participant's search panel uses it too, to highlight
+/// exactly the extent the host matched.
+pub fn build_matcher(query: &SearchQuery) -> Result<RegexMatcher, SearchError> {
     if query.pattern.is_empty() {
         return Err(SearchError::EmptyPattern);
     }

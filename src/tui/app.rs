@@ -22,8 +22,10 @@ use ratatui::widgets::Widget;
 use ropey::Rope;
 
 use crate::protocol::ParticipantId;
-use crate::text::Operation;
+use crate::protocol::message::{DiagnosticItem, ReferenceHit, SearchHit, SearchRequest};
+use crate::text::{LineCol, Operation};
 use crate::tui::compositor::{AppCommand, Compositor, Context, Event, RenderContext, UiCommand};
+use crate::tui::diagnostics::{DiagnosticStore, message_line, severity_style};
 use crate::tui::editor::{
     Editor, EditorInput, EditorWidget, RemoteCursor, Selection, gutter_width,
 };
@@ -33,9 +35,11 @@ use crate::tui::host_controls::{
     JoinRequest, SessionCard, join_request_picker, people_menu, person_menu,
 };
 use crate::tui::keymap::{Action, KeyResult, Keymap};
+use crate::tui::locations::{Location, LocationList};
 use crate::tui::people::{PeopleWidget, PersonView, follow_picker};
 use crate::tui::picker::Picker;
 use crate::tui::prompt::{Prompt, PromptKind};
+use crate::tui::search_panel::SearchPanel;
 use crate::tui::status::{
     ConnectionState, Level, MessageArea, Messages, StatusLine, StatusView, TabView, Tabs,
 };
@@ -87,6 +91,9 @@ pub struct App {
     card: SessionCard,
     /// People who asked to join and wait for the host's answer (host only).
     pending: Vec<JoinRequest>,
+    diagnostics: DiagnosticStore,
+    /// Where to put the cursor in a file we asked the session to open (a search result).
+    pending_goto: Option<(String, LineCol)>,
 }
 
 /// The screen regions, computed the same way for input (mouse, paging) and rendering.
@@ -122,6 +129,8 @@ impl App {
                 verification_code: String::new(),
             },
             pending: Vec::new(),
+            diagnostics: DiagnosticStore::default(),
+            pending_goto: None,
         };
         app.resize(size.0, size.1);
         app
@@ -193,6 +202,24 @@ impl App {
             });
             self.active = self.tabs.len() - 1;
         }
+        if let Some((pending_path, position)) = self.pending_goto.take() {
+            if pending_path == path {
+                let rows = self.regions().editor.height as usize;
+                let editor = &mut self.tabs[self.active].editor;
+                let at = crate::text::position::line_col_to_char(rope, position);
+                let line = rope.char_to_line(at);
+                // A place jumped to shows with context above it, not on the last row.
+                let scroll = if (editor.scroll_line()..editor.scroll_line() + rows).contains(&line)
+                {
+                    editor.scroll_line()
+                } else {
+                    line.saturating_sub(rows / 3)
+                };
+                editor.follow_to(rope, Selection::cursor(at), scroll);
+            } else {
+                self.pending_goto = Some((pending_path, position));
+            }
+        }
         if let Some((pending_path, selection, scroll)) = self.pending_follow.take() {
             if pending_path == path {
                 self.tabs[self.active]
@@ -212,6 +239,7 @@ impl App {
         operation: &Operation,
         after: &Rope,
     ) {
+        self.diagnostics.map_edit(path, before, operation, after);
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
             tab.modified = true;
             // The editor could not scroll to its new cursor before the text existed.
@@ -228,6 +256,7 @@ impl App {
 
     /// The session applied someone else's edit to `path`.
     pub fn remote_edit(&mut self, path: &str, before: &Rope, operation: &Operation, after: &Rope) {
+        self.diagnostics.map_edit(path, before, operation, after);
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
             tab.modified = true;
             tab.editor.apply_remote(operation, after);
@@ -514,6 +543,23 @@ impl App {
                         .push(Level::Info, "they are not in the session any more"),
                 }
             }
+            UiCommand::GoTo { path, position } => {
+                self.stop_following(commands);
+                match documents.rope(&path) {
+                    Some(rope) => {
+                        self.pending_goto = Some((path.clone(), position));
+                        self.open_document(&path, rope, false);
+                    }
+                    None => {
+                        self.pending_goto = Some((path.clone(), position));
+                        commands.push(AppCommand::Open(path));
+                    }
+                }
+            }
+            UiCommand::App(AppCommand::SearchPreview(path)) => match documents.rope(&path) {
+                Some(rope) => self.search_preview(&path, rope.clone()),
+                None => commands.push(AppCommand::SearchPreview(path)),
+            },
             UiCommand::App(command) => commands.push(command),
         }
     }
@@ -538,9 +584,26 @@ impl App {
                 self.compositor
                     .push(Box::new(Prompt::new(PromptKind::Find, &initial)));
             }
-            Action::WorkspaceSearch => self
-                .compositor
-                .push(Box::new(Prompt::new(PromptKind::WorkspaceSearch, ""))),
+            Action::WorkspaceSearch => self.compositor.push(Box::new(SearchPanel::new())),
+            Action::GotoReferences => match self.tabs.get(self.active) {
+                Some(tab) if let Some(rope) = documents.rope(&tab.path) => {
+                    let (line, col) = tab.editor.cursor_line_col(rope);
+                    commands.push(AppCommand::References {
+                        path: tab.path.clone(),
+                        position: LineCol { line, col },
+                    });
+                    self.messages.push(Level::Info, "finding references…");
+                }
+                _ => self
+                    .messages
+                    .push(Level::Info, "open a file to find references"),
+            },
+            Action::DiagnosticsList => self.compositor.push(Box::new(LocationList::new(
+                LocationList::DIAGNOSTICS,
+                "Diagnostics",
+                self.diagnostics.locations(),
+                "no diagnostics: the host's language servers report no problems",
+            ))),
             Action::TogglePeople => {
                 self.show_people = !self.show_people;
                 let (width, height) = (self.size.width, self.size.height);
@@ -723,6 +786,14 @@ impl App {
                 };
                 cursor = widget.cursor_position(regions.editor);
                 widget.render(regions.editor, buf);
+                crate::tui::diagnostics::draw_in_editor(
+                    regions.editor,
+                    buf,
+                    &tab.editor,
+                    rope,
+                    self.diagnostics.for_path(&tab.path),
+                    theme,
+                );
             }
             (Some(tab), None) => {
                 self.placeholder(regions.editor, buf, &format!("loading {}…", tab.path));
@@ -785,6 +856,22 @@ impl App {
             theme,
         }
         .render(regions.message, buf);
+        // With no message to show, the message row tells what is wrong on the cursor's line.
+        if self.messages.current().is_none()
+            && let (Some(tab), Some(rope)) = (tab, rope)
+            && let Some(item) = self
+                .diagnostics
+                .on_line(&tab.path, tab.editor.cursor_line_col(rope).0)
+        {
+            let (mark, scope, _) = severity_style(item.severity);
+            let style = theme
+                .get("ui.background")
+                .patch(theme.get("ui.text"))
+                .patch(theme.get(scope));
+            let text = format!("{mark} {}", message_line(item));
+            let area = regions.message;
+            buf.set_stringn(area.x, area.y, text, area.width as usize, style);
+        }
 
         let cx = RenderContext {
             theme,
@@ -802,6 +889,104 @@ impl App {
         {
             frame.set_cursor_position(position);
         }
+    }
+
+    /// The host's diagnostics for `path` (its complete list; empty clears it).
+    pub fn set_diagnostics(&mut self, path: &str, items: Vec<DiagnosticItem>) {
+        self.diagnostics.set(path, items);
+        if let Some(list) = self
+            .compositor
+            .find_mut::<LocationList>(LocationList::DIAGNOSTICS)
+        {
+            list.set_items(self.diagnostics.locations(), "no diagnostics left");
+        }
+    }
+
+    /// A batch of workspace search results; returns what the session must fetch for the
+    /// preview.
+    pub fn search_results(
+        &mut self,
+        hits: Vec<SearchHit>,
+        documents: &impl Documents,
+    ) -> Vec<AppCommand> {
+        let mut ui = Vec::new();
+        if let Some(panel) = self.compositor.find_mut::<SearchPanel>(SearchPanel::ID) {
+            panel.add_results(hits, &mut ui);
+        }
+        let mut commands = Vec::new();
+        for command in ui {
+            self.ui_command(command, documents, &mut commands);
+        }
+        commands
+    }
+
+    /// The search ended: `Ok((matches, files searched, truncated))`, or the host's error.
+    pub fn search_finished(&mut self, outcome: Result<(u64, u64, bool), String>) {
+        if let Some(panel) = self.compositor.find_mut::<SearchPanel>(SearchPanel::ID) {
+            match outcome {
+                Ok((matches, files, truncated)) => panel.finish(matches, files, truncated),
+                Err(message) => panel.fail(message),
+            }
+        }
+    }
+
+    /// The open search panel's query, to ask again after a reconnect (its results cleared).
+    pub fn restart_search(&mut self) -> Option<SearchRequest> {
+        self.compositor
+            .find_mut::<SearchPanel>(SearchPanel::ID)?
+            .restart()
+    }
+
+    /// The text of `path` for the search panel's preview.
+    pub fn search_preview(&mut self, path: &str, text: Rope) {
+        if let Some(panel) = self.compositor.find_mut::<SearchPanel>(SearchPanel::ID) {
+            panel.set_preview(path, text);
+        }
+    }
+
+    /// The host's answer to [`AppCommand::References`]: the list, or why there is none.
+    pub fn show_references(&mut self, answer: Result<Vec<ReferenceHit>, String>) {
+        let hits = match answer {
+            Ok(hits) => hits,
+            Err(message) => {
+                self.messages
+                    .push(Level::Error, format!("references: {message}"));
+                return;
+            }
+        };
+        // Places outside the shared folder cannot be opened here; they are only counted.
+        let (outside, inside): (Vec<_>, Vec<_>) =
+            hits.into_iter().partition(|hit| hit.location.external);
+        let items: Vec<Location> = inside
+            .into_iter()
+            .map(|hit| {
+                let range = hit.location.range;
+                let len = if range.start.line == range.end.line {
+                    range.end.col.saturating_sub(range.start.col)
+                } else {
+                    1
+                };
+                Location {
+                    path: hit.location.path,
+                    position: range.start,
+                    text: hit.context_line,
+                    highlight: Some(range.start.col..range.start.col + len.max(1)),
+                    mark: None,
+                }
+            })
+            .collect();
+        let count = items.len();
+        let mut message = format!("{count} reference{}", if count == 1 { "" } else { "s" });
+        if !outside.is_empty() {
+            message += &format!(" (and {} outside the shared folder)", outside.len());
+        }
+        self.messages.push(Level::Info, message);
+        self.compositor.push(Box::new(LocationList::new(
+            LocationList::REFERENCES,
+            "References",
+            items,
+            "no references found",
+        )));
     }
 
     fn placeholder(&self, area: Rect, buf: &mut ratatui::buffer::Buffer, text: &str) {

@@ -12,8 +12,8 @@ use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
 
 use crate::protocol::ParticipantId;
-use crate::protocol::message::Role;
-use crate::text::Operation;
+use crate::protocol::message::{Role, SearchRequest};
+use crate::text::{LineCol, Operation};
 use crate::tui::editor::Selection;
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
@@ -75,15 +75,33 @@ pub enum AppCommand {
     },
     /// Host only: open what can be done with this person (handled by the app itself).
     ManagePerson(ParticipantId),
-    /// Search all shared files for this text.
-    WorkspaceSearch(String),
+    /// Search all shared files (cancelling the search asked before, if still running).
+    WorkspaceSearch(SearchRequest),
+    /// Stop the running workspace search (its panel closed).
+    CancelSearch,
+    /// The text of `path` for the search panel's preview: from the open document, else
+    /// read from the host (`App::search_preview` takes the answer).
+    SearchPreview(String),
+    /// Every reference to the symbol at `position` of `path` (`App::show_references`).
+    References {
+        path: String,
+        position: LineCol,
+    },
     Quit,
 }
 
 /// What components ask for: view changes the app handles itself, or session commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UiCommand {
-    Find { query: String, forward: bool },
+    Find {
+        query: String,
+        forward: bool,
+    },
+    /// Open `path` with the cursor at `position` (a search result, a reference).
+    GoTo {
+        path: String,
+        position: LineCol,
+    },
     App(AppCommand),
 }
 
@@ -122,6 +140,12 @@ pub trait Component {
 
     /// A name, so the app can find or replace a layer (one picker at a time).
     fn id(&self) -> &'static str;
+
+    /// The layer itself, for layers the app feeds after they opened (search results
+    /// streaming in); see [`Compositor::find_mut`].
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        None
+    }
 }
 
 /// The stack of layers above the base (the editor and its panels).
@@ -148,6 +172,12 @@ impl Compositor {
     pub fn remove(&mut self, id: &str) -> Option<Box<dyn Component>> {
         let index = self.layers.iter().position(|layer| layer.id() == id)?;
         Some(self.layers.remove(index))
+    }
+
+    /// The layer named `id`, if it is open and a `T`.
+    pub fn find_mut<T: 'static>(&mut self, id: &str) -> Option<&mut T> {
+        let layer = self.layers.iter_mut().find(|layer| layer.id() == id)?;
+        layer.as_any_mut()?.downcast_mut::<T>()
     }
 
     pub fn contains(&self, id: &str) -> bool {

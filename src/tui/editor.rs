@@ -1018,9 +1018,9 @@ pub fn char_at_display_col(rope: &Rope, line: usize, target: usize, tab_width: u
     start + text.chars().count()
 }
 
-/// Columns taken by line numbers and the space after them.
+/// Columns taken by the gutter: a sign column (diagnostics marks), line numbers, a space.
 pub fn gutter_width(rope: &Rope) -> usize {
-    rope.len_lines().to_string().len().max(3) + 1
+    rope.len_lines().to_string().len().max(3) + 2
 }
 
 /// Someone else's cursor and selection, as presence reports them (already mapped to the
@@ -1110,7 +1110,7 @@ impl Widget for EditorWidget<'_> {
             } else {
                 theme.get("ui.linenr")
             };
-            let number = format!("{:>width$} ", line + 1, width = gutter as usize - 1);
+            let number = format!(" {:>width$} ", line + 1, width = gutter as usize - 2);
             buf.set_stringn(
                 area.x,
                 y,

@@ -107,6 +107,8 @@ actions! {
     FindNext = "find_next": "Jump to the next match",
     FindPrevious = "find_previous": "Jump to the previous match",
     WorkspaceSearch = "workspace_search": "Search all shared files",
+    GotoReferences = "goto_references": "List every reference to the symbol at the cursor",
+    DiagnosticsList = "diagnostics_list": "List the problems the host's language servers found",
     Follow = "follow": "Follow someone (pick from the people panel)",
     StopFollowing = "stop_following": "Stop following",
     AskEveryoneToFollow = "ask_everyone_to_follow": "Ask everyone to follow you (host)",

@@ -1,11 +1,11 @@
-//! A one-line prompt at the bottom of the screen (find in file, workspace search).
+//! A one-line prompt at the bottom of the screen (find in file).
 
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::layout::{Position, Rect};
 
 use crate::tui::compositor::{
-    AppCommand, Component, Context, Event, EventResult, LineInput, RenderContext, UiCommand,
+    Component, Context, Event, EventResult, LineInput, RenderContext, UiCommand,
 };
 
 /// What the prompt's text is for.
@@ -14,7 +14,6 @@ pub enum PromptKind {
     /// Find in the current file; enter finds the next match and keeps the prompt open
     /// until escape, as in desktop editors.
     Find,
-    WorkspaceSearch,
 }
 
 #[derive(Debug)]
@@ -35,7 +34,6 @@ impl Prompt {
     fn label(&self) -> &'static str {
         match self.kind {
             PromptKind::Find => "find: ",
-            PromptKind::WorkspaceSearch => "search all files: ",
         }
     }
 
@@ -64,20 +62,11 @@ impl Component for Prompt {
                     KeyCode::Esc => return EventResult::Consumed(close()),
                     KeyCode::Enter => {
                         let query = self.input.text.clone();
-                        return match self.kind {
-                            PromptKind::Find => {
-                                cx.commands.push(UiCommand::Find {
-                                    query,
-                                    forward: !shift,
-                                });
-                                EventResult::Consumed(None)
-                            }
-                            PromptKind::WorkspaceSearch => {
-                                cx.commands
-                                    .push(UiCommand::App(AppCommand::WorkspaceSearch(query)));
-                                EventResult::Consumed(close())
-                            }
-                        };
+                        cx.commands.push(UiCommand::Find {
+                            query,
+                            forward: !shift,
+                        });
+                        return EventResult::Consumed(None);
                     }
                     _ => {
                         if self.input.handle_key(key) && self.kind == PromptKind::Find {

@@ -28,12 +28,15 @@ use crate::link::Link;
 use crate::protocol::ParticipantId;
 use crate::protocol::control::{FromRelay, ToRelay};
 use crate::protocol::header::Route;
-use crate::protocol::message::{Presence, Request, RequestId, Response, Role};
+use crate::protocol::message::{
+    Event as SessionMessage, Presence, Request, RequestId, Response, Role,
+};
 use crate::tui::app::{App, Documents};
 use crate::tui::compositor::{AppCommand, Event};
 use crate::tui::config::{Config, ConfigError};
 use crate::tui::editor::{RemoteCursor, Selection};
 use crate::tui::keymap::{Keymap, KeymapError};
+use crate::tui::panel_requests::PanelRequests;
 use crate::tui::people::PersonView;
 use crate::tui::status::{ConnectionState, Level};
 use crate::tui::terminal::{TerminalError, TerminalOptions, Tui, osc52_copy};
@@ -359,6 +362,8 @@ struct Loop {
     cursors: HashMap<ParticipantId, (String, Selection)>,
     /// Present when this is the host's own UI.
     host: Option<HostSide>,
+    /// Search, preview and references requests in flight for the panels.
+    panels: PanelRequests,
 }
 
 impl Loop {
@@ -382,6 +387,7 @@ impl Loop {
             quit_armed: false,
             cursors: HashMap::new(),
             host: None,
+            panels: PanelRequests::default(),
         }
     }
 
@@ -558,10 +564,14 @@ impl Loop {
             }
             // The app opens the person's menu itself.
             AppCommand::ManagePerson(_) => {}
-            AppCommand::WorkspaceSearch(_) => self.app.message(
-                Level::Info,
-                "searching all files is not available in this version",
-            ),
+            command @ (AppCommand::WorkspaceSearch(_)
+            | AppCommand::CancelSearch
+            | AppCommand::SearchPreview(_)
+            | AppCommand::References { .. }) => {
+                let _ = self
+                    .panels
+                    .command(command, &mut self.session, &mut self.app);
+            }
             AppCommand::Quit => {
                 let unsent = self
                     .session
@@ -690,8 +700,13 @@ impl Loop {
             _ => {}
         }
         let reconnected = matches!(event, DriverEvent::Reconnected { .. });
+        let requests_lost = reconnected || matches!(event, DriverEvent::Relay(FromRelay::HostBack));
         if let Some(fatal) = apply(&mut self.session, event) {
             return Err(fatal.into());
+        }
+        if requests_lost {
+            self.panels
+                .resend_after_reconnect(&mut self.session, &mut self.app);
         }
         if reconnected {
             // The relay forgot whom we follow, and the others forgot where we are.
@@ -794,10 +809,18 @@ impl Loop {
                     self.app.set_files(std::mem::take(&mut self.files));
                 }
             }
+            SessionEvent::Response { id, done, body } if self.panels.owns(id) => {
+                self.dirty = true;
+                self.panels
+                    .response(id, done, body, &mut self.session, &mut self.app);
+            }
             SessionEvent::Response { .. } => {}
             SessionEvent::Failed { what, message } => {
                 self.opening.clear();
                 self.app.message(Level::Error, format!("{what}: {message}"));
+            }
+            SessionEvent::Host(SessionMessage::Diagnostics { path, items, .. }) => {
+                self.app.set_diagnostics(&path, items);
             }
             SessionEvent::Host(event) => tracing::debug!("host event not shown: {event:?}"),
         }

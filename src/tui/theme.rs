@@ -209,8 +209,12 @@ impl Theme {
                     }
                     // helix themes may carry `underline = { style = "curl" }`; the
                     // underline is what matters in a terminal.
-                    if spec.contains_key("underline") {
+                    if let Some(underline) = spec.get("underline") {
                         style = style.add_modifier(Modifier::UNDERLINED);
+                        // Its color marks a diagnostic's severity without recoloring code.
+                        if let Some(color) = underline.get("color").and_then(toml::Value::as_str) {
+                            style = style.underline_color(resolve(color)?);
+                        }
                     }
                     style
                 }

@@ -1,8 +1,9 @@
 //! A private tmux server for real-terminal tests: panes driven with send-keys and read
 //! back with capture-pane, the way a user sees them.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -120,5 +121,52 @@ impl Drop for Tmux {
             .arg(&self.socket)
             .arg("kill-server")
             .output();
+    }
+}
+
+/// `cotype host DIR --headless` as a user starts it, killed on drop, and the link it printed.
+pub struct HeadlessHost {
+    child: Child,
+    /// Kept open to the end, so the host never writes into a closed pipe.
+    _stdout: BufReader<ChildStdout>,
+    pub link: String,
+}
+
+impl HeadlessHost {
+    /// Shares `project`; with `home`, the host runs with that HOME (no user config). Without
+    /// it, the host keeps the real one (where language servers are installed).
+    pub fn start(project: &Path, home: Option<&Path>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cotype"));
+        command
+            .args([
+                "host",
+                project.to_str().unwrap(),
+                "--headless",
+                "--name",
+                "hostie",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(home) = home {
+            command.env("HOME", home);
+        }
+        let mut child = command.spawn().expect("the cotype binary runs");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut link = String::new();
+        stdout.read_line(&mut link).unwrap();
+        let link = link.trim().to_owned();
+        assert!(link.contains('#'), "the host printed no link: {link:?}");
+        Self {
+            child,
+            _stdout: stdout,
+            link,
+        }
+    }
+}
+
+impl Drop for HeadlessHost {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -1,0 +1,139 @@
+//! The participant loop's questions to the host on behalf of the panels: the workspace
+//! search (one at a time: a new one cancels the one before), the file text for the search
+//! preview, and references. It remembers which request is whose, so an answer to a
+//! question no longer asked (a search replaced by the next keystroke) is dropped.
+
+use std::ops::ControlFlow;
+
+use ropey::Rope;
+
+use crate::client::session::Session;
+use crate::protocol::FILE_CHUNK_LEN;
+use crate::protocol::message::{Request, RequestId, Response, TextPosition};
+use crate::tui::app::App;
+use crate::tui::compositor::AppCommand;
+
+#[derive(Debug, Default)]
+pub struct PanelRequests {
+    search: Option<RequestId>,
+    preview: Option<(RequestId, String)>,
+    references: Option<RequestId>,
+}
+
+impl PanelRequests {
+    /// Carries out a panel's command; gives back any other command untouched.
+    pub fn command(
+        &mut self,
+        command: AppCommand,
+        session: &mut Session,
+        app: &mut App,
+    ) -> ControlFlow<(), AppCommand> {
+        match command {
+            AppCommand::WorkspaceSearch(query) => {
+                self.cancel_search(session);
+                self.search = Some(session.request(Request::Search(query)));
+            }
+            AppCommand::CancelSearch => self.cancel_search(session),
+            AppCommand::SearchPreview(path) => match session.documents.get(&path) {
+                Some(document) => app.search_preview(&path, document.rope.clone()),
+                None => {
+                    let id = session.request(Request::ReadFile {
+                        path: path.clone(),
+                        offset: 0,
+                        len: FILE_CHUNK_LEN as u32,
+                    });
+                    self.preview = Some((id, path));
+                }
+            },
+            AppCommand::References { path, position } => {
+                let revision = session
+                    .documents
+                    .get(&path)
+                    .map_or(0, |document| document.ot.revision());
+                self.references = Some(session.request(Request::References(TextPosition {
+                    path,
+                    revision,
+                    position,
+                })));
+            }
+            other => return ControlFlow::Continue(other),
+        }
+        ControlFlow::Break(())
+    }
+
+    /// Requests in flight died with the connection (ours or the host's): the search starts
+    /// over, and a references question is asked again by the user.
+    pub fn resend_after_reconnect(&mut self, session: &mut Session, app: &mut App) {
+        self.preview = None;
+        if self.search.take().is_some()
+            && let Some(query) = app.restart_search()
+        {
+            self.search = Some(session.request(Request::Search(query)));
+        }
+        if self.references.take().is_some() {
+            app.show_references(Err(
+                "the connection dropped before the answer; ask again".into()
+            ));
+        }
+    }
+
+    fn cancel_search(&mut self, session: &mut Session) {
+        if let Some(id) = self.search.take() {
+            session.request(Request::CancelSearch { id });
+        }
+    }
+
+    /// Whether response `id` answers one of our questions.
+    pub fn owns(&self, id: RequestId) -> bool {
+        self.search == Some(id)
+            || self.references == Some(id)
+            || self.preview.as_ref().is_some_and(|(asked, _)| *asked == id)
+    }
+
+    /// Hands an answer to its panel.
+    pub fn response(
+        &mut self,
+        id: RequestId,
+        done: bool,
+        body: Response,
+        session: &mut Session,
+        app: &mut App,
+    ) {
+        if self.search == Some(id) {
+            if done {
+                self.search = None;
+            }
+            match body {
+                Response::SearchResults(hits) => {
+                    for command in app.search_results(hits, &*session) {
+                        // Only previews come back from a batch of results.
+                        let _ = self.command(command, session, app);
+                    }
+                }
+                Response::SearchDone {
+                    matches,
+                    files_searched,
+                    truncated,
+                } => app.search_finished(Ok((matches, files_searched, truncated))),
+                Response::Error { message } => app.search_finished(Err(message)),
+                other => tracing::debug!("unexpected answer to a search: {other:?}"),
+            }
+        } else if self.references == Some(id) {
+            self.references = None;
+            match body {
+                Response::References(hits) => app.show_references(Ok(hits)),
+                Response::Nothing { reason } => app.show_references(Err(reason)),
+                Response::Error { message } => app.show_references(Err(message)),
+                other => tracing::debug!("unexpected answer to references: {other:?}"),
+            }
+        } else if let Some((_, path)) = self.preview.take_if(|(asked, _)| *asked == id) {
+            match body {
+                Response::FileChunk { data, .. } => {
+                    app.search_preview(&path, Rope::from_str(&String::from_utf8_lossy(&data)));
+                }
+                // The preview falls back to the matching lines; nothing to tell.
+                other => tracing::debug!("no preview of {path}: {other:?}"),
+            }
+        }
+    }
+}
