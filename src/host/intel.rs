@@ -517,10 +517,18 @@ fn position_for_current_text(at: &TextPosition) -> LineCol {
     at.position
 }
 
-/// The document revision diagnostics belong to: the bridge's version is the revision the
-/// documents module gave it (`DISK_VERSION` for a file nobody has open).
+/// The language-server version of a document at `revision` (LSP versions start at 1 and
+/// must grow; `DISK_VERSION` and up are used for files opened from disk, see above).
+pub fn lsp_version(revision: u64) -> i32 {
+    i32::try_from(revision % i32::MAX as u64).unwrap_or(0) + 1
+}
+
+/// The document revision diagnostics were computed for: the inverse of `lsp_version`
+/// (0 when the server did not say, or for a file nobody has open).
 fn revision_of_diagnostics(version: Option<i32>) -> u64 {
-    version.map_or(0, |version| u64::try_from(version).unwrap_or(0))
+    version.map_or(0, |version| {
+        u64::try_from(version.saturating_sub(1)).unwrap_or(0)
+    })
 }
 
 fn wire_range(range: lsp::Range) -> TextRange {
@@ -606,6 +614,7 @@ mod tests {
     fn diagnostics_without_a_version_belong_to_the_disk_text() {
         assert_eq!(revision_of_diagnostics(None), 0);
         assert_eq!(revision_of_diagnostics(Some(-1)), 0);
-        assert_eq!(revision_of_diagnostics(Some(7)), 7);
+        assert_eq!(revision_of_diagnostics(Some(lsp_version(7))), 7);
+        assert_eq!(revision_of_diagnostics(Some(lsp_version(0))), 0);
     }
 }

@@ -778,7 +778,11 @@ impl HostSession {
         if first
             && let Err(e) = self
                 .intel
-                .document_opened(path, &rope.to_string(), lsp_version(revision))
+                .document_opened(
+                    path,
+                    &rope.to_string(),
+                    crate::host::intel::lsp_version(revision),
+                )
                 .await
         {
             tracing::debug!("no language server follows {path}: {e}");
@@ -788,11 +792,11 @@ impl HostSession {
 
     /// Tells the language servers about an edit the host applied.
     fn language_servers_follow(&self, path: &str, edit: &crate::text::RemoteEdit) {
-        if let Err(e) = self
-            .intel
-            .lsp()
-            .did_change(path, lsp_version(edit.revision), &edit.op)
-        {
+        if let Err(e) = self.intel.lsp().did_change(
+            path,
+            crate::host::intel::lsp_version(edit.revision),
+            &edit.op,
+        ) {
             tracing::debug!("language server not told of an edit to {path}: {e}");
         }
     }
@@ -1004,11 +1008,6 @@ fn display_name(requested: &str, participant: ParticipantId) -> String {
     } else {
         cleaned.to_string()
     }
-}
-
-/// The LSP document version for a revision (LSP versions are i32; they only need to grow).
-fn lsp_version(revision: u64) -> i32 {
-    i32::try_from(revision % i32::MAX as u64).unwrap_or(0) + 1
 }
 
 /// How long the host keeps trying to get its session back after losing the relay
