@@ -31,7 +31,8 @@ use crate::tui::help::HelpOverlay;
 use crate::tui::highlight::Syntax;
 use crate::tui::keymap::{Action, KeyResult, Keymap};
 use crate::tui::people::{PeopleWidget, PersonView, follow_picker};
-use crate::tui::picker::Picker;
+use crate::tui::picker::{Picker, PickerItem};
+use crate::tui::popup::{Answered, AskKind, Here, IntelAsk, KeyOutcome, Popups};
 use crate::tui::prompt::{Prompt, PromptKind};
 use crate::tui::status::{
     ConnectionState, Level, MessageArea, Messages, StatusLine, StatusView, TabView, Tabs,
@@ -80,6 +81,8 @@ pub struct App {
     search: Option<String>,
     size: Rect,
     last_click: Option<usize>,
+    /// Hover, peek and completion at the cursor.
+    popups: Popups,
 }
 
 /// The screen regions, computed the same way for input (mouse, paging) and rendering.
@@ -110,6 +113,7 @@ impl App {
             search: None,
             size: Rect::new(0, 0, size.0, size.1),
             last_click: None,
+            popups: Popups::default(),
         };
         app.resize(size.0, size.1);
         app
@@ -180,6 +184,12 @@ impl App {
                 remotes: Vec::new(),
             });
             self.active = self.tabs.len() - 1;
+        }
+        if let Some(at) = self.popups.take_goto(path) {
+            let cursor = crate::text::position::line_col_to_char(rope, at);
+            self.tabs[self.active]
+                .editor
+                .set_selection(rope, Selection::cursor(cursor));
         }
         if let Some((pending_path, selection, scroll)) = self.pending_follow.take() {
             if pending_path == path {
@@ -289,9 +299,95 @@ impl App {
         self.messages.expire(now)
     }
 
-    /// When [`App::tick`] next has something to do.
+    /// When [`App::tick`] or [`App::due_ask`] next has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.messages.deadline()
+        [self.messages.deadline(), self.popups.deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Completions to ask for now that typing paused, if any.
+    pub fn due_ask(&mut self, now: Instant) -> Option<AppCommand> {
+        self.popups.due_ask(now).map(AppCommand::Ask)
+    }
+
+    /// The completion labels on screen, best first (empty when the menu is closed).
+    pub fn completion_labels(&self) -> Vec<&str> {
+        self.popups.completion_labels()
+    }
+
+    /// The host answered a question the app asked with [`AppCommand::Ask`]; shows it if
+    /// the cursor is still where it was asked. May ask to open a file (a definition).
+    pub fn intel_answer(
+        &mut self,
+        ask: &IntelAsk,
+        response: crate::protocol::message::Response,
+        documents: &impl Documents,
+    ) -> Vec<AppCommand> {
+        let mut commands = Vec::new();
+        let here = Self::here(&self.tabs, self.active, documents);
+        match self.popups.answer(ask, response, here, &mut self.messages) {
+            Answered::Done => {}
+            Answered::GoTo(path, at) => self.go_to(path, at, documents, &mut commands),
+            Answered::Choose(places) => {
+                let items = places
+                    .into_iter()
+                    .map(|place| PickerItem {
+                        label: format!("{}:{}", place.path, place.range.start.line + 1),
+                        command: AppCommand::GoTo {
+                            path: place.path,
+                            at: place.range.start,
+                        },
+                    })
+                    .collect();
+                let picker = Picker::new("definition-picker", "Definitions", items, "");
+                self.compositor.push(Box::new(picker));
+            }
+        }
+        commands
+    }
+
+    fn here<'a>(
+        tabs: &'a [OpenFile],
+        active: usize,
+        documents: &'a impl Documents,
+    ) -> Option<Here<'a>> {
+        let tab = tabs.get(active)?;
+        Some(Here {
+            path: &tab.path,
+            rope: documents.rope(&tab.path)?,
+            cursor: tab.editor.cursor(),
+            mode: tab.editor.mode,
+        })
+    }
+
+    /// Opens `path` with the cursor at `at`: now if its text is here, else once it is.
+    fn go_to(
+        &mut self,
+        path: String,
+        at: crate::text::LineCol,
+        documents: &impl Documents,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        self.stop_following(commands);
+        self.popups.set_goto(path.clone(), at);
+        match documents.rope(&path) {
+            Some(rope) => self.open_document(&path, rope, false),
+            None => commands.push(AppCommand::Open(path)),
+        }
+    }
+
+    /// An `Ask` for the cursor's place in the active file.
+    fn ask(&self, kind: AskKind, documents: &impl Documents) -> Option<AppCommand> {
+        let tab = self.tabs.get(self.active)?;
+        let rope = documents.rope(&tab.path)?;
+        Some(AppCommand::Ask(IntelAsk {
+            kind,
+            path: tab.path.clone(),
+            at: crate::text::position::char_to_line_col(rope, tab.editor.cursor()),
+            explicit: true,
+        }))
     }
 
     pub fn following(&self) -> Option<ParticipantId> {
@@ -375,6 +471,23 @@ impl App {
             self.resize(*width, *height);
             return commands;
         }
+        if self.popups.is_open() && self.compositor.is_empty() {
+            match event {
+                Event::Key(key) => match self.popups.handle_key(key) {
+                    KeyOutcome::Consumed => return commands,
+                    KeyOutcome::Pass => {}
+                    KeyOutcome::GoTo(path, at) => {
+                        self.go_to(path, at, documents, &mut commands);
+                        return commands;
+                    }
+                    KeyOutcome::Accept(text) => {
+                        self.accept_completion(text, documents, &mut commands);
+                        return commands;
+                    }
+                },
+                _ => self.popups.close(),
+            }
+        }
         if !self.compositor.is_empty() {
             let mut ui = Vec::new();
             let mut cx = Context {
@@ -390,12 +503,14 @@ impl App {
             }
         }
         let before = self.view_state();
+        let mut typed = None;
         match event {
             Event::Key(key) => {
                 let mode = self.current_mode();
                 match self.keymap.handle(mode, key) {
                     KeyResult::Action(action) => self.action(action, documents, &mut commands),
                     KeyResult::Insert(c) => {
+                        typed = Some(c);
                         self.editor_input(EditorInput::Insert(c), documents, &mut commands)
                     }
                     KeyResult::Pending | KeyResult::Unbound => {}
@@ -406,6 +521,28 @@ impl App {
             }
             Event::Mouse(mouse) => self.mouse(mouse, documents, &mut commands),
             Event::Resize(..) => {}
+        }
+        if matches!(event, Event::Key(_) | Event::Paste(_)) {
+            // The text is the session's to change: judge it as it will be after our edit.
+            let edited = commands.iter().find_map(|command| match command {
+                AppCommand::Edit { path, operation } => Some((path, operation)),
+                _ => None,
+            });
+            let after_edit = edited.and_then(|(path, operation)| {
+                let mut rope = documents.rope(path)?.clone();
+                operation.apply(&mut rope).ok()?;
+                Some(rope)
+            });
+            let here = match (&after_edit, self.tabs.get(self.active)) {
+                (Some(rope), Some(tab)) => Some(Here {
+                    path: &tab.path,
+                    rope,
+                    cursor: tab.editor.cursor(),
+                    mode: tab.editor.mode,
+                }),
+                _ => Self::here(&self.tabs, self.active, documents),
+            };
+            self.popups.after_input(here, typed, Instant::now());
         }
         let after = self.view_state();
         if before != after
@@ -458,8 +595,36 @@ impl App {
                     None => commands.push(AppCommand::Open(path)),
                 }
             }
+            UiCommand::App(AppCommand::GoTo { path, at }) => {
+                self.go_to(path, at, documents, commands)
+            }
             UiCommand::App(command) => commands.push(command),
         }
+    }
+
+    /// Replaces the word before the cursor with an accepted completion, as typing would.
+    fn accept_completion(
+        &mut self,
+        text: String,
+        documents: &impl Documents,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            return;
+        };
+        let Some(rope) = documents.rope(&tab.path) else {
+            return;
+        };
+        let cursor = tab.editor.cursor();
+        let start = crate::tui::popup::word_start(rope, cursor);
+        tab.editor.set_selection(
+            rope,
+            Selection {
+                anchor: start,
+                head: cursor,
+            },
+        );
+        self.editor_input(EditorInput::Paste(text), documents, commands);
     }
 
     fn action(
@@ -503,6 +668,20 @@ impl App {
                 self.stop_following(commands);
             }
             Action::AskEveryoneToFollow => commands.push(AppCommand::AskEveryoneToFollow),
+            Action::Hover | Action::PeekDefinition | Action::GotoDefinition | Action::Complete => {
+                let kind = match action {
+                    Action::Hover => AskKind::Hover,
+                    Action::PeekDefinition => AskKind::Peek,
+                    Action::GotoDefinition => AskKind::Definition,
+                    _ => AskKind::Completion,
+                };
+                match self.ask(kind, documents) {
+                    Some(ask) => commands.push(ask),
+                    None => self
+                        .messages
+                        .push(Level::Info, "open a file to ask about its code"),
+                }
+            }
             Action::NextTab | Action::PreviousTab if !self.tabs.is_empty() => {
                 self.stop_following(commands);
                 let len = self.tabs.len();
@@ -659,6 +838,13 @@ impl App {
                 };
                 cursor = widget.cursor_position(regions.editor);
                 widget.render(regions.editor, buf);
+                let here = Here {
+                    path: &tab.path,
+                    rope,
+                    cursor: tab.editor.cursor(),
+                    mode: tab.editor.mode,
+                };
+                self.popups.render(regions.editor, cursor, here, theme, buf);
             }
             (Some(tab), None) => {
                 self.placeholder(regions.editor, buf, &format!("loading {}…", tab.path));

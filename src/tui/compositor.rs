@@ -56,6 +56,13 @@ pub enum AppCommand {
     AskEveryoneToFollow,
     /// Search all shared files for this text.
     WorkspaceSearch(String),
+    /// Ask the host about the code at a place; the answer goes to `App::intel_answer`.
+    Ask(crate::tui::popup::IntelAsk),
+    /// Open `path` with the cursor at `at` (a definition chosen in a picker).
+    GoTo {
+        path: String,
+        at: crate::text::LineCol,
+    },
     Quit,
 }
 

@@ -31,6 +31,7 @@ use crate::tui::app::{App, Documents};
 use crate::tui::compositor::{AppCommand, Event};
 use crate::tui::config::{Config, ConfigError};
 use crate::tui::editor::{RemoteCursor, Selection};
+use crate::tui::intel::IntelRequests;
 use crate::tui::keymap::{Keymap, KeymapError};
 use crate::tui::people::PersonView;
 use crate::tui::status::{ConnectionState, Level};
@@ -227,6 +228,8 @@ struct Loop {
     /// The others' cursors in our text's coordinates: set from their presence, then
     /// carried through every edit (ours and theirs) until their next presence.
     cursors: HashMap<ParticipantId, (String, Selection)>,
+    /// Hover, peek, definition and completion questions to the host.
+    intel: IntelRequests,
 }
 
 impl Loop {
@@ -249,6 +252,7 @@ impl Loop {
             quit: false,
             quit_armed: false,
             cursors: HashMap::new(),
+            intel: IntelRequests::default(),
         }
     }
 
@@ -281,6 +285,7 @@ impl Loop {
                 event = self.connection.next() => self.driver_event(event).await?,
                 _ = sleep_until(timer) => self.timers(),
             }
+            self.intel.send_ready(&mut self.session);
             self.connection.flush(&mut self.session).await;
         }
         Ok(())
@@ -307,7 +312,8 @@ impl Loop {
             .presence_ready()
             .then(|| self.presence.deadline())
             .flatten();
-        [idle, tick, presence].into_iter().flatten().min()
+        let intel = self.intel.deadline().map(Instant::from_std);
+        [idle, tick, presence, intel].into_iter().flatten().min()
     }
 
     fn timers(&mut self) {
@@ -317,6 +323,13 @@ impl Loop {
             self.dirty = true;
         }
         if self.app.tick(now.into_std()) {
+            self.dirty = true;
+        }
+        if let Some(AppCommand::Ask(ask)) = self.app.due_ask(now.into_std()) {
+            self.intel.ask(ask, &mut self.session);
+        }
+        for late in self.intel.expired(now.into_std()) {
+            self.app.message(Level::Warning, late);
             self.dirty = true;
         }
         self.send_presence(now);
@@ -369,6 +382,9 @@ impl Loop {
                 }
             }
             AppCommand::Open(path) => self.open(path),
+            AppCommand::Ask(ask) => self.intel.ask(ask, &mut self.session),
+            // The app opens definitions itself; a GoTo reaching here only needs the file.
+            AppCommand::GoTo { path, .. } => self.open(path),
             AppCommand::Save(path) => {
                 self.session.save(&path);
                 self.app.message(Level::Info, format!("saving {path}…"));
@@ -621,6 +637,16 @@ impl Loop {
                     self.dirty = true;
                     self.files_request = None;
                     self.app.set_files(std::mem::take(&mut self.files));
+                }
+            }
+            SessionEvent::Response { id, body, .. } if self.intel.owns(id) => {
+                if let Some((ask, body)) = self.intel.answer(id, body) {
+                    for command in self.app.intel_answer(&ask, body, &self.session) {
+                        if let AppCommand::Open(path) = command {
+                            self.open(path);
+                        }
+                    }
+                    self.dirty = true;
                 }
             }
             SessionEvent::Response { .. } => {}
