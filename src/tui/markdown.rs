@@ -23,6 +23,7 @@ pub fn render(markdown: &str, width: usize, theme: &Theme) -> Vec<Line<'static>>
     let width = width.max(8);
     let mut out: Vec<Line<'static>> = Vec::new();
     let mut code: Option<(Option<Language>, Vec<String>)> = None;
+    let mut rules = Vec::new();
     for raw in markdown.lines() {
         let trimmed = raw.trim_start();
         if let Some(info) = trimmed.strip_prefix("```") {
@@ -37,14 +38,19 @@ pub fn render(markdown: &str, width: usize, theme: &Theme) -> Vec<Line<'static>>
             continue;
         }
         if trimmed.is_empty() {
-            if out.last().is_some_and(|line| !line.spans.is_empty()) {
+            let after_rule = rules.last().is_some_and(|&rule| rule + 1 == out.len());
+            if !after_rule && out.last().is_some_and(|line| !line.spans.is_empty()) {
                 out.push(Line::default());
             }
             continue;
         }
         if is_rule(trimmed) {
-            let rule = "─".repeat(width);
-            out.push(Line::from(Span::styled(rule, theme.get("comment"))));
+            // The rule separates on its own: no blank line around it.
+            if out.last().is_some_and(|line| line.spans.is_empty()) {
+                out.pop();
+            }
+            rules.push(out.len());
+            out.push(Line::from(Span::styled("", theme.get("comment"))));
             continue;
         }
         let hashes = trimmed.chars().take_while(|c| *c == '#').count();
@@ -74,6 +80,18 @@ pub fn render(markdown: &str, width: usize, theme: &Theme) -> Vec<Line<'static>>
     }
     while out.last().is_some_and(|line| line.spans.is_empty()) {
         out.pop();
+    }
+    // A rule spans the text, not the popup's widest possible width.
+    let text_width = out
+        .iter()
+        .map(Line::width)
+        .max()
+        .unwrap_or(0)
+        .clamp(3, width);
+    for rule in rules {
+        if let Some(span) = out.get_mut(rule).and_then(|line| line.spans.first_mut()) {
+            span.content = "─".repeat(text_width).into();
+        }
     }
     out
 }
@@ -337,9 +355,7 @@ mod tests {
                 "fixture_crate::shapes",
                 "",
                 "pub fn area(shape: &Shape) -> f64",
-                "",
                 "──────────────────────────────",
-                "",
                 "The area of shape, in",
                 "square_units.",
                 "",
@@ -353,7 +369,7 @@ mod tests {
         let keyword = theme.get("ui.text").patch(theme.get("keyword"));
         assert_eq!(lines[2].spans[0].content, "pub");
         assert_eq!(lines[2].spans[0].style.fg, keyword.fg);
-        let strong = &lines[6].spans[2];
+        let strong = &lines[4].spans[2];
         assert_eq!(strong.content, "area");
         assert!(strong.style.add_modifier.contains(Modifier::BOLD));
     }

@@ -115,12 +115,16 @@ struct HoverPopup {
 struct PeekPopup {
     views: Vec<PeekView>,
     current: usize,
-    scroll: usize,
+    /// Lines scrolled from where the window starts (a third of it above the definition).
+    scroll: isize,
 }
 
 struct CompletionMenu {
     path: String,
     line: usize,
+    /// Where the word being completed starts (a char index); typing that starts another
+    /// word (a space, a parenthesis) closes the menu.
+    anchor: usize,
     items: Vec<Completion>,
     /// Indices into `items` that match what is typed, best first.
     shown: Vec<usize>,
@@ -206,7 +210,7 @@ impl Popups {
                     peek.current = (peek.current + peek.views.len() - 1) % peek.views.len();
                     peek.scroll = 0;
                 }
-                KeyCode::Up if plain => peek.scroll = peek.scroll.saturating_sub(1),
+                KeyCode::Up if plain => peek.scroll -= 1,
                 KeyCode::Down if plain => peek.scroll += 1,
                 _ => {
                     self.peek = None;
@@ -227,7 +231,11 @@ impl Popups {
         };
         let cursor_at = char_to_line_col(here.rope, here.cursor);
         if let Some(menu) = &mut self.completion {
-            if menu.path != here.path || menu.line != cursor_at.line || here.mode != Mode::Insert {
+            if menu.path != here.path
+                || menu.line != cursor_at.line
+                || menu.anchor != word_start(here.rope, here.cursor)
+                || here.mode != Mode::Insert
+            {
                 self.completion = None;
             } else {
                 let prefix = prefix(here.rope, here.cursor);
@@ -375,6 +383,7 @@ impl Popups {
                 let mut menu = CompletionMenu {
                     path: ask.path.clone(),
                     line: ask.at.line,
+                    anchor: word_start(here.rope, here.cursor),
                     items,
                     shown: Vec::new(),
                     selected: 0,
@@ -512,11 +521,11 @@ impl HoverPopup {
             .saturating_sub(1)
             .min(HOVER_HEIGHT)
             .saturating_sub(2) as usize;
-        let rows = lines.len().min(room);
-        let size = (inner_width as u16 + 2, rows as u16 + 2);
+        let size = (inner_width as u16 + 2, lines.len().min(room) as u16 + 2);
         let Some(popup) = beside(area, cursor, size.0, size.1) else {
             return;
         };
+        let rows = popup.height as usize - 2;
         let scroll = self.scroll.min(lines.len().saturating_sub(rows));
         let mut block = Block::bordered().border_type(BorderType::Rounded);
         if lines.len() > rows {
@@ -584,7 +593,14 @@ impl PeekPopup {
         }
         let popup = Rect::new(area.x, y, area.width, height);
         let rows = height as usize - 2;
-        let scroll = self.scroll.min(body.len().saturating_sub(rows));
+        let definition = place
+            .range
+            .start
+            .line
+            .saturating_sub(view.first_line as usize);
+        let natural = definition.saturating_sub(rows / 3) as isize;
+        let last = body.len().saturating_sub(rows) as isize;
+        let scroll = (natural + self.scroll).clamp(0, last) as usize;
         let hint = if place.external {
             " esc closes "
         } else {
@@ -700,6 +716,7 @@ mod tests {
         let mut menu = CompletionMenu {
             path: "a.rs".into(),
             line: 0,
+            anchor: 0,
             items: ["area", "perimeter", "Area2", "scale", "parse_area"]
                 .map(item)
                 .to_vec(),
