@@ -4,7 +4,8 @@
 //!
 //! - ctrl-k shows the function's signature and doc comment in a popup;
 //! - ctrl-alt-p shows the definition's lines from src/geometry.rs, without opening it;
-//! - F12 opens src/geometry.rs with the cursor on the definition.
+//! - F12 opens src/geometry.rs with the cursor on the definition;
+//! - typing `are` there and pausing offers `area`, and enter completes the word.
 //!
 //! rust-analyzer indexes the crate first; until it is ready the host answers "still
 //! indexing" (shown as a notice), so the first question is repeated until the popup comes,
@@ -194,6 +195,45 @@ fn hover_peek_and_definition_with_rust_analyzer_in_a_real_terminal() {
     assert!(
         opened.contains("src/geometry.rs") && opened.contains("width * height"),
         "geometry.rs is the active file:\n{opened}"
+    );
+
+    // Completion while typing: a pause after `are` offers `area`; enter puts it in.
+    // rust-analyzer sometimes answers the first question after an edit with an empty
+    // list; then, as a user would, we ask with ctrl-space.
+    tmux.keys("ada", &["C-End", "Enter"]);
+    tmux.text("ada", "pub fn twice() -> u32 { 2 * are");
+    let has_menu = |s: &str| {
+        s.lines()
+            .any(|line| line.contains("│area") && line.contains("fn("))
+    };
+    let start = Instant::now();
+    let menu = loop {
+        let asked = Instant::now();
+        let mut screen = tmux.screen("ada");
+        while !has_menu(&screen) && asked.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(100));
+            screen = tmux.screen("ada");
+        }
+        if has_menu(&screen) {
+            break screen;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no completion menu; the screen:\n{screen}"
+        );
+        tmux.keys("ada", &["C-Space"]);
+    };
+    assert!(
+        menu.contains("pub fn twice() -> u32 { 2 * are"),
+        "the typed text is there:\n{menu}"
+    );
+    tmux.keys("ada", &["Enter"]);
+    let accepted = tmux.wait("ada", "the completion accepted", |s| {
+        s.contains("{ 2 * area") && !s.contains("│area")
+    });
+    assert!(
+        !accepted.contains("2 * are\n") && !accepted.contains("2 * areaarea"),
+        "the typed word was replaced, not appended to:\n{accepted}"
     );
 
     tmux.keys("ada", &["C-q"]);

@@ -52,6 +52,7 @@ impl IntelRequests {
                 revision: document.ot.revision(),
                 position: ask.at,
             };
+            tracing::debug!(?ask, revision = at.revision, "asking the host");
             let id = session.request(match ask.kind {
                 AskKind::Hover => Request::Hover(at),
                 AskKind::Peek => Request::Peek(at),
@@ -72,7 +73,11 @@ impl IntelRequests {
     /// The question `id` answered, unless a newer one of its kind was asked since.
     pub fn answer(&mut self, id: RequestId, body: Response) -> Option<(IntelAsk, Response)> {
         let (ask, _) = self.in_flight.remove(&id)?;
-        (self.latest.get(&ask.kind) == Some(&id)).then_some((ask, body))
+        let latest = self.latest.get(&ask.kind) == Some(&id);
+        if !latest {
+            tracing::debug!(?ask, "an answer to a question asked again since is dropped");
+        }
+        latest.then_some((ask, body))
     }
 
     /// When the oldest question in flight runs out of patience.

@@ -315,6 +315,7 @@ impl Popups {
         messages: &mut Messages,
     ) -> Answered {
         let fresh = here.is_some_and(|here| here.path == ask.path && still_there(ask, here));
+        tracing::debug!(?ask, fresh, ?response, "the host answered");
         match response {
             Response::Error { message } => {
                 if ask.explicit {
