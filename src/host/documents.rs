@@ -232,7 +232,9 @@ impl Documents {
         }
         let too_old = || DocumentError::OutOfSync {
             path: path.to_string(),
-            reason: format!("revision {revision} is older than the texts the host keeps"),
+            reason: format!(
+                "the text you asked about (revision {revision}) is no longer kept on the host"
+            ),
         };
         let asked_in = document
             .recent

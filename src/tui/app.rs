@@ -7,6 +7,8 @@
 //! - a remote edit applied by the session -> [`App::remote_edit`];
 //! - presence, members, file list, connection state -> `App::set_*`;
 //! - a leader's presence while following -> [`App::leader_moved`];
+//! - an [`AppCommand::Ask`] goes to the host (`tui::intel`); its answer ->
+//!   [`App::intel_answer`], and [`App::due_ask`] when [`App::next_deadline`] comes;
 //! - then draw: `tui.draw(|frame| app.render(frame, &documents))`.
 //!
 //! The app never holds document text: it reads ropes through [`Documents`] when it needs
@@ -442,6 +444,8 @@ impl App {
         if self.following != Some(leader) {
             return Vec::new();
         }
+        // A popup belongs to where our cursor was.
+        self.popups.close();
         match documents.rope(path) {
             Some(rope) => {
                 if self.active_path() != Some(path) {
