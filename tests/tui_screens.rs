@@ -637,6 +637,26 @@ fn every_question_tells_why_it_has_no_answer() {
             .draw()
             .contains("no definition found at README.md:1:1")
     );
+
+    // A hover that finally comes takes back the "still indexing" said before it.
+    let ask = Screen::asked(&screen.key(KeyCode::Char('k'), KeyModifiers::CONTROL));
+    let indexing = "rust-analyzer is still indexing (90%); try again in a moment";
+    screen.answer(
+        &ask,
+        Response::Error {
+            message: indexing.into(),
+        },
+    );
+    assert!(screen.draw().contains("still indexing (90%)"));
+    screen.answer(
+        &ask,
+        Response::Hover {
+            markdown: "# cotype".into(),
+            syntactic: false,
+        },
+    );
+    let text = screen.draw();
+    assert!(!text.contains("still indexing"), "{text}");
 }
 
 fn completions() -> Response {

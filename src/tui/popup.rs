@@ -105,6 +105,9 @@ pub struct Popups {
     goto: Option<(String, LineCol)>,
     /// The last error a completion asked by typing got, so it is said once, not per key.
     last_quiet_error: Option<String>,
+    /// The last error shown for a question ("still indexing"), taken back when a later
+    /// answer shows that it no longer holds.
+    last_error: Option<String>,
 }
 
 struct HoverPopup {
@@ -316,12 +319,18 @@ impl Popups {
     ) -> Answered {
         let fresh = here.is_some_and(|here| here.path == ask.path && still_there(ask, here));
         tracing::debug!(?ask, fresh, ?response, "the host answered");
+        if !matches!(response, Response::Error { .. })
+            && let Some(outdated) = self.last_error.take()
+        {
+            messages.retract(&outdated);
+        }
         match response {
             Response::Error { message } => {
-                if ask.explicit {
-                    messages.push(Level::Warning, message);
-                } else if self.last_quiet_error.as_ref() != Some(&message) {
+                if ask.explicit || self.last_quiet_error.as_ref() != Some(&message) {
                     messages.push(Level::Warning, message.clone());
+                    self.last_error = Some(message.clone());
+                }
+                if !ask.explicit {
                     self.last_quiet_error = Some(message);
                 }
             }
