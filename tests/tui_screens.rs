@@ -754,3 +754,14 @@ fn completion_closes_on_esc_or_a_non_identifier_and_drops_stale_answers() {
     screen.answer(&ask, Response::Completions(Vec::new()));
     assert!(screen.draw().contains("no completions here"));
 }
+
+#[test]
+fn typing_that_does_not_go_in_asks_for_no_completions() {
+    let mut screen = Screen::new("default");
+    let rope = screen.docs["src/main.rs"].clone();
+    screen.app.open_document("src/main.rs", &rope, true);
+    screen.type_text("gre");
+    let later = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    assert_eq!(screen.app.due_ask(later), None, "read-only: nothing typed");
+    assert!(screen.draw().contains("read-only"));
+}

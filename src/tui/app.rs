@@ -546,6 +546,8 @@ impl App {
                 }),
                 _ => Self::here(&self.tabs, self.active, documents),
             };
+            // A character that did not go in (a read-only file) asks for nothing.
+            let typed = typed.filter(|_| after_edit.is_some());
             self.popups.after_input(here, typed, Instant::now());
         }
         let after = self.view_state();
