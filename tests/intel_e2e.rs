@@ -436,3 +436,51 @@ async fn a_stopped_search_leaves_the_session_usable() {
         )
     );
 }
+
+/// A question carries the revision it was asked at. Here it reaches the host after
+/// another participant put two lines above the place asked about: the host moves the
+/// position across that edit, so the answer is about the same call, not about whatever
+/// now sits at the old line and column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_position_asked_at_an_older_revision_is_answered_where_that_text_went() {
+    use cotype::client::driver::Driver;
+    use cotype::client::headless::{self, EditAction};
+
+    let dir = fixture("rust_crate");
+    let root = dir.path();
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let link = common::start_host(root, relay.address, "host", &[]).await;
+    let mut guest = Participant::join(&link, "guest")
+        .await
+        .expect("guest joins");
+    let (mut driver, mut bob) = Driver::join(&link, "bob").await.expect("bob joins");
+
+    // The guest saw src/lib.rs as it was when first opened (revision 0) and asks about
+    // the `a` of `area(2, 3)` there.
+    let call = place(root, "src/lib.rs", "area(2, 3)", 0);
+    assert_eq!(call.revision, 0);
+    // Before the answer, bob inserts two lines at the top.
+    let revision = headless::edit(
+        &mut driver,
+        &mut bob,
+        "src/lib.rs",
+        LineCol { line: 1, col: 1 },
+        &EditAction::Insert("// one\n// two\n".into()),
+        false,
+    )
+    .await
+    .expect("bob's edit is applied");
+    assert_eq!(revision, 1);
+    // Read at revision 1, the old place is an empty line: nothing to hover there.
+    let moved_text = bob.documents["src/lib.rs"].rope.to_string();
+    assert_eq!(moved_text.lines().nth(call.position.line), Some(""));
+
+    let hover = eventually!("hover asked at revision 0", guest.hover(call.clone()));
+    assert!(
+        hover
+            .markdown
+            .contains("pub fn area(width: u32, height: u32) -> u32"),
+        "the answer is about the call asked about: {}",
+        hover.markdown
+    );
+}

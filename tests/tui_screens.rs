@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use cotype::protocol::message::{DiagnosticItem, SearchHit, Severity, TextRange};
+use cotype::protocol::message::{
+    Completion, DiagnosticItem, PeekView, Response, SearchHit, Severity, TextLocation, TextRange,
+};
 use cotype::text::LineCol;
 use cotype::text::Operation;
 use cotype::tui::app::App;
@@ -457,36 +459,29 @@ fn search_panel_streams_results_with_a_preview_and_opens_the_match() {
         searching.contains("2 matches in 1 file; searching…"),
         "{searching}"
     );
-    // The second batch arrives, from a file nobody has open, and the search ends.
+    // The second batch arrives, from a file nobody has open, and the search ends. Nobody
+    // picked a match yet, so the selection stays on the first: lib.rs, sorted before
+    // main.rs, whose text is asked from the host and shown when it arrives.
     let fetch = screen.app.search_results(
         vec![hit("src/lib.rs", 2, 12, "    let s = greeeting();")],
         &screen.docs,
     );
-    assert!(
-        fetch.is_empty(),
-        "lib.rs is not selected: nothing to preview"
-    );
-    screen.app.search_finished(Ok((3, 5, false)));
-    let text = screen.draw();
-    insta::assert_snapshot!("search_panel", text);
-    // The match is highlighted in its row.
-    let (x, y) = find_on_screen(&text, "greet(i)").unwrap();
-    let cell = screen.terminal.backend().buffer().cell((x, y + 1)).unwrap();
-    assert!(cell.modifier.contains(Modifier::UNDERLINED), "{cell:?}");
-
-    // Up to lib.rs (sorted first): its text is asked from the host, and shown when it
-    // arrives.
-    let commands = screen.key(KeyCode::Up, KeyModifiers::NONE);
-    assert_eq!(commands, [AppCommand::SearchPreview("src/lib.rs".into())]);
+    assert_eq!(fetch, [AppCommand::SearchPreview("src/lib.rs".into())]);
     screen.app.search_preview(
         "src/lib.rs",
         Rope::from_str("fn greeeting() -> u8 {\n    let s = greeeting();\n    s\n}\n"),
     );
+    screen.app.search_finished(Ok((3, 5, false)));
     let text = screen.draw();
+    insta::assert_snapshot!("search_panel", text);
     assert!(
         text.contains("fn greeeting() -> u8 {") && text.contains("src/lib.rs:2"),
         "{text}"
     );
+    // The match is highlighted in its row.
+    let (x, y) = find_on_screen(&text, "greet(i)").unwrap();
+    let cell = screen.terminal.backend().buffer().cell((x, y + 1)).unwrap();
+    assert!(cell.modifier.contains(Modifier::UNDERLINED), "{cell:?}");
 
     // Down to main.rs:11, Enter: the file opens with the cursor on the match.
     screen.key(KeyCode::Down, KeyModifiers::NONE);
@@ -695,4 +690,361 @@ fn references_list_and_jump() {
             .draw()
             .contains("references: no language server for .rs on the host")
     );
+}
+// ----- answers about code: hover, peek, definition, completion
+
+use cotype::tui::popup::{AskKind, IntelAsk};
+
+const LIB_RS: &str = "//! Greetings.
+
+/// Says hello to `n`.
+pub fn greet(n: u32) {
+    println!(\"hello {n}\");
+}
+
+pub fn farewell() {}
+";
+
+impl Screen {
+    /// Moves the cursor to a 0-based line and column of the active file.
+    fn cursor_to(&mut self, line: usize, col: usize) {
+        self.key(KeyCode::Home, KeyModifiers::CONTROL);
+        for _ in 0..line {
+            self.key(KeyCode::Down, KeyModifiers::NONE);
+        }
+        for _ in 0..col {
+            self.key(KeyCode::Right, KeyModifiers::NONE);
+        }
+    }
+
+    /// The one question a key asked.
+    fn asked(commands: &[AppCommand]) -> IntelAsk {
+        let asks: Vec<_> = commands
+            .iter()
+            .filter_map(|command| match command {
+                AppCommand::Ask(ask) => Some(ask.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(asks.len(), 1, "one question asked: {commands:?}");
+        asks[0].clone()
+    }
+
+    fn answer(&mut self, ask: &IntelAsk, response: Response) -> Vec<AppCommand> {
+        let Self { app, docs, .. } = self;
+        app.intel_answer(ask, response, docs)
+    }
+}
+
+fn greet_peek() -> Response {
+    Response::Peek {
+        views: vec![PeekView {
+            location: TextLocation {
+                path: "src/lib.rs".into(),
+                range: TextRange {
+                    start: LineCol { line: 3, col: 7 },
+                    end: LineCol { line: 3, col: 12 },
+                },
+                external: false,
+            },
+            first_line: 0,
+            lines: LIB_RS.lines().map(String::from).collect(),
+        }],
+        syntactic: false,
+    }
+}
+
+#[test]
+fn hover_shows_the_signature_and_docs_next_to_the_cursor_and_any_move_closes_it() {
+    let mut screen = Screen::new("default");
+    screen.open("src/main.rs");
+    // On `main` in `fn main() {` (line 3).
+    screen.cursor_to(2, 4);
+    let ask = Screen::asked(&screen.key(KeyCode::Char('k'), KeyModifiers::CONTROL));
+    assert_eq!(
+        (ask.kind, ask.path.as_str(), ask.at),
+        (AskKind::Hover, "src/main.rs", LineCol { line: 2, col: 4 })
+    );
+    let markdown = "```rust\nfn main()\n```\n\n---\n\nRuns the **demo**: greets `0..3`; see [the docs](https://example.com).\n\n# Examples\n\n- `cargo run`\n- `cargo test`";
+    screen.answer(
+        &ask,
+        Response::Hover {
+            markdown: markdown.into(),
+            syntactic: false,
+        },
+    );
+    let text = screen.draw();
+    insta::assert_snapshot!("hover_popup", text);
+    assert!(text.contains("fn main()") && text.contains("Runs the demo: greets 0..3"));
+
+    // Moving the cursor closes it (and moves: the key is not swallowed).
+    screen.key(KeyCode::Right, KeyModifiers::NONE);
+    let text = screen.draw();
+    assert!(!text.contains("Runs the demo"), "{text}");
+    assert!(text.contains("3:6"), "{text}");
+
+    // An answer for a place the cursor has left is dropped.
+    screen.answer(
+        &ask,
+        Response::Hover {
+            markdown: "stale".into(),
+            syntactic: false,
+        },
+    );
+    assert!(!screen.draw().contains("stale"));
+}
+
+#[test]
+fn peek_shows_the_definition_from_another_file_and_enter_opens_it_there() {
+    let mut screen = Screen::new("default");
+    screen.open("src/main.rs");
+    screen.cursor_to(6, 9);
+    let ask = Screen::asked(&screen.key(
+        KeyCode::Char('p'),
+        KeyModifiers::CONTROL | KeyModifiers::ALT,
+    ));
+    assert_eq!(ask.kind, AskKind::Peek);
+    screen.answer(&ask, greet_peek());
+    let text = screen.draw();
+    insta::assert_snapshot!("peek_window", text);
+    assert!(text.contains("src/lib.rs:4") && text.contains("4 pub fn greet(n: u32) {"));
+    // The window shows the doc comment above the definition.
+    assert!(text.contains("3 /// Says hello to `n`."), "{text}");
+    // Still in main.rs: peeking opens nothing.
+    assert_eq!(screen.app.active_path(), Some("src/main.rs"));
+
+    // Enter opens lib.rs (asking the session for it) with the cursor on the definition.
+    let commands = screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert!(
+        commands.contains(&AppCommand::Open("src/lib.rs".into())),
+        "{commands:?}"
+    );
+    let lib = Rope::from_str(LIB_RS);
+    screen.docs.insert("src/lib.rs".into(), lib.clone());
+    screen.app.open_document("src/lib.rs", &lib, false);
+    assert_eq!(screen.app.active_path(), Some("src/lib.rs"));
+    let text = screen.draw();
+    assert!(
+        text.contains("src/lib.rs") && text.contains("4:8"),
+        "{text}"
+    );
+}
+
+#[test]
+fn go_to_definition_opens_one_result_and_offers_a_picker_for_several() {
+    let mut screen = Screen::new("vim");
+    screen
+        .docs
+        .insert("src/lib.rs".into(), Rope::from_str(LIB_RS));
+    screen.open("src/main.rs");
+    screen.cursor_to(6, 9);
+    screen.key(KeyCode::Char('g'), KeyModifiers::NONE);
+    let ask = Screen::asked(&screen.key(KeyCode::Char('d'), KeyModifiers::NONE));
+    assert_eq!(ask.kind, AskKind::Definition);
+    let place = |path: &str, line: usize| TextLocation {
+        path: path.into(),
+        range: TextRange {
+            start: LineCol { line, col: 7 },
+            end: LineCol { line, col: 12 },
+        },
+        external: false,
+    };
+    screen.answer(
+        &ask,
+        Response::Locations {
+            locations: vec![place("src/lib.rs", 3), place("src/main.rs", 10)],
+            syntactic: true,
+        },
+    );
+    let text = screen.draw();
+    assert!(
+        text.contains("src/lib.rs:4") && text.contains("src/main.rs:11"),
+        "{text}"
+    );
+    assert!(text.contains("answered from syntax alone"), "{text}");
+    screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(screen.app.active_path(), Some("src/lib.rs"));
+    assert!(screen.draw().contains("4:8"));
+
+    // One result in a file that is open goes straight there.
+    screen.key(KeyCode::Char('g'), KeyModifiers::NONE);
+    let ask = Screen::asked(&screen.key(KeyCode::Char('d'), KeyModifiers::NONE));
+    screen.answer(
+        &ask,
+        Response::Locations {
+            locations: vec![place("src/main.rs", 10)],
+            syntactic: false,
+        },
+    );
+    assert_eq!(screen.app.active_path(), Some("src/main.rs"));
+    assert!(screen.draw().contains("11:8"));
+}
+
+#[test]
+fn every_question_tells_why_it_has_no_answer() {
+    let mut screen = Screen::new("default");
+    screen.open("README.md");
+    for (message, shown) in [
+        (
+            "no language server for .md on the host (tried: none configured)",
+            "no language server for .md on the host",
+        ),
+        (
+            "rust-analyzer is still indexing (37%); try again in a moment",
+            "still indexing (37%)",
+        ),
+        (
+            "the language server did not answer within 20 s; it may still be starting, try again in a moment",
+            "did not answer within 20 s",
+        ),
+    ] {
+        let ask = Screen::asked(&screen.key(KeyCode::Char('k'), KeyModifiers::CONTROL));
+        screen.answer(
+            &ask,
+            Response::Error {
+                message: message.into(),
+            },
+        );
+        let text = screen.draw();
+        assert!(text.contains(shown), "{shown:?} on screen:\n{text}");
+    }
+    let ask = Screen::asked(&screen.key(KeyCode::F(12), KeyModifiers::NONE));
+    screen.answer(
+        &ask,
+        Response::Nothing {
+            reason: "no definition found at README.md:1:1".into(),
+        },
+    );
+    assert!(
+        screen
+            .draw()
+            .contains("no definition found at README.md:1:1")
+    );
+
+    // A hover that finally comes takes back the "still indexing" said before it.
+    let ask = Screen::asked(&screen.key(KeyCode::Char('k'), KeyModifiers::CONTROL));
+    let indexing = "rust-analyzer is still indexing (90%); try again in a moment";
+    screen.answer(
+        &ask,
+        Response::Error {
+            message: indexing.into(),
+        },
+    );
+    assert!(screen.draw().contains("still indexing (90%)"));
+    screen.answer(
+        &ask,
+        Response::Hover {
+            markdown: "# cotype".into(),
+            syntactic: false,
+        },
+    );
+    let text = screen.draw();
+    assert!(!text.contains("still indexing"), "{text}");
+}
+
+fn completions() -> Response {
+    let item = |label: &str, detail: &str| Completion {
+        label: label.into(),
+        detail: Some(detail.into()),
+        insert_text: label.into(),
+    };
+    Response::Completions(vec![
+        item("greet", "fn(n: u32)"),
+        item("greeting_count", "usize"),
+        item("green", "Color"),
+        item("println", "macro_rules! println"),
+    ])
+}
+
+/// Types `gre` on a new line in `main` and lets the completion question come due.
+fn completion_menu_after_typing(screen: &mut Screen) -> IntelAsk {
+    screen.open("src/main.rs");
+    screen.cursor_to(6, 17);
+    screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    screen.type_text("gre");
+    let later = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let Some(AppCommand::Ask(ask)) = screen.app.due_ask(later) else {
+        panic!("typing an identifier asks for completions once typing pauses");
+    };
+    assert_eq!(
+        (ask.kind, ask.at, ask.explicit),
+        (AskKind::Completion, LineCol { line: 7, col: 11 }, false)
+    );
+    assert_eq!(screen.app.due_ask(later), None, "asked once");
+    screen.answer(&ask, completions());
+    ask
+}
+
+#[test]
+fn completion_menu_appears_under_the_word_being_typed() {
+    let mut screen = Screen::new("default");
+    completion_menu_after_typing(&mut screen);
+    // Filtered by what is typed: println does not match `gre`.
+    assert_eq!(
+        screen.app.completion_labels(),
+        ["greet", "greeting_count", "green"]
+    );
+    let text = screen.draw();
+    insta::assert_snapshot!("completion_menu", text);
+}
+
+#[test]
+fn completion_filters_as_you_type_and_enter_inserts_through_the_edit_path() {
+    let mut screen = Screen::new("default");
+    completion_menu_after_typing(&mut screen);
+    screen.type_text("et");
+    assert_eq!(screen.app.completion_labels(), ["greet", "greeting_count"]);
+    // Down selects the second; enter replaces the typed word with it, as an edit.
+    screen.key(KeyCode::Down, KeyModifiers::NONE);
+    let commands = screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert!(
+        commands
+            .iter()
+            .any(|command| matches!(command, AppCommand::Edit { .. })),
+        "{commands:?}"
+    );
+    let line = screen.docs["src/main.rs"].line(7).to_string();
+    assert_eq!(line, "        greeting_count\n");
+    assert!(screen.app.completion_labels().is_empty(), "the menu closed");
+    // Typing on is plain typing again.
+    screen.type_text("()");
+    assert_eq!(
+        screen.docs["src/main.rs"].line(7).to_string(),
+        "        greeting_count()\n"
+    );
+}
+
+#[test]
+fn completion_closes_on_esc_or_a_non_identifier_and_drops_stale_answers() {
+    let mut screen = Screen::new("default");
+    let ask = completion_menu_after_typing(&mut screen);
+    screen.key(KeyCode::Esc, KeyModifiers::NONE);
+    assert!(screen.app.completion_labels().is_empty());
+    assert!(!screen.draw().contains("greeting_count"));
+    screen.type_text(" ");
+    // The answer arrives again for the word left behind: stale, dropped.
+    screen.answer(&ask, completions());
+    assert!(screen.app.completion_labels().is_empty());
+
+    // A typed `(` closes an open menu; the next word asks again.
+    let mut screen = Screen::new("default");
+    completion_menu_after_typing(&mut screen);
+    screen.type_text("(");
+    assert!(screen.app.completion_labels().is_empty());
+    // ctrl-space asks at once, explicitly.
+    let ask = Screen::asked(&screen.key(KeyCode::Char(' '), KeyModifiers::CONTROL));
+    assert!(ask.explicit && ask.kind == AskKind::Completion);
+    screen.answer(&ask, Response::Completions(Vec::new()));
+    assert!(screen.draw().contains("no completions here"));
+}
+
+#[test]
+fn typing_that_does_not_go_in_asks_for_no_completions() {
+    let mut screen = Screen::new("default");
+    let rope = screen.docs["src/main.rs"].clone();
+    screen.app.open_document("src/main.rs", &rope, true);
+    screen.type_text("gre");
+    let later = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    assert_eq!(screen.app.due_ask(later), None, "read-only: nothing typed");
+    assert!(screen.draw().contains("read-only"));
 }

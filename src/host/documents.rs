@@ -6,16 +6,22 @@
 //! rename, permissions kept). A change made on disk by another program becomes an
 //! ordinary edit authored by the host, so every member sees it like any other edit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::sync::Arc;
 
 use ropey::Rope;
 
 use crate::host::workspace::Workspace;
+use crate::text::position::{char_to_line_col, line_col_to_char};
 use crate::text::{
-    AuthoritativeDocument, CatchUpError, EditId, Operation, RemoteEdit, Submission, SubmitOutcome,
+    Assoc, AuthoritativeDocument, CatchUpError, EditId, LineCol, Operation, RemoteEdit, Submission,
+    SubmitOutcome,
 };
+
+/// Texts of the latest revisions kept per document, to read a position asked at one of
+/// them. A rope clone shares everything an edit did not touch, so each costs a few nodes.
+const RECENT_TEXTS: usize = 256;
 
 /// Why a document request failed, as a sentence for the person who asked.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -39,6 +45,9 @@ struct HostDocument {
     disk_digest: [u8; 32],
     /// The revision whose text is on disk (loaded or saved); later revisions are unsaved.
     disk_revision: u64,
+    /// The text of each of the latest revisions, oldest first: a position is lines and
+    /// columns of the text it was asked in, which the edit history alone cannot rebuild.
+    recent: VecDeque<(u64, Rope)>,
 }
 
 /// What a change on disk did to an open document.
@@ -92,6 +101,7 @@ impl Documents {
                     doc: AuthoritativeDocument::new(&text, 0),
                     disk_digest: digest(&text),
                     disk_revision: 0,
+                    recent: VecDeque::new(),
                 },
             );
         }
@@ -147,8 +157,19 @@ impl Documents {
                 path: path.to_string(),
             })?;
         let id = submission.id;
+        if document.recent.is_empty() {
+            let first = (document.doc.revision(), document.doc.rope().clone());
+            document.recent.push_back(first);
+        }
         match document.doc.submit(submission) {
-            Ok(SubmitOutcome::Applied(edit)) => Ok(Accepted::Applied(edit)),
+            Ok(SubmitOutcome::Applied(edit)) => {
+                if document.recent.len() == RECENT_TEXTS {
+                    document.recent.pop_front();
+                }
+                let text = document.doc.rope().clone();
+                document.recent.push_back((edit.revision, text));
+                Ok(Accepted::Applied(edit))
+            }
             Ok(SubmitOutcome::Duplicate { revision }) => Ok(Accepted::Duplicate { id, revision }),
             Err(e) => Err(DocumentError::OutOfSync {
                 path: path.to_string(),
@@ -203,6 +224,43 @@ impl Documents {
                 reason,
             }
         })
+    }
+
+    /// Where `position`, in the text of `revision`, is in the current text: carried across
+    /// every edit sequenced since, with the same transform that rebases submissions. Text
+    /// inserted exactly at it stays after it. A file nobody has open has no revisions
+    /// and keeps the position; a revision too old to have its text kept is refused.
+    pub fn position_now(
+        &self,
+        path: &str,
+        revision: u64,
+        position: LineCol,
+    ) -> Result<LineCol, DocumentError> {
+        let Some(document) = self.open.get(path) else {
+            return Ok(position);
+        };
+        if revision == document.doc.revision() {
+            return Ok(position);
+        }
+        let too_old = || DocumentError::OutOfSync {
+            path: path.to_string(),
+            reason: format!(
+                "the text you asked about (revision {revision}) is no longer kept on the host"
+            ),
+        };
+        let asked_in = document
+            .recent
+            .iter()
+            .find(|(kept, _)| *kept == revision)
+            .map(|(_, text)| text)
+            .ok_or_else(too_old)?;
+        let edits = self.catch_up(path, revision)?;
+        let at = edits
+            .iter()
+            .fold(line_col_to_char(asked_in, position), |at, edit| {
+                edit.op.transform_position(at, Assoc::Before)
+            });
+        Ok(char_to_line_col(document.doc.rope(), at))
     }
 
     /// Writes the document to disk atomically and returns the revision saved.
@@ -321,6 +379,42 @@ fn write_atomically(target: &std::path::Path, bytes: &[u8]) -> std::io::Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_position_asked_at_an_older_revision_moves_with_the_lines_inserted_above() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("lib.rs"), "fn a() {}\nfn b() { a() }\n").unwrap();
+        let workspace = Arc::new(Workspace::open(dir.path(), &[]).unwrap());
+        let mut documents = Documents::new(workspace);
+        let (asked_at, _) = documents.open("lib.rs").unwrap();
+        // `a` in `a()` on the second line, as the asker saw it.
+        let asked = LineCol { line: 1, col: 9 };
+        // Someone else puts two lines above it, then types on the line itself, in front.
+        let above = Operation::replace(25, 0..0, "// one\n// two\n").unwrap();
+        documents.submit_as_host("lib.rs", above).unwrap();
+        let (_, rope) = documents.text("lib.rs").unwrap();
+        let len = rope.len_chars();
+        let in_front = Operation::replace(len, 28..28, "x").unwrap();
+        documents.submit_as_host("lib.rs", in_front).unwrap();
+        let (_, rope) = documents.text("lib.rs").unwrap();
+        assert_eq!(rope.line(3).to_string(), "fn bx() { a() }\n");
+
+        let now = documents.position_now("lib.rs", asked_at, asked).unwrap();
+        assert_eq!(now, LineCol { line: 3, col: 10 });
+        assert_eq!(rope.line(3).chars().nth(now.col), Some('a'));
+        // Asked at the current revision, or in a file nobody has open: as it is.
+        let (current, _) = documents.text("lib.rs").unwrap();
+        assert_eq!(
+            documents.position_now("lib.rs", current, asked).unwrap(),
+            asked
+        );
+        assert_eq!(documents.position_now("other.rs", 0, asked).unwrap(), asked);
+        assert!(
+            documents
+                .position_now("lib.rs", current + 5, asked)
+                .is_err()
+        );
+    }
 
     #[test]
     fn difference_is_one_minimal_replacement() {

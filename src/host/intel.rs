@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::channel::ChannelSender;
-use crate::host::lsp::{self, LineCol, LspBridge, LspConfig, LspError};
+use crate::host::lsp::{self, LspBridge, LspConfig, LspError};
 use crate::host::search::{self, DEFAULT_MAX_MATCHES, SearchError, SearchQuery};
 use crate::host::workspace::Workspace;
 use crate::protocol::ParticipantId;
@@ -260,7 +260,7 @@ impl Intel {
     // ----- language servers
 
     async fn hover(&self, at: TextPosition) -> Response {
-        let position = position_for_current_text(&at);
+        let position = at.position;
         match self
             .ask(&at.path, move |lsp, path| async move {
                 lsp.hover(&path, position).await
@@ -277,7 +277,7 @@ impl Intel {
     }
 
     async fn peek(&self, at: TextPosition) -> Response {
-        let position = position_for_current_text(&at);
+        let position = at.position;
         match self
             .ask(&at.path, move |lsp, path| async move {
                 lsp.peek(&path, position).await
@@ -307,7 +307,7 @@ impl Intel {
     }
 
     async fn definition(&self, at: TextPosition) -> Response {
-        let position = position_for_current_text(&at);
+        let position = at.position;
         match self
             .ask(&at.path, move |lsp, path| async move {
                 lsp.definition(&path, position).await
@@ -324,7 +324,7 @@ impl Intel {
     }
 
     async fn references(&self, at: TextPosition) -> Response {
-        let position = position_for_current_text(&at);
+        let position = at.position;
         match self
             .ask(&at.path, move |lsp, path| async move {
                 lsp.references(&path, position).await
@@ -346,7 +346,7 @@ impl Intel {
     }
 
     async fn completion(&self, at: TextPosition) -> Response {
-        let position = position_for_current_text(&at);
+        let position = at.position;
         match self
             .ask(&at.path, move |lsp, path| async move {
                 lsp.completion(&path, position).await
@@ -507,16 +507,6 @@ pub async fn forward_diagnostics(
     }
 }
 
-/// Where `at` is in the text the bridge has now.
-///
-/// Hook for the documents module: a request asked at an older revision than the
-/// document's current one should have its position moved across the edits since. Until
-/// that exists, the position is taken as it is, which is right whenever nobody typed
-/// between asking and answering.
-fn position_for_current_text(at: &TextPosition) -> LineCol {
-    at.position
-}
-
 /// The language-server version of a document at `revision` (LSP versions start at 1 and
 /// must grow; `DISK_VERSION` and up are used for files opened from disk, see above).
 pub fn lsp_version(revision: u64) -> i32 {
@@ -591,6 +581,7 @@ impl Drop for Forget<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::lsp::LineCol;
 
     fn at(line: usize, col: usize) -> TextPosition {
         TextPosition {

@@ -15,7 +15,7 @@ use crate::link::{Link, Secret, SessionId};
 use crate::protocol::control::{FromRelay, ToRelay};
 use crate::protocol::header::Route;
 use crate::protocol::message::{
-    EditMessage, Event, Hello, Member, Message, Request, Response, Role, Welcome,
+    EditMessage, Event, Hello, Member, Message, Request, Response, Role, TextPosition, Welcome,
 };
 use crate::protocol::{HOST_ID, ParticipantId};
 
@@ -985,6 +985,21 @@ impl HostSession {
     ) -> anyhow::Result<()> {
         let intel = self.intel.clone();
         let sender = self.sender();
+        let body = match self.at_current_revision(body) {
+            Ok(body) => body,
+            Err(e) => {
+                let body = Response::Error {
+                    message: format!("{e}; ask again"),
+                };
+                let answer = Message::Response {
+                    id,
+                    done: true,
+                    body,
+                };
+                sender.send(Route::Participant(from), &answer).await?;
+                return Ok(());
+            }
+        };
         // Language servers and searches take their time; the session loop does not wait.
         tokio::spawn(async move {
             if let Err(e) = intel.handle(sender, from, id, body).await {
@@ -992,6 +1007,36 @@ impl HostSession {
             }
         });
         Ok(())
+    }
+}
+
+impl HostSession {
+    /// The request with its position moved to the current text: it was asked at the
+    /// revision the participant had, and others may have edited since. The language
+    /// servers have the current text, so that is where their answers point.
+    fn at_current_revision(&self, request: Request) -> Result<Request, DocumentError> {
+        let moved = |at: TextPosition| -> Result<TextPosition, DocumentError> {
+            let position = self
+                .documents
+                .position_now(&at.path, at.revision, at.position)?;
+            let revision = self
+                .documents
+                .text(&at.path)
+                .map_or(at.revision, |(r, _)| r);
+            Ok(TextPosition {
+                position,
+                revision,
+                ..at
+            })
+        };
+        Ok(match request {
+            Request::Hover(at) => Request::Hover(moved(at)?),
+            Request::Peek(at) => Request::Peek(moved(at)?),
+            Request::Definition(at) => Request::Definition(moved(at)?),
+            Request::References(at) => Request::References(moved(at)?),
+            Request::Completion(at) => Request::Completion(moved(at)?),
+            other => other,
+        })
     }
 }
 

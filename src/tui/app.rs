@@ -7,6 +7,8 @@
 //! - a remote edit applied by the session -> [`App::remote_edit`];
 //! - presence, members, file list, connection state -> `App::set_*`;
 //! - a leader's presence while following -> [`App::leader_moved`];
+//! - an [`AppCommand::Ask`] goes to the host (`tui::intel`); its answer ->
+//!   [`App::intel_answer`], and [`App::due_ask`] when [`App::next_deadline`] comes;
 //! - then draw: `tui.draw(|frame| app.render(frame, &documents))`.
 //!
 //! The app never holds document text: it reads ropes through [`Documents`] when it needs
@@ -37,7 +39,8 @@ use crate::tui::host_controls::{
 use crate::tui::keymap::{Action, KeyResult, Keymap};
 use crate::tui::locations::{Location, LocationList};
 use crate::tui::people::{PeopleWidget, PersonView, follow_picker};
-use crate::tui::picker::Picker;
+use crate::tui::picker::{Picker, PickerItem};
+use crate::tui::popup::{Answered, AskKind, Here, IntelAsk, KeyOutcome, Popups};
 use crate::tui::prompt::{Prompt, PromptKind};
 use crate::tui::search_panel::SearchPanel;
 use crate::tui::status::{
@@ -94,6 +97,8 @@ pub struct App {
     diagnostics: DiagnosticStore,
     /// Where to put the cursor in a file we asked the session to open (a search result).
     pending_goto: Option<(String, LineCol)>,
+    /// Hover, peek and completion at the cursor.
+    popups: Popups,
 }
 
 /// The screen regions, computed the same way for input (mouse, paging) and rendering.
@@ -131,6 +136,7 @@ impl App {
             pending: Vec::new(),
             diagnostics: DiagnosticStore::default(),
             pending_goto: None,
+            popups: Popups::default(),
         };
         app.resize(size.0, size.1);
         app
@@ -366,9 +372,95 @@ impl App {
         self.messages.expire(now)
     }
 
-    /// When [`App::tick`] next has something to do.
+    /// When [`App::tick`] or [`App::due_ask`] next has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.messages.deadline()
+        [self.messages.deadline(), self.popups.deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Completions to ask for now that typing paused, if any.
+    pub fn due_ask(&mut self, now: Instant) -> Option<AppCommand> {
+        self.popups.due_ask(now).map(AppCommand::Ask)
+    }
+
+    /// The completion labels on screen, best first (empty when the menu is closed).
+    pub fn completion_labels(&self) -> Vec<&str> {
+        self.popups.completion_labels()
+    }
+
+    /// The host answered a question the app asked with [`AppCommand::Ask`]; shows it if
+    /// the cursor is still where it was asked. May ask to open a file (a definition).
+    pub fn intel_answer(
+        &mut self,
+        ask: &IntelAsk,
+        response: crate::protocol::message::Response,
+        documents: &impl Documents,
+    ) -> Vec<AppCommand> {
+        let mut commands = Vec::new();
+        let here = Self::here(&self.tabs, self.active, documents);
+        match self.popups.answer(ask, response, here, &mut self.messages) {
+            Answered::Done => {}
+            Answered::GoTo(path, at) => self.go_to(path, at, documents, &mut commands),
+            Answered::Choose(places) => {
+                let items = places
+                    .into_iter()
+                    .map(|place| PickerItem {
+                        label: format!("{}:{}", place.path, place.range.start.line + 1),
+                        command: AppCommand::GoTo {
+                            path: place.path,
+                            at: place.range.start,
+                        },
+                    })
+                    .collect();
+                let picker = Picker::new("definition-picker", "Definitions", items, "");
+                self.compositor.push(Box::new(picker));
+            }
+        }
+        commands
+    }
+
+    fn here<'a>(
+        tabs: &'a [OpenFile],
+        active: usize,
+        documents: &'a impl Documents,
+    ) -> Option<Here<'a>> {
+        let tab = tabs.get(active)?;
+        Some(Here {
+            path: &tab.path,
+            rope: documents.rope(&tab.path)?,
+            cursor: tab.editor.cursor(),
+            mode: tab.editor.mode,
+        })
+    }
+
+    /// Opens `path` with the cursor at `at`: now if its text is here, else once it is.
+    fn go_to(
+        &mut self,
+        path: String,
+        at: crate::text::LineCol,
+        documents: &impl Documents,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        self.stop_following(commands);
+        self.pending_goto = Some((path.clone(), at));
+        match documents.rope(&path) {
+            Some(rope) => self.open_document(&path, rope, false),
+            None => commands.push(AppCommand::Open(path)),
+        }
+    }
+
+    /// An `Ask` for the cursor's place in the active file.
+    fn ask(&self, kind: AskKind, documents: &impl Documents) -> Option<AppCommand> {
+        let tab = self.tabs.get(self.active)?;
+        let rope = documents.rope(&tab.path)?;
+        Some(AppCommand::Ask(IntelAsk {
+            kind,
+            path: tab.path.clone(),
+            at: crate::text::position::char_to_line_col(rope, tab.editor.cursor()),
+            explicit: true,
+        }))
     }
 
     pub fn following(&self) -> Option<ParticipantId> {
@@ -423,6 +515,8 @@ impl App {
         if self.following != Some(leader) {
             return Vec::new();
         }
+        // A popup belongs to where our cursor was.
+        self.popups.close();
         match documents.rope(path) {
             Some(rope) => {
                 if self.active_path() != Some(path) {
@@ -452,6 +546,23 @@ impl App {
             self.resize(*width, *height);
             return commands;
         }
+        if self.popups.is_open() && self.compositor.is_empty() {
+            match event {
+                Event::Key(key) => match self.popups.handle_key(key) {
+                    KeyOutcome::Consumed => return commands,
+                    KeyOutcome::Pass => {}
+                    KeyOutcome::GoTo(path, at) => {
+                        self.go_to(path, at, documents, &mut commands);
+                        return commands;
+                    }
+                    KeyOutcome::Accept(text) => {
+                        self.accept_completion(text, documents, &mut commands);
+                        return commands;
+                    }
+                },
+                _ => self.popups.close(),
+            }
+        }
         if !self.compositor.is_empty() {
             let mut ui = Vec::new();
             let mut cx = Context {
@@ -467,12 +578,14 @@ impl App {
             }
         }
         let before = self.view_state();
+        let mut typed = None;
         match event {
             Event::Key(key) => {
                 let mode = self.current_mode();
                 match self.keymap.handle(mode, key) {
                     KeyResult::Action(action) => self.action(action, documents, &mut commands),
                     KeyResult::Insert(c) => {
+                        typed = Some(c);
                         self.editor_input(EditorInput::Insert(c), documents, &mut commands)
                     }
                     KeyResult::Pending | KeyResult::Unbound => {}
@@ -483,6 +596,30 @@ impl App {
             }
             Event::Mouse(mouse) => self.mouse(mouse, documents, &mut commands),
             Event::Resize(..) => {}
+        }
+        if matches!(event, Event::Key(_) | Event::Paste(_)) {
+            // The text is the session's to change: judge it as it will be after our edit.
+            let edited = commands.iter().find_map(|command| match command {
+                AppCommand::Edit { path, operation } => Some((path, operation)),
+                _ => None,
+            });
+            let after_edit = edited.and_then(|(path, operation)| {
+                let mut rope = documents.rope(path)?.clone();
+                operation.apply(&mut rope).ok()?;
+                Some(rope)
+            });
+            let here = match (&after_edit, self.tabs.get(self.active)) {
+                (Some(rope), Some(tab)) => Some(Here {
+                    path: &tab.path,
+                    rope,
+                    cursor: tab.editor.cursor(),
+                    mode: tab.editor.mode,
+                }),
+                _ => Self::here(&self.tabs, self.active, documents),
+            };
+            // A character that did not go in (a read-only file) asks for nothing.
+            let typed = typed.filter(|_| after_edit.is_some());
+            self.popups.after_input(here, typed, Instant::now());
         }
         let after = self.view_state();
         if before != after
@@ -543,25 +680,40 @@ impl App {
                         .push(Level::Info, "they are not in the session any more"),
                 }
             }
-            UiCommand::GoTo { path, position } => {
-                self.stop_following(commands);
-                match documents.rope(&path) {
-                    Some(rope) => {
-                        self.pending_goto = Some((path.clone(), position));
-                        self.open_document(&path, rope, false);
-                    }
-                    None => {
-                        self.pending_goto = Some((path.clone(), position));
-                        commands.push(AppCommand::Open(path));
-                    }
-                }
-            }
             UiCommand::App(AppCommand::SearchPreview(path)) => match documents.rope(&path) {
                 Some(rope) => self.search_preview(&path, rope.clone()),
                 None => commands.push(AppCommand::SearchPreview(path)),
             },
+            UiCommand::App(AppCommand::GoTo { path, at }) => {
+                self.go_to(path, at, documents, commands)
+            }
             UiCommand::App(command) => commands.push(command),
         }
+    }
+
+    /// Replaces the word before the cursor with an accepted completion, as typing would.
+    fn accept_completion(
+        &mut self,
+        text: String,
+        documents: &impl Documents,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        let Some(tab) = self.tabs.get_mut(self.active) else {
+            return;
+        };
+        let Some(rope) = documents.rope(&tab.path) else {
+            return;
+        };
+        let cursor = tab.editor.cursor();
+        let start = crate::tui::popup::word_start(rope, cursor);
+        tab.editor.set_selection(
+            rope,
+            Selection {
+                anchor: start,
+                head: cursor,
+            },
+        );
+        self.editor_input(EditorInput::Paste(text), documents, commands);
     }
 
     fn action(
@@ -630,6 +782,20 @@ impl App {
                 "only the host admits, changes roles or removes people",
             ),
             Action::SessionInfo => self.show_session_card(),
+            Action::Hover | Action::PeekDefinition | Action::GotoDefinition | Action::Complete => {
+                let kind = match action {
+                    Action::Hover => AskKind::Hover,
+                    Action::PeekDefinition => AskKind::Peek,
+                    Action::GotoDefinition => AskKind::Definition,
+                    _ => AskKind::Completion,
+                };
+                match self.ask(kind, documents) {
+                    Some(ask) => commands.push(ask),
+                    None => self
+                        .messages
+                        .push(Level::Info, "open a file to ask about its code"),
+                }
+            }
             Action::NextTab | Action::PreviousTab if !self.tabs.is_empty() => {
                 self.stop_following(commands);
                 let len = self.tabs.len();
@@ -794,6 +960,13 @@ impl App {
                     self.diagnostics.for_path(&tab.path),
                     theme,
                 );
+                let here = Here {
+                    path: &tab.path,
+                    rope,
+                    cursor: tab.editor.cursor(),
+                    mode: tab.editor.mode,
+                };
+                self.popups.render(regions.editor, cursor, here, theme, buf);
             }
             (Some(tab), None) => {
                 self.placeholder(regions.editor, buf, &format!("loading {}…", tab.path));

@@ -87,21 +87,20 @@ pub enum AppCommand {
         path: String,
         position: LineCol,
     },
+    /// Ask the host about the code at a place; the answer goes to `App::intel_answer`.
+    Ask(crate::tui::popup::IntelAsk),
+    /// Open `path` with the cursor at `at`: a search result, a reference, a definition.
+    GoTo {
+        path: String,
+        at: LineCol,
+    },
     Quit,
 }
 
 /// What components ask for: view changes the app handles itself, or session commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UiCommand {
-    Find {
-        query: String,
-        forward: bool,
-    },
-    /// Open `path` with the cursor at `position` (a search result, a reference).
-    GoTo {
-        path: String,
-        position: LineCol,
-    },
+    Find { query: String, forward: bool },
     App(AppCommand),
 }
 

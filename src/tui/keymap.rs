@@ -169,6 +169,10 @@ actions! {
     AppendAtLineEnd = "append_at_line_end": "Insert at the end of the line",
     VisualMode = "visual_mode": "Start selecting",
     Cancel = "cancel": "Close the popup or clear the selection",
+    Hover = "hover": "Show what the language server knows about the symbol at the cursor",
+    PeekDefinition = "peek_definition": "Show the definition's lines under the cursor without opening its file",
+    GotoDefinition = "goto_definition": "Open the file at the definition of the symbol at the cursor",
+    Complete = "complete": "Show completions at the cursor",
 }
 
 impl fmt::Display for Action {
@@ -728,7 +732,7 @@ mod tests {
             KeyResult::Action(Action::DeleteLine)
         );
         // An unbound key in normal mode never types text.
-        assert_eq!(press(&mut keymap, Mode::Normal, "K"), KeyResult::Unbound);
+        assert_eq!(press(&mut keymap, Mode::Normal, "Q"), KeyResult::Unbound);
         assert_eq!(
             press(&mut keymap, Mode::Visual, "l"),
             KeyResult::Action(Action::ExtendRight)

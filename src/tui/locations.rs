@@ -16,7 +16,8 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::text::LineCol;
 use crate::tui::compositor::{
-    Callback, Component, Context, Event, EventResult, RenderContext, UiCommand, centered,
+    AppCommand, Callback, Component, Context, Event, EventResult, RenderContext, UiCommand,
+    centered,
 };
 use crate::tui::theme::Theme;
 
@@ -46,10 +47,10 @@ impl Location {
 
     /// The app's command to go there.
     pub fn go_to(&self) -> UiCommand {
-        UiCommand::GoTo {
+        UiCommand::App(AppCommand::GoTo {
             path: self.path.clone(),
-            position: self.position,
-        }
+            at: self.position,
+        })
     }
 }
 

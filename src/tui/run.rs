@@ -35,6 +35,7 @@ use crate::tui::app::{App, Documents};
 use crate::tui::compositor::{AppCommand, Event};
 use crate::tui::config::{Config, ConfigError};
 use crate::tui::editor::{RemoteCursor, Selection};
+use crate::tui::intel::IntelRequests;
 use crate::tui::keymap::{Keymap, KeymapError};
 use crate::tui::panel_requests::PanelRequests;
 use crate::tui::people::PersonView;
@@ -364,6 +365,8 @@ struct Loop {
     host: Option<HostSide>,
     /// Search, preview and references requests in flight for the panels.
     panels: PanelRequests,
+    /// Hover, peek, definition and completion questions to the host.
+    intel: IntelRequests,
 }
 
 impl Loop {
@@ -388,6 +391,7 @@ impl Loop {
             cursors: HashMap::new(),
             host: None,
             panels: PanelRequests::default(),
+            intel: IntelRequests::default(),
         }
     }
 
@@ -428,6 +432,7 @@ impl Loop {
                 },
                 _ = sleep_until(timer) => self.timers(),
             }
+            self.intel.send_ready(&mut self.session);
             self.connection.flush(&mut self.session).await;
         }
         Ok(())
@@ -454,7 +459,8 @@ impl Loop {
             .presence_ready()
             .then(|| self.presence.deadline())
             .flatten();
-        [idle, tick, presence].into_iter().flatten().min()
+        let intel = self.intel.deadline().map(Instant::from_std);
+        [idle, tick, presence, intel].into_iter().flatten().min()
     }
 
     fn timers(&mut self) {
@@ -464,6 +470,13 @@ impl Loop {
             self.dirty = true;
         }
         if self.app.tick(now.into_std()) {
+            self.dirty = true;
+        }
+        if let Some(AppCommand::Ask(ask)) = self.app.due_ask(now.into_std()) {
+            self.intel.ask(ask, &mut self.session);
+        }
+        for late in self.intel.expired(now.into_std()) {
+            self.app.message(Level::Warning, late);
             self.dirty = true;
         }
         self.send_presence(now);
@@ -516,6 +529,9 @@ impl Loop {
                 }
             }
             AppCommand::Open(path) => self.open(path),
+            AppCommand::Ask(ask) => self.intel.ask(ask, &mut self.session),
+            // The app opens definitions itself; a GoTo reaching here only needs the file.
+            AppCommand::GoTo { path, .. } => self.open(path),
             AppCommand::Save(path) => {
                 self.session.save(&path);
                 self.app.message(Level::Info, format!("saving {path}…"));
@@ -813,6 +829,16 @@ impl Loop {
                 self.dirty = true;
                 self.panels
                     .response(id, done, body, &mut self.session, &mut self.app);
+            }
+            SessionEvent::Response { id, body, .. } if self.intel.owns(id) => {
+                if let Some((ask, body)) = self.intel.answer(id, body) {
+                    for command in self.app.intel_answer(&ask, body, &self.session) {
+                        if let AppCommand::Open(path) = command {
+                            self.open(path);
+                        }
+                    }
+                    self.dirty = true;
+                }
             }
             SessionEvent::Response { .. } => {}
             SessionEvent::Failed { what, message } => {

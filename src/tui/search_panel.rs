@@ -767,10 +767,10 @@ mod tests {
         assert_eq!(
             commands,
             [
-                UiCommand::GoTo {
+                UiCommand::App(AppCommand::GoTo {
                     path: "src/a.rs".into(),
-                    position: LineCol { line: 6, col: 6 }
-                },
+                    at: LineCol { line: 6, col: 6 }
+                }),
                 UiCommand::App(AppCommand::CancelSearch),
             ]
         );

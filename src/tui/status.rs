@@ -143,6 +143,17 @@ impl Messages {
         self.current = Some((level, text.into(), Instant::now()));
     }
 
+    /// Takes back `text` if it is still the message shown (a notice an answer outdated).
+    pub fn retract(&mut self, text: &str) {
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|(_, shown, _)| shown == text)
+        {
+            self.current = None;
+        }
+    }
+
     pub fn current(&self) -> Option<(Level, &str)> {
         self.current
             .as_ref()

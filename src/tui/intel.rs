@@ -1,0 +1,116 @@
+//! The participant loop's side of questions about code (hover, peek, definition,
+//! completion): sending them at a revision the host knows, and matching answers to them.
+//!
+//! A position only means something in a known text. While our own edits to a file are
+//! unconfirmed, our text is one the host has not seen, so a question about it waits until
+//! the host has confirmed them (typically a round trip); it is then asked at our revision,
+//! and the host moves it across whatever others typed since. Only the latest question of
+//! each kind counts: an answer to one asked before it is dropped.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::client::session::Session;
+use crate::protocol::message::{Request, RequestId, Response, TextPosition};
+use crate::tui::popup::{AskKind, IntelAsk};
+
+/// How long we wait for an answer before telling the user. The host answers language
+/// questions within 20 s (with its own explanation), so this only fires when the host or
+/// the connection is in trouble.
+pub const ANSWER_PATIENCE: Duration = Duration::from_secs(30);
+
+#[derive(Default)]
+pub struct IntelRequests {
+    /// Asked while our edits to the file were unconfirmed; at most one per kind.
+    held: Vec<IntelAsk>,
+    in_flight: HashMap<RequestId, (IntelAsk, Instant)>,
+    latest: HashMap<AskKind, RequestId>,
+}
+
+impl IntelRequests {
+    /// Asks now if the file's text is the host's, else as soon as it is.
+    pub fn ask(&mut self, ask: IntelAsk, session: &mut Session) {
+        self.held.retain(|held| held.kind != ask.kind);
+        self.held.push(ask);
+        self.send_ready(session);
+    }
+
+    /// Sends the held questions whose files have no unconfirmed edits; call after every
+    /// turn of the loop. A question about a file no longer open is dropped.
+    pub fn send_ready(&mut self, session: &mut Session) {
+        let mut still_held = Vec::new();
+        for ask in std::mem::take(&mut self.held) {
+            let Some(document) = session.documents.get(&ask.path) else {
+                continue;
+            };
+            if document.ot.has_pending() {
+                still_held.push(ask);
+                continue;
+            }
+            let at = TextPosition {
+                path: ask.path.clone(),
+                revision: document.ot.revision(),
+                position: ask.at,
+            };
+            tracing::debug!(?ask, revision = at.revision, "asking the host");
+            let id = session.request(match ask.kind {
+                AskKind::Hover => Request::Hover(at),
+                AskKind::Peek => Request::Peek(at),
+                AskKind::Definition => Request::Definition(at),
+                AskKind::Completion => Request::Completion(at),
+            });
+            self.latest.insert(ask.kind, id);
+            self.in_flight.insert(id, (ask, Instant::now()));
+        }
+        self.held = still_held;
+    }
+
+    /// Whether `id` is one of our questions.
+    pub fn owns(&self, id: RequestId) -> bool {
+        self.in_flight.contains_key(&id)
+    }
+
+    /// The question `id` answered, unless a newer one of its kind was asked since.
+    pub fn answer(&mut self, id: RequestId, body: Response) -> Option<(IntelAsk, Response)> {
+        let (ask, _) = self.in_flight.remove(&id)?;
+        let latest = self.latest.get(&ask.kind) == Some(&id);
+        if !latest {
+            tracing::debug!(?ask, "an answer to a question asked again since is dropped");
+        }
+        latest.then_some((ask, body))
+    }
+
+    /// When the oldest question in flight runs out of patience.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.in_flight
+            .values()
+            .map(|(_, sent)| *sent + ANSWER_PATIENCE)
+            .min()
+    }
+
+    /// The questions unanswered for too long, forgotten; what to tell the user of each.
+    pub fn expired(&mut self, now: Instant) -> Vec<String> {
+        let late: Vec<RequestId> = self
+            .in_flight
+            .iter()
+            .filter(|(_, (_, sent))| now >= *sent + ANSWER_PATIENCE)
+            .map(|(id, _)| *id)
+            .collect();
+        late.into_iter()
+            .filter_map(|id| self.in_flight.remove(&id))
+            .filter(|(ask, _)| ask.explicit)
+            .map(|(ask, _)| {
+                let what = match ask.kind {
+                    AskKind::Hover => "hover",
+                    AskKind::Peek => "peek",
+                    AskKind::Definition => "definition",
+                    AskKind::Completion => "completions",
+                };
+                format!(
+                    "no {what} answer from the host within {} s; the host or the connection may be slow, try again",
+                    ANSWER_PATIENCE.as_secs()
+                )
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,735 @@
+//! What the host says about the code at the cursor, shown at the cursor: the hover popup,
+//! the peek window (a definition's lines, read without opening its file) and the
+//! completion menu, plus the notices every such question can end with.
+//!
+//! These are not compositor layers: each is tied to the cursor and the text under it (a
+//! move or an edit closes a hover, typing filters the completions), so the app offers
+//! them a key before anything else and tells them where the cursor went after every
+//! event. Answers arrive later than the question; one asked where the cursor no longer
+//! is, is dropped rather than shown somewhere it does not belong.
+
+use std::time::{Duration, Instant};
+
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Position, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Widget};
+use ropey::Rope;
+use unicode_width::UnicodeWidthStr;
+
+use crate::protocol::message::{Completion, PeekView, Response, TextLocation};
+use crate::text::LineCol;
+use crate::text::position::{char_to_line_col, line_col_to_char};
+use crate::tui::highlight::Language;
+use crate::tui::keymap::Mode;
+use crate::tui::markdown;
+use crate::tui::status::{Level, Messages};
+use crate::tui::theme::Theme;
+
+/// Typing pauses this long before completions are asked for, so a fast typist sends one
+/// question per pause rather than one per key.
+pub const COMPLETION_DELAY: Duration = Duration::from_millis(120);
+/// The widest a hover gets, so prose stays readable.
+const HOVER_WIDTH: u16 = 80;
+const HOVER_HEIGHT: u16 = 16;
+const PEEK_HEIGHT: u16 = 12;
+const COMPLETION_ROWS: usize = 8;
+const COMPLETION_WIDTH: usize = 60;
+
+pub const SYNTACTIC_NOTICE: &str =
+    "answered from syntax alone: the host has no language server for this file";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AskKind {
+    Hover,
+    Peek,
+    Definition,
+    Completion,
+}
+
+/// A question about the code at a place, before the session adds the revision it is
+/// asked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntelAsk {
+    pub kind: AskKind,
+    pub path: String,
+    /// The cursor when asked.
+    pub at: LineCol,
+    /// Asked with a key (so "nothing here" is worth saying), not by typing.
+    pub explicit: bool,
+}
+
+/// Where the cursor is now, for judging answers and placing popups.
+#[derive(Clone, Copy)]
+pub struct Here<'a> {
+    pub path: &'a str,
+    pub rope: &'a Rope,
+    /// The cursor as a char index.
+    pub cursor: usize,
+    pub mode: Mode,
+}
+
+/// What a key did to the popups.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyOutcome {
+    /// The key was for a popup; nothing else sees it.
+    Consumed,
+    /// Not a popup key: the editor handles it (hover and peek have closed).
+    Pass,
+    /// Open `path` with the cursor at the place (the peeked definition).
+    GoTo(String, LineCol),
+    /// Replace the word before the cursor ([`word_start`]..cursor) with this text: an
+    /// accepted completion.
+    Accept(String),
+}
+
+/// What an answer asks the app to do beyond showing a popup.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Answered {
+    Done,
+    GoTo(String, LineCol),
+    /// Several definitions: let the user choose.
+    Choose(Vec<TextLocation>),
+}
+
+#[derive(Default)]
+pub struct Popups {
+    hover: Option<HoverPopup>,
+    peek: Option<PeekPopup>,
+    completion: Option<CompletionMenu>,
+    /// Completions to ask for when typing pauses.
+    due: Option<(Instant, IntelAsk)>,
+    /// The last error a completion asked by typing got, so it is said once, not per key.
+    last_quiet_error: Option<String>,
+    /// The last error shown for a question ("still indexing"), taken back when a later
+    /// answer shows that it no longer holds.
+    last_error: Option<String>,
+}
+
+struct HoverPopup {
+    markdown: String,
+    scroll: usize,
+}
+
+struct PeekPopup {
+    views: Vec<PeekView>,
+    current: usize,
+    /// Lines scrolled from where the window starts (a third of it above the definition).
+    scroll: isize,
+}
+
+struct CompletionMenu {
+    path: String,
+    line: usize,
+    /// Where the word being completed starts (a char index); typing that starts another
+    /// word (a space, a parenthesis) closes the menu.
+    anchor: usize,
+    items: Vec<Completion>,
+    /// Indices into `items` that match what is typed, best first.
+    shown: Vec<usize>,
+    selected: usize,
+}
+
+impl Popups {
+    pub fn is_open(&self) -> bool {
+        self.hover.is_some() || self.peek.is_some() || self.completion.is_some()
+    }
+
+    pub fn close(&mut self) {
+        self.hover = None;
+        self.peek = None;
+        self.completion = None;
+        self.due = None;
+    }
+
+    /// The completion labels shown, best first (for tests and the help of screen readers).
+    pub fn completion_labels(&self) -> Vec<&str> {
+        self.completion.as_ref().map_or_else(Vec::new, |menu| {
+            menu.shown
+                .iter()
+                .map(|&item| menu.items[item].label.as_str())
+                .collect()
+        })
+    }
+
+    /// Offers a key to the open popup.
+    pub fn handle_key(&mut self, key: &KeyEvent) -> KeyOutcome {
+        let plain = (key.modifiers - KeyModifiers::SHIFT).is_empty();
+        if let Some(menu) = &mut self.completion {
+            let len = menu.shown.len().max(1);
+            match key.code {
+                KeyCode::Up if plain => menu.selected = (menu.selected + len - 1) % len,
+                KeyCode::Down if plain => menu.selected = (menu.selected + 1) % len,
+                KeyCode::BackTab => menu.selected = (menu.selected + len - 1) % len,
+                KeyCode::Esc => self.completion = None,
+                KeyCode::Tab | KeyCode::Enter if plain => {
+                    let chosen = menu
+                        .shown
+                        .get(menu.selected)
+                        .map(|&item| menu.items[item].insert_text.clone());
+                    self.completion = None;
+                    if let Some(text) = chosen {
+                        return KeyOutcome::Accept(text);
+                    }
+                }
+                _ => return KeyOutcome::Pass,
+            }
+            return KeyOutcome::Consumed;
+        }
+        if let Some(hover) = &mut self.hover {
+            match key.code {
+                KeyCode::Esc => self.hover = None,
+                KeyCode::Up if plain => hover.scroll = hover.scroll.saturating_sub(1),
+                KeyCode::Down if plain => hover.scroll += 1,
+                KeyCode::PageUp => hover.scroll = hover.scroll.saturating_sub(8),
+                KeyCode::PageDown => hover.scroll += 8,
+                _ => {
+                    self.hover = None;
+                    return KeyOutcome::Pass;
+                }
+            }
+            return KeyOutcome::Consumed;
+        }
+        if let Some(peek) = &mut self.peek {
+            match key.code {
+                KeyCode::Esc => self.peek = None,
+                KeyCode::Enter if plain => {
+                    let location = peek.views[peek.current].location.clone();
+                    self.peek = None;
+                    if location.external {
+                        return KeyOutcome::Consumed;
+                    }
+                    return KeyOutcome::GoTo(location.path, location.range.start);
+                }
+                KeyCode::Tab if plain => {
+                    peek.current = (peek.current + 1) % peek.views.len();
+                    peek.scroll = 0;
+                }
+                KeyCode::BackTab => {
+                    peek.current = (peek.current + peek.views.len() - 1) % peek.views.len();
+                    peek.scroll = 0;
+                }
+                KeyCode::Up if plain => peek.scroll -= 1,
+                KeyCode::Down if plain => peek.scroll += 1,
+                _ => {
+                    self.peek = None;
+                    return KeyOutcome::Pass;
+                }
+            }
+            return KeyOutcome::Consumed;
+        }
+        KeyOutcome::Pass
+    }
+
+    /// After every event the editor handled: filters or closes the completions, and
+    /// schedules new ones when an identifier character (or a `.`) was typed.
+    pub fn after_input(&mut self, here: Option<Here<'_>>, typed: Option<char>, now: Instant) {
+        let Some(here) = here else {
+            self.close();
+            return;
+        };
+        let cursor_at = char_to_line_col(here.rope, here.cursor);
+        if let Some(menu) = &mut self.completion {
+            if menu.path != here.path
+                || menu.line != cursor_at.line
+                || menu.anchor != word_start(here.rope, here.cursor)
+                || here.mode != Mode::Insert
+            {
+                self.completion = None;
+            } else {
+                let prefix = prefix(here.rope, here.cursor);
+                menu.filter(&prefix);
+                if menu.shown.is_empty() {
+                    self.completion = None;
+                }
+            }
+        }
+        if self
+            .due
+            .as_ref()
+            .is_some_and(|(_, ask)| ask.path != here.path || ask.at.line != cursor_at.line)
+        {
+            self.due = None;
+        }
+        match typed {
+            Some(c) if here.mode == Mode::Insert && (is_word_char(c) || c == '.') => {
+                if self.completion.is_none() {
+                    let ask = IntelAsk {
+                        kind: AskKind::Completion,
+                        path: here.path.to_owned(),
+                        at: cursor_at,
+                        explicit: false,
+                    };
+                    self.due = Some((now + COMPLETION_DELAY, ask));
+                }
+            }
+            Some(_) => self.due = None,
+            None => {
+                if self
+                    .due
+                    .as_ref()
+                    .is_some_and(|(_, ask)| ask.at != cursor_at)
+                {
+                    self.due = None;
+                }
+            }
+        }
+    }
+
+    /// When the pending completion question is due, if there is one.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.due.as_ref().map(|(at, _)| *at)
+    }
+
+    /// The completion question whose time has come.
+    pub fn due_ask(&mut self, now: Instant) -> Option<IntelAsk> {
+        if self.due.as_ref().is_some_and(|(at, _)| *at <= now) {
+            return self.due.take().map(|(_, ask)| ask);
+        }
+        None
+    }
+
+    /// Shows the host's answer to `ask`, if the cursor is still where it was asked.
+    pub fn answer(
+        &mut self,
+        ask: &IntelAsk,
+        response: Response,
+        here: Option<Here<'_>>,
+        messages: &mut Messages,
+    ) -> Answered {
+        let fresh = here.is_some_and(|here| here.path == ask.path && still_there(ask, here));
+        tracing::debug!(?ask, fresh, ?response, "the host answered");
+        if !matches!(response, Response::Error { .. })
+            && let Some(outdated) = self.last_error.take()
+        {
+            messages.retract(&outdated);
+        }
+        match response {
+            Response::Error { message } => {
+                if ask.explicit || self.last_quiet_error.as_ref() != Some(&message) {
+                    messages.push(Level::Warning, message.clone());
+                    self.last_error = Some(message.clone());
+                }
+                if !ask.explicit {
+                    self.last_quiet_error = Some(message);
+                }
+            }
+            Response::Nothing { reason } if ask.explicit => messages.push(Level::Info, reason),
+            _ if !fresh => {}
+            Response::Hover {
+                markdown,
+                syntactic,
+            } => {
+                syntactic_notice(syntactic, messages);
+                self.peek = None;
+                self.hover = Some(HoverPopup {
+                    markdown,
+                    scroll: 0,
+                });
+            }
+            Response::Peek { views, syntactic } if !views.is_empty() => {
+                syntactic_notice(syntactic, messages);
+                self.hover = None;
+                self.peek = Some(PeekPopup {
+                    views,
+                    current: 0,
+                    scroll: 0,
+                });
+            }
+            Response::Locations {
+                locations,
+                syntactic,
+            } => {
+                syntactic_notice(syntactic, messages);
+                let (outside, inside): (Vec<_>, Vec<_>) =
+                    locations.into_iter().partition(|place| place.external);
+                match inside.as_slice() {
+                    [] => {
+                        if let Some(place) = outside.first() {
+                            messages.push(
+                                Level::Info,
+                                format!(
+                                    "defined in {} (line {}), outside the shared folder",
+                                    place.path,
+                                    place.range.start.line + 1
+                                ),
+                            );
+                        }
+                    }
+                    [one] => return Answered::GoTo(one.path.clone(), one.range.start),
+                    _ => return Answered::Choose(inside),
+                }
+            }
+            Response::Completions(items) => {
+                let Some(here) = here else {
+                    return Answered::Done;
+                };
+                if items.is_empty() {
+                    if ask.explicit {
+                        messages.push(Level::Info, "no completions here");
+                    }
+                    return Answered::Done;
+                }
+                let mut menu = CompletionMenu {
+                    path: ask.path.clone(),
+                    line: ask.at.line,
+                    anchor: word_start(here.rope, here.cursor),
+                    items,
+                    shown: Vec::new(),
+                    selected: 0,
+                };
+                menu.filter(&prefix(here.rope, here.cursor));
+                self.completion = (!menu.shown.is_empty()).then_some(menu);
+                self.last_quiet_error = None;
+            }
+            _ => {}
+        }
+        Answered::Done
+    }
+
+    /// Draws the open popup over the editor in `area`; `cursor` is the cursor's cell.
+    pub fn render(
+        &self,
+        area: Rect,
+        cursor: Option<Position>,
+        here: Here<'_>,
+        theme: &Theme,
+        buf: &mut Buffer,
+    ) {
+        let Some(cursor) = cursor else {
+            return;
+        };
+        if let Some(menu) = &self.completion {
+            let start = word_start(here.rope, here.cursor);
+            let typed: String = here.rope.slice(start..here.cursor).chars().collect();
+            let x = cursor.x.saturating_sub(typed.width() as u16 + 1);
+            menu.render(area, Position::new(x.max(area.x), cursor.y), theme, buf);
+        }
+        if let Some(hover) = &self.hover {
+            hover.render(area, cursor, theme, buf);
+        }
+        if let Some(peek) = &self.peek {
+            peek.render(area, cursor, theme, buf);
+        }
+    }
+}
+
+impl CompletionMenu {
+    /// Keeps the items `typed` matches (its chars in order, any case): those that start
+    /// with it first, each group in the server's order.
+    fn filter(&mut self, typed: &str) {
+        let typed: Vec<char> = typed.chars().flat_map(char::to_lowercase).collect();
+        let mut starts = Vec::new();
+        let mut contains = Vec::new();
+        for (index, item) in self.items.iter().enumerate() {
+            let label: Vec<char> = item.label.chars().flat_map(char::to_lowercase).collect();
+            if label.starts_with(&typed) {
+                starts.push(index);
+            } else if is_subsequence(&typed, &label) {
+                contains.push(index);
+            }
+        }
+        starts.extend(contains);
+        let selected = self.shown.get(self.selected).copied();
+        self.shown = starts;
+        self.selected = selected
+            .and_then(|item| self.shown.iter().position(|&shown| shown == item))
+            .unwrap_or(0);
+    }
+
+    fn render(&self, area: Rect, at: Position, theme: &Theme, buf: &mut Buffer) {
+        let style = theme.get("ui.menu");
+        let rows = self.shown.len().min(COMPLETION_ROWS);
+        let label_width = self
+            .shown
+            .iter()
+            .map(|&item| self.items[item].label.width())
+            .max()
+            .unwrap_or(0);
+        let detail_width = self
+            .shown
+            .iter()
+            .filter_map(|&item| self.items[item].detail.as_deref())
+            .map(UnicodeWidthStr::width)
+            .max()
+            .unwrap_or(0);
+        let inner_width = (label_width
+            + if detail_width > 0 {
+                detail_width + 2
+            } else {
+                0
+            })
+        .clamp(12, COMPLETION_WIDTH);
+        let width = (inner_width as u16 + 2).min(area.width);
+        let height = rows as u16 + 2;
+        let Some(popup) = beside(area, at, width, height) else {
+            return;
+        };
+        Clear.render(popup, buf);
+        let title = format!(" {}/{} ", self.selected + 1, self.shown.len());
+        let block = Block::bordered()
+            .border_type(BorderType::Rounded)
+            .title_bottom(Line::from(title).right_aligned())
+            .style(style);
+        let inner = block.inner(popup);
+        block.render(popup, buf);
+        let first = self.selected.saturating_sub(rows.saturating_sub(1));
+        let detail_style = style.patch(theme.get("comment"));
+        for (row, &item) in self.shown.iter().skip(first).take(rows).enumerate() {
+            let y = inner.y + row as u16;
+            let item = &self.items[item];
+            let row_style = if first + row == self.selected {
+                style.patch(theme.get("ui.menu.selected"))
+            } else {
+                style
+            };
+            buf.set_style(Rect::new(inner.x, y, inner.width, 1), row_style);
+            let (x, _) = buf.set_stringn(inner.x, y, &item.label, inner.width as usize, row_style);
+            if let Some(detail) = &item.detail {
+                let room = inner.right().saturating_sub(x + 2) as usize;
+                let shown = truncate(detail, room);
+                let dx = inner.right() - shown.width() as u16;
+                buf.set_stringn(dx, y, &shown, room, row_style.patch(detail_style));
+            }
+        }
+    }
+}
+
+impl HoverPopup {
+    fn render(&self, area: Rect, cursor: Position, theme: &Theme, buf: &mut Buffer) {
+        let style = theme.get("ui.popup");
+        let max_inner = HOVER_WIDTH.min(area.width).saturating_sub(2) as usize;
+        let lines = markdown::render(&self.markdown, max_inner, theme);
+        let inner_width = lines
+            .iter()
+            .map(Line::width)
+            .max()
+            .unwrap_or(0)
+            .clamp(10, max_inner);
+        let room = area
+            .height
+            .saturating_sub(1)
+            .min(HOVER_HEIGHT)
+            .saturating_sub(2) as usize;
+        let size = (inner_width as u16 + 2, lines.len().min(room) as u16 + 2);
+        let Some(popup) = beside(area, cursor, size.0, size.1) else {
+            return;
+        };
+        let rows = popup.height as usize - 2;
+        let scroll = self.scroll.min(lines.len().saturating_sub(rows));
+        let mut block = Block::bordered().border_type(BorderType::Rounded);
+        if lines.len() > rows {
+            let more = format!(" {}-{}/{} ", scroll + 1, scroll + rows, lines.len());
+            block = block.title_bottom(Line::from(more).right_aligned());
+        }
+        draw_lines(popup, block, style, &lines[scroll..], buf);
+    }
+}
+
+impl PeekPopup {
+    fn render(&self, area: Rect, cursor: Position, theme: &Theme, buf: &mut Buffer) {
+        let style = theme.get("ui.popup");
+        let view = &self.views[self.current];
+        let place = &view.location;
+        let mut title = format!(" {}:{} ", place.path, place.range.start.line + 1);
+        if self.views.len() > 1 {
+            title.push_str(&format!(
+                "({}/{}, tab for the next) ",
+                self.current + 1,
+                self.views.len()
+            ));
+        }
+        let body: Vec<Line<'static>> = if view.lines.is_empty() {
+            let why = if place.external {
+                "outside the shared folder: nothing of it is shown"
+            } else {
+                "the host could not read these lines"
+            };
+            vec![Line::from(Span::styled(why, theme.get("comment")))]
+        } else {
+            let number_width = (view.first_line as usize + view.lines.len())
+                .to_string()
+                .len();
+            let language = Language::from_path(&place.path);
+            markdown::highlighted(language, &view.lines, theme)
+                .into_iter()
+                .enumerate()
+                .map(|(index, line)| {
+                    let number = view.first_line as usize + index;
+                    let number_style = if number == place.range.start.line {
+                        theme.get("ui.linenr.selected")
+                    } else {
+                        theme.get("ui.linenr")
+                    };
+                    let gutter = format!("{:>number_width$} ", number + 1);
+                    let mut spans = vec![Span::styled(gutter, number_style)];
+                    spans.extend(line.spans);
+                    Line::from(spans)
+                })
+                .collect()
+        };
+        // Under the cursor line, across the editor; above it when there is more room.
+        let below = area.bottom().saturating_sub(cursor.y + 1);
+        let above = cursor.y.saturating_sub(area.y);
+        let wanted = (body.len() as u16 + 2).min(PEEK_HEIGHT);
+        let (y, height) = if below >= wanted || below >= above {
+            (cursor.y + 1, wanted.min(below))
+        } else {
+            let height = wanted.min(above);
+            (cursor.y - height, height)
+        };
+        if height < 3 {
+            return;
+        }
+        let popup = Rect::new(area.x, y, area.width, height);
+        let rows = height as usize - 2;
+        let definition = place
+            .range
+            .start
+            .line
+            .saturating_sub(view.first_line as usize);
+        let natural = definition.saturating_sub(rows / 3) as isize;
+        let last = body.len().saturating_sub(rows) as isize;
+        let scroll = (natural + self.scroll).clamp(0, last) as usize;
+        let hint = if place.external {
+            " esc closes "
+        } else {
+            " enter opens · esc closes "
+        };
+        let block = Block::bordered()
+            .border_type(BorderType::Rounded)
+            .title(Line::from(title).style(style.add_modifier(Modifier::BOLD)))
+            .title_bottom(Line::from(hint).right_aligned());
+        draw_lines(popup, block, style, &body[scroll..], buf);
+    }
+}
+
+fn draw_lines(popup: Rect, block: Block<'_>, style: Style, lines: &[Line<'_>], buf: &mut Buffer) {
+    Clear.render(popup, buf);
+    let block = block.style(style);
+    let inner = block.inner(popup);
+    block.render(popup, buf);
+    for (row, line) in lines.iter().take(inner.height as usize).enumerate() {
+        let line = line.clone().patch_style(Style::default());
+        buf.set_line(inner.x, inner.y + row as u16, &line, inner.width);
+    }
+}
+
+/// A `width` x `height` box next to the cell `at`: below it, or above when there is more
+/// room there; shifted left to stay inside `area`.
+fn beside(area: Rect, at: Position, width: u16, height: u16) -> Option<Rect> {
+    let below = area.bottom().saturating_sub(at.y + 1);
+    let above = at.y.saturating_sub(area.y);
+    let (y, height) = if below >= height || below >= above {
+        (at.y + 1, height.min(below))
+    } else {
+        let height = height.min(above);
+        (at.y - height, height)
+    };
+    let width = width.min(area.width);
+    let x = at.x.min(area.right().saturating_sub(width)).max(area.x);
+    (height >= 3 && width >= 4).then(|| Rect::new(x, y, width, height))
+}
+
+fn syntactic_notice(syntactic: bool, messages: &mut Messages) {
+    if syntactic {
+        messages.push(Level::Info, SYNTACTIC_NOTICE);
+    }
+}
+
+/// Whether the cursor is still where `ask` was asked: at the same place, or for
+/// completions, still typing the same word on the same line.
+fn still_there(ask: &IntelAsk, here: Here<'_>) -> bool {
+    let now = char_to_line_col(here.rope, here.cursor);
+    if ask.kind != AskKind::Completion {
+        return now == ask.at;
+    }
+    let asked = line_col_to_char(here.rope, ask.at);
+    now.line == ask.at.line
+        && here.cursor >= asked
+        && word_start(here.rope, here.cursor) == word_start(here.rope, asked)
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The start of the identifier that ends at `cursor` (the cursor itself if none does).
+pub fn word_start(rope: &Rope, cursor: usize) -> usize {
+    let cursor = cursor.min(rope.len_chars());
+    let mut start = cursor;
+    while start > 0 && is_word_char(rope.char(start - 1)) {
+        start -= 1;
+    }
+    start
+}
+
+fn prefix(rope: &Rope, cursor: usize) -> String {
+    let cursor = cursor.min(rope.len_chars());
+    rope.slice(word_start(rope, cursor)..cursor).to_string()
+}
+
+fn is_subsequence(needle: &[char], haystack: &[char]) -> bool {
+    let mut rest = haystack.iter();
+    needle.iter().all(|c| rest.any(|h| h == c))
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        if out.width() + 2 > width {
+            break;
+        }
+        out.push(c);
+    }
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(label: &str) -> Completion {
+        Completion {
+            label: label.into(),
+            detail: None,
+            insert_text: label.into(),
+        }
+    }
+
+    #[test]
+    fn completions_filter_by_prefix_first_then_by_letters_in_order() {
+        let mut menu = CompletionMenu {
+            path: "a.rs".into(),
+            line: 0,
+            anchor: 0,
+            items: ["area", "perimeter", "Area2", "scale", "parse_area"]
+                .map(item)
+                .to_vec(),
+            shown: Vec::new(),
+            selected: 0,
+        };
+        menu.filter("ar");
+        let labels: Vec<_> = menu.shown.iter().map(|&i| &menu.items[i].label).collect();
+        assert_eq!(labels, ["area", "Area2", "parse_area"]);
+        menu.selected = 2;
+        menu.filter("are");
+        assert_eq!(menu.items[menu.shown[menu.selected]].label, "parse_area");
+        menu.filter("xyz");
+        assert!(menu.shown.is_empty());
+    }
+
+    #[test]
+    fn the_word_before_the_cursor_is_what_a_completion_replaces() {
+        let rope = Rope::from_str("let x = shape.ar");
+        assert_eq!(prefix(&rope, 16), "ar");
+        assert_eq!(word_start(&rope, 14), 14);
+        assert_eq!(prefix(&rope, 13), "shape");
+    }
+}
