@@ -11,11 +11,12 @@ use crate::channel::{Channel, ChannelSender, Incoming};
 use crate::crypto::{ReceivingKeys, SessionKeys};
 use crate::host::documents::{Accepted, DiskChange, DocumentError, Documents};
 use crate::host::workspace::Workspace;
+use crate::latency::RoundTrip;
 use crate::link::{Link, Secret, SessionId};
 use crate::protocol::control::{FromRelay, ToRelay};
 use crate::protocol::header::Route;
 use crate::protocol::message::{
-    EditMessage, Event, Hello, Member, Message, Request, Response, Role, Welcome,
+    EditMessage, Event, Hello, Member, Message, Presence, Request, Response, Role, Welcome,
 };
 use crate::protocol::{HOST_ID, ParticipantId};
 
@@ -118,6 +119,10 @@ pub struct HostSession {
     event_receiver: Option<tokio::sync::mpsc::UnboundedReceiver<HostEvent>>,
     /// The embedded relay, if this host started one (kept alive with the session).
     _embedded_relay: Option<crate::relay::Relay>,
+    /// Our round trip to the relay, shown in everyone's people panel.
+    round_trip: RoundTrip,
+    pings: u64,
+    presence_seq: u64,
 }
 
 impl HostSession {
@@ -197,6 +202,9 @@ impl HostSession {
             events,
             event_receiver: Some(event_receiver),
             _embedded_relay: embedded,
+            round_trip: RoundTrip::new(std::time::Instant::now()),
+            pings: 0,
+            presence_seq: 0,
         })
     }
 
@@ -222,6 +230,16 @@ impl HostSession {
                 Some(command) = self.commands.recv() => {
                     if !self.on_command(command).await? {
                         return Ok(());
+                    }
+                    continue;
+                }
+                _ = tokio::time::sleep_until(self.round_trip.due().into()) => {
+                    self.pings += 1;
+                    self.round_trip.sent(self.pings, std::time::Instant::now());
+                    // A lost connection shows up in `recv`, which resumes; not here.
+                    let ping = ToRelay::Ping { nonce: self.pings };
+                    if let Err(e) = self.sender().control(&ping).await {
+                        tracing::debug!("ping to the relay not sent: {e}");
                     }
                     continue;
                 }
@@ -423,6 +441,11 @@ impl HostSession {
                 }
                 tracing::warn!("relay refused a frame: {message}");
             }
+            FromRelay::Pong { nonce } => {
+                if self.round_trip.answered(nonce, std::time::Instant::now()) {
+                    self.share_latency().await?;
+                }
+            }
             FromRelay::Welcome { .. }
             | FromRelay::Admitted
             | FromRelay::PeerJoined { .. }
@@ -511,6 +534,30 @@ impl HostSession {
             )
             .await?;
         let _ = self.events.send(HostEvent::MemberJoined(member));
+        // The newcomer has no presence of ours yet.
+        self.share_latency().await
+    }
+
+    /// Tells everyone our round trip to the relay. The host has no cursor: its presence
+    /// carries only this.
+    async fn share_latency(&mut self) -> anyhow::Result<()> {
+        let Some(latency_ms) = self.round_trip.latest() else {
+            return Ok(());
+        };
+        self.round_trip.mark_shared();
+        self.presence_seq += 1;
+        let presence = Presence {
+            seq: self.presence_seq,
+            path: None,
+            revision: 0,
+            selections: Vec::new(),
+            scroll_line: 0,
+            following: None,
+            latency_ms: Some(latency_ms),
+        };
+        self.sender()
+            .send(Route::Everyone, &Message::Presence(presence))
+            .await?;
         Ok(())
     }
 
@@ -662,6 +709,7 @@ impl HostSession {
         let route = Route::Participant(from);
         let respond = |done: bool, body: Response| Message::Response { id, done, body };
         match body {
+            Request::Ping => sender.send(route, &respond(true, Response::Pong)).await?,
             Request::ListFiles => {
                 let files = self.workspace.list();
                 let mut batches = files.chunks(FILES_PER_RESPONSE).peekable();

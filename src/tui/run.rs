@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use crate::client::ClientError;
 use crate::client::driver::{Driver, DriverEvent, apply};
 use crate::client::session::{Session, SessionError, SessionEvent};
+use crate::latency::RoundTrip;
 use crate::link::Link;
 use crate::protocol::control::{FromRelay, ToRelay};
 use crate::protocol::header::Route;
@@ -227,6 +228,8 @@ struct Loop {
     /// The others' cursors in our text's coordinates: set from their presence, then
     /// carried through every edit (ours and theirs) until their next presence.
     cursors: HashMap<ParticipantId, (String, Selection)>,
+    /// Our round trip to the host, measured with `Request::Ping`.
+    round_trip: RoundTrip,
 }
 
 impl Loop {
@@ -249,6 +252,7 @@ impl Loop {
             quit: false,
             quit_armed: false,
             cursors: HashMap::new(),
+            round_trip: RoundTrip::new(Instant::now().into_std()),
         }
     }
 
@@ -289,7 +293,7 @@ impl Loop {
     /// Our presence waits while the host has not confirmed our edits: positions in text
     /// the others do not have yet would put our cursor in the wrong place on their screens.
     fn presence_ready(&self) -> bool {
-        self.presence.current.as_ref().is_some_and(|(path, ..)| {
+        self.presence.current.as_ref().is_none_or(|(path, ..)| {
             self.session
                 .documents
                 .get(path)
@@ -307,7 +311,12 @@ impl Loop {
             .presence_ready()
             .then(|| self.presence.deadline())
             .flatten();
-        [idle, tick, presence].into_iter().flatten().min()
+        let ping = self
+            .connection
+            .driver
+            .is_some()
+            .then(|| Instant::from_std(self.round_trip.due()));
+        [idle, tick, presence, ping].into_iter().flatten().min()
     }
 
     fn timers(&mut self) {
@@ -318,6 +327,10 @@ impl Loop {
         }
         if self.app.tick(now.into_std()) {
             self.dirty = true;
+        }
+        if self.connection.driver.is_some() && now.into_std() >= self.round_trip.due() {
+            let id = self.session.request(Request::Ping);
+            self.round_trip.sent(id, now.into_std());
         }
         self.send_presence(now);
     }
@@ -533,6 +546,7 @@ impl Loop {
             }
             self.files_request = Some(self.session.request(Request::ListFiles));
             self.presence.everyone_due = true;
+            self.round_trip.reset(Instant::now().into_std());
         }
         while let Some(event) = self.session.next_event() {
             self.session_event(event).await;
@@ -623,6 +637,19 @@ impl Loop {
                     self.app.set_files(std::mem::take(&mut self.files));
                 }
             }
+            SessionEvent::Response {
+                id,
+                body: Response::Pong,
+                ..
+            } => {
+                let shown = self.round_trip.latest();
+                if self.round_trip.answered(id, Instant::now().into_std()) {
+                    self.presence.everyone_due = true;
+                }
+                if self.round_trip.latest() != shown {
+                    self.refresh_people();
+                }
+            }
             SessionEvent::Response { .. } => {}
             SessionEvent::Failed { what, message } => {
                 self.opening.clear();
@@ -660,9 +687,7 @@ impl Loop {
         if !self.presence_ready() {
             return;
         }
-        let Some((path, selection, scroll_line, following)) = self.presence.current.clone() else {
-            return;
-        };
+        let current = self.presence.current.clone();
         let mut routes = Vec::new();
         if self.presence.everyone_due && now >= self.presence.last_everyone + EVERYONE_INTERVAL {
             // Followers are among everyone: one message reaches both.
@@ -672,30 +697,41 @@ impl Loop {
             self.presence.last_everyone = now;
             self.presence.last_followers = now;
         } else if self.presence.followers_due
+            && current.is_some()
             && now >= self.presence.last_followers + FOLLOWERS_INTERVAL
         {
             routes.push(Route::Followers);
             self.presence.followers_due = false;
             self.presence.last_followers = now;
         }
-        let revision = self
-            .session
-            .documents
-            .get(&path)
-            .map_or(0, |document| document.ot.revision());
+        let latency_ms = self.round_trip.latest();
         for route in routes {
             self.presence.seq += 1;
-            self.session.send_presence(
-                route,
-                Presence {
-                    seq: self.presence.seq,
-                    path: Some(path.clone()),
-                    revision,
-                    selections: vec![(selection.anchor, selection.head)],
-                    scroll_line,
-                    following,
-                },
-            );
+            let mut presence = Presence {
+                seq: self.presence.seq,
+                path: None,
+                revision: 0,
+                selections: Vec::new(),
+                scroll_line: 0,
+                following: self.app.following(),
+                latency_ms,
+            };
+            // With no file open we still tell the others whom we follow and our latency.
+            if let Some((path, selection, scroll_line, following)) = &current {
+                presence.revision = self
+                    .session
+                    .documents
+                    .get(path)
+                    .map_or(0, |document| document.ot.revision());
+                presence.path = Some(path.clone());
+                presence.selections = vec![(selection.anchor, selection.head)];
+                presence.scroll_line = *scroll_line;
+                presence.following = *following;
+            }
+            self.session.send_presence(route, presence);
+            if route == Route::Everyone {
+                self.round_trip.mark_shared();
+            }
         }
     }
 
@@ -735,7 +771,11 @@ impl Loop {
                     read_only: member.role == Role::ReadOnly,
                     is_host: member.participant == HOST_ID,
                     is_you,
-                    latency_ms: None,
+                    latency_ms: if is_you {
+                        self.round_trip.latest()
+                    } else {
+                        presence.and_then(|p| p.latency_ms)
+                    },
                 }
             })
             .collect();
