@@ -490,14 +490,15 @@ impl Loop {
             return;
         };
         let (anchor, head) = presence.selections.first().copied().unwrap_or((0, 0));
+        // Their cursor as carried over the edits since their presence came, when we have it.
+        let selection = match self.cursors.get(&leader) {
+            Some((at, selection)) if *at == path => *selection,
+            _ => Selection { anchor, head },
+        };
         let scroll = presence.scroll_line;
-        let commands = self.app.leader_moved(
-            leader,
-            &path,
-            Selection { anchor, head },
-            scroll,
-            &self.session,
-        );
+        let commands = self
+            .app
+            .leader_moved(leader, &path, selection, scroll, &self.session);
         for command in commands {
             if let AppCommand::Open(path) = command {
                 self.open(path);
