@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::tmux::{DEADLINE, Tmux};
+use common::tmux::{DEADLINE, Tmux, flag_near};
 
 /// A child process that dies with the test.
 struct Process(Child);
@@ -198,30 +198,6 @@ impl Shared {
             bin = env!("CARGO_BIN_EXE_cotype"),
         )
     }
-}
-
-/// The editor part of each screen row: the people panel on the right is cut off.
-fn editor_rows(screen: &str) -> Vec<String> {
-    screen
-        .lines()
-        .map(|line| line.split('│').next().unwrap_or("").to_owned())
-        .collect()
-}
-
-/// Whether a row with `text` shows `name`'s flag on it (after the text) or just above it.
-fn flag_near(screen: &str, text: &str, name: &str) -> bool {
-    let rows = editor_rows(screen);
-    rows.iter().enumerate().any(|(index, row)| {
-        let Some(at) = row.find(text) else {
-            return false;
-        };
-        let after = &row[at + text.len()..];
-        let above = index
-            .checked_sub(1)
-            .map_or("", |above| rows[above].as_str());
-        after.split_whitespace().any(|word| word == name)
-            || above.split_whitespace().any(|word| word == name)
-    })
 }
 
 /// Whether the people panel shows a latency for `name` (on their row or the one below).
