@@ -14,15 +14,17 @@
 //! installs them. sshd needs its privilege-separation folder (/run/sshd), which the test
 //! creates when it can.
 
-use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
+#[path = "common/process.rs"]
+mod process;
 
 use common::tmux::{DEADLINE, Tmux, flag_near};
+use process::{Running, start_host};
 
 /// A child process that dies with the test.
 struct Process(Child);
@@ -145,8 +147,7 @@ impl Sshd {
 
 /// A headless host sharing a small project, and the link to it.
 struct Shared {
-    _host: Process,
-    _stdout: BufReader<std::process::ChildStdout>,
+    _host: Running,
     root: tempfile::TempDir,
     link: String,
 }
@@ -159,23 +160,10 @@ impl Shared {
         std::fs::write(project.join("src/main.rs"), "fn main() {\n}\n").unwrap();
         // An empty HOME: no user config, keymap or theme changes what the test sees.
         std::fs::create_dir_all(root.path().join("home")).unwrap();
-        let mut host = Command::new(env!("CARGO_BIN_EXE_cotype"))
-            .args(["host", project.to_str().unwrap(), "--headless"])
-            .args(["--name", "hostie"])
-            .env("HOME", root.path().join("home"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the cotype binary runs");
-        // Kept open to the end, so the host never writes into a closed pipe.
-        let mut stdout = BufReader::new(host.stdout.take().unwrap());
-        let mut link = String::new();
-        stdout.read_line(&mut link).unwrap();
-        let link = link.trim().to_owned();
+        let (host, link) = start_host(&project, &["--name", "hostie"]);
         assert!(link.contains('#'), "the host printed no link: {link:?}");
         Shared {
-            _host: Process(host),
-            _stdout: stdout,
+            _host: host,
             root,
             link,
         }
