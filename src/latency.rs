@@ -36,11 +36,18 @@ impl RoundTrip {
         self.next_due
     }
 
-    /// A ping with `token` left at `now`. An earlier one still unanswered is forgotten:
-    /// its answer, if it ever comes, is ignored.
-    pub fn sent(&mut self, token: u64, now: Instant) {
-        self.in_flight = Some((token, now));
+    /// A ping with `token` left at `now`. An earlier one still unanswered is forgotten
+    /// (its answer, if it ever comes, is ignored), but the round trip is at least as long
+    /// as it has waited: a link slower than the interval must not keep showing the last
+    /// fast answer. Returns whether that is worth telling the others.
+    pub fn sent(&mut self, token: u64, now: Instant) -> bool {
+        let late = self
+            .in_flight
+            .replace((token, now))
+            .map(|(_, sent_at)| millis(now.saturating_duration_since(sent_at)))
+            .filter(|&waited| self.latest.is_none_or(|latest| waited > latest));
         self.next_due = now + PING_INTERVAL;
+        late.is_some_and(|waited| self.measured(waited))
     }
 
     /// The answer to ping `token` arrived at `now`. Returns whether the measurement moved
@@ -53,8 +60,10 @@ impl RoundTrip {
             return false;
         }
         self.in_flight = None;
-        let ms = now.saturating_duration_since(sent_at).as_millis();
-        let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+        self.measured(millis(now.saturating_duration_since(sent_at)))
+    }
+
+    fn measured(&mut self, ms: u32) -> bool {
         self.latest = Some(ms);
         match self.shared {
             None => true,
@@ -78,6 +87,10 @@ impl RoundTrip {
         self.in_flight = None;
         self.next_due = now;
     }
+}
+
+fn millis(duration: Duration) -> u32 {
+    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -114,13 +127,21 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_ping_replaces_an_unanswered_one() {
+    fn a_newer_ping_replaces_an_unanswered_one_which_counts_as_slow() {
         let start = Instant::now();
         let mut rtt = RoundTrip::new(start);
-        rtt.sent(1, start);
-        rtt.sent(2, start + PING_INTERVAL);
-        assert!(!rtt.answered(1, start + PING_INTERVAL + Duration::from_millis(1)));
-        assert!(rtt.answered(2, start + PING_INTERVAL + Duration::from_millis(8)));
-        assert_eq!(rtt.latest(), Some(8));
+        assert!(!rtt.sent(1, start));
+        assert!(rtt.answered(1, start + Duration::from_millis(8)));
+        rtt.mark_shared();
+        // The next ping is never answered: when the one after it goes, the link has
+        // taken at least the whole interval.
+        let second = start + PING_INTERVAL;
+        assert!(!rtt.sent(2, second));
+        assert!(rtt.sent(3, second + PING_INTERVAL));
+        assert_eq!(rtt.latest(), Some(5000));
+        rtt.mark_shared();
+        assert!(!rtt.answered(2, second + PING_INTERVAL + Duration::from_millis(1)));
+        assert!(rtt.answered(3, second + PING_INTERVAL + Duration::from_millis(9)));
+        assert_eq!(rtt.latest(), Some(9));
     }
 }

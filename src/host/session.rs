@@ -235,8 +235,12 @@ impl HostSession {
                 }
                 _ = tokio::time::sleep_until(self.round_trip.due().into()) => {
                     self.pings += 1;
-                    self.round_trip.sent(self.pings, std::time::Instant::now());
                     // A lost connection shows up in `recv`, which resumes; not here.
+                    if self.round_trip.sent(self.pings, std::time::Instant::now())
+                        && let Err(e) = self.share_latency().await
+                    {
+                        tracing::debug!("latency not shared: {e}");
+                    }
                     let ping = ToRelay::Ping { nonce: self.pings };
                     if let Err(e) = self.sender().control(&ping).await {
                         tracing::debug!("ping to the relay not sent: {e}");

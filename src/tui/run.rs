@@ -330,7 +330,10 @@ impl Loop {
         }
         if self.connection.driver.is_some() && now.into_std() >= self.round_trip.due() {
             let id = self.session.request(Request::Ping);
-            self.round_trip.sent(id, now.into_std());
+            if self.round_trip.sent(id, now.into_std()) {
+                self.presence.everyone_due = true;
+                self.refresh_people();
+            }
         }
         self.send_presence(now);
     }
