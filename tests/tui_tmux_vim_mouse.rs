@@ -1,6 +1,6 @@
 //! The vim keymap and the mouse in a real terminal (tmux, 120x40): normal-mode motions,
-//! `dd` and `u`, `A` to append, then a click, a drag-select deleted with `x`, and the
-//! wheel, as SGR mouse reports typed into the pane (what a terminal sends when cotype
+//! `dd` and `u`, `A` to append, then a click, a drag-select deleted with `x`, the wheel
+//! and a click on a tab, as SGR mouse reports typed into the pane (what a terminal sends when cotype
 //! has mouse capture on). The result is checked on screen and on the host's disk.
 //!
 //! Fails (never skips) when tmux is missing.
@@ -14,11 +14,10 @@ use process::start_host;
 
 /// The status line's `line:column`.
 fn position(screen: &str) -> String {
-    // The last row naming the file: the tab bar at the top names it too.
+    // The row with the vim mode; below it, messages may name the file too.
     let status = screen
         .lines()
-        .rev()
-        .find(|line| line.contains(" long.txt"))
+        .find(|line| line.starts_with(" NORMAL ") || line.starts_with(" INSERT "))
         .unwrap_or_default();
     status
         .split_whitespace()
@@ -43,6 +42,7 @@ fn vim_keys_click_drag_select_and_wheel() {
         .map(|n| format!("line {n:03} alpha beta gamma"))
         .collect();
     std::fs::write(project.join("long.txt"), lines.join("\n") + "\n").unwrap();
+    std::fs::write(project.join("notes.txt"), "notes\n").unwrap();
     let home = root.path().join("home");
     let config = home.join(".config/cotype");
     std::fs::create_dir_all(&config).unwrap();
@@ -129,5 +129,24 @@ fn vim_keys_click_drag_select_and_wheel() {
     assert_eq!(
         std::fs::read_to_string(project.join("long.txt")).unwrap(),
         expected.join("\n") + "\n"
+    );
+
+    // A click on a tab shows its file.
+    tmux.keys("ada", &["C-p"]);
+    tmux.wait("ada", "the file picker", |s| s.contains("Open file"));
+    tmux.text("ada", "notes");
+    tmux.keys("ada", &["Enter"]);
+    tmux.wait("ada", "the second tab", |s| s.contains("  1 notes"));
+    tmux.text("ada", &mouse(0, 3, 1, true));
+    tmux.text("ada", &mouse(0, 3, 1, false));
+    tmux.wait(
+        "ada",
+        "long.txt again, as it was left, after a click on its tab",
+        |s| {
+            s.lines()
+                .nth(1)
+                .is_some_and(|row| row.contains("  7 line 009 alpha"))
+                && position(s) == "4:6"
+        },
     );
 }
