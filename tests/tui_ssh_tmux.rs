@@ -7,8 +7,9 @@
 //!   editing. He joins again and the SSH client is hung up (SIGHUP): the cotype process
 //!   on the far side must exit (no orphan) and the pane's shell must work.
 //! - Inside `screen`: cy joins, edits, quits (the screen window's terminal is restored);
-//!   joins again and screen is told to quit, which hangs up his terminal: cotype exits and
-//!   the tmux pane is clean.
+//!   joins again, is detached (as a dropped connection does) and reattached, still
+//!   there; then screen is told to quit, which hangs up his terminal: cotype exits and the
+//!   tmux pane is clean.
 //!
 //! These tests fail (never skip) when sshd, ssh, screen or tmux is missing; scripts/test
 //! installs them. sshd needs its privilege-separation folder (/run/sshd), which the test
@@ -203,9 +204,11 @@ fn latency_shown(screen: &str, name: &str) -> bool {
     })
 }
 
-/// Live processes (zombies aside) whose command line has `join --name NAME`.
-fn cotype_processes(name: &str) -> Vec<u32> {
+/// Live processes (zombies aside) that joined with `link` as `name`: `join --name NAME` on
+/// the command line and the link in the environment, so other tests' are not counted.
+fn cotype_processes(name: &str, link: &str) -> Vec<u32> {
     let marker = format!("join\0--name\0{name}\0");
+    let link = format!("COTYPE_LINK={link}\0");
     let Ok(entries) = std::fs::read_dir("/proc") else {
         panic!("this test reads /proc to find processes left behind");
     };
@@ -219,7 +222,10 @@ fn cotype_processes(name: &str) -> Vec<u32> {
                 .rsplit(')')
                 .next()
                 .is_some_and(|rest| rest.trim_start().starts_with('Z'));
-            !zombie && String::from_utf8_lossy(&cmdline).contains(&marker)
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            !zombie
+                && String::from_utf8_lossy(&cmdline).contains(&marker)
+                && String::from_utf8_lossy(&environ).contains(&link)
         })
         .collect()
 }
@@ -348,7 +354,7 @@ fn over_ssh_follow_edit_save_quit_and_hang_up() {
     );
     assert_cooked(&tmux, "bob", scratch.path(), "after quitting over ssh");
     wait_until("bob's cotype exits after quitting", || {
-        cotype_processes("bob").is_empty()
+        cotype_processes("bob", &shared.link).is_empty()
     });
 
     // Joins again; then the connection is hung up under him.
@@ -358,7 +364,7 @@ fn over_ssh_follow_edit_save_quit_and_hang_up() {
         s.contains("bob (you)")
     });
     assert_eq!(
-        cotype_processes("bob").len(),
+        cotype_processes("bob", &shared.link).len(),
         1,
         "bob's cotype runs on the far side"
     );
@@ -369,7 +375,7 @@ fn over_ssh_follow_edit_save_quit_and_hang_up() {
         s.contains("bob-exited-")
     });
     wait_until("bob's cotype exits after the hangup (no orphan)", || {
-        cotype_processes("bob").is_empty()
+        cotype_processes("bob", &shared.link).is_empty()
     });
     // The far side cannot switch this terminal back from its alternate screen once the
     // connection is gone (no program can); ssh restores the modes, and the shell works.
@@ -379,6 +385,21 @@ fn over_ssh_follow_edit_save_quit_and_hang_up() {
     });
 }
 
+/// A screen session that quits with the test: killing tmux only detaches it, and its
+/// windows would live on.
+struct ScreenSession {
+    screen: PathBuf,
+    name: String,
+}
+
+impl Drop for ScreenSession {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.screen)
+            .args(["-S", &self.name, "-X", "quit"])
+            .output();
+    }
+}
+
 #[test]
 fn in_gnu_screen_quit_and_hang_up() {
     let shared = Shared::start();
@@ -386,6 +407,10 @@ fn in_gnu_screen_quit_and_hang_up() {
     let scratch = tempfile::tempdir().unwrap();
     let tmux = Tmux::named("screen");
     let name = format!("cotype-test-{}", std::process::id());
+    let _session = ScreenSession {
+        screen: screen.clone(),
+        name: name.clone(),
+    };
 
     tmux.shell("outer", &shared.home());
     tmux.text("outer", &format!("{} -q -S {name}", screen.display()));
@@ -428,13 +453,28 @@ fn in_gnu_screen_quit_and_hang_up() {
         s.contains("cy (you)")
     });
     assert_eq!(
-        cotype_processes("cy").len(),
+        cotype_processes("cy", &shared.link).len(),
         1,
         "cy's cotype runs in screen"
     );
+    // A dropped connection detaches screen and cotype carries on; reattached, it is there.
+    run(&screen, &["-S", &name, "-X", "detach"]);
+    tmux.wait("outer", "the outer shell while detached", |s| {
+        s.contains("[detached") && !s.contains("cy (you)")
+    });
+    assert_eq!(
+        cotype_processes("cy", &shared.link).len(),
+        1,
+        "cy's cotype runs on, detached"
+    );
+    tmux.text("outer", &format!("{} -r {name}", screen.display()));
+    tmux.keys("outer", &["Enter"]);
+    tmux.wait("outer", "cy's editor again after reattaching", |s| {
+        s.contains("cy (you)")
+    });
     run(&screen, &["-S", &name, "-X", "quit"]);
     wait_until("cy's cotype exits after screen hung up (no orphan)", || {
-        cotype_processes("cy").is_empty()
+        cotype_processes("cy", &shared.link).is_empty()
     });
     tmux.wait("outer", "the outer shell again", |s| {
         !s.contains("People (") && !s.contains("cy (you)")
