@@ -11,6 +11,7 @@ pub mod client;
 pub mod crypto;
 pub mod demo;
 pub mod host;
+pub mod latency;
 pub mod link;
 pub mod net;
 pub mod protocol;

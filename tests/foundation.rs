@@ -176,7 +176,8 @@ async fn a_wrong_secret_or_a_gone_session_gets_a_clear_error() {
     assert_eq!(guest.list_files().await.unwrap().len(), 1);
 }
 
-/// Waits for the next data message or rejection on a raw channel, skipping relay events.
+/// Waits for the next data message or rejection on a raw channel, skipping relay events
+/// and the host's own traffic when someone joins (announcement, its presence).
 async fn next_frame(channel: &mut Channel) -> Incoming {
     loop {
         let incoming = tokio::time::timeout(Duration::from_secs(10), channel.recv())
@@ -185,7 +186,7 @@ async fn next_frame(channel: &mut Channel) -> Incoming {
         match incoming {
             Incoming::Relay(FromRelay::PeerJoined { .. }) => continue,
             Incoming::Message {
-                message: Message::Event(Event::MemberJoined(_)),
+                message: Message::Event(Event::MemberJoined(_)) | Message::Presence(_),
                 ..
             } => continue,
             Incoming::Closed { reason } => panic!("connection closed: {reason:?}"),

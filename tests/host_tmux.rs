@@ -127,9 +127,11 @@ fn the_host_admits_restricts_removes_and_ends_from_its_own_editor() {
         s.contains("Remove from the session")
     });
     tmux.keys("alice", &["Down", "Down", "Enter"]);
-    tmux.wait("alice", "the rekey notice", |s| s.contains("keys rotated"));
     let bob = tmux.wait("bob", "bob's editor gone, with the reason", |s| {
         s.contains("bob-exited-")
+    });
+    tmux.wait("alice", "the rekey notice", |s| {
+        s.contains("removed; keys rotated")
     });
     assert!(
         bob.contains("removed you from the session") && !bob.contains("bob-exited-0"),

@@ -5,6 +5,7 @@
 pub mod driver;
 pub mod headless;
 pub mod intel;
+pub mod presence;
 pub mod session;
 
 use std::collections::VecDeque;

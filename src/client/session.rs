@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use ropey::Rope;
 
+use crate::client::presence::{EditLog, Localized, localize};
 use crate::protocol::header::{Header, Route};
 use crate::protocol::message::{
     EditMessage, Event, FileEntry, Member, Message, Presence, Request, RequestId, Response, Role,
@@ -25,6 +26,8 @@ pub struct ClientDocument {
     pub read_only: bool,
     /// The revision last saved on the host, if known.
     pub saved_revision: Option<u64>,
+    /// The host's last edits, to map the others' presence from the revision they sent it at.
+    pub log: EditLog,
 }
 
 /// What changed, for whoever draws or scripts the session.
@@ -110,7 +113,12 @@ pub struct Session {
     pub me: Member,
     pub members: BTreeMap<ParticipantId, Member>,
     pub documents: HashMap<String, ClientDocument>,
+    /// The others' last presence. Positions in a document we have open are in our text
+    /// as it was when the presence was taken in (see `client::presence`); the owner
+    /// carries them over later edits.
     pub presence: HashMap<ParticipantId, Presence>,
+    /// Presence that refers to a revision of its document we have not received yet.
+    held_presence: HashMap<ParticipantId, Presence>,
     pub files: Vec<FileEntry>,
     /// The instance id our edits carry; kept across reconnects so resends are recognised.
     instance: [u8; 16],
@@ -132,6 +140,7 @@ impl Session {
             me,
             documents: HashMap::new(),
             presence: HashMap::new(),
+            held_presence: HashMap::new(),
             files: Vec::new(),
             instance,
             pending: HashMap::new(),
@@ -252,6 +261,7 @@ impl Session {
         self.me = me;
         self.members = members.into_iter().map(|m| (m.participant, m)).collect();
         self.presence.clear();
+        self.held_presence.clear();
         self.resynchronize();
         self.events.push_back(SessionEvent::MembersChanged);
     }
@@ -291,14 +301,13 @@ impl Session {
             Message::Response { id, done, body } => self.on_response(id, done, body),
             Message::Edit(edit) => self.on_edit(edit),
             Message::Presence(presence) => {
-                let newer = self
-                    .presence
-                    .get(&from)
-                    .is_none_or(|old| presence.seq > old.seq);
+                let newer = [self.presence.get(&from), self.held_presence.get(&from)]
+                    .into_iter()
+                    .flatten()
+                    .all(|old| presence.seq > old.seq);
                 if newer {
-                    self.presence.insert(from, presence);
-                    self.events
-                        .push_back(SessionEvent::PresenceChanged { participant: from });
+                    self.held_presence.remove(&from);
+                    self.take_presence(from, presence);
                 }
             }
             Message::Event(event) => self.on_event(from, event),
@@ -319,6 +328,7 @@ impl Session {
             Event::MemberLeft { participant } => {
                 self.members.remove(&participant);
                 self.presence.remove(&participant);
+                self.held_presence.remove(&participant);
                 self.events.push_back(SessionEvent::MembersChanged);
             }
             Event::RoleChanged { participant, role } if from == HOST_ID => {
@@ -355,11 +365,7 @@ impl Session {
                     waiting.push(edit);
                     return;
                 }
-                let Some(document) = self.documents.get_mut(&path) else {
-                    return;
-                };
-                let outcome = document.ot.on_remote(edit);
-                self.apply_outcome(&path, outcome);
+                self.on_remote(&path, edit);
             }
             EditMessage::Acknowledged { path, id, revision } => {
                 let Some(document) = self.documents.get_mut(&path) else {
@@ -376,6 +382,64 @@ impl Session {
             }
             EditMessage::Refused { path, reason, .. } => self.resync(&path, reason),
             EditMessage::Submit { .. } => {}
+        }
+    }
+
+    /// One of the host's sequenced edits to `path`.
+    fn on_remote(&mut self, path: &str, edit: crate::text::RemoteEdit) {
+        let Some(document) = self.documents.get_mut(path) else {
+            return;
+        };
+        let (revision, op) = (edit.revision, edit.op.clone());
+        let outcome = document.ot.on_remote(edit);
+        if let Ok(RemoteOutcome::Apply(_) | RemoteOutcome::Confirmed { .. }) = outcome {
+            document.log.record(revision, op);
+        }
+        self.apply_outcome(path, outcome);
+        self.release_presence(path);
+    }
+
+    /// Takes in someone's presence with its positions in our text, or holds it until we
+    /// have the revision it refers to.
+    fn take_presence(&mut self, from: ParticipantId, mut presence: Presence) {
+        if let Some(document) = presence
+            .path
+            .as_ref()
+            .and_then(|path| self.documents.get(path))
+        {
+            match localize(
+                &presence.selections,
+                presence.revision,
+                &document.log,
+                &document.ot,
+            ) {
+                Localized::Here(selections) => presence.selections = selections,
+                Localized::Ahead => {
+                    self.held_presence.insert(from, presence);
+                    return;
+                }
+            }
+        }
+        self.presence.insert(from, presence);
+        self.events
+            .push_back(SessionEvent::PresenceChanged { participant: from });
+    }
+
+    /// Our copy of `path` moved on (or was opened): presence waiting for it may go.
+    fn release_presence(&mut self, path: &str) {
+        let revision = self.documents.get(path).map(|d| d.ot.revision());
+        let ready: Vec<ParticipantId> = self
+            .held_presence
+            .iter()
+            .filter(|(_, p)| {
+                p.path.as_deref() == Some(path) && revision.is_none_or(|r| p.revision <= r)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ready {
+            if let Some(presence) = self.held_presence.remove(&id) {
+                self.take_presence(id, presence);
+            }
         }
     }
 
@@ -466,9 +530,12 @@ impl Session {
                         ot: Client::new(self.instance, revision),
                         read_only,
                         saved_revision: None,
+                        log: EditLog::default(),
                     };
                     self.documents.insert(path.clone(), document);
-                    self.events.push_back(SessionEvent::DocumentOpened { path });
+                    self.events
+                        .push_back(SessionEvent::DocumentOpened { path: path.clone() });
+                    self.release_presence(&path);
                 }
             }
             (Pending::CatchUp { path }, Response::Edits(edits)) => {
@@ -476,11 +543,10 @@ impl Session {
                 self.pending.remove(&id);
                 let waiting = self.catching_up.remove(&path).unwrap_or_default();
                 for edit in edits.into_iter().chain(waiting) {
-                    let Some(document) = self.documents.get_mut(&path) else {
+                    if !self.documents.contains_key(&path) {
                         return;
-                    };
-                    let outcome = document.ot.on_remote(edit);
-                    self.apply_outcome(&path, outcome);
+                    }
+                    self.on_remote(&path, edit);
                 }
                 if let Some(submission) = self
                     .documents
@@ -524,5 +590,134 @@ impl Session {
                 self.pending.remove(&id);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::header::Kind;
+    use crate::text::{EditId, RemoteEdit};
+
+    const BEN: ParticipantId = 2;
+
+    fn member(participant: ParticipantId, name: &str) -> Member {
+        Member {
+            participant,
+            name: name.into(),
+            role: Role::Editor,
+            color: 0,
+        }
+    }
+
+    fn from(sender: ParticipantId, kind: Kind) -> Header {
+        Header {
+            kind,
+            route: Route::Everyone,
+            epoch: 0,
+            sender,
+            instance: [0; 16],
+            counter: 0,
+        }
+    }
+
+    /// Ana's session with `main.rs` open at revision 4: "hello world".
+    fn session_with_document() -> Session {
+        let mut session = Session::new(member(1, "ana"), vec![member(BEN, "ben")]);
+        let id = session.open_document("main.rs");
+        session.handle(
+            &from(HOST_ID, Kind::Response),
+            Message::Response {
+                id,
+                done: true,
+                body: Response::DocumentText {
+                    revision: 4,
+                    text: "hello world".into(),
+                    read_only: false,
+                },
+            },
+        );
+        while session.next_event().is_some() {}
+        session
+    }
+
+    fn bens_cursor(session: &mut Session, seq: u64, revision: u64, at: usize) {
+        let presence = Presence {
+            seq,
+            path: Some("main.rs".into()),
+            revision,
+            selections: vec![(at, at)],
+            scroll_line: 0,
+            following: None,
+            latency_ms: None,
+        };
+        session.handle(&from(BEN, Kind::Presence), Message::Presence(presence));
+    }
+
+    fn host_edit(session: &mut Session, revision: u64, op: Operation) {
+        let edit = RemoteEdit {
+            revision,
+            author: EditId {
+                instance: [7; 16],
+                seq: revision,
+            },
+            op,
+        };
+        session.handle(
+            &from(HOST_ID, Kind::Edit),
+            Message::Edit(EditMessage::Applied {
+                path: "main.rs".into(),
+                edit,
+            }),
+        );
+    }
+
+    fn presence_events(session: &mut Session) -> usize {
+        std::iter::from_fn(|| session.next_event())
+            .filter(|event| matches!(event, SessionEvent::PresenceChanged { participant: BEN }))
+            .count()
+    }
+
+    #[test]
+    fn presence_from_an_older_revision_is_mapped_to_our_text() {
+        let mut session = session_with_document();
+        // Revision 5 puts "dear " before "world"; Ben's cursor, sent at revision 4 in
+        // "wo|rld" (8), is still there: 13 in the host's text.
+        host_edit(&mut session, 5, Operation::insert(11, 6, "dear ").unwrap());
+        // And we typed "// " at the start, not yet confirmed: 16 in ours.
+        session
+            .local_edit("main.rs", Operation::insert(16, 0, "// ").unwrap())
+            .unwrap();
+        while session.next_event().is_some() {}
+        bens_cursor(&mut session, 1, 4, 8);
+        assert_eq!(presence_events(&mut session), 1);
+        assert_eq!(session.presence[&BEN].selections, vec![(16, 16)]);
+    }
+
+    #[test]
+    fn presence_from_a_newer_revision_waits_for_it() {
+        let mut session = session_with_document();
+        // Ben already has revision 5 ("hello dear world") and is after "dear " (11).
+        bens_cursor(&mut session, 1, 5, 11);
+        assert_eq!(presence_events(&mut session), 0, "held back");
+        assert!(!session.presence.contains_key(&BEN));
+        host_edit(&mut session, 5, Operation::insert(11, 6, "dear ").unwrap());
+        assert_eq!(presence_events(&mut session), 1, "released with the edit");
+        assert_eq!(session.presence[&BEN].selections, vec![(11, 11)]);
+        assert_eq!(
+            session.documents["main.rs"].rope.to_string(),
+            "hello dear world"
+        );
+    }
+
+    #[test]
+    fn a_held_presence_is_replaced_by_a_newer_one() {
+        let mut session = session_with_document();
+        bens_cursor(&mut session, 1, 6, 3);
+        bens_cursor(&mut session, 2, 4, 2);
+        assert_eq!(presence_events(&mut session), 1, "the newer one, at once");
+        assert_eq!(session.presence[&BEN].selections, vec![(2, 2)]);
+        bens_cursor(&mut session, 1, 4, 9);
+        assert_eq!(presence_events(&mut session), 0, "an older one is dropped");
     }
 }

@@ -422,6 +422,7 @@ impl Partner {
             selections: vec![(self.anchor, self.head)],
             scroll_line: self.scroll_line,
             following: None,
+            latency_ms: None,
         }
     }
 

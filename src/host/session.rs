@@ -11,11 +11,13 @@ use crate::channel::{Channel, ChannelSender, Incoming};
 use crate::crypto::{ReceivingKeys, SessionKeys};
 use crate::host::documents::{Accepted, DiskChange, DocumentError, Documents};
 use crate::host::workspace::Workspace;
+use crate::latency::RoundTrip;
 use crate::link::{Link, Secret, SessionId};
 use crate::protocol::control::{FromRelay, ToRelay};
 use crate::protocol::header::Route;
 use crate::protocol::message::{
-    EditMessage, Event, Hello, Member, Message, Request, Response, Role, TextPosition, Welcome,
+    EditMessage, Event, Hello, Member, Message, Presence, Request, Response, Role, TextPosition,
+    Welcome,
 };
 use crate::protocol::{HOST_ID, ParticipantId};
 
@@ -129,6 +131,10 @@ pub struct HostSession {
     event_receiver: Option<tokio::sync::mpsc::UnboundedReceiver<HostEvent>>,
     /// The embedded relay, if this host started one (kept alive with the session).
     _embedded_relay: Option<crate::relay::Relay>,
+    /// Our round trip to the relay, shown in everyone's people panel.
+    round_trip: RoundTrip,
+    pings: u64,
+    presence_seq: u64,
 }
 
 impl HostSession {
@@ -210,6 +216,9 @@ impl HostSession {
             events,
             event_receiver: Some(event_receiver),
             _embedded_relay: embedded,
+            round_trip: RoundTrip::new(std::time::Instant::now()),
+            pings: 0,
+            presence_seq: 0,
         })
     }
 
@@ -241,6 +250,20 @@ impl HostSession {
                 Some(command) = self.commands.recv() => {
                     if !self.on_command(command).await? {
                         return Ok(());
+                    }
+                    continue;
+                }
+                _ = tokio::time::sleep_until(self.round_trip.due().into()) => {
+                    self.pings += 1;
+                    // A lost connection shows up in `recv`, which resumes; not here.
+                    if self.round_trip.sent(self.pings, std::time::Instant::now())
+                        && let Err(e) = self.share_latency().await
+                    {
+                        tracing::debug!("latency not shared: {e}");
+                    }
+                    let ping = ToRelay::Ping { nonce: self.pings };
+                    if let Err(e) = self.sender().control(&ping).await {
+                        tracing::debug!("ping to the relay not sent: {e}");
                     }
                     continue;
                 }
@@ -447,6 +470,11 @@ impl HostSession {
                 }
                 tracing::warn!("relay refused a frame: {message}");
             }
+            FromRelay::Pong { nonce } => {
+                if self.round_trip.answered(nonce, std::time::Instant::now()) {
+                    self.share_latency().await?;
+                }
+            }
             FromRelay::Welcome { .. }
             | FromRelay::Admitted
             | FromRelay::PeerJoined { .. }
@@ -551,6 +579,30 @@ impl HostSession {
             )
             .await?;
         let _ = self.events.send(HostEvent::MemberJoined(member));
+        // The newcomer has no presence of ours yet.
+        self.share_latency().await
+    }
+
+    /// Tells everyone our round trip to the relay. The host has no cursor: its presence
+    /// carries only this.
+    async fn share_latency(&mut self) -> anyhow::Result<()> {
+        let Some(latency_ms) = self.round_trip.latest() else {
+            return Ok(());
+        };
+        self.round_trip.mark_shared();
+        self.presence_seq += 1;
+        let presence = Presence {
+            seq: self.presence_seq,
+            path: None,
+            revision: 0,
+            selections: Vec::new(),
+            scroll_line: 0,
+            following: None,
+            latency_ms: Some(latency_ms),
+        };
+        self.sender()
+            .send(Route::Everyone, &Message::Presence(presence))
+            .await?;
         Ok(())
     }
 
@@ -722,6 +774,7 @@ impl HostSession {
         let route = Route::Participant(from);
         let respond = |done: bool, body: Response| Message::Response { id, done, body };
         match body {
+            Request::Ping => sender.send(route, &respond(true, Response::Pong)).await?,
             Request::ListFiles => {
                 let files = self.workspace.list();
                 let mut batches = files.chunks(FILES_PER_RESPONSE).peekable();

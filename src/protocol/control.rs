@@ -41,6 +41,9 @@ pub enum ToRelay {
     End,
     /// Host only: turn away someone waiting for admission.
     Refuse { participant: ParticipantId },
+    /// Answered at once with `Pong` carrying the same nonce: the member times its round
+    /// trip to the relay.
+    Ping { nonce: u64 },
 }
 
 /// Sent by the relay to members.
@@ -76,6 +79,10 @@ pub enum FromRelay {
         code: ErrorCode,
         fatal: bool,
         message: String,
+    },
+    /// The answer to `Ping`.
+    Pong {
+        nonce: u64,
     },
 }
 

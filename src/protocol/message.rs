@@ -137,6 +137,8 @@ pub enum Request {
     Definition(TextPosition),
     References(TextPosition),
     Completion(TextPosition),
+    /// Answered at once with `Pong`: the asker times the round trip to the host.
+    Ping,
 }
 
 /// A place in a document, at the revision the asker was looking at.
@@ -273,6 +275,8 @@ pub enum Response {
     Nothing {
         reason: String,
     },
+    /// The answer to `Ping`.
+    Pong,
 }
 
 /// Edits travel apart from requests: a participant submits to the host, the host
@@ -315,6 +319,9 @@ pub struct Presence {
     /// First visible line, so followers can scroll with their leader.
     pub scroll_line: usize,
     pub following: Option<ParticipantId>,
+    /// The sender's last measured round trip in milliseconds: a participant's to the host
+    /// through the relay, the host's to the relay.
+    pub latency_ms: Option<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

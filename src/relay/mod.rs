@@ -489,6 +489,10 @@ impl Connection {
                 resume_token,
             } => self.resume(session, resume_token),
             ToRelay::Join { session, token } => self.join(session, token),
+            ToRelay::Ping { nonce } => {
+                send_control(&self.queue, &FromRelay::Pong { nonce });
+                true
+            }
             other => self.member_control(other),
         }
     }
@@ -729,7 +733,10 @@ impl Connection {
             | ToRelay::RotateToken { .. }
             | ToRelay::Refuse { .. }
             | ToRelay::End => Err(host_only()),
-            ToRelay::Create { .. } | ToRelay::Resume { .. } | ToRelay::Join { .. } => {
+            ToRelay::Create { .. }
+            | ToRelay::Resume { .. }
+            | ToRelay::Join { .. }
+            | ToRelay::Ping { .. } => {
                 unreachable!("handled before member_control")
             }
         };

@@ -118,6 +118,20 @@ impl Client {
         }
     }
 
+    /// The local edits the host has not sequenced yet, as they apply to the host's text at
+    /// [`Client::revision`], in order: the one in flight, then the buffer. Mapping a
+    /// position through them takes it from the host's text to the local text.
+    pub fn pending(&self) -> impl Iterator<Item = &Operation> {
+        let (rebased, buffer) = match &self.state {
+            State::Synchronized => (None, None),
+            State::AwaitingConfirm { rebased, .. } => (Some(rebased), None),
+            State::AwaitingWithBuffer {
+                rebased, buffer, ..
+            } => (Some(rebased), Some(buffer)),
+        };
+        rebased.into_iter().chain(buffer)
+    }
+
     fn submit(&mut self, op: Operation) -> Submission {
         let sent = Submission {
             id: EditId {

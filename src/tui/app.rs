@@ -869,7 +869,26 @@ impl App {
         documents: &impl Documents,
         commands: &mut Vec<AppCommand>,
     ) {
-        let area = self.regions().editor;
+        let regions = self.regions();
+        if mouse.kind == MouseEventKind::Down(MouseButton::Left) && mouse.row == regions.tabs.y {
+            let clicked = Tabs {
+                tabs: &self.tab_views(),
+                active: self.active,
+                theme: &self.theme,
+            }
+            .layout(regions.tabs)
+            .into_iter()
+            .find(|(_, columns)| columns.contains(&mouse.column));
+            if let Some((index, _)) = clicked {
+                if self.following.is_some() {
+                    self.messages.push(Level::Info, "stopped following");
+                }
+                self.stop_following(commands);
+                self.active = index;
+            }
+            return;
+        }
+        let area = regions.editor;
         let Some(tab) = self.tabs.get_mut(self.active) else {
             return;
         };
@@ -917,19 +936,22 @@ impl App {
         }
     }
 
-    /// Draws the whole screen. Pure: reads state, changes nothing.
-    pub fn render(&self, frame: &mut Frame<'_>, documents: &impl Documents) {
-        let regions = self.regions();
-        let buf = frame.buffer_mut();
-        let theme = &self.theme;
-        let tab_views: Vec<TabView<'_>> = self
-            .tabs
+    fn tab_views(&self) -> Vec<TabView<'_>> {
+        self.tabs
             .iter()
             .map(|tab| TabView {
                 path: &tab.path,
                 modified: tab.modified,
             })
-            .collect();
+            .collect()
+    }
+
+    /// Draws the whole screen. Pure: reads state, changes nothing.
+    pub fn render(&self, frame: &mut Frame<'_>, documents: &impl Documents) {
+        let regions = self.regions();
+        let buf = frame.buffer_mut();
+        let theme = &self.theme;
+        let tab_views = self.tab_views();
         Tabs {
             tabs: &tab_views,
             active: self.active,

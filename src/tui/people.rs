@@ -91,11 +91,18 @@ impl Widget for PeopleWidget<'_> {
                     &mut x,
                 );
             }
+            // On the name row when it fits there, else at the end of the detail row.
+            let mut latency_below = None;
             if let Some(ms) = person.latency_ms {
-                let latency = format!("{ms} ms");
+                let latency = match ms {
+                    0 => "<1 ms".to_owned(),
+                    ms => format!("{ms} ms"),
+                };
                 let lx = inner.right().saturating_sub(latency.width() as u16);
                 if lx > x {
                     buf.set_string(lx, y, latency, dim);
+                } else {
+                    latency_below = Some(latency);
                 }
             }
             y += 1;
@@ -104,7 +111,13 @@ impl Widget for PeopleWidget<'_> {
                 Some(leader) => format!("  {file} → {leader}"),
                 None => format!("  {file}"),
             };
-            buf.set_stringn(inner.x, y, ellipsize_start(&detail, width), width, dim);
+            let mut room = width;
+            if let Some(latency) = latency_below {
+                room = room.saturating_sub(latency.width() + 1);
+                let lx = inner.right().saturating_sub(latency.width() as u16);
+                buf.set_stringn(lx, y, &latency, width, dim);
+            }
+            buf.set_stringn(inner.x, y, ellipsize_start(&detail, room), room, dim);
             y += 2;
         }
     }
@@ -153,6 +166,42 @@ pub fn follow_picker(people: &[PersonView]) -> Picker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(buf: &Buffer, y: u16) -> String {
+        (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol())
+            .collect::<String>()
+    }
+
+    #[test]
+    fn latency_moves_below_when_the_name_row_is_full() {
+        let theme =
+            Theme::load_from("default-dark", None, crate::tui::theme::ColorMode::NoColor).unwrap();
+        let person = |id, name: &str, latency_ms| PersonView {
+            id,
+            name: name.into(),
+            color: 0,
+            file: None,
+            following: None,
+            read_only: false,
+            is_host: id == 0,
+            is_you: false,
+            latency_ms,
+        };
+        let people = [person(0, "hostie", Some(0)), person(1, "ada", Some(37))];
+        let area = Rect::new(0, 0, 26, 8);
+        let mut buf = Buffer::empty(area);
+        PeopleWidget {
+            people: &people,
+            theme: &theme,
+            following: Some(0),
+        }
+        .render(area, &mut buf);
+        assert_eq!(row(&buf, 1), "│● hostie host ◆ following");
+        assert_eq!(row(&buf, 2), "│  no file open      <1 ms");
+        assert_eq!(row(&buf, 4), "│● ada               37 ms");
+        assert_eq!(row(&buf, 5), "│  no file open           ");
+    }
 
     #[test]
     fn long_paths_keep_their_file_name() {

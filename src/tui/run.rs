@@ -24,6 +24,7 @@ use crate::client::driver::{Driver, DriverEvent, apply};
 use crate::client::session::{Session, SessionError, SessionEvent};
 use crate::host::HostSession;
 use crate::host::session::{HostCommand, HostEvent};
+use crate::latency::RoundTrip;
 use crate::link::Link;
 use crate::protocol::ParticipantId;
 use crate::protocol::control::{FromRelay, ToRelay};
@@ -367,6 +368,8 @@ struct Loop {
     panels: PanelRequests,
     /// Hover, peek, definition and completion questions to the host.
     intel: IntelRequests,
+    /// Our round trip to the host, measured with `Request::Ping`.
+    round_trip: RoundTrip,
 }
 
 impl Loop {
@@ -392,6 +395,7 @@ impl Loop {
             host: None,
             panels: PanelRequests::default(),
             intel: IntelRequests::default(),
+            round_trip: RoundTrip::new(Instant::now().into_std()),
         }
     }
 
@@ -441,7 +445,7 @@ impl Loop {
     /// Our presence waits while the host has not confirmed our edits: positions in text
     /// the others do not have yet would put our cursor in the wrong place on their screens.
     fn presence_ready(&self) -> bool {
-        self.presence.current.as_ref().is_some_and(|(path, ..)| {
+        self.presence.current.as_ref().is_none_or(|(path, ..)| {
             self.session
                 .documents
                 .get(path)
@@ -460,7 +464,15 @@ impl Loop {
             .then(|| self.presence.deadline())
             .flatten();
         let intel = self.intel.deadline().map(Instant::from_std);
-        [idle, tick, presence, intel].into_iter().flatten().min()
+        let ping = self
+            .connection
+            .driver
+            .is_some()
+            .then(|| Instant::from_std(self.round_trip.due()));
+        [idle, tick, presence, intel, ping]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn timers(&mut self) {
@@ -478,6 +490,13 @@ impl Loop {
         for late in self.intel.expired(now.into_std()) {
             self.app.message(Level::Warning, late);
             self.dirty = true;
+        }
+        if self.connection.driver.is_some() && now.into_std() >= self.round_trip.due() {
+            let id = self.session.request(Request::Ping);
+            if self.round_trip.sent(id, now.into_std()) {
+                self.presence.everyone_due = true;
+                self.refresh_people();
+            }
         }
         self.send_presence(now);
     }
@@ -674,14 +693,15 @@ impl Loop {
             return;
         };
         let (anchor, head) = presence.selections.first().copied().unwrap_or((0, 0));
+        // Their cursor as carried over the edits since their presence came, when we have it.
+        let selection = match self.cursors.get(&leader) {
+            Some((at, selection)) if *at == path => *selection,
+            _ => Selection { anchor, head },
+        };
         let scroll = presence.scroll_line;
-        let commands = self.app.leader_moved(
-            leader,
-            &path,
-            Selection { anchor, head },
-            scroll,
-            &self.session,
-        );
+        let commands = self
+            .app
+            .leader_moved(leader, &path, selection, scroll, &self.session);
         for command in commands {
             if let AppCommand::Open(path) = command {
                 self.open(path);
@@ -715,6 +735,10 @@ impl Loop {
             }
             _ => {}
         }
+        if self.host.is_some() && matches!(event, DriverEvent::Rekeyed { .. }) {
+            // The host's own rekey: `HostEvent::Rekeyed` tells its user, with the new link.
+            return Ok(());
+        }
         let reconnected = matches!(event, DriverEvent::Reconnected { .. });
         let requests_lost = reconnected || matches!(event, DriverEvent::Relay(FromRelay::HostBack));
         if let Some(fatal) = apply(&mut self.session, event) {
@@ -735,6 +759,7 @@ impl Loop {
             }
             self.files_request = Some(self.session.request(Request::ListFiles));
             self.presence.everyone_due = true;
+            self.round_trip.reset(Instant::now().into_std());
         }
         while let Some(event) = self.session.next_event() {
             self.session_event(event).await;
@@ -838,6 +863,19 @@ impl Loop {
                         }
                     }
                     self.dirty = true;
+                }
+            }
+            SessionEvent::Response {
+                id,
+                body: Response::Pong,
+                ..
+            } => {
+                let shown = self.round_trip.latest();
+                if self.round_trip.answered(id, Instant::now().into_std()) {
+                    self.presence.everyone_due = true;
+                }
+                if self.round_trip.latest() != shown {
+                    self.refresh_people();
                 }
             }
             SessionEvent::Response { .. } => {}
@@ -965,9 +1003,7 @@ impl Loop {
         if !self.presence_ready() {
             return;
         }
-        let Some((path, selection, scroll_line, following)) = self.presence.current.clone() else {
-            return;
-        };
+        let current = self.presence.current.clone();
         let mut routes = Vec::new();
         if self.presence.everyone_due && now >= self.presence.last_everyone + EVERYONE_INTERVAL {
             // Followers are among everyone: one message reaches both.
@@ -977,30 +1013,41 @@ impl Loop {
             self.presence.last_everyone = now;
             self.presence.last_followers = now;
         } else if self.presence.followers_due
+            && current.is_some()
             && now >= self.presence.last_followers + FOLLOWERS_INTERVAL
         {
             routes.push(Route::Followers);
             self.presence.followers_due = false;
             self.presence.last_followers = now;
         }
-        let revision = self
-            .session
-            .documents
-            .get(&path)
-            .map_or(0, |document| document.ot.revision());
+        let latency_ms = self.round_trip.latest();
         for route in routes {
             self.presence.seq += 1;
-            self.session.send_presence(
-                route,
-                Presence {
-                    seq: self.presence.seq,
-                    path: Some(path.clone()),
-                    revision,
-                    selections: vec![(selection.anchor, selection.head)],
-                    scroll_line,
-                    following,
-                },
-            );
+            let mut presence = Presence {
+                seq: self.presence.seq,
+                path: None,
+                revision: 0,
+                selections: Vec::new(),
+                scroll_line: 0,
+                following: self.app.following(),
+                latency_ms,
+            };
+            // With no file open we still tell the others whom we follow and our latency.
+            if let Some((path, selection, scroll_line, following)) = &current {
+                presence.revision = self
+                    .session
+                    .documents
+                    .get(path)
+                    .map_or(0, |document| document.ot.revision());
+                presence.path = Some(path.clone());
+                presence.selections = vec![(selection.anchor, selection.head)];
+                presence.scroll_line = *scroll_line;
+                presence.following = *following;
+            }
+            self.session.send_presence(route, presence);
+            if route == Route::Everyone {
+                self.round_trip.mark_shared();
+            }
         }
     }
 
@@ -1040,7 +1087,11 @@ impl Loop {
                     read_only: member.role == Role::ReadOnly,
                     is_host: member.role == Role::Host,
                     is_you,
-                    latency_ms: None,
+                    latency_ms: if is_you {
+                        self.round_trip.latest()
+                    } else {
+                        presence.and_then(|p| p.latency_ms)
+                    },
                 }
             })
             .collect();

@@ -218,21 +218,22 @@ pub struct Tabs<'a> {
     pub theme: &'a Theme,
 }
 
-impl Widget for Tabs<'_> {
-    fn render(self, area: Rect, buf: &mut Buffer) {
-        let theme = self.theme;
-        let inactive = theme.get("ui.tab");
-        let active = inactive.patch(theme.get("ui.tab.active"));
-        buf.set_style(area, inactive);
-        // Show file names; keep the active tab in view when there are more than fit.
-        let labels: Vec<String> = self
-            .tabs
+impl Tabs<'_> {
+    fn labels(&self) -> Vec<String> {
+        self.tabs
             .iter()
             .map(|tab| {
                 let name = tab.path.rsplit('/').next().unwrap_or(tab.path);
                 format!(" {name}{} ", if tab.modified { " +" } else { "" })
             })
-            .collect();
+            .collect()
+    }
+
+    /// The tabs drawn in `area`: each one's index and the columns its label covers. The
+    /// mouse finds the tab under a click with it.
+    pub fn layout(&self, area: Rect) -> Vec<(usize, std::ops::Range<u16>)> {
+        let labels = self.labels();
+        // Show file names; keep the active tab in view when there are more than fit.
         let mut first = 0;
         while first < self.active
             && labels[first..=self.active]
@@ -244,18 +245,35 @@ impl Widget for Tabs<'_> {
             first += 1;
         }
         let mut x = area.x;
+        let mut layout = Vec::new();
         for (index, label) in labels.iter().enumerate().skip(first) {
-            let room = area.right().saturating_sub(x) as usize;
+            let room = area.right().saturating_sub(x);
             if room == 0 {
                 break;
             }
+            let end = x + u16::try_from(label.width()).unwrap_or(u16::MAX).min(room);
+            layout.push((index, x..end));
+            x = end.saturating_add(1).min(area.right());
+        }
+        layout
+    }
+}
+
+impl Widget for Tabs<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = self.theme;
+        let inactive = theme.get("ui.tab");
+        let active = inactive.patch(theme.get("ui.tab.active"));
+        buf.set_style(area, inactive);
+        let labels = self.labels();
+        for (index, columns) in self.layout(area) {
             let style = if index == self.active {
                 active
             } else {
                 inactive
             };
-            let (next, _) = buf.set_stringn(x, area.y, label, room, style);
-            x = next.saturating_add(1).min(area.right());
+            let room = columns.len();
+            buf.set_stringn(columns.start, area.y, &labels[index], room, style);
         }
     }
 }

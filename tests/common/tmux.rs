@@ -17,8 +17,13 @@ pub struct Tmux {
 
 impl Tmux {
     pub fn new() -> Self {
+        Self::named("join")
+    }
+
+    /// A server of its own for each test that runs beside others in the same binary.
+    pub fn named(test: &str) -> Self {
         Self {
-            socket: format!("cotype-join-test-{}", std::process::id()),
+            socket: format!("cotype-{test}-test-{}", std::process::id()),
         }
     }
 
