@@ -264,6 +264,11 @@ pub enum Response {
     Nothing {
         reason: String,
     },
+    /// Before an opened document's `DocumentText` pieces: the length of the whole text in
+    /// bytes, so the participant can show how much has arrived.
+    DocumentLength {
+        bytes: u64,
+    },
 }
 
 /// Edits travel apart from requests: a participant submits to the host, the host
