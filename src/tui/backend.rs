@@ -36,6 +36,9 @@ const BEGIN_SYNCHRONIZED: &[u8] = b"\x1b[?2026h";
 /// Frames longer than this are wrapped in synchronized output: well under one TCP
 /// segment (about 1,400 bytes), so a shorter frame is not split on its way over SSH.
 const SYNCHRONIZE_ABOVE: usize = 1024;
+/// Frames changing at most this many cells are drawn in the cheapest order rather than in
+/// screen order (the search is quadratic in the cells).
+const REORDER_CELLS: usize = 64;
 const END_SYNCHRONIZED: &[u8] = b"\x1b[?2026l";
 
 /// The graphic rendition the terminal currently draws with.
@@ -126,9 +129,10 @@ impl<W: Write> LeanBackend<W> {
         self.pen = None;
     }
 
-    fn move_to(&mut self, to: Position) {
+    /// The shortest sequence moving the cursor to `to` (empty if it is there).
+    fn move_bytes(&self, to: Position) -> String {
         if self.cursor == Some(to) {
-            return;
+            return String::new();
         }
         let mut best = String::with_capacity(12);
         absolute_move(&mut best, to);
@@ -139,13 +143,19 @@ impl<W: Write> LeanBackend<W> {
                 best = relative;
             }
         }
-        self.frame.extend_from_slice(best.as_bytes());
+        best
+    }
+
+    fn move_to(&mut self, to: Position) {
+        let bytes = self.move_bytes(to);
+        self.frame.extend_from_slice(bytes.as_bytes());
         self.cursor = Some(to);
     }
 
-    fn set_pen(&mut self, to: Pen) {
+    /// The shortest SGR sequence turning the current pen into `to` (empty if it is).
+    fn pen_bytes(&self, to: Pen) -> String {
         if self.pen == Some(to) {
-            return;
+            return String::new();
         }
         let mut full = String::from("0");
         push_pen(&mut full, Pen::default(), to);
@@ -162,10 +172,24 @@ impl<W: Write> LeanBackend<W> {
             None => full,
         };
         let params = if params == "0" { "" } else { &params };
-        self.frame.extend_from_slice(b"\x1b[");
-        self.frame.extend_from_slice(params.as_bytes());
-        self.frame.push(b'm');
+        format!("\x1b[{params}m")
+    }
+
+    fn set_pen(&mut self, to: Pen) {
+        let bytes = self.pen_bytes(to);
+        self.frame.extend_from_slice(bytes.as_bytes());
         self.pen = Some(to);
+    }
+
+    fn put(&mut self, x: u16, y: u16, cell: &Cell) {
+        self.move_to(Position { x, y });
+        self.set_pen(Pen::of(cell));
+        let symbol = cell.symbol();
+        self.frame.extend_from_slice(symbol.as_bytes());
+        // After the last column the cursor waits there with a wrap pending; after a wide
+        // or zero-width symbol, terminals disagree on where it went.
+        self.cursor =
+            (symbol.width() == 1 && x + 1 < self.width.get()).then_some(Position { x: x + 1, y });
     }
 
     /// Resets colors before an erase: terminals erase with the current background.
@@ -341,16 +365,26 @@ impl<W: Write> Backend for LeanBackend<W> {
     where
         I: Iterator<Item = (u16, u16, &'a Cell)>,
     {
-        let width = self.width.get();
-        for (x, y, cell) in content {
-            self.move_to(Position { x, y });
-            self.set_pen(Pen::of(cell));
-            let symbol = cell.symbol();
-            self.frame.extend_from_slice(symbol.as_bytes());
-            // After the last column the cursor waits there with a wrap pending; after a
-            // wide or zero-width symbol, terminals disagree on where it went.
-            self.cursor =
-                (symbol.width() == 1 && x + 1 < width).then_some(Position { x: x + 1, y });
+        let mut cells: Vec<(u16, u16, &Cell)> = content.collect();
+        if cells.len() > REORDER_CELLS {
+            for (x, y, cell) in cells {
+                self.put(x, y, cell);
+            }
+            return Ok(());
+        }
+        // A keystroke's few cells are spread over the screen (the text, the status line,
+        // a flag) in a few colors: drawn in the order that costs the fewest bytes from
+        // where the cursor is and what the pen holds (a 256-color or RGB pen change costs
+        // more than most moves), screen order among equals.
+        while !cells.is_empty() {
+            let cost = |&(x, y, cell): &(u16, u16, &Cell)| {
+                self.move_bytes(Position { x, y }).len() + self.pen_bytes(Pen::of(cell)).len()
+            };
+            let next = (0..cells.len())
+                .min_by_key(|&i| (cost(&cells[i]), i))
+                .unwrap_or(0);
+            let (x, y, cell) = cells.remove(next);
+            self.put(x, y, cell);
         }
         Ok(())
     }
@@ -759,7 +793,7 @@ mod tests {
         ];
         let words = ["a", "fn", "x = 1;", "世界", "│▶", "        ", "zz"];
         let mut previous = Buffer::empty(ratatui::layout::Rect::new(0, 0, width, height));
-        for frame_number in 0..300 {
+        for frame_number in 0..2000 {
             let mut next = previous.clone();
             for _ in 0..random(6) {
                 let style = Style::new()
