@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use common::{start_host, start_relay, write_tree};
@@ -13,6 +14,14 @@ use cotype::client::headless::{open, run_until};
 use cotype::client::session::{Session, SessionError, SessionEvent};
 use cotype::relay::RelayConfig;
 use cotype::text::Operation;
+use cotype::tui::app::App;
+use cotype::tui::compositor::{AppCommand, Event};
+use cotype::tui::keymap::Keymap;
+use cotype::tui::theme::{ColorMode, Theme};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ropey::Rope;
 
 const PATH: &str = "big.txt";
 
@@ -135,4 +144,56 @@ async fn a_document_shown_while_loading_refuses_edits_until_complete_then_conver
         ada_text.len(),
         original.len() + "<ben typed while ada opened><ada at the end><ben again>".len()
     );
+}
+
+/// The editor side: a tab whose text is still arriving shows it with the progress in the
+/// status line, says why typing does nothing, and edits normally once complete.
+#[test]
+fn a_tab_still_loading_shows_how_much_came_and_takes_no_typing() {
+    let theme = Theme::load_from("default-dark", None, ColorMode::TrueColor).unwrap();
+    let keymap = Keymap::load_from("default", None).unwrap();
+    let mut app = App::new(theme, keymap, 4, (90, 12));
+    let mut terminal = Terminal::new(TestBackend::new(90, 12)).unwrap();
+    let mut screen = |app: &App, documents: &HashMap<String, Rope>| {
+        terminal
+            .draw(|frame| app.render(frame, documents))
+            .unwrap()
+            .buffer
+            .content
+            .chunks(90)
+            .map(|row| row.iter().map(|cell| cell.symbol()).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let typing = Event::Key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE));
+    let edits = |commands: Vec<AppCommand>| {
+        commands
+            .iter()
+            .filter(|c| matches!(c, AppCommand::Edit { .. }))
+            .count()
+    };
+
+    let mut documents = HashMap::new();
+    let arrived = Rope::from_str("// first line of big.rs\nfn main() {\n");
+    documents.insert("big.rs".to_owned(), arrived.clone());
+    app.document_loading("big.rs", Some(&arrived), 37);
+    assert_eq!(edits(app.handle_event(&typing, &documents)), 0);
+    let shown = screen(&app, &documents);
+    assert!(shown.contains("// first line of big.rs"), "{shown}");
+    assert!(shown.contains("loading 37%"), "{shown}");
+    assert!(shown.contains("still loading (37%)"), "{shown}");
+
+    let whole = Rope::from_str("// first line of big.rs\nfn main() {\n}\n");
+    documents.insert("big.rs".to_owned(), whole.clone());
+    app.open_document("big.rs", &whole, false);
+    assert_eq!(edits(app.handle_event(&typing, &documents)), 1);
+    let shown = screen(&app, &documents);
+    assert!(!shown.contains("loading 37%"), "{shown}");
+
+    // A failed opening closes the tab it had started.
+    let partial = Rope::from_str("half");
+    documents.insert("other.rs".to_owned(), partial.clone());
+    app.document_loading("other.rs", Some(&partial), 0);
+    app.document_loading("other.rs", None, 0);
+    assert!(!screen(&app, &documents).contains("other.rs"));
 }
