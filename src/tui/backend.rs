@@ -192,10 +192,12 @@ impl<W: Write> LeanBackend<W> {
             (symbol.width() == 1 && x + 1 < self.width.get()).then_some(Position { x: x + 1, y });
     }
 
-    /// Resets colors before an erase: terminals erase with the current background.
+    /// Resets colors before an erase: terminals erase with the current background. Erases
+    /// come with resizes, which may have moved the cursor: the next move is absolute.
     fn erase(&mut self, sequence: &[u8]) {
         self.set_pen(Pen::default());
         self.frame.extend_from_slice(sequence);
+        self.cursor = None;
     }
 }
 
