@@ -85,7 +85,7 @@ impl Tmux {
         file: &Path,
         act: impl FnOnce(),
         done: impl Fn(&str) -> bool,
-    ) -> u64 {
+    ) -> Vec<u8> {
         let _ = std::fs::remove_file(file);
         self.run(&[
             "pipe-pane",
@@ -101,7 +101,8 @@ impl Tmux {
         self.wait(target, "the change", done);
         settle(file);
         self.run(&["pipe-pane", "-t", target]);
-        size(file) - before
+        let bytes = std::fs::read(file).unwrap_or_else(|e| fail(&format!("{e}")));
+        bytes[before as usize..].to_vec()
     }
 }
 
@@ -137,6 +138,24 @@ fn settle(file: &Path) {
             quiet_since = Instant::now();
         }
     }
+}
+
+/// Terminal output made readable: escape as `^[`, other control bytes as `\xNN`.
+fn escaped(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\x1b' => out.push_str("^["),
+                c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 fn fail(message: &str) -> ! {
@@ -275,6 +294,16 @@ fn main() {
         },
     );
 
+    // What the bytes are, so a regression shows where it comes from.
+    for (what, bytes) in [
+        ("vim, typing", &vim_typed),
+        ("cotype, typing", &cotype_typed),
+        ("cotype, someone else typing", &cotype_remote),
+    ] {
+        println!("{what}: {}", escaped(bytes));
+    }
+    let (vim_typed, cotype_typed, cotype_remote) =
+        (vim_typed.len(), cotype_typed.len(), cotype_remote.len());
     let typed_ratio = cotype_typed as f64 / vim_typed.max(1) as f64;
     let remote_ratio = cotype_remote as f64 / vim_typed.max(1) as f64;
     println!("terminal {WIDTH}x{HEIGHT}, one character appended to line 1 of a 200-line Rust file");

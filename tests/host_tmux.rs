@@ -117,6 +117,14 @@ fn the_host_admits_restricts_removes_and_ends_from_its_own_editor() {
     let on_disk = std::fs::read_to_string(project.join("src/main.rs")).unwrap();
     assert_eq!(on_disk, format!("{typed}fn main() {{\n}}\n"));
 
+    // Quitting would end the session for bob: the host is told first, and any other key
+    // takes the quit back.
+    tmux.keys("alice", &["C-q"]);
+    tmux.wait("alice", "what quitting would cost", |s| {
+        s.contains("quitting ends the session for 1 other(s): quit again to confirm")
+    });
+    tmux.keys("alice", &["End"]);
+
     // Removal: bob is cut off, keys rotate, the card shows a new link.
     tmux.keys("alice", &["M-m"]);
     tmux.wait("alice", "the people menu", |s| {
@@ -127,8 +135,9 @@ fn the_host_admits_restricts_removes_and_ends_from_its_own_editor() {
         s.contains("Remove from the session")
     });
     tmux.keys("alice", &["Down", "Down", "Enter"]);
+    // The exit status on a line of its own (the typed command line contains the text too).
     let bob = tmux.wait("bob", "bob's editor gone, with the reason", |s| {
-        s.contains("bob-exited-")
+        s.lines().any(|line| line.starts_with("bob-exited-"))
     });
     tmux.wait("alice", "the rekey notice", |s| {
         s.contains("removed; keys rotated")
@@ -176,7 +185,10 @@ fn the_host_admits_restricts_removes_and_ends_from_its_own_editor() {
     );
     assert_eq!(String::from_utf8_lossy(&new.stdout).trim(), "src/main.rs");
 
-    // Ending: the first quit says what it would cost, the second ends it.
+    // Ending: with nobody else in the session and every file saved, one quit ends it.
+    tmux.wait("alice", "the probe gone from the people panel", |s| {
+        s.contains("People (1)")
+    });
     tmux.keys("alice", &["C-q"]);
     tmux.wait("alice", "the shell after quitting", |s| {
         s.contains("alice-exited-0")

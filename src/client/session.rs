@@ -30,10 +30,46 @@ pub struct ClientDocument {
     pub log: EditLog,
 }
 
+/// A document whose text is still arriving: shown as far as it came, never edited. Its
+/// OT state starts only with the complete text, whose revision is the one the pieces
+/// carry, so no edit can apply to half a document.
+pub struct LoadingDocument {
+    /// The pieces so far, appended as they come: a large file is never held twice.
+    pub rope: Rope,
+    pub received_bytes: u64,
+    /// The whole text's length, when the host announced it.
+    pub total_bytes: Option<u64>,
+    /// Edits the host sent while the text was still arriving, applied once it is whole.
+    waiting: Vec<crate::text::RemoteEdit>,
+}
+
+impl LoadingDocument {
+    fn new() -> Self {
+        LoadingDocument {
+            rope: Rope::new(),
+            received_bytes: 0,
+            total_bytes: None,
+            waiting: Vec::new(),
+        }
+    }
+
+    /// How much has arrived, 0 to 99 (100 is an open document), if the length is known.
+    pub fn percent(&self) -> Option<u8> {
+        let total = self.total_bytes.filter(|&total| total > 0)?;
+        Some((self.received_bytes.saturating_mul(100) / total).min(99) as u8)
+    }
+}
+
 /// What changed, for whoever draws or scripts the session.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SessionEvent {
     DocumentOpened {
+        path: String,
+    },
+    /// More of a document being opened arrived (sent for the first piece and whenever the
+    /// percentage changes); see [`Session::loading`]. If it no longer is loading and not
+    /// open either, opening it failed (a `Failed` event says why).
+    DocumentLoading {
         path: String,
     },
     /// Someone else's edit was applied: `before` is the text it applied to.
@@ -86,16 +122,16 @@ pub enum SessionError {
     NotOpen(String),
     #[error("you are read-only in this session")]
     ReadOnly,
+    #[error("{0} is still loading; edit it once all of it has arrived")]
+    Loading(String),
     #[error("the edit does not fit the document: {0}")]
     Edit(#[from] OtError),
 }
 
 enum Pending {
+    /// The text so far is in `Session::loading`.
     Open {
         path: String,
-        /// The pieces so far, built straight into a rope: a large file is never held
-        /// twice (as a string and as a rope).
-        text: ropey::RopeBuilder,
         revision: u64,
         read_only: bool,
     },
@@ -113,6 +149,8 @@ pub struct Session {
     pub me: Member,
     pub members: BTreeMap<ParticipantId, Member>,
     pub documents: HashMap<String, ClientDocument>,
+    /// Documents being opened whose text is still arriving (not in `documents` yet).
+    loading: HashMap<String, LoadingDocument>,
     /// The others' last presence. Positions in a document we have open are in our text
     /// as it was when the presence was taken in (see `client::presence`); the owner
     /// carries them over later edits.
@@ -139,6 +177,7 @@ impl Session {
             members: members.into_iter().map(|m| (m.participant, m)).collect(),
             me,
             documents: HashMap::new(),
+            loading: HashMap::new(),
             presence: HashMap::new(),
             held_presence: HashMap::new(),
             files: Vec::new(),
@@ -184,17 +223,23 @@ impl Session {
     }
 
     pub fn open_document(&mut self, path: &str) -> RequestId {
+        // Opening again (e.g. after a reconnect) starts the text over.
+        self.loading.remove(path);
         self.send_request(
             Request::OpenDocument {
                 path: path.to_string(),
             },
             Pending::Open {
                 path: path.to_string(),
-                text: ropey::RopeBuilder::new(),
                 revision: 0,
                 read_only: false,
             },
         )
+    }
+
+    /// A document being opened whose text is still arriving, as far as it came.
+    pub fn loading(&self, path: &str) -> Option<&LoadingDocument> {
+        self.loading.get(path)
     }
 
     pub fn close_document(&mut self, path: &str) {
@@ -218,10 +263,13 @@ impl Session {
 
     /// Applies our own edit at once and queues it for the host.
     pub fn local_edit(&mut self, path: &str, op: Operation) -> Result<(), SessionError> {
-        let document = self
-            .documents
-            .get_mut(path)
-            .ok_or_else(|| SessionError::NotOpen(path.to_string()))?;
+        let document = self.documents.get_mut(path).ok_or_else(|| {
+            if self.loading.contains_key(path) {
+                SessionError::Loading(path.to_string())
+            } else {
+                SessionError::NotOpen(path.to_string())
+            }
+        })?;
         if document.read_only {
             return Err(SessionError::ReadOnly);
         }
@@ -365,6 +413,10 @@ impl Session {
                     waiting.push(edit);
                     return;
                 }
+                if let Some(loading) = self.loading.get_mut(&path) {
+                    loading.waiting.push(edit);
+                    return;
+                }
                 self.on_remote(&path, edit);
             }
             EditMessage::Acknowledged { path, id, revision } => {
@@ -501,12 +553,18 @@ impl Session {
                 self.events
                     .push_back(SessionEvent::Response { id, done, body });
             }
+            (Pending::Open { path, .. }, Response::DocumentLength { bytes }) => {
+                let loading = self
+                    .loading
+                    .entry(path.clone())
+                    .or_insert_with(LoadingDocument::new);
+                loading.total_bytes = Some(bytes);
+            }
             (
                 Pending::Open {
-                    text,
+                    path,
                     revision,
                     read_only,
-                    ..
                 },
                 Response::DocumentText {
                     revision: at,
@@ -514,29 +572,50 @@ impl Session {
                     read_only: ro,
                 },
             ) => {
-                text.append(&piece);
                 *revision = at;
                 *read_only = ro;
-                if done
-                    && let Some(Pending::Open {
-                        path,
-                        text,
-                        revision,
-                        read_only,
-                    }) = self.pending.remove(&id)
-                {
-                    let document = ClientDocument {
-                        rope: text.finish(),
-                        ot: Client::new(self.instance, revision),
-                        read_only,
-                        saved_revision: None,
-                        log: EditLog::default(),
-                    };
-                    self.documents.insert(path.clone(), document);
-                    self.events
-                        .push_back(SessionEvent::DocumentOpened { path: path.clone() });
-                    self.release_presence(&path);
+                let path = path.clone();
+                let loading = self
+                    .loading
+                    .entry(path.clone())
+                    .or_insert_with(LoadingDocument::new);
+                let (first, before) = (loading.received_bytes == 0, loading.percent());
+                loading.rope.append(Rope::from_str(&piece));
+                loading.received_bytes += piece.len() as u64;
+                if !done {
+                    if first || loading.percent() != before {
+                        self.events
+                            .push_back(SessionEvent::DocumentLoading { path });
+                    }
+                    return;
                 }
+                let Some(Pending::Open {
+                    revision,
+                    read_only,
+                    ..
+                }) = self.pending.remove(&id)
+                else {
+                    return;
+                };
+                let Some(loaded) = self.loading.remove(&path) else {
+                    return;
+                };
+                let document = ClientDocument {
+                    rope: loaded.rope,
+                    ot: Client::new(self.instance, revision),
+                    read_only,
+                    saved_revision: None,
+                    log: EditLog::default(),
+                };
+                self.documents.insert(path.clone(), document);
+                self.events
+                    .push_back(SessionEvent::DocumentOpened { path: path.clone() });
+                // Sent while the text was arriving; the ones it already holds are
+                // recognised by their revision.
+                for edit in loaded.waiting {
+                    self.on_remote(&path, edit);
+                }
+                self.release_presence(&path);
             }
             (Pending::CatchUp { path }, Response::Edits(edits)) => {
                 let path = path.clone();
@@ -570,7 +649,14 @@ impl Session {
             }
             (pending, Response::Error { message }) => {
                 let what = match pending {
-                    Pending::Open { path, .. } => format!("opening {path}"),
+                    Pending::Open { path, .. } => {
+                        let path = path.clone();
+                        if self.loading.remove(&path).is_some() {
+                            self.events
+                                .push_back(SessionEvent::DocumentLoading { path: path.clone() });
+                        }
+                        format!("opening {path}")
+                    }
                     Pending::CatchUp { path } => {
                         let path = path.clone();
                         self.pending.remove(&id);

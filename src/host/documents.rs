@@ -109,6 +109,47 @@ impl Documents {
         Ok((document.doc.revision(), document.doc.rope().clone()))
     }
 
+    /// The start of `path`'s text, to show while the rest is read and sent: of the open
+    /// text, or else of the file on disk (up to `len` bytes, cut before a character the
+    /// read split). Returns the revision it belongs to, the text and the whole length in
+    /// bytes. Costs the same whatever the file's size; [`Documents::open`] must confirm it
+    /// (the file may change in between), see [`Documents::starts_with`].
+    pub fn head(&self, path: &str, len: usize) -> Result<(u64, String, u64), DocumentError> {
+        if let Some(document) = self.open.get(path) {
+            let rope = document.doc.rope();
+            let end = rope.byte_to_char(len.min(rope.len_bytes()));
+            let head = rope.slice(..end).to_string();
+            return Ok((document.doc.revision(), head, rope.len_bytes() as u64));
+        }
+        let (total, bytes) = self
+            .workspace
+            .read_range(path, 0, len)
+            .map_err(|e| DocumentError::Access(e.to_string()))?;
+        let valid = match std::str::from_utf8(&bytes) {
+            Ok(text) => text,
+            // Only a character cut by the end of the read may be incomplete.
+            Err(e) if e.error_len().is_none() => {
+                std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default()
+            }
+            Err(_) => {
+                return Err(DocumentError::NotUtf8 {
+                    path: path.to_string(),
+                });
+            }
+        };
+        Ok((0, valid.to_owned(), total))
+    }
+
+    /// Whether the open document `path` is at `revision` and its text begins with `head`.
+    pub fn starts_with(&self, path: &str, revision: u64, head: &str) -> bool {
+        self.open.get(path).is_some_and(|document| {
+            let rope = document.doc.rope();
+            document.doc.revision() == revision
+                && rope.len_bytes() >= head.len()
+                && rope.slice(..rope.byte_to_char(head.len())) == head
+        })
+    }
+
     fn read_disk(&self, path: &str) -> Result<String, DocumentError> {
         let bytes = self
             .workspace

@@ -823,24 +823,20 @@ impl HostSession {
             .map_err(|e| e.to_string())
     }
 
-    /// Opens a document for a member; the first opening also hands the text to the
-    /// language servers, which follow the authoritative text from then on.
-    async fn open_document(&mut self, path: &str) -> Result<(u64, ropey::Rope), DocumentError> {
-        let first = !self.documents.is_open(path);
-        let (revision, rope) = self.documents.open(path)?;
-        if first
-            && let Err(e) = self
-                .intel
-                .document_opened(
-                    path,
-                    &rope.to_string(),
-                    crate::host::intel::lsp_version(revision),
-                )
-                .await
+    /// Hands a document opened for the first time to the language servers, which follow
+    /// the authoritative text from then on.
+    async fn language_servers_open(&mut self, path: &str, revision: u64, rope: &ropey::Rope) {
+        if let Err(e) = self
+            .intel
+            .document_opened(
+                path,
+                &rope.to_string(),
+                crate::host::intel::lsp_version(revision),
+            )
+            .await
         {
             tracing::debug!("no language server follows {path}: {e}");
         }
-        Ok((revision, rope))
     }
 
     /// Tells the language servers about an edit the host applied.
@@ -879,45 +875,60 @@ impl HostSession {
             )
         };
         match body {
-            Request::OpenDocument { path } => match self.open_document(&path).await {
-                Ok((revision, rope)) => {
-                    let read_only = self.role_of(from) == Some(Role::ReadOnly);
-                    let mut pieces = document_pieces(&rope).peekable();
-                    if pieces.peek().is_none() {
-                        let text = String::new();
-                        sender
-                            .send(
-                                route,
-                                &respond(
-                                    true,
-                                    Response::DocumentText {
-                                        revision,
-                                        text,
-                                        read_only,
-                                    },
-                                ),
-                            )
-                            .await?;
-                    }
-                    while let Some(text) = pieces.next() {
-                        let done = pieces.peek().is_none();
-                        sender
-                            .send(
-                                route,
-                                &respond(
-                                    done,
-                                    Response::DocumentText {
-                                        revision,
-                                        text,
-                                        read_only,
-                                    },
-                                ),
-                            )
-                            .await?;
-                    }
+            Request::OpenDocument { path } => {
+                let read_only = self.role_of(from) == Some(Role::ReadOnly);
+                let piece = |done: bool, revision: u64, text: String| {
+                    respond(
+                        done,
+                        Response::DocumentText {
+                            revision,
+                            text,
+                            read_only,
+                        },
+                    )
+                };
+                // The first screen's worth goes out before any work on the whole file
+                // (reading, building, hashing it, the language servers), so the person
+                // opening it sees it at once whatever its size.
+                let (head_revision, head, bytes) =
+                    match self.documents.head(&path, DOCUMENT_HEAD_BYTES) {
+                        Ok(head) => head,
+                        Err(e) => return Ok(sender.send(route, &error(e)).await?),
+                    };
+                sender
+                    .send(route, &respond(false, Response::DocumentLength { bytes }))
+                    .await?;
+                sender
+                    .send(route, &piece(false, head_revision, head.clone()))
+                    .await?;
+                let first = !self.documents.is_open(&path);
+                let (revision, rope) = match self.documents.open(&path) {
+                    Ok(opened) => opened,
+                    Err(e) => return Ok(sender.send(route, &error(e)).await?),
+                };
+                if !self.documents.starts_with(&path, head_revision, &head) {
+                    let message = format!(
+                        "{path} changed on the host's disk while it was being opened; open it again"
+                    );
+                    let answer = respond(true, Response::Error { message });
+                    return Ok(sender.send(route, &answer).await?);
                 }
-                Err(e) => sender.send(route, &error(e)).await?,
-            },
+                let rest = rope.byte_to_char(head.len());
+                let mut pieces = document_pieces(&rope, rest).peekable();
+                if pieces.peek().is_none() {
+                    sender
+                        .send(route, &piece(true, revision, String::new()))
+                        .await?;
+                }
+                while let Some(text) = pieces.next() {
+                    let done = pieces.peek().is_none();
+                    sender.send(route, &piece(done, revision, text)).await?;
+                }
+                // Language servers get the text after the participant has all of it.
+                if first {
+                    self.language_servers_open(&path, revision, &rope).await;
+                }
+            }
             // Documents stay in memory for the session (see `Documents::open`).
             Request::CloseDocument { .. } => {
                 sender
@@ -1141,12 +1152,17 @@ fn watch_folder(
 
 /// Chars per `DocumentText` piece: well under the frame limit even for 4-byte chars.
 const DOCUMENT_PIECE_CHARS: usize = 128 * 1024;
+/// Bytes of the first piece, sent before the host reads the rest of the file: far more
+/// than a screen, little enough to read in no time.
+const DOCUMENT_HEAD_BYTES: usize = 64 * 1024;
 
-/// The document's text in pieces of at most `DOCUMENT_PIECE_CHARS` chars.
-fn document_pieces(rope: &ropey::Rope) -> impl Iterator<Item = String> + '_ {
+/// The document's text from char `from` in pieces of at most `DOCUMENT_PIECE_CHARS` chars.
+fn document_pieces(rope: &ropey::Rope, from: usize) -> impl Iterator<Item = String> + '_ {
     let total = rope.len_chars();
-    (0..total).step_by(DOCUMENT_PIECE_CHARS).map(move |start| {
-        rope.slice(start..(start + DOCUMENT_PIECE_CHARS).min(total))
-            .to_string()
-    })
+    (from..total)
+        .step_by(DOCUMENT_PIECE_CHARS)
+        .map(move |start| {
+            rope.slice(start..(start + DOCUMENT_PIECE_CHARS).min(total))
+                .to_string()
+        })
 }

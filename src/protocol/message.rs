@@ -277,6 +277,11 @@ pub enum Response {
     },
     /// The answer to `Ping`.
     Pong,
+    /// Before an opened document's `DocumentText` pieces: the length of the whole text in
+    /// bytes, so the participant can show how much has arrived.
+    DocumentLength {
+        bytes: u64,
+    },
 }
 
 /// Edits travel apart from requests: a participant submits to the host, the host

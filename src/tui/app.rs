@@ -70,6 +70,8 @@ struct OpenFile {
     modified: bool,
     read_only: bool,
     remotes: Vec<RemoteCursor>,
+    /// The text is still arriving: this much of it, in percent. Shown, never edited.
+    loading: Option<u8>,
 }
 
 pub struct App {
@@ -186,15 +188,46 @@ impl App {
 
     /// Shows a document (newly fetched, or already open) in a tab and makes it active.
     pub fn open_document(&mut self, path: &str, rope: &Rope, read_only: bool) {
+        self.open_tab(path, rope, read_only, None);
+    }
+
+    /// Shows a document whose text is still arriving (read-only, with how much came), or
+    /// with `rope` `None` closes its tab: opening it failed.
+    pub fn document_loading(&mut self, path: &str, rope: Option<&Rope>, percent: u8) {
+        match rope {
+            Some(rope) => self.open_tab(path, rope, true, Some(percent)),
+            None => {
+                self.tabs
+                    .retain(|tab| tab.path != path || tab.loading.is_none());
+                self.active = self.active.min(self.tabs.len().saturating_sub(1));
+            }
+        }
+    }
+
+    fn open_tab(&mut self, path: &str, rope: &Rope, read_only: bool, loading: Option<u8>) {
         if let Some(index) = self.tabs.iter().position(|tab| tab.path == path) {
-            self.active = index;
-            self.tabs[index].read_only = read_only;
+            let tab = &mut self.tabs[index];
+            tab.read_only = read_only;
+            if tab.loading.is_some() && loading.is_none() {
+                // Highlighting needs the whole text, which has just arrived.
+                tab.syntax = Syntax::for_path(path, rope);
+                if let Some(notice) = tab.syntax.as_ref().and_then(Syntax::notice) {
+                    self.messages.push(Level::Warning, notice);
+                }
+            }
+            tab.loading = loading;
+            if loading.is_none() {
+                self.active = index;
+            }
         } else {
             let mut editor = Editor::new(self.keymap.initial_mode());
             editor.tab_width = self.tab_width;
             let region = self.regions().editor;
             editor.set_viewport(region.width as usize, region.height as usize);
-            let syntax = Syntax::for_path(path, rope);
+            let syntax = match loading {
+                Some(_) => None,
+                None => Syntax::for_path(path, rope),
+            };
             if let Some(notice) = syntax.as_ref().and_then(Syntax::notice) {
                 self.messages.push(Level::Warning, notice);
             }
@@ -205,6 +238,7 @@ impl App {
                 modified: false,
                 read_only,
                 remotes: Vec::new(),
+                loading,
             });
             self.active = self.tabs.len() - 1;
         }
@@ -832,6 +866,13 @@ impl App {
         };
         let is_edit = matches!(input, EditorInput::Insert(_) | EditorInput::Paste(_))
             || matches!(&input, EditorInput::Action(action) if is_editing(*action));
+        if is_edit && let Some(percent) = tab.loading {
+            self.messages.push(
+                Level::Info,
+                format!("still loading ({percent}%); you can edit once all of it has arrived"),
+            );
+            return;
+        }
         if is_edit && tab.read_only {
             self.messages.push(
                 Level::Warning,
@@ -1024,7 +1065,7 @@ impl App {
                     Some((line + 1, col + 1)),
                     tab.editor.mode,
                     tab.modified,
-                    tab.read_only,
+                    tab.read_only && tab.loading.is_none(),
                 )
             }
             _ => (None, self.keymap.initial_mode(), false, false),
@@ -1039,6 +1080,7 @@ impl App {
                 file: tab.map(|tab| tab.path.as_str()),
                 modified,
                 read_only,
+                loading: tab.and_then(|tab| tab.loading),
                 position,
                 following: following.as_deref(),
                 pending_keys: &pending,

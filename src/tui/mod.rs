@@ -9,6 +9,7 @@
 //! offered front to back until one consumes them.
 
 pub mod app;
+pub mod backend;
 pub mod compositor;
 pub mod config;
 pub mod diagnostics;

@@ -86,7 +86,11 @@ pub fn load_keymap(name: Option<&str>) -> Result<Keymap, RunError> {
 
 impl Documents for Session {
     fn rope(&self, path: &str) -> Option<&Rope> {
-        self.documents.get(path).map(|document| &document.rope)
+        match self.documents.get(path) {
+            Some(document) => Some(&document.rope),
+            // What has arrived of a document still loading is shown already.
+            None => self.loading(path).map(|loading| &loading.rope),
+        }
     }
 }
 
@@ -788,6 +792,18 @@ impl Loop {
                 }
                 self.refresh_cursors();
                 self.view_changed();
+            }
+            // Queued before the last piece arrived: the document is open by now.
+            SessionEvent::DocumentLoading { path }
+                if self.session.documents.contains_key(&path) => {}
+            SessionEvent::DocumentLoading { path } => {
+                let loading = self.session.loading(&path);
+                let percent = loading.and_then(|l| l.percent()).unwrap_or(0);
+                self.app
+                    .document_loading(&path, loading.map(|l| &l.rope), percent);
+                if loading.is_none() {
+                    self.opening.remove(&path);
+                }
             }
             SessionEvent::RemoteEdit { path, before, op } => {
                 if let Some(after) = self.session.rope(&path) {

@@ -47,6 +47,8 @@ pub struct StatusView<'a> {
     /// Unsaved changes on the host.
     pub modified: bool,
     pub read_only: bool,
+    /// The file's text is still arriving: how much of it came, in percent.
+    pub loading: Option<u8>,
     /// Line and column, both from one.
     pub position: Option<(usize, usize)>,
     pub following: Option<&'a str>,
@@ -93,6 +95,10 @@ impl Widget for StatusLine<'_> {
         }
         if view.read_only {
             left.push((" [read-only]".into(), base.patch(theme.get("warning"))));
+        }
+        if let Some(percent) = view.loading {
+            let label = format!(" loading {percent}% (read-only until complete)");
+            left.push((label, base.patch(theme.get("warning"))));
         }
 
         let mut right = String::new();

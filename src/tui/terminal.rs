@@ -7,26 +7,29 @@
 //! signal thread for SIGTERM, SIGHUP and SIGINT. [`restore`] is idempotent, so the paths may
 //! race without writing the sequences twice.
 //!
-//! Each frame is wrapped in synchronized output (DEC mode 2026) so that terminals which know
-//! it show the frame at once, and ratatui's diffing keeps the bytes per frame small (which
-//! matters over slow links). Logs must never be written to the terminal while it is ours;
+//! Frames are written by [`LeanBackend`]: only the cells that changed, with the shortest
+//! cursor moves and color changes, in synchronized output (DEC mode 2026) so terminals
+//! which know it show a frame at once, and nothing at all for a frame that changed nothing
+//! (bytes per keystroke are latency over slow links). Logs must never be written to the terminal while it is ours;
 //! see [`log_file_path`].
 
-use std::io::{self, Stdout, Write};
+use std::io::{self, Stdout};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
     KeyboardEnhancementFlags, PopKeyboardEnhancementFlags, PushKeyboardEnhancementFlags,
 };
+use ratatui::crossterm::style::{Attribute, SetAttribute};
 use ratatui::crossterm::terminal::{
-    BeginSynchronizedUpdate, Clear, ClearType, EndSynchronizedUpdate, EnterAlternateScreen,
-    LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode,
 };
-use ratatui::crossterm::{cursor, execute, queue};
+use ratatui::crossterm::{cursor, execute};
+
+use crate::tui::backend::LeanBackend;
 
 /// Whether the terminal is currently in our full-screen mode; `restore` acts only once.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -58,7 +61,7 @@ pub struct TerminalOptions {
 
 /// The terminal while cotype owns it. Dropping it restores the terminal.
 pub struct Tui {
-    terminal: Terminal<CrosstermBackend<Stdout>>,
+    terminal: Terminal<LeanBackend<Stdout>>,
 }
 
 impl Tui {
@@ -90,7 +93,7 @@ impl Tui {
         {
             KEYBOARD_PUSHED.store(true, Ordering::SeqCst);
         }
-        let terminal = match Terminal::new(CrosstermBackend::new(stdout)) {
+        let terminal = match Terminal::new(LeanBackend::new(stdout)) {
             Ok(terminal) => terminal,
             Err(error) => {
                 restore();
@@ -100,30 +103,29 @@ impl Tui {
         Ok(Self { terminal })
     }
 
-    /// Draws one frame inside a synchronized update, as a single flush.
+    /// Draws one frame: what changed since the last one, in one write (none if nothing
+    /// changed).
     pub fn draw(
         &mut self,
         render: impl FnOnce(&mut ratatui::Frame<'_>),
     ) -> Result<(), TerminalError> {
-        queue!(self.terminal.backend_mut(), BeginSynchronizedUpdate)
-            .map_err(TerminalError::Write)?;
         self.terminal.draw(render).map_err(TerminalError::Write)?;
-        execute!(self.terminal.backend_mut(), EndSynchronizedUpdate)
-            .map_err(TerminalError::Write)?;
         Ok(())
     }
 
     /// Forces a full redraw on the next frame (after a resize, or after something else wrote
     /// to the terminal).
     pub fn clear(&mut self) -> Result<(), TerminalError> {
+        self.terminal.backend_mut().forget();
         self.terminal.clear().map_err(TerminalError::Write)
     }
 
     /// Writes raw bytes outside a frame, e.g. an OSC 52 clipboard sequence.
     pub fn write_raw(&mut self, bytes: &[u8]) -> Result<(), TerminalError> {
-        let backend = self.terminal.backend_mut();
-        backend.write_all(bytes).map_err(TerminalError::Write)?;
-        backend.flush().map_err(TerminalError::Write)
+        self.terminal
+            .backend_mut()
+            .write_raw(bytes)
+            .map_err(TerminalError::Write)
     }
 }
 
@@ -153,6 +155,8 @@ pub fn restore() {
     let _ = execute!(
         stdout,
         EndSynchronizedUpdate,
+        // Frames leave their colors set for the next one; the shell must not inherit them.
+        SetAttribute(Attribute::Reset),
         DisableBracketedPaste,
         Clear(ClearType::All),
         cursor::MoveTo(0, 0),
