@@ -180,6 +180,7 @@ fn applied(seq: u64, op: Operation) -> Message {
             },
             op,
         },
+        by: 1,
     })
 }
 

@@ -304,6 +304,7 @@ fn broadcast_message() -> Message {
             },
             op: Operation::insert(40_000, 20_000, "x").expect("inside"),
         },
+        by: 3,
     })
 }
 

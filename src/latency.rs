@@ -65,10 +65,17 @@ impl RoundTrip {
 
     fn measured(&mut self, ms: u32) -> bool {
         self.latest = Some(ms);
-        match self.shared {
-            None => true,
-            // Jitter of a few milliseconds, or a tenth, is not news.
-            Some(shared) => ms.abs_diff(shared) > (shared / 10).max(2),
+        is_news(ms, self.shared)
+    }
+
+    /// What a presence message carries: the value shared before, unless the latest
+    /// measurement is news. Every presence carries a latency, and a figure that jittered
+    /// by a millisecond on each would redraw everyone's people panel for nothing.
+    pub fn to_share(&self) -> Option<u32> {
+        match (self.latest, self.shared) {
+            (Some(latest), shared) if is_news(latest, shared) => Some(latest),
+            (latest, None) => latest,
+            (_, shared) => shared,
         }
     }
 
@@ -77,9 +84,9 @@ impl RoundTrip {
         self.latest
     }
 
-    /// The latest measurement went out in a presence message.
+    /// `to_share` went out to everyone.
     pub fn mark_shared(&mut self) {
-        self.shared = self.latest;
+        self.shared = self.to_share();
     }
 
     /// After a reconnect the old connection's ping will never be answered.
@@ -87,6 +94,11 @@ impl RoundTrip {
         self.in_flight = None;
         self.next_due = now;
     }
+}
+
+/// Jitter of a few milliseconds, or a tenth, is not news.
+fn is_news(ms: u32, shared: Option<u32>) -> bool {
+    shared.is_none_or(|shared| ms.abs_diff(shared) > (shared / 10).max(2))
 }
 
 fn millis(duration: Duration) -> u32 {
@@ -122,6 +134,11 @@ mod tests {
             "jitter"
         );
         assert_eq!(rtt.latest(), Some(43), "still shown locally");
+        assert_eq!(
+            rtt.to_share(),
+            Some(40),
+            "the others keep the figure they have"
+        );
         rtt.sent(3, start);
         assert!(rtt.answered(3, start + Duration::from_millis(90)));
     }

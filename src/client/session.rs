@@ -72,11 +72,13 @@ pub enum SessionEvent {
     DocumentLoading {
         path: String,
     },
-    /// Someone else's edit was applied: `before` is the text it applied to.
+    /// Someone else's edit was applied: `before` is the text it applied to; `by` typed
+    /// it, when known (not for edits caught up after a reconnect).
     RemoteEdit {
         path: String,
         before: Rope,
         op: Operation,
+        by: Option<ParticipantId>,
     },
     /// The host refused one of our edits; the document was reloaded.
     EditRefused {
@@ -408,7 +410,7 @@ impl Session {
 
     fn on_edit(&mut self, edit: EditMessage) {
         match edit {
-            EditMessage::Applied { path, edit } => {
+            EditMessage::Applied { path, edit, by } => {
                 if let Some(waiting) = self.catching_up.get_mut(&path) {
                     waiting.push(edit);
                     return;
@@ -417,7 +419,7 @@ impl Session {
                     loading.waiting.push(edit);
                     return;
                 }
-                self.on_remote(&path, edit);
+                self.on_remote(&path, edit, Some(by));
             }
             EditMessage::Acknowledged { path, id, revision } => {
                 let Some(document) = self.documents.get_mut(&path) else {
@@ -438,7 +440,8 @@ impl Session {
     }
 
     /// One of the host's sequenced edits to `path`.
-    fn on_remote(&mut self, path: &str, edit: crate::text::RemoteEdit) {
+    /// Applies a sequenced edit from the host; `by` is its typist when known.
+    fn on_remote(&mut self, path: &str, edit: crate::text::RemoteEdit, by: Option<ParticipantId>) {
         let Some(document) = self.documents.get_mut(path) else {
             return;
         };
@@ -447,7 +450,7 @@ impl Session {
         if let Ok(RemoteOutcome::Apply(_) | RemoteOutcome::Confirmed { .. }) = outcome {
             document.log.record(revision, op);
         }
-        self.apply_outcome(path, outcome);
+        self.apply_outcome(path, outcome, by);
         self.release_presence(path);
     }
 
@@ -495,7 +498,12 @@ impl Session {
         }
     }
 
-    fn apply_outcome(&mut self, path: &str, outcome: Result<RemoteOutcome, OtError>) {
+    fn apply_outcome(
+        &mut self,
+        path: &str,
+        outcome: Result<RemoteOutcome, OtError>,
+        by: Option<ParticipantId>,
+    ) {
         let Some(document) = self.documents.get_mut(path) else {
             return;
         };
@@ -510,6 +518,7 @@ impl Session {
                     path: path.to_string(),
                     before,
                     op,
+                    by,
                 });
             }
             Ok(RemoteOutcome::Confirmed { send }) => match send {
@@ -613,7 +622,7 @@ impl Session {
                 // Sent while the text was arriving; the ones it already holds are
                 // recognised by their revision.
                 for edit in loaded.waiting {
-                    self.on_remote(&path, edit);
+                    self.on_remote(&path, edit, None);
                 }
                 self.release_presence(&path);
             }
@@ -625,7 +634,7 @@ impl Session {
                     if !self.documents.contains_key(&path) {
                         return;
                     }
-                    self.on_remote(&path, edit);
+                    self.on_remote(&path, edit, None);
                 }
                 if let Some(submission) = self
                     .documents
@@ -754,6 +763,7 @@ mod tests {
             Message::Edit(EditMessage::Applied {
                 path: "main.rs".into(),
                 edit,
+                by: HOST_ID,
             }),
         );
     }
@@ -805,5 +815,33 @@ mod tests {
         assert_eq!(session.presence[&BEN].selections, vec![(2, 2)]);
         bens_cursor(&mut session, 1, 4, 9);
         assert_eq!(presence_events(&mut session), 0, "an older one is dropped");
+    }
+
+    #[test]
+    fn a_remote_edit_says_who_typed_it() {
+        let mut session = session_with_document();
+        let edit = RemoteEdit {
+            revision: 5,
+            author: EditId {
+                instance: [8; 16],
+                seq: 1,
+            },
+            op: Operation::insert(11, 11, "!").unwrap(),
+        };
+        session.handle(
+            &from(HOST_ID, Kind::Edit),
+            Message::Edit(EditMessage::Applied {
+                path: "main.rs".into(),
+                edit,
+                by: BEN,
+            }),
+        );
+        let typists: Vec<_> = std::iter::from_fn(|| session.next_event())
+            .filter_map(|event| match event {
+                SessionEvent::RemoteEdit { by, .. } => Some(by),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(typists, [Some(BEN)]);
     }
 }

@@ -414,6 +414,7 @@ impl HostSession {
                                 &Message::Edit(EditMessage::Applied {
                                     path: path.clone(),
                                     edit,
+                                    by: HOST_ID,
                                 }),
                             )
                             .await?;
@@ -1020,7 +1021,11 @@ impl HostSession {
                 sender
                     .send(
                         Route::Everyone,
-                        &Message::Edit(EditMessage::Applied { path, edit }),
+                        &Message::Edit(EditMessage::Applied {
+                            path,
+                            edit,
+                            by: from,
+                        }),
                     )
                     .await?;
             }

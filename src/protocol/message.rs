@@ -296,6 +296,10 @@ pub enum EditMessage {
     Applied {
         path: String,
         edit: RemoteEdit,
+        /// Who typed it (`HOST_ID` for a change made on the host's disk), so receivers
+        /// move the typist's cursor past their own text at once instead of waiting for
+        /// their next presence.
+        by: ParticipantId,
     },
     /// The host refused a submission (read-only member, document not open, out of sync).
     Refused {

@@ -1182,10 +1182,32 @@ impl Widget for EditorWidget<'_> {
         }
 
         // Name flags, in their color: just above the cursor where that covers only blank
-        // cells (as in Live Share), otherwise after the end of the cursor's line, so a flag
-        // never hides code. Flags after the same line end queue up side by side, so two
-        // people at one spot (a follower on their leader) both stay readable.
+        // cells (as in Live Share), otherwise at the right edge of the cursor's row, so a
+        // flag never hides code and stays put while someone types on that line (a flag
+        // that moved with every keystroke would cost bytes on every frame). Only a line
+        // too long for that pushes its flag past its end. Flags on one row queue up side
+        // by side, so two people at one spot (a follower on their leader) stay readable.
         let mut next_free: std::collections::HashMap<u16, usize> = Default::default();
+        // The top and bottom rows end with markers for people out of view (drawn below).
+        let mut next_right: std::collections::HashMap<u16, usize> = Default::default();
+        for (row, above_view) in [(area.y, true), (area.bottom().saturating_sub(1), false)] {
+            let markers: usize = self
+                .remotes
+                .iter()
+                .filter(|remote| {
+                    let line = rope.char_to_line(remote.selection.head.min(rope.len_chars()));
+                    if above_view {
+                        line < first
+                    } else {
+                        line >= last
+                    }
+                })
+                .map(|remote| flag_label(&remote.name).trim().width() + 4)
+                .sum();
+            if markers > 0 {
+                next_right.insert(row, (area.right() as usize).saturating_sub(markers));
+            }
+        }
         for remote in self.remotes {
             let head = remote.selection.head.min(rope.len_chars());
             let line = rope.char_to_line(head);
@@ -1208,9 +1230,22 @@ impl Widget for EditorWidget<'_> {
             } else {
                 let end_col = display_col(rope, line_end(rope, line), editor.tab_width)
                     .saturating_sub(editor.scroll_col);
-                let x =
-                    (text_x as usize + end_col + 2).max(next_free.get(&row).copied().unwrap_or(0));
-                next_free.insert(row, x + label_width + 1);
+                let text_end = text_x as usize + end_col + 2;
+                let right = next_right
+                    .get(&row)
+                    .copied()
+                    .unwrap_or(area.right() as usize);
+                let x = match right.checked_sub(label_width + 1) {
+                    Some(x) if x >= text_end => {
+                        next_right.insert(row, x);
+                        x + 1
+                    }
+                    _ => {
+                        let x = text_end.max(next_free.get(&row).copied().unwrap_or(0));
+                        next_free.insert(row, x + label_width + 1);
+                        x
+                    }
+                };
                 (x, row)
             };
             let room = (area.right() as usize).saturating_sub(x);

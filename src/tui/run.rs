@@ -542,7 +542,7 @@ impl Loop {
                             self.app
                                 .local_edit_applied(&path, &before, &operation, after);
                         }
-                        self.map_cursors(&path, &operation);
+                        self.map_cursors(&path, &operation, None);
                     }
                     Err(SessionError::ReadOnly) => self.app.message(
                         Level::Warning,
@@ -805,11 +805,16 @@ impl Loop {
                     self.opening.remove(&path);
                 }
             }
-            SessionEvent::RemoteEdit { path, before, op } => {
+            SessionEvent::RemoteEdit {
+                path,
+                before,
+                op,
+                by,
+            } => {
                 if let Some(after) = self.session.rope(&path) {
                     self.app.remote_edit(&path, &before, &op, after);
                 }
-                self.map_cursors(&path, &op);
+                self.map_cursors(&path, &op, by);
             }
             SessionEvent::EditRefused { path, reason } => self.app.message(
                 Level::Error,
@@ -1036,7 +1041,7 @@ impl Loop {
             self.presence.followers_due = false;
             self.presence.last_followers = now;
         }
-        let latency_ms = self.round_trip.latest();
+        let latency_ms = self.round_trip.to_share();
         for route in routes {
             self.presence.seq += 1;
             let mut presence = Presence {
@@ -1141,10 +1146,22 @@ impl Loop {
     }
 
     /// Carries the others' cursors in `path` over an edit, so they stay on their text.
-    fn map_cursors(&mut self, path: &str, operation: &crate::text::Operation) {
-        for (at, selection) in self.cursors.values_mut() {
+    /// The typist's own cursor goes past what they typed (where their next presence will
+    /// put it anyway, so the screen changes once, not twice).
+    fn map_cursors(
+        &mut self,
+        path: &str,
+        operation: &crate::text::Operation,
+        typist: Option<ParticipantId>,
+    ) {
+        for (who, (at, selection)) in self.cursors.iter_mut() {
             if at == path {
-                *selection = selection.map(operation, crate::text::Assoc::Before);
+                let assoc = if Some(*who) == typist {
+                    crate::text::Assoc::After
+                } else {
+                    crate::text::Assoc::Before
+                };
+                *selection = selection.map(operation, assoc);
             }
         }
         self.refresh_cursors();
