@@ -105,6 +105,7 @@ impl Harness {
         for key in keys(spec) {
             match self.keymap.handle_key(self.editor.mode, key) {
                 KeyResult::Action(action) => self.input(EditorInput::Action(action)),
+                KeyResult::Command(command) => self.input(EditorInput::Command(command)),
                 KeyResult::Insert(c) => self.input(EditorInput::Insert(c)),
                 KeyResult::Pending | KeyResult::Unbound => {}
             }
@@ -344,11 +345,154 @@ fn find_selects_the_next_match_and_wraps() {
 fn vim_normal_insert_and_visual_modes() {
     check("vim", "#[|]#abc", "lix<esc>", "a#[|]#xbc");
     check("vim", "#[|]#abc", "Ad<esc>", "abc#[|]#d");
-    check("vim", "#[|]#one two", "wdw", "one #[|]#two");
+    check("vim", "#[|]#one two", "wdw", "one #[|]#");
     check("vim", "#[|]#one\ntwo\nthree", "jdd", "one\n#[|]#three");
     check("vim", "#[|]#one\ntwo", "ddp", "two\n#[|]#one");
     check("vim", "#[|]#abcd", "vlld", "#[|]#d");
     check("vim", "  #[|]#ab", "oxy<esc>", "  ab\n  x#[|]#y");
     check("vim", "#[|]#a\nb\nc", "Ggg", "#[|]#a\nb\nc");
     check("vim", "#[|]#abc", "xu", "#[|]#abc");
+}
+
+#[test]
+fn vim_counts_repeat_motions() {
+    check("vim", "#[|]#a\nb\nc\nd\ne", "3j", "a\nb\nc\n#[|]#d\ne");
+    check("vim", "a\nb\nc\n#[|]#d", "2k", "a\n#[|]#b\nc\nd");
+    check("vim", "#[|]#abcdefgh", "5l", "abcde#[|]#fgh");
+    check(
+        "vim",
+        "#[|]#one two three four",
+        "2w",
+        "one two #[|]#three four",
+    );
+    check("vim", "#[|]#one two three", "2e", "one tw#[|]#o three");
+    check("vim", "one two three#[|]#", "3b", "#[|]#one two three");
+    // `4G` and `4gg` go to line 4 (its first non-blank); `G` alone to the end.
+    let five = "#[|]#1\n2\n3\n  4\n5";
+    check("vim", five, "4G", "1\n2\n3\n  #[|]#4\n5");
+    check("vim", five, "4gg", "1\n2\n3\n  #[|]#4\n5");
+    check("vim", five, "G", "1\n2\n3\n  4\n5#[|]#");
+    check("vim", five, "99G", "1\n2\n3\n  4\n#[|]#5");
+    // `0` alone is line start; inside a count it is a digit.
+    check("vim", "ab#[|]#c", "0", "#[|]#abc");
+    let twelve: String = (1..=12).map(|n| format!("{n}\n")).collect();
+    let mut harness = Harness::new("vim", &format!("#[|]#{twelve}"));
+    harness.press("10j");
+    assert_eq!(harness.editor.cursor_line_col(&harness.rope), (10, 0));
+    check("vim", "a#[|]#b\ncd\nef", "2$", "ab\ncd#[|]#\nef");
+}
+
+#[test]
+fn vim_x_and_capital_x_take_counts_within_the_line() {
+    check("vim", "a#[|]#bcdef", "2x", "a#[|]#def");
+    check("vim", "a#[|]#bc\nd", "5x", "a#[|]#\nd");
+    check("vim", "abcd#[|]#e", "3X", "a#[|]#e");
+    check("vim", "ab\ncd#[|]#e", "9X", "ab\n#[|]#e");
+    check("vim", "a#[|]#bcdef", "3xu", "a#[|]#bcdef");
+}
+
+#[test]
+fn vim_delete_with_motions() {
+    check("vim", "#[|]#one two three", "dw", "#[|]#two three");
+    check("vim", "#[|]#one two three", "de", "#[|]# two three");
+    check("vim", "one two#[|]# three", "db", "one #[|]# three");
+    check("vim", "one #[|]#two three", "d$", "one #[|]#");
+    check("vim", "one #[|]#two three", "D", "one #[|]#");
+    check("vim", "one #[|]#two three", "d0", "#[|]#two three");
+    check("vim", "  one #[|]#two", "d^", "  #[|]#two");
+    // `dw` on the last word of a line stops at the line's end.
+    check("vim", "one #[|]#two\nthree", "dw", "one #[|]#\nthree");
+    // Counts before and after the operator.
+    check("vim", "#[|]#a b c d", "2dw", "#[|]#c d");
+    check("vim", "#[|]#a b c d", "d3w", "#[|]#d");
+    check("vim", "#[|]#a b c d e f g", "2d3w", "#[|]#g");
+    check("vim", "a#[|]#bcd", "dl", "a#[|]#cd");
+    check("vim", "ab#[|]#cd", "2dh", "#[|]#cd");
+}
+
+#[test]
+fn vim_delete_whole_lines() {
+    let doc = "one\n  #[|]#two\nthree\nfour\n";
+    check("vim", doc, "dd", "one\n#[|]#three\nfour\n");
+    check("vim", doc, "2dd", "one\n#[|]#four\n");
+    check("vim", doc, "d2d", "one\n#[|]#four\n");
+    check("vim", doc, "dj", "one\n#[|]#four\n");
+    check("vim", doc, "dk", "#[|]#three\nfour\n");
+    check("vim", doc, "dG", "#[|]#one\n");
+    check("vim", doc, "dgg", "#[|]#three\nfour\n");
+    check("vim", "a\nb\n#[|]#c\nd\ne", "d4G", "a\nb\n#[|]#e");
+    // The last line goes with the break before it; the cursor lands on the line above.
+    check("vim", "  a\n#[|]#b", "dd", "  #[|]#a");
+    // `dj` on the last line has no line to take.
+    check("vim", "a\n#[|]#b", "dj", "a\n#[|]#b");
+}
+
+#[test]
+fn vim_word_text_objects() {
+    check("vim", "one tw#[|]#o three", "diw", "one #[|]# three");
+    check("vim", "one tw#[|]#o three", "daw", "one #[|]#three");
+    check("vim", "one two thr#[|]#ee", "daw", "one two#[|]#");
+    check("vim", "foo(ba#[|]#r)", "diw", "foo(#[|]#)");
+    check("vim", "#[|]#a b c d", "d2aw", "#[|]#c d");
+    check("vim", "one tw#[|]#o three", "ciwX<esc>", "one #[|]#X three");
+    let mut harness = Harness::new("vim", "one tw#[|]#o three");
+    harness.press("yiw");
+    assert_eq!(harness.state(), "one #[|]#two three");
+    assert_eq!(harness.copied, vec!["two".to_string()]);
+    harness.press("$p");
+    assert_eq!(harness.rope.to_string(), "one two threetwo");
+}
+
+#[test]
+fn vim_change_and_yank() {
+    // `cw` on a word is `ce`: the space after it stays.
+    check("vim", "#[|]#one two", "cwX<esc>", "#[|]#X two");
+    check("vim", "#[|]#a b c", "c2wX<esc>", "#[|]#X c");
+    check("vim", "one #[|]#two three", "CX<esc>", "one #[|]#X");
+    // `cc` and `S` keep the indentation and leave one line to type on.
+    check("vim", "a\n    #[|]#bc\nd", "ccX<esc>", "a\n    #[|]#X\nd");
+    check("vim", "a\n    #[|]#bc\nd", "SX<esc>", "a\n    #[|]#X\nd");
+    check("vim", "#[|]#a\nb\nc", "cjX<esc>", "#[|]#X\nc");
+    let mut harness = Harness::new("vim", "#[|]#one two");
+    harness.press("yw");
+    assert_eq!(harness.copied, vec!["one ".to_string()]);
+    harness.press("$p");
+    assert_eq!(harness.rope.to_string(), "one twoone ");
+    // `yy` copies the line, which pastes below as a line.
+    let mut harness = Harness::new("vim", "#[|]#one\ntwo");
+    harness.press("yyjp");
+    assert_eq!(harness.state(), "one\ntwo\n#[|]#one");
+    assert_eq!(harness.copied, vec!["one\n".to_string()]);
+    // What `dw` deletes is what `p` puts back (at the cursor, as paste does).
+    check("vim", "#[|]#one two", "dwp", "one #[|]#two");
+}
+
+#[test]
+fn vim_operators_undo_in_one_step() {
+    check("vim", "#[|]#a b c d", "2dwu", "#[|]#a b c d");
+    check(
+        "vim",
+        "one\n#[|]#two\nthree\nfour\nfive",
+        "3ddu",
+        "one\n#[|]#two\nthree\nfour\nfive",
+    );
+    // A change and what was typed after it go together.
+    check(
+        "vim",
+        "one tw#[|]#o three",
+        "ciwsix<esc>u",
+        "one #[|]#two three",
+    );
+    check("vim", "#[|]#one two", "cwuno<esc>u", "#[|]#one two");
+    // ... and redo puts both back.
+    check("vim", "#[|]#one two", "cwuno<esc>u<ctrl-r>", "uno#[|]# two");
+}
+
+#[test]
+fn vim_escape_cancels_a_pending_count_or_operator() {
+    check("vim", "#[|]#a\nb\nc", "3<esc>j", "a\n#[|]#b\nc");
+    check("vim", "#[|]#one two", "d<esc>w", "one #[|]#two");
+    check("vim", "#[|]#one two", "2d<esc>x", "#[|]#ne two");
+    // A key that is no motion after an operator does nothing.
+    check("vim", "#[|]#one two", "dpw", "one #[|]#two");
 }

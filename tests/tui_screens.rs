@@ -369,6 +369,37 @@ fn status_line_shows_reconnecting_and_vim_mode() {
 }
 
 #[test]
+fn vim_status_line_shows_a_pending_count_and_operator_until_escape() {
+    let mut screen = Screen::new("vim");
+    screen.open("README.md");
+    // The status line's words, without the quotes TestBackend puts around rows.
+    let status = |text: &str| -> Vec<String> {
+        let row = text.lines().find(|line| line.contains(" NORMAL "));
+        row.unwrap_or_default()
+            .trim_matches('"')
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    screen.type_text("2d");
+    let text = screen.draw();
+    assert_eq!(
+        status(&text),
+        ["NORMAL", "●", "README.md", "2d", "1:1"],
+        "{text}"
+    );
+    screen.key(KeyCode::Esc, KeyModifiers::NONE);
+    let text = screen.draw();
+    assert_eq!(status(&text), ["NORMAL", "●", "README.md", "1:1"], "{text}");
+    // Nothing was deleted, and the next key starts afresh: `dd` takes only the first line.
+    screen.type_text("dd");
+    assert_eq!(
+        screen.docs["README.md"].to_string(),
+        "\nPair programming from a terminal.\n"
+    );
+}
+
+#[test]
 fn help_overlay_lists_the_active_bindings() {
     let mut screen = Screen::new("default");
     screen.key(KeyCode::F(1), KeyModifiers::NONE);

@@ -618,6 +618,9 @@ impl App {
                 let mode = self.current_mode();
                 match self.keymap.handle(mode, key) {
                     KeyResult::Action(action) => self.action(action, documents, &mut commands),
+                    KeyResult::Command(command) => {
+                        self.editor_input(EditorInput::Command(command), documents, &mut commands)
+                    }
                     KeyResult::Insert(c) => {
                         typed = Some(c);
                         self.editor_input(EditorInput::Insert(c), documents, &mut commands)
@@ -865,7 +868,8 @@ impl App {
             return;
         };
         let is_edit = matches!(input, EditorInput::Insert(_) | EditorInput::Paste(_))
-            || matches!(&input, EditorInput::Action(action) if is_editing(*action));
+            || matches!(&input, EditorInput::Action(action) if is_editing(*action))
+            || matches!(&input, EditorInput::Command(command) if command.is_edit());
         if is_edit && let Some(percent) = tab.loading {
             self.messages.push(
                 Level::Info,

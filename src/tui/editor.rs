@@ -25,8 +25,10 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::text::{Assoc, Operation, UndoHistory};
 use crate::tui::highlight::Syntax;
-use crate::tui::keymap::{Action, Mode};
+use crate::tui::keymap::{Action, Command, Mode, Operator};
 use crate::tui::theme::Theme;
+
+mod commands;
 
 /// Lines kept visible above and below the cursor when scrolling.
 const SCROLL_OFF: usize = 3;
@@ -85,6 +87,8 @@ pub enum EditorInput {
         query: String,
         forward: bool,
     },
+    /// A normal-mode command with a count or an operator (`3j`, `d2w`).
+    Command(Command),
 }
 
 /// What came of an input. The caller must apply `operation` to the rope (through the
@@ -228,6 +232,14 @@ impl Editor {
     pub fn handle(&mut self, input: EditorInput, rope: &Rope) -> Outcome {
         let mut outcome = Outcome::default();
         let typing = matches!(input, EditorInput::Insert(_));
+        // A change's deletion and the text typed after it are one undo step.
+        let starts_typing = matches!(
+            input,
+            EditorInput::Command(Command {
+                operator: Some(Operator::Change),
+                ..
+            })
+        );
         match input {
             EditorInput::Insert(c) => {
                 let mut text = c.to_string();
@@ -247,8 +259,9 @@ impl Editor {
                 self.last_search = Some(query).filter(|q| !q.is_empty());
             }
             EditorInput::Action(action) => self.action(action, rope, &mut outcome),
+            EditorInput::Command(command) => self.command(command, rope, &mut outcome),
         }
-        if !typing {
+        if !typing && !starts_typing {
             self.end_typing_group();
         }
         if outcome.operation.is_none() {

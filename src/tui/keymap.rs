@@ -14,12 +14,18 @@
 //! unbinds). The same table lists the active bindings for `cotype keys` and the help
 //! overlay. Modeless keymaps have only an `[insert]` table; modal ones add `[normal]` and
 //! `[visual]` and start in normal mode. A binding may be a sequence (`"g g"`).
+//!
+//! In normal mode, keys follow vim's grammar ([`grammar`]): a count, an operator, a
+//! motion or (from the `[operator]` table) a text object: `3j`, `d2w`, `ciw`.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+mod grammar;
+pub use grammar::{Command, Operator};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeymapError {
@@ -34,7 +40,9 @@ pub enum KeymapError {
     },
     #[error("keymap {name:?} is not valid TOML: {message}")]
     Toml { name: String, message: String },
-    #[error("keymap {name:?}: unknown mode [{mode}]; modes are normal, insert and visual")]
+    #[error(
+        "keymap {name:?}: unknown mode [{mode}]; modes are normal, insert, visual and operator"
+    )]
     UnknownMode { name: String, mode: String },
     #[error("keymap {name:?}: unknown action {action:?}; `cotype keys` lists the actions")]
     UnknownAction { name: String, action: String },
@@ -53,6 +61,10 @@ pub enum Mode {
     Normal,
     Insert,
     Visual,
+    /// Vim's operator-pending mode: the keymap is in it between an operator (`d`) and its
+    /// motion; its table holds what only follows an operator (text objects), and the
+    /// normal table supplies the motions. The editor itself is never in it.
+    Operator,
 }
 
 impl Mode {
@@ -61,6 +73,7 @@ impl Mode {
             Self::Normal => "normal",
             Self::Insert => "insert",
             Self::Visual => "visual",
+            Self::Operator => "operator",
         }
     }
 
@@ -69,6 +82,7 @@ impl Mode {
             "normal" => Self::Normal,
             "insert" => Self::Insert,
             "visual" => Self::Visual,
+            "operator" => Self::Operator,
             _ => return None,
         })
     }
@@ -173,6 +187,14 @@ actions! {
     PeekDefinition = "peek_definition": "Show the definition's lines under the cursor without opening its file",
     GotoDefinition = "goto_definition": "Open the file at the definition of the symbol at the cursor",
     Complete = "complete": "Show completions at the cursor",
+    OperatorDelete = "operator_delete": "Delete what the next motion covers (twice: the line), and copy it",
+    OperatorChange = "operator_change": "Change what the next motion covers (twice: the line)",
+    OperatorYank = "operator_yank": "Copy what the next motion covers (twice: the line)",
+    DeleteToLineEnd = "delete_to_line_end": "Delete to the end of the line, and copy it",
+    ChangeToLineEnd = "change_to_line_end": "Change to the end of the line",
+    ChangeLine = "change_line": "Change the whole line, keeping its indentation",
+    InnerWord = "inner_word": "After an operator: the word under the cursor",
+    AroundWord = "around_word": "After an operator: the word and the space after it",
 }
 
 impl fmt::Display for Action {
@@ -381,6 +403,8 @@ pub struct Binding {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyResult {
     Action(Action),
+    /// An action with a count or an operator (vim's normal mode): `3j`, `d2w`, `dd`.
+    Command(Command),
     /// The key starts a longer sequence; wait for the next one.
     Pending,
     /// Insert this character (insert mode, no binding).
@@ -397,6 +421,8 @@ pub struct Keymap {
     name: String,
     modes: BTreeMap<Mode, Table>,
     pending: Vec<Key>,
+    /// Count and operator typed so far in normal mode.
+    command: grammar::PendingCommand,
 }
 
 const BUILTIN: &[(&str, &str)] = &[
@@ -450,6 +476,7 @@ impl Keymap {
             name: name.into(),
             modes: BTreeMap::new(),
             pending: Vec::new(),
+            command: Default::default(),
         };
         keymap.apply_overrides(name, text)?;
         Ok(keymap)
@@ -542,12 +569,22 @@ impl Keymap {
     pub fn handle(&mut self, mode: Mode, event: &KeyEvent) -> KeyResult {
         let Some(key) = Key::from_event(event) else {
             self.pending.clear();
+            self.command = Default::default();
             return KeyResult::Unbound;
         };
         self.handle_key(mode, key)
     }
 
     pub fn handle_key(&mut self, mode: Mode, key: Key) -> KeyResult {
+        if mode == Mode::Normal {
+            return self.handle_normal(key);
+        }
+        self.command = Default::default();
+        self.resolve(mode, key)
+    }
+
+    /// Looks `key` up in `mode`'s table, continuing a pending sequence.
+    fn resolve(&mut self, mode: Mode, key: Key) -> KeyResult {
         self.pending.push(key);
         let mut prefix_of_longer = false;
         let mut exact = None;
@@ -577,9 +614,10 @@ impl Keymap {
         }
     }
 
-    /// The keys typed so far of an unfinished sequence (shown in the status line).
+    /// The keys typed so far of an unfinished sequence or command (shown in the status
+    /// line, as vim's showcmd): `g`, `2d`.
     pub fn pending(&self) -> String {
-        join_keys(&self.pending)
+        format!("{}{}", self.command.typed(), join_keys(&self.pending))
     }
 
     /// Every active binding, by mode then action.
@@ -727,9 +765,14 @@ mod tests {
             KeyResult::Action(Action::MoveFileEnd)
         );
         assert_eq!(press(&mut keymap, Mode::Normal, "d"), KeyResult::Pending);
+        // The operator twice: the line (see grammar.rs for counts and motions).
         assert_eq!(
             press(&mut keymap, Mode::Normal, "d"),
-            KeyResult::Action(Action::DeleteLine)
+            KeyResult::Command(Command {
+                count: None,
+                operator: Some(Operator::Delete),
+                action: Action::OperatorDelete,
+            })
         );
         // An unbound key in normal mode never types text.
         assert_eq!(press(&mut keymap, Mode::Normal, "Q"), KeyResult::Unbound);

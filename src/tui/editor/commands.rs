@@ -1,0 +1,319 @@
+//! Normal-mode commands with counts and operators, as the keymap's grammar hands them
+//! over (`3j`, `4G`, `3x`, `d2w`, `ciw`, `yy`).
+//!
+//! A count repeats a motion. An operator turns its motion into a span of text, as vim
+//! does: `w`, `b`, `h`, `l`, `0`, `^` are exclusive, `e` and `$` take the last character,
+//! `j`, `k`, `G`, `gg` and the operator twice take whole lines. The span is deleted,
+//! changed or copied as one edit and one undo step (a change and the text typed after it
+//! are one step, as in vim), and what it covered goes to the register paste reads and to
+//! the system clipboard, as cut and copy do.
+
+use super::*;
+use crate::tui::keymap::{Command, Operator};
+
+/// The text an operator acts on.
+struct Span {
+    range: Range<usize>,
+    /// Whole lines (`dd`, `dj`): copied with a line break, pasted as lines.
+    lines: Option<(usize, usize)>,
+}
+
+impl Editor {
+    pub(super) fn command(&mut self, command: Command, rope: &Rope, outcome: &mut Outcome) {
+        match command.operator {
+            None => self.repeat(command, rope, outcome),
+            Some(operator) => self.operate(operator, command, rope, outcome),
+        }
+    }
+
+    /// A counted motion (or `x`/`X`).
+    fn repeat(&mut self, command: Command, rope: &Rope, outcome: &mut Outcome) {
+        use Action as A;
+        let n = command.times();
+        let head = self.selection.head.min(rope.len_chars());
+        let line = rope.char_to_line(head);
+        let line_start = rope.line_to_char(line);
+        let place = |editor: &mut Self, at: usize, outcome: &mut Outcome| {
+            editor.selection = Selection::cursor(at);
+            editor.desired_col = None;
+            outcome.navigated = true;
+        };
+        match command.action {
+            // `4G` and `4gg` go to line 4, as `G` and `gg` without a count go to the ends.
+            A::MoveFileStart | A::MoveFileEnd if command.count.is_some() => {
+                let target = (n - 1).min(last_line(rope));
+                place(self, first_non_blank(rope, target), outcome);
+            }
+            // `3$`: the end of the line two below.
+            A::MoveLineEnd => {
+                let target = (line + n - 1).min(last_line(rope).max(line));
+                place(self, line_end(rope, target), outcome);
+            }
+            // `3x` and `3X` stay on the line, as in vim; one step is the plain key.
+            A::DeleteForward | A::DeleteBackward if n > 1 && self.selection.is_empty() => {
+                let range = if command.action == A::DeleteForward {
+                    head..step(n, head, |at| {
+                        next_grapheme(rope, at).min(line_end(rope, line))
+                    })
+                } else {
+                    step(n, head, |at| prev_grapheme(rope, at).max(line_start))..head
+                };
+                if range.is_empty() {
+                    self.action(command.action, rope, outcome);
+                } else {
+                    outcome.operation = self.edit(rope, range.clone(), "", range.start);
+                }
+            }
+            action => {
+                for _ in 0..n {
+                    self.action(action, rope, outcome);
+                    // An edit must reach the document before the next one is computed.
+                    if outcome.operation.is_some() || outcome.ignored {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn operate(
+        &mut self,
+        operator: Operator,
+        command: Command,
+        rope: &Rope,
+        outcome: &mut Outcome,
+    ) {
+        self.desired_col = None;
+        let Some(Span { range, lines }) = self.span(operator, command, rope) else {
+            if operator == Operator::Change {
+                self.mode = Mode::Insert;
+            }
+            return;
+        };
+        let (text, cursor) = match lines {
+            Some((first, last)) => {
+                let text = format!(
+                    "{}\n",
+                    rope.slice(rope.line_to_char(first)..line_end(rope, last))
+                );
+                // After whole lines go, the cursor lands on the first non-blank of the line
+                // that takes their place.
+                let cursor = if last < last_line(rope) {
+                    range.start + first_non_blank(rope, last + 1) - rope.line_to_char(last + 1)
+                } else if first > 0 {
+                    first_non_blank(rope, first - 1)
+                } else {
+                    0
+                };
+                (text, cursor)
+            }
+            None => (rope.slice(range.clone()).to_string(), range.start),
+        };
+        self.register = Register {
+            text: text.clone(),
+            linewise: lines.is_some(),
+        };
+        outcome.copied = Some(text);
+        let before = self.selection;
+        match operator {
+            Operator::Yank => {
+                if lines.is_none() {
+                    self.selection = Selection::cursor(range.start);
+                }
+            }
+            Operator::Delete => {
+                let Ok(operation) = Operation::replace(rope.len_chars(), range, "") else {
+                    return;
+                };
+                self.record(rope, &operation, before, false);
+                self.selection = Selection::cursor(cursor.min(operation.target_len()));
+                outcome.operation = Some(operation);
+            }
+            Operator::Change => {
+                // Whole lines keep their indentation and one empty line to type on.
+                let range = match lines {
+                    Some((first, last)) => first_non_blank(rope, first)..line_end(rope, last),
+                    None => range,
+                };
+                self.mode = Mode::Insert;
+                self.selection = Selection::cursor(range.start);
+                if range.is_empty() {
+                    return;
+                }
+                let Ok(operation) = Operation::replace(rope.len_chars(), range, "") else {
+                    return;
+                };
+                // Recorded as typing, so what is typed next joins this undo step.
+                self.record(rope, &operation, before, true);
+                outcome.operation = Some(operation);
+            }
+        }
+    }
+
+    /// What `command`'s motion covers from the cursor; `None` when nothing.
+    fn span(&self, operator: Operator, command: Command, rope: &Rope) -> Option<Span> {
+        use Action as A;
+        let n = command.times();
+        let len = rope.len_chars();
+        let head = self.selection.head.min(len);
+        let line = rope.char_to_line(head);
+        let line_start = rope.line_to_char(line);
+        let chars =
+            |range: Range<usize>| (!range.is_empty()).then_some(Span { range, lines: None });
+        let lines = |a: usize, b: usize| {
+            let (first, last) = (a.min(b), a.max(b));
+            Some(Span {
+                range: lines_range(rope, first, last),
+                lines: Some((first, last)),
+            })
+        };
+        let on_blank = head >= len || char_class(rope.char(head)) == 0;
+        match command.action {
+            action if action == operator.action() => {
+                lines(line, (line + n - 1).min(last_line(rope).max(line)))
+            }
+            A::MoveLeft => chars(step(n, head, |at| prev_grapheme(rope, at).max(line_start))..head),
+            A::MoveRight => chars(
+                head..step(n, head, |at| {
+                    next_grapheme(rope, at).min(line_end(rope, line))
+                }),
+            ),
+            // `cw` on a word changes to its end and leaves the space after it (vim's `ce`).
+            A::MoveWordRight if operator == Operator::Change && !on_blank => {
+                let mut end = head;
+                for i in 0..n {
+                    let run_ends_here = end + 1 >= len
+                        || char_class(rope.char(end + 1)) != char_class(rope.char(end));
+                    if i > 0 || !run_ends_here {
+                        end = word_end(rope, end);
+                    }
+                }
+                chars(head..next_grapheme(rope, end))
+            }
+            A::MoveWordRight => {
+                let mut from = head;
+                let mut to = head;
+                for _ in 0..n {
+                    from = to;
+                    to = word_right(rope, to);
+                }
+                // The last word of a line ends the span there: `dw` never joins lines.
+                let from_line = rope.char_to_line(from);
+                if to > from && rope.char_to_line(to) > from_line {
+                    to = line_end(rope, from_line).max(from);
+                }
+                chars(head..to)
+            }
+            A::MoveWordEnd => {
+                let end = step(n, head, |at| word_end(rope, at));
+                chars(head..next_grapheme(rope, end))
+            }
+            A::MoveWordLeft => chars(step(n, head, |at| word_left(rope, at))..head),
+            A::MoveLineStart => chars(line_start..head),
+            A::MoveFirstNonBlank => {
+                let first = first_non_blank(rope, line);
+                chars(first.min(head)..first.max(head))
+            }
+            A::MoveLineEnd => {
+                let last = (line + n - 1).min(last_line(rope).max(line));
+                chars(head..line_end(rope, last))
+            }
+            A::MoveDown => {
+                let last = (line + n).min(last_line(rope));
+                (last > line).then(|| lines(line, last))?
+            }
+            A::MoveUp => {
+                let first = line.checked_sub(n)?;
+                lines(first, line.min(last_line(rope)))
+            }
+            A::MoveFileStart => lines(line, command.count.map_or(0, |n| n - 1)),
+            A::MoveFileEnd => {
+                let target = command.count.map_or(usize::MAX, |n| n - 1);
+                lines(line, target.min(last_line(rope)))
+            }
+            A::InnerWord | A::AroundWord => {
+                word_object(rope, head, n, command.action == A::AroundWord).and_then(chars)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Applies `next` `n` times from `at`, stopping early once it no longer moves.
+fn step(n: usize, at: usize, next: impl Fn(usize) -> usize) -> usize {
+    let mut at = at;
+    for _ in 0..n {
+        let moved = next(at);
+        if moved == at {
+            break;
+        }
+        at = moved;
+    }
+    at
+}
+
+/// The last line with text: a final line break does not start one more line.
+fn last_line(rope: &Rope) -> usize {
+    let len = rope.len_chars();
+    let lines = rope.len_lines();
+    if lines > 1 && len > 0 && rope.char(len - 1) == '\n' {
+        lines - 2
+    } else {
+        lines - 1
+    }
+}
+
+/// Lines `first..=last` with their line breaks; at the end of the file, with the break
+/// before them instead, so no empty line is left behind.
+fn lines_range(rope: &Rope, first: usize, last: usize) -> Range<usize> {
+    let start = rope.line_to_char(first);
+    if last + 1 < rope.len_lines() {
+        return start..rope.line_to_char(last + 1);
+    }
+    let start = if first > 0 { start - 1 } else { start };
+    start..rope.len_chars()
+}
+
+/// `iw` (the run of word characters, punctuation or blanks under the cursor) and `aw`
+/// (the word with the blanks after it, or before it at the end of a line); a count takes
+/// that many, all within the line.
+fn word_object(rope: &Rope, at: usize, n: usize, around: bool) -> Option<Range<usize>> {
+    let line = rope.char_to_line(at);
+    let (line_start, end_of_line) = (rope.line_to_char(line), line_end(rope, line));
+    if at >= end_of_line {
+        return None;
+    }
+    let class = |i: usize| char_class(rope.char(i));
+    let run_end = |from: usize| {
+        let mut i = from;
+        while i < end_of_line && class(i) == class(from) {
+            i += 1;
+        }
+        i
+    };
+    let mut start = at;
+    while start > line_start && class(start - 1) == class(at) {
+        start -= 1;
+    }
+    let mut end = at;
+    for _ in 0..n {
+        if end >= end_of_line {
+            break;
+        }
+        let on_blank = class(end) == 0;
+        end = run_end(end);
+        if around && end < end_of_line {
+            // A word takes the blanks after it; blanks take the word after them.
+            if on_blank || class(end) == 0 {
+                end = run_end(end);
+            }
+        }
+    }
+    if around && class(at) != 0 && (end == end_of_line || class(end - 1) != 0) {
+        // No blanks after the word: take those before it.
+        while start > line_start && class(start - 1) == 0 {
+            start -= 1;
+        }
+    }
+    Some(start..end)
+}
