@@ -1,7 +1,8 @@
 //! The vim keymap and the mouse in a real terminal (tmux, 120x40): normal-mode motions,
 //! `dd` and `u`, `A` to append, then a click, a drag-select deleted with `x`, the wheel
 //! and a click on a tab, as SGR mouse reports typed into the pane (what a terminal sends when cotype
-//! has mouse capture on). The result is checked on screen and on the host's disk.
+//! has mouse capture on); then a count (`3j`) and operators (`dw`, `ciw`). The result is
+//! checked on screen and on the host's disk.
 //!
 //! Fails (never skips) when tmux is missing.
 
@@ -15,11 +16,7 @@ use process::start_host;
 /// The status line's `line:column`.
 fn position(screen: &str) -> String {
     // The row with the vim mode; below it, messages may name the file too.
-    let status = screen
-        .lines()
-        .find(|line| line.starts_with(" NORMAL ") || line.starts_with(" INSERT "))
-        .unwrap_or_default();
-    status
+    status(screen)
         .split_whitespace()
         .last()
         .unwrap_or_default()
@@ -149,4 +146,44 @@ fn vim_keys_click_drag_select_and_wheel() {
                 && position(s) == "4:6"
         },
     );
+
+    // Counts and operators: `3j` moves three lines, `dw` deletes a word, `ciw` changes
+    // one; the pending command shows in the status line until escape drops it.
+    tmux.text("ada", "gg3j");
+    tmux.wait("ada", "the cursor three lines down", |s| {
+        position(s) == "4:1"
+    });
+    tmux.text("ada", "2d");
+    tmux.wait("ada", "the pending 2d in the status line", |s| {
+        status(s).contains(" 2d ")
+    });
+    tmux.keys("ada", &["Escape"]);
+    tmux.wait("ada", "the pending command gone", |s| {
+        !status(s).contains(" 2d ")
+    });
+    tmux.text("ada", "dw");
+    tmux.wait("ada", "the first word of line 4 deleted", |s| {
+        s.contains("  4 lpha beta gamma")
+    });
+    tmux.text("ada", "wciwBETA");
+    tmux.keys("ada", &["Escape"]);
+    tmux.wait("ada", "the second word changed", |s| {
+        s.contains("  4 lpha BETA gamma") && s.contains("NORMAL") && position(s) == "4:9"
+    });
+    tmux.keys("ada", &["C-s"]);
+    expected[3] = "lpha BETA gamma".to_owned();
+    let expected = expected.join("\n") + "\n";
+    let on_disk = || std::fs::read_to_string(project.join("long.txt")).unwrap_or_default();
+    tmux.wait("ada", "the operators' edits on the host's disk", |_| {
+        on_disk() == expected
+    });
+}
+
+/// The status line (the row with the vim mode).
+fn status(screen: &str) -> String {
+    screen
+        .lines()
+        .find(|line| line.starts_with(" NORMAL ") || line.starts_with(" INSERT "))
+        .unwrap_or_default()
+        .to_owned()
 }
