@@ -496,3 +496,30 @@ fn vim_escape_cancels_a_pending_count_or_operator() {
     // A key that is no motion after an operator does nothing.
     check("vim", "#[|]#one two", "dpw", "one #[|]#two");
 }
+
+#[test]
+fn vim_dot_repeats_the_last_delete_or_change() {
+    check("vim", "#[|]#a b c d", "dw.", "#[|]#c d");
+    check("vim", "#[|]#a b c d e", "2dw.", "#[|]#e");
+    check("vim", "#[|]#abcdef", "x.", "#[|]#cdef");
+    check("vim", "#[|]#abcdefg", "2x.", "#[|]#efg");
+    check("vim", "#[|]#1\n2\n3\n4", "dd.", "#[|]#3\n4");
+    check("vim", "#[|]#one two three", "cwX<esc>w.", "X #[|]#X three");
+    check(
+        "vim",
+        "a #[|]#b c",
+        "ciwlong<enter>line<esc>w.",
+        "a long\nline long\nlin#[|]#e",
+    );
+    // One undo step takes back the whole repeat.
+    check(
+        "vim",
+        "#[|]#one two three",
+        "cwX<esc>w.u",
+        "X #[|]#two three",
+    );
+    // Another change in between is the last change; `.` does not reach past it.
+    check("vim", "#[|]#abc", "xAd<esc>.", "bc#[|]#d");
+    // Undo does not change what `.` repeats.
+    check("vim", "#[|]#abcd", "xu.", "#[|]#bcd");
+}

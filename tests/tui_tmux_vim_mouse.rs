@@ -1,7 +1,7 @@
 //! The vim keymap and the mouse in a real terminal (tmux, 120x40): normal-mode motions,
 //! `dd` and `u`, `A` to append, then a click, a drag-select deleted with `x`, the wheel
 //! and a click on a tab, as SGR mouse reports typed into the pane (what a terminal sends when cotype
-//! has mouse capture on); then a count (`3j`) and operators (`dw`, `ciw`). The result is
+//! has mouse capture on); then a count (`3j`), operators (`dw`, `ciw`) and `.`. The result is
 //! checked on screen and on the host's disk.
 //!
 //! Fails (never skips) when tmux is missing.
@@ -170,8 +170,13 @@ fn vim_keys_click_drag_select_and_wheel() {
     tmux.wait("ada", "the second word changed", |s| {
         s.contains("  4 lpha BETA gamma") && s.contains("NORMAL") && position(s) == "4:9"
     });
+    // `.` changes the next word the same way, as one edit.
+    tmux.text("ada", "w.");
+    tmux.wait("ada", "the change repeated", |s| {
+        s.contains("  4 lpha BETA BETA") && position(s) == "4:14"
+    });
     tmux.keys("ada", &["C-s"]);
-    expected[3] = "lpha BETA gamma".to_owned();
+    expected[3] = "lpha BETA BETA".to_owned();
     let expected = expected.join("\n") + "\n";
     let on_disk = || std::fs::read_to_string(project.join("long.txt")).unwrap_or_default();
     tmux.wait("ada", "the operators' edits on the host's disk", |_| {

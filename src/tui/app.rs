@@ -1261,6 +1261,7 @@ fn is_editing(action: Action) -> bool {
             | A::Redo
             | A::Cut
             | A::Paste
+            | A::RepeatChange
     )
 }
 

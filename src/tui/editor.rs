@@ -126,6 +126,8 @@ pub struct Editor {
     typing_group_open: bool,
     register: Register,
     last_search: Option<String>,
+    /// What `.` repeats.
+    last_change: Option<commands::LastChange>,
 }
 
 /// The last copied text; `linewise` text came from whole lines and pastes as lines.
@@ -156,6 +158,7 @@ impl Editor {
             typing_group_open: false,
             register: Register::default(),
             last_search: None,
+            last_change: None,
         }
     }
 
@@ -203,6 +206,7 @@ impl Editor {
     }
 
     pub fn set_selection(&mut self, rope: &Rope, selection: Selection) {
+        self.forget_open_change();
         self.selection = selection.clamped(rope.len_chars());
         self.desired_col = None;
         self.ensure_cursor_visible(rope);
@@ -230,6 +234,11 @@ impl Editor {
 
     /// Handles one input against the current document.
     pub fn handle(&mut self, input: EditorInput, rope: &Rope) -> Outcome {
+        if input == EditorInput::Action(Action::RepeatChange) {
+            return self.repeat_change(rope);
+        }
+        let tracked = commands::Tracked::of(&input);
+        let mode_before = self.mode;
         let mut outcome = Outcome::default();
         let typing = matches!(input, EditorInput::Insert(_));
         // A change's deletion and the text typed after it are one undo step.
@@ -267,6 +276,7 @@ impl Editor {
         if outcome.operation.is_none() {
             self.ensure_cursor_visible(rope);
         }
+        self.track_change(tracked, mode_before, &outcome);
         outcome
     }
 

@@ -195,6 +195,7 @@ actions! {
     ChangeLine = "change_line": "Change the whole line, keeping its indentation",
     InnerWord = "inner_word": "After an operator: the word under the cursor",
     AroundWord = "around_word": "After an operator: the word and the space after it",
+    RepeatChange = "repeat_change": "Repeat the last d, c or x command (with the text typed after c)",
 }
 
 impl fmt::Display for Action {

@@ -317,3 +317,139 @@ fn word_object(rope: &Rope, at: usize, n: usize, around: bool) -> Option<Range<u
     }
     Some(start..end)
 }
+
+/// The last change `.` can repeat: a `d`, `c` or `x` command, and for `c` what was typed
+/// after it. Any other edit forgets it (`.` then says so rather than repeat something
+/// older), so what `.` does is always the last change.
+#[derive(Debug, Clone)]
+pub(super) struct LastChange {
+    command: Command,
+    typed: String,
+    /// Still in the insert mode the change started.
+    typing: bool,
+}
+
+/// What of an input matters for `.`.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Tracked {
+    Command(Command),
+    Typed(char),
+    Newline,
+    LeaveInsert,
+    Undo,
+    Other,
+}
+
+impl Tracked {
+    pub(super) fn of(input: &EditorInput) -> Self {
+        match input {
+            EditorInput::Command(command) if command.is_edit() => Self::Command(*command),
+            // `x` and `X` without a count are plain actions; in normal mode they count.
+            EditorInput::Action(action @ (Action::DeleteForward | Action::DeleteBackward)) => {
+                Self::Command(Command {
+                    count: None,
+                    operator: None,
+                    action: *action,
+                })
+            }
+            EditorInput::Insert(c) => Self::Typed(*c),
+            EditorInput::Action(Action::InsertNewline) => Self::Newline,
+            EditorInput::Action(Action::NormalMode) => Self::LeaveInsert,
+            EditorInput::Action(Action::Undo | Action::Redo) => Self::Undo,
+            _ => Self::Other,
+        }
+    }
+}
+
+impl Editor {
+    /// Keeps [`LastChange`] up to date after an input was handled.
+    pub(super) fn track_change(&mut self, input: Tracked, mode_before: Mode, outcome: &Outcome) {
+        let typing = self
+            .last_change
+            .as_ref()
+            .is_some_and(|change| change.typing);
+        let changed = outcome.operation.is_some()
+            || (mode_before != Mode::Insert && self.mode == Mode::Insert);
+        match input {
+            Tracked::Command(command) if mode_before == Mode::Normal && changed => {
+                self.last_change = Some(LastChange {
+                    command,
+                    typed: String::new(),
+                    typing: self.mode == Mode::Insert,
+                });
+            }
+            Tracked::Typed(c) if typing => {
+                if let Some(change) = &mut self.last_change {
+                    change.typed.push(c);
+                }
+            }
+            Tracked::Newline if typing => {
+                if let Some(change) = &mut self.last_change {
+                    change.typed.push('\n');
+                }
+            }
+            Tracked::LeaveInsert if typing => {
+                if let Some(change) = &mut self.last_change {
+                    change.typing = false;
+                }
+            }
+            Tracked::Undo => {}
+            _ if changed || typing => self.last_change = None,
+            _ => {}
+        }
+    }
+
+    /// A jump while typing after `c` (a click) would make `.` type in two places at once.
+    pub(super) fn forget_open_change(&mut self) {
+        if self
+            .last_change
+            .as_ref()
+            .is_some_and(|change| change.typing)
+        {
+            self.last_change = None;
+        }
+    }
+
+    /// `.`: the last change again at the cursor, as one edit and one undo step.
+    pub(super) fn repeat_change(&mut self, rope: &Rope) -> Outcome {
+        let Some(change) = self.last_change.clone().filter(|change| !change.typing) else {
+            return Outcome {
+                message: Some(
+                    "nothing to repeat: `.` repeats the last d, c or x command, if it was the last change"
+                        .into(),
+                ),
+                ..Outcome::default()
+            };
+        };
+        let mut inputs = vec![EditorInput::Command(change.command)];
+        if change.command.operator == Some(Operator::Change) {
+            inputs.extend(change.typed.chars().map(EditorInput::Insert));
+            inputs.push(EditorInput::Action(Action::NormalMode));
+        }
+        // Each step sees the text as the steps before left it; together they are one edit
+        // (and, as typing after a change, one undo step).
+        let mut text = rope.clone();
+        let mut total: Option<Operation> = None;
+        let mut copied = None;
+        for input in inputs {
+            let step = self.handle(input, &text);
+            copied = copied.or(step.copied);
+            let Some(operation) = step.operation else {
+                continue;
+            };
+            if operation.apply(&mut text).is_err() {
+                break;
+            }
+            total = match total {
+                None => Some(operation),
+                Some(so_far) => so_far.compose(&operation).ok(),
+            };
+        }
+        self.last_change = Some(change);
+        Outcome {
+            operation: total,
+            copied,
+            ..Outcome::default()
+        }
+    }
+}
