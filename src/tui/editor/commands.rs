@@ -6,7 +6,8 @@
 //! `j`, `k`, `G`, `gg` and the operator twice take whole lines. The span is deleted,
 //! changed or copied as one edit and one undo step (a change and the text typed after it
 //! are one step, as in vim), and what it covered goes to the register paste reads and to
-//! the system clipboard, as cut and copy do.
+//! the system clipboard, as cut and copy do. `.` repeats the last such change
+//! ([`LastChange`]).
 
 use super::*;
 use crate::tui::keymap::{Command, Operator};
@@ -66,9 +67,11 @@ impl Editor {
             }
             action => {
                 for _ in 0..n {
+                    let before = self.selection;
                     self.action(action, rope, outcome);
-                    // An edit must reach the document before the next one is computed.
-                    if outcome.operation.is_some() || outcome.ignored {
+                    // An edit must reach the document before the next one is computed; a
+                    // motion that stopped (at the end of the file) stays stopped.
+                    if outcome.operation.is_some() || outcome.ignored || self.selection == before {
                         break;
                     }
                 }
