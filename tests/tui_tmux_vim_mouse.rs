@@ -82,9 +82,13 @@ fn vim_keys_click_drag_select_and_wheel() {
     tmux.text("ada", "u");
     tmux.wait("ada", "line 2 back", |s| s.contains("  2 line 002 alpha"));
     tmux.text("ada", "A end");
-    tmux.keys("ada", &["Escape"]);
-    tmux.wait("ada", "the appended text", |s| {
-        s.contains("  2 line 002 alpha beta gamma end") && s.contains("NORMAL")
+    // Escape and an arrow in one write, as fast typing over SSH delivers them: the arrow
+    // moves (crossterm alone would type its sequence's tail, `[B`, into the file).
+    tmux.keys("ada", &["Escape", "Down"]);
+    tmux.wait("ada", "the appended text, then down a line", |s| {
+        s.contains("  2 line 002 alpha beta gamma end")
+            && s.contains("NORMAL")
+            && position(s).starts_with("3:")
     });
 
     // A click puts the cursor under the pointer: row 10 is line 9 (the tab bar is row

@@ -17,6 +17,7 @@ pub mod editor;
 pub mod help;
 pub mod highlight;
 pub mod host_controls;
+pub mod input;
 pub mod intel;
 pub mod keymap;
 pub mod locations;

@@ -14,7 +14,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use ratatui::crossterm::event::Event as TermEvent;
 use ropey::Rope;
 use tokio::time::Instant;
@@ -404,7 +403,7 @@ impl Loop {
     }
 
     async fn run(&mut self, tui: &mut Tui) -> Result<(), RunError> {
-        let mut input = ratatui::crossterm::event::EventStream::new();
+        let mut input = crate::tui::input::Input::new();
         self.app.set_connection(ConnectionState::Connected);
         self.files_request = Some(self.session.request(Request::ListFiles));
         self.refresh_people();
