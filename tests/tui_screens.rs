@@ -368,6 +368,28 @@ fn status_line_shows_reconnecting_and_vim_mode() {
     assert!(text.contains("INSERT") && text.contains("reconnecting (try 2, 3 edits kept)"));
 }
 
+/// Escape and a letter typed fast arrive in one read, which the terminal library reports
+/// as alt-letter; in insert mode that is Escape, then the letter, as in vim.
+#[test]
+fn vim_insert_mode_reads_an_unbound_alt_letter_as_escape_then_the_letter() {
+    let mut screen = Screen::new("vim");
+    screen.open("README.md");
+    screen.type_text("ix");
+    screen.key(KeyCode::Char('j'), KeyModifiers::ALT);
+    let text = screen.draw();
+    assert!(text.contains(" NORMAL "), "{text}");
+    assert!(
+        text.contains(" 2:1 "),
+        "down one line after leaving insert mode: {text}"
+    );
+    assert!(
+        screen.docs["README.md"]
+            .to_string()
+            .starts_with("x# cotype\n"),
+        "only the x typed in insert mode went in"
+    );
+}
+
 #[test]
 fn vim_status_line_shows_a_pending_count_and_operator_until_escape() {
     let mut screen = Screen::new("vim");

@@ -18,7 +18,9 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyEventKind, MouseButton, MouseEventKind};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind,
+};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Widget;
 use ropey::Rope;
@@ -624,6 +626,24 @@ impl App {
                     KeyResult::Insert(c) => {
                         typed = Some(c);
                         self.editor_input(EditorInput::Insert(c), documents, &mut commands)
+                    }
+                    KeyResult::Unbound
+                        if self.keymap.is_modal()
+                            && mode == crate::tui::keymap::Mode::Insert
+                            && key.modifiers == KeyModifiers::ALT =>
+                    {
+                        // Escape and then a letter, typed fast (over SSH they arrive in one
+                        // read), reach us as alt-letter. Unbound in insert mode, it is what
+                        // vim makes of it too: leave insert mode, then the letter.
+                        if let KeyCode::Char(c) = key.code {
+                            for key in [
+                                KeyEvent::from(KeyCode::Esc),
+                                KeyEvent::from(KeyCode::Char(c)),
+                            ] {
+                                commands.extend(self.handle_event(&Event::Key(key), documents));
+                            }
+                            return commands;
+                        }
                     }
                     KeyResult::Pending | KeyResult::Unbound => {}
                 }
