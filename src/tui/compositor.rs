@@ -107,6 +107,13 @@ pub enum UiCommand {
 /// A change to the layer stack, run after the event is handled.
 pub type Callback = Box<dyn FnOnce(&mut Compositor)>;
 
+/// The callback a layer returns to close itself.
+pub fn close_layer(id: &'static str) -> Callback {
+    Box::new(move |compositor| {
+        compositor.remove(id);
+    })
+}
+
 pub enum EventResult {
     Consumed(Option<Callback>),
     Ignored(Option<Callback>),

@@ -7,7 +7,9 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
-use crate::tui::compositor::{Component, Context, Event, EventResult, RenderContext, centered};
+use crate::tui::compositor::{
+    Component, Context, Event, EventResult, RenderContext, centered, close_layer,
+};
 use crate::tui::keymap::Action;
 
 #[derive(Debug, Default)]
@@ -28,11 +30,7 @@ impl Component for HelpOverlay {
         let Event::Key(key) = event else {
             return EventResult::Consumed(None);
         };
-        let close = || -> EventResult {
-            EventResult::Consumed(Some(Box::new(|compositor| {
-                compositor.remove(HelpOverlay::ID);
-            })))
-        };
+        let close = || EventResult::Consumed(Some(close_layer(HelpOverlay::ID)));
         // The key that opened help (or quit, or escape) closes it.
         let mut keymap = cx.keymap.clone();
         let mode = keymap.initial_mode();

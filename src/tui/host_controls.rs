@@ -16,8 +16,8 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 use crate::protocol::ParticipantId;
 use crate::protocol::message::Role;
 use crate::tui::compositor::{
-    AppCommand, Component, Compositor, Context, Event, EventResult, RenderContext, UiCommand,
-    centered,
+    AppCommand, Component, Context, Event, EventResult, RenderContext, UiCommand, centered,
+    close_layer,
 };
 use crate::tui::people::PersonView;
 use crate::tui::picker::{Picker, PickerItem};
@@ -158,11 +158,7 @@ impl SessionCard {
 
 impl Component for SessionCard {
     fn handle_event(&mut self, event: &Event, cx: &mut Context<'_>) -> EventResult {
-        let close = || {
-            EventResult::Consumed(Some(Box::new(|compositor: &mut Compositor| {
-                compositor.remove(SessionCard::ID);
-            })))
-        };
+        let close = || EventResult::Consumed(Some(close_layer(SessionCard::ID)));
         match event {
             Event::Key(key) => {
                 if let (KeyCode::Char('c') | KeyCode::Enter, Some(link)) = (key.code, &self.link) {

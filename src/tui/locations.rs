@@ -16,8 +16,8 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::text::LineCol;
 use crate::tui::compositor::{
-    AppCommand, Callback, Component, Context, Event, EventResult, RenderContext, UiCommand,
-    centered,
+    AppCommand, Component, Context, Event, EventResult, RenderContext, UiCommand, centered,
+    close_layer,
 };
 use crate::tui::theme::Theme;
 
@@ -261,12 +261,7 @@ impl LocationList {
 
 impl Component for LocationList {
     fn handle_event(&mut self, event: &Event, cx: &mut Context<'_>) -> EventResult {
-        let close: Callback = {
-            let id = self.id;
-            Box::new(move |compositor| {
-                compositor.remove(id);
-            })
-        };
+        let close = close_layer(self.id);
         match event {
             Event::Key(key) => {
                 let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);

@@ -16,8 +16,8 @@ use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
 
 use crate::tui::compositor::{
-    AppCommand, Callback, Component, Context, Event, EventResult, LineInput, RenderContext,
-    UiCommand, centered,
+    AppCommand, Component, Context, Event, EventResult, LineInput, RenderContext, UiCommand,
+    centered, close_layer,
 };
 
 /// One choice: what is shown and matched, and what choosing it does.
@@ -180,12 +180,7 @@ impl Picker {
 
 impl Component for Picker {
     fn handle_event(&mut self, event: &Event, cx: &mut Context<'_>) -> EventResult {
-        let close: Callback = {
-            let id = self.id;
-            Box::new(move |compositor| {
-                compositor.remove(id);
-            })
-        };
+        let close = close_layer(self.id);
         match event {
             Event::Key(key) => {
                 let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);

@@ -5,7 +5,7 @@ use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::layout::{Position, Rect};
 
 use crate::tui::compositor::{
-    Component, Context, Event, EventResult, LineInput, RenderContext, UiCommand,
+    Component, Context, Event, EventResult, LineInput, RenderContext, UiCommand, close_layer,
 };
 
 /// What the prompt's text is for.
@@ -50,11 +50,7 @@ impl Prompt {
 
 impl Component for Prompt {
     fn handle_event(&mut self, event: &Event, cx: &mut Context<'_>) -> EventResult {
-        let close = || -> Option<crate::tui::compositor::Callback> {
-            Some(Box::new(|compositor| {
-                compositor.remove(Prompt::ID);
-            }))
-        };
+        let close = || Some(close_layer(Prompt::ID));
         match event {
             Event::Key(key) => {
                 let shift = key.modifiers.contains(KeyModifiers::SHIFT);

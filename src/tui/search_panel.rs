@@ -22,7 +22,7 @@ use crate::text::LineCol;
 use crate::text::position::line_content_chars;
 use crate::tui::compositor::{
     AppCommand, Callback, Component, Context, Event, EventResult, LineInput, RenderContext,
-    UiCommand, centered,
+    UiCommand, centered, close_layer,
 };
 use crate::tui::locations::{Location, draw_list_row, draw_popup_frame, list_key, step};
 
@@ -345,9 +345,7 @@ impl Component for SearchPanel {
             if searching {
                 commands.push(UiCommand::App(AppCommand::CancelSearch));
             }
-            Some(Box::new(|compositor| {
-                compositor.remove(SearchPanel::ID);
-            }))
+            Some(close_layer(SearchPanel::ID))
         };
         let searching = self.state == SearchState::Searching;
         match event {

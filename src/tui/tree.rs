@@ -10,7 +10,7 @@ use ratatui::layout::Rect;
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 
 use crate::tui::compositor::{
-    AppCommand, Component, Context, Event, EventResult, RenderContext, UiCommand,
+    AppCommand, Component, Context, Event, EventResult, RenderContext, UiCommand, close_layer,
 };
 use crate::tui::keymap::{Action, KeyResult};
 
@@ -119,11 +119,7 @@ impl FileTree {
 
 impl Component for FileTree {
     fn handle_event(&mut self, event: &Event, cx: &mut Context<'_>) -> EventResult {
-        let close = || -> EventResult {
-            EventResult::Consumed(Some(Box::new(|compositor| {
-                compositor.remove(FileTree::ID);
-            })))
-        };
+        let close = || EventResult::Consumed(Some(close_layer(FileTree::ID)));
         let Event::Key(key) = event else {
             return EventResult::Ignored(None);
         };
