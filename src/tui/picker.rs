@@ -19,6 +19,7 @@ use crate::tui::compositor::{
     AppCommand, Component, Context, Event, EventResult, LineInput, RenderContext, UiCommand,
     centered, close_layer,
 };
+use crate::tui::locations::list_key;
 
 /// One choice: what is shown and matched, and what choosing it does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,18 +131,16 @@ impl Picker {
             .collect();
         if self.menu {
             matches.sort_by_key(|m| m.item);
-            self.matches = matches;
-            self.selected = 0;
-            return;
+        } else {
+            // Best score first; among equals, shorter labels (then alphabetical) first.
+            matches.sort_by(|a, b| {
+                let (la, lb) = (&self.items[a.item].label, &self.items[b.item].label);
+                b.score
+                    .cmp(&a.score)
+                    .then(la.len().cmp(&lb.len()))
+                    .then(la.cmp(lb))
+            });
         }
-        // Best score first; among equals, shorter labels (then alphabetical) first.
-        matches.sort_by(|a, b| {
-            let (la, lb) = (&self.items[a.item].label, &self.items[b.item].label);
-            b.score
-                .cmp(&a.score)
-                .then(la.len().cmp(&lb.len()))
-                .then(la.cmp(lb))
-        });
         self.matches = matches;
         self.selected = 0;
     }
@@ -193,17 +192,16 @@ impl Component for Picker {
                         }
                         return EventResult::Consumed(Some(close));
                     }
-                    KeyCode::Up | KeyCode::BackTab => self.move_selection(-1),
-                    KeyCode::Char('p' | 'k') if ctrl => self.move_selection(-1),
-                    KeyCode::Down | KeyCode::Tab => self.move_selection(1),
-                    KeyCode::Char('n' | 'j') if ctrl => self.move_selection(1),
-                    KeyCode::PageUp => self.move_selection(-10),
-                    KeyCode::PageDown => self.move_selection(10),
-                    _ => {
-                        if self.input.handle_key(key) {
-                            self.refilter();
+                    KeyCode::BackTab => self.move_selection(-1),
+                    KeyCode::Tab => self.move_selection(1),
+                    _ => match list_key(key) {
+                        Some(delta) => self.move_selection(delta),
+                        None => {
+                            if self.input.handle_key(key) {
+                                self.refilter();
+                            }
                         }
-                    }
+                    },
                 }
                 EventResult::Consumed(None)
             }

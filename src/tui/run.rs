@@ -938,11 +938,7 @@ impl Loop {
                 if member.participant != self.session.me.participant =>
             {
                 self.app.join_answered(member.participant);
-                let role = if member.role == Role::ReadOnly {
-                    "read-only"
-                } else {
-                    "an editor"
-                };
+                let role = role_words(member.role);
                 self.app
                     .message(Level::Info, format!("{} joined as {role}", member.name));
             }
@@ -951,11 +947,7 @@ impl Loop {
                 self.app.join_answered(member.participant);
             }
             HostEvent::RoleChanged(member) => {
-                let role = if member.role == Role::ReadOnly {
-                    "read-only"
-                } else {
-                    "an editor"
-                };
+                let role = role_words(member.role);
                 self.app
                     .message(Level::Info, format!("{} is now {role}", member.name));
             }
@@ -1164,6 +1156,15 @@ impl Loop {
             }
         }
         self.refresh_cursors();
+    }
+}
+
+/// A role as the host's messages say it ("bob is now read-only").
+fn role_words(role: Role) -> &'static str {
+    match role {
+        Role::ReadOnly => "read-only",
+        Role::Editor => "an editor",
+        Role::Host => "the host",
     }
 }
 
