@@ -1,6 +1,8 @@
 //! Bytes written to the terminal per change, the cost that matters over SSH and slow links:
 //! typing one character, and seeing one character typed by someone else, in `cotype join`,
-//! against vim typing the same character in the same file at the same terminal size.
+//! against vim making the same edit in the same file at the same terminal size: appending
+//! a character to a line, and inserting one in front of the two last characters of the
+//! line (where the other person's character lands).
 //!
 //! Both run in tmux (120x40, xterm-256color); `pipe-pane` records exactly what each program
 //! writes to its terminal. A capture ends when the change is on screen and the pane has
@@ -227,6 +229,14 @@ fn main() {
         || tmux.keys("vim", &["-l", "Q"]),
         |s| s.contains("// notes:qQ"),
     );
+    // The other person's edit, made in vim: R typed in front of "qQ".
+    tmux.keys("vim", &["Left", "Left"]);
+    let vim_mid_line = tmux.capture(
+        "vim",
+        &capture("vim-mid-line"),
+        || tmux.keys("vim", &["-l", "R"]),
+        |s| s.contains("// notes:RqQ"),
+    );
 
     // cotype: a headless host, ada types, bob types while ada watches.
     let mut host = Command::new(bin)
@@ -269,13 +279,14 @@ fn main() {
     };
     tmux.wait("ada", "bob's flag on line 1", flag_on_line_one("bob"));
     tmux.wait("bob", "ada's flag on line 1", flag_on_line_one("ada"));
-    tmux.keys("ada", &["-l", "q"]);
-    tmux.wait("bob", "ada's warm-up character", |s| {
-        s.contains("// notes:q")
-    });
     // Let the joining notices expire, so their removal is not counted as the keystroke's.
     tmux.wait("ada", "an empty message line", |s| {
         s.lines().last().is_some_and(|line| line.trim().is_empty())
+    });
+    // The warm-up character: the one measured is steady typing, after another keystroke.
+    tmux.keys("ada", &["-l", "q"]);
+    tmux.wait("bob", "ada's warm-up character", |s| {
+        s.contains("// notes:q")
     });
     let cotype_typed = tmux.capture(
         "ada",
@@ -297,24 +308,35 @@ fn main() {
     // What the bytes are, so a regression shows where it comes from.
     for (what, bytes) in [
         ("vim, typing", &vim_typed),
+        ("vim, the same edit as someone else's", &vim_mid_line),
         ("cotype, typing", &cotype_typed),
         ("cotype, someone else typing", &cotype_remote),
     ] {
         println!("{what}: {}", escaped(bytes));
     }
-    let (vim_typed, cotype_typed, cotype_remote) =
-        (vim_typed.len(), cotype_typed.len(), cotype_remote.len());
+    let (vim_typed, vim_mid_line, cotype_typed, cotype_remote) = (
+        vim_typed.len(),
+        vim_mid_line.len(),
+        cotype_typed.len(),
+        cotype_remote.len(),
+    );
     let typed_ratio = cotype_typed as f64 / vim_typed.max(1) as f64;
-    let remote_ratio = cotype_remote as f64 / vim_typed.max(1) as f64;
-    println!("terminal {WIDTH}x{HEIGHT}, one character appended to line 1 of a 200-line Rust file");
-    println!("  vim -u NONE (syntax, number, ruler), typing:  {vim_typed:>6} bytes");
+    let remote_ratio = cotype_remote as f64 / vim_mid_line.max(1) as f64;
+    let remote_to_typing = cotype_remote as f64 / vim_typed.max(1) as f64;
+    println!("terminal {WIDTH}x{HEIGHT}, line 1 of a 200-line Rust file (a comment)");
     println!(
-        "  cotype join, typing:                      {cotype_typed:>6} bytes  ({typed_ratio:.2}x vim)"
+        "  vim -u NONE (syntax, number, ruler), appending one character:  {vim_typed:>4} bytes"
     );
     println!(
-        "  cotype join, someone else typing:         {cotype_remote:>6} bytes  ({remote_ratio:.2}x vim typing)"
+        "  vim, inserting one in front of the last two:                 {vim_mid_line:>4} bytes"
     );
     println!(
-        "{{\"vim_typed_bytes\":{vim_typed},\"cotype_typed_bytes\":{cotype_typed},\"cotype_remote_bytes\":{cotype_remote},\"typed_ratio\":{typed_ratio:.3},\"remote_ratio\":{remote_ratio:.3}}}"
+        "  cotype join, appending one character:                        {cotype_typed:>4} bytes  ({typed_ratio:.2}x vim)"
+    );
+    println!(
+        "  cotype join, someone else inserts one in front of yours:     {cotype_remote:>4} bytes  ({remote_ratio:.2}x vim's same edit, {remote_to_typing:.2}x vim appending)"
+    );
+    println!(
+        "{{\"vim_typed_bytes\":{vim_typed},\"vim_mid_line_bytes\":{vim_mid_line},\"cotype_typed_bytes\":{cotype_typed},\"cotype_remote_bytes\":{cotype_remote},\"typed_ratio\":{typed_ratio:.3},\"remote_ratio\":{remote_ratio:.3},\"remote_to_vim_typing_ratio\":{remote_to_typing:.3}}}"
     );
 }

@@ -103,15 +103,19 @@ impl Widget for StatusLine<'_> {
 
         let mut right = String::new();
         if !view.pending_keys.is_empty() {
-            right.push_str(&format!("{}  ", view.pending_keys));
+            right.push_str(&format!("{} ", view.pending_keys));
         }
         if let Some(leader) = view.following {
-            right.push_str(&format!("following {leader}  "));
+            right.push_str(&format!("following {leader} "));
         }
-        if let Some((line, col)) = view.position {
-            right.push_str(&format!("{line}:{col} "));
-        }
-        let right_width = right.width() as u16;
+        // The one part that changes with every keystroke, in its own style: the shipped
+        // themes draw it in the text's colors, so typing costs no color change on the
+        // way to it (bytes per keystroke are latency over a slow link).
+        let position = view
+            .position
+            .map(|(line, col)| format!(" {line}:{col} "))
+            .unwrap_or_default();
+        let right_width = (right.width() + position.width()) as u16;
         let right_x = area.right().saturating_sub(right_width);
         let mut x = area.x;
         for (text, style) in left {
@@ -123,7 +127,9 @@ impl Widget for StatusLine<'_> {
             x = next;
         }
         if right_x >= x {
-            buf.set_stringn(right_x, area.y, &right, right_width as usize, base);
+            let (after, _) = buf.set_stringn(right_x, area.y, &right, right.width(), base);
+            let position_style = theme.get("ui.statusline.position");
+            buf.set_stringn(after, area.y, &position, position.width(), position_style);
         }
     }
 }
