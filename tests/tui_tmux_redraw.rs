@@ -89,6 +89,9 @@ fn small_frames_leave_the_screen_a_full_redraw_would_show() {
     tmux.wait("ada", "her insertion", |s| s.contains("// notes:XabMNcd"));
     tmux.keys("ada", &["Down", "Home"]);
     tmux.text("ada", "pub ");
+    tmux.wait("bob", "ada's text on the code line", |s| {
+        s.contains("pub let total")
+    });
     tmux.keys("bob", &["Down", "Home"]);
     tmux.text("bob", "/* b */ ");
     tmux.wait("ada", "both edits to the code line", |s| {
