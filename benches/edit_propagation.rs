@@ -30,7 +30,7 @@ use cotype::host::session::Approval;
 use cotype::host::{HostOptions, HostSession};
 use cotype::link::Link;
 use cotype::protocol::header::Route;
-use cotype::protocol::message::{EditMessage, Message};
+use cotype::protocol::message::{AppliedEdit, EditMessage, Message};
 use cotype::relay::RelayConfig;
 use cotype::text::{EditId, Operation, RemoteEdit, Submission};
 use tokio::time::MissedTickBehavior;
@@ -171,16 +171,18 @@ async fn edit_propagation(link: &Link, total: usize) -> Vec<(Duration, bool)> {
 /// The message a forwarded frame carries: the same shape as the host's broadcast.
 fn applied(seq: u64, op: Operation) -> Message {
     Message::Edit(EditMessage::Applied {
-        path: PATH.into(),
-        edit: RemoteEdit {
-            revision: seq + 1,
-            author: EditId {
-                instance: [7; 16],
-                seq,
+        edits: vec![AppliedEdit {
+            path: PATH.into(),
+            edit: RemoteEdit {
+                revision: seq + 1,
+                author: EditId {
+                    instance: [7; 16],
+                    seq,
+                },
+                op,
             },
-            op,
-        },
-        by: 1,
+            by: 1,
+        }],
     })
 }
 
@@ -209,14 +211,20 @@ async fn relay_round_trip(link: &Link, total: usize) -> Vec<Duration> {
             while latencies.len() < total {
                 match channel.recv().await {
                     Incoming::Message {
-                        message: Message::Edit(EditMessage::Applied { edit, .. }),
+                        message: Message::Edit(EditMessage::Applied { edits }),
                         ..
-                    } if edit.author.instance == [7; 16] => {
+                    } => {
                         let arrived = Instant::now();
-                        latencies.push(
-                            arrived
-                                - sent.lock().expect("not poisoned")[edit.author.seq as usize].0,
-                        );
+                        for AppliedEdit { edit, .. } in edits {
+                            if edit.author.instance == [7; 16] {
+                                latencies.push(
+                                    arrived
+                                        - sent.lock().expect("not poisoned")
+                                            [edit.author.seq as usize]
+                                            .0,
+                                );
+                            }
+                        }
                     }
                     Incoming::Closed { reason } => panic!("a raw receiver was closed: {reason:?}"),
                     _ => {}

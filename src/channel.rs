@@ -142,7 +142,25 @@ impl Channel {
         if self.closed {
             return Incoming::Closed { reason: None };
         }
-        match self.frames.recv().await {
+        let received = self.frames.recv().await;
+        self.take(received)
+    }
+
+    /// The next event if it has already arrived, without waiting (`None` if nothing has,
+    /// and after `Closed`).
+    pub fn try_recv(&mut self) -> Option<Incoming> {
+        if self.closed {
+            return None;
+        }
+        match self.frames.try_recv() {
+            Ok(received) => Some(self.take(Some(received))),
+            Err(mpsc::error::TryRecvError::Empty) => None,
+            Err(mpsc::error::TryRecvError::Disconnected) => Some(self.take(None)),
+        }
+    }
+
+    fn take(&mut self, received: Option<Result<Vec<u8>, Option<String>>>) -> Incoming {
+        match received {
             Some(Ok(frame)) => self.decode(&frame),
             Some(Err(reason)) => {
                 self.closed = true;

@@ -14,7 +14,8 @@ use ropey::Rope;
 use crate::client::presence::{EditLog, Localized, localize};
 use crate::protocol::header::{Header, Route};
 use crate::protocol::message::{
-    EditMessage, Event, FileEntry, Member, Message, Presence, Request, RequestId, Response, Role,
+    AppliedEdit, EditMessage, Event, FileEntry, Member, Message, Presence, Request, RequestId,
+    Response, Role,
 };
 use crate::protocol::{HOST_ID, ParticipantId};
 use crate::text::{Client, Operation, OtError, RemoteOutcome};
@@ -410,16 +411,16 @@ impl Session {
 
     fn on_edit(&mut self, edit: EditMessage) {
         match edit {
-            EditMessage::Applied { path, edit, by } => {
-                if let Some(waiting) = self.catching_up.get_mut(&path) {
-                    waiting.push(edit);
-                    return;
+            EditMessage::Applied { edits } => {
+                for AppliedEdit { path, edit, by } in edits {
+                    if let Some(waiting) = self.catching_up.get_mut(&path) {
+                        waiting.push(edit);
+                    } else if let Some(loading) = self.loading.get_mut(&path) {
+                        loading.waiting.push(edit);
+                    } else {
+                        self.on_remote(&path, edit, Some(by));
+                    }
                 }
-                if let Some(loading) = self.loading.get_mut(&path) {
-                    loading.waiting.push(edit);
-                    return;
-                }
-                self.on_remote(&path, edit, Some(by));
             }
             EditMessage::Acknowledged { path, id, revision } => {
                 let Some(document) = self.documents.get_mut(&path) else {
@@ -761,9 +762,11 @@ mod tests {
         session.handle(
             &from(HOST_ID, Kind::Edit),
             Message::Edit(EditMessage::Applied {
-                path: "main.rs".into(),
-                edit,
-                by: HOST_ID,
+                edits: vec![AppliedEdit {
+                    path: "main.rs".into(),
+                    edit,
+                    by: HOST_ID,
+                }],
             }),
         );
     }
@@ -831,9 +834,11 @@ mod tests {
         session.handle(
             &from(HOST_ID, Kind::Edit),
             Message::Edit(EditMessage::Applied {
-                path: "main.rs".into(),
-                edit,
-                by: BEN,
+                edits: vec![AppliedEdit {
+                    path: "main.rs".into(),
+                    edit,
+                    by: BEN,
+                }],
             }),
         );
         let typists: Vec<_> = std::iter::from_fn(|| session.next_event())

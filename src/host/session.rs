@@ -16,10 +16,17 @@ use crate::link::{Link, Secret, SessionId};
 use crate::protocol::control::{FromRelay, ToRelay};
 use crate::protocol::header::Route;
 use crate::protocol::message::{
-    EditMessage, Event, Hello, Member, Message, Presence, Request, Response, Role, TextPosition,
-    Welcome,
+    AppliedEdit, EditMessage, Event, Hello, Member, Message, Presence, Request, Response, Role,
+    TextPosition, Welcome,
 };
 use crate::protocol::{HOST_ID, ParticipantId};
+
+/// At most this many waiting messages are handled before the edits sequenced from them go
+/// out (so a flood of submissions cannot hold back the broadcast for long).
+const DRAIN_AT_ONCE: usize = 512;
+/// A broadcast of sequenced edits goes out once it holds about this many bytes of edits,
+/// well under the frame limit.
+const APPLIED_BYTES: usize = 256 * 1024;
 
 /// How many file entries go into one `Files` response (keeps frames small).
 const FILES_PER_RESPONSE: usize = 2000;
@@ -135,6 +142,10 @@ pub struct HostSession {
     round_trip: RoundTrip,
     pings: u64,
     presence_seq: u64,
+    /// Edits sequenced and not yet broadcast, in order, with about how many bytes they
+    /// take: they go out together once the waiting messages are handled.
+    applied: Vec<AppliedEdit>,
+    applied_bytes: usize,
 }
 
 impl HostSession {
@@ -218,6 +229,8 @@ impl HostSession {
             _embedded_relay: embedded,
             round_trip: RoundTrip::new(std::time::Instant::now()),
             pings: 0,
+            applied: Vec::new(),
+            applied_bytes: 0,
             presence_seq: 0,
         })
     }
@@ -278,26 +291,81 @@ impl HostSession {
                     continue;
                 }
             };
-            match incoming {
-                Incoming::Relay(event) => self.on_relay(event).await?,
-                Incoming::Message { header, message } => {
-                    self.on_message(header.sender, message).await?
-                }
-                Incoming::Rejected { from, error } => {
-                    tracing::warn!(
-                        participant = from,
-                        "dropped a frame that did not open: {error}"
-                    );
-                }
-                Incoming::Closed { reason } => {
-                    let reason = reason.unwrap_or_else(|| "connection lost".into());
-                    tracing::warn!("lost the relay ({reason}); resuming the session");
-                    self.resume().await.with_context(|| {
-                        format!("the connection to the relay was lost ({reason}) and could not be resumed")
-                    })?;
-                }
+            self.on_incoming(incoming).await?;
+            // Whatever else has already arrived is handled before the edits sequenced so
+            // far go out: under load, one broadcast carries many of them.
+            for _ in 0..DRAIN_AT_ONCE {
+                let Some(incoming) = self.channel.try_recv() else {
+                    break;
+                };
+                self.on_incoming(incoming).await?;
+            }
+            self.broadcast_applied().await?;
+        }
+    }
+
+    async fn on_incoming(&mut self, incoming: Incoming) -> anyhow::Result<()> {
+        // Only submissions join the broadcast being gathered; anything else may answer
+        // or depend on the text as it is now, so the edits before it go out first.
+        if !matches!(
+            incoming,
+            Incoming::Message {
+                message: Message::Edit(EditMessage::Submit { .. }),
+                ..
+            }
+        ) {
+            self.broadcast_applied().await?;
+        }
+        match incoming {
+            Incoming::Relay(event) => self.on_relay(event).await?,
+            Incoming::Message { header, message } => {
+                self.on_message(header.sender, message).await?
+            }
+            Incoming::Rejected { from, error } => {
+                tracing::warn!(
+                    participant = from,
+                    "dropped a frame that did not open: {error}"
+                );
+            }
+            Incoming::Closed { reason } => {
+                let reason = reason.unwrap_or_else(|| "connection lost".into());
+                tracing::warn!("lost the relay ({reason}); resuming the session");
+                self.resume().await.with_context(|| {
+                    format!(
+                        "the connection to the relay was lost ({reason}) and could not be resumed"
+                    )
+                })?;
             }
         }
+        Ok(())
+    }
+
+    /// Adds a sequenced edit to the next broadcast (sent at once if that is full).
+    async fn sequenced(&mut self, applied: AppliedEdit) -> anyhow::Result<()> {
+        // The path, the revision and the author's id, and the operation.
+        self.applied_bytes += applied.path.len() + 48 + applied.edit.op.encoded_size();
+        self.applied.push(applied);
+        if self.applied_bytes >= APPLIED_BYTES {
+            self.broadcast_applied().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the sequenced edits not yet broadcast, to everyone, in one frame.
+    async fn broadcast_applied(&mut self) -> anyhow::Result<()> {
+        if self.applied.is_empty() {
+            return Ok(());
+        }
+        let edits = std::mem::take(&mut self.applied);
+        self.applied_bytes = 0;
+        self.language_servers_follow(&edits);
+        self.sender()
+            .send(
+                Route::Everyone,
+                &Message::Edit(EditMessage::Applied { edits }),
+            )
+            .await?;
+        Ok(())
     }
 
     /// Reconnects to the relay and reclaims the session within its grace period.
@@ -407,17 +475,13 @@ impl HostSession {
                             .await?;
                     }
                     Ok(Some(DiskChange::Applied(edit))) => {
-                        self.language_servers_follow(path, &edit);
-                        sender
-                            .send(
-                                Route::Everyone,
-                                &Message::Edit(EditMessage::Applied {
-                                    path: path.clone(),
-                                    edit,
-                                    by: HOST_ID,
-                                }),
-                            )
-                            .await?;
+                        self.sequenced(AppliedEdit {
+                            path: path.clone(),
+                            edit,
+                            by: HOST_ID,
+                        })
+                        .await?;
+                        self.broadcast_applied().await?;
                         sender
                             .send(
                                 Route::Everyone,
@@ -841,13 +905,30 @@ impl HostSession {
     }
 
     /// Tells the language servers about an edit the host applied.
-    fn language_servers_follow(&self, path: &str, edit: &crate::text::RemoteEdit) {
-        if let Err(e) = self.intel.lsp().did_change(
-            path,
-            crate::host::intel::lsp_version(edit.revision),
-            &edit.op,
-        ) {
-            tracing::debug!("language server not told of an edit to {path}: {e}");
+    /// Tells the language servers of a broadcast's edits: one change notification per
+    /// document, with its edits composed, so a busy session does not flood the servers
+    /// with a notification per keystroke.
+    fn language_servers_follow(&self, edits: &[AppliedEdit]) {
+        let mut per_document: Vec<(&str, u64, crate::text::Operation)> = Vec::new();
+        for AppliedEdit { path, edit, .. } in edits {
+            let composed = per_document
+                .iter_mut()
+                .rev()
+                .find(|(document, _, _)| document == path)
+                .and_then(|(_, revision, op)| {
+                    let both = op.compose(&edit.op).ok()?;
+                    (*op, *revision) = (both, edit.revision);
+                    Some(())
+                });
+            if composed.is_none() {
+                per_document.push((path, edit.revision, edit.op.clone()));
+            }
+        }
+        for (path, revision, op) in per_document {
+            let version = crate::host::intel::lsp_version(revision);
+            if let Err(e) = self.intel.lsp().did_change(path, version, &op) {
+                tracing::debug!("language server not told of an edit to {path}: {e}");
+            }
         }
     }
 
@@ -1002,6 +1083,8 @@ impl HostSession {
         match self.role_of(from) {
             Some(role) if role.may_edit() => {}
             Some(_) => {
+                // Answers to one participant follow the edits sequenced before them.
+                self.broadcast_applied().await?;
                 let reason =
                     "you are read-only in this session: the host did not accept your edit".into();
                 sender
@@ -1017,19 +1100,15 @@ impl HostSession {
         let id = submission.id;
         match self.documents.submit(&path, submission) {
             Ok(Accepted::Applied(edit)) => {
-                self.language_servers_follow(&path, &edit);
-                sender
-                    .send(
-                        Route::Everyone,
-                        &Message::Edit(EditMessage::Applied {
-                            path,
-                            edit,
-                            by: from,
-                        }),
-                    )
-                    .await?;
+                self.sequenced(AppliedEdit {
+                    path,
+                    edit,
+                    by: from,
+                })
+                .await?;
             }
             Ok(Accepted::Duplicate { id, revision }) => {
+                self.broadcast_applied().await?;
                 sender
                     .send(
                         Route::Participant(from),
@@ -1038,6 +1117,7 @@ impl HostSession {
                     .await?;
             }
             Err(e) => {
+                self.broadcast_applied().await?;
                 sender
                     .send(Route::Participant(from), &refuse(path, id, e.to_string()))
                     .await?;

@@ -285,22 +285,18 @@ pub enum Response {
 }
 
 /// Edits travel apart from requests: a participant submits to the host, the host
-/// broadcasts each sequenced edit to everyone who has the document open, author included
-/// (the author takes its own edit coming back as the acknowledgement).
+/// broadcasts the edits it sequenced to everyone who has the document open, authors
+/// included (an author takes its own edit coming back as the acknowledgement).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EditMessage {
     Submit {
         path: String,
         submission: Submission,
     },
-    Applied {
-        path: String,
-        edit: RemoteEdit,
-        /// Who typed it (`HOST_ID` for a change made on the host's disk), so receivers
-        /// move the typist's cursor past their own text at once instead of waiting for
-        /// their next presence.
-        by: ParticipantId,
-    },
+    /// Sequenced edits in the host's order: everything it sequenced from the submissions
+    /// that were waiting when it got to them. One under a light load; many under a heavy
+    /// one, so a busy host sends fewer and fuller frames instead of falling behind.
+    Applied { edits: Vec<AppliedEdit> },
     /// The host refused a submission (read-only member, document not open, out of sync).
     Refused {
         path: String,
@@ -313,6 +309,17 @@ pub enum EditMessage {
         id: EditId,
         revision: u64,
     },
+}
+
+/// One edit the host sequenced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedEdit {
+    pub path: String,
+    pub edit: RemoteEdit,
+    /// Who typed it (`HOST_ID` for a change made on the host's disk), so receivers move
+    /// the typist's cursor past their own text at once instead of waiting for their next
+    /// presence.
+    pub by: ParticipantId,
 }
 
 /// Where someone is and what they have selected. Sent throttled to the sender's

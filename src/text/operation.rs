@@ -254,6 +254,18 @@ impl Operation {
         self.target_len
     }
 
+    /// About how many bytes it takes encoded: its inserted text and a few bytes per
+    /// component (for sizing a batch of edits, not exact).
+    pub fn encoded_size(&self) -> usize {
+        self.components
+            .iter()
+            .map(|component| match component {
+                Component::Insert(text) => text.len() + 5,
+                Component::Retain(_) | Component::Delete(_) => 6,
+            })
+            .sum()
+    }
+
     /// True when applying it changes nothing.
     pub fn is_noop(&self) -> bool {
         self.components
