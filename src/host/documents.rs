@@ -19,9 +19,12 @@ use crate::text::{
     SubmitOutcome,
 };
 
-/// Texts of the latest revisions kept per document, to read a position asked at one of
-/// them. A rope clone shares everything an edit did not touch, so each costs a few nodes.
-const RECENT_TEXTS: usize = 256;
+/// How far back a position asked at an older revision is still answered, in revisions.
+const KEPT_REVISIONS: u64 = 256;
+/// One revision's text in this many is kept; one in between is rebuilt from the one kept
+/// before it and the edits since. Keeping every revision's text would make every edit copy
+/// the rope nodes it changes (they are shared with the copy kept of the revision before).
+const SNAPSHOT_EVERY: u64 = 32;
 
 /// Why a document request failed, as a sentence for the person who asked.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -45,8 +48,9 @@ struct HostDocument {
     disk_digest: [u8; 32],
     /// The revision whose text is on disk (loaded or saved); later revisions are unsaved.
     disk_revision: u64,
-    /// The text of each of the latest revisions, oldest first: a position is lines and
-    /// columns of the text it was asked in, which the edit history alone cannot rebuild.
+    /// Texts of recent revisions (one in `SNAPSHOT_EVERY`), oldest first: a position is
+    /// lines and columns of the text it was asked in, which the edit history alone cannot
+    /// rebuild.
     recent: VecDeque<(u64, Rope)>,
 }
 
@@ -204,11 +208,15 @@ impl Documents {
         }
         match document.doc.submit(submission) {
             Ok(SubmitOutcome::Applied(edit)) => {
-                if document.recent.len() == RECENT_TEXTS {
-                    document.recent.pop_front();
+                if edit.revision % SNAPSHOT_EVERY == 0 {
+                    // One more than the span needs: the oldest revision still answered
+                    // may lie just after the snapshot before it.
+                    if document.recent.len() as u64 > KEPT_REVISIONS / SNAPSHOT_EVERY {
+                        document.recent.pop_front();
+                    }
+                    let text = document.doc.rope().clone();
+                    document.recent.push_back((edit.revision, text));
                 }
-                let text = document.doc.rope().clone();
-                document.recent.push_back((edit.revision, text));
                 Ok(Accepted::Applied(edit))
             }
             Ok(SubmitOutcome::Duplicate { revision }) => Ok(Accepted::Duplicate { id, revision }),
@@ -289,16 +297,25 @@ impl Documents {
                 "the text you asked about (revision {revision}) is no longer kept on the host"
             ),
         };
-        let asked_in = document
+        if revision > document.doc.revision() || revision + KEPT_REVISIONS < document.doc.revision()
+        {
+            return Err(too_old());
+        }
+        let (kept, snapshot) = document
             .recent
             .iter()
-            .find(|(kept, _)| *kept == revision)
-            .map(|(_, text)| text)
+            .rev()
+            .find(|(kept, _)| *kept <= revision)
             .ok_or_else(too_old)?;
-        let edits = self.catch_up(path, revision)?;
-        let at = edits
+        let edits = self.catch_up(path, *kept)?;
+        let asked = edits.partition_point(|edit| edit.revision <= revision);
+        let mut asked_in = snapshot.clone();
+        for edit in &edits[..asked] {
+            edit.op.apply(&mut asked_in).map_err(|_| too_old())?;
+        }
+        let at = edits[asked..]
             .iter()
-            .fold(line_col_to_char(asked_in, position), |at, edit| {
+            .fold(line_col_to_char(&asked_in, position), |at, edit| {
                 edit.op.transform_position(at, Assoc::Before)
             });
         Ok(char_to_line_col(document.doc.rope(), at))
@@ -453,6 +470,40 @@ mod tests {
         assert!(
             documents
                 .position_now("lib.rs", current + 5, asked)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn positions_at_any_kept_revision_are_mapped_between_the_texts_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("log.txt"), "start\n").unwrap();
+        let workspace = Arc::new(Workspace::open(dir.path(), &[]).unwrap());
+        let mut documents = Documents::new(workspace);
+        documents.open("log.txt").unwrap();
+        // Revision r puts line "r" on top: at revision r, line 0 is "r".
+        for r in 1..=300u64 {
+            let (_, rope) = documents.text("log.txt").unwrap();
+            let op = Operation::insert(rope.len_chars(), 0, &format!("{r}\n")).unwrap();
+            documents.submit_as_host("log.txt", op).unwrap();
+        }
+        let (current, rope) = documents.text("log.txt").unwrap();
+        assert_eq!(current, 300);
+        // Inside the top line's number (text inserted exactly at a position stays after it).
+        let top = LineCol { line: 0, col: 1 };
+        // Snapshots, revisions just after and just before them, and the latest.
+        for asked_at in [current - KEPT_REVISIONS, 63, 64, 65, 127, 200, 299, 300] {
+            let now = documents.position_now("log.txt", asked_at, top).unwrap();
+            assert_eq!(
+                (now.line as u64, now.col),
+                (current - asked_at, 1),
+                "asked at {asked_at}"
+            );
+            assert_eq!(rope.line(now.line).to_string(), format!("{asked_at}\n"));
+        }
+        assert!(
+            documents
+                .position_now("log.txt", current - KEPT_REVISIONS - 1, top)
                 .is_err()
         );
     }

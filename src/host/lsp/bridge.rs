@@ -92,6 +92,8 @@ struct Servers {
 }
 
 struct OpenDocument {
+    /// Checked to be inside the shared folder when the document was opened.
+    uri: lsp_types::Uri,
     text: Rope,
     version: i32,
     /// The server that has this document open, if any. Changes go to exactly that one,
@@ -155,6 +157,7 @@ impl LspBridge {
         let replaced = self.inner.shared.documents().insert(
             path.to_owned(),
             OpenDocument {
+                uri: uri.clone(),
                 text: Rope::from_str(text),
                 version,
                 server: None,
@@ -177,11 +180,11 @@ impl LspBridge {
     /// Applies `edit` (the same operation the host applied to its copy) and tells the
     /// server. An edit made for another length of the text changes nothing.
     pub fn did_change(&self, path: &str, version: i32, edit: &Operation) -> Result<(), LspError> {
-        let uri = self.inner.shared.uri_for(path)?;
         let mut documents = self.inner.shared.documents();
         let document = documents.get_mut(path).ok_or_else(|| LspError::NotOpen {
             path: path.to_owned(),
         })?;
+        let uri = document.uri.clone();
         if edit.base_len() != document.text.len_chars() {
             return Err(LspError::OutOfSync {
                 path: path.to_owned(),
