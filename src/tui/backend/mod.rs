@@ -298,8 +298,18 @@ impl<W: Write> LeanBackend<W> {
             return painter;
         };
         let rest = rest.filter(|pen| pen.survives_save());
+        if order.len() > REORDER_CELLS {
+            // A large frame: the few bytes a saved cursor spares are not worth the walk.
+            for &i in &order {
+                let (x, y, ref cell) = cells[i];
+                painter.put(Position { x, y }, cell);
+            }
+            painter.move_to(target);
+            return painter;
+        }
         // Walk the order once to find the cheapest place to save the cursor, if any.
         let mut walk = painter.clone();
+        walk.out.clear();
         let mut best: Option<(usize, usize)> = None; // (cost, before which cell)
         for (step, &i) in order.iter().enumerate() {
             let (x, y, ref cell) = cells[i];
@@ -307,18 +317,17 @@ impl<W: Write> LeanBackend<W> {
             if rest.is_some() && walk.pen == rest {
                 // Stepping aside to the target, saving there and going on to this
                 // cell, instead of going straight to it; plus the restore at the end.
-                let mut aside = walk.clone();
-                aside.move_to(target);
-                let detour = walk.move_bytes(target).len() + 2 + aside.move_bytes(at).len() + 2;
-                let cost = detour.saturating_sub(walk.move_bytes(at).len());
+                let detour = walk.move_len(target) + 2 + paint::move_len(Some(target), at) + 2;
+                let cost = detour.saturating_sub(walk.move_len(at));
                 if best.is_none_or(|(c, _)| cost < c) {
                     best = Some((cost, step));
                 }
             }
             walk.put(at, cell);
+            // Only the cursor and the pen matter on this walk; its bytes need not pile up.
+            walk.out.clear();
         }
-        let end_cost =
-            walk.move_bytes(target).len() + rest.map_or(0, |rest| walk.pen_bytes(rest).len());
+        let end_cost = walk.move_len(target) + rest.map_or(0, |rest| walk.pen_len(rest));
         let save_before = best
             .filter(|&(cost, _)| cost < end_cost)
             .map(|(_, step)| step);
@@ -391,16 +400,31 @@ fn draw_order(start: &Painter, cells: &[(u16, u16, Cell)]) -> Vec<usize> {
     let mut left: Vec<usize> = (0..cells.len()).collect();
     left.sort_by_key(|&i| (cells[i].1, cells[i].0));
     let mut order = Vec::with_capacity(cells.len());
+    // A frame has few pens: each change between two of them is spelled out once.
+    let mut pen_changes: Vec<(Option<Pen>, Pen, usize)> = Vec::new();
     while !left.is_empty() {
         let next = (0..left.len())
             .min_by_key(|&j| {
                 let (x, y, ref cell) = cells[left[j]];
-                (painter.cost(Position { x, y }, cell), j)
+                let to = Pen::of(cell);
+                let pen_len = match pen_changes
+                    .iter()
+                    .find(|(from, pen, _)| *from == painter.pen && *pen == to)
+                {
+                    Some(&(_, _, len)) => len,
+                    None => {
+                        let len = painter.pen_len(to);
+                        pen_changes.push((painter.pen, to, len));
+                        len
+                    }
+                };
+                (painter.move_len(Position { x, y }) + pen_len, j)
             })
             .unwrap_or(0);
         let i = left.remove(next);
         let (x, y, ref cell) = cells[i];
         painter.put(Position { x, y }, cell);
+        painter.out.clear();
         order.push(i);
     }
     order

@@ -67,61 +67,67 @@ impl Painter {
         }
     }
 
-    /// The shortest sequence moving the cursor to `to` (empty if it is there).
-    pub fn move_bytes(&self, to: Position) -> String {
-        if self.cursor == Some(to) {
-            return String::new();
-        }
-        let mut best = String::with_capacity(12);
-        absolute_move(&mut best, to);
-        if let Some(from) = self.cursor {
-            let mut relative = String::with_capacity(12);
-            relative_move(&mut relative, from, to);
-            if relative.len() < best.len() {
-                best = relative;
-            }
-        }
-        best
+    /// How many bytes the shortest move to `to` takes (0 if the cursor is there).
+    pub fn move_len(&self, to: Position) -> usize {
+        move_len(self.cursor, to)
     }
 
     pub fn move_to(&mut self, to: Position) {
-        let bytes = self.move_bytes(to);
-        self.out.extend_from_slice(bytes.as_bytes());
+        if let Some(from) = self.cursor.filter(|&from| from != to) {
+            let relative = Move::Relative(from);
+            if relative.len(to) < Move::Absolute.len(to) {
+                relative.write(&mut self.out, to);
+                self.cursor = Some(to);
+                return;
+            }
+        }
+        if self.cursor != Some(to) {
+            Move::Absolute.write(&mut self.out, to);
+        }
         self.cursor = Some(to);
     }
 
-    /// The shortest SGR sequence turning the current pen into `to` (empty if it is).
-    pub fn pen_bytes(&self, to: Pen) -> String {
+    /// The shortest SGR sequence turning the current pen into `to` (nothing if it is).
+    fn write_pen(&self, out: &mut Vec<u8>, to: Pen) {
         if self.pen == Some(to) {
-            return String::new();
+            return;
         }
-        let mut full = String::from("0");
-        push_pen(&mut full, Pen::default(), to);
-        let params = match self.pen {
-            Some(from) => {
-                let mut changes = String::new();
-                push_pen(&mut changes, from, to);
+        SCRATCH.with(|scratch| {
+            let (full, changes) = &mut *scratch.borrow_mut();
+            full.clear();
+            full.push('0');
+            push_pen(full, Pen::default(), to);
+            let mut params: &str = full;
+            if let Some(from) = self.pen {
+                changes.clear();
+                push_pen(changes, from, to);
                 if changes.len() < full.len() {
-                    changes
-                } else {
-                    full
+                    params = changes;
                 }
             }
-            None => full,
-        };
-        let params = if params == "0" { "" } else { &params };
-        format!("\x1b[{params}m")
+            out.extend_from_slice(b"\x1b[");
+            if params != "0" {
+                out.extend_from_slice(params.as_bytes());
+            }
+            out.push(b'm');
+        });
+    }
+
+    /// How many bytes turning the current pen into `to` takes.
+    pub fn pen_len(&self, to: Pen) -> usize {
+        PEN_SCRATCH.with(|scratch| {
+            let bytes = &mut *scratch.borrow_mut();
+            bytes.clear();
+            self.write_pen(bytes, to);
+            bytes.len()
+        })
     }
 
     pub fn set_pen(&mut self, to: Pen) {
-        let bytes = self.pen_bytes(to);
-        self.out.extend_from_slice(bytes.as_bytes());
+        let mut out = std::mem::take(&mut self.out);
+        self.write_pen(&mut out, to);
+        self.out = out;
         self.pen = Some(to);
-    }
-
-    /// What drawing `cell` at `at` costs from here, in bytes besides its symbol.
-    pub fn cost(&self, at: Position, cell: &Cell) -> usize {
-        self.move_bytes(at).len() + self.pen_bytes(Pen::of(cell)).len()
     }
 
     pub fn put(&mut self, at: Position, cell: &Cell) {
@@ -142,9 +148,7 @@ impl Painter {
             Shift::Delete { at, count } => (at, count, 'P'),
         };
         self.move_to(at);
-        let mut text = String::new();
-        let _ = counted(&mut text, count, command);
-        self.out.extend_from_slice(text.as_bytes());
+        write_counted(&mut self.out, count, command);
     }
 
     /// DECSC: the terminal remembers the cursor and the pen.
@@ -169,52 +173,125 @@ impl Painter {
     }
 }
 
-/// `ESC [ row ; col H`, shortened where the defaults allow.
-fn absolute_move(out: &mut String, to: Position) {
-    let _ = match (to.x, to.y) {
-        (0, 0) => write!(out, "\x1b[H"),
-        (0, y) => write!(out, "\x1b[{}H", y + 1),
-        (x, y) => write!(out, "\x1b[{};{}H", y + 1, x + 1),
-    };
+/// How many bytes the shortest move from `from` (if known) to `to` takes.
+pub(super) fn move_len(from: Option<Position>, to: Position) -> usize {
+    match from {
+        Some(from) if from == to => 0,
+        Some(from) => Move::Relative(from).len(to).min(Move::Absolute.len(to)),
+        None => Move::Absolute.len(to),
+    }
 }
 
-/// A vertical move, then the shortest horizontal one (carriage return, relative or
-/// absolute column).
-fn relative_move(out: &mut String, from: Position, to: Position) {
-    let _ = match to.y.cmp(&from.y) {
-        std::cmp::Ordering::Equal => Ok(()),
-        std::cmp::Ordering::Greater => counted(out, to.y - from.y, 'B'),
-        std::cmp::Ordering::Less => counted(out, from.y - to.y, 'A'),
-    };
-    if to.x == from.x {
-        return;
-    }
-    if to.x == 0 {
-        out.push('\r');
-        return;
-    }
-    let mut step = String::new();
-    let _ = if to.x > from.x {
-        counted(&mut step, to.x - from.x, 'C')
-    } else {
-        counted(&mut step, from.x - to.x, 'D')
-    };
-    let mut column = String::new();
-    let _ = write!(column, "\x1b[{}G", to.x + 1);
-    out.push_str(if column.len() < step.len() {
-        &column
-    } else {
-        &step
-    });
+thread_local! {
+    /// Room to spell SGR parameters in without allocating for every cell: a frame weighs
+    /// many candidate orders, each cell's cost spelled out.
+    static SCRATCH: std::cell::RefCell<(String, String)> =
+        std::cell::RefCell::new((String::with_capacity(64), String::with_capacity(64)));
+    static PEN_SCRATCH: std::cell::RefCell<Vec<u8>> =
+        std::cell::RefCell::new(Vec::with_capacity(64));
 }
 
-/// `ESC [ n X`, with the count left out when it is one (the default).
-fn counted(out: &mut String, n: u16, command: char) -> std::fmt::Result {
-    if n == 1 {
+/// The two ways to move the cursor.
+#[derive(Clone, Copy)]
+enum Move {
+    /// `ESC [ row ; col H`, shortened where the defaults allow.
+    Absolute,
+    /// From a known place: a vertical step, then a carriage return, a horizontal step or
+    /// an absolute column, whichever is shortest.
+    Relative(Position),
+}
+
+impl Move {
+    fn len(self, to: Position) -> usize {
+        match self {
+            Move::Absolute => match (to.x, to.y) {
+                (0, 0) => 3,
+                (0, y) => 3 + digits(y + 1),
+                (x, y) => 4 + digits(y + 1) + digits(x + 1),
+            },
+            Move::Relative(from) => {
+                let vertical = if to.y == from.y {
+                    0
+                } else {
+                    counted_len(to.y.abs_diff(from.y))
+                };
+                vertical + horizontal(from.x, to.x).1
+            }
+        }
+    }
+
+    fn write(self, out: &mut Vec<u8>, to: Position) {
+        use std::io::Write as _;
+        let _ = match self {
+            Move::Absolute => match (to.x, to.y) {
+                (0, 0) => write!(out, "\x1b[H"),
+                (0, y) => write!(out, "\x1b[{}H", y + 1),
+                (x, y) => write!(out, "\x1b[{};{}H", y + 1, x + 1),
+            },
+            Move::Relative(from) => {
+                match to.y.cmp(&from.y) {
+                    std::cmp::Ordering::Equal => {}
+                    std::cmp::Ordering::Greater => write_counted(out, to.y - from.y, 'B'),
+                    std::cmp::Ordering::Less => write_counted(out, from.y - to.y, 'A'),
+                }
+                match horizontal(from.x, to.x).0 {
+                    Horizontal::Stay => {}
+                    Horizontal::Return => out.push(b'\r'),
+                    Horizontal::Right(n) => write_counted(out, n, 'C'),
+                    Horizontal::Left(n) => write_counted(out, n, 'D'),
+                    Horizontal::Column(x) => {
+                        let _ = write!(out, "\x1b[{}G", x + 1);
+                    }
+                }
+                Ok(())
+            }
+        };
+    }
+}
+
+enum Horizontal {
+    Stay,
+    Return,
+    Right(u16),
+    Left(u16),
+    Column(u16),
+}
+
+/// The shortest horizontal move from column `from` to `to`, and its length.
+fn horizontal(from: u16, to: u16) -> (Horizontal, usize) {
+    if to == from {
+        return (Horizontal::Stay, 0);
+    }
+    if to == 0 {
+        return (Horizontal::Return, 1);
+    }
+    let step = counted_len(to.abs_diff(from));
+    let column = 3 + digits(to + 1);
+    if column < step {
+        (Horizontal::Column(to), column)
+    } else if to > from {
+        (Horizontal::Right(to - from), step)
+    } else {
+        (Horizontal::Left(from - to), step)
+    }
+}
+
+fn digits(n: u16) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+/// The length of `ESC [ n X` with the count left out when it is one (the default).
+fn counted_len(n: u16) -> usize {
+    if n == 1 { 3 } else { 3 + digits(n) }
+}
+
+fn write_counted(out: &mut Vec<u8>, n: u16, command: char) {
+    use std::io::Write as _;
+    let _ = if n == 1 {
         write!(out, "\x1b[{command}")
     } else {
         write!(out, "\x1b[{n}{command}")
-    }
+    };
 }
 
 /// SGR parameters turning `from` into `to`, each preceded by `;` unless `out` is empty.
