@@ -428,6 +428,40 @@ fn vim_delete_whole_lines() {
 }
 
 #[test]
+fn vim_bracket_and_quote_text_objects() {
+    check("vim", "foo(a, #[|]#b)", "di(", "foo(#[|]#)");
+    check("vim", "foo(a, #[|]#b)", "dib", "foo(#[|]#)");
+    check("vim", "foo(a, #[|]#b)", "da)", "foo#[|]#");
+    // On a bracket is inside its pair.
+    check("vim", "foo#[|]#(a)", "di(", "foo(#[|]#)");
+    check("vim", "foo(a#[|]#)", "di(", "foo(#[|]#)");
+    // Nested pairs: the innermost, or a count's worth out.
+    check("vim", "f(a, g(#[|]#b), c)", "di(", "f(a, g(#[|]#), c)");
+    check("vim", "f(a, g(#[|]#b), c)", "d2i(", "f(#[|]#)");
+    check("vim", "f(a, g(b), #[|]#c)", "di(", "f(#[|]#)");
+    // A block over lines: the braces keep their lines.
+    check(
+        "vim",
+        "fn f() {\n    a;\n   #[|]# b;\n}\n",
+        "di{",
+        "fn f() {\n#[|]#}\n",
+    );
+    check("vim", "x = {#[|]# a }", "ci{X<esc>", "x = {#[|]#X}");
+    check("vim", "[1, #[|]#2]", "di[", "[#[|]#]");
+    check("vim", "v = [1, #[|]#2];", "da]", "v = #[|]#;");
+    // Quotes: inside, around (with the blank after), the next pair after the cursor, an
+    // escaped quote inside.
+    check("vim", "say \"hel#[|]#lo\" now", "di\"", "say \"#[|]#\" now");
+    check("vim", "say \"hel#[|]#lo\" now", "da\"", "say #[|]#now");
+    check("vim", "#[|]#say \"hi\"", "ci\"yo<esc>", "say \"y#[|]#o\"");
+    check("vim", "s = \"a\\\"#[|]#b\";", "di\"", "s = \"#[|]#\";");
+    check("vim", "c = 'x#[|]#y'", "di'", "c = '#[|]#'");
+    // No pair around the cursor: nothing happens.
+    check("vim", "a#[|]#b", "di(", "a#[|]#b");
+    check("vim", "a#[|]#b", "di\"", "a#[|]#b");
+}
+
+#[test]
 fn vim_word_text_objects() {
     check("vim", "one tw#[|]#o three", "diw", "one #[|]# three");
     check("vim", "one tw#[|]#o three", "daw", "one #[|]#three");

@@ -195,6 +195,16 @@ actions! {
     ChangeLine = "change_line": "Change the whole line, keeping its indentation",
     InnerWord = "inner_word": "After an operator: the word under the cursor",
     AroundWord = "around_word": "After an operator: the word and the space after it",
+    InnerParens = "inner_parens": "After an operator: what the parentheses around the cursor hold",
+    AroundParens = "around_parens": "After an operator: the parentheses around the cursor and what they hold",
+    InnerBrackets = "inner_brackets": "After an operator: what the square brackets around the cursor hold",
+    AroundBrackets = "around_brackets": "After an operator: the square brackets around the cursor and what they hold",
+    InnerBraces = "inner_braces": "After an operator: what the braces around the cursor hold",
+    AroundBraces = "around_braces": "After an operator: the braces around the cursor and what they hold",
+    InnerDoubleQuotes = "inner_double_quotes": "After an operator: the text between the double quotes at the cursor",
+    AroundDoubleQuotes = "around_double_quotes": "After an operator: the double-quoted text at the cursor, quotes and the blanks after included",
+    InnerSingleQuotes = "inner_single_quotes": "After an operator: the text between the single quotes at the cursor",
+    AroundSingleQuotes = "around_single_quotes": "After an operator: the single-quoted text at the cursor, quotes and the blanks after included",
     RepeatChange = "repeat_change": "Repeat the last d, c or x command (with the text typed after c)",
 }
 

@@ -237,6 +237,30 @@ impl Editor {
             A::InnerWord | A::AroundWord => {
                 word_object(rope, head, n, command.action == A::AroundWord).and_then(chars)
             }
+            A::InnerParens | A::AroundParens => {
+                pair_object(rope, head, n, ('(', ')'), command.action == A::AroundParens)
+                    .and_then(chars)
+            }
+            A::InnerBrackets | A::AroundBrackets => pair_object(
+                rope,
+                head,
+                n,
+                ('[', ']'),
+                command.action == A::AroundBrackets,
+            )
+            .and_then(chars),
+            A::InnerBraces | A::AroundBraces => {
+                pair_object(rope, head, n, ('{', '}'), command.action == A::AroundBraces)
+                    .and_then(chars)
+            }
+            A::InnerDoubleQuotes | A::AroundDoubleQuotes => {
+                quote_object(rope, head, '"', command.action == A::AroundDoubleQuotes)
+                    .and_then(chars)
+            }
+            A::InnerSingleQuotes | A::AroundSingleQuotes => {
+                quote_object(rope, head, '\'', command.action == A::AroundSingleQuotes)
+                    .and_then(chars)
+            }
             _ => None,
         }
     }
@@ -315,6 +339,118 @@ fn word_object(rope: &Rope, at: usize, n: usize, around: bool) -> Option<Range<u
     if around && class(at) != 0 && (end == end_of_line || class(end - 1) != 0) {
         // No blanks after the word: take those before it.
         while start > line_start && class(start - 1) == 0 {
+            start -= 1;
+        }
+    }
+    Some(start..end)
+}
+
+/// How far from the cursor a pair of brackets is looked for, each way: far enough for any
+/// function, and a bound on the work in a huge file.
+const PAIR_REACH: usize = 200_000;
+
+/// `i(` / `a(` and their kin: what the innermost pair of `open` and `close` around the
+/// cursor holds, or the pair with it; a count reaches that many pairs out. Nested pairs in
+/// between are skipped, across lines. The cursor on either bracket is inside that pair.
+/// As in vim, an inner object leaves the brackets' own lines alone: a line break right
+/// after `open`, and the indentation before a `close` on its own line, stay.
+fn pair_object(
+    rope: &Rope,
+    at: usize,
+    n: usize,
+    (open, close): (char, char),
+    around: bool,
+) -> Option<Range<usize>> {
+    let len = rope.len_chars();
+    if at >= len {
+        return None;
+    }
+    // Leftwards for the n-th `open` not closed before the cursor.
+    let mut depth = 0usize;
+    let mut remaining = n.max(1);
+    let mut opened = None;
+    let first = if rope.char(at) == close {
+        at.checked_sub(1)?
+    } else {
+        at
+    };
+    for i in (first.saturating_sub(PAIR_REACH)..=first).rev() {
+        match rope.char(i) {
+            c if c == close => depth += 1,
+            c if c == open && depth > 0 => depth -= 1,
+            c if c == open => {
+                remaining -= 1;
+                if remaining == 0 {
+                    opened = Some(i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let opened = opened?;
+    // Rightwards for its `close`.
+    let mut depth = 0usize;
+    let closed = (opened + 1..len.min(opened + 1 + 2 * PAIR_REACH)).find(|&i| {
+        match rope.char(i) {
+            c if c == open => depth += 1,
+            c if c == close && depth > 0 => depth -= 1,
+            c if c == close => return true,
+            _ => {}
+        }
+        false
+    })?;
+    if around {
+        return Some(opened..closed + 1);
+    }
+    let mut start = opened + 1;
+    let mut end = closed;
+    if start < end && rope.char(start) == '\n' {
+        start += 1;
+    }
+    let close_line = rope.char_to_line(closed);
+    let close_line_start = rope.line_to_char(close_line);
+    if close_line_start > start
+        && rope
+            .slice(close_line_start..closed)
+            .chars()
+            .all(|c| c == ' ' || c == '\t')
+    {
+        end = close_line_start;
+    }
+    Some(start..end.max(start))
+}
+
+/// `i"` / `a"` (and `'`): the quoted text on the cursor's line that the cursor is in or on,
+/// else the next one after it. Quotes pair up from the start of the line, a quote after a
+/// backslash not counting. `a"` takes the quotes and the blanks after them (or, with none,
+/// those before).
+fn quote_object(rope: &Rope, at: usize, quote: char, around: bool) -> Option<Range<usize>> {
+    let line = rope.char_to_line(at);
+    let (line_start, end_of_line) = (rope.line_to_char(line), line_end(rope, line));
+    let mut quotes = Vec::new();
+    let mut escaped = false;
+    for (offset, c) in rope.slice(line_start..end_of_line).chars().enumerate() {
+        if c == quote && !escaped {
+            quotes.push(line_start + offset);
+        }
+        escaped = c == '\\' && !escaped;
+    }
+    let (open, close) = quotes
+        .chunks_exact(2)
+        .map(|pair| (pair[0], pair[1]))
+        .find(|&(_, close)| at <= close)?;
+    if !around {
+        return Some(open + 1..close);
+    }
+    let blank = |i: usize| matches!(rope.char(i), ' ' | '\t');
+    let mut end = close + 1;
+    while end < end_of_line && blank(end) {
+        end += 1;
+    }
+    let mut start = open;
+    if end == close + 1 {
+        while start > line_start && blank(start - 1) {
             start -= 1;
         }
     }

@@ -237,7 +237,22 @@ fn takes_count(action: Action) -> bool {
 }
 
 fn is_text_object(action: Action) -> bool {
-    matches!(action, Action::InnerWord | Action::AroundWord)
+    use Action as A;
+    matches!(
+        action,
+        A::InnerWord
+            | A::AroundWord
+            | A::InnerParens
+            | A::AroundParens
+            | A::InnerBrackets
+            | A::AroundBrackets
+            | A::InnerBraces
+            | A::AroundBraces
+            | A::InnerDoubleQuotes
+            | A::AroundDoubleQuotes
+            | A::InnerSingleQuotes
+            | A::AroundSingleQuotes
+    )
 }
 
 #[cfg(test)]
