@@ -497,8 +497,9 @@ fn vim_change_and_yank() {
     harness.press("yyjp");
     assert_eq!(harness.state(), "one\ntwo\n#[|]#one");
     assert_eq!(harness.copied, vec!["one\n".to_string()]);
-    // What `dw` deletes is what `p` puts back (at the cursor, as paste does).
-    check("vim", "#[|]#one two", "dwp", "one #[|]#two");
+    // What `dw` deletes is what `p` puts back: after the character under the cursor, as
+    // vim's `p` does, ending on the last character put in.
+    check("vim", "#[|]#one two", "dwp", "tone#[|]# wo");
 }
 
 #[test]
@@ -556,4 +557,27 @@ fn vim_dot_repeats_the_last_delete_or_change() {
     check("vim", "#[|]#abc", "xAd<esc>.", "bc#[|]#d");
     // Undo does not change what `.` repeats.
     check("vim", "#[|]#abcd", "xu.", "#[|]#bcd");
+}
+
+#[test]
+fn vim_x_keeps_the_character_and_counts_repeat_paste_and_undo() {
+    // `xp` swaps two characters: `x` keeps what it deleted for `p`.
+    check("vim", "#[|]#abc", "xp", "b#[|]#ac");
+    check("vim", "#[|]#abcdef", "3x$p", "defab#[|]#c");
+    // `3p` pastes three times, as one edit (one `u` takes it back).
+    check("vim", "#[|]#ab", "yl3p", "aaa#[|]#ab");
+    check("vim", "#[|]#ab", "yl3pu", "a#[|]#b");
+    // `2u` undoes two changes; `2<c-r>` redoes them.
+    let mut harness = Harness::new("vim", "#[|]#one two three");
+    harness.press("dwdwdw");
+    assert_eq!(harness.rope.to_string(), "");
+    harness.press("2u");
+    assert_eq!(harness.rope.to_string(), "two three");
+    harness.press("u");
+    assert_eq!(harness.rope.to_string(), "one two three");
+    harness.press("3<c-r>");
+    assert_eq!(harness.rope.to_string(), "");
+    // More than there is: all of it, and a message for the rest.
+    harness.press("9u");
+    assert_eq!(harness.rope.to_string(), "one two three");
 }

@@ -130,6 +130,20 @@ pub struct Editor {
     last_change: Option<commands::LastChange>,
 }
 
+impl Editor {
+    /// In vim's normal mode, `x` and `X` keep what they delete for `p` (so `xp` swaps two
+    /// characters), in the editor's register only: a character deleted is not worth the
+    /// system clipboard.
+    fn keep_deleted(&mut self, rope: &Rope, range: std::ops::Range<usize>) {
+        if self.mode == Mode::Normal {
+            self.register = Register {
+                text: rope.slice(range).to_string(),
+                linewise: false,
+            };
+        }
+    }
+}
+
 /// The last copied text; `linewise` text came from whole lines and pastes as lines.
 #[derive(Debug, Clone, Default)]
 struct Register {
@@ -397,6 +411,11 @@ impl Editor {
                     }
                 };
                 if !range.is_empty() {
+                    if matches!(action, A::DeleteForward | A::DeleteBackward)
+                        && self.selection.is_empty()
+                    {
+                        self.keep_deleted(rope, range.clone());
+                    }
                     outcome.operation = self.edit(rope, range.clone(), "", range.start);
                 }
             }
@@ -462,6 +481,17 @@ impl Editor {
                     } else {
                         head + text.chars().count()
                     };
+                    outcome.operation = self.edit(rope, at..at, &text, cursor);
+                } else if self.mode == Mode::Normal && self.selection.is_empty() {
+                    // Vim's `p`: after the character under the cursor, which ends on the
+                    // last character put in.
+                    let end_of_line = line_end(rope, rope.char_to_line(head));
+                    let at = if head < end_of_line {
+                        next_grapheme(rope, head)
+                    } else {
+                        head
+                    };
+                    let cursor = at + text.chars().count().saturating_sub(1);
                     outcome.operation = self.edit(rope, at..at, &text, cursor);
                 } else {
                     outcome.operation = self.replace_selection(rope, &text, false);

@@ -62,8 +62,41 @@ impl Editor {
                 if range.is_empty() {
                     self.action(command.action, rope, outcome);
                 } else {
+                    self.keep_deleted(rope, range.clone());
                     outcome.operation = self.edit(rope, range.clone(), "", range.start);
                 }
+            }
+            // `3p`: the register three times, as one edit.
+            A::Paste if n > 1 => {
+                let register = self.register.clone();
+                self.register.text = register.text.repeat(n);
+                self.action(A::Paste, rope, outcome);
+                self.register = register;
+            }
+            // `3u`: three of your changes undone, as one edit (each computed on the text
+            // the one before left).
+            A::Undo | A::Redo if n > 1 => {
+                let mut text = rope.clone();
+                let mut combined: Option<crate::text::Operation> = None;
+                for _ in 0..n {
+                    let mut step = Outcome::default();
+                    self.action(command.action, &text, &mut step);
+                    let Some(revert) = step.operation else {
+                        outcome.message = step.message;
+                        break;
+                    };
+                    if revert.apply(&mut text).is_err() {
+                        break;
+                    }
+                    combined = match combined {
+                        None => Some(revert),
+                        Some(earlier) => earlier.compose(&revert).ok(),
+                    };
+                }
+                if combined.is_some() {
+                    outcome.message = None;
+                }
+                outcome.operation = combined;
             }
             action => {
                 for _ in 0..n {
@@ -482,6 +515,11 @@ pub(super) enum Tracked {
 impl Tracked {
     pub(super) fn of(input: &EditorInput) -> Self {
         match input {
+            // `3u` is undo, which `.` never repeats.
+            EditorInput::Command(Command {
+                action: Action::Undo | Action::Redo,
+                ..
+            }) => Self::Undo,
             EditorInput::Command(command) if command.is_edit() => Self::Command(*command),
             // `x` and `X` without a count are plain actions; in normal mode they count.
             EditorInput::Action(action @ (Action::DeleteForward | Action::DeleteBackward)) => {

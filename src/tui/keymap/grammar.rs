@@ -57,7 +57,14 @@ impl Command {
     pub fn is_edit(&self) -> bool {
         match self.operator {
             Some(operator) => operator != Operator::Yank,
-            None => matches!(self.action, Action::DeleteForward | Action::DeleteBackward),
+            None => matches!(
+                self.action,
+                Action::DeleteForward
+                    | Action::DeleteBackward
+                    | Action::Paste
+                    | Action::Undo
+                    | Action::Redo
+            ),
         }
     }
 }
@@ -233,7 +240,15 @@ impl Keymap {
 }
 
 fn takes_count(action: Action) -> bool {
-    is_motion(action) || matches!(action, Action::DeleteForward | Action::DeleteBackward)
+    is_motion(action)
+        || matches!(
+            action,
+            Action::DeleteForward
+                | Action::DeleteBackward
+                | Action::Paste
+                | Action::Undo
+                | Action::Redo
+        )
 }
 
 fn is_text_object(action: Action) -> bool {
