@@ -233,6 +233,17 @@ fn indexed(color: Color) -> Color {
     }
 }
 
+/// A repeatable stream of numbers below a bound (xorshift), so a failing frame can be
+/// replayed.
+fn numbers_from(mut seed: u64) -> impl FnMut(usize) -> usize {
+    move |bound: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % bound as u64) as usize
+    }
+}
+
 fn terminal(width: u16, height: u16) -> Terminal<LeanBackend<Vec<u8>>> {
     Terminal::new(LeanBackend::with_size(Vec::new(), width, height)).unwrap()
 }
@@ -311,13 +322,7 @@ fn the_screen_shows_every_frame_whatever_changed() {
     let (width, height) = (24, 6);
     let mut terminal = terminal(width, height);
     let mut screen = Screen::new(width, height);
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    let mut random = move |bound: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % bound as u64) as usize
-    };
+    let mut random = numbers_from(0x2545_f491_4f6c_dd1d_u64);
     let colors = [
         Color::Reset,
         Color::Red,
@@ -391,13 +396,7 @@ fn text_moved_sideways_is_shown_exactly() {
     let (width, height) = (48, 6);
     let mut terminal = terminal(width, height);
     let mut screen = Screen::new(width, height);
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut random = move |bound: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % bound as u64) as usize
-    };
+    let mut random = numbers_from(0x9e37_79b9_7f4a_7c15_u64);
     let styles = [
         Style::new().fg(Color::Indexed(249)).bg(Color::Indexed(234)),
         Style::new()
