@@ -564,6 +564,10 @@ fn vim_x_keeps_the_character_and_counts_repeat_paste_and_undo() {
     // `xp` swaps two characters: `x` keeps what it deleted for `p`.
     check("vim", "#[|]#abc", "xp", "b#[|]#ac");
     check("vim", "#[|]#abcdef", "3x$p", "defab#[|]#c");
+    // `P` puts before the cursor; lines above.
+    check("vim", "#[|]#abc", "xP", "#[|]#abc");
+    check("vim", "a#[|]#bc", "ylP", "a#[|]#bbc");
+    check("vim", "one\n#[|]#two", "yykP", "#[|]#two\none\ntwo");
     // `3p` pastes three times, as one edit (one `u` takes it back).
     check("vim", "#[|]#ab", "yl3p", "aaa#[|]#ab");
     check("vim", "#[|]#ab", "yl3pu", "a#[|]#b");

@@ -454,16 +454,19 @@ impl Editor {
                     }
                 }
             }
-            A::Paste => {
+            A::Paste | A::PasteBefore => {
+                // Vim's `p` puts after the cursor (lines below), `P` and the modeless
+                // keymap's paste before it (lines above).
+                let after = action == A::Paste && self.mode == Mode::Normal;
                 let Register { text, linewise } = self.register.clone();
                 if text.is_empty() {
                     outcome.message = Some(
                         "nothing copied in this session yet; paste from the system clipboard with your terminal's paste key".into(),
                     );
                 } else if linewise && self.selection.is_empty() {
-                    // Whole lines paste as lines: above the cursor line (below in vim).
+                    // Whole lines paste as lines.
                     let line = rope.char_to_line(head);
-                    let at = if self.mode == Mode::Normal {
+                    let at = if after {
                         line_range(rope, line).end
                     } else {
                         rope.line_to_char(line)
@@ -483,10 +486,10 @@ impl Editor {
                     };
                     outcome.operation = self.edit(rope, at..at, &text, cursor);
                 } else if self.mode == Mode::Normal && self.selection.is_empty() {
-                    // Vim's `p`: after the character under the cursor, which ends on the
-                    // last character put in.
+                    // Vim's `p` and `P`: after or before the character under the cursor,
+                    // ending on the last character put in.
                     let end_of_line = line_end(rope, rope.char_to_line(head));
-                    let at = if head < end_of_line {
+                    let at = if after && head < end_of_line {
                         next_grapheme(rope, head)
                     } else {
                         head

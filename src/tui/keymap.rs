@@ -138,6 +138,7 @@ actions! {
     Copy = "copy": "Copy the selection (or the line) to the system clipboard",
     Cut = "cut": "Cut the selection (or the line) to the system clipboard",
     Paste = "paste": "Paste the last copied text",
+    PasteBefore = "paste_before": "Put the last copied text before the cursor (lines above it)",
     MoveLeft = "move_left": "Move the cursor one character left",
     MoveRight = "move_right": "Move the cursor one character right",
     MoveUp = "move_up": "Move the cursor one line up",

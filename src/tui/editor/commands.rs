@@ -67,10 +67,10 @@ impl Editor {
                 }
             }
             // `3p`: the register three times, as one edit.
-            A::Paste if n > 1 => {
+            A::Paste | A::PasteBefore if n > 1 => {
                 let register = self.register.clone();
                 self.register.text = register.text.repeat(n);
-                self.action(A::Paste, rope, outcome);
+                self.action(command.action, rope, outcome);
                 self.register = register;
             }
             // `3u`: three of your changes undone, as one edit (each computed on the text

@@ -62,6 +62,7 @@ impl Command {
                 Action::DeleteForward
                     | Action::DeleteBackward
                     | Action::Paste
+                    | Action::PasteBefore
                     | Action::Undo
                     | Action::Redo
             ),
@@ -246,6 +247,7 @@ fn takes_count(action: Action) -> bool {
             Action::DeleteForward
                 | Action::DeleteBackward
                 | Action::Paste
+                | Action::PasteBefore
                 | Action::Undo
                 | Action::Redo
         )
