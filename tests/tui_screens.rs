@@ -695,12 +695,14 @@ fn references_list_and_jump() {
         screen.key(KeyCode::Right, KeyModifiers::NONE);
     }
     let commands = screen.key(KeyCode::Char('r'), KeyModifiers::ALT);
+    let ask = Screen::asked(&commands);
     assert_eq!(
-        commands,
-        [AppCommand::References {
-            path: "src/main.rs".into(),
-            position: LineCol { line: 6, col: 9 }
-        }]
+        (ask.kind, ask.path.as_str(), ask.at),
+        (
+            AskKind::References,
+            "src/main.rs",
+            LineCol { line: 6, col: 9 }
+        )
     );
     let at = |line, col, len: usize, context: &str| ReferenceHit {
         location: TextLocation {
@@ -719,11 +721,15 @@ fn references_list_and_jump() {
     let mut outside = at(40, 0, 5, "");
     outside.location.path = "io.rs".into();
     outside.location.external = true;
-    screen.app.show_references(Ok(vec![
-        at(6, 8, 5, "        greet(i);"),
-        at(10, 3, 5, "fn greet(n: u32) {"),
-        outside,
-    ]));
+    // The answer comes back the way every answer about code does.
+    screen.answer(
+        &ask,
+        Response::References(vec![
+            at(6, 8, 5, "        greet(i);"),
+            at(10, 3, 5, "fn greet(n: u32) {"),
+            outside,
+        ]),
+    );
     let text = screen.draw();
     insta::assert_snapshot!("references_list", text);
     // A place outside the shared folder cannot be opened: counted, not listed.

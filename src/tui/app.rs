@@ -435,6 +435,19 @@ impl App {
         documents: &impl Documents,
     ) -> Vec<AppCommand> {
         let mut commands = Vec::new();
+        if ask.kind == AskKind::References {
+            use crate::protocol::message::Response;
+            self.show_references(match response {
+                Response::References(hits) => Ok(hits),
+                Response::Nothing { reason } => Err(reason),
+                Response::Error { message } => Err(message),
+                other => {
+                    tracing::debug!("unexpected answer to references: {other:?}");
+                    return commands;
+                }
+            });
+            return commands;
+        }
         let here = Self::here(&self.tabs, self.active, documents);
         match self.popups.answer(ask, response, here, &mut self.messages) {
             Answered::Done => {}
@@ -794,16 +807,12 @@ impl App {
                     .push(Box::new(Prompt::new(PromptKind::Find, &initial)));
             }
             Action::WorkspaceSearch => self.compositor.push(Box::new(SearchPanel::new())),
-            Action::GotoReferences => match self.tabs.get(self.active) {
-                Some(tab) if let Some(rope) = documents.rope(&tab.path) => {
-                    let (line, col) = tab.editor.cursor_line_col(rope);
-                    commands.push(AppCommand::References {
-                        path: tab.path.clone(),
-                        position: LineCol { line, col },
-                    });
+            Action::GotoReferences => match self.ask(AskKind::References, documents) {
+                Some(ask) => {
+                    commands.push(ask);
                     self.messages.push(Level::Info, "finding references…");
                 }
-                _ => self
+                None => self
                     .messages
                     .push(Level::Info, "open a file to find references"),
             },
@@ -1205,7 +1214,7 @@ impl App {
         }
     }
 
-    /// The host's answer to [`AppCommand::References`]: the list, or why there is none.
+    /// The host's answer to a references question: the list, or why there is none.
     pub fn show_references(&mut self, answer: Result<Vec<ReferenceHit>, String>) {
         let hits = match answer {
             Ok(hits) => hits,

@@ -82,11 +82,6 @@ pub enum AppCommand {
     /// The text of `path` for the search panel's preview: from the open document, else
     /// read from the host (`App::search_preview` takes the answer).
     SearchPreview(String),
-    /// Every reference to the symbol at `position` of `path` (`App::show_references`).
-    References {
-        path: String,
-        position: LineCol,
-    },
     /// Ask the host about the code at a place; the answer goes to `App::intel_answer`.
     Ask(crate::tui::popup::IntelAsk),
     /// Open `path` with the cursor at `at`: a search result, a reference, a definition.

@@ -1,5 +1,6 @@
 //! The participant loop's side of questions about code (hover, peek, definition,
-//! completion): sending them at a revision the host knows, and matching answers to them.
+//! completion, references): sending them at a revision the host knows, and matching
+//! answers to them.
 //!
 //! A position only means something in a known text. While our own edits to a file are
 //! unconfirmed, our text is one the host has not seen, so a question about it waits until
@@ -58,6 +59,7 @@ impl IntelRequests {
                 AskKind::Peek => Request::Peek(at),
                 AskKind::Definition => Request::Definition(at),
                 AskKind::Completion => Request::Completion(at),
+                AskKind::References => Request::References(at),
             });
             self.latest.insert(ask.kind, id);
             self.in_flight.insert(id, (ask, Instant::now()));
@@ -96,20 +98,35 @@ impl IntelRequests {
             .filter(|(_, (_, sent))| now >= *sent + ANSWER_PATIENCE)
             .map(|(id, _)| *id)
             .collect();
-        late.into_iter()
+        self.forget(late, |what| {
+            format!(
+                "no {what} answer from the host within {} s; the host or the connection may be slow, try again",
+                ANSWER_PATIENCE.as_secs()
+            )
+        })
+    }
+
+    /// The questions in flight died with the connection (ours or the host's): forgotten;
+    /// what to tell the user of each.
+    pub fn lost(&mut self) -> Vec<String> {
+        let all: Vec<RequestId> = self.in_flight.keys().copied().collect();
+        self.forget(all, |what| {
+            format!("the connection dropped before the {what} answer; ask again")
+        })
+    }
+
+    fn forget(&mut self, ids: Vec<RequestId>, say: impl Fn(&str) -> String) -> Vec<String> {
+        ids.into_iter()
             .filter_map(|id| self.in_flight.remove(&id))
             .filter(|(ask, _)| ask.explicit)
             .map(|(ask, _)| {
-                let what = match ask.kind {
+                say(match ask.kind {
                     AskKind::Hover => "hover",
                     AskKind::Peek => "peek",
                     AskKind::Definition => "definition",
                     AskKind::Completion => "completions",
-                };
-                format!(
-                    "no {what} answer from the host within {} s; the host or the connection may be slow, try again",
-                    ANSWER_PATIENCE.as_secs()
-                )
+                    AskKind::References => "references",
+                })
             })
             .collect()
     }

@@ -1,7 +1,8 @@
-//! The participant loop's questions to the host on behalf of the panels: the workspace
-//! search (one at a time: a new one cancels the one before), the file text for the search
-//! preview, and references. It remembers which request is whose, so an answer to a
-//! question no longer asked (a search replaced by the next keystroke) is dropped.
+//! The participant loop's questions to the host on behalf of the search panel: the
+//! workspace search (one at a time: a new one cancels the one before) and the file text
+//! for its preview. It remembers which request is whose, so an answer to a question no
+//! longer asked (a search replaced by the next keystroke) is dropped. Questions about the
+//! code at a place (references among them) go through `tui::intel`.
 
 use std::ops::ControlFlow;
 
@@ -9,7 +10,7 @@ use ropey::Rope;
 
 use crate::client::session::Session;
 use crate::protocol::FILE_CHUNK_LEN;
-use crate::protocol::message::{Request, RequestId, Response, TextPosition};
+use crate::protocol::message::{Request, RequestId, Response};
 use crate::tui::app::App;
 use crate::tui::compositor::AppCommand;
 
@@ -17,7 +18,6 @@ use crate::tui::compositor::AppCommand;
 pub struct PanelRequests {
     search: Option<RequestId>,
     preview: Option<(RequestId, String)>,
-    references: Option<RequestId>,
 }
 
 impl PanelRequests {
@@ -45,35 +45,19 @@ impl PanelRequests {
                     self.preview = Some((id, path));
                 }
             },
-            AppCommand::References { path, position } => {
-                let revision = session
-                    .documents
-                    .get(&path)
-                    .map_or(0, |document| document.ot.revision());
-                self.references = Some(session.request(Request::References(TextPosition {
-                    path,
-                    revision,
-                    position,
-                })));
-            }
             other => return ControlFlow::Continue(other),
         }
         ControlFlow::Break(())
     }
 
     /// Requests in flight died with the connection (ours or the host's): the search starts
-    /// over, and a references question is asked again by the user.
+    /// over.
     pub fn resend_after_reconnect(&mut self, session: &mut Session, app: &mut App) {
         self.preview = None;
         if self.search.take().is_some()
             && let Some(query) = app.restart_search()
         {
             self.search = Some(session.request(Request::Search(query)));
-        }
-        if self.references.take().is_some() {
-            app.show_references(Err(
-                "the connection dropped before the answer; ask again".into()
-            ));
         }
     }
 
@@ -85,9 +69,7 @@ impl PanelRequests {
 
     /// Whether response `id` answers one of our questions.
     pub fn owns(&self, id: RequestId) -> bool {
-        self.search == Some(id)
-            || self.references == Some(id)
-            || self.preview.as_ref().is_some_and(|(asked, _)| *asked == id)
+        self.search == Some(id) || self.preview.as_ref().is_some_and(|(asked, _)| *asked == id)
     }
 
     /// Hands an answer to its panel.
@@ -117,14 +99,6 @@ impl PanelRequests {
                 } => app.search_finished(Ok((matches, files_searched, truncated))),
                 Response::Error { message } => app.search_finished(Err(message)),
                 other => tracing::debug!("unexpected answer to a search: {other:?}"),
-            }
-        } else if self.references == Some(id) {
-            self.references = None;
-            match body {
-                Response::References(hits) => app.show_references(Ok(hits)),
-                Response::Nothing { reason } => app.show_references(Err(reason)),
-                Response::Error { message } => app.show_references(Err(message)),
-                other => tracing::debug!("unexpected answer to references: {other:?}"),
             }
         } else if let Some((_, path)) = self.preview.take_if(|(asked, _)| *asked == id) {
             match body {

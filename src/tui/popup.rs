@@ -47,6 +47,8 @@ pub enum AskKind {
     Peek,
     Definition,
     Completion,
+    /// Every use of the symbol; the answer goes to the references list, not a popup.
+    References,
 }
 
 /// A question about the code at a place, before the session adds the revision it is

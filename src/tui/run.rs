@@ -367,7 +367,7 @@ struct Loop {
     cursors: HashMap<ParticipantId, (String, Selection)>,
     /// Present when this is the host's own UI.
     host: Option<HostSide>,
-    /// Search, preview and references requests in flight for the panels.
+    /// Search and preview requests in flight for the search panel.
     panels: PanelRequests,
     /// Hover, peek, definition and completion questions to the host.
     intel: IntelRequests,
@@ -604,8 +604,7 @@ impl Loop {
             AppCommand::ManagePerson(_) => {}
             command @ (AppCommand::WorkspaceSearch(_)
             | AppCommand::CancelSearch
-            | AppCommand::SearchPreview(_)
-            | AppCommand::References { .. }) => {
+            | AppCommand::SearchPreview(_)) => {
                 let _ = self
                     .panels
                     .command(command, &mut self.session, &mut self.app);
@@ -750,6 +749,9 @@ impl Loop {
         if requests_lost {
             self.panels
                 .resend_after_reconnect(&mut self.session, &mut self.app);
+            for lost in self.intel.lost() {
+                self.app.message(Level::Warning, lost);
+            }
         }
         if reconnected {
             // The relay forgot whom we follow, and the others forgot where we are.
