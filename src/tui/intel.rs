@@ -131,3 +131,105 @@ impl IntelRequests {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::HOST_ID;
+    use crate::protocol::header::{Header, Kind, Route};
+    use crate::protocol::message::{AppliedEdit, EditMessage, Member, Message, Role};
+    use crate::text::{LineCol, Operation, RemoteEdit};
+
+    fn header(kind: Kind) -> Header {
+        Header {
+            kind,
+            route: Route::Everyone,
+            epoch: 0,
+            sender: HOST_ID,
+            instance: [0; 16],
+            counter: 0,
+        }
+    }
+
+    /// The questions in the session's outbox, with the revision each was asked at.
+    fn asked(session: &mut Session) -> Vec<(String, u64)> {
+        session
+            .take_outbox()
+            .into_iter()
+            .filter_map(|(_, message)| match message {
+                Message::Request {
+                    body: Request::References(at) | Request::Hover(at),
+                    ..
+                } => Some((at.path, at.revision)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A question about our text while the host has not confirmed our edits to it would
+    /// name a revision whose text is not ours: it waits for the confirmation, then goes
+    /// at the revision that includes them.
+    #[test]
+    fn a_question_waits_until_the_host_has_our_edits() {
+        let me = Member {
+            participant: 1,
+            name: "ana".into(),
+            role: Role::Editor,
+            color: 0,
+        };
+        let mut session = Session::new(me, vec![]);
+        let id = session.open_document("main.rs");
+        session.handle(
+            &header(Kind::Response),
+            Message::Response {
+                id,
+                done: true,
+                body: Response::DocumentText {
+                    revision: 4,
+                    text: "hello world".into(),
+                    read_only: false,
+                },
+            },
+        );
+        // "// " typed at the start, not yet confirmed.
+        session
+            .local_edit("main.rs", Operation::insert(11, 0, "// ").unwrap())
+            .unwrap();
+        let submission = session
+            .take_outbox()
+            .into_iter()
+            .find_map(|(_, message)| match message {
+                Message::Edit(EditMessage::Submit { submission, .. }) => Some(submission),
+                _ => None,
+            })
+            .expect("the edit is submitted");
+
+        let mut requests = IntelRequests::default();
+        let ask = IntelAsk {
+            kind: AskKind::References,
+            path: "main.rs".into(),
+            at: LineCol { line: 0, col: 5 },
+            explicit: true,
+        };
+        requests.ask(ask, &mut session);
+        assert_eq!(asked(&mut session), vec![], "held while unconfirmed");
+
+        // The host sequences our edit as revision 5 and sends it back: confirmed.
+        session.handle(
+            &header(Kind::Edit),
+            Message::Edit(EditMessage::Applied {
+                edits: vec![AppliedEdit {
+                    path: "main.rs".into(),
+                    edit: RemoteEdit {
+                        revision: 5,
+                        author: submission.id,
+                        op: submission.op,
+                    },
+                    by: 1,
+                }],
+            }),
+        );
+        requests.send_ready(&mut session);
+        assert_eq!(asked(&mut session), vec![("main.rs".to_string(), 5)]);
+    }
+}
