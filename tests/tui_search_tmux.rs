@@ -77,11 +77,11 @@ fn search_finds_and_opens_a_match_and_a_host_side_error_marks_the_gutter() {
         screen.contains("shapes/square.py:1:1  def area(side):"),
         "{screen}"
     );
-    // The selected match is previewed with the lines around it.
-    assert!(
-        screen.contains("shapes/circle.py:4 ─") && screen.contains("import math"),
-        "{screen}"
-    );
+    // The selected match is previewed with the lines around it, once the host has sent
+    // the file (until then the preview shows the matching line alone).
+    tmux.wait("ada", "the preview with the lines around the match", |s| {
+        s.contains("shapes/circle.py:4 ─") && s.contains("import math")
+    });
 
     // Enter opens circle.py with the cursor on the matching line.
     tmux.keys("ada", &["Enter"]);
