@@ -32,7 +32,8 @@
 //! What it assumes of the terminal: ANSI cursor movement (CUP, CUU/CUD/CUF/CUB, CHA), SGR,
 //! DECSC/DECRC (VT100) and ICH/DCH (VT102), which every terminal cotype supports has. It
 //! never relies on the colors of the blanks an insert or delete opens (terminals differ:
-//! GNU screen does not paint them with the current background), and where the position
+//! GNU screen paints them with the current background only with its `bce` option on, off
+//! by default), and where the position
 //! after printing is uncertain (a symbol that is not one column wide, the last column
 //! with its pending wrap, after an erase) it forgets the position and moves absolutely
 //! next time.

@@ -57,15 +57,7 @@ impl Command {
     pub fn is_edit(&self) -> bool {
         match self.operator {
             Some(operator) => operator != Operator::Yank,
-            None => matches!(
-                self.action,
-                Action::DeleteForward
-                    | Action::DeleteBackward
-                    | Action::Paste
-                    | Action::PasteBefore
-                    | Action::Undo
-                    | Action::Redo
-            ),
+            None => is_counted_edit(self.action),
         }
     }
 }
@@ -241,16 +233,20 @@ impl Keymap {
 }
 
 fn takes_count(action: Action) -> bool {
-    is_motion(action)
-        || matches!(
-            action,
-            Action::DeleteForward
-                | Action::DeleteBackward
-                | Action::Paste
-                | Action::PasteBefore
-                | Action::Undo
-                | Action::Redo
-        )
+    is_motion(action) || is_counted_edit(action)
+}
+
+/// The edits a count repeats without an operator: `3x`, `3X`, `3p`, `3P`, `3u`, `3 ctrl-r`.
+fn is_counted_edit(action: Action) -> bool {
+    matches!(
+        action,
+        Action::DeleteForward
+            | Action::DeleteBackward
+            | Action::Paste
+            | Action::PasteBefore
+            | Action::Undo
+            | Action::Redo
+    )
 }
 
 fn is_text_object(action: Action) -> bool {
