@@ -146,6 +146,7 @@ fn main() {
             hide: Vec::new(),
             name: "bench host".into(),
             approval: Default::default(),
+            trust_project: false,
         })
         .await
         .expect("host starts");

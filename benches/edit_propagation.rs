@@ -57,6 +57,7 @@ async fn start(dir: &Path) -> Link {
         hide: vec![],
         name: "host".into(),
         approval: Approval::Auto,
+        trust_project: false,
     })
     .await
     .expect("the host starts");

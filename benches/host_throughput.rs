@@ -109,6 +109,7 @@ fn start(dir: &Path) -> Started {
             hide: vec![],
             name: "host".into(),
             approval: Approval::Auto,
+            trust_project: false,
         })
         .await
         .expect("the host starts");

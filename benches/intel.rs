@@ -94,6 +94,7 @@ async fn run() {
         hide: Vec::new(),
         name: "host".to_owned(),
         approval: Default::default(),
+        trust_project: false,
     })
     .await
     .expect("host");

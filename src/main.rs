@@ -94,6 +94,11 @@ enum Command {
         /// Do not capture the mouse, even if config.toml asks for it.
         #[arg(long)]
         no_mouse: bool,
+        /// Let language servers build and run the project's code (build scripts, proc
+        /// macros, `cargo check`, the project's TypeScript) and let members edit the files
+        /// that choose your tools. Without it, no member's edit can run code on this machine.
+        #[arg(long)]
+        trust_project: bool,
     },
     /// List the files the host shares, one path per line.
     #[command(
@@ -448,6 +453,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             keymap,
             theme,
             no_mouse,
+            trust_project,
         } => {
             // In the UI someone is there to answer; headless, the link is the invitation.
             let approval = match approve {
@@ -463,6 +469,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 hide,
                 name: name.clone().unwrap_or_else(default_name),
                 approval,
+                trust_project,
             })
             .await?;
             if !headless {

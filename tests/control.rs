@@ -399,6 +399,7 @@ async fn the_hosts_own_user_is_proven_not_claimed() {
         hide: Vec::new(),
         name: "daemon".into(),
         approval: Approval::Ask,
+        trust_project: false,
     })
     .await
     .unwrap();

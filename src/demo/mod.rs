@@ -61,6 +61,7 @@ pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
         hide: Vec::new(),
         name: options.host_name,
         approval: crate::host::session::Approval::Auto,
+        trust_project: false,
     })
     .await
     .context("cannot start the demo's host")?;

@@ -43,6 +43,11 @@ pub struct HostOptions {
     pub hide: Vec<String>,
     pub name: String,
     pub approval: Approval,
+    /// Let language servers build and run the project's code (build scripts, proc
+    /// macros, `cargo check`, the project's own TypeScript), and let members edit the
+    /// files that choose the host's tools. Off: members can never make code run on the
+    /// host (`host::lsp::trust`).
+    pub trust_project: bool,
 }
 
 /// Who gets in: everyone with the link, or whoever the host admits.
@@ -126,6 +131,8 @@ pub struct HostSession {
     /// Kept for `Resume` after the host's own connection drops.
     resume_token: [u8; 32],
     approval: Approval,
+    /// `HostOptions::trust_project`.
+    trust_project: bool,
     key_pair: crate::rekey::MemberKeyPair,
     /// Proves which participant is the host's own user (its terminal UI).
     owner_key: crate::crypto::OwnerKey,
@@ -198,7 +205,10 @@ impl HostSession {
         }
         let intel = crate::host::intel::Intel::new(
             workspace.clone(),
-            crate::host::lsp::LspConfig::default(),
+            crate::host::lsp::LspConfig {
+                trust_project: options.trust_project,
+                ..crate::host::lsp::LspConfig::default()
+            },
         )
         .context("cannot start code intelligence")?;
         // Diagnostics concern everyone looking at the file, not one asker.
@@ -218,6 +228,7 @@ impl HostSession {
             workspace,
             resume_token,
             approval: options.approval,
+            trust_project: options.trust_project,
             key_pair: crate::rekey::MemberKeyPair::generate(),
             owner_key: crate::crypto::OwnerKey::generate(),
             owner: None,
@@ -1096,6 +1107,23 @@ impl HostSession {
                 return Ok(());
             }
             None => return Ok(()),
+        }
+        if !self.trust_project
+            && Some(from) != self.owner
+            && crate::host::lsp::configures_tools(&path)
+        {
+            self.broadcast_applied().await?;
+            let reason = format!(
+                "{path} chooses which programs the host's tools run: only the host can edit it \
+                 (unless the host trusts the project, with --trust-project)"
+            );
+            sender
+                .send(
+                    Route::Participant(from),
+                    &refuse(path, submission.id, reason),
+                )
+                .await?;
+            return Ok(());
         }
         let id = submission.id;
         match self.documents.submit(&path, submission) {

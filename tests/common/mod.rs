@@ -64,6 +64,7 @@ pub async fn start_host_with(
         hide: hide.iter().map(|s| s.to_string()).collect(),
         name: name.to_string(),
         approval,
+        trust_project: false,
     })
     .await
     .expect("host starts");

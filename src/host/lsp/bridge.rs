@@ -20,7 +20,8 @@ use tokio::sync::{Mutex, broadcast};
 
 use super::config::{LspConfig, ServerCommand, extension_of};
 use super::convert::{self, Place, Root};
-use super::server::{DiagnosticsSink, Server};
+use super::server::{DiagnosticsSink, Server, server_name};
+use super::trust::{self, Settings, Untrusted};
 use super::{
     CompletionItem, Diagnostic, Diagnostics, Hover, LineCol, Location, LspError, Peek, Range,
     Reference, Severity, Snippet,
@@ -549,6 +550,21 @@ impl LspBridge {
                 tried.push(format!("{}: not found on PATH", command.display()));
                 continue;
             };
+            let settings = if self.inner.config.trust_project {
+                Settings::default()
+            } else {
+                match trust::untrusted(&server_name(command, &program)) {
+                    Untrusted::Start(settings) => settings,
+                    Untrusted::Refuse { why } => {
+                        tried.push(format!(
+                            "{}: not started for a project the host has not trusted: {why} \
+                             (the host can allow it with --trust-project)",
+                            command.display()
+                        ));
+                        continue;
+                    }
+                }
+            };
             let slot = {
                 let mut servers = self.inner.servers.lock().await;
                 servers.slots.entry(command.clone()).or_default().clone()
@@ -566,6 +582,7 @@ impl LspBridge {
                 command,
                 &program,
                 &self.inner.shared.root,
+                &settings,
                 self.inner.config.initialize_timeout,
                 self.diagnostics_sink(),
             )

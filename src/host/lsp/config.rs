@@ -87,6 +87,9 @@ pub struct LspConfig {
     pub completion_limit: usize,
     /// Lines shown above and below a definition in a peek.
     pub peek_context_lines: usize,
+    /// The host trusts the project's code: servers start with their own defaults, which
+    /// may build and run it (`lsp::trust` says what changes otherwise).
+    pub trust_project: bool,
 }
 
 impl Default for LspConfig {
@@ -132,6 +135,7 @@ impl Default for LspConfig {
             initialize_timeout: Duration::from_secs(60),
             completion_limit: 100,
             peek_context_lines: 3,
+            trust_project: false,
         }
     }
 }

@@ -18,12 +18,14 @@ mod config;
 mod convert;
 mod server;
 mod transport;
+mod trust;
 
 use std::time::Duration;
 
 pub use bridge::{HiddenFilter, LspBridge, ServerState, ServerStatus};
 pub(crate) use config::extension_of;
 pub use config::{LanguageConfig, LspConfig, ServerCommand};
+pub use trust::configures_tools;
 
 pub use crate::text::LineCol;
 

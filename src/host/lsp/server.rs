@@ -25,6 +25,7 @@ use super::LspError;
 use super::config::ServerCommand;
 use super::convert::Root;
 use super::transport::Transport;
+use super::trust::Settings;
 use crate::text::LspEncoding;
 
 /// Where a server's diagnostics go (with the unit its columns count); the bridge
@@ -84,19 +85,18 @@ impl Server {
         command: &ServerCommand,
         program: &Path,
         root: &Root,
+        settings: &Settings,
         initialize_timeout: Duration,
         diagnostics: DiagnosticsSink,
     ) -> Result<Server, LspError> {
-        let name = program
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_else(|| command.program.clone());
+        let name = server_name(command, program);
         let (transport, notifications) = Transport::spawn(
             &name,
             program,
             &command.args,
             root.dir(),
             root.uri().as_str(),
+            settings.settings.clone().unwrap_or_default(),
         )
         .map_err(|error| LspError::ServerCrashed {
             server: name.clone(),
@@ -113,7 +113,13 @@ impl Server {
         ));
 
         let answer = transport
-            .request::<lsp_types::request::Initialize>(initialize_params(root), initialize_timeout)
+            .request::<lsp_types::request::Initialize>(
+                InitializeParams {
+                    initialization_options: settings.initialization_options.clone(),
+                    ..initialize_params(root)
+                },
+                initialize_timeout,
+            )
             .await?;
         let encoding = match &answer.capabilities.position_encoding {
             None if COUNTS_CODE_POINTS.contains(&name.as_str()) => LspEncoding::Utf32,
@@ -125,6 +131,13 @@ impl Server {
         };
         let _ = negotiated.set(encoding);
         transport.notify::<lsp_types::notification::Initialized>(InitializedParams {});
+        if let Some(settings) = &settings.settings {
+            transport.notify::<lsp_types::notification::DidChangeConfiguration>(
+                lsp_types::DidChangeConfigurationParams {
+                    settings: settings.clone(),
+                },
+            );
+        }
         tracing::info!(server = %name, pid = transport.pid(), "language server ready");
         Ok(Server {
             name,
@@ -204,6 +217,15 @@ impl Server {
             _ => false,
         }
     }
+}
+
+/// The name users know a server by: its program's file name, e.g. `rust-analyzer` for
+/// `~/.cargo/bin/rust-analyzer`.
+pub(crate) fn server_name(command: &ServerCommand, program: &Path) -> String {
+    program
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| command.program.clone())
 }
 
 async fn listen(

@@ -51,6 +51,7 @@ impl Transport {
         args: &[String],
         root: &Path,
         root_uri: &str,
+        settings: Value,
     ) -> std::io::Result<(Transport, tokio_mpsc::UnboundedReceiver<Notification>)> {
         let mut child = Command::new(program)
             .args(args)
@@ -92,6 +93,7 @@ impl Transport {
         let reader = Reader {
             name: name.to_owned(),
             root_uri: root_uri.to_owned(),
+            settings,
             outgoing: outgoing.clone(),
             pending: pending.clone(),
             alive: alive.clone(),
@@ -307,6 +309,8 @@ fn request_id_for_cancel(id: &RequestId) -> Option<lsp_types::NumberOrString> {
 struct Reader {
     name: String,
     root_uri: String,
+    /// What `workspace/configuration` answers, by section (null: no settings).
+    settings: Value,
     outgoing: mpsc::Sender<Message>,
     pending: Pending,
     alive: Arc<AtomicBool>,
@@ -352,7 +356,8 @@ impl Reader {
     }
 
     /// Answers for the requests a server may send us. We accept progress tokens and
-    /// registrations, have no settings to give, and know our one workspace folder.
+    /// registrations, give the settings we started the server with (`lsp::trust`), and
+    /// know our one workspace folder.
     fn serve(&self, request: Request) -> Response {
         use lsp_types::request::{
             RegisterCapability, Request as _, UnregisterCapability, WorkDoneProgressCreate,
@@ -366,12 +371,21 @@ impl Reader {
         {
             Response::new_ok(request.id, Value::Null)
         } else if method == WorkspaceConfiguration::METHOD {
-            let items = request
+            let answers: Vec<Value> = request
                 .params
                 .get("items")
                 .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            Response::new_ok(request.id, vec![Value::Null; items])
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|item| {
+                            let section = item.get("section").and_then(Value::as_str);
+                            super::trust::section(&self.settings, section)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Response::new_ok(request.id, answers)
         } else if method == WorkspaceFoldersRequest::METHOD {
             Response::new_ok(
                 request.id,
