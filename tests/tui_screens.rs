@@ -1107,3 +1107,126 @@ fn typing_that_does_not_go_in_asks_for_no_completions() {
     assert_eq!(screen.app.due_ask(later), None, "read-only: nothing typed");
     assert!(screen.draw().contains("read-only"));
 }
+
+/// Every screen, drawn at sizes down to one cell: what fits is drawn, nothing panics.
+/// A terminal one to three rows tall used to panic in the status line, and when it was
+/// the host's own editor the session died with it.
+#[test]
+fn every_screen_renders_at_every_size_down_to_one_cell() {
+    type Setup = fn(&mut Screen);
+    let screens: &[(&str, Setup)] = &[
+        ("editor", |screen| {
+            screen.open("src/main.rs");
+            screen.app.set_remote_cursors(
+                "src/main.rs",
+                vec![RemoteCursor {
+                    name: "alice".into(),
+                    color: 0,
+                    selection: Selection::cursor(40),
+                }],
+            );
+        }),
+        ("no file open", |_| {}),
+        ("file picker", |screen| {
+            screen.key(KeyCode::Char('p'), KeyModifiers::CONTROL);
+            screen.type_text("rs");
+        }),
+        ("follow picker", |screen| {
+            screen.key(KeyCode::Char('f'), KeyModifiers::ALT);
+        }),
+        ("people panel", |screen| {
+            screen.open("src/main.rs");
+            screen.key(KeyCode::Char('p'), KeyModifiers::ALT);
+        }),
+        ("people menu", |screen| {
+            screen.key(KeyCode::Char('m'), KeyModifiers::ALT);
+        }),
+        ("file tree", |screen| {
+            screen.open("src/main.rs");
+            screen.key(KeyCode::Char('b'), KeyModifiers::CONTROL);
+        }),
+        ("help", |screen| {
+            screen.key(KeyCode::F(1), KeyModifiers::NONE);
+        }),
+        ("session card", |screen| {
+            screen.app.set_session_card(
+                Some("https://relay.example.com/s/abc#secret".into()),
+                "word word word".into(),
+            );
+            screen.app.show_session_card();
+        }),
+        ("join prompt", |screen| {
+            screen
+                .app
+                .join_requested(cotype::tui::host_controls::JoinRequest {
+                    participant: 7,
+                    name: "mallory".into(),
+                });
+        }),
+        ("find prompt", |screen| {
+            screen.open("src/main.rs");
+            screen.key(KeyCode::Char('f'), KeyModifiers::CONTROL);
+            screen.type_text("greet");
+        }),
+        ("search panel", |screen| {
+            screen.open("src/main.rs");
+            screen.key(KeyCode::Char('t'), KeyModifiers::CONTROL);
+            screen.type_text("fn");
+        }),
+        ("diagnostics list", |screen| {
+            screen.open("src/main.rs");
+            screen.key(KeyCode::F(8), KeyModifiers::NONE);
+        }),
+        ("hover", |screen| {
+            screen.open("src/main.rs");
+            screen.cursor_to(2, 4);
+            let ask = Screen::asked(&screen.key(KeyCode::Char('k'), KeyModifiers::CONTROL));
+            screen.answer(
+                &ask,
+                Response::Hover {
+                    markdown: "```rust\nfn main()\n```\n\nRuns the **demo**.".into(),
+                    syntactic: false,
+                },
+            );
+        }),
+        ("peek", |screen| {
+            screen.open("src/main.rs");
+            screen.cursor_to(6, 9);
+            let ask = Screen::asked(&screen.key(KeyCode::F(12), KeyModifiers::ALT));
+            screen.answer(&ask, greet_peek());
+        }),
+        ("completion", |screen| {
+            completion_menu_after_typing(screen);
+        }),
+        ("message", |screen| {
+            screen.open("src/main.rs");
+            screen.app.message(
+                cotype::tui::status::Level::Error,
+                "a message much longer than any of these small terminals are wide",
+            );
+        }),
+    ];
+    let mut panicked = Vec::new();
+    for keymap in ["default", "vim"] {
+        for &(width, height) in &[(1, 1), (1, 3), (3, 1), (20, 2), (40, 4), (2, 2), (80, 3)] {
+            for (name, setup) in screens {
+                if keymap == "vim" && matches!(*name, "completion" | "find prompt" | "hover" | "peek")
+                {
+                    continue; // the same layers, opened by other keys in the vim key tests
+                }
+                let mut screen = Screen::sized(keymap, width, height);
+                setup(&mut screen);
+                let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    screen.draw();
+                    // And again after a resize, the way a terminal shrinks under us.
+                    screen.app.resize(width, height);
+                    screen.draw()
+                }));
+                if drawn.is_err() {
+                    panicked.push(format!("{name} ({keymap} keys) at {width}x{height}"));
+                }
+            }
+        }
+    }
+    assert!(panicked.is_empty(), "panicked: {panicked:#?}");
+}

@@ -154,12 +154,17 @@ impl App {
         &self.keymap
     }
 
+    /// Where each part goes. A terminal too short for all of them gives its rows to the
+    /// text first, then the status line, the message line and the tabs last: one row
+    /// shows a line of the file, two add the status line, three the message line.
     fn regions(&self) -> Regions {
+        let rows = self.size.height;
+        let row_if = |fits: bool| Constraint::Length(u16::from(fits));
         let [tabs, middle, status, message] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Min(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
+            row_if(rows >= 4),
+            Constraint::Min(0),
+            row_if(rows >= 2),
+            row_if(rows >= 3),
         ])
         .areas(self.size);
         let (editor, people) = if self.show_people && middle.width >= PEOPLE_WIDTH + 30 {
@@ -1140,7 +1145,9 @@ impl App {
                 .patch(theme.get(scope));
             let text = format!("{mark} {}", message_line(item));
             let area = regions.message;
-            buf.set_stringn(area.x, area.y, text, area.width as usize, style);
+            if !area.is_empty() {
+                buf.set_stringn(area.x, area.y, text, area.width as usize, style);
+            }
         }
 
         let cx = RenderContext {

@@ -1116,6 +1116,10 @@ impl EditorWidget<'_> {
 
 impl Widget for EditorWidget<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
+        // A part the terminal has no room for (see `App::regions`) draws nothing.
+        if area.is_empty() {
+            return;
+        }
         let theme = self.theme;
         let rope = self.rope;
         let editor = self.editor;

@@ -43,6 +43,10 @@ pub struct PeopleWidget<'a> {
 
 impl Widget for PeopleWidget<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
+        // A part the terminal has no room for (see `App::regions`) draws nothing.
+        if area.is_empty() {
+            return;
+        }
         let theme = self.theme;
         let base = theme.get("ui.background").patch(theme.get("ui.text"));
         let dim = base.patch(theme.get("comment"));

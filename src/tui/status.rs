@@ -63,6 +63,10 @@ pub struct StatusLine<'a> {
 
 impl Widget for StatusLine<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
+        // A part the terminal has no room for (see `App::regions`) draws nothing.
+        if area.is_empty() {
+            return;
+        }
         let theme = self.theme;
         let view = self.view;
         let base = theme.get("ui.statusline");
@@ -201,6 +205,10 @@ pub struct MessageArea<'a> {
 
 impl Widget for MessageArea<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
+        // A part the terminal has no room for (see `App::regions`) draws nothing.
+        if area.is_empty() {
+            return;
+        }
         let base = self
             .theme
             .get("ui.background")
@@ -273,6 +281,10 @@ impl Tabs<'_> {
 
 impl Widget for Tabs<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
+        // A part the terminal has no room for (see `App::regions`) draws nothing.
+        if area.is_empty() {
+            return;
+        }
         let theme = self.theme;
         let inactive = theme.get("ui.tab");
         let active = inactive.patch(theme.get("ui.tab.active"));
