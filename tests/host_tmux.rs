@@ -204,3 +204,89 @@ fn the_host_admits_restricts_removes_and_ends_from_its_own_editor() {
         "nothing is served after the host ended the session"
     );
 }
+
+/// A bug in the host's own editor must not end the session: the panic gives the terminal
+/// back and says what happened, the session goes on serving (a participant still edits
+/// and saves), and Enter reopens the editor on the same session. `COTYPE_CRASH_KEY` makes
+/// the editor panic on a key, as a real bug would.
+#[test]
+fn a_crash_of_the_hosts_editor_leaves_the_session_serving_and_the_editor_reopens() {
+    let bin = env!("CARGO_BIN_EXE_cotype");
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    std::fs::create_dir_all(project.join("src")).unwrap();
+    std::fs::write(project.join("src/main.rs"), "fn main() {\n}\n").unwrap();
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let tmux = Tmux::named("host_crash");
+
+    tmux.shell("alice", &home);
+    tmux.text(
+        "alice",
+        &format!(
+            "COTYPE_CRASH_KEY=F7 {bin} host {} --name alice --approve auto; echo alice-exited-$?",
+            project.display()
+        ),
+    );
+    tmux.keys("alice", &["Enter"]);
+    let card = tmux.wait("alice", "the session card with the link", |s| {
+        s.contains("Share this link") && link_on(s).is_some()
+    });
+    let link = link_on(&card).unwrap();
+    tmux.keys("alice", &["q"]);
+    tmux.wait("alice", "the card closed", |s| {
+        !s.contains("Share this link")
+    });
+
+    tmux.keys("alice", &["F7"]);
+    let crashed = tmux.wait("alice", "the crash report on the normal screen", |s| {
+        s.contains("the editor stopped on a bug") && s.contains("Press Enter to reopen")
+    });
+    assert!(
+        crashed.contains("COTYPE_CRASH_KEY was pressed"),
+        "the panic's message is shown: {crashed}"
+    );
+    assert!(!crashed.contains("alice-exited"), "{crashed}");
+
+    // The session serves on: a participant edits and saves through it.
+    let edit = Command::new(bin)
+        .args([
+            "edit",
+            &link,
+            "src/main.rs",
+            "--at",
+            "1:1",
+            "--insert",
+            "// after the crash\n",
+            "--save",
+            "--name",
+            "bob",
+        ])
+        .env("HOME", &home)
+        .output()
+        .expect("the cotype binary runs");
+    assert!(
+        edit.status.success(),
+        "an edit after the host's editor crashed: {}",
+        String::from_utf8_lossy(&edit.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.join("src/main.rs")).unwrap(),
+        "// after the crash\nfn main() {\n}\n"
+    );
+
+    // Enter brings the editor back on the same session, with what happened meanwhile.
+    tmux.keys("alice", &["Enter"]);
+    // (The message line tells what happened meanwhile, e.g. "bob joined as an editor".)
+    tmux.wait("alice", "the editor back", |s| {
+        s.contains("alice (you) host") && s.contains("opens a file")
+    });
+    tmux.keys("alice", &["C-p"]);
+    tmux.wait("alice", "the file picker", |s| s.contains("Open file"));
+    tmux.text("alice", "main");
+    tmux.wait("alice", "the match", |s| s.contains("src/main.rs"));
+    tmux.keys("alice", &["Enter"]);
+    tmux.wait("alice", "bob's saved line", |s| s.contains("// after the crash"));
+    tmux.keys("alice", &["C-q"]);
+    tmux.wait("alice", "a clean end", |s| s.contains("alice-exited-0"));
+}

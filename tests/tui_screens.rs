@@ -1210,7 +1210,8 @@ fn every_screen_renders_at_every_size_down_to_one_cell() {
     for keymap in ["default", "vim"] {
         for &(width, height) in &[(1, 1), (1, 3), (3, 1), (20, 2), (40, 4), (2, 2), (80, 3)] {
             for (name, setup) in screens {
-                if keymap == "vim" && matches!(*name, "completion" | "find prompt" | "hover" | "peek")
+                if keymap == "vim"
+                    && matches!(*name, "completion" | "find prompt" | "hover" | "peek")
                 {
                     continue; // the same layers, opened by other keys in the vim key tests
                 }

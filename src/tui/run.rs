@@ -14,6 +14,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt as _;
 use ratatui::crossterm::event::Event as TermEvent;
 use ropey::Rope;
 use tokio::time::Instant;
@@ -177,8 +180,11 @@ pub async fn join(link: &Link, options: JoinOptions) -> Result<(), RunError> {
 /// The host's user joins its own session as a participant proven by the session's
 /// `OwnerKey`: it edits through the same path as everyone (so its edits are sequenced like
 /// anyone's), appears to the others as the host, and drives the session's controls.
+///
+/// The session runs in its own task and outlives the editor: if the editor panics (a bug),
+/// the panic hook gives the terminal back, the session goes on serving everyone, and the
+/// host's user chooses on standard input to reopen the editor or end the session cleanly.
 pub async fn host(mut host: HostSession, options: JoinOptions) -> Result<(), RunError> {
-    let setup = Setup::load(&options)?;
     let Some(control) = host.control() else {
         return Err(RunError::Host(anyhow::anyhow!(
             "the host session's controls were already taken"
@@ -187,38 +193,114 @@ pub async fn host(mut host: HostSession, options: JoinOptions) -> Result<(), Run
     let link = host.link.clone();
     let code = host.verification_code();
     let owner = host.owner_key();
-    let mut serving = tokio::spawn(host.run());
-    let joined = tokio::select! {
-        joined = Driver::join_as(&link, &setup.name, Some(owner)) => joined,
-        served = &mut serving => {
-            return Err(RunError::Host(match served {
-                Ok(Err(error)) => error,
-                Ok(Ok(())) => anyhow::anyhow!("the session ended before it started"),
-                Err(panic) => anyhow::anyhow!("the host stopped: {panic}"),
-            }))
-        }
-    };
-    let (driver, session) = joined?;
-    let (mut tui, mut event_loop) = setup.start(options, driver, session)?;
-    event_loop.host = Some(HostSide {
+    let mut side = HostSide {
         commands: control.commands,
         events: control.events,
-        serving,
-    });
-    event_loop
-        .app
-        .set_session_card(Some(link.to_url()), code.clone());
-    event_loop.app.show_session_card();
-    event_loop.app.message(
-        Level::Info,
-        format!("sharing; verification code {code}; F2 shows the link, alt-m the people"),
-    );
-    let result = event_loop.run(&mut tui).await;
-    drop(tui);
-    if let Some(host) = event_loop.host.take() {
-        host.end().await;
+        serving: tokio::spawn(host.run()),
+    };
+    let mut first = true;
+    loop {
+        let setup = Setup::load(&options)?;
+        let joined = tokio::select! {
+            joined = Driver::join_as(&link, &setup.name, Some(owner.clone())) => joined,
+            served = &mut side.serving => {
+                return Err(RunError::Host(match served {
+                    Ok(Err(error)) => error,
+                    Ok(Ok(())) => anyhow::anyhow!("the session ended"),
+                    Err(panic) => anyhow::anyhow!("the host stopped: {panic}"),
+                }))
+            }
+        };
+        let (driver, session) = joined?;
+        let (mut tui, mut event_loop) = setup.start(options.clone(), driver, session)?;
+        event_loop.host = Some(side);
+        event_loop
+            .app
+            .set_session_card(Some(link.to_url()), code.clone());
+        if first {
+            event_loop.app.show_session_card();
+        }
+        let greeting = if first {
+            format!("sharing; verification code {code}; F2 shows the link, alt-m the people")
+        } else {
+            "the editor is back; the session went on meanwhile".to_owned()
+        };
+        event_loop.app.message(Level::Info, greeting);
+        first = false;
+        let outcome = AssertUnwindSafe(event_loop.run(&mut tui))
+            .catch_unwind()
+            .await;
+        drop(tui);
+        let Some(taken) = event_loop.host.take() else {
+            return outcome
+                .unwrap_or_else(|_| Err(RunError::Host(anyhow::anyhow!("the session ended"))));
+        };
+        side = taken;
+        // The editor's connection leaves the session before a new one joins.
+        drop(event_loop);
+        let panic = match outcome {
+            Ok(result) => {
+                side.end().await;
+                return result;
+            }
+            Err(panic) => panic,
+        };
+        eprintln!(
+            "\ncotype: the editor stopped on a bug ({}); the session goes on serving everyone.\n\
+             Press Enter to reopen the editor, or type `end` and Enter to end the session.",
+            panic_message(panic.as_ref())
+        );
+        match after_a_crash(&mut side.serving).await {
+            AfterCrash::Reopen => continue,
+            AfterCrash::End => {
+                side.end().await;
+                return Ok(());
+            }
+            AfterCrash::SessionOver(result) => return result,
+        }
     }
-    result
+}
+
+/// What the host's user chose after the editor crashed.
+enum AfterCrash {
+    Reopen,
+    End,
+    /// The session ended by itself meanwhile.
+    SessionOver(Result<(), RunError>),
+}
+
+async fn after_a_crash(serving: &mut tokio::task::JoinHandle<anyhow::Result<()>>) -> AfterCrash {
+    // A plain thread, not tokio's stdin: a read that never ends must not hold up the
+    // runtime's shutdown when the session ends first.
+    let (line_sender, line) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let read = std::io::stdin().read_line(&mut text);
+        let _ = line_sender.send(read.map(|_| text));
+    });
+    tokio::select! {
+        line = line => match line {
+            Ok(Ok(text)) if text.trim() == "end" => AfterCrash::End,
+            // End of input (no terminal left to draw on): the session is over.
+            Ok(Ok(text)) if text.is_empty() => AfterCrash::End,
+            Ok(Ok(_)) => AfterCrash::Reopen,
+            _ => AfterCrash::End,
+        },
+        served = serving => AfterCrash::SessionOver(match served {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(RunError::Host(error)),
+            Err(panic) => Err(RunError::Host(anyhow::anyhow!("the host stopped: {panic}"))),
+        }),
+    }
+}
+
+/// The text a panic was raised with, as the default hook prints it.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
 }
 
 /// The host's side of the loop: its commands to the serving task, and what it reports.
@@ -373,6 +455,9 @@ struct Loop {
     intel: IntelRequests,
     /// Our round trip to the host, measured with `Request::Ping`.
     round_trip: RoundTrip,
+    /// `COTYPE_CRASH_KEY`: a key that makes the editor panic, so that what a crash does
+    /// (the terminal restored, the host's session serving on) can be tried and tested.
+    crash_key: Option<crate::tui::keymap::Key>,
 }
 
 impl Loop {
@@ -399,6 +484,9 @@ impl Loop {
             panels: PanelRequests::default(),
             intel: IntelRequests::default(),
             round_trip: RoundTrip::new(Instant::now().into_std()),
+            crash_key: std::env::var("COTYPE_CRASH_KEY")
+                .ok()
+                .and_then(|key| crate::tui::keymap::Key::parse(&key).ok()),
         }
     }
 
@@ -505,6 +593,12 @@ impl Loop {
     }
 
     async fn terminal_event(&mut self, event: TermEvent, tui: &mut Tui) -> Result<(), RunError> {
+        if let TermEvent::Key(key) = &event
+            && self.crash_key.is_some()
+            && crate::tui::keymap::Key::from_event(key) == self.crash_key
+        {
+            panic!("COTYPE_CRASH_KEY was pressed");
+        }
         let event = match event {
             TermEvent::Key(key) => Event::Key(key),
             TermEvent::Paste(text) => Event::Paste(text),
