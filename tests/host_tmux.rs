@@ -286,7 +286,9 @@ fn a_crash_of_the_hosts_editor_leaves_the_session_serving_and_the_editor_reopens
     tmux.text("alice", "main");
     tmux.wait("alice", "the match", |s| s.contains("src/main.rs"));
     tmux.keys("alice", &["Enter"]);
-    tmux.wait("alice", "bob's saved line", |s| s.contains("// after the crash"));
+    tmux.wait("alice", "bob's saved line", |s| {
+        s.contains("// after the crash")
+    });
     tmux.keys("alice", &["C-q"]);
     tmux.wait("alice", "a clean end", |s| s.contains("alice-exited-0"));
 }

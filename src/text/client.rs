@@ -19,10 +19,38 @@ use super::operation::{Operation, OtError};
 
 /// Names one submission: the submitting client's random instance id (chosen once per
 /// [`Client`], kept across reconnects) and a sequence number that grows with each submission.
+///
+/// The instance is a secret between the client and the host: the host takes a submission
+/// whose instance and sequence it has seen as a resend and applies nothing. Broadcasts
+/// therefore name the author by [`EditId::public`], a one-way tag of the instance, so a
+/// member who reads them cannot submit under someone else's instance and make the host
+/// drop that person's next edits as "already applied".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EditId {
     pub instance: [u8; 16],
     pub seq: u64,
+}
+
+impl EditId {
+    /// How a broadcast names this edit: the instance replaced by its tag.
+    pub fn public(self) -> EditId {
+        EditId {
+            instance: author_tag(&self.instance),
+            seq: self.seq,
+        }
+    }
+}
+
+/// The first 16 bytes of SHA-256 over a domain label and the instance.
+fn author_tag(instance: &[u8; 16]) -> [u8; 16] {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"cotype edit author v1\0")
+        .chain_update(instance)
+        .finalize();
+    let mut tag = [0; 16];
+    tag.copy_from_slice(&digest[..16]);
+    tag
 }
 
 /// An edit on its way to the host: `op` applies to the document at `base_revision`.
@@ -224,13 +252,13 @@ impl Client {
         }
         if self
             .outstanding()
-            .is_some_and(|sent| sent.id == edit.author)
+            .is_some_and(|sent| sent.id.public() == edit.author)
         {
             return Ok(RemoteOutcome::Confirmed {
                 send: self.confirm(edit.revision),
             });
         }
-        if edit.author.instance == self.instance {
+        if edit.author.instance == author_tag(&self.instance) {
             // The host applied an edit of ours that we are not waiting for; applying it
             // again would duplicate our own text.
             return Err(OtError::UnexpectedAck);

@@ -120,7 +120,7 @@ impl AuthoritativeDocument {
             let revision = self
                 .history
                 .iter()
-                .find(|e| e.author == id)
+                .find(|e| e.author == id.public())
                 .map_or(latest.revision, |e| e.revision);
             return Ok(SubmitOutcome::Duplicate { revision });
         }
@@ -152,7 +152,7 @@ impl AuthoritativeDocument {
         self.revision += 1;
         let edit = RemoteEdit {
             revision: self.revision,
-            author,
+            author: author.public(),
             op,
         };
         self.history.push_back(edit.clone());
@@ -218,6 +218,41 @@ mod tests {
         assert_eq!(doc.rope().to_string(), "fn start() {run();}");
         assert_eq!(edit.revision, 9);
         assert_eq!(edit.op, Operation::insert(13, 12, "run();").unwrap());
+    }
+
+    /// A member sees everyone's edits in broadcasts. Submitting under the author named
+    /// there, with a huge sequence number, must not make the host take the victim's next
+    /// edits for resends and drop them.
+    #[test]
+    fn an_author_named_in_a_broadcast_cannot_be_impersonated() {
+        let mut doc = AuthoritativeDocument::new("", 0);
+        let SubmitOutcome::Applied(broadcast) = doc
+            .submit(sub(1, 0, 0, Operation::insert(0, 0, "a").unwrap()))
+            .unwrap()
+        else {
+            panic!("the victim's first edit is applied");
+        };
+        assert_ne!(
+            broadcast.author.instance, [1; 16],
+            "the instance stays secret"
+        );
+        let forged = Submission {
+            id: EditId {
+                instance: broadcast.author.instance,
+                seq: u64::MAX,
+            },
+            base_revision: 1,
+            op: Operation::insert(1, 1, "!").unwrap(),
+        };
+        doc.submit(forged).unwrap();
+        let next = doc
+            .submit(sub(1, 1, 2, Operation::insert(2, 2, "b").unwrap()))
+            .unwrap();
+        assert!(
+            matches!(next, SubmitOutcome::Applied(_)),
+            "the victim's next edit was dropped: {next:?}"
+        );
+        assert_eq!(doc.rope().to_string(), "a!b");
     }
 
     #[test]

@@ -222,7 +222,7 @@ mod tests {
                     path: "main.rs".into(),
                     edit: RemoteEdit {
                         revision: 5,
-                        author: submission.id,
+                        author: submission.id.public(),
                         op: submission.op,
                     },
                     by: 1,
