@@ -48,8 +48,11 @@ use crate::protocol::message::FileEntry;
 ///
 /// The version-control store, environment files (`.env`, `.env.local`, …), SSH private keys
 /// (and their `.pub` halves, which share the prefix and are not worth an exception),
-/// private keys and certificates in the usual containers, and the credential folders
-/// and files people keep in a home folder, in case someone shares theirs.
+/// private keys and certificates in the usual containers, the credential folders and
+/// files people keep in a home folder (in case someone shares theirs): tokens of git,
+/// npm, yarn, PyPI, PostgreSQL, MySQL, Kubernetes, Docker, GitHub's CLI and Vault,
+/// service-account `credentials.json`, Terraform state (which holds secrets in the clear)
+/// and shell histories.
 pub const DEFAULT_HIDDEN: &[&str] = &[
     ".git",
     ".env*",
@@ -69,6 +72,26 @@ pub const DEFAULT_HIDDEN: &[&str] = &[
     ".gnupg",
     ".aws",
     ".netrc",
+    "_netrc",
+    "id_ecdsa_sk*",
+    "id_ed25519_sk*",
+    ".git-credentials",
+    ".npmrc",
+    ".yarnrc.yml",
+    ".pypirc",
+    ".pgpass",
+    ".my.cnf",
+    ".kube",
+    "**/.docker/config.json",
+    "**/.config/gh/hosts.yml",
+    ".vault-token",
+    "credentials.json",
+    "*.tfstate",
+    "*.tfstate.backup",
+    ".bash_history",
+    ".zsh_history",
+    ".python_history",
+    ".psql_history",
 ];
 
 /// How many leading bytes decide whether a file is binary (git's and ripgrep's choice).
@@ -108,11 +131,10 @@ pub enum AccessError {
     Absolute { path: String },
     #[error("`{path}` uses `..`; only paths inside the shared folder can be asked for")]
     ParentDir { path: String },
-    /// Hidden, gitignored and missing files all get this message, on purpose.
+    /// Hidden, gitignored and missing files, and links leading out of the folder, all get
+    /// this message, on purpose: a refusal must not tell which secrets or links exist.
     #[error("`{path}` is not shared by the host")]
     NotShared { path: String },
-    #[error("`{path}` is a link that leads outside the shared folder; the host does not share it")]
-    OutsideRoot { path: String },
     #[error("`{path}` is a folder; ask for a file inside it")]
     Directory { path: String },
     #[error("`{path}` is a binary file; cotype shares text files only")]
@@ -207,8 +229,6 @@ struct Index {
     files: BTreeMap<String, IndexedFile>,
     /// Visible folders (and links to visible folders), only to say "is a folder".
     folders: HashSet<String>,
-    /// Visible links leading outside the folder, only to say so precisely.
-    outward_links: HashSet<String>,
 }
 
 /// The shared folder, as participants may see it.
@@ -276,9 +296,7 @@ impl Workspace {
         let not_shared = || AccessError::NotShared { path: path.clone() };
         let index = self.read_index();
         if !index.files.contains_key(&path) {
-            return Err(if index.outward_links.contains(&path) {
-                AccessError::OutsideRoot { path }
-            } else if index.folders.contains(&path) {
+            return Err(if index.folders.contains(&path) {
                 AccessError::Directory { path }
             } else {
                 not_shared()
@@ -293,7 +311,7 @@ impl Workspace {
             .canonicalize()
             .map_err(|_| not_shared())?;
         let Ok(inside) = canonical.strip_prefix(&self.root) else {
-            return Err(AccessError::OutsideRoot { path });
+            return Err(not_shared());
         };
         let target = inside
             .to_str()
@@ -498,9 +516,6 @@ enum Found {
         target: String,
         target_is_folder: bool,
     },
-    LinkOutside {
-        path: String,
-    },
 }
 
 /// The single walk that decides what is shared (see the module docs).
@@ -563,11 +578,10 @@ fn classify(root: &Path, entry: &ignore::DirEntry) -> Option<Found> {
     if !entry.path_is_symlink() {
         return None; // sockets, pipes, devices
     }
-    // A broken link is not shared and not worth a message.
+    // A broken link, or one leading out of the folder, is not shared; refusing it says
+    // nothing more than for a missing file.
     let canonical = entry.path().canonicalize().ok()?;
-    let Ok(inside) = canonical.strip_prefix(root) else {
-        return Some(Found::LinkOutside { path });
-    };
+    let inside = canonical.strip_prefix(root).ok()?;
     let target = inside.to_str()?.replace(std::path::MAIN_SEPARATOR, "/");
     let metadata = canonical.metadata().ok()?;
     if !metadata.is_file() && !metadata.is_dir() {
@@ -596,9 +610,6 @@ fn build_index(found: impl Iterator<Item = Found>) -> Index {
             }
             Found::Folder { path } => {
                 index.folders.insert(path);
-            }
-            Found::LinkOutside { path } => {
-                index.outward_links.insert(path);
             }
             Found::LinkInside {
                 path,
@@ -674,6 +685,37 @@ mod tests {
         assert!(!rules.hides(Path::new("docs/notes.txt")));
         assert!(!rules.hides(Path::new("src/environment.rs")));
         assert!(!rules.hides(Path::new(".github")));
+    }
+
+    #[test]
+    fn common_credential_files_are_hidden_by_default() {
+        let rules = HideRules::new(&[]).unwrap();
+        for path in [
+            ".git-credentials",
+            "home/.npmrc",
+            ".pypirc",
+            ".pgpass",
+            ".netrc",
+            ".kube/config",
+            ".docker/config.json",
+            "home/.docker/config.json",
+            ".config/gh/hosts.yml",
+            "infra/prod.tfstate",
+            "infra/prod.tfstate.backup",
+            ".vault-token",
+            "gcp/credentials.json",
+            ".bash_history",
+            "id_ed25519_sk",
+            "id_ecdsa_sk.pub",
+        ] {
+            let hidden = Path::new(path)
+                .ancestors()
+                .filter(|part| !part.as_os_str().is_empty())
+                .any(|part| rules.hides(part));
+            assert!(hidden, "{path} is shared by default");
+        }
+        assert!(!rules.hides(Path::new("docker/config.json.example")));
+        assert!(!rules.hides(Path::new("src/id_map.rs")));
     }
 
     #[test]
