@@ -347,3 +347,64 @@ async fn a_file_that_is_not_utf8_is_refused_for_editing_with_a_reason() {
         .unwrap();
     assert_eq!(bytes, b"caf\xe9\n");
 }
+
+/// `./notes.txt` and `notes.txt` are one file, so they must be one document: a save
+/// through either name keeps everyone's edits. A request in another form than the host's
+/// is refused rather than opening a second copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_file_is_one_document_whatever_the_path_looks_like() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("notes.txt", b"notes\n")]);
+    let relay = start_relay(RelayConfig::default()).await;
+    let link = start_host(dir.path(), relay.address, "host", &[]).await;
+
+    // Ada has typed into notes.txt and not saved.
+    let (mut ada_driver, mut ada) = join_and_open(&link, "ada", "notes.txt").await;
+    type_at_end(&mut ada, "notes.txt", "ada's unsaved line\n");
+    wait_synced(&mut ada_driver, &mut ada, "notes.txt").await;
+
+    // Bob edits and saves it by another spelling of its path.
+    let save = tokio::process::Command::new(env!("CARGO_BIN_EXE_cotype"))
+        .args([
+            "edit",
+            &link.to_url(),
+            "./notes.txt",
+            "--at",
+            "1:1",
+            "--insert",
+            "bob: ",
+            "--save",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        save.status.success(),
+        "{}",
+        String::from_utf8_lossy(&save.stderr)
+    );
+    let on_disk = std::fs::read_to_string(dir.path().join("notes.txt")).unwrap();
+    assert_eq!(on_disk, "bob: notes\nada's unsaved line\n");
+
+    // A request in another form is refused with the form to use.
+    let (mut driver, mut session) = Driver::join(&link, "raw").await.unwrap();
+    session.open_document("./notes.txt");
+    let mut refusal = String::new();
+    run_until(
+        &mut driver,
+        &mut session,
+        Duration::from_secs(30),
+        |_, event| {
+            if let Some(cotype::client::session::SessionEvent::Failed { message, .. }) = event {
+                refusal = message.clone();
+            }
+            Ok(!refusal.is_empty())
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        refusal,
+        "`./notes.txt` is not how the host names that file: ask for `notes.txt`"
+    );
+}

@@ -182,14 +182,8 @@ fn every_way_around_the_rules_is_refused_with_the_right_reason() {
         ("env_link", "`env_link` is not shared by the host"),
         ("log_link", "`log_link` is not shared by the host"),
         ("broken_link", "`broken_link` is not shared by the host"),
-        (
-            "outside_link",
-            "`outside_link` is not shared by the host",
-        ),
-        (
-            "escape_dir",
-            "`escape_dir` is not shared by the host",
-        ),
+        ("outside_link", "`outside_link` is not shared by the host"),
+        ("escape_dir", "`escape_dir` is not shared by the host"),
         (
             "escape_dir/secret.txt",
             "`escape_dir/secret.txt` is not shared by the host",

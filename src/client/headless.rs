@@ -54,6 +54,7 @@ pub async fn open(
     session: &mut Session,
     path: &str,
 ) -> Result<(), ClientError> {
+    let path = &crate::protocol::message::normal_path(path);
     session.open_document(path);
     run_until(
         driver,
@@ -77,6 +78,7 @@ pub async fn edit(
     action: &EditAction,
     save: bool,
 ) -> Result<u64, ClientError> {
+    let path = &crate::protocol::message::normal_path(path);
     open(driver, session, path).await?;
     let document = &session.documents[path];
     if document.read_only {

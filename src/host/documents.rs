@@ -349,8 +349,15 @@ impl Documents {
                 }
             })
             .map_err(|_| save_error("the path is not shared".into()))?;
+        if std::fs::metadata(&target).is_ok_and(|meta| meta.permissions().readonly()) {
+            return Err(save_error(
+                "the file is read-only on the host's disk; the host can make it writable".into(),
+            ));
+        }
         let text = document.doc.rope().to_string();
-        write_atomically(&target, text.as_bytes()).map_err(|e| save_error(e.to_string()))?;
+        // The error's kind only: the operating system's message may name the host's
+        // absolute paths (the temporary file's), which members are not told.
+        write_atomically(&target, text.as_bytes()).map_err(|e| save_error(e.kind().to_string()))?;
         document.disk_digest = digest(&text);
         document.disk_revision = document.doc.revision();
         Ok(document.doc.revision())
@@ -415,7 +422,9 @@ pub fn difference(old: &str, new: &str) -> Result<Operation, crate::text::OtErro
 }
 
 /// Writes `bytes` to `target` through a temporary file in the same folder and a rename,
-/// so a crash never leaves half a file; the original's permissions are kept.
+/// so a crash never leaves half a file; the original's permissions are kept, and a new
+/// file gets the mode any new file of the host's user gets (0666 less the umask), not the
+/// temporary file's private 0600.
 fn write_atomically(target: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let folder = target
         .parent()
@@ -427,16 +436,92 @@ fn write_atomically(target: &std::path::Path, bytes: &[u8]) -> std::io::Result<(
         .tempfile_in(folder)?;
     temporary.write_all(bytes)?;
     temporary.as_file().sync_all()?;
-    if let Some(permissions) = permissions {
-        std::fs::set_permissions(temporary.path(), permissions)?;
+    match permissions {
+        Some(permissions) => std::fs::set_permissions(temporary.path(), permissions)?,
+        None => set_new_file_mode(temporary.path())?,
     }
     temporary.persist(target).map_err(|e| e.error)?;
     Ok(())
 }
 
+#[cfg(unix)]
+fn set_new_file_mode(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666 & !umask()))
+}
+
+#[cfg(not(unix))]
+fn set_new_file_mode(_path: &std::path::Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// The process's umask, read from /proc (setting it to read it back would race with
+/// other threads creating files); the usual 022 where /proc does not say.
+#[cfg(unix)]
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Umask:"))
+                .and_then(|mask| u32::from_str_radix(mask.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_read_only_file_is_not_replaced_and_the_refusal_names_no_host_path() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("locked.txt");
+        std::fs::write(&file, "original\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let workspace = Arc::new(Workspace::open(dir.path(), &[]).unwrap());
+        let mut documents = Documents::new(workspace);
+        documents.open("locked.txt").unwrap();
+        documents
+            .submit_as_host("locked.txt", Operation::insert(9, 0, "edit ").unwrap())
+            .unwrap();
+        let error = documents.save("locked.txt").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "cannot save locked.txt: the file is read-only on the host's disk; the host can make it writable"
+        );
+        assert!(!error.contains(&dir.path().display().to_string()));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "original\n");
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o444);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_deleted_on_the_host_comes_back_with_the_mode_new_files_get() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "notes\n").unwrap();
+        let workspace = Arc::new(Workspace::open(dir.path(), &[]).unwrap());
+        let mut documents = Documents::new(workspace);
+        documents.open("notes.txt").unwrap();
+        std::fs::remove_file(dir.path().join("notes.txt")).unwrap();
+        documents.save("notes.txt").unwrap();
+        // What any program of the host's user gets for a new file.
+        std::fs::write(dir.path().join("fresh.txt"), "").unwrap();
+        let mode = |name: &str| {
+            std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("notes.txt"), mode("fresh.txt"));
+        assert_ne!(mode("notes.txt"), 0o600);
+    }
 
     #[test]
     fn a_position_asked_at_an_older_revision_moves_with_the_lines_inserted_above() {

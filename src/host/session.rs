@@ -967,6 +967,19 @@ impl HostSession {
                 },
             )
         };
+        let asked_path = match &body {
+            Request::OpenDocument { path }
+            | Request::CatchUp { path, .. }
+            | Request::Save { path } => Some(path),
+            _ => None,
+        };
+        if let Some(path) = asked_path
+            && let Some(message) = not_in_normal_form(path)
+        {
+            return Ok(sender
+                .send(route, &respond(true, Response::Error { message }))
+                .await?);
+        }
         match body {
             Request::OpenDocument { path } => {
                 let read_only = self.role_of(from) == Some(Role::ReadOnly);
@@ -1107,6 +1120,16 @@ impl HostSession {
                 return Ok(());
             }
             None => return Ok(()),
+        }
+        if let Some(reason) = not_in_normal_form(&path) {
+            self.broadcast_applied().await?;
+            sender
+                .send(
+                    Route::Participant(from),
+                    &refuse(path, submission.id, reason),
+                )
+                .await?;
+            return Ok(());
         }
         if !self.trust_project
             && Some(from) != self.owner
@@ -1278,4 +1301,13 @@ fn document_pieces(rope: &ropey::Rope, from: usize) -> impl Iterator<Item = Stri
             rope.slice(start..(start + DOCUMENT_PIECE_CHARS).min(total))
                 .to_string()
         })
+}
+
+/// Documents are known by one form of their path (`protocol::message::normal_path`); a
+/// request in another form is refused, so one file never becomes two documents whose
+/// saves overwrite each other's edits.
+fn not_in_normal_form(path: &str) -> Option<String> {
+    let normal = crate::protocol::message::normal_path(path);
+    (normal != path)
+        .then(|| format!("`{path}` is not how the host names that file: ask for `{normal}`"))
 }

@@ -141,6 +141,17 @@ pub enum Request {
     Ping,
 }
 
+/// A shared file's path in the one form documents are known by (`src/main.rs`): without
+/// `.` parts or empty ones. The host keeps one document per file and refuses a path in any
+/// other form, so `./notes.txt` can never become a second copy of `notes.txt`; clients
+/// turn what a person typed into this form before asking.
+pub fn normal_path(path: &str) -> String {
+    path.split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// A place in a document, at the revision the asker was looking at.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TextPosition {
