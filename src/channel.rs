@@ -54,10 +54,15 @@ pub enum ChannelError {
 pub struct ChannelSender {
     sealer: Arc<Mutex<FrameSealer>>,
     frames: Arc<Mutex<mpsc::Sender<Vec<u8>>>>,
+    /// Held from sealing a frame until it is queued: frames must leave in the order of
+    /// their counters, or the receiver's replay window drops the ones that fall behind.
+    /// (An async lock, since queueing waits while the socket is busy.)
+    in_order: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl ChannelSender {
     pub async fn send(&self, route: Route, message: &Message) -> Result<(), ChannelError> {
+        let _in_order = self.in_order.lock().await;
         let frame = {
             let mut sealer = self.sealer.lock().unwrap_or_else(|p| p.into_inner());
             sealer.seal(route, message)?
@@ -118,6 +123,7 @@ impl Channel {
             sender: ChannelSender {
                 sealer: Arc::new(Mutex::new(FrameSealer::new(sending_key, 0))),
                 frames: Arc::new(Mutex::new(outgoing)),
+                in_order: Arc::default(),
             },
             frames: incoming,
             keys,
