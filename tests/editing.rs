@@ -408,3 +408,44 @@ async fn one_file_is_one_document_whatever_the_path_looks_like() {
         "`./notes.txt` is not how the host names that file: ask for `notes.txt`"
     );
 }
+
+/// An edit the host could not broadcast in one frame is refused before it is applied,
+/// with a reason; everyone stays in step and goes on editing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_too_large_to_share_is_refused_and_everyone_stays_in_step() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("big.txt", b"start\n")]);
+    let relay = start_relay(RelayConfig::default()).await;
+    let link = start_host(dir.path(), relay.address, "host", &[]).await;
+    let (mut ada_driver, mut ada) = join_and_open(&link, "ada", "big.txt").await;
+    let (mut bob_driver, mut bob) = join_and_open(&link, "bob", "big.txt").await;
+
+    // Fits the frame ada sends, but not the host's broadcast of it.
+    let paste = "x".repeat(cotype::protocol::MAX_EDIT_BYTES);
+    type_at_end(&mut ada, "big.txt", &paste);
+    let mut refusal = String::new();
+    run_until(
+        &mut ada_driver,
+        &mut ada,
+        Duration::from_secs(60),
+        |_, event| {
+            if let Some(cotype::client::session::SessionEvent::EditRefused { reason, .. }) = event {
+                refusal = reason.clone();
+            }
+            Ok(!refusal.is_empty())
+        },
+    )
+    .await
+    .unwrap();
+    assert!(refusal.contains("make it in parts"), "{refusal}");
+
+    // Both go on: bob's next line reaches ada, and the file holds no half of the paste.
+    wait_for_text(&mut ada_driver, &mut ada, "big.txt", "start\n").await;
+    type_at_end(&mut bob, "big.txt", "bob was here\n");
+    wait_synced(&mut bob_driver, &mut bob, "big.txt").await;
+    wait_for_text(&mut ada_driver, &mut ada, "big.txt", "bob was here").await;
+    assert_eq!(
+        ada.documents["big.txt"].rope.to_string(),
+        "start\nbob was here\n"
+    );
+}

@@ -353,8 +353,13 @@ impl HostSession {
 
     /// Adds a sequenced edit to the next broadcast (sent at once if that is full).
     async fn sequenced(&mut self, applied: AppliedEdit) -> anyhow::Result<()> {
-        // The path, the revision and the author's id, and the operation.
-        self.applied_bytes += applied.path.len() + 48 + applied.edit.op.encoded_size();
+        let size = crate::protocol::message::applied_size(&applied.path, &applied.edit.op);
+        // A batch ends before an edit that would take it past one edit's limit, so every
+        // broadcast fits a frame.
+        if self.applied_bytes + size > crate::protocol::MAX_EDIT_BYTES {
+            self.broadcast_applied().await?;
+        }
+        self.applied_bytes += size;
         self.applied.push(applied);
         if self.applied_bytes >= APPLIED_BYTES {
             self.broadcast_applied().await?;
@@ -1120,6 +1125,22 @@ impl HostSession {
                 return Ok(());
             }
             None => return Ok(()),
+        }
+        let size = crate::protocol::message::applied_size(&path, &submission.op);
+        if size > crate::protocol::MAX_EDIT_BYTES {
+            self.broadcast_applied().await?;
+            let reason = format!(
+                "this edit is {} KiB, more than the {} KiB one edit may be: make it in parts",
+                size / 1024,
+                crate::protocol::MAX_EDIT_BYTES / 1024
+            );
+            sender
+                .send(
+                    Route::Participant(from),
+                    &refuse(path, submission.id, reason),
+                )
+                .await?;
+            return Ok(());
         }
         if let Some(reason) = not_in_normal_form(&path) {
             self.broadcast_applied().await?;

@@ -141,6 +141,12 @@ pub enum Request {
     Ping,
 }
 
+/// About how many bytes an edit of `path` takes in an `Applied` broadcast, at most: the
+/// path, the revision, author and typist (varints and a 16-byte tag), and the operation.
+pub fn applied_size(path: &str, op: &crate::text::Operation) -> usize {
+    path.len() + 64 + op.encoded_size()
+}
+
 /// A shared file's path in the one form documents are known by (`src/main.rs`): without
 /// `.` parts or empty ones. The host keeps one document per file and refuses a path in any
 /// other form, so `./notes.txt` can never become a second copy of `notes.txt`; clients
