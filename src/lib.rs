@@ -13,6 +13,7 @@ pub mod demo;
 pub mod host;
 pub mod latency;
 pub mod link;
+pub mod logging;
 pub mod net;
 pub mod protocol;
 pub mod rekey;

@@ -336,7 +336,7 @@ fn default_name() -> String {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // While the editor owns the terminal, a log line on stderr would tear the screen.
-    init_logging(matches!(
+    cotype::logging::init(matches!(
         cli.command,
         Command::Join { .. }
             | Command::Demo { .. }
@@ -366,31 +366,6 @@ fn main() -> ExitCode {
             eprintln!("cotype: {error:#}");
             ExitCode::from(code)
         }
-    }
-}
-
-fn init_logging(to_file: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("COTYPE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if !to_file {
-        builder.with_writer(std::io::stderr).init();
-        return;
-    }
-    let file = cotype::tui::terminal::log_file_path().and_then(|path| {
-        std::fs::create_dir_all(path.parent()?).ok()?;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .ok()
-    });
-    match file {
-        Some(file) => builder
-            .with_ansi(false)
-            .with_writer(std::sync::Mutex::new(file))
-            .init(),
-        None => builder.with_writer(std::io::sink).init(),
     }
 }
 
