@@ -19,11 +19,15 @@ session = bytes(0xA0 + i for i in range(16))
 content = hkdf(session, secret, b"cotype v1 content key")
 token = hkdf(session, secret, b"cotype v1 relay admission token")
 verification = hkdf(session, secret, b"cotype v1 verification code")
-number = int.from_bytes(verification[:4], "big") % 1_000_000
+code_host_public = bytes(0x50 + i for i in range(32))
+code_digest = hashlib.sha256(b"cotype v2 verification code\0" + verification + code_host_public).digest()
+number = int.from_bytes(code_digest[:8], "big") % 10**15
+code_digits = f"{number:015}"
+code = " ".join(code_digits[i:i + 3] for i in range(0, 15, 3))
 print("content ", content.hex())
 print("token   ", token.hex())
 print("verifier", hashlib.sha256(token).digest().hex())
-print("code    ", f"{number // 1000:03} {number % 1000:03}")
+print("code    ", code)
 instance = bytes([0x11] * 16)
 sender_key = hkdf(instance, content, b"cotype v1 sender key")
 nonce = bytes(4) + (1).to_bytes(8, "big")
@@ -73,7 +77,7 @@ if __name__ == "__main__":
             "KAT_CONTENT": content.hex(),
             "KAT_TOKEN": token.hex(),
             "KAT_VERIFIER": hashlib.sha256(token).digest().hex(),
-            "KAT_CODE": f"{number // 1000:03} {number % 1000:03}",
+            "KAT_CODE": code,
             "KAT_SEALED": AESGCM(sender_key).encrypt(nonce, b"hello, cotype", b"header").hex(),
             "KAT_OWNER_PROOF": owner_proof.hex(),
         }

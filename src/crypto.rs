@@ -31,6 +31,8 @@ const INFO_CONTENT: &[u8] = b"cotype v1 content key";
 const INFO_ADMISSION: &[u8] = b"cotype v1 relay admission token";
 const INFO_SENDER: &[u8] = b"cotype v1 sender key";
 const INFO_VERIFICATION: &[u8] = b"cotype v1 verification code";
+/// Hashed before the verification key and the host's public key into the code.
+const INFO_VERIFICATION_CODE: &[u8] = b"cotype v2 verification code\0";
 const INFO_OWNER: &[u8] = b"cotype v1 host owner proof";
 
 /// A sender's random identity; part of every frame header.
@@ -86,15 +88,26 @@ impl SessionKeys {
         admission_verifier(&self.admission_token)
     }
 
-    /// A short code people compare out of band: equal codes mean equal keys.
-    pub fn verification_code(&self) -> String {
-        let number = u32::from_be_bytes([
-            self.verification[0],
-            self.verification[1],
-            self.verification[2],
-            self.verification[3],
-        ]) % 1_000_000;
-        format!("{:03} {:03}", number / 1000, number % 1000)
+    /// The code people compare out of band: equal codes mean the same session secret and
+    /// the same host key (the key every later key update must come from). Fifteen digits,
+    /// about 50 bits: finding another secret, or another host key, with the same code
+    /// takes about 2^50 tries, where the six digits before took 2^20.
+    pub fn verification_code(&self, host_public_key: &[u8; 32]) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::new()
+            .chain_update(INFO_VERIFICATION_CODE)
+            .chain_update(self.verification)
+            .chain_update(host_public_key)
+            .finalize();
+        let mut first = [0; 8];
+        first.copy_from_slice(&digest[..8]);
+        let digits = format!("{:015}", u64::from_be_bytes(first) % 1_000_000_000_000_000);
+        digits
+            .as_bytes()
+            .chunks(3)
+            .map(|group| std::str::from_utf8(group).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// A new sending key with a fresh random instance id.
@@ -333,7 +346,18 @@ mod tests {
         assert_eq!(hex(&keys.content), KAT_CONTENT);
         assert_eq!(hex(&keys.admission_token()), KAT_TOKEN);
         assert_eq!(hex(&keys.admission_verifier()), KAT_VERIFIER);
-        assert_eq!(keys.verification_code(), KAT_CODE);
+        let host_public_key: [u8; 32] = std::array::from_fn(|i| 0x50 + i as u8);
+        assert_eq!(keys.verification_code(&host_public_key), KAT_CODE);
+    }
+
+    /// The code commits to the host's key as well as the secret, and has about 50 bits.
+    #[test]
+    fn the_verification_code_covers_the_host_key_and_has_fifteen_digits() {
+        let keys = fixed_keys();
+        let code = keys.verification_code(&[1; 32]);
+        assert_ne!(code, keys.verification_code(&[2; 32]));
+        assert_eq!(code.len(), 19, "{code}");
+        assert_eq!(code.chars().filter(char::is_ascii_digit).count(), 15);
     }
 
     #[test]
@@ -369,7 +393,7 @@ mod tests {
     const KAT_CONTENT: &str = "d74278473329ffc322376aec559c25fc2526c371fbf0a30a568ca2756e8e9f10";
     const KAT_TOKEN: &str = "f525e28c675afc2f4190aa0dbab52ce5478feee5dd123ae2153d4b31c3e40267";
     const KAT_VERIFIER: &str = "7b4dfb567435d7e7b184902ff61a1700d7eb4810d547647e4524f10aac6d1421";
-    const KAT_CODE: &str = "885 427";
+    const KAT_CODE: &str = "900 351 636 055 459";
     const KAT_SEALED: &str = "21ef6dfc5a6ed785c0080a6ae8de7c0bb43d2a49be0334f26a990d9cb3";
     const KAT_OWNER_PROOF: &str =
         "a4bcd28594927b291b4952a268de2b9eb4e3b70fd016bcf0d32e7c046d3d5928";

@@ -462,3 +462,32 @@ async fn the_hosts_own_user_is_proven_not_claimed() {
     assert_eq!(files.len(), 1);
     mallory.abort();
 }
+
+/// The host and a participant show the same verification code, computed on each side from
+/// the secret and the host's key; it is long enough to resist a search for a look-alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_and_participant_show_the_same_fifteen_digit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_tree(dir.path(), &[("a.txt", b"a\n")]);
+    let relay = common::start_relay(cotype::relay::RelayConfig::default()).await;
+    let mut host = cotype::host::HostSession::start(cotype::host::HostOptions {
+        root: dir.path().to_path_buf(),
+        relay: Some(relay.address.to_string()),
+        insecure: false,
+        hide: Vec::new(),
+        name: "host".into(),
+        approval: Approval::Auto,
+        trust_project: false,
+    })
+    .await
+    .unwrap();
+    let host_code = host.verification_code();
+    let link = host.link.clone();
+    let _control = host.control();
+    tokio::spawn(host.run());
+    let (driver, _session) = cotype::client::driver::Driver::join(&link, "guest")
+        .await
+        .unwrap();
+    assert_eq!(driver.verification_code(), host_code);
+    assert_eq!(host_code.chars().filter(char::is_ascii_digit).count(), 15);
+}

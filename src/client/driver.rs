@@ -209,8 +209,15 @@ impl Driver {
         self.epoch = update.epoch;
         DriverEvent::Rekeyed {
             epoch: update.epoch,
-            verification_code: keys.verification_code(),
+            verification_code: keys.verification_code(&self.host_public_key),
         }
+    }
+
+    /// The code to compare with the host's: it covers the session secret and the host's
+    /// key (`SessionKeys::verification_code`).
+    pub fn verification_code(&self) -> String {
+        crate::crypto::SessionKeys::derive(&self.link.secret, &self.link.session)
+            .verification_code(&self.host_public_key)
     }
 
     /// The current link (it changes when the host rotates the keys).

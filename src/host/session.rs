@@ -261,7 +261,8 @@ impl HostSession {
     }
 
     pub fn verification_code(&self) -> String {
-        SessionKeys::derive(&self.link.secret, &self.link.session).verification_code()
+        SessionKeys::derive(&self.link.secret, &self.link.session)
+            .verification_code(&self.key_pair.public())
     }
 
     /// Serves until the relay connection closes for good.
@@ -809,7 +810,7 @@ impl HostSession {
         let _ = self.events.send(HostEvent::MemberLeft(removed.member));
         let _ = self.events.send(HostEvent::Rekeyed {
             link: self.link.to_url(),
-            verification_code: keys.verification_code(),
+            verification_code: keys.verification_code(&self.key_pair.public()),
         });
         Ok(())
     }

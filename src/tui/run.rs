@@ -162,9 +162,10 @@ pub async fn join(link: &Link, options: JoinOptions) -> Result<(), RunError> {
         }
     };
     let (driver, session) = joined?;
+    // Equal codes on both sides mean nobody in the middle swapped the link's secret or
+    // the host's key.
+    let code = driver.verification_code();
     let (mut tui, mut event_loop) = setup.start(options, driver, session)?;
-    // Equal codes on both sides mean nobody in the middle swapped the link's secret.
-    let code = crate::crypto::SessionKeys::derive(&link.secret, &link.session).verification_code();
     event_loop.app.set_session_card(None, code.clone());
     event_loop.app.message(
         Level::Info,
