@@ -4,6 +4,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -347,7 +348,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // Whatever still runs (a task blocked on I/O) is not waited for past this.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let code = match (
@@ -486,12 +490,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "sharing; verification code {} (compare it with your participants). Type 'help' for commands; Ctrl-C ends the session.",
                 session.verification_code()
             );
-            if let Some(control) = session.control() {
-                tokio::spawn(headless_host_console(control));
-            }
+            let control = session
+                .control()
+                .context("the session's controls are taken")?;
+            let commands = control.commands.clone();
+            tokio::spawn(headless_host_console(control, stdin_lines()));
+            let run = session.run();
+            tokio::pin!(run);
             tokio::select! {
-                result = session.run() => result,
-                _ = shutdown_signal() => Ok(()),
+                result = &mut run => result,
+                _ = shutdown_signal() => {
+                    // End it at the relay too, so participants hear it ended instead of
+                    // waiting for the host to come back; a stuck session does not hold us.
+                    let _ = commands.send(HostCommand::End).await;
+                    tokio::time::timeout(Duration::from_secs(2), &mut run)
+                        .await
+                        .unwrap_or(Ok(()))
+                }
             }
         }
         Command::Demo {
@@ -735,9 +750,34 @@ enum ApproveArg {
 const HOST_CONSOLE_HELP: &str = "\
 commands: admit ID [read-only] | refuse ID | role ID editor|read-only | remove ID | follow | unsaved | end";
 
+/// Lines of standard input, read on a thread of their own. A read from a terminal or an
+/// open pipe cannot be cancelled: on tokio's blocking pool (`tokio::io::stdin`) it would
+/// hold up the runtime's shutdown, and so the process's exit, until one more line came.
+/// This thread is detached, and the process exits without waiting for it.
+fn stdin_lines() -> tokio::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (lines, receiver) = tokio::sync::mpsc::channel(16);
+    let reader = std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { return };
+                if lines.blocking_send(line).is_err() {
+                    return;
+                }
+            }
+        });
+    if let Err(e) = reader {
+        eprintln!("cotype: cannot read commands from stdin: {e}");
+    }
+    receiver
+}
+
 /// The headless host's console: session events on stderr, commands from stdin.
-async fn headless_host_console(mut control: HostControl) {
-    use tokio::io::AsyncBufReadExt;
+async fn headless_host_console(
+    mut control: HostControl,
+    mut lines: tokio::sync::mpsc::Receiver<String>,
+) {
     let commands = control.commands.clone();
     tokio::spawn(async move {
         while let Some(event) = control.events.recv().await {
@@ -770,8 +810,7 @@ async fn headless_host_console(mut control: HostControl) {
             }
         }
     });
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    while let Some(line) = lines.recv().await {
         let words: Vec<&str> = line.split_whitespace().collect();
         let id = |i: usize| words.get(i).and_then(|w| w.parse::<u32>().ok());
         let role = |word: Option<&&str>| match word.copied() {
