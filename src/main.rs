@@ -101,6 +101,7 @@ enum Command {
         after_help = "Examples:\n  cotype ls 'https://relay.example.com/s/…#…'\n  COTYPE_LINK=… cotype ls"
     )]
     Ls {
+        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
         link: Option<String>,
         #[command(flatten)]
         participant: ParticipantArgs,
@@ -109,8 +110,11 @@ enum Command {
     #[command(
         after_help = "Examples:\n  cotype edit LINK src/main.rs --at 3:1 --insert '// reviewed\n' --save\n  cotype edit LINK notes.md --at 1:5 --delete 3"
     )]
+    #[command(allow_missing_positional = true)]
     Edit {
-        link: String,
+        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
+        link: Option<String>,
+        /// The file, by its path inside the shared folder.
         path: String,
         /// 1-based LINE:COL, the column counted in characters.
         #[arg(long, value_parser = parse_line_col)]
@@ -128,6 +132,7 @@ enum Command {
         after_help = "Examples:\n  cotype join 'https://relay.example.com/s/…#…'\n  cotype join - --name ada --follow bob < link.txt\n  COTYPE_LINK=… cotype join --keymap vim --theme sixteen\n\nBy default you follow the host on joining; any move of your own stops following.\nctrl-q quits, F1 lists the keys (see `cotype keys`). Logs go to cotype.log in the state folder."
     )]
     Join {
+        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
         link: Option<String>,
         /// Follow this person (by name) instead of the host.
         #[arg(long, value_name = "NAME")]
@@ -157,8 +162,11 @@ enum Command {
     },
     /// Print the exact bytes of a shared file.
     #[command(after_help = "Examples:\n  cotype cat - src/main.rs < link.txt")]
+    #[command(allow_missing_positional = true)]
     Cat {
-        link: String,
+        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
+        link: Option<String>,
+        /// The file, by its path inside the shared folder.
         path: String,
         #[command(flatten)]
         participant: ParticipantArgs,
@@ -191,8 +199,10 @@ enum Command {
     #[command(
         after_help = "Lines are sorted by path, line and column. Columns count bytes, as in rg.\n\nExamples:\n  cotype search - 'fn \\w+\\(' -g '*.rs' < link.txt\n  cotype search - TODO -i --json < link.txt"
     )]
+    #[command(allow_missing_positional = true)]
     Search {
-        link: String,
+        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
+        link: Option<String>,
         /// A regular expression (Rust regex syntax, as rg), or a literal with -F.
         pattern: String,
         /// Search for PATTERN literally.
@@ -217,25 +227,25 @@ enum Command {
         participant: ParticipantArgs,
     },
     /// Show what the host's language server says about the symbol at PATH:LINE:COL.
-    #[command(after_help = PLACE_HELP)]
+    #[command(after_help = PLACE_HELP, allow_missing_positional = true)]
     Hover {
         #[command(flatten)]
         place: PlaceArgs,
     },
     /// Print where the symbol at PATH:LINE:COL is defined, then the lines around it.
-    #[command(after_help = PLACE_HELP)]
+    #[command(after_help = PLACE_HELP, allow_missing_positional = true)]
     Peek {
         #[command(flatten)]
         place: PlaceArgs,
     },
     /// Print where the symbol at PATH:LINE:COL is defined, as path:line:col.
-    #[command(after_help = PLACE_HELP)]
+    #[command(after_help = PLACE_HELP, allow_missing_positional = true)]
     Definition {
         #[command(flatten)]
         place: PlaceArgs,
     },
     /// List every use of the symbol at PATH:LINE:COL as path:line:col: context.
-    #[command(after_help = PLACE_HELP)]
+    #[command(after_help = PLACE_HELP, allow_missing_positional = true)]
     Refs {
         #[command(flatten)]
         place: PlaceArgs,
@@ -279,10 +289,12 @@ Examples:
 /// The arguments of the commands that ask about one place in a file.
 #[derive(clap::Args)]
 struct PlaceArgs {
-    link: String,
-    /// PATH:LINE:COL, 1-based.
-    #[arg(value_name = "PATH:LINE:COL", value_parser = parse_place)]
-    at: TextPosition,
+    /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
+    link: Option<String>,
+    /// PATH:LINE:COL, 1-based. Parsed after clap: a link in its place (LINK given alone)
+    /// must not be echoed back by clap's error, secret and all.
+    #[arg(value_name = "PATH:LINE:COL")]
+    at: String,
     #[command(flatten)]
     participant: ParticipantArgs,
 }
@@ -360,6 +372,7 @@ fn main() -> ExitCode {
             ) {
                 (Some(client), _) => client.exit_code(),
                 (None, Some(_)) => 4,
+                (None, None) if error.is::<Usage>() => 2,
                 (None, None) => 1,
             };
             eprintln!("cotype: {error:#}");
@@ -393,9 +406,44 @@ fn init_logging(to_file: bool) {
     }
 }
 
+/// A mistake in how the command was called: exit code 2, as clap's own.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
+
 fn parse_link(argument: Option<&str>, insecure: bool) -> anyhow::Result<Link> {
+    if argument.is_none() && std::env::var_os("COTYPE_LINK").is_none() {
+        return Err(Usage(
+            "no link given: pass it as the first argument, '-' to read it from stdin, or set COTYPE_LINK"
+                .into(),
+        )
+        .into());
+    }
     let text = resolve_link_text(argument)?;
     Ok(Link::parse(&text, insecure)?)
+}
+
+/// The link of a command whose LINK may be left out before one more positional, `next`
+/// (`cotype cat [LINK] PATH`). Given alone, a link lands in `next`'s place: say what is
+/// missing rather than ask the host for a file named like the link.
+fn parse_link_before(
+    argument: Option<&str>,
+    next: &str,
+    next_name: &str,
+    insecure: bool,
+) -> anyhow::Result<Link> {
+    if argument.is_none() && looks_like_link(next) {
+        return Err(Usage(format!("{next_name} is missing after the link")).into());
+    }
+    parse_link(argument, insecure)
+}
+
+/// Whether a positional argument is a session link (or '-', the link from stdin) rather
+/// than a path or a pattern.
+fn looks_like_link(text: &str) -> bool {
+    let text = text.trim();
+    text == "-"
+        || ((text.starts_with("https://") || text.starts_with("http://")) && text.contains("/s/"))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -573,7 +621,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             participant,
         } => {
             use cotype::client::headless::{EditAction, edit};
-            let link = parse_link(Some(&link), participant.insecure)?;
+            let link = parse_link_before(link.as_deref(), &path, "PATH", participant.insecure)?;
             let (mut driver, mut session) =
                 cotype::client::driver::Driver::join(&link, &participant.name).await?;
             let action = match (change.insert, change.delete) {
@@ -616,7 +664,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             path,
             participant,
         } => {
-            let link = parse_link(Some(&link), participant.insecure)?;
+            let link = parse_link_before(link.as_deref(), &path, "PATH", participant.insecure)?;
             let mut client = Participant::join(&link, &participant.name).await?;
             let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
             client.read_file(&path, &mut stdout).await?;
@@ -633,7 +681,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             participant,
         } => {
-            let link = parse_link(Some(&link), participant.insecure)?;
+            let link =
+                parse_link_before(link.as_deref(), &pattern, "PATTERN", participant.insecure)?;
             let mut client = Participant::join(&link, &participant.name).await?;
             let query = SearchRequest {
                 pattern,
@@ -848,9 +897,15 @@ const SYNTACTIC_NOTE: &str =
     "cotype: note: answered from syntax alone; the host has no language server for this file";
 
 async fn join_at(place: PlaceArgs) -> anyhow::Result<(Participant, TextPosition)> {
-    let link = parse_link(Some(&place.link), place.participant.insecure)?;
+    let link = parse_link_before(
+        place.link.as_deref(),
+        &place.at,
+        "PATH:LINE:COL",
+        place.participant.insecure,
+    )?;
+    let at = parse_place(&place.at).map_err(Usage)?;
     let client = Participant::join(&link, &place.participant.name).await?;
-    Ok((client, place.at))
+    Ok((client, at))
 }
 
 /// `path:line:col`, 1-based, as the place arguments are written.
