@@ -19,8 +19,10 @@ use cotype::relay::{Relay, RelayConfig};
 use cotype::text::LineCol;
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 success, 1 other error, 2 usage, 3 relay unreachable or connection lost,
-4 wrong link or session gone, 5 the host refused the request (hidden or missing file).
+Exit codes: 0 success (also when the reader of the output stops early, as `| head`),
+1 other error, or `search` found nothing, 2 usage, 3 relay unreachable or connection
+lost, 4 wrong link or session gone, 5 the host refused the request (hidden or missing
+file).
 
 A LINK argument may be '-' (read from stdin) or left out (read from COTYPE_LINK), so the
 secret need not appear in the process list.";
@@ -110,12 +112,15 @@ enum Command {
     #[command(
         after_help = "Examples:\n  cotype edit LINK src/main.rs --at 3:1 --insert '// reviewed\n' --save\n  cotype edit LINK notes.md --at 1:5 --delete 3"
     )]
-    #[command(allow_missing_positional = true)]
+    #[command(
+        override_usage = "cotype edit [OPTIONS] --at <AT> <--insert <INSERT>|--delete <DELETE>> [LINK] <PATH>"
+    )]
     Edit {
         /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
         link: Option<String>,
         /// The file, by its path inside the shared folder.
-        path: String,
+        #[arg(value_name = "PATH")]
+        path: Option<String>,
         /// 1-based LINE:COL, the column counted in characters.
         #[arg(long, value_parser = parse_line_col)]
         at: cotype::text::LineCol,
@@ -162,12 +167,13 @@ enum Command {
     },
     /// Print the exact bytes of a shared file.
     #[command(after_help = "Examples:\n  cotype cat - src/main.rs < link.txt")]
-    #[command(allow_missing_positional = true)]
+    #[command(override_usage = "cotype cat [OPTIONS] [LINK] <PATH>")]
     Cat {
         /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
         link: Option<String>,
         /// The file, by its path inside the shared folder.
-        path: String,
+        #[arg(value_name = "PATH")]
+        path: Option<String>,
         #[command(flatten)]
         participant: ParticipantArgs,
     },
@@ -199,12 +205,13 @@ enum Command {
     #[command(
         after_help = "Lines are sorted by path, line and column. Columns count bytes, as in rg.\n\nExamples:\n  cotype search - 'fn \\w+\\(' -g '*.rs' < link.txt\n  cotype search - TODO -i --json < link.txt"
     )]
-    #[command(allow_missing_positional = true)]
+    #[command(override_usage = "cotype search [OPTIONS] [LINK] <PATTERN>")]
     Search {
         /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
         link: Option<String>,
         /// A regular expression (Rust regex syntax, as rg), or a literal with -F.
-        pattern: String,
+        #[arg(value_name = "PATTERN")]
+        pattern: Option<String>,
         /// Search for PATTERN literally.
         #[arg(short = 'F', long)]
         fixed_strings: bool,
@@ -227,25 +234,25 @@ enum Command {
         participant: ParticipantArgs,
     },
     /// Show what the host's language server says about the symbol at PATH:LINE:COL.
-    #[command(after_help = PLACE_HELP, allow_missing_positional = true)]
+    #[command(after_help = PLACE_HELP, override_usage = "cotype hover [OPTIONS] [LINK] <PATH:LINE:COL>")]
     Hover {
         #[command(flatten)]
         place: PlaceArgs,
     },
     /// Print where the symbol at PATH:LINE:COL is defined, then the lines around it.
-    #[command(after_help = PLACE_HELP, allow_missing_positional = true)]
+    #[command(after_help = PLACE_HELP, override_usage = "cotype peek [OPTIONS] [LINK] <PATH:LINE:COL>")]
     Peek {
         #[command(flatten)]
         place: PlaceArgs,
     },
     /// Print where the symbol at PATH:LINE:COL is defined, as path:line:col.
-    #[command(after_help = PLACE_HELP, allow_missing_positional = true)]
+    #[command(after_help = PLACE_HELP, override_usage = "cotype definition [OPTIONS] [LINK] <PATH:LINE:COL>")]
     Definition {
         #[command(flatten)]
         place: PlaceArgs,
     },
     /// List every use of the symbol at PATH:LINE:COL as path:line:col: context.
-    #[command(after_help = PLACE_HELP, allow_missing_positional = true)]
+    #[command(after_help = PLACE_HELP, override_usage = "cotype refs [OPTIONS] [LINK] <PATH:LINE:COL>")]
     Refs {
         #[command(flatten)]
         place: PlaceArgs,
@@ -294,7 +301,7 @@ struct PlaceArgs {
     /// PATH:LINE:COL, 1-based. Parsed after clap: a link in its place (LINK given alone)
     /// must not be echoed back by clap's error, secret and all.
     #[arg(value_name = "PATH:LINE:COL")]
-    at: String,
+    at: Option<String>,
     #[command(flatten)]
     participant: ParticipantArgs,
 }
@@ -365,21 +372,63 @@ fn main() -> ExitCode {
     runtime.shutdown_timeout(Duration::from_secs(1));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Whoever read our output stopped (`| head`): a normal end, with nothing to say.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) if error.is::<NoMatch>() => ExitCode::from(1),
         Err(error) => {
-            let code = match (
-                error.downcast_ref::<ClientError>(),
-                error.downcast_ref::<cotype::link::LinkError>(),
-            ) {
-                (Some(client), _) => client.exit_code(),
-                (None, Some(_)) => 4,
-                (None, None) if error.is::<Usage>() => 2,
-                (None, None) => 1,
-            };
-            eprintln!("cotype: {error:#}");
-            ExitCode::from(code)
+            eprintln!("cotype: {}", describe(&error));
+            ExitCode::from(exit_code(&error))
         }
     }
 }
+
+/// The documented exit code for `error` (see `AFTER_HELP`).
+fn exit_code(error: &anyhow::Error) -> u8 {
+    if let Some(client) = error.downcast_ref::<ClientError>() {
+        return client.exit_code();
+    }
+    if error.is::<cotype::link::LinkError>() {
+        return 4;
+    }
+    if error.is::<Usage>() {
+        return 2;
+    }
+    // The host's own connection to its relay.
+    if let Some(cotype::net::NetError::Unreachable { .. }) = error.downcast_ref() {
+        return 3;
+    }
+    1
+}
+
+/// The error and its causes on one line, each said once: many errors here already name
+/// their cause in their own message (`cannot share DIR: No such file…`).
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+/// Whether the error is a write to a closed pipe, however deep in the chain.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let io = match cause.downcast_ref::<ClientError>() {
+            Some(ClientError::Output(io)) => Some(io),
+            _ => cause.downcast_ref::<std::io::Error>(),
+        };
+        io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// A search that found nothing: exit code 1 and no message, as rg.
+#[derive(Debug, thiserror::Error)]
+#[error("no match")]
+struct NoMatch;
 
 fn init_logging(to_file: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("COTYPE_LOG")
@@ -423,19 +472,24 @@ fn parse_link(argument: Option<&str>, insecure: bool) -> anyhow::Result<Link> {
     Ok(Link::parse(&text, insecure)?)
 }
 
-/// The link of a command whose LINK may be left out before one more positional, `next`
-/// (`cotype cat [LINK] PATH`). Given alone, a link lands in `next`'s place: say what is
-/// missing rather than ask the host for a file named like the link.
-fn parse_link_before(
-    argument: Option<&str>,
-    next: &str,
-    next_name: &str,
+/// The link and the next positional of a command whose LINK may be left out
+/// (`cotype cat [LINK] PATH`). Both are optional to clap, which fills them in order, so
+/// one positional alone is the PATH and the link comes from COTYPE_LINK; but a link alone
+/// means PATH was forgotten: say so rather than ask the host for a file named like it.
+/// (clap's `allow_missing_positional` would do this, but sends whatever follows `--` to
+/// the last positional, breaking `cotype search LINK -- PATTERN`.)
+fn link_and(
+    first: Option<String>,
+    second: Option<String>,
+    second_name: &str,
     insecure: bool,
-) -> anyhow::Result<Link> {
-    if argument.is_none() && looks_like_link(next) {
-        return Err(Usage(format!("{next_name} is missing after the link")).into());
-    }
-    parse_link(argument, insecure)
+) -> anyhow::Result<(Link, String)> {
+    let (link, next) = match (first, second) {
+        (link, Some(next)) => (link, next),
+        (Some(only), None) if !looks_like_link(&only) => (None, only),
+        _ => return Err(Usage(format!("{second_name} is missing after the link")).into()),
+    };
+    Ok((parse_link(link.as_deref(), insecure)?, next))
 }
 
 /// Whether a positional argument is a session link (or '-', the link from stdin) rather
@@ -621,7 +675,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             participant,
         } => {
             use cotype::client::headless::{EditAction, edit};
-            let link = parse_link_before(link.as_deref(), &path, "PATH", participant.insecure)?;
+            let (link, path) = link_and(link, path, "PATH", participant.insecure)?;
             let (mut driver, mut session) =
                 cotype::client::driver::Driver::join(&link, &participant.name).await?;
             let action = match (change.insert, change.delete) {
@@ -656,7 +710,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys { keymap } => {
             let keymap = cotype::tui::run::load_keymap(keymap.as_deref())?;
-            print!("{}", cotype::tui::keymap::format_bindings(&keymap));
+            write!(
+                std::io::stdout(),
+                "{}",
+                cotype::tui::keymap::format_bindings(&keymap)
+            )?;
             Ok(())
         }
         Command::Cat {
@@ -664,7 +722,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             path,
             participant,
         } => {
-            let link = parse_link_before(link.as_deref(), &path, "PATH", participant.insecure)?;
+            let (link, path) = link_and(link, path, "PATH", participant.insecure)?;
             let mut client = Participant::join(&link, &participant.name).await?;
             let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
             client.read_file(&path, &mut stdout).await?;
@@ -681,8 +739,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             participant,
         } => {
-            let link =
-                parse_link_before(link.as_deref(), &pattern, "PATTERN", participant.insecure)?;
+            let (link, pattern) = link_and(link, pattern, "PATTERN", participant.insecure)?;
             let mut client = Participant::join(&link, &participant.name).await?;
             let query = SearchRequest {
                 pattern,
@@ -718,6 +775,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(notice) = summary.notice() {
                 eprintln!("cotype: {notice}");
             }
+            if hits.is_empty() {
+                return Err(NoMatch.into());
+            }
             Ok(())
         }
         Command::Hover { place } => {
@@ -727,7 +787,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     if hover.syntactic {
                         eprintln!("{SYNTACTIC_NOTE}");
                     }
-                    println!("{}", hover.markdown.trim());
+                    writeln!(std::io::stdout(), "{}", hover.markdown.trim())?;
                 }
                 None => eprintln!("cotype: nothing to show there"),
             }
@@ -764,9 +824,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if found.locations.is_empty() {
                 eprintln!("cotype: no definition found there");
             }
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
             for location in &found.locations {
-                println!("{}", location_line(location));
+                writeln!(stdout, "{}", location_line(location))?;
             }
+            stdout.flush()?;
             Ok(())
         }
         Command::Refs { place } => {
@@ -897,13 +959,13 @@ const SYNTACTIC_NOTE: &str =
     "cotype: note: answered from syntax alone; the host has no language server for this file";
 
 async fn join_at(place: PlaceArgs) -> anyhow::Result<(Participant, TextPosition)> {
-    let link = parse_link_before(
-        place.link.as_deref(),
-        &place.at,
+    let (link, at) = link_and(
+        place.link,
+        place.at,
         "PATH:LINE:COL",
         place.participant.insecure,
     )?;
-    let at = parse_place(&place.at).map_err(Usage)?;
+    let at = parse_place(&at).map_err(Usage)?;
     let client = Participant::join(&link, &place.participant.name).await?;
     Ok((client, at))
 }

@@ -182,6 +182,33 @@ fn an_unreachable_relay_exits_3() {
         let finished = run(cotype().args(&args), b"");
         finished.assert_failure(3, "cannot reach the relay", secret_of(&link));
     }
+    // The host too, when its relay is not there.
+    let dir = tempfile::tempdir().unwrap();
+    let relay = format!("127.0.0.1:{port}");
+    let host = run(
+        cotype()
+            .arg("host")
+            .arg(dir.path())
+            .args(["--headless", "--relay", &relay]),
+        b"",
+    );
+    host.assert_failure(3, "cannot reach the relay at 127.0.0.1:", "");
+}
+
+#[test]
+fn an_error_says_its_cause_once() {
+    let missing = run(
+        cotype().args(["host", "/definitely/not/here", "--headless"]),
+        b"",
+    );
+    let line = missing.assert_failure(1, "cannot share /definitely/not/here: ", "");
+    let cause = std::io::Error::from(std::io::ErrorKind::NotFound).to_string();
+    assert_eq!(line.matches("cannot share").count(), 1, "{line}");
+    assert_eq!(
+        line.matches("(os error 2)").count(),
+        1,
+        "the cause ({cause}) once: {line}"
+    );
 }
 
 #[test]
@@ -229,6 +256,15 @@ fn every_command_takes_its_link_from_cotype_link_when_it_is_left_out() {
     assert_eq!(search_flags.stdout_text(), "README.md:1:3:# demo\n");
 
     // The host answered: it has no language server for Markdown.
+    let after_dashes = with_env(&["search", "-F", "--", "# demo"]);
+    assert_eq!(
+        after_dashes.code(),
+        Some(0),
+        "stderr: {}",
+        after_dashes.stderr
+    );
+    assert_eq!(after_dashes.stdout_text(), "README.md:1:1:# demo\n");
+
     let hover = with_env(&["hover", "README.md:1:3"]);
     hover.assert_failure(
         5,

@@ -151,10 +151,8 @@ pub struct HostSession {
 impl HostSession {
     /// Opens the workspace, creates the session at the relay and returns the link.
     pub async fn start(options: HostOptions) -> anyhow::Result<HostSession> {
-        let workspace = std::sync::Arc::new(
-            Workspace::open(&options.root, &options.hide)
-                .with_context(|| format!("cannot share {}", options.root.display()))?,
-        );
+        // Its errors say what cannot be shared and why.
+        let workspace = std::sync::Arc::new(Workspace::open(&options.root, &options.hide)?);
         let (relay_address, tls, embedded) = match &options.relay {
             Some(relay) => {
                 let (tls, address) = crate::link::parse_relay_address(relay, options.insecure)?;
