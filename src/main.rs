@@ -657,7 +657,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ls { link, participant } => {
             let link = parse_link(link.as_deref(), participant.insecure)?;
-            let mut client = Participant::join(&link, &participant.name).await?;
+            let mut client =
+                Participant::join_telling(&link, &participant.name, &mut say_waiting).await?;
             let files = client.list_files().await?;
             let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
             for file in files {
@@ -676,8 +677,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             use cotype::client::headless::{EditAction, edit};
             let (link, path) = link_and(link, path, "PATH", participant.insecure)?;
-            let (mut driver, mut session) =
-                cotype::client::driver::Driver::join(&link, &participant.name).await?;
+            let (mut driver, mut session) = cotype::client::driver::Driver::join_telling(
+                &link,
+                &participant.name,
+                &mut say_waiting,
+            )
+            .await?;
             let action = match (change.insert, change.delete) {
                 (Some(text), _) => EditAction::Insert(text),
                 (None, Some(count)) => EditAction::Delete(count),
@@ -723,7 +728,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             participant,
         } => {
             let (link, path) = link_and(link, path, "PATH", participant.insecure)?;
-            let mut client = Participant::join(&link, &participant.name).await?;
+            let mut client =
+                Participant::join_telling(&link, &participant.name, &mut say_waiting).await?;
             let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
             client.read_file(&path, &mut stdout).await?;
             Ok(())
@@ -740,7 +746,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             participant,
         } => {
             let (link, pattern) = link_and(link, pattern, "PATTERN", participant.insecure)?;
-            let mut client = Participant::join(&link, &participant.name).await?;
+            let mut client =
+                Participant::join_telling(&link, &participant.name, &mut say_waiting).await?;
             let query = SearchRequest {
                 pattern,
                 fixed_strings,
@@ -955,6 +962,12 @@ async fn headless_host_console(
     }
 }
 
+/// A headless command on a session whose host admits people one by one would otherwise
+/// wait in silence.
+fn say_waiting() {
+    eprintln!("cotype: waiting for the host to let you in…");
+}
+
 const SYNTACTIC_NOTE: &str =
     "cotype: note: answered from syntax alone; the host has no language server for this file";
 
@@ -966,7 +979,8 @@ async fn join_at(place: PlaceArgs) -> anyhow::Result<(Participant, TextPosition)
         place.participant.insecure,
     )?;
     let at = parse_place(&at).map_err(Usage)?;
-    let client = Participant::join(&link, &place.participant.name).await?;
+    let client =
+        Participant::join_telling(&link, &place.participant.name, &mut say_waiting).await?;
     Ok((client, at))
 }
 

@@ -132,3 +132,49 @@ fn sigterm_ends_a_headless_host_on_a_terminal() {
         .unwrap_or_else(|| panic!("still running {EXIT_WITHIN:?} after SIGTERM"));
     assert_eq!(status.code(), Some(0), "script returns cotype's exit code");
 }
+
+#[test]
+fn a_headless_command_says_it_waits_for_the_host_to_let_it_in() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let mut command = cotype();
+    command
+        .arg("host")
+        .arg(dir.path())
+        .args(["--headless", "--approve", "ask"]);
+    let (mut host, mut console) = Running::spawn_with_input(command);
+    let link = host.next_stdout_line();
+    let secret = link.split_once('#').unwrap().1.to_owned();
+
+    let mut ls = cotype();
+    ls.args(["ls", "--name", "sam", &link]);
+    let mut ls = Running::spawn(ls);
+    let said = ls.stderr_line_with("waiting");
+    assert_eq!(said, "cotype: waiting for the host to let you in…");
+    assert!(!said.contains(&secret));
+    assert!(!ls.has_exited(), "it waits for the host's answer");
+
+    let asks = host.stderr_line_with("sam (id ");
+    let id: u32 = asks
+        .split("(id ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("the console names the joiner's id: {asks:?}"));
+    writeln!(console, "admit {id}").unwrap();
+    console.flush().unwrap();
+    assert_eq!(ls.next_stdout_line(), "README.md");
+    assert_eq!(ls.next_stdout_line(), "src/lib.rs");
+    let status = ls.wait_exit(process::DEADLINE).expect("ls ends once admitted");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn a_host_that_admits_everyone_makes_nobody_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let (_host, _input, link) = host_with_open_stdin(dir.path());
+    let listed = process::run(cotype().args(["ls", &link]), b"");
+    assert_eq!(listed.code(), Some(0));
+    assert_eq!(listed.stderr, "", "nothing to wait for, nothing said");
+}

@@ -612,6 +612,13 @@ impl HostSession {
                     participant: from,
                     name: member.name,
                 });
+                // A pending joiner hears only the host: tell it why nothing happens yet.
+                self.sender()
+                    .send(
+                        Route::Participant(from),
+                        &Message::Event(Event::AwaitingAdmission),
+                    )
+                    .await?;
                 Ok(())
             }
         }
