@@ -63,7 +63,7 @@ enum Command {
     /// Share a folder and edit it in the terminal UI with the people you invite. With
     /// --headless, serve only: the link is the first line of standard output.
     #[command(
-        after_help = "Examples:\n  cotype host .\n  cotype host ~/src/app --relay relay.example.com --hide 'secrets/**'\n  cotype host . --headless --approve auto\n\nIn the UI: F2 shows the link and the verification code, alt-m the people (admit, read-only, remove), alt-shift-f asks everyone to follow you, ctrl-q ends the session."
+        after_help = "Examples:\n  cotype host .\n  cotype host ~/src/app --relay relay.example.com --hide 'secrets/**'\n  cotype host . --headless --approve auto\n\nIn the UI: F2 shows the link and the verification code, alt-m the people (admit, read-only, remove), alt-shift-f asks everyone to follow you, ctrl-q ends the session.\n\nHeadless, standard input takes: who | admit ID [read-only] | refuse ID | role ID editor|read-only |\nremove ID | follow | unsaved | end. end, Ctrl-C or SIGTERM end the session at once."
     )]
     Host {
         /// The folder to share.
@@ -585,6 +585,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 return result.map_err(Into::into);
             }
+            let shutdown = shutdown_signal();
             let mut stdout = std::io::stdout();
             writeln!(stdout, "{}", session.link.to_url())?;
             stdout.flush()?;
@@ -601,7 +602,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tokio::pin!(run);
             tokio::select! {
                 result = &mut run => result,
-                _ = shutdown_signal() => {
+                _ = shutdown => {
                     // End it at the relay too, so participants hear it ended instead of
                     // waiting for the host to come back; a stuck session does not hold us.
                     let _ = commands.send(HostCommand::End).await;
@@ -866,7 +867,7 @@ enum ApproveArg {
 }
 
 const HOST_CONSOLE_HELP: &str = "\
-commands: admit ID [read-only] | refuse ID | role ID editor|read-only | remove ID | follow | unsaved | end";
+commands: who | admit ID [read-only] | refuse ID | role ID editor|read-only | remove ID | follow | unsaved | end";
 
 /// Lines of standard input, read on a thread of their own. A read from a terminal or an
 /// open pipe cannot be cancelled: on tokio's blocking pool (`tokio::io::stdin`) it would
@@ -897,6 +898,7 @@ async fn headless_host_console(
     mut lines: tokio::sync::mpsc::Receiver<String>,
 ) {
     let commands = control.commands.clone();
+    let people = control.people.clone();
     tokio::spawn(async move {
         while let Some(event) = control.events.recv().await {
             match event {
@@ -945,6 +947,10 @@ async fn headless_host_console(
                 role(words.get(2)).map(|role| HostCommand::SetRole { participant, role })
             }
             (Some("remove"), Some(participant)) => Some(HostCommand::Remove { participant }),
+            (Some("who"), _) => {
+                eprint!("{}", who(&people.borrow()));
+                continue;
+            }
             (Some("follow"), _) => Some(HostCommand::FollowMe),
             (Some("unsaved"), _) => Some(HostCommand::CheckUnsaved),
             (Some("end"), _) => Some(HostCommand::End),
@@ -966,6 +972,34 @@ async fn headless_host_console(
 /// wait in silence.
 fn say_waiting() {
     eprintln!("cotype: waiting for the host to let you in…");
+}
+
+/// The console's `who`: one line per person, with id, name, role and open files.
+fn who(people: &[cotype::host::session::Person]) -> String {
+    let mut text = format!("{} in the session:\n", people.len());
+    for person in people {
+        let m = &person.member;
+        let role = match m.role {
+            _ if !person.admitted => "waiting to be let in",
+            Role::Host => "host",
+            Role::Editor => "editor",
+            Role::ReadOnly => "read-only",
+        };
+        let files = if person.open.is_empty() {
+            "no file open".to_owned()
+        } else {
+            format!("open: {}", person.open.join(", "))
+        };
+        let viewing = match &person.viewing {
+            Some(path) => format!("; viewing {path}"),
+            None => String::new(),
+        };
+        text.push_str(&format!(
+            "  {} (id {}), {role}; {files}{viewing}\n",
+            m.name, m.participant
+        ));
+    }
+    text
 }
 
 const SYNTACTIC_NOTE: &str =
@@ -1015,20 +1049,31 @@ async fn run_join(
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C, SIGTERM or SIGHUP. The handlers are installed when this is called,
+/// not when first awaited: a signal that comes right after the host printed its link still
+/// ends it cleanly.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate()).ok();
-        let mut hangup = signal(SignalKind::hangup()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
-            _ = async { match hangup.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+        let kinds = [
+            SignalKind::interrupt(),
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+        ];
+        let mut signals: Vec<_> = kinds.into_iter().filter_map(|k| signal(k).ok()).collect();
+        async move {
+            if signals.is_empty() {
+                return std::future::pending().await;
+            }
+            let received = signals.iter_mut().map(|s| Box::pin(s.recv()));
+            futures_util::future::select_all(received).await;
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -165,7 +165,9 @@ fn a_headless_command_says_it_waits_for_the_host_to_let_it_in() {
     console.flush().unwrap();
     assert_eq!(ls.next_stdout_line(), "README.md");
     assert_eq!(ls.next_stdout_line(), "src/lib.rs");
-    let status = ls.wait_exit(process::DEADLINE).expect("ls ends once admitted");
+    let status = ls
+        .wait_exit(process::DEADLINE)
+        .expect("ls ends once admitted");
     assert_eq!(status.code(), Some(0));
 }
 
@@ -177,4 +179,62 @@ fn a_host_that_admits_everyone_makes_nobody_wait() {
     let listed = process::run(cotype().args(["ls", &link]), b"");
     assert_eq!(listed.code(), Some(0));
     assert_eq!(listed.stderr, "", "nothing to wait for, nothing said");
+}
+
+/// Opens `path` as participant `client` and waits for all of its text.
+async fn open(client: &mut cotype::client::Participant, path: &str) {
+    use cotype::protocol::message::{Request, Response};
+    let id = client
+        .send_request(Request::OpenDocument { path: path.into() })
+        .await
+        .unwrap();
+    loop {
+        let (response, done) = client.next_response(id).await.unwrap();
+        assert!(!matches!(response, Response::Error { .. }), "{response:?}");
+        if done {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_lists_everyone_with_id_role_and_open_files() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let (mut host, mut console, link) = host_with_open_stdin(dir.path());
+    let parsed = cotype::link::Link::parse(&link, false).unwrap();
+    let mut ada = cotype::client::Participant::join(&parsed, "ada")
+        .await
+        .unwrap();
+    open(&mut ada, "src/lib.rs").await;
+    open(&mut ada, "README.md").await;
+    let bob = cotype::client::Participant::join(&parsed, "bob")
+        .await
+        .unwrap();
+    let (ada_id, bob_id) = (ada.id(), bob.id());
+    console
+        .write_all(format!("role {bob_id} read-only\n").as_bytes())
+        .unwrap();
+    host.stderr_line_with("bob is now");
+    console.write_all(b"who\n").unwrap();
+    console.flush().unwrap();
+    let header = tokio::task::block_in_place(|| host.stderr_line_with("in the session"));
+    assert_eq!(header, "3 in the session:");
+    let lines: Vec<String> =
+        tokio::task::block_in_place(|| (0..3).map(|_| host.stderr_line_with("(id ")).collect());
+    assert!(
+        lines[0].contains("(id 0), host; no file open"),
+        "the headless host itself: {lines:?}"
+    );
+    assert!(
+        lines.contains(&format!(
+            "  ada (id {ada_id}), editor; open: README.md, src/lib.rs"
+        )),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&format!("  bob (id {bob_id}), read-only; no file open")),
+        "{lines:?}"
+    );
+    drop((ada, bob));
 }
