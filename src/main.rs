@@ -4,6 +4,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -18,8 +19,10 @@ use cotype::relay::{Relay, RelayConfig};
 use cotype::text::LineCol;
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 success, 1 other error, 2 usage, 3 relay unreachable or connection lost,
-4 wrong link or session gone, 5 the host refused the request (hidden or missing file).
+Exit codes: 0 success (also when the reader of the output stops early, as `| head`),
+1 other error, or `search` found nothing, 2 usage, 3 relay unreachable or connection
+lost, 4 wrong link or session gone, 5 the host refused the request (hidden or missing
+file).
 
 A LINK argument may be '-' (read from stdin) or left out (read from COTYPE_LINK), so the
 secret need not appear in the process list.";
@@ -60,7 +63,7 @@ enum Command {
     /// Share a folder and edit it in the terminal UI with the people you invite. With
     /// --headless, serve only: the link is the first line of standard output.
     #[command(
-        after_help = "Examples:\n  cotype host .\n  cotype host ~/src/app --relay relay.example.com --hide 'secrets/**'\n  cotype host . --headless --approve auto\n\nIn the UI: F2 shows the link and the verification code, alt-m the people (admit, read-only, remove), alt-shift-f asks everyone to follow you, ctrl-q ends the session."
+        after_help = "Examples:\n  cotype host .\n  cotype host ~/src/app --relay relay.example.com --hide 'secrets/**'\n  cotype host . --headless --approve auto\n\nIn the UI: F2 shows the link and the verification code, alt-m the people (admit, read-only, remove), alt-shift-f asks everyone to follow you, ctrl-q ends the session.\n\nHeadless, standard input takes: who | admit ID [read-only] | refuse ID | role ID editor|read-only |\nremove ID | follow | unsaved | end. end, Ctrl-C or SIGTERM end the session at once."
     )]
     Host {
         /// The folder to share.
@@ -105,6 +108,7 @@ enum Command {
         after_help = "Examples:\n  cotype ls 'https://relay.example.com/s/…#…'\n  COTYPE_LINK=… cotype ls"
     )]
     Ls {
+        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
         link: Option<String>,
         #[command(flatten)]
         participant: ParticipantArgs,
@@ -113,9 +117,15 @@ enum Command {
     #[command(
         after_help = "Examples:\n  cotype edit LINK src/main.rs --at 3:1 --insert '// reviewed\n' --save\n  cotype edit LINK notes.md --at 1:5 --delete 3"
     )]
+    #[command(
+        override_usage = "cotype edit [OPTIONS] --at <AT> <--insert <INSERT>|--delete <DELETE>> [LINK] <PATH>"
+    )]
     Edit {
-        link: String,
-        path: String,
+        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
+        link: Option<String>,
+        /// The file, by its path inside the shared folder.
+        #[arg(value_name = "PATH")]
+        path: Option<String>,
         /// 1-based LINE:COL, the column counted in characters.
         #[arg(long, value_parser = parse_line_col)]
         at: cotype::text::LineCol,
@@ -132,6 +142,7 @@ enum Command {
         after_help = "Examples:\n  cotype join 'https://relay.example.com/s/…#…'\n  cotype join - --name ada --follow bob < link.txt\n  COTYPE_LINK=… cotype join --keymap vim --theme sixteen\n\nBy default you follow the host on joining; any move of your own stops following.\nctrl-q quits, F1 lists the keys (see `cotype keys`). Logs go to cotype.log in the state folder."
     )]
     Join {
+        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
         link: Option<String>,
         /// Follow this person (by name) instead of the host.
         #[arg(long, value_name = "NAME")]
@@ -161,9 +172,13 @@ enum Command {
     },
     /// Print the exact bytes of a shared file.
     #[command(after_help = "Examples:\n  cotype cat - src/main.rs < link.txt")]
+    #[command(override_usage = "cotype cat [OPTIONS] [LINK] <PATH>")]
     Cat {
-        link: String,
-        path: String,
+        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
+        link: Option<String>,
+        /// The file, by its path inside the shared folder.
+        #[arg(value_name = "PATH")]
+        path: Option<String>,
         #[command(flatten)]
         participant: ParticipantArgs,
     },
@@ -195,10 +210,13 @@ enum Command {
     #[command(
         after_help = "Lines are sorted by path, line and column. Columns count bytes, as in rg.\n\nExamples:\n  cotype search - 'fn \\w+\\(' -g '*.rs' < link.txt\n  cotype search - TODO -i --json < link.txt"
     )]
+    #[command(override_usage = "cotype search [OPTIONS] [LINK] <PATTERN>")]
     Search {
-        link: String,
+        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
+        link: Option<String>,
         /// A regular expression (Rust regex syntax, as rg), or a literal with -F.
-        pattern: String,
+        #[arg(value_name = "PATTERN")]
+        pattern: Option<String>,
         /// Search for PATTERN literally.
         #[arg(short = 'F', long)]
         fixed_strings: bool,
@@ -221,25 +239,25 @@ enum Command {
         participant: ParticipantArgs,
     },
     /// Show what the host's language server says about the symbol at PATH:LINE:COL.
-    #[command(after_help = PLACE_HELP)]
+    #[command(after_help = PLACE_HELP, override_usage = "cotype hover [OPTIONS] [LINK] <PATH:LINE:COL>")]
     Hover {
         #[command(flatten)]
         place: PlaceArgs,
     },
     /// Print where the symbol at PATH:LINE:COL is defined, then the lines around it.
-    #[command(after_help = PLACE_HELP)]
+    #[command(after_help = PLACE_HELP, override_usage = "cotype peek [OPTIONS] [LINK] <PATH:LINE:COL>")]
     Peek {
         #[command(flatten)]
         place: PlaceArgs,
     },
     /// Print where the symbol at PATH:LINE:COL is defined, as path:line:col.
-    #[command(after_help = PLACE_HELP)]
+    #[command(after_help = PLACE_HELP, override_usage = "cotype definition [OPTIONS] [LINK] <PATH:LINE:COL>")]
     Definition {
         #[command(flatten)]
         place: PlaceArgs,
     },
     /// List every use of the symbol at PATH:LINE:COL as path:line:col: context.
-    #[command(after_help = PLACE_HELP)]
+    #[command(after_help = PLACE_HELP, override_usage = "cotype refs [OPTIONS] [LINK] <PATH:LINE:COL>")]
     Refs {
         #[command(flatten)]
         place: PlaceArgs,
@@ -283,10 +301,12 @@ Examples:
 /// The arguments of the commands that ask about one place in a file.
 #[derive(clap::Args)]
 struct PlaceArgs {
-    link: String,
-    /// PATH:LINE:COL, 1-based.
-    #[arg(value_name = "PATH:LINE:COL", value_parser = parse_place)]
-    at: TextPosition,
+    /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
+    link: Option<String>,
+    /// PATH:LINE:COL, 1-based. Parsed after clap: a link in its place (LINK given alone)
+    /// must not be echoed back by clap's error, secret and all.
+    #[arg(value_name = "PATH:LINE:COL")]
+    at: Option<String>,
     #[command(flatten)]
     participant: ParticipantArgs,
 }
@@ -352,26 +372,112 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // Whatever still runs (a task blocked on I/O) is not waited for past this.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Whoever read our output stopped (`| head`): a normal end, with nothing to say.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) if error.is::<NoMatch>() => ExitCode::from(1),
         Err(error) => {
-            let code = match (
-                error.downcast_ref::<ClientError>(),
-                error.downcast_ref::<cotype::link::LinkError>(),
-            ) {
-                (Some(client), _) => client.exit_code(),
-                (None, Some(_)) => 4,
-                (None, None) => 1,
-            };
-            eprintln!("cotype: {error:#}");
-            ExitCode::from(code)
+            eprintln!("cotype: {}", describe(&error));
+            ExitCode::from(exit_code(&error))
         }
     }
 }
 
+/// The documented exit code for `error` (see `AFTER_HELP`).
+fn exit_code(error: &anyhow::Error) -> u8 {
+    if let Some(client) = error.downcast_ref::<ClientError>() {
+        return client.exit_code();
+    }
+    if error.is::<cotype::link::LinkError>() {
+        return 4;
+    }
+    if error.is::<Usage>() {
+        return 2;
+    }
+    // The host's own connection to its relay.
+    if let Some(cotype::net::NetError::Unreachable { .. }) = error.downcast_ref() {
+        return 3;
+    }
+    1
+}
+
+/// The error and its causes on one line, each said once: many errors here already name
+/// their cause in their own message (`cannot share DIR: No such file…`).
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+/// Whether the error is a write to a closed pipe, however deep in the chain.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let io = match cause.downcast_ref::<ClientError>() {
+            Some(ClientError::Output(io)) => Some(io),
+            _ => cause.downcast_ref::<std::io::Error>(),
+        };
+        io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// A search that found nothing: exit code 1 and no message, as rg.
+#[derive(Debug, thiserror::Error)]
+#[error("no match")]
+struct NoMatch;
+
+/// A mistake in how the command was called: exit code 2, as clap's own.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
+
 fn parse_link(argument: Option<&str>, insecure: bool) -> anyhow::Result<Link> {
+    if argument.is_none() && std::env::var_os("COTYPE_LINK").is_none() {
+        return Err(Usage(
+            "no link given: pass it as the first argument, '-' to read it from stdin, or set COTYPE_LINK"
+                .into(),
+        )
+        .into());
+    }
     let text = resolve_link_text(argument)?;
     Ok(Link::parse(&text, insecure)?)
+}
+
+/// The link and the next positional of a command whose LINK may be left out
+/// (`cotype cat [LINK] PATH`). Both are optional to clap, which fills them in order, so
+/// one positional alone is the PATH and the link comes from COTYPE_LINK; but a link alone
+/// means PATH was forgotten: say so rather than ask the host for a file named like it.
+/// (clap's `allow_missing_positional` would do this, but sends whatever follows `--` to
+/// the last positional, breaking `cotype search LINK -- PATTERN`.)
+fn link_and(
+    first: Option<String>,
+    second: Option<String>,
+    second_name: &str,
+    insecure: bool,
+) -> anyhow::Result<(Link, String)> {
+    let (link, next) = match (first, second) {
+        (link, Some(next)) => (link, next),
+        (Some(only), None) if !looks_like_link(&only) => (None, only),
+        _ => return Err(Usage(format!("{second_name} is missing after the link")).into()),
+    };
+    Ok((parse_link(link.as_deref(), insecure)?, next))
+}
+
+/// Whether a positional argument is a session link (or '-', the link from stdin) rather
+/// than a path or a pattern.
+fn looks_like_link(text: &str) -> bool {
+    let text = text.trim();
+    text == "-"
+        || ((text.starts_with("https://") || text.starts_with("http://")) && text.contains("/s/"))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -461,6 +567,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 return result.map_err(Into::into);
             }
+            let shutdown = shutdown_signal();
             let mut stdout = std::io::stdout();
             writeln!(stdout, "{}", session.link.to_url())?;
             stdout.flush()?;
@@ -468,12 +575,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "sharing; verification code {} (compare it with your participants). Type 'help' for commands; Ctrl-C ends the session.",
                 session.verification_code()
             );
-            if let Some(control) = session.control() {
-                tokio::spawn(headless_host_console(control));
-            }
+            let control = session
+                .control()
+                .context("the session's controls are taken")?;
+            let commands = control.commands.clone();
+            tokio::spawn(headless_host_console(control, stdin_lines()));
+            let run = session.run();
+            tokio::pin!(run);
             tokio::select! {
-                result = session.run() => result,
-                _ = shutdown_signal() => Ok(()),
+                result = &mut run => result,
+                _ = shutdown => {
+                    // End it at the relay too, so participants hear it ended instead of
+                    // waiting for the host to come back; a stuck session does not hold us.
+                    let _ = commands.send(HostCommand::End).await;
+                    tokio::time::timeout(Duration::from_secs(2), &mut run)
+                        .await
+                        .unwrap_or(Ok(()))
+                }
             }
         }
         Command::Demo {
@@ -522,7 +640,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ls { link, participant } => {
             let link = parse_link(link.as_deref(), participant.insecure)?;
-            let mut client = Participant::join(&link, &participant.name).await?;
+            let mut client =
+                Participant::join_telling(&link, &participant.name, &mut say_waiting).await?;
             let files = client.list_files().await?;
             let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
             for file in files {
@@ -540,9 +659,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             participant,
         } => {
             use cotype::client::headless::{EditAction, edit};
-            let link = parse_link(Some(&link), participant.insecure)?;
-            let (mut driver, mut session) =
-                cotype::client::driver::Driver::join(&link, &participant.name).await?;
+            let (link, path) = link_and(link, path, "PATH", participant.insecure)?;
+            let (mut driver, mut session) = cotype::client::driver::Driver::join_telling(
+                &link,
+                &participant.name,
+                &mut say_waiting,
+            )
+            .await?;
             let action = match (change.insert, change.delete) {
                 (Some(text), _) => EditAction::Insert(text),
                 (None, Some(count)) => EditAction::Delete(count),
@@ -575,7 +698,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys { keymap } => {
             let keymap = cotype::tui::run::load_keymap(keymap.as_deref())?;
-            print!("{}", cotype::tui::keymap::format_bindings(&keymap));
+            write!(
+                std::io::stdout(),
+                "{}",
+                cotype::tui::keymap::format_bindings(&keymap)
+            )?;
             Ok(())
         }
         Command::Cat {
@@ -583,8 +710,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             path,
             participant,
         } => {
-            let link = parse_link(Some(&link), participant.insecure)?;
-            let mut client = Participant::join(&link, &participant.name).await?;
+            let (link, path) = link_and(link, path, "PATH", participant.insecure)?;
+            let mut client =
+                Participant::join_telling(&link, &participant.name, &mut say_waiting).await?;
             let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
             client.read_file(&path, &mut stdout).await?;
             Ok(())
@@ -600,8 +728,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             participant,
         } => {
-            let link = parse_link(Some(&link), participant.insecure)?;
-            let mut client = Participant::join(&link, &participant.name).await?;
+            let (link, pattern) = link_and(link, pattern, "PATTERN", participant.insecure)?;
+            let mut client =
+                Participant::join_telling(&link, &participant.name, &mut say_waiting).await?;
             let query = SearchRequest {
                 pattern,
                 fixed_strings,
@@ -636,6 +765,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(notice) = summary.notice() {
                 eprintln!("cotype: {notice}");
             }
+            if hits.is_empty() {
+                return Err(NoMatch.into());
+            }
             Ok(())
         }
         Command::Hover { place } => {
@@ -645,7 +777,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     if hover.syntactic {
                         eprintln!("{SYNTACTIC_NOTE}");
                     }
-                    println!("{}", hover.markdown.trim());
+                    writeln!(std::io::stdout(), "{}", hover.markdown.trim())?;
                 }
                 None => eprintln!("cotype: nothing to show there"),
             }
@@ -682,9 +814,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if found.locations.is_empty() {
                 eprintln!("cotype: no definition found there");
             }
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
             for location in &found.locations {
-                println!("{}", location_line(location));
+                writeln!(stdout, "{}", location_line(location))?;
             }
+            stdout.flush()?;
             Ok(())
         }
         Command::Refs { place } => {
@@ -715,12 +849,38 @@ enum ApproveArg {
 }
 
 const HOST_CONSOLE_HELP: &str = "\
-commands: admit ID [read-only] | refuse ID | role ID editor|read-only | remove ID | follow | unsaved | end";
+commands: who | admit ID [read-only] | refuse ID | role ID editor|read-only | remove ID | follow | unsaved | end";
+
+/// Lines of standard input, read on a thread of their own. A read from a terminal or an
+/// open pipe cannot be cancelled: on tokio's blocking pool (`tokio::io::stdin`) it would
+/// hold up the runtime's shutdown, and so the process's exit, until one more line came.
+/// This thread is detached, and the process exits without waiting for it.
+fn stdin_lines() -> tokio::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (lines, receiver) = tokio::sync::mpsc::channel(16);
+    let reader = std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { return };
+                if lines.blocking_send(line).is_err() {
+                    return;
+                }
+            }
+        });
+    if let Err(e) = reader {
+        eprintln!("cotype: cannot read commands from stdin: {e}");
+    }
+    receiver
+}
 
 /// The headless host's console: session events on stderr, commands from stdin.
-async fn headless_host_console(mut control: HostControl) {
-    use tokio::io::AsyncBufReadExt;
+async fn headless_host_console(
+    mut control: HostControl,
+    mut lines: tokio::sync::mpsc::Receiver<String>,
+) {
     let commands = control.commands.clone();
+    let people = control.people.clone();
     tokio::spawn(async move {
         while let Some(event) = control.events.recv().await {
             match event {
@@ -752,8 +912,7 @@ async fn headless_host_console(mut control: HostControl) {
             }
         }
     });
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
+    while let Some(line) = lines.recv().await {
         let words: Vec<&str> = line.split_whitespace().collect();
         let id = |i: usize| words.get(i).and_then(|w| w.parse::<u32>().ok());
         let role = |word: Option<&&str>| match word.copied() {
@@ -770,6 +929,10 @@ async fn headless_host_console(mut control: HostControl) {
                 role(words.get(2)).map(|role| HostCommand::SetRole { participant, role })
             }
             (Some("remove"), Some(participant)) => Some(HostCommand::Remove { participant }),
+            (Some("who"), _) => {
+                eprint!("{}", who(&people.borrow()));
+                continue;
+            }
             (Some("follow"), _) => Some(HostCommand::FollowMe),
             (Some("unsaved"), _) => Some(HostCommand::CheckUnsaved),
             (Some("end"), _) => Some(HostCommand::End),
@@ -787,13 +950,54 @@ async fn headless_host_console(mut control: HostControl) {
     }
 }
 
+/// A headless command on a session whose host admits people one by one would otherwise
+/// wait in silence.
+fn say_waiting() {
+    eprintln!("cotype: waiting for the host to let you in…");
+}
+
+/// The console's `who`: one line per person, with id, name, role and open files.
+fn who(people: &[cotype::host::session::Person]) -> String {
+    let mut text = format!("{} in the session:\n", people.len());
+    for person in people {
+        let m = &person.member;
+        let role = match m.role {
+            _ if !person.admitted => "waiting to be let in",
+            Role::Host => "host",
+            Role::Editor => "editor",
+            Role::ReadOnly => "read-only",
+        };
+        let files = if person.open.is_empty() {
+            "no file open".to_owned()
+        } else {
+            format!("open: {}", person.open.join(", "))
+        };
+        let viewing = match &person.viewing {
+            Some(path) => format!("; viewing {path}"),
+            None => String::new(),
+        };
+        text.push_str(&format!(
+            "  {} (id {}), {role}; {files}{viewing}\n",
+            m.name, m.participant
+        ));
+    }
+    text
+}
+
 const SYNTACTIC_NOTE: &str =
     "cotype: note: answered from syntax alone; the host has no language server for this file";
 
 async fn join_at(place: PlaceArgs) -> anyhow::Result<(Participant, TextPosition)> {
-    let link = parse_link(Some(&place.link), place.participant.insecure)?;
-    let client = Participant::join(&link, &place.participant.name).await?;
-    Ok((client, place.at))
+    let (link, at) = link_and(
+        place.link,
+        place.at,
+        "PATH:LINE:COL",
+        place.participant.insecure,
+    )?;
+    let at = parse_place(&at).map_err(Usage)?;
+    let client =
+        Participant::join_telling(&link, &place.participant.name, &mut say_waiting).await?;
+    Ok((client, at))
 }
 
 /// `path:line:col`, 1-based, as the place arguments are written.
@@ -827,20 +1031,31 @@ async fn run_join(
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C, SIGTERM or SIGHUP. The handlers are installed when this is called,
+/// not when first awaited: a signal that comes right after the host printed its link still
+/// ends it cleanly.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate()).ok();
-        let mut hangup = signal(SignalKind::hangup()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { match terminate.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
-            _ = async { match hangup.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+        let kinds = [
+            SignalKind::interrupt(),
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+        ];
+        let mut signals: Vec<_> = kinds.into_iter().filter_map(|k| signal(k).ok()).collect();
+        async move {
+            if signals.is_empty() {
+                return std::future::pending().await;
+            }
+            let received = signals.iter_mut().map(|s| Box::pin(s.recv()));
+            futures_util::future::select_all(received).await;
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -182,6 +182,33 @@ fn an_unreachable_relay_exits_3() {
         let finished = run(cotype().args(&args), b"");
         finished.assert_failure(3, "cannot reach the relay", secret_of(&link));
     }
+    // The host too, when its relay is not there.
+    let dir = tempfile::tempdir().unwrap();
+    let relay = format!("127.0.0.1:{port}");
+    let host = run(
+        cotype()
+            .arg("host")
+            .arg(dir.path())
+            .args(["--headless", "--relay", &relay]),
+        b"",
+    );
+    host.assert_failure(3, "cannot reach the relay at 127.0.0.1:", "");
+}
+
+#[test]
+fn an_error_says_its_cause_once() {
+    let missing = run(
+        cotype().args(["host", "/definitely/not/here", "--headless"]),
+        b"",
+    );
+    let line = missing.assert_failure(1, "cannot share /definitely/not/here: ", "");
+    let cause = std::io::Error::from(std::io::ErrorKind::NotFound).to_string();
+    assert_eq!(line.matches("cannot share").count(), 1, "{line}");
+    assert_eq!(
+        line.matches("(os error 2)").count(),
+        1,
+        "the cause ({cause}) once: {line}"
+    );
 }
 
 #[test]
@@ -202,4 +229,89 @@ fn hidden_missing_and_binary_files_are_refused_with_exit_5() {
     let binary = run(cotype().args(["cat", &link, "assets/logo.bin"]), b"");
     binary.assert_failure(5, "binary", secret);
     assert!(!host.has_exited(), "refusals do not end the session");
+}
+
+#[test]
+fn every_command_takes_its_link_from_cotype_link_when_it_is_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = project(dir.path());
+    let (_host, link) = start_host(dir.path(), &[]);
+    let with_env = |args: &[&str]| run(cotype().args(args).env("COTYPE_LINK", &link), b"");
+
+    let cat = with_env(&["cat", "src/main.rs"]);
+    assert_eq!(cat.code(), Some(0), "stderr: {}", cat.stderr);
+    assert_eq!(cat.stdout, CRLF_UTF8);
+
+    let search = with_env(&["search", "demo"]);
+    assert_eq!(search.code(), Some(0), "stderr: {}", search.stderr);
+    assert_eq!(search.stdout_text(), "README.md:1:3:# demo\n");
+
+    let search_flags = with_env(&["search", "-i", "DEMO", "-g", "*.md"]);
+    assert_eq!(
+        search_flags.code(),
+        Some(0),
+        "stderr: {}",
+        search_flags.stderr
+    );
+    assert_eq!(search_flags.stdout_text(), "README.md:1:3:# demo\n");
+
+    // The host answered: it has no language server for Markdown.
+    let after_dashes = with_env(&["search", "-F", "--", "# demo"]);
+    assert_eq!(
+        after_dashes.code(),
+        Some(0),
+        "stderr: {}",
+        after_dashes.stderr
+    );
+    assert_eq!(after_dashes.stdout_text(), "README.md:1:1:# demo\n");
+
+    let hover = with_env(&["hover", "README.md:1:3"]);
+    hover.assert_failure(
+        5,
+        "no language server for .md on the host",
+        secret_of(&link),
+    );
+
+    let edit = with_env(&[
+        "edit",
+        "README.md",
+        "--at",
+        "1:1",
+        "--insert",
+        "new ",
+        "--save",
+    ]);
+    assert_eq!(edit.code(), Some(0), "stderr: {}", edit.stderr);
+    let edited = with_env(&["cat", "README.md"]);
+    assert_eq!(edited.stdout_text(), "new # demo\n");
+
+    // The link given as an argument still wins, and ls keeps working.
+    let ls = with_env(&["ls", &link]);
+    assert_eq!(ls.stdout_text().lines().collect::<Vec<_>>(), expected);
+    let cat_argument = run(cotype().args(["cat", &link, "src/main.rs"]), b"");
+    assert_eq!(cat_argument.stdout, CRLF_UTF8);
+}
+
+#[test]
+fn a_missing_link_or_a_link_alone_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let (_host, link) = start_host(dir.path(), &[]);
+    let secret = secret_of(&link);
+
+    for args in [vec!["ls"], vec!["cat", "README.md"], vec!["join"]] {
+        let finished = run(cotype().args(&args), b"");
+        finished.assert_failure(2, "no link given", "");
+    }
+    let cat = run(cotype().args(["cat", &link]), b"");
+    cat.assert_failure(2, "PATH is missing after the link", secret);
+    let search = run(cotype().args(["search", &link]), b"");
+    search.assert_failure(2, "PATTERN is missing after the link", secret);
+    let stdin = format!("{link}\n");
+    let cat_stdin = run(cotype().args(["cat", "-"]), stdin.as_bytes());
+    cat_stdin.assert_failure(2, "PATH is missing after the link", secret);
+    let hover = run(cotype().args(["hover", &link]), b"");
+    hover.assert_failure(2, "PATH:LINE:COL is missing after the link", secret);
+    let bad_place = run(cotype().args(["peek", &link, "README.md:x:1"]), b"");
+    bad_place.assert_failure(2, "LINE must be a number from 1", secret);
 }

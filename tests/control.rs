@@ -105,6 +105,20 @@ async fn nobody_hears_the_session_before_admission_and_a_refusal_is_explained() 
             break;
         }
     }
+    // The one thing a waiting joiner hears: the host, to it alone, that its user decides.
+    let told = tokio::time::timeout(Duration::from_secs(10), eve.recv())
+        .await
+        .expect("the host tells a waiting joiner why it waits");
+    assert!(
+        matches!(
+            &told,
+            Incoming::Message {
+                header,
+                message: Message::Event(cotype::protocol::message::Event::AwaitingAdmission),
+            } if header.sender == 0
+        ),
+        "{told:?}"
+    );
     // Session traffic flows meanwhile: edits, events, broadcasts.
     for i in 0..5 {
         let len = alice_session.documents["a.txt"].rope.len_chars();

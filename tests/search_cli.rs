@@ -279,3 +279,57 @@ fn a_bad_pattern_is_explained_with_exit_code_5() {
     );
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn a_reader_that_stops_early_is_a_normal_end() {
+    // Far more output than a pipe holds: the search is still writing when `head` leaves.
+    let tree = tempfile::tempdir().unwrap();
+    let lines: String = (0..6000)
+        .map(|n| format!("fn handler_{n}() {{ route(\"/needle/{n}\") }}\n"))
+        .collect();
+    write(tree.path(), "src/routes.rs", &lines);
+    let host = Host::start(tree.path());
+    // `cotype search LINK fn | head -1`, with head played by this test.
+    let mut search = Command::new(COTYPE)
+        .args(["search", &host.link, "fn"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cotype search");
+    let mut first = String::new();
+    BufReader::new(search.stdout.take().expect("piped stdout"))
+        .read_line(&mut first)
+        .expect("one line");
+    assert_eq!(
+        first,
+        "src/routes.rs:1:1:fn handler_0() { route(\"/needle/0\") }\n"
+    );
+    // The reader is gone (dropped above); cotype meets a closed pipe on its next write.
+    let output = search.wait_with_output().expect("cotype search ends");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "",
+        "a closed stdout is not an error to report"
+    );
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn no_match_exits_1_and_says_nothing_as_rg() {
+    let tree = generated_tree();
+    let host = Host::start(tree.path());
+    let output = host.search(&["no such text anywhere"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        output.stdout.is_empty() && output.stderr.is_empty(),
+        "{output:?}"
+    );
+    let rg = Command::new("rg")
+        .args(["--vimgrep", "no such text anywhere"])
+        .arg(tree.path())
+        .output()
+        .expect("rg is installed (scripts/test installs it)");
+    assert_eq!(rg.status.code(), Some(1), "rg agrees");
+    // A match is still a success.
+    assert_eq!(host.search(&["needle"]).status.code(), Some(0));
+}

@@ -72,6 +72,26 @@ impl Driver {
         owner: Option<crate::crypto::OwnerKey>,
     ) -> Result<(Driver, Session), ClientError> {
         let participant = Participant::join_as(link, name, owner.as_ref()).await?;
+        Ok(Self::joined(link, name, owner, participant))
+    }
+
+    /// Joins, calling `waiting` if the host's user decides who gets in
+    /// (`Participant::join_telling`).
+    pub async fn join_telling(
+        link: &Link,
+        name: &str,
+        waiting: &mut (dyn FnMut() + Send),
+    ) -> Result<(Driver, Session), ClientError> {
+        let participant = Participant::join_telling(link, name, waiting).await?;
+        Ok(Self::joined(link, name, None, participant))
+    }
+
+    fn joined(
+        link: &Link,
+        name: &str,
+        owner: Option<crate::crypto::OwnerKey>,
+        participant: Participant,
+    ) -> (Driver, Session) {
         let session = Session::new(participant.me.clone(), participant.members.clone());
         let driver = Driver {
             link: link.clone(),
@@ -85,7 +105,7 @@ impl Driver {
             retry: FIRST_RETRY,
             fatal: None,
         };
-        Ok((driver, session))
+        (driver, session)
     }
 
     pub fn is_connected(&self) -> bool {

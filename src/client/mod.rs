@@ -109,6 +109,16 @@ impl Participant {
         Self::join_as(link, name, None).await
     }
 
+    /// Joins, calling `waiting` if the host says its user decides who gets in (the wait
+    /// for the welcome may then be long).
+    pub async fn join_telling(
+        link: &Link,
+        name: &str,
+        waiting: &mut (dyn FnMut() + Send),
+    ) -> Result<Participant, ClientError> {
+        Self::connect(link, name, None, &ReceivingKeys::default(), waiting).await
+    }
+
     /// Joins; with the host's `OwnerKey` (the host's own terminal UI) the host admits
     /// this participant without asking and shows it as the host.
     pub async fn join_as(
@@ -126,6 +136,16 @@ impl Participant {
         name: &str,
         owner: Option<&crate::crypto::OwnerKey>,
         earlier: &ReceivingKeys,
+    ) -> Result<Participant, ClientError> {
+        Self::connect(link, name, owner, earlier, &mut || {}).await
+    }
+
+    async fn connect(
+        link: &Link,
+        name: &str,
+        owner: Option<&crate::crypto::OwnerKey>,
+        earlier: &ReceivingKeys,
+        waiting: &mut (dyn FnMut() + Send),
     ) -> Result<Participant, ClientError> {
         let keys = SessionKeys::derive(&link.secret, &link.session);
         let socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
@@ -180,6 +200,10 @@ impl Participant {
                     message: Message::Welcome(welcome),
                     ..
                 } => break welcome,
+                Incoming::Message {
+                    header,
+                    message: Message::Event(crate::protocol::message::Event::AwaitingAdmission),
+                } if header.sender == crate::protocol::HOST_ID => waiting(),
                 Incoming::Relay(FromRelay::Error {
                     code,
                     message,

@@ -110,6 +110,20 @@ pub enum HostEvent {
 pub struct HostControl {
     pub commands: tokio::sync::mpsc::Sender<HostCommand>,
     pub events: tokio::sync::mpsc::UnboundedReceiver<HostEvent>,
+    /// Who is in the session (and who waits to be let in) now, kept current by the session.
+    pub people: tokio::sync::watch::Receiver<Vec<Person>>,
+}
+
+/// One person in the session, as the host knows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    pub member: Member,
+    /// False while they wait for the host's user to let them in.
+    pub admitted: bool,
+    /// The files they opened (and have not closed), sorted.
+    pub open: Vec<String>,
+    /// The file their presence says they look at.
+    pub viewing: Option<String>,
 }
 
 struct Participant {
@@ -117,6 +131,10 @@ struct Participant {
     admitted: bool,
     /// From the encrypted hello: where to wrap the next epoch's secret.
     public_key: [u8; 32],
+    /// Documents this participant opened and did not close.
+    open: std::collections::BTreeSet<String>,
+    /// The path of their last presence.
+    viewing: Option<String>,
 }
 
 /// A running host: the link to share, and the loop that serves it.
@@ -143,6 +161,7 @@ pub struct HostSession {
     command_sender: tokio::sync::mpsc::Sender<HostCommand>,
     events: tokio::sync::mpsc::UnboundedSender<HostEvent>,
     event_receiver: Option<tokio::sync::mpsc::UnboundedReceiver<HostEvent>>,
+    people: tokio::sync::watch::Sender<Vec<Person>>,
     /// The embedded relay, if this host started one (kept alive with the session).
     _embedded_relay: Option<crate::relay::Relay>,
     /// Our round trip to the relay, shown in everyone's people panel.
@@ -158,10 +177,8 @@ pub struct HostSession {
 impl HostSession {
     /// Opens the workspace, creates the session at the relay and returns the link.
     pub async fn start(options: HostOptions) -> anyhow::Result<HostSession> {
-        let workspace = std::sync::Arc::new(
-            Workspace::open(&options.root, &options.hide)
-                .with_context(|| format!("cannot share {}", options.root.display()))?,
-        );
+        // Its errors say what cannot be shared and why.
+        let workspace = std::sync::Arc::new(Workspace::open(&options.root, &options.hide)?);
         let (relay_address, tls, embedded) = match &options.relay {
             Some(relay) => {
                 let (tls, address) = crate::link::parse_relay_address(relay, options.insecure)?;
@@ -237,6 +254,7 @@ impl HostSession {
             command_sender,
             events,
             event_receiver: Some(event_receiver),
+            people: tokio::sync::watch::Sender::new(Vec::new()),
             _embedded_relay: embedded,
             round_trip: RoundTrip::new(std::time::Instant::now()),
             pings: 0,
@@ -251,7 +269,49 @@ impl HostSession {
         Some(HostControl {
             commands: self.command_sender.clone(),
             events: self.event_receiver.take()?,
+            people: self.people.subscribe(),
         })
+    }
+
+    /// Tells the host's user `event`, with `HostControl::people` already saying who is in
+    /// the session after it.
+    fn tell(&self, event: HostEvent) {
+        self.publish_people();
+        let _ = self.events.send(event);
+    }
+
+    /// Tells the host's user who is in the session now (`HostControl::people`).
+    fn publish_people(&self) {
+        let host = Person {
+            member: Member {
+                participant: HOST_ID,
+                name: self.name.clone(),
+                role: Role::Host,
+                color: 0,
+            },
+            admitted: true,
+            open: Vec::new(),
+            viewing: None,
+        };
+        // The host's own user, when present, stands for the host (as in `members`).
+        let owner_present = self
+            .owner
+            .is_some_and(|owner| self.participants.contains_key(&owner));
+        let people = (!owner_present)
+            .then_some(host)
+            .into_iter()
+            .chain(self.participants.values().map(|p| Person {
+                member: p.member.clone(),
+                admitted: p.admitted,
+                open: p.open.iter().cloned().collect(),
+                viewing: p.viewing.clone(),
+            }))
+            .collect();
+        self.people.send_if_modified(|now| {
+            let changed = *now != people;
+            *now = people;
+            changed
+        });
     }
 
     /// For the host's own terminal UI to join as the host (`Driver::join_as`). Keep it in
@@ -276,6 +336,7 @@ impl HostSession {
                     if !self.on_command(command).await? {
                         return Ok(());
                     }
+                    self.publish_people();
                     continue;
                 }
                 _ = tokio::time::sleep_until(self.round_trip.due().into()) => {
@@ -329,7 +390,10 @@ impl HostSession {
             self.broadcast_applied().await?;
         }
         match incoming {
-            Incoming::Relay(event) => self.on_relay(event).await?,
+            Incoming::Relay(event) => {
+                self.on_relay(event).await?;
+                self.publish_people();
+            }
             Incoming::Message { header, message } => {
                 self.on_message(header.sender, message).await?
             }
@@ -543,7 +607,7 @@ impl HostSession {
                             .await?;
                     }
                     // Also one who gave up waiting: the host stops asking about them.
-                    let _ = self.events.send(HostEvent::MemberLeft(left.member));
+                    self.tell(HostEvent::MemberLeft(left.member));
                 }
             }
             FromRelay::Error { message, fatal, .. } => {
@@ -568,7 +632,20 @@ impl HostSession {
 
     async fn on_message(&mut self, from: ParticipantId, message: Message) -> anyhow::Result<()> {
         match message {
-            Message::Hello(hello) => self.on_hello(from, hello).await,
+            Message::Hello(hello) => {
+                self.on_hello(from, hello).await?;
+                self.publish_people();
+                Ok(())
+            }
+            Message::Presence(presence) => {
+                if let Some(p) = self.participants.get_mut(&from).filter(|p| p.admitted)
+                    && p.viewing != presence.path
+                {
+                    p.viewing = presence.path;
+                    self.publish_people();
+                }
+                Ok(())
+            }
             Message::Request { id, body } => {
                 let admitted = self.participants.get(&from).is_some_and(|p| p.admitted);
                 if !admitted {
@@ -578,7 +655,7 @@ impl HostSession {
                 self.on_request(from, id, body).await
             }
             Message::Edit(edit) => self.on_edit(from, edit).await,
-            Message::Presence(_) | Message::KeyUpdate(_) => Ok(()),
+            Message::KeyUpdate(_) => Ok(()),
             Message::Welcome(_) | Message::Response { .. } | Message::Event(_) => {
                 tracing::debug!(
                     participant = from,
@@ -617,6 +694,8 @@ impl HostSession {
                 member: member.clone(),
                 admitted: false,
                 public_key: hello.public_key,
+                open: Default::default(),
+                viewing: None,
             },
         );
         if is_owner {
@@ -627,10 +706,17 @@ impl HostSession {
             Approval::Auto => self.admit(from, Role::Editor).await,
             Approval::Ask => {
                 tracing::info!(participant = from, "{} asks to join", member.name);
-                let _ = self.events.send(HostEvent::JoinRequest {
+                self.tell(HostEvent::JoinRequest {
                     participant: from,
                     name: member.name,
                 });
+                // A pending joiner hears only the host: tell it why nothing happens yet.
+                self.sender()
+                    .send(
+                        Route::Participant(from),
+                        &Message::Event(Event::AwaitingAdmission),
+                    )
+                    .await?;
                 Ok(())
             }
         }
@@ -660,7 +746,7 @@ impl HostSession {
                 &Message::Event(Event::MemberJoined(member.clone())),
             )
             .await?;
-        let _ = self.events.send(HostEvent::MemberJoined(member));
+        self.tell(HostEvent::MemberJoined(member));
         // The newcomer has no presence of ours yet.
         self.share_latency().await
     }
@@ -718,7 +804,7 @@ impl HostSession {
                             &Message::Event(Event::RoleChanged { participant, role }),
                         )
                         .await?;
-                    let _ = self.events.send(HostEvent::RoleChanged(member));
+                    self.tell(HostEvent::RoleChanged(member));
                 }
             }
             HostCommand::Remove { participant } => self.remove_and_rekey(participant).await?,
@@ -734,11 +820,11 @@ impl HostSession {
             }
             HostCommand::CheckUnsaved => {
                 let paths = self.documents.unsaved_paths();
-                let _ = self.events.send(HostEvent::Unsaved { paths });
+                self.tell(HostEvent::Unsaved { paths });
             }
             HostCommand::End => {
                 sender.control(&ToRelay::End).await?;
-                let _ = self.events.send(HostEvent::Ended);
+                self.tell(HostEvent::Ended);
                 return Ok(false);
             }
         }
@@ -807,8 +893,8 @@ impl HostSession {
             "removed {}; keys rotated to epoch {next_epoch}",
             removed.member.name
         );
-        let _ = self.events.send(HostEvent::MemberLeft(removed.member));
-        let _ = self.events.send(HostEvent::Rekeyed {
+        self.tell(HostEvent::MemberLeft(removed.member));
+        self.tell(HostEvent::Rekeyed {
             link: self.link.to_url(),
             verification_code: keys.verification_code(&self.key_pair.public()),
         });
@@ -1040,9 +1126,18 @@ impl HostSession {
                 if first {
                     self.language_servers_open(&path, revision, &rope).await;
                 }
+                if let Some(p) = self.participants.get_mut(&from) {
+                    p.open.insert(path);
+                    self.publish_people();
+                }
             }
             // Documents stay in memory for the session (see `Documents::open`).
-            Request::CloseDocument { .. } => {
+            Request::CloseDocument { path } => {
+                if let Some(p) = self.participants.get_mut(&from)
+                    && p.open.remove(&path)
+                {
+                    self.publish_people();
+                }
                 sender
                     .send(
                         route,

@@ -398,6 +398,10 @@ pub enum Event {
         revision: u64,
         items: Vec<DiagnosticItem>,
     },
+    /// To a joiner, from a host that asks its user before letting anyone in: the wait
+    /// for the welcome is the host's user deciding. (Last, so older peers' variant
+    /// numbers stay; an older client drops the frame it cannot decode.)
+    AwaitingAdmission,
 }
 
 /// Byte vectors as one length-prefixed blob (postcard's default for `Vec<u8>` is the

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -61,14 +61,70 @@ impl Running {
         }
     }
 
+    /// Like `spawn`, with standard input an open pipe the test writes to (or never does).
+    pub fn spawn_with_input(mut command: Command) -> (Running, ChildStdin) {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the cotype binary starts");
+        let input = child.stdin.take().expect("stdin is piped");
+        let stdout = lines_of(child.stdout.take().expect("stdout is piped"));
+        let stderr = lines_of(child.stderr.take().expect("stderr is piped"));
+        let running = Running {
+            child,
+            stdout,
+            stderr,
+        };
+        (running, input)
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends `signal` (a number, as `kill -s`) to the process.
+    pub fn signal(&self, signal: i32) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} {}", self.pid());
+    }
+
+    /// The exit status, if the process ends within `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     pub fn next_stdout_line(&mut self) -> String {
         self.stdout
             .recv_timeout(DEADLINE)
             .unwrap_or_else(|_| panic!("no line on stdout within {DEADLINE:?}"))
+    }
+
+    /// The first stdout line that contains `marker` (earlier lines are skipped).
+    pub fn stdout_line_with(&mut self, marker: &str) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) if line.contains(marker) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no stdout line containing {marker:?} within {DEADLINE:?}"),
+            }
+        }
     }
 
     /// The first stderr line that contains `marker` (earlier lines are skipped).
