@@ -117,11 +117,17 @@ fn ours(workspace: &Workspace, query: &SearchQuery) -> (Duration, Duration, usiz
     let start = Instant::now();
     let mut first = None;
     let mut matches = Vec::new();
-    let summary = search(workspace, query, &AtomicBool::new(false), |batch| {
-        first.get_or_insert_with(|| start.elapsed());
-        matches.extend(batch);
-        ControlFlow::Continue(())
-    })
+    let summary = search(
+        workspace,
+        query,
+        &Default::default(),
+        &AtomicBool::new(false),
+        |batch| {
+            first.get_or_insert_with(|| start.elapsed());
+            matches.extend(batch);
+            ControlFlow::Continue(())
+        },
+    )
     .expect("the benchmark queries are valid");
     let total = start.elapsed();
     assert!(

@@ -179,6 +179,10 @@ enum Command {
         /// The file, by its path inside the shared folder.
         #[arg(value_name = "PATH")]
         path: Option<String>,
+        /// The bytes saved on the host's disk, not the text everyone sees now (the two
+        /// differ while someone has unsaved edits).
+        #[arg(long)]
+        disk: bool,
         #[command(flatten)]
         participant: ParticipantArgs,
     },
@@ -708,13 +712,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cat {
             link,
             path,
+            disk,
             participant,
         } => {
             let (link, path) = link_and(link, path, "PATH", participant.insecure)?;
             let mut client =
                 Participant::join_telling(&link, &participant.name, &mut say_waiting).await?;
             let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-            client.read_file(&path, &mut stdout).await?;
+            if disk {
+                client.read_saved_file(&path, &mut stdout).await?;
+            } else {
+                client.read_file(&path, &mut stdout).await?;
+            }
             Ok(())
         }
         Command::Search {

@@ -449,3 +449,57 @@ async fn an_edit_too_large_to_share_is_refused_and_everyone_stays_in_step() {
         "start\nbob was here\n"
     );
 }
+
+/// While someone has unsaved edits, `cotype search` and `cotype cat` answer from the text
+/// everyone sees, not the stale file on disk (`cat --disk` gives the saved bytes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_and_cat_read_the_shared_text_with_its_unsaved_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            ("notes.txt", b"first\nold needle here\n"),
+            ("other.txt", b"needle on disk\n"),
+        ],
+    );
+    let relay = start_relay(RelayConfig::default()).await;
+    let link = start_host(dir.path(), relay.address, "host", &[]).await;
+    let url = link.to_url();
+
+    // Ada puts a line above the old match and does not save.
+    let (mut ada_driver, mut ada) = join_and_open(&link, "ada", "notes.txt").await;
+    ada.local_edit(
+        "notes.txt",
+        Operation::insert(22, 0, "ada's needle, unsaved\n").unwrap(),
+    )
+    .unwrap();
+    wait_synced(&mut ada_driver, &mut ada, "notes.txt").await;
+
+    let cotype = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cotype"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let found = tokio::task::block_in_place(|| cotype(&["search", &url, "needle"]));
+    let mut lines: Vec<&str> = found.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            "notes.txt:1:7:ada's needle, unsaved",
+            "notes.txt:3:5:old needle here",
+            "other.txt:1:1:needle on disk",
+        ]
+    );
+    let shared = tokio::task::block_in_place(|| cotype(&["cat", &url, "notes.txt"]));
+    assert_eq!(shared, "ada's needle, unsaved\nfirst\nold needle here\n");
+    let saved = tokio::task::block_in_place(|| cotype(&["cat", &url, "notes.txt", "--disk"]));
+    assert_eq!(saved, "first\nold needle here\n");
+}

@@ -173,10 +173,16 @@ fn ripgrep(root: &Path, query: &SearchQuery) -> Vec<SearchMatch> {
 
 fn ours(workspace: &Workspace, query: &SearchQuery) -> (Vec<SearchMatch>, SearchSummary) {
     let mut matches = Vec::new();
-    let summary = search(workspace, query, &AtomicBool::new(false), |batch| {
-        matches.extend(batch);
-        ControlFlow::Continue(())
-    })
+    let summary = search(
+        workspace,
+        query,
+        &Default::default(),
+        &AtomicBool::new(false),
+        |batch| {
+            matches.extend(batch);
+            ControlFlow::Continue(())
+        },
+    )
     .unwrap();
     assert_eq!(summary.matches, matches.len());
     matches.sort();
@@ -368,14 +374,19 @@ fn search_can_be_stopped_by_the_caller() {
     let dir = tree();
     let workspace = Workspace::open(dir.path(), &[]).unwrap();
     let cancel = AtomicBool::new(true);
-    let result = search(&workspace, &query("needle"), &cancel, |_| {
-        ControlFlow::Continue(())
-    });
+    let result = search(
+        &workspace,
+        &query("needle"),
+        &Default::default(),
+        &cancel,
+        |_| ControlFlow::Continue(()),
+    );
     assert_eq!(result, Err(SearchError::Cancelled));
     let mut batches = 0;
     let summary = search(
         &workspace,
         &query("needle"),
+        &Default::default(),
         &AtomicBool::new(false),
         |batch| {
             batches += 1;
@@ -396,9 +407,13 @@ fn a_bad_pattern_is_explained() {
         fixed_strings: false,
         ..query("needle(")
     };
-    let error = search(&workspace, &bad, &AtomicBool::new(false), |_| {
-        ControlFlow::Continue(())
-    })
+    let error = search(
+        &workspace,
+        &bad,
+        &Default::default(),
+        &AtomicBool::new(false),
+        |_| ControlFlow::Continue(()),
+    )
     .unwrap_err();
     assert!(
         error

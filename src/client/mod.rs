@@ -299,11 +299,31 @@ impl Participant {
         }
     }
 
-    /// Streams a file's exact bytes into `out`, a few chunks ahead, in bounded memory.
-    /// Returns the number of bytes written.
+    /// Streams a file as everyone sees it into `out`: its shared text when someone has
+    /// unsaved edits in it, else its exact bytes on the host's disk. Returns the number of
+    /// bytes written.
     pub async fn read_file(
         &mut self,
         path: &str,
+        out: &mut impl Write,
+    ) -> Result<u64, ClientError> {
+        self.read(path, false, out).await
+    }
+
+    /// Streams a file's exact bytes as saved on the host's disk into `out`.
+    pub async fn read_saved_file(
+        &mut self,
+        path: &str,
+        out: &mut impl Write,
+    ) -> Result<u64, ClientError> {
+        self.read(path, true, out).await
+    }
+
+    /// Reads a few chunks ahead, in bounded memory.
+    async fn read(
+        &mut self,
+        path: &str,
+        saved: bool,
         out: &mut impl Write,
     ) -> Result<u64, ClientError> {
         let chunk = FILE_CHUNK_LEN as u64;
@@ -318,6 +338,7 @@ impl Participant {
                         path: path.to_string(),
                         offset: next_offset,
                         len: chunk as u32,
+                        saved,
                     })
                     .await?;
                 in_flight.push_back((id, next_offset));

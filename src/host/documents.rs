@@ -190,6 +190,25 @@ impl Documents {
             .map(|d| (d.doc.revision(), d.doc.rope()))
     }
 
+    /// Up to `len` bytes (at most `FILE_CHUNK_LEN`) of an open document's shared text from
+    /// `offset`, and the text's whole length; `None` if nobody has it open.
+    pub fn read_range(&self, path: &str, offset: u64, len: usize) -> Option<(u64, Vec<u8>)> {
+        let rope = self.open.get(path)?.doc.rope();
+        let total = rope.len_bytes() as u64;
+        let start = usize::try_from(offset.min(total)).unwrap_or(usize::MAX);
+        let len = len.min(crate::protocol::FILE_CHUNK_LEN);
+        Some((total, rope.bytes_at(start).take(len).collect()))
+    }
+
+    /// The shared text of every document with edits not saved to disk, for search.
+    pub fn unsaved_texts(&self) -> crate::host::search::SharedTexts {
+        self.open
+            .iter()
+            .filter(|(_, document)| document.doc.revision() != document.disk_revision)
+            .map(|(path, document)| (path.clone(), document.doc.rope().clone()))
+            .collect()
+    }
+
     pub fn submit(
         &mut self,
         path: &str,

@@ -128,6 +128,7 @@ impl Intel {
         from: ParticipantId,
         id: RequestId,
         request: Request,
+        texts: search::SharedTexts,
     ) -> anyhow::Result<()> {
         let reply = Reply {
             sender,
@@ -135,7 +136,7 @@ impl Intel {
             id,
         };
         let answer = match request {
-            Request::Search(query) => return self.search(reply, from, query).await,
+            Request::Search(query) => return self.search(reply, from, query, texts).await,
             Request::CancelSearch { id: search } => {
                 let running = self
                     .searches()
@@ -167,6 +168,7 @@ impl Intel {
         reply: Reply,
         from: ParticipantId,
         request: SearchRequest,
+        texts: search::SharedTexts,
     ) -> anyhow::Result<()> {
         let limit = match request.max_matches as usize {
             0 => DEFAULT_MAX_MATCHES,
@@ -189,7 +191,7 @@ impl Intel {
         let workspace = self.inner.workspace.clone();
         let searching = cancel.clone();
         let worker = tokio::task::spawn_blocking(move || {
-            search::search(&workspace, &query, &searching, |batch| {
+            search::search(&workspace, &query, &texts, &searching, |batch| {
                 // The receiver is gone only when the participant's answer failed to send.
                 match batches.blocking_send(batch) {
                     Ok(()) => ControlFlow::Continue(()),

@@ -107,7 +107,13 @@ pub enum SearchError {
     Cancelled,
 }
 
+/// The current text of documents whose shared text differs from the disk (unsaved
+/// edits), by path: search reads these instead of the file, so it finds what everyone
+/// sees. Ropes clone in constant time, sharing their text.
+pub type SharedTexts = std::collections::HashMap<String, ropey::Rope>;
+
 /// Searches every shared file for `query`, handing matches to `on_batch` as they are found.
+/// A file with unsaved edits is searched in its shared text from `texts`.
 ///
 /// `on_batch` runs on the calling thread; returning `Break` ends the search early and the
 /// summary counts what was delivered. Setting `cancel` (from any thread) ends it with
@@ -115,6 +121,7 @@ pub enum SearchError {
 pub fn search(
     workspace: &Workspace,
     query: &SearchQuery,
+    texts: &SharedTexts,
     cancel: &AtomicBool,
     mut on_batch: impl FnMut(Vec<SearchMatch>) -> ControlFlow<()>,
 ) -> Result<SearchSummary, SearchError> {
@@ -131,6 +138,7 @@ pub fn search(
         .build();
     let shared = Shared {
         workspace,
+        texts,
         files: &files,
         next_file: AtomicUsize::new(0),
         files_searched: AtomicUsize::new(0),
@@ -230,6 +238,7 @@ fn globs_admit(globs: &Override, path: &str) -> bool {
 /// What the workers share.
 struct Shared<'a> {
     workspace: &'a Workspace,
+    texts: &'a SharedTexts,
     files: &'a [String],
     next_file: AtomicUsize,
     files_searched: AtomicUsize,
@@ -301,9 +310,15 @@ impl Worker<'_> {
                 sender: &self.sender,
                 pending: &mut pending,
             };
-            let result = self
-                .searcher
-                .search_path(&self.matcher, disk_path, &mut sink);
+            let result = match shared.texts.get(path.as_str()) {
+                Some(text) => {
+                    self.searcher
+                        .search_reader(&self.matcher, RopeReader::new(text), &mut sink)
+                }
+                None => self
+                    .searcher
+                    .search_path(&self.matcher, disk_path, &mut sink),
+            };
             if let Err(error) = result {
                 // A file made unreadable since the walk: the others still count.
                 tracing::debug!(%path, %error, "skipped during search");
@@ -321,6 +336,37 @@ impl Worker<'_> {
         if !pending.matches.is_empty() {
             pending.send(&self.sender);
         }
+    }
+}
+
+/// A rope's bytes as a reader, chunk by chunk, so a document's shared text is searched
+/// as it is, without a contiguous copy.
+struct RopeReader<'a> {
+    chunks: ropey::iter::Chunks<'a>,
+    current: &'a [u8],
+}
+
+impl<'a> RopeReader<'a> {
+    fn new(rope: &'a ropey::Rope) -> Self {
+        RopeReader {
+            chunks: rope.chunks(),
+            current: &[],
+        }
+    }
+}
+
+impl std::io::Read for RopeReader<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.next() {
+                Some(chunk) => self.current = chunk.as_bytes(),
+                None => return Ok(0),
+            }
+        }
+        let n = buffer.len().min(self.current.len());
+        buffer[..n].copy_from_slice(&self.current[..n]);
+        self.current = &self.current[n..];
+        Ok(n)
     }
 }
 

@@ -958,8 +958,13 @@ impl HostSession {
                         .await?;
                 }
             }
-            Request::ReadFile { path, offset, len } => {
-                let answer = match self.read_chunk(&path, offset, len) {
+            Request::ReadFile {
+                path,
+                offset,
+                len,
+                saved,
+            } => {
+                let answer = match self.read_chunk(&path, offset, len, saved) {
                     Ok((total, data)) => Response::FileChunk {
                         offset,
                         total,
@@ -984,11 +989,28 @@ impl HostSession {
         Ok(())
     }
 
-    /// Reads one chunk of a shared file; the error is a sentence for the participant.
-    fn read_chunk(&self, path: &str, offset: u64, len: u32) -> Result<(u64, Vec<u8>), String> {
-        self.workspace
+    /// Reads one chunk of a shared file: of the shared text everyone sees if the file is
+    /// open as a document, else (or when `saved` asks for it) of the disk. The error is a
+    /// sentence for the participant.
+    fn read_chunk(
+        &self,
+        path: &str,
+        offset: u64,
+        len: u32,
+        saved: bool,
+    ) -> Result<(u64, Vec<u8>), String> {
+        // Judged as for any read: a document stays open after its file became hidden.
+        let disk = self
+            .workspace
             .read_range(path, offset, len as usize)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        if saved {
+            return disk;
+        }
+        match self.documents.read_range(path, offset, len as usize) {
+            Some(shared) if self.workspace.is_visible(path) => Ok(shared),
+            _ => disk,
+        }
     }
 
     /// Hands a document opened for the first time to the language servers, which follow
@@ -1317,9 +1339,14 @@ impl HostSession {
                 return Ok(());
             }
         };
+        // A search reads what everyone sees: the shared text of files with unsaved edits.
+        let texts = match body {
+            Request::Search(_) => self.documents.unsaved_texts(),
+            _ => Default::default(),
+        };
         // Language servers and searches take their time; the session loop does not wait.
         tokio::spawn(async move {
-            if let Err(e) = intel.handle(sender, from, id, body).await {
+            if let Err(e) = intel.handle(sender, from, id, body, texts).await {
                 tracing::warn!(participant = from, "answering a request failed: {e:#}");
             }
         });

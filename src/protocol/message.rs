@@ -107,6 +107,9 @@ pub enum Request {
         path: String,
         offset: u64,
         len: u32,
+        /// The bytes saved on the host's disk; otherwise the shared text everyone sees
+        /// (the same unless someone has unsaved edits).
+        saved: bool,
     },
     /// Open a document for editing: answered by `DocumentText` pieces (the last has
     /// `done`), after which the host sends the document's edits to this member.

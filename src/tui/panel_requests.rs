@@ -41,6 +41,7 @@ impl PanelRequests {
                         path: path.clone(),
                         offset: 0,
                         len: FILE_CHUNK_LEN as u32,
+                        saved: false,
                     });
                     self.preview = Some((id, path));
                 }
