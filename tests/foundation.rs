@@ -514,6 +514,7 @@ async fn answers_read_out_of_order_are_kept_for_whoever_waits_for_them() {
             path: "a.txt".into(),
             offset: 0,
             len: 1024,
+            saved: false,
         })
         .await
         .unwrap();
