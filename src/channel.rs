@@ -10,10 +10,11 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::crypto::{CryptoError, ReceivingKeys, SendingKey};
+use crate::crypto::{CryptoError, Epoch, ReceivingKeys, SendingKey};
 use crate::net::ClientSocket;
 use crate::protocol::ParticipantId;
 use crate::protocol::control::{self, FromRelay, ToRelay};
+
 use crate::protocol::frame::{FrameError, FrameSealer, open_frame};
 use crate::protocol::header::{Header, Route};
 use crate::protocol::message::Message;
@@ -108,12 +109,20 @@ impl ChannelSender {
     }
 }
 
+/// How long after a key change frames sealed in the epoch before still open: those the
+/// other members sent just before they switched. A removed member knows that epoch's key,
+/// so the window is short, and no host message opens in it at all.
+pub const OLD_EPOCH_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The receiving half plus the keys to open what arrives.
 pub struct Channel {
     pub sender: ChannelSender,
     frames: IncomingFrames,
     pub keys: ReceivingKeys,
     closed: bool,
+    /// After a key change: the epoch switched to, and until when the one before may still
+    /// open frames from members (never from the host, but for key updates).
+    switched: Option<(Epoch, std::time::Instant)>,
 }
 
 impl Channel {
@@ -128,7 +137,35 @@ impl Channel {
             frames: incoming,
             keys,
             closed: false,
+            switched: None,
         }
+    }
+
+    /// Moves to the key epoch `epoch`: frames are sealed with its key from now on, and
+    /// the epoch before opens only members' frames, for `OLD_EPOCH_GRACE`; every earlier
+    /// epoch is forgotten. The host's own messages in the old epoch (but key updates) are
+    /// refused at once: after a member's removal, that member could still seal them.
+    pub fn switch_epoch(&mut self, epoch: Epoch, keys: &crate::crypto::SessionKeys) {
+        self.keys.add_epoch(epoch, keys);
+        self.keys.retire_epochs_below(epoch.saturating_sub(1));
+        self.sender.replace_key(keys.sending_key(epoch));
+        self.switched = Some((epoch, std::time::Instant::now() + OLD_EPOCH_GRACE));
+    }
+
+    /// Whether a frame that opened in `header.epoch` may be taken after a key change.
+    fn epoch_admits(&mut self, header: &Header, message: &Message) -> bool {
+        let Some((current, grace_ends)) = self.switched else {
+            return true;
+        };
+        if header.epoch >= current {
+            return true;
+        }
+        if std::time::Instant::now() >= grace_ends {
+            self.keys.retire_epochs_below(current);
+            self.switched = None;
+            return false;
+        }
+        header.sender != crate::protocol::HOST_ID || matches!(message, Message::KeyUpdate(_))
     }
 
     /// Moves the channel onto a new connection (the host resuming its session), with a new
@@ -189,6 +226,14 @@ impl Channel {
                 },
             },
             Ok(false) => match open_frame(&mut self.keys, frame) {
+                Ok((header, message)) if !self.epoch_admits(&header, &message) => {
+                    Incoming::Rejected {
+                        from: header.sender,
+                        error: FrameError::RetiredEpoch {
+                            epoch: header.epoch,
+                        },
+                    }
+                }
                 Ok((header, message)) => {
                     // The route is sealed, so the relay cannot change it, but it could still
                     // hand us a frame meant for another member; only we can notice.

@@ -82,3 +82,91 @@ async fn a_participant_ignores_frames_addressed_to_someone_else() {
     guest.leave().await;
     hostile_relay.abort();
 }
+
+/// After a key change, a removed member still knows the old epoch's key and, with a
+/// relay's help, could seal "host" messages in it. A member that switched takes nothing
+/// from the host in the old epoch, takes other members' frames in it for a few seconds
+/// only, and takes the host's frames in the new epoch as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_old_epoch_opens_no_host_message_after_a_key_change() {
+    use cotype::channel::{Channel, Incoming};
+    use cotype::crypto::ReceivingKeys;
+    use cotype::protocol::frame::FrameError;
+    use cotype::protocol::message::Event;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let link = Link::new(
+        false,
+        listener.local_addr().unwrap().to_string(),
+        SessionId::random(),
+        Secret::random(),
+    );
+    let old_keys = SessionKeys::derive(&link.secret, &link.session);
+    let new_keys = SessionKeys::derive(&Secret::random(), &link.session);
+    let notice = |text: &str| {
+        Message::Event(Event::Notice {
+            message: text.into(),
+        })
+    };
+    // Sealed by the removed member with the old key: as the host, and as member 9.
+    let forged_host = FrameSealer::new(old_keys.sending_key(0), 0)
+        .seal(Route::Everyone, &notice("forged by the removed member"))
+        .unwrap();
+    let late_member = FrameSealer::new(old_keys.sending_key(0), 9)
+        .seal(
+            Route::Everyone,
+            &notice("sent by member 9 just before it switched"),
+        )
+        .unwrap();
+    let genuine_host = FrameSealer::new(new_keys.sending_key(1), 0)
+        .seal(Route::Everyone, &notice("the host in the new epoch"))
+        .unwrap();
+
+    let (go, ready) = tokio::sync::oneshot::channel::<()>();
+    let hostile_relay = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut socket = tokio_tungstenite::accept_async(stream).await.unwrap();
+        let _ = ready.await;
+        for frame in [forged_host, late_member, genuine_host] {
+            socket.send(WsMessage::Binary(frame.into())).await.unwrap();
+        }
+        while let Some(Ok(_)) = socket.next().await {}
+    });
+
+    let socket = cotype::net::connect(&link, 1 << 20).await.unwrap();
+    let mut member = Channel::new(
+        socket,
+        old_keys.sending_key(0),
+        ReceivingKeys::new(0, &old_keys),
+    );
+    member.sender.set_participant(5);
+    member.switch_epoch(1, &new_keys);
+    go.send(()).unwrap();
+
+    let mut next = async || {
+        tokio::time::timeout(std::time::Duration::from_secs(5), member.recv())
+            .await
+            .expect("a frame within 5 s")
+    };
+    match next().await {
+        Incoming::Rejected {
+            from: 0,
+            error: FrameError::RetiredEpoch { epoch: 0 },
+        } => {}
+        other => panic!("the host's message in the old epoch was not refused: {other:?}"),
+    }
+    match next().await {
+        Incoming::Message { header, message } => {
+            assert_eq!(header.sender, 9);
+            assert_eq!(message, notice("sent by member 9 just before it switched"));
+        }
+        other => panic!("a member's frame in flight was lost: {other:?}"),
+    }
+    match next().await {
+        Incoming::Message { message, .. } => {
+            assert_eq!(message, notice("the host in the new epoch"))
+        }
+        other => panic!("the host's message in the new epoch: {other:?}"),
+    }
+    hostile_relay.abort();
+}

@@ -222,9 +222,7 @@ impl Driver {
             }
         };
         let keys = crate::crypto::SessionKeys::derive(&secret, &self.link.session);
-        channel.keys.add_epoch(update.epoch, &keys);
-        channel.keys.retire_epochs_below(self.epoch);
-        channel.sender.replace_key(keys.sending_key(update.epoch));
+        channel.switch_epoch(update.epoch, &keys);
         self.link.secret = secret;
         self.epoch = update.epoch;
         DriverEvent::Rekeyed {

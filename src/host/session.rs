@@ -874,12 +874,10 @@ impl HostSession {
             sender.control(&ToRelay::Refuse { participant: id }).await?;
         }
         let keys = SessionKeys::derive(&rekey.secret, &self.link.session);
-        self.channel.keys.add_epoch(next_epoch, &keys);
-        // Frames members sealed just before they switched may still be on the way; the
-        // epoch before is kept until the next rekey. The removed member cannot send any:
-        // the relay disconnected it and its token no longer admits.
-        self.channel.keys.retire_epochs_below(self.epoch);
-        sender.replace_key(keys.sending_key(next_epoch));
+        // Frames members sealed just before they switched may still be on the way: the
+        // epoch before opens members' frames for a few seconds more (the removed member's
+        // cannot arrive: the relay disconnected it and its token no longer admits).
+        self.channel.switch_epoch(next_epoch, &keys);
         self.link.secret = rekey.secret.clone();
         self.epoch = next_epoch;
         sender

@@ -14,6 +14,9 @@ pub enum FrameError {
     /// Authentic, but addressed to someone else: a relay misdelivered it.
     #[error("the frame was addressed to {route:?}, not to this member")]
     Misrouted { route: super::header::Route },
+    /// Sealed in a key epoch this member has moved past (see `Channel::switch_epoch`).
+    #[error("the frame was sealed in the retired key epoch {epoch}")]
+    RetiredEpoch { epoch: crate::crypto::Epoch },
     #[error("the frame's header says {header:?} but its message is a {actual:?}")]
     KindMismatch {
         header: super::header::Kind,
