@@ -38,6 +38,11 @@ pub enum OtError {
     #[error("the edit describes more text than this machine can address")]
     TooLong,
     #[error(
+        "the document would hold {chars} characters, more than the {limit} the host keeps in \
+         one document"
+    )]
+    DocumentTooLarge { chars: usize, limit: usize },
+    #[error(
         "cannot combine edits: the first leaves {first_target} characters, the second expects {second_base}"
     )]
     ComposeMismatch {

@@ -58,12 +58,23 @@ pub struct AuthoritativeDocument {
     /// The last sequenced edits, oldest first; the last one produced `revision`.
     history: VecDeque<RemoteEdit>,
     history_limit: usize,
+    /// What the history's edits take (`Operation::encoded_size`), and the most it may:
+    /// a count alone lets a few huge edits hold gigabytes.
+    history_bytes: usize,
+    history_byte_limit: usize,
+    /// The most characters the document may hold; an edit past it is refused.
+    max_chars: usize,
     latest: HashMap<[u8; 16], LatestApplied>,
 }
 
 impl AuthoritativeDocument {
     /// Edits kept for rebasing and catch-up unless [`Self::with_history_limit`] says otherwise.
     pub const DEFAULT_HISTORY_LIMIT: usize = 10_000;
+    /// Bytes of edits kept in the history: enough for 10,000 ordinary edits many times
+    /// over, while 100 pastes of 1 MiB cannot pile up.
+    pub const DEFAULT_HISTORY_BYTES: usize = 16 * 1024 * 1024;
+    /// Characters one document may hold (128 Mi: a 100 MB log file opens and edits).
+    pub const DEFAULT_MAX_CHARS: usize = 128 * 1024 * 1024;
 
     /// A document with this text, currently at `revision`.
     pub fn new(text: &str, revision: u64) -> Self {
@@ -76,6 +87,9 @@ impl AuthoritativeDocument {
             revision,
             history: VecDeque::new(),
             history_limit: Self::DEFAULT_HISTORY_LIMIT,
+            history_bytes: 0,
+            history_byte_limit: Self::DEFAULT_HISTORY_BYTES,
+            max_chars: Self::DEFAULT_MAX_CHARS,
             latest: HashMap::new(),
         }
     }
@@ -100,9 +114,22 @@ impl AuthoritativeDocument {
         self.revision - self.history.len() as u64
     }
 
+    /// Keep at most `bytes` of edits in the history (the latest edit always stays), and
+    /// refuse edits that would make the document longer than `max_chars`.
+    pub fn with_limits(mut self, bytes: usize, max_chars: usize) -> Self {
+        self.history_byte_limit = bytes;
+        self.max_chars = max_chars;
+        self.trim_history();
+        self
+    }
+
     fn trim_history(&mut self) {
-        while self.history.len() > self.history_limit {
-            self.history.pop_front();
+        while self.history.len() > self.history_limit
+            || (self.history_bytes > self.history_byte_limit && self.history.len() > 1)
+        {
+            if let Some(dropped) = self.history.pop_front() {
+                self.history_bytes -= dropped.op.encoded_size();
+            }
         }
     }
 
@@ -144,6 +171,12 @@ impl AuthoritativeDocument {
             // do the same when they rebase (see `Operation::transform`).
             op = Operation::transform(&earlier.op, &op)?.1;
         }
+        if op.target_len() > self.max_chars && op.target_len() > op.base_len() {
+            return Err(OtError::DocumentTooLarge {
+                chars: op.target_len(),
+                limit: self.max_chars,
+            });
+        }
         op.apply(&mut self.rope)?;
         Ok(SubmitOutcome::Applied(self.record(id, op)))
     }
@@ -155,6 +188,7 @@ impl AuthoritativeDocument {
             author: author.public(),
             op,
         };
+        self.history_bytes += edit.op.encoded_size();
         self.history.push_back(edit.clone());
         self.trim_history();
         self.latest.insert(
@@ -253,6 +287,68 @@ mod tests {
             "the victim's next edit was dropped: {next:?}"
         );
         assert_eq!(doc.rope().to_string(), "a!b");
+    }
+
+    /// 100 pastes of 900 KiB, each deleted again, must not keep 100 x 1.8 MB of history.
+    #[test]
+    fn the_history_is_bounded_in_bytes_and_the_document_in_length() {
+        let mut doc = AuthoritativeDocument::new("", 0).with_limits(4 * 1024 * 1024, 2_000_000);
+        let paste = "x".repeat(900 * 1024);
+        for round in 0..100u64 {
+            let base = doc.revision();
+            doc.submit(sub(
+                1,
+                2 * round,
+                base,
+                Operation::insert(0, 0, &paste).unwrap(),
+            ))
+            .unwrap();
+            let len = paste.chars().count();
+            doc.submit(sub(
+                1,
+                2 * round + 1,
+                base + 1,
+                Operation::delete(len, 0..len).unwrap(),
+            ))
+            .unwrap();
+        }
+        assert!(
+            doc.history_bytes <= 4 * 1024 * 1024,
+            "{}",
+            doc.history_bytes
+        );
+        let kept: usize = doc.history.iter().map(|e| e.op.encoded_size()).sum();
+        assert_eq!(kept, doc.history_bytes);
+
+        let base = doc.revision();
+        doc.submit(sub(2, 0, base, Operation::insert(0, 0, &paste).unwrap()))
+            .unwrap();
+        doc.submit(sub(
+            2,
+            1,
+            base + 1,
+            Operation::insert(paste.len(), 0, &paste).unwrap(),
+        ))
+        .unwrap();
+        let third = doc.submit(sub(
+            2,
+            2,
+            base + 2,
+            Operation::insert(2 * paste.len(), 0, &paste).unwrap(),
+        ));
+        assert!(
+            matches!(third, Err(OtError::DocumentTooLarge { .. })),
+            "{third:?}"
+        );
+        assert_eq!(
+            doc.rope().len_chars(),
+            2 * paste.len(),
+            "the refused edit changed nothing"
+        );
+        // Shortening a document past the limit is always allowed.
+        let len = doc.rope().len_chars();
+        doc.submit(sub(2, 3, base + 2, Operation::delete(len, 0..10).unwrap()))
+            .unwrap();
     }
 
     #[test]
