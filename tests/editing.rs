@@ -503,3 +503,59 @@ async fn search_and_cat_read_the_shared_text_with_its_unsaved_edits() {
     let saved = tokio::task::block_in_place(|| cotype(&["cat", &url, "notes.txt", "--disk"]));
     assert_eq!(saved, "first\nold needle here\n");
 }
+
+/// A relay killed and started again knows no session. The host creates its session again
+/// under the same id and keys, the participant comes back by itself with the same link,
+/// and nothing typed before, during or after is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_restart_loses_no_session_and_no_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("notes.txt", b"notes\n")]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let start_relay_process = || {
+        let mut relay = std::process::Command::new(env!("CARGO_BIN_EXE_cotype"))
+            .args(["relay", "--listen", &address.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = relay.stderr.take().unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut line).unwrap();
+        assert!(line.contains("listening"), "{line}");
+        relay
+    };
+    let mut relay = start_relay_process();
+    let link = start_host(dir.path(), address, "host", &[]).await;
+
+    let (mut ada_driver, mut ada) = join_and_open(&link, "ada", "notes.txt").await;
+    type_at_end(&mut ada, "notes.txt", "before the restart\n");
+    wait_synced(&mut ada_driver, &mut ada, "notes.txt").await;
+
+    relay.kill().unwrap();
+    relay.wait().unwrap();
+    type_at_end(&mut ada, "notes.txt", "while the relay was down\n");
+    let mut relay = start_relay_process();
+    type_at_end(&mut ada, "notes.txt", "after the restart\n");
+    run_until(
+        &mut ada_driver,
+        &mut ada,
+        Duration::from_secs(120),
+        |session, _| Ok(session.is_synced("notes.txt") && !session.has_outbox()),
+    )
+    .await
+    .expect("ada is back in the session with every edit confirmed");
+
+    let text = cat(&link, "notes.txt").await;
+    assert_eq!(
+        text,
+        "notes\nbefore the restart\nwhile the relay was down\nafter the restart\n"
+    );
+    relay.kill().unwrap();
+    relay.wait().unwrap();
+}

@@ -16,6 +16,10 @@ use crate::protocol::message::{Member, Message};
 
 const FIRST_RETRY: Duration = Duration::from_millis(200);
 const MAX_RETRY: Duration = Duration::from_secs(5);
+/// How long a participant waits for a host that is gone from the relay (a relay restart,
+/// the host's machine asleep) before it says the host is gone: as long as the host tries
+/// to come back (`host::session` resumes for 60 s).
+pub const HOST_GRACE: Duration = Duration::from_secs(75);
 
 #[derive(Debug)]
 pub enum DriverEvent {
@@ -244,6 +248,7 @@ impl Driver {
     }
 
     async fn reconnect(&mut self) -> DriverEvent {
+        let since = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(self.retry).await;
             self.retry = (self.retry * 2).min(MAX_RETRY);
@@ -267,10 +272,14 @@ impl Driver {
                 }
                 Err(
                     error @ (ClientError::WrongSecret(_)
-                    | ClientError::SessionGone(_)
                     | ClientError::NotAdmitted(_)
                     | ClientError::Protocol),
                 ) => return DriverEvent::Fatal(error),
+                // A relay that restarted knows no session until the host creates it again:
+                // wait for the host as long as it may take to come back.
+                Err(error @ ClientError::SessionGone(_)) if since.elapsed() >= HOST_GRACE => {
+                    return DriverEvent::Fatal(error);
+                }
                 Err(error) => {
                     tracing::info!("reconnect failed, retrying: {error}");
                 }

@@ -13,7 +13,7 @@ use crate::host::documents::{Accepted, DiskChange, DocumentError, Documents};
 use crate::host::workspace::Workspace;
 use crate::latency::RoundTrip;
 use crate::link::{Link, Secret, SessionId};
-use crate::protocol::control::{FromRelay, ToRelay};
+use crate::protocol::control::{ErrorCode, FromRelay, ToRelay};
 use crate::protocol::header::Route;
 use crate::protocol::message::{
     AppliedEdit, EditMessage, Event, Hello, Member, Message, Presence, Request, Response, Role,
@@ -325,56 +325,81 @@ impl HostSession {
             .verification_code(&self.key_pair.public())
     }
 
-    /// Serves until the relay connection closes for good.
+    /// Serves until the host ends the session, or the relay connection is lost for good
+    /// (it is resumed, or the session created again, for `HOST_RESUME_WINDOW`).
     pub async fn run(mut self) -> anyhow::Result<()> {
         let (watch_tx, mut watch_rx) = tokio::sync::mpsc::channel::<PathBuf>(4096);
         let _watcher = watch_folder(self.workspace.root(), watch_tx);
         loop {
-            let incoming = tokio::select! {
-                incoming = self.channel.recv() => incoming,
-                Some(command) = self.commands.recv() => {
-                    if !self.on_command(command).await? {
-                        return Ok(());
-                    }
-                    self.publish_people();
-                    continue;
+            match self.serve_once(&mut watch_rx).await {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                // A send found the connection closed (say after the machine slept past the
+                // relay's idle timeout): the same as `recv` finding it closed.
+                Err(error) if connection_lost(&error) => {
+                    tracing::warn!("lost the relay ({error:#}); resuming the session");
+                    self.resume().await.with_context(|| {
+                        format!(
+                            "the connection to the relay was lost ({error:#}) and could not be resumed"
+                        )
+                    })?;
                 }
-                _ = tokio::time::sleep_until(self.round_trip.due().into()) => {
-                    self.pings += 1;
-                    // A lost connection shows up in `recv`, which resumes; not here.
-                    if self.round_trip.sent(self.pings, std::time::Instant::now())
-                        && let Err(e) = self.share_latency().await
-                    {
-                        tracing::debug!("latency not shared: {e}");
-                    }
-                    let ping = ToRelay::Ping { nonce: self.pings };
-                    if let Err(e) = self.sender().control(&ping).await {
-                        tracing::debug!("ping to the relay not sent: {e}");
-                    }
-                    continue;
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Handles what comes next: a message, a command, a ping, a change on disk. False
+    /// when the host's user ended the session.
+    async fn serve_once(
+        &mut self,
+        watch_rx: &mut tokio::sync::mpsc::Receiver<PathBuf>,
+    ) -> anyhow::Result<bool> {
+        let incoming = tokio::select! {
+            incoming = self.channel.recv() => incoming,
+            Some(command) = self.commands.recv() => {
+                if !self.on_command(command).await? {
+                    return Ok(false);
                 }
-                Some(first) = watch_rx.recv() => {
-                    // Let a burst of file-system events settle, then handle each path once.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    let mut changed = std::collections::BTreeSet::from([first]);
-                    while let Ok(path) = watch_rx.try_recv() {
-                        changed.insert(path);
-                    }
-                    self.on_disk_changes(changed).await?;
-                    continue;
+                self.publish_people();
+                return Ok(true);
+            }
+            _ = tokio::time::sleep_until(self.round_trip.due().into()) => {
+                self.pings += 1;
+                // A lost connection shows up in `recv`, which resumes; not here.
+                if self.round_trip.sent(self.pings, std::time::Instant::now())
+                    && let Err(e) = self.share_latency().await
+                {
+                    tracing::debug!("latency not shared: {e}");
                 }
+                let ping = ToRelay::Ping { nonce: self.pings };
+                if let Err(e) = self.sender().control(&ping).await {
+                    tracing::debug!("ping to the relay not sent: {e}");
+                }
+                return Ok(true);
+            }
+            Some(first) = watch_rx.recv() => {
+                // Let a burst of file-system events settle, then handle each path once.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let mut changed = std::collections::BTreeSet::from([first]);
+                while let Ok(path) = watch_rx.try_recv() {
+                    changed.insert(path);
+                }
+                self.on_disk_changes(changed).await?;
+                return Ok(true);
+            }
+        };
+        self.on_incoming(incoming).await?;
+        // Whatever else has already arrived is handled before the edits sequenced so
+        // far go out: under load, one broadcast carries many of them.
+        for _ in 0..DRAIN_AT_ONCE {
+            let Some(incoming) = self.channel.try_recv() else {
+                break;
             };
             self.on_incoming(incoming).await?;
-            // Whatever else has already arrived is handled before the edits sequenced so
-            // far go out: under load, one broadcast carries many of them.
-            for _ in 0..DRAIN_AT_ONCE {
-                let Some(incoming) = self.channel.try_recv() else {
-                    break;
-                };
-                self.on_incoming(incoming).await?;
-            }
-            self.broadcast_applied().await?;
         }
+        self.broadcast_applied().await?;
+        Ok(true)
     }
 
     async fn on_incoming(&mut self, incoming: Incoming) -> anyhow::Result<()> {
@@ -478,7 +503,24 @@ impl HostSession {
                     resume_token: self.resume_token,
                 })
                 .await?;
-            match tokio::time::timeout(Duration::from_secs(10), self.channel.recv()).await {
+            let answer = tokio::time::timeout(Duration::from_secs(10), self.channel.recv()).await;
+            // The relay restarted (or gave up on us) and lost the session: create it again
+            // under the same id and keys, so the link keeps working and members come back
+            // by themselves.
+            let lost = matches!(
+                answer,
+                Ok(Incoming::Relay(FromRelay::Error {
+                    code: ErrorCode::NoSession,
+                    ..
+                }))
+            );
+            if lost {
+                if self.recreate(&keys).await? {
+                    return Ok(());
+                }
+                continue;
+            }
+            match answer {
                 Ok(Incoming::Relay(FromRelay::Welcome { .. })) => {
                     tracing::info!("session resumed");
                     return Ok(());
@@ -493,6 +535,49 @@ impl HostSession {
                 _ => {}
             }
         }
+    }
+
+    /// Creates the session again at a relay that lost it, on a new connection: the same
+    /// id, admission verifier, resume token and key epoch. Everyone the relay had is gone
+    /// from it, so they leave here too; they rejoin with the same link. False if the relay
+    /// did not take it (try again).
+    async fn recreate(&mut self, keys: &SessionKeys) -> anyhow::Result<bool> {
+        let socket = match crate::net::connect(&self.link, crate::protocol::DEFAULT_MAX_FRAME).await
+        {
+            Ok(socket) => socket,
+            Err(_) => return Ok(false),
+        };
+        self.channel.reattach(socket, keys.sending_key(self.epoch));
+        let sender = self.sender();
+        sender
+            .control(&ToRelay::Create {
+                session: self.link.session.0,
+                verifier: keys.admission_verifier(),
+                resume_verifier: crate::crypto::admission_verifier(&self.resume_token),
+            })
+            .await?;
+        match tokio::time::timeout(Duration::from_secs(10), self.channel.recv()).await {
+            Ok(Incoming::Relay(FromRelay::Welcome { participant, .. }))
+                if participant == HOST_ID => {}
+            _ => return Ok(false),
+        }
+        if self.epoch > 0 {
+            sender
+                .control(&ToRelay::RotateToken {
+                    verifier: keys.admission_verifier(),
+                    epoch: self.epoch,
+                })
+                .await?;
+        }
+        let gone = std::mem::take(&mut self.participants);
+        self.owner = None;
+        for participant in gone.into_values() {
+            if participant.admitted {
+                self.tell(HostEvent::MemberLeft(participant.member));
+            }
+        }
+        tracing::info!("the relay had lost the session; created it again");
+        Ok(true)
     }
 
     /// Files changed on disk by another program: open documents get an edit, everyone
@@ -1443,6 +1528,16 @@ fn document_pieces(rope: &ropey::Rope, from: usize) -> impl Iterator<Item = Stri
             rope.slice(start..(start + DOCUMENT_PIECE_CHARS).min(total))
                 .to_string()
         })
+}
+
+/// Whether `error` is a send on a relay connection that has closed.
+fn connection_lost(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref(),
+            Some(crate::channel::ChannelError::Closed)
+        )
+    })
 }
 
 /// Documents are known by one form of their path (`protocol::message::normal_path`); a
