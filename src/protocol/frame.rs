@@ -1,6 +1,6 @@
 //! Sealing catalog messages into data frames and opening them again.
 
-use super::header::{HEADER_LEN, Header, Route};
+use super::header::{HEADER_LEN, Header, Kind, Route};
 use super::message::Message;
 use super::{DecodeError, ParticipantId};
 use crate::crypto::{CryptoError, ReceivingKeys, SendingKey};
@@ -24,15 +24,45 @@ pub enum FrameError {
     },
 }
 
+/// The smallest padded payload: a keystroke's edit and a short answer look alike.
+const SMALLEST_BUCKET: usize = 128;
+/// Above this, payloads are padded to a multiple of it rather than a power of two.
+const LARGEST_BUCKET: usize = 64 * 1024;
+
+/// How long a payload of `len` bytes is sent: the next power of two from 128 B, then the
+/// next multiple of 64 KiB, never past what fits a frame (`DEFAULT_MAX_FRAME`). The relay
+/// then learns which bucket a file, an answer or an edit falls in, not its size.
+pub fn padded_len(len: usize) -> usize {
+    let bucket = if len <= LARGEST_BUCKET {
+        len.max(SMALLEST_BUCKET).next_power_of_two()
+    } else {
+        len.div_ceil(LARGEST_BUCKET) * LARGEST_BUCKET
+    };
+    let most = super::DEFAULT_MAX_FRAME - HEADER_LEN - crate::crypto::TAG_LEN;
+    bucket.min(most).max(len)
+}
+
 /// One member's outgoing side: its sending key and the participant id the relay gave it.
 pub struct FrameSealer {
     key: SendingKey,
     sender: ParticipantId,
+    /// Pad requests, responses and edits to `padded_len` (on unless `COTYPE_PADDING=off`).
+    padding: bool,
 }
 
 impl FrameSealer {
     pub fn new(key: SendingKey, sender: ParticipantId) -> Self {
-        FrameSealer { key, sender }
+        let padding = std::env::var("COTYPE_PADDING").is_ok_and(|value| value == "off");
+        FrameSealer {
+            key,
+            sender,
+            padding: !padding,
+        }
+    }
+
+    /// Turns padding on or off (`COTYPE_PADDING=off` starts with it off).
+    pub fn set_padding(&mut self, padding: bool) {
+        self.padding = padding;
     }
 
     pub fn sender(&self) -> ParticipantId {
@@ -53,7 +83,12 @@ impl FrameSealer {
             counter: self.key.next_counter()?,
         };
         let header_bytes = header.encode();
-        let plaintext = postcard::to_allocvec(message).expect("catalog messages serialize");
+        let mut plaintext = postcard::to_allocvec(message).expect("catalog messages serialize");
+        // Zeros after the message: the decoder stops at the message's end, and the seal
+        // covers them. Presence and events stay small: they are frequent and say little.
+        if self.padding && matches!(header.kind, Kind::Request | Kind::Response | Kind::Edit) {
+            plaintext.resize(padded_len(plaintext.len()), 0);
+        }
         let sealed = self.key.seal(header.counter, &header_bytes, &plaintext);
         let mut frame = Vec::with_capacity(HEADER_LEN + sealed.len());
         frame.extend_from_slice(&header_bytes);
@@ -80,4 +115,57 @@ pub fn open_frame(keys: &mut ReceivingKeys, frame: &[u8]) -> Result<(Header, Mes
         });
     }
     Ok((header, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::SessionKeys;
+    use crate::link::{Secret, SessionId};
+    use crate::protocol::message::Response;
+
+    #[test]
+    fn payloads_are_padded_to_buckets_that_still_fit_a_frame() {
+        assert_eq!(padded_len(1), 128);
+        assert_eq!(padded_len(128), 128);
+        assert_eq!(padded_len(129), 256);
+        assert_eq!(padded_len(40_000), 65_536);
+        assert_eq!(padded_len(65_537), 131_072);
+        assert_eq!(padded_len(200_000), 262_144);
+        let most = crate::protocol::DEFAULT_MAX_FRAME - HEADER_LEN - crate::crypto::TAG_LEN;
+        assert_eq!(padded_len(most - 10), most);
+        assert_eq!(
+            padded_len(most + 10),
+            most + 10,
+            "never shorter than the payload"
+        );
+    }
+
+    /// Two answers of different sizes in one bucket are the same size at the relay, and
+    /// each opens to exactly what was sealed.
+    #[test]
+    fn sizes_within_a_bucket_look_alike_and_open_unchanged() {
+        let keys = SessionKeys::derive(&Secret::random(), &SessionId::random());
+        let mut sealer = FrameSealer::new(keys.sending_key(0), 0);
+        sealer.set_padding(true);
+        let chunk = |len: usize| Message::Response {
+            id: 1,
+            done: true,
+            body: Response::FileChunk {
+                offset: 0,
+                total: len as u64,
+                data: vec![b'x'; len],
+            },
+        };
+        let small = sealer.seal(Route::Participant(3), &chunk(10)).unwrap();
+        let larger = sealer.seal(Route::Participant(3), &chunk(100)).unwrap();
+        assert_eq!(small.len(), larger.len());
+        let mut receiving = ReceivingKeys::new(0, &keys);
+        assert_eq!(open_frame(&mut receiving, &small).unwrap().1, chunk(10));
+        assert_eq!(open_frame(&mut receiving, &larger).unwrap().1, chunk(100));
+
+        sealer.set_padding(false);
+        let unpadded = sealer.seal(Route::Participant(3), &chunk(10)).unwrap();
+        assert!(unpadded.len() < small.len());
+    }
 }

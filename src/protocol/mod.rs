@@ -23,8 +23,10 @@ pub const DEFAULT_MAX_FRAME: usize = 1024 * 1024;
 /// take it past this.
 pub const MAX_EDIT_BYTES: usize = DEFAULT_MAX_FRAME - 1024;
 
-/// Largest piece of a file in one frame; well under `DEFAULT_MAX_FRAME` after sealing.
-pub const FILE_CHUNK_LEN: usize = 256 * 1024;
+/// Largest piece of a file in one frame; well under `DEFAULT_MAX_FRAME` after sealing, and
+/// 256 bytes short of 256 KiB so that a full chunk with its response around it pads to
+/// exactly 256 KiB (`frame::padded_len`), not the next 64 KiB.
+pub const FILE_CHUNK_LEN: usize = 256 * 1024 - 256;
 
 /// Participant ids are assigned by the relay; the host is always 0.
 pub type ParticipantId = u32;
