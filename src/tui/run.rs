@@ -456,6 +456,11 @@ struct Loop {
     intel: IntelRequests,
     /// Our round trip to the host, measured with `Request::Ping`.
     round_trip: RoundTrip,
+    /// The session, for naming the folder of recovery copies.
+    session_id: crate::link::SessionId,
+    /// Set once the session ended under us (the host gone for good, or it ended the
+    /// session): where copies of our documents are kept from then on.
+    ended: Option<std::path::PathBuf>,
     /// `COTYPE_CRASH_KEY`: a key that makes the editor panic, so that what a crash does
     /// (the terminal restored, the host's session serving on) can be tried and tested.
     crash_key: Option<crate::tui::keymap::Key>,
@@ -463,6 +468,7 @@ struct Loop {
 
 impl Loop {
     fn new(app: App, driver: Driver, session: Session, follow: Option<String>) -> Self {
+        let session_id = driver.link().session;
         Self {
             app,
             session,
@@ -485,6 +491,8 @@ impl Loop {
             panels: PanelRequests::default(),
             intel: IntelRequests::default(),
             round_trip: RoundTrip::new(Instant::now().into_std()),
+            session_id,
+            ended: None,
             crash_key: std::env::var("COTYPE_CRASH_KEY")
                 .ok()
                 .and_then(|key| crate::tui::keymap::Key::parse(&key).ok()),
@@ -628,7 +636,7 @@ impl Loop {
                 };
                 match self.session.local_edit(&path, operation.clone()) {
                     Ok(()) => {
-                        if self.connection.driver.is_none() {
+                        if self.connection.driver.is_none() && self.ended.is_none() {
                             self.edits_while_away += 1;
                             self.show_reconnecting();
                         }
@@ -649,10 +657,27 @@ impl Loop {
             AppCommand::Ask(ask) => self.intel.ask(ask, &mut self.session),
             // The app opens definitions itself; a GoTo reaching here only needs the file.
             AppCommand::GoTo { path, .. } => self.open(path),
-            AppCommand::Save(path) => {
-                self.session.save(&path);
-                self.app.message(Level::Info, format!("saving {path}…"));
-            }
+            AppCommand::Save(path) => match (&self.ended, self.session.rope(&path)) {
+                (Some(folder), Some(text)) => {
+                    match crate::client::recovery::keep(folder, &path, text) {
+                        Ok(kept) => {
+                            self.app.set_saved(&path);
+                            self.app.message(
+                                Level::Info,
+                                format!("saved a local copy: {}", kept.display()),
+                            );
+                        }
+                        Err(error) => self.app.message(
+                            Level::Error,
+                            format!("cannot save a local copy of {path}: {error}"),
+                        ),
+                    }
+                }
+                _ => {
+                    self.session.save(&path);
+                    self.app.message(Level::Info, format!("saving {path}…"));
+                }
+            },
             AppCommand::Close(path) => {
                 self.session.close_document(&path);
                 self.opening.remove(&path);
@@ -703,6 +728,10 @@ impl Loop {
                 let _ = self
                     .panels
                     .command(command, &mut self.session, &mut self.app);
+            }
+            AppCommand::Quit if self.ended.is_some() => {
+                self.keep_copies();
+                self.quit = true;
             }
             AppCommand::Quit => {
                 let unsent = self
@@ -839,6 +868,11 @@ impl Loop {
         let reconnected = matches!(event, DriverEvent::Reconnected { .. });
         let requests_lost = reconnected || matches!(event, DriverEvent::Relay(FromRelay::HostBack));
         if let Some(fatal) = apply(&mut self.session, event) {
+            // The host gone for good, or the session ended: keep everything we have.
+            if self.host.is_none() && matches!(fatal, ClientError::SessionGone(_)) {
+                self.session_ended(&fatal.to_string());
+                return Ok(());
+            }
             return Err(fatal.into());
         }
         if requests_lost {
@@ -865,6 +899,51 @@ impl Loop {
             self.session_event(event).await;
         }
         Ok(())
+    }
+
+    /// The session ended under us: no more connection, and a copy of every document we
+    /// have (unsaved and unconfirmed edits included) in the recovery folder, which the
+    /// message names. ctrl-s writes there from now on, and quitting writes once more.
+    fn session_ended(&mut self, reason: &str) {
+        self.connection.driver = None;
+        self.connection.reconnect = None;
+        self.app.set_connection(ConnectionState::Disconnected {
+            reason: "the session ended".into(),
+        });
+        let Some(folder) = crate::client::recovery::folder(&self.session_id) else {
+            self.app.message(
+                Level::Error,
+                format!("{reason}; this system has no data folder to keep copies in: copy what you need now"),
+            );
+            return;
+        };
+        self.ended = Some(folder.clone());
+        let kept = self.keep_copies();
+        self.app.message(
+            Level::Error,
+            format!(
+                "{reason}. Your {kept} open file(s) are kept in {}; ctrl-s saves there again, ctrl-q quits",
+                folder.display()
+            ),
+        );
+    }
+
+    /// Writes every open document to the recovery folder; how many were written.
+    fn keep_copies(&mut self) -> usize {
+        let Some(folder) = self.ended.clone() else {
+            return 0;
+        };
+        let mut kept = 0;
+        for (path, document) in &self.session.documents {
+            match crate::client::recovery::keep(&folder, path, &document.rope) {
+                Ok(_) => kept += 1,
+                Err(error) => self.app.message(
+                    Level::Error,
+                    format!("cannot keep a copy of {path}: {error}"),
+                ),
+            }
+        }
+        kept
     }
 
     fn show_reconnecting(&mut self) {
