@@ -16,6 +16,7 @@ pub mod link;
 pub mod logging;
 pub mod net;
 pub mod protocol;
+pub mod recovery;
 pub mod rekey;
 pub mod relay;
 pub mod text;

@@ -6,7 +6,7 @@ pub mod driver;
 pub mod headless;
 pub mod intel;
 pub mod presence;
-pub mod recovery;
+
 pub mod session;
 
 use std::collections::VecDeque;

@@ -338,15 +338,35 @@ impl HostSession {
                 // relay's idle timeout): the same as `recv` finding it closed.
                 Err(error) if connection_lost(&error) => {
                     tracing::warn!("lost the relay ({error:#}); resuming the session");
-                    self.resume().await.with_context(|| {
-                        format!(
+                    if let Err(failed) = self.resume().await {
+                        return Err(self.keep_unsaved(failed.context(format!(
                             "the connection to the relay was lost ({error:#}) and could not be resumed"
-                        )
-                    })?;
+                        ))));
+                    }
                 }
-                Err(error) => return Err(error),
+                Err(error) => return Err(self.keep_unsaved(error)),
             }
         }
+    }
+
+    /// The session is ending on an error: documents with edits nobody saved are written
+    /// to the recovery folder (`crate::recovery`), and the error says where.
+    fn keep_unsaved(&self, error: anyhow::Error) -> anyhow::Error {
+        let unsaved = self.documents.unsaved_texts();
+        if unsaved.is_empty() {
+            return error;
+        }
+        let Some(folder) = crate::recovery::folder(&self.link.session) else {
+            return error.context("unsaved edits were lost: this system has no data folder");
+        };
+        let kept = unsaved
+            .iter()
+            .filter(|(path, text)| crate::recovery::keep(&folder, path, text).is_ok())
+            .count();
+        error.context(format!(
+            "{kept} file(s) with unsaved edits are kept in {}",
+            folder.display()
+        ))
     }
 
     /// Handles what comes next: a message, a command, a ping, a change on disk. False

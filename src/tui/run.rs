@@ -658,21 +658,19 @@ impl Loop {
             // The app opens definitions itself; a GoTo reaching here only needs the file.
             AppCommand::GoTo { path, .. } => self.open(path),
             AppCommand::Save(path) => match (&self.ended, self.session.rope(&path)) {
-                (Some(folder), Some(text)) => {
-                    match crate::client::recovery::keep(folder, &path, text) {
-                        Ok(kept) => {
-                            self.app.set_saved(&path);
-                            self.app.message(
-                                Level::Info,
-                                format!("saved a local copy: {}", kept.display()),
-                            );
-                        }
-                        Err(error) => self.app.message(
-                            Level::Error,
-                            format!("cannot save a local copy of {path}: {error}"),
-                        ),
+                (Some(folder), Some(text)) => match crate::recovery::keep(folder, &path, text) {
+                    Ok(kept) => {
+                        self.app.set_saved(&path);
+                        self.app.message(
+                            Level::Info,
+                            format!("saved a local copy: {}", kept.display()),
+                        );
                     }
-                }
+                    Err(error) => self.app.message(
+                        Level::Error,
+                        format!("cannot save a local copy of {path}: {error}"),
+                    ),
+                },
                 _ => {
                     self.session.save(&path);
                     self.app.message(Level::Info, format!("saving {path}…"));
@@ -910,7 +908,7 @@ impl Loop {
         self.app.set_connection(ConnectionState::Disconnected {
             reason: "the session ended".into(),
         });
-        let Some(folder) = crate::client::recovery::folder(&self.session_id) else {
+        let Some(folder) = crate::recovery::folder(&self.session_id) else {
             self.app.message(
                 Level::Error,
                 format!("{reason}; this system has no data folder to keep copies in: copy what you need now"),
@@ -935,7 +933,7 @@ impl Loop {
         };
         let mut kept = 0;
         for (path, document) in &self.session.documents {
-            match crate::client::recovery::keep(&folder, path, &document.rope) {
+            match crate::recovery::keep(&folder, path, &document.rope) {
                 Ok(_) => kept += 1,
                 Err(error) => self.app.message(
                     Level::Error,

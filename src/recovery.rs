@@ -1,6 +1,7 @@
-//! Keeping a participant's documents when the session ends under them (the host gone for
-//! good, or the session ended): a copy of each goes into a folder of the participant's
-//! own data folder, named after the session, so nothing typed is lost.
+//! Keeping documents when a session ends badly: a participant's when the host is gone for
+//! good or ends the session, the host's unsaved ones when its relay connection is lost for
+//! good. A copy of each goes into a folder of the user's own data folder, named after the
+//! session, so nothing typed is lost.
 
 use std::path::{Path, PathBuf};
 
