@@ -1080,6 +1080,20 @@ impl Loop {
             SessionEvent::Host(SessionMessage::Diagnostics { path, items, .. }) => {
                 self.app.set_diagnostics(&path, items);
             }
+            // Files were created, deleted or renamed on the host: list them again, so the
+            // picker and the tree show what `cotype ls` would.
+            SessionEvent::Host(SessionMessage::FilesChanged) => {
+                self.files.clear();
+                self.files_request = Some(self.session.request(Request::ListFiles));
+            }
+            SessionEvent::Host(SessionMessage::FileDeleted { path })
+                if self.session.documents.contains_key(&path) =>
+            {
+                self.app.message(
+                    Level::Warning,
+                    format!("{path} was deleted on the host; saving it writes it again"),
+                );
+            }
             SessionEvent::Host(event) => tracing::debug!("host event not shown: {event:?}"),
         }
     }
