@@ -69,6 +69,22 @@ pub fn raise_fd_limit() -> Option<u64> {
     None
 }
 
+/// Connections that must have closed (since the most open) before the relay hands freed
+/// memory back to the system.
+pub const TRIM_AFTER_CLOSED: usize = 256;
+
+/// Hands memory freed inside the allocator back to the system. glibc returns a thread
+/// arena's free pages only from the top of its heap, so after many connections close, most
+/// of what they used stays resident, held by a few live allocations above it, until
+/// `malloc_trim` releases the free pages wherever they are.
+pub fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory inside the allocator.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// The default cap on open connections: what the open-file limit leaves after
 /// [`RESERVED_FDS`], at most 100,000.
 pub fn default_max_connections() -> usize {

@@ -222,11 +222,18 @@ impl Relay {
     fn spawn_grace_reaper(&self) {
         let state = Arc::downgrade(&self.state);
         tokio::spawn(async move {
+            let mut most_open = 0;
             loop {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 let Some(state) = state.upgrade() else { return };
                 let grace = state.config.host_grace;
                 state.creations.forget_full();
+                let open = state.connections.open();
+                most_open = most_open.max(open);
+                if most_open - open >= limits::TRIM_AFTER_CLOSED {
+                    limits::return_freed_memory();
+                    most_open = open;
+                }
                 let mut sessions = lock(&state.sessions);
                 for (key, session) in sessions.iter_mut() {
                     end_overdue_pending(&state, key, session);
