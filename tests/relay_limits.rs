@@ -401,3 +401,56 @@ async fn joiners_that_never_say_hello_do_not_keep_the_session_full() {
             .unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_cost_little_and_give_their_memory_back_when_they_close() {
+    raise_own_nofile();
+    let relay = start_relay_process(Some(4096), &[], &[]);
+    let pid = relay.process.pid();
+    let settled = || async move {
+        let mut last = rss_bytes(pid);
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let now = rss_bytes(pid);
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        last
+    };
+    let base = settled().await;
+    // 1,000 WebSockets from ten addresses (under the per-address cap), idle, closed, and
+    // once more: the second wave is the one whose memory the allocator used to keep.
+    let wave = || async move {
+        let mut sockets = Vec::new();
+        for i in 0..1000u32 {
+            let from = IpAddr::from([127, 0, 3, (i / 100) as u8]);
+            sockets.push(ws_from(from, relay.address).await.unwrap());
+        }
+        sockets
+    };
+    let sockets = wave().await;
+    let idle = settled().await;
+    let per_connection = idle.saturating_sub(base) / 1000;
+    for mut socket in sockets {
+        let _ = socket.close(None).await;
+    }
+    for mut socket in wave().await {
+        let _ = socket.close(None).await;
+    }
+    // The relay hands memory back within a few seconds of the connections closing.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut kept = rss_bytes(pid).saturating_sub(base);
+    while kept > 12 << 20 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        kept = rss_bytes(pid).saturating_sub(base);
+    }
+    let report = format!(
+        "an idle connection costs {} kB; after 2,000 closed the relay holds {} MiB more than before them",
+        per_connection / 1000,
+        kept >> 20
+    );
+    assert!(kept <= 12 << 20, "{report}");
+    assert!(per_connection < 64 * 1000, "{report}");
+}
