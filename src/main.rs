@@ -57,7 +57,7 @@ enum Command {
         /// Most open connections [default: the open-file limit less 64].
         #[arg(long, env = "COTYPE_RELAY_MAX_CONNECTIONS")]
         max_connections: Option<usize>,
-        /// Most open connections from one IP address.
+        /// Most open connections from one IP address (IPv6: one /64).
         #[arg(
             long,
             env = "COTYPE_RELAY_MAX_CONNECTIONS_PER_IP",

@@ -94,6 +94,22 @@ pub fn default_max_connections() -> usize {
     }
 }
 
+/// The peer the per-address limits count: an IPv4 address as it is (also when it arrives
+/// IPv4-mapped), an IPv6 address by its /64, the block one subscriber usually holds whole.
+pub fn peer_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                IpAddr::V6(segments.into())
+            }
+        },
+    }
+}
+
 /// Why a connection was turned away at accept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Crowded {
@@ -324,6 +340,16 @@ mod tests {
         let (three, _three_rx, _) = OutQueue::new(100, 10, total.clone(), 1000);
         assert!(three.try_send(frame(50)));
         assert!(!three.try_send(frame(1)));
+    }
+
+    #[test]
+    fn ipv6_peers_count_by_their_slash_64() {
+        let key = |text: &str| peer_key(text.parse().unwrap()).to_string();
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:3::1"), "2001:db8:1:3::");
+        assert_eq!(key("::ffff:10.0.0.1"), "10.0.0.1");
+        assert_eq!(key("10.0.0.1"), "10.0.0.1");
     }
 
     #[test]

@@ -178,7 +178,7 @@ impl Relay {
                 }
             };
             let slot = match self.state.connections.try_open(
-                address.ip(),
+                limits::peer_key(address.ip()),
                 config.max_connections,
                 config.max_connections_per_ip,
             ) {
@@ -652,7 +652,11 @@ impl Connection {
                 "this connection is already in a session",
             );
         }
-        if !self.state().creations.allow(self.address.ip()) {
+        if !self
+            .state()
+            .creations
+            .allow(limits::peer_key(self.address.ip()))
+        {
             self.state().metrics.session_rate_limited();
             tracing::info!(address = %self.address, "session creation rate-limited");
             return self.refuse_fatally(
