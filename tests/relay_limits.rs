@@ -162,6 +162,52 @@ async fn a_flood_past_the_open_file_limit_ends_neither_the_relay_nor_its_session
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_out_of_file_descriptors_pauses_accepting_instead_of_ending_the_relay() {
+    raise_own_nofile();
+    // A connection cap set above what 128 descriptors allow, so accepting does fail.
+    let mut relay = start_relay_process(
+        Some(128),
+        &["--metrics", "127.0.0.1:0"],
+        &[("COTYPE_RELAY_MAX_CONNECTIONS", "10000")],
+    );
+    let (_dir, mut host, link) = share_folder(relay.address);
+    let connects =
+        (0..400u32).map(|i| tcp_from(IpAddr::from([127, 0, 4, (i / 100) as u8]), relay.address));
+    let flood: Vec<_> = futures_util::future::join_all(connects)
+        .await
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !relay.process.has_exited(),
+        "the relay exited when it ran out of file descriptors"
+    );
+    let text = metrics_text(relay.metrics.unwrap()).await;
+    assert!(
+        metric(&text, "cotype_relay_accept_errors_total") > 0,
+        "{text}"
+    );
+    // Once the flood's handshakes time out, the session is reachable again.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let listing = ls(&link);
+        if listing.code() == Some(0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the session is still unreachable after 60 s: {}",
+            listing.stderr
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(!relay.process.has_exited());
+    assert!(!host.has_exited(), "the host lost its session");
+    drop(flood);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_that_never_finish_joining_are_closed_and_a_session_is_untouched() {
     let relay = start_relay_process(None, &[], &[]);
     // A session whose host is connected throughout.
