@@ -197,3 +197,49 @@ fn a_host_that_does_not_trust_the_relay_does_not_start() {
         "the reason names the certificate: {line:?}"
     );
 }
+
+#[test]
+fn connections_that_never_finish_the_tls_handshake_are_closed() {
+    let certs = certificates();
+    let (mut relay, port, metrics) = start_tls_relay(&certs);
+    // Ten say nothing at all; ten start a TLS record and stop.
+    let mut silent: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    for stream in &mut silent[10..] {
+        stream.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).unwrap();
+    }
+    let started = std::time::Instant::now();
+    for mut stream in silent {
+        let left = std::time::Duration::from_secs(40).saturating_sub(started.elapsed());
+        stream
+            .set_read_timeout(Some(left.max(std::time::Duration::from_millis(1))))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let closed = loop {
+            match stream.read(&mut buf) {
+                Ok(0) => break true,
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    break false;
+                }
+                Err(_) => break true,
+            }
+        };
+        assert!(
+            closed,
+            "a connection that never finished its TLS handshake is still open after 40 s"
+        );
+    }
+    assert!(!relay.has_exited());
+    let text = get(&metrics, "/metrics");
+    assert!(
+        text.contains("cotype_relay_handshake_timeouts_total 20"),
+        "{text}"
+    );
+}
