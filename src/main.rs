@@ -53,6 +53,31 @@ enum Command {
         /// Most participants in one session.
         #[arg(long, default_value_t = 64)]
         max_participants: usize,
+        /// Most participants in one session waiting for the host to let them in (apart
+        /// from the admitted ones).
+        #[arg(long, env = "COTYPE_RELAY_MAX_PENDING", default_value_t = 16)]
+        max_pending: usize,
+        /// Most open connections [default: the open-file limit less 64].
+        #[arg(long, env = "COTYPE_RELAY_MAX_CONNECTIONS")]
+        max_connections: Option<usize>,
+        /// Most open connections from one IP address (IPv6: one /64).
+        #[arg(
+            long,
+            env = "COTYPE_RELAY_MAX_CONNECTIONS_PER_IP",
+            default_value_t = 256
+        )]
+        max_connections_per_ip: usize,
+        /// New sessions one IP address may create per minute.
+        #[arg(
+            long,
+            env = "COTYPE_RELAY_SESSIONS_PER_IP_PER_MINUTE",
+            default_value_t = 30
+        )]
+        sessions_per_ip_per_minute: u32,
+        /// Bytes queued for all receivers together, in MiB, before those with a backlog
+        /// are dropped as too slow (each receiver may queue 8 MiB).
+        #[arg(long, env = "COTYPE_RELAY_MAX_QUEUED_MIB", default_value_t = 512)]
+        max_queued_mib: usize,
         /// Largest frame accepted, in bytes.
         #[arg(long, default_value_t = cotype::protocol::DEFAULT_MAX_FRAME)]
         max_frame: usize,
@@ -491,6 +516,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tls_cert,
             tls_key,
             max_participants,
+            max_pending,
+            max_connections,
+            max_connections_per_ip,
+            sessions_per_ip_per_minute,
+            max_queued_mib,
             max_frame,
             metrics,
         } => {
@@ -498,10 +528,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 (Some(cert), Some(key)) => Some(cotype::net::server_tls_config(&cert, &key)?),
                 _ => None,
             };
+            // Each connection is a file descriptor: take all the system allows.
+            let fd_limit = cotype::relay::limits::raise_fd_limit();
+            let defaults = RelayConfig::default();
+            let max_connections = max_connections.unwrap_or(defaults.max_connections);
+            if let Some(limit) = fd_limit
+                && max_connections as u64 + cotype::relay::limits::RESERVED_FDS > limit
+            {
+                eprintln!(
+                    "warning: --max-connections {max_connections} leaves too few of the {limit} open files allowed; raise `ulimit -n`"
+                );
+            }
             let relay = Relay::new(RelayConfig {
                 max_participants,
+                max_pending,
+                max_connections,
+                max_connections_per_ip,
+                sessions_per_ip_per_minute,
+                total_queue_bytes: max_queued_mib.saturating_mul(1 << 20),
                 max_frame,
-                ..RelayConfig::default()
+                ..defaults
             });
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

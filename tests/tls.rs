@@ -191,9 +191,62 @@ fn a_host_that_does_not_trust_the_relay_does_not_start() {
         ]),
         b"",
     );
-    let line = refused.assert_failure(1, "cannot reach the relay", "");
+    // Exit code 3, as for any relay the host cannot reach.
+    let line = refused.assert_failure(3, "cannot reach the relay", "");
     assert!(
         line.to_lowercase().contains("certificate"),
         "the reason names the certificate: {line:?}"
     );
+}
+
+#[test]
+fn connections_that_never_finish_the_tls_handshake_are_closed() {
+    let certs = certificates();
+    let (mut relay, port, metrics) = start_tls_relay(&certs);
+    // Ten say nothing at all; ten start a TLS record and stop.
+    let mut silent: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    for stream in &mut silent[10..] {
+        stream.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).unwrap();
+    }
+    let started = std::time::Instant::now();
+    for mut stream in silent {
+        let left = std::time::Duration::from_secs(40).saturating_sub(started.elapsed());
+        stream
+            .set_read_timeout(Some(left.max(std::time::Duration::from_millis(1))))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let closed = loop {
+            match stream.read(&mut buf) {
+                Ok(0) => break true,
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    break false;
+                }
+                Err(_) => break true,
+            }
+        };
+        assert!(
+            closed,
+            "a connection that never finished its TLS handshake is still open after 40 s"
+        );
+    }
+    assert!(!relay.has_exited());
+    // The relay counts a timeout as it closes the connection, which the reader above may
+    // see first: wait for the count, not for a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = get(&metrics, "/metrics");
+        if text.contains("cotype_relay_handshake_timeouts_total 20") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{text}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }

@@ -31,6 +31,24 @@ pub struct Metrics {
     bad_tokens: AtomicU64,
     slow_readers_dropped: AtomicU64,
     host_resumes: AtomicU64,
+    accept_errors: AtomicU64,
+    refused_total_cap: AtomicU64,
+    refused_per_ip_cap: AtomicU64,
+    handshake_timeouts: AtomicU64,
+    join_timeouts: AtomicU64,
+    pending_timeouts: AtomicU64,
+    pending_full: AtomicU64,
+    sessions_rate_limited: AtomicU64,
+}
+
+/// What is true right now, read when the metrics are rendered.
+pub struct Gauges {
+    pub sessions: usize,
+    /// Participants in sessions (pending ones included), hosts excluded.
+    pub participants: usize,
+    pub pending: usize,
+    pub connections: usize,
+    pub queued_bytes: usize,
 }
 
 impl Metrics {
@@ -63,7 +81,39 @@ impl Metrics {
         self.slow_readers_dropped.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn render(&self, active_sessions: usize, active_participants: usize) -> String {
+    pub fn accept_failed(&self) {
+        self.accept_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn connection_refused(&self, why: super::limits::Crowded) {
+        let counter = match why {
+            super::limits::Crowded::Total => &self.refused_total_cap,
+            super::limits::Crowded::PerAddress => &self.refused_per_ip_cap,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn handshake_timed_out(&self) {
+        self.handshake_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn join_timed_out(&self) {
+        self.join_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn pending_timed_out(&self) {
+        self.pending_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn pending_full(&self) {
+        self.pending_full.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn session_rate_limited(&self) {
+        self.sessions_rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn render(&self, gauges: Gauges) -> String {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
@@ -76,13 +126,67 @@ impl Metrics {
             "cotype_relay_sessions_active",
             "gauge",
             "Sessions open now.",
-            active_sessions as u64,
+            gauges.sessions as u64,
         );
         metric(
             "cotype_relay_participants_active",
             "gauge",
             "Participants connected now, hosts excluded.",
-            active_participants as u64,
+            gauges.participants as u64,
+        );
+        metric(
+            "cotype_relay_participants_pending",
+            "gauge",
+            "Participants waiting for the host to admit them.",
+            gauges.pending as u64,
+        );
+        metric(
+            "cotype_relay_connections_open",
+            "gauge",
+            "Client connections open now, joined or not.",
+            gauges.connections as u64,
+        );
+        metric(
+            "cotype_relay_queued_bytes",
+            "gauge",
+            "Bytes queued for receivers and not yet written to their sockets.",
+            gauges.queued_bytes as u64,
+        );
+        metric(
+            "cotype_relay_accept_errors_total",
+            "counter",
+            "Failed accepts (e.g. out of file descriptors); each pauses accepting briefly.",
+            get(&self.accept_errors),
+        );
+        metric(
+            "cotype_relay_handshake_timeouts_total",
+            "counter",
+            "Connections closed for not finishing their TLS/WebSocket handshake in time.",
+            get(&self.handshake_timeouts),
+        );
+        metric(
+            "cotype_relay_join_timeouts_total",
+            "counter",
+            "Connections closed for not creating, joining or resuming a session in time.",
+            get(&self.join_timeouts),
+        );
+        metric(
+            "cotype_relay_pending_timeouts_total",
+            "counter",
+            "Pending participants closed for not saying hello or not being admitted in time.",
+            get(&self.pending_timeouts),
+        );
+        metric(
+            "cotype_relay_pending_full_total",
+            "counter",
+            "Joins refused because too many participants were already waiting.",
+            get(&self.pending_full),
+        );
+        metric(
+            "cotype_relay_sessions_rate_limited_total",
+            "counter",
+            "Session creations refused by the per-address rate limit.",
+            get(&self.sessions_rate_limited),
         );
         metric(
             "cotype_relay_sessions_created_total",
@@ -134,6 +238,12 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
+            "# HELP cotype_relay_connections_refused_total Connections closed at accept by the connection caps.\n# TYPE cotype_relay_connections_refused_total counter\ncotype_relay_connections_refused_total{{reason=\"total\"}} {}\ncotype_relay_connections_refused_total{{reason=\"per_ip\"}} {}",
+            get(&self.refused_total_cap),
+            get(&self.refused_per_ip_cap)
+        );
+        let _ = writeln!(
+            out,
             "# HELP cotype_relay_frames_routed_total Data frames routed, by coarse kind.\n# TYPE cotype_relay_frames_routed_total counter"
         );
         for (kind, name) in KINDS {
@@ -154,7 +264,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let render = std::sync::Arc::new(render);
     loop {
-        let (mut stream, _) = listener.accept().await?;
+        // A failed accept (out of descriptors, say) is retried, never fatal.
+        let Ok((mut stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
         let render = render.clone();
         tokio::spawn(async move {
             // Read until the end of the headers: a request may arrive in several pieces.

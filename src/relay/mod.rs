@@ -5,6 +5,7 @@
 //! and data-frame headers, never payloads. It writes nothing but a connection log (through
 //! `tracing`) and metrics (Prometheus text on `--metrics`).
 
+pub mod limits;
 pub mod metrics;
 pub mod session;
 
@@ -17,14 +18,14 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::protocol::control::{self, ErrorCode, FromRelay, ToRelay};
-use crate::protocol::header::Header;
+use crate::protocol::header::{Header, Route};
 use crate::protocol::{DEFAULT_MAX_FRAME, HOST_ID, ParticipantId};
+use limits::{Connections, CreationLimiter, OutQueue, QueuedBytes};
 use metrics::Metrics;
 use session::{Member, Outgoing, Refusal, Session, SessionKey};
 
@@ -40,10 +41,36 @@ pub type Tap = Arc<dyn Fn(TapDirection, &[u8]) + Send + Sync>;
 
 #[derive(Clone)]
 pub struct RelayConfig {
+    /// Admitted participants per session (the host not counted).
     pub max_participants: usize,
+    /// Participants per session waiting for the host to admit them, apart from the
+    /// admitted ones: joiners that never finish cannot fill the session.
+    pub max_pending: usize,
+    /// A pending participant that has sent the host nothing (its sealed hello) this long
+    /// after joining is disconnected.
+    pub hello_timeout: Duration,
+    /// A pending participant the host has not admitted this long after joining is
+    /// disconnected (the host's user may be asked, so this is generous).
+    pub admission_timeout: Duration,
     pub max_frame: usize,
     /// Frames queued for one receiver before it counts as stalled and is dropped.
     pub queue_frames: usize,
+    /// Bytes queued for one receiver (until written to its socket) before it counts as
+    /// stalled and is dropped. A single frame always fits an empty queue.
+    pub queue_bytes: usize,
+    /// Bytes queued for all receivers together; past it, receivers with a backlog are
+    /// dropped as stalled (those with nothing queued still get their frame).
+    pub total_queue_bytes: usize,
+    /// Open connections in total; more are closed as soon as they are accepted.
+    pub max_connections: usize,
+    /// Open connections from one IP address.
+    pub max_connections_per_ip: usize,
+    /// Time from accepting a TCP connection to a finished TLS and WebSocket handshake.
+    pub handshake_timeout: Duration,
+    /// Time from the WebSocket handshake to a successful `Create`, `Join` or `Resume`.
+    pub join_timeout: Duration,
+    /// New sessions one IP address may create per minute (a bucket that refills evenly).
+    pub sessions_per_ip_per_minute: u32,
     /// How long a session waits for its host to reconnect.
     pub host_grace: Duration,
     pub ping_interval: Duration,
@@ -56,8 +83,18 @@ impl Default for RelayConfig {
     fn default() -> Self {
         RelayConfig {
             max_participants: 64,
+            max_pending: 16,
+            hello_timeout: Duration::from_secs(10),
+            admission_timeout: Duration::from_secs(300),
             max_frame: DEFAULT_MAX_FRAME,
             queue_frames: 1024,
+            queue_bytes: 8 << 20,
+            total_queue_bytes: 512 << 20,
+            max_connections: limits::default_max_connections(),
+            max_connections_per_ip: 256,
+            handshake_timeout: Duration::from_secs(10),
+            join_timeout: Duration::from_secs(10),
+            sessions_per_ip_per_minute: 30,
             host_grace: Duration::from_secs(60),
             ping_interval: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(45),
@@ -71,6 +108,9 @@ struct RelayState {
     sessions: Mutex<HashMap<SessionKey, Session>>,
     metrics: Metrics,
     next_connection: AtomicU64,
+    connections: Arc<Connections>,
+    creations: CreationLimiter,
+    queued: Arc<QueuedBytes>,
 }
 
 /// A running relay.
@@ -83,25 +123,37 @@ impl Relay {
     pub fn new(config: RelayConfig) -> Self {
         Relay {
             state: Arc::new(RelayState {
+                creations: CreationLimiter::new(config.sessions_per_ip_per_minute),
                 config,
                 sessions: Mutex::new(HashMap::new()),
                 metrics: Metrics::default(),
                 next_connection: AtomicU64::new(1),
+                connections: Arc::new(Connections::default()),
+                queued: Arc::new(QueuedBytes::default()),
             }),
         }
     }
 
     /// Prometheus text exposition of the relay's metrics.
     pub fn metrics_text(&self) -> String {
-        let (sessions, participants) = {
+        let (sessions, participants, pending) = {
             let sessions = lock(&self.state.sessions);
             let participants = sessions.values().map(|s| s.participants.len()).sum();
-            (sessions.len(), participants)
+            let pending = sessions.values().map(|s| s.pending_count()).sum();
+            (sessions.len(), participants, pending)
         };
-        self.state.metrics.render(sessions, participants)
+        self.state.metrics.render(metrics::Gauges {
+            sessions,
+            participants,
+            pending,
+            connections: self.state.connections.open(),
+            queued_bytes: self.state.queued.get(),
+        })
     }
 
-    /// Accepts connections until the listener fails. With `tls`, every connection is TLS.
+    /// Accepts connections for good. With `tls`, every connection is TLS. A failing
+    /// accept (out of file descriptors, say) is logged and retried after a pause that
+    /// grows to a second; it never stops the relay.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -109,18 +161,54 @@ impl Relay {
     ) -> std::io::Result<()> {
         let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
         self.spawn_grace_reaper();
+        let config = &self.state.config;
+        let mut pause = ACCEPT_PAUSE_MIN;
         loop {
-            let (stream, address) = listener.accept().await?;
+            let (stream, address) = match listener.accept().await {
+                Ok(accepted) => {
+                    pause = ACCEPT_PAUSE_MIN;
+                    accepted
+                }
+                Err(e) => {
+                    self.state.metrics.accept_failed();
+                    tracing::warn!("cannot accept a connection ({e}); pausing {pause:?}");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(ACCEPT_PAUSE_MAX);
+                    continue;
+                }
+            };
+            let slot = match self.state.connections.try_open(
+                limits::peer_key(address.ip()),
+                config.max_connections,
+                config.max_connections_per_ip,
+            ) {
+                Ok(slot) => slot,
+                Err(crowded) => {
+                    self.state.metrics.connection_refused(crowded);
+                    tracing::debug!(%address, "too many connections ({crowded:?}); closed");
+                    continue;
+                }
+            };
             let _ = stream.set_nodelay(true);
             let relay = self.clone();
             let acceptor = acceptor.clone();
+            let deadline = tokio::time::Instant::now() + config.handshake_timeout;
             tokio::spawn(async move {
+                let _slot = slot;
                 match acceptor {
-                    Some(acceptor) => match acceptor.accept(stream).await {
-                        Ok(tls_stream) => relay.handle_connection(tls_stream, address).await,
-                        Err(e) => tracing::debug!(%address, "TLS handshake failed: {e}"),
-                    },
-                    None => relay.handle_connection(stream, address).await,
+                    Some(acceptor) => {
+                        match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
+                            Ok(Ok(tls_stream)) => {
+                                relay.handle_connection(tls_stream, address, deadline).await
+                            }
+                            Ok(Err(e)) => tracing::debug!(%address, "TLS handshake failed: {e}"),
+                            Err(_) => {
+                                relay.state.metrics.handshake_timed_out();
+                                tracing::debug!(%address, "TLS handshake timed out");
+                            }
+                        }
+                    }
+                    None => relay.handle_connection(stream, address, deadline).await,
                 }
             });
         }
@@ -134,11 +222,22 @@ impl Relay {
     fn spawn_grace_reaper(&self) {
         let state = Arc::downgrade(&self.state);
         tokio::spawn(async move {
+            let mut most_open = 0;
             loop {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 let Some(state) = state.upgrade() else { return };
                 let grace = state.config.host_grace;
+                state.creations.forget_full();
+                let open = state.connections.open();
+                most_open = most_open.max(open);
+                if most_open - open >= limits::TRIM_AFTER_CLOSED {
+                    limits::return_freed_memory();
+                    most_open = open;
+                }
                 let mut sessions = lock(&state.sessions);
+                for (key, session) in sessions.iter_mut() {
+                    end_overdue_pending(&state, key, session);
+                }
                 let expired: Vec<SessionKey> = sessions
                     .iter()
                     .filter(|(_, s)| s.host_grace_expired(grace))
@@ -154,25 +253,40 @@ impl Relay {
         });
     }
 
-    async fn handle_connection<S>(&self, stream: S, address: SocketAddr)
-    where
+    async fn handle_connection<S>(
+        &self,
+        stream: S,
+        address: SocketAddr,
+        handshake_deadline: tokio::time::Instant,
+    ) where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let config = &self.state.config;
-        let socket = match tokio_tungstenite::accept_async_with_config(
-            stream,
-            Some(crate::net::websocket_config(config.max_frame)),
-        )
-        .await
-        {
-            Ok(socket) => socket,
-            Err(e) => {
+        // A small read buffer: most connections are idle most of the time, and a large
+        // frame grows the buffer to its size anyway.
+        let websocket =
+            crate::net::websocket_config(config.max_frame).read_buffer_size(READ_BUFFER);
+        let handshake = tokio_tungstenite::accept_async_with_config(stream, Some(websocket));
+        let socket = match tokio::time::timeout_at(handshake_deadline, handshake).await {
+            Ok(Ok(socket)) => socket,
+            Ok(Err(e)) => {
                 tracing::debug!(%address, "WebSocket handshake failed: {e}");
                 return;
             }
+            Err(_) => {
+                self.state.metrics.handshake_timed_out();
+                tracing::debug!(%address, "WebSocket handshake timed out");
+                return;
+            }
         };
+        let join_deadline = tokio::time::Instant::now() + config.join_timeout;
         let (mut sink, mut source) = socket.split();
-        let (queue, mut outgoing) = mpsc::channel::<Outgoing>(config.queue_frames);
+        let (queue, mut outgoing, release) = OutQueue::new(
+            config.queue_frames,
+            config.queue_bytes,
+            self.state.queued.clone(),
+            config.total_queue_bytes,
+        );
         let (kick, mut kicked_writer) = tokio::sync::watch::channel(None::<String>);
         let mut kicked_reader = kicked_writer.clone();
         let tap = config.tap.clone();
@@ -190,15 +304,22 @@ impl Relay {
                 tokio::select! {
                     next = outgoing.recv() => match next {
                         Some(Outgoing::Frame(frame)) => {
-                            // Everything already queued goes out in one flush.
+                            // Everything already queued goes out in one flush; its bytes
+                            // count against the budgets until then.
+                            let mut taken = frame.len();
                             let mut batch = sink.feed(send(frame)).await;
                             while batch.is_ok() {
                                 match outgoing.try_recv() {
-                                    Ok(Outgoing::Frame(frame)) => batch = sink.feed(send(frame)).await,
+                                    Ok(Outgoing::Frame(frame)) => {
+                                        taken += frame.len();
+                                        batch = sink.feed(send(frame)).await;
+                                    }
                                     Err(_) => break,
                                 }
                             }
-                            if batch.is_err() || sink.flush().await.is_err() {
+                            let flushed = batch.is_ok() && sink.flush().await.is_ok();
+                            release.written(taken);
+                            if !flushed {
                                 break;
                             }
                         }
@@ -208,13 +329,16 @@ impl Relay {
                         // Flush what was queued before the kick (e.g. the reason), but never
                         // wait long on a peer that stopped reading.
                         let reason = kicked_writer.borrow().clone().unwrap_or_default();
+                        let mut taken = 0;
                         let flush = async {
                             while let Ok(Outgoing::Frame(frame)) = outgoing.try_recv() {
+                                taken += frame.len();
                                 sink.send(send(frame)).await?;
                             }
                             sink.send(WsMessage::Close(Some(close_frame(&reason)))).await
                         };
                         let _ = tokio::time::timeout(Duration::from_secs(1), flush).await;
+                        release.written(taken);
                         break;
                     }
                     _ = ping.tick() => {
@@ -223,6 +347,11 @@ impl Relay {
                         }
                     }
                 }
+            }
+            // Frames still queued are dropped: their bytes are free.
+            outgoing.close();
+            while let Ok(Outgoing::Frame(frame)) = outgoing.try_recv() {
+                release.written(frame.len());
             }
             let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
         });
@@ -242,6 +371,15 @@ impl Relay {
             let next = tokio::select! {
                 next = tokio::time::timeout(idle_timeout, source.next()) => next,
                 _ = kicked_reader.changed() => break,
+                _ = tokio::time::sleep_until(join_deadline), if connection.membership.is_none() => {
+                    self.state.metrics.join_timed_out();
+                    tracing::debug!(%address, "no session joined in time; dropping the connection");
+                    connection.refuse_fatally(
+                        ErrorCode::NotJoined,
+                        "join or create a session as soon as you connect",
+                    );
+                    break;
+                }
             };
             let message = match next {
                 Err(_) => {
@@ -289,15 +427,13 @@ fn short(key: &SessionKey) -> String {
     key[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn send_control(queue: &mpsc::Sender<Outgoing>, message: &FromRelay) -> bool {
-    queue
-        .try_send(Outgoing::Frame(control::encode(message).into()))
-        .is_ok()
+fn send_control(queue: &OutQueue, message: &FromRelay) -> bool {
+    queue.try_send(control::encode(message).into())
 }
 
 /// Tells a member why, then closes its connection.
 fn close_with(
-    queue: &mpsc::Sender<Outgoing>,
+    queue: &OutQueue,
     kick: &tokio::sync::watch::Sender<Option<String>>,
     code: ErrorCode,
     message: &str,
@@ -334,7 +470,7 @@ struct Connection {
     relay: Relay,
     id: u64,
     address: SocketAddr,
-    queue: mpsc::Sender<Outgoing>,
+    queue: OutQueue,
     kick: Arc<tokio::sync::watch::Sender<Option<String>>>,
     membership: Option<Membership>,
     frames_in: u64,
@@ -372,6 +508,7 @@ impl Connection {
             address: self.address,
             joined: Instant::now(),
             connection: self.id,
+            said_hello: false,
         }
     }
 
@@ -430,9 +567,20 @@ impl Connection {
         Header::stamp_sender(&mut frame, sender);
         let frame_len = frame.len();
         let result = {
-            let sessions = lock(&self.state().sessions);
-            match sessions.get(&session_key) {
-                Some(session) => session.route(sender, header.route, bytes::Bytes::from(frame)),
+            let mut sessions = lock(&self.state().sessions);
+            match sessions.get_mut(&session_key) {
+                Some(session) => {
+                    if header.route == Route::Host
+                        && let Some(pending) = session
+                            .participants
+                            .get_mut(&sender)
+                            .filter(|m| !m.admitted)
+                    {
+                        // Its sealed hello: the hello timeout no longer applies.
+                        pending.said_hello = true;
+                    }
+                    session.route(sender, header.route, bytes::Bytes::from(frame))
+                }
                 None => Err(Refusal::new(
                     ErrorCode::SessionEnded,
                     "the session has ended",
@@ -502,6 +650,18 @@ impl Connection {
             return self.refuse_fatally(
                 ErrorCode::NotAllowed,
                 "this connection is already in a session",
+            );
+        }
+        if !self
+            .state()
+            .creations
+            .allow(limits::peer_key(self.address.ip()))
+        {
+            self.state().metrics.session_rate_limited();
+            tracing::info!(address = %self.address, "session creation rate-limited");
+            return self.refuse_fatally(
+                ErrorCode::NotAllowed,
+                "too many new sessions from your address; try again in a minute",
             );
         }
         let mut sessions = lock(&self.state().sessions);
@@ -598,6 +758,7 @@ impl Connection {
             );
         }
         let max_participants = self.state().config.max_participants;
+        let max_pending = self.state().config.max_pending;
         let max_frame = self.state().config.max_frame as u32;
         let mut sessions = lock(&self.state().sessions);
         let Some(session) = sessions.get_mut(&key) else {
@@ -615,9 +776,17 @@ impl Connection {
                 "the link's secret does not match this session: copy the whole link, or ask the host for the current one",
             );
         }
-        if session.participants.len() >= max_participants {
+        if session.admitted_count() >= max_participants {
             drop(sessions);
             return self.refuse_fatally(ErrorCode::SessionFull, "the session is full");
+        }
+        if session.pending_count() >= max_pending {
+            drop(sessions);
+            self.state().metrics.pending_full();
+            return self.refuse_fatally(
+                ErrorCode::SessionFull,
+                "too many people are waiting to join this session; try again in a minute",
+            );
         }
         let participant = session.add_participant(self.member(false));
         let epoch = session.epoch;
@@ -668,6 +837,30 @@ impl Connection {
                         ErrorCode::NotAllowed,
                         "waiting for the host to admit you",
                     ))
+                }
+            }
+            ToRelay::Admit { participant }
+                if is_host
+                    && !session.is_admitted(participant)
+                    && session.admitted_count() >= self.state().config.max_participants =>
+            {
+                match session.participants.get(&participant) {
+                    Some(member) => {
+                        let connection = member.connection;
+                        close_with(
+                            &member.queue,
+                            &member.kick,
+                            ErrorCode::SessionFull,
+                            "the session is full",
+                        );
+                        session.remove_participant(participant, connection);
+                        send_control(&self.queue, &FromRelay::PeerLeft { participant });
+                        Err(Refusal::new(ErrorCode::SessionFull, "the session is full"))
+                    }
+                    None => Err(Refusal::new(
+                        ErrorCode::NoSuchParticipant,
+                        format!("no participant {participant}"),
+                    )),
                 }
             }
             ToRelay::Admit { participant } if is_host => session.admit(participant).map(|()| {
@@ -796,6 +989,36 @@ impl Connection {
             refused = self.frames_out_refused,
             "connection closed"
         );
+    }
+}
+
+/// First pause after a failed accept, and the longest.
+const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(10);
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
+
+/// The WebSocket read buffer each connection starts with (tungstenite's default is 128 KiB).
+const READ_BUFFER: usize = 8 * 1024;
+
+/// Disconnects pending participants that did not say hello, or were not admitted, in time.
+fn end_overdue_pending(state: &RelayState, key: &SessionKey, session: &mut Session) {
+    let config = &state.config;
+    for id in session.overdue_pending(config.hello_timeout, config.admission_timeout) {
+        let Some(member) = session.participants.get(&id) else {
+            continue;
+        };
+        let connection = member.connection;
+        close_with(
+            &member.queue,
+            &member.kick,
+            ErrorCode::Refused,
+            "you did not finish joining in time; join again",
+        );
+        session.remove_participant(id, connection);
+        state.metrics.pending_timed_out();
+        tracing::info!(session = %short(key), participant = id, "pending participant timed out");
+        if let Some(host) = &session.host {
+            send_control(&host.queue, &FromRelay::PeerLeft { participant: id });
+        }
     }
 }
 

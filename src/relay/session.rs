@@ -8,13 +8,11 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use subtle::ConstantTimeEq;
-use tokio::sync::mpsc;
-
 use crate::crypto::admission_verifier;
 use crate::protocol::control::{ErrorCode, FromRelay};
 use crate::protocol::header::Route;
 use crate::protocol::{HOST_ID, ParticipantId};
+use subtle::ConstantTimeEq;
 
 /// What a connection's writer task sends.
 /// Frames are shared, not copied, between the receivers of one broadcast.
@@ -26,7 +24,7 @@ pub enum Outgoing {
 pub type SessionKey = [u8; 16];
 
 pub struct Member {
-    pub queue: mpsc::Sender<Outgoing>,
+    pub queue: super::limits::OutQueue,
     /// Setting a reason closes the member's connection (removal, slow reader, end).
     pub kick: std::sync::Arc<tokio::sync::watch::Sender<Option<String>>>,
     pub admitted: bool,
@@ -34,6 +32,8 @@ pub struct Member {
     pub joined: Instant,
     /// Connection serial number, so a stale connection cannot remove its successor.
     pub connection: u64,
+    /// Whether this pending member has sent anything to the host (its sealed hello).
+    pub said_hello: bool,
 }
 
 pub struct Session {
@@ -132,6 +132,30 @@ impl Session {
         }
     }
 
+    /// Participants the host has admitted.
+    pub fn admitted_count(&self) -> usize {
+        self.participants.values().filter(|m| m.admitted).count()
+    }
+
+    /// Participants waiting for the host to admit them.
+    pub fn pending_count(&self) -> usize {
+        self.participants.values().filter(|m| !m.admitted).count()
+    }
+
+    /// Pending participants that did not say hello within `hello`, or were not admitted
+    /// within `admission`, since they joined.
+    pub fn overdue_pending(&self, hello: Duration, admission: Duration) -> Vec<ParticipantId> {
+        self.participants
+            .iter()
+            .filter(|(_, m)| {
+                !m.admitted
+                    && (m.joined.elapsed() >= admission
+                        || (!m.said_hello && m.joined.elapsed() >= hello))
+            })
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
     pub fn is_admitted(&self, id: ParticipantId) -> bool {
         self.member(id).is_some_and(|m| m.admitted)
     }
@@ -172,11 +196,7 @@ impl Session {
         }
         let mut overflowed = Vec::new();
         let mut deliver = |id: ParticipantId, member: &Member| {
-            if member
-                .queue
-                .try_send(Outgoing::Frame(frame.clone()))
-                .is_err()
-            {
+            if !member.queue.try_send(frame.clone()) {
                 overflowed.push(id);
             }
         };
@@ -250,11 +270,7 @@ impl Session {
             if Some(id) == except || !member.admitted {
                 continue;
             }
-            if member
-                .queue
-                .try_send(Outgoing::Frame(frame.clone()))
-                .is_err()
-            {
+            if !member.queue.try_send(frame.clone()) {
                 overflowed.push(id);
             }
         }
