@@ -1001,6 +1001,45 @@ fn every_question_tells_why_it_has_no_answer() {
     assert!(!text.contains("still indexing"), "{text}");
 }
 
+/// Completions asked by typing are the editor's idea, not the user's: when the host cannot
+/// answer them (a file with no language server), typing says nothing, however long one
+/// types. Asked with a key, the same question explains itself.
+#[test]
+fn automatic_completions_fail_silently_and_asked_ones_explain() {
+    let mut screen = Screen::new("default");
+    screen
+        .docs
+        .insert("Cargo.toml".into(), Rope::from_str("[package]\n"));
+    screen.open("Cargo.toml");
+    screen.key(KeyCode::End, KeyModifiers::NONE);
+    let no_server = "no language server for .toml on the host";
+    for word in ["na", "me", "ve"] {
+        screen.type_text(word);
+        let later = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        let Some(AppCommand::Ask(ask)) = screen.app.due_ask(later) else {
+            panic!("typing an identifier asks for completions once typing pauses");
+        };
+        assert!(!ask.explicit);
+        screen.answer(
+            &ask,
+            Response::Error {
+                message: no_server.into(),
+            },
+        );
+        let text = screen.draw();
+        assert!(!text.contains("no language server"), "{text}");
+    }
+    let ask = Screen::asked(&screen.key(KeyCode::Char(' '), KeyModifiers::CONTROL));
+    assert!(ask.explicit);
+    screen.answer(
+        &ask,
+        Response::Error {
+            message: no_server.into(),
+        },
+    );
+    assert!(screen.draw().contains(no_server));
+}
+
 fn completions() -> Response {
     let item = |label: &str, detail: &str| Completion {
         label: label.into(),
