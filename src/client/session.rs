@@ -394,9 +394,12 @@ impl Session {
                 }
                 self.events.push_back(SessionEvent::MembersChanged);
             }
-            Event::FollowMe { leader } if from == HOST_ID => {
+            // "Follow me" goes to everyone, the host's own editor included: its leader
+            // does not follow itself.
+            Event::FollowMe { leader } if from == HOST_ID && leader != self.me.participant => {
                 self.events.push_back(SessionEvent::FollowMe { leader });
             }
+            Event::FollowMe { .. } => {}
             Event::Notice { message } => self.events.push_back(SessionEvent::Notice { message }),
             Event::Saved { path, revision } => {
                 if let Some(document) = self.documents.get_mut(&path) {
@@ -735,6 +738,23 @@ mod tests {
         );
         while session.next_event().is_some() {}
         session
+    }
+
+    /// The host's "everyone follow me" reaches everyone, the host's own editor too: Ben
+    /// is asked to follow; the leader is not asked to follow itself.
+    #[test]
+    fn follow_me_asks_everyone_but_the_leader() {
+        let follow_me = |leader| Message::Event(Event::FollowMe { leader });
+        let mut ana = session_with_document();
+        ana.handle(&from(HOST_ID, Kind::Event), follow_me(1));
+        let mut events = std::iter::from_fn(|| ana.next_event());
+        assert!(
+            !events.any(|event| matches!(event, SessionEvent::FollowMe { .. })),
+            "the leader follows itself"
+        );
+        ana.handle(&from(HOST_ID, Kind::Event), follow_me(BEN));
+        let mut events = std::iter::from_fn(|| ana.next_event());
+        assert!(events.any(|event| matches!(event, SessionEvent::FollowMe { leader: BEN })));
     }
 
     fn bens_cursor(session: &mut Session, seq: u64, revision: u64, at: usize) {
