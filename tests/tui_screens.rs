@@ -354,6 +354,38 @@ fn remote_edits_above_keep_the_view_on_the_same_text() {
     );
 }
 
+/// Scrolled sideways to the end of a long line, someone else shortens it: the view comes
+/// back to show the line and the cursor at once, without waiting for a key.
+#[test]
+fn a_line_shortened_by_someone_else_scrolls_back_into_view() {
+    let mut screen = Screen::new("default");
+    let long = format!("let long = \"{}\";\nshort\n", "x".repeat(150));
+    screen
+        .docs
+        .insert("src/lib.rs".into(), Rope::from_str(&long));
+    screen.open("src/lib.rs");
+    screen.key(KeyCode::End, KeyModifiers::NONE);
+    let text = screen.draw();
+    assert!(!text.contains("let long"), "scrolled sideways:\n{text}");
+    // Someone deletes the x's: the line is `let long = "";`.
+    let before = screen.docs["src/lib.rs"].clone();
+    let operation = Operation::delete(before.len_chars(), 12..162).unwrap();
+    let mut after = before.clone();
+    operation.apply(&mut after).unwrap();
+    screen.docs.insert("src/lib.rs".into(), after.clone());
+    screen
+        .app
+        .remote_edit("src/lib.rs", &before, &operation, &after);
+    let text = screen.draw();
+    let row: Vec<&str> = text.lines().collect();
+    assert!(row[1].contains("let long = \"\";"), "{text}");
+    assert!(row[2].contains("short"), "{text}");
+    // The cursor, at the end of the shortened line, is on screen right after it.
+    let cursor = screen.terminal.get_cursor_position().unwrap();
+    let gutter = 5;
+    assert_eq!((cursor.x, cursor.y), (gutter + 14, 1), "{text}");
+}
+
 #[test]
 fn status_line_shows_reconnecting_and_vim_mode() {
     let mut screen = Screen::new("vim");

@@ -239,6 +239,8 @@ impl Editor {
             .transform_position(self.scroll_anchor, Assoc::Before)
             .min(after.len_chars());
         self.scroll_line = after.char_to_line(self.scroll_anchor);
+        // A line shortened under us must not leave the view scrolled past its end.
+        self.clamp_scroll_col(after);
         if self.history.on_remote(operation).is_err() {
             // Cannot happen for an edit applied to this very text; start afresh if it does.
             self.history = UndoHistory::with_limit(UNDO_LIMIT);
@@ -847,6 +849,18 @@ impl Editor {
                 None
             }
             None => Some(format!("no match for {query:?}")),
+        }
+    }
+
+    /// After the text changed under us: scrolls sideways so the cursor is in view, as far
+    /// left as keeps it there (a line that got shorter shows from its start if it fits).
+    fn clamp_scroll_col(&mut self, rope: &Rope) {
+        let head = self.selection.head.min(rope.len_chars());
+        let col = display_col(rope, head, self.tab_width);
+        let columns = self.viewport.0.saturating_sub(gutter_width(rope)).max(1);
+        let lowest = (col + 1).saturating_sub(columns);
+        if self.scroll_col > col || self.scroll_col < lowest {
+            self.scroll_col = lowest;
         }
     }
 
