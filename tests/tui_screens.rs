@@ -386,6 +386,44 @@ fn a_line_shortened_by_someone_else_scrolls_back_into_view() {
     assert_eq!((cursor.x, cursor.y), (gutter + 14, 1), "{text}");
 }
 
+/// The last row of the screen, where messages and the find prompt go.
+fn last_row(text: &str) -> String {
+    let row = text.lines().last().unwrap_or_default();
+    row.trim_matches('"').to_owned()
+}
+
+/// A new message replaces the whole line; one too long for it ends with an ellipsis, and
+/// help (F1) shows the last messages whole.
+#[test]
+fn messages_replace_the_line_and_long_ones_are_cut_with_the_whole_text_in_help() {
+    use cotype::tui::status::Level;
+    let mut screen = Screen::new("default");
+    screen.open("src/main.rs");
+    let long = "src/main.rs changed on the host's disk while it has unsaved edits; your text is kept, and saving will write it over the disk's version";
+    screen.app.message(Level::Warning, long);
+    let row = last_row(&screen.draw());
+    assert!(row.ends_with('…'), "{row:?}");
+    assert!(
+        row.starts_with("src/main.rs changed on the host's disk"),
+        "{row:?}"
+    );
+    screen.app.message(Level::Info, "saved src/main.rs");
+    let row = last_row(&screen.draw());
+    assert_eq!(row.trim_end(), "saved src/main.rs");
+    screen.key(KeyCode::F(1), KeyModifiers::NONE);
+    let text = screen.draw();
+    let flat: String = text
+        .lines()
+        .map(|line| line.trim_matches(|c: char| c == '│' || c == ' ' || c == '"'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains("saved src/main.rs"), "{text}");
+    assert!(
+        flat.contains("and saving will write it over the disk's version"),
+        "{text}"
+    );
+}
+
 #[test]
 fn status_line_shows_reconnecting_and_vim_mode() {
     let mut screen = Screen::new("vim");

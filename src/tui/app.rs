@@ -805,7 +805,10 @@ impl App {
                 None => self.messages.push(Level::Info, "no file open to save"),
             },
             Action::OpenFilePicker => self.compositor.push(Box::new(Picker::files(&self.files))),
-            Action::ToggleHelp => self.compositor.push(Box::new(HelpOverlay::new())),
+            Action::ToggleHelp => {
+                let messages = self.messages.history().map(|(_, text)| text);
+                self.compositor.push(Box::new(HelpOverlay::new(messages)));
+            }
             Action::Find => {
                 let initial = self.search.clone().unwrap_or_default();
                 self.compositor
