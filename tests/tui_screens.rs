@@ -392,6 +392,51 @@ fn last_row(text: &str) -> String {
     row.trim_matches('"').to_owned()
 }
 
+/// Find again opens with the last query selected: typing replaces it (VS Code), enter
+/// finds it again, a move keeps it to edit.
+#[test]
+fn find_reopens_with_the_last_query_selected_and_typing_replaces_it() {
+    for (keymap, find) in [
+        ("default", (KeyCode::Char('f'), KeyModifiers::CONTROL)),
+        ("vim", (KeyCode::Char('/'), KeyModifiers::NONE)),
+    ] {
+        let mut screen = Screen::new(keymap);
+        screen.open("src/main.rs");
+        screen.key(find.0, find.1);
+        screen.type_text("greet");
+        screen.key(KeyCode::Enter, KeyModifiers::NONE);
+        screen.key(KeyCode::Esc, KeyModifiers::NONE);
+        screen.key(find.0, find.1);
+        let text = screen.draw();
+        assert!(
+            last_row(&text).starts_with("find: greet"),
+            "{keymap}: {text}"
+        );
+        screen.type_text("main");
+        let text = screen.draw();
+        assert_eq!(last_row(&text).trim_end(), "find: main", "{keymap}: {text}");
+        // The match of the new query is selected in the text: `main` on line 3.
+        let selection = screen.app.editor().unwrap().selection.range();
+        let rope = &screen.docs["src/main.rs"];
+        assert_eq!(
+            rope.slice(selection.clone()).to_string(),
+            "main",
+            "{keymap}"
+        );
+        assert_eq!(rope.char_to_line(selection.start), 2, "{keymap}");
+        screen.key(KeyCode::Esc, KeyModifiers::NONE);
+        // Reopened, a move keeps the query to edit it; backspace alone clears it.
+        screen.key(find.0, find.1);
+        screen.key(KeyCode::End, KeyModifiers::NONE);
+        screen.type_text("()");
+        assert_eq!(last_row(&screen.draw()).trim_end(), "find: main()");
+        screen.key(KeyCode::Esc, KeyModifiers::NONE);
+        screen.key(find.0, find.1);
+        screen.key(KeyCode::Backspace, KeyModifiers::NONE);
+        assert_eq!(last_row(&screen.draw()).trim_end(), "find:");
+    }
+}
+
 /// A new message replaces the whole line; one too long for it ends with an ellipsis, and
 /// help (F1) shows the last messages whole.
 #[test]
