@@ -268,7 +268,7 @@ fn file_picker_filters_and_opens() {
 
 #[test]
 fn people_panel_and_follow() {
-    let mut screen = Screen::new("default");
+    let mut screen = Screen::sized("default", 110, HEIGHT);
     screen.open("README.md");
     // Follow alice through the follow picker.
     screen.key(KeyCode::Char('f'), KeyModifiers::ALT);
@@ -307,6 +307,58 @@ fn people_panel_and_follow() {
     );
     assert_eq!(screen.app.following(), None);
     assert!(screen.draw().contains("stopped following alice"));
+}
+
+/// The people panel is as wide as its longest row; under 100 columns it hides itself so
+/// an 80-column terminal shows the code whole, and the people toggle brings it back
+/// leaving the code 60 columns.
+#[test]
+fn people_panel_fits_its_names_and_gives_narrow_terminals_to_the_code() {
+    let code = format!("    let line_ada_fixes = {};", "1 + ".repeat(11) + "1");
+    assert_eq!(
+        code.len(),
+        71,
+        "too wide for 80 columns with the old 30-column panel"
+    );
+    let text = format!("fn f() {{\n{code}\n}}\n");
+    let open = |screen: &mut Screen| {
+        screen
+            .docs
+            .insert("src/lib.rs".into(), Rope::from_str(&text));
+        screen.open("src/lib.rs");
+    };
+    let mut screen = Screen::sized("default", 80, 24);
+    open(&mut screen);
+    let drawn = screen.draw();
+    assert!(drawn.contains(&code), "{drawn}");
+    assert!(!drawn.contains("People"), "{drawn}");
+    // alt-p shows it anyway, leaving 60 columns of code.
+    screen.key(KeyCode::Char('p'), KeyModifiers::ALT);
+    let drawn = screen.draw();
+    assert!(drawn.contains("People (3)"), "{drawn}");
+    let row = drawn.lines().nth(1).unwrap().trim_matches('"');
+    let border = row.chars().position(|c| c == '│');
+    assert_eq!(border, Some(60), "{drawn}");
+    screen.key(KeyCode::Char('p'), KeyModifiers::ALT);
+    assert!(!screen.draw().contains("People"));
+
+    // Wide: shown by itself, as wide as `● bob read-only 48 ms` and its border.
+    let mut screen = Screen::sized("default", 160, 50);
+    open(&mut screen);
+    let drawn = screen.draw();
+    let row = drawn.lines().nth(2).unwrap().trim_matches('"');
+    assert_eq!(
+        row.chars().position(|c| c == '│'),
+        Some(160 - 22),
+        "{drawn}"
+    );
+    assert!(
+        drawn.contains(&code) && drawn.contains("● bob read-only 48 ms"),
+        "{drawn}"
+    );
+    // alt-p hides it.
+    screen.key(KeyCode::Char('p'), KeyModifiers::ALT);
+    assert!(!screen.draw().contains("People"));
 }
 
 #[test]

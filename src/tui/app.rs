@@ -62,8 +62,13 @@ impl Documents for HashMap<String, Rope> {
     }
 }
 
-/// Width of the people panel when shown.
-const PEOPLE_WIDTH: u16 = 30;
+/// Below this many columns the people panel hides itself (the people toggle shows it).
+const PEOPLE_AUTO_COLUMNS: u16 = 100;
+/// Columns of code the people panel leaves, where the terminal has them.
+const CODE_COLUMNS: u16 = 60;
+/// The narrowest people panel; shown only when asked for if the code keeps this many.
+const PEOPLE_MIN_WIDTH: u16 = 16;
+const CODE_MIN_COLUMNS: u16 = 30;
 
 struct OpenFile {
     path: String,
@@ -90,7 +95,8 @@ pub struct App {
     /// A leader's position in a file we asked the session to open.
     pending_follow: Option<(String, Selection, usize)>,
     messages: Messages,
-    show_people: bool,
+    /// The user's choice with the people toggle; `None`: shown when the terminal is wide.
+    show_people: Option<bool>,
     search: Option<String>,
     size: Rect,
     last_click: Option<usize>,
@@ -129,7 +135,7 @@ impl App {
             following: None,
             pending_follow: None,
             messages: Messages::default(),
-            show_people: true,
+            show_people: None,
             search: None,
             size: Rect::new(0, 0, size.0, size.1),
             last_click: None,
@@ -167,13 +173,14 @@ impl App {
             row_if(rows >= 3),
         ])
         .areas(self.size);
-        let (editor, people) = if self.show_people && middle.width >= PEOPLE_WIDTH + 30 {
-            let [editor, people] =
-                Layout::horizontal([Constraint::Min(1), Constraint::Length(PEOPLE_WIDTH)])
-                    .areas(middle);
-            (editor, Some(people))
-        } else {
-            (middle, None)
+        let (editor, people) = match self.people_width(middle.width) {
+            Some(width) => {
+                let [editor, people] =
+                    Layout::horizontal([Constraint::Min(1), Constraint::Length(width)])
+                        .areas(middle);
+                (editor, Some(people))
+            }
+            None => (middle, None),
         };
         Regions {
             tabs,
@@ -182,6 +189,22 @@ impl App {
             status,
             message,
         }
+    }
+
+    /// The people panel's width beside `columns` of editor, if it is shown: as wide as its
+    /// longest row, leaving the code [`CODE_COLUMNS`] where the terminal has them. It shows
+    /// by itself from [`PEOPLE_AUTO_COLUMNS`]; narrower, when the user asks for it.
+    fn people_width(&self, columns: u16) -> Option<u16> {
+        let shown = self.show_people.unwrap_or(columns >= PEOPLE_AUTO_COLUMNS);
+        if !shown || columns < PEOPLE_MIN_WIDTH + CODE_MIN_COLUMNS {
+            return None;
+        }
+        let natural = crate::tui::people::panel_width(&self.people, self.following);
+        Some(
+            natural
+                .min(columns.saturating_sub(CODE_COLUMNS))
+                .max(PEOPLE_MIN_WIDTH),
+        )
     }
 
     pub fn resize(&mut self, width: u16, height: u16) {
@@ -351,6 +374,8 @@ impl App {
 
     pub fn set_people(&mut self, people: Vec<PersonView>) {
         self.people = people;
+        // The people panel is as wide as its longest row.
+        self.resize(self.size.width, self.size.height);
     }
 
     pub fn set_files(&mut self, files: Vec<String>) {
@@ -538,6 +563,7 @@ impl App {
     /// Starts following `leader` (chosen by the user, `--follow`, or the host's request).
     pub fn start_following(&mut self, leader: ParticipantId) {
         self.following = Some(leader);
+        self.resize(self.size.width, self.size.height);
         let name = self.person_name(leader);
         self.messages
             .push(Level::Info, format!("following {name}; move to stop"));
@@ -546,6 +572,7 @@ impl App {
     fn stop_following(&mut self, commands: &mut Vec<AppCommand>) {
         if self.following.take().is_some() {
             commands.push(AppCommand::StopFollowing);
+            self.resize(self.size.width, self.size.height);
         }
     }
 
@@ -831,7 +858,7 @@ impl App {
                 "no diagnostics: the host's language servers report no problems",
             ))),
             Action::TogglePeople => {
-                self.show_people = !self.show_people;
+                self.show_people = Some(self.regions().people.is_none());
                 let (width, height) = (self.size.width, self.size.height);
                 self.resize(width, height);
             }
