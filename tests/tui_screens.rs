@@ -361,6 +361,78 @@ fn people_panel_fits_its_names_and_gives_narrow_terminals_to_the_code() {
     assert!(!screen.draw().contains("People"));
 }
 
+/// Who saved a file is said; two people of the same name are told apart; copying the
+/// link says it did; opening a file while following says the following stopped.
+#[test]
+fn messages_say_who_saved_which_alice_what_was_copied_and_when_following_stops() {
+    let mut screen = Screen::sized("default", 110, HEIGHT);
+    screen.open("src/main.rs");
+    screen.app.set_saved("src/main.rs", Some(2));
+    assert_eq!(last_row(&screen.draw()).trim_end(), "bob saved src/main.rs");
+    screen.app.set_saved("src/main.rs", Some(3));
+    assert_eq!(last_row(&screen.draw()).trim_end(), "saved src/main.rs");
+    screen.app.set_saved("src/main.rs", None);
+    assert_eq!(last_row(&screen.draw()).trim_end(), "saved src/main.rs");
+
+    // A second alice joins: she is `alice (2)` in the panel, the follow list and messages.
+    let mut everyone = people();
+    everyone.push(PersonView {
+        id: 4,
+        name: "alice".into(),
+        color: 3,
+        file: None,
+        following: None,
+        read_only: false,
+        is_host: false,
+        is_you: false,
+        latency_ms: None,
+    });
+    screen.app.set_people(everyone);
+    screen.app.set_saved("src/main.rs", Some(4));
+    let text = screen.draw();
+    assert!(
+        text.contains("● alice host") && text.contains("● alice (2)"),
+        "{text}"
+    );
+    assert_eq!(last_row(&text).trim_end(), "alice (2) saved src/main.rs");
+    screen.key(KeyCode::Char('f'), KeyModifiers::ALT);
+    screen.type_text("(2)");
+    let commands = screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert!(commands.contains(&AppCommand::Follow(4)), "{commands:?}");
+    assert!(screen.draw().contains("following alice (2); move to stop"));
+
+    // Opening a file stops following, and the message line says so.
+    screen.key(KeyCode::Char('p'), KeyModifiers::CONTROL);
+    screen.type_text("README");
+    screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(screen.app.following(), None);
+    let text = screen.draw();
+    assert_eq!(
+        last_row(&text).trim_end(),
+        "stopped following alice (2)",
+        "{text}"
+    );
+
+    // The host's session card: enter copies the link and says so.
+    screen.app.set_session_card(
+        Some("https://relay.example.com/s/abc#secret".into()),
+        "123 456 789 012 345".into(),
+    );
+    screen.key(KeyCode::F(2), KeyModifiers::NONE);
+    let commands = screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert!(
+        commands.contains(&AppCommand::CopyToClipboard(
+            "https://relay.example.com/s/abc#secret".into()
+        )),
+        "{commands:?}"
+    );
+    let text = screen.draw();
+    assert!(
+        last_row(&text).starts_with("copied the link to your clipboard"),
+        "{text}"
+    );
+}
+
 #[test]
 fn following_into_a_file_not_yet_loaded_asks_the_session_to_open_it() {
     let mut screen = Screen::new("default");

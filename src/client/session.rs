@@ -93,6 +93,8 @@ pub enum SessionEvent {
     Saved {
         path: String,
         revision: u64,
+        /// Who saved it: `None` for our own save's answer.
+        by: Option<ParticipantId>,
     },
     MembersChanged,
     PresenceChanged {
@@ -401,12 +403,15 @@ impl Session {
             }
             Event::FollowMe { .. } => {}
             Event::Notice { message } => self.events.push_back(SessionEvent::Notice { message }),
-            Event::Saved { path, revision } => {
+            Event::Saved { path, revision, by } => {
                 if let Some(document) = self.documents.get_mut(&path) {
                     document.saved_revision = Some(revision);
                 }
-                self.events
-                    .push_back(SessionEvent::Saved { path, revision });
+                self.events.push_back(SessionEvent::Saved {
+                    path,
+                    revision,
+                    by: Some(by),
+                });
             }
             other => self.events.push_back(SessionEvent::Host(other)),
         }
@@ -657,8 +662,11 @@ impl Session {
                 if let Some(document) = self.documents.get_mut(&path) {
                     document.saved_revision = Some(revision);
                 }
-                self.events
-                    .push_back(SessionEvent::Saved { path, revision });
+                self.events.push_back(SessionEvent::Saved {
+                    path,
+                    revision,
+                    by: None,
+                });
             }
             (pending, Response::Error { message }) => {
                 let what = match pending {

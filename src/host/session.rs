@@ -1179,7 +1179,11 @@ impl HostSession {
                         sender
                             .send(
                                 Route::Everyone,
-                                &Message::Event(Event::Saved { path, revision }),
+                                &Message::Event(Event::Saved {
+                                    path,
+                                    revision,
+                                    by: from,
+                                }),
                             )
                             .await?;
                     }

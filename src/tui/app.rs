@@ -372,7 +372,10 @@ impl App {
         }
     }
 
-    pub fn set_people(&mut self, people: Vec<PersonView>) {
+    /// Everyone in the session. People who share a name are told apart on screen by a
+    /// number after it, in the order they joined: `alice`, `alice (2)`.
+    pub fn set_people(&mut self, mut people: Vec<PersonView>) {
+        crate::tui::people::distinguish_names(&mut people);
         self.people = people;
         // The people panel is as wide as its longest row.
         self.resize(self.size.width, self.size.height);
@@ -386,11 +389,23 @@ impl App {
         self.connection = connection;
     }
 
-    /// The host saved `path` (or reloaded it): it is no longer modified.
-    pub fn set_saved(&mut self, path: &str) {
+    /// The host saved `path` for `by` (`None`: for us): it is no longer modified, and the
+    /// message line says who saved it.
+    pub fn set_saved(&mut self, path: &str, by: Option<ParticipantId>) {
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
             tab.modified = false;
         }
+        let someone_else = by.filter(|id| {
+            !self
+                .people
+                .iter()
+                .any(|person| person.id == *id && person.is_you)
+        });
+        let message = match someone_else {
+            Some(id) => format!("{} saved {path}", self.person_name(id)),
+            None => format!("saved {path}"),
+        };
+        self.messages.push(Level::Info, message);
     }
 
     /// What the session card shows; a link makes this the host's UI (host controls on).
@@ -570,13 +585,19 @@ impl App {
     }
 
     fn stop_following(&mut self, commands: &mut Vec<AppCommand>) {
-        if self.following.take().is_some() {
+        if let Some(leader) = self.following {
+            // Said here, so no "following X; move to stop" outlives it, whatever stopped it.
+            let name = self.person_name(leader);
+            self.messages
+                .push(Level::Info, format!("stopped following {name}"));
+            self.following = None;
             commands.push(AppCommand::StopFollowing);
             self.resize(self.size.width, self.size.height);
         }
     }
 
-    fn person_name(&self, id: ParticipantId) -> String {
+    /// The name `id` has on screen (numbered if someone else has the same).
+    pub fn person_name(&self, id: ParticipantId) -> String {
         self.people
             .iter()
             .find(|person| person.id == id)
@@ -790,6 +811,7 @@ impl App {
                 self.go_to(path, at, documents, commands)
             }
             UiCommand::App(command) => commands.push(command),
+            UiCommand::Notice(text) => self.messages.push(Level::Info, text),
         }
     }
 
@@ -869,9 +891,6 @@ impl App {
             }
             Action::Follow => self.compositor.push(Box::new(follow_picker(&self.people))),
             Action::StopFollowing => {
-                if self.following.is_some() {
-                    self.messages.push(Level::Info, "stopped following");
-                }
                 self.stop_following(commands);
             }
             Action::AskEveryoneToFollow => commands.push(AppCommand::AskEveryoneToFollow),
@@ -961,13 +980,7 @@ impl App {
         if let Some(message) = outcome.message {
             self.messages.push(Level::Info, message);
         }
-        if outcome.navigated && self.following.is_some() {
-            let name = self
-                .following
-                .map(|id| self.person_name(id))
-                .unwrap_or_default();
-            self.messages
-                .push(Level::Info, format!("stopped following {name}"));
+        if outcome.navigated {
             self.stop_following(commands);
         }
     }
@@ -989,9 +1002,6 @@ impl App {
             .into_iter()
             .find(|(_, columns)| columns.contains(&mouse.column));
             if let Some((index, _)) = clicked {
-                if self.following.is_some() {
-                    self.messages.push(Level::Info, "stopped following");
-                }
                 self.stop_following(commands);
                 self.active = index;
             }
@@ -1039,8 +1049,7 @@ impl App {
             }
             _ => false,
         };
-        if navigated && self.following.is_some() {
-            self.messages.push(Level::Info, "stopped following");
+        if navigated {
             self.stop_following(commands);
         }
     }

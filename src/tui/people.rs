@@ -33,6 +33,37 @@ pub struct PersonView {
     pub latency_ms: Option<u32>,
 }
 
+/// The names people have on screen: the second and later people of the same name get a
+/// number, by participant id (the order they joined): `alice`, `alice (2)`.
+pub fn display_names(
+    members: impl IntoIterator<Item = (ParticipantId, String)>,
+) -> std::collections::HashMap<ParticipantId, String> {
+    let mut members: Vec<(ParticipantId, String)> = members.into_iter().collect();
+    members.sort_by_key(|(id, _)| *id);
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    members
+        .into_iter()
+        .map(|(id, name)| {
+            let count = seen.entry(name.clone()).or_default();
+            *count += 1;
+            match *count {
+                1 => (id, name),
+                n => (id, format!("{name} ({n})")),
+            }
+        })
+        .collect()
+}
+
+/// Gives each person their on-screen name ([`display_names`]).
+pub fn distinguish_names(people: &mut [PersonView]) {
+    let mut names = display_names(people.iter().map(|person| (person.id, person.name.clone())));
+    for person in people {
+        if let Some(name) = names.remove(&person.id) {
+            person.name = name;
+        }
+    }
+}
+
 /// The widest a people panel gets, for very long names (they are cut).
 const MAX_WIDTH: u16 = 40;
 
