@@ -561,6 +561,24 @@ fn find_reopens_with_the_last_query_selected_and_typing_replaces_it() {
     }
 }
 
+/// The find prompt takes the message row: what a message had written there is gone, not
+/// left after the query (`find: pagellowing Ada` in the demo).
+#[test]
+fn the_find_prompt_covers_the_message_under_it() {
+    use cotype::tui::status::Level;
+    for (keymap, find) in [
+        ("default", (KeyCode::Char('f'), KeyModifiers::CONTROL)),
+        ("vim", (KeyCode::Char('/'), KeyModifiers::NONE)),
+    ] {
+        let mut screen = Screen::new(keymap);
+        screen.open("src/main.rs");
+        screen.app.message(Level::Info, "stopped following Ada");
+        screen.key(find.0, find.1);
+        screen.type_text("fn");
+        assert_eq!(last_row(&screen.draw()).trim_end(), "find: fn", "{keymap}");
+    }
+}
+
 /// A new message replaces the whole line; one too long for it ends with an ellipsis, and
 /// help (F1) shows the last messages whole.
 #[test]

@@ -3,6 +3,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::layout::{Position, Rect};
+use ratatui::widgets::{Clear, Widget};
 
 use crate::tui::compositor::{
     Component, Context, Event, EventResult, LineInput, RenderContext, UiCommand, close_layer,
@@ -119,6 +120,8 @@ impl Component for Prompt {
     fn render(&self, area: Rect, buf: &mut Buffer, cx: &RenderContext<'_>) {
         let row = Self::row(area);
         let style = cx.theme.get("ui.background").patch(cx.theme.get("ui.text"));
+        // The row is the message line's: what a message wrote there goes.
+        Clear.render(row, buf);
         buf.set_style(row, style);
         let text = format!("{}{}", self.label(), self.input.text);
         buf.set_stringn(row.x, row.y, text, row.width as usize, style);
