@@ -168,6 +168,38 @@ fn newline_keeps_indentation_and_indents_after_an_opening_bracket() {
     );
 }
 
+/// In a CRLF file every line break the editor puts in is CRLF: enter, vim's `o` and `O`,
+/// pasted text (terminals send `\r`, other files `\n`) and pasted lines, so the file never
+/// becomes mixed. A file of `\n` lines keeps `\n`.
+#[test]
+fn new_line_breaks_follow_the_documents_line_ending() {
+    check(
+        "default",
+        "fn f() {#[|]#\r\n}\r\n",
+        "<enter>x",
+        "fn f() {\r\n    x#[|]#\r\n}\r\n",
+    );
+    check(
+        "default",
+        "a#[|]#\r\nb",
+        "<enter><enter>",
+        "a\r\n\r\n#[|]#\r\nb",
+    );
+    check("vim", "#[|]#a\r\nb", "oc<esc>Od", "a\r\nd#[|]#\r\nc\r\nb");
+    check(
+        "default",
+        "one\r\ntw#[|]#o",
+        "<ctrl-c><ctrl-home><ctrl-v>",
+        "two\r\n#[|]#one\r\ntwo",
+    );
+    check("vim", "one\r\n#[|]#two", "yyp", "one\r\ntwo\r\n#[|]#two");
+    check("vim", "#[|]#one\r\ntwo", "yyGp", "one\r\ntwo\r\n#[|]#one");
+    let mut harness = Harness::new("default", "x#[|]#\r\n");
+    harness.input(EditorInput::Paste("line one\rline two\nthree".into()));
+    assert_eq!(harness.state(), "xline one\r\nline two\r\nthree#[|]#\r\n");
+    check("default", "a#[|]#\nb", "<enter>", "a\n#[|]#\nb");
+}
+
 #[test]
 fn tab_indents_and_dedent_removes_one_level() {
     check("default", "#[|]#x", "<tab>", "    #[|]#x");

@@ -268,7 +268,7 @@ fn file_picker_filters_and_opens() {
 
 #[test]
 fn people_panel_and_follow() {
-    let mut screen = Screen::new("default");
+    let mut screen = Screen::sized("default", 110, HEIGHT);
     screen.open("README.md");
     // Follow alice through the follow picker.
     screen.key(KeyCode::Char('f'), KeyModifiers::ALT);
@@ -307,6 +307,130 @@ fn people_panel_and_follow() {
     );
     assert_eq!(screen.app.following(), None);
     assert!(screen.draw().contains("stopped following alice"));
+}
+
+/// The people panel is as wide as its longest row; under 100 columns it hides itself so
+/// an 80-column terminal shows the code whole, and the people toggle brings it back
+/// leaving the code 60 columns.
+#[test]
+fn people_panel_fits_its_names_and_gives_narrow_terminals_to_the_code() {
+    let code = format!("    let line_ada_fixes = {};", "1 + ".repeat(11) + "1");
+    assert_eq!(
+        code.len(),
+        71,
+        "too wide for 80 columns with the old 30-column panel"
+    );
+    let text = format!("fn f() {{\n{code}\n}}\n");
+    let open = |screen: &mut Screen| {
+        screen
+            .docs
+            .insert("src/lib.rs".into(), Rope::from_str(&text));
+        screen.open("src/lib.rs");
+    };
+    let mut screen = Screen::sized("default", 80, 24);
+    open(&mut screen);
+    let drawn = screen.draw();
+    assert!(drawn.contains(&code), "{drawn}");
+    assert!(!drawn.contains("People"), "{drawn}");
+    // alt-p shows it anyway, leaving 60 columns of code.
+    screen.key(KeyCode::Char('p'), KeyModifiers::ALT);
+    let drawn = screen.draw();
+    assert!(drawn.contains("People (3)"), "{drawn}");
+    let row = drawn.lines().nth(1).unwrap().trim_matches('"');
+    let border = row.chars().position(|c| c == '│');
+    assert_eq!(border, Some(60), "{drawn}");
+    screen.key(KeyCode::Char('p'), KeyModifiers::ALT);
+    assert!(!screen.draw().contains("People"));
+
+    // Wide: shown by itself, as wide as `● bob read-only 48 ms` and its border.
+    let mut screen = Screen::sized("default", 160, 50);
+    open(&mut screen);
+    let drawn = screen.draw();
+    let row = drawn.lines().nth(2).unwrap().trim_matches('"');
+    assert_eq!(
+        row.chars().position(|c| c == '│'),
+        Some(160 - 22),
+        "{drawn}"
+    );
+    assert!(
+        drawn.contains(&code) && drawn.contains("● bob read-only 48 ms"),
+        "{drawn}"
+    );
+    // alt-p hides it.
+    screen.key(KeyCode::Char('p'), KeyModifiers::ALT);
+    assert!(!screen.draw().contains("People"));
+}
+
+/// Who saved a file is said; two people of the same name are told apart; copying the
+/// link says it did; opening a file while following says the following stopped.
+#[test]
+fn messages_say_who_saved_which_alice_what_was_copied_and_when_following_stops() {
+    let mut screen = Screen::sized("default", 110, HEIGHT);
+    screen.open("src/main.rs");
+    screen.app.set_saved("src/main.rs", Some(2));
+    assert_eq!(last_row(&screen.draw()).trim_end(), "bob saved src/main.rs");
+    screen.app.set_saved("src/main.rs", Some(3));
+    assert_eq!(last_row(&screen.draw()).trim_end(), "saved src/main.rs");
+    screen.app.set_saved("src/main.rs", None);
+    assert_eq!(last_row(&screen.draw()).trim_end(), "saved src/main.rs");
+
+    // A second alice joins: she is `alice (2)` in the panel, the follow list and messages.
+    let mut everyone = people();
+    everyone.push(PersonView {
+        id: 4,
+        name: "alice".into(),
+        color: 3,
+        file: None,
+        following: None,
+        read_only: false,
+        is_host: false,
+        is_you: false,
+        latency_ms: None,
+    });
+    screen.app.set_people(everyone);
+    screen.app.set_saved("src/main.rs", Some(4));
+    let text = screen.draw();
+    assert!(
+        text.contains("● alice host") && text.contains("● alice (2)"),
+        "{text}"
+    );
+    assert_eq!(last_row(&text).trim_end(), "alice (2) saved src/main.rs");
+    screen.key(KeyCode::Char('f'), KeyModifiers::ALT);
+    screen.type_text("(2)");
+    let commands = screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert!(commands.contains(&AppCommand::Follow(4)), "{commands:?}");
+    assert!(screen.draw().contains("following alice (2); move to stop"));
+
+    // Opening a file stops following, and the message line says so.
+    screen.key(KeyCode::Char('p'), KeyModifiers::CONTROL);
+    screen.type_text("README");
+    screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert_eq!(screen.app.following(), None);
+    let text = screen.draw();
+    assert_eq!(
+        last_row(&text).trim_end(),
+        "stopped following alice (2)",
+        "{text}"
+    );
+
+    // The host's session card: enter copies the link and says so.
+    screen.app.set_session_card(
+        Some("https://relay.example.com/s/abc#secret".into()),
+        "123 456 789 012 345".into(),
+    );
+    screen.key(KeyCode::F(2), KeyModifiers::NONE);
+    let commands = screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert!(
+        commands.contains(&AppCommand::CopyToClipboard(
+            "https://relay.example.com/s/abc#secret".into()
+        )),
+        "{commands:?}"
+    );
+    let text = screen.draw();
+    assert!(
+        last_row(&text).starts_with("copied the link to your clipboard"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -351,6 +475,139 @@ fn remote_edits_above_keep_the_view_on_the_same_text() {
     assert_eq!(
         after.line(after.char_to_line(editor.cursor())).to_string(),
         cursor_text_before
+    );
+}
+
+/// Scrolled sideways to the end of a long line, someone else shortens it: the view comes
+/// back to show the line and the cursor at once, without waiting for a key.
+#[test]
+fn a_line_shortened_by_someone_else_scrolls_back_into_view() {
+    let mut screen = Screen::new("default");
+    let long = format!("let long = \"{}\";\nshort\n", "x".repeat(150));
+    screen
+        .docs
+        .insert("src/lib.rs".into(), Rope::from_str(&long));
+    screen.open("src/lib.rs");
+    screen.key(KeyCode::End, KeyModifiers::NONE);
+    let text = screen.draw();
+    assert!(!text.contains("let long"), "scrolled sideways:\n{text}");
+    // Someone deletes the x's: the line is `let long = "";`.
+    let before = screen.docs["src/lib.rs"].clone();
+    let operation = Operation::delete(before.len_chars(), 12..162).unwrap();
+    let mut after = before.clone();
+    operation.apply(&mut after).unwrap();
+    screen.docs.insert("src/lib.rs".into(), after.clone());
+    screen
+        .app
+        .remote_edit("src/lib.rs", &before, &operation, &after);
+    let text = screen.draw();
+    let row: Vec<&str> = text.lines().collect();
+    assert!(row[1].contains("let long = \"\";"), "{text}");
+    assert!(row[2].contains("short"), "{text}");
+    // The cursor, at the end of the shortened line, is on screen right after it.
+    let cursor = screen.terminal.get_cursor_position().unwrap();
+    let gutter = 5;
+    assert_eq!((cursor.x, cursor.y), (gutter + 14, 1), "{text}");
+}
+
+/// The last row of the screen, where messages and the find prompt go.
+fn last_row(text: &str) -> String {
+    let row = text.lines().last().unwrap_or_default();
+    row.trim_matches('"').to_owned()
+}
+
+/// Find again opens with the last query selected: typing replaces it (VS Code), enter
+/// finds it again, a move keeps it to edit.
+#[test]
+fn find_reopens_with_the_last_query_selected_and_typing_replaces_it() {
+    for (keymap, find) in [
+        ("default", (KeyCode::Char('f'), KeyModifiers::CONTROL)),
+        ("vim", (KeyCode::Char('/'), KeyModifiers::NONE)),
+    ] {
+        let mut screen = Screen::new(keymap);
+        screen.open("src/main.rs");
+        screen.key(find.0, find.1);
+        screen.type_text("greet");
+        screen.key(KeyCode::Enter, KeyModifiers::NONE);
+        screen.key(KeyCode::Esc, KeyModifiers::NONE);
+        screen.key(find.0, find.1);
+        let text = screen.draw();
+        assert!(
+            last_row(&text).starts_with("find: greet"),
+            "{keymap}: {text}"
+        );
+        screen.type_text("main");
+        let text = screen.draw();
+        assert_eq!(last_row(&text).trim_end(), "find: main", "{keymap}: {text}");
+        // The match of the new query is selected in the text: `main` on line 3.
+        let selection = screen.app.editor().unwrap().selection.range();
+        let rope = &screen.docs["src/main.rs"];
+        assert_eq!(
+            rope.slice(selection.clone()).to_string(),
+            "main",
+            "{keymap}"
+        );
+        assert_eq!(rope.char_to_line(selection.start), 2, "{keymap}");
+        screen.key(KeyCode::Esc, KeyModifiers::NONE);
+        // Reopened, a move keeps the query to edit it; backspace alone clears it.
+        screen.key(find.0, find.1);
+        screen.key(KeyCode::End, KeyModifiers::NONE);
+        screen.type_text("()");
+        assert_eq!(last_row(&screen.draw()).trim_end(), "find: main()");
+        screen.key(KeyCode::Esc, KeyModifiers::NONE);
+        screen.key(find.0, find.1);
+        screen.key(KeyCode::Backspace, KeyModifiers::NONE);
+        assert_eq!(last_row(&screen.draw()).trim_end(), "find:");
+    }
+}
+
+/// The find prompt takes the message row: what a message had written there is gone, not
+/// left after the query (`find: pagellowing Ada` in the demo).
+#[test]
+fn the_find_prompt_covers_the_message_under_it() {
+    use cotype::tui::status::Level;
+    for (keymap, find) in [
+        ("default", (KeyCode::Char('f'), KeyModifiers::CONTROL)),
+        ("vim", (KeyCode::Char('/'), KeyModifiers::NONE)),
+    ] {
+        let mut screen = Screen::new(keymap);
+        screen.open("src/main.rs");
+        screen.app.message(Level::Info, "stopped following Ada");
+        screen.key(find.0, find.1);
+        screen.type_text("fn");
+        assert_eq!(last_row(&screen.draw()).trim_end(), "find: fn", "{keymap}");
+    }
+}
+
+/// A new message replaces the whole line; one too long for it ends with an ellipsis, and
+/// help (F1) shows the last messages whole.
+#[test]
+fn messages_replace_the_line_and_long_ones_are_cut_with_the_whole_text_in_help() {
+    use cotype::tui::status::Level;
+    let mut screen = Screen::new("default");
+    screen.open("src/main.rs");
+    let long = "src/main.rs changed on the host's disk while it has unsaved edits; your text is kept, and saving will write it over the disk's version";
+    screen.app.message(Level::Warning, long);
+    let row = last_row(&screen.draw());
+    assert!(row.ends_with('…'), "{row:?}");
+    assert!(
+        row.starts_with("src/main.rs changed on the host's disk"),
+        "{row:?}"
+    );
+    screen.app.message(Level::Info, "saved src/main.rs");
+    let row = last_row(&screen.draw());
+    assert_eq!(row.trim_end(), "saved src/main.rs");
+    screen.key(KeyCode::F(1), KeyModifiers::NONE);
+    let text = screen.draw();
+    let flat: String = text
+        .lines()
+        .map(|line| line.trim_matches(|c: char| c == '│' || c == ' ' || c == '"'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(flat.contains("saved src/main.rs"), "{text}");
+    assert!(
+        flat.contains("and saving will write it over the disk's version"),
+        "{text}"
     );
 }
 
@@ -999,6 +1256,45 @@ fn every_question_tells_why_it_has_no_answer() {
     );
     let text = screen.draw();
     assert!(!text.contains("still indexing"), "{text}");
+}
+
+/// Completions asked by typing are the editor's idea, not the user's: when the host cannot
+/// answer them (a file with no language server), typing says nothing, however long one
+/// types. Asked with a key, the same question explains itself.
+#[test]
+fn automatic_completions_fail_silently_and_asked_ones_explain() {
+    let mut screen = Screen::new("default");
+    screen
+        .docs
+        .insert("Cargo.toml".into(), Rope::from_str("[package]\n"));
+    screen.open("Cargo.toml");
+    screen.key(KeyCode::End, KeyModifiers::NONE);
+    let no_server = "no language server for .toml on the host";
+    for word in ["na", "me", "ve"] {
+        screen.type_text(word);
+        let later = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        let Some(AppCommand::Ask(ask)) = screen.app.due_ask(later) else {
+            panic!("typing an identifier asks for completions once typing pauses");
+        };
+        assert!(!ask.explicit);
+        screen.answer(
+            &ask,
+            Response::Error {
+                message: no_server.into(),
+            },
+        );
+        let text = screen.draw();
+        assert!(!text.contains("no language server"), "{text}");
+    }
+    let ask = Screen::asked(&screen.key(KeyCode::Char(' '), KeyModifiers::CONTROL));
+    assert!(ask.explicit);
+    screen.answer(
+        &ask,
+        Response::Error {
+            message: no_server.into(),
+        },
+    );
+    assert!(screen.draw().contains(no_server));
 }
 
 fn completions() -> Response {

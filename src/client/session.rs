@@ -93,6 +93,8 @@ pub enum SessionEvent {
     Saved {
         path: String,
         revision: u64,
+        /// Who saved it: `None` for our own save's answer.
+        by: Option<ParticipantId>,
     },
     MembersChanged,
     PresenceChanged {
@@ -394,16 +396,22 @@ impl Session {
                 }
                 self.events.push_back(SessionEvent::MembersChanged);
             }
-            Event::FollowMe { leader } if from == HOST_ID => {
+            // "Follow me" goes to everyone, the host's own editor included: its leader
+            // does not follow itself.
+            Event::FollowMe { leader } if from == HOST_ID && leader != self.me.participant => {
                 self.events.push_back(SessionEvent::FollowMe { leader });
             }
+            Event::FollowMe { .. } => {}
             Event::Notice { message } => self.events.push_back(SessionEvent::Notice { message }),
-            Event::Saved { path, revision } => {
+            Event::Saved { path, revision, by } => {
                 if let Some(document) = self.documents.get_mut(&path) {
                     document.saved_revision = Some(revision);
                 }
-                self.events
-                    .push_back(SessionEvent::Saved { path, revision });
+                self.events.push_back(SessionEvent::Saved {
+                    path,
+                    revision,
+                    by: Some(by),
+                });
             }
             other => self.events.push_back(SessionEvent::Host(other)),
         }
@@ -654,8 +662,11 @@ impl Session {
                 if let Some(document) = self.documents.get_mut(&path) {
                     document.saved_revision = Some(revision);
                 }
-                self.events
-                    .push_back(SessionEvent::Saved { path, revision });
+                self.events.push_back(SessionEvent::Saved {
+                    path,
+                    revision,
+                    by: None,
+                });
             }
             (pending, Response::Error { message }) => {
                 let what = match pending {
@@ -735,6 +746,23 @@ mod tests {
         );
         while session.next_event().is_some() {}
         session
+    }
+
+    /// The host's "everyone follow me" reaches everyone, the host's own editor too: Ben
+    /// is asked to follow; the leader is not asked to follow itself.
+    #[test]
+    fn follow_me_asks_everyone_but_the_leader() {
+        let follow_me = |leader| Message::Event(Event::FollowMe { leader });
+        let mut ana = session_with_document();
+        ana.handle(&from(HOST_ID, Kind::Event), follow_me(1));
+        let mut events = std::iter::from_fn(|| ana.next_event());
+        assert!(
+            !events.any(|event| matches!(event, SessionEvent::FollowMe { .. })),
+            "the leader follows itself"
+        );
+        ana.handle(&from(HOST_ID, Kind::Event), follow_me(BEN));
+        let mut events = std::iter::from_fn(|| ana.next_event());
+        assert!(events.any(|event| matches!(event, SessionEvent::FollowMe { leader: BEN })));
     }
 
     fn bens_cursor(session: &mut Session, seq: u64, revision: u64, at: usize) {

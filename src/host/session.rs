@@ -1304,7 +1304,11 @@ impl HostSession {
                         sender
                             .send(
                                 Route::Everyone,
-                                &Message::Event(Event::Saved { path, revision }),
+                                &Message::Event(Event::Saved {
+                                    path,
+                                    revision,
+                                    by: from,
+                                }),
                             )
                             .await?;
                     }

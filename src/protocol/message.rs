@@ -381,6 +381,8 @@ pub enum Event {
     Saved {
         path: String,
         revision: u64,
+        /// Who asked for the save.
+        by: ParticipantId,
     },
     /// A file changed on the host's disk by another program (open documents receive the
     /// change as an ordinary edit as well).

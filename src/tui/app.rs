@@ -62,8 +62,13 @@ impl Documents for HashMap<String, Rope> {
     }
 }
 
-/// Width of the people panel when shown.
-const PEOPLE_WIDTH: u16 = 30;
+/// Below this many columns the people panel hides itself (the people toggle shows it).
+const PEOPLE_AUTO_COLUMNS: u16 = 100;
+/// Columns of code the people panel leaves, where the terminal has them.
+const CODE_COLUMNS: u16 = 60;
+/// The narrowest people panel; shown only when asked for if the code keeps this many.
+const PEOPLE_MIN_WIDTH: u16 = 16;
+const CODE_MIN_COLUMNS: u16 = 30;
 
 struct OpenFile {
     path: String,
@@ -90,7 +95,8 @@ pub struct App {
     /// A leader's position in a file we asked the session to open.
     pending_follow: Option<(String, Selection, usize)>,
     messages: Messages,
-    show_people: bool,
+    /// The user's choice with the people toggle; `None`: shown when the terminal is wide.
+    show_people: Option<bool>,
     search: Option<String>,
     size: Rect,
     last_click: Option<usize>,
@@ -129,7 +135,7 @@ impl App {
             following: None,
             pending_follow: None,
             messages: Messages::default(),
-            show_people: true,
+            show_people: None,
             search: None,
             size: Rect::new(0, 0, size.0, size.1),
             last_click: None,
@@ -167,13 +173,14 @@ impl App {
             row_if(rows >= 3),
         ])
         .areas(self.size);
-        let (editor, people) = if self.show_people && middle.width >= PEOPLE_WIDTH + 30 {
-            let [editor, people] =
-                Layout::horizontal([Constraint::Min(1), Constraint::Length(PEOPLE_WIDTH)])
-                    .areas(middle);
-            (editor, Some(people))
-        } else {
-            (middle, None)
+        let (editor, people) = match self.people_width(middle.width) {
+            Some(width) => {
+                let [editor, people] =
+                    Layout::horizontal([Constraint::Min(1), Constraint::Length(width)])
+                        .areas(middle);
+                (editor, Some(people))
+            }
+            None => (middle, None),
         };
         Regions {
             tabs,
@@ -182,6 +189,22 @@ impl App {
             status,
             message,
         }
+    }
+
+    /// The people panel's width beside `columns` of editor, if it is shown: as wide as its
+    /// longest row, leaving the code [`CODE_COLUMNS`] where the terminal has them. It shows
+    /// by itself from [`PEOPLE_AUTO_COLUMNS`]; narrower, when the user asks for it.
+    fn people_width(&self, columns: u16) -> Option<u16> {
+        let shown = self.show_people.unwrap_or(columns >= PEOPLE_AUTO_COLUMNS);
+        if !shown || columns < PEOPLE_MIN_WIDTH + CODE_MIN_COLUMNS {
+            return None;
+        }
+        let natural = crate::tui::people::panel_width(&self.people, self.following);
+        Some(
+            natural
+                .min(columns.saturating_sub(CODE_COLUMNS))
+                .max(PEOPLE_MIN_WIDTH),
+        )
     }
 
     pub fn resize(&mut self, width: u16, height: u16) {
@@ -349,8 +372,13 @@ impl App {
         }
     }
 
-    pub fn set_people(&mut self, people: Vec<PersonView>) {
+    /// Everyone in the session. People who share a name are told apart on screen by a
+    /// number after it, in the order they joined: `alice`, `alice (2)`.
+    pub fn set_people(&mut self, mut people: Vec<PersonView>) {
+        crate::tui::people::distinguish_names(&mut people);
         self.people = people;
+        // The people panel is as wide as its longest row.
+        self.resize(self.size.width, self.size.height);
     }
 
     pub fn set_files(&mut self, files: Vec<String>) {
@@ -361,11 +389,23 @@ impl App {
         self.connection = connection;
     }
 
-    /// The host saved `path` (or reloaded it): it is no longer modified.
-    pub fn set_saved(&mut self, path: &str) {
+    /// The host saved `path` for `by` (`None`: for us): it is no longer modified, and the
+    /// message line says who saved it.
+    pub fn set_saved(&mut self, path: &str, by: Option<ParticipantId>) {
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
             tab.modified = false;
         }
+        let someone_else = by.filter(|id| {
+            !self
+                .people
+                .iter()
+                .any(|person| person.id == *id && person.is_you)
+        });
+        let message = match someone_else {
+            Some(id) => format!("{} saved {path}", self.person_name(id)),
+            None => format!("saved {path}"),
+        };
+        self.messages.push(Level::Info, message);
     }
 
     /// What the session card shows; a link makes this the host's UI (host controls on).
@@ -538,18 +578,26 @@ impl App {
     /// Starts following `leader` (chosen by the user, `--follow`, or the host's request).
     pub fn start_following(&mut self, leader: ParticipantId) {
         self.following = Some(leader);
+        self.resize(self.size.width, self.size.height);
         let name = self.person_name(leader);
         self.messages
             .push(Level::Info, format!("following {name}; move to stop"));
     }
 
     fn stop_following(&mut self, commands: &mut Vec<AppCommand>) {
-        if self.following.take().is_some() {
+        if let Some(leader) = self.following {
+            // Said here, so no "following X; move to stop" outlives it, whatever stopped it.
+            let name = self.person_name(leader);
+            self.messages
+                .push(Level::Info, format!("stopped following {name}"));
+            self.following = None;
             commands.push(AppCommand::StopFollowing);
+            self.resize(self.size.width, self.size.height);
         }
     }
 
-    fn person_name(&self, id: ParticipantId) -> String {
+    /// The name `id` has on screen (numbered if someone else has the same).
+    pub fn person_name(&self, id: ParticipantId) -> String {
         self.people
             .iter()
             .find(|person| person.id == id)
@@ -763,6 +811,7 @@ impl App {
                 self.go_to(path, at, documents, commands)
             }
             UiCommand::App(command) => commands.push(command),
+            UiCommand::Notice(text) => self.messages.push(Level::Info, text),
         }
     }
 
@@ -805,7 +854,10 @@ impl App {
                 None => self.messages.push(Level::Info, "no file open to save"),
             },
             Action::OpenFilePicker => self.compositor.push(Box::new(Picker::files(&self.files))),
-            Action::ToggleHelp => self.compositor.push(Box::new(HelpOverlay::new())),
+            Action::ToggleHelp => {
+                let messages = self.messages.history().map(|(_, text)| text);
+                self.compositor.push(Box::new(HelpOverlay::new(messages)));
+            }
             Action::Find => {
                 let initial = self.search.clone().unwrap_or_default();
                 self.compositor
@@ -828,7 +880,7 @@ impl App {
                 "no diagnostics: the host's language servers report no problems",
             ))),
             Action::TogglePeople => {
-                self.show_people = !self.show_people;
+                self.show_people = Some(self.regions().people.is_none());
                 let (width, height) = (self.size.width, self.size.height);
                 self.resize(width, height);
             }
@@ -839,9 +891,6 @@ impl App {
             }
             Action::Follow => self.compositor.push(Box::new(follow_picker(&self.people))),
             Action::StopFollowing => {
-                if self.following.is_some() {
-                    self.messages.push(Level::Info, "stopped following");
-                }
                 self.stop_following(commands);
             }
             Action::AskEveryoneToFollow => commands.push(AppCommand::AskEveryoneToFollow),
@@ -931,13 +980,7 @@ impl App {
         if let Some(message) = outcome.message {
             self.messages.push(Level::Info, message);
         }
-        if outcome.navigated && self.following.is_some() {
-            let name = self
-                .following
-                .map(|id| self.person_name(id))
-                .unwrap_or_default();
-            self.messages
-                .push(Level::Info, format!("stopped following {name}"));
+        if outcome.navigated {
             self.stop_following(commands);
         }
     }
@@ -959,9 +1002,6 @@ impl App {
             .into_iter()
             .find(|(_, columns)| columns.contains(&mouse.column));
             if let Some((index, _)) = clicked {
-                if self.following.is_some() {
-                    self.messages.push(Level::Info, "stopped following");
-                }
                 self.stop_following(commands);
                 self.active = index;
             }
@@ -1009,8 +1049,7 @@ impl App {
             }
             _ => false,
         };
-        if navigated && self.following.is_some() {
-            self.messages.push(Level::Info, "stopped following");
+        if navigated {
             self.stop_following(commands);
         }
     }

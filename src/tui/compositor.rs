@@ -95,8 +95,13 @@ pub enum AppCommand {
 /// What components ask for: view changes the app handles itself, or session commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UiCommand {
-    Find { query: String, forward: bool },
+    Find {
+        query: String,
+        forward: bool,
+    },
     App(AppCommand),
+    /// Something for the message line (a layer's confirmation).
+    Notice(String),
 }
 
 /// A change to the layer stack, run after the event is handled.

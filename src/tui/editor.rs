@@ -239,6 +239,8 @@ impl Editor {
             .transform_position(self.scroll_anchor, Assoc::Before)
             .min(after.len_chars());
         self.scroll_line = after.char_to_line(self.scroll_anchor);
+        // A line shortened under us must not leave the view scrolled past its end.
+        self.clamp_scroll_col(after);
         if self.history.on_remote(operation).is_err() {
             // Cannot happen for an edit applied to this very text; start afresh if it does.
             self.history = UndoHistory::with_limit(UNDO_LIMIT);
@@ -272,8 +274,8 @@ impl Editor {
                 outcome.operation = self.replace_selection(rope, &text, typing);
             }
             EditorInput::Paste(text) => {
-                // Terminals send pasted line breaks as \r.
-                let text = text.replace("\r\n", "\n").replace('\r', "\n");
+                // Terminals send pasted line breaks as \r; they become the document's.
+                let text = with_line_breaks(&text, line_break(rope));
                 outcome.operation = self.replace_selection(rope, &text, false);
             }
             EditorInput::Find { query, forward } => {
@@ -459,6 +461,8 @@ impl Editor {
                 // keymap's paste before it (lines above).
                 let after = action == A::Paste && self.mode == Mode::Normal;
                 let Register { text, linewise } = self.register.clone();
+                let eol = line_break(rope);
+                let text = with_line_breaks(&text, eol);
                 if text.is_empty() {
                     outcome.message = Some(
                         "nothing copied in this session yet; paste from the system clipboard with your terminal's paste key".into(),
@@ -473,14 +477,14 @@ impl Editor {
                     };
                     let text = if at == len && len > 0 && rope.char(len - 1) != '\n' {
                         // Pasting lines after a last line that has no line break.
-                        format!("\n{}", text.trim_end_matches('\n'))
+                        format!("{eol}{}", text.strip_suffix(eol).unwrap_or(&text))
                     } else {
                         text
                     };
                     // Vim puts the cursor on the pasted line; desktop editors leave it on
                     // the line it was on, which moved down.
                     let cursor = if self.mode == Mode::Normal {
-                        at + usize::from(text.starts_with('\n'))
+                        at + if text.starts_with(eol) { eol.len() } else { 0 }
                     } else {
                         head + text.chars().count()
                     };
@@ -563,12 +567,14 @@ impl Editor {
             A::OpenLineBelow | A::OpenLineAbove => {
                 let line = rope.char_to_line(head);
                 let indent = leading_whitespace(rope.line(line));
+                let eol = line_break(rope);
                 let (at, text, cursor) = if action == A::OpenLineBelow {
                     let at = line_end(rope, line);
-                    (at, format!("\n{indent}"), at + 1 + indent.chars().count())
+                    let cursor = at + eol.len() + indent.chars().count();
+                    (at, format!("{eol}{indent}"), cursor)
                 } else {
                     let at = rope.line_to_char(line);
-                    (at, format!("{indent}\n"), at + indent.chars().count())
+                    (at, format!("{indent}{eol}"), at + indent.chars().count())
                 };
                 self.mode = Mode::Insert;
                 outcome.operation = self.edit(rope, at..at, &text, cursor);
@@ -612,7 +618,7 @@ impl Editor {
             .chars()
             .take_while(|c| *c == ' ' || *c == '\t')
             .collect();
-        let mut text = format!("\n{indent}");
+        let mut text = format!("{}{indent}", line_break(rope));
         if matches!(
             before.trim_end().chars().last(),
             Some('{' | '(' | '[' | ':')
@@ -846,6 +852,18 @@ impl Editor {
         }
     }
 
+    /// After the text changed under us: scrolls sideways so the cursor is in view, as far
+    /// left as keeps it there (a line that got shorter shows from its start if it fits).
+    fn clamp_scroll_col(&mut self, rope: &Rope) {
+        let head = self.selection.head.min(rope.len_chars());
+        let col = display_col(rope, head, self.tab_width);
+        let columns = self.viewport.0.saturating_sub(gutter_width(rope)).max(1);
+        let lowest = (col + 1).saturating_sub(columns);
+        if self.scroll_col > col || self.scroll_col < lowest {
+            self.scroll_col = lowest;
+        }
+    }
+
     /// Scrolls so that the cursor is visible with a margin.
     pub fn ensure_cursor_visible(&mut self, rope: &Rope) {
         let head = self.selection.head.min(rope.len_chars());
@@ -931,6 +949,32 @@ fn word_left(rope: &Rope, at: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+/// The line break this document uses, as its first line ends (`\r\n`, `\n` or a lone
+/// `\r`; `\n` for a single line). Line breaks the editor inserts follow it, so a CRLF file
+/// stays CRLF.
+pub fn line_break(rope: &Rope) -> &'static str {
+    if rope.len_lines() < 2 {
+        return "\n";
+    }
+    let first = rope.line(0);
+    let len = first.len_chars();
+    match (first.char(len - 1), len > 1 && first.char(len - 2) == '\r') {
+        ('\n', true) => "\r\n",
+        ('\r', _) => "\r",
+        _ => "\n",
+    }
+}
+
+/// `text` with each of its line breaks (`\r\n`, `\r` or `\n`) written as `eol`.
+pub fn with_line_breaks(text: &str, eol: &str) -> String {
+    if !text.contains(['\r', '\n']) {
+        return text.to_owned();
+    }
+    text.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .replace('\n', eol)
 }
 
 /// The chars of `line` without its line break.

@@ -15,13 +15,26 @@ use crate::tui::keymap::Action;
 #[derive(Debug, Default)]
 pub struct HelpOverlay {
     scroll: usize,
+    /// The last messages, newest first, shown whole above the keys.
+    messages: Vec<String>,
 }
+
+/// How many of the last messages help shows.
+const MESSAGES_SHOWN: usize = 10;
 
 impl HelpOverlay {
     pub const ID: &'static str = "help";
 
-    pub fn new() -> Self {
-        Self::default()
+    /// Help with the messages said so far, newest first.
+    pub fn new<'a>(messages: impl IntoIterator<Item = &'a str>) -> Self {
+        Self {
+            scroll: 0,
+            messages: messages
+                .into_iter()
+                .take(MESSAGES_SHOWN)
+                .map(str::to_owned)
+                .collect(),
+        }
     }
 }
 
@@ -66,6 +79,18 @@ impl Component for HelpOverlay {
         let inner = block.inner(popup);
         block.render(popup, buf);
         let mut lines: Vec<(String, bool)> = Vec::new();
+        if !self.messages.is_empty() {
+            lines.push(("Messages, newest first".into(), true));
+            let width = (inner.width as usize).saturating_sub(2).max(1);
+            for message in &self.messages {
+                for (i, part) in wrap(message, width).into_iter().enumerate() {
+                    let lead = if i == 0 { "• " } else { "  " };
+                    lines.push((format!("{lead}{part}"), false));
+                }
+            }
+            lines.push((String::new(), false));
+            lines.push(("Keys".into(), true));
+        }
         let mut last_mode = None;
         for binding in cx.keymap.bindings() {
             if cx.keymap.is_modal() && last_mode != Some(binding.mode) {
@@ -104,4 +129,36 @@ impl Component for HelpOverlay {
     fn id(&self) -> &'static str {
         Self::ID
     }
+}
+
+/// `text` in rows of at most `width` columns, broken at spaces where it can be.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    let mut used = 0;
+    for word in text.split_whitespace() {
+        let word_width: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
+        if used > 0 && used + 1 + word_width > width {
+            rows.push(std::mem::take(&mut row));
+            used = 0;
+        }
+        if used > 0 {
+            row.push(' ');
+            used += 1;
+        }
+        for c in word.chars() {
+            let w = c.width().unwrap_or(0);
+            if used > 0 && used + w > width {
+                rows.push(std::mem::take(&mut row));
+                used = 0;
+            }
+            row.push(c);
+            used += w;
+        }
+    }
+    if !row.is_empty() || rows.is_empty() {
+        rows.push(row);
+    }
+    rows
 }

@@ -164,6 +164,9 @@ impl Component for SessionCard {
                 if let (KeyCode::Char('c') | KeyCode::Enter, Some(link)) = (key.code, &self.link) {
                     cx.commands
                         .push(UiCommand::App(AppCommand::CopyToClipboard(link.clone())));
+                    cx.commands.push(UiCommand::Notice(
+                        "copied the link to your clipboard (through the terminal, OSC 52)".into(),
+                    ));
                 }
                 close()
             }

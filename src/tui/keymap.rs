@@ -299,6 +299,27 @@ impl Key {
         self
     }
 
+    /// Whether a terminal without extended keys still tells this key apart: tmux and
+    /// GNU screen by default, plain xterm. Their legacy encoding has no ctrl-shift letters
+    /// (ctrl-shift-k arrives as ctrl-k), no ctrl with digits or punctuation, and ctrl-h,
+    /// ctrl-i, ctrl-j and ctrl-m are backspace, tab and enter; ctrl or shift on enter,
+    /// backspace or esc is lost. Alt is an escape before the key, so alt keys survive;
+    /// arrows, home, end, page keys, delete and F keys carry their modifiers in xterm's
+    /// form, which tmux passes on by default.
+    pub fn survives_legacy_terminals(&self) -> bool {
+        match self.code {
+            KeyCodeOrd::Char(c) if self.ctrl => {
+                c == ' ' || (c.is_ascii_lowercase() && !matches!(c, 'h' | 'i' | 'j' | 'm'))
+            }
+            KeyCodeOrd::Char(_) => true,
+            KeyCodeOrd::Enter | KeyCodeOrd::Backspace | KeyCodeOrd::Esc => {
+                !self.ctrl && !self.shift
+            }
+            KeyCodeOrd::Tab => !self.ctrl,
+            _ => true,
+        }
+    }
+
     /// The character this key types, if it is plain text input.
     pub fn typed_char(&self) -> Option<char> {
         match self.code {
@@ -377,6 +398,10 @@ impl fmt::Display for Key {
         }
         match self.code {
             KeyCodeOrd::Char(' ') => f.write_str("space"),
+            // With ctrl or alt, as the docs write it: ctrl-shift-k, alt-shift-f (`G` alone).
+            KeyCodeOrd::Char(c) if (self.ctrl || self.alt) && c.is_ascii_uppercase() => {
+                write!(f, "shift-{}", c.to_ascii_lowercase())
+            }
             KeyCodeOrd::Char(c) => write!(f, "{c}"),
             KeyCodeOrd::F(n) => write!(f, "F{n}"),
             other => {
@@ -856,6 +881,9 @@ mod tests {
             "G",
             "space",
             "ctrl-home",
+            "ctrl-shift-k",
+            "alt-shift-f",
+            "ctrl-shift-end",
         ] {
             assert_eq!(Key::parse(text).unwrap().to_string(), text);
         }
@@ -863,6 +891,61 @@ mod tests {
         assert_eq!(Key::parse("shift-g").unwrap(), Key::parse("G").unwrap());
         let event = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
         assert_eq!(Key::from_event(&event), Some(Key::parse("G").unwrap()));
+    }
+
+    /// In tmux with its defaults (no extended keys), GNU screen or plain xterm,
+    /// ctrl-shift-k arrives as ctrl-k: an action bound only to such keys cannot be used
+    /// there, or does something else. Every action of a shipped keymap has a key that
+    /// arrives as itself.
+    #[test]
+    fn every_shipped_action_has_a_key_legacy_terminals_deliver() {
+        assert!(
+            !Key::parse("ctrl-shift-k")
+                .unwrap()
+                .survives_legacy_terminals()
+        );
+        assert!(
+            Key::parse("alt-shift-f")
+                .unwrap()
+                .survives_legacy_terminals()
+        );
+        assert!(
+            !Key::parse("ctrl-backspace")
+                .unwrap()
+                .survives_legacy_terminals()
+        );
+        assert!(!Key::parse("ctrl-.").unwrap().survives_legacy_terminals());
+        assert!(
+            Key::parse("ctrl-shift-left")
+                .unwrap()
+                .survives_legacy_terminals()
+        );
+        let mut missing = Vec::new();
+        for (name, _) in BUILTIN {
+            let keymap = Keymap::load_from(name, None).unwrap();
+            let mut actions: Vec<(Mode, Action)> = keymap
+                .bindings()
+                .iter()
+                .map(|binding| (binding.mode, binding.action))
+                .collect();
+            actions.dedup();
+            for (mode, action) in actions {
+                let delivered = keymap.bindings().iter().any(|binding| {
+                    binding.mode == mode
+                        && binding.action == action
+                        && binding.keys.split(' ').all(|key| {
+                            Key::parse(key).is_ok_and(|key| key.survives_legacy_terminals())
+                        })
+                });
+                if !delivered {
+                    missing.push(format!("{name} [{}] {}", mode.name(), action.name()));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "only keys legacy terminals lose: {missing:#?}"
+        );
     }
 
     #[test]

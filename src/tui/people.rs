@@ -33,6 +33,85 @@ pub struct PersonView {
     pub latency_ms: Option<u32>,
 }
 
+/// The names people have on screen: the second and later people of the same name get a
+/// number, by participant id (the order they joined): `alice`, `alice (2)`.
+pub fn display_names(
+    members: impl IntoIterator<Item = (ParticipantId, String)>,
+) -> std::collections::HashMap<ParticipantId, String> {
+    let mut members: Vec<(ParticipantId, String)> = members.into_iter().collect();
+    members.sort_by_key(|(id, _)| *id);
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    members
+        .into_iter()
+        .map(|(id, name)| {
+            let count = seen.entry(name.clone()).or_default();
+            *count += 1;
+            match *count {
+                1 => (id, name),
+                n => (id, format!("{name} ({n})")),
+            }
+        })
+        .collect()
+}
+
+/// Gives each person their on-screen name ([`display_names`]).
+pub fn distinguish_names(people: &mut [PersonView]) {
+    let mut names = display_names(people.iter().map(|person| (person.id, person.name.clone())));
+    for person in people {
+        if let Some(name) = names.remove(&person.id) {
+            person.name = name;
+        }
+    }
+}
+
+/// The widest a people panel gets, for very long names (they are cut).
+const MAX_WIDTH: u16 = 40;
+
+/// The columns the panel needs for its longest row (name, status and round trip; the file
+/// and whom they follow) and its title, with its border, at most [`MAX_WIDTH`]; file paths
+/// are shortened to fit what is left.
+pub fn panel_width(people: &[PersonView], following: Option<ParticipantId>) -> u16 {
+    let title = format!(" People ({}) ", people.len()).width();
+    let longest = people
+        .iter()
+        .map(|person| {
+            let mut row = 2 + person.name.width();
+            if person.is_you {
+                row += " (you)".len();
+            }
+            if person.is_host {
+                row += " host".len();
+            }
+            if person.read_only {
+                row += " read-only".len();
+            }
+            if following == Some(person.id) {
+                row += " ◆ following".width();
+            }
+            if let Some(ms) = person.latency_ms {
+                row += 1 + latency_text(ms).width();
+            }
+            let file = person.file.as_deref().unwrap_or("no file open");
+            let detail = 2
+                + file.width()
+                + person
+                    .following
+                    .as_ref()
+                    .map_or(0, |leader| 3 + leader.width());
+            row.max(detail)
+        })
+        .max()
+        .unwrap_or(0);
+    (1 + longest.max(title)).min(MAX_WIDTH as usize) as u16
+}
+
+fn latency_text(ms: u32) -> String {
+    match ms {
+        0 => "<1 ms".to_owned(),
+        ms => format!("{ms} ms"),
+    }
+}
+
 /// Draws the people panel.
 pub struct PeopleWidget<'a> {
     pub people: &'a [PersonView],
@@ -98,10 +177,7 @@ impl Widget for PeopleWidget<'_> {
             // On the name row when it fits there, else at the end of the detail row.
             let mut latency_below = None;
             if let Some(ms) = person.latency_ms {
-                let latency = match ms {
-                    0 => "<1 ms".to_owned(),
-                    ms => format!("{ms} ms"),
-                };
+                let latency = latency_text(ms);
                 let lx = inner.right().saturating_sub(latency.width() as u16);
                 if lx > x {
                     buf.set_string(lx, y, latency, dim);

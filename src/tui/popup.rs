@@ -103,8 +103,6 @@ pub struct Popups {
     completion: Option<CompletionMenu>,
     /// Completions to ask for when typing pauses.
     due: Option<(Instant, IntelAsk)>,
-    /// The last error a completion asked by typing got, so it is said once, not per key.
-    last_quiet_error: Option<String>,
     /// The last error shown for a question ("still indexing"), taken back when a later
     /// answer shows that it no longer holds.
     last_error: Option<String>,
@@ -309,14 +307,14 @@ impl Popups {
             messages.retract(&outdated);
         }
         match response {
+            // Completions asked by typing were not the user's question: the reason they
+            // have no answer (no language server for the file) is not worth a message.
+            Response::Error { message } if !ask.explicit => {
+                tracing::debug!(?ask, message, "an automatic question failed; not shown");
+            }
             Response::Error { message } => {
-                if ask.explicit || self.last_quiet_error.as_ref() != Some(&message) {
-                    messages.push(Level::Warning, message.clone());
-                    self.last_error = Some(message.clone());
-                }
-                if !ask.explicit {
-                    self.last_quiet_error = Some(message);
-                }
+                messages.push(Level::Warning, message.clone());
+                self.last_error = Some(message);
             }
             Response::Nothing { reason } if ask.explicit => messages.push(Level::Info, reason),
             _ if !fresh => {}
@@ -384,7 +382,6 @@ impl Popups {
                 };
                 menu.filter(&prefix(here.rope, here.cursor));
                 self.completion = (!menu.shown.is_empty()).then_some(menu);
-                self.last_quiet_error = None;
             }
             _ => {}
         }

@@ -3,6 +3,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::layout::{Position, Rect};
+use ratatui::widgets::{Clear, Widget};
 
 use crate::tui::compositor::{
     Component, Context, Event, EventResult, LineInput, RenderContext, UiCommand, close_layer,
@@ -20,6 +21,9 @@ pub enum PromptKind {
 pub struct Prompt {
     kind: PromptKind,
     input: LineInput,
+    /// The text it opened with is selected: typing or pasting replaces it, backspace or
+    /// delete clears it, a move keeps it (as in VS Code's find box; enter finds it again).
+    selected: bool,
 }
 
 impl Prompt {
@@ -28,7 +32,11 @@ impl Prompt {
     pub fn new(kind: PromptKind, initial: &str) -> Self {
         let mut input = LineInput::default();
         input.insert(initial);
-        Self { kind, input }
+        Self {
+            kind,
+            input,
+            selected: !initial.is_empty(),
+        }
     }
 
     fn label(&self) -> &'static str {
@@ -65,6 +73,24 @@ impl Component for Prompt {
                         return EventResult::Consumed(None);
                     }
                     _ => {
+                        if std::mem::take(&mut self.selected) {
+                            let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+                            let replaces = match key.code {
+                                KeyCode::Char(_) => !ctrl,
+                                KeyCode::Backspace | KeyCode::Delete => true,
+                                _ => false,
+                            };
+                            if replaces {
+                                self.input = LineInput::default();
+                                if matches!(key.code, KeyCode::Backspace | KeyCode::Delete) {
+                                    cx.commands.push(UiCommand::Find {
+                                        query: String::new(),
+                                        forward: true,
+                                    });
+                                    return EventResult::Consumed(None);
+                                }
+                            }
+                        }
                         if self.input.handle_key(key) && self.kind == PromptKind::Find {
                             // Find as you type.
                             cx.commands.push(UiCommand::Find {
@@ -77,7 +103,14 @@ impl Component for Prompt {
                 EventResult::Consumed(None)
             }
             Event::Paste(text) => {
+                if std::mem::take(&mut self.selected) {
+                    self.input = LineInput::default();
+                }
                 self.input.insert(text);
+                cx.commands.push(UiCommand::Find {
+                    query: self.input.text.clone(),
+                    forward: true,
+                });
                 EventResult::Consumed(None)
             }
             _ => EventResult::Ignored(None),
@@ -87,9 +120,17 @@ impl Component for Prompt {
     fn render(&self, area: Rect, buf: &mut Buffer, cx: &RenderContext<'_>) {
         let row = Self::row(area);
         let style = cx.theme.get("ui.background").patch(cx.theme.get("ui.text"));
+        // The row is the message line's: what a message wrote there goes.
+        Clear.render(row, buf);
         buf.set_style(row, style);
         let text = format!("{}{}", self.label(), self.input.text);
         buf.set_stringn(row.x, row.y, text, row.width as usize, style);
+        if self.selected {
+            let start = row.x + self.label().len() as u16;
+            let width = unicode_width::UnicodeWidthStr::width(self.input.text.as_str()) as u16;
+            let selected = Rect::new(start, row.y, width, 1).intersection(row);
+            buf.set_style(selected, style.patch(cx.theme.get("ui.selection")));
+        }
     }
 
     fn cursor(&self, area: Rect) -> Option<Position> {

@@ -995,9 +995,8 @@ impl Loop {
             ),
             // Presence held back while our edits were unconfirmed may go now.
             SessionEvent::Synced { .. } => {}
-            SessionEvent::Saved { path, .. } => {
-                self.app.set_saved(&path);
-                self.app.message(Level::Info, format!("saved {path}"));
+            SessionEvent::Saved { path, by, .. } => {
+                self.app.set_saved(&path, by);
             }
             SessionEvent::MembersChanged => {
                 let session = &self.session;
@@ -1136,8 +1135,9 @@ impl Loop {
             }
             HostEvent::RoleChanged(member) => {
                 let role = role_words(member.role);
+                let name = self.app.person_name(member.participant);
                 self.app
-                    .message(Level::Info, format!("{} is now {role}", member.name));
+                    .message(Level::Info, format!("{name} is now {role}"));
             }
             HostEvent::Rekeyed {
                 link,
@@ -1254,11 +1254,17 @@ impl Loop {
     fn refresh_people(&mut self) {
         let session = &self.session;
         let me = session.me.participant;
-        let name_of = |id: ParticipantId| {
+        // Two people may share a name: on screen they are told apart.
+        let names = crate::tui::people::display_names(
             session
                 .members
+                .values()
+                .map(|member| (member.participant, member.name.clone())),
+        );
+        let name_of = |id: ParticipantId| {
+            names
                 .get(&id)
-                .map(|member| member.name.clone())
+                .cloned()
                 .unwrap_or_else(|| format!("participant {id}"))
         };
         let people = session
@@ -1280,7 +1286,7 @@ impl Loop {
                 };
                 PersonView {
                     id: member.participant,
-                    name: member.name.clone(),
+                    name: name_of(member.participant),
                     color: member.color.into(),
                     file,
                     following: following.map(name_of),
@@ -1314,7 +1320,7 @@ impl Loop {
                 .filter_map(|(id, (_, selection))| {
                     let member = self.session.members.get(id)?;
                     Some(RemoteCursor {
-                        name: member.name.clone(),
+                        name: self.app.person_name(**id),
                         color: member.color.into(),
                         selection: selection.clamped(len),
                     })

@@ -145,18 +145,37 @@ pub enum Level {
     Error,
 }
 
-/// The last message for the user, shown under the status line until it expires.
+/// The last message for the user, shown under the status line until it expires, and the
+/// ones before it (help shows them whole: the line may be too narrow for a long one).
 #[derive(Debug, Clone, Default)]
 pub struct Messages {
     current: Option<(Level, String, Instant)>,
+    /// Every message said, oldest first, at most [`HISTORY`].
+    history: std::collections::VecDeque<(Level, String)>,
 }
+
+/// How many past messages are kept for help to show.
+const HISTORY: usize = 50;
 
 /// How long a message stays (errors stay until replaced).
 const MESSAGE_TIME: Duration = Duration::from_secs(5);
 
 impl Messages {
     pub fn push(&mut self, level: Level, text: impl Into<String>) {
-        self.current = Some((level, text.into(), Instant::now()));
+        let text = text.into();
+        if self.history.len() == HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back((level, text.clone()));
+        self.current = Some((level, text, Instant::now()));
+    }
+
+    /// The messages said so far, newest first.
+    pub fn history(&self) -> impl Iterator<Item = (Level, &str)> {
+        self.history
+            .iter()
+            .rev()
+            .map(|(level, text)| (*level, text.as_str()))
     }
 
     /// Takes back `text` if it is still the message shown (a notice an answer outdated).
@@ -220,9 +239,36 @@ impl Widget for MessageArea<'_> {
                 Level::Warning => base.patch(self.theme.get("warning")),
                 Level::Error => base.patch(self.theme.get("error")),
             };
-            buf.set_stringn(area.x, area.y, text, area.width as usize, style);
+            // The whole row is written: nothing of a longer message before stays behind.
+            let text = fit(text, area.width as usize);
+            let pad = (area.width as usize).saturating_sub(text.width());
+            let row = format!("{text}{}", " ".repeat(pad));
+            buf.set_stringn(area.x, area.y, row, area.width as usize, style);
         }
     }
+}
+
+/// `text` on one row of `width` columns: whole if it fits, else cut with an ellipsis
+/// (help lists messages whole).
+pub fn fit(text: &str, width: usize) -> String {
+    let text = text.replace(['\n', '\r', '\t'], " ");
+    if text.width() <= width {
+        return text;
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
 }
 
 /// One open file in the tab bar.
