@@ -660,7 +660,7 @@ impl Loop {
             AppCommand::Save(path) => match (&self.ended, self.session.rope(&path)) {
                 (Some(folder), Some(text)) => match crate::recovery::keep(folder, &path, text) {
                     Ok(kept) => {
-                        self.app.set_saved(&path);
+                        self.app.set_saved(&path, None);
                         self.app.message(
                             Level::Info,
                             format!("saved a local copy: {}", kept.display()),
