@@ -79,6 +79,9 @@ pub struct Documents {
     /// The host's own identity as an author (disk changes, the host user's typing).
     host_instance: [u8; 16],
     host_seq: u64,
+    /// The revision each closed document had: opened again, it goes on from there, so a
+    /// member that still has it (a reconnect, an edit in flight) stays in step.
+    closed_at: HashMap<String, u64>,
 }
 
 impl Documents {
@@ -90,7 +93,27 @@ impl Documents {
             open: HashMap::new(),
             host_instance,
             host_seq: 0,
+            closed_at: HashMap::new(),
         }
+    }
+
+    /// Frees `path`'s document if it holds nothing the disk does not (no unsaved edits):
+    /// nobody has it open any more. True if it was closed.
+    pub fn close_if_saved(&mut self, path: &str) -> bool {
+        let saved = self
+            .open
+            .get(path)
+            .is_some_and(|document| document.doc.revision() == document.disk_revision);
+        if saved && let Some(document) = self.open.remove(path) {
+            self.closed_at
+                .insert(path.to_owned(), document.doc.revision());
+        }
+        saved
+    }
+
+    /// The revision `path`'s document starts from when it is opened.
+    fn first_revision(&self, path: &str) -> u64 {
+        self.closed_at.get(path).copied().unwrap_or(0)
     }
 
     /// Opens `path`, loading it from disk if nobody has it open yet. Returns the current
@@ -99,12 +122,13 @@ impl Documents {
     pub fn open(&mut self, path: &str) -> Result<(u64, Rope), DocumentError> {
         if !self.open.contains_key(path) {
             let text = self.read_disk(path)?;
+            let revision = self.first_revision(path);
             self.open.insert(
                 path.to_string(),
                 HostDocument {
-                    doc: AuthoritativeDocument::new(&text, 0),
+                    doc: AuthoritativeDocument::new(&text, revision),
                     disk_digest: digest(&text),
-                    disk_revision: 0,
+                    disk_revision: revision,
                     recent: VecDeque::new(),
                 },
             );
@@ -141,7 +165,7 @@ impl Documents {
                 });
             }
         };
-        Ok((0, valid.to_owned(), total))
+        Ok((self.first_revision(path), valid.to_owned(), total))
     }
 
     /// Whether the open document `path` is at `revision` and its text begins with `head`.
@@ -492,6 +516,32 @@ fn umask() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A document nobody has open and that holds nothing unsaved is freed; opened again,
+    /// it goes on from the revision it had, so members still holding it stay in step.
+    #[test]
+    fn saved_documents_close_and_reopen_at_the_same_revision() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "a\n").unwrap();
+        let workspace = Arc::new(Workspace::open(dir.path(), &[]).unwrap());
+        let mut documents = Documents::new(workspace);
+        documents.open("a.txt").unwrap();
+        documents
+            .submit_as_host("a.txt", Operation::insert(2, 0, "b").unwrap())
+            .unwrap();
+        assert!(
+            !documents.close_if_saved("a.txt"),
+            "unsaved edits keep it open"
+        );
+        let saved = documents.save("a.txt").unwrap();
+        assert!(documents.close_if_saved("a.txt"));
+        assert!(!documents.is_open("a.txt"));
+        let (head_revision, head, _) = documents.head("a.txt", 1024).unwrap();
+        let (revision, text) = documents.open("a.txt").unwrap();
+        assert_eq!((revision, text.to_string()), (saved, "ba\n".to_owned()));
+        assert!(documents.starts_with("a.txt", head_revision, &head));
+        assert_eq!(documents.catch_up("a.txt", saved).unwrap(), vec![]);
+    }
 
     #[cfg(unix)]
     #[test]

@@ -6,6 +6,7 @@
 pub mod documents;
 pub mod intel;
 pub mod lsp;
+pub mod rate;
 pub mod search;
 pub mod session;
 pub mod syntactic;

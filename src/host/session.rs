@@ -135,6 +135,8 @@ struct Participant {
     open: std::collections::BTreeSet<String>,
     /// The path of their last presence.
     viewing: Option<String>,
+    /// How many bytes of edits they may still send now.
+    edit_rate: crate::host::rate::ByteRate,
 }
 
 /// A running host: the link to share, and the loop that serves it.
@@ -801,6 +803,7 @@ impl HostSession {
                 public_key: hello.public_key,
                 open: Default::default(),
                 viewing: None,
+                edit_rate: Default::default(),
             },
         );
         if is_owner {
@@ -1263,6 +1266,15 @@ impl HostSession {
                 {
                     self.publish_people();
                 }
+                // The last one to close a document with nothing unsaved frees it (it is
+                // read from disk again when next opened, at the same revision).
+                let still_open = self.participants.values().any(|p| p.open.contains(&path));
+                if !still_open && self.documents.close_if_saved(&path) {
+                    if let Err(e) = self.intel.document_closed(&path) {
+                        tracing::debug!("language server not told of the close: {e}");
+                    }
+                    tracing::debug!("closed a document nobody has open");
+                }
                 sender
                     .send(
                         route,
@@ -1358,6 +1370,25 @@ impl HostSession {
                 "this edit is {} KiB, more than the {} KiB one edit may be: make it in parts",
                 size / 1024,
                 crate::protocol::MAX_EDIT_BYTES / 1024
+            );
+            sender
+                .send(
+                    Route::Participant(from),
+                    &refuse(path, submission.id, reason),
+                )
+                .await?;
+            return Ok(());
+        }
+        let within_rate = self
+            .participants
+            .get_mut(&from)
+            .is_some_and(|p| p.edit_rate.take(size, std::time::Instant::now()));
+        if !within_rate {
+            self.broadcast_applied().await?;
+            let reason = format!(
+                "edits are arriving faster than the host takes them from one person ({} MiB/s); \
+                 slow down and make it again",
+                crate::host::rate::EDIT_BYTES_PER_SECOND / 1024.0 / 1024.0
             );
             sender
                 .send(
