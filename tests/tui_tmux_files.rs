@@ -22,7 +22,10 @@ fn files_created_and_deleted_on_the_host_show_in_the_picker_without_rejoining() 
     tmux.shell("ada", &home);
     tmux.text(
         "ada",
-        &format!("COTYPE_LINK='{}' {bin} join --name ada", host.link),
+        &format!(
+            "COTYPE_LINK='{}' {bin} join --name ada; echo ada-exited-$?",
+            host.link
+        ),
     );
     tmux.keys("ada", &["Enter"]);
     tmux.wait("ada", "ada in the session", |s| s.contains("ada (you)"));
@@ -44,5 +47,8 @@ fn files_created_and_deleted_on_the_host_show_in_the_picker_without_rejoining() 
         tmux.keys("ada", &["Escape"]);
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    tmux.keys("ada", &["Escape", "C-q"]);
+    tmux.keys("ada", &["Escape"]);
+    tmux.wait("ada", "the picker closed", |s| !s.contains("Open file"));
+    tmux.keys("ada", &["C-q"]);
+    tmux.wait("ada", "the shell", |s| s.contains("ada-exited-0"));
 }
