@@ -1,0 +1,99 @@
+//! A host paused past the relay's idle timeout (a laptop lid closed, SIGSTOP) comes back:
+//! the relay dropped its connection, and on waking the host resumes the session (or
+//! creates it again if the relay gave up on it), so the link keeps working. The relay runs
+//! in this process with short timeouts; the host is the real binary, stopped with SIGSTOP.
+
+#[path = "common/process.rs"]
+mod process;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use cotype::relay::RelayConfig;
+
+fn start_relay(config: RelayConfig) -> std::net::SocketAddr {
+    let (address, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let (bound, _relay) = cotype::relay::spawn("127.0.0.1:0".parse().unwrap(), config)
+                .await
+                .unwrap();
+            address.send(bound).unwrap();
+            std::future::pending::<()>().await;
+        });
+    });
+    receiver.recv().unwrap()
+}
+
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Pauses the host past the relay's idle timeout, then past its grace too: both times the
+/// host comes back and an edit through the same link reaches its disk.
+#[test]
+fn a_host_paused_past_the_relays_timeouts_comes_back_on_the_same_link() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "a\n").unwrap();
+    let relay = start_relay(RelayConfig {
+        idle_timeout: Duration::from_secs(6),
+        host_grace: Duration::from_secs(4),
+        ..RelayConfig::default()
+    });
+    let mut host = Command::new(env!("CARGO_BIN_EXE_cotype"))
+        .args(["host", "--headless", "--relay", &relay.to_string()])
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut link = String::new();
+    BufReader::new(host.stdout.take().unwrap())
+        .read_line(&mut link)
+        .unwrap();
+    let link = link.trim().to_owned();
+
+    let edit = |text: &str| {
+        process::run(
+            process::cotype().args([
+                "edit", &link, "a.txt", "--at", "1:1", "--insert", text, "--save",
+            ]),
+            b"",
+        )
+    };
+    let first = edit("1");
+    assert_eq!(first.code(), Some(0), "{}", first.stderr);
+
+    // Stopped past the idle timeout (6 s) and the grace (4 s): the relay has dropped the
+    // host and ended the session.
+    signal(host.id(), "STOP");
+    std::thread::sleep(Duration::from_secs(13));
+    signal(host.id(), "CONT");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let second = loop {
+        let second = edit("2");
+        if second.code() == Some(0) || std::time::Instant::now() > deadline {
+            break second;
+        }
+        assert!(
+            host.try_wait().unwrap().is_none(),
+            "the host exited after waking: {}",
+            second.stderr
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(second.code(), Some(0), "{}", second.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.txt")).unwrap(),
+        "21a\n"
+    );
+    let _ = host.kill();
+    let _ = host.wait();
+}
