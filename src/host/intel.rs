@@ -134,6 +134,7 @@ impl Intel {
             sender,
             route: Route::Participant(from),
             id,
+            root: self.inner.workspace.root().display().to_string(),
         };
         let answer = match request {
             Request::Search(query) => return self.search(reply, from, query, texts).await,
@@ -554,10 +555,20 @@ struct Reply {
     sender: ChannelSender,
     route: Route,
     id: RequestId,
+    /// The shared folder's absolute path, which no message to a member names.
+    root: String,
 }
 
 impl Reply {
     async fn send(&self, done: bool, body: Response) -> anyhow::Result<()> {
+        // Errors may quote a language server's last words, which name the host's absolute
+        // paths: members see paths relative to the shared folder only.
+        let body = match body {
+            Response::Error { message } => Response::Error {
+                message: without_root(&message, &self.root),
+            },
+            other => other,
+        };
         let message = Message::Response {
             id: self.id,
             done,
@@ -566,6 +577,11 @@ impl Reply {
         self.sender.send(self.route, &message).await?;
         Ok(())
     }
+}
+
+/// `message` with the shared folder's absolute path `root` taken out of every path in it.
+fn without_root(message: &str, root: &str) -> String {
+    message.replace(&format!("{root}/"), "").replace(root, ".")
 }
 
 /// Removes a search from the running ones however its task ends.
@@ -583,6 +599,18 @@ impl Drop for Forget<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_name_no_absolute_path_of_the_host() {
+        let root = "/home/host/project";
+        assert_eq!(
+            without_root(
+                "rust-analyzer stopped; its last words: failed to load /home/host/project/Cargo.toml in /home/host/project",
+                root
+            ),
+            "rust-analyzer stopped; its last words: failed to load Cargo.toml in ."
+        );
+    }
     use crate::host::lsp::LineCol;
 
     fn at(line: usize, col: usize) -> TextPosition {
