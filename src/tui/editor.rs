@@ -1183,9 +1183,9 @@ impl Widget for EditorWidget<'_> {
         let highlights = self
             .syntax
             .map(|syntax| syntax.highlights(rope, byte_range));
-        let capture_styles = self
-            .syntax
-            .map(|syntax| theme.capture_styles(syntax.capture_names()))
+        let capture_styles = highlights
+            .as_ref()
+            .map(|highlights| theme.capture_styles(highlights.capture_names()))
             .unwrap_or_default();
         let selection_style = theme.get("ui.selection");
         let match_style = theme.get("ui.text.match");

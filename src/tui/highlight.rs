@@ -6,6 +6,11 @@
 //! Only the bytes on screen are queried (`QueryCursor::set_byte_range`), so the cost of a
 //! frame does not grow with the file.
 //!
+//! Markdown is two grammars (tree-sitter-md's block and inline ones) plus the languages
+//! of its code fences: for the bytes on screen, each `inline` node is parsed with the
+//! inline grammar and each fenced code block whose info string names a language with that
+//! language, and their colors go over the block grammar's (see [`paint_injections`]).
+//!
 //! Pathological files must not freeze the editor: files over [`MAX_HIGHLIGHT_BYTES`] are
 //! never parsed, and a parse that runs past [`PARSE_TIMEOUT`] is abandoned. Either way
 //! highlighting is switched off for that document and [`Syntax::notice`] says why.
@@ -134,7 +139,12 @@ impl Language {
     fn query_source(self) -> String {
         match self {
             Self::Rust => tree_sitter_rust::HIGHLIGHTS_QUERY.into(),
-            Self::Python => tree_sitter_python::HIGHLIGHTS_QUERY.into(),
+            // cotype's patterns first: the first pattern capturing a node wins (see the file).
+            Self::Python => format!(
+                "{}\n{}",
+                include_str!("queries/python.scm"),
+                tree_sitter_python::HIGHLIGHTS_QUERY
+            ),
             Self::JavaScript => format!(
                 "{}\n{}",
                 tree_sitter_javascript::HIGHLIGHT_QUERY,
@@ -158,6 +168,23 @@ impl Language {
             Self::Markdown => tree_sitter_md::HIGHLIGHT_QUERY_BLOCK.into(),
             Self::Shell => tree_sitter_bash::HIGHLIGHT_QUERY.into(),
         }
+    }
+
+    /// The language a Markdown fence's info string names: ```` ```rust ````, ```` ```py ````,
+    /// ```` ```console ````, … (the first word, any case).
+    pub fn from_fence(info: &str) -> Option<Self> {
+        let tag = info.trim().split([' ', ',', '{']).next().unwrap_or("");
+        let extension = match tag.to_ascii_lowercase().as_str() {
+            "rust" => "rs",
+            "python" | "python3" => "py",
+            "javascript" | "node" => "js",
+            "typescript" => "ts",
+            "golang" => "go",
+            "cpp" | "c++" => "c",
+            "bash" | "shell" | "console" => "sh",
+            other => return Language::from_path(&format!("x.{other}")),
+        };
+        Language::from_path(&format!("x.{extension}"))
     }
 
     /// The compiled query, built once per process (compiling takes milliseconds).
@@ -201,11 +228,14 @@ impl std::fmt::Debug for Syntax {
     }
 }
 
-/// Styles per byte of a range of the document: the capture index that colors each byte.
+/// Styles per byte of a range of the document: the capture index that colors each byte,
+/// and the scope name of each index (a Markdown document's captures come from several
+/// queries: its block grammar, its inline grammar and the languages of its code fences).
 #[derive(Debug, Clone, Default)]
 pub struct Highlights {
     start_byte: usize,
     captures: Vec<Option<u32>>,
+    names: Vec<&'static str>,
 }
 
 impl Highlights {
@@ -213,6 +243,73 @@ impl Highlights {
     pub fn capture_at(&self, byte: usize) -> Option<u32> {
         let index = byte.checked_sub(self.start_byte)?;
         self.captures.get(index).copied().flatten()
+    }
+
+    /// Scope names by capture index (for `Theme::capture_styles`).
+    pub fn capture_names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    /// The scope name coloring `byte`, if any.
+    pub fn scope_at(&self, byte: usize) -> Option<&'static str> {
+        self.capture_at(byte)
+            .and_then(|index| self.names.get(index as usize).copied())
+    }
+
+    /// Adds `query`'s capture names; returns the index its first capture gets.
+    fn add_names(&mut self, query: &'static Query) -> u32 {
+        let offset = self.names.len() as u32;
+        self.names
+            .extend(query.capture_names().iter().map(|name| scope_name(name)));
+        offset
+    }
+
+    /// Runs `query` (whose names start at `offset`) over `tree` for the highlighted range
+    /// up to `end`; a capture overrides what an earlier (outer, or injecting) one set.
+    fn paint(&mut self, query: &Query, offset: u32, tree: &Tree, rope: &Rope, end: usize) {
+        let start = self.start_byte;
+        let mut cursor = QueryCursor::new();
+        cursor.set_byte_range(start..end);
+        // A query cursor walks every child of a node before the range to reach it, so on
+        // a file that is one long list (100,000 lines of top-level items, a huge JSON
+        // array) that walk costs milliseconds per frame. So wide nodes are not queried
+        // themselves: only their children that overlap the range are.
+        let mut roots = Vec::new();
+        collect_query_roots(tree.root_node(), start, end, &mut roots);
+        // A single node may be captured by several patterns; as in tree-sitter-highlight,
+        // the earliest pattern wins, while nested (inner) nodes override outer ones.
+        for root in roots {
+            let mut last_node: Option<(usize, usize)> = None;
+            let mut captures = cursor.captures(query, root, RopeText(rope));
+            while let Some((found, index)) = captures.next() {
+                let capture = found.captures()[*index];
+                let range = capture.node.byte_range();
+                let key = (range.start, range.end);
+                if last_node == Some(key) {
+                    continue;
+                }
+                last_node = Some(key);
+                let from = range.start.max(start) - start;
+                let to = range.end.min(end).saturating_sub(start);
+                if from < to {
+                    self.captures[from..to].fill(Some(capture.index + offset));
+                }
+            }
+        }
+    }
+}
+
+/// The scope a grammar's capture name stands for. tree-sitter-md's queries use
+/// nvim-treesitter's old `text.*` names; cotype's themes, like helix's, use `markup.*`.
+fn scope_name(capture: &'static str) -> &'static str {
+    match capture {
+        "text.title" => "markup.heading",
+        "text.literal" => "markup.raw",
+        "text.emphasis" => "markup.italic",
+        "text.strong" => "markup.bold",
+        "text.uri" => "markup.link.url",
+        "text.reference" => "markup.link.text",
+        other => other,
     }
 }
 
@@ -260,11 +357,6 @@ impl Syntax {
 
     pub fn language(&self) -> Language {
         self.language
-    }
-
-    /// Capture names of the query, indexed by capture index (for `Theme::capture_styles`).
-    pub fn capture_names(&self) -> &'static [&'static str] {
-        self.language.query().capture_names()
     }
 
     /// Why highlighting is off, for the message area.
@@ -395,38 +487,187 @@ impl Syntax {
         let mut out = Highlights {
             start_byte: start,
             captures: vec![None; end - start],
+            names: Vec::new(),
         };
         let query = self.language.query();
-        let mut cursor = QueryCursor::new();
-        cursor.set_byte_range(start..end);
-        // A query cursor walks every child of a node before the range to reach it, so on
-        // a file that is one long list (100,000 lines of top-level items, a huge JSON
-        // array) that walk costs milliseconds per frame. So wide nodes are not queried
-        // themselves: only their children that overlap the range are.
-        let mut roots = Vec::new();
-        collect_query_roots(tree.root_node(), start, end, &mut roots);
-        // A single node may be captured by several patterns; as in tree-sitter-highlight,
-        // the earliest pattern wins, while nested (inner) nodes override outer ones.
-        for root in roots {
-            let mut last_node: Option<(usize, usize)> = None;
-            let mut captures = cursor.captures(query, root, RopeText(rope));
-            while let Some((found, index)) = captures.next() {
-                let capture = found.captures()[*index];
-                let range = capture.node.byte_range();
-                let key = (range.start, range.end);
-                if last_node == Some(key) {
-                    continue;
-                }
-                last_node = Some(key);
-                let from = range.start.max(start) - start;
-                let to = range.end.min(end).saturating_sub(start);
-                if from < to {
-                    out.captures[from..to].fill(Some(capture.index));
-                }
-            }
+        let offset = out.add_names(query);
+        out.paint(query, offset, tree, rope, end);
+        if self.language == Language::Markdown {
+            paint_injections(&mut out, tree, rope, end);
         }
         out
     }
+}
+
+/// Markdown's inline grammar and fenced code are highlighted from trees parsed per frame,
+/// for the screen only: inline text by paragraph, a fence's code from at most this many
+/// bytes above the screen (from the fence's start when it is nearer) to the screen's end.
+const INJECTION_CONTEXT_BYTES: usize = 64 * 1024;
+/// All parses of one frame's injections together stop after this; what is left is shown
+/// in the Markdown colors alone. A safety net: the bytes parsed are bounded anyway (the
+/// screen plus [`INJECTION_CONTEXT_BYTES`] per fence) and a screen's worth takes well
+/// under a millisecond, but a loaded machine may deschedule the thread for a while, and
+/// that must not take the colors away.
+const INJECTION_BUDGET: Duration = Duration::from_millis(100);
+
+/// A grammar parsed inside a Markdown document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Injected {
+    /// tree-sitter-md's inline grammar (emphasis, code spans, links) in `inline` nodes.
+    Inline,
+    /// A fenced code block whose info string names a language.
+    Code(Language),
+}
+
+impl Injected {
+    fn grammar(self) -> tree_sitter::Language {
+        match self {
+            Self::Inline => tree_sitter_md::INLINE_LANGUAGE.into(),
+            Self::Code(language) => language.grammar(),
+        }
+    }
+
+    fn query(self) -> &'static Query {
+        static INLINE: OnceLock<Query> = OnceLock::new();
+        match self {
+            Self::Inline => INLINE.get_or_init(|| {
+                Query::new(&self.grammar(), tree_sitter_md::HIGHLIGHT_QUERY_INLINE)
+                    .unwrap_or_else(|error| panic!("markdown inline highlight query: {error}"))
+            }),
+            Self::Code(language) => language.query(),
+        }
+    }
+}
+
+thread_local! {
+    /// Parsers for injected grammars, kept between frames (creating one is cheap, but
+    /// not free at every frame).
+    static INJECTION_PARSERS: std::cell::RefCell<Vec<(Injected, Parser)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Colors the inline markup and the fenced code of the Markdown `tree` within `out`'s
+/// range, over the block grammar's colors.
+fn paint_injections(out: &mut Highlights, tree: &Tree, rope: &Rope, end: usize) {
+    let start = out.start_byte;
+    let mut found = Vec::new();
+    let mut pending = vec![tree.root_node()];
+    while let Some(node) = pending.pop() {
+        match node.kind() {
+            "inline" | "pipe_table_cell" => found.push((Injected::Inline, node)),
+            "fenced_code_block" => {
+                let mut cursor = node.walk();
+                let info = node
+                    .children(&mut cursor)
+                    .find(|child| child.kind() == "info_string");
+                let content = node
+                    .children(&mut cursor)
+                    .find(|child| child.kind() == "code_fence_content");
+                let language = info
+                    .map(|info| rope.byte_slice(info.byte_range()).to_string())
+                    .and_then(|info| Language::from_fence(&info))
+                    .filter(|language| *language != Language::Markdown);
+                if let (Some(language), Some(content)) = (language, content) {
+                    found.push((Injected::Code(language), content));
+                }
+            }
+            _ => {
+                let mut child = node.first_child_for_byte(start);
+                while let Some(current) = child {
+                    if current.start_byte() >= end {
+                        break;
+                    }
+                    pending.push(current);
+                    child = current.next_sibling();
+                }
+            }
+        }
+    }
+    found.sort_by_key(|(_, node)| node.start_byte());
+    let deadline = Instant::now() + INJECTION_BUDGET;
+    let mut offsets: Vec<(Injected, u32)> = Vec::new();
+    INJECTION_PARSERS.with_borrow_mut(|parsers| {
+        for (injected, node) in found {
+            let ranges = injection_ranges(node, rope, start, end);
+            if ranges.is_empty() {
+                continue;
+            }
+            let index = match parsers.iter().position(|(kind, _)| *kind == injected) {
+                Some(index) => index,
+                None => {
+                    let mut parser = Parser::new();
+                    if parser.set_language(&injected.grammar()).is_err() {
+                        continue;
+                    }
+                    parsers.push((injected, parser));
+                    parsers.len() - 1
+                }
+            };
+            let parser = &mut parsers[index].1;
+            if parser.set_included_ranges(&ranges).is_err() {
+                continue;
+            }
+            let mut check = |_: &tree_sitter::ParseState| {
+                if Instant::now() > deadline {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            };
+            let mut read = |byte: usize, _| -> &[u8] {
+                if byte >= rope.len_bytes() {
+                    return &[];
+                }
+                let (chunk, chunk_start, _, _) = rope.chunk_at_byte(byte);
+                &chunk.as_bytes()[byte - chunk_start..]
+            };
+            let options = ParseOptions::new().progress_callback(&mut check);
+            let Some(injected_tree) = parser.parse_with_options(&mut read, None, Some(options))
+            else {
+                parser.reset();
+                break;
+            };
+            // Each query's names are added once per frame, however many injections use it.
+            let query = injected.query();
+            let offset = match offsets.iter().find(|(kind, _)| *kind == injected) {
+                Some((_, offset)) => *offset,
+                None => {
+                    let offset = out.add_names(query);
+                    offsets.push((injected, offset));
+                    offset
+                }
+            };
+            out.paint(query, offset, &injected_tree, rope, end);
+        }
+    });
+}
+
+/// The document ranges an injected parse reads for `node`: the node without its named
+/// children (the `> ` of a block quote, the indentation of a list item), clipped to the
+/// screen's end and to [`INJECTION_CONTEXT_BYTES`] above `start`, from a line's start.
+fn injection_ranges(node: Node, rope: &Rope, start: usize, end: usize) -> Vec<tree_sitter::Range> {
+    let earliest = start.saturating_sub(INJECTION_CONTEXT_BYTES);
+    let earliest = rope.line_to_byte(rope.byte_to_line(earliest.min(rope.len_bytes())));
+    let mut pieces = Vec::new();
+    let mut from = node.start_byte();
+    let mut cursor = node.walk();
+    for child in node.named_children(&mut cursor) {
+        pieces.push(from..child.start_byte());
+        from = child.end_byte();
+    }
+    pieces.push(from..node.end_byte());
+    let point = |byte: usize| char_to_point(rope, rope.byte_to_char(byte));
+    pieces
+        .into_iter()
+        .map(|piece| piece.start.max(earliest)..piece.end.min(end).min(rope.len_bytes()))
+        .filter(|piece| piece.start < piece.end)
+        .map(|piece| tree_sitter::Range {
+            start_byte: piece.start,
+            end_byte: piece.end,
+            start_point: point(piece.start),
+            end_point: point(piece.end),
+        })
+        .collect()
 }
 
 /// Children above this count make a node "wide": its children are queried instead.
@@ -489,10 +730,137 @@ mod tests {
     fn capture_name_at(syntax: &Syntax, rope: &Rope, needle: &str) -> Option<&'static str> {
         let text = rope.to_string();
         let byte = text.find(needle).expect("needle in text");
-        let highlights = syntax.highlights(rope, 0..rope.len_bytes());
-        highlights
-            .capture_at(byte)
-            .map(|index| syntax.capture_names()[index as usize])
+        syntax.highlights(rope, 0..rope.len_bytes()).scope_at(byte)
+    }
+
+    /// The scope at the `nth` (0-based) occurrence of `needle`.
+    fn scope_at_nth(
+        syntax: &Syntax,
+        rope: &Rope,
+        needle: &str,
+        nth: usize,
+    ) -> Option<&'static str> {
+        let text = rope.to_string();
+        let byte = text
+            .match_indices(needle)
+            .nth(nth)
+            .unwrap_or_else(|| panic!("{needle:?} #{nth} in text"))
+            .0;
+        syntax.highlights(rope, 0..rope.len_bytes()).scope_at(byte)
+    }
+
+    #[test]
+    fn markdown_colors_inline_markup_links_and_fenced_code_in_its_language() {
+        let source = "# Title\n\nSome *emphasis*, **strong**, `inline code` and a \
+            [link](https://example.com).\n\n```rust\nfn main() {}\n```\n\n\
+            ```python\ndef greet(name):\n    return \"hi\"\n```\n\n\
+            > quoted `code` here\n";
+        let rope = Rope::from_str(source);
+        let syntax = Syntax::new(Language::Markdown, &rope);
+        let at = |needle: &str| scope_at_nth(&syntax, &rope, needle, 0);
+        assert_eq!(at("Title"), Some("markup.heading"));
+        assert_eq!(at("emphasis"), Some("markup.italic"));
+        assert_eq!(at("strong"), Some("markup.bold"));
+        assert_eq!(at("inline code"), Some("markup.raw"));
+        assert_eq!(at("link"), Some("markup.link.text"));
+        assert_eq!(at("https://example.com"), Some("markup.link.url"));
+        // The fences' code in their own languages' colors.
+        assert_eq!(at("fn main"), Some("keyword"));
+        assert_eq!(at("main()"), Some("function"));
+        assert_eq!(at("def"), Some("keyword"));
+        assert_eq!(at("greet"), Some("function"));
+        assert_eq!(at("\"hi\""), Some("string"));
+        // Inline code inside a block quote (the `> ` is left out of the inline parse).
+        assert_eq!(at("code` here"), Some("markup.raw"));
+        // Plain text stays plain.
+        assert_eq!(at("Some"), None);
+    }
+
+    #[test]
+    fn markdown_fence_colors_hold_when_only_part_of_the_fence_is_on_screen() {
+        let mut source = String::from("Intro\n\n```rust\n");
+        for n in 0..200 {
+            source.push_str(&format!("let x{n} = \"s\";\n"));
+        }
+        source.push_str("```\n");
+        let rope = Rope::from_str(&source);
+        let syntax = Syntax::new(Language::Markdown, &rope);
+        let line = rope.line_to_byte(150);
+        let highlights = syntax.highlights(&rope, line..rope.line_to_byte(160));
+        assert_eq!(
+            highlights.scope_at(line),
+            Some("keyword"),
+            "`let` on line 151"
+        );
+        assert_eq!(
+            highlights.scope_at(line + 11),
+            Some("string"),
+            "`\"s\"` on line 151"
+        );
+    }
+
+    #[test]
+    fn python_colors_definitions_calls_builtins_and_self() {
+        let source = "class Greeter:\n    def greet(self, name):\n        print(len(name))\n\n\
+            Greeter().greet(\"x\")\nMAX = 3\n";
+        let rope = Rope::from_str(source);
+        let syntax = Syntax::new(Language::Python, &rope);
+        let at = |needle: &str, nth: usize| scope_at_nth(&syntax, &rope, needle, nth);
+        assert_eq!(
+            at("Greeter", 0),
+            Some("type"),
+            "class name at its definition"
+        );
+        assert_eq!(
+            at("greet", 0),
+            Some("function.method"),
+            "method at its definition"
+        );
+        assert_eq!(
+            at("greet", 1),
+            Some("function.method"),
+            "method at its call"
+        );
+        assert_eq!(at("self", 0), Some("variable.builtin"));
+        assert_eq!(at("name", 0), Some("variable.parameter"));
+        assert_eq!(at("print", 0), Some("function.builtin"));
+        assert_eq!(at("len", 0), Some("function.builtin"));
+        assert_eq!(at("Greeter", 1), Some("constructor"), "class called");
+        assert_eq!(at("MAX", 0), Some("constant"));
+        assert_eq!(at("def", 0), Some("keyword"));
+        assert_eq!(at("\"x\"", 0), Some("string"));
+    }
+
+    #[test]
+    fn a_plain_python_function_is_a_function_at_definition_and_call() {
+        let source = "def add(a, b):\n    return a + b\n\nadd(1, 2)\n";
+        let rope = Rope::from_str(source);
+        let syntax = Syntax::new(Language::Python, &rope);
+        assert_eq!(scope_at_nth(&syntax, &rope, "add", 0), Some("function"));
+        assert_eq!(scope_at_nth(&syntax, &rope, "add", 1), Some("function"));
+    }
+
+    #[test]
+    fn fence_info_strings_name_their_languages() {
+        for (info, language) in [
+            ("rust", Language::Rust),
+            ("python", Language::Python),
+            ("py", Language::Python),
+            ("toml", Language::Toml),
+            ("json", Language::Json),
+            ("bash", Language::Shell),
+            ("sh", Language::Shell),
+            ("js", Language::JavaScript),
+            ("javascript", Language::JavaScript),
+            ("ts", Language::TypeScript),
+            ("typescript", Language::TypeScript),
+            ("go", Language::Go),
+            ("c", Language::C),
+            ("Rust ignore", Language::Rust),
+        ] {
+            assert_eq!(Language::from_fence(info), Some(language), "{info}");
+        }
+        assert_eq!(Language::from_fence("text"), None);
     }
 
     #[test]

@@ -109,9 +109,9 @@ pub fn highlighted(
     let highlights = syntax
         .as_ref()
         .map(|syntax| syntax.highlights(&rope, 0..rope.len_bytes()));
-    let styles = syntax
+    let styles = highlights
         .as_ref()
-        .map(|syntax| theme.capture_styles(syntax.capture_names()))
+        .map(|highlights| theme.capture_styles(highlights.capture_names()))
         .unwrap_or_default();
     let base = theme.get("ui.text");
     let mut byte = 0;
@@ -148,18 +148,7 @@ pub fn highlighted(
 
 /// The language a fence names: ```` ```rust ````, ```` ```py ````, …
 fn fence_language(info: &str) -> Option<Language> {
-    let tag = info.split([' ', ',', '{']).next().unwrap_or("");
-    let extension = match tag.to_ascii_lowercase().as_str() {
-        "rust" => "rs",
-        "python" => "py",
-        "javascript" => "js",
-        "typescript" => "ts",
-        "golang" => "go",
-        "cpp" | "c++" => "c",
-        "bash" | "shell" | "console" => "sh",
-        other => return Language::from_path(&format!("x.{other}")),
-    };
-    Language::from_path(&format!("x.{extension}"))
+    Language::from_fence(info)
 }
 
 fn is_rule(line: &str) -> bool {
