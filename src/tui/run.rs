@@ -832,6 +832,9 @@ impl Loop {
             }
         }
         self.dirty = true;
+        // Following moved our cursor and view: the others (the leader first) see us there,
+        // not where we last moved by hand.
+        self.view_changed();
     }
 
     async fn driver_event(&mut self, event: DriverEvent) -> Result<(), RunError> {
