@@ -14,26 +14,6 @@ use std::time::Duration;
 use common::tmux::Tmux;
 use cotype::relay::RelayConfig;
 
-/// A relay on its own thread and runtime for the whole test.
-fn start_relay(host_grace: Duration) -> std::net::SocketAddr {
-    let (address, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(async move {
-            let config = RelayConfig {
-                host_grace,
-                ..RelayConfig::default()
-            };
-            let (bound, _relay) = cotype::relay::spawn("127.0.0.1:0".parse().unwrap(), config)
-                .await
-                .unwrap();
-            address.send(bound).unwrap();
-            std::future::pending::<()>().await;
-        });
-    });
-    receiver.recv().unwrap()
-}
-
 #[test]
 fn a_participant_keeps_every_document_when_the_host_is_gone_for_good() {
     let bin = env!("CARGO_BIN_EXE_cotype");
@@ -44,7 +24,10 @@ fn a_participant_keeps_every_document_when_the_host_is_gone_for_good() {
     let home = root.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
 
-    let relay = start_relay(Duration::from_secs(2));
+    let relay = common::relay_on_thread(RelayConfig {
+        host_grace: Duration::from_secs(2),
+        ..RelayConfig::default()
+    });
     let mut host = Command::new(bin)
         .args(["host", project.to_str().unwrap(), "--headless", "--relay"])
         .arg(relay.to_string())

@@ -3,6 +3,7 @@
 //! creates it again if the relay gave up on it), so the link keeps working. The relay runs
 //! in this process with short timeouts; the host is the real binary, stopped with SIGSTOP.
 
+mod common;
 #[path = "common/process.rs"]
 mod process;
 
@@ -11,21 +12,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cotype::relay::RelayConfig;
-
-fn start_relay(config: RelayConfig) -> std::net::SocketAddr {
-    let (address, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        runtime.block_on(async move {
-            let (bound, _relay) = cotype::relay::spawn("127.0.0.1:0".parse().unwrap(), config)
-                .await
-                .unwrap();
-            address.send(bound).unwrap();
-            std::future::pending::<()>().await;
-        });
-    });
-    receiver.recv().unwrap()
-}
 
 fn signal(pid: u32, name: &str) {
     let status = Command::new("kill")
@@ -41,7 +27,7 @@ fn signal(pid: u32, name: &str) {
 fn a_host_paused_past_the_relays_timeouts_comes_back_on_the_same_link() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.txt"), "a\n").unwrap();
-    let relay = start_relay(RelayConfig {
+    let relay = common::relay_on_thread(RelayConfig {
         idle_timeout: Duration::from_secs(6),
         host_grace: Duration::from_secs(4),
         ..RelayConfig::default()

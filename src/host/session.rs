@@ -1343,115 +1343,88 @@ impl HostSession {
             );
             return Ok(());
         };
-        let refuse = |path: String, id, reason: String| {
-            Message::Edit(EditMessage::Refused { path, id, reason })
+        let Some(role) = self.role_of(from) else {
+            return Ok(());
         };
-        match self.role_of(from) {
-            Some(role) if role.may_edit() => {}
-            Some(_) => {
-                // Answers to one participant follow the edits sequenced before them.
-                self.broadcast_applied().await?;
-                let reason =
-                    "you are read-only in this session: the host did not accept your edit".into();
-                sender
-                    .send(
-                        Route::Participant(from),
-                        &refuse(path, submission.id, reason),
-                    )
-                    .await?;
-                return Ok(());
+        let refused = self.edit_refusal(from, role, &path, &submission);
+        let id = submission.id;
+        let accepted = match refused {
+            Some(reason) => Err(reason),
+            None => self
+                .documents
+                .submit(&path, submission)
+                .map_err(|e| e.to_string()),
+        };
+        let answer = match accepted {
+            Ok(Accepted::Applied(edit)) => {
+                return self
+                    .sequenced(AppliedEdit {
+                        path,
+                        edit,
+                        by: from,
+                    })
+                    .await;
             }
-            None => return Ok(()),
+            Ok(Accepted::Duplicate { id, revision }) => {
+                EditMessage::Acknowledged { path, id, revision }
+            }
+            Err(reason) => EditMessage::Refused { path, id, reason },
+        };
+        // Answers to one participant follow the edits sequenced before them.
+        self.broadcast_applied().await?;
+        sender
+            .send(Route::Participant(from), &Message::Edit(answer))
+            .await?;
+        Ok(())
+    }
+
+    /// Why the host will not take `submission` from `from`, if it will not: a read-only
+    /// member, an edit too large to pass on, a member over its edit budget, a path in
+    /// another form than the document's, or a file that chooses the host's tools.
+    fn edit_refusal(
+        &mut self,
+        from: ParticipantId,
+        role: Role,
+        path: &str,
+        submission: &crate::text::Submission,
+    ) -> Option<String> {
+        if !role.may_edit() {
+            return Some(
+                "you are read-only in this session: the host did not accept your edit".into(),
+            );
         }
-        let size = crate::protocol::message::applied_size(&path, &submission.op);
+        let size = crate::protocol::message::applied_size(path, &submission.op);
         if size > crate::protocol::MAX_EDIT_BYTES {
-            self.broadcast_applied().await?;
-            let reason = format!(
+            return Some(format!(
                 "this edit is {} KiB, more than the {} KiB one edit may be: make it in parts",
                 size / 1024,
                 crate::protocol::MAX_EDIT_BYTES / 1024
-            );
-            sender
-                .send(
-                    Route::Participant(from),
-                    &refuse(path, submission.id, reason),
-                )
-                .await?;
-            return Ok(());
+            ));
         }
         let within_rate = self
             .participants
             .get_mut(&from)
             .is_some_and(|p| p.edit_rate.take(size, std::time::Instant::now()));
         if !within_rate {
-            self.broadcast_applied().await?;
-            let reason = format!(
+            return Some(format!(
                 "edits are arriving faster than the host takes them from one person ({} MiB/s); \
                  slow down and make it again",
                 crate::host::rate::EDIT_BYTES_PER_SECOND / 1024.0 / 1024.0
-            );
-            sender
-                .send(
-                    Route::Participant(from),
-                    &refuse(path, submission.id, reason),
-                )
-                .await?;
-            return Ok(());
+            ));
         }
-        if let Some(reason) = not_in_normal_form(&path) {
-            self.broadcast_applied().await?;
-            sender
-                .send(
-                    Route::Participant(from),
-                    &refuse(path, submission.id, reason),
-                )
-                .await?;
-            return Ok(());
+        if let Some(reason) = not_in_normal_form(path) {
+            return Some(reason);
         }
         if !self.trust_project
             && Some(from) != self.owner
-            && crate::host::lsp::configures_tools(&path)
+            && crate::host::lsp::configures_tools(path)
         {
-            self.broadcast_applied().await?;
-            let reason = format!(
+            return Some(format!(
                 "{path} chooses which programs the host's tools run: only the host can edit it \
                  (unless the host trusts the project, with --trust-project)"
-            );
-            sender
-                .send(
-                    Route::Participant(from),
-                    &refuse(path, submission.id, reason),
-                )
-                .await?;
-            return Ok(());
+            ));
         }
-        let id = submission.id;
-        match self.documents.submit(&path, submission) {
-            Ok(Accepted::Applied(edit)) => {
-                self.sequenced(AppliedEdit {
-                    path,
-                    edit,
-                    by: from,
-                })
-                .await?;
-            }
-            Ok(Accepted::Duplicate { id, revision }) => {
-                self.broadcast_applied().await?;
-                sender
-                    .send(
-                        Route::Participant(from),
-                        &Message::Edit(EditMessage::Acknowledged { path, id, revision }),
-                    )
-                    .await?;
-            }
-            Err(e) => {
-                self.broadcast_applied().await?;
-                sender
-                    .send(Route::Participant(from), &refuse(path, id, e.to_string()))
-                    .await?;
-            }
-        }
-        Ok(())
+        None
     }
 
     async fn on_intel_request(

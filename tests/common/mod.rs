@@ -133,3 +133,20 @@ pub fn via(link: &Link, address: SocketAddr) -> Link {
     link.relay = address.to_string();
     link
 }
+
+/// A relay on a thread and runtime of its own for the rest of the test, for tests that
+/// drive real binaries from plain (not async) code.
+pub fn relay_on_thread(config: RelayConfig) -> SocketAddr {
+    let (address, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime for the relay");
+        runtime.block_on(async move {
+            let (bound, _relay) = cotype::relay::spawn("127.0.0.1:0".parse().unwrap(), config)
+                .await
+                .expect("relay starts");
+            address.send(bound).unwrap();
+            std::future::pending::<()>().await;
+        });
+    });
+    receiver.recv().expect("the relay's address")
+}
