@@ -504,10 +504,12 @@ async fn idle_connections_cost_little_and_give_their_memory_back_when_they_close
     for mut socket in wave().await {
         let _ = socket.close(None).await;
     }
-    // The relay hands memory back within a few seconds of the connections closing.
+    // The relay hands memory back within a few seconds of the connections closing. Before
+    // the fix 2,000 closed connections left about 124 MiB behind; with it, 10-22 MiB were
+    // seen (glibc's arenas vary from run to run), so the bound sits well between.
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut kept = rss_bytes(pid).saturating_sub(base);
-    while kept > 12 << 20 && Instant::now() < deadline {
+    while kept > 48 << 20 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(500)).await;
         kept = rss_bytes(pid).saturating_sub(base);
     }
@@ -516,6 +518,6 @@ async fn idle_connections_cost_little_and_give_their_memory_back_when_they_close
         per_connection / 1000,
         kept >> 20
     );
-    assert!(kept <= 12 << 20, "{report}");
+    assert!(kept <= 48 << 20, "{report}");
     assert!(per_connection < 64 * 1000, "{report}");
 }
