@@ -441,26 +441,8 @@ impl Syntax {
 
     fn reparse(&mut self, rope: &Rope) {
         let deadline = Instant::now() + self.timeout;
-        let mut check = |_: &tree_sitter::ParseState| {
-            if Instant::now() > deadline {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        };
-        let mut read = |byte: usize, _| -> &[u8] {
-            if byte >= rope.len_bytes() {
-                return &[];
-            }
-            let (chunk, chunk_start, _, _) = rope.chunk_at_byte(byte);
-            &chunk.as_bytes()[byte - chunk_start..]
-        };
-        let options = ParseOptions::new().progress_callback(&mut check);
         self.stale = false;
-        match self
-            .parser
-            .parse_with_options(&mut read, self.tree.as_ref(), Some(options))
-        {
+        match parse_rope(&mut self.parser, rope, self.tree.as_ref(), deadline) {
             Some(tree) => self.tree = Some(tree),
             None => {
                 self.parser.reset();
@@ -607,23 +589,7 @@ fn paint_injections(out: &mut Highlights, tree: &Tree, rope: &Rope, end: usize) 
             if parser.set_included_ranges(&ranges).is_err() {
                 continue;
             }
-            let mut check = |_: &tree_sitter::ParseState| {
-                if Instant::now() > deadline {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            };
-            let mut read = |byte: usize, _| -> &[u8] {
-                if byte >= rope.len_bytes() {
-                    return &[];
-                }
-                let (chunk, chunk_start, _, _) = rope.chunk_at_byte(byte);
-                &chunk.as_bytes()[byte - chunk_start..]
-            };
-            let options = ParseOptions::new().progress_callback(&mut check);
-            let Some(injected_tree) = parser.parse_with_options(&mut read, None, Some(options))
-            else {
+            let Some(injected_tree) = parse_rope(parser, rope, None, deadline) else {
                 parser.reset();
                 break;
             };
@@ -721,6 +687,32 @@ impl<'a> Iterator for RopeChunks<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         self.chunks.next().map(str::as_bytes)
     }
+}
+
+/// Parses `rope` chunk by chunk (no contiguous copy) with `parser`, from `old` if given;
+/// `None` if the parse is still running at `deadline`.
+fn parse_rope(
+    parser: &mut Parser,
+    rope: &Rope,
+    old: Option<&Tree>,
+    deadline: Instant,
+) -> Option<Tree> {
+    let mut check = |_: &tree_sitter::ParseState| {
+        if Instant::now() > deadline {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let mut read = |byte: usize, _| -> &[u8] {
+        if byte >= rope.len_bytes() {
+            return &[];
+        }
+        let (chunk, chunk_start, _, _) = rope.chunk_at_byte(byte);
+        &chunk.as_bytes()[byte - chunk_start..]
+    };
+    let options = ParseOptions::new().progress_callback(&mut check);
+    parser.parse_with_options(&mut read, old, Some(options))
 }
 
 #[cfg(test)]
