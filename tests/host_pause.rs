@@ -32,19 +32,7 @@ fn a_host_paused_past_the_relays_timeouts_comes_back_on_the_same_link() {
         host_grace: Duration::from_secs(4),
         ..RelayConfig::default()
     });
-    let mut host = Command::new(env!("CARGO_BIN_EXE_cotype"))
-        .args(["host", "--headless", "--relay", &relay.to_string()])
-        .arg(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut link = String::new();
-    BufReader::new(host.stdout.take().unwrap())
-        .read_line(&mut link)
-        .unwrap();
-    let link = link.trim().to_owned();
+    let (mut host, link) = process::start_host(dir.path(), &["--relay", &relay.to_string()]);
 
     let edit = |text: &str| {
         process::run(
@@ -59,9 +47,9 @@ fn a_host_paused_past_the_relays_timeouts_comes_back_on_the_same_link() {
 
     // Stopped past the idle timeout (6 s) and the grace (4 s): the relay has dropped the
     // host and ended the session.
-    signal(host.id(), "STOP");
+    signal(host.pid(), "STOP");
     std::thread::sleep(Duration::from_secs(13));
-    signal(host.id(), "CONT");
+    signal(host.pid(), "CONT");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let second = loop {
         let second = edit("2");
@@ -69,7 +57,7 @@ fn a_host_paused_past_the_relays_timeouts_comes_back_on_the_same_link() {
             break second;
         }
         assert!(
-            host.try_wait().unwrap().is_none(),
+            !host.has_exited(),
             "the host exited after waking: {}",
             second.stderr
         );
@@ -80,8 +68,7 @@ fn a_host_paused_past_the_relays_timeouts_comes_back_on_the_same_link() {
         std::fs::read_to_string(dir.path().join("a.txt")).unwrap(),
         "21a\n"
     );
-    let _ = host.kill();
-    let _ = host.wait();
+    // Dropping `host` kills it.
 }
 
 /// A host whose relay is gone for good ends after trying for its resume window, and the
