@@ -46,9 +46,12 @@ fn write_text_file(path: &Path, len: usize) {
     std::fs::write(path, contents).expect("write the bench file");
 }
 
-/// Read, seal and open every chunk locally: what the bytes cost without any network.
+/// Read, seal, sign, open and verify every chunk locally (the host signs what it sends):
+/// what the bytes cost without any network.
 fn local_limit(path: &Path) -> (f64, u64) {
     let keys = SessionKeys::derive(&Secret::random(), &SessionId::random());
+    let identity = cotype::crypto::HostIdentity::generate();
+    let host_key = identity.public();
     let mut sender = keys.sending_key(0);
     let mut receiver = ReceivingKeys::new(0, &keys);
     let instance = sender.instance();
@@ -70,9 +73,23 @@ fn local_limit(path: &Path) -> (f64, u64) {
             break;
         }
         let counter = sender.next_counter().expect("counter space");
-        let sealed = sender.seal(counter, &header, &buffer[..filled]);
+        let signature = identity.sign(&header, &buffer[..filled]);
+        let sealed = sender.seal(
+            cotype::protocol::HOST_ID,
+            counter,
+            &header,
+            &buffer[..filled],
+        );
         let opened = receiver
-            .open(0, &instance, counter, &header, &sealed)
+            .open(
+                0,
+                cotype::protocol::HOST_ID,
+                &instance,
+                counter,
+                &header,
+                &sealed,
+                |plaintext| host_key.verify(&header, plaintext, &signature),
+            )
             .expect("opens");
         sink.write_all(&opened).expect("sink");
         total += opened.len() as u64;

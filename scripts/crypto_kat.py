@@ -29,7 +29,8 @@ print("token   ", token.hex())
 print("verifier", hashlib.sha256(token).digest().hex())
 print("code    ", code)
 instance = bytes([0x11] * 16)
-sender_key = hkdf(instance, content, b"cotype v1 sender key")
+# The sender key is bound to the sender's participant id (7, big-endian) as well.
+sender_key = hkdf(instance, content, b"cotype v2 sender key" + (7).to_bytes(4, "big"))
 nonce = bytes(4) + (1).to_bytes(8, "big")
 print("sealed  ", AESGCM(sender_key).encrypt(nonce, b"hello, cotype", b"header").hex())
 
@@ -37,6 +38,15 @@ print("sealed  ", AESGCM(sender_key).encrypt(nonce, b"hello, cotype", b"header")
 owner = bytes(0x30 + i for i in range(32))
 owner_proof = hkdf(session, owner, b"cotype v1 host owner proof" + (7).to_bytes(4, "big"))
 print("owner proof", owner_proof.hex())
+
+# The host's signature on a frame (src/crypto.rs HostIdentity): a label, header, plaintext.
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+host_signing = Ed25519PrivateKey.from_private_bytes(bytes(0x70 + i for i in range(32)))
+host_key = host_signing.public_key().public_bytes_raw()
+host_signature = host_signing.sign(b"cotype v1 host frame\0" + b"header" + b"hello, cotype")
+print("host key      ", host_key.hex())
+print("host signature", host_signature.hex())
 
 # Removal with rekey (src/rekey.rs): a new epoch secret wrapped for one member.
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -80,6 +90,8 @@ if __name__ == "__main__":
             "KAT_CODE": code,
             "KAT_SEALED": AESGCM(sender_key).encrypt(nonce, b"hello, cotype", b"header").hex(),
             "KAT_OWNER_PROOF": owner_proof.hex(),
+            "KAT_HOST_KEY": host_key.hex(),
+            "KAT_HOST_SIGNATURE": host_signature.hex(),
         }
         computed_rekey = {
             "KAT_HOST_PUBLIC": host_public.hex(),

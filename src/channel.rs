@@ -10,7 +10,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::crypto::{CryptoError, Epoch, ReceivingKeys, SendingKey};
+use crate::crypto::{CryptoError, Epoch, HostIdentity, HostKey, ReceivingKeys, SendingKey};
 use crate::net::ClientSocket;
 use crate::protocol::ParticipantId;
 use crate::protocol::control::{self, FromRelay, ToRelay};
@@ -105,7 +105,19 @@ impl ChannelSender {
     pub fn replace_key(&self, key: SendingKey) {
         let mut sealer = self.sealer.lock().unwrap_or_else(|p| p.into_inner());
         let participant = sealer.sender();
+        let signer = sealer.signer();
         *sealer = FrameSealer::new(key, participant);
+        if let Some(signer) = signer {
+            sealer.sign_with(signer);
+        }
+    }
+
+    /// Signs every frame with the host's key: only the host's own channel does this.
+    pub fn sign_as_host(&self, identity: Arc<HostIdentity>) {
+        self.sealer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sign_with(identity);
     }
 }
 
@@ -119,6 +131,8 @@ pub struct Channel {
     pub sender: ChannelSender,
     frames: IncomingFrames,
     pub keys: ReceivingKeys,
+    /// Frames from the host's id open only with this key's signature.
+    host: HostKey,
     closed: bool,
     /// After a key change: the epoch switched to, and until when the one before may still
     /// open frames from members (never from the host, but for key updates).
@@ -126,7 +140,13 @@ pub struct Channel {
 }
 
 impl Channel {
-    pub fn new(socket: ClientSocket, sending_key: SendingKey, keys: ReceivingKeys) -> Self {
+    /// A channel whose frames from the host must be signed by `host` (the link's key).
+    pub fn new(
+        socket: ClientSocket,
+        sending_key: SendingKey,
+        keys: ReceivingKeys,
+        host: HostKey,
+    ) -> Self {
         let (outgoing, incoming) = spawn_socket_tasks(socket);
         Channel {
             sender: ChannelSender {
@@ -136,6 +156,7 @@ impl Channel {
             },
             frames: incoming,
             keys,
+            host,
             closed: false,
             switched: None,
         }
@@ -225,13 +246,21 @@ impl Channel {
                     error: e.into(),
                 },
             },
-            Ok(false) => match open_frame(&mut self.keys, frame) {
+            Ok(false) => match open_frame(&mut self.keys, &self.host, frame) {
                 Ok((header, message)) if !self.epoch_admits(&header, &message) => {
                     Incoming::Rejected {
                         from: header.sender,
                         error: FrameError::RetiredEpoch {
                             epoch: header.epoch,
                         },
+                    }
+                }
+                Ok((header, message))
+                    if !may_send(header.sender, &message, self.sender.participant()) =>
+                {
+                    Incoming::Rejected {
+                        from: header.sender,
+                        error: FrameError::HostOnly { kind: header.kind },
                     }
                 }
                 Ok((header, message)) => {
@@ -264,6 +293,30 @@ impl Channel {
                 error: e.into(),
             },
         }
+    }
+}
+
+/// Whether `sender` may say `message` to `me`. Only the host answers, applies edits,
+/// welcomes, announces and hands out keys (its frames carry its signature, see
+/// `open_frame`); a member tells the host who it is, asks and submits edits, and tells
+/// everyone where its cursor is. Anything else from a member is someone speaking for the
+/// host.
+fn may_send(sender: ParticipantId, message: &Message, me: ParticipantId) -> bool {
+    use crate::protocol::HOST_ID;
+    use crate::protocol::message::EditMessage;
+    if sender == HOST_ID {
+        return true;
+    }
+    match message {
+        Message::Presence(_) => true,
+        Message::Hello(_) | Message::Request { .. } | Message::Edit(EditMessage::Submit { .. }) => {
+            me == HOST_ID
+        }
+        Message::Welcome(_)
+        | Message::Response { .. }
+        | Message::Event(_)
+        | Message::Edit(_)
+        | Message::KeyUpdate(_) => false,
     }
 }
 

@@ -6,12 +6,19 @@
 //! that decrypts.
 //!
 //! Nonces: every sender (one per process and epoch) picks a random 128-bit instance id and
-//! derives its own sending key from the content key and that id; the nonce is a 64-bit
-//! counter. Two senders never share a key, and one sender never repeats a counter, so no
-//! (key, nonce) pair repeats, whatever participant ids the relay hands out. Receivers keep
-//! the highest counter seen per sender and refuse anything not above it (replay, reorder).
-//! The cleartext header is the associated data, so the relay cannot move a frame to
-//! another session, sender, route, kind or epoch without the open failing.
+//! derives its own sending key from the content key, that id and the participant id the
+//! relay gave it; the nonce is a 64-bit counter. Two senders never share a key, and one
+//! sender never repeats a counter, so no (key, nonce) pair repeats. Receivers keep the
+//! highest counter seen per (sender id, instance) and refuse anything not above it (replay,
+//! reorder): a member who borrows another's instance id opens a window of its own and
+//! cannot push the other's forward. The cleartext header is the associated data, so the
+//! relay cannot move a frame to another session, sender, route, kind or epoch without the
+//! open failing.
+//!
+//! Everyone holding the link holds the content key, so a seal proves "a member sent this",
+//! not which one. The host therefore also signs every frame it sends with an Ed25519 key
+//! that never leaves its process and whose public half is in the link (`HostIdentity`,
+//! `HostKey`): a member can say only what a member may say.
 
 use std::collections::HashMap;
 
@@ -22,6 +29,7 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::link::{Secret, SessionId};
+use crate::protocol::ParticipantId;
 
 pub const INSTANCE_LEN: usize = 16;
 /// Bytes the AEAD adds to every payload.
@@ -29,11 +37,14 @@ pub const TAG_LEN: usize = 16;
 
 const INFO_CONTENT: &[u8] = b"cotype v1 content key";
 const INFO_ADMISSION: &[u8] = b"cotype v1 relay admission token";
-const INFO_SENDER: &[u8] = b"cotype v1 sender key";
+/// Followed by the sender's participant id (4 bytes, big-endian).
+const INFO_SENDER: &[u8] = b"cotype v2 sender key";
 const INFO_VERIFICATION: &[u8] = b"cotype v1 verification code";
 /// Hashed before the verification key and the host's public key into the code.
 const INFO_VERIFICATION_CODE: &[u8] = b"cotype v2 verification code\0";
 const INFO_OWNER: &[u8] = b"cotype v1 host owner proof";
+/// Prefixed to what the host signs, so its signatures mean nothing anywhere else.
+const INFO_HOST_SIGNATURE: &[u8] = b"cotype v1 host frame\0";
 
 /// A sender's random identity; part of every frame header.
 pub type InstanceId = [u8; INSTANCE_LEN];
@@ -48,6 +59,10 @@ pub enum CryptoError {
     Replay { counter: u64, last: u64 },
     #[error("message is for key epoch {0}, which this member does not hold")]
     UnknownEpoch(Epoch),
+    /// From the host's participant id, but not signed by the host's key: a member (who can
+    /// seal, since it holds the link) trying to speak for the host.
+    #[error("message claims to come from the host but does not carry the host's signature")]
+    NotSignedByHost,
     #[error("this sender has used up its counter space; reconnect to get a new key")]
     CounterExhausted,
 }
@@ -110,7 +125,8 @@ impl SessionKeys {
             .join(" ")
     }
 
-    /// A new sending key with a fresh random instance id.
+    /// A new sending key with a fresh random instance id. Its cipher is derived when it
+    /// first seals, for the participant id the sender has by then.
     pub fn sending_key(&self, epoch: Epoch) -> SendingKey {
         let mut instance = [0u8; INSTANCE_LEN];
         rand::fill(&mut instance);
@@ -118,7 +134,8 @@ impl SessionKeys {
             instance,
             epoch,
             next_counter: 1,
-            cipher: sender_cipher(&self.content, &instance),
+            content: self.content_copy(),
+            cipher: None,
         }
     }
 
@@ -170,10 +187,76 @@ impl OwnerKey {
     }
 }
 
-fn sender_cipher(content: &[u8; 32], instance: &InstanceId) -> Aes256Gcm {
+/// Bytes of a host signature, carried at the start of every sealed frame the host sends.
+pub const SIGNATURE_LEN: usize = 64;
+
+/// The host's signing key: made at random when the session starts, never written down and
+/// never sent. Its public half (`HostKey`) is part of the link.
+pub struct HostIdentity(ed25519_dalek::SigningKey);
+
+impl HostIdentity {
+    pub fn generate() -> Self {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        rand::fill(seed.as_mut());
+        HostIdentity(ed25519_dalek::SigningKey::from_bytes(&seed))
+    }
+
+    pub fn public(&self) -> HostKey {
+        HostKey(self.0.verifying_key().to_bytes())
+    }
+
+    /// Signs what a frame says: its header bytes and its plaintext.
+    pub fn sign(&self, header: &[u8], plaintext: &[u8]) -> [u8; SIGNATURE_LEN] {
+        use ed25519_dalek::Signer;
+        self.0.sign(&signed_bytes(header, plaintext)).to_bytes()
+    }
+}
+
+impl std::fmt::Debug for HostIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HostIdentity({:?})", self.public())
+    }
+}
+
+/// The host's public signing key, as the link carries it: only frames it verifies are the
+/// host's.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HostKey(pub [u8; 32]);
+
+impl std::fmt::Debug for HostKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hex: String = self.0[..4].iter().map(|b| format!("{b:02x}")).collect();
+        write!(f, "HostKey({hex}..)")
+    }
+}
+
+impl HostKey {
+    pub fn verify(&self, header: &[u8], plaintext: &[u8], signature: &[u8; SIGNATURE_LEN]) -> bool {
+        let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&self.0) else {
+            return false;
+        };
+        let signature = ed25519_dalek::Signature::from_bytes(signature);
+        key.verify_strict(&signed_bytes(header, plaintext), &signature)
+            .is_ok()
+    }
+}
+
+/// What a host signature covers: a label, the header, then the plaintext.
+fn signed_bytes(header: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(INFO_HOST_SIGNATURE.len() + header.len() + plaintext.len());
+    bytes.extend_from_slice(INFO_HOST_SIGNATURE);
+    bytes.extend_from_slice(header);
+    bytes.extend_from_slice(plaintext);
+    bytes
+}
+
+fn sender_cipher(content: &[u8; 32], instance: &InstanceId, sender: ParticipantId) -> Aes256Gcm {
     let hkdf = Hkdf::<Sha256>::new(Some(instance), content);
     let mut key = Zeroizing::new([0u8; 32]);
-    hkdf.expand(INFO_SENDER, key.as_mut())
+    let mut info = [0u8; INFO_SENDER.len() + 4];
+    info[..INFO_SENDER.len()].copy_from_slice(INFO_SENDER);
+    info[INFO_SENDER.len()..].copy_from_slice(&sender.to_be_bytes());
+    hkdf.expand(&info, key.as_mut())
         .expect("32 bytes is a valid HKDF length");
     Aes256Gcm::new_from_slice(key.as_ref()).expect("AES-256 takes 32-byte keys")
 }
@@ -189,7 +272,9 @@ pub struct SendingKey {
     instance: InstanceId,
     epoch: Epoch,
     next_counter: u64,
-    cipher: Aes256Gcm,
+    content: Zeroizing<[u8; 32]>,
+    /// The cipher for the participant id it was last used with.
+    cipher: Option<(ParticipantId, Aes256Gcm)>,
 }
 
 impl SendingKey {
@@ -210,10 +295,21 @@ impl SendingKey {
         Ok(counter)
     }
 
-    /// Seals `plaintext` with the header bytes `aad` as associated data.
-    pub fn seal(&self, counter: u64, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    /// Seals `plaintext` from participant `sender` with the header bytes `aad` as
+    /// associated data.
+    pub fn seal(
+        &mut self,
+        sender: ParticipantId,
+        counter: u64,
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Vec<u8> {
         let nonce = nonce_for(counter);
-        self.cipher
+        if self.cipher.as_ref().is_none_or(|(id, _)| *id != sender) {
+            self.cipher = Some((sender, sender_cipher(&self.content, &self.instance, sender)));
+        }
+        let (_, cipher) = self.cipher.as_ref().expect("derived just above");
+        cipher
             .encrypt(
                 &Nonce::from(nonce),
                 Payload {
@@ -231,12 +327,16 @@ struct PeerState {
     last_counter: u64,
 }
 
+/// Who sealed a frame, as its header says: the epoch, the relay-assigned participant id
+/// and the sender's instance. Keys and replay windows are per `SenderSlot`.
+type SenderSlot = (Epoch, ParticipantId, InstanceId);
+
 /// The receiving side: content keys by epoch, and per sender the cipher and the highest
 /// counter opened so far.
 #[derive(Clone, Default)]
 pub struct ReceivingKeys {
     content: HashMap<Epoch, Zeroizing<[u8; 32]>>,
-    peers: HashMap<(Epoch, InstanceId), PeerState>,
+    peers: HashMap<SenderSlot, PeerState>,
 }
 
 impl ReceivingKeys {
@@ -266,18 +366,24 @@ impl ReceivingKeys {
     /// Forgets every epoch below `oldest`, so a removed member's epochs stop being accepted.
     pub fn retire_epochs_below(&mut self, oldest: Epoch) {
         self.content.retain(|&epoch, _| epoch >= oldest);
-        self.peers.retain(|&(epoch, _), _| epoch >= oldest);
+        self.peers.retain(|&(epoch, _, _), _| epoch >= oldest);
     }
 
+    /// Opens a frame from `sender`: decrypts it and, if `accept` agrees with the plaintext
+    /// (the host's signature, for a frame from the host's id), moves that sender's replay
+    /// window. A frame that fails either check changes nothing.
+    #[allow(clippy::too_many_arguments)]
     pub fn open(
         &mut self,
         epoch: Epoch,
+        sender: ParticipantId,
         instance: &InstanceId,
         counter: u64,
         aad: &[u8],
         ciphertext: &[u8],
+        accept: impl FnOnce(&[u8]) -> bool,
     ) -> Result<Vec<u8>, CryptoError> {
-        let key = (epoch, *instance);
+        let key = (epoch, sender, *instance);
         if let Some(peer) = self.peers.get(&key)
             && counter <= peer.last_counter
         {
@@ -291,35 +397,31 @@ impl ReceivingKeys {
             msg: ciphertext,
             aad,
         };
-        let plaintext = match self.peers.get_mut(&key) {
-            Some(peer) => {
-                let plaintext = peer
-                    .cipher
-                    .decrypt(&nonce, payload)
-                    .map_err(|_| CryptoError::Open)?;
-                peer.last_counter = counter;
-                plaintext
-            }
+        let known = self.peers.get(&key).map(|peer| peer.cipher.clone());
+        let cipher = match known {
+            Some(cipher) => cipher,
             None => {
                 let content = self
                     .content
                     .get(&epoch)
                     .ok_or(CryptoError::UnknownEpoch(epoch))?;
-                let cipher = sender_cipher(content, instance);
-                let plaintext = cipher
-                    .decrypt(&nonce, payload)
-                    .map_err(|_| CryptoError::Open)?;
-                // Only a frame that opened creates state, so forged instance ids cost nothing.
-                self.peers.insert(
-                    key,
-                    PeerState {
-                        cipher,
-                        last_counter: counter,
-                    },
-                );
-                plaintext
+                sender_cipher(content, instance, sender)
             }
         };
+        let plaintext = cipher
+            .decrypt(&nonce, payload)
+            .map_err(|_| CryptoError::Open)?;
+        if !accept(&plaintext) {
+            return Err(CryptoError::NotSignedByHost);
+        }
+        // Only a frame that opened creates state, so forged instance ids cost nothing.
+        self.peers
+            .entry(key)
+            .and_modify(|peer| peer.last_counter = counter)
+            .or_insert(PeerState {
+                cipher,
+                last_counter: counter,
+            });
         Ok(plaintext)
     }
 }
@@ -327,6 +429,13 @@ impl ReceivingKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The participant id the test frames are sealed by.
+    const SENDER: ParticipantId = 7;
+
+    fn accept_all(_: &[u8]) -> bool {
+        true
+    }
 
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -365,14 +474,21 @@ mod tests {
         let keys = fixed_keys();
         let mut sender = keys.sending_key(0);
         sender.instance = [0x11; INSTANCE_LEN];
-        sender.cipher = sender_cipher(&keys.content, &sender.instance);
         let counter = sender.next_counter().unwrap();
         assert_eq!(counter, 1);
-        let sealed = sender.seal(counter, b"header", b"hello, cotype");
+        let sealed = sender.seal(SENDER, counter, b"header", b"hello, cotype");
         assert_eq!(hex(&sealed), KAT_SEALED);
         let mut receiver = ReceivingKeys::new(0, &keys);
         let opened = receiver
-            .open(0, &sender.instance, counter, b"header", &sealed)
+            .open(
+                0,
+                SENDER,
+                &sender.instance,
+                counter,
+                b"header",
+                &sealed,
+                accept_all,
+            )
             .unwrap();
         assert_eq!(opened, b"hello, cotype");
     }
@@ -394,7 +510,9 @@ mod tests {
     const KAT_TOKEN: &str = "f525e28c675afc2f4190aa0dbab52ce5478feee5dd123ae2153d4b31c3e40267";
     const KAT_VERIFIER: &str = "7b4dfb567435d7e7b184902ff61a1700d7eb4810d547647e4524f10aac6d1421";
     const KAT_CODE: &str = "900 351 636 055 459";
-    const KAT_SEALED: &str = "21ef6dfc5a6ed785c0080a6ae8de7c0bb43d2a49be0334f26a990d9cb3";
+    const KAT_SEALED: &str = "c43762002101cc685cff66713736716345a1b7da6a25d9a69fd6106b51";
+    const KAT_HOST_KEY: &str = "1ce56a48c82ff99162a14bc544612674e5d61fb9317e65d4055780fdbcb4dc35";
+    const KAT_HOST_SIGNATURE: &str = "5ddb8d7202979bd4aacabe1c7ed390a6475683f4e84014ce3b0cd39d259c8b3668c466d34be62f34aeda7cdce555ceedbf36f0a58890a923e489d4f1a30b390f";
     const KAT_OWNER_PROOF: &str =
         "a4bcd28594927b291b4952a268de2b9eb4e3b70fd016bcf0d32e7c046d3d5928";
 
@@ -404,25 +522,41 @@ mod tests {
         let mut sender = keys.sending_key(0);
         let mut receiver = ReceivingKeys::new(0, &keys);
         let first = sender.next_counter().unwrap();
-        let first_sealed = sender.seal(first, b"h", b"one");
+        let first_sealed = sender.seal(SENDER, first, b"h", b"one");
         let second = sender.next_counter().unwrap();
-        let second_sealed = sender.seal(second, b"h", b"two");
+        let second_sealed = sender.seal(SENDER, second, b"h", b"two");
         let instance = sender.instance();
         assert_eq!(
             receiver
-                .open(0, &instance, second, b"h", &second_sealed)
+                .open(
+                    0,
+                    SENDER,
+                    &instance,
+                    second,
+                    b"h",
+                    &second_sealed,
+                    accept_all
+                )
                 .unwrap(),
             b"two"
         );
         assert_eq!(
-            receiver.open(0, &instance, first, b"h", &first_sealed),
+            receiver.open(0, SENDER, &instance, first, b"h", &first_sealed, accept_all),
             Err(CryptoError::Replay {
                 counter: 1,
                 last: 2
             })
         );
         assert!(matches!(
-            receiver.open(0, &instance, second, b"h", &second_sealed),
+            receiver.open(
+                0,
+                SENDER,
+                &instance,
+                second,
+                b"h",
+                &second_sealed,
+                accept_all
+            ),
             Err(CryptoError::Replay { .. })
         ));
     }
@@ -432,39 +566,87 @@ mod tests {
         let keys = fixed_keys();
         let mut sender = keys.sending_key(0);
         let counter = sender.next_counter().unwrap();
-        let sealed = sender.seal(counter, b"route=host", b"payload");
+        let sealed = sender.seal(SENDER, counter, b"route=host", b"payload");
         let instance = sender.instance();
 
         let mut flipped = sealed.clone();
         flipped[0] ^= 1;
         let mut receiver = ReceivingKeys::new(0, &keys);
         assert_eq!(
-            receiver.open(0, &instance, counter, b"route=host", &flipped),
+            receiver.open(
+                0,
+                SENDER,
+                &instance,
+                counter,
+                b"route=host",
+                &flipped,
+                accept_all
+            ),
             Err(CryptoError::Open)
         );
         assert_eq!(
-            receiver.open(0, &instance, counter, b"route=all", &sealed),
+            receiver.open(
+                0,
+                SENDER,
+                &instance,
+                counter,
+                b"route=all",
+                &sealed,
+                accept_all
+            ),
             Err(CryptoError::Open)
         );
         assert_eq!(
-            receiver.open(0, &instance, counter + 1, b"route=host", &sealed),
+            receiver.open(
+                0,
+                SENDER,
+                &instance,
+                counter + 1,
+                b"route=host",
+                &sealed,
+                accept_all
+            ),
             Err(CryptoError::Open)
         );
         assert_eq!(
-            receiver.open(1, &instance, counter, b"route=host", &sealed),
+            receiver.open(
+                1,
+                SENDER,
+                &instance,
+                counter,
+                b"route=host",
+                &sealed,
+                accept_all
+            ),
             Err(CryptoError::UnknownEpoch(1))
         );
 
         let other = SessionKeys::derive(&Secret([1; 32]), &SessionId([2; 16]));
         let mut stranger = ReceivingKeys::new(0, &other);
         assert_eq!(
-            stranger.open(0, &instance, counter, b"route=host", &sealed),
+            stranger.open(
+                0,
+                SENDER,
+                &instance,
+                counter,
+                b"route=host",
+                &sealed,
+                accept_all
+            ),
             Err(CryptoError::Open)
         );
         // The failed attempts left no state behind: the genuine frame still opens.
         assert_eq!(
             receiver
-                .open(0, &instance, counter, b"route=host", &sealed)
+                .open(
+                    0,
+                    SENDER,
+                    &instance,
+                    counter,
+                    b"route=host",
+                    &sealed,
+                    accept_all
+                )
                 .unwrap(),
             b"payload"
         );
@@ -477,20 +659,36 @@ mod tests {
         let sealed: Vec<(u64, Vec<u8>)> = (0..3)
             .map(|_| {
                 let counter = sender.next_counter().unwrap();
-                (counter, sender.seal(counter, b"header", b"edit"))
+                (counter, sender.seal(SENDER, counter, b"header", b"edit"))
             })
             .collect();
         let mut first_connection = ReceivingKeys::new(0, &keys);
         for (counter, frame) in &sealed[..2] {
             first_connection
-                .open(0, &sender.instance, *counter, b"header", frame)
+                .open(
+                    0,
+                    SENDER,
+                    &sender.instance,
+                    *counter,
+                    b"header",
+                    frame,
+                    accept_all,
+                )
                 .unwrap();
         }
         let mut second_connection = ReceivingKeys::new(0, &keys);
         second_connection.inherit_replay_window(&first_connection);
         let (counter, frame) = &sealed[1];
         assert_eq!(
-            second_connection.open(0, &sender.instance, *counter, b"header", frame),
+            second_connection.open(
+                0,
+                SENDER,
+                &sender.instance,
+                *counter,
+                b"header",
+                frame,
+                accept_all
+            ),
             Err(CryptoError::Replay {
                 counter: 2,
                 last: 2
@@ -499,7 +697,15 @@ mod tests {
         let (counter, frame) = &sealed[2];
         assert!(
             second_connection
-                .open(0, &sender.instance, *counter, b"header", frame)
+                .open(
+                    0,
+                    SENDER,
+                    &sender.instance,
+                    *counter,
+                    b"header",
+                    frame,
+                    accept_all
+                )
                 .is_ok()
         );
     }
@@ -507,10 +713,85 @@ mod tests {
     #[test]
     fn senders_never_share_a_key() {
         let keys = fixed_keys();
-        let a = keys.sending_key(0);
-        let b = keys.sending_key(0);
+        let mut a = keys.sending_key(0);
+        let mut b = keys.sending_key(0);
         assert_ne!(a.instance(), b.instance());
-        assert_ne!(a.seal(1, b"", b"same"), b.seal(1, b"", b"same"));
+        assert_ne!(
+            a.seal(SENDER, 1, b"", b"same"),
+            b.seal(SENDER, 1, b"", b"same")
+        );
+    }
+
+    /// Attack: a member who knows another member's instance id (it is in every header)
+    /// seals frames "as" that instance from its own participant id, with a high counter.
+    /// They open under the attacker's id, in a window of their own: the victim's next
+    /// frame still opens.
+    #[test]
+    fn a_borrowed_instance_cannot_silence_its_owner() {
+        const VICTIM: ParticipantId = 3;
+        const ATTACKER: ParticipantId = 4;
+        let keys = fixed_keys();
+        let mut victim = keys.sending_key(0);
+        let mut attacker = keys.sending_key(0);
+        attacker.instance = victim.instance();
+        let mut host = ReceivingKeys::new(0, &keys);
+        let forged = attacker.seal(ATTACKER, 1_000_000, b"h", b"noise");
+        let instance = victim.instance();
+        assert!(
+            host.open(0, ATTACKER, &instance, 1_000_000, b"h", &forged, accept_all)
+                .is_ok()
+        );
+        // Claiming the victim's id with the attacker's seal does not open at all.
+        assert_eq!(
+            host.open(0, VICTIM, &instance, 1_000_000, b"h", &forged, accept_all),
+            Err(CryptoError::Open)
+        );
+        let counter = victim.next_counter().unwrap();
+        let genuine = victim.seal(VICTIM, counter, b"h", b"ping");
+        assert_eq!(
+            host.open(0, VICTIM, &instance, counter, b"h", &genuine, accept_all)
+                .unwrap(),
+            b"ping"
+        );
+    }
+
+    /// A frame its check refuses (a forged host signature) changes no replay window.
+    #[test]
+    fn a_refused_frame_moves_no_window() {
+        let keys = fixed_keys();
+        let mut sender = keys.sending_key(0);
+        let mut receiver = ReceivingKeys::new(0, &keys);
+        let instance = sender.instance();
+        let forged = sender.seal(SENDER, 50, b"h", b"forged");
+        assert_eq!(
+            receiver.open(0, SENDER, &instance, 50, b"h", &forged, |_| false),
+            Err(CryptoError::NotSignedByHost)
+        );
+        let genuine = sender.seal(SENDER, 1, b"h", b"genuine");
+        assert!(
+            receiver
+                .open(0, SENDER, &instance, 1, b"h", &genuine, accept_all)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn known_answer_host_signature() {
+        let identity = HostIdentity(ed25519_dalek::SigningKey::from_bytes(&std::array::from_fn(
+            |i| 0x70 + i as u8,
+        )));
+        assert_eq!(hex(&identity.public().0), KAT_HOST_KEY);
+        let signature = identity.sign(b"header", b"hello, cotype");
+        assert_eq!(hex(&signature), KAT_HOST_SIGNATURE);
+        let key = identity.public();
+        assert!(key.verify(b"header", b"hello, cotype", &signature));
+        assert!(!key.verify(b"header", b"hello, cotypf", &signature));
+        assert!(!key.verify(b"headex", b"hello, cotype", &signature));
+        assert!(
+            !HostIdentity::generate()
+                .public()
+                .verify(b"header", b"hello, cotype", &signature)
+        );
     }
 
     #[test]
@@ -521,10 +802,18 @@ mod tests {
         receiver.add_epoch(1, &new);
         let mut sender = old.sending_key(0);
         let counter = sender.next_counter().unwrap();
-        let sealed = sender.seal(counter, b"", b"x");
+        let sealed = sender.seal(SENDER, counter, b"", b"x");
         receiver.retire_epochs_below(1);
         assert_eq!(
-            receiver.open(0, &sender.instance(), counter, b"", &sealed),
+            receiver.open(
+                0,
+                SENDER,
+                &sender.instance(),
+                counter,
+                b"",
+                &sealed,
+                accept_all
+            ),
             Err(CryptoError::UnknownEpoch(0))
         );
     }

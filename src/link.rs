@@ -1,4 +1,5 @@
-//! Session links: `https://RELAY/s/SESSION#SECRET`.
+//! Session links: `https://RELAY/s/SESSION#KEYS`, where KEYS is the link secret followed
+//! by the host's public signing key (`crypto::HostKey`), 64 bytes in base64url.
 //!
 //! The secret lives only in the fragment, which browsers and HTTP clients never send to a
 //! server; cotype itself never puts it on the wire either (the relay gets a token derived
@@ -12,10 +13,14 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::crypto::HostKey;
+
 /// Bytes of the session id (public; the relay routes by it).
 pub const SESSION_ID_LEN: usize = 16;
 /// Bytes of the link secret (private; never leaves the link's fragment).
 pub const SECRET_LEN: usize = 32;
+/// Bytes of the host's public signing key, after the secret in the fragment.
+pub const HOST_KEY_LEN: usize = 32;
 
 /// The public name of a session, chosen at random by the host.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,6 +81,9 @@ pub struct Link {
     pub relay: String,
     pub session: SessionId,
     pub secret: Secret,
+    /// The host's public signing key: frames from the host that it does not verify are
+    /// refused, whoever sealed them.
+    pub host_key: HostKey,
 }
 
 impl fmt::Debug for Link {
@@ -100,9 +108,13 @@ pub enum LinkError {
     #[error("the link has no secret after '#': copy the whole link")]
     NoSecret,
     #[error(
-        "the link's secret is malformed (expected 43 characters of base64url): copy the whole link"
+        "the link's secret is malformed (expected 86 characters of base64url): copy the whole link"
     )]
     BadSecret,
+    #[error(
+        "the link has no host key (it is from a cotype before 0.3, or cut short): ask the host for a new link"
+    )]
+    NoHostKey,
     #[error(
         "the link uses http:// for a relay that is not on this machine; use https:// or pass --insecure"
     )]
@@ -110,12 +122,19 @@ pub enum LinkError {
 }
 
 impl Link {
-    pub fn new(tls: bool, relay: impl Into<String>, session: SessionId, secret: Secret) -> Self {
+    pub fn new(
+        tls: bool,
+        relay: impl Into<String>,
+        session: SessionId,
+        secret: Secret,
+        host_key: HostKey,
+    ) -> Self {
         Link {
             tls,
             relay: relay.into(),
             session,
             secret,
+            host_key,
         }
     }
 
@@ -155,12 +174,19 @@ impl Link {
         let mut secret_bytes = URL_SAFE_NO_PAD
             .decode(secret_text)
             .map_err(|_| LinkError::BadSecret)?;
-        if secret_bytes.len() != SECRET_LEN {
+        let length = secret_bytes.len();
+        if length != SECRET_LEN + HOST_KEY_LEN {
             secret_bytes.zeroize();
-            return Err(LinkError::BadSecret);
+            return Err(if length == SECRET_LEN {
+                LinkError::NoHostKey
+            } else {
+                LinkError::BadSecret
+            });
         }
         let mut secret = Secret([0u8; SECRET_LEN]);
-        secret.0.copy_from_slice(&secret_bytes);
+        secret.0.copy_from_slice(&secret_bytes[..SECRET_LEN]);
+        let mut host_key = HostKey([0u8; HOST_KEY_LEN]);
+        host_key.0.copy_from_slice(&secret_bytes[SECRET_LEN..]);
         secret_bytes.zeroize();
         if !tls && !allow_insecure && !is_loopback(relay) {
             return Err(LinkError::InsecureRemote);
@@ -170,15 +196,19 @@ impl Link {
             relay: relay.to_string(),
             session,
             secret,
+            host_key,
         })
     }
 
     /// The full link, secret included. Print it only where the user asked for it.
     pub fn to_url(&self) -> String {
+        let mut keys = zeroize::Zeroizing::new([0u8; SECRET_LEN + HOST_KEY_LEN]);
+        keys[..SECRET_LEN].copy_from_slice(&self.secret.0);
+        keys[SECRET_LEN..].copy_from_slice(&self.host_key.0);
         format!(
             "{}#{}",
             self.redacted(),
-            URL_SAFE_NO_PAD.encode(self.secret.0)
+            URL_SAFE_NO_PAD.encode(keys.as_ref())
         )
     }
 
@@ -266,6 +296,7 @@ mod tests {
             "relay.example.com",
             SessionId([7; SESSION_ID_LEN]),
             Secret([9; SECRET_LEN]),
+            HostKey([5; HOST_KEY_LEN]),
         )
     }
 
@@ -275,7 +306,7 @@ mod tests {
         let text = link.to_url();
         assert_eq!(
             text,
-            "https://relay.example.com/s/BwcHBwcHBwcHBwcHBwcHBw#CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk"
+            "https://relay.example.com/s/BwcHBwcHBwcHBwcHBwcHBw#CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQ"
         );
         assert_eq!(Link::parse(&text, false).unwrap(), link);
     }
@@ -318,6 +349,13 @@ mod tests {
         assert_eq!(
             Link::parse("https://relay/s/short#CQkJ", false),
             Err(LinkError::BadSession)
+        );
+        // A link of the format before host keys: the secret alone.
+        let (_, keys) = good.split_once('#').unwrap();
+        let secret_only = URL_SAFE_NO_PAD.encode(&URL_SAFE_NO_PAD.decode(keys).unwrap()[..32]);
+        assert_eq!(
+            Link::parse(&format!("{without_secret}#{secret_only}"), false),
+            Err(LinkError::NoHostKey)
         );
         let err = Link::parse(without_secret, false).unwrap_err().to_string();
         assert_eq!(err, "the link has no secret after '#': copy the whole link");

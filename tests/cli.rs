@@ -151,6 +151,24 @@ fn a_link_with_one_secret_character_changed_is_refused() {
     assert_eq!(genuine.code(), Some(0), "stderr: {}", genuine.stderr);
 }
 
+/// The fragment's second half is the host's public key: change it and whoever answers is
+/// not the host the link names, so the join stops with a clear error instead of trusting it.
+#[test]
+fn a_link_with_another_host_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    project(dir.path());
+    let (_host, link) = start_host(dir.path(), &[]);
+    let (before, keys) = link.split_once('#').unwrap();
+    // Character 60 lies in the host key's bytes (the secret is the first 43).
+    let mut altered_keys = keys.as_bytes().to_vec();
+    altered_keys[60] = if altered_keys[60] == b'A' { b'B' } else { b'A' };
+    let altered = format!("{before}#{}", String::from_utf8(altered_keys).unwrap());
+    let finished = run(cotype().args(["ls", &altered]), b"");
+    finished.assert_failure(4, "not signed by the host key in the link", keys);
+    let genuine = run(cotype().args(["ls", &link]), b"");
+    assert_eq!(genuine.code(), Some(0), "stderr: {}", genuine.stderr);
+}
+
 #[test]
 fn a_link_without_its_secret_says_so() {
     let dir = tempfile::tempdir().unwrap();
@@ -176,6 +194,7 @@ fn an_unreachable_relay_exits_3() {
         format!("127.0.0.1:{port}"),
         SessionId::random(),
         Secret::random(),
+        cotype::crypto::HostIdentity::generate().public(),
     )
     .to_url();
     for args in [vec!["ls", &link], vec!["cat", &link, "README.md"]] {

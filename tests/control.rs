@@ -74,7 +74,12 @@ async fn nobody_hears_the_session_before_admission_and_a_refusal_is_explained() 
     // Eve proves she has the link and says hello, but the host has not let her in.
     let keys = SessionKeys::derive(&link.secret, &link.session);
     let socket = cotype::net::connect(&link, 1 << 20).await.unwrap();
-    let mut eve = Channel::new(socket, keys.sending_key(0), ReceivingKeys::new(0, &keys));
+    let mut eve = Channel::new(
+        socket,
+        keys.sending_key(0),
+        ReceivingKeys::new(0, &keys),
+        link.host_key,
+    );
     eve.sender
         .control(&ToRelay::Join {
             session: link.session.0,
@@ -362,9 +367,9 @@ async fn a_removed_member_is_cut_off_by_a_new_key_epoch_and_the_others_carry_on(
     assert!(new_epoch_frames.len() >= 4, "edits flowed in the new epoch");
     for frame in &new_epoch_frames {
         let mut as_is = ReceivingKeys::new(0, &old_keys);
-        assert!(open_frame(&mut as_is, frame).is_err());
+        assert!(open_frame(&mut as_is, &link.host_key, frame).is_err());
         let mut relabelled = ReceivingKeys::new(1, &old_keys);
-        assert!(open_frame(&mut relabelled, frame).is_err());
+        assert!(open_frame(&mut relabelled, &link.host_key, frame).is_err());
     }
 
     // The old link no longer gets in, with a clear message; the new one does.

@@ -186,13 +186,31 @@ async fn next_frame(channel: &mut Channel) -> Incoming {
         match incoming {
             Incoming::Relay(FromRelay::PeerJoined { .. }) => continue,
             Incoming::Message {
-                message: Message::Event(Event::MemberJoined(_)) | Message::Presence(_),
+                message: Message::Event(Event::MemberJoined(_)),
                 ..
             } => continue,
+            Incoming::Message {
+                header,
+                message: Message::Presence(_),
+            } if header.sender == cotype::protocol::HOST_ID => continue,
             Incoming::Closed { reason } => panic!("connection closed: {reason:?}"),
             other => return other,
         }
     }
+}
+
+/// What one member may say to another: where it is (members speak only in presence; the
+/// rest is the host's to say).
+fn said(text: &str) -> Message {
+    Message::Presence(cotype::protocol::message::Presence {
+        seq: 1,
+        path: Some(text.into()),
+        revision: 0,
+        selections: Vec::new(),
+        scroll_line: 0,
+        following: None,
+        latency_ms: None,
+    })
 }
 
 fn notice(text: &str) -> Message {
@@ -221,11 +239,11 @@ async fn tampered_replayed_spliced_and_forged_frames_are_rejected() {
     // Frames sealed honestly, but sent raw so the test can alter them.
     let keys = SessionKeys::derive(&link.secret, &link.session);
     let mut sealer = FrameSealer::new(keys.sending_key(0), sender_id);
-    let genuine = sealer.seal(to_receiver, &notice("genuine")).unwrap();
+    let genuine = sealer.seal(to_receiver, &said("genuine")).unwrap();
     sender.sender.send_raw(genuine.clone()).await.unwrap();
     match next_frame(&mut receiver).await {
         Incoming::Message { header, message } => {
-            assert_eq!(message, notice("genuine"));
+            assert_eq!(message, said("genuine"));
             assert_eq!(header.sender, sender_id);
         }
         other => panic!("expected the genuine frame, got {other:?}"),
@@ -242,7 +260,7 @@ async fn tampered_replayed_spliced_and_forged_frames_are_rejected() {
     ));
 
     // One flipped bit in the ciphertext.
-    let mut tampered = sealer.seal(to_receiver, &notice("tampered")).unwrap();
+    let mut tampered = sealer.seal(to_receiver, &said("tampered")).unwrap();
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
     sender.sender.send_raw(tampered).await.unwrap();
@@ -259,7 +277,7 @@ async fn tampered_replayed_spliced_and_forged_frames_are_rejected() {
     let mut forger = FrameSealer::new(keys.sending_key(0), 0);
     sender
         .sender
-        .send_raw(forger.seal(to_receiver, &notice("I am the host")).unwrap())
+        .send_raw(forger.seal(to_receiver, &said("I am the host")).unwrap())
         .await
         .unwrap();
     match next_frame(&mut receiver).await {
@@ -270,12 +288,27 @@ async fn tampered_replayed_spliced_and_forged_frames_are_rejected() {
         other => panic!("a forged sender must be rejected, got {other:?}"),
     }
 
+    // A member speaking for the host (a notice only the host may send), sealed honestly
+    // under the member's own id: it opens, and is refused for what it says.
+    sender
+        .sender
+        .send_raw(sealer.seal(to_receiver, &notice("the host says")).unwrap())
+        .await
+        .unwrap();
+    match next_frame(&mut receiver).await {
+        Incoming::Rejected { from, error } => {
+            assert_eq!(from, sender_id);
+            assert!(matches!(error, FrameError::HostOnly { .. }), "{error:?}");
+        }
+        other => panic!("a member's notice must be refused, got {other:?}"),
+    }
+
     // A frame sealed under another session's key, spliced into this one.
     let other_keys = SessionKeys::derive(&other_link.secret, &other_link.session);
     let mut splicer = FrameSealer::new(other_keys.sending_key(0), sender_id);
     sender
         .sender
-        .send_raw(splicer.seal(to_receiver, &notice("spliced")).unwrap())
+        .send_raw(splicer.seal(to_receiver, &said("spliced")).unwrap())
         .await
         .unwrap();
     assert!(matches!(
@@ -291,7 +324,7 @@ async fn tampered_replayed_spliced_and_forged_frames_are_rejected() {
     let mut stranger = FrameSealer::new(wrong.sending_key(0), sender_id);
     sender
         .sender
-        .send_raw(stranger.seal(to_receiver, &notice("wrong key")).unwrap())
+        .send_raw(stranger.seal(to_receiver, &said("wrong key")).unwrap())
         .await
         .unwrap();
     assert!(matches!(
@@ -305,11 +338,11 @@ async fn tampered_replayed_spliced_and_forged_frames_are_rejected() {
     // After all that, honest traffic still flows and the host still serves.
     sender
         .sender
-        .send_raw(sealer.seal(to_receiver, &notice("still here")).unwrap())
+        .send_raw(sealer.seal(to_receiver, &said("still here")).unwrap())
         .await
         .unwrap();
     match next_frame(&mut receiver).await {
-        Incoming::Message { message, .. } => assert_eq!(message, notice("still here")),
+        Incoming::Message { message, .. } => assert_eq!(message, said("still here")),
         other => panic!("expected honest traffic to flow, got {other:?}"),
     }
     assert_eq!(bystander.list_files().await.unwrap().len(), 1);
@@ -432,6 +465,7 @@ async fn garbage_is_refused_with_a_reason_and_everyone_else_carries_on() {
         socket,
         keys.sending_key(0),
         cotype::crypto::ReceivingKeys::new(0, &keys),
+        link.host_key,
     );
     let (code, _) = relay_answer(&mut stranger, header_only.clone()).await;
     assert_eq!(code, ErrorCode::NotJoined);
@@ -475,11 +509,11 @@ async fn a_stalled_reader_is_dropped_without_slowing_the_others() {
     let count = 400;
     let mut received = 0;
     for _ in 0..count {
-        let frame = sealer.seal(Route::Everyone, &notice(&payload)).unwrap();
+        let frame = sealer.seal(Route::Everyone, &said(&payload)).unwrap();
         talker.sender.send_raw(frame).await.unwrap();
         loop {
             if let Incoming::Message {
-                message: Message::Event(Event::Notice { .. }),
+                message: Message::Presence(_),
                 ..
             } = next_frame(&mut listener).await
             {

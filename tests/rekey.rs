@@ -6,10 +6,11 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use cotype::channel::{Channel, Incoming};
-use cotype::crypto::{CryptoError, ReceivingKeys, SessionKeys};
+use cotype::crypto::{CryptoError, HostIdentity, ReceivingKeys, SessionKeys};
 use cotype::link::{Link, Secret, SessionId};
 use cotype::protocol::control::{ErrorCode, FromRelay, ToRelay};
 use cotype::protocol::frame::{FrameError, FrameSealer, open_frame};
@@ -50,7 +51,10 @@ fn after_a_rekey_the_removed_member_opens_nothing() {
     let link_secret = Secret::random();
     let link_keys = SessionKeys::derive(&link_secret, &session);
     let host_pair = MemberKeyPair::generate();
+    let identity = Arc::new(HostIdentity::generate());
+    let host_key = identity.public();
     let mut host_sealer = FrameSealer::new(link_keys.sending_key(0), HOST_ID);
+    host_sealer.sign_with(identity.clone());
     let mut alice = Member::join(1, &link_keys);
     let mut bob = Member::join(2, &link_keys);
     let mut mallory = Member::join(3, &link_keys);
@@ -60,7 +64,7 @@ fn after_a_rekey_the_removed_member_opens_nothing() {
         .seal(Route::Everyone, &notice("before"))
         .unwrap();
     for member in [&mut alice, &mut bob, &mut mallory] {
-        let (_, message) = open_frame(&mut member.receiving, &before).unwrap();
+        let (_, message) = open_frame(&mut member.receiving, &host_key, &before).unwrap();
         assert_eq!(message, notice("before"), "member {}", member.id);
     }
 
@@ -77,6 +81,7 @@ fn after_a_rekey_the_removed_member_opens_nothing() {
     .unwrap();
     let new_keys = SessionKeys::derive(&rekey.secret, &session);
     host_sealer = FrameSealer::new(new_keys.sending_key(1), HOST_ID);
+    host_sealer.sign_with(identity);
     let after = host_sealer
         .seal(Route::Everyone, &notice(AFTER_REMOVAL))
         .unwrap();
@@ -96,20 +101,20 @@ fn after_a_rekey_the_removed_member_opens_nothing() {
             .receiving
             .add_epoch(1, &SessionKeys::derive(&secret, &session));
         member.receiving.retire_epochs_below(1);
-        let (header, message) = open_frame(&mut member.receiving, &after).unwrap();
+        let (header, message) = open_frame(&mut member.receiving, &host_key, &after).unwrap();
         assert_eq!(header.epoch, 1);
         assert_eq!(message, notice(AFTER_REMOVAL), "member {}", member.id);
     }
 
     // Mallory: epoch 0 keys do not open epoch 1 ...
     assert_eq!(
-        open_frame(&mut mallory.receiving, &after),
+        open_frame(&mut mallory.receiving, &host_key, &after),
         Err(FrameError::Crypto(CryptoError::UnknownEpoch(1)))
     );
     // ... not even if she relabels her epoch 0 keys as epoch 1 ...
     mallory.receiving.add_epoch(1, &link_keys);
     assert_eq!(
-        open_frame(&mut mallory.receiving, &after),
+        open_frame(&mut mallory.receiving, &host_key, &after),
         Err(FrameError::Crypto(CryptoError::Open))
     );
     // ... and her key pair opens none of the wraps she may have captured.
@@ -148,6 +153,7 @@ async fn connect(link: &Link, keys: &SessionKeys, epoch: u32) -> Channel {
         socket,
         keys.sending_key(epoch),
         ReceivingKeys::new(epoch, keys),
+        link.host_key,
     )
 }
 
@@ -188,11 +194,20 @@ async fn next_message(channel: &mut Channel) -> Message {
 async fn through_a_relay_the_old_link_is_refused_and_captured_frames_stay_closed() {
     let relay = common::start_relay(RelayConfig::default()).await;
     let session = SessionId::random();
-    let old_link = Link::new(false, relay.address.to_string(), session, Secret::random());
+    let identity = Arc::new(HostIdentity::generate());
+    let host_key = identity.public();
+    let old_link = Link::new(
+        false,
+        relay.address.to_string(),
+        session,
+        Secret::random(),
+        host_key,
+    );
     let old_keys = SessionKeys::derive(&old_link.secret, &session);
     let host_pair = MemberKeyPair::generate();
 
     let mut host = connect(&old_link, &old_keys, 0).await;
+    host.sender.sign_as_host(identity);
     let mut resume_token = [0u8; 32];
     rand::fill(&mut resume_token);
     host.sender
@@ -283,7 +298,7 @@ async fn through_a_relay_the_old_link_is_refused_and_captured_frames_stay_closed
         let mut mallory_keys = ReceivingKeys::new(0, &old_keys);
         mallory_keys.add_epoch(1, &old_keys);
         assert_eq!(
-            open_frame(&mut mallory_keys, frame).map(|_| ()),
+            open_frame(&mut mallory_keys, &host_key, frame).map(|_| ()),
             Err(FrameError::Crypto(CryptoError::Open))
         );
     }
@@ -300,6 +315,7 @@ async fn through_a_relay_the_old_link_is_refused_and_captured_frames_stay_closed
         relay.address.to_string(),
         session,
         rekey.secret.clone(),
+        host_key,
     );
     assert!(join(&new_link).await.is_ok());
 }

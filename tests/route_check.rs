@@ -7,12 +7,14 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use cotype::client::Participant;
-use cotype::crypto::SessionKeys;
+use std::sync::Arc;
+
+use cotype::crypto::{HostIdentity, SessionKeys};
 use cotype::link::{Link, Secret, SessionId};
 use cotype::protocol::control::{self, FromRelay};
 use cotype::protocol::frame::FrameSealer;
 use cotype::protocol::header::Route;
-use cotype::protocol::message::{Member, Message, Role, Welcome};
+use cotype::protocol::message::{Member, Message, Presence, Role, Welcome};
 
 fn welcome(participant: u32, name: &str) -> Message {
     Message::Welcome(Welcome {
@@ -30,15 +32,18 @@ fn welcome(participant: u32, name: &str) -> Message {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_participant_ignores_frames_addressed_to_someone_else() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let identity = Arc::new(HostIdentity::generate());
     let link = Link::new(
         false,
         listener.local_addr().unwrap().to_string(),
         SessionId::random(),
         Secret::random(),
+        identity.public(),
     );
     let keys = SessionKeys::derive(&link.secret, &link.session);
     // The genuine host's frames, as a relay would have seen them pass.
     let mut host = FrameSealer::new(keys.sending_key(0), 0);
+    host.sign_with(identity);
     let for_victim = host
         .seal(Route::Participant(6), &welcome(6, "victim"))
         .unwrap();
@@ -83,10 +88,11 @@ async fn a_participant_ignores_frames_addressed_to_someone_else() {
     hostile_relay.abort();
 }
 
-/// After a key change, a removed member still knows the old epoch's key and, with a
-/// relay's help, could seal "host" messages in it. A member that switched takes nothing
-/// from the host in the old epoch, takes other members' frames in it for a few seconds
-/// only, and takes the host's frames in the new epoch as usual.
+/// After a key change, a removed member still knows the old epoch's key (it cannot sign as
+/// the host, but a relay on its side could hold back and replay the host's old-epoch
+/// frames). A member that switched takes nothing from the host in the old epoch, takes
+/// other members' frames in it for a few seconds only, and takes the host's frames in the
+/// new epoch as usual.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_old_epoch_opens_no_host_message_after_a_key_change() {
     use cotype::channel::{Channel, Incoming};
@@ -95,11 +101,13 @@ async fn the_old_epoch_opens_no_host_message_after_a_key_change() {
     use cotype::protocol::message::Event;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let identity = Arc::new(HostIdentity::generate());
     let link = Link::new(
         false,
         listener.local_addr().unwrap().to_string(),
         SessionId::random(),
         Secret::random(),
+        identity.public(),
     );
     let old_keys = SessionKeys::derive(&link.secret, &link.session);
     let new_keys = SessionKeys::derive(&Secret::random(), &link.session);
@@ -108,17 +116,29 @@ async fn the_old_epoch_opens_no_host_message_after_a_key_change() {
             message: text.into(),
         })
     };
-    // Sealed by the removed member with the old key: as the host, and as member 9.
-    let forged_host = FrameSealer::new(old_keys.sending_key(0), 0)
-        .seal(Route::Everyone, &notice("forged by the removed member"))
+    let host = |epoch: u32, keys: &SessionKeys| {
+        let mut sealer = FrameSealer::new(keys.sending_key(epoch), 0);
+        sealer.sign_with(identity.clone());
+        sealer
+    };
+    // A host frame of the old epoch (one the relay held back, say), and a member's presence
+    // sealed just before it switched.
+    let old_host = host(0, &old_keys)
+        .seal(Route::Everyone, &notice("the host in the old epoch"))
         .unwrap();
+    let late_presence = Message::Presence(Presence {
+        seq: 1,
+        path: Some("sent just before the switch".into()),
+        revision: 0,
+        selections: Vec::new(),
+        scroll_line: 0,
+        following: None,
+        latency_ms: None,
+    });
     let late_member = FrameSealer::new(old_keys.sending_key(0), 9)
-        .seal(
-            Route::Everyone,
-            &notice("sent by member 9 just before it switched"),
-        )
+        .seal(Route::Everyone, &late_presence)
         .unwrap();
-    let genuine_host = FrameSealer::new(new_keys.sending_key(1), 0)
+    let genuine_host = host(1, &new_keys)
         .seal(Route::Everyone, &notice("the host in the new epoch"))
         .unwrap();
 
@@ -127,7 +147,7 @@ async fn the_old_epoch_opens_no_host_message_after_a_key_change() {
         let (stream, _) = listener.accept().await.unwrap();
         let mut socket = tokio_tungstenite::accept_async(stream).await.unwrap();
         let _ = ready.await;
-        for frame in [forged_host, late_member, genuine_host] {
+        for frame in [old_host, late_member, genuine_host] {
             socket.send(WsMessage::Binary(frame.into())).await.unwrap();
         }
         while let Some(Ok(_)) = socket.next().await {}
@@ -138,6 +158,7 @@ async fn the_old_epoch_opens_no_host_message_after_a_key_change() {
         socket,
         old_keys.sending_key(0),
         ReceivingKeys::new(0, &old_keys),
+        link.host_key,
     );
     member.sender.set_participant(5);
     member.switch_epoch(1, &new_keys);
@@ -158,7 +179,7 @@ async fn the_old_epoch_opens_no_host_message_after_a_key_change() {
     match next().await {
         Incoming::Message { header, message } => {
             assert_eq!(header.sender, 9);
-            assert_eq!(message, notice("sent by member 9 just before it switched"));
+            assert_eq!(message, late_presence);
         }
         other => panic!("a member's frame in flight was lost: {other:?}"),
     }

@@ -23,7 +23,12 @@ async fn connect(link: &Link, keys: &SessionKeys) -> Channel {
     let socket = cotype::net::connect(link, cotype::protocol::DEFAULT_MAX_FRAME)
         .await
         .expect("the relay accepts connections");
-    Channel::new(socket, keys.sending_key(0), ReceivingKeys::new(0, keys))
+    Channel::new(
+        socket,
+        keys.sending_key(0),
+        ReceivingKeys::new(0, keys),
+        link.host_key,
+    )
 }
 
 async fn welcome(channel: &mut Channel) -> u32 {
@@ -37,10 +42,18 @@ async fn welcome(channel: &mut Channel) -> u32 {
 async fn frames_sent_from_many_tasks_at_once_all_arrive() {
     let relay = common::start_relay(RelayConfig::default()).await;
     let session = SessionId::random();
-    let link = Link::new(false, relay.address.to_string(), session, Secret::random());
+    let identity = std::sync::Arc::new(cotype::crypto::HostIdentity::generate());
+    let link = Link::new(
+        false,
+        relay.address.to_string(),
+        session,
+        Secret::random(),
+        identity.public(),
+    );
     let keys = SessionKeys::derive(&link.secret, &session);
 
     let mut host = connect(&link, &keys).await;
+    host.sender.sign_as_host(identity);
     host.sender
         .control(&ToRelay::Create {
             session: session.0,

@@ -151,7 +151,12 @@ impl Participant {
         let keys = SessionKeys::derive(&link.secret, &link.session);
         let socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
         // The epoch is known only after the relay's welcome; the keys are set again then.
-        let mut channel = Channel::new(socket, keys.sending_key(0), ReceivingKeys::new(0, &keys));
+        let mut channel = Channel::new(
+            socket,
+            keys.sending_key(0),
+            ReceivingKeys::new(0, &keys),
+            link.host_key,
+        );
         channel
             .sender
             .control(&ToRelay::Join {
@@ -205,6 +210,17 @@ impl Participant {
                     header,
                     message: Message::Event(crate::protocol::message::Event::AwaitingAdmission),
                 } if header.sender == crate::protocol::HOST_ID => waiting(),
+                // The host's first words do not verify with the key in the link: the link's
+                // last part was changed, or someone else is answering in its place.
+                Incoming::Rejected {
+                    from: crate::protocol::HOST_ID,
+                    error:
+                        crate::protocol::frame::FrameError::Crypto(
+                            crate::crypto::CryptoError::NotSignedByHost,
+                        ),
+                } => return Err(ClientError::WrongSecret(
+                    "the host's answer is not signed by the host key in the link: copy the whole link again".into(),
+                )),
                 Incoming::Relay(FromRelay::Error {
                     code,
                     message,

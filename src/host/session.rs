@@ -195,10 +195,25 @@ impl HostSession {
                 (address.to_string(), false, Some(relay))
             }
         };
-        let link = Link::new(tls, relay_address, SessionId::random(), Secret::random());
+        let identity = std::sync::Arc::new(crate::crypto::HostIdentity::generate());
+        let link = Link::new(
+            tls,
+            relay_address,
+            SessionId::random(),
+            Secret::random(),
+            identity.public(),
+        );
         let keys = SessionKeys::derive(&link.secret, &link.session);
         let socket = crate::net::connect(&link, crate::protocol::DEFAULT_MAX_FRAME).await?;
-        let mut channel = Channel::new(socket, keys.sending_key(0), ReceivingKeys::new(0, &keys));
+        let mut channel = Channel::new(
+            socket,
+            keys.sending_key(0),
+            ReceivingKeys::new(0, &keys),
+            link.host_key,
+        );
+        // Everything the host sends carries its signature: members can seal, but only the
+        // host can sign.
+        channel.sender.sign_as_host(identity);
         let mut resume_token = [0u8; 32];
         rand::fill(&mut resume_token);
         channel

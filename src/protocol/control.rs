@@ -148,7 +148,7 @@ mod tests {
         let hex: String = frame.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             hex,
-            format!("0100{}{}{}", "02", "01".repeat(16), "02".repeat(32))
+            format!("0200{}{}{}", "02", "01".repeat(16), "02".repeat(32))
         );
         assert_eq!(
             decode::<ToRelay>(&frame).unwrap(),
@@ -162,9 +162,9 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert_eq!(decode::<ToRelay>(&[]), Err(DecodeError::Empty));
-        assert_eq!(decode::<ToRelay>(&[1]), Err(DecodeError::Truncated(1)));
-        assert_eq!(decode::<ToRelay>(&[1, 0, 250, 3]), Err(DecodeError::Body));
+        assert_eq!(decode::<ToRelay>(&[2]), Err(DecodeError::Truncated(1)));
+        assert_eq!(decode::<ToRelay>(&[2, 0, 250, 3]), Err(DecodeError::Body));
         assert_eq!(decode::<ToRelay>(&[9, 0]), Err(DecodeError::Version(9)));
-        assert_eq!(decode::<ToRelay>(&[1, 0, 2, 1]), Err(DecodeError::Body));
+        assert_eq!(decode::<ToRelay>(&[2, 0, 2, 1]), Err(DecodeError::Body));
     }
 }

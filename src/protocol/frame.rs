@@ -3,7 +3,7 @@
 use super::header::{HEADER_LEN, Header, Kind, Route};
 use super::message::Message;
 use super::{DecodeError, ParticipantId};
-use crate::crypto::{CryptoError, ReceivingKeys, SendingKey};
+use crate::crypto::{CryptoError, HostIdentity, HostKey, ReceivingKeys, SIGNATURE_LEN, SendingKey};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FrameError {
@@ -17,6 +17,9 @@ pub enum FrameError {
     /// Sealed in a key epoch this member has moved past (see `Channel::switch_epoch`).
     #[error("the frame was sealed in the retired key epoch {epoch}")]
     RetiredEpoch { epoch: crate::crypto::Epoch },
+    /// A member sent what only the host may send (an answer, an applied edit, an event).
+    #[error("a member sent a {kind:?} message, which only the host may send")]
+    HostOnly { kind: super::header::Kind },
     #[error("the frame's header says {header:?} but its message is a {actual:?}")]
     KindMismatch {
         header: super::header::Kind,
@@ -48,6 +51,8 @@ pub struct FrameSealer {
     sender: ParticipantId,
     /// Pad requests, responses and edits to `padded_len` (on unless `COTYPE_PADDING=off`).
     padding: bool,
+    /// The host signs every frame (see `crypto::HostIdentity`); members do not.
+    signer: Option<std::sync::Arc<HostIdentity>>,
 }
 
 impl FrameSealer {
@@ -57,7 +62,17 @@ impl FrameSealer {
             key,
             sender,
             padding: !padding,
+            signer: None,
         }
+    }
+
+    /// Signs every frame from now on with the host's key.
+    pub fn sign_with(&mut self, identity: std::sync::Arc<HostIdentity>) {
+        self.signer = Some(identity);
+    }
+
+    pub fn signer(&self) -> Option<std::sync::Arc<HostIdentity>> {
+        self.signer.clone()
     }
 
     /// Turns padding on or off (`COTYPE_PADDING=off` starts with it off).
@@ -83,13 +98,26 @@ impl FrameSealer {
             counter: self.key.next_counter()?,
         };
         let header_bytes = header.encode();
-        let mut plaintext = postcard::to_allocvec(message).expect("catalog messages serialize");
+        // A host frame's plaintext starts with the signature, filled in below.
+        let signature_len = if self.signer.is_some() {
+            SIGNATURE_LEN
+        } else {
+            0
+        };
+        let mut plaintext = vec![0; signature_len];
+        postcard::to_io(message, &mut plaintext).expect("catalog messages serialize");
         // Zeros after the message: the decoder stops at the message's end, and the seal
         // covers them. Presence and events stay small: they are frequent and say little.
         if self.padding && matches!(header.kind, Kind::Request | Kind::Response | Kind::Edit) {
             plaintext.resize(padded_len(plaintext.len()), 0);
         }
-        let sealed = self.key.seal(header.counter, &header_bytes, &plaintext);
+        if let Some(signer) = &self.signer {
+            let signature = signer.sign(&header_bytes, &plaintext[SIGNATURE_LEN..]);
+            plaintext[..SIGNATURE_LEN].copy_from_slice(&signature);
+        }
+        let sealed = self
+            .key
+            .seal(self.sender, header.counter, &header_bytes, &plaintext);
         let mut frame = Vec::with_capacity(HEADER_LEN + sealed.len());
         frame.extend_from_slice(&header_bytes);
         frame.extend_from_slice(&sealed);
@@ -97,17 +125,36 @@ impl FrameSealer {
     }
 }
 
-/// Opens a data frame: checks the header, the seal and the counter, then decodes.
-pub fn open_frame(keys: &mut ReceivingKeys, frame: &[u8]) -> Result<(Header, Message), FrameError> {
+/// Opens a data frame: checks the header, the seal and the counter, and for a frame from
+/// the host's id its signature by `host`, then decodes.
+pub fn open_frame(
+    keys: &mut ReceivingKeys,
+    host: &HostKey,
+    frame: &[u8],
+) -> Result<(Header, Message), FrameError> {
     let header = Header::decode(frame)?;
+    let header_bytes = &frame[..HEADER_LEN];
+    let from_host = header.sender == super::HOST_ID;
     let plaintext = keys.open(
         header.epoch,
+        header.sender,
         &header.instance,
         header.counter,
-        &frame[..HEADER_LEN],
+        header_bytes,
         &frame[HEADER_LEN..],
+        |plaintext| {
+            !from_host
+                || plaintext
+                    .split_first_chunk::<SIGNATURE_LEN>()
+                    .is_some_and(|(signature, body)| host.verify(header_bytes, body, signature))
+        },
     )?;
-    let message: Message = postcard::from_bytes(&plaintext).map_err(|_| DecodeError::Body)?;
+    let body = if from_host {
+        &plaintext[SIGNATURE_LEN..]
+    } else {
+        &plaintext[..]
+    };
+    let message: Message = postcard::from_bytes(body).map_err(|_| DecodeError::Body)?;
     if message.kind() != header.kind {
         return Err(FrameError::KindMismatch {
             header: header.kind,
@@ -146,7 +193,9 @@ mod tests {
     #[test]
     fn sizes_within_a_bucket_look_alike_and_open_unchanged() {
         let keys = SessionKeys::derive(&Secret::random(), &SessionId::random());
+        let host = std::sync::Arc::new(HostIdentity::generate());
         let mut sealer = FrameSealer::new(keys.sending_key(0), 0);
+        sealer.sign_with(host.clone());
         sealer.set_padding(true);
         let chunk = |len: usize| Message::Response {
             id: 1,
@@ -158,14 +207,56 @@ mod tests {
             },
         };
         let small = sealer.seal(Route::Participant(3), &chunk(10)).unwrap();
-        let larger = sealer.seal(Route::Participant(3), &chunk(100)).unwrap();
+        let larger = sealer.seal(Route::Participant(3), &chunk(40)).unwrap();
         assert_eq!(small.len(), larger.len());
         let mut receiving = ReceivingKeys::new(0, &keys);
-        assert_eq!(open_frame(&mut receiving, &small).unwrap().1, chunk(10));
-        assert_eq!(open_frame(&mut receiving, &larger).unwrap().1, chunk(100));
+        let host_key = host.public();
+        assert_eq!(
+            open_frame(&mut receiving, &host_key, &small).unwrap().1,
+            chunk(10)
+        );
+        assert_eq!(
+            open_frame(&mut receiving, &host_key, &larger).unwrap().1,
+            chunk(40)
+        );
 
         sealer.set_padding(false);
         let unpadded = sealer.seal(Route::Participant(3), &chunk(10)).unwrap();
         assert!(unpadded.len() < small.len());
+    }
+
+    /// Attack: a member holds the content key, so it can seal a frame under the host's id
+    /// (a relay on its side delivers it as is). Without the host's signature it does not
+    /// open, and the host's own frames keep opening after it.
+    #[test]
+    fn only_the_host_key_makes_a_host_frame() {
+        let keys = SessionKeys::derive(&Secret::random(), &SessionId::random());
+        let host = std::sync::Arc::new(HostIdentity::generate());
+        let mut genuine = FrameSealer::new(keys.sending_key(0), crate::protocol::HOST_ID);
+        genuine.sign_with(host.clone());
+        let mut forger = FrameSealer::new(keys.sending_key(0), crate::protocol::HOST_ID);
+        let pretender = std::sync::Arc::new(HostIdentity::generate());
+        let mut impostor = FrameSealer::new(keys.sending_key(0), crate::protocol::HOST_ID);
+        impostor.sign_with(pretender);
+        let message = Message::Response {
+            id: 1,
+            done: true,
+            body: Response::Pong,
+        };
+        let mut receiving = ReceivingKeys::new(0, &keys);
+        for forged in [&mut forger, &mut impostor] {
+            let frame = forged.seal(Route::Everyone, &message).unwrap();
+            assert_eq!(
+                open_frame(&mut receiving, &host.public(), &frame),
+                Err(FrameError::Crypto(CryptoError::NotSignedByHost))
+            );
+        }
+        let frame = genuine.seal(Route::Everyone, &message).unwrap();
+        assert_eq!(
+            open_frame(&mut receiving, &host.public(), &frame)
+                .unwrap()
+                .1,
+            message
+        );
     }
 }

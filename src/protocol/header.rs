@@ -157,7 +157,7 @@ mod tests {
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(
             hex,
-            "01020100000000020000000701020304aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1122334455667788"
+            "02020100000000020000000701020304aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1122334455667788"
         );
         assert_eq!(Header::decode(&bytes).unwrap(), header);
     }
@@ -182,8 +182,8 @@ mod tests {
         bytes[2] = 0;
         bytes[1] = 200;
         assert_eq!(Header::decode(&bytes), Err(DecodeError::Kind(200)));
-        bytes[0] = 2;
-        assert_eq!(Header::decode(&bytes), Err(DecodeError::Version(2)));
+        bytes[0] = 1;
+        assert_eq!(Header::decode(&bytes), Err(DecodeError::Version(1)));
     }
 
     #[test]

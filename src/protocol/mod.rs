@@ -11,7 +11,7 @@ pub mod header;
 pub mod message;
 
 /// Bumped on any incompatible change to the header, control messages or catalog.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// The largest frame a relay accepts by default (`--max-frame`), header included.
 pub const DEFAULT_MAX_FRAME: usize = 1024 * 1024;
@@ -90,7 +90,9 @@ mod tests {
             }],
         });
         let keys = SessionKeys::derive(&Secret::random(), &SessionId::random());
-        let mut sealer = FrameSealer::new(keys.sending_key(u32::MAX), ParticipantId::MAX);
+        // Applied edits come from the host, whose frames also carry its signature.
+        let mut sealer = FrameSealer::new(keys.sending_key(u32::MAX), HOST_ID);
+        sealer.sign_with(std::sync::Arc::new(crate::crypto::HostIdentity::generate()));
         let frame = sealer.seal(Route::Everyone, &message).unwrap();
         assert!(frame.len() <= DEFAULT_MAX_FRAME, "{} bytes", frame.len());
     }
