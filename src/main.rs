@@ -904,7 +904,7 @@ enum ApproveArg {
 }
 
 const HOST_CONSOLE_HELP: &str = "\
-commands: who | admit ID [read-only] | refuse ID | role ID editor|read-only | remove ID | follow | unsaved | end";
+commands: who | admit ID [read-only] | refuse ID | role ID editor|read-only | remove ID | follow | unsaved | adopt-ignores | end";
 
 /// Lines of standard input, read on a thread of their own. A read from a terminal or an
 /// open pipe cannot be cancelled: on tokio's blocking pool (`tokio::io::stdin`) it would
@@ -963,6 +963,10 @@ async fn headless_host_console(
                 HostEvent::Unsaved { paths } => {
                     eprintln!("unsaved edits in: {}", paths.join(", "))
                 }
+                HostEvent::IgnoreFilesChanged { paths } => eprintln!(
+                    "{} changed; files hidden before stay hidden. 'adopt-ignores' applies the files as they are now",
+                    paths.join(", ")
+                ),
                 HostEvent::Ended => eprintln!("session ended"),
             }
         }
@@ -990,6 +994,7 @@ async fn headless_host_console(
             }
             (Some("follow"), _) => Some(HostCommand::FollowMe),
             (Some("unsaved"), _) => Some(HostCommand::CheckUnsaved),
+            (Some("adopt-ignores"), _) => Some(HostCommand::AdoptIgnoreFiles),
             (Some("end"), _) => Some(HostCommand::End),
             (None, _) => continue,
             _ => None,

@@ -4,6 +4,7 @@
 //! and answers their requests from the workspace, never serving what the workspace hides.
 
 pub mod documents;
+pub mod frozen_ignores;
 pub mod intel;
 pub mod lsp;
 pub mod rate;

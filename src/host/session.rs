@@ -80,6 +80,9 @@ pub enum HostCommand {
     /// Asks which files have edits not saved to disk (answered by `HostEvent::Unsaved`):
     /// ending the session loses them.
     CheckUnsaved,
+    /// Accepts the ignore files (`.gitignore`, `.ignore`) as they are now: rules someone
+    /// removed from them stop hiding files. Without it, hiding only grows.
+    AdoptIgnoreFiles,
     End,
 }
 
@@ -101,6 +104,11 @@ pub enum HostEvent {
     },
     /// Open files whose edits are not on disk (after `HostCommand::CheckUnsaved`).
     Unsaved {
+        paths: Vec<String>,
+    },
+    /// Ignore files changed during the session (`HostCommand::AdoptIgnoreFiles` applies
+    /// them as written); until then, what they hid stays hidden.
+    IgnoreFilesChanged {
         paths: Vec<String>,
     },
     Ended,
@@ -641,7 +649,12 @@ impl HostSession {
             .iter()
             .map(|p| self.workspace.is_visible(p))
             .collect();
-        self.workspace.refresh();
+        let changed_ignore_files = self.workspace.refresh();
+        if !changed_ignore_files.is_empty() {
+            self.tell(HostEvent::IgnoreFilesChanged {
+                paths: changed_ignore_files,
+            });
+        }
         let sender = self.sender();
         let mut list_changed = false;
         for (path, was_visible) in relative.iter().zip(visible_before) {
@@ -944,6 +957,12 @@ impl HostSession {
             HostCommand::CheckUnsaved => {
                 let paths = self.documents.unsaved_paths();
                 self.tell(HostEvent::Unsaved { paths });
+            }
+            HostCommand::AdoptIgnoreFiles => {
+                self.workspace.adopt_ignore_files();
+                sender
+                    .send(Route::Everyone, &Message::Event(Event::FilesChanged))
+                    .await?;
             }
             HostCommand::End => {
                 sender.control(&ToRelay::End).await?;

@@ -41,6 +41,7 @@ use std::sync::{Arc, PoisonError, RwLock, mpsc};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::{WalkBuilder, WalkState};
 
+use crate::host::frozen_ignores::{FrozenIgnores, is_ignore_file};
 use crate::protocol::FILE_CHUNK_LEN;
 use crate::protocol::message::FileEntry;
 
@@ -237,6 +238,10 @@ pub struct Workspace {
     /// Canonical: every containment check compares canonical paths against it.
     root: PathBuf,
     rules: Arc<HideRules>,
+    /// Ignore files' rules as the host's user last accepted them (see `frozen_ignores`).
+    frozen: RwLock<Arc<FrozenIgnores>>,
+    /// Ignore files already reported as changed, so the host's user hears once.
+    reported_ignore_changes: std::sync::Mutex<Vec<String>>,
     index: RwLock<Index>,
 }
 
@@ -253,10 +258,13 @@ impl Workspace {
                 path: root.to_owned(),
             });
         }
-        let index = walk(&canonical, &rules);
+        let index = walk(&canonical, &rules, Arc::default());
+        let frozen = Arc::new(FrozenIgnores::read(&canonical, ignore_files(&index)));
         Ok(Workspace {
             root: canonical,
             rules,
+            frozen: RwLock::new(frozen),
+            reported_ignore_changes: Default::default(),
             index: RwLock::new(index),
         })
     }
@@ -268,9 +276,44 @@ impl Workspace {
 
     /// Walks the folder again, so files created, deleted or newly ignored since the last
     /// walk are seen. The host calls this when the file system tells it something changed.
-    pub fn refresh(&self) {
-        let index = walk(&self.root, &self.rules);
+    /// Returns the ignore files that changed since the host's user accepted them and were
+    /// not reported before: what they hid stays hidden until `adopt_ignore_files`.
+    pub fn refresh(&self) -> Vec<String> {
+        let frozen = self.frozen();
+        let index = walk(&self.root, &self.rules, frozen.clone());
         *self.index.write().unwrap_or_else(PoisonError::into_inner) = index;
+        let changed = frozen.changed_on(&self.root);
+        let mut reported = self
+            .reported_ignore_changes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let new: Vec<String> = changed
+            .iter()
+            .filter(|path| !reported.contains(path))
+            .cloned()
+            .collect();
+        *reported = changed;
+        new
+    }
+
+    fn frozen(&self) -> Arc<FrozenIgnores> {
+        self.frozen
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The host's user accepts the ignore files as they are now: rules removed from them
+    /// stop hiding (the only way hiding shrinks during a session).
+    pub fn adopt_ignore_files(&self) {
+        let index = walk(&self.root, &self.rules, Arc::default());
+        *self.frozen.write().unwrap_or_else(PoisonError::into_inner) =
+            Arc::new(FrozenIgnores::read(&self.root, ignore_files(&index)));
+        *self.index.write().unwrap_or_else(PoisonError::into_inner) = index;
+        self.reported_ignore_changes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// Every shared file, sorted by path.
@@ -518,8 +561,17 @@ enum Found {
     },
 }
 
+/// The ignore files among the shared files.
+fn ignore_files(index: &Index) -> impl Iterator<Item = String> + '_ {
+    index
+        .files
+        .iter()
+        .filter(|(path, file)| !file.is_link && is_ignore_file(path))
+        .map(|(path, _)| path.clone())
+}
+
 /// The single walk that decides what is shared (see the module docs).
-fn walk(root: &Path, rules: &Arc<HideRules>) -> Index {
+fn walk(root: &Path, rules: &Arc<HideRules>, frozen: Arc<FrozenIgnores>) -> Index {
     let mut builder = WalkBuilder::new(root);
     builder
         .hidden(false)
@@ -533,11 +585,14 @@ fn walk(root: &Path, rules: &Arc<HideRules>) -> Index {
     let filter_root = root.to_owned();
     let filter_rules = Arc::clone(rules);
     builder.filter_entry(move |entry| {
+        let is_dir = entry.file_type().is_some_and(|kind| kind.is_dir());
         entry.depth() == 0
             || entry
                 .path()
                 .strip_prefix(&filter_root)
-                .is_ok_and(|relative| !filter_rules.hides(relative))
+                .is_ok_and(|relative| {
+                    !filter_rules.hides(relative) && !frozen.hides(&filter_root, relative, is_dir)
+                })
     });
     let (sender, receiver) = mpsc::channel();
     builder.build_parallel().run(|| {

@@ -1174,6 +1174,13 @@ impl Loop {
                     format!("quitting {}: quit again to confirm", lost.join(" and ")),
                 );
             }
+            HostEvent::IgnoreFilesChanged { paths } => self.app.message(
+                Level::Warning,
+                format!(
+                    "{} changed; the files it hid stay hidden for this session",
+                    paths.join(", ")
+                ),
+            ),
             HostEvent::Ended => self.quit = true,
         }
     }
