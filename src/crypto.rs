@@ -139,6 +139,19 @@ impl SessionKeys {
         }
     }
 
+    /// A sending key with a chosen instance id and first counter: what a hostile member
+    /// who copied another's instance id from a header would build. Only tests use it.
+    #[doc(hidden)]
+    pub fn sending_key_as(&self, epoch: Epoch, instance: InstanceId, first: u64) -> SendingKey {
+        SendingKey {
+            instance,
+            epoch,
+            next_counter: first,
+            content: self.content_copy(),
+            cipher: None,
+        }
+    }
+
     fn content_copy(&self) -> Zeroizing<[u8; 32]> {
         Zeroizing::new(self.content)
     }
