@@ -314,3 +314,89 @@ async fn editing_gitignore_does_not_unhide_files() {
         ]
     );
 }
+
+/// A member who asks for far more than a person could (dozens of searches at once,
+/// hundreds of open files) is refused with a reason; others are answered as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_member_cannot_take_the_host_from_the_others() {
+    use cotype::host::rate::{OPEN_DOCUMENTS, SEARCHES_IN_FLIGHT};
+    use cotype::protocol::message::SearchRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<(String, Vec<u8>)> = (0..OPEN_DOCUMENTS + 20)
+        .map(|i| {
+            let text = format!("needle {i}\n").repeat(200);
+            (format!("f/{i:04}.txt"), text.into_bytes())
+        })
+        .collect();
+    let tree: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(path, text)| (path.as_str(), text.as_slice()))
+        .collect();
+    write_tree(dir.path(), &tree);
+    let relay = start_relay(RelayConfig::default()).await;
+    let link = start_host(dir.path(), relay.address, "host", &[]).await;
+    let mut flooder = Participant::join(&link, "flooder").await.unwrap();
+    let mut bystander = Participant::join(&link, "bystander").await.unwrap();
+
+    let search = Request::Search(SearchRequest {
+        pattern: "needle".into(),
+        fixed_strings: true,
+        ignore_case: false,
+        whole_word: false,
+        globs: Vec::new(),
+        max_matches: 0,
+    });
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        ids.push(flooder.send_request(search.clone()).await.unwrap());
+    }
+    let (mut refused, mut finished) = (0, 0);
+    for id in ids {
+        loop {
+            match flooder.next_response(id).await.unwrap() {
+                (Response::Error { message }, true) => {
+                    assert!(message.contains("searches are still running"), "{message}");
+                    refused += 1;
+                    break;
+                }
+                (_, true) => {
+                    finished += 1;
+                    break;
+                }
+                (_, false) => {}
+            }
+        }
+    }
+    assert!(refused > 0, "40 searches at once were all taken on");
+    assert!(finished >= SEARCHES_IN_FLIGHT, "{finished} finished");
+    // Meanwhile and after, the others are served.
+    assert_eq!(ping(&mut bystander).await, Some(()));
+    assert_eq!(bystander.list_files().await.unwrap().len(), files.len());
+
+    // Open documents: the one past the bound is refused with a reason.
+    for (i, (path, _)) in files.iter().enumerate() {
+        let id = flooder
+            .send_request(Request::OpenDocument { path: path.clone() })
+            .await
+            .unwrap();
+        let last = loop {
+            let (body, done) = flooder.next_response(id).await.unwrap();
+            if done {
+                break body;
+            }
+        };
+        match last {
+            Response::Error { message } => {
+                assert_eq!(i, OPEN_DOCUMENTS, "refused at {i}: {message}");
+                assert!(message.contains("close some first"), "{message}");
+                break;
+            }
+            _ => assert!(i < OPEN_DOCUMENTS, "file {i} opened past the bound"),
+        }
+    }
+    assert_eq!(
+        ping(&mut flooder).await,
+        Some(()),
+        "the flooder itself carries on"
+    );
+}

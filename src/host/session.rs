@@ -145,6 +145,8 @@ struct Participant {
     viewing: Option<String>,
     /// How many bytes of edits they may still send now.
     edit_rate: crate::host::rate::ByteRate,
+    /// Their requests the host is still answering.
+    in_flight: crate::host::rate::InFlight,
 }
 
 /// A running host: the link to share, and the loop that serves it.
@@ -832,6 +834,7 @@ impl HostSession {
                 open: Default::default(),
                 viewing: None,
                 edit_rate: Default::default(),
+                in_flight: Default::default(),
             },
         );
         if is_owner {
@@ -1236,6 +1239,17 @@ impl HostSession {
         }
         match body {
             Request::OpenDocument { path } => {
+                if let Some(p) = self.participants.get(&from)
+                    && p.open.len() >= crate::host::rate::OPEN_DOCUMENTS
+                    && !p.open.contains(&path)
+                {
+                    let message = format!(
+                        "you have {} files open, the most the host keeps for one person; close some first",
+                        p.open.len()
+                    );
+                    let answer = respond(true, Response::Error { message });
+                    return Ok(sender.send(route, &answer).await?);
+                }
                 let read_only = self.role_of(from) == Some(Role::ReadOnly);
                 let piece = |done: bool, revision: u64, text: String| {
                     respond(
@@ -1484,6 +1498,25 @@ impl HostSession {
                 return Ok(());
             }
         };
+        // Stopping a search is never refused: it is how a member makes room.
+        let in_flight = self
+            .participants
+            .get(&from)
+            .filter(|_| !matches!(body, Request::CancelSearch { .. }))
+            .map(|p| p.in_flight.start(matches!(body, Request::Search(_))));
+        let guard = match in_flight {
+            Some(Ok(guard)) => Some(guard),
+            Some(Err(message)) => {
+                let answer = Message::Response {
+                    id,
+                    done: true,
+                    body: Response::Error { message },
+                };
+                sender.send(Route::Participant(from), &answer).await?;
+                return Ok(());
+            }
+            None => None,
+        };
         // A search reads what everyone sees: the shared text of files with unsaved edits.
         let texts = match body {
             Request::Search(_) => self.documents.unsaved_texts(),
@@ -1494,6 +1527,7 @@ impl HostSession {
             if let Err(e) = intel.handle(sender, from, id, body, texts).await {
                 tracing::warn!(participant = from, "answering a request failed: {e:#}");
             }
+            drop(guard);
         });
         Ok(())
     }
