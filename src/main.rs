@@ -74,6 +74,13 @@ enum Command {
             default_value_t = 30
         )]
         sessions_per_ip_per_minute: u32,
+        /// Join attempts (right or wrong) one IP address may make per minute.
+        #[arg(
+            long,
+            env = "COTYPE_RELAY_JOINS_PER_IP_PER_MINUTE",
+            default_value_t = 120
+        )]
+        joins_per_ip_per_minute: u32,
         /// Bytes queued for all receivers together, in MiB, before those with a backlog
         /// are dropped as too slow (each receiver may queue 8 MiB).
         #[arg(long, env = "COTYPE_RELAY_MAX_QUEUED_MIB", default_value_t = 512)]
@@ -520,6 +527,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             max_connections,
             max_connections_per_ip,
             sessions_per_ip_per_minute,
+            joins_per_ip_per_minute,
             max_queued_mib,
             max_frame,
             metrics,
@@ -545,6 +553,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 max_connections,
                 max_connections_per_ip,
                 sessions_per_ip_per_minute,
+                joins_per_ip_per_minute,
                 total_queue_bytes: max_queued_mib.saturating_mul(1 << 20),
                 max_frame,
                 ..defaults

@@ -414,6 +414,59 @@ async fn new_sessions_from_one_address_are_rate_limited() {
     );
 }
 
+/// A script trying links (wrong tokens) from one address meets the join-attempt limit;
+/// a genuine joiner from another address is not affected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_attempts_from_one_address_are_rate_limited() {
+    let relay = start_relay_process(
+        None,
+        &[
+            "--joins-per-ip-per-minute",
+            "10",
+            "--metrics",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    let (_dir, _host, link) = share_folder(relay.address);
+    let session = Link::parse(&link, false).unwrap().session;
+    let join = |from: IpAddr, token: [u8; 32]| async move {
+        let (mut tx, mut rx) = ws_from(from, relay.address).await.unwrap().split();
+        send_control(
+            &mut tx,
+            &ToRelay::Join {
+                session: session.0,
+                token,
+            },
+        )
+        .await;
+        next_control(&mut rx).await
+    };
+    let mut answers = Vec::new();
+    for guess in 0..30u8 {
+        answers.push(join(ip("127.0.0.7"), [guess; 32]).await);
+    }
+    let message = |answer: &Option<FromRelay>| match answer {
+        Some(FromRelay::Error { message, .. }) => message.clone(),
+        other => panic!("a wrong token was not refused: {other:?}"),
+    };
+    let messages: Vec<String> = answers.iter().map(message).collect();
+    assert!(messages[0].contains("does not match"), "{}", messages[0]);
+    let limited = messages
+        .iter()
+        .filter(|m| m.contains("too many join attempts"))
+        .count();
+    assert!(
+        (15..=20).contains(&limited),
+        "{limited} of 30 attempts limited with a bucket of 10: {messages:?}"
+    );
+    let text = metrics_text(relay.metrics.unwrap()).await;
+    assert!(metric(&text, "cotype_relay_joins_rate_limited_total") >= 15);
+    // The session and other addresses carry on.
+    let listed = ls(&link);
+    assert_eq!(listed.code(), Some(0), "stderr: {}", listed.stderr);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joiners_that_never_say_hello_do_not_keep_the_session_full() {
     let relay = start_relay_process(None, &[], &[]);

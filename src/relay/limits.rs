@@ -1,5 +1,5 @@
 //! What the relay spends on people it does not know: open files, connections per address
-//! and in total, new sessions per address, and bytes queued for receivers.
+//! and in total, new sessions and join attempts per address, and bytes queued for receivers.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -173,14 +173,14 @@ impl Drop for ConnectionSlot {
 
 /// New sessions per peer address: a token bucket of `per_minute` tokens refilled evenly
 /// over a minute.
-pub struct CreationLimiter {
+pub struct PerAddressRate {
     per_minute: u32,
     buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
 }
 
-impl CreationLimiter {
+impl PerAddressRate {
     pub fn new(per_minute: u32) -> Self {
-        CreationLimiter {
+        PerAddressRate {
             per_minute,
             buckets: Mutex::new(HashMap::new()),
         }
@@ -354,7 +354,7 @@ mod tests {
 
     #[test]
     fn session_creation_is_limited_per_address() {
-        let limiter = CreationLimiter::new(3);
+        let limiter = PerAddressRate::new(3);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         assert!((0..3).all(|_| limiter.allow(a)));

@@ -39,6 +39,7 @@ pub struct Metrics {
     pending_timeouts: AtomicU64,
     pending_full: AtomicU64,
     sessions_rate_limited: AtomicU64,
+    joins_rate_limited: AtomicU64,
 }
 
 /// What is true right now, read when the metrics are rendered.
@@ -111,6 +112,10 @@ impl Metrics {
 
     pub fn session_rate_limited(&self) {
         self.sessions_rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn join_rate_limited(&self) {
+        self.joins_rate_limited.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn render(&self, gauges: Gauges) -> String {
@@ -187,6 +192,12 @@ impl Metrics {
             "counter",
             "Session creations refused by the per-address rate limit.",
             get(&self.sessions_rate_limited),
+        );
+        metric(
+            "cotype_relay_joins_rate_limited_total",
+            "counter",
+            "Join attempts refused by the per-address rate limit.",
+            get(&self.joins_rate_limited),
         );
         metric(
             "cotype_relay_sessions_created_total",

@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use crate::protocol::control::{self, ErrorCode, FromRelay, ToRelay};
 use crate::protocol::header::{Header, Route};
 use crate::protocol::{DEFAULT_MAX_FRAME, HOST_ID, ParticipantId};
-use limits::{Connections, CreationLimiter, OutQueue, QueuedBytes};
+use limits::{Connections, OutQueue, PerAddressRate, QueuedBytes};
 use metrics::Metrics;
 use session::{Member, Outgoing, Refusal, Session, SessionKey};
 
@@ -71,6 +71,9 @@ pub struct RelayConfig {
     pub join_timeout: Duration,
     /// New sessions one IP address may create per minute (a bucket that refills evenly).
     pub sessions_per_ip_per_minute: u32,
+    /// Join attempts one IP address may make per minute, right or wrong (the same kind of
+    /// bucket): a person rejoining never meets it; a script trying links does.
+    pub joins_per_ip_per_minute: u32,
     /// How long a session waits for its host to reconnect.
     pub host_grace: Duration,
     pub ping_interval: Duration,
@@ -95,6 +98,7 @@ impl Default for RelayConfig {
             handshake_timeout: Duration::from_secs(10),
             join_timeout: Duration::from_secs(10),
             sessions_per_ip_per_minute: 30,
+            joins_per_ip_per_minute: 120,
             host_grace: Duration::from_secs(60),
             ping_interval: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(45),
@@ -109,7 +113,8 @@ struct RelayState {
     metrics: Metrics,
     next_connection: AtomicU64,
     connections: Arc<Connections>,
-    creations: CreationLimiter,
+    creations: PerAddressRate,
+    joins: PerAddressRate,
     queued: Arc<QueuedBytes>,
 }
 
@@ -123,7 +128,8 @@ impl Relay {
     pub fn new(config: RelayConfig) -> Self {
         Relay {
             state: Arc::new(RelayState {
-                creations: CreationLimiter::new(config.sessions_per_ip_per_minute),
+                creations: PerAddressRate::new(config.sessions_per_ip_per_minute),
+                joins: PerAddressRate::new(config.joins_per_ip_per_minute),
                 config,
                 sessions: Mutex::new(HashMap::new()),
                 metrics: Metrics::default(),
@@ -228,6 +234,7 @@ impl Relay {
                 let Some(state) = state.upgrade() else { return };
                 let grace = state.config.host_grace;
                 state.creations.forget_full();
+                state.joins.forget_full();
                 let open = state.connections.open();
                 most_open = most_open.max(open);
                 if most_open - open >= limits::TRIM_AFTER_CLOSED {
@@ -755,6 +762,18 @@ impl Connection {
             return self.refuse_fatally(
                 ErrorCode::NotAllowed,
                 "this connection is already in a session",
+            );
+        }
+        if !self
+            .state()
+            .joins
+            .allow(limits::peer_key(self.address.ip()))
+        {
+            self.state().metrics.join_rate_limited();
+            tracing::info!(address = %self.address, "join attempts rate-limited");
+            return self.refuse_fatally(
+                ErrorCode::NotAllowed,
+                "too many join attempts from your address; try again in a minute",
             );
         }
         let max_participants = self.state().config.max_participants;
