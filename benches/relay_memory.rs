@@ -14,8 +14,9 @@
 //! 3. budget: one connection creates a session, a second joins it and never reads, the
 //!    first sends 1 MiB frames to the second; the figure is the relay's peak RSS growth.
 //!
-//! Run: `cargo bench --bench relay_memory` (N = 2,000, 300 frames). Without `--bench` (as
-//! `cargo test --all-targets` runs it) N = 200 and 40 frames. Last line: one JSON object.
+//! Run: `cargo bench --bench relay_memory` (N = 2,000, 300 frames; `COTYPE_BENCH_CONNECTIONS`
+//! sets another N, e.g. 10000). Without `--bench` (as `cargo test --all-targets` runs it)
+//! N = 200 and 40 frames. Last line: one JSON object.
 
 #[path = "../tests/common/process.rs"]
 mod process;
@@ -59,6 +60,10 @@ async fn settled_rss(pid: u32, limit: Duration) -> u64 {
 async fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let (connections, frames) = if full { (2000, 300) } else { (200, 40) };
+    let connections = std::env::var("COTYPE_BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(connections);
     raise_own_nofile();
     let hard = {
         let mut limit = libc::rlimit {
@@ -75,14 +80,16 @@ async fn main() {
     let base = rss_bytes(pid);
 
     // 1. Idle connections.
+    // In batches at once, so even 10,000 are all open within the relay's join timeout.
     let open = |connections: usize| async move {
         let mut sockets = Vec::with_capacity(connections);
-        for i in 0..connections {
-            sockets.push(
-                ws_from(address(i), relay.address)
-                    .await
-                    .expect("an idle connection"),
-            );
+        let all: Vec<usize> = (0..connections).collect();
+        for batch in all.chunks(64) {
+            let opened = futures_util::future::join_all(
+                batch.iter().map(|&i| ws_from(address(i), relay.address)),
+            )
+            .await;
+            sockets.extend(opened.into_iter().map(|s| s.expect("an idle connection")));
         }
         sockets
     };
