@@ -39,12 +39,15 @@ owner = bytes(0x30 + i for i in range(32))
 owner_proof = hkdf(session, owner, b"cotype v1 host owner proof" + (7).to_bytes(4, "big"))
 print("owner proof", owner_proof.hex())
 
-# The host's signature on a frame (src/crypto.rs HostIdentity): a label, header, plaintext.
+# The host's signature on a frame (src/crypto.rs HostIdentity): a label, the header, and
+# SHA-256 of the plaintext.
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 host_signing = Ed25519PrivateKey.from_private_bytes(bytes(0x70 + i for i in range(32)))
 host_key = host_signing.public_key().public_bytes_raw()
-host_signature = host_signing.sign(b"cotype v1 host frame\0" + b"header" + b"hello, cotype")
+host_signature = host_signing.sign(
+    b"cotype v1 host frame\0" + b"header" + hashlib.sha256(b"hello, cotype").digest()
+)
 print("host key      ", host_key.hex())
 print("host signature", host_signature.hex())
 

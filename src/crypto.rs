@@ -254,12 +254,16 @@ impl HostKey {
     }
 }
 
-/// What a host signature covers: a label, the header, then the plaintext.
+/// What a host signature covers: a label, the header, then SHA-256 of the plaintext. The
+/// digest keeps the signed message small: Ed25519 hashes what it signs twice with SHA-512,
+/// which for a 256 KiB file chunk cost six times the sealing; SHA-256 runs on the CPU's
+/// SHA instructions.
 fn signed_bytes(header: &[u8], plaintext: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(INFO_HOST_SIGNATURE.len() + header.len() + plaintext.len());
+    let digest = Sha256::digest(plaintext);
+    let mut bytes = Vec::with_capacity(INFO_HOST_SIGNATURE.len() + header.len() + digest.len());
     bytes.extend_from_slice(INFO_HOST_SIGNATURE);
     bytes.extend_from_slice(header);
-    bytes.extend_from_slice(plaintext);
+    bytes.extend_from_slice(&digest);
     bytes
 }
 
@@ -525,7 +529,7 @@ mod tests {
     const KAT_CODE: &str = "900 351 636 055 459";
     const KAT_SEALED: &str = "c43762002101cc685cff66713736716345a1b7da6a25d9a69fd6106b51";
     const KAT_HOST_KEY: &str = "1ce56a48c82ff99162a14bc544612674e5d61fb9317e65d4055780fdbcb4dc35";
-    const KAT_HOST_SIGNATURE: &str = "5ddb8d7202979bd4aacabe1c7ed390a6475683f4e84014ce3b0cd39d259c8b3668c466d34be62f34aeda7cdce555ceedbf36f0a58890a923e489d4f1a30b390f";
+    const KAT_HOST_SIGNATURE: &str = "79620ec9833817fcecf4be2662e3fa132835ddeec70b4cafc049b5195ef2446e20a4ae6fa558611738d2573378b2ca06af7a8c389a161ca2ad7e2aed3e1a220e";
     const KAT_OWNER_PROOF: &str =
         "a4bcd28594927b291b4952a268de2b9eb4e3b70fd016bcf0d32e7c046d3d5928";
 
