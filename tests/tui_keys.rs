@@ -3,7 +3,8 @@
 //!
 //! Markup (as in helix): `#[` and `]#` enclose the selection and `|` marks the cursor (the
 //! head) inside it; `#[|]#` is a plain cursor. Keys: characters type themselves, `<name>`
-//! is a named key as keymap files write it (`<ctrl-z>`, `<shift-right>`, `<esc>`).
+//! is a named key as keymap files write it (`<ctrl-z>`, `<shift-right>`, `<esc>`), and
+//! `<lt>` is `<`.
 
 use cotype::text::Operation;
 use cotype::tui::editor::{Editor, EditorInput, Selection};
@@ -58,7 +59,10 @@ fn keys(spec: &str) -> Vec<Key> {
     let mut out = Vec::new();
     let mut rest = spec;
     while let Some(c) = rest.chars().next() {
-        if c == '<' {
+        if let Some(after) = rest.strip_prefix("<lt>") {
+            out.push(Key::parse("<").unwrap());
+            rest = after;
+        } else if c == '<' {
             let end = rest.find('>').expect("closing >");
             out.push(Key::parse(&rest[1..end]).expect("known key"));
             rest = &rest[end + 1..];
@@ -377,7 +381,7 @@ fn find_selects_the_next_match_and_wraps() {
 fn vim_normal_insert_and_visual_modes() {
     check("vim", "#[|]#abc", "lix<esc>", "a#[|]#xbc");
     check("vim", "#[|]#abc", "Ad<esc>", "abc#[|]#d");
-    check("vim", "#[|]#one two", "wdw", "one #[|]#");
+    check("vim", "#[|]#one two", "wdw", "one#[|]# ");
     check("vim", "#[|]#one\ntwo\nthree", "jdd", "one\n#[|]#three");
     check("vim", "#[|]#one\ntwo", "ddp", "two\n#[|]#one");
     check("vim", "#[|]#abcd", "vlld", "#[|]#d");
@@ -403,7 +407,8 @@ fn vim_counts_repeat_motions() {
     let five = "#[|]#1\n2\n3\n  4\n5";
     check("vim", five, "4G", "1\n2\n3\n  #[|]#4\n5");
     check("vim", five, "4gg", "1\n2\n3\n  #[|]#4\n5");
-    check("vim", five, "G", "1\n2\n3\n  4\n5#[|]#");
+    check("vim", five, "G", "1\n2\n3\n  4\n#[|]#5");
+    check("vim", "#[|]#a\n  b\n", "G", "a\n  #[|]#b\n");
     check("vim", five, "99G", "1\n2\n3\n  4\n#[|]#5");
     // `0` alone is line start; inside a count it is a digit.
     check("vim", "ab#[|]#c", "0", "#[|]#abc");
@@ -411,13 +416,13 @@ fn vim_counts_repeat_motions() {
     let mut harness = Harness::new("vim", &format!("#[|]#{twelve}"));
     harness.press("10j");
     assert_eq!(harness.editor.cursor_line_col(&harness.rope), (10, 0));
-    check("vim", "a#[|]#b\ncd\nef", "2$", "ab\ncd#[|]#\nef");
+    check("vim", "a#[|]#b\ncd\nef", "2$", "ab\nc#[|]#d\nef");
 }
 
 #[test]
 fn vim_x_and_capital_x_take_counts_within_the_line() {
     check("vim", "a#[|]#bcdef", "2x", "a#[|]#def");
-    check("vim", "a#[|]#bc\nd", "5x", "a#[|]#\nd");
+    check("vim", "a#[|]#bc\nd", "5x", "#[|]#a\nd");
     check("vim", "abcd#[|]#e", "3X", "a#[|]#e");
     check("vim", "ab\ncd#[|]#e", "9X", "ab\n#[|]#e");
     check("vim", "a#[|]#bcdef", "3xu", "a#[|]#bcdef");
@@ -428,12 +433,12 @@ fn vim_delete_with_motions() {
     check("vim", "#[|]#one two three", "dw", "#[|]#two three");
     check("vim", "#[|]#one two three", "de", "#[|]# two three");
     check("vim", "one two#[|]# three", "db", "one #[|]# three");
-    check("vim", "one #[|]#two three", "d$", "one #[|]#");
-    check("vim", "one #[|]#two three", "D", "one #[|]#");
+    check("vim", "one #[|]#two three", "d$", "one#[|]# ");
+    check("vim", "one #[|]#two three", "D", "one#[|]# ");
     check("vim", "one #[|]#two three", "d0", "#[|]#two three");
     check("vim", "  one #[|]#two", "d^", "  #[|]#two");
     // `dw` on the last word of a line stops at the line's end.
-    check("vim", "one #[|]#two\nthree", "dw", "one #[|]#\nthree");
+    check("vim", "one #[|]#two\nthree", "dw", "one#[|]# \nthree");
     // Counts before and after the operator.
     check("vim", "#[|]#a b c d", "2dw", "#[|]#c d");
     check("vim", "#[|]#a b c d", "d3w", "#[|]#d");
@@ -463,7 +468,7 @@ fn vim_delete_whole_lines() {
 fn vim_bracket_and_quote_text_objects() {
     check("vim", "foo(a, #[|]#b)", "di(", "foo(#[|]#)");
     check("vim", "foo(a, #[|]#b)", "dib", "foo(#[|]#)");
-    check("vim", "foo(a, #[|]#b)", "da)", "foo#[|]#");
+    check("vim", "foo(a, #[|]#b)", "da)", "fo#[|]#o");
     // On a bracket is inside its pair.
     check("vim", "foo#[|]#(a)", "di(", "foo(#[|]#)");
     check("vim", "foo(a#[|]#)", "di(", "foo(#[|]#)");
@@ -497,7 +502,7 @@ fn vim_bracket_and_quote_text_objects() {
 fn vim_word_text_objects() {
     check("vim", "one tw#[|]#o three", "diw", "one #[|]# three");
     check("vim", "one tw#[|]#o three", "daw", "one #[|]#three");
-    check("vim", "one two thr#[|]#ee", "daw", "one two#[|]#");
+    check("vim", "one two thr#[|]#ee", "daw", "one tw#[|]#o");
     check("vim", "foo(ba#[|]#r)", "diw", "foo(#[|]#)");
     check("vim", "#[|]#a b c d", "d2aw", "#[|]#c d");
     check("vim", "one tw#[|]#o three", "ciwX<esc>", "one #[|]#X three");
@@ -616,4 +621,177 @@ fn vim_x_keeps_the_character_and_counts_repeat_paste_and_undo() {
     // More than there is: all of it, and a message for the rest.
     harness.press("9u");
     assert_eq!(harness.rope.to_string(), "one two three");
+}
+
+/// In normal mode the cursor is on a character, never past a line's last one: `$x`
+/// deletes that character, not the line break, and `$P`, `u` and `x` at the end of a line
+/// leave the cursor on text (issue 11, item 14).
+#[test]
+fn vim_dollar_and_edits_keep_the_cursor_on_the_last_character() {
+    check("vim", "#[|]#abc\nde", "$", "ab#[|]#c\nde");
+    check("vim", "#[|]#abc\nde", "$x", "a#[|]#b\nde");
+    check("vim", "#[|]#abc\nde", "$xx", "#[|]#a\nde");
+    check("vim", "#[|]#ab\ncd", "yl$P", "a#[|]#ab\ncd");
+    check("vim", "#[|]#abc\nd", "$xu", "ab#[|]#c\nd");
+    check("vim", "one #[|]#two", "d$", "one#[|]# ");
+    check("vim", "a#[|]#b\ncd\nef", "2$", "ab\nc#[|]#d\nef");
+    // An empty line has nowhere else to be.
+    check("vim", "a\n#[|]#\nb", "$", "a\n#[|]#\nb");
+}
+
+/// `/pat` enter lands on the first match after the cursor, `n` and `N` on the next and
+/// previous match's first character, with nothing selected: `x` deletes one character.
+#[test]
+fn vim_search_lands_on_match_starts_without_a_selection() {
+    let mut harness = Harness::new("vim", "#[|]#foo x foo y foo");
+    harness.input(EditorInput::Find {
+        query: "foo".into(),
+        forward: true,
+    });
+    assert_eq!(harness.state(), "foo x #[|]#foo y foo");
+    harness.press("n");
+    assert_eq!(harness.state(), "foo x foo y #[|]#foo");
+    harness.press("N");
+    assert_eq!(harness.state(), "foo x #[|]#foo y foo");
+    harness.press("x");
+    assert_eq!(harness.state(), "foo x #[|]#oo y foo");
+    // `*` and `#`: the word under the cursor.
+    check("vim", "#[|]#ab cd ab cd", "*", "ab cd #[|]#ab cd");
+    check("vim", "ab cd ab #[|]#cd", "#", "ab #[|]#cd ab cd");
+}
+
+/// Keys the keymap does not bind do nothing, and vim's commands that take a key after them
+/// (`m`, `q`, `"`, `@`, `'`, `` ` ``) take it: `ma` sets no mark and does not append.
+#[test]
+fn vim_unbound_keys_and_their_arguments_are_ignored() {
+    let mut harness = Harness::new("vim", "#[|]#abc");
+    harness.press("ma");
+    assert_eq!(harness.editor.mode, cotype::tui::keymap::Mode::Normal);
+    harness.press("qx\"a'b`c@dQ");
+    assert_eq!(harness.state(), "#[|]#abc");
+    assert_eq!(harness.editor.mode, cotype::tui::keymap::Mode::Normal);
+    // After them, keys mean what they always do.
+    harness.press("x");
+    assert_eq!(harness.state(), "#[|]#bc");
+}
+
+/// `>>` and `<<` shift the line (not at the cursor) and are one undo step each; a count
+/// takes that many lines.
+#[test]
+fn vim_shift_lines_one_undo_step_each() {
+    check("vim", "a#[|]#b\nc", ">>", "    #[|]#ab\nc");
+    check("vim", "a#[|]#b\nc", ">>u", "#[|]#ab\nc");
+    check("vim", "a#[|]#b\nc", ">>>>u", "#[|]#    ab\nc");
+    check("vim", "      a#[|]#b", "<lt><lt>", "  #[|]#ab");
+    check("vim", "#[|]#a\nb\nc", "2>>", "    #[|]#a\n    b\nc");
+}
+
+/// Visual `e` goes to the end of the word; visual `c` changes the selection (one undo
+/// step with what is typed).
+#[test]
+fn vim_visual_e_and_c() {
+    check("vim", "#[|]#one two", "ve", "#[one|]# two");
+    check("vim", "#[|]#one two", "vee", "#[one two|]#");
+    check("vim", "#[|]#one two", "vecX<esc>", "#[|]#X two");
+    check("vim", "#[|]#one two", "vecX<esc>u", "#[|]#one two");
+    check("vim", "#[|]#one two", "vesY<esc>", "#[|]#Y two");
+}
+
+#[test]
+fn vim_find_char_on_the_line_with_repeat() {
+    let line = "#[|]#a,b,c;d";
+    check("vim", line, "f,", "a#[|]#,b,c;d");
+    check("vim", line, "f,;", "a,b#[|]#,c;d");
+    check("vim", line, "f,;,", "a#[|]#,b,c;d");
+    check("vim", line, "2f,", "a,b#[|]#,c;d");
+    check("vim", line, "t,", "#[|]#a,b,c;d");
+    check("vim", line, "t,;", "a,#[|]#b,c;d");
+    check("vim", "a,b,c#[|]#;d", "F,", "a,b#[|]#,c;d");
+    check("vim", "a,b,c#[|]#;d", "T,", "a,b,#[|]#c;d");
+    // No such character: nowhere to go.
+    check("vim", line, "fz", line);
+    // With operators: `f`/`t` take the character they land on / stop before it.
+    check("vim", line, "df,", "#[|]#b,c;d");
+    check("vim", line, "dt;", "#[|]#;d");
+    check("vim", line, "ct;X<esc>", "#[|]#X;d");
+    check("vim", "a,b,c#[|]#;d", "dF,", "a,b#[|]#;d");
+    // `f` does not leave the line.
+    check("vim", "#[|]#ab\n,", "f,", "#[|]#ab\n,");
+}
+
+#[test]
+fn vim_bracket_match_join_replace_and_case() {
+    check("vim", "#[|]#f(a[1], b) x", "%", "f(a[1], b#[|]#) x");
+    check("vim", "#[|]#f(a[1], b) x", "%%", "f#[|]#(a[1], b) x");
+    check(
+        "vim",
+        "fn f() {\n  #[|]#x\n}",
+        "k$%",
+        "fn f() {\n  x\n#[|]#}",
+    );
+    check("vim", "f#[|]#(a, b) x", "d%", "f#[|]# x");
+    check(
+        "vim",
+        "#[|]#one\n    two\nthree",
+        "J",
+        "one#[|]# two\nthree",
+    );
+    check(
+        "vim",
+        "#[|]#one\n    two\nthree",
+        "3J",
+        "one two#[|]# three",
+    );
+    check(
+        "vim",
+        "#[|]#one\n    two\nthree",
+        "Ju",
+        "on#[|]#e\n    two\nthree",
+    );
+    check("vim", "#[|]#abc", "rx", "#[|]#xbc");
+    check("vim", "#[|]#abc", "3rx", "xx#[|]#x");
+    check("vim", "#[|]#abc", "4rx", "#[|]#abc");
+    check("vim", "#[|]#aBc", "~", "A#[|]#Bc");
+    check("vim", "#[|]#aBc", "3~", "Ab#[|]#C");
+    check("vim", "#[|]#aBc", "3~u", "#[|]#aBc");
+}
+
+#[test]
+fn vim_long_words_and_paragraphs() {
+    check("vim", "#[|]#a.b c-d e", "W", "a.b #[|]#c-d e");
+    check("vim", "#[|]#a.b c-d e", "2W", "a.b c-d #[|]#e");
+    check("vim", "a.b c-d #[|]#e", "B", "a.b #[|]#c-d e");
+    check("vim", "#[|]#a.b c-d e", "E", "a.#[|]#b c-d e");
+    check("vim", "#[|]#a.b c-d e", "dW", "#[|]#c-d e");
+    check("vim", "#[|]#a.b c-d e", "cWX<esc>", "#[|]#X c-d e");
+    let text = "#[|]#a\nb\n\nc\nd\n\ne";
+    check("vim", text, "}", "a\nb\n#[|]#\nc\nd\n\ne");
+    check("vim", text, "}}", "a\nb\n\nc\nd\n#[|]#\ne");
+    check("vim", text, "3}", "a\nb\n\nc\nd\n\n#[|]#e");
+    check("vim", "a\nb\n\nc\n#[|]#d", "{", "a\nb\n#[|]#\nc\nd");
+    check("vim", "a\nb\n\nc\n#[|]#d", "2{", "#[|]#a\nb\n\nc\nd");
+    check("vim", text, "d}", "#[|]#\nc\nd\n\ne");
+}
+
+#[test]
+fn vim_half_pages_center_and_line_counts() {
+    // The harness's view is 10 rows: half a page is 5 lines.
+    let lines: String = (1..=40).map(|n| format!("{n}\n")).collect();
+    let mut harness = Harness::new("vim", &format!("#[|]#{lines}"));
+    harness.press("<ctrl-d>");
+    assert_eq!(harness.editor.cursor_line_col(&harness.rope), (5, 0));
+    assert!(harness.editor.scroll_line() > 0, "the view scrolled too");
+    harness.press("<ctrl-d><ctrl-u>");
+    assert_eq!(harness.editor.cursor_line_col(&harness.rope), (5, 0));
+    harness.press("20Gzz");
+    assert_eq!(harness.editor.cursor_line_col(&harness.rope), (19, 0));
+    assert_eq!(harness.editor.scroll_line(), 14);
+    harness.press("3gg");
+    assert_eq!(harness.editor.cursor_line_col(&harness.rope), (2, 0));
+    harness.press("5G");
+    assert_eq!(harness.editor.cursor_line_col(&harness.rope), (4, 0));
+    harness.press("50%");
+    assert_eq!(harness.editor.cursor_line_col(&harness.rope), (19, 0));
+    harness.press("gg3j2w");
+    assert_eq!(harness.editor.cursor_line_col(&harness.rope), (5, 0));
 }

@@ -520,9 +520,14 @@ fn last_row(text: &str) -> String {
 /// finds it again, a move keeps it to edit.
 #[test]
 fn find_reopens_with_the_last_query_selected_and_typing_replaces_it() {
-    for (keymap, find) in [
-        ("default", (KeyCode::Char('f'), KeyModifiers::CONTROL)),
-        ("vim", (KeyCode::Char('/'), KeyModifiers::NONE)),
+    // vim's prompt is `/`, as vim shows it.
+    for (keymap, find, label) in [
+        (
+            "default",
+            (KeyCode::Char('f'), KeyModifiers::CONTROL),
+            "find: ",
+        ),
+        ("vim", (KeyCode::Char('/'), KeyModifiers::NONE), "/"),
     ] {
         let mut screen = Screen::new(keymap);
         screen.open("src/main.rs");
@@ -533,31 +538,37 @@ fn find_reopens_with_the_last_query_selected_and_typing_replaces_it() {
         screen.key(find.0, find.1);
         let text = screen.draw();
         assert!(
-            last_row(&text).starts_with("find: greet"),
+            last_row(&text).starts_with(&format!("{label}greet")),
             "{keymap}: {text}"
         );
         screen.type_text("main");
         let text = screen.draw();
-        assert_eq!(last_row(&text).trim_end(), "find: main", "{keymap}: {text}");
-        // The match of the new query is selected in the text: `main` on line 3.
+        assert_eq!(
+            last_row(&text).trim_end(),
+            format!("{label}main"),
+            "{keymap}: {text}"
+        );
+        // The match of the new query is found: `main` on line 3, selected in the text
+        // (vim: the cursor on its first character).
         let selection = screen.app.editor().unwrap().selection.range();
         let rope = &screen.docs["src/main.rs"];
-        assert_eq!(
-            rope.slice(selection.clone()).to_string(),
-            "main",
-            "{keymap}"
-        );
+        let found = selection.start..selection.start + 4;
+        assert_eq!(rope.slice(found).to_string(), "main", "{keymap}");
+        assert_eq!(selection.is_empty(), keymap == "vim", "{keymap}");
         assert_eq!(rope.char_to_line(selection.start), 2, "{keymap}");
         screen.key(KeyCode::Esc, KeyModifiers::NONE);
         // Reopened, a move keeps the query to edit it; backspace alone clears it.
         screen.key(find.0, find.1);
         screen.key(KeyCode::End, KeyModifiers::NONE);
         screen.type_text("()");
-        assert_eq!(last_row(&screen.draw()).trim_end(), "find: main()");
+        assert_eq!(
+            last_row(&screen.draw()).trim_end(),
+            format!("{label}main()")
+        );
         screen.key(KeyCode::Esc, KeyModifiers::NONE);
         screen.key(find.0, find.1);
         screen.key(KeyCode::Backspace, KeyModifiers::NONE);
-        assert_eq!(last_row(&screen.draw()).trim_end(), "find:");
+        assert_eq!(last_row(&screen.draw()).trim_end(), label.trim_end());
     }
 }
 
@@ -566,16 +577,24 @@ fn find_reopens_with_the_last_query_selected_and_typing_replaces_it() {
 #[test]
 fn the_find_prompt_covers_the_message_under_it() {
     use cotype::tui::status::Level;
-    for (keymap, find) in [
-        ("default", (KeyCode::Char('f'), KeyModifiers::CONTROL)),
-        ("vim", (KeyCode::Char('/'), KeyModifiers::NONE)),
+    for (keymap, find, label) in [
+        (
+            "default",
+            (KeyCode::Char('f'), KeyModifiers::CONTROL),
+            "find: ",
+        ),
+        ("vim", (KeyCode::Char('/'), KeyModifiers::NONE), "/"),
     ] {
         let mut screen = Screen::new(keymap);
         screen.open("src/main.rs");
         screen.app.message(Level::Info, "stopped following Ada");
         screen.key(find.0, find.1);
         screen.type_text("fn");
-        assert_eq!(last_row(&screen.draw()).trim_end(), "find: fn", "{keymap}");
+        assert_eq!(
+            last_row(&screen.draw()).trim_end(),
+            format!("{label}fn"),
+            "{keymap}"
+        );
     }
 }
 
@@ -1526,4 +1545,233 @@ fn every_screen_renders_at_every_size_down_to_one_cell() {
         }
     }
     assert!(panicked.is_empty(), "panicked: {panicked:#?}");
+}
+
+fn enter(screen: &mut Screen) -> Vec<AppCommand> {
+    screen.key(KeyCode::Enter, KeyModifiers::NONE)
+}
+
+/// vim's command line: `:` opens it on the bottom row as vim shows it; `:w` saves, `:q`
+/// refuses while the file has unsaved edits (E37) and `:q!` leaves anyway; `:wq` leaves
+/// once the host said it saved; `:12` goes to line 12.
+#[test]
+fn vim_command_line_writes_quits_and_goes_to_lines() {
+    let mut screen = Screen::new("vim");
+    screen.open("src/main.rs");
+    screen.type_text(":w");
+    let text = screen.draw();
+    assert_eq!(last_row(&text).trim_end(), ":w", "{text}");
+    assert!(enter(&mut screen).contains(&AppCommand::Save("src/main.rs".into())));
+    assert!(
+        !last_row(&screen.draw()).starts_with(':'),
+        "the line closed"
+    );
+
+    screen.type_text(":q");
+    assert!(
+        enter(&mut screen).contains(&AppCommand::Quit),
+        "nothing unsaved"
+    );
+
+    screen.type_text("x:q");
+    let commands = enter(&mut screen);
+    assert!(!commands.contains(&AppCommand::Quit), "{commands:?}");
+    let text = screen.draw();
+    assert!(
+        text.contains("E37: No write since last change (add ! to override)"),
+        "{text}"
+    );
+    screen.type_text(":q!");
+    assert!(enter(&mut screen).contains(&AppCommand::ForceQuit));
+
+    screen.type_text(":wq");
+    let commands = enter(&mut screen);
+    assert!(commands.contains(&AppCommand::Save("src/main.rs".into())));
+    assert!(
+        !commands.contains(&AppCommand::Quit),
+        "not before it is saved"
+    );
+    screen.app.set_saved("src/main.rs", None);
+    assert_eq!(screen.app.take_deferred(), Some(AppCommand::Quit));
+    assert_eq!(screen.app.take_deferred(), None);
+
+    screen.type_text(":12");
+    enter(&mut screen);
+    assert_eq!(
+        screen
+            .app
+            .editor()
+            .unwrap()
+            .cursor_line_col(&screen.docs["src/main.rs"]),
+        (11, 4)
+    );
+    screen.type_text(":frob");
+    enter(&mut screen);
+    assert!(screen.draw().contains("E492: Not an editor command: frob"));
+    // Escape leaves the line without running it.
+    screen.type_text(":q");
+    assert!(
+        !screen
+            .key(KeyCode::Esc, KeyModifiers::NONE)
+            .contains(&AppCommand::Quit)
+    );
+}
+
+/// `:%s/a/b/g` replaces in every line as one edit through the session's edit path and one
+/// undo step; `:s` without `%` only the cursor's line, the first match without `g`.
+#[test]
+fn vim_substitute_is_one_edit_and_one_undo_step() {
+    let mut screen = Screen::new("vim");
+    screen.open("src/main.rs");
+    screen.type_text(":%s/name/who/g");
+    let commands = enter(&mut screen);
+    let edits = commands
+        .iter()
+        .filter(|command| matches!(command, AppCommand::Edit { .. }))
+        .count();
+    assert_eq!(edits, 1, "{commands:?}");
+    let text = screen.docs["src/main.rs"].to_string();
+    assert!(
+        text.contains("let who = \"cotype\";") && text.contains("hello {who}"),
+        "{text}"
+    );
+    assert!(screen.draw().contains("2 substitutions on 2 lines"));
+    screen.type_text("u");
+    assert_eq!(screen.docs["src/main.rs"].to_string(), MAIN_RS);
+
+    screen.type_text("4G:s/e/E/");
+    enter(&mut screen);
+    assert_eq!(
+        screen.docs["src/main.rs"].line(3).to_string(),
+        "    lEt name = \"cotype\";\n"
+    );
+    assert_eq!(
+        screen.docs["src/main.rs"].line(4).to_string(),
+        "    println!(\"hello {name}\");\n",
+        "only the cursor's line"
+    );
+    screen.type_text(":s/zzz/y/");
+    enter(&mut screen);
+    assert!(screen.draw().contains("E486: Pattern not found: zzz"));
+}
+
+/// `:%s/a/b/gc` asks at each match as vim does (the match selected, the question on the
+/// bottom row): `y` replaces, `n` skips, `q` stops; the answers are one undo step.
+#[test]
+fn vim_substitute_with_confirm_asks_at_each_match() {
+    let mut screen = Screen::new("vim");
+    screen.open("src/main.rs");
+    screen.type_text(":%s/println/print/gc");
+    enter(&mut screen);
+    let text = screen.draw();
+    assert_eq!(
+        last_row(&text).trim_end(),
+        "replace with print (y/n/a/q/l)?",
+        "{text}"
+    );
+    let selection = screen.app.editor().unwrap().selection;
+    assert_eq!(
+        selection.range().len(),
+        "println".len(),
+        "the match is shown"
+    );
+    // Other keys wait for an answer.
+    screen.type_text("x");
+    assert_eq!(screen.docs["src/main.rs"].to_string(), MAIN_RS);
+    screen.type_text("y");
+    let text = screen.docs["src/main.rs"].to_string();
+    assert!(text.contains("    print!(\"hello {name}\");"), "{text}");
+    screen.type_text("n");
+    assert!(!screen.app.editor().unwrap().is_confirming_substitute());
+    let text = screen.draw();
+    assert!(text.contains("1 substitution on 1 line"), "{text}");
+    assert!(
+        screen.docs["src/main.rs"]
+            .to_string()
+            .contains("    println!(\"{n}\");")
+    );
+    screen.type_text("u");
+    assert_eq!(screen.docs["src/main.rs"].to_string(), MAIN_RS);
+    // `a` replaces this one and all the rest; escape stops at once.
+    screen.type_text(":%s/fn/FN/gc");
+    enter(&mut screen);
+    screen.type_text("na");
+    let text = screen.docs["src/main.rs"].to_string();
+    assert_eq!(text.matches("FN ").count(), 4, "{text}");
+    assert!(text.starts_with("use std::io;\n\nfn main()"), "{text}");
+    screen.type_text(":%s/FN/fn/gc");
+    enter(&mut screen);
+    screen.key(KeyCode::Esc, KeyModifiers::NONE);
+    assert!(!screen.app.editor().unwrap().is_confirming_substitute());
+    assert_eq!(
+        screen.docs["src/main.rs"]
+            .to_string()
+            .matches("FN ")
+            .count(),
+        4
+    );
+}
+
+/// vim's `/`: enter closes the prompt on the first match after the cursor, with nothing
+/// selected; escape goes back to where the search started.
+#[test]
+fn vim_slash_search_closes_on_the_first_match_after_the_cursor() {
+    let mut screen = Screen::new("vim");
+    screen.open("src/main.rs");
+    screen.type_text("4G/name");
+    let text = screen.draw();
+    assert_eq!(last_row(&text).trim_end(), "/name", "{text}");
+    enter(&mut screen);
+    let editor = screen.app.editor().unwrap();
+    let rope = &screen.docs["src/main.rs"];
+    // Line 4 is `let name = ...`: the first match after the cursor, not one before it.
+    assert_eq!(editor.cursor_line_col(rope), (3, 8));
+    assert!(editor.selection.is_empty());
+    assert!(
+        !last_row(&screen.draw()).starts_with('/'),
+        "the prompt closed"
+    );
+    screen.type_text("n");
+    let editor = screen.app.editor().unwrap();
+    assert_eq!(editor.cursor_line_col(&screen.docs["src/main.rs"]), (4, 21));
+    screen.type_text("/greet");
+    screen.key(KeyCode::Esc, KeyModifiers::NONE);
+    let editor = screen.app.editor().unwrap();
+    assert_eq!(editor.cursor_line_col(&screen.docs["src/main.rs"]), (4, 21));
+}
+
+/// Keys the vim keymap does not bind never fall through: `ma` neither marks nor appends.
+#[test]
+fn vim_unbound_keys_do_nothing() {
+    let mut screen = Screen::new("vim");
+    screen.open("README.md");
+    screen.type_text("maQx");
+    let text = screen.draw();
+    assert!(text.contains(" NORMAL "), "{text}");
+    assert_eq!(
+        screen.docs["README.md"].to_string(),
+        " cotype\n\nPair programming from a terminal.\n",
+        "only x did something"
+    );
+}
+
+/// Escape with the completion menu open closes it and leaves insert mode, as in vim.
+#[test]
+fn vim_escape_with_the_completion_menu_open_leaves_insert_mode() {
+    let mut screen = Screen::new("vim");
+    screen.open("src/main.rs");
+    screen.cursor_to(6, 17);
+    screen.type_text("A");
+    enter(&mut screen);
+    screen.type_text("gre");
+    let later = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    let Some(AppCommand::Ask(ask)) = screen.app.due_ask(later) else {
+        panic!("typing an identifier asks for completions");
+    };
+    screen.answer(&ask, completions());
+    assert!(!screen.app.completion_labels().is_empty());
+    screen.key(KeyCode::Esc, KeyModifiers::NONE);
+    assert!(screen.app.completion_labels().is_empty());
+    let text = screen.draw();
+    assert!(text.contains(" NORMAL "), "{text}");
 }

@@ -33,6 +33,7 @@ use crate::tui::diagnostics::{DiagnosticStore, message_line, severity_style};
 use crate::tui::editor::{
     Editor, EditorInput, EditorWidget, RemoteCursor, Selection, gutter_width,
 };
+use crate::tui::ex::ExCommand;
 use crate::tui::help::HelpOverlay;
 use crate::tui::highlight::Syntax;
 use crate::tui::host_controls::{
@@ -43,7 +44,7 @@ use crate::tui::locations::{Location, LocationList};
 use crate::tui::people::{PeopleWidget, PersonView, follow_picker};
 use crate::tui::picker::{Picker, PickerItem};
 use crate::tui::popup::{Answered, AskKind, Here, IntelAsk, KeyOutcome, Popups};
-use crate::tui::prompt::{Prompt, PromptKind};
+use crate::tui::prompt::{Prompt, PromptKind, SubstituteConfirm};
 use crate::tui::search_panel::SearchPanel;
 use crate::tui::status::{
     ConnectionState, Level, MessageArea, Messages, StatusLine, StatusView, TabView, Tabs,
@@ -109,6 +110,12 @@ pub struct App {
     pending_goto: Option<(String, LineCol)>,
     /// Hover, peek and completion at the cursor.
     popups: Popups,
+    /// Where the cursor was when vim's `/` opened: it searches from there as you type.
+    find_origin: Option<Selection>,
+    /// `:wq` saved this file; leave once the host says it is saved.
+    quit_when_saved: Option<String>,
+    /// A command for the loop that came from something other than a key (a save arrived).
+    deferred: Option<AppCommand>,
 }
 
 /// The screen regions, computed the same way for input (mouse, paging) and rendering.
@@ -147,6 +154,9 @@ impl App {
             diagnostics: DiagnosticStore::default(),
             pending_goto: None,
             popups: Popups::default(),
+            find_origin: None,
+            quit_when_saved: None,
+            deferred: None,
         };
         app.resize(size.0, size.1);
         app
@@ -406,6 +416,21 @@ impl App {
             None => format!("saved {path}"),
         };
         self.messages.push(Level::Info, message);
+        if self.quit_when_saved.as_deref() == Some(path) {
+            self.quit_when_saved = None;
+            self.deferred = Some(AppCommand::Quit);
+        }
+    }
+
+    /// A command that did not come from an event (`:wq` leaving once its save is done);
+    /// the loop carries it out like those [`App::handle_event`] returns.
+    pub fn take_deferred(&mut self) -> Option<AppCommand> {
+        self.deferred.take()
+    }
+
+    /// Whether vim's command line is open (a `:q` being typed).
+    pub fn is_typing_command(&self) -> bool {
+        self.compositor.contains(Prompt::COMMAND_ID)
     }
 
     /// What the session card shows; a link makes this the host's UI (host controls on).
@@ -649,7 +674,12 @@ impl App {
             return commands;
         }
         if self.popups.is_open() && self.compositor.is_empty() {
+            let leaves_insert = matches!(event, Event::Key(key) if key.code == KeyCode::Esc)
+                && self.keymap.is_modal()
+                && self.current_mode() == crate::tui::keymap::Mode::Insert;
             match event {
+                // In vim, escape closes the completion menu and leaves insert mode at once.
+                Event::Key(_) if leaves_insert => self.popups.close(),
                 Event::Key(key) => match self.popups.handle_key(key) {
                     KeyOutcome::Consumed => return commands,
                     KeyOutcome::Pass => {}
@@ -678,6 +708,10 @@ impl App {
             if consumed {
                 return commands;
             }
+        }
+        if matches!(event, Event::Key(_)) {
+            // A key typed after `:wq` means staying.
+            self.quit_when_saved = None;
         }
         let before = self.view_state();
         let mut typed = None;
@@ -781,7 +815,30 @@ impl App {
         match command {
             UiCommand::Find { query, forward } => {
                 self.search = Some(query.clone()).filter(|q| !q.is_empty());
+                // vim's `/` searches from where it started with every key typed.
+                if let (Some(origin), Some(tab)) =
+                    (self.find_origin, self.tabs.get_mut(self.active))
+                    && let Some(rope) = documents.rope(&tab.path)
+                {
+                    tab.editor.set_selection(rope, origin);
+                }
                 self.editor_input(EditorInput::Find { query, forward }, documents, commands);
+            }
+            UiCommand::FindEnd { cancelled } => {
+                if let (true, Some(origin), Some(tab)) =
+                    (cancelled, self.find_origin, self.tabs.get_mut(self.active))
+                    && let Some(rope) = documents.rope(&tab.path)
+                {
+                    tab.editor.set_selection(rope, origin);
+                }
+                self.find_origin = None;
+            }
+            UiCommand::Ex(text) => self.ex_command(&text, documents, commands),
+            UiCommand::SubstituteAnswer(answer) => {
+                self.editor_input(EditorInput::SubstituteAnswer(answer), documents, commands);
+                if !self.editor().is_some_and(Editor::is_confirming_substitute) {
+                    self.compositor.remove(SubstituteConfirm::ID);
+                }
             }
             UiCommand::App(AppCommand::Follow(id)) => {
                 self.start_following(id);
@@ -859,9 +916,33 @@ impl App {
                 self.compositor.push(Box::new(HelpOverlay::new(messages)));
             }
             Action::Find => {
-                let initial = self.search.clone().unwrap_or_default();
-                self.compositor
-                    .push(Box::new(Prompt::new(PromptKind::Find, &initial)));
+                // Escape hides the matches; the query stays to search again.
+                let initial = self
+                    .search
+                    .clone()
+                    .or_else(|| self.editor()?.last_search().map(str::to_owned))
+                    .unwrap_or_default();
+                let kind = if self.keymap.is_modal() {
+                    self.find_origin = self.editor().map(|editor| editor.selection);
+                    PromptKind::Search
+                } else {
+                    PromptKind::Find
+                };
+                self.compositor.push(Box::new(Prompt::new(kind, &initial)));
+            }
+            Action::CommandLine => self
+                .compositor
+                .push(Box::new(Prompt::new(PromptKind::Command, ""))),
+            Action::SaveAndQuit => self.run_ex(ExCommand::Exit, documents, commands),
+            Action::SearchWordForward | Action::SearchWordBackward => {
+                self.editor_input(EditorInput::Action(action), documents, commands);
+                if let Some(word) = self
+                    .editor()
+                    .and_then(Editor::last_search)
+                    .map(str::to_owned)
+                {
+                    self.search = Some(word);
+                }
             }
             Action::WorkspaceSearch => self.compositor.push(Box::new(SearchPanel::new())),
             Action::GotoReferences => match self.ask(AskKind::References, documents) {
@@ -938,6 +1019,95 @@ impl App {
         }
     }
 
+    /// Runs what was typed on vim's command line.
+    fn ex_command(
+        &mut self,
+        text: &str,
+        documents: &impl Documents,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        match crate::tui::ex::parse(text) {
+            Ok(command) => self.run_ex(command, documents, commands),
+            Err(message) => self.messages.push(Level::Error, message),
+        }
+    }
+
+    fn run_ex(
+        &mut self,
+        command: ExCommand,
+        documents: &impl Documents,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        let path = self.active_path().map(str::to_owned);
+        let modified = self.tabs.get(self.active).is_some_and(|tab| tab.modified);
+        match command {
+            ExCommand::Nothing => {}
+            ExCommand::Write => self.action(Action::Save, documents, commands),
+            ExCommand::WriteQuit | ExCommand::Exit
+                if path.is_some() && (modified || matches!(command, ExCommand::WriteQuit)) =>
+            {
+                self.action(Action::Save, documents, commands);
+                self.quit_when_saved = path;
+            }
+            ExCommand::WriteQuit | ExCommand::Exit => {
+                self.run_ex(ExCommand::Quit { force: false }, documents, commands)
+            }
+            ExCommand::Quit { force: true } => commands.push(AppCommand::ForceQuit),
+            ExCommand::Quit { force: false } => {
+                // As vim: unsaved edits keep you here until `:w`, or `:q!` leaves anyway.
+                let unsaved = self
+                    .tabs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, tab)| tab.modified)
+                    .min_by_key(|(index, _)| *index != self.active)
+                    .map(|(index, tab)| (index == self.active, tab.path.clone()));
+                match unsaved {
+                    Some((true, _)) => self.messages.push(
+                        Level::Error,
+                        "E37: No write since last change (add ! to override)",
+                    ),
+                    Some((false, other)) => self.messages.push(
+                        Level::Error,
+                        format!("E162: No write since last change for buffer \"{other}\""),
+                    ),
+                    None => commands.push(AppCommand::Quit),
+                }
+            }
+            ExCommand::GoToLine(line) => {
+                let Some(rope) = path.as_deref().and_then(|path| documents.rope(path)) else {
+                    return;
+                };
+                let last = rope.len_lines().max(1);
+                let line = match line {
+                    crate::tui::editor::substitute::LineSpec::Number(n) => n.max(1),
+                    crate::tui::editor::substitute::LineSpec::Current => {
+                        return;
+                    }
+                    crate::tui::editor::substitute::LineSpec::Last => last,
+                };
+                let command = crate::tui::keymap::Command {
+                    count: Some(line),
+                    operator: None,
+                    action: Action::MoveFileStart,
+                    argument: None,
+                };
+                self.editor_input(EditorInput::Command(command), documents, commands);
+            }
+            ExCommand::Substitute(request) => {
+                self.editor_input(EditorInput::Substitute(request), documents, commands);
+                if let Some(replacement) = self
+                    .editor()
+                    .and_then(Editor::substitute_replacement)
+                    .map(str::to_owned)
+                {
+                    self.compositor
+                        .push(Box::new(SubstituteConfirm::new(&replacement)));
+                }
+            }
+        }
+    }
+
     fn editor_input(
         &mut self,
         input: EditorInput,
@@ -950,8 +1120,13 @@ impl App {
         let Some(rope) = documents.rope(&tab.path) else {
             return;
         };
-        let is_edit = matches!(input, EditorInput::Insert(_) | EditorInput::Paste(_))
-            || matches!(&input, EditorInput::Action(action) if is_editing(*action))
+        let is_edit = matches!(
+            input,
+            EditorInput::Insert(_)
+                | EditorInput::Paste(_)
+                | EditorInput::Substitute(_)
+                | EditorInput::SubstituteAnswer(_)
+        ) || matches!(&input, EditorInput::Action(action) if is_editing(*action))
             || matches!(&input, EditorInput::Command(command) if command.is_edit());
         if is_edit && let Some(percent) = tab.loading {
             self.messages.push(
@@ -1337,6 +1512,10 @@ fn is_editing(action: Action) -> bool {
             | A::Cut
             | A::Paste
             | A::RepeatChange
+            | A::JoinLines
+            | A::ToggleCase
+            | A::OperatorChange
+            | A::OperatorDelete
     )
 }
 

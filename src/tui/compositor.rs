@@ -90,6 +90,8 @@ pub enum AppCommand {
         at: LineCol,
     },
     Quit,
+    /// Leave now, whatever is unsaved or unconfirmed (vim's `:q!`).
+    ForceQuit,
 }
 
 /// What components ask for: view changes the app handles itself, or session commands.
@@ -102,6 +104,14 @@ pub enum UiCommand {
     App(AppCommand),
     /// Something for the message line (a layer's confirmation).
     Notice(String),
+    /// vim's `/` prompt closed: on a match (enter) or back where it started (escape).
+    FindEnd {
+        cancelled: bool,
+    },
+    /// A command typed on vim's command line (the text after `:`).
+    Ex(String),
+    /// The answer to the match a `:s///c` shows.
+    SubstituteAnswer(crate::tui::editor::SubstituteAnswer),
 }
 
 /// A change to the layer stack, run after the event is handled.

@@ -29,6 +29,10 @@ use crate::tui::keymap::{Action, Command, Mode, Operator};
 use crate::tui::theme::Theme;
 
 mod commands;
+mod motions;
+pub mod substitute;
+
+pub use substitute::{SubstituteAnswer, SubstituteRequest};
 
 /// Lines kept visible above and below the cursor when scrolling.
 const SCROLL_OFF: usize = 3;
@@ -89,6 +93,10 @@ pub enum EditorInput {
     },
     /// A normal-mode command with a count or an operator (`3j`, `d2w`).
     Command(Command),
+    /// vim's `:s///` (one edit, one undo step), or with `c` its first question.
+    Substitute(SubstituteRequest),
+    /// The answer to the match a `:s///c` shows.
+    SubstituteAnswer(SubstituteAnswer),
 }
 
 /// What came of an input. The caller must apply `operation` to the rope (through the
@@ -128,6 +136,10 @@ pub struct Editor {
     last_search: Option<String>,
     /// What `.` repeats.
     last_change: Option<commands::LastChange>,
+    /// The last `f`, `t`, `F` or `T` and its character, for `;` and `,`.
+    last_char_find: Option<(Action, char)>,
+    /// A `:s///c` waiting for the user's answer at each match.
+    substitute: Option<substitute::Confirming>,
 }
 
 impl Editor {
@@ -173,6 +185,8 @@ impl Editor {
             register: Register::default(),
             last_search: None,
             last_change: None,
+            last_char_find: None,
+            substitute: None,
         }
     }
 
@@ -197,6 +211,11 @@ impl Editor {
         let last = rope.len_lines().saturating_sub(1) as isize;
         self.scroll_line = (self.scroll_line as isize + lines).clamp(0, last) as usize;
         self.scroll_anchor = rope.line_to_char(self.scroll_line);
+    }
+
+    /// What `n` and `N` look for.
+    pub fn last_search(&self) -> Option<&str> {
+        self.last_search.as_deref()
     }
 
     pub fn cursor(&self) -> usize {
@@ -245,7 +264,11 @@ impl Editor {
             // Cannot happen for an edit applied to this very text; start afresh if it does.
             self.history = UndoHistory::with_limit(UNDO_LIMIT);
         }
-        self.end_typing_group();
+        match &mut self.substitute {
+            // A `:s///c` stays one undo step while others type.
+            Some(confirming) => confirming.map(operation),
+            None => self.end_typing_group(),
+        }
     }
 
     /// Handles one input against the current document.
@@ -253,7 +276,20 @@ impl Editor {
         if input == EditorInput::Action(Action::RepeatChange) {
             return self.repeat_change(rope);
         }
+        // A substitution makes its own undo step, and keeps it open between answers.
+        let input = match input {
+            EditorInput::Substitute(request) => {
+                let outcome = self.substitute(request, rope);
+                return self.after_substitute(rope, outcome);
+            }
+            EditorInput::SubstituteAnswer(answer) => {
+                let outcome = self.substitute_answer(answer, rope);
+                return self.after_substitute(rope, outcome);
+            }
+            other => other,
+        };
         let tracked = commands::Tracked::of(&input);
+
         let mode_before = self.mode;
         let mut outcome = Outcome::default();
         let typing = matches!(input, EditorInput::Insert(_));
@@ -263,7 +299,7 @@ impl Editor {
             EditorInput::Command(Command {
                 operator: Some(Operator::Change),
                 ..
-            })
+            }) | EditorInput::Action(Action::OperatorChange)
         );
         match input {
             EditorInput::Insert(c) => {
@@ -285,15 +321,62 @@ impl Editor {
             }
             EditorInput::Action(action) => self.action(action, rope, &mut outcome),
             EditorInput::Command(command) => self.command(command, rope, &mut outcome),
+            EditorInput::Substitute(_) | EditorInput::SubstituteAnswer(_) => {}
         }
         if !typing && !starts_typing {
             self.end_typing_group();
         }
+        self.keep_normal_cursor_on_text(rope, &outcome);
         if outcome.operation.is_none() {
             self.ensure_cursor_visible(rope);
         }
         self.track_change(tracked, mode_before, &outcome);
         outcome
+    }
+
+    fn after_substitute(&mut self, rope: &Rope, outcome: Outcome) -> Outcome {
+        if outcome.operation.is_some() {
+            // `.` repeats d, c and x; after another change it has nothing to repeat.
+            self.last_change = None;
+        }
+        self.keep_normal_cursor_on_text(rope, &outcome);
+        outcome
+    }
+
+    /// In vim's normal mode the cursor is on a character, never after the last one of a
+    /// line (so `$x` deletes that character and `u` lands on text): wherever a command
+    /// left it, it steps back onto the line's last character. `rope` is the text before
+    /// `outcome`'s edit.
+    fn keep_normal_cursor_on_text(&mut self, rope: &Rope, outcome: &Outcome) {
+        if self.mode != Mode::Normal || !self.selection.is_empty() {
+            return;
+        }
+        let edited;
+        let text = match &outcome.operation {
+            Some(operation) => {
+                let mut after = rope.clone();
+                if operation.apply(&mut after).is_err() {
+                    return;
+                }
+                edited = after;
+                &edited
+            }
+            None => rope,
+        };
+        let head = self.selection.head.min(text.len_chars());
+        let line = text.char_to_line(head);
+        let end = line_end(text, line);
+        if head >= end && end > text.line_to_char(line) {
+            self.selection = Selection::cursor(prev_grapheme(text, end));
+        }
+    }
+
+    /// `;` and `,`: the last `f`/`t`/`F`/`T` again, `n` times, the same or the other way.
+    fn repeat_char_find(&self, rope: &Rope, head: usize, reverse: bool, n: usize) -> Option<usize> {
+        let (action, target) = self.last_char_find?;
+        let forward = matches!(action, Action::FindChar | Action::TillChar) != reverse;
+        let till = matches!(action, Action::TillChar | Action::TillCharBackward);
+        motions::find_on_line(rope, head, target, forward, till, n, true)
     }
 
     fn action(&mut self, action: Action, rope: &Rope, outcome: &mut Outcome) {
@@ -319,7 +402,32 @@ impl Editor {
                 A::MoveFirstNonBlank => first_non_blank(rope, rope.char_to_line(head)),
                 A::MoveLineEnd | A::ExtendLineEnd => line_end(rope, rope.char_to_line(head)),
                 A::MoveFileStart | A::ExtendFileStart => 0,
+                // vim's `G` goes to the last line's first non-blank.
+                A::MoveFileEnd if editor.mode == Mode::Normal => {
+                    first_non_blank(rope, commands::last_line(rope))
+                }
                 A::MoveFileEnd | A::ExtendFileEnd => len,
+                A::MoveLongWordRight => motions::long_word_right(rope, head),
+                A::MoveLongWordLeft => motions::long_word_left(rope, head),
+                A::MoveLongWordEnd => motions::long_word_end(rope, head),
+                A::MoveParagraphForward => motions::paragraph_forward(rope, head),
+                A::MoveParagraphBackward => motions::paragraph_backward(rope, head),
+                A::MatchBracket => motions::match_bracket(rope, head).unwrap_or(head),
+                A::RepeatCharFind | A::RepeatCharFindReverse => editor
+                    .repeat_char_find(rope, head, action == A::RepeatCharFindReverse, 1)
+                    .unwrap_or(head),
+                // vim's visual selection holds the character under the cursor: the word's
+                // end is looked for from that character, and its last character is taken.
+                A::ExtendWordEnd => {
+                    let on = if editor.selection.head > editor.selection.anchor {
+                        prev_grapheme(rope, head)
+                    } else {
+                        head
+                    };
+                    next_grapheme(rope, word_end(rope, on))
+                }
+                A::HalfPageDown => editor.vertical(rope, editor.half_page() as isize),
+                A::HalfPageUp => editor.vertical(rope, -(editor.half_page() as isize)),
                 _ => return None,
             })
         };
@@ -334,6 +442,8 @@ impl Editor {
                     | A::PageDown
                     | A::ExtendPageUp
                     | A::ExtendPageDown
+                    | A::HalfPageDown
+                    | A::HalfPageUp
             );
             if vertical {
                 self.desired_col
@@ -365,6 +475,10 @@ impl Editor {
                 let rows = self.viewport.1.saturating_sub(1).max(1) as isize;
                 let up = matches!(action, A::PageUp | A::ExtendPageUp);
                 self.scroll_by(rope, if up { -rows } else { rows });
+            }
+            if matches!(action, A::HalfPageDown | A::HalfPageUp) {
+                let rows = self.half_page() as isize;
+                self.scroll_by(rope, if action == A::HalfPageUp { -rows } else { rows });
             }
             outcome.navigated = true;
             return;
@@ -399,8 +513,55 @@ impl Editor {
                 let text = self.newline_text(rope);
                 outcome.operation = self.replace_selection(rope, &text, false);
             }
+            // vim's `>>` and `<<`: the line, whatever the cursor's column.
+            A::InsertTab | A::Dedent if self.mode == Mode::Normal => {
+                outcome.operation = self.shift_lines(rope, 1, action == A::InsertTab)
+            }
             A::InsertTab => outcome.operation = self.indent(rope),
             A::Dedent => outcome.operation = self.dedent(rope),
+            A::JoinLines => outcome.operation = self.join_lines(rope, 2),
+            A::ToggleCase => outcome.operation = self.toggle_case(rope, 1),
+            A::CenterCursor => {
+                let line = rope.char_to_line(head);
+                self.scroll_line = line.saturating_sub(self.viewport.1 / 2);
+                self.scroll_anchor = rope.line_to_char(self.scroll_line);
+                outcome.navigated = true;
+            }
+            A::SearchWordForward | A::SearchWordBackward => match motions::word_at(rope, head) {
+                Some((start, word)) => {
+                    self.selection = Selection::cursor(start);
+                    outcome.navigated = true;
+                    outcome.message = self.find(rope, &word, action == A::SearchWordForward);
+                    self.last_search = Some(word);
+                }
+                None => outcome.message = Some("no word under the cursor to search for".into()),
+            },
+            // Visual `d`, `c`, `y` act on the selection.
+            A::OperatorDelete | A::OperatorChange | A::OperatorYank
+                if self.mode == Mode::Visual && !self.selection.is_empty() =>
+            {
+                let range = self.selection.range();
+                let text = rope.slice(range.clone()).to_string();
+                self.register = Register {
+                    text: text.clone(),
+                    linewise: false,
+                };
+                outcome.copied = Some(text);
+                let before = self.selection;
+                self.selection = Selection::cursor(range.start);
+                self.mode = if action == A::OperatorChange {
+                    Mode::Insert
+                } else {
+                    Mode::Normal
+                };
+                if action != A::OperatorYank
+                    && let Ok(operation) = Operation::replace(rope.len_chars(), range, "")
+                {
+                    // A change and what is typed after it are one undo step.
+                    self.record(rope, &operation, before, action == A::OperatorChange);
+                    outcome.operation = Some(operation);
+                }
+            }
             A::DeleteBackward | A::DeleteForward | A::DeleteWordBackward | A::DeleteWordForward => {
                 let range = if !self.selection.is_empty() {
                     self.selection.range()
@@ -664,6 +825,115 @@ impl Editor {
         self.multi_edit(rope, edits)
     }
 
+    /// Lines `half_page` moves over (vim's ctrl-d and ctrl-u).
+    fn half_page(&self) -> usize {
+        (self.viewport.1 / 2).max(1)
+    }
+
+    /// `>>`, `<<` (and `3>>`): `n` lines from the cursor's, one level in or out, as one
+    /// edit; the cursor goes to the first line's first non-blank.
+    fn shift_lines(&mut self, rope: &Rope, n: usize, indent: bool) -> Option<Operation> {
+        let first = rope.char_to_line(self.selection.head.min(rope.len_chars()));
+        let last = (first + n.max(1) - 1).min(commands::last_line(rope).max(first));
+        let landing = first_non_blank(rope, first);
+        let operation = if indent {
+            let unit = self.indent_unit(rope);
+            let edits: Vec<(Range<usize>, &str)> = (first..=last)
+                .filter(|line| line_content(rope, *line).len_chars() > 0)
+                .map(|line| {
+                    let at = rope.line_to_char(line);
+                    (at..at, unit.as_str())
+                })
+                .collect();
+            if edits.is_empty() {
+                return None;
+            }
+            self.multi_edit(rope, edits)?
+        } else {
+            self.selection = Selection {
+                anchor: rope.line_to_char(first),
+                head: rope.line_to_char(last),
+            };
+            let operation = self.dedent(rope);
+            self.selection = Selection::cursor(landing);
+            operation?
+        };
+        self.selection = Selection::cursor(operation.transform_position(landing, Assoc::After));
+        Some(operation)
+    }
+
+    /// `J` (`3J`): `lines` lines from the cursor's made one, each line break and the
+    /// indentation after it replaced by one space (none before an empty line or a `)`, or
+    /// after a blank). The cursor lands where the last two were joined.
+    fn join_lines(&mut self, rope: &Rope, lines: usize) -> Option<Operation> {
+        let line = rope.char_to_line(self.selection.head.min(rope.len_chars()));
+        let last = (line + lines.max(2) - 1).min(commands::last_line(rope));
+        if last <= line {
+            return None;
+        }
+        let edits: Vec<(Range<usize>, &str)> = (line..last)
+            .map(|joined| {
+                let end = line_end(rope, joined);
+                let next = first_non_blank(rope, joined + 1);
+                let next_empty = next == line_end(rope, joined + 1);
+                let ends_blank =
+                    end > rope.line_to_char(joined) && matches!(rope.char(end - 1), ' ' | '\t');
+                let separator = if next_empty || ends_blank || rope.char(next) == ')' {
+                    ""
+                } else {
+                    " "
+                };
+                (end..next, separator)
+            })
+            .collect();
+        let join_at = edits.last()?.0.start;
+        let operation = self.multi_edit(rope, edits)?;
+        self.selection = Selection::cursor(operation.transform_position(join_at, Assoc::Before));
+        Some(operation)
+    }
+
+    /// `~` (`3~`): the case of `n` characters from the cursor switched, within the line.
+    fn toggle_case(&mut self, rope: &Rope, n: usize) -> Option<Operation> {
+        let head = self.selection.head.min(rope.len_chars());
+        let end = (head + n.max(1)).min(line_end(rope, rope.char_to_line(head)));
+        if end <= head {
+            return None;
+        }
+        let toggled: String = rope
+            .slice(head..end)
+            .chars()
+            .flat_map(|c| {
+                let flipped: Vec<char> = if c.is_lowercase() {
+                    c.to_uppercase().collect()
+                } else if c.is_uppercase() {
+                    c.to_lowercase().collect()
+                } else {
+                    vec![c]
+                };
+                flipped
+            })
+            .collect();
+        let cursor = head + toggled.chars().count();
+        self.edit(rope, head..end, &toggled, cursor)
+    }
+
+    /// `rx` (`3rx`): `n` characters from the cursor replaced by `with`; nothing when the
+    /// line has fewer, as in vim. The cursor stays on the last one replaced.
+    fn replace_chars(&mut self, rope: &Rope, with: char, n: usize) -> Option<Operation> {
+        let head = self.selection.head.min(rope.len_chars());
+        let end_of_line = line_end(rope, rope.char_to_line(head));
+        let mut end = head;
+        for _ in 0..n.max(1) {
+            if end >= end_of_line {
+                return None;
+            }
+            end = next_grapheme(rope, end);
+        }
+        let text = with.to_string().repeat(n.max(1));
+        let cursor = head + n.max(1) - 1;
+        self.edit(rope, head..end, &text, cursor)
+    }
+
     fn is_line_selection(&self, rope: &Rope) -> bool {
         let range = self.selection.range();
         range.start == rope.line_to_char(rope.char_to_line(range.start)) && range.len() > 1
@@ -825,7 +1095,12 @@ impl Editor {
             &haystack
         };
         let range = self.selection.range();
-        let from = if forward { range.end } else { range.start };
+        // In vim's normal mode the cursor is on a character: `/` and `n` look after it.
+        let from = match (forward, self.mode) {
+            (true, Mode::Normal) if range.is_empty() => next_grapheme(rope, range.end),
+            (true, _) => range.end,
+            (false, _) => range.start,
+        };
         let from_byte = rope.char_to_byte(from.min(rope.len_chars()));
         let found = if forward {
             text[from_byte..]
@@ -841,9 +1116,14 @@ impl Editor {
             Some(byte) => {
                 let start = rope.byte_to_char(byte);
                 let end = rope.byte_to_char(byte + needle.len());
-                self.selection = Selection {
-                    anchor: start,
-                    head: end,
+                // vim lands on the match's first character; others select the match.
+                self.selection = if self.mode == Mode::Normal {
+                    Selection::cursor(start)
+                } else {
+                    Selection {
+                        anchor: start,
+                        head: end,
+                    }
                 };
                 self.desired_col = None;
                 None

@@ -207,6 +207,29 @@ actions! {
     InnerSingleQuotes = "inner_single_quotes": "After an operator: the text between the single quotes at the cursor",
     AroundSingleQuotes = "around_single_quotes": "After an operator: the single-quoted text at the cursor, quotes and the blanks after included",
     RepeatChange = "repeat_change": "Repeat the last d, c or x command (with the text typed after c)",
+    ExtendWordEnd = "extend_word_end": "Extend the selection to the end of the word",
+    FindChar = "find_char": "Move onto the next given character on the line (vim's f)",
+    FindCharBackward = "find_char_backward": "Move onto the previous given character on the line (vim's F)",
+    TillChar = "till_char": "Move to just before the next given character on the line (vim's t)",
+    TillCharBackward = "till_char_backward": "Move to just after the previous given character on the line (vim's T)",
+    RepeatCharFind = "repeat_char_find": "Repeat the last f, t, F or T",
+    RepeatCharFindReverse = "repeat_char_find_reverse": "Repeat the last f, t, F or T the other way",
+    MatchBracket = "match_bracket": "Jump to the bracket that matches the one at or after the cursor",
+    SearchWordForward = "search_word_forward": "Find the next place the word under the cursor occurs",
+    SearchWordBackward = "search_word_backward": "Find the previous place the word under the cursor occurs",
+    JoinLines = "join_lines": "Join the next line to this one with a space",
+    ReplaceChar = "replace_char": "Replace the character under the cursor with the next key typed",
+    ToggleCase = "toggle_case": "Switch the case of the character under the cursor and move right",
+    MoveLongWordRight = "move_long_word_right": "Move to the start of the next blank-separated word (vim's W)",
+    MoveLongWordLeft = "move_long_word_left": "Move to the start of the previous blank-separated word (vim's B)",
+    MoveLongWordEnd = "move_long_word_end": "Move to the end of the blank-separated word (vim's E)",
+    MoveParagraphForward = "move_paragraph_forward": "Move to the next blank line",
+    MoveParagraphBackward = "move_paragraph_backward": "Move to the previous blank line",
+    HalfPageDown = "half_page_down": "Move and scroll half a page down",
+    HalfPageUp = "half_page_up": "Move and scroll half a page up",
+    CenterCursor = "center_cursor": "Scroll so the cursor's line is in the middle of the view",
+    SaveAndQuit = "save_and_quit": "Save the file if it has unsaved edits, then leave (vim's ZZ and :x)",
+    CommandLine = "command_line": "Type a command (:w, :q, :wq, :x, :q!, :42, :s/a/b/g, :%s/a/b/gc)",
 }
 
 impl fmt::Display for Action {
@@ -809,6 +832,7 @@ mod tests {
                 count: None,
                 operator: Some(Operator::Delete),
                 action: Action::OperatorDelete,
+                argument: None,
             })
         );
         // An unbound key in normal mode never types text.

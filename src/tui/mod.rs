@@ -14,6 +14,7 @@ pub mod compositor;
 pub mod config;
 pub mod diagnostics;
 pub mod editor;
+pub mod ex;
 pub mod help;
 pub mod highlight;
 pub mod host_controls;

@@ -1,4 +1,5 @@
-//! A one-line prompt at the bottom of the screen (find in file).
+//! One-line prompts at the bottom of the screen: find in file (`/` in the vim keymap), vim's
+//! command line (`:`), and the question a `:s///c` asks at each match.
 
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
@@ -8,6 +9,7 @@ use ratatui::widgets::{Clear, Widget};
 use crate::tui::compositor::{
     Component, Context, Event, EventResult, LineInput, RenderContext, UiCommand, close_layer,
 };
+use crate::tui::editor::SubstituteAnswer;
 
 /// What the prompt's text is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +17,11 @@ pub enum PromptKind {
     /// Find in the current file; enter finds the next match and keeps the prompt open
     /// until escape, as in desktop editors.
     Find,
+    /// vim's `/`: finds as you type from where the cursor was; enter closes the prompt on
+    /// the first match after the cursor, escape goes back to where it was.
+    Search,
+    /// vim's `:` command line; enter runs the command ([`crate::tui::ex`]).
+    Command,
 }
 
 #[derive(Debug)]
@@ -28,6 +35,7 @@ pub struct Prompt {
 
 impl Prompt {
     pub const ID: &'static str = "prompt";
+    pub const COMMAND_ID: &'static str = "command-line";
 
     pub fn new(kind: PromptKind, initial: &str) -> Self {
         let mut input = LineInput::default();
@@ -42,6 +50,8 @@ impl Prompt {
     fn label(&self) -> &'static str {
         match self.kind {
             PromptKind::Find => "find: ",
+            PromptKind::Search => "/",
+            PromptKind::Command => ":",
         }
     }
 
@@ -58,12 +68,49 @@ impl Prompt {
 
 impl Component for Prompt {
     fn handle_event(&mut self, event: &Event, cx: &mut Context<'_>) -> EventResult {
-        let close = || Some(close_layer(Prompt::ID));
+        let id = self.id();
+        let close = || Some(close_layer(id));
+        if self.kind == PromptKind::Command {
+            return match event {
+                Event::Key(key) => match key.code {
+                    KeyCode::Esc => EventResult::Consumed(close()),
+                    // Backspace on an empty line leaves it, as in vim.
+                    KeyCode::Backspace if self.input.text.is_empty() => {
+                        EventResult::Consumed(close())
+                    }
+                    KeyCode::Enter => {
+                        cx.commands.push(UiCommand::Ex(self.input.text.clone()));
+                        EventResult::Consumed(close())
+                    }
+                    _ => {
+                        self.input.handle_key(key);
+                        EventResult::Consumed(None)
+                    }
+                },
+                Event::Paste(text) => {
+                    self.input.insert(text);
+                    EventResult::Consumed(None)
+                }
+                _ => EventResult::Ignored(None),
+            };
+        }
         match event {
             Event::Key(key) => {
                 let shift = key.modifiers.contains(KeyModifiers::SHIFT);
                 match key.code {
+                    KeyCode::Esc if self.kind == PromptKind::Search => {
+                        cx.commands.push(UiCommand::FindEnd { cancelled: true });
+                        return EventResult::Consumed(close());
+                    }
                     KeyCode::Esc => return EventResult::Consumed(close()),
+                    KeyCode::Enter if self.kind == PromptKind::Search => {
+                        cx.commands.push(UiCommand::Find {
+                            query: self.input.text.clone(),
+                            forward: true,
+                        });
+                        cx.commands.push(UiCommand::FindEnd { cancelled: false });
+                        return EventResult::Consumed(close());
+                    }
                     KeyCode::Enter => {
                         let query = self.input.text.clone();
                         cx.commands.push(UiCommand::Find {
@@ -91,7 +138,7 @@ impl Component for Prompt {
                                 }
                             }
                         }
-                        if self.input.handle_key(key) && self.kind == PromptKind::Find {
+                        if self.input.handle_key(key) {
                             // Find as you type.
                             cx.commands.push(UiCommand::Find {
                                 query: self.input.text.clone(),
@@ -136,6 +183,67 @@ impl Component for Prompt {
     fn cursor(&self, area: Rect) -> Option<Position> {
         let row = Self::row(area);
         let x = row.x as usize + self.label().len() + self.input.cursor_col();
+        (x < row.right() as usize).then(|| Position::new(x as u16, row.y))
+    }
+
+    fn id(&self) -> &'static str {
+        match self.kind {
+            PromptKind::Command => Self::COMMAND_ID,
+            PromptKind::Find | PromptKind::Search => Self::ID,
+        }
+    }
+}
+
+/// The question `:s///c` asks at each match (shown selected in the text), as vim asks it.
+/// Every other key is swallowed until it is answered.
+#[derive(Debug)]
+pub struct SubstituteConfirm {
+    replacement: String,
+}
+
+impl SubstituteConfirm {
+    pub const ID: &'static str = "substitute-confirm";
+
+    pub fn new(replacement: &str) -> Self {
+        Self {
+            replacement: replacement.to_owned(),
+        }
+    }
+
+    fn text(&self) -> String {
+        format!("replace with {} (y/n/a/q/l)?", self.replacement)
+    }
+}
+
+impl Component for SubstituteConfirm {
+    fn handle_event(&mut self, event: &Event, cx: &mut Context<'_>) -> EventResult {
+        let Event::Key(key) = event else {
+            return EventResult::Ignored(None);
+        };
+        let answer = match key.code {
+            KeyCode::Esc => Some(SubstituteAnswer::Quit),
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                SubstituteAnswer::from_key(c)
+            }
+            _ => None,
+        };
+        if let Some(answer) = answer {
+            cx.commands.push(UiCommand::SubstituteAnswer(answer));
+        }
+        EventResult::Consumed(None)
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, cx: &RenderContext<'_>) {
+        let row = Prompt::row(area);
+        let style = cx.theme.get("ui.background").patch(cx.theme.get("ui.text"));
+        Clear.render(row, buf);
+        buf.set_style(row, style);
+        buf.set_stringn(row.x, row.y, self.text(), row.width as usize, style);
+    }
+
+    fn cursor(&self, area: Rect) -> Option<Position> {
+        let row = Prompt::row(area);
+        let x = row.x as usize + unicode_width::UnicodeWidthStr::width(self.text().as_str());
         (x < row.right() as usize).then(|| Position::new(x as u16, row.y))
     }
 

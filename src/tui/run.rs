@@ -536,6 +536,10 @@ impl Loop {
                 },
                 _ = sleep_until(timer) => self.timers(),
             }
+            if let Some(command) = self.app.take_deferred() {
+                self.command(command, tui).await?;
+                self.dirty = true;
+            }
             self.intel.send_ready(&mut self.session);
             self.connection.flush(&mut self.session).await;
         }
@@ -618,7 +622,11 @@ impl Loop {
         self.last_input = Instant::now();
         self.dirty = true;
         let commands = self.app.handle_event(&event, &self.session);
-        if matches!(event, Event::Key(_)) && !commands.contains(&AppCommand::Quit) {
+        // Keys typing `:q` on vim's command line keep a quit asked before armed.
+        if matches!(event, Event::Key(_))
+            && !commands.contains(&AppCommand::Quit)
+            && !self.app.is_typing_command()
+        {
             self.quit_armed = false;
         }
         for command in commands {
@@ -726,6 +734,12 @@ impl Loop {
                 let _ = self
                     .panels
                     .command(command, &mut self.session, &mut self.app);
+            }
+            AppCommand::ForceQuit => {
+                if self.ended.is_some() {
+                    self.keep_copies();
+                }
+                self.quit = true;
             }
             AppCommand::Quit if self.ended.is_some() => {
                 self.keep_copies();

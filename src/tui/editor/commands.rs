@@ -40,6 +40,42 @@ impl Editor {
             outcome.navigated = true;
         };
         match command.action {
+            A::FindChar | A::FindCharBackward | A::TillChar | A::TillCharBackward => {
+                let Some(target) = command.argument else {
+                    return;
+                };
+                self.last_char_find = Some((command.action, target));
+                let forward = matches!(command.action, A::FindChar | A::TillChar);
+                let till = matches!(command.action, A::TillChar | A::TillCharBackward);
+                if let Some(at) =
+                    super::motions::find_on_line(rope, head, target, forward, till, n, false)
+                {
+                    place(self, at, outcome);
+                }
+            }
+            A::RepeatCharFind | A::RepeatCharFindReverse => {
+                let reverse = command.action == A::RepeatCharFindReverse;
+                if let Some(at) = self.repeat_char_find(rope, head, reverse, n) {
+                    place(self, at, outcome);
+                }
+            }
+            A::ReplaceChar => {
+                if let Some(with) = command.argument {
+                    outcome.operation = self.replace_chars(rope, with, n);
+                }
+            }
+            // `3J` joins three lines (`J` two).
+            A::JoinLines => outcome.operation = self.join_lines(rope, n),
+            A::ToggleCase => outcome.operation = self.toggle_case(rope, n),
+            A::InsertTab | A::Dedent if self.mode == Mode::Normal => {
+                outcome.operation = self.shift_lines(rope, n, command.action == A::InsertTab)
+            }
+            // `50%`: the line that far into the file.
+            A::MatchBracket if command.count.is_some() => {
+                let lines = last_line(rope) + 1;
+                let target = (n.min(100) * lines).div_ceil(100).max(1) - 1;
+                place(self, first_non_blank(rope, target), outcome);
+            }
             // `4G` and `4gg` go to line 4, as `G` and `gg` without a count go to the ends.
             A::MoveFileStart | A::MoveFileEnd if command.count.is_some() => {
                 let target = (n - 1).min(last_line(rope));
@@ -120,6 +156,17 @@ impl Editor {
         outcome: &mut Outcome,
     ) {
         self.desired_col = None;
+        if let Some(target) = command.argument
+            && matches!(
+                command.action,
+                Action::FindChar
+                    | Action::FindCharBackward
+                    | Action::TillChar
+                    | Action::TillCharBackward
+            )
+        {
+            self.last_char_find = Some((command.action, target));
+        }
         let Some(Span { range, lines }) = self.span(operator, command, rope) else {
             if operator == Operator::Change {
                 self.mode = Mode::Insert;
@@ -267,6 +314,72 @@ impl Editor {
                 let target = command.count.map_or(usize::MAX, |n| n - 1);
                 lines(line, target.min(last_line(rope)))
             }
+            // `f`, `t`, `%` and `E` take the character they land on; `F`, `T`, `B`, `{`
+            // and `}` stop before the cursor's.
+            A::FindChar | A::FindCharBackward | A::TillChar | A::TillCharBackward => {
+                let forward = matches!(command.action, A::FindChar | A::TillChar);
+                let till = matches!(command.action, A::TillChar | A::TillCharBackward);
+                let at = super::motions::find_on_line(
+                    rope,
+                    head,
+                    command.argument?,
+                    forward,
+                    till,
+                    n,
+                    false,
+                )?;
+                if forward {
+                    chars(head..next_grapheme(rope, at))
+                } else {
+                    chars(at..head)
+                }
+            }
+            A::RepeatCharFind | A::RepeatCharFindReverse => {
+                let reverse = command.action == A::RepeatCharFindReverse;
+                let at = self.repeat_char_find(rope, head, reverse, n)?;
+                if at >= head {
+                    chars(head..next_grapheme(rope, at))
+                } else {
+                    chars(at..head)
+                }
+            }
+            A::MatchBracket => {
+                let at = super::motions::match_bracket(rope, head)?;
+                chars(at.min(head)..next_grapheme(rope, at.max(head)))
+            }
+            A::MoveLongWordEnd => {
+                let end = step(n, head, |at| super::motions::long_word_end(rope, at));
+                chars(head..next_grapheme(rope, end))
+            }
+            // `cW` on a word is `cE`, as `cw` is `ce`.
+            A::MoveLongWordRight if operator == Operator::Change && !on_blank => {
+                let mut end = head;
+                for i in 0..n {
+                    let run_ends_here = end + 1 >= len || rope.char(end + 1).is_whitespace();
+                    if i > 0 || !run_ends_here {
+                        end = super::motions::long_word_end(rope, end);
+                    }
+                }
+                chars(head..next_grapheme(rope, end))
+            }
+            A::MoveLongWordRight => {
+                let to = step(n, head, |at| super::motions::long_word_right(rope, at));
+                let to = if rope.char_to_line(to) > line {
+                    line_end(rope, line).max(head).min(to)
+                } else {
+                    to
+                };
+                chars(head..to)
+            }
+            A::MoveLongWordLeft => {
+                chars(step(n, head, |at| super::motions::long_word_left(rope, at))..head)
+            }
+            A::MoveParagraphForward => {
+                chars(head..step(n, head, |at| super::motions::paragraph_forward(rope, at)))
+            }
+            A::MoveParagraphBackward => {
+                chars(step(n, head, |at| super::motions::paragraph_backward(rope, at))..head)
+            }
             A::InnerWord | A::AroundWord => {
                 word_object(rope, head, n, command.action == A::AroundWord).and_then(chars)
             }
@@ -313,7 +426,7 @@ fn step(n: usize, at: usize, next: impl Fn(usize) -> usize) -> usize {
 }
 
 /// The last line with text: a final line break does not start one more line.
-fn last_line(rope: &Rope) -> usize {
+pub(super) fn last_line(rope: &Rope) -> usize {
     let len = rope.len_chars();
     let lines = rope.len_lines();
     if lines > 1 && len > 0 && rope.char(len - 1) == '\n' {
@@ -527,6 +640,7 @@ impl Tracked {
                     count: None,
                     operator: None,
                     action: *action,
+                    argument: None,
                 })
             }
             EditorInput::Insert(c) => Self::Typed(*c),

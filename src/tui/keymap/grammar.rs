@@ -7,6 +7,11 @@
 //! an operator, keys are looked up in the `[operator]` table first (text objects: `i w`),
 //! then in the normal table (motions); the operator's own key again means whole lines
 //! (`dd`). Anything else cancels the command, as does `esc`.
+//!
+//! Some commands take the next key as their argument (`fx`, `tx`, `rx`, `dfx`). vim's
+//! commands that take one and that the keymap does not bind (`m` marks, `q` macros, `"`
+//! registers, `@`, `'` and `` ` ``) swallow theirs, so `ma` is ignored rather than read
+//! as `a` (append).
 
 use super::{Action, Key, KeyCodeOrd, KeyResult, Keymap, Mode};
 
@@ -46,6 +51,8 @@ pub struct Command {
     pub operator: Option<Operator>,
     /// The motion or text object, or the operator's own action for whole lines.
     pub action: Action,
+    /// The key typed after a command that takes one: the `x` of `fx` or `rx`.
+    pub argument: Option<char>,
 }
 
 impl Command {
@@ -74,6 +81,10 @@ pub(super) struct PendingCommand {
     motion_count: Option<usize>,
     /// What was typed, for the status line.
     typed: String,
+    /// A command waiting for its character argument (`f`, `t`, `r`).
+    awaiting: Option<Action>,
+    /// An unbound command that takes an argument (`m`, `q`): its argument is dropped too.
+    swallow: bool,
 }
 
 impl PendingCommand {
@@ -89,10 +100,20 @@ impl PendingCommand {
     }
 
     fn finish(&mut self, operator: Option<Operator>, action: Action) -> KeyResult {
+        self.finish_with(operator, action, None)
+    }
+
+    fn finish_with(
+        &mut self,
+        operator: Option<Operator>,
+        action: Action,
+        argument: Option<char>,
+    ) -> KeyResult {
         let command = Command {
             count: self.count(),
             operator,
             action,
+            argument,
         };
         *self = Self::default();
         KeyResult::Command(command)
@@ -116,11 +137,56 @@ fn is_motion(action: Action) -> bool {
             | A::MoveLineEnd
             | A::MoveFileStart
             | A::MoveFileEnd
+            | A::FindChar
+            | A::FindCharBackward
+            | A::TillChar
+            | A::TillCharBackward
+            | A::RepeatCharFind
+            | A::RepeatCharFindReverse
+            | A::MatchBracket
+            | A::MoveLongWordRight
+            | A::MoveLongWordLeft
+            | A::MoveLongWordEnd
+            | A::MoveParagraphForward
+            | A::MoveParagraphBackward
     )
+}
+
+/// Commands that take the next key typed as their argument.
+pub(crate) fn takes_char(action: Action) -> bool {
+    matches!(
+        action,
+        Action::FindChar
+            | Action::FindCharBackward
+            | Action::TillChar
+            | Action::TillCharBackward
+            | Action::ReplaceChar
+    )
+}
+
+/// vim's commands that take a key after them and that cotype does not have: marks (`m`,
+/// `'`, `` ` ``), macros (`q`, `@`) and registers (`"`).
+fn unbound_takes_char(key: Key) -> bool {
+    matches!(key.typed_char(), Some('m' | 'q' | '"' | '@' | '\'' | '`'))
 }
 
 impl Keymap {
     pub(super) fn handle_normal(&mut self, key: Key) -> KeyResult {
+        if let Some(action) = self.command.awaiting.take() {
+            let operator = self.command.operator;
+            return match key.typed_char() {
+                Some(c) => self.command.finish_with(operator, action, Some(c)),
+                // Escape (or any key that types nothing) cancels.
+                None => {
+                    self.command = PendingCommand::default();
+                    KeyResult::Unbound
+                }
+            };
+        }
+        if self.command.swallow {
+            self.command = PendingCommand::default();
+            return KeyResult::Unbound;
+        }
         if let Some(digit) = self.count_digit(key) {
             let slot = if self.command.operator.is_some() {
                 &mut self.command.motion_count
@@ -148,12 +214,23 @@ impl Keymap {
         let action = match result {
             KeyResult::Action(action) => action,
             KeyResult::Pending => return KeyResult::Pending,
+            KeyResult::Unbound if before.is_empty() && unbound_takes_char(key) => {
+                self.command.swallow = true;
+                self.command.typed.push_str(&key.to_string());
+                return KeyResult::Pending;
+            }
             other => {
                 self.command = PendingCommand::default();
                 return other;
             }
         };
         let pending = &mut self.command;
+        if takes_char(action) && (pending.operator.is_none() || is_motion(action)) {
+            pending.awaiting = Some(action);
+            let keys: Vec<Key> = before.into_iter().chain([key]).collect();
+            pending.typed.push_str(&super::join_keys(&keys));
+            return KeyResult::Pending;
+        }
         match (pending.operator, Operator::of(action)) {
             (None, Some(operator)) => {
                 pending.operator = Some(operator);
@@ -233,10 +310,11 @@ impl Keymap {
 }
 
 fn takes_count(action: Action) -> bool {
-    is_motion(action) || is_counted_edit(action)
+    is_motion(action) || is_counted_edit(action) || is_counted_view(action)
 }
 
-/// The edits a count repeats without an operator: `3x`, `3X`, `3p`, `3P`, `3u`, `3 ctrl-r`.
+/// The edits a count repeats without an operator: `3x`, `3X`, `3p`, `3P`, `3u`, `3 ctrl-r`,
+/// `3J`, `3rx`, `3~`, `3>>`.
 fn is_counted_edit(action: Action) -> bool {
     matches!(
         action,
@@ -246,6 +324,24 @@ fn is_counted_edit(action: Action) -> bool {
             | Action::PasteBefore
             | Action::Undo
             | Action::Redo
+            | Action::JoinLines
+            | Action::ReplaceChar
+            | Action::ToggleCase
+            | Action::InsertTab
+            | Action::Dedent
+    )
+}
+
+/// Other actions a count applies to: `3 ctrl-d` moves three half pages.
+fn is_counted_view(action: Action) -> bool {
+    matches!(
+        action,
+        Action::HalfPageDown
+            | Action::HalfPageUp
+            | Action::PageDown
+            | Action::PageUp
+            | Action::FindNext
+            | Action::FindPrevious
     )
 }
 
@@ -287,6 +383,7 @@ mod tests {
             count,
             operator,
             action,
+            argument: None,
         })
     }
 
@@ -361,6 +458,44 @@ mod tests {
         // A key that is no motion cancels the operator and does nothing.
         assert_eq!(last(&mut vim, "d p"), KeyResult::Unbound);
         assert_eq!(vim.pending(), "");
+    }
+
+    #[test]
+    fn commands_take_the_next_key_as_their_argument_and_unbound_ones_swallow_it() {
+        let mut vim = Keymap::load_from("vim", None).unwrap();
+        let with = |count, operator, action, c| {
+            KeyResult::Command(Command {
+                count,
+                operator,
+                action,
+                argument: Some(c),
+            })
+        };
+        assert_eq!(press(&mut vim, "f"), [KeyResult::Pending]);
+        assert_eq!(vim.pending(), "f");
+        assert_eq!(last(&mut vim, "x"), with(None, None, Action::FindChar, 'x'));
+        assert_eq!(
+            last(&mut vim, "2 d t ;"),
+            with(Some(2), Some(Operator::Delete), Action::TillChar, ';')
+        );
+        assert_eq!(
+            last(&mut vim, "3 r a"),
+            with(Some(3), None, Action::ReplaceChar, 'a')
+        );
+        // Escape cancels; after an operator, `r` is no motion and cancels it.
+        assert_eq!(last(&mut vim, "f esc"), KeyResult::Unbound);
+        assert_eq!(last(&mut vim, "d r"), KeyResult::Unbound);
+        // `ma` is a mark in vim: unbound here, and the `a` is not append.
+        assert_eq!(
+            press(&mut vim, "m a"),
+            [KeyResult::Pending, KeyResult::Unbound]
+        );
+        assert_eq!(last(&mut vim, "a"), KeyResult::Action(Action::AppendMode));
+        assert_eq!(
+            last(&mut vim, "\" a"),
+            KeyResult::Unbound,
+            "a register name"
+        );
     }
 
     #[test]
