@@ -559,3 +559,65 @@ async fn a_relay_restart_loses_no_session_and_no_edit() {
     relay.kill().unwrap();
     relay.wait().unwrap();
 }
+
+/// "Unsaved" means one thing, the same for everyone: the shared text differs from the
+/// host's disk. Undoing back to the saved text makes it saved again; a reload from disk
+/// does not make it unsaved; someone who opens a file holding another's unsaved edits
+/// sees it unsaved; the host's list (what its quit warning names) agrees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsaved_means_the_shared_text_differs_from_the_disk_for_everyone() {
+    use cotype::host::session::{Approval, HostCommand, HostEvent};
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("notes.txt", b"notes\n")]);
+    let relay = start_relay(RelayConfig::default()).await;
+    let (link, mut control) =
+        common::start_host_with(dir.path(), relay.address, "host", &[], Approval::Auto).await;
+    let mut host_list = async || {
+        control
+            .commands
+            .send(HostCommand::CheckUnsaved)
+            .await
+            .unwrap();
+        loop {
+            match control.events.recv().await.expect("the session runs") {
+                HostEvent::Unsaved { paths } => break paths,
+                _ => continue,
+            }
+        }
+    };
+    let until_unsaved = async |driver: &mut Driver, session: &mut Session, unsaved: bool| {
+        run_until(driver, session, Duration::from_secs(10), |s, _| {
+            Ok(s.is_unsaved("notes.txt") == unsaved)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("never became unsaved={unsaved}: {e}"));
+    };
+
+    let (mut ada_driver, mut ada) = join_and_open(&link, "ada", "notes.txt").await;
+    assert!(!ada.is_unsaved("notes.txt"));
+    type_at_end(&mut ada, "notes.txt", "x");
+    wait_synced(&mut ada_driver, &mut ada, "notes.txt").await;
+    until_unsaved(&mut ada_driver, &mut ada, true).await;
+    assert_eq!(host_list().await, ["notes.txt"]);
+
+    // Bob opens it after Ada typed: he sees it unsaved too.
+    let (mut bob_driver, mut bob) = join_and_open(&link, "bob", "notes.txt").await;
+    until_unsaved(&mut bob_driver, &mut bob, true).await;
+
+    // Ada deletes what she typed: the text equals the disk again, for both of them.
+    let len = ada.documents["notes.txt"].rope.len_chars();
+    ada.local_edit("notes.txt", Operation::delete(len, len - 1..len).unwrap())
+        .unwrap();
+    wait_synced(&mut ada_driver, &mut ada, "notes.txt").await;
+    until_unsaved(&mut ada_driver, &mut ada, false).await;
+    until_unsaved(&mut bob_driver, &mut bob, false).await;
+    assert_eq!(host_list().await, Vec::<String>::new());
+
+    // Another program changes the file on disk: everyone gets the new text, still saved.
+    std::fs::write(dir.path().join("notes.txt"), "notes, edited outside\n").unwrap();
+    wait_for_text(&mut bob_driver, &mut bob, "notes.txt", "edited outside").await;
+    wait_for_text(&mut ada_driver, &mut ada, "notes.txt", "edited outside").await;
+    assert!(!bob.is_unsaved("notes.txt"), "a reload made it unsaved");
+    assert!(!ada.is_unsaved("notes.txt"), "a reload made it unsaved");
+    assert_eq!(host_list().await, Vec::<String>::new());
+}

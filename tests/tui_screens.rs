@@ -1775,3 +1775,60 @@ fn vim_escape_with_the_completion_menu_open_leaves_insert_mode() {
     let text = screen.draw();
     assert!(text.contains(" NORMAL "), "{text}");
 }
+
+/// Closing a tab whose file is unsaved warns first; the second close closes it. A saved
+/// file closes at once.
+#[test]
+fn closing_an_unsaved_tab_warns_and_a_second_close_closes_it() {
+    let mut screen = Screen::new("default");
+    screen.open("README.md");
+    screen.open("src/main.rs");
+    screen.type_text("x");
+    assert!(screen.draw().contains("[+]"));
+    let commands = screen.key(KeyCode::Char('w'), KeyModifiers::ALT);
+    assert!(
+        !commands.iter().any(|c| matches!(c, AppCommand::Close(_))),
+        "{commands:?}"
+    );
+    let text = screen.draw();
+    assert!(text.contains("src/main.rs has unsaved edits"), "{text}");
+    let commands = screen.key(KeyCode::Char('w'), KeyModifiers::ALT);
+    assert!(
+        commands
+            .iter()
+            .any(|c| matches!(c, AppCommand::Close(path) if path == "src/main.rs")),
+        "{commands:?}"
+    );
+    // README.md was never changed: it closes at the first asking.
+    let commands = screen.key(KeyCode::Char('w'), KeyModifiers::ALT);
+    assert!(
+        commands
+            .iter()
+            .any(|c| matches!(c, AppCommand::Close(path) if path == "README.md")),
+        "{commands:?}"
+    );
+}
+
+/// The `[+]` marker follows the session's word, not the edits seen: someone else's edit
+/// does not mark the file, and "saved again" clears the mark.
+#[test]
+fn the_unsaved_marker_is_the_sessions_word() {
+    let mut screen = Screen::new("default");
+    screen.open("src/main.rs");
+    let before = screen.docs["src/main.rs"].clone();
+    let operation = Operation::insert(before.len_chars(), 0, "// remote\n").unwrap();
+    let mut after = before.clone();
+    operation.apply(&mut after).unwrap();
+    screen
+        .app
+        .remote_edit("src/main.rs", &before, &operation, &after);
+    screen.docs.insert("src/main.rs".into(), after);
+    assert!(
+        !screen.draw().contains("[+]"),
+        "a remote edit marked the file"
+    );
+    screen.app.set_modified("src/main.rs", true);
+    assert!(screen.draw().contains("[+]"));
+    screen.app.set_modified("src/main.rs", false);
+    assert!(!screen.draw().contains("[+]"));
+}

@@ -27,6 +27,8 @@ pub struct ClientDocument {
     pub read_only: bool,
     /// The revision last saved on the host, if known.
     pub saved_revision: Option<u64>,
+    /// The host's word on whether the shared text differs from its disk (`Event::Unsaved`).
+    pub unsaved: bool,
     /// The host's last edits, to map the others' presence from the revision they sent it at.
     pub log: EditLog,
 }
@@ -95,6 +97,10 @@ pub enum SessionEvent {
         revision: u64,
         /// Who saved it: `None` for our own save's answer.
         by: Option<ParticipantId>,
+    },
+    /// Whether `path` is unsaved may have changed (`Session::is_unsaved`).
+    Unsaved {
+        path: String,
     },
     MembersChanged,
     PresenceChanged {
@@ -298,6 +304,15 @@ impl Session {
     }
 
     /// Whether every edit we made to `path` has been acknowledged by the host.
+    /// Whether `path` shows as unsaved (`[+]`): its shared text differs from the host's
+    /// disk, or it holds our edits the host has not confirmed yet. The same for everyone
+    /// once the host has confirmed them.
+    pub fn is_unsaved(&self, path: &str) -> bool {
+        self.documents
+            .get(path)
+            .is_some_and(|d| d.unsaved || d.ot.has_pending())
+    }
+
     pub fn is_synced(&self, path: &str) -> bool {
         self.documents
             .get(path)
@@ -412,6 +427,12 @@ impl Session {
                     revision,
                     by: Some(by),
                 });
+            }
+            Event::Unsaved { path, unsaved, .. } => {
+                if let Some(document) = self.documents.get_mut(&path) {
+                    document.unsaved = unsaved;
+                    self.events.push_back(SessionEvent::Unsaved { path });
+                }
             }
             other => self.events.push_back(SessionEvent::Host(other)),
         }
@@ -623,6 +644,7 @@ impl Session {
                     ot: Client::new(self.instance, revision),
                     read_only,
                     saved_revision: None,
+                    unsaved: false,
                     log: EditLog::default(),
                 };
                 self.documents.insert(path.clone(), document);

@@ -46,12 +46,59 @@ struct HostDocument {
     /// SHA-256 of the text as last read from or written to disk, to tell our own writes
     /// apart from other programs' changes without keeping a second copy of the file.
     disk_digest: [u8; 32],
-    /// The revision whose text is on disk (loaded or saved); later revisions are unsaved.
+    /// Bytes of the text on disk, so most texts that differ from it are told apart
+    /// without hashing them.
+    disk_len: usize,
+    /// The revision whose text is on disk (loaded or saved).
     disk_revision: u64,
+    /// Whether the text of a revision differs from the disk's, the last time it was asked.
+    differs_at: Option<(u64, bool)>,
+    /// What members were last told about it (`Documents::unsaved_changes`).
+    announced_unsaved: bool,
     /// Texts of recent revisions (one in `SNAPSHOT_EVERY`), oldest first: a position is
     /// lines and columns of the text it was asked in, which the edit history alone cannot
     /// rebuild.
     recent: VecDeque<(u64, Rope)>,
+}
+
+impl HostDocument {
+    /// The disk now holds a text with this digest and length; `revision` if it is the
+    /// text of that revision.
+    fn on_disk(&mut self, disk_digest: [u8; 32], disk_len: usize, revision: Option<u64>) {
+        self.disk_digest = disk_digest;
+        self.disk_len = disk_len;
+        if let Some(revision) = revision {
+            self.disk_revision = revision;
+        }
+        self.differs_at = None;
+    }
+
+    /// Whether the shared text differs from the disk's. Cheap for the usual cases (the
+    /// saved revision, or another length); otherwise the text is hashed once per revision.
+    fn differs_from_disk(&mut self) -> bool {
+        let revision = self.doc.revision();
+        if revision == self.disk_revision {
+            return false;
+        }
+        if let Some((asked, differs)) = self.differs_at
+            && asked == revision
+        {
+            return differs;
+        }
+        let rope = self.doc.rope();
+        let differs = rope.len_bytes() != self.disk_len || rope_digest(rope) != self.disk_digest;
+        self.differs_at = Some((revision, differs));
+        differs
+    }
+}
+
+fn rope_digest(rope: &Rope) -> [u8; 32] {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for chunk in rope.chunks() {
+        hasher.update(chunk.as_bytes());
+    }
+    hasher.finalize().into()
 }
 
 /// What a change on disk did to an open document.
@@ -102,8 +149,8 @@ impl Documents {
     pub fn close_if_saved(&mut self, path: &str) -> bool {
         let saved = self
             .open
-            .get(path)
-            .is_some_and(|document| document.doc.revision() == document.disk_revision);
+            .get_mut(path)
+            .is_some_and(|document| !document.differs_from_disk());
         if saved && let Some(document) = self.open.remove(path) {
             self.closed_at
                 .insert(path.to_owned(), document.doc.revision());
@@ -128,7 +175,10 @@ impl Documents {
                 HostDocument {
                     doc: AuthoritativeDocument::new(&text, revision),
                     disk_digest: digest(&text),
+                    disk_len: text.len(),
                     disk_revision: revision,
+                    differs_at: None,
+                    announced_unsaved: false,
                     recent: VecDeque::new(),
                 },
             );
@@ -196,16 +246,43 @@ impl Documents {
         self.open.keys().cloned().collect()
     }
 
-    /// Open documents with edits that are not on disk yet, sorted.
-    pub fn unsaved_paths(&self) -> Vec<String> {
+    /// Open documents whose shared text differs from the disk's, sorted: what "unsaved"
+    /// means everywhere (the host's list and quit warning, everyone's `[+]`). Undoing back
+    /// to the saved text makes a document saved again.
+    pub fn unsaved_paths(&mut self) -> Vec<String> {
         let mut paths: Vec<String> = self
             .open
-            .iter()
-            .filter(|(_, document)| document.doc.revision() > document.disk_revision)
-            .map(|(path, _)| path.clone())
+            .iter_mut()
+            .filter_map(|(path, document)| document.differs_from_disk().then(|| path.clone()))
             .collect();
         paths.sort();
         paths
+    }
+
+    /// Whether `path`'s shared text differs from the disk's (false if it is not open).
+    pub fn is_unsaved(&mut self, path: &str) -> bool {
+        self.open
+            .get_mut(path)
+            .is_some_and(HostDocument::differs_from_disk)
+    }
+
+    /// For each of `paths` whose unsaved state changed since members were last told: the
+    /// path, its revision and whether it is unsaved now.
+    pub fn unsaved_changes<'a>(
+        &mut self,
+        paths: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<(String, u64, bool)> {
+        let mut changes = Vec::new();
+        for path in paths {
+            if let Some(document) = self.open.get_mut(path) {
+                let unsaved = document.differs_from_disk();
+                if unsaved != document.announced_unsaved {
+                    document.announced_unsaved = unsaved;
+                    changes.push((path.to_string(), document.doc.revision(), unsaved));
+                }
+            }
+        }
+        changes
     }
 
     pub fn text(&self, path: &str) -> Option<(u64, &Rope)> {
@@ -401,8 +478,7 @@ impl Documents {
         // The error's kind only: the operating system's message may name the host's
         // absolute paths (the temporary file's), which members are not told.
         write_atomically(&target, text.as_bytes()).map_err(|e| save_error(e.kind().to_string()))?;
-        document.disk_digest = digest(&text);
-        document.disk_revision = document.doc.revision();
+        document.on_disk(digest(&text), text.len(), Some(document.doc.revision()));
         Ok(document.doc.revision())
     }
 
@@ -417,12 +493,15 @@ impl Documents {
         if digest(&new_text) == document.disk_digest {
             return Ok(None);
         }
-        if document.doc.revision() != document.disk_revision {
+        if self.is_unsaved(path) {
             if let Some(document) = self.open.get_mut(path) {
-                document.disk_digest = digest(&new_text);
+                document.on_disk(digest(&new_text), new_text.len(), None);
             }
             return Ok(Some(DiskChange::Conflict));
         }
+        let Some(document) = self.open.get(path) else {
+            return Ok(None);
+        };
         let old_text = document.doc.rope().to_string();
         let op = difference(&old_text, &new_text).map_err(|e| DocumentError::OutOfSync {
             path: path.to_string(),
@@ -430,8 +509,8 @@ impl Documents {
         })?;
         let edit = self.submit_as_host(path, op)?;
         if let Some(document) = self.open.get_mut(path) {
-            document.disk_digest = digest(&new_text);
-            document.disk_revision = document.doc.revision();
+            let revision = document.doc.revision();
+            document.on_disk(digest(&new_text), new_text.len(), Some(revision));
         }
         Ok(edit.map(DiskChange::Applied))
     }

@@ -504,6 +504,25 @@ impl HostSession {
         Ok(())
     }
 
+    /// Tells everyone which of `paths` became unsaved or saved (their text now differs
+    /// from the disk's, or equals it again).
+    async fn announce_unsaved(
+        &mut self,
+        paths: impl IntoIterator<Item = &str>,
+    ) -> anyhow::Result<()> {
+        for (path, revision, unsaved) in self.documents.unsaved_changes(paths) {
+            let event = Event::Unsaved {
+                path,
+                revision,
+                unsaved,
+            };
+            self.sender()
+                .send(Route::Everyone, &Message::Event(event))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Sends the sequenced edits not yet broadcast, to everyone, in one frame.
     async fn broadcast_applied(&mut self) -> anyhow::Result<()> {
         if self.applied.is_empty() {
@@ -512,11 +531,15 @@ impl HostSession {
         let edits = std::mem::take(&mut self.applied);
         self.applied_bytes = 0;
         self.language_servers_follow(&edits);
+        let paths: std::collections::BTreeSet<String> =
+            edits.iter().map(|edit| edit.path.clone()).collect();
         self.sender()
             .send(
                 Route::Everyone,
                 &Message::Edit(EditMessage::Applied { edits }),
             )
+            .await?;
+        self.announce_unsaved(paths.iter().map(String::as_str))
             .await?;
         Ok(())
     }
@@ -679,6 +702,7 @@ impl HostSession {
             if self.documents.is_open(path) {
                 match self.documents.disk_changed(path) {
                     Ok(Some(DiskChange::Conflict)) => {
+                        self.announce_unsaved([path.as_str()]).await?;
                         let message = format!(
                             "{path} changed on the host's disk while it has unsaved edits; your text is kept, and saving will write it over the disk's version"
                         );
@@ -1298,6 +1322,15 @@ impl HostSession {
                     let done = pieces.peek().is_none();
                     sender.send(route, &piece(done, revision, text)).await?;
                 }
+                // Someone's unsaved edits are in what they just got: say so, as to everyone.
+                if self.documents.is_unsaved(&path) {
+                    let event = Event::Unsaved {
+                        path: path.clone(),
+                        revision,
+                        unsaved: true,
+                    };
+                    sender.send(route, &Message::Event(event)).await?;
+                }
                 // Language servers get the text after the participant has all of it.
                 if first {
                     self.language_servers_open(&path, revision, &rope).await;
@@ -1365,12 +1398,13 @@ impl HostSession {
                             .send(
                                 Route::Everyone,
                                 &Message::Event(Event::Saved {
-                                    path,
+                                    path: path.clone(),
                                     revision,
                                     by: from,
                                 }),
                             )
                             .await?;
+                        self.announce_unsaved([path.as_str()]).await?;
                     }
                     Err(e) => sender.send(route, &error(e)).await?,
                 }

@@ -407,6 +407,14 @@ pub enum Event {
     /// for the welcome is the host's user deciding. (Last, so older peers' variant
     /// numbers stay; an older client drops the frame it cannot decode.)
     AwaitingAdmission,
+    /// Whether `path`'s shared text differs from the host's disk, as of `revision`: the one
+    /// meaning of "unsaved" (`[+]`), the same for everyone. Sent when it changes, and to
+    /// whoever opens a document that is unsaved.
+    Unsaved {
+        path: String,
+        revision: u64,
+        unsaved: bool,
+    },
 }
 
 /// Byte vectors as one length-prefixed blob (postcard's default for `Vec<u8>` is the

@@ -116,6 +116,8 @@ pub struct App {
     quit_when_saved: Option<String>,
     /// A command for the loop that came from something other than a key (a save arrived).
     deferred: Option<AppCommand>,
+    /// A file whose tab was asked to close while unsaved: asking again closes it.
+    close_armed: Option<String>,
 }
 
 /// The screen regions, computed the same way for input (mouse, paging) and rendering.
@@ -157,6 +159,7 @@ impl App {
             find_origin: None,
             quit_when_saved: None,
             deferred: None,
+            close_armed: None,
         };
         app.resize(size.0, size.1);
         app
@@ -338,7 +341,8 @@ impl App {
     pub fn remote_edit(&mut self, path: &str, before: &Rope, operation: &Operation, after: &Rope) {
         self.diagnostics.map_edit(path, before, operation, after);
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
-            tab.modified = true;
+            // Whether it is unsaved is the host's word (`set_modified`), not ours: the
+            // edit may have been an undo back to the saved text, or a reload from disk.
             tab.editor.apply_remote(operation, after);
             for remote in &mut tab.remotes {
                 remote.selection = remote.selection.map(operation, crate::text::Assoc::Before);
@@ -399,12 +403,24 @@ impl App {
         self.connection = connection;
     }
 
-    /// The host saved `path` for `by` (`None`: for us): it is no longer modified, and the
-    /// message line says who saved it.
-    pub fn set_saved(&mut self, path: &str, by: Option<ParticipantId>) {
-        if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
-            tab.modified = false;
+    /// Whether `path` shows as unsaved (`[+]`): `Session::is_unsaved`, one definition
+    /// for everyone. True if that changed what is shown.
+    pub fn set_modified(&mut self, path: &str, modified: bool) -> bool {
+        if !modified && self.close_armed.as_deref() == Some(path) {
+            self.close_armed = None;
         }
+        match self.tabs.iter_mut().find(|tab| tab.path == path) {
+            Some(tab) if tab.modified != modified => {
+                tab.modified = modified;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The host saved `path` for `by` (`None`: for us): the message line says who saved
+    /// it (whether it is still unsaved comes with `set_modified`).
+    pub fn set_saved(&mut self, path: &str, by: Option<ParticipantId>) {
         let someone_else = by.filter(|id| {
             !self
                 .people
@@ -1006,7 +1022,22 @@ impl App {
                     (self.active + len - 1) % len
                 };
             }
+            Action::CloseTab
+                if self.tabs[self.active].modified
+                    && self.close_armed.as_deref()
+                        != Some(self.tabs[self.active].path.as_str()) =>
+            {
+                let path = self.tabs[self.active].path.clone();
+                self.messages.push(
+                    Level::Warning,
+                    format!(
+                        "{path} has unsaved edits: they stay in the shared text until someone saves; close again to close it"
+                    ),
+                );
+                self.close_armed = Some(path);
+            }
             Action::CloseTab if !self.tabs.is_empty() => {
+                self.close_armed = None;
                 let tab = self.tabs.remove(self.active);
                 commands.push(AppCommand::Close(tab.path));
                 self.active = self.active.min(self.tabs.len().saturating_sub(1));

@@ -979,6 +979,7 @@ impl Loop {
                 if let Some(document) = self.session.documents.get(&path) {
                     self.app
                         .open_document(&path, &document.rope, document.read_only);
+                    self.app.set_modified(&path, self.session.is_unsaved(&path));
                 }
                 self.refresh_cursors();
                 self.view_changed();
@@ -1010,10 +1011,16 @@ impl Loop {
                 Level::Error,
                 format!("{path}: the host refused an edit ({reason}); reloaded from the host"),
             ),
-            // Presence held back while our edits were unconfirmed may go now.
-            SessionEvent::Synced { .. } => {}
             SessionEvent::Saved { path, by, .. } => {
                 self.app.set_saved(&path, by);
+                self.app.set_modified(&path, self.session.is_unsaved(&path));
+            }
+            // Presence held back while our edits were unconfirmed may go now, and the
+            // marker may change (on a Synced, only then is a redraw due).
+            SessionEvent::Unsaved { path } | SessionEvent::Synced { path } => {
+                if self.app.set_modified(&path, self.session.is_unsaved(&path)) {
+                    self.dirty = true;
+                }
             }
             SessionEvent::MembersChanged => {
                 let session = &self.session;
