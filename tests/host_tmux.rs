@@ -12,13 +12,28 @@ mod common;
 
 use common::tmux::{Tmux, flag_near};
 
-/// The first `http(s)://…#…` link on the screen.
+/// The first `http(s)://…#…` link on the screen. The session card wraps a link wider
+/// than itself onto the next rows, between its borders: those rows are joined back.
 fn link_on(screen: &str) -> Option<String> {
-    screen.split_whitespace().find_map(|word| {
-        let word = word.trim_matches('│');
-        (word.starts_with("http") && word.contains("/s/") && word.contains('#'))
-            .then(|| word.to_owned())
-    })
+    let inside = |line: &str| line.trim().trim_matches('│').trim().to_owned();
+    let lines: Vec<String> = screen.lines().map(inside).collect();
+    let start = lines
+        .iter()
+        .position(|line| line.starts_with("http") && line.contains("/s/") && line.contains('#'))?;
+    let mut link = lines[start].clone();
+    let is_key_text = |text: &str| {
+        !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    for line in &lines[start + 1..] {
+        if !is_key_text(line) {
+            break;
+        }
+        link.push_str(line);
+    }
+    Some(link)
 }
 
 fn ls(bin: &str, link: &str, home: &std::path::Path) -> std::process::Output {

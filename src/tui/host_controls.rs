@@ -206,7 +206,12 @@ impl Component for SessionCard {
             },
             theme.get("ui.text.inactive").patch(style),
         ));
-        let width = area.width.saturating_sub(6).clamp(20, 100);
+        // As wide as the link when the terminal allows, so it stays on one row to select.
+        let wanted = self
+            .link
+            .as_ref()
+            .map_or(100, |link| (link.chars().count() as u16 + 4).max(100));
+        let width = area.width.saturating_sub(2).clamp(20, wanted);
         let text_width = width.saturating_sub(2).max(1) as usize;
         let rows: usize = lines
             .iter()
