@@ -97,6 +97,10 @@ impl Screen {
 
     fn sized(keymap: &str, width: u16, height: u16) -> Self {
         let theme = Theme::load_from("default-dark", None, ColorMode::TrueColor).unwrap();
+        Self::themed(keymap, width, height, theme)
+    }
+
+    fn themed(keymap: &str, width: u16, height: u16, theme: Theme) -> Self {
         let keymap = Keymap::load_from(keymap, None).unwrap();
         let mut app = App::new(theme, keymap, 4, (width, height));
         app.set_connection(ConnectionState::Connected);
@@ -234,6 +238,111 @@ fn editor_with_remote_cursors_selections_and_edge_markers() {
     assert_eq!(screen.cell_bg(gutter + 7, 13), Some(bob), "bob's cursor");
     assert!(text.contains(" alice "), "alice's name flag");
     assert!(text.contains("▼ carol"), "carol's edge marker");
+}
+
+/// Overlapping selections used to be unreadable (dark grey on dark grey): every cell of
+/// the screen must keep its text readable, in every shipped theme and color mode, with our
+/// selection over highlighted code, eight people's selections overlapping it and each
+/// other, and their cursors inside it, on its edges and outside it.
+///
+/// The bar is WCAG's 3:1 (see `MIN_TEXT_CONTRAST` for why not 4.5:1). Colors count as
+/// xterm's palette shows them. Cells on the terminal's own background (the `sixteen` theme
+/// sets none) are the terminal palette's business and are not measured; every cell a
+/// selection or cursor colors is.
+#[test]
+fn text_stays_readable_where_selections_and_cursors_overlap_in_every_theme() {
+    use cotype::tui::theme::{
+        MIN_TEXT_CONTRAST, approximate_rgb, builtin_theme_names, contrast_ratio,
+    };
+
+    for name in builtin_theme_names() {
+        for mode in [ColorMode::TrueColor, ColorMode::Ansi256] {
+            let theme = Theme::load_from(name, None, mode).unwrap();
+            let mut screen = Screen::themed("default", WIDTH, HEIGHT, theme.clone());
+            screen.open("src/main.rs");
+            // Our selection: from line 3 to the end of line 9.
+            screen.key(KeyCode::Down, KeyModifiers::NONE);
+            screen.key(KeyCode::Down, KeyModifiers::NONE);
+            for _ in 0..6 {
+                screen.key(KeyCode::Down, KeyModifiers::SHIFT);
+            }
+            screen.key(KeyCode::End, KeyModifiers::SHIFT);
+            let rope = screen.docs["src/main.rs"].clone();
+            let at = |line: usize, col: usize| rope.line_to_char(line) + col;
+            // Eight people, each selecting a stretch that starts above or inside ours and
+            // ends inside or below it, their cursors at both ends.
+            let remotes = (0..8)
+                .map(|i| RemoteCursor {
+                    name: format!("p{i}"),
+                    color: i,
+                    selection: if i % 2 == 0 {
+                        Selection {
+                            anchor: at(1 + i / 2, i),
+                            head: at(4 + i / 2, 3 + i),
+                        }
+                    } else {
+                        Selection {
+                            anchor: at(12 - i / 2, 2 + i),
+                            head: at(5 + i / 2, i),
+                        }
+                    },
+                })
+                .collect();
+            screen.app.set_remote_cursors("src/main.rs", remotes);
+            let text = screen.draw();
+            let buffer = screen.terminal.backend().buffer().clone();
+            let background = theme.get("ui.background").bg;
+            let mut measured = 0;
+            let mut overlapping = 0;
+            let selection_bg = theme.get("ui.selection").bg;
+            for y in 0..HEIGHT {
+                for x in 0..WIDTH {
+                    let cell = &buffer[(x, y)];
+                    if cell.symbol().trim().is_empty() {
+                        continue;
+                    }
+                    let (mut fg, mut bg) = (cell.fg, cell.bg);
+                    if bg == Color::Reset {
+                        bg = background.unwrap_or(Color::Reset);
+                    }
+                    if cell.modifier.contains(Modifier::REVERSED) {
+                        (fg, bg) = (bg, fg);
+                    }
+                    let Some(bg_rgb) = approximate_rgb(bg) else {
+                        continue;
+                    };
+                    let fg_rgb = approximate_rgb(fg).unwrap_or_else(|| {
+                        panic!(
+                            "{name} {mode:?}: ({x}, {y}) {:?} has the terminal's text color \
+                             on a background we chose ({bg:?})\n{text}",
+                            cell.symbol()
+                        )
+                    });
+                    let ratio = contrast_ratio(fg_rgb, bg_rgb);
+                    assert!(
+                        ratio >= MIN_TEXT_CONTRAST,
+                        "{name} {mode:?}: {:?} at ({x}, {y}) is {fg:?} on {bg:?}, \
+                         contrast {ratio:.2} < {MIN_TEXT_CONTRAST}\n{text}",
+                        cell.symbol()
+                    );
+                    measured += 1;
+                    if Some(cell.bg) == selection_bg && cell.modifier.contains(Modifier::UNDERLINED)
+                    {
+                        overlapping += 1;
+                    }
+                }
+            }
+            assert!(
+                measured > 100,
+                "{name} {mode:?}: only {measured} cells measured"
+            );
+            assert!(
+                overlapping > 20,
+                "{name} {mode:?}: the overlap of our selection and theirs shows their \
+                 underline on our background in {overlapping} cells"
+            );
+        }
+    }
 }
 
 #[test]
