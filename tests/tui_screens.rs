@@ -959,6 +959,7 @@ fn diagnostic(
         severity,
         message: message.into(),
         source: Some("rustc".into()),
+        tags: Vec::new(),
     }
 }
 
@@ -1030,12 +1031,30 @@ fn diagnostics_mark_the_gutter_underline_the_text_and_list_every_file() {
     assert!(rows[8].starts_with("\"E  8 "), "{}", rows[8]);
     assert!(rows[2].starts_with("\"W  2 use"), "{}", rows[2]);
 
-    // F8 lists every file's diagnostics; Enter goes to one.
+    // F8 lists every file's diagnostics, errors first, the selected one's message below;
+    // `f` goes to errors only, to errors and warnings, and back; Enter goes to one.
     screen.key(KeyCode::F(8), KeyModifiers::NONE);
     let text = screen.draw();
     insta::assert_snapshot!("diagnostics_list", text);
-    screen.key(KeyCode::Down, KeyModifiers::NONE);
-    screen.key(KeyCode::Down, KeyModifiers::NONE);
+    screen.key(KeyCode::Char('f'), KeyModifiers::NONE);
+    let text = screen.draw();
+    assert!(text.contains("Diagnostics: errors (1 of 3)"), "{text}");
+    assert!(
+        !text.contains("README.md:3:1") && !text.contains("main.rs:2:5"),
+        "{text}"
+    );
+    screen.key(KeyCode::Char('f'), KeyModifiers::NONE);
+    let text = screen.draw();
+    assert!(
+        text.contains("Diagnostics: errors and warnings (2 of 3)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("README.md:3:1") && text.contains("main.rs:2:5"),
+        "{text}"
+    );
+    screen.key(KeyCode::Char('f'), KeyModifiers::NONE);
+    assert!(screen.draw().contains("Diagnostics: all (3 of 3)"));
     screen.key(KeyCode::Enter, KeyModifiers::NONE);
     let text = screen.draw();
     assert!(

@@ -29,7 +29,7 @@ use crate::protocol::ParticipantId;
 use crate::protocol::message::{DiagnosticItem, ReferenceHit, SearchHit, SearchRequest};
 use crate::text::{LineCol, Operation};
 use crate::tui::compositor::{AppCommand, Compositor, Context, Event, RenderContext, UiCommand};
-use crate::tui::diagnostics::{DiagnosticStore, message_line, severity_style};
+use crate::tui::diagnostics::{DiagnosticStore, DiagnosticsList, message_line, severity_style};
 use crate::tui::editor::{
     Editor, EditorInput, EditorWidget, RemoteCursor, Selection, gutter_width,
 };
@@ -873,10 +873,8 @@ impl App {
                     .messages
                     .push(Level::Info, "open a file to find references"),
             },
-            Action::DiagnosticsList => self.compositor.push(Box::new(LocationList::new(
-                LocationList::DIAGNOSTICS,
-                "Diagnostics",
-                self.diagnostics.locations(),
+            Action::DiagnosticsList => self.compositor.push(Box::new(DiagnosticsList::new(
+                self.diagnostics.rows(),
                 "no diagnostics: the host's language servers report no problems",
             ))),
             Action::TogglePeople => {
@@ -1212,9 +1210,9 @@ impl App {
         self.diagnostics.set(path, items);
         if let Some(list) = self
             .compositor
-            .find_mut::<LocationList>(LocationList::DIAGNOSTICS)
+            .find_mut::<DiagnosticsList>(DiagnosticsList::ID)
         {
-            list.set_items(self.diagnostics.locations(), "no diagnostics left");
+            list.set_rows(self.diagnostics.rows(), "no diagnostics left");
         }
     }
 
