@@ -48,8 +48,9 @@ fn end() {}
 
 fn people() -> Vec<PersonView> {
     vec![
+        // The host's own user (the serving process, id 0, is not listed while it is here).
         PersonView {
-            id: 0,
+            id: 1,
             name: "alice".into(),
             color: 0,
             file: Some("src/main.rs".into()),
@@ -383,14 +384,14 @@ fn people_panel_and_follow() {
     screen.key(KeyCode::Char('f'), KeyModifiers::ALT);
     screen.type_text("ali");
     let commands = screen.key(KeyCode::Enter, KeyModifiers::NONE);
-    assert!(commands.contains(&AppCommand::Follow(0)), "{commands:?}");
+    assert!(commands.contains(&AppCommand::Follow(1)), "{commands:?}");
     // alice moves to main.rs, line 12, scrolled down: we see her file and place.
     let rope = screen.docs["src/main.rs"].clone();
     let at = rope.line_to_char(11) + 4;
     let commands =
         screen
             .app
-            .leader_moved(0, "src/main.rs", Selection::cursor(at), 8, &screen.docs);
+            .leader_moved(1, "src/main.rs", Selection::cursor(at), 8, &screen.docs);
     assert!(commands.is_empty());
     screen.app.set_remote_cursors(
         "src/main.rs",
@@ -407,8 +408,8 @@ fn people_panel_and_follow() {
     // Her scrolling keeps us following; our own motion stops it and says so.
     screen
         .app
-        .leader_moved(0, "src/main.rs", Selection::cursor(at), 6, &screen.docs);
-    assert_eq!(screen.app.following(), Some(0));
+        .leader_moved(1, "src/main.rs", Selection::cursor(at), 6, &screen.docs);
+    assert_eq!(screen.app.following(), Some(1));
     let commands = screen.key(KeyCode::Up, KeyModifiers::NONE);
     assert!(
         commands.contains(&AppCommand::StopFollowing),
@@ -416,6 +417,48 @@ fn people_panel_and_follow() {
     );
     assert_eq!(screen.app.following(), None);
     assert!(screen.draw().contains("stopped following alice"));
+}
+
+/// A session whose host has no user in it (a headless host, the demo) lists the serving
+/// process as the host: it has no cursor and no file, so the follow picker leaves it out.
+#[test]
+fn the_follow_picker_leaves_out_the_hosts_serving_process() {
+    let mut screen = Screen::sized("default", 110, HEIGHT);
+    let mut people = people();
+    people[0] = PersonView {
+        id: 0,
+        name: "demo".into(),
+        color: 0,
+        file: None,
+        following: None,
+        read_only: false,
+        is_host: true,
+        is_you: false,
+        latency_ms: None,
+    };
+    screen.app.set_people(people);
+    screen.key(KeyCode::Char('f'), KeyModifiers::ALT);
+    let text = screen.draw();
+    let picker: Vec<&str> = text.lines().filter(|line| line.contains('│')).collect();
+    assert!(
+        text.contains("demo host"),
+        "the panel still shows the host: {text}"
+    );
+    assert!(
+        picker
+            .iter()
+            .any(|line| line.contains("bob  (src/main.rs)")),
+        "{text}"
+    );
+    assert!(
+        !picker
+            .iter()
+            .any(|line| line.contains("│  demo") || line.contains("▶ demo")),
+        "{text}"
+    );
+    screen.type_text("demo");
+    let commands = screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert!(!commands.contains(&AppCommand::Follow(0)), "{commands:?}");
 }
 
 /// The people panel is as wide as its longest row; under 100 columns it hides itself so
@@ -545,10 +588,10 @@ fn messages_say_who_saved_which_alice_what_was_copied_and_when_following_stops()
 #[test]
 fn following_into_a_file_not_yet_loaded_asks_the_session_to_open_it() {
     let mut screen = Screen::new("default");
-    screen.app.start_following(0);
+    screen.app.start_following(1);
     let commands = screen
         .app
-        .leader_moved(0, "src/lib.rs", Selection::cursor(3), 0, &screen.docs);
+        .leader_moved(1, "src/lib.rs", Selection::cursor(3), 0, &screen.docs);
     assert_eq!(commands, vec![AppCommand::Open("src/lib.rs".into())]);
     // The session fetched it; the view lands where the leader is.
     let rope = Rope::from_str("pub fn lib() {}\n");
@@ -690,6 +733,38 @@ fn the_find_prompt_covers_the_message_under_it() {
 
 /// A new message replaces the whole line; one too long for it ends with an ellipsis, and
 /// help (F1) shows the last messages whole.
+/// `cotype demo`'s intro line: on the message row whenever nothing else is said there,
+/// with the help and quit keys as the keymap in use spells them; a message covers it for
+/// as long as it lasts.
+#[test]
+fn the_intro_line_holds_the_message_row_with_the_keys_for_help_and_quit() {
+    use cotype::tui::status::Level;
+    for (keymap, keys) in [
+        ("default", "F1: keys · ctrl-q: quit"),
+        ("vim", "F1: keys · ctrl-q: quit"),
+    ] {
+        let mut screen = Screen::new(keymap);
+        screen.open("src/main.rs");
+        assert!(!last_row(&screen.draw()).contains("Ada is"));
+        screen
+            .app
+            .set_intro("Ada is a scripted partner working on this project");
+        let text = screen.draw();
+        assert_eq!(
+            last_row(&text).trim_end(),
+            format!("Ada is a scripted partner working on this project · {keys}"),
+            "{keymap}"
+        );
+        screen.app.message(Level::Info, "Ada saved shelf.toml");
+        let text = screen.draw();
+        assert!(
+            last_row(&text).starts_with("Ada saved shelf.toml"),
+            "{text}"
+        );
+        assert!(!text.contains("scripted partner"), "{text}");
+    }
+}
+
 #[test]
 fn messages_replace_the_line_and_long_ones_are_cut_with_the_whole_text_in_help() {
     use cotype::tui::status::Level;
