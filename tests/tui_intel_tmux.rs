@@ -270,10 +270,18 @@ fn hover_peek_and_definition_with_rust_analyzer_in_a_real_terminal() {
 }
 
 /// Waits (as long as rust-analyzer may take to index) until the pane, captured with its
-/// attributes, shows what `ready` looks for in the text and the attributed screen.
+/// attributes, shows what `ready` looks for in the text and the attributed screen. Every
+/// 15 s without it, types a space at the end of the file and takes it back: a server that
+/// answered before it had loaded the crate looks again after an edit, as it would for a
+/// user who types.
 fn wait_indexed(tmux: &Tmux, what: &str, ready: impl Fn(&str, &str) -> bool) -> (String, String) {
     let start = Instant::now();
+    let mut nudged = Instant::now();
     loop {
+        if nudged.elapsed() > Duration::from_secs(15) {
+            tmux.keys("ada", &["C-End", "Space", "BSpace"]);
+            nudged = Instant::now();
+        }
         let text = tmux.screen("ada");
         let attributed = tmux.run(&["capture-pane", "-p", "-e", "-t", "ada"]);
         if ready(&text, &attributed) {
