@@ -236,6 +236,15 @@ enum Command {
         /// How much faster than a person Ada plays her script (for tests and impatience).
         #[arg(long, env = "COTYPE_DEMO_SPEED", default_value_t = 1.0, hide = true)]
         speed: f64,
+        /// Seconds from the start of one of Ada's tasks to the next, once the bug is fixed
+        /// (tests shorten it).
+        #[arg(
+            long,
+            env = "COTYPE_DEMO_TASK_SECONDS",
+            default_value_t = 20.0,
+            hide = true
+        )]
+        task_seconds: f64,
     },
     /// Print a shell completion script.
     #[command(
@@ -619,6 +628,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     keymap,
                     theme,
                     no_mouse,
+                    intro: None,
                 };
                 let result = cotype::tui::run::host(session, options).await;
                 if result.is_ok() {
@@ -658,10 +668,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             theme,
             name,
             speed,
+            task_seconds,
         } => {
             let demo = cotype::demo::start(cotype::demo::DemoOptions {
                 partner: cotype::demo::partner::PartnerOptions {
                     speed,
+                    // Half a second at least; a value that is no duration keeps the default.
+                    task_period: Duration::try_from_secs_f64(task_seconds)
+                        .unwrap_or(cotype::demo::partner::TASK_PERIOD)
+                        .max(Duration::from_millis(500)),
                     ..Default::default()
                 },
                 ..Default::default()
@@ -678,6 +693,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 keymap,
                 theme,
                 no_mouse: false,
+                // Short enough for 80 columns with the keys added.
+                intro: Some("Ada is a scripted partner working on this project".into()),
             };
             let result = cotype::tui::run::join(&demo.link, options).await;
             let root = demo.project_root().display().to_string();
@@ -752,6 +769,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 keymap,
                 theme,
                 no_mouse,
+                intro: None,
             };
             run_join(link, insecure, options).await
         }

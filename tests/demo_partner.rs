@@ -262,3 +262,86 @@ async fn ada_carries_on_when_the_file_no_longer_matches_her_script() {
     .expect("Ada types at the end of the short file and plays on to her last step, 1:1");
     assert!(!demo.is_finished(), "Ada is still in the session");
 }
+
+/// Once the bug is fixed Ada keeps working, one small task per task period, so someone who
+/// joins late still sees her type: a second participant who arrives after the fix opens
+/// shelf.toml and watches her change the list's order twice, each change saved. The
+/// period is shortened here as `COTYPE_DEMO_TASK_SECONDS` shortens it for `cotype demo`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_visitor_sees_ada_keep_working_after_the_fix() {
+    let demo = cotype::demo::start(DemoOptions {
+        partner: PartnerOptions {
+            speed: SPEED,
+            task_period: Duration::from_secs(1),
+            ..PartnerOptions::default()
+        },
+        ..DemoOptions::default()
+    })
+    .await
+    .expect("the demo starts");
+    let (mut first, mut first_session) = Driver::join(&demo.link, "early")
+        .await
+        .expect("the demo's link joins");
+    open(&mut first, &mut first_session, "src/pager.rs")
+        .await
+        .expect("the first participant opens src/pager.rs");
+    run_until(&mut first, &mut first_session, DEADLINE, |session, _| {
+        Ok(!session.documents["src/pager.rs"]
+            .rope
+            .to_string()
+            .contains("per_page - 1"))
+    })
+    .await
+    .expect("Ada fixes the bug");
+
+    let (mut late, mut late_session) = Driver::join(&demo.link, "late")
+        .await
+        .expect("a late visitor joins");
+    open(&mut late, &mut late_session, "shelf.toml")
+        .await
+        .expect("the late visitor opens shelf.toml");
+    let ada = demo.partner_id;
+    let mut orders = Vec::new();
+    run_until(&mut late, &mut late_session, DEADLINE, |session, event| {
+        if let Some(SessionEvent::RemoteEdit { path, .. }) = event
+            && path == "shelf.toml"
+        {
+            let text = session.documents["shelf.toml"].rope.to_string();
+            let order = ["\"author\"", "\"title\"", "\"year\""]
+                .into_iter()
+                .find(|order| text.contains(&format!("sort = {order}")));
+            if let Some(order) = order
+                && orders.last() != Some(&order)
+            {
+                orders.push(order);
+            }
+        }
+        Ok(orders.len() >= 2)
+    })
+    .await
+    .expect("Ada changes the order twice while the late visitor watches");
+    assert!(
+        orders.windows(2).all(|pair| pair[0] != pair[1]),
+        "{orders:?}"
+    );
+    assert!(
+        late_session
+            .members
+            .get(&ada)
+            .is_some_and(|member| member.name == "Ada"),
+        "Ada is there for the late visitor"
+    );
+    // Her tasks are saved, as her fix was.
+    let on_disk = demo.project_root().join("shelf.toml");
+    let saved = tokio::time::Instant::now() + DEADLINE;
+    let changed =
+        |text: String| text.contains("sort = \"title\"") || text.contains("sort = \"year\"");
+    while !std::fs::read_to_string(&on_disk).is_ok_and(changed) {
+        assert!(
+            tokio::time::Instant::now() < saved,
+            "Ada's change never reached {}",
+            on_disk.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -7,6 +7,9 @@
 //! - F12 opens src/geometry.rs with the cursor on the definition;
 //! - typing `are` there and pausing offers `area`, and enter completes the word.
 //!
+//! A second test opens a file outside the module tree and a block `#[cfg]` leaves out:
+//! each is marked once in the gutter and dimmed, and F8 shows the long message wrapped.
+//!
 //! rust-analyzer indexes the crate first; until it is ready the host answers "still
 //! indexing" (shown as a notice), so the first question is repeated until the popup comes,
 //! under a generous deadline: a correctness wait, not a timing. rust-analyzer and tmux
@@ -264,4 +267,222 @@ fn hover_peek_and_definition_with_rust_analyzer_in_a_real_terminal() {
     });
     drop(host);
     drop(host_stdout);
+}
+
+/// Waits (as long as rust-analyzer may take to index) until the pane, captured with its
+/// attributes, shows what `ready` looks for in the text and the attributed screen. Every
+/// 15 s without it, types a space at the end of the file and takes it back: a server that
+/// answered before it had loaded the crate looks again after an edit, as it would for a
+/// user who types.
+fn wait_indexed(tmux: &Tmux, what: &str, ready: impl Fn(&str, &str) -> bool) -> (String, String) {
+    let start = Instant::now();
+    let mut nudged = Instant::now();
+    loop {
+        if nudged.elapsed() > Duration::from_secs(15) {
+            tmux.keys("ada", &["C-End", "Space", "BSpace"]);
+            nudged = Instant::now();
+        }
+        let text = tmux.screen("ada");
+        let attributed = tmux.run(&["capture-pane", "-p", "-e", "-t", "ada"]);
+        if ready(&text, &attributed) {
+            return (text, attributed);
+        }
+        assert!(
+            start.elapsed() < INDEXING_DEADLINE,
+            "no {what} after {INDEXING_DEADLINE:?}; the screen:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The file lines whose gutter holds a diagnostic mark (`E`, `W`, `I`, `H` before the line
+/// number), with the mark.
+fn marked_lines(screen: &str) -> Vec<(usize, char)> {
+    screen
+        .lines()
+        .filter_map(|row| {
+            let mark = row.chars().next().filter(|c| "EWIH".contains(*c))?;
+            let number = row[1..].split_whitespace().next()?.parse().ok()?;
+            Some((number, mark))
+        })
+        .collect()
+}
+
+/// The characters of an attributed row (`capture-pane -e`) drawn dim.
+fn dim_text(row: &str) -> String {
+    let mut dim = false;
+    let mut out = String::new();
+    let mut chars = row.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            if dim {
+                out.push(c);
+            }
+            continue;
+        }
+        if chars.next_if_eq(&'[').is_none() {
+            continue;
+        }
+        let mut sequence = String::new();
+        for c in chars.by_ref() {
+            if c.is_ascii_alphabetic() {
+                if c == 'm' {
+                    break;
+                }
+                sequence.clear();
+                break;
+            }
+            sequence.push(c);
+        }
+        let params: Vec<&str> = sequence.split(';').collect();
+        let mut index = 0;
+        while index < params.len() {
+            match params[index] {
+                "" | "0" | "22" => dim = false,
+                "2" => dim = true,
+                // A color: skip its own numbers (`5;N` or `2;R;G;B`).
+                "38" | "48" | "58" => {
+                    index += if params.get(index + 1) == Some(&"5") {
+                        2
+                    } else {
+                        4
+                    };
+                }
+                _ => {}
+            }
+            index += 1;
+        }
+    }
+    out
+}
+
+/// rust-analyzer's diagnostics over many lines, in a real terminal: a file outside the
+/// module tree is one range over the whole file, a block `#[cfg]` leaves out is one over
+/// the block. Each is marked once in the gutter, on its first line (it used to be marked
+/// and underlined on every line), and its text is dimmed as editors fade unnecessary
+/// code. F8 lists them and shows the selected one's long message whole, wrapped.
+#[test]
+fn whole_file_and_inactive_code_diagnostics_are_marked_once_and_dimmed() {
+    let bin = env!("CARGO_BIN_EXE_cotype");
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rust_crate"),
+        &project,
+    );
+    std::fs::write(
+        project.join("src/orphan.rs"),
+        "pub fn lonely() -> u32 {\n    let answer = 42;\n    answer\n}\n\npub fn alone() {}\n",
+    )
+    .unwrap();
+    let mut lib = std::fs::read_to_string(project.join("src/lib.rs")).unwrap();
+    let cfg_line = lib.lines().count() + 2;
+    lib.push_str("\n#[cfg(any())]\nfn never_built() {\n    let nothing = 0;\n}\n");
+    std::fs::write(project.join("src/lib.rs"), lib).unwrap();
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    // The host keeps the real HOME, where rust-analyzer is installed.
+    let host = common::tmux::HeadlessHost::start(&project, None);
+
+    let tmux = Tmux::named("diagnostics");
+    tmux.shell("ada", &home);
+    tmux.text(
+        "ada",
+        &format!(
+            "COTYPE_LINK='{}' {bin} join --name ada; echo ada-exited-$?",
+            host.link
+        ),
+    );
+    tmux.keys("ada", &["Enter"]);
+    tmux.wait("ada", "the people panel", |s| s.contains("ada (you)"));
+    tmux.keys("ada", &["C-p"]);
+    tmux.wait("ada", "the file picker", |s| s.contains("Open file"));
+    tmux.text("ada", "orphan");
+    tmux.wait("ada", "orphan.rs in the picker", |s| {
+        s.contains("src/orphan.rs")
+    });
+    tmux.keys("ada", &["Enter"]);
+    tmux.wait("ada", "orphan.rs open", |s| s.contains("pub fn lonely"));
+
+    let (screen, attributed) = wait_indexed(&tmux, "the orphan file dimmed", |_, attributed| {
+        attributed
+            .lines()
+            .any(|row| dim_text(row).contains("let answer = 42;"))
+    });
+    assert_eq!(
+        marked_lines(&screen).len(),
+        1,
+        "one mark for the whole file:\n{screen}"
+    );
+    assert_eq!(marked_lines(&screen)[0].0, 1, "on line 1:\n{screen}");
+    let dimmed: Vec<String> = attributed.lines().map(dim_text).collect();
+    assert!(
+        dimmed.iter().any(|row| row.contains("pub fn alone() {}")),
+        "the whole file is dimmed: {dimmed:?}"
+    );
+
+    // The inactive block in lib.rs: one mark on its first line, the block dimmed.
+    tmux.keys("ada", &["C-p"]);
+    tmux.wait("ada", "the file picker", |s| s.contains("Open file"));
+    tmux.text("ada", "lib.rs");
+    tmux.wait("ada", "lib.rs in the picker", |s| s.contains("src/lib.rs"));
+    tmux.keys("ada", &["Enter"]);
+    let (screen, _) = wait_indexed(&tmux, "the inactive block dimmed", |text, attributed| {
+        text.contains("fn never_built")
+            && attributed
+                .lines()
+                .any(|row| dim_text(row).contains("let nothing = 0;"))
+    });
+    let in_block: Vec<(usize, char)> = marked_lines(&screen)
+        .into_iter()
+        .filter(|(line, _)| (cfg_line..cfg_line + 4).contains(line))
+        .collect();
+    assert_eq!(
+        in_block.iter().map(|(line, _)| *line).collect::<Vec<_>>(),
+        vec![cfg_line],
+        "one mark, on the #[cfg] line:\n{screen}"
+    );
+
+    // F8: both are listed; the unlinked file's long message is shown whole, wrapped.
+    tmux.keys("ada", &["F8"]);
+    let list = tmux.wait("ada", "the diagnostics list", |s| {
+        s.contains("Diagnostics: all") && s.contains("src/orphan.rs:1:1")
+    });
+    assert!(list.contains(&format!("src/lib.rs:{cfg_line}:1")), "{list}");
+    let mut list = list;
+    for _ in 0..4 {
+        if list
+            .lines()
+            .any(|row| row.contains("▶") && row.contains("src/orphan.rs"))
+        {
+            break;
+        }
+        tmux.keys("ada", &["Down"]);
+        std::thread::sleep(Duration::from_millis(300));
+        list = tmux.screen("ada");
+    }
+    // The end of the message is far past one row's width: it is there, on its own row.
+    let detail = tmux.wait("ada", "the whole message below the list", |s| {
+        s.contains("rust-analyzer.diagnostics.disabled")
+    });
+    assert!(
+        detail
+            .lines()
+            .filter(|row| row.contains("module tree") || row.contains("crates"))
+            .count()
+            >= 2,
+        "the message appears in its row and, wrapped, below the list:\n{detail}"
+    );
+    // `f` filters: no errors here.
+    tmux.keys("ada", &["f"]);
+    tmux.wait("ada", "the list filtered to errors", |s| {
+        s.contains("Diagnostics: errors (0 of") && s.contains("no errors; f shows more")
+    });
+    tmux.keys("ada", &["Escape"]);
+    tmux.wait("ada", "the list closed", |s| !s.contains("Diagnostics:"));
+    tmux.keys("ada", &["C-q"]);
+    tmux.wait("ada", "the shell after quitting", |s| {
+        s.contains("ada-exited-0")
+    });
+    drop(host);
 }

@@ -48,8 +48,9 @@ fn end() {}
 
 fn people() -> Vec<PersonView> {
     vec![
+        // The host's own user (the serving process, id 0, is not listed while it is here).
         PersonView {
-            id: 0,
+            id: 1,
             name: "alice".into(),
             color: 0,
             file: Some("src/main.rs".into()),
@@ -97,6 +98,10 @@ impl Screen {
 
     fn sized(keymap: &str, width: u16, height: u16) -> Self {
         let theme = Theme::load_from("default-dark", None, ColorMode::TrueColor).unwrap();
+        Self::themed(keymap, width, height, theme)
+    }
+
+    fn themed(keymap: &str, width: u16, height: u16, theme: Theme) -> Self {
         let keymap = Keymap::load_from(keymap, None).unwrap();
         let mut app = App::new(theme, keymap, 4, (width, height));
         app.set_connection(ConnectionState::Connected);
@@ -236,6 +241,111 @@ fn editor_with_remote_cursors_selections_and_edge_markers() {
     assert!(text.contains("▼ carol"), "carol's edge marker");
 }
 
+/// Overlapping selections used to be unreadable (dark grey on dark grey): every cell of
+/// the screen must keep its text readable, in every shipped theme and color mode, with our
+/// selection over highlighted code, eight people's selections overlapping it and each
+/// other, and their cursors inside it, on its edges and outside it.
+///
+/// The bar is WCAG's 3:1 (see `MIN_TEXT_CONTRAST` for why not 4.5:1). Colors count as
+/// xterm's palette shows them. Cells on the terminal's own background (the `sixteen` theme
+/// sets none) are the terminal palette's business and are not measured; every cell a
+/// selection or cursor colors is.
+#[test]
+fn text_stays_readable_where_selections_and_cursors_overlap_in_every_theme() {
+    use cotype::tui::theme::{
+        MIN_TEXT_CONTRAST, approximate_rgb, builtin_theme_names, contrast_ratio,
+    };
+
+    for name in builtin_theme_names() {
+        for mode in [ColorMode::TrueColor, ColorMode::Ansi256] {
+            let theme = Theme::load_from(name, None, mode).unwrap();
+            let mut screen = Screen::themed("default", WIDTH, HEIGHT, theme.clone());
+            screen.open("src/main.rs");
+            // Our selection: from line 3 to the end of line 9.
+            screen.key(KeyCode::Down, KeyModifiers::NONE);
+            screen.key(KeyCode::Down, KeyModifiers::NONE);
+            for _ in 0..6 {
+                screen.key(KeyCode::Down, KeyModifiers::SHIFT);
+            }
+            screen.key(KeyCode::End, KeyModifiers::SHIFT);
+            let rope = screen.docs["src/main.rs"].clone();
+            let at = |line: usize, col: usize| rope.line_to_char(line) + col;
+            // Eight people, each selecting a stretch that starts above or inside ours and
+            // ends inside or below it, their cursors at both ends.
+            let remotes = (0..8)
+                .map(|i| RemoteCursor {
+                    name: format!("p{i}"),
+                    color: i,
+                    selection: if i % 2 == 0 {
+                        Selection {
+                            anchor: at(1 + i / 2, i),
+                            head: at(4 + i / 2, 3 + i),
+                        }
+                    } else {
+                        Selection {
+                            anchor: at(12 - i / 2, 2 + i),
+                            head: at(5 + i / 2, i),
+                        }
+                    },
+                })
+                .collect();
+            screen.app.set_remote_cursors("src/main.rs", remotes);
+            let text = screen.draw();
+            let buffer = screen.terminal.backend().buffer().clone();
+            let background = theme.get("ui.background").bg;
+            let mut measured = 0;
+            let mut overlapping = 0;
+            let selection_bg = theme.get("ui.selection").bg;
+            for y in 0..HEIGHT {
+                for x in 0..WIDTH {
+                    let cell = &buffer[(x, y)];
+                    if cell.symbol().trim().is_empty() {
+                        continue;
+                    }
+                    let (mut fg, mut bg) = (cell.fg, cell.bg);
+                    if bg == Color::Reset {
+                        bg = background.unwrap_or(Color::Reset);
+                    }
+                    if cell.modifier.contains(Modifier::REVERSED) {
+                        (fg, bg) = (bg, fg);
+                    }
+                    let Some(bg_rgb) = approximate_rgb(bg) else {
+                        continue;
+                    };
+                    let fg_rgb = approximate_rgb(fg).unwrap_or_else(|| {
+                        panic!(
+                            "{name} {mode:?}: ({x}, {y}) {:?} has the terminal's text color \
+                             on a background we chose ({bg:?})\n{text}",
+                            cell.symbol()
+                        )
+                    });
+                    let ratio = contrast_ratio(fg_rgb, bg_rgb);
+                    assert!(
+                        ratio >= MIN_TEXT_CONTRAST,
+                        "{name} {mode:?}: {:?} at ({x}, {y}) is {fg:?} on {bg:?}, \
+                         contrast {ratio:.2} < {MIN_TEXT_CONTRAST}\n{text}",
+                        cell.symbol()
+                    );
+                    measured += 1;
+                    if Some(cell.bg) == selection_bg && cell.modifier.contains(Modifier::UNDERLINED)
+                    {
+                        overlapping += 1;
+                    }
+                }
+            }
+            assert!(
+                measured > 100,
+                "{name} {mode:?}: only {measured} cells measured"
+            );
+            assert!(
+                overlapping > 20,
+                "{name} {mode:?}: the overlap of our selection and theirs shows their \
+                 underline on our background in {overlapping} cells"
+            );
+        }
+    }
+}
+
 #[test]
 fn typing_shows_the_text_and_moves_the_cursor() {
     let mut screen = Screen::new("default");
@@ -274,14 +384,14 @@ fn people_panel_and_follow() {
     screen.key(KeyCode::Char('f'), KeyModifiers::ALT);
     screen.type_text("ali");
     let commands = screen.key(KeyCode::Enter, KeyModifiers::NONE);
-    assert!(commands.contains(&AppCommand::Follow(0)), "{commands:?}");
+    assert!(commands.contains(&AppCommand::Follow(1)), "{commands:?}");
     // alice moves to main.rs, line 12, scrolled down: we see her file and place.
     let rope = screen.docs["src/main.rs"].clone();
     let at = rope.line_to_char(11) + 4;
     let commands =
         screen
             .app
-            .leader_moved(0, "src/main.rs", Selection::cursor(at), 8, &screen.docs);
+            .leader_moved(1, "src/main.rs", Selection::cursor(at), 8, &screen.docs);
     assert!(commands.is_empty());
     screen.app.set_remote_cursors(
         "src/main.rs",
@@ -298,8 +408,8 @@ fn people_panel_and_follow() {
     // Her scrolling keeps us following; our own motion stops it and says so.
     screen
         .app
-        .leader_moved(0, "src/main.rs", Selection::cursor(at), 6, &screen.docs);
-    assert_eq!(screen.app.following(), Some(0));
+        .leader_moved(1, "src/main.rs", Selection::cursor(at), 6, &screen.docs);
+    assert_eq!(screen.app.following(), Some(1));
     let commands = screen.key(KeyCode::Up, KeyModifiers::NONE);
     assert!(
         commands.contains(&AppCommand::StopFollowing),
@@ -307,6 +417,48 @@ fn people_panel_and_follow() {
     );
     assert_eq!(screen.app.following(), None);
     assert!(screen.draw().contains("stopped following alice"));
+}
+
+/// A session whose host has no user in it (a headless host, the demo) lists the serving
+/// process as the host: it has no cursor and no file, so the follow picker leaves it out.
+#[test]
+fn the_follow_picker_leaves_out_the_hosts_serving_process() {
+    let mut screen = Screen::sized("default", 110, HEIGHT);
+    let mut people = people();
+    people[0] = PersonView {
+        id: 0,
+        name: "demo".into(),
+        color: 0,
+        file: None,
+        following: None,
+        read_only: false,
+        is_host: true,
+        is_you: false,
+        latency_ms: None,
+    };
+    screen.app.set_people(people);
+    screen.key(KeyCode::Char('f'), KeyModifiers::ALT);
+    let text = screen.draw();
+    let picker: Vec<&str> = text.lines().filter(|line| line.contains('│')).collect();
+    assert!(
+        text.contains("demo host"),
+        "the panel still shows the host: {text}"
+    );
+    assert!(
+        picker
+            .iter()
+            .any(|line| line.contains("bob  (src/main.rs)")),
+        "{text}"
+    );
+    assert!(
+        !picker
+            .iter()
+            .any(|line| line.contains("│  demo") || line.contains("▶ demo")),
+        "{text}"
+    );
+    screen.type_text("demo");
+    let commands = screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert!(!commands.contains(&AppCommand::Follow(0)), "{commands:?}");
 }
 
 /// The people panel is as wide as its longest row; under 100 columns it hides itself so
@@ -436,10 +588,10 @@ fn messages_say_who_saved_which_alice_what_was_copied_and_when_following_stops()
 #[test]
 fn following_into_a_file_not_yet_loaded_asks_the_session_to_open_it() {
     let mut screen = Screen::new("default");
-    screen.app.start_following(0);
+    screen.app.start_following(1);
     let commands = screen
         .app
-        .leader_moved(0, "src/lib.rs", Selection::cursor(3), 0, &screen.docs);
+        .leader_moved(1, "src/lib.rs", Selection::cursor(3), 0, &screen.docs);
     assert_eq!(commands, vec![AppCommand::Open("src/lib.rs".into())]);
     // The session fetched it; the view lands where the leader is.
     let rope = Rope::from_str("pub fn lib() {}\n");
@@ -600,6 +752,38 @@ fn the_find_prompt_covers_the_message_under_it() {
 
 /// A new message replaces the whole line; one too long for it ends with an ellipsis, and
 /// help (F1) shows the last messages whole.
+/// `cotype demo`'s intro line: on the message row whenever nothing else is said there,
+/// with the help and quit keys as the keymap in use spells them; a message covers it for
+/// as long as it lasts.
+#[test]
+fn the_intro_line_holds_the_message_row_with_the_keys_for_help_and_quit() {
+    use cotype::tui::status::Level;
+    for (keymap, keys) in [
+        ("default", "F1: keys · ctrl-q: quit"),
+        ("vim", "F1: keys · ctrl-q: quit"),
+    ] {
+        let mut screen = Screen::new(keymap);
+        screen.open("src/main.rs");
+        assert!(!last_row(&screen.draw()).contains("Ada is"));
+        screen
+            .app
+            .set_intro("Ada is a scripted partner working on this project");
+        let text = screen.draw();
+        assert_eq!(
+            last_row(&text).trim_end(),
+            format!("Ada is a scripted partner working on this project · {keys}"),
+            "{keymap}"
+        );
+        screen.app.message(Level::Info, "Ada saved shelf.toml");
+        let text = screen.draw();
+        assert!(
+            last_row(&text).starts_with("Ada saved shelf.toml"),
+            "{text}"
+        );
+        assert!(!text.contains("scripted partner"), "{text}");
+    }
+}
+
 #[test]
 fn messages_replace_the_line_and_long_ones_are_cut_with_the_whole_text_in_help() {
     use cotype::tui::status::Level;
@@ -869,6 +1053,7 @@ fn diagnostic(
         severity,
         message: message.into(),
         source: Some("rustc".into()),
+        tags: Vec::new(),
     }
 }
 
@@ -940,12 +1125,30 @@ fn diagnostics_mark_the_gutter_underline_the_text_and_list_every_file() {
     assert!(rows[8].starts_with("\"E  8 "), "{}", rows[8]);
     assert!(rows[2].starts_with("\"W  2 use"), "{}", rows[2]);
 
-    // F8 lists every file's diagnostics; Enter goes to one.
+    // F8 lists every file's diagnostics, errors first, the selected one's message below;
+    // `f` goes to errors only, to errors and warnings, and back; Enter goes to one.
     screen.key(KeyCode::F(8), KeyModifiers::NONE);
     let text = screen.draw();
     insta::assert_snapshot!("diagnostics_list", text);
-    screen.key(KeyCode::Down, KeyModifiers::NONE);
-    screen.key(KeyCode::Down, KeyModifiers::NONE);
+    screen.key(KeyCode::Char('f'), KeyModifiers::NONE);
+    let text = screen.draw();
+    assert!(text.contains("Diagnostics: errors (1 of 3)"), "{text}");
+    assert!(
+        !text.contains("README.md:3:1") && !text.contains("main.rs:2:5"),
+        "{text}"
+    );
+    screen.key(KeyCode::Char('f'), KeyModifiers::NONE);
+    let text = screen.draw();
+    assert!(
+        text.contains("Diagnostics: errors and warnings (2 of 3)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("README.md:3:1") && text.contains("main.rs:2:5"),
+        "{text}"
+    );
+    screen.key(KeyCode::Char('f'), KeyModifiers::NONE);
+    assert!(screen.draw().contains("Diagnostics: all (3 of 3)"));
     screen.key(KeyCode::Enter, KeyModifiers::NONE);
     let text = screen.draw();
     assert!(

@@ -57,6 +57,13 @@ pub enum Step {
     Select(ScriptPosition, ScriptPosition),
     Type(String),
     Wait(Duration),
+    /// Selects the first occurrence of the text in the open file; where it is not there
+    /// (someone changed it), the rest of the task is skipped.
+    Find(String),
+    /// The steps after it repeat until the session ends.
+    Loop,
+    /// A new task begins: one task period after the previous one began.
+    Task,
 }
 
 /// A step and the line of SCRIPT.md it came from.
@@ -74,6 +81,8 @@ pub enum ScriptError {
     Unclosed(usize),
     #[error("script line {line}: {message}")]
     Step { line: usize, message: String },
+    #[error("script line {0}: the steps after `loop` must start with `task`")]
+    LoopWithoutTask(usize),
 }
 
 /// The partner's script: the steps inside the first fenced block of SCRIPT.md.
@@ -90,11 +99,17 @@ impl Script {
             .find(|(_, l)| l.trim_start().starts_with("```"))
             .map(|(number, _)| number)
             .ok_or(ScriptError::NoBlock)?;
-        let mut steps = Vec::new();
+        let mut steps: Vec<ScriptStep> = Vec::new();
         for (number, line) in lines {
             // Only leading space goes: trailing space may be text to type.
             let line = line.trim_start();
             if line.starts_with("```") {
+                // Each round of the loop waits for its task's turn, so it never spins.
+                if let Some(at) = steps.iter().position(|s| s.step == Step::Loop)
+                    && steps.get(at + 1).map(|s| &s.step) != Some(&Step::Task)
+                {
+                    return Err(ScriptError::LoopWithoutTask(steps[at].line));
+                }
                 return Ok(Script { steps });
             }
             if line.trim_end().is_empty() || line.starts_with('#') {
@@ -135,6 +150,13 @@ fn parse_step(line: &str) -> Result<Step, String> {
             needs_argument("the text to type")?;
             Ok(Step::Type(rest.to_string()))
         }
+        // Everything after `find ` is looked for, spaces included.
+        "find" => {
+            needs_argument("the text to find")?;
+            Ok(Step::Find(rest.to_string()))
+        }
+        "loop" => Ok(Step::Loop),
+        "task" => Ok(Step::Task),
         "wait" => {
             let ms = needs_argument("milliseconds")?;
             let ms: u64 = ms
@@ -143,7 +165,8 @@ fn parse_step(line: &str) -> Result<Step, String> {
             Ok(Step::Wait(Duration::from_millis(ms)))
         }
         other => Err(format!(
-            "unknown step `{other}`; the steps are open, move, select, type and wait"
+            "unknown step `{other}`; the steps are open, move, select, find, type, wait, loop \
+             and task"
         )),
     }
 }
@@ -175,11 +198,18 @@ pub fn char_index(rope: &Rope, at: ScriptPosition) -> usize {
     index
 }
 
+/// How often Ada starts a new task once the bug is fixed: often enough that someone who
+/// arrives late soon sees her type.
+pub const TASK_PERIOD: Duration = Duration::from_secs(20);
+
 #[derive(Clone, Debug)]
 pub struct PartnerOptions {
     pub name: String,
     /// 1.0 plays the script at its written pace; 10.0 ten times faster (tests).
     pub speed: f64,
+    /// Time from the start of one task of the script's loop to the next (not scaled by
+    /// `speed`; `cotype demo` reads it from COTYPE_DEMO_TASK_SECONDS).
+    pub task_period: Duration,
 }
 
 impl Default for PartnerOptions {
@@ -187,6 +217,7 @@ impl Default for PartnerOptions {
         PartnerOptions {
             name: "Ada".into(),
             speed: 1.0,
+            task_period: TASK_PERIOD,
         }
     }
 }
@@ -208,6 +239,7 @@ pub struct Partner {
     sender: ChannelSender,
     script: Script,
     speed: f64,
+    task_period: Duration,
     /// The document she looks at, and her selection in it (char indices).
     path: Option<String>,
     anchor: usize,
@@ -234,6 +266,7 @@ impl Partner {
             channel,
             script,
             speed: options.speed.max(0.01),
+            task_period: options.task_period,
             path: None,
             anchor: 0,
             head: 0,
@@ -248,23 +281,62 @@ impl Partner {
         self.session.me.participant
     }
 
-    /// Waits for someone to watch, plays the script once, then stays in the session
-    /// where she ended until it closes.
+    /// Waits for someone to watch and plays the script: the steps before its `loop`
+    /// once (finding and fixing the bug), then the steps after it again and again, one
+    /// small task per task period, so that whoever arrives later still sees her work.
     ///
-    /// She does not loop: playing again would mean restoring the original text over
-    /// whatever the user did in the meantime, and typing the same fix twice is not what
-    /// a partner does. Staying keeps her in the people panel, cursor visible.
+    /// The loop's tasks find their text rather than go to fixed places, and together they
+    /// end where they began (the list's order goes round), so they can repeat for as long
+    /// as the session lasts; a task whose text someone changed is skipped.
     pub async fn play(mut self) -> Result<(), PartnerError> {
         self.wait_for_company().await?;
-        let steps = std::mem::take(&mut self.script.steps);
-        for ScriptStep { line, step } in steps {
-            tracing::debug!("demo partner: script line {line}: {step:?}");
-            self.step(step).await?;
+        let mut steps = std::mem::take(&mut self.script.steps);
+        let repeated = match steps.iter().position(|s| s.step == Step::Loop) {
+            Some(at) => steps.split_off(at + 1),
+            None => Vec::new(),
+        };
+        // The first task starts one period after the fix.
+        let mut task_began = Instant::now();
+        self.play_steps(&steps, &mut task_began).await?;
+        tracing::debug!("demo partner: the script's first part is done");
+        if repeated.is_empty() {
+            loop {
+                self.pump_for(Duration::from_secs(3600)).await?;
+            }
         }
-        tracing::debug!("demo partner: script done");
         loop {
-            self.pump_for(Duration::from_secs(3600)).await?;
+            self.play_steps(&repeated, &mut task_began).await?;
         }
+    }
+
+    async fn play_steps(
+        &mut self,
+        steps: &[ScriptStep],
+        task_began: &mut Instant,
+    ) -> Result<(), PartnerError> {
+        let mut skipping = false;
+        for ScriptStep { line, step } in steps {
+            match step {
+                Step::Task => {
+                    skipping = false;
+                    let next = *task_began + self.task_period;
+                    self.pump_for(next.saturating_duration_since(Instant::now()))
+                        .await?;
+                    self.wait_for_company().await?;
+                    *task_began = Instant::now();
+                }
+                _ if skipping => continue,
+                Step::Loop => {}
+                step => {
+                    tracing::debug!("demo partner: script line {line}: {step:?}");
+                    if self.step(step.clone()).await? == Done::SkipTask {
+                        tracing::debug!("demo partner: skipping the rest of the task");
+                        skipping = true;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn wait_for_company(&mut self) -> Result<(), PartnerError> {
@@ -280,8 +352,23 @@ impl Partner {
         Ok(())
     }
 
-    async fn step(&mut self, step: Step) -> Result<(), PartnerError> {
+    async fn step(&mut self, step: Step) -> Result<Done, PartnerError> {
         match step {
+            Step::Find(text) => {
+                let found = self.rope().and_then(|rope| {
+                    let start = rope.to_string().find(&text)?;
+                    let start = rope.byte_to_char(start);
+                    Some((start, start + text.chars().count()))
+                });
+                let Some((anchor, head)) = found else {
+                    tracing::debug!("demo partner: {text:?} is not in the file (any more)");
+                    return Ok(Done::SkipTask);
+                };
+                (self.anchor, self.head) = (anchor, head);
+                self.keep_head_in_view();
+                self.presence_changed().await;
+            }
+            Step::Loop | Step::Task => {}
             Step::Wait(duration) => self.pump_for(self.scaled(duration)).await?,
             Step::Open(path) => self.open(&path).await?,
             Step::Move(at) => {
@@ -302,7 +389,7 @@ impl Partner {
             }
             Step::Type(text) => self.type_text(&text).await?,
         }
-        Ok(())
+        Ok(Done::Next)
     }
 
     fn rope(&self) -> Option<&Rope> {
@@ -553,6 +640,13 @@ impl Partner {
     }
 }
 
+/// After a step: go on, or skip to the next task (its text was not found).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Done {
+    Next,
+    SkipTask,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Pumped {
     Nothing,
@@ -644,9 +738,65 @@ mod tests {
         );
     }
 
+    /// The loop's tasks, played on the bundled files with the fix in: every `find` finds
+    /// its text, every task types something, and one round of the loop leaves each file
+    /// as it found it, so the loop can go on for as long as the session lasts.
+    #[test]
+    fn the_loop_finds_its_text_and_goes_round_to_where_it_began() {
+        let steps = script().steps;
+        let at = steps
+            .iter()
+            .position(|s| s.step == Step::Loop)
+            .expect("the script has a loop");
+        let mut files: std::collections::BTreeMap<String, Rope> = Default::default();
+        let mut path = None;
+        let mut selection = 0..0;
+        let mut tasks = 0;
+        let mut typed = 0;
+        for ScriptStep { line, step } in &steps[at + 1..] {
+            match step {
+                Step::Task => tasks += 1,
+                Step::Open(p) => {
+                    files.entry(p.clone()).or_insert_with(|| {
+                        Rope::from_str(project::text_of(p).expect("a bundled file"))
+                    });
+                    path = Some(p.clone());
+                }
+                Step::Find(text) => {
+                    let rope = &files[path.as_ref().expect("a find after an open")];
+                    let start = rope.to_string().find(text.as_str()).unwrap_or_else(|| {
+                        panic!("script line {line}: {text:?} is not in the file")
+                    });
+                    let start = rope.byte_to_char(start);
+                    selection = start..start + text.chars().count();
+                }
+                Step::Type(text) => {
+                    let rope = files.get_mut(path.as_ref().unwrap()).unwrap();
+                    Operation::replace(rope.len_chars(), selection.clone(), text)
+                        .unwrap()
+                        .apply(rope)
+                        .unwrap();
+                    typed += 1;
+                }
+                Step::Select(..) | Step::Move(_) => {
+                    panic!("script line {line}: the loop's places come from `find`")
+                }
+                Step::Wait(_) | Step::Loop => {}
+            }
+        }
+        assert!(tasks >= 3 && typed >= tasks, "{tasks} tasks, {typed} typed");
+        for (path, rope) in files {
+            assert_eq!(
+                rope.to_string(),
+                project::text_of(&path).unwrap(),
+                "{path} after a round"
+            );
+        }
+    }
+
     #[test]
     fn parses_every_step_kind() {
-        let text = "intro\n```\n# comment\nwait 20\nopen a b.rs\n\nmove 3:4\nselect 1:2-3:4\ntype  x y \n```\n";
+        let text = "intro\n```\n# comment\nwait 20\nopen a b.rs\n\nmove 3:4\nselect 1:2-3:4\ntype  x y \nloop\ntask\nfind a = \"b\"\n```\n";
         let steps: Vec<(usize, Step)> = Script::parse(text)
             .expect("parses")
             .steps
@@ -662,6 +812,9 @@ mod tests {
                 (7, Step::Move(at(3, 4))),
                 (8, Step::Select(at(1, 2), at(3, 4))),
                 (9, Step::Type(" x y ".into())),
+                (10, Step::Loop),
+                (11, Step::Task),
+                (12, Step::Find("a = \"b\"".into())),
             ]
         );
     }
@@ -671,7 +824,8 @@ mod tests {
         let error = |text: &str| Script::parse(text).expect_err("invalid").to_string();
         assert_eq!(
             error("```\nwait 1\njump 3:4\n```"),
-            "script line 3: unknown step `jump`; the steps are open, move, select, type and wait"
+            "script line 3: unknown step `jump`; the steps are open, move, select, find, type, \
+             wait, loop and task"
         );
         assert_eq!(
             error("```\nmove 0:4\n```"),
@@ -690,6 +844,10 @@ mod tests {
             "script line 2: `open` needs a path"
         );
         assert_eq!(error("no steps"), ScriptError::NoBlock.to_string());
+        assert_eq!(
+            error("```\nwait 1\nloop\nwait 2\n```"),
+            "script line 3: the steps after `loop` must start with `task`"
+        );
         assert_eq!(
             error("\n```\nwait 1\n"),
             ScriptError::Unclosed(2).to_string()

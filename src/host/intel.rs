@@ -23,8 +23,8 @@ use crate::host::workspace::Workspace;
 use crate::protocol::ParticipantId;
 use crate::protocol::header::Route;
 use crate::protocol::message::{
-    Completion, DiagnosticItem, Event, Message, PeekView, ReferenceHit, Request, RequestId,
-    Response, SearchHit, SearchRequest, Severity, TextLocation, TextPosition, TextRange,
+    Completion, DiagnosticItem, DiagnosticTag, Event, Message, PeekView, ReferenceHit, Request,
+    RequestId, Response, SearchHit, SearchRequest, Severity, TextLocation, TextPosition, TextRange,
 };
 
 /// The longest a participant waits for a language server's answer. Below the client's
@@ -500,6 +500,14 @@ pub async fn forward_diagnostics(
                     },
                     message: item.message,
                     source: item.source,
+                    tags: item
+                        .tags
+                        .into_iter()
+                        .map(|tag| match tag {
+                            lsp::DiagnosticTag::Unnecessary => DiagnosticTag::Unnecessary,
+                            lsp::DiagnosticTag::Deprecated => DiagnosticTag::Deprecated,
+                        })
+                        .collect(),
                 })
                 .collect(),
         };

@@ -232,12 +232,24 @@ pub enum Severity {
     Hint,
 }
 
+/// What a language server adds about a diagnostic's text (LSP's `DiagnosticTag`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DiagnosticTag {
+    /// Unused or inactive code (an unused import, a block `#[cfg]` leaves out): shown
+    /// dimmed rather than underlined.
+    Unnecessary,
+    /// A use of something deprecated: shown struck through.
+    Deprecated,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiagnosticItem {
     pub range: TextRange,
     pub severity: Severity,
     pub message: String,
     pub source: Option<String>,
+    /// Last, so the fields before it keep their encoding.
+    pub tags: Vec<DiagnosticTag>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -29,7 +29,7 @@ use crate::protocol::ParticipantId;
 use crate::protocol::message::{DiagnosticItem, ReferenceHit, SearchHit, SearchRequest};
 use crate::text::{LineCol, Operation};
 use crate::tui::compositor::{AppCommand, Compositor, Context, Event, RenderContext, UiCommand};
-use crate::tui::diagnostics::{DiagnosticStore, message_line, severity_style};
+use crate::tui::diagnostics::{DiagnosticStore, DiagnosticsList, message_line, severity_style};
 use crate::tui::editor::{
     Editor, EditorInput, EditorWidget, RemoteCursor, Selection, gutter_width,
 };
@@ -96,6 +96,7 @@ pub struct App {
     /// A leader's position in a file we asked the session to open.
     pending_follow: Option<(String, Selection, usize)>,
     messages: Messages,
+    intro: Option<String>,
     /// The user's choice with the people toggle; `None`: shown when the terminal is wide.
     show_people: Option<bool>,
     search: Option<String>,
@@ -144,6 +145,7 @@ impl App {
             following: None,
             pending_follow: None,
             messages: Messages::default(),
+            intro: None,
             show_people: None,
             search: None,
             size: Rect::new(0, 0, size.0, size.1),
@@ -487,6 +489,26 @@ impl App {
 
     pub fn message(&mut self, level: Level, text: impl Into<String>) {
         self.messages.push(level, text);
+    }
+
+    /// A standing line for the message row (see `JoinOptions::intro`); the keys for help
+    /// and quitting are added as this keymap spells them.
+    pub fn set_intro(&mut self, intro: impl Into<String>) {
+        self.intro = Some(intro.into());
+    }
+
+    /// The intro line with the help and quit keys, if there is an intro.
+    fn intro_line(&self) -> Option<String> {
+        let intro = self.intro.as_ref()?;
+        let mode = self.keymap.initial_mode();
+        let mut parts = vec![intro.clone()];
+        if let Some(help) = self.keymap.keys_for(mode, Action::ToggleHelp) {
+            parts.push(format!("{help}: keys"));
+        }
+        if let Some(quit) = self.keymap.keys_for(mode, Action::Quit) {
+            parts.push(format!("{quit}: quit"));
+        }
+        Some(parts.join(" · "))
     }
 
     /// Expires old messages; true if a redraw is due.
@@ -970,10 +992,8 @@ impl App {
                     .messages
                     .push(Level::Info, "open a file to find references"),
             },
-            Action::DiagnosticsList => self.compositor.push(Box::new(LocationList::new(
-                LocationList::DIAGNOSTICS,
-                "Diagnostics",
-                self.diagnostics.locations(),
+            Action::DiagnosticsList => self.compositor.push(Box::new(DiagnosticsList::new(
+                self.diagnostics.rows(),
                 "no diagnostics: the host's language servers report no problems",
             ))),
             Action::TogglePeople => {
@@ -1376,23 +1396,33 @@ impl App {
             theme,
         }
         .render(regions.message, buf);
-        // With no message to show, the message row tells what is wrong on the cursor's line.
-        if self.messages.current().is_none()
-            && let (Some(tab), Some(rope)) = (tab, rope)
-            && let Some(item) = self
+        // With no message to show, the message row tells what is wrong on the cursor's line,
+        // or else holds the intro line.
+        let on_cursor_line = match (tab, rope) {
+            (Some(tab), Some(rope)) => self
                 .diagnostics
-                .on_line(&tab.path, tab.editor.cursor_line_col(rope).0)
+                .on_line(&tab.path, tab.editor.cursor_line_col(rope).0),
+            _ => None,
+        };
+        let standing = match on_cursor_line {
+            Some(item) => {
+                let (mark, scope, _) = severity_style(item.severity);
+                Some((format!("{mark} {}", message_line(item)), theme.get(scope)))
+            }
+            None => self
+                .intro_line()
+                .map(|intro| (intro, theme.get("ui.text.focus"))),
+        };
+        let area = regions.message;
+        if self.messages.current().is_none()
+            && !area.is_empty()
+            && let Some((text, scope_style)) = standing
         {
-            let (mark, scope, _) = severity_style(item.severity);
             let style = theme
                 .get("ui.background")
                 .patch(theme.get("ui.text"))
-                .patch(theme.get(scope));
-            let text = format!("{mark} {}", message_line(item));
-            let area = regions.message;
-            if !area.is_empty() {
-                buf.set_stringn(area.x, area.y, text, area.width as usize, style);
-            }
+                .patch(scope_style);
+            buf.set_stringn(area.x, area.y, text, area.width as usize, style);
         }
 
         let cx = RenderContext {
@@ -1418,9 +1448,9 @@ impl App {
         self.diagnostics.set(path, items);
         if let Some(list) = self
             .compositor
-            .find_mut::<LocationList>(LocationList::DIAGNOSTICS)
+            .find_mut::<DiagnosticsList>(DiagnosticsList::ID)
         {
-            list.set_items(self.diagnostics.locations(), "no diagnostics left");
+            list.set_rows(self.diagnostics.rows(), "no diagnostics left");
         }
     }
 

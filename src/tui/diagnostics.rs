@@ -1,6 +1,6 @@
 //! The host's diagnostics on the participant's screen: a mark in the gutter (E/W/I/H), the
-//! range underlined, the cursor line's message under the status line, and a list of all
-//! of them.
+//! range underlined (unnecessary code dimmed), the cursor line's message under the status
+//! line, and a list of all of them (F8), the most severe first.
 //!
 //! The host pushes each file's complete list, computed for a revision the participant may
 //! already have typed past. Until the next push, the ranges are carried through every edit
@@ -10,14 +10,22 @@
 use std::collections::BTreeMap;
 
 use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::layout::Rect;
 use ropey::Rope;
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
 
-use crate::protocol::message::{DiagnosticItem, Severity, TextRange};
+use ratatui::style::{Modifier, Style};
+
+use crate::protocol::message::{DiagnosticItem, DiagnosticTag, Severity, TextRange};
 use crate::text::position::{char_to_line_col, line_col_to_char, line_content_chars};
 use crate::text::{Assoc, Operation};
+use crate::tui::compositor::{Component, Context, Event, EventResult, RenderContext, close_layer};
 use crate::tui::editor::{Editor, display_col, gutter_width};
-use crate::tui::locations::Location;
+use crate::tui::locations::{
+    Location, draw_list_row, draw_popup_frame, list_key, list_popup_area, step,
+};
 use crate::tui::theme::Theme;
 
 /// The gutter letter and the theme scopes of a severity: (mark, text scope, underline scope).
@@ -101,24 +109,293 @@ impl DiagnosticStore {
             .min_by_key(|item| rank(item.severity))
     }
 
-    /// All diagnostics of all files as list rows, by file and position.
-    pub fn locations(&self) -> Vec<Location> {
-        self.files
+    /// All diagnostics of all files as list rows: the most severe first, then by file
+    /// and position.
+    pub fn rows(&self) -> Vec<DiagnosticRow> {
+        let mut rows: Vec<DiagnosticRow> = self
+            .files
             .iter()
             .flat_map(|(path, items)| {
                 items.iter().map(move |item| {
                     let (mark, scope, _) = severity_style(item.severity);
-                    Location {
-                        path: path.clone(),
-                        position: item.range.start,
-                        text: message_line(item),
-                        highlight: None,
-                        mark: Some((mark, scope)),
+                    DiagnosticRow {
+                        severity: item.severity,
+                        location: Location {
+                            path: path.clone(),
+                            position: item.range.start,
+                            text: message_line(item),
+                            highlight: None,
+                            mark: Some((mark, scope)),
+                        },
+                        detail: detail_text(item),
                     }
                 })
             })
-            .collect()
+            .collect();
+        // Stable: within a severity, the store's order (file, then position) stays.
+        rows.sort_by_key(|row| rank(row.severity));
+        rows
     }
+}
+
+/// One row of the diagnostics list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiagnosticRow {
+    pub severity: Severity,
+    pub location: Location,
+    /// The whole message (every line) and its source, for the detail view.
+    pub detail: String,
+}
+
+/// The diagnostic in full: every line of its message and where it comes from.
+fn detail_text(item: &DiagnosticItem) -> String {
+    match &item.source {
+        Some(source) => format!("{} ({source})", item.message.trim_end()),
+        None => item.message.trim_end().to_owned(),
+    }
+}
+
+/// Which diagnostics the list shows; `f` in the list goes to the next.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SeverityFilter {
+    #[default]
+    All,
+    Errors,
+    WarningsAndErrors,
+}
+
+impl SeverityFilter {
+    fn next(self) -> Self {
+        match self {
+            SeverityFilter::All => SeverityFilter::Errors,
+            SeverityFilter::Errors => SeverityFilter::WarningsAndErrors,
+            SeverityFilter::WarningsAndErrors => SeverityFilter::All,
+        }
+    }
+
+    fn admits(self, severity: Severity) -> bool {
+        match self {
+            SeverityFilter::All => true,
+            SeverityFilter::Errors => severity == Severity::Error,
+            SeverityFilter::WarningsAndErrors => rank(severity) <= rank(Severity::Warning),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            SeverityFilter::All => "all",
+            SeverityFilter::Errors => "errors",
+            SeverityFilter::WarningsAndErrors => "errors and warnings",
+        }
+    }
+}
+
+/// F8: every file's diagnostics, the most severe first, filtered by severity (`f`), with
+/// the selected one's whole message wrapped below the list; Enter goes there.
+pub struct DiagnosticsList {
+    rows: Vec<DiagnosticRow>,
+    filter: SeverityFilter,
+    /// Index into the rows the filter admits.
+    selected: usize,
+    empty_text: String,
+}
+
+impl DiagnosticsList {
+    pub const ID: &'static str = "diagnostics-list";
+
+    pub fn new(rows: Vec<DiagnosticRow>, empty_text: &str) -> Self {
+        Self {
+            rows,
+            filter: SeverityFilter::All,
+            selected: 0,
+            empty_text: empty_text.into(),
+        }
+    }
+
+    fn shown(&self) -> impl Iterator<Item = &DiagnosticRow> {
+        self.rows
+            .iter()
+            .filter(|row| self.filter.admits(row.severity))
+    }
+
+    pub fn selected(&self) -> Option<&DiagnosticRow> {
+        self.shown().nth(self.selected)
+    }
+
+    /// The host pushed a file's new list: keeps the selection on the same place.
+    pub fn set_rows(&mut self, rows: Vec<DiagnosticRow>, empty_text: &str) {
+        let keep = self
+            .selected()
+            .map(|row| (row.location.path.clone(), row.location.position));
+        self.rows = rows;
+        self.empty_text = empty_text.into();
+        self.selected = keep
+            .and_then(|(path, position)| {
+                self.shown()
+                    .position(|row| row.location.path == path && row.location.position == position)
+            })
+            .unwrap_or(0);
+    }
+}
+
+impl Component for DiagnosticsList {
+    fn handle_event(&mut self, event: &Event, cx: &mut Context<'_>) -> EventResult {
+        let close = close_layer(Self::ID);
+        match event {
+            Event::Key(key) => {
+                let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+                let count = self.shown().count();
+                match key.code {
+                    KeyCode::Esc => return EventResult::Consumed(Some(close)),
+                    KeyCode::Char('c') if ctrl => return EventResult::Consumed(Some(close)),
+                    KeyCode::Enter => {
+                        if let Some(row) = self.selected() {
+                            cx.commands.push(row.location.go_to());
+                            return EventResult::Consumed(Some(close));
+                        }
+                    }
+                    KeyCode::Char('f') if !ctrl => {
+                        let keep = self
+                            .selected()
+                            .map(|row| (row.location.path.clone(), row.location.position));
+                        self.filter = self.filter.next();
+                        self.selected = keep
+                            .and_then(|(path, position)| {
+                                self.shown().position(|row| {
+                                    row.location.path == path && row.location.position == position
+                                })
+                            })
+                            .unwrap_or(0);
+                    }
+                    KeyCode::Home => self.selected = 0,
+                    KeyCode::End => self.selected = count.saturating_sub(1),
+                    _ => {
+                        if let Some(delta) = list_key(key) {
+                            self.selected = step(self.selected, delta, count);
+                        }
+                    }
+                }
+                EventResult::Consumed(None)
+            }
+            // Modal, like the other lists: nothing below reacts while it is open.
+            Event::Paste(_) | Event::Mouse(_) => EventResult::Consumed(None),
+            Event::Resize(..) => EventResult::Ignored(None),
+        }
+    }
+
+    fn render(&self, area: Rect, buf: &mut Buffer, cx: &RenderContext<'_>) {
+        let theme = cx.theme;
+        let style = theme.get("ui.popup");
+        let shown: Vec<&DiagnosticRow> = self.shown().collect();
+        let title = format!(
+            " Diagnostics: {} ({} of {}) · f filters ",
+            self.filter.label(),
+            shown.len(),
+            self.rows.len()
+        );
+        // Two rows more than other lists: the message under them.
+        let inner = draw_popup_frame(list_popup_area(area, 10), buf, &title, style);
+        if inner.height == 0 || inner.width < 4 {
+            return;
+        }
+        if shown.is_empty() {
+            let text = if self.rows.is_empty() {
+                self.empty_text.clone()
+            } else {
+                format!("no {}; f shows more", self.filter.label())
+            };
+            buf.set_stringn(
+                inner.x + 1,
+                inner.y,
+                text,
+                inner.width as usize - 1,
+                style.patch(theme.get("comment")),
+            );
+            return;
+        }
+        // The selected diagnostic's whole message, wrapped, under a rule: at most half
+        // of the popup, and never the row of the list the selection is on.
+        let detail = self
+            .selected()
+            .map(|row| wrap(&row.detail, inner.width.saturating_sub(2) as usize))
+            .unwrap_or_default();
+        let detail_rows = (detail.len() as u16).min(inner.height / 2);
+        let list_rows = if detail_rows > 0 {
+            inner.height.saturating_sub(detail_rows + 1)
+        } else {
+            inner.height
+        };
+        let rows = list_rows as usize;
+        let first = self.selected.saturating_sub(rows.saturating_sub(1));
+        for (index, row) in shown.iter().enumerate().skip(first).take(rows) {
+            let line = Rect::new(inner.x, inner.y + (index - first) as u16, inner.width, 1);
+            draw_list_row(
+                buf,
+                line,
+                &row.location,
+                index == self.selected,
+                style,
+                theme,
+            );
+        }
+        if detail_rows == 0 || list_rows == 0 {
+            return;
+        }
+        let rule_y = inner.y + list_rows;
+        buf.set_stringn(
+            inner.x,
+            rule_y,
+            "─".repeat(inner.width as usize),
+            inner.width as usize,
+            style.patch(theme.get("ui.virtual")),
+        );
+        for (offset, text) in detail.iter().take(detail_rows as usize).enumerate() {
+            buf.set_stringn(
+                inner.x + 1,
+                rule_y + 1 + offset as u16,
+                text,
+                inner.width.saturating_sub(1) as usize,
+                style,
+            );
+        }
+    }
+
+    fn id(&self) -> &'static str {
+        Self::ID
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
+    }
+}
+
+/// `text` as lines at most `width` columns wide: its own line breaks kept, lines broken
+/// between words, a word longer than a line broken inside.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    for paragraph in text.lines() {
+        let mut line = String::new();
+        let mut line_width = 0;
+        for word in paragraph.split_inclusive(' ') {
+            let word_width = word.trim_end().width();
+            if line_width + word_width > width && !line.is_empty() {
+                out.push(std::mem::take(&mut line).trim_end().to_owned());
+                line_width = 0;
+            }
+            for g in word.graphemes(true) {
+                let g_width = g.width();
+                if line_width + g_width > width && g != " " {
+                    out.push(std::mem::take(&mut line).trim_end().to_owned());
+                    line_width = 0;
+                }
+                line.push_str(g);
+                line_width += g_width;
+            }
+        }
+        out.push(line.trim_end().to_owned());
+    }
+    out
 }
 
 /// The diagnostic as one line: its message (first line) and where it comes from.
@@ -130,8 +407,14 @@ pub fn message_line(item: &DiagnosticItem) -> String {
     }
 }
 
-/// Draws marks and underlines over an editor already drawn into `area` (see
+/// Draws marks, underlines and dimming over an editor already drawn into `area` (see
 /// [`crate::tui::editor::EditorWidget`]): the first gutter column holds the mark.
+///
+/// A diagnostic is marked and underlined once, where it starts: on its first line, to
+/// that line's end. Ranges that span many lines (rust-analyzer's "file not included in
+/// the module tree" covers the whole file) would otherwise mark and underline every line.
+/// Unnecessary code (an unused import, a block `#[cfg]` leaves out) is dimmed over its
+/// whole range instead; a hint that only says so is not underlined, as editors do.
 pub fn draw_in_editor(
     area: Rect,
     buf: &mut Buffer,
@@ -146,44 +429,24 @@ pub fn draw_in_editor(
     let text_x = area.x as usize + gutter_width(rope);
     let first = editor.scroll_line();
     let last = (first + area.height as usize).min(rope.len_lines());
+    let unnecessary_style = theme
+        .try_get("diagnostic.unnecessary")
+        .unwrap_or_else(|| Style::default().add_modifier(Modifier::DIM));
+    let deprecated_style = theme
+        .try_get("diagnostic.deprecated")
+        .unwrap_or_else(|| Style::default().add_modifier(Modifier::CROSSED_OUT));
     for (row, line) in (first..last).enumerate() {
         let y = area.y + row as u16;
-        let touching = || {
-            items
-                .iter()
-                .filter(move |item| item.range.start.line <= line && line <= item.range.end.line)
-        };
-        let Some(worst) = touching().min_by_key(|item| rank(item.severity)) else {
-            continue;
-        };
-        let (mark, scope, _) = severity_style(worst.severity);
-        if let Some(cell) = buf.cell_mut((area.x, y)) {
-            cell.set_char(mark).set_style(theme.get(scope));
-        }
         let line_start = rope.line_to_char(line);
         let line_len = line_content_chars(rope, line);
-        // Less severe first, so the most severe underline wins where two overlap.
-        let mut ordered: Vec<&DiagnosticItem> = touching().collect();
-        ordered.sort_by_key(|item| std::cmp::Reverse(rank(item.severity)));
-        for item in ordered {
-            let from = if item.range.start.line == line {
-                item.range.start.col.min(line_len)
-            } else {
-                0
-            };
-            let to = if item.range.end.line == line {
-                item.range.end.col.min(line_len)
-            } else {
-                line_len
-            };
+        // Display columns `from..to` of this line (an empty range still gets one cell).
+        let paint = |buf: &mut Buffer, from: usize, to: usize, style: Style| {
             let from_col = display_col(rope, line_start + from, editor.tab_width);
-            // An empty range (a missing `)` at the end of a line) still gets one cell.
             let to_col = if to > from {
                 display_col(rope, line_start + to, editor.tab_width)
             } else {
                 from_col + 1
             };
-            let style = theme.get(severity_style(item.severity).2);
             for col in from_col..to_col {
                 let Some(visible) = col.checked_sub(editor.scroll_col()) else {
                     continue;
@@ -196,8 +459,60 @@ pub fn draw_in_editor(
                     cell.set_style(style);
                 }
             }
+        };
+        // What of each touching diagnostic lies on this line: `from..to` in chars.
+        let span = |item: &DiagnosticItem| {
+            let from = if item.range.start.line == line {
+                item.range.start.col.min(line_len)
+            } else {
+                0
+            };
+            let to = if item.range.end.line == line {
+                item.range.end.col.min(line_len)
+            } else {
+                line_len
+            };
+            (from, to)
+        };
+        for item in items
+            .iter()
+            .filter(|item| item.range.start.line <= line && line <= item.range.end.line)
+        {
+            let (from, to) = span(item);
+            if item.tags.contains(&DiagnosticTag::Unnecessary) && to > from {
+                paint(buf, from, to, unnecessary_style);
+            }
+            if item.tags.contains(&DiagnosticTag::Deprecated) {
+                paint(buf, from, to, deprecated_style);
+            }
+        }
+        let starting = || {
+            items
+                .iter()
+                .filter(move |item| item.range.start.line == line)
+        };
+        let Some(worst) = starting().min_by_key(|item| rank(item.severity)) else {
+            continue;
+        };
+        let (mark, scope, _) = severity_style(worst.severity);
+        if let Some(cell) = buf.cell_mut((area.x, y)) {
+            cell.set_char(mark).set_style(theme.get(scope));
+        }
+        // Less severe first, so the most severe underline wins where two overlap.
+        let mut ordered: Vec<&DiagnosticItem> =
+            starting().filter(|item| underlined(item)).collect();
+        ordered.sort_by_key(|item| std::cmp::Reverse(rank(item.severity)));
+        for item in ordered {
+            let (from, to) = span(item);
+            paint(buf, from, to, theme.get(severity_style(item.severity).2));
         }
     }
+}
+
+/// Whether a diagnostic's text is underlined: all but hints that only say the code is
+/// unnecessary, which are shown dimmed (an unused variable's *warning* keeps its line).
+fn underlined(item: &DiagnosticItem) -> bool {
+    !(item.severity == Severity::Hint && item.tags.contains(&DiagnosticTag::Unnecessary))
 }
 
 #[cfg(test)]
@@ -220,6 +535,7 @@ mod tests {
             severity,
             message: "undefined name 'x'\nmore".into(),
             source: Some("pyflakes".into()),
+            tags: Vec::new(),
         }
     }
 
@@ -267,23 +583,127 @@ mod tests {
     }
 
     #[test]
-    fn the_list_shows_every_file_with_its_marks() {
+    fn the_list_shows_every_file_the_most_severe_first() {
         let mut store = DiagnosticStore::default();
         store.set("b.py", vec![item((3, 0), (3, 1), Severity::Warning)]);
-        store.set("a.py", vec![item((0, 4), (0, 5), Severity::Error)]);
+        store.set(
+            "a.py",
+            vec![
+                item((0, 4), (0, 5), Severity::Hint),
+                item((5, 0), (5, 1), Severity::Error),
+            ],
+        );
+        store.set("c.py", vec![item((1, 0), (1, 1), Severity::Error)]);
         let rows: Vec<_> = store
-            .locations()
+            .rows()
             .iter()
-            .map(|l| format!("{:?} {} {}", l.mark, l.place(), l.text))
+            .map(|row| {
+                let l = &row.location;
+                format!("{:?} {} {}", l.mark, l.place(), l.text)
+            })
             .collect();
         assert_eq!(
             rows,
             vec![
-                "Some(('E', \"error\")) a.py:1:5 undefined name 'x' (pyflakes)",
+                "Some(('E', \"error\")) a.py:6:1 undefined name 'x' (pyflakes)",
+                "Some(('E', \"error\")) c.py:2:1 undefined name 'x' (pyflakes)",
                 "Some(('W', \"warning\")) b.py:4:1 undefined name 'x' (pyflakes)",
+                "Some(('H', \"hint\")) a.py:1:5 undefined name 'x' (pyflakes)",
             ]
         );
+        assert_eq!(
+            store.rows()[0].detail,
+            "undefined name 'x'\nmore (pyflakes)"
+        );
         store.set("a.py", Vec::new());
-        assert_eq!(store.locations().len(), 1);
+        assert_eq!(store.rows().len(), 2);
+    }
+
+    #[test]
+    fn long_messages_wrap_between_words_and_keep_their_lines() {
+        assert_eq!(
+            wrap("file not included in any crates\nsee the docs", 12),
+            vec!["file not", "included in", "any crates", "see the docs"]
+        );
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 4), Vec::<String>::new());
+    }
+
+    /// Draws `text` with `items` at 40x`rows` and returns the buffer.
+    fn drawn(text: &str, rows: u16, items: &[DiagnosticItem]) -> (Buffer, Theme) {
+        use crate::tui::editor::EditorWidget;
+        use ratatui::widgets::Widget;
+        let theme = Theme::load_from(
+            "default-dark",
+            None,
+            crate::tui::theme::ColorMode::TrueColor,
+        )
+        .unwrap();
+        let rope = Rope::from_str(text);
+        let mut editor = Editor::new(crate::tui::keymap::Mode::Insert);
+        editor.set_viewport(40, rows as usize);
+        let area = Rect::new(0, 0, 40, rows);
+        let mut buf = Buffer::empty(area);
+        EditorWidget {
+            editor: &editor,
+            rope: &rope,
+            syntax: None,
+            theme: &theme,
+            remotes: &[],
+            search: None,
+        }
+        .render(area, &mut buf);
+        draw_in_editor(area, &mut buf, &editor, &rope, items, &theme);
+        (buf, theme)
+    }
+
+    fn marks(buf: &Buffer) -> Vec<(u16, String)> {
+        (0..buf.area.height)
+            .filter(|&y| buf[(0, y)].symbol() != " ")
+            .map(|y| (y, buf[(0, y)].symbol().to_owned()))
+            .collect()
+    }
+
+    fn underlined_rows(buf: &Buffer) -> Vec<u16> {
+        (0..buf.area.height)
+            .filter(|&y| {
+                (5..buf.area.width).any(|x| buf[(x, y)].modifier.contains(Modifier::UNDERLINED))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_range_over_the_whole_file_is_marked_and_underlined_once() {
+        let text = "fn a() {}\nfn b() {}\nfn c() {}\nfn d() {}\n";
+        let mut whole_file = item((0, 0), (4, 0), Severity::Warning);
+        whole_file.message = "file not included in module tree".into();
+        let (buf, _) = drawn(text, 6, &[whole_file]);
+        assert_eq!(marks(&buf), vec![(0, "W".to_owned())]);
+        assert_eq!(underlined_rows(&buf), vec![0]);
+        // The first line is underlined to its end (the text starts at column 5), the
+        // gutter is not.
+        assert!((5..14).all(|x| buf[(x, 0)].modifier.contains(Modifier::UNDERLINED)));
+        assert!(!buf[(14, 0)].modifier.contains(Modifier::UNDERLINED));
+        assert!(!buf[(3, 0)].modifier.contains(Modifier::UNDERLINED));
+    }
+
+    #[test]
+    fn unnecessary_code_is_dimmed_over_its_range_without_an_underline() {
+        let text = "fn a() {}\n#[cfg(any())]\nfn b() {\n    gone();\n}\nfn c() {}\n";
+        let mut inactive = item((1, 0), (4, 1), Severity::Hint);
+        inactive.message = "code is inactive due to #[cfg] directives".into();
+        inactive.tags = vec![DiagnosticTag::Unnecessary];
+        let mut unused = item((5, 3), (5, 4), Severity::Warning);
+        unused.tags = vec![DiagnosticTag::Unnecessary];
+        let (buf, _) = drawn(text, 7, &[inactive, unused]);
+        assert_eq!(marks(&buf), vec![(1, "H".to_owned()), (5, "W".to_owned())]);
+        let dim = |x: u16, y: u16| buf[(x, y)].modifier.contains(Modifier::DIM);
+        // Every character of the block, on every line of it, and nothing else.
+        assert!((5..18).all(|x| dim(x, 1)), "#[cfg(any())]");
+        assert!((5..13).all(|x| dim(x, 2)) && (5..16).all(|x| dim(x, 3)) && dim(5, 4));
+        assert!(!dim(5, 0) && !dim(18, 1) && !dim(6, 4) && !dim(5, 5));
+        // A hint that only says "unnecessary" is not underlined; the unused warning is.
+        assert_eq!(underlined_rows(&buf), vec![5]);
+        assert!(dim(8, 5) && !dim(9, 5));
     }
 }

@@ -1472,13 +1472,23 @@ impl Widget for EditorWidget<'_> {
         let remote_select_style = |color: usize| -> Style {
             match theme.participant(color) {
                 Color::Reset => Style::default().add_modifier(Modifier::UNDERLINED),
-                color => Style::default().bg(color).fg(contrast_fg(theme)),
+                color => Style::default().bg(color).fg(theme.ink_on(color)),
+            }
+        };
+        // Where our selection covers someone else's, ours is the background (it is what
+        // our keys act on) and theirs is underlined in their color, so both stay visible
+        // and no two layers' colors meet as text on background.
+        let remote_under_own_style = |color: usize| -> Style {
+            let underline = Style::default().add_modifier(Modifier::UNDERLINED);
+            match theme.participant(color) {
+                Color::Reset => underline,
+                color => underline.underline_color(color),
             }
         };
         let remote_cursor_style = |color: usize| -> Style {
             match theme.participant(color) {
                 Color::Reset => Style::default().add_modifier(Modifier::REVERSED),
-                color => Style::default().bg(color).fg(contrast_fg(theme)),
+                color => Style::default().bg(color).fg(theme.ink_on(color)),
             }
         };
         let search_ranges = self
@@ -1516,21 +1526,40 @@ impl Widget for EditorWidget<'_> {
                 {
                     style = style.patch(*capture_style);
                 }
-                if search_ranges.iter().any(|r| r.contains(&at)) {
+                let in_match = search_ranges.iter().any(|r| r.contains(&at));
+                if in_match {
                     style = style.patch(match_style);
                 }
-                for remote in self.remotes {
-                    if remote.selection.range().contains(&at) {
-                        style = style.patch(remote_select_style(remote.color));
-                    }
+                // The last one listed is drawn on top, as before.
+                let remote_selection = self
+                    .remotes
+                    .iter()
+                    .rev()
+                    .find(|remote| remote.selection.range().contains(&at));
+                let own_selection = editor.selection.range().contains(&at);
+                style = match (own_selection, remote_selection) {
+                    (true, Some(remote)) => style
+                        .patch(selection_style)
+                        .patch(remote_under_own_style(remote.color)),
+                    (true, None) => style.patch(selection_style),
+                    (false, Some(remote)) => style.patch(remote_select_style(remote.color)),
+                    (false, None) => style,
+                };
+                let remote_cursor = self
+                    .remotes
+                    .iter()
+                    .rev()
+                    .find(|remote| remote.selection.head == at);
+                if let Some(remote) = remote_cursor {
+                    style = style.patch(remote_cursor_style(remote.color));
                 }
-                if editor.selection.range().contains(&at) {
-                    style = style.patch(selection_style);
-                }
-                for remote in self.remotes {
-                    if remote.selection.head == at {
-                        style = style.patch(remote_cursor_style(remote.color));
-                    }
+                if in_match
+                    || own_selection
+                    || remote_selection.is_some()
+                    || remote_cursor.is_some()
+                {
+                    // Layers met here: whatever the colors, the text must still read.
+                    style = theme.readable(style);
                 }
                 draw_grapheme(
                     buf,
@@ -1714,11 +1743,6 @@ fn draw_grapheme(
 fn flag_label(name: &str) -> String {
     let short: String = name.graphemes(true).take(16).collect();
     format!(" {short} ")
-}
-
-/// Text on a participant-colored background: the theme's background, or black.
-fn contrast_fg(theme: &Theme) -> Color {
-    theme.get("ui.background").bg.unwrap_or(Color::Black)
 }
 
 /// Char ranges of `query` matches within lines `first..last` (smart case).

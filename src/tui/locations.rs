@@ -216,7 +216,6 @@ pub struct LocationList {
 
 impl LocationList {
     pub const REFERENCES: &'static str = "references";
-    pub const DIAGNOSTICS: &'static str = "diagnostics-list";
 
     pub fn new(id: &'static str, title: &str, items: Vec<Location>, empty_text: &str) -> Self {
         Self {
@@ -251,12 +250,14 @@ impl LocationList {
             })
             .unwrap_or(0);
     }
+}
 
-    fn popup_area(area: Rect) -> Rect {
-        let width = (area.width * 3 / 4).max(50);
-        let height = (area.height * 2 / 3).max(8);
-        centered(area, width, height)
-    }
+/// Where a list of places opens: centered, three quarters wide, two thirds high, at
+/// least `min_height` rows.
+pub fn list_popup_area(area: Rect, min_height: u16) -> Rect {
+    let width = (area.width * 3 / 4).max(50);
+    let height = (area.height * 2 / 3).max(min_height);
+    centered(area, width, height)
 }
 
 impl Component for LocationList {
@@ -294,7 +295,7 @@ impl Component for LocationList {
         let theme = cx.theme;
         let style = theme.get("ui.popup");
         let title = format!(" {} ({}) ", self.title, self.items.len());
-        let inner = draw_popup_frame(Self::popup_area(area), buf, &title, style);
+        let inner = draw_popup_frame(list_popup_area(area, 8), buf, &title, style);
         if inner.height == 0 || inner.width < 4 {
             return;
         }

@@ -9,7 +9,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Block, Borders, Widget};
 use unicode_width::UnicodeWidthStr;
 
-use crate::protocol::ParticipantId;
+use crate::protocol::{HOST_ID, ParticipantId};
 use crate::tui::compositor::AppCommand;
 use crate::tui::picker::{Picker, PickerItem};
 use crate::tui::theme::Theme;
@@ -226,7 +226,9 @@ fn ellipsize_start(text: &str, width: usize) -> String {
 pub fn follow_picker(people: &[PersonView]) -> Picker {
     let items = people
         .iter()
-        .filter(|person| !person.is_you)
+        // Nor the host's serving process (present when no host user is): it has no
+        // cursor and no file, so there is nothing to follow.
+        .filter(|person| !person.is_you && person.id != HOST_ID)
         .map(|person| PickerItem {
             label: match &person.file {
                 Some(file) => format!("{}  ({file})", person.name),

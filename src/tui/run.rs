@@ -62,6 +62,9 @@ pub struct JoinOptions {
     pub keymap: Option<String>,
     pub theme: Option<String>,
     pub no_mouse: bool,
+    /// A line that says where the user is (`cotype demo`: who Ada is), kept on the message
+    /// row whenever it has nothing else to say, with the keys for help and quitting.
+    pub intro: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,8 +168,12 @@ pub async fn join(link: &Link, options: JoinOptions) -> Result<(), RunError> {
     // Equal codes on both sides mean nobody in the middle swapped the link's secret or
     // the host's key.
     let code = driver.verification_code();
+    let intro = options.intro.clone();
     let (mut tui, mut event_loop) = setup.start(options, driver, session)?;
     event_loop.app.set_session_card(None, code.clone());
+    if let Some(intro) = intro {
+        event_loop.app.set_intro(intro);
+    }
     event_loop.app.message(
         Level::Info,
         format!("joined; verification code {code} (compare it with the host's; F2 shows it)"),

@@ -91,18 +91,26 @@ impl Widget for StatusLine<'_> {
                 (format!("disconnected: {reason}"), theme.get("error"))
             }
         };
-        left.push((format!(" {connection} "), base.patch(connection_style)));
+        // Syntax colors on the bar's background: kept only where they read (in 16 colors a
+        // green dot on a white bar does not).
+        left.push((
+            format!(" {connection} "),
+            theme.readable(base.patch(connection_style)),
+        ));
         let file = view.file.unwrap_or("no file");
         left.push((format!(" {file}"), base.add_modifier(Modifier::BOLD)));
         if view.modified {
             left.push((" [+]".into(), base));
         }
         if view.read_only {
-            left.push((" [read-only]".into(), base.patch(theme.get("warning"))));
+            left.push((
+                " [read-only]".into(),
+                theme.readable(base.patch(theme.get("warning"))),
+            ));
         }
         if let Some(percent) = view.loading {
             let label = format!(" loading {percent}% (read-only until complete)");
-            left.push((label, base.patch(theme.get("warning"))));
+            left.push((label, theme.readable(base.patch(theme.get("warning")))));
         }
 
         let mut right = String::new();

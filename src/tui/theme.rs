@@ -88,6 +88,7 @@ pub struct Theme {
     name: String,
     styles: HashMap<String, Style>,
     participants: Vec<Color>,
+    mode: ColorMode,
 }
 
 impl Theme {
@@ -246,6 +247,7 @@ impl Theme {
             name: name.into(),
             styles,
             participants,
+            mode,
         })
     }
 
@@ -276,6 +278,66 @@ impl Theme {
 
     pub fn participant_count(&self) -> usize {
         self.participants.len()
+    }
+
+    /// `style` with a foreground that stays readable on its background: text where layers
+    /// meet (a syntax color under someone's selection under a cursor) is recolored when
+    /// its contrast falls below [`MIN_TEXT_CONTRAST`]. The syntax color is kept where it
+    /// reads; otherwise it is darkened or lightened (keeping its hue) where the terminal
+    /// shows RGB, else the theme's ink, black or white takes over. A background the
+    /// terminal decides (none set) or reverse video is left to the terminal.
+    pub fn readable(&self, style: Style) -> Style {
+        if style.add_modifier.contains(Modifier::REVERSED) {
+            return style;
+        }
+        let Some(bg) = known(style.bg).or_else(|| known(self.get("ui.background").bg)) else {
+            return style;
+        };
+        let Some(bg_rgb) = approximate_rgb(bg) else {
+            return style;
+        };
+        let fg = known(style.fg).or_else(|| known(self.get("ui.text").fg));
+        let fg_rgb = fg.and_then(approximate_rgb);
+        if fg_rgb.is_some_and(|fg| contrast_ratio(fg, bg_rgb) >= MIN_TEXT_CONTRAST) {
+            return style;
+        }
+        let adjusted = match (fg, fg_rgb, self.mode) {
+            (Some(Color::Rgb(..) | Color::Indexed(16..)), Some(rgb), mode)
+                if mode != ColorMode::NoColor =>
+            {
+                shade_until_readable(rgb, bg_rgb).map(|(r, g, b)| adapt(Color::Rgb(r, g, b), mode))
+            }
+            _ => None,
+        };
+        style.fg(adjusted
+            .filter(|color| {
+                approximate_rgb(*color)
+                    .is_some_and(|rgb| contrast_ratio(rgb, bg_rgb) >= MIN_TEXT_CONTRAST)
+            })
+            .unwrap_or_else(|| self.ink_on(bg)))
+    }
+
+    /// A text color for a solid `background` (a participant's selection, a name flag):
+    /// the theme's own background or text color where one reads on it, else black or
+    /// white, whichever contrasts more.
+    pub fn ink_on(&self, background: Color) -> Color {
+        let Some(bg_rgb) = approximate_rgb(background) else {
+            return known(self.get("ui.background").bg).unwrap_or(Color::Black);
+        };
+        let candidates = [
+            known(self.get("ui.background").bg),
+            known(self.get("ui.text").fg),
+            Some(Color::Black),
+            Some(Color::White),
+        ];
+        let contrast =
+            |color: &Color| approximate_rgb(*color).map_or(0.0, |rgb| contrast_ratio(rgb, bg_rgb));
+        let candidates = candidates.into_iter().flatten();
+        candidates
+            .clone()
+            .find(|color| contrast(color) >= MIN_TEXT_CONTRAST)
+            .or_else(|| candidates.max_by(|a, b| contrast(a).total_cmp(&contrast(b))))
+            .unwrap_or(Color::Black)
     }
 
     /// Styles for a tree-sitter query's capture names, indexed by capture index; `None`
@@ -340,6 +402,129 @@ fn read_theme_text(name: &str, user_dir: Option<&Path>) -> Result<String, ThemeE
                 .map(|dir| dir.display().to_string())
                 .unwrap_or_else(|| "(no config folder on this system)".into()),
         })
+}
+
+/// The least contrast (WCAG 2 ratio, 1 to 21) text keeps against its background where the
+/// editor composes colors. 3:1 is WCAG's floor for large text and for the parts of an
+/// interface one must see (1.4.3, 1.4.11); 4.5:1, its floor for body text, is more than the
+/// syntax palettes most editor themes ship (One Dark's comments, One Light's strings sit
+/// between 3 and 4.5 on their own background), so it would repaint code that reads fine.
+/// Overlapping selections used to drop to about 1.5:1.
+pub const MIN_TEXT_CONTRAST: f64 = 3.0;
+
+fn known(color: Option<Color>) -> Option<Color> {
+    color.filter(|color| *color != Color::Reset)
+}
+
+/// The RGB a color shows as, for contrast: exact for RGB, xterm's palette for the 256
+/// indexed and 16 named colors (the terminal's own palette may differ); `None` for the
+/// terminal's default color.
+pub fn approximate_rgb(color: Color) -> Option<(u8, u8, u8)> {
+    const ANSI: [(u8, u8, u8); 16] = [
+        (0, 0, 0),
+        (205, 0, 0),
+        (0, 205, 0),
+        (205, 205, 0),
+        (0, 0, 238),
+        (205, 0, 205),
+        (0, 205, 205),
+        (229, 229, 229),
+        (127, 127, 127),
+        (255, 0, 0),
+        (0, 255, 0),
+        (255, 255, 0),
+        (92, 92, 255),
+        (255, 0, 255),
+        (0, 255, 255),
+        (255, 255, 255),
+    ];
+    const LEVELS: [u8; 6] = [0, 95, 135, 175, 215, 255];
+    let index = match color {
+        Color::Reset => return None,
+        Color::Rgb(r, g, b) => return Some((r, g, b)),
+        Color::Indexed(index) => index,
+        named => ansi_number(named)?,
+    };
+    Some(match index {
+        0..16 => ANSI[index as usize],
+        16..232 => {
+            let cube = index - 16;
+            (
+                LEVELS[(cube / 36) as usize],
+                LEVELS[(cube / 6 % 6) as usize],
+                LEVELS[(cube % 6) as usize],
+            )
+        }
+        _ => {
+            let gray = 8 + 10 * (index - 232);
+            (gray, gray, gray)
+        }
+    })
+}
+
+/// The number (0–15) of one of the 16 named ANSI colors; `None` for the others.
+pub fn ansi_number(color: Color) -> Option<u8> {
+    Some(match color {
+        Color::Black => 0,
+        Color::Red => 1,
+        Color::Green => 2,
+        Color::Yellow => 3,
+        Color::Blue => 4,
+        Color::Magenta => 5,
+        Color::Cyan => 6,
+        Color::Gray => 7,
+        Color::DarkGray => 8,
+        Color::LightRed => 9,
+        Color::LightGreen => 10,
+        Color::LightYellow => 11,
+        Color::LightBlue => 12,
+        Color::LightMagenta => 13,
+        Color::LightCyan => 14,
+        Color::White => 15,
+        Color::Reset | Color::Indexed(_) | Color::Rgb(..) => return None,
+    })
+}
+
+/// WCAG 2's relative luminance of an sRGB color (channels linearized once, by table:
+/// this runs for every cell of a selection on every frame).
+fn luminance((r, g, b): (u8, u8, u8)) -> f64 {
+    static LINEAR: std::sync::LazyLock<[f64; 256]> = std::sync::LazyLock::new(|| {
+        std::array::from_fn(|channel| {
+            let c = channel as f64 / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        })
+    });
+    let linear = &*LINEAR;
+    0.2126 * linear[r as usize] + 0.7152 * linear[g as usize] + 0.0722 * linear[b as usize]
+}
+
+/// WCAG 2's contrast ratio of two colors: 1 (none) to 21 (black on white).
+pub fn contrast_ratio(a: (u8, u8, u8), b: (u8, u8, u8)) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// `fg` mixed toward black or white (whichever stands out more on `bg`) in steps until it
+/// reads on `bg`: the same hue, darker or lighter.
+fn shade_until_readable(fg: (u8, u8, u8), bg: (u8, u8, u8)) -> Option<(u8, u8, u8)> {
+    let target: u8 = if contrast_ratio((0, 0, 0), bg) >= contrast_ratio((255, 255, 255), bg) {
+        0
+    } else {
+        255
+    };
+    let mix = |channel: u8, amount: f64| {
+        (f64::from(channel) + (f64::from(target) - f64::from(channel)) * amount).round() as u8
+    };
+    (1..=10)
+        .map(|step| {
+            let amount = f64::from(step) / 10.0;
+            (mix(fg.0, amount), mix(fg.1, amount), mix(fg.2, amount))
+        })
+        .find(|shade| contrast_ratio(*shade, bg) >= MIN_TEXT_CONTRAST + 0.5)
 }
 
 const NO_COLOR_REVERSED: &[&str] = &[

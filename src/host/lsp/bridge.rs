@@ -23,8 +23,8 @@ use super::convert::{self, Place, Root};
 use super::server::{DiagnosticsSink, Server, server_name};
 use super::trust::{self, Settings, Untrusted};
 use super::{
-    CompletionItem, Diagnostic, Diagnostics, Hover, LineCol, Location, LspError, Peek, Range,
-    Reference, Severity, Snippet,
+    CompletionItem, Diagnostic, DiagnosticTag, Diagnostics, Hover, LineCol, Location, LspError,
+    Peek, Range, Reference, Severity, Snippet,
 };
 use crate::host::syntactic;
 use crate::text::position::char_to_lsp_in;
@@ -960,6 +960,16 @@ impl Shared {
                 },
                 message: diagnostic.message,
                 source: diagnostic.source,
+                tags: diagnostic
+                    .tags
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|tag| match tag {
+                        lsp_types::DiagnosticTag::UNNECESSARY => Some(DiagnosticTag::Unnecessary),
+                        lsp_types::DiagnosticTag::DEPRECATED => Some(DiagnosticTag::Deprecated),
+                        _ => None,
+                    })
+                    .collect(),
             })
             .collect();
         // Nobody listening is fine: diagnostics are a stream of current state.

@@ -92,6 +92,12 @@ pub enum Severity {
     Hint,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DiagnosticTag {
+    Unnecessary,
+    Deprecated,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     pub range: Range,
@@ -99,6 +105,8 @@ pub struct Diagnostic {
     pub message: String,
     /// Who says so, e.g. `rustc`, `pyflakes`.
     pub source: Option<String>,
+    /// Unused or inactive code, deprecated uses (tags a server does not know are dropped).
+    pub tags: Vec<DiagnosticTag>,
 }
 
 /// The complete current diagnostics of one file (an empty list clears them).

@@ -347,6 +347,14 @@ fn initialize_params(root: &Root) -> InitializeParams {
                 }),
                 publish_diagnostics: Some(PublishDiagnosticsClientCapabilities {
                     version_support: Some(true),
+                    // Servers tag unused and inactive code only for clients that say
+                    // they can show it (participants dim it).
+                    tag_support: Some(lsp_types::TagSupport {
+                        value_set: vec![
+                            lsp_types::DiagnosticTag::UNNECESSARY,
+                            lsp_types::DiagnosticTag::DEPRECATED,
+                        ],
+                    }),
                     ..Default::default()
                 }),
                 ..Default::default()

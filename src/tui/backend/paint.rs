@@ -370,22 +370,6 @@ pub(super) fn color(out: &mut String, color: Color, layer: Layer) {
             let _ = write!(out, "{reset}");
             return;
         }
-        Color::Black => 0,
-        Color::Red => 1,
-        Color::Green => 2,
-        Color::Yellow => 3,
-        Color::Blue => 4,
-        Color::Magenta => 5,
-        Color::Cyan => 6,
-        Color::Gray => 7,
-        Color::DarkGray => 8,
-        Color::LightRed => 9,
-        Color::LightGreen => 10,
-        Color::LightYellow => 11,
-        Color::LightBlue => 12,
-        Color::LightMagenta => 13,
-        Color::LightCyan => 14,
-        Color::White => 15,
         Color::Indexed(index) => {
             let _ = write!(out, "{extended};5;{index}");
             return;
@@ -394,6 +378,7 @@ pub(super) fn color(out: &mut String, color: Color, layer: Layer) {
             let _ = write!(out, "{extended};2;{r};{g};{b}");
             return;
         }
+        named => crate::tui::theme::ansi_number(named).unwrap_or_default(),
     };
     let _ = match layer {
         Layer::Underline => write!(out, "{extended};5;{named}"),
