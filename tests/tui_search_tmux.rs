@@ -137,12 +137,12 @@ fn search_finds_and_opens_a_match_and_a_host_side_error_marks_the_gutter() {
     // F8 lists it; the list names the file and line.
     tmux.keys("ada", &["F8"]);
     tmux.wait("ada", "the diagnostics list", |s| {
-        s.contains("Diagnostics (") && s.contains("E main.py:2:")
+        s.contains("Diagnostics: all (1 of 1)") && s.contains("E main.py:2:")
     });
     tmux.keys("ada", &["Escape"]);
     // An Escape and the next key in one read are one alt-key (as terminals send them):
     // let the list close before the next key, as a person would.
-    tmux.wait("ada", "the list closed", |s| !s.contains("Diagnostics ("));
+    tmux.wait("ada", "the list closed", |s| !s.contains("Diagnostics: "));
 
     tmux.keys("ada", &["C-q"]);
     tmux.wait("ada", "the shell after quitting", |s| {

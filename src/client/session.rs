@@ -178,6 +178,9 @@ pub struct Session {
     /// Edits that arrived while a catch-up for their document was in flight; applied
     /// after it, in order (the ones the catch-up already contained are recognised).
     catching_up: HashMap<String, Vec<crate::text::RemoteEdit>>,
+    /// Saves asked for while our edits to the file were unconfirmed: sent once the host
+    /// has them all, so a save never writes less than what we typed before it.
+    saves_after_sync: Vec<(String, RequestId)>,
 }
 
 impl Session {
@@ -198,6 +201,7 @@ impl Session {
             outbox: VecDeque::new(),
             events: VecDeque::new(),
             catching_up: HashMap::new(),
+            saves_after_sync: Vec::new(),
         }
     }
 
@@ -262,6 +266,18 @@ impl Session {
     }
 
     pub fn save(&mut self, path: &str) -> RequestId {
+        if self.documents.get(path).is_some_and(|d| d.ot.has_pending()) {
+            let id = self.next_request;
+            self.next_request += 1;
+            self.pending.insert(
+                id,
+                Pending::Save {
+                    path: path.to_string(),
+                },
+            );
+            self.saves_after_sync.push((path.to_string(), id));
+            return id;
+        }
         self.send_request(
             Request::Save {
                 path: path.to_string(),
@@ -460,7 +476,10 @@ impl Session {
                         Route::Host,
                         Message::Edit(EditMessage::Submit { path, submission }),
                     )),
-                    Ok(None) => self.events.push_back(SessionEvent::Synced { path }),
+                    Ok(None) => {
+                        self.send_saves_waiting_for(&path);
+                        self.events.push_back(SessionEvent::Synced { path });
+                    }
                     Err(e) => self.resync(&path, e.to_string()),
                 }
             }
@@ -577,6 +596,28 @@ impl Session {
                 reason,
             });
             self.open_document(path);
+            // Our unconfirmed edits are gone: a save waiting for them saves what is there.
+            self.send_saves_waiting_for(path);
+        }
+    }
+
+    /// Sends the saves of `path` that waited for our edits to be confirmed.
+    fn send_saves_waiting_for(&mut self, path: &str) {
+        let (due, waiting) = std::mem::take(&mut self.saves_after_sync)
+            .into_iter()
+            .partition(|(waiting_path, _)| waiting_path == path);
+        self.saves_after_sync = waiting;
+        for (path, id) in due {
+            self.pending
+                .entry(id)
+                .or_insert_with(|| Pending::Save { path: path.clone() });
+            self.outbox.push_back((
+                Route::Host,
+                Message::Request {
+                    id,
+                    body: Request::Save { path },
+                },
+            ));
         }
     }
 
@@ -768,6 +809,56 @@ mod tests {
         );
         while session.next_event().is_some() {}
         session
+    }
+
+    /// A save asked for while our typing is still on its way waits for the host to confirm
+    /// all of it: the host saves its text, which would otherwise miss the rest (seen in
+    /// GNU screen: "// typed" saved as "/").
+    #[test]
+    fn a_save_waits_for_our_unconfirmed_edits() {
+        let mut ana = session_with_document();
+        ana.take_outbox();
+        let requests = |outbox: &[(Route, Message)]| -> Vec<&'static str> {
+            outbox
+                .iter()
+                .map(|(_, message)| match message {
+                    Message::Edit(EditMessage::Submit { .. }) => "submit",
+                    Message::Request {
+                        body: Request::Save { .. },
+                        ..
+                    } => "save",
+                    _ => "other",
+                })
+                .collect()
+        };
+        let insert = |at: usize, text: &str| Operation::insert(11 + at, 11 + at, text).unwrap();
+        ana.local_edit("main.rs", insert(0, "/")).unwrap();
+        ana.local_edit("main.rs", insert(1, "/")).unwrap();
+        ana.save("main.rs");
+        assert_eq!(requests(&ana.take_outbox()), ["submit"]);
+        let ack = |ana: &mut Session, revision: u64| {
+            let id = ana.documents["main.rs"]
+                .ot
+                .outstanding()
+                .expect("an edit in flight")
+                .id;
+            ana.handle(
+                &from(HOST_ID, Kind::Edit),
+                Message::Edit(EditMessage::Acknowledged {
+                    path: "main.rs".into(),
+                    id,
+                    revision,
+                }),
+            );
+        };
+        ack(&mut ana, 5);
+        assert_eq!(
+            requests(&ana.take_outbox()),
+            ["submit"],
+            "the second edit, not the save"
+        );
+        ack(&mut ana, 6);
+        assert_eq!(requests(&ana.take_outbox()), ["save"]);
     }
 
     /// The host's "everyone follow me" reaches everyone, the host's own editor too: Ben
