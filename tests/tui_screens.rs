@@ -2035,3 +2035,25 @@ fn the_unsaved_marker_is_the_sessions_word() {
     screen.app.set_modified("src/main.rs", false);
     assert!(!screen.draw().contains("[+]"));
 }
+
+/// One register per participant: a line copied in one tab pastes in another.
+#[test]
+fn copy_in_one_tab_and_paste_in_another() {
+    let mut screen = Screen::new("default");
+    screen.open("src/main.rs");
+    screen.open("README.md");
+    // README.md's first line, copied as a whole line (nothing selected).
+    screen.key(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    screen.key(KeyCode::PageUp, KeyModifiers::CONTROL);
+    let text = screen.draw();
+    assert!(text.contains("fn main()"), "back on main.rs: {text}");
+    screen.key(KeyCode::Char('v'), KeyModifiers::CONTROL);
+    assert!(
+        screen.docs["src/main.rs"]
+            .to_string()
+            .starts_with("# cotype\n"),
+        "{}",
+        screen.docs["src/main.rs"]
+    );
+    assert!(!screen.draw().contains("nothing copied"));
+}

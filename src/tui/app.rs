@@ -119,6 +119,8 @@ pub struct App {
     deferred: Option<AppCommand>,
     /// A file whose tab was asked to close while unsaved: asking again closes it.
     close_armed: Option<String>,
+    /// What was copied, for pasting in any tab.
+    register: crate::tui::editor::SharedRegister,
 }
 
 /// The screen regions, computed the same way for input (mouse, paging) and rendering.
@@ -162,6 +164,7 @@ impl App {
             quit_when_saved: None,
             deferred: None,
             close_armed: None,
+            register: Default::default(),
         };
         app.resize(size.0, size.1);
         app
@@ -266,6 +269,7 @@ impl App {
             }
         } else {
             let mut editor = Editor::new(self.keymap.initial_mode());
+            editor.share_register(&self.register);
             editor.tab_width = self.tab_width;
             let region = self.regions().editor;
             editor.set_viewport(region.width as usize, region.height as usize);

@@ -132,7 +132,8 @@ pub struct Editor {
     history: UndoHistory,
     /// Whether the last edit was typing, which the next typed character may join.
     typing_group_open: bool,
-    register: Register,
+    /// Shared by every tab of one participant (`Editor::share_register`).
+    register: SharedRegister,
     last_search: Option<String>,
     /// What `.` repeats.
     last_change: Option<commands::LastChange>,
@@ -148,10 +149,10 @@ impl Editor {
     /// system clipboard.
     fn keep_deleted(&mut self, rope: &Rope, range: std::ops::Range<usize>) {
         if self.mode == Mode::Normal {
-            self.register = Register {
+            self.register.set(Register {
                 text: rope.slice(range).to_string(),
                 linewise: false,
-            };
+            });
         }
     }
 }
@@ -161,6 +162,26 @@ impl Editor {
 struct Register {
     text: String,
     linewise: bool,
+}
+
+/// One participant's register: copy in one tab, paste in another. Cloning shares it.
+#[derive(Debug, Clone, Default)]
+pub struct SharedRegister(std::sync::Arc<std::sync::Mutex<Register>>);
+
+impl SharedRegister {
+    fn get(&self) -> Register {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, register: Register) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = register;
+    }
 }
 
 impl Default for Editor {
@@ -182,12 +203,17 @@ impl Editor {
             viewport: (80, 24),
             history: UndoHistory::with_limit(UNDO_LIMIT),
             typing_group_open: false,
-            register: Register::default(),
+            register: SharedRegister::default(),
             last_search: None,
             last_change: None,
             last_char_find: None,
             substitute: None,
         }
+    }
+
+    /// Uses `register` (the participant's, shared by all its tabs) for copy and paste.
+    pub fn share_register(&mut self, register: &SharedRegister) {
+        self.register = register.clone();
     }
 
     /// Tells the editor the size of its text area (columns, rows) for paging and scrolling;
@@ -542,10 +568,10 @@ impl Editor {
             {
                 let range = self.selection.range();
                 let text = rope.slice(range.clone()).to_string();
-                self.register = Register {
+                self.register.set(Register {
                     text: text.clone(),
                     linewise: false,
-                };
+                });
                 outcome.copied = Some(text);
                 let before = self.selection;
                 self.selection = Selection::cursor(range.start);
@@ -586,10 +612,10 @@ impl Editor {
                 let line = rope.char_to_line(head);
                 let range = line_range(rope, line);
                 let text = line_text(rope, line);
-                self.register = Register {
+                self.register.set(Register {
                     text: text.clone(),
                     linewise: true,
-                };
+                });
                 outcome.copied = Some(text);
                 outcome.operation = self.edit(rope, range.clone(), "", range.start);
             }
@@ -602,10 +628,10 @@ impl Editor {
                     let text = rope.slice(range.clone()).to_string();
                     (range, text, false)
                 };
-                self.register = Register {
+                self.register.set(Register {
                     text: text.clone(),
                     linewise,
-                };
+                });
                 outcome.copied = Some(text);
                 if action == A::Cut {
                     outcome.operation = self.edit(rope, range.clone(), "", range.start);
@@ -621,7 +647,7 @@ impl Editor {
                 // Vim's `p` puts after the cursor (lines below), `P` and the modeless
                 // keymap's paste before it (lines above).
                 let after = action == A::Paste && self.mode == Mode::Normal;
-                let Register { text, linewise } = self.register.clone();
+                let Register { text, linewise } = self.register.get();
                 let eol = line_break(rope);
                 let text = with_line_breaks(&text, eol);
                 if text.is_empty() {

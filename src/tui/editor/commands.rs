@@ -104,10 +104,13 @@ impl Editor {
             }
             // `3p`: the register three times, as one edit.
             A::Paste | A::PasteBefore if n > 1 => {
-                let register = self.register.clone();
-                self.register.text = register.text.repeat(n);
+                let register = self.register.get();
+                self.register.set(Register {
+                    text: register.text.repeat(n),
+                    linewise: register.linewise,
+                });
                 self.action(command.action, rope, outcome);
-                self.register = register;
+                self.register.set(register);
             }
             // `3u`: three of your changes undone, as one edit (each computed on the text
             // the one before left).
@@ -192,10 +195,10 @@ impl Editor {
             }
             None => (rope.slice(range.clone()).to_string(), range.start),
         };
-        self.register = Register {
+        self.register.set(Register {
             text: text.clone(),
             linewise: lines.is_some(),
-        };
+        });
         outcome.copied = Some(text);
         let before = self.selection;
         match operator {
