@@ -30,9 +30,9 @@ use cotype::host::session::Approval;
 use cotype::host::{HostOptions, HostSession};
 use cotype::link::Link;
 use cotype::protocol::header::Route;
-use cotype::protocol::message::{AppliedEdit, EditMessage, Message};
+use cotype::protocol::message::Message;
 use cotype::relay::RelayConfig;
-use cotype::text::{EditId, Operation, RemoteEdit, Submission};
+use cotype::text::Operation;
 use tokio::time::MissedTickBehavior;
 
 const RECEIVERS: usize = 10;
@@ -169,31 +169,27 @@ async fn edit_propagation(link: &Link, total: usize) -> Vec<(Duration, bool)> {
     all
 }
 
-/// The message a forwarded frame carries: the same shape as the host's broadcast.
-fn applied(seq: u64, op: Operation) -> Message {
-    Message::Edit(EditMessage::Applied {
-        edits: vec![AppliedEdit {
-            path: PATH.into(),
-            edit: RemoteEdit {
-                revision: seq + 1,
-                author: EditId {
-                    instance: [7; 16],
-                    seq,
-                },
-                op,
-            },
-            by: 1,
-        }],
+/// What the raw members pass along: a presence (what one member may send another; only
+/// the host may send edits to members), small like a keystroke's broadcast, carrying the
+/// keystroke's number.
+fn relayed(seq: u64, at: usize) -> Message {
+    Message::Presence(cotype::protocol::message::Presence {
+        seq,
+        path: Some(PATH.into()),
+        revision: seq,
+        selections: vec![(at, at)],
+        scroll_line: 0,
+        following: None,
+        latency_ms: None,
     })
 }
 
-/// The relay round trip alone: a sender sends a one-character submission per millisecond
+/// The relay round trip alone: a sender sends a keystroke-sized message per millisecond
 /// to a forwarding member, which re-sends it at once to everyone; ten receivers time it.
 async fn relay_round_trip(link: &Link, total: usize) -> Vec<Duration> {
-    let sender = Participant::join(link, "raw-sender")
-        .await
-        .expect("joins")
-        .into_channel();
+    let sender = Participant::join(link, "raw-sender").await.expect("joins");
+    let sender_id = sender.me.participant;
+    let sender = sender.into_channel();
     let forwarder = Participant::join(link, "raw-forwarder")
         .await
         .expect("joins");
@@ -212,20 +208,13 @@ async fn relay_round_trip(link: &Link, total: usize) -> Vec<Duration> {
             while latencies.len() < total {
                 match channel.recv().await {
                     Incoming::Message {
-                        message: Message::Edit(EditMessage::Applied { edits }),
-                        ..
-                    } => {
+                        header,
+                        message: Message::Presence(presence),
+                    } if header.sender == forwarder_id => {
                         let arrived = Instant::now();
-                        for AppliedEdit { edit, .. } in edits {
-                            if edit.author.instance == [7; 16] {
-                                latencies.push(
-                                    arrived
-                                        - sent.lock().expect("not poisoned")
-                                            [edit.author.seq as usize]
-                                            .0,
-                                );
-                            }
-                        }
+                        latencies.push(
+                            arrived - sent.lock().expect("not poisoned")[presence.seq as usize].0,
+                        );
                     }
                     Incoming::Closed { reason } => panic!("a raw receiver was closed: {reason:?}"),
                     _ => {}
@@ -239,10 +228,9 @@ async fn relay_round_trip(link: &Link, total: usize) -> Vec<Duration> {
         while forwarded < total {
             match forwarder.recv().await {
                 Incoming::Message {
-                    message: Message::Edit(EditMessage::Submit { submission, .. }),
-                    ..
-                } => {
-                    let message = applied(submission.id.seq, submission.op);
+                    header,
+                    message: message @ Message::Presence(_),
+                } if header.sender == sender_id => {
                     forwarder
                         .sender
                         .send(Route::Everyone, &message)
@@ -260,19 +248,7 @@ async fn relay_round_trip(link: &Link, total: usize) -> Vec<Duration> {
     tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
     for seq in 0..total {
         tick.tick().await;
-        let at = len / 2 + seq;
-        let op = Operation::insert(len + seq, at, "x").expect("inside the document");
-        let message = Message::Edit(EditMessage::Submit {
-            path: PATH.into(),
-            submission: Submission {
-                id: EditId {
-                    instance: [7; 16],
-                    seq: seq as u64,
-                },
-                base_revision: seq as u64,
-                op,
-            },
-        });
+        let message = relayed(seq as u64, len / 2 + seq);
         sent.lock()
             .expect("not poisoned")
             .push((Instant::now(), false));

@@ -365,8 +365,15 @@ async fn relay_fan_out(link: &Link, total: usize) -> (f64, f64) {
             let mut received = 0;
             while received < total {
                 match channel.recv().await {
+                    // A member may not send `Applied` (only the host may), so receivers
+                    // refuse it, after the same opening and decoding: the transport's
+                    // cost is what this measures.
                     Incoming::Message {
                         message: Message::Edit(EditMessage::Applied { .. }),
+                        ..
+                    }
+                    | Incoming::Rejected {
+                        error: cotype::protocol::frame::FrameError::HostOnly { .. },
                         ..
                     } => {
                         received += 1;
