@@ -209,7 +209,8 @@ pub fn build_matcher(query: &SearchQuery) -> Result<RegexMatcher, SearchError> {
         })
 }
 
-fn build_globs(root: &Path, globs: &[String]) -> Result<Override, SearchError> {
+/// The `-g` globs of a query, relative to `root`; see [`globs_admit`].
+pub fn build_globs(root: &Path, globs: &[String]) -> Result<Override, SearchError> {
     let mut builder = OverrideBuilder::new(root);
     for glob in globs {
         builder
@@ -227,7 +228,7 @@ fn build_globs(root: &Path, globs: &[String]) -> Result<Override, SearchError> {
 
 /// Whether ripgrep's walk would reach `path` with these `-g` globs: no folder above it is
 /// excluded, and the file itself is not.
-fn globs_admit(globs: &Override, path: &str) -> bool {
+pub fn globs_admit(globs: &Override, path: &str) -> bool {
     let folders = path.match_indices('/').map(|(end, _)| &path[..end]);
     let folder_excluded = folders
         .into_iter()

@@ -1041,6 +1041,91 @@ fn end_overdue_pending(state: &RelayState, key: &SessionKey, session: &mut Sessi
     }
 }
 
+/// A relay connection without a socket, fed one frame at a time: the relay's own frame
+/// handling (control messages, admission, routing, slow-reader drops) with nothing
+/// between it and the bytes. The fuzz target `relay_control` (fuzz/) drives several of
+/// these at once. Dropping it is the connection closing.
+#[doc(hidden)]
+pub struct OfflineConnection {
+    connection: Connection,
+    outgoing: tokio::sync::mpsc::Receiver<Outgoing>,
+    release: limits::Release,
+    kicked: tokio::sync::watch::Receiver<Option<String>>,
+    closed: bool,
+}
+
+impl Relay {
+    #[doc(hidden)]
+    pub fn offline_connection(&self, address: SocketAddr) -> OfflineConnection {
+        let config = &self.state.config;
+        let (queue, outgoing, release) = OutQueue::new(
+            config.queue_frames,
+            config.queue_bytes,
+            self.state.queued.clone(),
+            config.total_queue_bytes,
+        );
+        let (kick, kicked) = tokio::sync::watch::channel(None::<String>);
+        OfflineConnection {
+            connection: Connection {
+                relay: self.clone(),
+                id: self.state.next_connection.fetch_add(1, Ordering::Relaxed),
+                address,
+                queue,
+                kick: Arc::new(kick),
+                membership: None,
+                frames_in: 0,
+                frames_out_refused: 0,
+                opened: Instant::now(),
+            },
+            outgoing,
+            release,
+            kicked,
+            closed: false,
+        }
+    }
+}
+
+impl OfflineConnection {
+    /// Handles `frame` as if it had arrived on the socket; false once the connection has
+    /// closed (its own frame ended it, or the relay kicked it), as the reader loop would.
+    pub fn receive(&mut self, frame: &[u8]) -> bool {
+        if self.closed || self.kicked.borrow().is_some() {
+            self.close();
+            return false;
+        }
+        if !self.connection.handle_frame(frame) || self.kicked.borrow().is_some() {
+            self.close();
+            return false;
+        }
+        true
+    }
+
+    /// The frames the relay queued for this connection since the last call, written.
+    pub fn sent(&mut self) -> Vec<bytes::Bytes> {
+        let mut frames = Vec::new();
+        while let Ok(Outgoing::Frame(frame)) = self.outgoing.try_recv() {
+            self.release.written(frame.len());
+            frames.push(frame);
+        }
+        frames
+    }
+
+    /// Closes the connection as the reader loop does when its socket ends.
+    pub fn close(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            self.connection.leave();
+        }
+        self.sent();
+    }
+}
+
+impl Drop for OfflineConnection {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
 /// Close frame for a connection that is being dropped.
 pub fn close_frame(reason: &str) -> CloseFrame {
     CloseFrame {

@@ -115,7 +115,9 @@ fn is_final(c: char) -> bool {
 
 /// The key a sequence after ESC stands for: `[A`, `[1;5C`, `[3~`, `[15;2~`, `OP`, `[Z`.
 pub fn decode(tail: &str) -> Option<KeyEvent> {
-    let (introducer, rest) = tail.split_at(1);
+    // Split after the first char, not the first byte: any text may reach here.
+    let introducer_len = tail.chars().next()?.len_utf8();
+    let (introducer, rest) = tail.split_at(introducer_len);
     let final_char = rest.chars().last()?;
     let params = &rest[..rest.len() - final_char.len_utf8()];
     let mut numbers = params.split(';').map(|part| part.parse::<u8>().ok());
@@ -195,5 +197,14 @@ mod tests {
         assert_eq!(decode("[200~"), None);
         assert_eq!(decode("[9~"), None);
         assert_eq!(decode("[1;x~"), None);
+    }
+
+    /// Found by the fuzz target `terminal_input`: an empty tail, or one starting with a
+    /// multi-byte char, panicked on a byte split.
+    #[test]
+    fn any_text_is_decoded_or_refused_without_a_panic() {
+        assert_eq!(decode(""), None);
+        assert_eq!(decode("é"), None);
+        assert_eq!(decode("[é"), None);
     }
 }

@@ -276,6 +276,9 @@ fn inline(text: &str, base: Style, theme: &Theme) -> Vec<(String, Style)> {
 /// Greedy word wrap of styled pieces to `width` columns; lines after the first start with
 /// `hanging` (a list item's indent). A word longer than a line is cut.
 fn wrap(pieces: &[(String, Style)], width: usize, hanging: &str) -> Vec<Line<'static>> {
+    // A deep indent in a narrow popup would leave no room for the text (`hanging` is
+    // spaces, so any byte is a char boundary).
+    let hanging = &hanging[..hanging.len().min(width / 2)];
     let mut lines: Vec<Line<'static>> = Vec::new();
     let mut spans: Vec<Span<'static>> = Vec::new();
     let mut used = 0usize;
@@ -367,6 +370,17 @@ mod tests {
     fn wrapped_list_items_hang_under_their_text() {
         let lines = render("- a list item that wraps", 12, &theme());
         assert_eq!(text(&lines), ["• a list", "  item that", "  wraps"]);
+    }
+
+    /// Found by the fuzz target `markdown`: a list item indented deeper than the popup is
+    /// wide hung its continuation lines past the popup's edge.
+    #[test]
+    fn a_deeply_indented_item_still_fits_a_narrow_popup() {
+        let lines = render("              * one two three four", 8, &theme());
+        assert!(lines.len() > 1, "{:?}", text(&lines));
+        for line in text(&lines) {
+            assert!(line.width() <= 8, "{line:?} is wider than 8 columns");
+        }
     }
 
     #[test]

@@ -1034,7 +1034,8 @@ fn snippet(text: &Rope, first: usize, last: usize) -> Snippet {
     }
 }
 
-fn hover_markdown(contents: HoverContents) -> String {
+/// A hover's contents as the markdown the participant's popup renders.
+pub fn hover_markdown(contents: HoverContents) -> String {
     fn marked(string: MarkedString) -> String {
         match string {
             MarkedString::String(text) => text,

@@ -16,14 +16,14 @@ use crate::text::position::{self, LspEncoding};
 
 /// The shared folder, canonical, with its URI.
 #[derive(Clone, Debug)]
-pub(crate) struct Root {
+pub struct Root {
     dir: PathBuf,
     uri: Uri,
 }
 
 /// Where a path from a server lies, as far as the participants may know.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Place {
+pub enum Place {
     /// Inside the shared folder: relative with '/' separators, and the host path to read.
     Workspace { relative: String, absolute: PathBuf },
     /// Outside it (a standard library, a dependency in the user's home): only the name.
@@ -34,7 +34,7 @@ pub(crate) enum Place {
 }
 
 impl Root {
-    pub(crate) fn new(dir: &Path) -> std::io::Result<Root> {
+    pub fn new(dir: &Path) -> std::io::Result<Root> {
         let dir = dir.canonicalize()?;
         let uri = uri_from_path(&dir).ok_or_else(|| {
             std::io::Error::other(format!("{} cannot be written as a file URI", dir.display()))
@@ -42,7 +42,7 @@ impl Root {
         Ok(Root { dir, uri })
     }
 
-    pub(crate) fn dir(&self) -> &Path {
+    pub fn dir(&self) -> &Path {
         &self.dir
     }
 
@@ -85,7 +85,7 @@ impl Root {
     }
 
     /// Classifies a URI from a server; `None` for URIs that are not files at all.
-    pub(crate) fn place(&self, uri: &Uri) -> Option<Place> {
+    pub fn place(&self, uri: &Uri) -> Option<Place> {
         let absolute = url::Url::parse(uri.as_str()).ok()?.to_file_path().ok()?;
         // Judged by where the file really is: a symlink inside the folder that points out
         // of it is outside. A path that does not exist (yet) is judged as written.
@@ -128,7 +128,7 @@ pub(crate) fn from_lsp(text: &Rope, at: lsp_types::Position, encoding: LspEncodi
     position::char_to_line_col(text, position::lsp_to_char_in(text, at, encoding))
 }
 
-pub(crate) fn range_from_lsp(text: &Rope, range: lsp_types::Range, encoding: LspEncoding) -> Range {
+pub fn range_from_lsp(text: &Rope, range: lsp_types::Range, encoding: LspEncoding) -> Range {
     Range {
         start: from_lsp(text, range.start, encoding),
         end: from_lsp(text, range.end, encoding),

@@ -29,6 +29,16 @@ pub use trust::configures_tools;
 
 pub use crate::text::LineCol;
 
+/// The conversions every answer from a language server passes through (its URIs, its
+/// positions, its hover contents), reachable without a running server for the fuzz
+/// target `lsp_convert` in fuzz/. Not an API for anything else.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::bridge::hover_markdown;
+    pub use super::convert::{Place, Root, range_from_lsp};
+    pub use super::transport::read_message;
+}
+
 /// From `start` to `end`, both 0-based (line, char column).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Range {

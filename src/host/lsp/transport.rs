@@ -1,6 +1,6 @@
 //! One language-server process and the JSON-RPC conversation with it.
 //!
-//! Framing is `lsp-server`'s `Message::read`/`write` (rust-analyzer's own, blocking), run
+//! Framing is `lsp-server`'s `Message::write` and our bounded `read_message` (blocking), run
 //! on two plain threads per server and bridged to tokio with oneshot channels for answers
 //! and an unbounded channel for notifications. Blocking threads keep the framing code
 //! the well-tested one and cost nothing next to the server process itself.
@@ -9,7 +9,7 @@
 //! tokens, capability registration, configuration), so a server never stalls waiting on us.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{BufRead, BufReader, BufWriter};
+use std::io::{BufRead, BufReader, BufWriter, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -21,6 +21,56 @@ use serde_json::Value;
 use tokio::sync::{mpsc as tokio_mpsc, oneshot};
 
 use super::LspError;
+
+/// The largest message a server may send, far above any real answer (the largest are
+/// diagnostics or completion lists of a few MiB).
+const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// The longest header line a server may send (`Content-Length: 123`, `Content-Type: …`).
+const MAX_HEADER_LINE: u64 = 1024;
+
+/// Reads one message as `lsp_server::Message::read` does, but with bounds: a
+/// `Content-Length` past `MAX_MESSAGE_BYTES` or a header line past `MAX_HEADER_LINE` is
+/// an error, as for any unreadable message. `Message::read` allocates whatever length a
+/// server claims, and an allocation that fails aborts the whole host (found by the fuzz
+/// target `lsp_convert`). `Ok(None)` when the output ended.
+pub fn read_message(input: &mut impl BufRead) -> std::io::Result<Option<Message>> {
+    let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidData, what);
+    let mut length = None;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if input.by_ref().take(MAX_HEADER_LINE).read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let Some(header) = line.strip_suffix("\r\n") else {
+            return Err(invalid(format!("malformed header line: {line:?}")));
+        };
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header
+            .split_once(": ")
+            .ok_or_else(|| invalid(format!("malformed header line: {header:?}")))?;
+        if name.eq_ignore_ascii_case("Content-Length") {
+            let value: usize = value
+                .parse()
+                .map_err(|_| invalid(format!("malformed Content-Length: {value:?}")))?;
+            if value > MAX_MESSAGE_BYTES {
+                return Err(invalid(format!(
+                    "a message of {value} bytes, more than the {MAX_MESSAGE_BYTES} accepted"
+                )));
+            }
+            length = Some(value);
+        }
+    }
+    let length = length.ok_or_else(|| invalid("a message without Content-Length".to_owned()))?;
+    let mut body = vec![0; length];
+    input.read_exact(&mut body)?;
+    serde_json::from_slice(&body)
+        .map(Some)
+        .map_err(|error| invalid(format!("malformed message: {error}")))
+}
 
 /// Lines of stderr kept to explain a crash.
 const STDERR_TAIL: usize = 12;
@@ -320,7 +370,7 @@ struct Reader {
 impl Reader {
     fn run(self, mut stdout: impl BufRead) {
         loop {
-            match Message::read(&mut stdout) {
+            match read_message(&mut stdout) {
                 Ok(Some(Message::Response(response))) => self.answer(response),
                 Ok(Some(Message::Request(request))) => {
                     let response = self.serve(request);
@@ -398,5 +448,55 @@ impl Reader {
                 format!("cotype does not handle {method}"),
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(bytes: &[u8]) -> std::io::Result<Option<Message>> {
+        read_message(&mut BufReader::new(bytes))
+    }
+
+    /// Found by the fuzz target `lsp_convert`: `lsp_server::Message::read` allocated the
+    /// claimed 42 TB, and the failed allocation aborted the host.
+    #[test]
+    fn a_huge_claimed_length_is_an_error_not_an_abort() {
+        let framed = b"Content-Length: 042222222222622\r\n\r\n{\"jsonrpc\":\"2.0\"}";
+        let error = read(framed).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert!(
+            error.to_string().contains("42222222222622 bytes"),
+            "{error}"
+        );
+        let endless_header = [b'x'; 4096];
+        assert!(read(&endless_header).is_err());
+    }
+
+    #[test]
+    fn messages_are_read_one_after_another() {
+        let body =
+            r#"{"jsonrpc":"2.0","method":"window/logMessage","params":{"type":3,"message":"hi"}}"#;
+        let framed = format!(
+            "Content-Length: {}\r\nContent-Type: application/vscode-jsonrpc\r\n\r\n{body}",
+            body.len()
+        );
+        let bytes = format!("{framed}{framed}").into_bytes();
+        let mut input = BufReader::new(bytes.as_slice());
+        for _ in 0..2 {
+            match read_message(&mut input).unwrap() {
+                Some(Message::Notification(notification)) => {
+                    assert_eq!(notification.method, "window/logMessage");
+                }
+                other => panic!("not the notification: {other:?}"),
+            }
+        }
+        assert!(read_message(&mut input).unwrap().is_none());
+        assert!(
+            read(b"Content-Length: 5\r\n\r\n{}").is_err(),
+            "a short body"
+        );
+        assert!(read(b"Content-Length: 2\n\n{}").is_err(), "bare line feeds");
     }
 }
