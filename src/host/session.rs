@@ -518,13 +518,15 @@ impl HostSession {
             // The same channel on a new connection: every task holding a clone of its
             // sender (request answers, diagnostics) follows.
             self.channel.reattach(socket, keys.sending_key(self.epoch));
-            self.channel
-                .sender
-                .control(&ToRelay::Resume {
-                    session: self.link.session.0,
-                    resume_token: self.resume_token,
-                })
-                .await?;
+            let resume = ToRelay::Resume {
+                session: self.link.session.0,
+                resume_token: self.resume_token,
+            };
+            // A connection lost again at once is one more attempt, not the end.
+            if let Err(e) = self.channel.sender.control(&resume).await {
+                tracing::info!("the new connection closed at once, retrying: {e}");
+                continue;
+            }
             let answer = tokio::time::timeout(Duration::from_secs(10), self.channel.recv()).await;
             // The relay restarted (or gave up on us) and lost the session: create it again
             // under the same id and keys, so the link keeps working and members come back
@@ -571,25 +573,27 @@ impl HostSession {
         };
         self.channel.reattach(socket, keys.sending_key(self.epoch));
         let sender = self.sender();
-        sender
-            .control(&ToRelay::Create {
-                session: self.link.session.0,
-                verifier: keys.admission_verifier(),
-                resume_verifier: crate::crypto::admission_verifier(&self.resume_token),
-            })
-            .await?;
+        let create = ToRelay::Create {
+            session: self.link.session.0,
+            verifier: keys.admission_verifier(),
+            resume_verifier: crate::crypto::admission_verifier(&self.resume_token),
+        };
+        if sender.control(&create).await.is_err() {
+            return Ok(false);
+        }
         match tokio::time::timeout(Duration::from_secs(10), self.channel.recv()).await {
             Ok(Incoming::Relay(FromRelay::Welcome { participant, .. }))
                 if participant == HOST_ID => {}
             _ => return Ok(false),
         }
         if self.epoch > 0 {
-            sender
-                .control(&ToRelay::RotateToken {
-                    verifier: keys.admission_verifier(),
-                    epoch: self.epoch,
-                })
-                .await?;
+            let rotate = ToRelay::RotateToken {
+                verifier: keys.admission_verifier(),
+                epoch: self.epoch,
+            };
+            if sender.control(&rotate).await.is_err() {
+                return Ok(false);
+            }
         }
         let gone = std::mem::take(&mut self.participants);
         self.owner = None;
