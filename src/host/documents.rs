@@ -121,13 +121,13 @@ impl Documents {
     /// everyone, so the host needs no list of who looks at what.
     pub fn open(&mut self, path: &str) -> Result<(u64, Rope), DocumentError> {
         if !self.open.contains_key(path) {
-            let text = self.read_disk(path)?;
+            let (rope, disk_digest) = self.read_disk_rope(path)?;
             let revision = self.first_revision(path);
             self.open.insert(
                 path.to_string(),
                 HostDocument {
-                    doc: AuthoritativeDocument::new(&text, revision),
-                    disk_digest: digest(&text),
+                    doc: AuthoritativeDocument::from_rope(rope, revision),
+                    disk_digest,
                     disk_revision: revision,
                     recent: VecDeque::new(),
                 },
@@ -186,6 +186,41 @@ impl Documents {
         String::from_utf8(bytes).map_err(|_| DocumentError::NotUtf8 {
             path: path.to_string(),
         })
+    }
+
+    /// The file as a rope and the digest of its bytes, read in pieces: a large file is
+    /// never in memory as one string beside its rope.
+    fn read_disk_rope(&self, path: &str) -> Result<(Rope, [u8; 32]), DocumentError> {
+        use sha2::Digest;
+        struct Hashing<R> {
+            inner: R,
+            hasher: sha2::Sha256,
+        }
+        impl<R: std::io::Read> std::io::Read for Hashing<R> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let read = self.inner.read(buf)?;
+                self.hasher.update(&buf[..read]);
+                Ok(read)
+            }
+        }
+        let stream = self
+            .workspace
+            .open_for_streaming(path)
+            .map_err(|e| DocumentError::Access(e.to_string()))?;
+        let mut reader = Hashing {
+            inner: stream,
+            hasher: sha2::Sha256::new(),
+        };
+        let rope = Rope::from_reader(&mut reader).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                DocumentError::NotUtf8 {
+                    path: path.to_string(),
+                }
+            } else {
+                DocumentError::Access(e.to_string())
+            }
+        })?;
+        Ok((rope, reader.hasher.finalize().into()))
     }
 
     pub fn is_open(&self, path: &str) -> bool {

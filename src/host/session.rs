@@ -1130,7 +1130,7 @@ impl HostSession {
             .intel
             .document_opened(
                 path,
-                &rope.to_string(),
+                rope.clone(),
                 crate::host::intel::lsp_version(revision),
             )
             .await
