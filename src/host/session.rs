@@ -169,6 +169,10 @@ pub struct HostSession {
     /// Our round trip to the relay, shown in everyone's people panel.
     round_trip: RoundTrip,
     pings: u64,
+    /// Pings sent since anything last arrived from the relay: past
+    /// `SILENT_PINGS_BEFORE_RESUME` the connection is taken as lost even though no error
+    /// says so (a half-open link: a NAT or a proxy that forgot it, a peer that vanished).
+    unanswered_pings: u32,
     presence_seq: u64,
     /// Edits sequenced and not yet broadcast, in order, with about how many bytes they
     /// take: they go out together once the waiting messages are handled.
@@ -260,6 +264,7 @@ impl HostSession {
             _embedded_relay: embedded,
             round_trip: RoundTrip::new(std::time::Instant::now()),
             pings: 0,
+            unanswered_pings: 0,
             applied: Vec::new(),
             applied_bytes: 0,
             presence_seq: 0,
@@ -387,6 +392,14 @@ impl HostSession {
                 return Ok(true);
             }
             _ = tokio::time::sleep_until(self.round_trip.due().into()) => {
+                if self.unanswered_pings >= SILENT_PINGS_BEFORE_RESUME {
+                    self.unanswered_pings = 0;
+                    tracing::warn!(
+                        "the relay has not answered {SILENT_PINGS_BEFORE_RESUME} pings; taking the connection as lost"
+                    );
+                    return Err(crate::channel::ChannelError::Closed.into());
+                }
+                self.unanswered_pings += 1;
                 self.pings += 1;
                 // A lost connection shows up in `recv`, which resumes; not here.
                 if self.round_trip.sent(self.pings, std::time::Instant::now())
@@ -411,6 +424,7 @@ impl HostSession {
                 return Ok(true);
             }
         };
+        self.unanswered_pings = 0;
         self.on_incoming(incoming).await?;
         // Whatever else has already arrived is handled before the edits sequenced so
         // far go out: under load, one broadcast carries many of them.
@@ -1544,6 +1558,11 @@ fn watch_folder(
         .ok()?;
     Some(watcher)
 }
+
+/// Pings (one per `latency::PING_INTERVAL`) the relay may leave unanswered, with nothing
+/// else arriving either, before the host takes its connection as lost and resumes: about
+/// 15 s of silence, far longer than any stall of a working link.
+const SILENT_PINGS_BEFORE_RESUME: u32 = 3;
 
 /// Chars per `DocumentText` piece: well under the frame limit even for 4-byte chars.
 const DOCUMENT_PIECE_CHARS: usize = 128 * 1024;
