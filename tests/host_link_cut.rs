@@ -49,16 +49,16 @@ async fn a_host_cut_off_while_streaming_a_large_document_resumes_and_the_joiner_
             }
             while let Some(event) = session.next_event() {
                 match event {
-                    SessionEvent::DocumentLoading { .. } if !cut => {
-                        // The text has started to arrive: the host is in the middle of
-                        // sending it.
-                        if session
-                            .loading("big.txt")
-                            .is_some_and(|l| l.received_bytes > 0)
-                        {
-                            proxy.cut();
-                            cut = true;
-                        }
+                    // The text has started to arrive: the host is in the middle of
+                    // sending it.
+                    SessionEvent::DocumentLoading { .. }
+                        if !cut
+                            && session
+                                .loading("big.txt")
+                                .is_some_and(|l| l.received_bytes > 0) =>
+                    {
+                        proxy.cut();
+                        cut = true;
                     }
                     SessionEvent::DocumentOpened { path } if path == "big.txt" => return,
                     _ => {}
