@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -105,6 +106,11 @@ fn read_certificates(
     Ok(certs)
 }
 
+/// How long opening a connection (TCP, TLS and the WebSocket handshake) may take. A relay
+/// (or something in between) that accepts and then says nothing would otherwise hold a
+/// participant's or host's reconnect forever.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Opens a WebSocket to the link's relay.
 pub async fn connect(link: &Link, max_frame: usize) -> Result<ClientSocket, NetError> {
     let url = link.websocket_url();
@@ -113,16 +119,19 @@ pub async fn connect(link: &Link, max_frame: usize) -> Result<ClientSocket, NetE
     } else {
         Some(Connector::Plain)
     };
-    let (socket, _response) = tokio_tungstenite::connect_async_tls_with_config(
+    let unreachable = |reason: String| NetError::Unreachable {
+        relay: link.relay.clone(),
+        reason,
+    };
+    let connecting = tokio_tungstenite::connect_async_tls_with_config(
         url,
         Some(websocket_config(max_frame)),
         true,
         connector,
-    )
-    .await
-    .map_err(|e| NetError::Unreachable {
-        relay: link.relay.clone(),
-        reason: e.to_string(),
-    })?;
+    );
+    let (socket, _response) = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+        .await
+        .map_err(|_| unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
+        .map_err(|e| unreachable(e.to_string()))?;
     Ok(socket)
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::channel::{Channel, Incoming};
 use crate::client::session::Session;
-use crate::client::{ClientError, Participant};
+use crate::client::{ClientError, Participant, SILENCE_PING, SILENT_PINGS};
 use crate::link::Link;
 use crate::protocol::control::{ErrorCode, FromRelay};
 use crate::protocol::header::Header;
@@ -61,6 +61,10 @@ pub struct Driver {
     retry: Duration,
     /// The last fatal reason the relay gave before closing, if any.
     fatal: Option<(ErrorCode, String)>,
+    /// When to ping the relay if nothing arrives before, and how many pings went
+    /// unanswered in a row.
+    next_ping: tokio::time::Instant,
+    unanswered_pings: u32,
 }
 
 impl Driver {
@@ -108,6 +112,8 @@ impl Driver {
             replay_window: Default::default(),
             retry: FIRST_RETRY,
             fatal: None,
+            next_ping: tokio::time::Instant::now() + SILENCE_PING,
+            unanswered_pings: 0,
         };
         (driver, session)
     }
@@ -143,7 +149,24 @@ impl Driver {
             let Some(channel) = &mut self.channel else {
                 return self.reconnect().await;
             };
-            match channel.recv().await {
+            let incoming = tokio::select! {
+                incoming = channel.recv() => incoming,
+                _ = tokio::time::sleep_until(self.next_ping) => {
+                    if self.unanswered_pings >= SILENT_PINGS {
+                        return self.drop_silent_connection();
+                    }
+                    self.unanswered_pings += 1;
+                    self.next_ping = tokio::time::Instant::now() + SILENCE_PING;
+                    let ping = crate::protocol::control::ToRelay::Ping {
+                        nonce: u64::from(self.unanswered_pings),
+                    };
+                    let _ = channel.sender.control(&ping).await;
+                    continue;
+                }
+            };
+            self.unanswered_pings = 0;
+            self.next_ping = tokio::time::Instant::now() + SILENCE_PING;
+            match incoming {
                 Incoming::Message {
                     header,
                     message: Message::KeyUpdate(update),
@@ -191,6 +214,17 @@ impl Driver {
                     };
                 }
             }
+        }
+    }
+
+    /// The relay stopped answering: drop the connection and come back on a new one.
+    fn drop_silent_connection(&mut self) -> DriverEvent {
+        self.unanswered_pings = 0;
+        if let Some(channel) = self.channel.take() {
+            self.replay_window = channel.keys;
+        }
+        DriverEvent::Disconnected {
+            reason: "the relay stopped answering".into(),
         }
     }
 
@@ -268,6 +302,8 @@ impl Driver {
                     let me = participant.me.clone();
                     let members = participant.members.clone();
                     self.channel = Some(participant.into_channel());
+                    self.next_ping = tokio::time::Instant::now() + SILENCE_PING;
+                    self.unanswered_pings = 0;
                     return DriverEvent::Reconnected { me, members };
                 }
                 Err(

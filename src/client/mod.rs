@@ -28,6 +28,15 @@ pub const HOST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const ADMISSION_TIMEOUT: Duration = Duration::from_secs(300);
 /// File chunks requested ahead of the one being written.
 const READ_AHEAD: usize = 4;
+/// How long a joiner waits for the host to answer its hello (a welcome, or word that the
+/// host's user decides) before it takes the hello as lost and joins again.
+const HELLO_ANSWER_TIMEOUT: Duration = Duration::from_secs(20);
+/// After this long with nothing from the relay, a participant pings it.
+pub(crate) const SILENCE_PING: Duration = Duration::from_secs(5);
+/// Pings the relay may leave unanswered, with nothing else arriving either, before the
+/// connection is taken as lost: a half-open link (a NAT or proxy that forgot it, a relay
+/// gone without a close) gives no error, only silence.
+pub(crate) const SILENT_PINGS: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -148,6 +157,27 @@ impl Participant {
         earlier: &ReceivingKeys,
         waiting: &mut (dyn FnMut() + Send),
     ) -> Result<Participant, ClientError> {
+        loop {
+            if let Some(participant) =
+                Self::connect_once(link, name, owner, earlier, waiting).await?
+            {
+                return Ok(participant);
+            }
+            tracing::info!("the host's answer to our hello was lost; joining again");
+        }
+    }
+
+    /// One attempt to join; `None` if the host's own connection came back while we waited
+    /// for its welcome, or it did not answer our hello: the hello (or the welcome) may have
+    /// been lost with the host's old connection, so the attempt starts over rather than
+    /// wait out the admission timeout.
+    async fn connect_once(
+        link: &Link,
+        name: &str,
+        owner: Option<&crate::crypto::OwnerKey>,
+        earlier: &ReceivingKeys,
+        waiting: &mut (dyn FnMut() + Send),
+    ) -> Result<Option<Participant>, ClientError> {
         let keys = SessionKeys::derive(&link.secret, &link.session);
         let socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
         // The epoch is known only after the relay's welcome; the keys are set again then.
@@ -164,8 +194,9 @@ impl Participant {
                 token: keys.admission_token(),
             })
             .await?;
+        let deadline = tokio::time::Instant::now() + HOST_TIMEOUT;
         let (participant, epoch) = loop {
-            match timeout(channel.recv()).await? {
+            match recv_alive(&mut channel, deadline).await? {
                 Incoming::Relay(FromRelay::Welcome {
                     participant, epoch, ..
                 }) => break (participant, epoch),
@@ -196,12 +227,26 @@ impl Participant {
                 }),
             )
             .await?;
+        // A host that asks before admitting may take a while to decide.
+        let deadline = tokio::time::Instant::now() + ADMISSION_TIMEOUT;
+        // A host answers a hello at once, with its welcome or word that its user decides.
+        // Without either, the hello or the answer was lost (the host's own connection
+        // dropped in between): start over instead of waiting out the admission timeout.
+        let answer_deadline = tokio::time::Instant::now() + HELLO_ANSWER_TIMEOUT;
+        let mut answered = false;
         let welcome = loop {
-            // A host that asks before admitting may take a while to decide.
-            match tokio::time::timeout(ADMISSION_TIMEOUT, channel.recv())
-                .await
-                .map_err(|_| ClientError::HostTimeout)?
-            {
+            let wait_until = if answered {
+                deadline
+            } else {
+                answer_deadline.min(deadline)
+            };
+            let incoming = match recv_alive(&mut channel, wait_until).await {
+                Err(ClientError::HostTimeout) if !answered && wait_until < deadline => {
+                    return Ok(None);
+                }
+                other => other?,
+            };
+            match incoming {
                 Incoming::Message {
                     message: Message::Welcome(welcome),
                     ..
@@ -209,7 +254,10 @@ impl Participant {
                 Incoming::Message {
                     header,
                     message: Message::Event(crate::protocol::message::Event::AwaitingAdmission),
-                } if header.sender == crate::protocol::HOST_ID => waiting(),
+                } if header.sender == crate::protocol::HOST_ID => {
+                    answered = true;
+                    waiting()
+                }
                 // The host's first words do not verify with the key in the link: the link's
                 // last part was changed, or someone else is answering in its place.
                 Incoming::Rejected {
@@ -227,11 +275,12 @@ impl Participant {
                     fatal,
                     ..
                 }) if fatal => return Err(relay_error(code, message)),
+                Incoming::Relay(FromRelay::HostBack) => return Ok(None),
                 Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
                 _ => {}
             }
         };
-        Ok(Participant {
+        Ok(Some(Participant {
             channel,
             me: welcome.you,
             members: welcome.members,
@@ -240,7 +289,7 @@ impl Participant {
             epoch,
             next_request: 1,
             backlog: VecDeque::new(),
-        })
+        }))
     }
 
     pub fn id(&self) -> ParticipantId {
@@ -419,6 +468,33 @@ impl Participant {
             .sender
             .control(&ToRelay::Follow { leader })
             .await?)
+    }
+}
+
+/// The next thing to arrive before `deadline`, pinging the relay while it is silent: a
+/// connection that stops answering is reported closed instead of waited on until the
+/// deadline (which for admission is minutes).
+async fn recv_alive(
+    channel: &mut Channel,
+    deadline: tokio::time::Instant,
+) -> Result<Incoming, ClientError> {
+    let mut unanswered = 0;
+    loop {
+        let ping_at = (tokio::time::Instant::now() + SILENCE_PING).min(deadline);
+        tokio::select! {
+            incoming = channel.recv() => return Ok(incoming),
+            _ = tokio::time::sleep_until(ping_at) => {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(ClientError::HostTimeout);
+                }
+                if unanswered >= SILENT_PINGS {
+                    return Err(ClientError::Closed(Some("the relay stopped answering".into())));
+                }
+                unanswered += 1;
+                let ping = ToRelay::Ping { nonce: u64::from(unanswered) };
+                let _ = channel.sender.control(&ping).await;
+            }
+        }
     }
 }
 

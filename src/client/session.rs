@@ -353,6 +353,9 @@ impl Session {
     /// After our connection or the host's came back: repeat the requests that were in
     /// flight, catch up every open document and resend unacknowledged edits.
     pub fn resynchronize(&mut self) {
+        // What was queued for the old connection is sent again below or after the
+        // catch-up; cleared first, so the requests repeated here do go out.
+        self.outbox.clear();
         // Requests in flight died with the old connection.
         let stale: Vec<RequestId> = self.pending.keys().copied().collect();
         for id in stale {
@@ -360,7 +363,6 @@ impl Session {
                 self.open_document(&path);
             }
         }
-        self.outbox.clear();
         let paths: Vec<(String, u64)> = self
             .documents
             .iter()
@@ -859,6 +861,25 @@ mod tests {
         );
         ack(&mut ana, 6);
         assert_eq!(requests(&ana.take_outbox()), ["save"]);
+    }
+
+    /// A document still being opened when the connection (ours or the host's) dropped is
+    /// asked for again: the repeated request goes out, with nothing else left over.
+    #[test]
+    fn an_open_cut_short_by_a_lost_connection_is_asked_again() {
+        let mut ana = Session::new(member(1, "ana"), vec![]);
+        ana.open_document("big.txt");
+        assert_eq!(ana.take_outbox().len(), 1, "the first request went out");
+        ana.resynchronize();
+        let outbox = ana.take_outbox();
+        assert!(
+            matches!(
+                outbox.as_slice(),
+                [(Route::Host, Message::Request { body: Request::OpenDocument { path }, .. })]
+                    if path == "big.txt"
+            ),
+            "{outbox:?}"
+        );
     }
 
     /// The host's "everyone follow me" reaches everyone, the host's own editor too: Ben

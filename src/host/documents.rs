@@ -168,14 +168,15 @@ impl Documents {
     /// everyone, so the host needs no list of who looks at what.
     pub fn open(&mut self, path: &str) -> Result<(u64, Rope), DocumentError> {
         if !self.open.contains_key(path) {
-            let text = self.read_disk(path)?;
+            let (rope, disk_digest) = self.read_disk_rope(path)?;
+            let disk_len = rope.len_bytes();
             let revision = self.first_revision(path);
             self.open.insert(
                 path.to_string(),
                 HostDocument {
-                    doc: AuthoritativeDocument::new(&text, revision),
-                    disk_digest: digest(&text),
-                    disk_len: text.len(),
+                    doc: AuthoritativeDocument::from_rope(rope, revision),
+                    disk_len,
+                    disk_digest,
                     disk_revision: revision,
                     differs_at: None,
                     announced_unsaved: false,
@@ -236,6 +237,41 @@ impl Documents {
         String::from_utf8(bytes).map_err(|_| DocumentError::NotUtf8 {
             path: path.to_string(),
         })
+    }
+
+    /// The file as a rope and the digest of its bytes, read in pieces: a large file is
+    /// never in memory as one string beside its rope.
+    fn read_disk_rope(&self, path: &str) -> Result<(Rope, [u8; 32]), DocumentError> {
+        use sha2::Digest;
+        struct Hashing<R> {
+            inner: R,
+            hasher: sha2::Sha256,
+        }
+        impl<R: std::io::Read> std::io::Read for Hashing<R> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let read = self.inner.read(buf)?;
+                self.hasher.update(&buf[..read]);
+                Ok(read)
+            }
+        }
+        let stream = self
+            .workspace
+            .open_for_streaming(path)
+            .map_err(|e| DocumentError::Access(e.to_string()))?;
+        let mut reader = Hashing {
+            inner: stream,
+            hasher: sha2::Sha256::new(),
+        };
+        let rope = Rope::from_reader(&mut reader).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                DocumentError::NotUtf8 {
+                    path: path.to_string(),
+                }
+            } else {
+                DocumentError::Access(e.to_string())
+            }
+        })?;
+        Ok((rope, reader.hasher.finalize().into()))
     }
 
     pub fn is_open(&self, path: &str) -> bool {
@@ -475,9 +511,7 @@ impl Documents {
             ));
         }
         let text = document.doc.rope().to_string();
-        // The error's kind only: the operating system's message may name the host's
-        // absolute paths (the temporary file's), which members are not told.
-        write_atomically(&target, text.as_bytes()).map_err(|e| save_error(e.kind().to_string()))?;
+        write_atomically(&target, text.as_bytes()).map_err(|e| save_error(save_failure(&e)))?;
         document.on_disk(digest(&text), text.len(), Some(document.doc.revision()));
         Ok(document.doc.revision())
     }
@@ -543,28 +577,77 @@ pub fn difference(old: &str, new: &str) -> Result<Operation, crate::text::OtErro
     Operation::replace(old_chars.len(), prefix..old_chars.len() - suffix, &inserted)
 }
 
-/// Writes `bytes` to `target` through a temporary file in the same folder and a rename,
-/// so a crash never leaves half a file; the original's permissions are kept, and a new
-/// file gets the mode any new file of the host's user gets (0666 less the umask), not the
-/// temporary file's private 0600.
+/// Why a save failed, for the person who saved: what to do about it, and that the file
+/// on disk is as it was. The error's kind only: the operating system's message may name
+/// the host's absolute paths (the temporary file's), which members are not told.
+fn save_failure(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let what = match error.kind() {
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
+            "the host's disk is full (free some space on the host and save again)".to_string()
+        }
+        ErrorKind::FileTooLarge => "the file is larger than the host may write".to_string(),
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
+            "the host may not write to this file's folder".to_string()
+        }
+        kind => kind.to_string(),
+    };
+    format!("{what}; the file on the host's disk was not changed")
+}
+
+/// Writes `bytes` to `target` through a temporary file in the same folder, flushed to
+/// the disk, and a rename over the original, so a crash or a full disk never leaves half
+/// a file. The original's permissions and owner are kept (the owner as far as the host
+/// may set it: a user cannot give a file to someone else); a new file gets the mode any
+/// new file of the host's user gets (0666 less the umask), not the temporary file's
+/// private 0600. Until the rename the original is untouched, and a failure removes the
+/// temporary file.
 fn write_atomically(target: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let folder = target
         .parent()
         .ok_or_else(|| std::io::Error::other("the file has no folder"))?;
     std::fs::create_dir_all(folder)?;
-    let permissions = std::fs::metadata(target).map(|m| m.permissions()).ok();
+    let original = std::fs::metadata(target).ok();
     let mut temporary = tempfile::Builder::new()
         .prefix(".cotype-save-")
         .tempfile_in(folder)?;
     temporary.write_all(bytes)?;
     temporary.as_file().sync_all()?;
-    match permissions {
-        Some(permissions) => std::fs::set_permissions(temporary.path(), permissions)?,
+    match &original {
+        Some(original) => {
+            temporary
+                .as_file()
+                .set_permissions(original.permissions())?;
+            keep_owner(temporary.as_file(), original);
+        }
         None => set_new_file_mode(temporary.path())?,
     }
     temporary.persist(target).map_err(|e| e.error)?;
+    // The rename itself reaches the disk only with the folder.
+    if let Ok(folder) = std::fs::File::open(folder) {
+        let _ = folder.sync_all();
+    }
     Ok(())
 }
+
+/// Gives the replacement the original's owner and group where the host may (root may
+/// always; a user may keep the group if a member of it). Where it may not, the file
+/// becomes the host user's, as with any editor that saves by renaming.
+#[cfg(unix)]
+fn keep_owner(file: &std::fs::File, original: &std::fs::Metadata) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(now) = file.metadata() else { return };
+    if (now.uid(), now.gid()) == (original.uid(), original.gid()) {
+        return;
+    }
+    if std::os::unix::fs::fchown(file, Some(original.uid()), Some(original.gid())).is_err() {
+        let _ = std::os::unix::fs::fchown(file, None, Some(original.gid()));
+        tracing::debug!("saving gives the file to the host's user: its owner cannot be kept");
+    }
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_file: &std::fs::File, _original: &std::fs::Metadata) {}
 
 #[cfg(unix)]
 fn set_new_file_mode(path: &std::path::Path) -> std::io::Result<()> {
@@ -755,6 +838,37 @@ mod tests {
             let op = difference(old, new).unwrap();
             assert_eq!(op.apply_to_string(old).unwrap(), new, "{old:?} -> {new:?}");
         }
+    }
+
+    /// Saving replaces the file by renaming a new one over it; the new one is given the
+    /// original's owner and group. Run as root (as the suite does here) the file belongs
+    /// to another user, which only a kept owner preserves; as a user it is the user's own.
+    #[cfg(unix)]
+    #[test]
+    fn saving_keeps_the_files_owner_and_group() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("theirs.txt");
+        std::fs::write(&path, "old").unwrap();
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+        }
+        let before = std::fs::metadata(&path).unwrap();
+        write_atomically(&path, b"new").unwrap();
+        let after = std::fs::metadata(&path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert_ne!(after.ino(), before.ino(), "saved by a rename");
+        assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+    }
+
+    #[test]
+    fn a_failed_save_says_what_to_do_and_that_the_file_is_unchanged() {
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        assert_eq!(
+            save_failure(&full),
+            "the host's disk is full (free some space on the host and save again); the file on the host's disk was not changed"
+        );
     }
 
     #[cfg(unix)]

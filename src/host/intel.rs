@@ -108,11 +108,11 @@ impl Intel {
     pub async fn document_opened(
         &self,
         path: &str,
-        text: &str,
+        text: ropey::Rope,
         version: i32,
     ) -> Result<(), LspError> {
         self.opened().insert(path.to_owned(), Opened::ByDocuments);
-        self.inner.lsp.did_open(path, text, version).await
+        self.inner.lsp.did_open_rope(path, text, version).await
     }
 
     /// Nobody has `path` open any more; requests read it from disk again.

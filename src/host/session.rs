@@ -179,6 +179,10 @@ pub struct HostSession {
     /// Our round trip to the relay, shown in everyone's people panel.
     round_trip: RoundTrip,
     pings: u64,
+    /// Pings sent since anything last arrived from the relay: past
+    /// `SILENT_PINGS_BEFORE_RESUME` the connection is taken as lost even though no error
+    /// says so (a half-open link: a NAT or a proxy that forgot it, a peer that vanished).
+    unanswered_pings: u32,
     presence_seq: u64,
     /// Edits sequenced and not yet broadcast, in order, with about how many bytes they
     /// take: they go out together once the waiting messages are handled.
@@ -285,6 +289,7 @@ impl HostSession {
             _embedded_relay: embedded,
             round_trip: RoundTrip::new(std::time::Instant::now()),
             pings: 0,
+            unanswered_pings: 0,
             applied: Vec::new(),
             applied_bytes: 0,
             presence_seq: 0,
@@ -412,6 +417,14 @@ impl HostSession {
                 return Ok(true);
             }
             _ = tokio::time::sleep_until(self.round_trip.due().into()) => {
+                if self.unanswered_pings >= SILENT_PINGS_BEFORE_RESUME {
+                    self.unanswered_pings = 0;
+                    tracing::warn!(
+                        "the relay has not answered {SILENT_PINGS_BEFORE_RESUME} pings; taking the connection as lost"
+                    );
+                    return Err(crate::channel::ChannelError::Closed.into());
+                }
+                self.unanswered_pings += 1;
                 self.pings += 1;
                 // A lost connection shows up in `recv`, which resumes; not here.
                 if self.round_trip.sent(self.pings, std::time::Instant::now())
@@ -436,6 +449,7 @@ impl HostSession {
                 return Ok(true);
             }
         };
+        self.unanswered_pings = 0;
         self.on_incoming(incoming).await?;
         // Whatever else has already arrived is handled before the edits sequenced so
         // far go out: under load, one broadcast carries many of them.
@@ -566,13 +580,15 @@ impl HostSession {
             // The same channel on a new connection: every task holding a clone of its
             // sender (request answers, diagnostics) follows.
             self.channel.reattach(socket, keys.sending_key(self.epoch));
-            self.channel
-                .sender
-                .control(&ToRelay::Resume {
-                    session: self.link.session.0,
-                    resume_token: self.resume_token,
-                })
-                .await?;
+            let resume = ToRelay::Resume {
+                session: self.link.session.0,
+                resume_token: self.resume_token,
+            };
+            // A connection lost again at once is one more attempt, not the end.
+            if let Err(e) = self.channel.sender.control(&resume).await {
+                tracing::info!("the new connection closed at once, retrying: {e}");
+                continue;
+            }
             let answer = tokio::time::timeout(Duration::from_secs(10), self.channel.recv()).await;
             // The relay restarted (or gave up on us) and lost the session: create it again
             // under the same id and keys, so the link keeps working and members come back
@@ -619,25 +635,27 @@ impl HostSession {
         };
         self.channel.reattach(socket, keys.sending_key(self.epoch));
         let sender = self.sender();
-        sender
-            .control(&ToRelay::Create {
-                session: self.link.session.0,
-                verifier: keys.admission_verifier(),
-                resume_verifier: crate::crypto::admission_verifier(&self.resume_token),
-            })
-            .await?;
+        let create = ToRelay::Create {
+            session: self.link.session.0,
+            verifier: keys.admission_verifier(),
+            resume_verifier: crate::crypto::admission_verifier(&self.resume_token),
+        };
+        if sender.control(&create).await.is_err() {
+            return Ok(false);
+        }
         match tokio::time::timeout(Duration::from_secs(10), self.channel.recv()).await {
             Ok(Incoming::Relay(FromRelay::Welcome { participant, .. }))
                 if participant == HOST_ID => {}
             _ => return Ok(false),
         }
         if self.epoch > 0 {
-            sender
-                .control(&ToRelay::RotateToken {
-                    verifier: keys.admission_verifier(),
-                    epoch: self.epoch,
-                })
-                .await?;
+            let rotate = ToRelay::RotateToken {
+                verifier: keys.admission_verifier(),
+                epoch: self.epoch,
+            };
+            if sender.control(&rotate).await.is_err() {
+                return Ok(false);
+            }
         }
         let gone = std::mem::take(&mut self.participants);
         self.owner = None;
@@ -1187,7 +1205,7 @@ impl HostSession {
             .intel
             .document_opened(
                 path,
-                &rope.to_string(),
+                rope.clone(),
                 crate::host::intel::lsp_version(revision),
             )
             .await
@@ -1642,6 +1660,11 @@ fn watch_folder(
         .ok()?;
     Some(watcher)
 }
+
+/// Pings (one per `latency::PING_INTERVAL`) the relay may leave unanswered, with nothing
+/// else arriving either, before the host takes its connection as lost and resumes: about
+/// 15 s of silence, far longer than any stall of a working link.
+const SILENT_PINGS_BEFORE_RESUME: u32 = 3;
 
 /// Chars per `DocumentText` piece: well under the frame limit even for 4-byte chars.
 const DOCUMENT_PIECE_CHARS: usize = 128 * 1024;

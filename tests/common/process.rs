@@ -140,6 +140,11 @@ impl Running {
         }
     }
 
+    /// The stderr lines printed so far that no earlier call took.
+    pub fn stderr_so_far(&mut self) -> Vec<String> {
+        self.stderr.try_iter().collect()
+    }
+
     /// Whether the process has exited already.
     pub fn has_exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))

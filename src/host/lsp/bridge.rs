@@ -154,12 +154,25 @@ impl LspBridge {
     /// Tracks the document and tells its server (starting it if needed). The document is
     /// tracked even when this returns an error, e.g. `NoServer`.
     pub async fn did_open(&self, path: &str, text: &str, version: i32) -> Result<(), LspError> {
+        self.did_open_rope(path, Rope::from_str(text), version)
+            .await
+    }
+
+    /// [`Self::did_open`] with the text as a rope: a clone of the host's document shares
+    /// its nodes (until either changes them), so following a large document costs the
+    /// bridge no second copy of it.
+    pub async fn did_open_rope(
+        &self,
+        path: &str,
+        text: Rope,
+        version: i32,
+    ) -> Result<(), LspError> {
         let uri = self.inner.shared.uri_for(path)?;
         let replaced = self.inner.shared.documents().insert(
             path.to_owned(),
             OpenDocument {
                 uri: uri.clone(),
-                text: Rope::from_str(text),
+                text,
                 version,
                 server: None,
             },
