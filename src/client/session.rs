@@ -580,9 +580,12 @@ impl Session {
                         submission,
                     }),
                 )),
-                None => self.events.push_back(SessionEvent::Synced {
-                    path: path.to_string(),
-                }),
+                None => {
+                    self.send_saves_waiting_for(path);
+                    self.events.push_back(SessionEvent::Synced {
+                        path: path.to_string(),
+                    });
+                }
             },
             Ok(RemoteOutcome::AlreadySeen) => {}
             Err(e) => self.resync(path, e.to_string()),
