@@ -36,6 +36,13 @@ pub enum TapDirection {
     Sent,
 }
 
+/// What the relay rate-limits per address.
+#[derive(Clone, Copy, Debug)]
+enum Rated {
+    Creation,
+    Join,
+}
+
 /// Observes every frame the relay receives and sends (the leak tests use it).
 pub type Tap = Arc<dyn Fn(TapDirection, &[u8]) + Send + Sync>;
 
@@ -502,6 +509,31 @@ impl Connection {
         );
     }
 
+    /// Takes one from this address's bucket for `what`; when it is empty, counts it,
+    /// refuses the connection with the reason and returns false.
+    fn within_rate(&mut self, what: Rated) -> bool {
+        let state = self.state();
+        let (limiter, reason) = match what {
+            Rated::Creation => (
+                &state.creations,
+                "too many new sessions from your address; try again in a minute",
+            ),
+            Rated::Join => (
+                &state.joins,
+                "too many join attempts from your address; try again in a minute",
+            ),
+        };
+        if limiter.allow(limits::peer_key(self.address.ip())) {
+            return true;
+        }
+        match what {
+            Rated::Creation => state.metrics.session_rate_limited(),
+            Rated::Join => state.metrics.join_rate_limited(),
+        }
+        tracing::info!(address = %self.address, ?what, "rate-limited");
+        self.refuse_fatally(ErrorCode::NotAllowed, reason)
+    }
+
     fn refuse_fatally(&mut self, code: ErrorCode, message: &str) -> bool {
         close_with(&self.queue, &self.kick, code, message);
         false
@@ -659,17 +691,8 @@ impl Connection {
                 "this connection is already in a session",
             );
         }
-        if !self
-            .state()
-            .creations
-            .allow(limits::peer_key(self.address.ip()))
-        {
-            self.state().metrics.session_rate_limited();
-            tracing::info!(address = %self.address, "session creation rate-limited");
-            return self.refuse_fatally(
-                ErrorCode::NotAllowed,
-                "too many new sessions from your address; try again in a minute",
-            );
+        if !self.within_rate(Rated::Creation) {
+            return false;
         }
         let mut sessions = lock(&self.state().sessions);
         if sessions.contains_key(&key) {
@@ -764,17 +787,8 @@ impl Connection {
                 "this connection is already in a session",
             );
         }
-        if !self
-            .state()
-            .joins
-            .allow(limits::peer_key(self.address.ip()))
-        {
-            self.state().metrics.join_rate_limited();
-            tracing::info!(address = %self.address, "join attempts rate-limited");
-            return self.refuse_fatally(
-                ErrorCode::NotAllowed,
-                "too many join attempts from your address; try again in a minute",
-            );
+        if !self.within_rate(Rated::Join) {
+            return false;
         }
         let max_participants = self.state().config.max_participants;
         let max_pending = self.state().config.max_pending;
