@@ -9,6 +9,9 @@
 //!
 //! `benches/ot_soak.rs` runs the same simulation for longer.
 
+#[path = "common/rng.rs"]
+pub mod rng;
+
 pub mod sim {
     use std::collections::VecDeque;
 
@@ -18,28 +21,7 @@ pub mod sim {
     };
     use ropey::Rope;
 
-    /// splitmix64: tiny, and the same sequence on every machine and every `rand` version.
-    pub struct Rng(u64);
-
-    impl Rng {
-        pub fn new(seed: u64) -> Self {
-            Rng(seed)
-        }
-        pub fn next_u64(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-        /// Uniform in `0..n` (`n > 0`).
-        pub fn below(&mut self, n: usize) -> usize {
-            (self.next_u64() % n as u64) as usize
-        }
-        pub fn percent(&mut self, p: usize) -> bool {
-            self.below(100) < p
-        }
-    }
+    pub use super::rng::Rng;
 
     /// Filler never contains a token's characters (brackets, digits, '.').
     const FILLER: &[&str] = &["a", "é", "😀", "漢", "\r\n", "\n", " ", "e\u{301}", "👩‍💻"];
