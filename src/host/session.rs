@@ -547,13 +547,16 @@ impl HostSession {
         self.language_servers_follow(&edits);
         let paths: std::collections::BTreeSet<String> =
             edits.iter().map(|edit| edit.path.clone()).collect();
+        // Whether the text is unsaved goes out before the edits that changed it: a
+        // participant shows its own unconfirmed edits as unsaved, and hearing "saved"
+        // after the confirmation would leave a moment where `:q` lets them leave.
+        self.announce_unsaved(paths.iter().map(String::as_str))
+            .await?;
         self.sender()
             .send(
                 Route::Everyone,
                 &Message::Edit(EditMessage::Applied { edits }),
             )
-            .await?;
-        self.announce_unsaved(paths.iter().map(String::as_str))
             .await?;
         Ok(())
     }
