@@ -1,6 +1,6 @@
 //! The participant loop's questions to the host on behalf of the search panel: the
-//! workspace search (one at a time: a new one cancels the one before) and the file text
-//! for its preview. It remembers which request is whose, so an answer to a question no
+//! workspace search (one at a time: a new one cancels the one before, and is sent once
+//! the host says the cancelled one ended) and the file text for its preview. It remembers which request is whose, so an answer to a question no
 //! longer asked (a search replaced by the next keystroke) is dropped. Questions about the
 //! code at a place (references among them) go through `tui::intel`.
 
@@ -10,13 +10,19 @@ use ropey::Rope;
 
 use crate::client::session::Session;
 use crate::protocol::FILE_CHUNK_LEN;
-use crate::protocol::message::{Request, RequestId, Response};
+use crate::protocol::message::{Request, RequestId, Response, SearchRequest};
 use crate::tui::app::App;
 use crate::tui::compositor::AppCommand;
 
 #[derive(Debug, Default)]
 pub struct PanelRequests {
     search: Option<RequestId>,
+    /// A search we cancelled that the host has not said ended yet. The next one waits for
+    /// it: the host bounds the searches a member may have running, and one cancelled
+    /// mid-walk still runs until it notices, so typing fast would otherwise be refused.
+    cancelled: Option<RequestId>,
+    /// The latest query typed while a cancelled search winds down; sent when it has.
+    next: Option<SearchRequest>,
     preview: Option<(RequestId, String)>,
 }
 
@@ -31,9 +37,15 @@ impl PanelRequests {
         match command {
             AppCommand::WorkspaceSearch(query) => {
                 self.cancel_search(session);
-                self.search = Some(session.request(Request::Search(query)));
+                match self.cancelled {
+                    Some(_) => self.next = Some(query),
+                    None => self.search = Some(session.request(Request::Search(query))),
+                }
             }
-            AppCommand::CancelSearch => self.cancel_search(session),
+            AppCommand::CancelSearch => {
+                self.cancel_search(session);
+                self.next = None;
+            }
             AppCommand::SearchPreview(path) => match session.documents.get(&path) {
                 Some(document) => app.search_preview(&path, document.rope.clone()),
                 None => {
@@ -55,9 +67,9 @@ impl PanelRequests {
     /// over.
     pub fn resend_after_reconnect(&mut self, session: &mut Session, app: &mut App) {
         self.preview = None;
-        if self.search.take().is_some()
-            && let Some(query) = app.restart_search()
-        {
+        let searching = self.search.take().is_some() | self.next.take().is_some();
+        self.cancelled = None;
+        if searching && let Some(query) = app.restart_search() {
             self.search = Some(session.request(Request::Search(query)));
         }
     }
@@ -65,12 +77,15 @@ impl PanelRequests {
     fn cancel_search(&mut self, session: &mut Session) {
         if let Some(id) = self.search.take() {
             session.request(Request::CancelSearch { id });
+            self.cancelled = Some(id);
         }
     }
 
     /// Whether response `id` answers one of our questions.
     pub fn owns(&self, id: RequestId) -> bool {
-        self.search == Some(id) || self.preview.as_ref().is_some_and(|(asked, _)| *asked == id)
+        self.search == Some(id)
+            || self.cancelled == Some(id)
+            || self.preview.as_ref().is_some_and(|(asked, _)| *asked == id)
     }
 
     /// Hands an answer to its panel.
@@ -82,7 +97,15 @@ impl PanelRequests {
         session: &mut Session,
         app: &mut App,
     ) {
-        if self.search == Some(id) {
+        if self.cancelled == Some(id) {
+            // Its results are no longer wanted; its end makes room for the next search.
+            if done {
+                self.cancelled = None;
+                if let Some(query) = self.next.take() {
+                    self.search = Some(session.request(Request::Search(query)));
+                }
+            }
+        } else if self.search == Some(id) {
             if done {
                 self.search = None;
             }
