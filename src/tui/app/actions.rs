@@ -1,0 +1,279 @@
+//! What each keymap action and each vim command-line command does to the app.
+
+use super::{App, Documents};
+use crate::tui::compositor::{AppCommand, Component};
+use crate::tui::diagnostics::DiagnosticsList;
+use crate::tui::editor::{Editor, EditorInput};
+use crate::tui::ex::ExCommand;
+use crate::tui::help::HelpOverlay;
+use crate::tui::host_controls::people_menu;
+use crate::tui::keymap::Action;
+use crate::tui::people::follow_picker;
+use crate::tui::picker::Picker;
+use crate::tui::popup::AskKind;
+use crate::tui::prompt::{Prompt, PromptKind, SubstituteConfirm};
+use crate::tui::search_panel::SearchPanel;
+use crate::tui::status::Level;
+use crate::tui::tree::FileTree;
+
+impl App {
+    /// Carries out an action of the keymap: app-level ones here, the rest in the editor.
+    pub(super) fn action(
+        &mut self,
+        action: Action,
+        documents: &impl Documents,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        if self.open_layer(action) {
+            return;
+        }
+        match action {
+            Action::Quit => commands.push(AppCommand::Quit),
+            Action::Save => match self.active_path() {
+                Some(path) => commands.push(AppCommand::Save(path.to_owned())),
+                None => self.messages.push(Level::Info, "no file open to save"),
+            },
+            Action::SaveAndQuit => self.run_ex(ExCommand::Exit, documents, commands),
+            Action::SearchWordForward | Action::SearchWordBackward => {
+                self.editor_input(EditorInput::Action(action), documents, commands);
+                if let Some(word) = self
+                    .editor()
+                    .and_then(Editor::last_search)
+                    .map(str::to_owned)
+                {
+                    self.search = Some(word);
+                }
+            }
+            Action::GotoReferences
+            | Action::Hover
+            | Action::PeekDefinition
+            | Action::GotoDefinition
+            | Action::Complete => self.ask_about_code(action, documents, commands),
+            Action::TogglePeople => {
+                self.show_people = Some(self.regions().people.is_none());
+                let (width, height) = (self.size.width, self.size.height);
+                self.resize(width, height);
+            }
+            Action::StopFollowing => self.stop_following(commands),
+            Action::AskEveryoneToFollow => commands.push(AppCommand::AskEveryoneToFollow),
+            Action::NextTab | Action::PreviousTab | Action::CloseTab if !self.tabs.is_empty() => {
+                self.tab_action(action, commands)
+            }
+            Action::Cancel if self.search.is_some() => {
+                self.search = None;
+                self.editor_input(EditorInput::Action(action), documents, commands);
+            }
+            _ => self.editor_input(EditorInput::Action(action), documents, commands),
+        }
+    }
+
+    /// Actions that open a layer over the editor (a picker, a prompt, a panel). True if
+    /// `action` was one.
+    fn open_layer(&mut self, action: Action) -> bool {
+        let layer: Box<dyn Component> = match action {
+            Action::OpenFilePicker => Box::new(Picker::files(&self.files)),
+            Action::ToggleHelp => {
+                let messages = self.messages.history().map(|(_, text)| text);
+                Box::new(HelpOverlay::new(messages))
+            }
+            Action::Find => {
+                // Escape hides the matches; the query stays to search again.
+                let initial = self
+                    .search
+                    .clone()
+                    .or_else(|| self.editor()?.last_search().map(str::to_owned))
+                    .unwrap_or_default();
+                let kind = if self.keymap.is_modal() {
+                    self.find_origin = self.editor().map(|editor| editor.selection);
+                    PromptKind::Search
+                } else {
+                    PromptKind::Find
+                };
+                Box::new(Prompt::new(kind, &initial))
+            }
+            Action::CommandLine => Box::new(Prompt::new(PromptKind::Command, "")),
+            Action::WorkspaceSearch => Box::new(SearchPanel::new()),
+            Action::DiagnosticsList => Box::new(DiagnosticsList::new(
+                self.diagnostics.rows(),
+                "no diagnostics: the host's language servers report no problems",
+            )),
+            Action::ToggleFileTree => {
+                if self.compositor.remove(FileTree::ID).is_some() {
+                    return true;
+                }
+                Box::new(FileTree::new(&self.files))
+            }
+            Action::Follow => Box::new(follow_picker(&self.people)),
+            Action::ManagePeople if self.is_host() => {
+                Box::new(people_menu(&self.pending, &self.people))
+            }
+            Action::ManagePeople => {
+                self.messages.push(
+                    Level::Info,
+                    "only the host admits, changes roles or removes people",
+                );
+                return true;
+            }
+            Action::SessionInfo => {
+                self.show_session_card();
+                return true;
+            }
+            _ => return false,
+        };
+        self.compositor.push(layer);
+        true
+    }
+
+    /// Asks the host about the code at the cursor (its answer comes to `intel_answer`).
+    fn ask_about_code(
+        &mut self,
+        action: Action,
+        documents: &impl Documents,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        let kind = match action {
+            Action::Hover => AskKind::Hover,
+            Action::PeekDefinition => AskKind::Peek,
+            Action::GotoDefinition => AskKind::Definition,
+            Action::GotoReferences => AskKind::References,
+            _ => AskKind::Completion,
+        };
+        match self.ask(kind, documents) {
+            Some(ask) => {
+                commands.push(ask);
+                if kind == AskKind::References {
+                    self.messages.push(Level::Info, "finding references…");
+                }
+            }
+            None if kind == AskKind::References => self
+                .messages
+                .push(Level::Info, "open a file to find references"),
+            None => self
+                .messages
+                .push(Level::Info, "open a file to ask about its code"),
+        }
+    }
+
+    /// Next, previous and close tab (there is at least one tab).
+    fn tab_action(&mut self, action: Action, commands: &mut Vec<AppCommand>) {
+        let active = &self.tabs[self.active];
+        match action {
+            Action::CloseTab
+                if active.modified && self.close_armed.as_deref() != Some(active.path.as_str()) =>
+            {
+                let path = active.path.clone();
+                self.messages.push(
+                    Level::Warning,
+                    format!(
+                        "{path} has unsaved edits: they stay in the shared text until someone saves; close again to close it"
+                    ),
+                );
+                self.close_armed = Some(path);
+            }
+            Action::CloseTab => {
+                self.close_armed = None;
+                let tab = self.tabs.remove(self.active);
+                commands.push(AppCommand::Close(tab.path));
+                self.active = self.active.min(self.tabs.len().saturating_sub(1));
+            }
+            _ => {
+                self.stop_following(commands);
+                let len = self.tabs.len();
+                self.active = if action == Action::NextTab {
+                    (self.active + 1) % len
+                } else {
+                    (self.active + len - 1) % len
+                };
+            }
+        }
+    }
+
+    /// Runs what was typed on vim's command line.
+    pub(super) fn ex_command(
+        &mut self,
+        text: &str,
+        documents: &impl Documents,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        match crate::tui::ex::parse(text) {
+            Ok(command) => self.run_ex(command, documents, commands),
+            Err(message) => self.messages.push(Level::Error, message),
+        }
+    }
+
+    pub(super) fn run_ex(
+        &mut self,
+        command: ExCommand,
+        documents: &impl Documents,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        let path = self.active_path().map(str::to_owned);
+        let modified = self.tabs.get(self.active).is_some_and(|tab| tab.modified);
+        match command {
+            ExCommand::Nothing => {}
+            ExCommand::Write => self.action(Action::Save, documents, commands),
+            ExCommand::WriteQuit | ExCommand::Exit
+                if path.is_some() && (modified || matches!(command, ExCommand::WriteQuit)) =>
+            {
+                self.action(Action::Save, documents, commands);
+                self.quit_when_saved = path;
+            }
+            ExCommand::WriteQuit | ExCommand::Exit => {
+                self.run_ex(ExCommand::Quit { force: false }, documents, commands)
+            }
+            ExCommand::Quit { force: true } => commands.push(AppCommand::ForceQuit),
+            ExCommand::Quit { force: false } => {
+                // As vim: unsaved edits keep you here until `:w`, or `:q!` leaves anyway.
+                let unsaved = self
+                    .tabs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, tab)| tab.modified)
+                    .min_by_key(|(index, _)| *index != self.active)
+                    .map(|(index, tab)| (index == self.active, tab.path.clone()));
+                match unsaved {
+                    Some((true, _)) => self.messages.push(
+                        Level::Error,
+                        "E37: No write since last change (add ! to override)",
+                    ),
+                    Some((false, other)) => self.messages.push(
+                        Level::Error,
+                        format!("E162: No write since last change for buffer \"{other}\""),
+                    ),
+                    None => commands.push(AppCommand::Quit),
+                }
+            }
+            ExCommand::GoToLine(line) => {
+                let Some(rope) = path.as_deref().and_then(|path| documents.rope(path)) else {
+                    return;
+                };
+                let last = rope.len_lines().max(1);
+                let line = match line {
+                    crate::tui::editor::substitute::LineSpec::Number(n) => n.max(1),
+                    crate::tui::editor::substitute::LineSpec::Current => {
+                        return;
+                    }
+                    crate::tui::editor::substitute::LineSpec::Last => last,
+                };
+                let command = crate::tui::keymap::Command {
+                    count: Some(line),
+                    operator: None,
+                    action: Action::MoveFileStart,
+                    argument: None,
+                };
+                self.editor_input(EditorInput::Command(command), documents, commands);
+            }
+            ExCommand::Substitute(request) => {
+                self.editor_input(EditorInput::Substitute(request), documents, commands);
+                if let Some(replacement) = self
+                    .editor()
+                    .and_then(Editor::substitute_replacement)
+                    .map(str::to_owned)
+                {
+                    self.compositor
+                        .push(Box::new(SubstituteConfirm::new(&replacement)));
+                }
+            }
+        }
+    }
+}

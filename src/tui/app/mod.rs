@@ -1,0 +1,326 @@
+//! The participant UI as one value: open files with their editors, the layers above them,
+//! panels, and who is followed. The app loop owns an [`App`] next to the client session.
+//!
+//! Wiring, in the loop that owns both (see docs/CONFIG.md for the user side):
+//! - terminal event -> [`App::handle_event`] -> carry out each returned [`AppCommand`]
+//!   (an `Edit` goes through the session, then [`App::local_edit_applied`]);
+//! - a remote edit applied by the session -> [`App::remote_edit`];
+//! - presence, members, file list, connection state -> `App::set_*`;
+//! - a leader's presence while following -> [`App::leader_moved`];
+//! - an [`AppCommand::Ask`] goes to the host (`tui::intel`); its answer ->
+//!   [`App::intel_answer`], and [`App::due_ask`] when [`App::next_deadline`] comes;
+//! - then draw: `tui.draw(|frame| app.render(frame, &documents))`.
+//!
+//! The app never holds document text: it reads ropes through [`Documents`] when it needs
+//! them, so the session stays the one owner of the truth.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ropey::Rope;
+
+use crate::protocol::ParticipantId;
+use crate::text::LineCol;
+use crate::tui::compositor::{AppCommand, Compositor};
+use crate::tui::diagnostics::DiagnosticStore;
+use crate::tui::editor::{Editor, RemoteCursor, Selection};
+use crate::tui::highlight::Syntax;
+use crate::tui::host_controls::{JoinRequest, SessionCard, join_request_picker};
+use crate::tui::keymap::{Action, Keymap};
+use crate::tui::people::PersonView;
+use crate::tui::popup::Popups;
+use crate::tui::prompt::Prompt;
+use crate::tui::status::{ConnectionState, Level, Messages};
+use crate::tui::theme::Theme;
+
+mod actions;
+mod follow;
+mod input;
+mod intel;
+mod render;
+mod tabs;
+
+/// Read access to the session's documents by path.
+pub trait Documents {
+    fn rope(&self, path: &str) -> Option<&Rope>;
+}
+
+impl Documents for HashMap<String, Rope> {
+    fn rope(&self, path: &str) -> Option<&Rope> {
+        self.get(path)
+    }
+}
+
+/// Below this many columns the people panel hides itself (the people toggle shows it).
+const PEOPLE_AUTO_COLUMNS: u16 = 100;
+/// Columns of code the people panel leaves, where the terminal has them.
+const CODE_COLUMNS: u16 = 60;
+/// The narrowest people panel; shown only when asked for if the code keeps this many.
+const PEOPLE_MIN_WIDTH: u16 = 16;
+const CODE_MIN_COLUMNS: u16 = 30;
+
+struct OpenFile {
+    path: String,
+    editor: Editor,
+    syntax: Option<Syntax>,
+    modified: bool,
+    read_only: bool,
+    remotes: Vec<RemoteCursor>,
+    /// The text is still arriving: this much of it, in percent. Shown, never edited.
+    loading: Option<u8>,
+}
+
+pub struct App {
+    theme: Theme,
+    keymap: Keymap,
+    tab_width: usize,
+    tabs: Vec<OpenFile>,
+    active: usize,
+    compositor: Compositor,
+    people: Vec<PersonView>,
+    files: Vec<String>,
+    connection: ConnectionState,
+    following: Option<ParticipantId>,
+    /// A leader's position in a file we asked the session to open.
+    pending_follow: Option<(String, Selection, usize)>,
+    messages: Messages,
+    intro: Option<String>,
+    /// The user's choice with the people toggle; `None`: shown when the terminal is wide.
+    show_people: Option<bool>,
+    search: Option<String>,
+    size: Rect,
+    last_click: Option<usize>,
+    /// The link (host only) and the verification code, for the session card.
+    card: SessionCard,
+    /// People who asked to join and wait for the host's answer (host only).
+    pending: Vec<JoinRequest>,
+    diagnostics: DiagnosticStore,
+    /// Where to put the cursor in a file we asked the session to open (a search result).
+    pending_goto: Option<(String, LineCol)>,
+    /// Hover, peek and completion at the cursor.
+    popups: Popups,
+    /// Where the cursor was when vim's `/` opened: it searches from there as you type.
+    find_origin: Option<Selection>,
+    /// `:wq` saved this file; leave once the host says it is saved.
+    quit_when_saved: Option<String>,
+    /// A command for the loop that came from something other than a key (a save arrived).
+    deferred: Option<AppCommand>,
+    /// A file whose tab was asked to close while unsaved: asking again closes it.
+    close_armed: Option<String>,
+    /// What was copied, for pasting in any tab.
+    register: crate::tui::editor::SharedRegister,
+}
+
+/// The screen regions, computed the same way for input (mouse, paging) and rendering.
+struct Regions {
+    tabs: Rect,
+    editor: Rect,
+    people: Option<Rect>,
+    status: Rect,
+    message: Rect,
+}
+
+impl App {
+    pub fn new(theme: Theme, keymap: Keymap, tab_width: usize, size: (u16, u16)) -> Self {
+        let mut app = Self {
+            theme,
+            keymap,
+            tab_width: tab_width.max(1),
+            tabs: Vec::new(),
+            active: 0,
+            compositor: Compositor::new(),
+            people: Vec::new(),
+            files: Vec::new(),
+            connection: ConnectionState::Connecting,
+            following: None,
+            pending_follow: None,
+            messages: Messages::default(),
+            intro: None,
+            show_people: None,
+            search: None,
+            size: Rect::new(0, 0, size.0, size.1),
+            last_click: None,
+            card: SessionCard {
+                link: None,
+                verification_code: String::new(),
+            },
+            pending: Vec::new(),
+            diagnostics: DiagnosticStore::default(),
+            pending_goto: None,
+            popups: Popups::default(),
+            find_origin: None,
+            quit_when_saved: None,
+            deferred: None,
+            close_armed: None,
+            register: Default::default(),
+        };
+        app.resize(size.0, size.1);
+        app
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+
+    /// Where each part goes. A terminal too short for all of them gives its rows to the
+    /// text first, then the status line, the message line and the tabs last: one row
+    /// shows a line of the file, two add the status line, three the message line.
+    fn regions(&self) -> Regions {
+        let rows = self.size.height;
+        let row_if = |fits: bool| Constraint::Length(u16::from(fits));
+        let [tabs, middle, status, message] = Layout::vertical([
+            row_if(rows >= 4),
+            Constraint::Min(0),
+            row_if(rows >= 2),
+            row_if(rows >= 3),
+        ])
+        .areas(self.size);
+        let (editor, people) = match self.people_width(middle.width) {
+            Some(width) => {
+                let [editor, people] =
+                    Layout::horizontal([Constraint::Min(1), Constraint::Length(width)])
+                        .areas(middle);
+                (editor, Some(people))
+            }
+            None => (middle, None),
+        };
+        Regions {
+            tabs,
+            editor,
+            people,
+            status,
+            message,
+        }
+    }
+
+    /// The people panel's width beside `columns` of editor, if it is shown: as wide as its
+    /// longest row, leaving the code [`CODE_COLUMNS`] where the terminal has them. It shows
+    /// by itself from [`PEOPLE_AUTO_COLUMNS`]; narrower, when the user asks for it.
+    fn people_width(&self, columns: u16) -> Option<u16> {
+        let shown = self.show_people.unwrap_or(columns >= PEOPLE_AUTO_COLUMNS);
+        if !shown || columns < PEOPLE_MIN_WIDTH + CODE_MIN_COLUMNS {
+            return None;
+        }
+        let natural = crate::tui::people::panel_width(&self.people, self.following);
+        Some(
+            natural
+                .min(columns.saturating_sub(CODE_COLUMNS))
+                .max(PEOPLE_MIN_WIDTH),
+        )
+    }
+
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.size = Rect::new(0, 0, width, height);
+        let editor = self.regions().editor;
+        for tab in &mut self.tabs {
+            tab.editor
+                .set_viewport(editor.width as usize, editor.height as usize);
+        }
+    }
+
+    /// Everyone in the session. People who share a name are told apart on screen by a
+    /// number after it, in the order they joined: `alice`, `alice (2)`.
+    pub fn set_people(&mut self, mut people: Vec<PersonView>) {
+        crate::tui::people::distinguish_names(&mut people);
+        self.people = people;
+        // The people panel is as wide as its longest row.
+        self.resize(self.size.width, self.size.height);
+    }
+
+    pub fn set_files(&mut self, files: Vec<String>) {
+        self.files = files;
+    }
+
+    pub fn set_connection(&mut self, connection: ConnectionState) {
+        self.connection = connection;
+    }
+
+    /// A command that did not come from an event (`:wq` leaving once its save is done);
+    /// the loop carries it out like those [`App::handle_event`] returns.
+    pub fn take_deferred(&mut self) -> Option<AppCommand> {
+        self.deferred.take()
+    }
+
+    /// Whether vim's command line is open (a `:q` being typed).
+    pub fn is_typing_command(&self) -> bool {
+        self.compositor.contains(Prompt::COMMAND_ID)
+    }
+
+    /// What the session card shows; a link makes this the host's UI (host controls on).
+    pub fn set_session_card(&mut self, link: Option<String>, verification_code: String) {
+        self.card = SessionCard {
+            link,
+            verification_code,
+        };
+        if self.compositor.contains(SessionCard::ID) {
+            self.show_session_card();
+        }
+    }
+
+    pub fn show_session_card(&mut self) {
+        self.compositor.push(Box::new(self.card.clone()));
+    }
+
+    fn is_host(&self) -> bool {
+        self.card.link.is_some()
+    }
+
+    /// Someone asks to join: ask the host now; the people menu keeps them until answered.
+    pub fn join_requested(&mut self, request: JoinRequest) {
+        self.messages.push(
+            Level::Warning,
+            format!("{} asks to join (alt-m answers later)", request.name),
+        );
+        self.compositor
+            .push(Box::new(join_request_picker(&request)));
+        self.pending.push(request);
+    }
+
+    /// The host answered (or the person gave up): no longer waiting.
+    pub fn join_answered(&mut self, participant: ParticipantId) {
+        self.pending
+            .retain(|request| request.participant != participant);
+    }
+
+    pub fn message(&mut self, level: Level, text: impl Into<String>) {
+        self.messages.push(level, text);
+    }
+
+    /// A standing line for the message row (see `JoinOptions::intro`); the keys for help
+    /// and quitting are added as this keymap spells them.
+    pub fn set_intro(&mut self, intro: impl Into<String>) {
+        self.intro = Some(intro.into());
+    }
+
+    /// The intro line with the help and quit keys, if there is an intro.
+    fn intro_line(&self) -> Option<String> {
+        let intro = self.intro.as_ref()?;
+        let mode = self.keymap.initial_mode();
+        let mut parts = vec![intro.clone()];
+        if let Some(help) = self.keymap.keys_for(mode, Action::ToggleHelp) {
+            parts.push(format!("{help}: keys"));
+        }
+        if let Some(quit) = self.keymap.keys_for(mode, Action::Quit) {
+            parts.push(format!("{quit}: quit"));
+        }
+        Some(parts.join(" · "))
+    }
+
+    /// Expires old messages; true if a redraw is due.
+    pub fn tick(&mut self, now: Instant) -> bool {
+        self.messages.expire(now)
+    }
+
+    /// When [`App::tick`] or [`App::due_ask`] next has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        [self.messages.deadline(), self.popups.deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
