@@ -12,7 +12,7 @@ use crate::tui::compositor::{AppCommand, Context, Event, UiCommand};
 use crate::tui::editor::{Editor, EditorInput, Selection, gutter_width};
 use crate::tui::host_controls::person_menu;
 use crate::tui::keymap::{Action, KeyResult};
-use crate::tui::popup::{Here, KeyOutcome};
+use crate::tui::popup::KeyOutcome;
 use crate::tui::prompt::SubstituteConfirm;
 use crate::tui::status::{Level, Tabs};
 
@@ -168,35 +168,27 @@ impl App {
         ControlFlow::Continue(None)
     }
 
-    /// Hover and completion follow typing: they judge the text as it will be after the
-    /// edit this input produced (the session applies it; the text is not ours to change).
+    /// Hover and completion follow typing. After an edit they wait for the session to
+    /// apply it ([`App::local_edit_applied`]): the text is the session's to change, and is
+    /// judged once, as it is after the edit. A refused edit (read-only) asks for nothing.
     fn popups_after_input(
         &mut self,
         typed: Option<char>,
         documents: &impl Documents,
         commands: &[AppCommand],
     ) {
-        let edited = commands.iter().find_map(|command| match command {
-            AppCommand::Edit { path, operation } => Some((path, operation)),
-            _ => None,
+        // An edit the session refused (read-only) leaves nothing waiting.
+        self.popups_await_edit = None;
+        let edits_active = commands.iter().any(|command| {
+            matches!(command, AppCommand::Edit { path, .. } if Some(path.as_str()) == self.active_path())
         });
-        let after_edit = edited.and_then(|(path, operation)| {
-            let mut rope = documents.rope(path)?.clone();
-            operation.apply(&mut rope).ok()?;
-            Some(rope)
-        });
-        let here = match (&after_edit, self.tabs.get(self.active)) {
-            (Some(rope), Some(tab)) => Some(Here {
-                path: &tab.path,
-                rope,
-                cursor: tab.editor.cursor(),
-                mode: tab.editor.mode,
-            }),
-            _ => Self::here(&self.tabs, self.active, documents),
-        };
-        // A character that did not go in (a read-only file) asks for nothing.
-        let typed = typed.filter(|_| after_edit.is_some());
-        self.popups.after_input(here, typed, Instant::now());
+        if edits_active {
+            self.popups_await_edit = Some(typed);
+            return;
+        }
+        let here = Self::here(&self.tabs, self.active, documents);
+        // No edit: the cursor moved, or a character did not go in (it asks for nothing).
+        self.popups.after_input(here, None, Instant::now());
     }
 
     pub(super) fn view_state(&self) -> Option<(String, Selection, usize)> {

@@ -100,6 +100,9 @@ pub struct App {
     pending_goto: Option<(String, LineCol)>,
     /// Hover, peek and completion at the cursor.
     popups: Popups,
+    /// Input that edited the active file: the popups see it once the session applied the
+    /// edit (with the character typed, if one was).
+    popups_await_edit: Option<Option<char>>,
     /// Where the cursor was when vim's `/` opened: it searches from there as you type.
     find_origin: Option<Selection>,
     /// `:wq` saved this file; leave once the host says it is saved.
@@ -149,6 +152,7 @@ impl App {
             diagnostics: DiagnosticStore::default(),
             pending_goto: None,
             popups: Popups::default(),
+            popups_await_edit: None,
             find_origin: None,
             quit_when_saved: None,
             deferred: None,

@@ -1,5 +1,7 @@
 //! Open files as tabs: opening, edits arriving (ours and others'), unsaved marks.
 
+use std::time::Instant;
+
 use ropey::Rope;
 
 use super::{App, Documents, OpenFile};
@@ -8,6 +10,7 @@ use crate::text::Operation;
 use crate::tui::compositor::AppCommand;
 use crate::tui::editor::{Editor, RemoteCursor, Selection};
 use crate::tui::highlight::Syntax;
+use crate::tui::popup::Here;
 use crate::tui::status::{Level, Messages, TabView};
 
 impl App {
@@ -123,6 +126,18 @@ impl App {
                 after,
                 &mut self.messages,
             );
+        }
+        if self.active_path() == Some(path)
+            && let Some(typed) = self.popups_await_edit.take()
+        {
+            let tab = &self.tabs[self.active];
+            let here = Here {
+                path,
+                rope: after,
+                cursor: tab.editor.cursor(),
+                mode: tab.editor.mode,
+            };
+            self.popups.after_input(Some(here), typed, Instant::now());
         }
     }
 
