@@ -27,7 +27,7 @@ use crate::protocol::header::{Header, Route};
 use crate::protocol::{DEFAULT_MAX_FRAME, HOST_ID, ParticipantId};
 use limits::{Connections, OutQueue, PerAddressRate, QueuedBytes};
 use metrics::Metrics;
-use session::{Member, Outgoing, Refusal, Session, SessionKey};
+use session::{ConnectedMember, Outgoing, Refusal, RoutedSession, SessionKey};
 
 /// Which way a tapped frame went, seen from the relay.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,7 +116,7 @@ impl Default for RelayConfig {
 
 struct RelayState {
     config: RelayConfig,
-    sessions: Mutex<HashMap<SessionKey, Session>>,
+    sessions: Mutex<HashMap<SessionKey, RoutedSession>>,
     metrics: Metrics,
     next_connection: AtomicU64,
     connections: Arc<Connections>,
@@ -463,7 +463,7 @@ fn close_with(
     kick.send_replace(Some(message.to_string()));
 }
 
-fn end_session(state: &RelayState, session: Session, why: &str) {
+fn end_session(state: &RelayState, session: RoutedSession, why: &str) {
     state
         .metrics
         .session_ended(session.created.elapsed(), session.peak_participants);
@@ -539,8 +539,8 @@ impl Connection {
         false
     }
 
-    fn member(&self, role_is_host: bool) -> Member {
-        Member {
+    fn member(&self, role_is_host: bool) -> ConnectedMember {
+        ConnectedMember {
             queue: self.queue.clone(),
             kick: self.kick.clone(),
             admitted: role_is_host,
@@ -704,7 +704,7 @@ impl Connection {
         }
         sessions.insert(
             key,
-            Session::new(verifier, resume_verifier, self.member(true)),
+            RoutedSession::new(verifier, resume_verifier, self.member(true)),
         );
         drop(sessions);
         self.membership = Some(Membership {
@@ -1033,7 +1033,7 @@ const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
 const READ_BUFFER: usize = 8 * 1024;
 
 /// Disconnects pending participants that did not say hello, or were not admitted, in time.
-fn end_overdue_pending(state: &RelayState, key: &SessionKey, session: &mut Session) {
+fn end_overdue_pending(state: &RelayState, key: &SessionKey, session: &mut RoutedSession) {
     let config = &state.config;
     for id in session.overdue_pending(config.hello_timeout, config.admission_timeout) {
         let Some(member) = session.participants.get(&id) else {

@@ -23,7 +23,8 @@ pub enum Outgoing {
 
 pub type SessionKey = [u8; 16];
 
-pub struct Member {
+/// A member's connection as the relay holds it: where its frames go and how to close it.
+pub struct ConnectedMember {
     pub queue: super::limits::OutQueue,
     /// Setting a reason closes the member's connection (removal, slow reader, end).
     pub kick: std::sync::Arc<tokio::sync::watch::Sender<Option<String>>>,
@@ -36,13 +37,15 @@ pub struct Member {
     pub said_hello: bool,
 }
 
-pub struct Session {
+/// The relay's record of one session: who is connected, who follows whom, and what it
+/// needs to admit and resume (verifiers, never keys).
+pub struct RoutedSession {
     verifier: [u8; 32],
     resume_verifier: [u8; 32],
-    pub host: Option<Member>,
+    pub host: Option<ConnectedMember>,
     /// When the host's connection dropped; the session ends after the grace period.
     pub host_away_since: Option<Instant>,
-    pub participants: HashMap<ParticipantId, Member>,
+    pub participants: HashMap<ParticipantId, ConnectedMember>,
     /// follower -> leader
     follows: HashMap<ParticipantId, ParticipantId>,
     next_participant: ParticipantId,
@@ -70,9 +73,9 @@ impl Refusal {
 /// Members whose queues overflowed during a delivery; the caller disconnects them.
 pub type Overflowed = Vec<ParticipantId>;
 
-impl Session {
-    pub fn new(verifier: [u8; 32], resume_verifier: [u8; 32], host: Member) -> Self {
-        Session {
+impl RoutedSession {
+    pub fn new(verifier: [u8; 32], resume_verifier: [u8; 32], host: ConnectedMember) -> Self {
+        RoutedSession {
             verifier,
             resume_verifier,
             host: Some(host),
@@ -101,7 +104,7 @@ impl Session {
     }
 
     /// Adds a participant waiting for admission and returns its id.
-    pub fn add_participant(&mut self, member: Member) -> ParticipantId {
+    pub fn add_participant(&mut self, member: ConnectedMember) -> ParticipantId {
         let id = self.next_participant;
         self.next_participant = self.next_participant.wrapping_add(1).max(HOST_ID + 1);
         self.participants.insert(id, member);
@@ -124,7 +127,7 @@ impl Session {
         }
     }
 
-    pub fn member(&self, id: ParticipantId) -> Option<&Member> {
+    pub fn member(&self, id: ParticipantId) -> Option<&ConnectedMember> {
         if id == HOST_ID {
             self.host.as_ref()
         } else {
@@ -195,7 +198,7 @@ impl Session {
             ));
         }
         let mut overflowed = Vec::new();
-        let mut deliver = |id: ParticipantId, member: &Member| {
+        let mut deliver = |id: ParticipantId, member: &ConnectedMember| {
             if !member.queue.try_send(frame.clone()) {
                 overflowed.push(id);
             }
