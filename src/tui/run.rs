@@ -34,7 +34,7 @@ use crate::protocol::header::Route;
 use crate::protocol::message::{
     Event as SessionMessage, Presence, Request, RequestId, Response, Role,
 };
-use crate::tui::app::{App, Documents};
+use crate::tui::app::{App, DocumentTexts};
 use crate::tui::compositor::{AppCommand, Event};
 use crate::tui::config::{Config, ConfigError};
 use crate::tui::editor::{RemoteCursor, Selection};
@@ -89,7 +89,7 @@ pub fn load_keymap(name: Option<&str>) -> Result<Keymap, RunError> {
     Ok(Keymap::load(name.unwrap_or(&config.keymap))?)
 }
 
-impl Documents for Session {
+impl DocumentTexts for Session {
     fn rope(&self, path: &str) -> Option<&Rope> {
         match self.documents.get(path) {
             Some(document) => Some(&document.rope),

@@ -1,6 +1,6 @@
 //! What each keymap action and each vim command-line command does to the app.
 
-use super::{App, Documents};
+use super::{App, DocumentTexts};
 use crate::tui::compositor::{AppCommand, Component};
 use crate::tui::diagnostics::DiagnosticsList;
 use crate::tui::editor::{Editor, EditorInput};
@@ -21,7 +21,7 @@ impl App {
     pub(super) fn action(
         &mut self,
         action: Action,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
         commands: &mut Vec<AppCommand>,
     ) {
         if self.open_layer(action) {
@@ -128,7 +128,7 @@ impl App {
     fn ask_about_code(
         &mut self,
         action: Action,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
         commands: &mut Vec<AppCommand>,
     ) {
         let kind = match action {
@@ -192,7 +192,7 @@ impl App {
     pub(super) fn ex_command(
         &mut self,
         text: &str,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
         commands: &mut Vec<AppCommand>,
     ) {
         match crate::tui::ex::parse(text) {
@@ -204,7 +204,7 @@ impl App {
     pub(super) fn run_ex(
         &mut self,
         command: ExCommand,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
         commands: &mut Vec<AppCommand>,
     ) {
         let path = self.active_path().map(str::to_owned);

@@ -1,6 +1,6 @@
 //! Following another participant: who, where they went, and stopping on navigation.
 
-use super::{App, Documents};
+use super::{App, DocumentTexts};
 use crate::protocol::ParticipantId;
 use crate::tui::compositor::AppCommand;
 use crate::tui::editor::Selection;
@@ -48,7 +48,7 @@ impl App {
         path: &str,
         selection: Selection,
         scroll_line: usize,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
     ) -> Vec<AppCommand> {
         if self.following != Some(leader) {
             return Vec::new();

@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind,
 };
 
-use super::{App, Documents};
+use super::{App, DocumentTexts};
 use crate::tui::compositor::{AppCommand, Context, Event, UiCommand};
 use crate::tui::editor::{Editor, EditorInput, Selection, gutter_width};
 use crate::tui::host_controls::person_menu;
@@ -20,7 +20,11 @@ impl App {
     /// Handles one terminal event; returns what the session must do. An event goes to the
     /// topmost thing that wants it: the hover or completion popup, then the layers (pickers,
     /// prompts, panels), then the keymap and the editor.
-    pub fn handle_event(&mut self, event: &Event, documents: &impl Documents) -> Vec<AppCommand> {
+    pub fn handle_event(
+        &mut self,
+        event: &Event,
+        documents: &impl DocumentTexts,
+    ) -> Vec<AppCommand> {
         let mut commands = Vec::new();
         match event {
             Event::Key(key) if key.kind == KeyEventKind::Release => return commands,
@@ -76,7 +80,7 @@ impl App {
     fn popups_take(
         &mut self,
         event: &Event,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
         commands: &mut Vec<AppCommand>,
     ) -> bool {
         if !self.popups.is_open() || !self.compositor.is_empty() {
@@ -109,7 +113,7 @@ impl App {
     fn layers_take(
         &mut self,
         event: &Event,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
         commands: &mut Vec<AppCommand>,
     ) -> bool {
         if self.compositor.is_empty() {
@@ -132,7 +136,7 @@ impl App {
     fn key(
         &mut self,
         key: &KeyEvent,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
         commands: &mut Vec<AppCommand>,
     ) -> ControlFlow<(), Option<char>> {
         let mode = self.current_mode();
@@ -174,7 +178,7 @@ impl App {
     fn popups_after_input(
         &mut self,
         typed: Option<char>,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
         commands: &[AppCommand],
     ) {
         // An edit the session refused (read-only) leaves nothing waiting.
@@ -209,7 +213,7 @@ impl App {
     pub(super) fn ui_command(
         &mut self,
         command: UiCommand,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
         commands: &mut Vec<AppCommand>,
     ) {
         match command {
@@ -276,7 +280,7 @@ impl App {
     pub(super) fn accept_completion(
         &mut self,
         text: String,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
         commands: &mut Vec<AppCommand>,
     ) {
         let Some(tab) = self.tabs.get_mut(self.active) else {
@@ -300,7 +304,7 @@ impl App {
     pub(super) fn editor_input(
         &mut self,
         input: EditorInput,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
         commands: &mut Vec<AppCommand>,
     ) {
         let Some(tab) = self.tabs.get_mut(self.active) else {
@@ -352,7 +356,7 @@ impl App {
     pub(super) fn mouse(
         &mut self,
         mouse: &ratatui::crossterm::event::MouseEvent,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
         commands: &mut Vec<AppCommand>,
     ) {
         let regions = self.regions();

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use ropey::Rope;
 
-use super::{App, Documents, OpenFile};
+use super::{App, DocumentTexts, OpenFile};
 use crate::protocol::message::{DiagnosticItem, ReferenceHit, SearchHit, SearchRequest};
 use crate::tui::compositor::AppCommand;
 use crate::tui::diagnostics::DiagnosticsList;
@@ -32,7 +32,7 @@ impl App {
         &mut self,
         ask: &IntelAsk,
         response: crate::protocol::message::Response,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
     ) -> Vec<AppCommand> {
         let mut commands = Vec::new();
         if ask.kind == AskKind::References {
@@ -73,7 +73,7 @@ impl App {
     pub(super) fn here<'a>(
         tabs: &'a [OpenFile],
         active: usize,
-        documents: &'a impl Documents,
+        documents: &'a impl DocumentTexts,
     ) -> Option<Here<'a>> {
         let tab = tabs.get(active)?;
         Some(Here {
@@ -89,7 +89,7 @@ impl App {
         &mut self,
         path: String,
         at: crate::text::LineCol,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
         commands: &mut Vec<AppCommand>,
     ) {
         self.stop_following(commands);
@@ -101,7 +101,7 @@ impl App {
     }
 
     /// An `Ask` for the cursor's place in the active file.
-    pub(super) fn ask(&self, kind: AskKind, documents: &impl Documents) -> Option<AppCommand> {
+    pub(super) fn ask(&self, kind: AskKind, documents: &impl DocumentTexts) -> Option<AppCommand> {
         let tab = self.tabs.get(self.active)?;
         let rope = documents.rope(&tab.path)?;
         Some(AppCommand::Ask(IntelAsk {
@@ -128,7 +128,7 @@ impl App {
     pub fn search_results(
         &mut self,
         hits: Vec<SearchHit>,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
     ) -> Vec<AppCommand> {
         let mut ui = Vec::new();
         if let Some(panel) = self.compositor.find_mut::<SearchPanel>(SearchPanel::ID) {

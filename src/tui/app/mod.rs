@@ -11,7 +11,7 @@
 //!   [`App::intel_answer`], and [`App::due_ask`] when [`App::next_deadline`] comes;
 //! - then draw: `tui.draw(|frame| app.render(frame, &documents))`.
 //!
-//! The app never holds document text: it reads ropes through [`Documents`] when it needs
+//! The app never holds document text: it reads ropes through [`DocumentTexts`] when it needs
 //! them, so the session stays the one owner of the truth.
 
 use std::collections::HashMap;
@@ -41,12 +41,12 @@ mod intel;
 mod render;
 mod tabs;
 
-/// Read access to the session's documents by path.
-pub trait Documents {
+/// Read access to the texts of the session's documents by path (the session owns them).
+pub trait DocumentTexts {
     fn rope(&self, path: &str) -> Option<&Rope>;
 }
 
-impl Documents for HashMap<String, Rope> {
+impl DocumentTexts for HashMap<String, Rope> {
     fn rope(&self, path: &str) -> Option<&Rope> {
         self.get(path)
     }

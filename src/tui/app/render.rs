@@ -6,7 +6,7 @@ use ratatui::layout::{Position, Rect};
 use ratatui::widgets::Widget;
 use ropey::Rope;
 
-use super::{App, Documents, OpenFile};
+use super::{App, DocumentTexts, OpenFile};
 use crate::tui::compositor::RenderContext;
 use crate::tui::diagnostics::{message_line, severity_style};
 use crate::tui::editor::EditorWidget;
@@ -19,7 +19,7 @@ impl App {
     /// Draws the whole screen. Pure: reads state, changes nothing. Back to front: tabs,
     /// the editor (layer 0) with its popups, the people panel, the status and message
     /// rows, then the compositor's layers.
-    pub fn render(&self, frame: &mut Frame<'_>, documents: &impl Documents) {
+    pub fn render(&self, frame: &mut Frame<'_>, documents: &impl DocumentTexts) {
         let regions = self.regions();
         let buf = frame.buffer_mut();
         let tab_views = self.tab_views();
@@ -65,7 +65,7 @@ impl App {
         &self,
         area: Rect,
         buf: &mut Buffer,
-        documents: &impl Documents,
+        documents: &impl DocumentTexts,
     ) -> Option<Position> {
         let theme = &self.theme;
         let Some(tab) = self.tabs.get(self.active) else {

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use ropey::Rope;
 
-use super::{App, Documents, OpenFile};
+use super::{App, DocumentTexts, OpenFile};
 use crate::protocol::ParticipantId;
 use crate::text::Operation;
 use crate::tui::compositor::AppCommand;
@@ -170,7 +170,7 @@ impl App {
     }
 
     /// Catches up deferred work (syntax re-parses of large documents); redraw afterwards.
-    pub fn idle_work(&mut self, documents: &impl Documents) {
+    pub fn idle_work(&mut self, documents: &impl DocumentTexts) {
         for tab in &mut self.tabs {
             if let (Some(syntax), Some(rope)) = (tab.syntax.as_mut(), documents.rope(&tab.path))
                 && syntax.needs_reparse()
