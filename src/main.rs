@@ -10,8 +10,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use cotype::client::{ClientError, Participant};
-use cotype::host::session::{Approval, HostCommand, HostControl, HostEvent};
 use cotype::host::{HostOptions, HostSession};
+use cotype::host_control::{Approval, HostCommand, HostControl, HostEvent};
 use cotype::link::{Link, resolve_link_text};
 use cotype::protocol::message::Role;
 use cotype::protocol::message::{SearchRequest, TextLocation, TextPosition};
@@ -611,6 +611,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None if headless => Approval::Auto,
                 None => Approval::Ask,
             };
+            // Without --relay, one runs in this process; the host only connects to it.
+            let (relay, _embedded_relay) = match relay {
+                Some(relay) => (relay, None),
+                None => {
+                    let (address, relay) = cotype::roles::embedded_relay().await?;
+                    (address, Some(relay))
+                }
+            };
             let mut session = HostSession::start(HostOptions {
                 root: dir,
                 relay,
@@ -630,7 +638,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     no_mouse,
                     intro: None,
                 };
-                let result = cotype::tui::run::host(session, options).await;
+                let hosted = cotype::roles::host_ui(session)?;
+                let result = cotype::tui::run::host(hosted, options).await;
                 if result.is_ok() {
                     eprintln!("cotype: the session is over; its link no longer works.");
                 }
@@ -1044,7 +1053,7 @@ fn say_waiting() {
 }
 
 /// The console's `who`: one line per person, with id, name, role and open files.
-fn who(people: &[cotype::host::session::Person]) -> String {
+fn who(people: &[cotype::host_control::Person]) -> String {
     let mut text = format!("{} in the session:\n", people.len());
     for person in people {
         let m = &person.member;

@@ -1,7 +1,6 @@
 //! The host's session loop: relay events and participants' messages in, answers out.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -21,6 +20,8 @@ use crate::protocol::message::{
 };
 use crate::protocol::{HOST_ID, ParticipantId};
 
+pub use crate::host_control::{Approval, HostCommand, HostControl, HostEvent, Person};
+
 /// At most this many waiting messages are handled before the edits sequenced from them go
 /// out (so a flood of submissions cannot hold back the broadcast for long).
 const DRAIN_AT_ONCE: usize = 512;
@@ -36,9 +37,9 @@ const PALETTE_SIZE: u8 = 8;
 #[derive(Clone, Debug)]
 pub struct HostOptions {
     pub root: PathBuf,
-    /// An external relay (see `link::parse_relay_address`); `None` starts an embedded
-    /// relay on 127.0.0.1.
-    pub relay: Option<String>,
+    /// The relay to create the session at (see `link::parse_relay_address`). The host
+    /// never starts one: whoever starts the host (`roles::embedded_relay`) does.
+    pub relay: String,
     pub insecure: bool,
     pub hide: Vec<String>,
     pub name: String,
@@ -48,90 +49,6 @@ pub struct HostOptions {
     /// files that choose the host's tools. Off: members can never make code run on the
     /// host (`host::lsp::trust`).
     pub trust_project: bool,
-}
-
-/// Who gets in: everyone with the link, or whoever the host admits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Approval {
-    #[default]
-    Auto,
-    Ask,
-}
-
-/// What the host's user (or a test) tells a running session.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HostCommand {
-    Admit {
-        participant: ParticipantId,
-        role: Role,
-    },
-    Refuse {
-        participant: ParticipantId,
-    },
-    SetRole {
-        participant: ParticipantId,
-        role: Role,
-    },
-    /// Disconnects the participant and rotates the keys, so its link and keys stop working.
-    Remove {
-        participant: ParticipantId,
-    },
-    FollowMe,
-    /// Asks which files have edits not saved to disk (answered by `HostEvent::Unsaved`):
-    /// ending the session loses them.
-    CheckUnsaved,
-    /// Accepts the ignore files (`.gitignore`, `.ignore`) as they are now: rules someone
-    /// removed from them stop hiding files. Without it, hiding only grows.
-    AdoptIgnoreFiles,
-    End,
-}
-
-/// What a running session tells the host's user.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HostEvent {
-    /// Someone with the link asks to join (`Approval::Ask`).
-    JoinRequest {
-        participant: ParticipantId,
-        name: String,
-    },
-    MemberJoined(Member),
-    MemberLeft(Member),
-    RoleChanged(Member),
-    /// Keys were rotated after a removal: share this new link from now on.
-    Rekeyed {
-        link: String,
-        verification_code: String,
-    },
-    /// Open files whose edits are not on disk (after `HostCommand::CheckUnsaved`).
-    Unsaved {
-        paths: Vec<String>,
-    },
-    /// Ignore files changed during the session (`HostCommand::AdoptIgnoreFiles` applies
-    /// them as written); until then, what they hid stays hidden.
-    IgnoreFilesChanged {
-        paths: Vec<String>,
-    },
-    Ended,
-}
-
-/// The host user's handle on a running session.
-pub struct HostControl {
-    pub commands: tokio::sync::mpsc::Sender<HostCommand>,
-    pub events: tokio::sync::mpsc::UnboundedReceiver<HostEvent>,
-    /// Who is in the session (and who waits to be let in) now, kept current by the session.
-    pub people: tokio::sync::watch::Receiver<Vec<Person>>,
-}
-
-/// One person in the session, as the host knows them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Person {
-    pub member: Member,
-    /// False while they wait for the host's user to let them in.
-    pub admitted: bool,
-    /// The files they opened (and have not closed), sorted.
-    pub open: Vec<String>,
-    /// The file their presence says they look at.
-    pub viewing: Option<String>,
 }
 
 struct Participant {
@@ -174,8 +91,6 @@ pub struct HostSession {
     events: tokio::sync::mpsc::UnboundedSender<HostEvent>,
     event_receiver: Option<tokio::sync::mpsc::UnboundedReceiver<HostEvent>>,
     people: tokio::sync::watch::Sender<Vec<Person>>,
-    /// The embedded relay, if this host started one (kept alive with the session).
-    _embedded_relay: Option<crate::relay::Relay>,
     /// Our round trip to the relay, shown in everyone's people panel.
     round_trip: RoundTrip,
     pings: u64,
@@ -195,20 +110,8 @@ impl HostSession {
     pub async fn start(options: HostOptions) -> anyhow::Result<HostSession> {
         // Its errors say what cannot be shared and why.
         let workspace = std::sync::Arc::new(Workspace::open(&options.root, &options.hide)?);
-        let (relay_address, tls, embedded) = match &options.relay {
-            Some(relay) => {
-                let (tls, address) = crate::link::parse_relay_address(relay, options.insecure)?;
-                (address, tls, None)
-            }
-            None => {
-                let listen: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
-                let (address, relay) =
-                    crate::relay::spawn(listen, crate::relay::RelayConfig::default())
-                        .await
-                        .context("cannot start the embedded relay")?;
-                (address.to_string(), false, Some(relay))
-            }
-        };
+        let (tls, relay_address) =
+            crate::link::parse_relay_address(&options.relay, options.insecure)?;
         let identity = std::sync::Arc::new(crate::crypto::HostIdentity::generate());
         let link = Link::new(
             tls,
@@ -286,7 +189,6 @@ impl HostSession {
             events,
             event_receiver: Some(event_receiver),
             people: tokio::sync::watch::Sender::new(Vec::new()),
-            _embedded_relay: embedded,
             round_trip: RoundTrip::new(std::time::Instant::now()),
             pings: 0,
             unanswered_pings: 0,
