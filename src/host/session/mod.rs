@@ -3,6 +3,7 @@
 //! roles, removal and rekey), `documents_served` (files, documents, edits, saving),
 //! `watching` (the folder on disk), `language_servers` (their sync and members'
 //! questions about code), `relay_link` (creating, pinging and resuming at the relay).
+//! The imports here are shared: each of those files takes them with `use super::*`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -397,12 +398,10 @@ impl HostSession {
         id: u64,
         body: Request,
     ) -> anyhow::Result<()> {
-        let sender = self.sender();
-        let route = Route::Participant(from);
-        let respond = |done: bool, body: Response| Message::Response { id, done, body };
+        let reply = self.reply(from, id);
         match body {
-            Request::Ping => sender.send(route, &respond(true, Response::Pong)).await?,
-            Request::ListFiles => self.list_files(&self.reply(from, id)).await?,
+            Request::Ping => reply.send(true, Response::Pong).await?,
+            Request::ListFiles => self.list_files(&reply).await?,
             Request::ReadFile {
                 path,
                 offset,
@@ -417,7 +416,7 @@ impl HostSession {
                     },
                     Err(message) => Response::Error { message },
                 };
-                sender.send(route, &respond(true, answer)).await?;
+                reply.send(true, answer).await?;
             }
             Request::OpenDocument { .. }
             | Request::CloseDocument { .. }
