@@ -158,7 +158,7 @@ fn main() {
                 .expect("relay starts");
         let session = HostSession::start(HostOptions {
             root: dir.path().to_path_buf(),
-            relay: Some(address.to_string()),
+            relay: address.to_string(),
             insecure: false,
             hide: Vec::new(),
             name: "bench host".into(),

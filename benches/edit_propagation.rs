@@ -52,7 +52,7 @@ async fn start(dir: &Path) -> Link {
     .expect("the relay starts on loopback");
     let host = HostSession::start(HostOptions {
         root: dir.to_path_buf(),
-        relay: Some(relay.to_string()),
+        relay: relay.to_string(),
         insecure: false,
         hide: vec![],
         name: "host".into(),

@@ -104,7 +104,7 @@ fn start(dir: &Path) -> Started {
     let (link, host_thread) = on_own_thread("host", move |ready| async move {
         let host = HostSession::start(HostOptions {
             root,
-            relay: Some(relay.to_string()),
+            relay: relay.to_string(),
             insecure: false,
             hide: vec![],
             name: "host".into(),

@@ -89,7 +89,7 @@ async fn run() {
     .expect("relay");
     let host = HostSession::start(HostOptions {
         root: dir.path().to_path_buf(),
-        relay: Some(relay_address.to_string()),
+        relay: relay_address.to_string(),
         insecure: false,
         hide: Vec::new(),
         name: "host".to_owned(),

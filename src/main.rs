@@ -10,10 +10,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use cotype::client::{ClientError, Participant};
-use cotype::host::session::{Approval, HostCommand, HostControl, HostEvent};
 use cotype::host::{HostOptions, HostSession};
+use cotype::host_control::{Approval, HostCommand};
 use cotype::link::{Link, resolve_link_text};
-use cotype::protocol::message::Role;
 use cotype::protocol::message::{SearchRequest, TextLocation, TextPosition};
 use cotype::relay::{Relay, RelayConfig};
 use cotype::text::LineCol;
@@ -40,101 +39,13 @@ enum Command {
     #[command(
         after_help = "Examples:\n  cotype relay --listen 0.0.0.0:443 --tls-cert cert.pem --tls-key key.pem --metrics 127.0.0.1:9100"
     )]
-    Relay {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:7420")]
-        listen: SocketAddr,
-        /// PEM certificate chain; with --tls-key, the relay speaks TLS (wss://).
-        #[arg(long, requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// PEM private key for --tls-cert.
-        #[arg(long, requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-        /// Most participants in one session.
-        #[arg(long, default_value_t = 64)]
-        max_participants: usize,
-        /// Most participants in one session waiting for the host to let them in (apart
-        /// from the admitted ones).
-        #[arg(long, env = "COTYPE_RELAY_MAX_PENDING", default_value_t = 16)]
-        max_pending: usize,
-        /// Most open connections [default: the open-file limit less 64].
-        #[arg(long, env = "COTYPE_RELAY_MAX_CONNECTIONS")]
-        max_connections: Option<usize>,
-        /// Most open connections from one IP address (IPv6: one /64).
-        #[arg(
-            long,
-            env = "COTYPE_RELAY_MAX_CONNECTIONS_PER_IP",
-            default_value_t = 256
-        )]
-        max_connections_per_ip: usize,
-        /// New sessions one IP address may create per minute.
-        #[arg(
-            long,
-            env = "COTYPE_RELAY_SESSIONS_PER_IP_PER_MINUTE",
-            default_value_t = 30
-        )]
-        sessions_per_ip_per_minute: u32,
-        /// Join attempts (right or wrong) one IP address may make per minute.
-        #[arg(
-            long,
-            env = "COTYPE_RELAY_JOINS_PER_IP_PER_MINUTE",
-            default_value_t = 120
-        )]
-        joins_per_ip_per_minute: u32,
-        /// Bytes queued for all receivers together, in MiB, before those with a backlog
-        /// are dropped as too slow (each receiver may queue 8 MiB).
-        #[arg(long, env = "COTYPE_RELAY_MAX_QUEUED_MIB", default_value_t = 512)]
-        max_queued_mib: usize,
-        /// Largest frame accepted, in bytes.
-        #[arg(long, default_value_t = cotype::protocol::DEFAULT_MAX_FRAME)]
-        max_frame: usize,
-        /// Serve Prometheus metrics on this address at /metrics (keep it private).
-        #[arg(long)]
-        metrics: Option<SocketAddr>,
-    },
+    Relay(RelayArgs),
     /// Share a folder and edit it in the terminal UI with the people you invite. With
     /// --headless, serve only: the link is the first line of standard output.
     #[command(
         after_help = "Examples:\n  cotype host .\n  cotype host ~/src/app --relay relay.example.com --hide 'secrets/**'\n  cotype host . --headless --approve auto\n\nIn the UI: F2 shows the link and the verification code, alt-m the people (admit, read-only, remove), alt-shift-f asks everyone to follow you, ctrl-q ends the session.\n\nHeadless, standard input takes: who | admit ID [read-only] | refuse ID | role ID editor|read-only |\nremove ID | follow | unsaved | end. end, Ctrl-C or SIGTERM end the session at once."
     )]
-    Host {
-        /// The folder to share.
-        #[arg(default_value = ".")]
-        dir: PathBuf,
-        /// Serve without a terminal UI (commands on standard input).
-        #[arg(long)]
-        headless: bool,
-        /// Relay as host[:port]; without it an embedded relay runs on 127.0.0.1.
-        #[arg(long)]
-        relay: Option<String>,
-        /// Use plain ws:// to a relay that is not on this machine.
-        #[arg(long)]
-        insecure: bool,
-        /// Also hide paths matching this glob (repeatable).
-        #[arg(long = "hide", value_name = "GLOB")]
-        hide: Vec<String>,
-        /// Your name as others see it (default: config.toml's name, else your login name).
-        #[arg(long)]
-        name: Option<String>,
-        /// Who gets in: `auto` admits everyone with the link, `ask` asks you first
-        /// (headless: answer on standard input). Default: ask in the UI, auto headless.
-        #[arg(long, value_enum)]
-        approve: Option<ApproveArg>,
-        /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
-        #[arg(long, value_name = "NAME")]
-        keymap: Option<String>,
-        /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
-        #[arg(long, value_name = "NAME")]
-        theme: Option<String>,
-        /// Do not capture the mouse, even if config.toml asks for it.
-        #[arg(long)]
-        no_mouse: bool,
-        /// Let language servers build and run the project's code (build scripts, proc
-        /// macros, `cargo check`, the project's TypeScript) and let members edit the files
-        /// that choose your tools. Without it, no member's edit can run code on this machine.
-        #[arg(long)]
-        trust_project: bool,
-    },
+    Host(HostArgs),
     /// List the files the host shares, one path per line.
     #[command(
         after_help = "Examples:\n  cotype ls 'https://relay.example.com/s/…#…'\n  COTYPE_LINK=… cotype ls"
@@ -173,28 +84,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  cotype join 'https://relay.example.com/s/…#…'\n  cotype join - --name ada --follow bob < link.txt\n  COTYPE_LINK=… cotype join --keymap vim --theme sixteen\n\nBy default you follow the host on joining; any move of your own stops following.\nctrl-q quits, F1 lists the keys (see `cotype keys`). Logs go to cotype.log in the state folder."
     )]
-    Join {
-        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
-        link: Option<String>,
-        /// Follow this person (by name) instead of the host.
-        #[arg(long, value_name = "NAME")]
-        follow: Option<String>,
-        /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
-        #[arg(long, value_name = "NAME")]
-        keymap: Option<String>,
-        /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
-        #[arg(long, value_name = "NAME")]
-        theme: Option<String>,
-        /// Do not capture the mouse, even if config.toml asks for it.
-        #[arg(long)]
-        no_mouse: bool,
-        /// Your name as others see it (default: config.toml's name, else your login name).
-        #[arg(long)]
-        name: Option<String>,
-        /// Accept an http:// link to a relay that is not on this machine.
-        #[arg(long)]
-        insecure: bool,
-    },
+    Join(JoinArgs),
     /// Print the key bindings `cotype join` uses, with your overrides applied.
     #[command(after_help = "Examples:\n  cotype keys\n  cotype keys --keymap vim")]
     Keys {
@@ -223,29 +113,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  cotype demo\n  cotype demo --keymap vim --theme sixteen --name sam\n\nEverything runs on this machine (relay, host, Ada); nothing is configured or sent\nelsewhere. The project is a fresh copy in a temporary folder, removed when you quit."
     )]
-    Demo {
-        /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
-        #[arg(long, value_name = "NAME")]
-        keymap: Option<String>,
-        /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
-        #[arg(long, value_name = "NAME")]
-        theme: Option<String>,
-        /// Your name as the others see it (default: config.toml's name, else your login name).
-        #[arg(long)]
-        name: Option<String>,
-        /// How much faster than a person Ada plays her script (for tests and impatience).
-        #[arg(long, env = "COTYPE_DEMO_SPEED", default_value_t = 1.0, hide = true)]
-        speed: f64,
-        /// Seconds from the start of one of Ada's tasks to the next, once the bug is fixed
-        /// (tests shorten it).
-        #[arg(
-            long,
-            env = "COTYPE_DEMO_TASK_SECONDS",
-            default_value_t = 20.0,
-            hide = true
-        )]
-        task_seconds: f64,
-    },
+    Demo(DemoArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  cotype completions bash > ~/.local/share/bash-completion/completions/cotype\n  cotype completions zsh > ~/.zfunc/_cotype"
@@ -307,6 +175,149 @@ enum Command {
         #[command(flatten)]
         place: PlaceArgs,
     },
+}
+
+#[derive(clap::Args)]
+struct RelayArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7420")]
+    listen: SocketAddr,
+    /// PEM certificate chain; with --tls-key, the relay speaks TLS (wss://).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Most participants in one session.
+    #[arg(long, default_value_t = 64)]
+    max_participants: usize,
+    /// Most participants in one session waiting for the host to let them in (apart
+    /// from the admitted ones).
+    #[arg(long, env = "COTYPE_RELAY_MAX_PENDING", default_value_t = 16)]
+    max_pending: usize,
+    /// Most open connections [default: the open-file limit less 64].
+    #[arg(long, env = "COTYPE_RELAY_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Most open connections from one IP address (IPv6: one /64).
+    #[arg(
+        long,
+        env = "COTYPE_RELAY_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 256
+    )]
+    max_connections_per_ip: usize,
+    /// New sessions one IP address may create per minute.
+    #[arg(
+        long,
+        env = "COTYPE_RELAY_SESSIONS_PER_IP_PER_MINUTE",
+        default_value_t = 30
+    )]
+    sessions_per_ip_per_minute: u32,
+    /// Join attempts (right or wrong) one IP address may make per minute.
+    #[arg(
+        long,
+        env = "COTYPE_RELAY_JOINS_PER_IP_PER_MINUTE",
+        default_value_t = 120
+    )]
+    joins_per_ip_per_minute: u32,
+    /// Bytes queued for all receivers together, in MiB, before those with a backlog
+    /// are dropped as too slow (each receiver may queue 8 MiB).
+    #[arg(long, env = "COTYPE_RELAY_MAX_QUEUED_MIB", default_value_t = 512)]
+    max_queued_mib: usize,
+    /// Largest frame accepted, in bytes.
+    #[arg(long, default_value_t = cotype::protocol::DEFAULT_MAX_FRAME)]
+    max_frame: usize,
+    /// Serve Prometheus metrics on this address at /metrics (keep it private).
+    #[arg(long)]
+    metrics: Option<SocketAddr>,
+}
+
+#[derive(clap::Args)]
+struct HostArgs {
+    /// The folder to share.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Serve without a terminal UI (commands on standard input).
+    #[arg(long)]
+    headless: bool,
+    /// Relay as host[:port]; without it an embedded relay runs on 127.0.0.1.
+    #[arg(long)]
+    relay: Option<String>,
+    /// Use plain ws:// to a relay that is not on this machine.
+    #[arg(long)]
+    insecure: bool,
+    /// Also hide paths matching this glob (repeatable).
+    #[arg(long = "hide", value_name = "GLOB")]
+    hide: Vec<String>,
+    /// Your name as others see it (default: config.toml's name, else your login name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Who gets in: `auto` admits everyone with the link, `ask` asks you first
+    /// (headless: answer on standard input). Default: ask in the UI, auto headless.
+    #[arg(long, value_enum)]
+    approve: Option<ApproveArg>,
+    /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
+    #[arg(long, value_name = "NAME")]
+    keymap: Option<String>,
+    /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
+    #[arg(long, value_name = "NAME")]
+    theme: Option<String>,
+    /// Do not capture the mouse, even if config.toml asks for it.
+    #[arg(long)]
+    no_mouse: bool,
+    /// Let language servers build and run the project's code (build scripts, proc
+    /// macros, `cargo check`, the project's TypeScript) and let members edit the files
+    /// that choose your tools. Without it, no member's edit can run code on this machine.
+    #[arg(long)]
+    trust_project: bool,
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
+    #[arg(long, value_name = "NAME")]
+    keymap: Option<String>,
+    /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
+    #[arg(long, value_name = "NAME")]
+    theme: Option<String>,
+    /// Your name as the others see it (default: config.toml's name, else your login name).
+    #[arg(long)]
+    name: Option<String>,
+    /// How much faster than a person Ada plays her script (for tests and impatience).
+    #[arg(long, env = "COTYPE_DEMO_SPEED", default_value_t = 1.0, hide = true)]
+    speed: f64,
+    /// Seconds from the start of one of Ada's tasks to the next, once the bug is fixed
+    /// (tests shorten it).
+    #[arg(
+        long,
+        env = "COTYPE_DEMO_TASK_SECONDS",
+        default_value_t = 20.0,
+        hide = true
+    )]
+    task_seconds: f64,
+}
+
+#[derive(clap::Args)]
+struct JoinArgs {
+    /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
+    link: Option<String>,
+    /// Follow this person (by name) instead of the host.
+    #[arg(long, value_name = "NAME")]
+    follow: Option<String>,
+    /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
+    #[arg(long, value_name = "NAME")]
+    keymap: Option<String>,
+    /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
+    #[arg(long, value_name = "NAME")]
+    theme: Option<String>,
+    /// Do not capture the mouse, even if config.toml asks for it.
+    #[arg(long)]
+    no_mouse: bool,
+    /// Your name as others see it (default: config.toml's name, else your login name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Accept an http:// link to a relay that is not on this machine.
+    #[arg(long)]
+    insecure: bool,
 }
 
 /// A 1-based `LINE:COL` position (column in characters).
@@ -403,12 +414,12 @@ fn main() -> ExitCode {
     // While the editor owns the terminal, a log line on stderr would tear the screen.
     cotype::logging::init(matches!(
         cli.command,
-        Command::Join { .. }
-            | Command::Demo { .. }
-            | Command::Host {
+        Command::Join(_)
+            | Command::Demo(_)
+            | Command::Host(HostArgs {
                 headless: false,
                 ..
-            }
+            })
     ));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -527,185 +538,9 @@ fn looks_like_link(text: &str) -> bool {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Relay {
-            listen,
-            tls_cert,
-            tls_key,
-            max_participants,
-            max_pending,
-            max_connections,
-            max_connections_per_ip,
-            sessions_per_ip_per_minute,
-            joins_per_ip_per_minute,
-            max_queued_mib,
-            max_frame,
-            metrics,
-        } => {
-            let tls = match (tls_cert, tls_key) {
-                (Some(cert), Some(key)) => Some(cotype::net::server_tls_config(&cert, &key)?),
-                _ => None,
-            };
-            // Each connection is a file descriptor: take all the system allows.
-            let fd_limit = cotype::relay::limits::raise_fd_limit();
-            let defaults = RelayConfig::default();
-            let max_connections = max_connections.unwrap_or(defaults.max_connections);
-            if let Some(limit) = fd_limit
-                && max_connections as u64 + cotype::relay::limits::RESERVED_FDS > limit
-            {
-                eprintln!(
-                    "warning: --max-connections {max_connections} leaves too few of the {limit} open files allowed; raise `ulimit -n`"
-                );
-            }
-            let relay = Relay::new(RelayConfig {
-                max_participants,
-                max_pending,
-                max_connections,
-                max_connections_per_ip,
-                sessions_per_ip_per_minute,
-                joins_per_ip_per_minute,
-                total_queue_bytes: max_queued_mib.saturating_mul(1 << 20),
-                max_frame,
-                ..defaults
-            });
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .with_context(|| format!("cannot listen on {listen}"))?;
-            let scheme = if tls.is_some() { "wss" } else { "ws" };
-            eprintln!(
-                "cotype relay listening on {scheme}://{}",
-                listener.local_addr()?
-            );
-            if let Some(metrics) = metrics {
-                let metrics_listener = tokio::net::TcpListener::bind(metrics)
-                    .await
-                    .with_context(|| format!("cannot listen on {metrics}"))?;
-                eprintln!(
-                    "metrics on http://{}/metrics",
-                    metrics_listener.local_addr()?
-                );
-                tokio::spawn(relay.clone().serve_metrics(metrics_listener));
-            }
-            tokio::select! {
-                result = relay.serve(listener, tls) => result?,
-                _ = shutdown_signal() => eprintln!("cotype relay stopping"),
-            }
-            Ok(())
-        }
-        Command::Host {
-            dir,
-            headless,
-            relay,
-            insecure,
-            hide,
-            name,
-            approve,
-            keymap,
-            theme,
-            no_mouse,
-            trust_project,
-        } => {
-            // In the UI someone is there to answer; headless, the link is the invitation.
-            let approval = match approve {
-                Some(ApproveArg::Auto) => Approval::Auto,
-                Some(ApproveArg::Ask) => Approval::Ask,
-                None if headless => Approval::Auto,
-                None => Approval::Ask,
-            };
-            let mut session = HostSession::start(HostOptions {
-                root: dir,
-                relay,
-                insecure,
-                hide,
-                name: name.clone().unwrap_or_else(default_name),
-                approval,
-                trust_project,
-            })
-            .await?;
-            if !headless {
-                let options = cotype::tui::run::JoinOptions {
-                    name,
-                    follow: Some(String::new()),
-                    keymap,
-                    theme,
-                    no_mouse,
-                    intro: None,
-                };
-                let result = cotype::tui::run::host(session, options).await;
-                if result.is_ok() {
-                    eprintln!("cotype: the session is over; its link no longer works.");
-                }
-                return result.map_err(Into::into);
-            }
-            let shutdown = shutdown_signal();
-            let mut stdout = std::io::stdout();
-            writeln!(stdout, "{}", session.link.to_url())?;
-            stdout.flush()?;
-            eprintln!(
-                "sharing; verification code {} (compare it with your participants). Type 'help' for commands; Ctrl-C ends the session.",
-                session.verification_code()
-            );
-            let control = session
-                .control()
-                .context("the session's controls are taken")?;
-            let commands = control.commands.clone();
-            tokio::spawn(headless_host_console(control, stdin_lines()));
-            let run = session.run();
-            tokio::pin!(run);
-            tokio::select! {
-                result = &mut run => result,
-                _ = shutdown => {
-                    // End it at the relay too, so participants hear it ended instead of
-                    // waiting for the host to come back; a stuck session does not hold us.
-                    let _ = commands.send(HostCommand::End).await;
-                    tokio::time::timeout(Duration::from_secs(2), &mut run)
-                        .await
-                        .unwrap_or(Ok(()))
-                }
-            }
-        }
-        Command::Demo {
-            keymap,
-            theme,
-            name,
-            speed,
-            task_seconds,
-        } => {
-            let demo = cotype::demo::start(cotype::demo::DemoOptions {
-                partner: cotype::demo::partner::PartnerOptions {
-                    speed,
-                    // Half a second at least; a value that is no duration keeps the default.
-                    task_period: Duration::try_from_secs_f64(task_seconds)
-                        .unwrap_or(cotype::demo::partner::TASK_PERIOD)
-                        .max(Duration::from_millis(500)),
-                    ..Default::default()
-                },
-                ..Default::default()
-            })
-            .await?;
-            eprintln!(
-                "cotype demo: a copy of the project is in {} (removed when the demo ends).",
-                demo.project_root().display()
-            );
-            let options = cotype::tui::run::JoinOptions {
-                name,
-                // Ada is the one to watch; any key of your own stops following her.
-                follow: Some(cotype::demo::partner::PartnerOptions::default().name),
-                keymap,
-                theme,
-                no_mouse: false,
-                // Short enough for 80 columns with the keys added.
-                intro: Some("Ada is a scripted partner working on this project".into()),
-            };
-            let result = cotype::tui::run::join(&demo.link, options).await;
-            let root = demo.project_root().display().to_string();
-            drop(demo);
-            eprintln!("cotype demo: ended; {root} is removed.");
-            match result {
-                Ok(()) => Ok(()),
-                Err(cotype::tui::run::RunError::Client(error)) => Err(error.into()),
-                Err(error) => Err(error.into()),
-            }
-        }
+        Command::Relay(args) => relay(args).await,
+        Command::Host(args) => host(args).await,
+        Command::Demo(args) => demo(args).await,
         Command::Completions { shell } => {
             use clap::CommandFactory;
             // Into memory first: the generator panics on a failed write (a closed pipe).
@@ -754,25 +589,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Join {
-            link,
-            follow,
-            keymap,
-            theme,
-            no_mouse,
-            name,
-            insecure,
-        } => {
-            let options = cotype::tui::run::JoinOptions {
-                name,
-                follow,
-                keymap,
-                theme,
-                no_mouse,
-                intro: None,
-            };
-            run_join(link, insecure, options).await
-        }
+        Command::Join(args) => join(args).await,
         Command::Keys { keymap } => {
             let keymap = cotype::tui::run::load_keymap(keymap.as_deref())?;
             write!(
@@ -924,151 +741,246 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `cotype relay`: serves until Ctrl-C, SIGTERM or SIGHUP.
+async fn relay(args: RelayArgs) -> anyhow::Result<()> {
+    let RelayArgs {
+        listen,
+        tls_cert,
+        tls_key,
+        max_participants,
+        max_pending,
+        max_connections,
+        max_connections_per_ip,
+        sessions_per_ip_per_minute,
+        joins_per_ip_per_minute,
+        max_queued_mib,
+        max_frame,
+        metrics,
+    } = args;
+    let tls = match (tls_cert, tls_key) {
+        (Some(cert), Some(key)) => Some(cotype::net::server_tls_config(&cert, &key)?),
+        _ => None,
+    };
+    // Each connection is a file descriptor: take all the system allows.
+    let fd_limit = cotype::relay::limits::raise_fd_limit();
+    let defaults = RelayConfig::default();
+    let max_connections = max_connections.unwrap_or(defaults.max_connections);
+    if let Some(limit) = fd_limit
+        && max_connections as u64 + cotype::relay::limits::RESERVED_FDS > limit
+    {
+        eprintln!(
+            "warning: --max-connections {max_connections} leaves too few of the {limit} open files allowed; raise `ulimit -n`"
+        );
+    }
+    let relay = Relay::new(RelayConfig {
+        max_participants,
+        max_pending,
+        max_connections,
+        max_connections_per_ip,
+        sessions_per_ip_per_minute,
+        joins_per_ip_per_minute,
+        total_queue_bytes: max_queued_mib.saturating_mul(1 << 20),
+        max_frame,
+        ..defaults
+    });
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
+    eprintln!(
+        "cotype relay listening on {scheme}://{}",
+        listener.local_addr()?
+    );
+    if let Some(metrics) = metrics {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics)
+            .await
+            .with_context(|| format!("cannot listen on {metrics}"))?;
+        eprintln!(
+            "metrics on http://{}/metrics",
+            metrics_listener.local_addr()?
+        );
+        tokio::spawn(relay.clone().serve_metrics(metrics_listener));
+    }
+    tokio::select! {
+        result = relay.serve(listener, tls) => result?,
+        _ = shutdown_signal() => eprintln!("cotype relay stopping"),
+    }
+    Ok(())
+}
+
+/// `cotype host`: starts the embedded relay unless `--relay` names one, the host session
+/// against it, and the host's own editor (or, `--headless`, the console on stdin).
+async fn host(args: HostArgs) -> anyhow::Result<()> {
+    let HostArgs {
+        dir,
+        headless,
+        relay,
+        insecure,
+        hide,
+        name,
+        approve,
+        keymap,
+        theme,
+        no_mouse,
+        trust_project,
+    } = args;
+    // In the UI someone is there to answer; headless, the link is the invitation.
+    let approval = match approve {
+        Some(ApproveArg::Auto) => Approval::Auto,
+        Some(ApproveArg::Ask) => Approval::Ask,
+        None if headless => Approval::Auto,
+        None => Approval::Ask,
+    };
+    // Without --relay, one runs in this process; the host only connects to it.
+    let (relay, _embedded_relay) = match relay {
+        Some(relay) => (relay, None),
+        None => {
+            let (address, relay) = cotype::roles::embedded_relay().await?;
+            (address, Some(relay))
+        }
+    };
+    let session = HostSession::start(HostOptions {
+        root: dir,
+        relay,
+        insecure,
+        hide,
+        name: name.clone().unwrap_or_else(default_name),
+        approval,
+        trust_project,
+    })
+    .await?;
+    if !headless {
+        let options = cotype::tui::run::JoinOptions {
+            name,
+            follow: Some(String::new()),
+            keymap,
+            theme,
+            no_mouse,
+            intro: None,
+        };
+        let hosted = cotype::roles::host_ui(session)?;
+        let result = cotype::tui::run::host(hosted, options).await;
+        if result.is_ok() {
+            eprintln!("cotype: the session is over; its link no longer works.");
+        }
+        return result.map_err(Into::into);
+    }
+    serve_headless(session).await
+}
+
+/// `cotype host --headless`: the link on stdout, the console on stdin and stderr, until
+/// the console's `end` or a signal.
+async fn serve_headless(mut session: HostSession) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "{}", session.link.to_url())?;
+    stdout.flush()?;
+    eprintln!(
+        "sharing; verification code {} (compare it with your participants). Type 'help' for commands; Ctrl-C ends the session.",
+        session.verification_code()
+    );
+    let control = session
+        .control()
+        .context("the session's controls are taken")?;
+    let commands = control.commands.clone();
+    tokio::spawn(cotype::host::console::run(
+        control,
+        cotype::host::console::stdin_lines(),
+    ));
+    let run = session.run();
+    tokio::pin!(run);
+    tokio::select! {
+        result = &mut run => result,
+        _ = shutdown => {
+            // End it at the relay too, so participants hear it ended instead of
+            // waiting for the host to come back; a stuck session does not hold us.
+            let _ = commands.send(HostCommand::End).await;
+            tokio::time::timeout(Duration::from_secs(2), &mut run)
+                .await
+                .unwrap_or(Ok(()))
+        }
+    }
+}
+
+/// `cotype demo`: a host on a copy of the demo project with a scripted partner, joined
+/// in the editor.
+async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let DemoArgs {
+        keymap,
+        theme,
+        name,
+        speed,
+        task_seconds,
+    } = args;
+    let demo = cotype::demo::start(cotype::demo::DemoOptions {
+        partner: cotype::demo::partner::PartnerOptions {
+            speed,
+            // Half a second at least; a value that is no duration keeps the default.
+            task_period: Duration::try_from_secs_f64(task_seconds)
+                .unwrap_or(cotype::demo::partner::TASK_PERIOD)
+                .max(Duration::from_millis(500)),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await?;
+    eprintln!(
+        "cotype demo: a copy of the project is in {} (removed when the demo ends).",
+        demo.project_root().display()
+    );
+    let options = cotype::tui::run::JoinOptions {
+        name,
+        // Ada is the one to watch; any key of your own stops following her.
+        follow: Some(cotype::demo::partner::PartnerOptions::default().name),
+        keymap,
+        theme,
+        no_mouse: false,
+        // Short enough for 80 columns with the keys added.
+        intro: Some("Ada is a scripted partner working on this project".into()),
+    };
+    let result = cotype::tui::run::join(&demo.link, options).await;
+    let root = demo.project_root().display().to_string();
+    drop(demo);
+    eprintln!("cotype demo: ended; {root} is removed.");
+    match result {
+        Ok(()) => Ok(()),
+        Err(cotype::tui::run::RunError::Client(error)) => Err(error.into()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `cotype join`: the editor in the session behind the link.
+async fn join(args: JoinArgs) -> anyhow::Result<()> {
+    let JoinArgs {
+        link,
+        follow,
+        keymap,
+        theme,
+        no_mouse,
+        name,
+        insecure,
+    } = args;
+    let options = cotype::tui::run::JoinOptions {
+        name,
+        follow,
+        keymap,
+        theme,
+        no_mouse,
+        intro: None,
+    };
+    run_join(link, insecure, options).await
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum ApproveArg {
     Auto,
     Ask,
 }
 
-const HOST_CONSOLE_HELP: &str = "\
-commands: who | admit ID [read-only] | refuse ID | role ID editor|read-only | remove ID | follow | unsaved | adopt-ignores | end";
-
-/// Lines of standard input, read on a thread of their own. A read from a terminal or an
-/// open pipe cannot be cancelled: on tokio's blocking pool (`tokio::io::stdin`) it would
-/// hold up the runtime's shutdown, and so the process's exit, until one more line came.
-/// This thread is detached, and the process exits without waiting for it.
-fn stdin_lines() -> tokio::sync::mpsc::Receiver<String> {
-    use std::io::BufRead;
-    let (lines, receiver) = tokio::sync::mpsc::channel(16);
-    let reader = std::thread::Builder::new()
-        .name("stdin".into())
-        .spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { return };
-                if lines.blocking_send(line).is_err() {
-                    return;
-                }
-            }
-        });
-    if let Err(e) = reader {
-        eprintln!("cotype: cannot read commands from stdin: {e}");
-    }
-    receiver
-}
-
-/// The headless host's console: session events on stderr, commands from stdin.
-async fn headless_host_console(
-    mut control: HostControl,
-    mut lines: tokio::sync::mpsc::Receiver<String>,
-) {
-    let commands = control.commands.clone();
-    let people = control.people.clone();
-    tokio::spawn(async move {
-        while let Some(event) = control.events.recv().await {
-            match event {
-                HostEvent::JoinRequest { participant, name } => eprintln!(
-                    "{name} (id {participant}) asks to join: 'admit {participant}', 'admit {participant} read-only' or 'refuse {participant}'"
-                ),
-                HostEvent::MemberJoined(m) => {
-                    eprintln!("{} (id {}) joined as {:?}", m.name, m.participant, m.role)
-                }
-                HostEvent::MemberLeft(m) => eprintln!("{} (id {}) left", m.name, m.participant),
-                HostEvent::RoleChanged(m) => eprintln!("{} is now {:?}", m.name, m.role),
-                HostEvent::Rekeyed {
-                    link,
-                    verification_code,
-                } => {
-                    // The new link is printed on stdout, like the first one.
-                    println!("{link}");
-                    eprintln!(
-                        "keys rotated; the old link no longer works. New verification code {verification_code}"
-                    );
-                }
-                HostEvent::Unsaved { paths } if paths.is_empty() => {
-                    eprintln!("every open file is saved")
-                }
-                HostEvent::Unsaved { paths } => {
-                    eprintln!("unsaved edits in: {}", paths.join(", "))
-                }
-                HostEvent::IgnoreFilesChanged { paths } => eprintln!(
-                    "{} changed; files hidden before stay hidden. 'adopt-ignores' applies the files as they are now",
-                    paths.join(", ")
-                ),
-                HostEvent::Ended => eprintln!("session ended"),
-            }
-        }
-    });
-    while let Some(line) = lines.recv().await {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let id = |i: usize| words.get(i).and_then(|w| w.parse::<u32>().ok());
-        let role = |word: Option<&&str>| match word.copied() {
-            Some("read-only" | "readonly" | "ro") => Some(Role::ReadOnly),
-            Some("editor") | None => Some(Role::Editor),
-            _ => None,
-        };
-        let command = match (words.first().copied(), id(1)) {
-            (Some("admit"), Some(participant)) => {
-                role(words.get(2)).map(|role| HostCommand::Admit { participant, role })
-            }
-            (Some("refuse"), Some(participant)) => Some(HostCommand::Refuse { participant }),
-            (Some("role"), Some(participant)) if words.len() == 3 => {
-                role(words.get(2)).map(|role| HostCommand::SetRole { participant, role })
-            }
-            (Some("remove"), Some(participant)) => Some(HostCommand::Remove { participant }),
-            (Some("who"), _) => {
-                eprint!("{}", who(&people.borrow()));
-                continue;
-            }
-            (Some("follow"), _) => Some(HostCommand::FollowMe),
-            (Some("unsaved"), _) => Some(HostCommand::CheckUnsaved),
-            (Some("adopt-ignores"), _) => Some(HostCommand::AdoptIgnoreFiles),
-            (Some("end"), _) => Some(HostCommand::End),
-            (None, _) => continue,
-            _ => None,
-        };
-        match command {
-            Some(command) => {
-                if commands.send(command).await.is_err() {
-                    return;
-                }
-            }
-            None => eprintln!("{HOST_CONSOLE_HELP}"),
-        }
-    }
-}
-
 /// A headless command on a session whose host admits people one by one would otherwise
 /// wait in silence.
 fn say_waiting() {
     eprintln!("cotype: waiting for the host to let you in…");
-}
-
-/// The console's `who`: one line per person, with id, name, role and open files.
-fn who(people: &[cotype::host::session::Person]) -> String {
-    let mut text = format!("{} in the session:\n", people.len());
-    for person in people {
-        let m = &person.member;
-        let role = match m.role {
-            _ if !person.admitted => "waiting to be let in",
-            Role::Host => "host",
-            Role::Editor => "editor",
-            Role::ReadOnly => "read-only",
-        };
-        let files = if person.open.is_empty() {
-            "no file open".to_owned()
-        } else {
-            format!("open: {}", person.open.join(", "))
-        };
-        let viewing = match &person.viewing {
-            Some(path) => format!("; viewing {path}"),
-            None => String::new(),
-        };
-        text.push_str(&format!(
-            "  {} (id {}), {role}; {files}{viewing}\n",
-            m.name, m.participant
-        ));
-    }
-    text
 }
 
 const SYNTACTIC_NOTE: &str =

@@ -413,7 +413,7 @@ async fn the_hosts_own_user_is_proven_not_claimed() {
     let relay = start_relay(RelayConfig::default()).await;
     let mut host = cotype::host::HostSession::start(cotype::host::HostOptions {
         root: dir.path().to_path_buf(),
-        relay: Some(relay.address.to_string()),
+        relay: relay.address.to_string(),
         insecure: false,
         hide: Vec::new(),
         name: "daemon".into(),
@@ -491,7 +491,7 @@ async fn host_and_participant_show_the_same_fifteen_digit_code() {
     let relay = common::start_relay(cotype::relay::RelayConfig::default()).await;
     let mut host = cotype::host::HostSession::start(cotype::host::HostOptions {
         root: dir.path().to_path_buf(),
-        relay: Some(relay.address.to_string()),
+        relay: relay.address.to_string(),
         insecure: false,
         hide: Vec::new(),
         name: "host".into(),

@@ -53,14 +53,15 @@ pub struct Demo {
 pub async fn start(options: DemoOptions) -> anyhow::Result<Demo> {
     let project = ProjectDir::create()
         .context("cannot write the demo project to a temporary folder; is the disk full?")?;
+    // A relay of its own on 127.0.0.1: the demo works offline.
+    let (relay, _relay) = crate::roles::embedded_relay().await?;
     let host = HostSession::start(HostOptions {
         root: project.path().to_path_buf(),
-        // The host starts its own relay on 127.0.0.1: the demo works offline.
-        relay: None,
+        relay,
         insecure: false,
         hide: Vec::new(),
         name: options.host_name,
-        approval: crate::host::session::Approval::Auto,
+        approval: crate::host_control::Approval::Auto,
         trust_project: false,
     })
     .await

@@ -3,6 +3,7 @@
 //! It creates the session at the relay, admits participants after their encrypted hello,
 //! and answers their requests from the workspace, never serving what the workspace hides.
 
+pub mod console;
 pub mod documents;
 pub mod frozen_ignores;
 pub mod intel;

@@ -24,8 +24,7 @@ use tokio::time::Instant;
 use crate::client::ClientError;
 use crate::client::driver::{Driver, DriverEvent, apply};
 use crate::client::session::{Session, SessionError, SessionEvent};
-use crate::host::HostSession;
-use crate::host::session::{HostCommand, HostEvent};
+use crate::host_control::{HostCommand, HostControl, HostEvent};
 use crate::latency::RoundTrip;
 use crate::link::Link;
 use crate::protocol::ParticipantId;
@@ -183,7 +182,25 @@ pub async fn join(link: &Link, options: JoinOptions) -> Result<(), RunError> {
     result
 }
 
-/// Serves `host` and runs the host's own editor in it until the host ends the session.
+/// What the host's own editor is handed by whoever started the session (`roles::host_ui`):
+/// the editor talks to the session only through these, never to a `HostSession`.
+pub struct HostedSession {
+    /// The link to share, as text.
+    pub link: String,
+    pub verification_code: String,
+    /// The session's controls: commands in, events out.
+    pub control: HostControl,
+    /// The task serving the session; it ends when the session does.
+    pub serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// Joins the session as the host's own user (the proof that it is stays inside).
+    pub join_as_owner:
+        Box<dyn Fn(String) -> futures_util::future::LocalBoxFuture<'static, JoinResult>>,
+}
+
+/// A joined connection and the session state it feeds.
+pub type JoinResult = Result<(Driver, Session), ClientError>;
+
+/// Runs the host's own editor in a served session until the host ends the session.
 ///
 /// The host's user joins its own session as a participant proven by the session's
 /// `OwnerKey`: it edits through the same path as everyone (so its edits are sequenced like
@@ -192,25 +209,24 @@ pub async fn join(link: &Link, options: JoinOptions) -> Result<(), RunError> {
 /// The session runs in its own task and outlives the editor: if the editor panics (a bug),
 /// the panic hook gives the terminal back, the session goes on serving everyone, and the
 /// host's user chooses on standard input to reopen the editor or end the session cleanly.
-pub async fn host(mut host: HostSession, options: JoinOptions) -> Result<(), RunError> {
-    let Some(control) = host.control() else {
-        return Err(RunError::Host(anyhow::anyhow!(
-            "the host session's controls were already taken"
-        )));
-    };
-    let link = host.link.clone();
-    let code = host.verification_code();
-    let owner = host.owner_key();
+pub async fn host(hosted: HostedSession, options: JoinOptions) -> Result<(), RunError> {
+    let HostedSession {
+        link,
+        verification_code: code,
+        control,
+        serving,
+        join_as_owner,
+    } = hosted;
     let mut side = HostSide {
         commands: control.commands,
         events: control.events,
-        serving: tokio::spawn(host.run()),
+        serving,
     };
     let mut first = true;
     loop {
         let setup = Setup::load(&options)?;
         let joined = tokio::select! {
-            joined = Driver::join_as(&link, &setup.name, Some(owner.clone())) => joined,
+            joined = join_as_owner(setup.name.clone()) => joined,
             served = &mut side.serving => {
                 return Err(RunError::Host(match served {
                     Ok(Err(error)) => error,
@@ -224,7 +240,7 @@ pub async fn host(mut host: HostSession, options: JoinOptions) -> Result<(), Run
         event_loop.host = Some(side);
         event_loop
             .app
-            .set_session_card(Some(link.to_url()), code.clone());
+            .set_session_card(Some(link.clone()), code.clone());
         if first {
             event_loop.app.show_session_card();
         }

@@ -59,7 +59,7 @@ pub async fn start_host_with(
 ) -> (Link, HostControl) {
     let mut session = HostSession::start(HostOptions {
         root: dir.to_path_buf(),
-        relay: Some(relay.to_string()),
+        relay: relay.to_string(),
         insecure: false,
         hide: hide.iter().map(|s| s.to_string()).collect(),
         name: name.to_string(),

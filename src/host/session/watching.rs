@@ -1,0 +1,155 @@
+//! Watching the shared folder: changes other programs make on disk reach open documents
+//! as edits, and everyone hears of files created, deleted or hidden.
+
+use super::*;
+
+/// Watches the shared folder; changed paths go to `changes`. The watcher stops when the
+/// returned value is dropped. Without a watcher (unsupported system) sharing still works,
+/// only disk changes are not noticed.
+pub(super) fn watch_folder(
+    root: &std::path::Path,
+    changes: tokio::sync::mpsc::Sender<PathBuf>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && !matches!(event.kind, notify::EventKind::Access(_))
+        {
+            for path in event.paths {
+                // A full queue drops events; the next change of the file is seen again.
+                let _ = changes.try_send(path);
+            }
+        }
+    })
+    .map_err(|e| tracing::warn!("cannot watch the shared folder: {e}"))
+    .ok()?;
+    watcher
+        .watch(root, notify::RecursiveMode::Recursive)
+        .map_err(|e| tracing::warn!("cannot watch the shared folder: {e}"))
+        .ok()?;
+    Some(watcher)
+}
+
+impl HostSession {
+    /// A change on disk arrived: lets a burst of file-system events settle, then handles
+    /// each path once.
+    pub(super) async fn on_watched(
+        &mut self,
+        first: PathBuf,
+        watch_rx: &mut tokio::sync::mpsc::Receiver<PathBuf>,
+    ) -> anyhow::Result<()> {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut changed = std::collections::BTreeSet::from([first]);
+        while let Ok(path) = watch_rx.try_recv() {
+            changed.insert(path);
+        }
+        self.on_disk_changes(changed).await
+    }
+
+    /// Files changed on disk by another program: open documents get an edit, everyone
+    /// hears about creations, deletions and renames of files they may see.
+    async fn on_disk_changes(
+        &mut self,
+        changed: std::collections::BTreeSet<PathBuf>,
+    ) -> anyhow::Result<()> {
+        let root = self.workspace.root().to_path_buf();
+        let relative: Vec<String> = changed
+            .iter()
+            .filter_map(|p| p.strip_prefix(&root).ok())
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .filter(|p| {
+                !p.is_empty()
+                    && !p
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("")
+                        .starts_with(".cotype-save-")
+            })
+            .collect();
+        let visible_before: Vec<bool> = relative
+            .iter()
+            .map(|p| self.workspace.is_visible(p))
+            .collect();
+        let changed_ignore_files = self.workspace.refresh();
+        if !changed_ignore_files.is_empty() {
+            self.tell(HostEvent::IgnoreFilesChanged {
+                paths: changed_ignore_files,
+            });
+        }
+        let sender = self.sender();
+        let mut list_changed = false;
+        for (path, was_visible) in relative.iter().zip(visible_before) {
+            let visible = self.workspace.is_visible(path);
+            if !visible && !was_visible && !self.documents.is_open(path) {
+                continue;
+            }
+            if visible != was_visible {
+                list_changed = true;
+            }
+            if !visible && was_visible {
+                sender
+                    .send(
+                        Route::Everyone,
+                        &Message::Event(Event::FileDeleted { path: path.clone() }),
+                    )
+                    .await?;
+                continue;
+            }
+            if self.documents.is_open(path) {
+                self.open_document_changed_on_disk(path).await?;
+            }
+        }
+        if list_changed {
+            sender
+                .send(Route::Everyone, &Message::Event(Event::FilesChanged))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// An open document's file changed on disk: the change becomes an edit everyone gets,
+    /// unless the document has unsaved edits (then the shared text is kept and everyone
+    /// is told).
+    async fn open_document_changed_on_disk(&mut self, path: &str) -> anyhow::Result<()> {
+        let sender = self.sender();
+        match self.documents.disk_changed(path) {
+            Ok(Some(DiskChange::Conflict)) => {
+                self.announce_unsaved([path]).await?;
+                let message = format!(
+                    "{path} changed on the host's disk while it has unsaved edits; your text is kept, and saving will write it over the disk's version"
+                );
+                sender
+                    .send(Route::Everyone, &Message::Event(Event::Notice { message }))
+                    .await?;
+                sender
+                    .send(
+                        Route::Everyone,
+                        &Message::Event(Event::FileChanged {
+                            path: path.to_owned(),
+                        }),
+                    )
+                    .await?;
+            }
+            Ok(Some(DiskChange::Applied(edit))) => {
+                self.sequenced(AppliedEdit {
+                    path: path.to_owned(),
+                    edit,
+                    by: HOST_ID,
+                })
+                .await?;
+                self.broadcast_applied().await?;
+                sender
+                    .send(
+                        Route::Everyone,
+                        &Message::Event(Event::FileChanged {
+                            path: path.to_owned(),
+                        }),
+                    )
+                    .await?;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!("a file changed on disk could not be merged: {e}"),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,91 @@
+//! What the host's user and a running host session say to each other: the commands a
+//! user gives, the events the session reports and who is in it. Both `host/` (which
+//! carries them out) and the user interfaces (the host's own editor in `tui/`, the
+//! headless console in `host/console.rs`) use this vocabulary, so neither needs the other.
+
+use crate::protocol::ParticipantId;
+use crate::protocol::message::{Member, Role};
+
+/// Who gets in: everyone with the link, or whoever the host admits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Approval {
+    #[default]
+    Auto,
+    Ask,
+}
+
+/// What the host's user (or a test) tells a running session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostCommand {
+    Admit {
+        participant: ParticipantId,
+        role: Role,
+    },
+    Refuse {
+        participant: ParticipantId,
+    },
+    SetRole {
+        participant: ParticipantId,
+        role: Role,
+    },
+    /// Disconnects the participant and rotates the keys, so its link and keys stop working.
+    Remove {
+        participant: ParticipantId,
+    },
+    FollowMe,
+    /// Asks which files have edits not saved to disk (answered by `HostEvent::Unsaved`):
+    /// ending the session loses them.
+    CheckUnsaved,
+    /// Accepts the ignore files (`.gitignore`, `.ignore`) as they are now: rules someone
+    /// removed from them stop hiding files. Without it, hiding only grows.
+    AdoptIgnoreFiles,
+    End,
+}
+
+/// What a running session tells the host's user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostEvent {
+    /// Someone with the link asks to join (`Approval::Ask`).
+    JoinRequest {
+        participant: ParticipantId,
+        name: String,
+    },
+    MemberJoined(Member),
+    MemberLeft(Member),
+    RoleChanged(Member),
+    /// Keys were rotated after a removal: share this new link from now on.
+    Rekeyed {
+        link: String,
+        verification_code: String,
+    },
+    /// Open files whose edits are not on disk (after `HostCommand::CheckUnsaved`).
+    Unsaved {
+        paths: Vec<String>,
+    },
+    /// Ignore files changed during the session (`HostCommand::AdoptIgnoreFiles` applies
+    /// them as written); until then, what they hid stays hidden.
+    IgnoreFilesChanged {
+        paths: Vec<String>,
+    },
+    Ended,
+}
+
+/// The host user's handle on a running session.
+pub struct HostControl {
+    pub commands: tokio::sync::mpsc::Sender<HostCommand>,
+    pub events: tokio::sync::mpsc::UnboundedReceiver<HostEvent>,
+    /// Who is in the session (and who waits to be let in) now, kept current by the session.
+    pub people: tokio::sync::watch::Receiver<Vec<Person>>,
+}
+
+/// One person in the session, as the host knows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    pub member: Member,
+    /// False while they wait for the host's user to let them in.
+    pub admitted: bool,
+    /// The files they opened (and have not closed), sorted.
+    pub open: Vec<String>,
+    /// The file their presence says they look at.
+    pub viewing: Option<String>,
+}
