@@ -9,6 +9,8 @@
 //! the system clipboard, as cut and copy do. `.` repeats the last such change
 //! ([`LastChange`]).
 
+use std::ops::Range;
+
 use super::*;
 use crate::tui::keymap::{Command, Operator};
 

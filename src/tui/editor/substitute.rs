@@ -8,9 +8,12 @@
 //! carried through every edit, ours and other people's, so a collaborator typing above
 //! the match while you decide does not make the next answer replace the wrong text.
 
+use std::ops::Range;
+
 use regex::{Captures, Regex};
 
 use super::*;
+use crate::text::Assoc;
 
 /// Which lines `:s` works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
