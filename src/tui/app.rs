@@ -1181,7 +1181,7 @@ impl App {
                 | EditorInput::Paste(_)
                 | EditorInput::Substitute(_)
                 | EditorInput::SubstituteAnswer(_)
-        ) || matches!(&input, EditorInput::Action(action) if is_editing(*action))
+        ) || matches!(&input, EditorInput::Action(action) if action.edits_text())
             || matches!(&input, EditorInput::Command(command) if command.is_edit());
         if is_edit && let Some(percent) = tab.loading {
             self.messages.push(
@@ -1556,32 +1556,6 @@ impl App {
         let x = area.x + area.width.saturating_sub(width) / 2;
         buf.set_stringn(x, y, text, area.width as usize, style);
     }
-}
-
-fn is_editing(action: Action) -> bool {
-    use Action as A;
-    matches!(
-        action,
-        A::InsertNewline
-            | A::InsertTab
-            | A::Dedent
-            | A::DeleteBackward
-            | A::DeleteForward
-            | A::DeleteWordBackward
-            | A::DeleteWordForward
-            | A::DeleteLine
-            | A::OpenLineBelow
-            | A::OpenLineAbove
-            | A::Undo
-            | A::Redo
-            | A::Cut
-            | A::Paste
-            | A::RepeatChange
-            | A::JoinLines
-            | A::ToggleCase
-            | A::OperatorChange
-            | A::OperatorDelete
-    )
 }
 
 fn update_syntax(

@@ -25,6 +25,8 @@ mod motions;
 mod render;
 mod state;
 pub mod substitute;
+#[cfg(test)]
+mod tests;
 mod text;
 
 pub use render::{EditorWidget, RemoteCursor};

@@ -329,7 +329,7 @@ impl Editor {
         } else {
             self.desired_col = None;
         }
-        let extend = action.name().starts_with("extend_") || self.mode == Mode::Visual;
+        let extend = action.extends_selection() || self.mode == Mode::Visual;
         // Moving left/right off a selection lands on its edge, as in desktop editors.
         let target = match action {
             A::MoveLeft if !extend && !self.selection.is_empty() => self.selection.range().start,
