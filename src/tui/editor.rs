@@ -3,7 +3,9 @@
 //! The document (a rope) belongs to the client session, because every change to it must go
 //! through the OT client. So this view never mutates text: an edit command returns an
 //! [`Operation`] that the caller applies through the session (which applies local edits at
-//! once), and the view has already placed its selection where the edit leaves it. Edits by
+//! once), and the view has already placed its selection where the edit leaves it; the
+//! edit becomes an undo step once the caller says the session accepted it
+//! ([`Editor::edit_applied`]), so a refused one leaves none. Edits by
 //! others arrive as operations too; [`Editor::apply_remote`] maps the selection, the scroll
 //! position and the undo history through them, so undo only ever removes your own text.
 //!
@@ -28,6 +30,7 @@ pub mod substitute;
 #[cfg(test)]
 mod tests;
 mod text;
+mod undo;
 
 pub use render::{EditorWidget, RemoteCursor};
 pub use state::{Editor, Selection, SharedRegister};

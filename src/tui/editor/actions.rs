@@ -7,8 +7,17 @@ use super::*;
 use crate::tui::keymap::{Action, Command, Mode, Operator};
 
 impl Editor {
-    /// Handles one input against the current document.
+    /// Handles one input against the current document. Its edit, if any, goes into the
+    /// undo history once the caller says the session applied it ([`Editor::edit_applied`]).
     pub fn handle(&mut self, input: EditorInput, rope: &Rope) -> Outcome {
+        self.forget_refused_edit();
+        let outcome = self.handle_input(input, rope);
+        self.settle_undo(&outcome);
+        outcome
+    }
+
+    /// [`Editor::handle`] for one input, which `.` also calls for each of its steps.
+    pub(super) fn handle_input(&mut self, input: EditorInput, rope: &Rope) -> Outcome {
         if input == EditorInput::Action(Action::RepeatChange) {
             return self.repeat_change(rope);
         }

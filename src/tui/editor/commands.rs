@@ -728,7 +728,7 @@ impl Editor {
         let mut total: Option<Operation> = None;
         let mut copied = None;
         for input in inputs {
-            let step = self.handle(input, &text);
+            let step = self.handle_input(input, &text);
             copied = copied.or(step.copied);
             let Some(operation) = step.operation else {
                 continue;

@@ -159,13 +159,8 @@ impl Editor {
     pub(super) fn undo_or_redo(&mut self, action: Action, rope: &Rope, outcome: &mut Outcome) {
         let undo = action == Action::Undo;
         self.typing_group_open = false;
-        let step = if undo {
-            self.history.undo(rope)
-        } else {
-            self.history.redo(rope)
-        };
-        match step {
-            Ok(Some(revert)) => {
+        match self.undo_step(rope, undo) {
+            Some(revert) => {
                 // Undo lands where the undone change began (as vim does), redo after what
                 // it put back.
                 let after_len = revert.target_len();
@@ -181,7 +176,7 @@ impl Editor {
                 }
                 outcome.operation = Some(revert);
             }
-            Ok(None) | Err(_) => {
+            None => {
                 outcome.message = Some(if undo {
                     "nothing of yours to undo".into()
                 } else {
@@ -498,19 +493,17 @@ impl Editor {
     ) {
         self.scroll_anchor = operation.transform_position(self.scroll_anchor, Assoc::Before);
         if !(typing && self.typing_group_open) {
-            self.history.end_group();
+            self.end_undo_group();
         }
-        if self.history.record_local(operation, rope).is_err() {
-            return;
-        }
+        self.record_undo(operation, rope);
         self.typing_group_open = typing;
         if !typing {
-            self.history.end_group();
+            self.end_undo_group();
         }
     }
 
     pub(super) fn end_typing_group(&mut self) {
         self.typing_group_open = false;
-        self.history.end_group();
+        self.end_undo_group();
     }
 }

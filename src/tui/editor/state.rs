@@ -76,6 +76,8 @@ pub struct Editor {
     pub(super) last_char_find: Option<(Action, char)>,
     /// A `:s///c` waiting for the user's answer at each match.
     pub(super) substitute: Option<substitute::Confirming>,
+    /// Undo steps of the last edit, until the session accepts it.
+    pub(super) unconfirmed: undo::Unconfirmed,
 }
 
 /// The last copied text; `linewise` text came from whole lines and pastes as lines.
@@ -129,6 +131,7 @@ impl Editor {
             last_change: None,
             last_char_find: None,
             substitute: None,
+            unconfirmed: Default::default(),
         }
     }
 
@@ -194,6 +197,7 @@ impl Editor {
 
     /// Someone else's edit was applied to the document: keep this view on the same text.
     pub fn apply_remote(&mut self, operation: &Operation, after: &Rope) {
+        self.forget_refused_edit();
         // The cursor stays in front of text inserted exactly at it, so a collaborator
         // typing at your cursor does not push it along.
         self.selection = self

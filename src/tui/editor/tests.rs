@@ -9,6 +9,7 @@ use crate::tui::keymap::{Action, Command, Mode};
 fn apply(editor: &mut Editor, rope: &mut Rope, input: EditorInput) {
     if let Some(operation) = editor.handle(input, rope).operation {
         operation.apply(rope).unwrap();
+        editor.edit_applied(&operation);
     }
 }
 
@@ -138,4 +139,40 @@ fn extending_motions_keep_the_anchor_and_others_do_not() {
             assert!(editor.selection.is_empty(), "{action} left a selection");
         }
     }
+}
+
+/// An edit the session refused (read-only, still loading) leaves no undo step: undo
+/// then reverts the last edit that did go in.
+#[test]
+fn a_refused_edit_leaves_no_undo_step() {
+    let mut rope = Rope::from_str("abc\n");
+    let mut editor = Editor::new(Mode::Insert);
+    editor.set_viewport(40, 10);
+    apply(&mut editor, &mut rope, EditorInput::Insert('x'));
+    apply(
+        &mut editor,
+        &mut rope,
+        EditorInput::Action(Action::MoveRight),
+    );
+    // Typed, and refused: the text stays as it was.
+    let refused = editor.handle(EditorInput::Insert('y'), &rope);
+    assert!(refused.operation.is_some());
+    assert_eq!(rope, "xabc\n");
+    apply(&mut editor, &mut rope, EditorInput::Action(Action::Undo));
+    assert_eq!(rope, "abc\n", "undo reverts the accepted edit");
+    let nothing = editor.handle(EditorInput::Action(Action::Undo), &rope);
+    assert_eq!(nothing.operation, None);
+}
+
+/// An undo the session refused leaves the step to undo where it was.
+#[test]
+fn a_refused_undo_can_be_undone_again() {
+    let mut rope = Rope::from_str("abc\n");
+    let mut editor = Editor::new(Mode::Insert);
+    editor.set_viewport(40, 10);
+    apply(&mut editor, &mut rope, EditorInput::Insert('x'));
+    let refused = editor.handle(EditorInput::Action(Action::Undo), &rope);
+    assert!(refused.operation.is_some());
+    apply(&mut editor, &mut rope, EditorInput::Action(Action::Undo));
+    assert_eq!(rope, "abc\n");
 }
