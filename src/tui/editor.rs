@@ -24,6 +24,7 @@ mod actions;
 mod commands;
 mod edits;
 mod motions;
+mod objects;
 mod render;
 mod state;
 pub mod substitute;
