@@ -251,8 +251,6 @@ pub(super) fn word_left(rope: &Rope, at: usize) -> usize {
     i
 }
 
-/// The line break this document uses, as its first line ends (`\r\n`, `\n` or a lone
-
 impl Editor {
     /// Where motion `action` moves the cursor; `None` when `action` is not a motion.
     pub(super) fn motion_target(&self, action: Action, rope: &Rope) -> Option<usize> {

@@ -18,6 +18,9 @@ use super::*;
 use crate::tui::highlight::{Highlights, Syntax};
 use crate::tui::theme::Theme;
 
+/// Someone else's cursor and selection, as presence reports them (already mapped to the
+/// current document by the client).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteCursor {
     pub name: String,
     /// Index into the theme's participant colors.

@@ -7,6 +7,9 @@ use ropey::{Rope, RopeSlice};
 use unicode_segmentation::UnicodeSegmentation;
 use unicode_width::UnicodeWidthStr;
 
+/// The line break this document uses, as its first line ends (`\r\n`, `\n` or a lone
+/// `\r`; `\n` for a single line). Line breaks the editor inserts follow it, so a CRLF file
+/// stays CRLF.
 pub fn line_break(rope: &Rope) -> &'static str {
     if rope.len_lines() < 2 {
         return "\n";
