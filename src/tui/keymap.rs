@@ -806,6 +806,31 @@ pub fn format_bindings(keymap: &Keymap) -> String {
 mod tests {
     use super::*;
 
+    /// The table's kinds agree with what the names and descriptions promise users: the
+    /// `extend_` actions extend the selection, text objects are the "After an operator"
+    /// ones, and whatever takes a character says which.
+    #[test]
+    fn action_kinds_agree_with_their_names() {
+        for &action in Action::ALL {
+            let (name, doc) = (action.name(), action.description());
+            assert_eq!(
+                action.extends_selection(),
+                name.starts_with("extend_"),
+                "{name}"
+            );
+            assert_eq!(
+                action.is_text_object(),
+                doc.starts_with("After an operator"),
+                "{name}"
+            );
+            assert!(!action.is_motion() || action.takes_count(), "{name}");
+            assert!(
+                !(action.edits_text() && (action.is_motion() || action.extends_selection())),
+                "{name}"
+            );
+        }
+    }
+
     /// A key bound twice in one mode of a shipped keymap would silently go to the action
     /// named last; each key must mean one thing.
     #[test]

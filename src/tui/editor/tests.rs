@@ -124,20 +124,24 @@ fn every_action_declared_an_edit_changes_the_text_somewhere() {
     }
 }
 
+/// The selection extends (its anchor stays and its head moves) exactly for the actions
+/// declared to extend it, whatever their names.
 #[test]
-fn extending_motions_keep_the_anchor_and_others_do_not() {
+fn exactly_the_actions_declared_extending_extend_the_selection() {
     for &action in Action::ALL {
         let (mut editor, rope) = prepared(Mode::Insert, false);
-        let anchor = editor.selection.anchor;
+        let before = editor.selection;
         let outcome = editor.handle(EditorInput::Action(action), &rope);
-        if !outcome.navigated || outcome.operation.is_some() {
-            continue;
-        }
-        if action.extends_selection() {
-            assert_eq!(editor.selection.anchor, anchor, "{action} moved the anchor");
-        } else if action.is_motion() {
-            assert!(editor.selection.is_empty(), "{action} left a selection");
-        }
+        let after = editor.selection;
+        let extended = outcome.navigated
+            && outcome.operation.is_none()
+            && after.anchor == before.anchor
+            && after.head != before.head;
+        assert_eq!(
+            extended,
+            action.extends_selection(),
+            "{action}: {before:?} became {after:?}"
+        );
     }
 }
 
