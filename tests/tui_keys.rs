@@ -101,6 +101,7 @@ impl Harness {
         let outcome = self.editor.handle(input, &self.rope);
         if let Some(operation) = outcome.operation {
             operation.apply(&mut self.rope).unwrap();
+            self.editor.edit_applied(&operation);
         }
         self.copied.extend(outcome.copied);
     }

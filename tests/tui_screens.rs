@@ -2057,3 +2057,25 @@ fn copy_in_one_tab_and_paste_in_another() {
     );
     assert!(!screen.draw().contains("nothing copied"));
 }
+
+/// vim's `P` changes the text as `p` does: on a read-only file both are refused with a
+/// word why, and neither sends an edit. (`P` used to get past the read-only check.)
+#[test]
+fn vim_paste_before_and_after_are_refused_on_a_read_only_file() {
+    let mut screen = Screen::new("vim");
+    let rope = screen.docs["src/main.rs"].clone();
+    screen.app.open_document("src/main.rs", &rope, true);
+    // Copying is no edit: `yy` works on a read-only file.
+    screen.type_text("yy");
+    for paste in ['p', 'P'] {
+        let commands = screen.key(KeyCode::Char(paste), KeyModifiers::NONE);
+        assert!(
+            !commands
+                .iter()
+                .any(|command| matches!(command, AppCommand::Edit { .. })),
+            "{paste}: {commands:?}"
+        );
+        assert!(screen.draw().contains("read-only for you"), "{paste}");
+        assert_eq!(screen.docs["src/main.rs"], rope, "{paste}");
+    }
+}

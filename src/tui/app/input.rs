@@ -11,7 +11,7 @@ use super::{App, DocumentTexts};
 use crate::tui::compositor::{AppCommand, Context, Event, UiCommand};
 use crate::tui::editor::{Editor, EditorInput, Selection, gutter_width};
 use crate::tui::host_controls::person_menu;
-use crate::tui::keymap::{Action, KeyResult};
+use crate::tui::keymap::KeyResult;
 use crate::tui::popup::KeyOutcome;
 use crate::tui::prompt::SubstituteConfirm;
 use crate::tui::status::{Level, Tabs};
@@ -319,7 +319,7 @@ impl App {
                 | EditorInput::Paste(_)
                 | EditorInput::Substitute(_)
                 | EditorInput::SubstituteAnswer(_)
-        ) || matches!(&input, EditorInput::Action(action) if is_editing(*action))
+        ) || matches!(&input, EditorInput::Action(action) if action.edits_text())
             || matches!(&input, EditorInput::Command(command) if command.is_edit());
         if is_edit && let Some(percent) = tab.loading {
             self.messages.push(
@@ -421,30 +421,4 @@ impl App {
             self.stop_following(commands);
         }
     }
-}
-
-fn is_editing(action: Action) -> bool {
-    use Action as A;
-    matches!(
-        action,
-        A::InsertNewline
-            | A::InsertTab
-            | A::Dedent
-            | A::DeleteBackward
-            | A::DeleteForward
-            | A::DeleteWordBackward
-            | A::DeleteWordForward
-            | A::DeleteLine
-            | A::OpenLineBelow
-            | A::OpenLineAbove
-            | A::Undo
-            | A::Redo
-            | A::Cut
-            | A::Paste
-            | A::RepeatChange
-            | A::JoinLines
-            | A::ToggleCase
-            | A::OperatorChange
-            | A::OperatorDelete
-    )
 }

@@ -117,6 +117,8 @@ impl App {
         self.diagnostics.map_edit(path, before, operation, after);
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
             tab.modified = true;
+            // Only an edit the session accepted is one to undo.
+            tab.editor.edit_applied(operation);
             // The editor could not scroll to its new cursor before the text existed.
             tab.editor.ensure_cursor_visible(after);
             update_syntax(

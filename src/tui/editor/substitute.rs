@@ -8,9 +8,12 @@
 //! carried through every edit, ours and other people's, so a collaborator typing above
 //! the match while you decide does not make the next answer replace the wrong text.
 
+use std::ops::Range;
+
 use regex::{Captures, Regex};
 
 use super::*;
+use crate::text::Assoc;
 
 /// Which lines `:s` works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -317,11 +320,10 @@ impl Editor {
             if let Ok(operation) = Operation::from_edits(rope.len_chars(), edits) {
                 // One undo step for the whole command, whatever happens in between.
                 if !state.recorded {
-                    self.history.end_group();
+                    self.end_undo_group();
                 }
-                if self.history.record_local(&operation, rope).is_ok() {
-                    state.recorded = true;
-                }
+                self.record_undo(&operation, rope);
+                state.recorded = true;
                 self.scroll_anchor =
                     operation.transform_position(self.scroll_anchor, Assoc::Before);
                 next_from = operation.transform_position(found.end, Assoc::After);
@@ -371,7 +373,7 @@ impl Editor {
     fn finish_substitute(&mut self, state: &Confirming, rope: &Rope, outcome: &mut Outcome) {
         let head = self.selection.range().start.min(rope.len_chars());
         self.selection = Selection::cursor(head);
-        self.history.end_group();
+        self.end_undo_group();
         outcome.message = Some(if state.replaced == 0 {
             "no substitutions".into()
         } else {

@@ -64,7 +64,7 @@ impl Command {
     pub fn is_edit(&self) -> bool {
         match self.operator {
             Some(operator) => operator != Operator::Yank,
-            None => is_counted_edit(self.action),
+            None => self.action.edits_text(),
         }
     }
 }
@@ -118,50 +118,6 @@ impl PendingCommand {
         *self = Self::default();
         KeyResult::Command(command)
     }
-}
-
-/// Motions an operator can take (and a count repeats).
-fn is_motion(action: Action) -> bool {
-    use Action as A;
-    matches!(
-        action,
-        A::MoveLeft
-            | A::MoveRight
-            | A::MoveUp
-            | A::MoveDown
-            | A::MoveWordLeft
-            | A::MoveWordRight
-            | A::MoveWordEnd
-            | A::MoveLineStart
-            | A::MoveFirstNonBlank
-            | A::MoveLineEnd
-            | A::MoveFileStart
-            | A::MoveFileEnd
-            | A::FindChar
-            | A::FindCharBackward
-            | A::TillChar
-            | A::TillCharBackward
-            | A::RepeatCharFind
-            | A::RepeatCharFindReverse
-            | A::MatchBracket
-            | A::MoveLongWordRight
-            | A::MoveLongWordLeft
-            | A::MoveLongWordEnd
-            | A::MoveParagraphForward
-            | A::MoveParagraphBackward
-    )
-}
-
-/// Commands that take the next key typed as their argument.
-pub(crate) fn takes_char(action: Action) -> bool {
-    matches!(
-        action,
-        Action::FindChar
-            | Action::FindCharBackward
-            | Action::TillChar
-            | Action::TillCharBackward
-            | Action::ReplaceChar
-    )
 }
 
 /// vim's commands that take a key after them and that cotype does not have: marks (`m`,
@@ -225,7 +181,7 @@ impl Keymap {
             }
         };
         let pending = &mut self.command;
-        if takes_char(action) && (pending.operator.is_none() || is_motion(action)) {
+        if action.takes_char() && (pending.operator.is_none() || action.is_motion()) {
             pending.awaiting = Some(action);
             let keys: Vec<Key> = before.into_iter().chain([key]).collect();
             pending.typed.push_str(&super::join_keys(&keys));
@@ -242,7 +198,7 @@ impl Keymap {
             (Some(operator), Some(again)) if operator == again => {
                 pending.finish(Some(operator), action)
             }
-            (Some(operator), None) if is_motion(action) || is_text_object(action) => {
+            (Some(operator), None) if action.is_motion() || action.is_text_object() => {
                 pending.finish(Some(operator), action)
             }
             (Some(_), _) => {
@@ -266,7 +222,9 @@ impl Keymap {
                     KeyResult::Unbound
                 }
                 // Motions repeat and `x`/`X` delete that many; other actions ignore a count.
-                _ if pending.count.is_some() && takes_count(action) => pending.finish(None, action),
+                _ if pending.count.is_some() && action.takes_count() => {
+                    pending.finish(None, action)
+                }
                 _ => {
                     *pending = PendingCommand::default();
                     KeyResult::Action(action)
@@ -307,61 +265,6 @@ impl Keymap {
                 .any(|sequence| sequence.starts_with(keys))
         })
     }
-}
-
-fn takes_count(action: Action) -> bool {
-    is_motion(action) || is_counted_edit(action) || is_counted_view(action)
-}
-
-/// The edits a count repeats without an operator: `3x`, `3X`, `3p`, `3P`, `3u`, `3 ctrl-r`,
-/// `3J`, `3rx`, `3~`, `3>>`.
-fn is_counted_edit(action: Action) -> bool {
-    matches!(
-        action,
-        Action::DeleteForward
-            | Action::DeleteBackward
-            | Action::Paste
-            | Action::PasteBefore
-            | Action::Undo
-            | Action::Redo
-            | Action::JoinLines
-            | Action::ReplaceChar
-            | Action::ToggleCase
-            | Action::InsertTab
-            | Action::Dedent
-    )
-}
-
-/// Other actions a count applies to: `3 ctrl-d` moves three half pages.
-fn is_counted_view(action: Action) -> bool {
-    matches!(
-        action,
-        Action::HalfPageDown
-            | Action::HalfPageUp
-            | Action::PageDown
-            | Action::PageUp
-            | Action::FindNext
-            | Action::FindPrevious
-    )
-}
-
-fn is_text_object(action: Action) -> bool {
-    use Action as A;
-    matches!(
-        action,
-        A::InnerWord
-            | A::AroundWord
-            | A::InnerParens
-            | A::AroundParens
-            | A::InnerBrackets
-            | A::AroundBrackets
-            | A::InnerBraces
-            | A::AroundBraces
-            | A::InnerDoubleQuotes
-            | A::AroundDoubleQuotes
-            | A::InnerSingleQuotes
-            | A::AroundSingleQuotes
-    )
 }
 
 #[cfg(test)]
