@@ -11,6 +11,7 @@ use ropey::Rope;
 use crate::client::session::Session;
 use crate::protocol::FILE_CHUNK_LEN;
 use crate::protocol::message::{Request, RequestId, Response};
+use crate::protocol::search::SearchSummary;
 use crate::tui::app::App;
 use crate::tui::compositor::AppCommand;
 
@@ -97,7 +98,14 @@ impl PanelRequests {
                     matches,
                     files_searched,
                     truncated,
-                } => app.search_finished(Ok((matches, files_searched, truncated))),
+                } => app.search_finished(Ok(SearchSummary {
+                    matches,
+                    files_searched,
+                    truncated,
+                    // The panel asks for the host's default cap.
+                    limit: 0,
+                    cancelled: false,
+                })),
                 Response::Error { message } => app.search_finished(Err(message)),
                 other => tracing::debug!("unexpected answer to a search: {other:?}"),
             }
