@@ -82,7 +82,9 @@ impl Participant {
 
     /// Sends a request of type `R`; its answers come from [`Self::next_answer`].
     pub async fn send<R: HostRequest>(&mut self, request: R) -> Result<RequestId, ClientError> {
-        self.send_request(request.into_request()).await
+        let id = self.session.ask(request);
+        self.driver.flush(&mut self.session).await;
+        Ok(id)
     }
 
     /// The next answer to request `id` of type `R`, and whether it is the last.

@@ -8,9 +8,11 @@ use std::ops::ControlFlow;
 
 use ropey::Rope;
 
+use crate::client::ClientError;
+use crate::client::request::{self, CancelSearch, ReadFile, Search, SearchProgress};
 use crate::client::session::Session;
 use crate::protocol::FILE_CHUNK_LEN;
-use crate::protocol::message::{Request, RequestId, Response};
+use crate::protocol::message::{RequestId, Response};
 use crate::protocol::search::SearchSummary;
 use crate::tui::app::App;
 use crate::tui::compositor::AppCommand;
@@ -32,13 +34,13 @@ impl PanelRequests {
         match command {
             AppCommand::WorkspaceSearch(query) => {
                 self.cancel_search(session);
-                self.search = Some(session.request(Request::Search(query)));
+                self.search = Some(session.ask(Search(query)));
             }
             AppCommand::CancelSearch => self.cancel_search(session),
             AppCommand::SearchPreview(path) => match session.documents.get(&path) {
                 Some(document) => app.search_preview(&path, document.rope.clone()),
                 None => {
-                    let id = session.request(Request::ReadFile {
+                    let id = session.ask(ReadFile {
                         path: path.clone(),
                         offset: 0,
                         len: FILE_CHUNK_LEN as u32,
@@ -59,13 +61,13 @@ impl PanelRequests {
         if self.search.take().is_some()
             && let Some(query) = app.restart_search()
         {
-            self.search = Some(session.request(Request::Search(query)));
+            self.search = Some(session.ask(Search(query)));
         }
     }
 
     fn cancel_search(&mut self, session: &mut Session) {
         if let Some(id) = self.search.take() {
-            session.request(Request::CancelSearch { id });
+            session.ask(CancelSearch(id));
         }
     }
 
@@ -87,18 +89,18 @@ impl PanelRequests {
             if done {
                 self.search = None;
             }
-            match body {
-                Response::SearchResults(hits) => {
+            match request::answer::<Search>(body) {
+                Ok(SearchProgress::Hits(hits)) => {
                     for command in app.search_results(hits, &*session) {
                         // Only previews come back from a batch of results.
                         let _ = self.command(command, session, app);
                     }
                 }
-                Response::SearchDone {
+                Ok(SearchProgress::Done {
                     matches,
                     files_searched,
                     truncated,
-                } => app.search_finished(Ok(SearchSummary {
+                }) => app.search_finished(Ok(SearchSummary {
                     matches,
                     files_searched,
                     truncated,
@@ -106,16 +108,17 @@ impl PanelRequests {
                     limit: 0,
                     cancelled: false,
                 })),
-                Response::Error { message } => app.search_finished(Err(message)),
-                other => tracing::debug!("unexpected answer to a search: {other:?}"),
+                Err(ClientError::Host(message)) => app.search_finished(Err(message)),
+                Err(error) => tracing::debug!("unexpected answer to a search: {error}"),
             }
         } else if let Some((_, path)) = self.preview.take_if(|(asked, _)| *asked == id) {
-            match body {
-                Response::FileChunk { data, .. } => {
-                    app.search_preview(&path, Rope::from_str(&String::from_utf8_lossy(&data)));
+            match request::answer::<ReadFile>(body) {
+                Ok(chunk) => {
+                    let text = String::from_utf8_lossy(&chunk.data);
+                    app.search_preview(&path, Rope::from_str(&text));
                 }
                 // The preview falls back to the matching lines; nothing to tell.
-                other => tracing::debug!("no preview of {path}: {other:?}"),
+                Err(error) => tracing::debug!("no preview of {path}: {error}"),
             }
         }
     }
