@@ -265,6 +265,9 @@ impl Participant {
     }
 
     /// The raw channel, for tools and tests that speak the protocol directly.
+    ///
+    /// # Panics
+    /// After a request failed because the connection dropped (there is no channel left).
     pub fn into_channel(self) -> Channel {
         self.driver
             .into_channel()
