@@ -188,12 +188,12 @@ fn relayed(seq: u64, at: usize) -> Message {
 /// to a forwarding member, which re-sends it at once to everyone; ten receivers time it.
 async fn relay_round_trip(link: &Link, total: usize) -> Vec<Duration> {
     let sender = Participant::join(link, "raw-sender").await.expect("joins");
-    let sender_id = sender.me.participant;
+    let sender_id = sender.me().participant;
     let sender = sender.into_channel();
     let forwarder = Participant::join(link, "raw-forwarder")
         .await
         .expect("joins");
-    let forwarder_id = forwarder.me.participant;
+    let forwarder_id = forwarder.me().participant;
     let mut forwarder = forwarder.into_channel();
     let sent: SendTimes = Arc::new(Mutex::new(Vec::with_capacity(total)));
     let mut receivers = Vec::new();

@@ -15,8 +15,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use cotype::host::search::{SearchQuery, search};
+use cotype::host::search::search;
 use cotype::host::workspace::{DEFAULT_HIDDEN, Workspace};
+use cotype::protocol::search::SearchQuery;
 
 const TREE_VERSION: &str = "v1";
 const TOP_FOLDERS: usize = 20;
@@ -200,7 +201,7 @@ fn main() {
         (
             "literal",
             SearchQuery {
-                max_matches: usize::MAX,
+                max_matches: u32::MAX,
                 ..SearchQuery::literal("needle_token")
             },
         ),
@@ -208,7 +209,7 @@ fn main() {
             "regex",
             SearchQuery {
                 fixed_strings: false,
-                max_matches: usize::MAX,
+                max_matches: u32::MAX,
                 ..SearchQuery::literal(r"fn [a-z]+_handler\(\w+")
             },
         ),

@@ -9,11 +9,13 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use cotype::client::headless;
 use cotype::client::{ClientError, Participant};
 use cotype::host::{HostOptions, HostSession};
 use cotype::host_control::{Approval, HostCommand};
 use cotype::link::{Link, resolve_link_text};
-use cotype::protocol::message::{SearchRequest, TextLocation, TextPosition};
+use cotype::protocol::message::TextPosition;
+use cotype::protocol::search::SearchQuery;
 use cotype::relay::{Relay, RelayConfig};
 use cotype::text::LineCol;
 
@@ -554,11 +556,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut client =
                 Participant::join_telling(&link, &participant.name, &mut say_waiting).await?;
             let files = client.list_files().await?;
-            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            for file in files {
-                writeln!(stdout, "{}", file.path)?;
-            }
-            stdout.flush()?;
+            headless::print_files(&mut stdout(), &files)?;
             Ok(())
         }
         Command::Edit {
@@ -583,10 +581,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, None) => unreachable!("clap requires one of --insert and --delete"),
             };
             let revision = edit(&mut driver, &mut session, &path, at, &action, save).await?;
-            eprintln!(
-                "{path}: edit applied at revision {revision}{}",
-                if save { ", saved" } else { "" }
-            );
+            headless::print_edited(&path, revision, save);
             Ok(())
         }
         Command::Join(args) => join(args).await,
@@ -630,7 +625,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (link, pattern) = link_and(link, pattern, "PATTERN", participant.insecure)?;
             let mut client =
                 Participant::join_telling(&link, &participant.name, &mut say_waiting).await?;
-            let query = SearchRequest {
+            let query = SearchQuery {
                 pattern,
                 fixed_strings,
                 ignore_case,
@@ -638,7 +633,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 globs,
                 max_matches: max_count,
             };
-            // Batches come from several threads on the host; sorted, the output is stable.
             let mut hits = Vec::new();
             let summary = client
                 .search(query, |batch| {
@@ -646,96 +640,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     std::ops::ControlFlow::Continue(())
                 })
                 .await?;
-            hits.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
-            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            for hit in &hits {
-                if json {
-                    serde_json::to_writer(&mut stdout, hit)?;
-                    writeln!(stdout)?;
-                } else {
-                    writeln!(
-                        stdout,
-                        "{}:{}:{}:{}",
-                        hit.path, hit.line, hit.column, hit.text
-                    )?;
-                }
-            }
-            stdout.flush()?;
-            if let Some(notice) = summary.notice() {
-                eprintln!("cotype: {notice}");
-            }
-            if hits.is_empty() {
+            let found = !hits.is_empty();
+            headless::print_search(&mut stdout(), hits, &summary, json)?;
+            if !found {
                 return Err(NoMatch.into());
             }
             Ok(())
         }
         Command::Hover { place } => {
             let (mut client, at) = join_at(place).await?;
-            match client.hover(at).await? {
-                Some(hover) => {
-                    if hover.syntactic {
-                        eprintln!("{SYNTACTIC_NOTE}");
-                    }
-                    writeln!(std::io::stdout(), "{}", hover.markdown.trim())?;
-                }
-                None => eprintln!("cotype: nothing to show there"),
-            }
+            let hover = client.hover(at).await?;
+            headless::print_hover(&mut stdout(), hover)?;
             Ok(())
         }
         Command::Peek { place } => {
             let (mut client, at) = join_at(place).await?;
             let peeked = client.peek(at).await?;
-            if peeked.syntactic {
-                eprintln!("{SYNTACTIC_NOTE}");
-            }
-            if peeked.views.is_empty() {
-                eprintln!("cotype: no definition found there");
-            }
-            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            for (n, view) in peeked.views.iter().enumerate() {
-                if n > 0 {
-                    writeln!(stdout)?;
-                }
-                writeln!(stdout, "{}", location_line(&view.location))?;
-                for line in &view.lines {
-                    writeln!(stdout, "{line}")?;
-                }
-            }
-            stdout.flush()?;
+            headless::print_peek(&mut stdout(), &peeked)?;
             Ok(())
         }
         Command::Definition { place } => {
             let (mut client, at) = join_at(place).await?;
             let found = client.definition(at).await?;
-            if found.syntactic {
-                eprintln!("{SYNTACTIC_NOTE}");
-            }
-            if found.locations.is_empty() {
-                eprintln!("cotype: no definition found there");
-            }
-            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            for location in &found.locations {
-                writeln!(stdout, "{}", location_line(location))?;
-            }
-            stdout.flush()?;
+            headless::print_definitions(&mut stdout(), &found)?;
             Ok(())
         }
         Command::Refs { place } => {
             let (mut client, at) = join_at(place).await?;
             let references = client.references(at).await?;
-            if references.is_empty() {
-                eprintln!("cotype: no references found there");
-            }
-            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            for reference in &references {
-                writeln!(
-                    stdout,
-                    "{}: {}",
-                    location_line(&reference.location),
-                    reference.context_line.trim()
-                )?;
-            }
-            stdout.flush()?;
+            headless::print_references(&mut stdout(), &references)?;
             Ok(())
         }
     }
@@ -983,9 +916,6 @@ fn say_waiting() {
     eprintln!("cotype: waiting for the host to let you in…");
 }
 
-const SYNTACTIC_NOTE: &str =
-    "cotype: note: answered from syntax alone; the host has no language server for this file";
-
 async fn join_at(place: PlaceArgs) -> anyhow::Result<(Participant, TextPosition)> {
     let (link, at) = link_and(
         place.link,
@@ -999,20 +929,9 @@ async fn join_at(place: PlaceArgs) -> anyhow::Result<(Participant, TextPosition)
     Ok((client, at))
 }
 
-/// `path:line:col`, 1-based, as the place arguments are written.
-fn location_line(location: &TextLocation) -> String {
-    let start = location.range.start;
-    let outside = if location.external {
-        " (outside the shared folder)"
-    } else {
-        ""
-    };
-    format!(
-        "{}:{}:{}{outside}",
-        location.path,
-        start.line + 1,
-        start.col + 1
-    )
+/// Standard output, buffered, for the headless commands' results.
+fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::new(std::io::stdout().lock())
 }
 
 async fn run_join(

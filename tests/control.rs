@@ -442,10 +442,9 @@ async fn the_hosts_own_user_is_proven_not_claimed() {
     let mut owner = Participant::join_as(&link, "alice", Some(&owner_key))
         .await
         .expect("the owner is admitted without an answer");
-    assert_eq!(owner.me.role, Role::Host);
+    assert_eq!(owner.me().role, Role::Host);
     let hosts: Vec<_> = owner
-        .members
-        .iter()
+        .members()
         .filter(|member| member.role == Role::Host)
         .map(|member| (member.participant, member.name.clone()))
         .collect();

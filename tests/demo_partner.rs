@@ -345,3 +345,90 @@ async fn a_late_visitor_sees_ada_keep_working_after_the_fix() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The documented contract of presence: it goes out only once the host has confirmed the
+/// sender's edits, so its positions are in the host's text at its revision. A watcher
+/// following Ada sees every presence of hers and every edit she typed, in the order they
+/// arrive; a presence sent while she still had a typed character on its way would put
+/// her cursor just after that character at a revision that does not contain it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adas_presence_never_runs_ahead_of_her_confirmed_typing() {
+    use cotype::channel::Incoming;
+    use cotype::protocol::header::Route;
+    use cotype::protocol::message::{EditMessage, Message, Request};
+    use cotype::text::Assoc;
+
+    let demo = cotype::demo::start(DemoOptions {
+        partner: PartnerOptions {
+            speed: SPEED,
+            ..PartnerOptions::default()
+        },
+        ..DemoOptions::default()
+    })
+    .await
+    .expect("the demo starts");
+    let ada = demo.partner_id;
+    let mut watcher = cotype::client::Participant::join(&demo.link, "watcher")
+        .await
+        .expect("the demo's link joins")
+        .into_channel();
+    watcher
+        .sender
+        .control(&ToRelay::Follow { leader: Some(ada) })
+        .await
+        .unwrap();
+    let open = Message::Request {
+        id: 1,
+        body: Request::OpenDocument {
+            path: "src/pager.rs".into(),
+        },
+    };
+    watcher.sender.send(Route::Host, &open).await.unwrap();
+
+    // (revision, head) of each presence of Ada's in src/pager.rs, and for each character
+    // she typed: the presences that had arrived before it, and where it went.
+    let mut presences: Vec<(u64, usize)> = Vec::new();
+    let mut typed: Vec<(usize, u64, usize)> = Vec::new();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let incoming = tokio::time::timeout_at(deadline, watcher.recv())
+            .await
+            .expect("Ada types and saves her fix in time");
+        let Incoming::Message { header, message } = incoming else {
+            continue;
+        };
+        match message {
+            Message::Presence(presence)
+                if header.sender == ada && presence.path.as_deref() == Some("src/pager.rs") =>
+            {
+                let head = presence.selections.first().map_or(0, |&(_, head)| head);
+                presences.push((presence.revision, head));
+            }
+            Message::Edit(EditMessage::Applied { edits }) => {
+                for applied in edits.into_iter().filter(|e| e.by == ada) {
+                    let op = &applied.edit.op;
+                    // Where the character went: the first place the edit moves.
+                    let at = (0..=op.base_len())
+                        .find(|&pos| op.transform_position(pos, Assoc::After) != pos)
+                        .unwrap_or(0);
+                    typed.push((presences.len(), applied.edit.revision, at));
+                }
+            }
+            Message::Event(cotype::protocol::message::Event::Saved { by, .. }) if by == ada => {
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(typed.len() > 5 && !presences.is_empty(), "{typed:?}");
+    for (arrived_before, revision, at) in typed {
+        let ahead = presences[..arrived_before]
+            .iter()
+            .find(|&&(seen_at, head)| seen_at < revision && head == at + 1);
+        assert_eq!(
+            ahead, None,
+            "Ada's presence showed her after the character she typed at {at} before the host \
+             confirmed it (revision {revision})"
+        );
+    }
+}

@@ -109,12 +109,7 @@ async fn nothing_readable_crosses_the_relay() {
         .unwrap();
     let mut other = Participant::join(&link, "second").await.unwrap();
     // The guest's name reached the others (so it did travel), and the file contents too.
-    assert!(
-        guest
-            .members
-            .iter()
-            .any(|m| m.name == "MARKER-HOSTNAME-4be0")
-    );
+    assert!(guest.members().any(|m| m.name == "MARKER-HOSTNAME-4be0"));
     let files = guest.list_files().await.unwrap();
     assert_eq!(files.len(), 2);
     let mut contents = Vec::new();

@@ -320,7 +320,7 @@ async fn editing_gitignore_does_not_unhide_files() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_member_cannot_take_the_host_from_the_others() {
     use cotype::host::rate::{OPEN_DOCUMENTS, SEARCHES_IN_FLIGHT};
-    use cotype::protocol::message::SearchRequest;
+    use cotype::protocol::search::SearchQuery;
     let dir = tempfile::tempdir().unwrap();
     let files: Vec<(String, Vec<u8>)> = (0..OPEN_DOCUMENTS + 20)
         .map(|i| {
@@ -338,7 +338,7 @@ async fn one_member_cannot_take_the_host_from_the_others() {
     let mut flooder = Participant::join(&link, "flooder").await.unwrap();
     let mut bystander = Participant::join(&link, "bystander").await.unwrap();
 
-    let search = Request::Search(SearchRequest {
+    let search = Request::Search(SearchQuery {
         pattern: "needle".into(),
         fixed_strings: true,
         ignore_case: false,

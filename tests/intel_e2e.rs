@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 mod common;
 
 use cotype::client::{ClientError, Participant};
-use cotype::protocol::message::{SearchRequest, Severity, TextPosition};
+use cotype::protocol::message::{Severity, TextPosition};
+use cotype::protocol::search::SearchQuery;
 use cotype::relay::RelayConfig;
 use cotype::text::LineCol;
 
@@ -202,7 +203,7 @@ async fn rust_analyzer_hover_peek_definition_references_search_through_the_relay
     let mut hits = Vec::new();
     let summary = guest
         .search(
-            SearchRequest {
+            SearchQuery {
                 pattern: format!("{QUERY_MARKER}|zz_find_me"),
                 fixed_strings: false,
                 ignore_case: false,
@@ -399,7 +400,7 @@ async fn a_stopped_search_leaves_the_session_usable() {
     let relay = common::start_relay(RelayConfig::default()).await;
     let link = common::start_host(dir.path(), relay.address, "host", &[]).await;
     let mut guest = Participant::join(&link, "guest").await.expect("join");
-    let query = SearchRequest {
+    let query = SearchQuery {
         pattern: "needle".to_owned(),
         fixed_strings: true,
         ignore_case: false,

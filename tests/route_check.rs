@@ -80,7 +80,7 @@ async fn a_participant_ignores_frames_addressed_to_someone_else() {
 
     let guest = Participant::join(&link, "guest").await.unwrap();
     assert_eq!(
-        (guest.me.participant, guest.me.name.as_str()),
+        (guest.me().participant, guest.me().name.as_str()),
         (5, "guest"),
         "the participant took a welcome addressed to participant 6"
     );

@@ -22,10 +22,9 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
-use cotype::host::search::{
-    MAX_MATCH_TEXT_CHARS, SearchError, SearchMatch, SearchQuery, SearchSummary, search,
-};
+use cotype::host::search::{MAX_MATCH_TEXT_CHARS, search};
 use cotype::host::workspace::{DEFAULT_HIDDEN, Workspace};
+use cotype::protocol::search::{SearchError, SearchHit, SearchQuery, SearchSummary};
 
 fn write(root: &Path, relative: &str, contents: impl AsRef<[u8]>) {
     let path = root.join(relative);
@@ -108,7 +107,7 @@ fn tree() -> tempfile::TempDir {
 }
 
 /// Runs the real ripgrep with the flags that mirror `query` (see the module docs).
-fn ripgrep(root: &Path, query: &SearchQuery) -> Vec<SearchMatch> {
+fn ripgrep(root: &Path, query: &SearchQuery) -> Vec<SearchHit> {
     let mut command = Command::new("rg");
     command.current_dir(root).args([
         "--vimgrep",
@@ -146,7 +145,7 @@ fn ripgrep(root: &Path, query: &SearchQuery) -> Vec<SearchMatch> {
         String::from_utf8_lossy(&output.stderr)
     );
     let stdout = String::from_utf8(output.stdout).expect("the fixture is UTF-8");
-    let mut matches: Vec<SearchMatch> = stdout
+    let mut matches: Vec<SearchHit> = stdout
         .lines()
         .map(|line| {
             let mut fields = line.splitn(4, ':');
@@ -159,7 +158,7 @@ fn ripgrep(root: &Path, query: &SearchQuery) -> Vec<SearchMatch> {
             let line_number = field().parse().unwrap();
             let column = field().parse().unwrap();
             let text = field().chars().take(MAX_MATCH_TEXT_CHARS).collect();
-            SearchMatch {
+            SearchHit {
                 path,
                 line: line_number,
                 column,
@@ -171,7 +170,7 @@ fn ripgrep(root: &Path, query: &SearchQuery) -> Vec<SearchMatch> {
     matches
 }
 
-fn ours(workspace: &Workspace, query: &SearchQuery) -> (Vec<SearchMatch>, SearchSummary) {
+fn ours(workspace: &Workspace, query: &SearchQuery) -> (Vec<SearchHit>, SearchSummary) {
     let mut matches = Vec::new();
     let summary = search(
         workspace,
@@ -184,7 +183,7 @@ fn ours(workspace: &Workspace, query: &SearchQuery) -> (Vec<SearchMatch>, Search
         },
     )
     .unwrap();
-    assert_eq!(summary.matches, matches.len());
+    assert_eq!(summary.matches, matches.len() as u64);
     matches.sort();
     (matches, summary)
 }
@@ -298,7 +297,7 @@ fn search_reads_the_files_ripgrep_would_read() {
     let link = BTreeSet::from(["lib_link.rs".to_owned()]);
     assert_eq!(&listed - &link, rg_files);
     let (_, summary) = ours(&workspace, &query("needle"));
-    assert_eq!(summary.files_searched, rg_files.len());
+    assert_eq!(summary.files_searched, rg_files.len() as u64);
 }
 
 #[test]
@@ -352,7 +351,7 @@ fn search_stops_at_the_cap_and_says_so() {
     let (all, summary) = ours(&workspace, &query("needle"));
     assert!(!summary.truncated);
     let exact = SearchQuery {
-        max_matches: all.len(),
+        max_matches: all.len() as u32,
         ..query("needle")
     };
     assert!(

@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 
 use cotype::protocol::message::{
-    Completion, DiagnosticItem, PeekView, Response, SearchHit, Severity, TextLocation, TextRange,
+    Completion, DiagnosticItem, PeekView, Response, Severity, TextLocation, TextRange,
 };
+use cotype::protocol::search::{SearchHit, SearchSummary};
 use cotype::text::LineCol;
 use cotype::text::Operation;
 use cotype::tui::app::App;
@@ -984,7 +985,7 @@ fn search_panel_streams_results_with_a_preview_and_opens_the_match() {
         "src/lib.rs",
         Rope::from_str("fn greeeting() -> u8 {\n    let s = greeeting();\n    s\n}\n"),
     );
-    screen.app.search_finished(Ok((3, 5, false)));
+    screen.app.search_finished(Ok(finished(3, 5, false)));
     let text = screen.draw();
     insta::assert_snapshot!("search_panel", text);
     assert!(
@@ -1009,6 +1010,17 @@ fn search_panel_streams_results_with_a_preview_and_opens_the_match() {
     );
 }
 
+/// How a search with the host's default cap ended.
+fn finished(matches: u64, files_searched: u64, truncated: bool) -> SearchSummary {
+    SearchSummary {
+        matches,
+        files_searched,
+        truncated,
+        limit: 0,
+        cancelled: false,
+    }
+}
+
 #[test]
 fn search_panel_says_when_the_host_stopped_at_the_cap() {
     let mut screen = Screen::sized("default", 100, 26);
@@ -1017,7 +1029,7 @@ fn search_panel_says_when_the_host_stopped_at_the_cap() {
     screen
         .app
         .search_results(vec![hit("README.md", 1, 5, "# cotype")], &screen.docs);
-    screen.app.search_finished(Ok((10_000, 812, true)));
+    screen.app.search_finished(Ok(finished(10_000, 812, true)));
     let text = screen.draw();
     assert!(
         text.contains("search stopped after 10,000 matches; narrow it with a glob"),

@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 use crate::channel::{Channel, Incoming};
+use crate::client::join::{self, Joined};
 use crate::client::session::Session;
-use crate::client::{ClientError, Participant, SILENCE_PING, SILENT_PINGS};
+use crate::client::{ClientError, SILENCE_PING, SILENT_PINGS};
 use crate::link::Link;
 use crate::protocol::control::{ErrorCode, FromRelay};
 use crate::protocol::header::Header;
@@ -20,6 +21,8 @@ const MAX_RETRY: Duration = Duration::from_secs(5);
 /// the host's machine asleep) before it says the host is gone: as long as the host tries
 /// to come back (`host::session` resumes for 60 s).
 pub const HOST_GRACE: Duration = Duration::from_secs(75);
+/// Why the connection dropped when the relay gave no reason.
+pub const DROPPED: &str = "the connection to the relay dropped";
 
 #[derive(Debug)]
 pub enum DriverEvent {
@@ -73,41 +76,43 @@ impl Driver {
         Self::join_as(link, name, None).await
     }
 
-    /// Joins as the host's own user when given the host's `OwnerKey` (see `Participant::join_as`).
+    /// Joins as the host's own user when given the host's `OwnerKey`: the host admits it
+    /// without asking and shows it as the host.
     pub async fn join_as(
         link: &Link,
         name: &str,
         owner: Option<crate::crypto::OwnerKey>,
     ) -> Result<(Driver, Session), ClientError> {
-        let participant = Participant::join_as(link, name, owner.as_ref()).await?;
-        Ok(Self::joined(link, name, owner, participant))
+        let joined =
+            join::join(link, name, owner.as_ref(), &Default::default(), &mut || {}).await?;
+        Ok(Self::joined(link, name, owner, joined))
     }
 
-    /// Joins, calling `waiting` if the host's user decides who gets in
-    /// (`Participant::join_telling`).
+    /// Joins, calling `waiting` if the host says its user decides who gets in (the wait
+    /// for the welcome may then be long).
     pub async fn join_telling(
         link: &Link,
         name: &str,
         waiting: &mut (dyn FnMut() + Send),
     ) -> Result<(Driver, Session), ClientError> {
-        let participant = Participant::join_telling(link, name, waiting).await?;
-        Ok(Self::joined(link, name, None, participant))
+        let joined = join::join(link, name, None, &Default::default(), waiting).await?;
+        Ok(Self::joined(link, name, None, joined))
     }
 
     fn joined(
         link: &Link,
         name: &str,
         owner: Option<crate::crypto::OwnerKey>,
-        participant: Participant,
+        joined: Joined,
     ) -> (Driver, Session) {
-        let session = Session::new(participant.me.clone(), participant.members.clone());
+        let session = Session::new(joined.me, joined.members);
         let driver = Driver {
             link: link.clone(),
             name: name.to_string(),
-            key_pair: participant.key_pair.clone(),
-            host_public_key: participant.host_public_key,
-            epoch: participant.epoch,
-            channel: Some(participant.into_channel()),
+            key_pair: joined.key_pair,
+            host_public_key: joined.host_public_key,
+            epoch: joined.epoch,
+            channel: Some(joined.channel),
             owner,
             replay_window: Default::default(),
             retry: FIRST_RETRY,
@@ -120,6 +125,12 @@ impl Driver {
 
     pub fn is_connected(&self) -> bool {
         self.channel.is_some()
+    }
+
+    /// The raw channel, for tools and tests that speak the protocol directly; `None`
+    /// while reconnecting.
+    pub fn into_channel(self) -> Option<Channel> {
+        self.channel
     }
 
     /// Sends what the session queued. While disconnected nothing is sent; the session's
@@ -209,8 +220,7 @@ impl Driver {
                         }
                     }
                     return DriverEvent::Disconnected {
-                        reason: reason
-                            .unwrap_or_else(|| "the connection to the relay dropped".into()),
+                        reason: reason.unwrap_or_else(|| DROPPED.into()),
                     };
                 }
             }
@@ -286,22 +296,22 @@ impl Driver {
         loop {
             tokio::time::sleep(self.retry).await;
             self.retry = (self.retry * 2).min(MAX_RETRY);
-            match Participant::rejoin(
+            match join::join(
                 &self.link,
                 &self.name,
                 self.owner.as_ref(),
                 &self.replay_window,
+                &mut || {},
             )
             .await
             {
-                Ok(participant) => {
+                Ok(joined) => {
                     self.retry = FIRST_RETRY;
-                    self.key_pair = participant.key_pair.clone();
-                    self.host_public_key = participant.host_public_key;
-                    self.epoch = participant.epoch;
-                    let me = participant.me.clone();
-                    let members = participant.members.clone();
-                    self.channel = Some(participant.into_channel());
+                    self.key_pair = joined.key_pair;
+                    self.host_public_key = joined.host_public_key;
+                    self.epoch = joined.epoch;
+                    let (me, members) = (joined.me, joined.members);
+                    self.channel = Some(joined.channel);
                     self.next_ping = tokio::time::Instant::now() + SILENCE_PING;
                     self.unanswered_pings = 0;
                     return DriverEvent::Reconnected { me, members };

@@ -1,11 +1,17 @@
-//! One-shot participant actions for scripts and tests (`cotype edit`), driven through
-//! the same session and driver as the TUI.
+//! The headless commands' side of the client: one-shot actions for scripts and tests
+//! (`cotype edit`), driven through the same session and driver as the TUI, and what
+//! `cotype ls/cat/search/hover/peek/definition/refs/edit` print. Printing is plain
+//! writes to stdout and stderr: nothing here knows a terminal.
 
+use std::io::Write;
 use std::time::Duration;
 
 use crate::client::ClientError;
 use crate::client::driver::{Driver, apply};
+use crate::client::intel::{Definitions, HoverText, Peeked};
 use crate::client::session::{Session, SessionEvent};
+use crate::protocol::message::{FileEntry, ReferenceHit, TextLocation};
+use crate::protocol::search::{SearchHit, SearchSummary};
 use crate::text::{LineCol, Operation, position};
 
 /// What `cotype edit` changes.
@@ -165,4 +171,144 @@ pub fn one_based_position(rope: &ropey::Rope, at: LineCol) -> Result<usize, Stri
         ));
     }
     Ok(line_start + at.col - 1)
+}
+
+// ----- what the headless commands print (stdout for results, stderr for notes)
+
+/// Said on stderr when the host answered from syntax alone.
+pub const SYNTACTIC_NOTE: &str =
+    "cotype: note: answered from syntax alone; the host has no language server for this file";
+
+fn written(result: std::io::Result<()>) -> Result<(), ClientError> {
+    result.map_err(ClientError::Output)
+}
+
+/// `cotype ls`: one shared path a line.
+pub fn print_files(out: &mut impl Write, files: &[FileEntry]) -> Result<(), ClientError> {
+    for file in files {
+        written(writeln!(out, "{}", file.path))?;
+    }
+    written(out.flush())
+}
+
+/// `cotype search`: the matches sorted by place (batches come from several threads on the
+/// host; sorted, the output is stable), as `rg --vimgrep` prints them or one JSON object
+/// a line, then on stderr why some were left out, if they were.
+pub fn print_search(
+    out: &mut impl Write,
+    mut hits: Vec<SearchHit>,
+    summary: &SearchSummary,
+    json: bool,
+) -> Result<(), ClientError> {
+    hits.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
+    for hit in &hits {
+        if json {
+            serde_json::to_writer(&mut *out, hit).map_err(|e| ClientError::Output(e.into()))?;
+            written(writeln!(out))?;
+        } else {
+            written(writeln!(
+                out,
+                "{}:{}:{}:{}",
+                hit.path, hit.line, hit.column, hit.text
+            ))?;
+        }
+    }
+    written(out.flush())?;
+    if let Some(notice) = summary.notice() {
+        eprintln!("cotype: {notice}");
+    }
+    Ok(())
+}
+
+/// `cotype hover`: the documentation as the host wrote it.
+pub fn print_hover(out: &mut impl Write, hover: Option<HoverText>) -> Result<(), ClientError> {
+    match hover {
+        Some(hover) => {
+            if hover.syntactic {
+                eprintln!("{SYNTACTIC_NOTE}");
+            }
+            written(writeln!(out, "{}", hover.markdown.trim()))
+        }
+        None => {
+            eprintln!("cotype: nothing to show there");
+            Ok(())
+        }
+    }
+}
+
+/// `cotype peek`: each definition's place, then its lines; a blank line between them.
+pub fn print_peek(out: &mut impl Write, peeked: &Peeked) -> Result<(), ClientError> {
+    if peeked.syntactic {
+        eprintln!("{SYNTACTIC_NOTE}");
+    }
+    if peeked.views.is_empty() {
+        eprintln!("cotype: no definition found there");
+    }
+    for (n, view) in peeked.views.iter().enumerate() {
+        if n > 0 {
+            written(writeln!(out))?;
+        }
+        written(writeln!(out, "{}", location_line(&view.location)))?;
+        for line in &view.lines {
+            written(writeln!(out, "{line}"))?;
+        }
+    }
+    written(out.flush())
+}
+
+/// `cotype definition`: one place a line.
+pub fn print_definitions(out: &mut impl Write, found: &Definitions) -> Result<(), ClientError> {
+    if found.syntactic {
+        eprintln!("{SYNTACTIC_NOTE}");
+    }
+    if found.locations.is_empty() {
+        eprintln!("cotype: no definition found there");
+    }
+    for location in &found.locations {
+        written(writeln!(out, "{}", location_line(location)))?;
+    }
+    written(out.flush())
+}
+
+/// `cotype refs`: each use's place and its line.
+pub fn print_references(
+    out: &mut impl Write,
+    references: &[ReferenceHit],
+) -> Result<(), ClientError> {
+    if references.is_empty() {
+        eprintln!("cotype: no references found there");
+    }
+    for reference in references {
+        written(writeln!(
+            out,
+            "{}: {}",
+            location_line(&reference.location),
+            reference.context_line.trim()
+        ))?;
+    }
+    written(out.flush())
+}
+
+/// `cotype edit`: on stderr, the revision the edit made.
+pub fn print_edited(path: &str, revision: u64, saved: bool) {
+    eprintln!(
+        "{path}: edit applied at revision {revision}{}",
+        if saved { ", saved" } else { "" }
+    );
+}
+
+/// `path:line:col`, 1-based, as the place arguments are written.
+pub fn location_line(location: &TextLocation) -> String {
+    let start = location.range.start;
+    let outside = if location.external {
+        " (outside the shared folder)"
+    } else {
+        ""
+    };
+    format!(
+        "{}:{}:{}{outside}",
+        location.path,
+        start.line + 1,
+        start.col + 1
+    )
 }

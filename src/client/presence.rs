@@ -1,4 +1,13 @@
-//! Someone's cursor, as their presence tells it, is in the host's text at the revision
+//! Presence both ways: ours going out, the others' coming in.
+//!
+//! **Ours** ([`OwnPresence`]): followers get each change at most every 30 ms, everyone
+//! (the people panel) at most every 250 ms, the last change always arrives, and nothing
+//! goes while the host has not confirmed our edits to the file: positions in text the
+//! others do not have yet would put our cursor in the wrong place on their screens. Each
+//! carries a sequence number and the revision its positions refer to. The TUI, the demo's
+//! partner and anyone else who shows a cursor use this one state.
+//!
+//! **Theirs**: someone's cursor, as their presence tells it, is in the host's text at the revision
 //! they had (`Presence::revision`). Our copy may be at an older or newer revision, and may
 //! carry edits of ours the host has not sequenced yet; drawing their positions as they
 //! came would put their cursor off by every character typed in between. So the receiver
@@ -7,8 +16,157 @@
 //! have yet waits until we do.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
+use tokio::time::Instant;
+
+use crate::client::session::Session;
+use crate::protocol::ParticipantId;
+use crate::protocol::header::Route;
+use crate::protocol::message::Presence;
 use crate::text::{Assoc, Client, Operation};
+
+/// Presence to the people who follow us: smooth enough to watch, at most ~33 per second.
+pub const FOLLOWERS_INTERVAL: Duration = Duration::from_millis(30);
+/// Presence to everyone (people panel, cursors of those in the same file): 4 per second.
+/// The receiving side relies on this rule.
+pub const EVERYONE_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Where we are: the document, our selection in it (anchor, head; char indices in our
+/// text) and the first line in view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct View {
+    pub path: String,
+    pub selection: (usize, usize),
+    pub scroll_line: usize,
+    pub following: Option<ParticipantId>,
+}
+
+/// Our presence as last announced, and when each audience is next due.
+#[derive(Debug)]
+pub struct OwnPresence {
+    seq: u64,
+    current: Option<View>,
+    followers_due: bool,
+    everyone_due: bool,
+    last_followers: Instant,
+    last_everyone: Instant,
+}
+
+impl Default for OwnPresence {
+    fn default() -> Self {
+        let long_ago = Instant::now() - EVERYONE_INTERVAL;
+        OwnPresence {
+            seq: 0,
+            current: None,
+            followers_due: false,
+            everyone_due: false,
+            last_followers: long_ago,
+            last_everyone: long_ago,
+        }
+    }
+}
+
+impl OwnPresence {
+    /// Our view may have moved (`None`: no document open); returns whether it did (both
+    /// audiences are then due).
+    pub fn moved(&mut self, view: Option<View>) -> bool {
+        if self.current == view {
+            return false;
+        }
+        self.current = view;
+        self.followers_due = true;
+        self.everyone_due = true;
+        true
+    }
+
+    /// Everyone should hear where we are again (a newcomer, a reconnect, a new latency).
+    pub fn tell_everyone(&mut self) {
+        self.everyone_due = true;
+    }
+
+    /// Whether our presence may go: not while the host has not confirmed our edits to
+    /// the document it is in.
+    pub fn ready(&self, session: &Session) -> bool {
+        self.current.as_ref().is_none_or(|view| {
+            session
+                .documents
+                .get(&view.path)
+                .is_none_or(|document| !document.ot.has_pending())
+        })
+    }
+
+    /// When `send_due` has something to send; `None` when nothing is due or it is held.
+    pub fn deadline(&self, session: &Session) -> Option<Instant> {
+        if !self.ready(session) {
+            return None;
+        }
+        let followers = self
+            .followers_due
+            .then_some(self.last_followers + FOLLOWERS_INTERVAL);
+        let everyone = self
+            .everyone_due
+            .then_some(self.last_everyone + EVERYONE_INTERVAL);
+        match (followers, everyone) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Queues our presence on `session` for whichever audience is due at `now`;
+    /// `following` and `latency_ms` are told also when no document is open. Returns
+    /// whether it went to everyone.
+    pub fn send_due(
+        &mut self,
+        session: &mut Session,
+        now: Instant,
+        following: Option<ParticipantId>,
+        latency_ms: Option<u32>,
+    ) -> bool {
+        if !self.ready(session) {
+            return false;
+        }
+        let route = if self.everyone_due && now >= self.last_everyone + EVERYONE_INTERVAL {
+            // Followers are among everyone: one message reaches both.
+            self.everyone_due = false;
+            self.followers_due = false;
+            self.last_everyone = now;
+            self.last_followers = now;
+            Route::Everyone
+        } else if self.followers_due
+            && self.current.is_some()
+            && now >= self.last_followers + FOLLOWERS_INTERVAL
+        {
+            self.followers_due = false;
+            self.last_followers = now;
+            Route::Followers
+        } else {
+            return false;
+        };
+        self.seq += 1;
+        let mut presence = Presence {
+            seq: self.seq,
+            path: None,
+            revision: 0,
+            selections: Vec::new(),
+            scroll_line: 0,
+            following,
+            latency_ms,
+        };
+        if let Some(view) = &self.current {
+            presence.revision = session
+                .documents
+                .get(&view.path)
+                .map_or(0, |document| document.ot.revision());
+            presence.path = Some(view.path.clone());
+            presence.selections = vec![view.selection];
+            presence.scroll_line = view.scroll_line;
+            presence.following = view.following;
+        }
+        session.send_presence(route, presence);
+        route == Route::Everyone
+    }
+}
 
 /// How many of the host's edits each open document remembers. Presence is at most a few
 /// hundred milliseconds old, so this reaches far back even with several people typing.
@@ -86,6 +244,9 @@ pub fn localize(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::HOST_ID;
+    use crate::protocol::header::{Header, Kind};
+    use crate::protocol::message::{EditMessage, Member, Message, Response, Role};
     use crate::text::{EditId, RemoteEdit, RemoteOutcome};
 
     const OTHER: [u8; 16] = [9; 16];
@@ -194,5 +355,136 @@ mod tests {
             localize(&[(3, 3)], now, &log, &client),
             Localized::Here(vec![(3, 3)])
         );
+    }
+
+    /// Our session with `a.txt` open at revision 4: "hello".
+    fn session_with_document() -> Session {
+        let me = Member {
+            participant: 1,
+            name: "ana".into(),
+            role: Role::Editor,
+            color: 0,
+        };
+        let mut session = Session::new(me, Vec::new());
+        let id = session.open_document("a.txt");
+        session.handle(
+            &host_header(Kind::Response),
+            Message::Response {
+                id,
+                done: true,
+                body: Response::DocumentText {
+                    revision: 4,
+                    text: "hello".into(),
+                    read_only: false,
+                },
+            },
+        );
+        while session.next_event().is_some() {}
+        session.take_outbox();
+        session
+    }
+
+    fn host_header(kind: Kind) -> Header {
+        Header {
+            kind,
+            route: Route::Everyone,
+            epoch: 0,
+            sender: HOST_ID,
+            instance: [0; 16],
+            counter: 0,
+        }
+    }
+
+    fn sent_presence(session: &mut Session) -> Vec<(Route, Presence)> {
+        session
+            .take_outbox()
+            .into_iter()
+            .filter_map(|(route, message)| match message {
+                Message::Presence(presence) => Some((route, presence)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn view(at: usize) -> Option<View> {
+        Some(View {
+            path: "a.txt".into(),
+            selection: (at, at),
+            scroll_line: 0,
+            following: None,
+        })
+    }
+
+    /// The documented contract: a presence whose positions include our unconfirmed typing
+    /// does not go out until the host confirmed it, and then carries the revision that has
+    /// it.
+    #[test]
+    fn our_presence_waits_for_the_host_to_confirm_our_edits() {
+        let mut session = session_with_document();
+        let mut ours = OwnPresence::default();
+        session
+            .local_edit("a.txt", Operation::insert(5, 5, "!").unwrap())
+            .unwrap();
+        assert!(ours.moved(view(6)));
+        let now = Instant::now();
+        assert_eq!(ours.deadline(&session), None, "held");
+        assert!(!ours.send_due(&mut session, now, None, None));
+        let submitted = session.take_outbox();
+        assert!(
+            submitted
+                .iter()
+                .all(|(_, message)| !matches!(message, Message::Presence(_))),
+            "{submitted:?}"
+        );
+        // The host sequences it as revision 5 and sends it back: confirmed.
+        let id = session.documents["a.txt"]
+            .ot
+            .outstanding()
+            .expect("in flight")
+            .id;
+        session.handle(
+            &host_header(Kind::Edit),
+            Message::Edit(EditMessage::Acknowledged {
+                path: "a.txt".into(),
+                id,
+                revision: 5,
+            }),
+        );
+        assert!(ours.deadline(&session).is_some_and(|due| due <= now));
+        assert!(ours.send_due(&mut session, now, None, Some(12)));
+        let sent = sent_presence(&mut session);
+        assert_eq!(sent.len(), 1, "one message reaches followers and everyone");
+        let (route, presence) = &sent[0];
+        assert_eq!(*route, Route::Everyone);
+        assert_eq!(
+            (presence.revision, presence.selections.clone(), presence.seq),
+            (5, vec![(6, 6)], 1)
+        );
+        assert_eq!(presence.latency_ms, Some(12));
+    }
+
+    #[test]
+    fn followers_hear_more_often_than_everyone() {
+        let mut session = session_with_document();
+        let mut ours = OwnPresence::default();
+        let start = Instant::now();
+        ours.moved(view(1));
+        assert!(ours.send_due(&mut session, start, None, None));
+        ours.moved(view(2));
+        let soon = start + FOLLOWERS_INTERVAL;
+        assert_eq!(ours.deadline(&session), Some(soon));
+        assert!(
+            !ours.send_due(&mut session, soon, None, None),
+            "followers only"
+        );
+        let routes: Vec<Route> = sent_presence(&mut session)
+            .into_iter()
+            .map(|(route, _)| route)
+            .collect();
+        assert_eq!(routes, [Route::Everyone, Route::Followers]);
+        // The last change reaches everyone once their interval is over.
+        assert_eq!(ours.deadline(&session), Some(start + EVERYONE_INTERVAL));
+        assert!(ours.send_due(&mut session, start + EVERYONE_INTERVAL, None, None));
+        assert!(!ours.moved(view(2)), "unchanged");
     }
 }

@@ -237,6 +237,11 @@ impl Session {
         self.send_request(body, Pending::Owner)
     }
 
+    /// Sends a typed request; read its answers with `client::request::answer::<R>`.
+    pub fn ask<R: crate::client::request::HostRequest>(&mut self, request: R) -> RequestId {
+        self.request(request.into_request())
+    }
+
     pub fn open_document(&mut self, path: &str) -> RequestId {
         // Opening again (e.g. after a reconnect) starts the text over.
         self.loading.remove(path);

@@ -2,8 +2,9 @@
 //! and plays examples/demo-project/SCRIPT.md — opens files, moves, selects and types the
 //! fix — so that a newcomer sees another person working in the session.
 //!
-//! She is driven like any participant (a `Session` fed from an encrypted channel), so
-//! what the user sees is exactly what a human partner would produce. The user may edit
+//! She is driven like any participant (a `Session` and a `Driver`, her presence through
+//! `client::presence::OwnPresence`), so what the user sees is exactly what a human
+//! partner would produce. The user may edit
 //! the same files meanwhile: positions are carried through their edits, and a step that
 //! no longer fits the document is clamped to the nearest place instead of failing.
 
@@ -14,23 +15,18 @@ use rand::RngExt;
 use ropey::Rope;
 use tokio::time::Instant;
 
-use crate::channel::{Channel, ChannelSender, Incoming};
+use crate::client::driver::{Driver, apply};
+use crate::client::presence::{OwnPresence, View};
 use crate::client::session::{Session, SessionEvent};
-use crate::client::{ClientError, HOST_TIMEOUT, Participant};
+use crate::client::{ClientError, HOST_TIMEOUT};
 use crate::link::Link;
 use crate::protocol::HOST_ID;
-use crate::protocol::control::FromRelay;
-use crate::protocol::header::Route;
-use crate::protocol::message::{Message, Presence};
 use crate::text::{Assoc, LineCol, Operation, position};
 
 /// Typing speed: about twelve characters a second, a relaxed human pace.
 const TYPING_INTERVAL: Duration = Duration::from_millis(83);
 /// Each keystroke's delay varies by up to this fraction, so typing does not look mechanical.
 const TYPING_JITTER: f64 = 0.4;
-/// Presence goes to everyone (the people panel) at most this often; followers get every
-/// change. The receiving side relies on this rule.
-const PRESENCE_TO_EVERYONE: Duration = Duration::from_millis(250);
 /// Lines kept above the cursor when `open` or `move` scroll the view to it.
 const SCROLL_CONTEXT: usize = 8;
 /// Lines assumed visible: a selection whose head leaves them scrolls the view.
@@ -235,8 +231,8 @@ pub enum PartnerError {
 /// Ada, joined and ready to play.
 pub struct Partner {
     session: Session,
-    channel: Channel,
-    sender: ChannelSender,
+    driver: Driver,
+    presence: OwnPresence,
     script: Script,
     speed: f64,
     task_period: Duration,
@@ -245,25 +241,19 @@ pub struct Partner {
     anchor: usize,
     head: usize,
     scroll_line: usize,
-    presence_seq: u64,
-    last_to_everyone: Option<Instant>,
-    /// A presence change not yet sent to everyone because of the rate limit.
-    everyone_behind: bool,
 }
 
 impl Partner {
     /// Joins the session. She does not move until `play`.
     pub async fn join(link: &Link, options: &PartnerOptions) -> Result<Partner, PartnerError> {
         let script = Script::parse(super::project::SCRIPT)?;
-        let participant = Participant::join(link, &options.name)
+        let (driver, session) = Driver::join(link, &options.name)
             .await
             .map_err(PartnerError::Join)?;
-        let session = Session::new(participant.me.clone(), participant.members.clone());
-        let channel = participant.into_channel();
         Ok(Partner {
             session,
-            sender: channel.sender.clone(),
-            channel,
+            driver,
+            presence: OwnPresence::default(),
             script,
             speed: options.speed.max(0.01),
             task_period: options.task_period,
@@ -271,9 +261,6 @@ impl Partner {
             anchor: 0,
             head: 0,
             scroll_line: 0,
-            presence_seq: 0,
-            last_to_everyone: None,
-            everyone_behind: false,
         })
     }
 
@@ -494,54 +481,27 @@ impl Partner {
         }
     }
 
-    fn presence(&mut self) -> Presence {
-        self.presence_seq += 1;
-        let revision = self
-            .path
-            .as_ref()
-            .and_then(|p| self.session.documents.get(p))
-            .map(|d| d.ot.revision())
-            .unwrap_or(0);
-        Presence {
-            seq: self.presence_seq,
-            path: self.path.clone(),
-            revision,
-            selections: vec![(self.anchor, self.head)],
+    /// Her view changed: followers and everyone hear of it as `OwnPresence` paces it
+    /// (and not before the host confirmed what she typed).
+    async fn presence_changed(&mut self) {
+        let view = self.path.clone().map(|path| View {
+            path,
+            selection: (self.anchor, self.head),
             scroll_line: self.scroll_line,
             following: None,
-            latency_ms: None,
-        }
+        });
+        self.presence.moved(view);
+        self.send_presence().await;
     }
 
-    /// Followers see every change; everyone else at most every 250 ms, and the last
-    /// change always arrives (sent from `pump_once` when the interval is over).
-    async fn presence_changed(&mut self) {
-        let presence = Message::Presence(self.presence());
-        self.send(Route::Followers, &presence).await;
-        if self.everyone_due() {
-            self.send(Route::Everyone, &presence).await;
-            self.last_to_everyone = Some(Instant::now());
-            self.everyone_behind = false;
-        } else {
-            self.everyone_behind = true;
-        }
-    }
-
-    fn everyone_due(&self) -> bool {
-        self.last_to_everyone
-            .is_none_or(|last| last.elapsed() >= PRESENCE_TO_EVERYONE)
-    }
-
-    async fn send(&self, route: Route, message: &Message) {
-        if let Err(e) = self.sender.send(route, message).await {
-            tracing::debug!("demo partner: send failed, the connection is closing: {e}");
-        }
+    async fn send_presence(&mut self) {
+        self.presence
+            .send_due(&mut self.session, Instant::now(), None, None);
+        self.flush().await;
     }
 
     async fn flush(&mut self) {
-        for (route, message) in self.session.take_outbox() {
-            self.send(route, &message).await;
-        }
+        self.driver.flush(&mut self.session).await;
     }
 
     /// Stays responsive for `duration`: takes in what arrives meanwhile.
@@ -557,42 +517,24 @@ impl Partner {
     /// selection where it was in the text as others' edits arrive.
     async fn pump_once(&mut self, deadline: Option<Instant>) -> Result<Pumped, PartnerError> {
         self.flush().await;
-        let presence_due = self
-            .everyone_behind
-            .then(|| {
-                self.last_to_everyone
-                    .map(|last| last + PRESENCE_TO_EVERYONE)
-            })
-            .flatten();
+        let presence_due = self.presence.deadline(&self.session);
         let wake = match (deadline, presence_due) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let incoming = match wake {
-            Some(wake) => tokio::time::timeout_at(wake, self.channel.recv())
-                .await
-                .ok(),
-            None => Some(self.channel.recv().await),
+        // While the driver reconnects it sleeps and handshakes: a timeout would start that
+        // over, so she waits for it (and stops typing meanwhile, as a person would).
+        let event = match wake {
+            Some(wake) if self.driver.is_connected() => {
+                tokio::time::timeout_at(wake, self.driver.next()).await.ok()
+            }
+            _ => Some(self.driver.next().await),
         };
         let mut pumped = Pumped::Nothing;
-        match incoming {
-            None => {}
-            Some(Incoming::Message { header, message }) => {
-                self.session.handle(&header, message);
-            }
-            Some(Incoming::Relay(FromRelay::HostBack)) => self.session.resynchronize(),
-            Some(Incoming::Relay(FromRelay::Error {
-                message,
-                fatal: true,
-                ..
-            })) => return Err(PartnerError::Lost(ClientError::SessionGone(message))),
-            Some(Incoming::Relay(_)) => {}
-            Some(Incoming::Rejected { from, error }) => {
-                tracing::debug!("demo partner: dropped a frame from {from}: {error}");
-            }
-            Some(Incoming::Closed { reason }) => {
-                return Err(PartnerError::Lost(ClientError::Closed(reason)));
-            }
+        if let Some(event) = event
+            && let Some(fatal) = apply(&mut self.session, event)
+        {
+            return Err(PartnerError::Lost(fatal));
         }
         let mut moved = false;
         while let Some(event) = self.session.next_event() {
@@ -624,17 +566,15 @@ impl Partner {
                     tracing::debug!("demo partner: {what} failed: {message}");
                     pumped = Pumped::OpenFailed;
                 }
+                // Newcomers (and everyone after a reconnect) learn where she is.
+                SessionEvent::MembersChanged => self.presence.tell_everyone(),
                 _ => {}
             }
         }
-        self.flush().await;
         if moved {
             self.presence_changed().await;
-        } else if self.everyone_behind && self.everyone_due() {
-            let presence = Message::Presence(self.presence());
-            self.send(Route::Everyone, &presence).await;
-            self.last_to_everyone = Some(Instant::now());
-            self.everyone_behind = false;
+        } else {
+            self.send_presence().await;
         }
         Ok(pumped)
     }

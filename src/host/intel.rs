@@ -18,14 +18,15 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::channel::ChannelSender;
 use crate::host::lsp::{self, LspBridge, LspConfig, LspError};
-use crate::host::search::{self, DEFAULT_MAX_MATCHES, SearchError, SearchQuery};
+use crate::host::search;
 use crate::host::workspace::Workspace;
 use crate::protocol::ParticipantId;
 use crate::protocol::header::Route;
 use crate::protocol::message::{
     Completion, DiagnosticItem, DiagnosticTag, Event, Message, PeekView, ReferenceHit, Request,
-    RequestId, Response, SearchHit, SearchRequest, Severity, TextLocation, TextPosition, TextRange,
+    RequestId, Response, Severity, TextLocation, TextPosition, TextRange,
 };
+use crate::protocol::search::{DEFAULT_MAX_MATCHES, SearchError, SearchQuery};
 
 /// The longest a participant waits for a language server's answer. Below the client's
 /// own patience (`client::HOST_TIMEOUT`), so the participant reads our sentence rather
@@ -34,7 +35,7 @@ pub const LSP_REQUEST_LIMIT: Duration = Duration::from_secs(20);
 /// The longest one search may run before it is stopped.
 pub const SEARCH_TIME_LIMIT: Duration = Duration::from_secs(60);
 /// No participant may ask for more matches than this in one search, whatever it sends.
-pub const MAX_SEARCH_MATCHES: usize = 100_000;
+pub const MAX_SEARCH_MATCHES: u32 = 100_000;
 /// LSP's `ContentModified` error code.
 const CONTENT_MODIFIED: i32 = -32801;
 const CONTENT_MODIFIED_ATTEMPTS: u32 = 5;
@@ -168,20 +169,15 @@ impl Intel {
         &self,
         reply: Reply,
         from: ParticipantId,
-        request: SearchRequest,
+        request: SearchQuery,
         texts: search::SharedTexts,
     ) -> anyhow::Result<()> {
-        let limit = match request.max_matches as usize {
-            0 => DEFAULT_MAX_MATCHES,
-            asked => asked.min(MAX_SEARCH_MATCHES),
-        };
         let query = SearchQuery {
-            pattern: request.pattern,
-            fixed_strings: request.fixed_strings,
-            ignore_case: request.ignore_case,
-            whole_word: request.whole_word,
-            globs: request.globs,
-            max_matches: limit,
+            max_matches: match request.max_matches {
+                0 => DEFAULT_MAX_MATCHES,
+                asked => asked.min(MAX_SEARCH_MATCHES),
+            },
+            ..request
         };
         let cancel = Arc::new(AtomicBool::new(false));
         let key = (from, reply.id);
@@ -206,13 +202,7 @@ impl Intel {
         loop {
             tokio::select! {
                 batch = incoming.recv() => match batch {
-                    Some(batch) => {
-                        let hits = batch.into_iter().map(|found| SearchHit {
-                            path: found.path,
-                            line: found.line,
-                            column: found.column,
-                            text: found.text,
-                        }).collect();
+                    Some(hits) => {
                         if let Err(error) = reply.send(false, Response::SearchResults(hits)).await {
                             cancel.store(true, Ordering::Relaxed);
                             return Err(error);
@@ -228,8 +218,8 @@ impl Intel {
         }
         let answer = match worker.await {
             Ok(Ok(summary)) => Response::SearchDone {
-                matches: summary.matches as u64,
-                files_searched: summary.files_searched as u64,
+                matches: summary.matches,
+                files_searched: summary.files_searched,
                 truncated: summary.truncated,
             },
             Ok(Err(SearchError::Cancelled)) if timed_out => Response::Error {

@@ -21,14 +21,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use grep_matcher::Matcher;
-use grep_regex::{RegexMatcher, RegexMatcherBuilder};
+use grep_regex::RegexMatcher;
 use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkMatch};
 use ignore::overrides::{Override, OverrideBuilder};
 
 use super::workspace::Workspace;
-
-/// The cap callers use unless they have a reason not to.
-pub const DEFAULT_MAX_MATCHES: usize = 10_000;
+use crate::protocol::search::{SearchError, SearchHit, SearchQuery, SearchSummary, build_matcher};
 
 /// Longest line text returned with a match, in chars; the line and column stay exact.
 pub const MAX_MATCH_TEXT_CHARS: usize = 500;
@@ -40,72 +38,6 @@ pub const MAX_BATCH_LEN: usize = 256;
 /// How long a worker holds matches before sending them, so that many small files with a
 /// match each do not become one frame per file.
 const BATCH_DELAY: Duration = Duration::from_millis(20);
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SearchQuery {
-    pub pattern: String,
-    /// Search for `pattern` literally (`rg -F`).
-    pub fixed_strings: bool,
-    pub ignore_case: bool,
-    /// Only matches surrounded by non-word characters (`rg -w`).
-    pub whole_word: bool,
-    /// `rg -g` globs: a file must match one of the plain globs (if any are given) and none
-    /// of the `!` ones; a folder matching a `!` glob is skipped with all it holds.
-    pub globs: Vec<String>,
-    /// Search stops after this many matches and reports `truncated`.
-    pub max_matches: usize,
-}
-
-impl SearchQuery {
-    /// A literal, case-sensitive search with the default cap.
-    pub fn literal(pattern: impl Into<String>) -> SearchQuery {
-        SearchQuery {
-            pattern: pattern.into(),
-            fixed_strings: true,
-            ignore_case: false,
-            whole_word: false,
-            globs: Vec::new(),
-            max_matches: DEFAULT_MAX_MATCHES,
-        }
-    }
-}
-
-/// One match, as `rg --vimgrep` prints it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SearchMatch {
-    /// Relative to the shared folder, with '/' separators.
-    pub path: String,
-    /// 1-based.
-    pub line: u64,
-    /// 1-based byte offset of the match in its line.
-    pub column: u64,
-    /// The line without its line ending, cut to [`MAX_MATCH_TEXT_CHARS`] chars; invalid
-    /// UTF-8 is replaced with U+FFFD.
-    pub text: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SearchSummary {
-    /// Matches delivered to the caller.
-    pub matches: usize,
-    pub files_searched: usize,
-    /// The search stopped at `max_matches`; more matches exist.
-    pub truncated: bool,
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SearchError {
-    #[error("nothing to search for; type a word or a pattern")]
-    EmptyPattern,
-    #[error(
-        "`{pattern}` is not a valid regular expression: {reason}\n(turn on fixed strings to search for it literally)"
-    )]
-    InvalidPattern { pattern: String, reason: String },
-    #[error("`{glob}` is not a valid file glob: {reason}")]
-    InvalidGlob { glob: String, reason: String },
-    #[error("search cancelled")]
-    Cancelled,
-}
 
 /// The current text of documents whose shared text differs from the disk (unsaved
 /// edits), by path: search reads these instead of the file, so it finds what everyone
@@ -123,7 +55,7 @@ pub fn search(
     query: &SearchQuery,
     texts: &SharedTexts,
     cancel: &AtomicBool,
-    mut on_batch: impl FnMut(Vec<SearchMatch>) -> ControlFlow<()>,
+    mut on_batch: impl FnMut(Vec<SearchHit>) -> ControlFlow<()>,
 ) -> Result<SearchSummary, SearchError> {
     let matcher = build_matcher(query)?;
     let globs = build_globs(workspace.root(), &query.globs)?;
@@ -142,7 +74,7 @@ pub fn search(
         files: &files,
         next_file: AtomicUsize::new(0),
         files_searched: AtomicUsize::new(0),
-        budget: AtomicUsize::new(query.max_matches),
+        budget: AtomicUsize::new(query.max_matches as usize),
         truncated: AtomicBool::new(false),
         stop: AtomicBool::new(false),
         cancel,
@@ -183,30 +115,12 @@ pub fn search(
         return Err(SearchError::Cancelled);
     }
     Ok(SearchSummary {
-        matches: delivered,
-        files_searched: shared.files_searched.load(Ordering::Relaxed),
+        matches: delivered as u64,
+        files_searched: shared.files_searched.load(Ordering::Relaxed) as u64,
         truncated: shared.truncated.load(Ordering::Relaxed),
+        limit: query.max_matches,
+        cancelled: false,
     })
-}
-
-/// The matcher ripgrep would build for the same flags.
-/// The matcher for `query`; the participant's search panel uses it too, to highlight
-/// exactly the extent the host matched.
-pub fn build_matcher(query: &SearchQuery) -> Result<RegexMatcher, SearchError> {
-    if query.pattern.is_empty() {
-        return Err(SearchError::EmptyPattern);
-    }
-    RegexMatcherBuilder::new()
-        .case_insensitive(query.ignore_case)
-        .word(query.whole_word)
-        .fixed_strings(query.fixed_strings)
-        // Lets the searcher find candidate lines fast and keeps matches within one line.
-        .line_terminator(Some(b'\n'))
-        .build(&query.pattern)
-        .map_err(|error| SearchError::InvalidPattern {
-            pattern: query.pattern.clone(),
-            reason: error.to_string(),
-        })
 }
 
 /// The `-g` globs of a query, relative to `root`; see [`globs_admit`].
@@ -276,7 +190,7 @@ struct Worker<'a> {
     shared: &'a Shared<'a>,
     matcher: RegexMatcher,
     searcher: Searcher,
-    sender: mpsc::SyncSender<Vec<SearchMatch>>,
+    sender: mpsc::SyncSender<Vec<SearchHit>>,
 }
 
 impl Worker<'_> {
@@ -372,20 +286,20 @@ impl std::io::Read for RopeReader<'_> {
 }
 
 struct Pending {
-    matches: Vec<SearchMatch>,
+    matches: Vec<SearchHit>,
     since: Option<Instant>,
     sent_any: bool,
 }
 
 impl Pending {
     /// False when the receiver is gone (the search is over).
-    fn send(&mut self, sender: &mpsc::SyncSender<Vec<SearchMatch>>) -> bool {
+    fn send(&mut self, sender: &mpsc::SyncSender<Vec<SearchHit>>) -> bool {
         self.since = None;
         self.sent_any = true;
         sender.send(std::mem::take(&mut self.matches)).is_ok()
     }
 
-    fn push(&mut self, found: SearchMatch) {
+    fn push(&mut self, found: SearchHit) {
         self.since.get_or_insert_with(Instant::now);
         self.matches.push(found);
     }
@@ -396,7 +310,7 @@ struct FileSink<'a, 'w> {
     path: &'a str,
     shared: &'a Shared<'a>,
     matcher: &'a RegexMatcher,
-    sender: &'a mpsc::SyncSender<Vec<SearchMatch>>,
+    sender: &'a mpsc::SyncSender<Vec<SearchHit>>,
     pending: &'w mut Pending,
 }
 
@@ -431,7 +345,7 @@ impl Sink for FileSink<'_, '_> {
             if !self.shared.take_one() {
                 return Ok(false);
             }
-            self.pending.push(SearchMatch {
+            self.pending.push(SearchHit {
                 path: self.path.to_owned(),
                 line: line_number,
                 column: column as u64 + 1,
@@ -458,6 +372,7 @@ fn line_text(line: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::search::SearchQuery;
 
     #[test]
     fn long_lines_are_cut_on_a_char_boundary() {

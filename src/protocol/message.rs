@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ParticipantId;
 use super::header::Kind;
+use super::search::{SearchHit, SearchQuery};
 use crate::text::{EditId, LineCol, RemoteEdit, Submission};
 
 pub type RequestId = u64;
@@ -130,7 +131,7 @@ pub enum Request {
         path: String,
     },
     /// Workspace search; answered by `SearchResults` batches and a final `SearchDone`.
-    Search(SearchRequest),
+    Search(SearchQuery),
     /// Stop the search started by request `id`.
     CancelSearch {
         id: RequestId,
@@ -168,25 +169,6 @@ pub struct TextPosition {
     pub revision: u64,
     /// 0-based line and column in chars.
     pub position: LineCol,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SearchRequest {
-    pub pattern: String,
-    pub fixed_strings: bool,
-    pub ignore_case: bool,
-    pub whole_word: bool,
-    pub globs: Vec<String>,
-    pub max_matches: u32,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SearchHit {
-    pub path: String,
-    /// 1-based line, and 1-based byte column, as `rg --vimgrep` prints them.
-    pub line: u64,
-    pub column: u64,
-    pub text: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ pub mod control;
 pub mod frame;
 pub mod header;
 pub mod message;
+pub mod search;
 
 /// Bumped on any incompatible change to the header, control messages or catalog.
 pub const PROTOCOL_VERSION: u8 = 2;

@@ -12,7 +12,8 @@ use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
 
 use crate::protocol::ParticipantId;
-use crate::protocol::message::{Role, SearchRequest};
+use crate::protocol::message::Role;
+use crate::protocol::search::SearchQuery;
 use crate::text::{LineCol, Operation};
 use crate::tui::editor::Selection;
 use crate::tui::keymap::Keymap;
@@ -76,7 +77,7 @@ pub enum AppCommand {
     /// Host only: open what can be done with this person (handled by the app itself).
     ManagePerson(ParticipantId),
     /// Search all shared files (cancelling the search asked before, if still running).
-    WorkspaceSearch(SearchRequest),
+    WorkspaceSearch(SearchQuery),
     /// Stop the running workspace search (its panel closed).
     CancelSearch,
     /// The text of `path` for the search panel's preview: from the open document, else

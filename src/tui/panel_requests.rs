@@ -1,16 +1,20 @@
 //! The participant loop's questions to the host on behalf of the search panel: the
 //! workspace search (one at a time: a new one cancels the one before, and is sent once
-//! the host says the cancelled one ended) and the file text for its preview. It remembers which request is whose, so an answer to a question no
-//! longer asked (a search replaced by the next keystroke) is dropped. Questions about the
+//! the host says the cancelled one ended) and the file text for its preview. It remembers
+//! which request is whose, so an answer to a question no longer asked (a search replaced
+//! by the next keystroke) is dropped. Questions about the
 //! code at a place (references among them) go through `tui::intel`.
 
 use std::ops::ControlFlow;
 
 use ropey::Rope;
 
+use crate::client::ClientError;
+use crate::client::request::{self, CancelSearch, ReadFile, Search, SearchProgress};
 use crate::client::session::Session;
 use crate::protocol::FILE_CHUNK_LEN;
-use crate::protocol::message::{Request, RequestId, Response, SearchRequest};
+use crate::protocol::message::{RequestId, Response};
+use crate::protocol::search::{SearchQuery, SearchSummary};
 use crate::tui::app::App;
 use crate::tui::compositor::AppCommand;
 
@@ -22,7 +26,7 @@ pub struct PanelRequests {
     /// mid-walk still runs until it notices, so typing fast would otherwise be refused.
     cancelled: Option<RequestId>,
     /// The latest query typed while a cancelled search winds down; sent when it has.
-    next: Option<SearchRequest>,
+    next: Option<SearchQuery>,
     preview: Option<(RequestId, String)>,
 }
 
@@ -39,7 +43,7 @@ impl PanelRequests {
                 self.cancel_search(session);
                 match self.cancelled {
                     Some(_) => self.next = Some(query),
-                    None => self.search = Some(session.request(Request::Search(query))),
+                    None => self.search = Some(session.ask(Search(query))),
                 }
             }
             AppCommand::CancelSearch => {
@@ -49,7 +53,7 @@ impl PanelRequests {
             AppCommand::SearchPreview(path) => match session.documents.get(&path) {
                 Some(document) => app.search_preview(&path, document.rope.clone()),
                 None => {
-                    let id = session.request(Request::ReadFile {
+                    let id = session.ask(ReadFile {
                         path: path.clone(),
                         offset: 0,
                         len: FILE_CHUNK_LEN as u32,
@@ -70,13 +74,13 @@ impl PanelRequests {
         let searching = self.search.take().is_some() | self.next.take().is_some();
         self.cancelled = None;
         if searching && let Some(query) = app.restart_search() {
-            self.search = Some(session.request(Request::Search(query)));
+            self.search = Some(session.ask(Search(query)));
         }
     }
 
     fn cancel_search(&mut self, session: &mut Session) {
         if let Some(id) = self.search.take() {
-            session.request(Request::CancelSearch { id });
+            session.ask(CancelSearch(id));
             self.cancelled = Some(id);
         }
     }
@@ -102,35 +106,43 @@ impl PanelRequests {
             if done {
                 self.cancelled = None;
                 if let Some(query) = self.next.take() {
-                    self.search = Some(session.request(Request::Search(query)));
+                    self.search = Some(session.ask(Search(query)));
                 }
             }
         } else if self.search == Some(id) {
             if done {
                 self.search = None;
             }
-            match body {
-                Response::SearchResults(hits) => {
+            match request::answer::<Search>(body) {
+                Ok(SearchProgress::Hits(hits)) => {
                     for command in app.search_results(hits, &*session) {
                         // Only previews come back from a batch of results.
                         let _ = self.command(command, session, app);
                     }
                 }
-                Response::SearchDone {
+                Ok(SearchProgress::Done {
                     matches,
                     files_searched,
                     truncated,
-                } => app.search_finished(Ok((matches, files_searched, truncated))),
-                Response::Error { message } => app.search_finished(Err(message)),
-                other => tracing::debug!("unexpected answer to a search: {other:?}"),
+                }) => app.search_finished(Ok(SearchSummary {
+                    matches,
+                    files_searched,
+                    truncated,
+                    // The panel asks for the host's default cap.
+                    limit: 0,
+                    cancelled: false,
+                })),
+                Err(ClientError::Host(message)) => app.search_finished(Err(message)),
+                Err(error) => tracing::debug!("unexpected answer to a search: {error}"),
             }
         } else if let Some((_, path)) = self.preview.take_if(|(asked, _)| *asked == id) {
-            match body {
-                Response::FileChunk { data, .. } => {
-                    app.search_preview(&path, Rope::from_str(&String::from_utf8_lossy(&data)));
+            match request::answer::<ReadFile>(body) {
+                Ok(chunk) => {
+                    let text = String::from_utf8_lossy(&chunk.data);
+                    app.search_preview(&path, Rope::from_str(&text));
                 }
                 // The preview falls back to the matching lines; nothing to tell.
-                other => tracing::debug!("no preview of {path}: {other:?}"),
+                Err(error) => tracing::debug!("no preview of {path}: {error}"),
             }
         }
     }

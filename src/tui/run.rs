@@ -23,16 +23,14 @@ use tokio::time::Instant;
 
 use crate::client::ClientError;
 use crate::client::driver::{Driver, DriverEvent, apply};
+use crate::client::presence::{OwnPresence, View};
 use crate::client::session::{Session, SessionError, SessionEvent};
 use crate::host_control::{HostCommand, HostControl, HostEvent};
 use crate::latency::RoundTrip;
 use crate::link::Link;
 use crate::protocol::ParticipantId;
 use crate::protocol::control::{FromRelay, ToRelay};
-use crate::protocol::header::Route;
-use crate::protocol::message::{
-    Event as SessionMessage, Presence, Request, RequestId, Response, Role,
-};
+use crate::protocol::message::{Event as SessionMessage, Request, RequestId, Response, Role};
 use crate::tui::app::{App, DocumentTexts};
 use crate::tui::compositor::{AppCommand, Event};
 use crate::tui::config::{Config, ConfigError};
@@ -45,10 +43,6 @@ use crate::tui::status::{ConnectionState, Level};
 use crate::tui::terminal::{TerminalError, TerminalOptions, Tui, osc52_copy};
 use crate::tui::theme::{ColorMode, Theme, ThemeError};
 
-/// Presence to the people who follow us: smooth enough to watch, at most ~33 per second.
-const FOLLOWERS_INTERVAL: Duration = Duration::from_millis(30);
-/// Presence to everyone (people panel, cursors of those in the same file): 4 per second.
-const EVERYONE_INTERVAL: Duration = Duration::from_millis(250);
 /// Deferred work (re-parsing large files) waits for a pause in typing this long.
 const IDLE_AFTER: Duration = Duration::from_millis(50);
 
@@ -413,48 +407,11 @@ impl Connection {
     }
 }
 
-/// Our cursor and view as last announced, and when each audience is next due.
-struct PresenceOut {
-    seq: u64,
-    current: Option<(String, Selection, usize, Option<ParticipantId>)>,
-    followers_due: bool,
-    everyone_due: bool,
-    last_followers: Instant,
-    last_everyone: Instant,
-}
-
-impl PresenceOut {
-    fn new() -> Self {
-        let long_ago = Instant::now() - EVERYONE_INTERVAL;
-        Self {
-            seq: 0,
-            current: None,
-            followers_due: false,
-            everyone_due: false,
-            last_followers: long_ago,
-            last_everyone: long_ago,
-        }
-    }
-
-    fn deadline(&self) -> Option<Instant> {
-        let followers = self
-            .followers_due
-            .then_some(self.last_followers + FOLLOWERS_INTERVAL);
-        let everyone = self
-            .everyone_due
-            .then_some(self.last_everyone + EVERYONE_INTERVAL);
-        match (followers, everyone) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-}
-
 struct Loop {
     app: App,
     session: Session,
     connection: Connection,
-    presence: PresenceOut,
+    presence: OwnPresence,
     /// The file-list request in flight.
     files_request: Option<RequestId>,
     files: Vec<String>,
@@ -499,7 +456,7 @@ impl Loop {
                 driver: Some(driver),
                 reconnect: None,
             },
-            presence: PresenceOut::new(),
+            presence: OwnPresence::default(),
             files_request: None,
             files: Vec::new(),
             opening: HashSet::new(),
@@ -569,27 +526,13 @@ impl Loop {
         Ok(())
     }
 
-    /// Our presence waits while the host has not confirmed our edits: positions in text
-    /// the others do not have yet would put our cursor in the wrong place on their screens.
-    fn presence_ready(&self) -> bool {
-        self.presence.current.as_ref().is_none_or(|(path, ..)| {
-            self.session
-                .documents
-                .get(path)
-                .is_none_or(|document| !document.ot.has_pending())
-        })
-    }
-
     fn next_timer(&self) -> Option<Instant> {
         let idle = self
             .app
             .has_idle_work()
             .then_some(self.last_input + IDLE_AFTER);
         let tick = self.app.next_deadline().map(Instant::from_std);
-        let presence = self
-            .presence_ready()
-            .then(|| self.presence.deadline())
-            .flatten();
+        let presence = self.presence.deadline(&self.session);
         let intel = self.intel.deadline().map(Instant::from_std);
         let ping = self
             .connection
@@ -621,7 +564,7 @@ impl Loop {
         if self.connection.driver.is_some() && now.into_std() >= self.round_trip.due() {
             let id = self.session.request(Request::Ping);
             if self.round_trip.sent(id, now.into_std()) {
-                self.presence.everyone_due = true;
+                self.presence.tell_everyone();
                 self.refresh_people();
             }
         }
@@ -930,7 +873,7 @@ impl Loop {
                     .await;
             }
             self.files_request = Some(self.session.request(Request::ListFiles));
-            self.presence.everyone_due = true;
+            self.presence.tell_everyone();
             self.round_trip.reset(Instant::now().into_std());
         }
         while let Some(event) = self.session.next_event() {
@@ -1052,7 +995,7 @@ impl Loop {
                 self.refresh_people();
                 self.try_follow().await;
                 // Newcomers learn where everyone is without waiting for them to move.
-                self.presence.everyone_due = true;
+                self.presence.tell_everyone();
             }
             SessionEvent::PresenceChanged { participant } => {
                 let cursor = self.session.presence.get(&participant).and_then(|p| {
@@ -1112,7 +1055,7 @@ impl Loop {
             } => {
                 let shown = self.round_trip.latest();
                 if self.round_trip.answered(id, Instant::now().into_std()) {
-                    self.presence.everyone_due = true;
+                    self.presence.tell_everyone();
                 }
                 if self.round_trip.latest() != shown {
                     self.refresh_people();
@@ -1237,16 +1180,13 @@ impl Loop {
         let Some(editor) = self.app.editor() else {
             return;
         };
-        let now = (
+        let view = View {
             path,
-            editor.selection,
-            editor.scroll_line(),
-            self.app.following(),
-        );
-        if self.presence.current.as_ref() != Some(&now) {
-            self.presence.current = Some(now);
-            self.presence.followers_due = true;
-            self.presence.everyone_due = true;
+            selection: (editor.selection.anchor, editor.selection.head),
+            scroll_line: editor.scroll_line(),
+            following: self.app.following(),
+        };
+        if self.presence.moved(Some(view)) {
             self.refresh_people();
             self.dirty = true;
         }
@@ -1254,54 +1194,13 @@ impl Loop {
 
     /// Sends our presence to whichever audience is due.
     fn send_presence(&mut self, now: Instant) {
-        if !self.presence_ready() {
-            return;
-        }
-        let current = self.presence.current.clone();
-        let mut routes = Vec::new();
-        if self.presence.everyone_due && now >= self.presence.last_everyone + EVERYONE_INTERVAL {
-            // Followers are among everyone: one message reaches both.
-            routes.push(Route::Everyone);
-            self.presence.everyone_due = false;
-            self.presence.followers_due = false;
-            self.presence.last_everyone = now;
-            self.presence.last_followers = now;
-        } else if self.presence.followers_due
-            && current.is_some()
-            && now >= self.presence.last_followers + FOLLOWERS_INTERVAL
-        {
-            routes.push(Route::Followers);
-            self.presence.followers_due = false;
-            self.presence.last_followers = now;
-        }
         let latency_ms = self.round_trip.to_share();
-        for route in routes {
-            self.presence.seq += 1;
-            let mut presence = Presence {
-                seq: self.presence.seq,
-                path: None,
-                revision: 0,
-                selections: Vec::new(),
-                scroll_line: 0,
-                following: self.app.following(),
-                latency_ms,
-            };
-            // With no file open we still tell the others whom we follow and our latency.
-            if let Some((path, selection, scroll_line, following)) = &current {
-                presence.revision = self
-                    .session
-                    .documents
-                    .get(path)
-                    .map_or(0, |document| document.ot.revision());
-                presence.path = Some(path.clone());
-                presence.selections = vec![(selection.anchor, selection.head)];
-                presence.scroll_line = *scroll_line;
-                presence.following = *following;
-            }
-            self.session.send_presence(route, presence);
-            if route == Route::Everyone {
-                self.round_trip.mark_shared();
-            }
+        let following = self.app.following();
+        if self
+            .presence
+            .send_due(&mut self.session, now, following, latency_ms)
+        {
+            self.round_trip.mark_shared();
         }
     }
 

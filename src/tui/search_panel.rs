@@ -15,9 +15,7 @@ use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
 use ropey::Rope;
 
-use crate::client::intel::SearchSummary;
-use crate::host::search::{SearchQuery, build_matcher};
-use crate::protocol::message::{SearchHit, SearchRequest};
+use crate::protocol::search::{SearchHit, SearchQuery, SearchSummary, build_matcher};
 use crate::text::LineCol;
 use crate::text::position::line_content_chars;
 use crate::tui::compositor::{
@@ -34,11 +32,7 @@ pub enum SearchState {
     /// Nothing asked yet (empty query).
     Idle,
     Searching,
-    Done {
-        matches: u64,
-        files_searched: u64,
-        truncated: bool,
-    },
+    Done(SearchSummary),
     Failed(String),
 }
 
@@ -96,11 +90,11 @@ impl SearchPanel {
     }
 
     /// What the host is asked for; `None` while the query is empty.
-    pub fn request(&self) -> Option<SearchRequest> {
+    pub fn request(&self) -> Option<SearchQuery> {
         if self.query.text.is_empty() {
             return None;
         }
-        Some(SearchRequest {
+        Some(SearchQuery {
             pattern: self.query.text.clone(),
             fixed_strings: !self.regex,
             ignore_case: !self.match_case,
@@ -148,12 +142,8 @@ impl SearchPanel {
     }
 
     /// The search ended (the last response).
-    pub fn finish(&mut self, matches: u64, files_searched: u64, truncated: bool) {
-        self.state = SearchState::Done {
-            matches,
-            files_searched,
-            truncated,
-        };
+    pub fn finish(&mut self, summary: SearchSummary) {
+        self.state = SearchState::Done(summary);
     }
 
     pub fn fail(&mut self, message: String) {
@@ -167,7 +157,7 @@ impl SearchPanel {
 
     /// The search must be asked again (the connection dropped): forgets what it found and
     /// returns the request, if there is a query.
-    pub fn restart(&mut self) -> Option<SearchRequest> {
+    pub fn restart(&mut self) -> Option<SearchQuery> {
         self.hits.clear();
         self.selected = 0;
         self.picked = false;
@@ -184,15 +174,7 @@ impl SearchPanel {
         self.picked = false;
         match self.request() {
             Some(request) => {
-                let query = SearchQuery {
-                    pattern: request.pattern.clone(),
-                    fixed_strings: request.fixed_strings,
-                    ignore_case: request.ignore_case,
-                    whole_word: request.whole_word,
-                    globs: Vec::new(),
-                    max_matches: 0,
-                };
-                self.matcher = build_matcher(&query).ok();
+                self.matcher = build_matcher(&request).ok();
                 self.state = SearchState::Searching;
                 commands.push(UiCommand::App(AppCommand::WorkspaceSearch(request)));
             }
@@ -258,23 +240,13 @@ impl SearchPanel {
         match &self.state {
             SearchState::Idle => ("type to search all shared files".into(), "comment"),
             SearchState::Searching => (format!("{found}; searching…"), "comment"),
-            SearchState::Done {
-                matches,
-                files_searched,
-                truncated,
-            } => {
-                let summary = SearchSummary {
-                    matches: *matches,
-                    files_searched: *files_searched,
-                    truncated: *truncated,
-                    limit: 0,
-                    cancelled: false,
-                };
-                match summary.notice() {
-                    Some(notice) => (notice, "warning"),
-                    None => (format!("{found} ({files_searched} searched)"), "comment"),
-                }
-            }
+            SearchState::Done(summary) => match summary.notice() {
+                Some(notice) => (notice, "warning"),
+                None => (
+                    format!("{found} ({} searched)", summary.files_searched),
+                    "comment",
+                ),
+            },
             SearchState::Failed(message) => (message.replace('\n', " "), "error"),
         }
     }
@@ -610,7 +582,7 @@ mod tests {
         }
     }
 
-    fn searches(commands: &[UiCommand]) -> Vec<&SearchRequest> {
+    fn searches(commands: &[UiCommand]) -> Vec<&SearchQuery> {
         commands
             .iter()
             .filter_map(|command| match command {
@@ -776,7 +748,13 @@ mod tests {
 
         let mut panel = Harness::new();
         panel.type_text("x");
-        panel.panel().finish(0, 3, false);
+        panel.panel().finish(SearchSummary {
+            matches: 0,
+            files_searched: 3,
+            truncated: false,
+            limit: 0,
+            cancelled: false,
+        });
         assert!(
             panel.press(KeyCode::Esc, KeyModifiers::NONE).is_empty(),
             "a finished search has nothing to cancel"

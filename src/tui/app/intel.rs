@@ -6,7 +6,8 @@ use std::time::Instant;
 use ropey::Rope;
 
 use super::{App, DocumentTexts, OpenFile};
-use crate::protocol::message::{DiagnosticItem, ReferenceHit, SearchHit, SearchRequest};
+use crate::protocol::message::{DiagnosticItem, ReferenceHit};
+use crate::protocol::search::{SearchHit, SearchQuery, SearchSummary};
 use crate::tui::compositor::AppCommand;
 use crate::tui::diagnostics::DiagnosticsList;
 use crate::tui::locations::{Location, LocationList};
@@ -141,18 +142,18 @@ impl App {
         commands
     }
 
-    /// The search ended: `Ok((matches, files searched, truncated))`, or the host's error.
-    pub fn search_finished(&mut self, outcome: Result<(u64, u64, bool), String>) {
+    /// The search ended: how, or the host's error.
+    pub fn search_finished(&mut self, outcome: Result<SearchSummary, String>) {
         if let Some(panel) = self.compositor.find_mut::<SearchPanel>(SearchPanel::ID) {
             match outcome {
-                Ok((matches, files, truncated)) => panel.finish(matches, files, truncated),
+                Ok(summary) => panel.finish(summary),
                 Err(message) => panel.fail(message),
             }
         }
     }
 
     /// The open search panel's query, to ask again after a reconnect (its results cleared).
-    pub fn restart_search(&mut self) -> Option<SearchRequest> {
+    pub fn restart_search(&mut self) -> Option<SearchQuery> {
         self.compositor
             .find_mut::<SearchPanel>(SearchPanel::ID)?
             .restart()

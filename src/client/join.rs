@@ -1,0 +1,206 @@
+//! Getting into a session: prove the link to the relay, say hello to the host (name and
+//! an X25519 public key, sealed) and wait for its welcome. `Driver` joins with this, and
+//! joins again with it after a dropped connection.
+
+use crate::channel::{Channel, Incoming};
+use crate::client::{ADMISSION_TIMEOUT, ClientError, HOST_TIMEOUT, SILENCE_PING, SILENT_PINGS};
+use crate::crypto::{ReceivingKeys, SessionKeys};
+use crate::link::Link;
+use crate::protocol::control::{ErrorCode, FromRelay, ToRelay};
+use crate::protocol::header::Route;
+use crate::protocol::message::{Hello, Member, Message};
+
+/// How long a joiner waits for the host to answer its hello (a welcome, or word that the
+/// host's user decides) before it takes the hello as lost and joins again.
+const HELLO_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// A connection the host admitted, and what its welcome said.
+pub(crate) struct Joined {
+    pub channel: Channel,
+    pub me: Member,
+    pub members: Vec<Member>,
+    /// Ours, sent in the hello: the host wraps new epoch secrets for it.
+    pub key_pair: crate::rekey::MemberKeyPair,
+    /// The host's, from its welcome: the only key updates are wrapped with accepted.
+    pub host_public_key: [u8; 32],
+    pub epoch: crate::crypto::Epoch,
+}
+
+/// Joins; with the host's `OwnerKey` (the host's own terminal UI) the host admits this
+/// participant without asking and shows it as the host. `earlier` is what a dropped
+/// connection already opened, refused on this one (`ReceivingKeys::inherit_replay_window`);
+/// `waiting` is called if the host says its user decides who gets in.
+pub(crate) async fn join(
+    link: &Link,
+    name: &str,
+    owner: Option<&crate::crypto::OwnerKey>,
+    earlier: &ReceivingKeys,
+    waiting: &mut (dyn FnMut() + Send),
+) -> Result<Joined, ClientError> {
+    loop {
+        if let Some(joined) = join_once(link, name, owner, earlier, waiting).await? {
+            return Ok(joined);
+        }
+        tracing::info!("the host's answer to our hello was lost; joining again");
+    }
+}
+
+/// One attempt to join; `None` if the host's own connection came back while we waited
+/// for its welcome, or it did not answer our hello: the hello (or the welcome) may have
+/// been lost with the host's old connection, so the attempt starts over rather than
+/// wait out the admission timeout.
+async fn join_once(
+    link: &Link,
+    name: &str,
+    owner: Option<&crate::crypto::OwnerKey>,
+    earlier: &ReceivingKeys,
+    waiting: &mut (dyn FnMut() + Send),
+) -> Result<Option<Joined>, ClientError> {
+    let keys = SessionKeys::derive(&link.secret, &link.session);
+    let socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
+    // The epoch is known only after the relay's welcome; the keys are set again then.
+    let mut channel = Channel::new(
+        socket,
+        keys.sending_key(0),
+        ReceivingKeys::new(0, &keys),
+        link.host_key,
+    );
+    channel
+        .sender
+        .control(&ToRelay::Join {
+            session: link.session.0,
+            token: keys.admission_token(),
+        })
+        .await?;
+    let deadline = tokio::time::Instant::now() + HOST_TIMEOUT;
+    let (participant, epoch) = loop {
+        match recv_alive(&mut channel, deadline).await? {
+            Incoming::Relay(FromRelay::Welcome {
+                participant, epoch, ..
+            }) => break (participant, epoch),
+            Incoming::Relay(FromRelay::Error { code, message, .. }) => {
+                return Err(relay_error(code, message));
+            }
+            Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
+            _ => {}
+        }
+    };
+    if epoch != 0 {
+        channel.keys = ReceivingKeys::new(epoch, &keys);
+        channel.sender.replace_key(keys.sending_key(epoch));
+    }
+    channel.keys.inherit_replay_window(earlier);
+    channel.sender.set_participant(participant);
+    let key_pair = crate::rekey::MemberKeyPair::generate();
+    let public_key = key_pair.public();
+    channel
+        .sender
+        .send(
+            Route::Host,
+            &Message::Hello(Hello {
+                name: name.to_string(),
+                public_key,
+                client_version: env!("CARGO_PKG_VERSION").to_string(),
+                owner_proof: owner.map(|owner| owner.proof(&link.session, participant)),
+            }),
+        )
+        .await?;
+    // A host that asks before admitting may take a while to decide.
+    let deadline = tokio::time::Instant::now() + ADMISSION_TIMEOUT;
+    // A host answers a hello at once, with its welcome or word that its user decides.
+    // Without either, the hello or the answer was lost (the host's own connection
+    // dropped in between): start over instead of waiting out the admission timeout.
+    let answer_deadline = tokio::time::Instant::now() + HELLO_ANSWER_TIMEOUT;
+    let mut answered = false;
+    let welcome = loop {
+        let wait_until = if answered {
+            deadline
+        } else {
+            answer_deadline.min(deadline)
+        };
+        let incoming = match recv_alive(&mut channel, wait_until).await {
+            Err(ClientError::HostTimeout) if !answered && wait_until < deadline => {
+                return Ok(None);
+            }
+            other => other?,
+        };
+        match incoming {
+            Incoming::Message {
+                message: Message::Welcome(welcome),
+                ..
+            } => break welcome,
+            Incoming::Message {
+                header,
+                message: Message::Event(crate::protocol::message::Event::AwaitingAdmission),
+            } if header.sender == crate::protocol::HOST_ID => {
+                answered = true;
+                waiting()
+            }
+            // The host's first words do not verify with the key in the link: the link's
+            // last part was changed, or someone else is answering in its place.
+            Incoming::Rejected {
+                from: crate::protocol::HOST_ID,
+                error:
+                    crate::protocol::frame::FrameError::Crypto(
+                        crate::crypto::CryptoError::NotSignedByHost,
+                    ),
+            } => return Err(ClientError::WrongSecret(
+                "the host's answer is not signed by the host key in the link: copy the whole link again".into(),
+            )),
+            Incoming::Relay(FromRelay::Error {
+                code,
+                message,
+                fatal,
+                ..
+            }) if fatal => return Err(relay_error(code, message)),
+            Incoming::Relay(FromRelay::HostBack) => return Ok(None),
+            Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
+            _ => {}
+        }
+    };
+    Ok(Some(Joined {
+        channel,
+        me: welcome.you,
+        members: welcome.members,
+        key_pair,
+        host_public_key: welcome.host_public_key,
+        epoch,
+    }))
+}
+
+fn relay_error(code: ErrorCode, message: String) -> ClientError {
+    match code {
+        ErrorCode::BadToken => ClientError::WrongSecret(message),
+        ErrorCode::Refused => ClientError::NotAdmitted(message),
+        ErrorCode::NoSession | ErrorCode::SessionEnded => ClientError::SessionGone(message),
+        ErrorCode::Removed => ClientError::NotAdmitted(message),
+        _ => ClientError::Refused(message),
+    }
+}
+
+/// The next thing to arrive before `deadline`, pinging the relay while it is silent: a
+/// connection that stops answering is reported closed instead of waited on until the
+/// deadline (which for admission is minutes).
+async fn recv_alive(
+    channel: &mut Channel,
+    deadline: tokio::time::Instant,
+) -> Result<Incoming, ClientError> {
+    let mut unanswered = 0;
+    loop {
+        let ping_at = (tokio::time::Instant::now() + SILENCE_PING).min(deadline);
+        tokio::select! {
+            incoming = channel.recv() => return Ok(incoming),
+            _ = tokio::time::sleep_until(ping_at) => {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(ClientError::HostTimeout);
+                }
+                if unanswered >= SILENT_PINGS {
+                    return Err(ClientError::Closed(Some("the relay stopped answering".into())));
+                }
+                unanswered += 1;
+                let ping = ToRelay::Ping { nonce: u64::from(unanswered) };
+                let _ = channel.sender.control(&ping).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! One search's shape, for every side: the query a participant sends (the body of
+//! `Request::Search`), the matcher built from it (the host searches with it, the search
+//! panel highlights with the same one, so both agree on a match's extent), one match, and
+//! how a search ended.
+
+use grep_regex::{RegexMatcher, RegexMatcherBuilder};
+use serde::{Deserialize, Serialize};
+
+/// The cap the host applies when a query asks for none (`max_matches: 0`).
+pub const DEFAULT_MAX_MATCHES: u32 = 10_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchQuery {
+    pub pattern: String,
+    /// Search for `pattern` literally (`rg -F`).
+    pub fixed_strings: bool,
+    pub ignore_case: bool,
+    /// Only matches surrounded by non-word characters (`rg -w`).
+    pub whole_word: bool,
+    /// `rg -g` globs: a file must match one of the plain globs (if any are given) and none
+    /// of the `!` ones; a folder matching a `!` glob is skipped with all it holds.
+    pub globs: Vec<String>,
+    /// Search stops after this many matches and reports `truncated`; 0 asks for the
+    /// host's default ([`DEFAULT_MAX_MATCHES`]).
+    pub max_matches: u32,
+}
+
+impl SearchQuery {
+    /// A literal, case-sensitive search with the default cap.
+    pub fn literal(pattern: impl Into<String>) -> SearchQuery {
+        SearchQuery {
+            pattern: pattern.into(),
+            fixed_strings: true,
+            ignore_case: false,
+            whole_word: false,
+            globs: Vec::new(),
+            max_matches: DEFAULT_MAX_MATCHES,
+        }
+    }
+}
+
+/// One match, as `rg --vimgrep` prints it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// Relative to the shared folder, with '/' separators.
+    pub path: String,
+    /// 1-based line, and 1-based byte column of the match in its line.
+    pub line: u64,
+    pub column: u64,
+    /// The line without its line ending, cut to the host's `MAX_MATCH_TEXT_CHARS`; invalid
+    /// UTF-8 is replaced with U+FFFD.
+    pub text: String,
+}
+
+/// How a search ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchSummary {
+    /// Matches delivered.
+    pub matches: u64,
+    pub files_searched: u64,
+    /// The search stopped at `limit` matches; more exist.
+    pub truncated: bool,
+    /// The most matches asked for (0: the host's default).
+    pub limit: u32,
+    /// The asker stopped the search before the host finished it.
+    pub cancelled: bool,
+}
+
+impl SearchSummary {
+    /// What to tell the user about results left out, if any.
+    pub fn notice(&self) -> Option<String> {
+        self.truncated.then(|| {
+            format!(
+                "search stopped after {} matches; narrow it with a glob or a more specific pattern",
+                thousands(self.matches)
+            )
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SearchError {
+    #[error("nothing to search for; type a word or a pattern")]
+    EmptyPattern,
+    #[error(
+        "`{pattern}` is not a valid regular expression: {reason}\n(turn on fixed strings to search for it literally)"
+    )]
+    InvalidPattern { pattern: String, reason: String },
+    #[error("`{glob}` is not a valid file glob: {reason}")]
+    InvalidGlob { glob: String, reason: String },
+    #[error("search cancelled")]
+    Cancelled,
+}
+
+/// The matcher ripgrep would build for the same flags.
+pub fn build_matcher(query: &SearchQuery) -> Result<RegexMatcher, SearchError> {
+    if query.pattern.is_empty() {
+        return Err(SearchError::EmptyPattern);
+    }
+    RegexMatcherBuilder::new()
+        .case_insensitive(query.ignore_case)
+        .word(query.whole_word)
+        .fixed_strings(query.fixed_strings)
+        // Lets the searcher find candidate lines fast and keeps matches within one line.
+        .line_terminator(Some(b'\n'))
+        .build(&query.pattern)
+        .map_err(|error| SearchError::InvalidPattern {
+            pattern: query.pattern.clone(),
+            reason: error.to_string(),
+        })
+}
+
+/// 10000 as "10,000".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_notice_reads_like_the_issue_says() {
+        let summary = SearchSummary {
+            matches: 10_000,
+            files_searched: 12,
+            truncated: true,
+            limit: 10_000,
+            cancelled: false,
+        };
+        assert_eq!(
+            summary.notice().as_deref(),
+            Some(
+                "search stopped after 10,000 matches; narrow it with a glob or a more specific pattern"
+            )
+        );
+        assert_eq!(
+            SearchSummary {
+                truncated: false,
+                ..summary
+            }
+            .notice(),
+            None
+        );
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+}
