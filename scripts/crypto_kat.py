@@ -74,6 +74,13 @@ print("wrap recipient public", recipient_public.hex())
 print("wrap ephemeral public", ephemeral_public.hex())
 print("wrapped secret       ", AESGCM(wrapping_key).encrypt(bytes(12), new_secret, aad).hex())
 
+# Rejoining (src/rekey.rs): the member (0x60...) was id 7, its new connection is id 12 with
+# the key pair whose private bytes are all 0x33.
+rejoin_new_public = X25519PrivateKey.from_private_bytes(bytes([0x33] * 32)).public_key().public_bytes_raw()
+rejoin_info = b"cotype v1 rejoin" + (7).to_bytes(4, "big") + (12).to_bytes(4, "big") + rejoin_new_public
+rejoin_proof = hkdf(session, recipient.exchange(host.public_key()), rejoin_info)
+print("rejoin proof         ", rejoin_proof.hex())
+
 def pinned(name, source="src/crypto.rs"):
     import re
     text = open(source, encoding="utf-8").read()
@@ -101,6 +108,7 @@ if __name__ == "__main__":
             "KAT_RECIPIENT_PUBLIC": recipient_public.hex(),
             "KAT_EPHEMERAL_PUBLIC": ephemeral_public.hex(),
             "KAT_WRAPPED": AESGCM(wrapping_key).encrypt(bytes(12), new_secret, aad).hex(),
+            "KAT_REJOIN_PROOF": rejoin_proof.hex(),
         }
         for source, values in (("src/crypto.rs", computed), ("src/rekey.rs", computed_rekey)):
             for name, value in values.items():

@@ -42,6 +42,7 @@ use crate::crypto::{Epoch, SessionKeys};
 use crate::link::{SECRET_LEN, Secret, SessionId};
 
 const INFO_WRAP: &[u8] = b"cotype v1 epoch secret wrap";
+const INFO_REJOIN: &[u8] = b"cotype v1 rejoin";
 /// Each wrapping key is used exactly once (it depends on a fresh ephemeral key), so a
 /// constant nonce never repeats under one key.
 const WRAP_NONCE: [u8; 12] = [0; 12];
@@ -137,6 +138,78 @@ impl MemberKeyPair {
         secret.0.copy_from_slice(&opened);
         Ok(secret)
     }
+}
+
+/// Getting one's place back after a dropped connection. The relay gives the new connection
+/// a new participant id; the hello on it carries the old id and a proof that its sender
+/// holds the private key the old member announced. Only that member and the host can
+/// compute it (X25519 of the member's key and the host's static key):
+/// ```text
+/// proof = HKDF-SHA256(salt = session id, ikm = X25519(m, h),
+///                     info = "cotype v1 rejoin" ‖ old id ‖ new id ‖ new public key)
+/// ```
+/// Bound to both ids and to the key pair the new hello announces, so it vouches for that
+/// one connection only, and no one else can take the place with a key of their own.
+impl MemberKeyPair {
+    /// The member's side: proof that we were `previous`, for the hello of connection
+    /// `now` announcing `new_public`.
+    pub fn rejoin_proof(
+        &self,
+        host_public: &[u8; 32],
+        session: &SessionId,
+        previous: u32,
+        now: u32,
+        new_public: &[u8; 32],
+    ) -> Result<[u8; 32], RekeyError> {
+        let shared = self.secret.diffie_hellman(&PublicKey::from(*host_public));
+        if !shared.was_contributory() {
+            return Err(RekeyError::WeakPublicKey);
+        }
+        Ok(rejoin_tag(
+            shared.as_bytes(),
+            session,
+            previous,
+            now,
+            new_public,
+        ))
+    }
+
+    /// The host's side: whether `proof` comes from the holder of `previous_public`.
+    pub fn verify_rejoin(
+        &self,
+        previous_public: &[u8; 32],
+        session: &SessionId,
+        previous: u32,
+        now: u32,
+        new_public: &[u8; 32],
+        proof: &[u8; 32],
+    ) -> bool {
+        let shared = self
+            .secret
+            .diffie_hellman(&PublicKey::from(*previous_public));
+        let expected = rejoin_tag(shared.as_bytes(), session, previous, now, new_public);
+        shared.was_contributory()
+            && bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &proof[..]))
+    }
+}
+
+fn rejoin_tag(
+    shared: &[u8; 32],
+    session: &SessionId,
+    previous: u32,
+    now: u32,
+    new_public: &[u8; 32],
+) -> [u8; 32] {
+    let mut info = Vec::with_capacity(INFO_REJOIN.len() + 8 + 32);
+    info.extend_from_slice(INFO_REJOIN);
+    info.extend_from_slice(&previous.to_be_bytes());
+    info.extend_from_slice(&now.to_be_bytes());
+    info.extend_from_slice(new_public);
+    let mut proof = [0u8; 32];
+    Hkdf::<Sha256>::new(Some(&session.0), shared)
+        .expand(&info, &mut proof)
+        .expect("32 bytes is a valid HKDF length");
+    proof
 }
 
 /// A new epoch secret sealed for one member; what travels in the key update.
@@ -301,6 +374,40 @@ mod tests {
         Secret(std::array::from_fn(|i| 0xc0 + i as u8))
     }
 
+    /// Pins the rejoin proof (computed independently by scripts/crypto_kat.py), and shows
+    /// it vouches only for the member, ids and new key it was made for.
+    #[test]
+    fn known_answer_rejoin() {
+        let (host, member) = (fixed_host(), fixed_recipient());
+        let session = fixed_session();
+        let new_public = MemberKeyPair::from_private_bytes([0x33; 32]).public();
+        let proof = member
+            .rejoin_proof(&host.public(), &session, 7, 12, &new_public)
+            .unwrap();
+        assert_eq!(hex(&proof), KAT_REJOIN_PROOF);
+        let verify = |previous_public: &[u8; 32], previous, now, new_public: &[u8; 32]| {
+            host.verify_rejoin(previous_public, &session, previous, now, new_public, &proof)
+        };
+        assert!(verify(&member.public(), 7, 12, &new_public));
+        let stranger = MemberKeyPair::from_private_bytes([0x55; 32]).public();
+        assert!(
+            !verify(&stranger, 7, 12, &new_public),
+            "another member's place"
+        );
+        assert!(
+            !verify(&member.public(), 8, 12, &new_public),
+            "another old id"
+        );
+        assert!(
+            !verify(&member.public(), 7, 13, &new_public),
+            "another connection"
+        );
+        assert!(
+            !verify(&member.public(), 7, 12, &stranger),
+            "another new key"
+        );
+    }
+
     /// Pins the wrap; the expected values were computed independently by
     /// scripts/crypto_kat.py with Python's `cryptography` (X25519, HKDF-SHA256, AES-GCM).
     #[test]
@@ -336,6 +443,8 @@ mod tests {
     const KAT_EPHEMERAL_PUBLIC: &str =
         "358072d6365880d1aeea329adf9121383851ed21a28e3b75e965d0d2cd166254";
     const KAT_WRAPPED: &str = "27f8bf8bdc52cae1793d2d6d220411c0e1f34cd3879310b3c48ce5aab4dd6f2aaa3240dee7f6065babdc52bf1609ce53";
+    const KAT_REJOIN_PROOF: &str =
+        "0a9af7748bf32f96c2acbe3fc226c0ca77bdc70ce140c15888aff79f21796d34";
 
     fn wrap_for(recipient: &MemberKeyPair, epoch: Epoch) -> WrappedSecret {
         wrap_epoch_secret(

@@ -96,6 +96,7 @@ async fn nobody_hears_the_session_before_admission_and_a_refusal_is_explained() 
         .send(
             Route::Host,
             &Message::Hello(Hello {
+                rejoin: None,
                 name: "eve".into(),
                 public_key: [9; 32],
                 client_version: "test".into(),

@@ -10,7 +10,9 @@ use common::{CuttableProxy, start_host, start_relay, via, write_tree};
 use cotype::client::Participant;
 use cotype::client::driver::Driver;
 use cotype::client::headless::{open, run_until};
-use cotype::client::session::{Session, SessionEvent};
+use cotype::client::session::{Session, SessionError, SessionEvent};
+use cotype::host::session::{Approval, HostCommand, HostEvent};
+use cotype::protocol::message::Role;
 use cotype::relay::RelayConfig;
 use cotype::text::Operation;
 
@@ -566,7 +568,6 @@ async fn a_relay_restart_loses_no_session_and_no_edit() {
 /// sees it unsaved; the host's list (what its quit warning names) agrees.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsaved_means_the_shared_text_differs_from_the_disk_for_everyone() {
-    use cotype::host::session::{Approval, HostCommand, HostEvent};
     let dir = tempfile::tempdir().unwrap();
     write_tree(dir.path(), &[("notes.txt", b"notes\n")]);
     let relay = start_relay(RelayConfig::default()).await;
@@ -634,4 +635,85 @@ async fn unsaved_means_the_shared_text_differs_from_the_disk_for_everyone() {
     assert!(!bob.is_unsaved("notes.txt"), "a reload made it unsaved");
     assert!(!ada.is_unsaved("notes.txt"), "a reload made it unsaved");
     assert_eq!(host_list().await, Vec::<String>::new());
+}
+
+/// A dropped connection gives a member its place back: a member made read-only is still
+/// read-only on its new connection (reconnecting is no way to edit again), and under
+/// `--approve ask` the host's user is not asked again about someone already let in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_whose_link_drops_comes_back_read_only_and_without_asking_again() {
+    for approval in [Approval::Auto, Approval::Ask] {
+        let dir = tempfile::tempdir().unwrap();
+        write_tree(dir.path(), &[("notes.txt", b"notes\n")]);
+        let relay = start_relay(RelayConfig::default()).await;
+        let (link, mut control) =
+            common::start_host_with(dir.path(), relay.address, "host", &[], approval).await;
+        let proxy = CuttableProxy::start(relay.address).await;
+
+        // Bob comes in; the host's user makes him read-only (letting him in so, or after).
+        let bob_link = via(&link, proxy.address);
+        let joining = tokio::spawn(async move { Driver::join(&bob_link, "bob").await });
+        let bob_id = loop {
+            match control.events.recv().await.expect("the session runs") {
+                HostEvent::JoinRequest { participant, .. } => {
+                    let admit = HostCommand::Admit {
+                        participant,
+                        role: Role::ReadOnly,
+                    };
+                    control.commands.send(admit).await.unwrap();
+                }
+                HostEvent::MemberJoined(member) if member.name == "bob" => {
+                    break member.participant;
+                }
+                _ => {}
+            }
+        };
+        if approval == Approval::Auto {
+            let read_only = HostCommand::SetRole {
+                participant: bob_id,
+                role: Role::ReadOnly,
+            };
+            control.commands.send(read_only).await.unwrap();
+        }
+        let (mut bob_driver, mut bob) = joining.await.unwrap().unwrap();
+        run_until(
+            &mut bob_driver,
+            &mut bob,
+            Duration::from_secs(10),
+            |s, _| Ok(s.role() == Role::ReadOnly),
+        )
+        .await
+        .expect("bob is read-only");
+
+        // His connection drops; he is back on a new one, as who he was.
+        proxy.cut();
+        run_until(
+            &mut bob_driver,
+            &mut bob,
+            Duration::from_secs(30),
+            |s, _| Ok(s.me.participant != bob_id),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("({approval:?}) bob never got back in: {e}"));
+        assert_eq!(bob.role(), Role::ReadOnly, "({approval:?}) bob's role");
+        open(&mut bob_driver, &mut bob, "notes.txt").await.unwrap();
+        let edit = bob.local_edit("notes.txt", Operation::insert(0, 0, "x").unwrap());
+        assert!(
+            matches!(edit, Err(SessionError::ReadOnly)),
+            "({approval:?}) bob could edit again: {edit:?}"
+        );
+        while let Ok(event) = control.events.try_recv() {
+            assert!(
+                !matches!(event, HostEvent::JoinRequest { .. }),
+                "({approval:?}) the host's user was asked again: {event:?}"
+            );
+        }
+        let people = control.people.borrow().clone();
+        let bob_now = people.iter().find(|p| p.member.name == "bob").unwrap();
+        assert_eq!(
+            bob_now.member.role,
+            Role::ReadOnly,
+            "({approval:?}) the host's list"
+        );
+    }
 }

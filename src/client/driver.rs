@@ -56,6 +56,9 @@ pub struct Driver {
     name: String,
     channel: Option<Channel>,
     key_pair: crate::rekey::MemberKeyPair,
+    /// Our participant id on the last connection: a reconnect proves it to get our place
+    /// back.
+    participant: crate::protocol::ParticipantId,
     owner: Option<crate::crypto::OwnerKey>,
     /// What the last connection opened, so a relay cannot replay it after a reconnect.
     replay_window: crate::crypto::ReceivingKeys,
@@ -83,8 +86,15 @@ impl Driver {
         name: &str,
         owner: Option<crate::crypto::OwnerKey>,
     ) -> Result<(Driver, Session), ClientError> {
-        let joined =
-            join::join(link, name, owner.as_ref(), &Default::default(), &mut || {}).await?;
+        let joined = join::join(
+            link,
+            name,
+            owner.as_ref(),
+            &Default::default(),
+            None,
+            &mut || {},
+        )
+        .await?;
         Ok(Self::joined(link, name, owner, joined))
     }
 
@@ -95,7 +105,7 @@ impl Driver {
         name: &str,
         waiting: &mut (dyn FnMut() + Send),
     ) -> Result<(Driver, Session), ClientError> {
-        let joined = join::join(link, name, None, &Default::default(), waiting).await?;
+        let joined = join::join(link, name, None, &Default::default(), None, waiting).await?;
         Ok(Self::joined(link, name, None, joined))
     }
 
@@ -105,11 +115,13 @@ impl Driver {
         owner: Option<crate::crypto::OwnerKey>,
         joined: Joined,
     ) -> (Driver, Session) {
+        let participant = joined.me.participant;
         let session = Session::new(joined.me, joined.members);
         let driver = Driver {
             link: link.clone(),
             name: name.to_string(),
             key_pair: joined.key_pair,
+            participant,
             host_public_key: joined.host_public_key,
             epoch: joined.epoch,
             channel: Some(joined.channel),
@@ -296,11 +308,17 @@ impl Driver {
         loop {
             tokio::time::sleep(self.retry).await;
             self.retry = (self.retry * 2).min(MAX_RETRY);
+            let previous = join::Previous {
+                participant: self.participant,
+                key_pair: &self.key_pair,
+                host_public_key: &self.host_public_key,
+            };
             match join::join(
                 &self.link,
                 &self.name,
                 self.owner.as_ref(),
                 &self.replay_window,
+                Some(&previous),
                 &mut || {},
             )
             .await
@@ -308,6 +326,7 @@ impl Driver {
                 Ok(joined) => {
                     self.retry = FIRST_RETRY;
                     self.key_pair = joined.key_pair;
+                    self.participant = joined.me.participant;
                     self.host_public_key = joined.host_public_key;
                     self.epoch = joined.epoch;
                     let (me, members) = (joined.me, joined.members);

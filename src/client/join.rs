@@ -8,7 +8,7 @@ use crate::crypto::{ReceivingKeys, SessionKeys};
 use crate::link::Link;
 use crate::protocol::control::{ErrorCode, FromRelay, ToRelay};
 use crate::protocol::header::Route;
-use crate::protocol::message::{Hello, Member, Message};
+use crate::protocol::message::{Hello, Member, Message, Rejoin};
 
 /// How long a joiner waits for the host to answer its hello (a welcome, or word that the
 /// host's user decides) before it takes the hello as lost and joins again.
@@ -26,6 +26,15 @@ pub(crate) struct Joined {
     pub epoch: crate::crypto::Epoch,
 }
 
+/// Who we were before a dropped connection: the hello on the new one proves it
+/// (`MemberKeyPair::rejoin_proof`), and the host gives back our place (our role) without
+/// asking its user again.
+pub(crate) struct Previous<'a> {
+    pub participant: crate::protocol::ParticipantId,
+    pub key_pair: &'a crate::rekey::MemberKeyPair,
+    pub host_public_key: &'a [u8; 32],
+}
+
 /// Joins; with the host's `OwnerKey` (the host's own terminal UI) the host admits this
 /// participant without asking and shows it as the host. `earlier` is what a dropped
 /// connection already opened, refused on this one (`ReceivingKeys::inherit_replay_window`);
@@ -35,10 +44,11 @@ pub(crate) async fn join(
     name: &str,
     owner: Option<&crate::crypto::OwnerKey>,
     earlier: &ReceivingKeys,
+    previous: Option<&Previous<'_>>,
     waiting: &mut (dyn FnMut() + Send),
 ) -> Result<Joined, ClientError> {
     loop {
-        if let Some(joined) = join_once(link, name, owner, earlier, waiting).await? {
+        if let Some(joined) = join_once(link, name, owner, earlier, previous, waiting).await? {
             return Ok(joined);
         }
         tracing::info!("the host's answer to our hello was lost; joining again");
@@ -54,6 +64,7 @@ async fn join_once(
     name: &str,
     owner: Option<&crate::crypto::OwnerKey>,
     earlier: &ReceivingKeys,
+    previous: Option<&Previous<'_>>,
     waiting: &mut (dyn FnMut() + Send),
 ) -> Result<Option<Joined>, ClientError> {
     let keys = SessionKeys::derive(&link.secret, &link.session);
@@ -93,6 +104,22 @@ async fn join_once(
     channel.sender.set_participant(participant);
     let key_pair = crate::rekey::MemberKeyPair::generate();
     let public_key = key_pair.public();
+    let rejoin = previous.and_then(|previous| {
+        let proof = previous
+            .key_pair
+            .rejoin_proof(
+                previous.host_public_key,
+                &link.session,
+                previous.participant,
+                participant,
+                &public_key,
+            )
+            .ok()?;
+        Some(Rejoin {
+            previous: previous.participant,
+            proof,
+        })
+    });
     channel
         .sender
         .send(
@@ -102,6 +129,7 @@ async fn join_once(
                 public_key,
                 client_version: env!("CARGO_PKG_VERSION").to_string(),
                 owner_proof: owner.map(|owner| owner.proof(&link.session, participant)),
+                rejoin,
             }),
         )
         .await?;

@@ -66,6 +66,15 @@ pub struct Hello {
     pub client_version: String,
     /// Only the host's own user sends one: `OwnerKey::proof` for this connection's id.
     pub owner_proof: Option<[u8; 32]>,
+    /// After a dropped connection: who we were, to get our place (our role) back.
+    pub rejoin: Option<Rejoin>,
+}
+
+/// A claim to be a member whose connection dropped (`MemberKeyPair::rejoin_proof`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejoin {
+    pub previous: ParticipantId,
+    pub proof: [u8; 32],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,6 +21,20 @@ pub(super) struct Participant {
     pub(super) in_flight: crate::host::rate::InFlight,
 }
 
+/// A member whose connection dropped (not one removed): what it takes to give its place
+/// back to a hello proving it is them (`Hello::rejoin`).
+pub(super) struct Departed {
+    public_key: [u8; 32],
+    role: Role,
+    color: u8,
+    left: std::time::Instant,
+}
+
+/// How long a member who dropped keeps its place (a laptop closed over lunch included).
+const DEPARTED_KEPT: Duration = Duration::from_secs(60 * 60);
+/// Departed members remembered at most; the oldest go first.
+const DEPARTED_MAX: usize = 1024;
+
 impl HostSession {
     /// Tells the host's user `event`, with `HostControl::people` already saying who is in
     /// the session after it.
@@ -82,12 +96,21 @@ impl HostSession {
             }
             None => false,
         };
+        let returning = match &hello.rejoin {
+            Some(rejoin) if !is_owner => self.returning(from, rejoin, &hello.public_key),
+            _ => None,
+        };
+        let color = match &returning {
+            // The host's color, as when the host is headless.
+            _ if is_owner => 0,
+            Some(back) if !self.color_taken(back.color) => back.color,
+            _ => self.free_color(),
+        };
         let member = Member {
             participant: from,
             name: display_name(&hello.name, from),
             role: if is_owner { Role::Host } else { Role::Editor },
-            // The host's color, as when the host is headless.
-            color: if is_owner { 0 } else { self.free_color() },
+            color,
         };
         self.participants.insert(
             from,
@@ -104,6 +127,15 @@ impl HostSession {
         if is_owner {
             self.owner = Some(from);
             return self.admit(from, Role::Host).await;
+        }
+        if let Some(back) = returning {
+            // Admitted before, with this role: back without asking the host's user again,
+            // and a read-only member stays read-only.
+            tracing::info!(
+                participant = from,
+                "a member is back after a dropped connection"
+            );
+            return self.admit(from, back.role).await;
         }
         match self.approval {
             Approval::Auto => self.admit(from, Role::Editor).await,
@@ -314,6 +346,64 @@ impl HostSession {
                     .map(|p| p.member.clone()),
             )
             .collect()
+    }
+
+    /// Remembers a member whose connection dropped, for its return.
+    pub(super) fn remember_departed(&mut self, participant: ParticipantId, left: &Participant) {
+        if !left.admitted {
+            return;
+        }
+        let now = std::time::Instant::now();
+        self.departed
+            .retain(|_, departed| now.duration_since(departed.left) < DEPARTED_KEPT);
+        while self.departed.len() >= DEPARTED_MAX {
+            let oldest = self
+                .departed
+                .iter()
+                .min_by_key(|(_, departed)| departed.left)
+                .map(|(id, _)| *id);
+            oldest.map(|id| self.departed.remove(&id));
+        }
+        self.departed.insert(
+            participant,
+            Departed {
+                public_key: left.public_key,
+                role: left.member.role,
+                color: left.member.color,
+                left: now,
+            },
+        );
+    }
+
+    /// The place of the member `rejoin` claims to have been, if its proof holds; taken,
+    /// so it is given back once.
+    fn returning(
+        &mut self,
+        from: ParticipantId,
+        rejoin: &crate::protocol::message::Rejoin,
+        new_public: &[u8; 32],
+    ) -> Option<Departed> {
+        let departed = self.departed.get(&rejoin.previous)?;
+        let proven = self.key_pair.verify_rejoin(
+            &departed.public_key,
+            &self.link.session,
+            rejoin.previous,
+            from,
+            new_public,
+            &rejoin.proof,
+        );
+        if !proven {
+            tracing::warn!(
+                participant = from,
+                "a hello claimed another member's place with a wrong proof; treated as anyone else"
+            );
+            return None;
+        }
+        self.departed.remove(&rejoin.previous)
+    }
+
+    fn color_taken(&self, color: u8) -> bool {
+        self.participants.values().any(|p| p.member.color == color)
     }
 
     pub(super) fn free_color(&self) -> u8 {

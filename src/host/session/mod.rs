@@ -65,6 +65,8 @@ pub struct HostSession {
     workspace: std::sync::Arc<Workspace>,
     name: String,
     participants: BTreeMap<ParticipantId, Participant>,
+    /// Members whose connection dropped, by their old id, until they are back.
+    departed: BTreeMap<ParticipantId, members::Departed>,
     intel: crate::host::intel::Intel,
     documents: Documents,
     /// Kept for `Resume` after the host's own connection drops.
@@ -135,6 +137,7 @@ impl HostSession {
             channel,
             name: options.name,
             participants: BTreeMap::new(),
+            departed: BTreeMap::new(),
             intel,
             documents: Documents::new(workspace.clone()),
             workspace,
@@ -324,6 +327,7 @@ impl HostSession {
                 }
                 if let Some(left) = self.participants.remove(&participant) {
                     tracing::info!(participant, "{} left", left.member.name);
+                    self.remember_departed(participant, &left);
                     if left.admitted {
                         self.sender()
                             .send(

@@ -162,7 +162,8 @@ impl HostSession {
         }
         let gone = std::mem::take(&mut self.participants);
         self.owner = None;
-        for participant in gone.into_values() {
+        for (id, participant) in gone {
+            self.remember_departed(id, &participant);
             if participant.admitted {
                 self.tell(HostEvent::MemberLeft(participant.member));
             }
