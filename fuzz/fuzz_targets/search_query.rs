@@ -4,7 +4,8 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use cotype::host::search::{SearchQuery, build_globs, build_matcher, globs_admit};
+use cotype::host::search::{build_globs, globs_admit};
+use cotype::protocol::search::{SearchQuery, build_matcher};
 use grep_matcher::Matcher;
 use libfuzzer_sys::fuzz_target;
 
