@@ -1049,7 +1049,9 @@ fn apply_change(
         text.remove(change.range.clone());
         text.insert(change.range.start, change.text);
     }
-    if !incremental {
+    // The whole text only for a server that asks for it: building it for a document
+    // no server follows cost a copy of the document per edit (100 MB for a 100 MB file).
+    if sync == TextDocumentSyncKind::FULL {
         changes.push(TextDocumentContentChangeEvent {
             range: None,
             range_length: None,
