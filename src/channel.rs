@@ -21,10 +21,14 @@ use crate::protocol::message::Message;
 
 /// Frames each of a channel's queues (outgoing, incoming) holds at most...
 const QUEUE_FRAMES: usize = 256;
-/// ...and bytes: a queue of large frames (a document's 128 KiB pieces) is bounded by
-/// these, not by the frame count, which alone let 32 MB wait in one queue. A frame larger
-/// than this waits until the queue is empty.
-pub const QUEUE_BYTES: usize = 2 << 20;
+/// ...and bytes, outgoing: a queue of large frames (a document's 128 KiB pieces) is
+/// bounded by these, not by the frame count, which alone let 32 MB wait in the host's
+/// queue. A frame larger than this waits until the queue is empty.
+pub const OUTGOING_BYTES: usize = 2 << 20;
+/// Bytes the incoming queue holds. More than outgoing: nothing paces a document's pieces
+/// to the reader, so what the reader has not taken yet waits here or in the relay, which
+/// drops a member once 8 MiB wait for it there (the document is then sent again).
+pub const INCOMING_BYTES: usize = 8 << 20;
 
 /// A frame in one of the queues, holding its share of the queue's byte budget until it
 /// is taken out.
@@ -42,7 +46,7 @@ struct Outgoing {
 
 impl Outgoing {
     async fn send(&self, frame: Vec<u8>) -> Result<(), ChannelError> {
-        let budget = reserve(&self.budget, frame.len())
+        let budget = reserve(&self.budget, OUTGOING_BYTES, frame.len())
             .await
             .ok_or(ChannelError::Closed)?;
         self.frames
@@ -55,13 +59,14 @@ impl Outgoing {
     }
 }
 
-/// Takes `len` bytes of a queue's budget (all of it for a frame larger than the budget),
+/// Takes `len` bytes of a queue's budget of `size` (all of it for a larger frame),
 /// waiting until they are free; `None` once the queue is closed.
 async fn reserve(
     budget: &Arc<tokio::sync::Semaphore>,
+    size: usize,
     len: usize,
 ) -> Option<tokio::sync::OwnedSemaphorePermit> {
-    let share = len.clamp(1, QUEUE_BYTES) as u32;
+    let share = len.clamp(1, size) as u32;
     budget.clone().acquire_many_owned(share).await.ok()
 }
 
@@ -372,11 +377,11 @@ fn spawn_socket_tasks(socket: ClientSocket) -> (Outgoing, IncomingFrames) {
     let (frames, mut outgoing_rx) = mpsc::channel::<Queued>(QUEUE_FRAMES);
     let outgoing = Outgoing {
         frames,
-        budget: Arc::new(tokio::sync::Semaphore::new(QUEUE_BYTES)),
+        budget: Arc::new(tokio::sync::Semaphore::new(OUTGOING_BYTES)),
     };
     let outgoing_budget = outgoing.budget.clone();
     let (incoming_tx, incoming) = mpsc::channel(QUEUE_FRAMES);
-    let incoming_budget = Arc::new(tokio::sync::Semaphore::new(QUEUE_BYTES));
+    let incoming_budget = Arc::new(tokio::sync::Semaphore::new(INCOMING_BYTES));
     tokio::spawn(async move {
         while let Some(Queued {
             frame,
@@ -400,7 +405,7 @@ fn spawn_socket_tasks(socket: ClientSocket) -> (Outgoing, IncomingFrames) {
                 Some(Ok(WsMessage::Binary(frame))) => {
                     // Waiting for room here stops reading the socket: the relay sees a
                     // slow reader, as it would if the caller itself stopped reading.
-                    let Some(budget) = reserve(&incoming_budget, frame.len()).await else {
+                    let Some(budget) = reserve(&incoming_budget, INCOMING_BYTES, frame.len()).await else {
                         return;
                     };
                     let queued = Queued {
