@@ -430,3 +430,36 @@ fn spawn_socket_tasks(socket: ClientSocket) -> (Outgoing, IncomingFrames) {
     });
     (outgoing, incoming)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `reserve` is still waiting after a moment.
+    async fn waits(budget: &Arc<tokio::sync::Semaphore>, size: usize, len: usize) -> bool {
+        tokio::time::timeout(
+            std::time::Duration::from_millis(20),
+            reserve(budget, size, len),
+        )
+        .await
+        .is_err()
+    }
+
+    #[tokio::test]
+    async fn a_queue_holds_at_most_its_bytes_and_a_larger_frame_waits_until_it_is_empty() {
+        let size = 100;
+        let budget = Arc::new(tokio::sync::Semaphore::new(size));
+        let first = reserve(&budget, size, 60).await.expect("open");
+        assert!(waits(&budget, size, 50).await, "60 + 50 bytes are over 100");
+        let second = reserve(&budget, size, 40).await.expect("60 + 40 fit");
+        drop(first);
+        assert!(waits(&budget, size, 1_000).await, "a large frame waits for all of it");
+        drop(second);
+        let large = reserve(&budget, size, 1_000).await.expect("an empty queue takes it");
+        assert_eq!(budget.available_permits(), 0);
+        drop(large);
+        assert_eq!(budget.available_permits(), size);
+        budget.close();
+        assert!(reserve(&budget, size, 1).await.is_none(), "a closed queue");
+    }
+}
