@@ -405,7 +405,8 @@ fn spawn_socket_tasks(socket: ClientSocket) -> (Outgoing, IncomingFrames) {
                 Some(Ok(WsMessage::Binary(frame))) => {
                     // Waiting for room here stops reading the socket: the relay sees a
                     // slow reader, as it would if the caller itself stopped reading.
-                    let Some(budget) = reserve(&incoming_budget, INCOMING_BYTES, frame.len()).await else {
+                    let Some(budget) = reserve(&incoming_budget, INCOMING_BYTES, frame.len()).await
+                    else {
                         return;
                     };
                     let queued = Queued {
@@ -453,9 +454,14 @@ mod tests {
         assert!(waits(&budget, size, 50).await, "60 + 50 bytes are over 100");
         let second = reserve(&budget, size, 40).await.expect("60 + 40 fit");
         drop(first);
-        assert!(waits(&budget, size, 1_000).await, "a large frame waits for all of it");
+        assert!(
+            waits(&budget, size, 1_000).await,
+            "a large frame waits for all of it"
+        );
         drop(second);
-        let large = reserve(&budget, size, 1_000).await.expect("an empty queue takes it");
+        let large = reserve(&budget, size, 1_000)
+            .await
+            .expect("an empty queue takes it");
         assert_eq!(budget.available_permits(), 0);
         drop(large);
         assert_eq!(budget.available_permits(), size);

@@ -1059,16 +1059,18 @@ fn apply_change(
         });
     }
     document.version = version;
-    Ok(server.filter(|_| sync != TextDocumentSyncKind::NONE).map(|server| {
-        let params = DidChangeTextDocumentParams {
-            text_document: VersionedTextDocumentIdentifier {
-                uri: document.uri.clone(),
-                version,
-            },
-            content_changes: changes,
-        };
-        (server, params)
-    }))
+    Ok(server
+        .filter(|_| sync != TextDocumentSyncKind::NONE)
+        .map(|server| {
+            let params = DidChangeTextDocumentParams {
+                text_document: VersionedTextDocumentIdentifier {
+                    uri: document.uri.clone(),
+                    version,
+                },
+                content_changes: changes,
+            };
+            (server, params)
+        }))
 }
 
 fn read_text(path: &Path) -> Option<Rope> {
