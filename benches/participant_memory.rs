@@ -10,7 +10,8 @@
 //! measured as the growth of this process's resident set: what the text itself costs in
 //! the data structure both sides keep it in.
 //!
-//! Run: `cargo bench --bench participant_memory`. Without `--bench` (as `cargo test
+//! Run: `cargo bench --bench participant_memory`; `COTYPE_BIN=path/to/cotype` runs another
+//! build of cotype (an older commit, to compare) under the same bench. Without `--bench` (as `cargo test
 //! --all-targets` runs it) the file is 4 MB. Last line: one JSON object.
 
 use std::fs::File;
@@ -70,13 +71,18 @@ fn growth<T>(load: impl FnOnce() -> T) -> (u64, T) {
     (after.saturating_sub(before), kept)
 }
 
+/// The cotype binary to measure: this build's, or `COTYPE_BIN`.
+fn cotype_bin() -> String {
+    std::env::var("COTYPE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_cotype").to_owned())
+}
+
 struct Host {
     child: Child,
     link: String,
 }
 
 fn start_host(dir: &Path) -> Host {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cotype"))
+    let mut child = Command::new(cotype_bin())
         .args([
             "host",
             dir.to_str().expect("a UTF-8 temp path"),
@@ -143,7 +149,7 @@ fn main() {
     let mut host = start_host(dir.path());
     let host_idle = memory_of(host.child.id()).expect("the host runs").1;
     let started = Instant::now();
-    let editor = Command::new(env!("CARGO_BIN_EXE_cotype"))
+    let editor = Command::new(cotype_bin())
         .args([
             "edit", &host.link, "big.txt", "--at", "1:1", "--insert", "x",
         ])

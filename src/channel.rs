@@ -19,7 +19,56 @@ use crate::protocol::frame::{FrameError, FrameSealer, open_frame};
 use crate::protocol::header::{Header, Route};
 use crate::protocol::message::Message;
 
+/// Frames each of a channel's queues (outgoing, incoming) holds at most...
 const QUEUE_FRAMES: usize = 256;
+/// ...and bytes, outgoing: a queue of large frames (a document's 128 KiB pieces) is
+/// bounded by these, not by the frame count, which alone let 32 MB wait in the host's
+/// queue. A frame larger than this waits until the queue is empty.
+pub const OUTGOING_BYTES: usize = 2 << 20;
+/// Bytes the incoming queue holds. More than outgoing: nothing paces a document's pieces
+/// to the reader, so what the reader has not taken yet waits here or in the relay, which
+/// drops a member once 8 MiB wait for it there (the document is then sent again).
+pub const INCOMING_BYTES: usize = 8 << 20;
+
+/// A frame in one of the queues, holding its share of the queue's byte budget until it
+/// is taken out.
+struct Queued {
+    frame: Vec<u8>,
+    _budget: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// The way into a connection's outgoing queue.
+#[derive(Clone)]
+struct Outgoing {
+    frames: mpsc::Sender<Queued>,
+    budget: Arc<tokio::sync::Semaphore>,
+}
+
+impl Outgoing {
+    async fn send(&self, frame: Vec<u8>) -> Result<(), ChannelError> {
+        let budget = reserve(&self.budget, OUTGOING_BYTES, frame.len())
+            .await
+            .ok_or(ChannelError::Closed)?;
+        self.frames
+            .send(Queued {
+                frame,
+                _budget: budget,
+            })
+            .await
+            .map_err(|_| ChannelError::Closed)
+    }
+}
+
+/// Takes `len` bytes of a queue's budget of `size` (all of it for a larger frame),
+/// waiting until they are free; `None` once the queue is closed.
+async fn reserve(
+    budget: &Arc<tokio::sync::Semaphore>,
+    size: usize,
+    len: usize,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    let share = len.clamp(1, size) as u32;
+    budget.clone().acquire_many_owned(share).await.ok()
+}
 
 /// What arrives on a channel.
 #[derive(Debug)]
@@ -54,7 +103,7 @@ pub enum ChannelError {
 #[derive(Clone)]
 pub struct ChannelSender {
     sealer: Arc<Mutex<FrameSealer>>,
-    frames: Arc<Mutex<mpsc::Sender<Vec<u8>>>>,
+    frames: Arc<Mutex<Outgoing>>,
     /// Held from sealing a frame until it is queued: frames must leave in the order of
     /// their counters, or the receiver's replay window drops the ones that fall behind.
     /// (An async lock, since queueing waits while the socket is busy.)
@@ -77,12 +126,12 @@ impl ChannelSender {
 
     /// Sends bytes as they are (tests use it to send garbage).
     pub async fn send_raw(&self, frame: Vec<u8>) -> Result<(), ChannelError> {
-        let frames = self
+        let outgoing = self
             .frames
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        frames.send(frame).await.map_err(|_| ChannelError::Closed)
+        outgoing.send(frame).await
     }
 
     /// Our participant id (the host's until the relay's welcome says otherwise).
@@ -223,9 +272,9 @@ impl Channel {
         }
     }
 
-    fn take(&mut self, received: Option<Result<Vec<u8>, Option<String>>>) -> Incoming {
+    fn take(&mut self, received: Option<Result<Queued, Option<String>>>) -> Incoming {
         match received {
-            Some(Ok(frame)) => self.decode(&frame),
+            Some(Ok(queued)) => self.decode(&queued.frame),
             Some(Err(reason)) => {
                 self.closed = true;
                 Incoming::Closed { reason }
@@ -320,26 +369,51 @@ fn may_send(sender: ParticipantId, message: &Message, me: ParticipantId) -> bool
     }
 }
 
-type IncomingFrames = mpsc::Receiver<Result<Vec<u8>, Option<String>>>;
+type IncomingFrames = mpsc::Receiver<Result<Queued, Option<String>>>;
 
 /// Starts the two tasks that move frames between `socket` and bounded queues.
-fn spawn_socket_tasks(socket: ClientSocket) -> (mpsc::Sender<Vec<u8>>, IncomingFrames) {
+fn spawn_socket_tasks(socket: ClientSocket) -> (Outgoing, IncomingFrames) {
     let (mut sink, mut source) = socket.split();
-    let (outgoing, mut outgoing_rx) = mpsc::channel::<Vec<u8>>(QUEUE_FRAMES);
+    let (frames, mut outgoing_rx) = mpsc::channel::<Queued>(QUEUE_FRAMES);
+    let outgoing = Outgoing {
+        frames,
+        budget: Arc::new(tokio::sync::Semaphore::new(OUTGOING_BYTES)),
+    };
+    let outgoing_budget = outgoing.budget.clone();
     let (incoming_tx, incoming) = mpsc::channel(QUEUE_FRAMES);
+    let incoming_budget = Arc::new(tokio::sync::Semaphore::new(INCOMING_BYTES));
     tokio::spawn(async move {
-        while let Some(frame) = outgoing_rx.recv().await {
-            if sink.send(WsMessage::Binary(frame.into())).await.is_err() {
+        while let Some(Queued {
+            frame,
+            _budget: budget,
+        }) = outgoing_rx.recv().await
+        {
+            // The frame's share of the budget is free once the socket has taken it.
+            let sent = sink.send(WsMessage::Binary(frame.into())).await;
+            drop(budget);
+            if sent.is_err() {
                 break;
             }
         }
+        // Senders waiting for room learn at once that there is none.
+        outgoing_budget.close();
         let _ = sink.close().await;
     });
     tokio::spawn(async move {
         let reason = loop {
             match source.next().await {
                 Some(Ok(WsMessage::Binary(frame))) => {
-                    if incoming_tx.send(Ok(frame.to_vec())).await.is_err() {
+                    // Waiting for room here stops reading the socket: the relay sees a
+                    // slow reader, as it would if the caller itself stopped reading.
+                    let Some(budget) = reserve(&incoming_budget, INCOMING_BYTES, frame.len()).await
+                    else {
+                        return;
+                    };
+                    let queued = Queued {
+                        frame: frame.to_vec(),
+                        _budget: budget,
+                    };
+                    if incoming_tx.send(Ok(queued)).await.is_err() {
                         return;
                     }
                 }
@@ -356,4 +430,42 @@ fn spawn_socket_tasks(socket: ClientSocket) -> (mpsc::Sender<Vec<u8>>, IncomingF
         let _ = incoming_tx.send(Err(reason)).await;
     });
     (outgoing, incoming)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether `reserve` is still waiting after a moment.
+    async fn waits(budget: &Arc<tokio::sync::Semaphore>, size: usize, len: usize) -> bool {
+        tokio::time::timeout(
+            std::time::Duration::from_millis(20),
+            reserve(budget, size, len),
+        )
+        .await
+        .is_err()
+    }
+
+    #[tokio::test]
+    async fn a_queue_holds_at_most_its_bytes_and_a_larger_frame_waits_until_it_is_empty() {
+        let size = 100;
+        let budget = Arc::new(tokio::sync::Semaphore::new(size));
+        let first = reserve(&budget, size, 60).await.expect("open");
+        assert!(waits(&budget, size, 50).await, "60 + 50 bytes are over 100");
+        let second = reserve(&budget, size, 40).await.expect("60 + 40 fit");
+        drop(first);
+        assert!(
+            waits(&budget, size, 1_000).await,
+            "a large frame waits for all of it"
+        );
+        drop(second);
+        let large = reserve(&budget, size, 1_000)
+            .await
+            .expect("an empty queue takes it");
+        assert_eq!(budget.available_permits(), 0);
+        drop(large);
+        assert_eq!(budget.available_permits(), size);
+        budget.close();
+        assert!(reserve(&budget, size, 1).await.is_none(), "a closed queue");
+    }
 }

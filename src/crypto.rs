@@ -414,15 +414,17 @@ impl ReceivingKeys {
             msg: ciphertext,
             aad,
         };
-        let known = self.peers.get(&key).map(|peer| peer.cipher.clone());
-        let cipher = match known {
-            Some(cipher) => cipher,
+        // A known sender's cipher is used where it lies (an `Aes256Gcm` is a key schedule
+        // of several hundred bytes, not worth copying for every frame).
+        let mut fresh = None;
+        let cipher = match self.peers.get(&key) {
+            Some(peer) => &peer.cipher,
             None => {
                 let content = self
                     .content
                     .get(&epoch)
                     .ok_or(CryptoError::UnknownEpoch(epoch))?;
-                sender_cipher(content, instance, sender)
+                &*fresh.insert(sender_cipher(content, instance, sender))
             }
         };
         let plaintext = cipher
@@ -432,13 +434,22 @@ impl ReceivingKeys {
             return Err(CryptoError::NotSignedByHost);
         }
         // Only a frame that opened creates state, so forged instance ids cost nothing.
-        self.peers
-            .entry(key)
-            .and_modify(|peer| peer.last_counter = counter)
-            .or_insert(PeerState {
-                cipher,
-                last_counter: counter,
-            });
+        match fresh {
+            Some(cipher) => {
+                self.peers.insert(
+                    key,
+                    PeerState {
+                        cipher,
+                        last_counter: counter,
+                    },
+                );
+            }
+            None => {
+                if let Some(peer) = self.peers.get_mut(&key) {
+                    peer.last_counter = counter;
+                }
+            }
+        }
         Ok(plaintext)
     }
 }

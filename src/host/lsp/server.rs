@@ -169,6 +169,11 @@ impl Server {
         self.transport.notify::<N>(params);
     }
 
+    /// Sends notifications framed by `transport::frame_notification`, in one piece.
+    pub(crate) fn send_framed(&self, framed: Vec<u8>) {
+        self.transport.send_framed(framed);
+    }
+
     pub(crate) async fn shutdown(&self) {
         self.transport.shutdown(Duration::from_secs(2)).await;
     }

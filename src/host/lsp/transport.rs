@@ -77,10 +77,71 @@ const STDERR_TAIL: usize = 12;
 
 type Pending = Arc<Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ResponseError>>>>>;
 
+/// What the writer thread sends a server.
+pub(crate) enum Outgoing {
+    Message(Message),
+    /// Notifications framed and serialized by [`frame_notification`] (straight from their
+    /// parameters, with no `serde_json::Value` in between), one or many.
+    Framed(Vec<u8>),
+}
+
+impl<M: Into<Message>> From<M> for Outgoing {
+    fn from(message: M) -> Self {
+        Outgoing::Message(message.into())
+    }
+}
+
+impl Outgoing {
+    /// Writes the message with its header, as `lsp_server::Message::write` does, but
+    /// without flushing.
+    fn write(self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        #[derive(serde::Serialize)]
+        struct JsonRpc<'a> {
+            jsonrpc: &'static str,
+            #[serde(flatten)]
+            msg: &'a Message,
+        }
+        match self {
+            Outgoing::Framed(framed) => out.write_all(&framed),
+            Outgoing::Message(message) => {
+                let text = serde_json::to_string(&JsonRpc {
+                    jsonrpc: "2.0",
+                    msg: &message,
+                })?;
+                write!(out, "Content-Length: {}\r\n\r\n", text.len())?;
+                out.write_all(text.as_bytes())
+            }
+        }
+    }
+}
+
+/// Appends the notification `N` with `params`, framed as the protocol wants
+/// (`Content-Length` header, then the JSON), to `out`. For parameters that are an object
+/// (`lsp_server` leaves out null ones, which this does not).
+pub(crate) fn frame_notification<N: lsp_types::notification::Notification>(
+    params: &N::Params,
+    out: &mut Vec<u8>,
+) {
+    #[derive(serde::Serialize)]
+    struct Envelope<'a, P> {
+        jsonrpc: &'static str,
+        method: &'static str,
+        params: &'a P,
+    }
+    let body = serde_json::to_vec(&Envelope {
+        jsonrpc: "2.0",
+        method: N::METHOD,
+        params,
+    })
+    .expect("notification parameters serialize");
+    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    out.extend_from_slice(&body);
+}
+
 pub(crate) struct Transport {
     /// The name users know the server by, e.g. `rust-analyzer`.
     name: String,
-    outgoing: mpsc::Sender<Message>,
+    outgoing: mpsc::Sender<Outgoing>,
     pending: Pending,
     next_id: AtomicI32,
     alive: Arc<AtomicBool>,
@@ -120,7 +181,7 @@ impl Transport {
             ));
         };
 
-        let (outgoing, outgoing_rx) = mpsc::channel::<Message>();
+        let (outgoing, outgoing_rx) = mpsc::channel::<Outgoing>();
         let (notifications, notifications_rx) = tokio_mpsc::unbounded_channel();
         let pending: Pending = Arc::default();
         let alive = Arc::new(AtomicBool::new(true));
@@ -131,8 +192,14 @@ impl Transport {
             .name(format!("lsp-write-{name}"))
             .spawn(move || {
                 let mut stdin = BufWriter::new(stdin);
-                for message in outgoing_rx {
-                    if let Err(error) = message.write(&mut stdin) {
+                while let Ok(first) = outgoing_rx.recv() {
+                    // Everything already queued goes out before one flush: one write and
+                    // one wake-up of the server per batch, not per message.
+                    let written = std::iter::once(first)
+                        .chain(outgoing_rx.try_iter())
+                        .try_for_each(|outgoing| outgoing.write(&mut stdin))
+                        .and_then(|()| std::io::Write::flush(&mut stdin));
+                    if let Err(error) = written {
                         tracing::debug!(server = %writer_name, %error, "writing to the server failed");
                         break;
                     }
@@ -227,6 +294,15 @@ impl Transport {
         let message = Notification::new(N::METHOD.to_owned(), params);
         // A dead writer means a dead server; the next request notices and restarts it.
         let _ = self.outgoing.send(message.into());
+    }
+
+    /// Sends notifications already framed by [`frame_notification`], in one piece.
+    pub(crate) fn send_framed(&self, framed: Vec<u8>) {
+        if framed.is_empty() {
+            return;
+        }
+        // A dead writer means a dead server; the next request notices and restarts it.
+        let _ = self.outgoing.send(Outgoing::Framed(framed));
     }
 
     pub(crate) async fn request<R: lsp_types::request::Request>(
@@ -361,7 +437,7 @@ struct Reader {
     root_uri: String,
     /// What `workspace/configuration` answers, by section (null: no settings).
     settings: Value,
-    outgoing: mpsc::Sender<Message>,
+    outgoing: mpsc::Sender<Outgoing>,
     pending: Pending,
     alive: Arc<AtomicBool>,
     notifications: tokio_mpsc::UnboundedSender<Notification>,

@@ -45,11 +45,11 @@ impl HostSession {
                 per_document.push((path, edit.revision, edit.op.clone()));
             }
         }
-        for (path, revision, op) in per_document {
-            let version = crate::host::intel::lsp_version(revision);
-            if let Err(e) = self.intel.lsp().did_change(path, version, &op) {
-                tracing::debug!("language server not told of an edit to {path}: {e}");
-            }
+        let changes = per_document
+            .iter()
+            .map(|(path, revision, op)| (*path, crate::host::intel::lsp_version(*revision), op));
+        for e in self.intel.lsp().did_change_all(changes) {
+            tracing::debug!("language server not told of an edit: {e}");
         }
     }
 
