@@ -264,5 +264,4 @@ impl Connection {
             other => self.member_control(other),
         }
     }
-
 }

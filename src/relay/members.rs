@@ -11,7 +11,12 @@ use crate::protocol::control::{ErrorCode, FromRelay, ToRelay};
 use crate::protocol::{HOST_ID, ParticipantId};
 
 impl Connection {
-    pub(super) fn create(&mut self, key: SessionKey, verifier: [u8; 32], resume_verifier: [u8; 32]) -> bool {
+    pub(super) fn create(
+        &mut self,
+        key: SessionKey,
+        verifier: [u8; 32],
+        resume_verifier: [u8; 32],
+    ) -> bool {
         if self.membership.is_some() {
             return self.refuse_fatally(
                 ErrorCode::NotAllowed,
@@ -372,8 +377,6 @@ impl Connection {
             "connection closed"
         );
     }
-}
-
 }
 
 fn no_participant(participant: ParticipantId) -> Refusal {

@@ -7,7 +7,6 @@ use super::connection::Connection;
 use super::limits;
 use super::session::Outgoing;
 
-
 /// A relay connection without a socket, fed one frame at a time: the relay's own frame
 /// handling (control messages, admission, routing, slow-reader drops) with nothing
 /// between it and the bytes. The fuzz target `relay_control` (fuzz/) drives several of

@@ -29,7 +29,9 @@ impl Relay {
     ) where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let Some(socket) = self.accept_websocket(stream, address, handshake_deadline).await
+        let Some(socket) = self
+            .accept_websocket(stream, address, handshake_deadline)
+            .await
         else {
             return;
         };
@@ -62,8 +64,8 @@ impl Relay {
     {
         // A small read buffer: most connections are idle most of the time, and a large
         // frame grows the buffer to its size anyway.
-        let websocket = crate::net::websocket_config(self.state.config.max_frame)
-            .read_buffer_size(READ_BUFFER);
+        let websocket =
+            crate::net::websocket_config(self.state.config.max_frame).read_buffer_size(READ_BUFFER);
         let handshake = tokio_tungstenite::accept_async_with_config(stream, Some(websocket));
         match tokio::time::timeout_at(handshake_deadline, handshake).await {
             Ok(Ok(socket)) => Some(socket),

@@ -116,7 +116,12 @@ impl Session {
 
     /// One of the host's sequenced edits to `path`.
     /// Applies a sequenced edit from the host; `by` is its typist when known.
-    pub(super) fn on_remote(&mut self, path: &str, edit: crate::text::RemoteEdit, by: Option<ParticipantId>) {
+    pub(super) fn on_remote(
+        &mut self,
+        path: &str,
+        edit: crate::text::RemoteEdit,
+        by: Option<ParticipantId>,
+    ) {
         let Some(document) = self.documents.get_mut(path) else {
             return;
         };

@@ -110,9 +110,10 @@ fn the_loop_finds_its_text_and_goes_round_to_where_it_began() {
             }
             Step::Find(text) => {
                 let rope = &files[path.as_ref().expect("a find after an open")];
-                let start = rope.to_string().find(text.as_str()).unwrap_or_else(|| {
-                    panic!("script line {line}: {text:?} is not in the file")
-                });
+                let start = rope
+                    .to_string()
+                    .find(text.as_str())
+                    .unwrap_or_else(|| panic!("script line {line}: {text:?} is not in the file"));
                 let start = rope.byte_to_char(start);
                 selection = start..start + text.chars().count();
             }

@@ -88,8 +88,7 @@ fn multi_cursor_edit_in_any_order() {
 #[test]
 fn deserializing_recomputes_lengths_and_refuses_overflow() {
     let bytes =
-        postcard::to_allocvec(&vec![Component::Retain(usize::MAX), Component::Retain(1)])
-            .unwrap();
+        postcard::to_allocvec(&vec![Component::Retain(usize::MAX), Component::Retain(1)]).unwrap();
     assert!(postcard::from_bytes::<Operation>(&bytes).is_err());
     let edit = Operation::replace(3, 1..2, "ü").unwrap();
     let bytes = postcard::to_allocvec(&edit).unwrap();

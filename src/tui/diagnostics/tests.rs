@@ -51,8 +51,7 @@ fn ranges_stay_on_their_text_through_edits_and_vanish_with_it() {
     // Typing right before or after the name does not stretch the range.
     let text = after.to_string();
     let x = line_col_to_char(&after, LineCol { line: 2, col: 6 });
-    let op =
-        Operation::from_edits(after.len_chars(), [(x..x, "yy"), (x + 1..x + 1, "z")]).unwrap();
+    let op = Operation::from_edits(after.len_chars(), [(x..x, "yy"), (x + 1..x + 1, "z")]).unwrap();
     let after = edit(&mut store, &text, op);
     let kept = &store.for_path("a.py")[0];
     let start = line_col_to_char(&after, kept.range.start);

@@ -42,7 +42,14 @@ impl Highlights {
 
     /// Runs `query` (whose names start at `offset`) over `tree` for the highlighted range
     /// up to `end`; a capture overrides what an earlier (outer, or injecting) one set.
-    pub(super) fn paint(&mut self, query: &Query, offset: u32, tree: &Tree, rope: &Rope, end: usize) {
+    pub(super) fn paint(
+        &mut self,
+        query: &Query,
+        offset: u32,
+        tree: &Tree,
+        rope: &Rope,
+        end: usize,
+    ) {
         let start = self.start_byte;
         let mut cursor = QueryCursor::new();
         cursor.set_byte_range(start..end);

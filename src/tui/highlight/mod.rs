@@ -32,8 +32,8 @@ mod highlights;
 mod injections;
 mod language;
 pub use highlights::Highlights;
-pub use language::Language;
 use injections::paint_injections;
+pub use language::Language;
 
 /// Larger files are shown without colors rather than parsed.
 pub const MAX_HIGHLIGHT_BYTES: usize = 50 * 1024 * 1024;

@@ -10,12 +10,7 @@ fn capture_name_at(syntax: &Syntax, rope: &Rope, needle: &str) -> Option<&'stati
 }
 
 /// The scope at the `nth` (0-based) occurrence of `needle`.
-fn scope_at_nth(
-    syntax: &Syntax,
-    rope: &Rope,
-    needle: &str,
-    nth: usize,
-) -> Option<&'static str> {
+fn scope_at_nth(syntax: &Syntax, rope: &Rope, needle: &str, nth: usize) -> Option<&'static str> {
     let text = rope.to_string();
     let byte = text
         .match_indices(needle)

@@ -223,4 +223,3 @@ impl fmt::Display for Action {
         f.write_str(self.name())
     }
 }
-

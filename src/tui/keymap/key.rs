@@ -215,5 +215,3 @@ impl fmt::Display for Key {
         }
     }
 }
-
-/// One active binding, for listings.

@@ -91,6 +91,7 @@ impl Mode {
     }
 }
 
+/// One active binding, for listings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
     pub mode: Mode,

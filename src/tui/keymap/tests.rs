@@ -249,9 +249,10 @@ fn every_shipped_action_has_a_key_legacy_terminals_deliver() {
             let delivered = keymap.bindings().iter().any(|binding| {
                 binding.mode == mode
                     && binding.action == action
-                    && binding.keys.split(' ').all(|key| {
-                        Key::parse(key).is_ok_and(|key| key.survives_legacy_terminals())
-                    })
+                    && binding
+                        .keys
+                        .split(' ')
+                        .all(|key| Key::parse(key).is_ok_and(|key| key.survives_legacy_terminals()))
             });
             if !delivered {
                 missing.push(format!("{name} [{}] {}", mode.name(), action.name()));

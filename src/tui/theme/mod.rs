@@ -16,9 +16,7 @@ use std::path::{Path, PathBuf};
 use ratatui::style::{Color, Modifier, Style};
 
 mod color;
-pub use color::{
-    MIN_TEXT_CONTRAST, ansi_number, approximate_rgb, contrast_ratio, rgb_to_ansi256,
-};
+pub use color::{MIN_TEXT_CONTRAST, ansi_number, approximate_rgb, contrast_ratio, rgb_to_ansi256};
 use color::{adapt, known, parse_color, parse_modifier, shade_until_readable};
 
 #[derive(Debug, thiserror::Error)]
