@@ -32,16 +32,12 @@
 //! host". Binary files (a NUL byte in the first 8 KiB, the test git and ripgrep use) are
 //! listed, so the tree looks like the folder, but their contents are not sent.
 
-use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock, mpsc};
+use std::sync::{Arc, PoisonError, RwLock};
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
-use ignore::{WalkBuilder, WalkState};
-
-use crate::host::frozen_ignores::{FrozenIgnores, is_ignore_file};
+use crate::host::frozen_ignores::FrozenIgnores;
 use crate::protocol::FILE_CHUNK_LEN;
 use crate::protocol::message::FileEntry;
 

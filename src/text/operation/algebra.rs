@@ -3,7 +3,7 @@
 
 use ropey::Rope;
 
-use super::{Component, Operation, OtError, char_len};
+use super::{Component, Operation, OtError, byte_at_char, char_len};
 
 impl Operation {
     /// The operation that undoes this one, given the document it was applied to.

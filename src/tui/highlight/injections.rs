@@ -1,12 +1,14 @@
 //! Markdown's injected grammars: its inline markup and the languages of its fenced code,
 //! parsed per frame for the screen only and painted over the block grammar's colors.
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use ropey::Rope;
 use tree_sitter::{Node, Parser, Query, Tree};
 
 use super::highlights::Highlights;
+use crate::text::position::char_to_point;
 use super::{Language, parse_rope};
 
 /// Markdown's inline grammar and fenced code are highlighted from trees parsed per frame,

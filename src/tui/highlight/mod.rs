@@ -16,14 +16,10 @@
 //! highlighting is switched off for that document and [`Syntax::notice`] says why.
 
 use std::ops::{ControlFlow, Range};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use ropey::Rope;
-use tree_sitter::{
-    InputEdit, Node, ParseOptions, Parser, Query, QueryCursor, StreamingIterator, TextProvider,
-    Tree,
-};
+use tree_sitter::{InputEdit, ParseOptions, Parser, Tree};
 
 use crate::text::Operation;
 use crate::text::position::char_to_point;

@@ -2,6 +2,7 @@
 //! overrides by action name, key names, and keys legacy terminals lose.
 
 use super::*;
+use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 
 /// The table's kinds agree with what the names and descriptions promise users: the
 /// `extend_` actions extend the selection, text objects are the "After an operator"

@@ -10,14 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::{Position, Rect};
-use ratatui::style::{Modifier, Style};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Widget};
 use ropey::Rope;
-use unicode_width::UnicodeWidthStr;
 
 use crate::protocol::message::{Completion, PeekView, Response, TextLocation};
 use crate::text::LineCol;
