@@ -8,8 +8,8 @@ use ropey::Rope;
 use tree_sitter::{Node, Parser, Query, Tree};
 
 use super::highlights::Highlights;
-use crate::text::position::char_to_point;
 use super::{Language, parse_rope};
+use crate::text::position::char_to_point;
 
 /// Markdown's inline grammar and fenced code are highlighted from trees parsed per frame,
 /// for the screen only: inline text by paragraph, a fence's code from at most this many
