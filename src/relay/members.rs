@@ -17,11 +17,8 @@ impl Connection {
         verifier: [u8; 32],
         resume_verifier: [u8; 32],
     ) -> bool {
-        if self.membership.is_some() {
-            return self.refuse_fatally(
-                ErrorCode::NotAllowed,
-                "this connection is already in a session",
-            );
+        if self.refused_as_already_in_session() {
+            return false;
         }
         if !self.within_rate(Rated::Creation) {
             return false;
@@ -57,11 +54,8 @@ impl Connection {
     }
 
     pub(super) fn resume(&mut self, key: SessionKey, token: [u8; 32]) -> bool {
-        if self.membership.is_some() {
-            return self.refuse_fatally(
-                ErrorCode::NotAllowed,
-                "this connection is already in a session",
-            );
+        if self.refused_as_already_in_session() {
+            return false;
         }
         let mut sessions = lock(&self.state().sessions);
         let Some(session) = sessions.get_mut(&key) else {
@@ -113,11 +107,8 @@ impl Connection {
     }
 
     pub(super) fn join(&mut self, key: SessionKey, token: [u8; 32]) -> bool {
-        if self.membership.is_some() {
-            return self.refuse_fatally(
-                ErrorCode::NotAllowed,
-                "this connection is already in a session",
-            );
+        if self.refused_as_already_in_session() {
+            return false;
         }
         if !self.within_rate(Rated::Join) {
             return false;
@@ -171,6 +162,19 @@ impl Connection {
                 max_frame,
                 epoch,
             },
+        );
+        true
+    }
+
+    /// Refuses (and closes) a connection that asks to create, resume or join a session
+    /// while already in one; true when it did.
+    fn refused_as_already_in_session(&mut self) -> bool {
+        if self.membership.is_none() {
+            return false;
+        }
+        self.refuse_fatally(
+            ErrorCode::NotAllowed,
+            "this connection is already in a session",
         );
         true
     }
