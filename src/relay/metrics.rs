@@ -118,6 +118,87 @@ impl Metrics {
         self.joins_rate_limited.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Each counter with its name and help text, in the order they are listed.
+    fn counters(&self) -> [(&'static str, &'static str, &AtomicU64); 15] {
+        [
+            (
+                "cotype_relay_accept_errors_total",
+                "Failed accepts (e.g. out of file descriptors); each pauses accepting briefly.",
+                &self.accept_errors,
+            ),
+            (
+                "cotype_relay_handshake_timeouts_total",
+                "Connections closed for not finishing their TLS/WebSocket handshake in time.",
+                &self.handshake_timeouts,
+            ),
+            (
+                "cotype_relay_join_timeouts_total",
+                "Connections closed for not creating, joining or resuming a session in time.",
+                &self.join_timeouts,
+            ),
+            (
+                "cotype_relay_pending_timeouts_total",
+                "Pending participants closed for not saying hello or not being admitted in time.",
+                &self.pending_timeouts,
+            ),
+            (
+                "cotype_relay_pending_full_total",
+                "Joins refused because too many participants were already waiting.",
+                &self.pending_full,
+            ),
+            (
+                "cotype_relay_sessions_rate_limited_total",
+                "Session creations refused by the per-address rate limit.",
+                &self.sessions_rate_limited,
+            ),
+            (
+                "cotype_relay_joins_rate_limited_total",
+                "Join attempts refused by the per-address rate limit.",
+                &self.joins_rate_limited,
+            ),
+            (
+                "cotype_relay_sessions_created_total",
+                "Sessions created.",
+                &self.sessions_created,
+            ),
+            (
+                "cotype_relay_sessions_ended_total",
+                "Sessions ended.",
+                &self.sessions_ended,
+            ),
+            (
+                "cotype_relay_session_duration_seconds_sum",
+                "Total duration of ended sessions.",
+                &self.session_seconds_sum,
+            ),
+            (
+                "cotype_relay_session_peak_participants_sum",
+                "Sum over ended sessions of their largest participant count.",
+                &self.session_peak_participants_sum,
+            ),
+            (
+                "cotype_relay_bytes_routed_total",
+                "Bytes of data frames routed.",
+                &self.bytes_routed,
+            ),
+            (
+                "cotype_relay_bad_tokens_total",
+                "Join attempts with a wrong admission token.",
+                &self.bad_tokens,
+            ),
+            (
+                "cotype_relay_slow_readers_dropped_total",
+                "Connections dropped because they stopped reading.",
+                &self.slow_readers_dropped,
+            ),
+            (
+                "cotype_relay_host_resumes_total",
+                "Hosts that reclaimed their session after losing their connection.",
+                &self.host_resumes,
+            ),
+        ]
+    }
+
     pub fn render(&self, gauges: Gauges) -> String {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let mut out = String::new();
@@ -127,126 +208,40 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
         };
-        metric(
-            "cotype_relay_sessions_active",
-            "gauge",
-            "Sessions open now.",
-            gauges.sessions as u64,
-        );
-        metric(
-            "cotype_relay_participants_active",
-            "gauge",
-            "Participants connected now, hosts excluded.",
-            gauges.participants as u64,
-        );
-        metric(
-            "cotype_relay_participants_pending",
-            "gauge",
-            "Participants waiting for the host to admit them.",
-            gauges.pending as u64,
-        );
-        metric(
-            "cotype_relay_connections_open",
-            "gauge",
-            "Client connections open now, joined or not.",
-            gauges.connections as u64,
-        );
-        metric(
-            "cotype_relay_queued_bytes",
-            "gauge",
-            "Bytes queued for receivers and not yet written to their sockets.",
-            gauges.queued_bytes as u64,
-        );
-        metric(
-            "cotype_relay_accept_errors_total",
-            "counter",
-            "Failed accepts (e.g. out of file descriptors); each pauses accepting briefly.",
-            get(&self.accept_errors),
-        );
-        metric(
-            "cotype_relay_handshake_timeouts_total",
-            "counter",
-            "Connections closed for not finishing their TLS/WebSocket handshake in time.",
-            get(&self.handshake_timeouts),
-        );
-        metric(
-            "cotype_relay_join_timeouts_total",
-            "counter",
-            "Connections closed for not creating, joining or resuming a session in time.",
-            get(&self.join_timeouts),
-        );
-        metric(
-            "cotype_relay_pending_timeouts_total",
-            "counter",
-            "Pending participants closed for not saying hello or not being admitted in time.",
-            get(&self.pending_timeouts),
-        );
-        metric(
-            "cotype_relay_pending_full_total",
-            "counter",
-            "Joins refused because too many participants were already waiting.",
-            get(&self.pending_full),
-        );
-        metric(
-            "cotype_relay_sessions_rate_limited_total",
-            "counter",
-            "Session creations refused by the per-address rate limit.",
-            get(&self.sessions_rate_limited),
-        );
-        metric(
-            "cotype_relay_joins_rate_limited_total",
-            "counter",
-            "Join attempts refused by the per-address rate limit.",
-            get(&self.joins_rate_limited),
-        );
-        metric(
-            "cotype_relay_sessions_created_total",
-            "counter",
-            "Sessions created.",
-            get(&self.sessions_created),
-        );
-        metric(
-            "cotype_relay_sessions_ended_total",
-            "counter",
-            "Sessions ended.",
-            get(&self.sessions_ended),
-        );
-        metric(
-            "cotype_relay_session_duration_seconds_sum",
-            "counter",
-            "Total duration of ended sessions.",
-            get(&self.session_seconds_sum),
-        );
-        metric(
-            "cotype_relay_session_peak_participants_sum",
-            "counter",
-            "Sum over ended sessions of their largest participant count.",
-            get(&self.session_peak_participants_sum),
-        );
-        metric(
-            "cotype_relay_bytes_routed_total",
-            "counter",
-            "Bytes of data frames routed.",
-            get(&self.bytes_routed),
-        );
-        metric(
-            "cotype_relay_bad_tokens_total",
-            "counter",
-            "Join attempts with a wrong admission token.",
-            get(&self.bad_tokens),
-        );
-        metric(
-            "cotype_relay_slow_readers_dropped_total",
-            "counter",
-            "Connections dropped because they stopped reading.",
-            get(&self.slow_readers_dropped),
-        );
-        metric(
-            "cotype_relay_host_resumes_total",
-            "counter",
-            "Hosts that reclaimed their session after losing their connection.",
-            get(&self.host_resumes),
-        );
+        let now: [(&str, &str, usize); 5] = [
+            (
+                "cotype_relay_sessions_active",
+                "Sessions open now.",
+                gauges.sessions,
+            ),
+            (
+                "cotype_relay_participants_active",
+                "Participants connected now, hosts excluded.",
+                gauges.participants,
+            ),
+            (
+                "cotype_relay_participants_pending",
+                "Participants waiting for the host to admit them.",
+                gauges.pending,
+            ),
+            (
+                "cotype_relay_connections_open",
+                "Client connections open now, joined or not.",
+                gauges.connections,
+            ),
+            (
+                "cotype_relay_queued_bytes",
+                "Bytes queued for receivers and not yet written to their sockets.",
+                gauges.queued_bytes,
+            ),
+        ];
+        for (name, help, value) in now {
+            metric(name, "gauge", help, value as u64);
+        }
+        let counted = self.counters();
+        for (name, help, counter) in counted {
+            metric(name, "counter", help, get(counter));
+        }
         let _ = writeln!(
             out,
             "# HELP cotype_relay_connections_refused_total Connections closed at accept by the connection caps.\n# TYPE cotype_relay_connections_refused_total counter\ncotype_relay_connections_refused_total{{reason=\"total\"}} {}\ncotype_relay_connections_refused_total{{reason=\"per_ip\"}} {}",

@@ -118,6 +118,51 @@ impl PendingCommand {
         *self = Self::default();
         KeyResult::Command(command)
     }
+
+    /// `action`, typed as `keys`, completes the command, extends it (an operator, an
+    /// action waiting for its character) or, with a count, repeats.
+    fn take_action(&mut self, action: Action, keys: &[Key]) -> KeyResult {
+        if action.takes_char() && (self.operator.is_none() || action.is_motion()) {
+            self.awaiting = Some(action);
+            self.typed.push_str(&super::join_keys(keys));
+            return KeyResult::Pending;
+        }
+        match (self.operator, Operator::of(action)) {
+            (None, Some(operator)) => {
+                self.operator = Some(operator);
+                self.typed.push_str(&super::join_keys(keys));
+                KeyResult::Pending
+            }
+            // The operator twice: whole lines.
+            (Some(operator), Some(again)) if operator == again => {
+                self.finish(Some(operator), action)
+            }
+            (Some(operator), None) if action.is_motion() || action.is_text_object() => {
+                self.finish(Some(operator), action)
+            }
+            (Some(_), _) => {
+                *self = PendingCommand::default();
+                KeyResult::Unbound
+            }
+            (None, None) => match action {
+                // vim's shorthands are operators with a fixed motion.
+                Action::DeleteToLineEnd => self.finish(Some(Operator::Delete), Action::MoveLineEnd),
+                Action::ChangeToLineEnd => self.finish(Some(Operator::Change), Action::MoveLineEnd),
+                Action::ChangeLine => self.finish(Some(Operator::Change), Action::OperatorChange),
+                // Escape drops a count.
+                Action::Cancel if self.count.is_some() => {
+                    *self = PendingCommand::default();
+                    KeyResult::Unbound
+                }
+                // Motions repeat and `x`/`X` delete that many; other actions ignore a count.
+                _ if self.count.is_some() && action.takes_count() => self.finish(None, action),
+                _ => {
+                    *self = PendingCommand::default();
+                    KeyResult::Action(action)
+                }
+            },
+        }
+    }
 }
 
 /// vim's commands that take a key after them and that cotype does not have: marks (`m`,
@@ -180,57 +225,8 @@ impl Keymap {
                 return other;
             }
         };
-        let pending = &mut self.command;
-        if action.takes_char() && (pending.operator.is_none() || action.is_motion()) {
-            pending.awaiting = Some(action);
-            let keys: Vec<Key> = before.into_iter().chain([key]).collect();
-            pending.typed.push_str(&super::join_keys(&keys));
-            return KeyResult::Pending;
-        }
-        match (pending.operator, Operator::of(action)) {
-            (None, Some(operator)) => {
-                pending.operator = Some(operator);
-                let keys: Vec<Key> = before.into_iter().chain([key]).collect();
-                pending.typed.push_str(&super::join_keys(&keys));
-                KeyResult::Pending
-            }
-            // The operator twice: whole lines.
-            (Some(operator), Some(again)) if operator == again => {
-                pending.finish(Some(operator), action)
-            }
-            (Some(operator), None) if action.is_motion() || action.is_text_object() => {
-                pending.finish(Some(operator), action)
-            }
-            (Some(_), _) => {
-                *pending = PendingCommand::default();
-                KeyResult::Unbound
-            }
-            (None, None) => match action {
-                // vim's shorthands are operators with a fixed motion.
-                Action::DeleteToLineEnd => {
-                    pending.finish(Some(Operator::Delete), Action::MoveLineEnd)
-                }
-                Action::ChangeToLineEnd => {
-                    pending.finish(Some(Operator::Change), Action::MoveLineEnd)
-                }
-                Action::ChangeLine => {
-                    pending.finish(Some(Operator::Change), Action::OperatorChange)
-                }
-                // Escape drops a count.
-                Action::Cancel if pending.count.is_some() => {
-                    *pending = PendingCommand::default();
-                    KeyResult::Unbound
-                }
-                // Motions repeat and `x`/`X` delete that many; other actions ignore a count.
-                _ if pending.count.is_some() && action.takes_count() => {
-                    pending.finish(None, action)
-                }
-                _ => {
-                    *pending = PendingCommand::default();
-                    KeyResult::Action(action)
-                }
-            },
-        }
+        let keys: Vec<Key> = before.into_iter().chain([key]).collect();
+        self.command.take_action(action, &keys)
     }
 
     /// The digit `key` adds to a count, if it is one here.

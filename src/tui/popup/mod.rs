@@ -10,14 +10,8 @@
 
 use std::time::{Duration, Instant};
 
-use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::{Position, Rect};
-use ratatui::style::{Modifier, Style};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Widget};
 use ropey::Rope;
-use unicode_width::UnicodeWidthStr;
 
 use crate::protocol::message::{Completion, PeekView, Response, TextLocation};
 use crate::text::LineCol;
@@ -27,6 +21,8 @@ use crate::tui::keymap::Mode;
 use crate::tui::markdown;
 use crate::tui::status::{Level, Messages};
 use crate::tui::theme::Theme;
+
+mod render;
 
 /// Typing pauses this long before completions are asked for, so a fast typist sends one
 /// question per pause rather than one per key.
@@ -343,75 +339,42 @@ impl Popups {
                 syntactic,
             } => {
                 syntactic_notice(syntactic, messages);
-                let (outside, inside): (Vec<_>, Vec<_>) =
-                    locations.into_iter().partition(|place| place.external);
-                match inside.as_slice() {
-                    [] => {
-                        if let Some(place) = outside.first() {
-                            messages.push(
-                                Level::Info,
-                                format!(
-                                    "defined in {} (line {}), outside the shared folder",
-                                    place.path,
-                                    place.range.start.line + 1
-                                ),
-                            );
-                        }
-                    }
-                    [one] => return Answered::GoTo(one.path.clone(), one.range.start),
-                    _ => return Answered::Choose(inside),
-                }
+                return go_to_definition(locations, messages);
             }
             Response::Completions(items) => {
-                let Some(here) = here else {
-                    return Answered::Done;
-                };
-                if items.is_empty() {
-                    if ask.explicit {
-                        messages.push(Level::Info, "no completions here");
-                    }
-                    return Answered::Done;
+                if let Some(here) = here {
+                    self.show_completions(ask, items, here, messages);
                 }
-                let mut menu = CompletionMenu {
-                    path: ask.path.clone(),
-                    line: ask.at.line,
-                    anchor: word_start(here.rope, here.cursor),
-                    items,
-                    shown: Vec::new(),
-                    selected: 0,
-                };
-                menu.filter(&prefix(here.rope, here.cursor));
-                self.completion = (!menu.shown.is_empty()).then_some(menu);
             }
             _ => {}
         }
         Answered::Done
     }
 
-    /// Draws the open popup over the editor in `area`; `cursor` is the cursor's cell.
-    pub fn render(
-        &self,
-        area: Rect,
-        cursor: Option<Position>,
+    /// Opens the completion menu with `items`, filtered by the word typed so far.
+    fn show_completions(
+        &mut self,
+        ask: &IntelAsk,
+        items: Vec<Completion>,
         here: Here<'_>,
-        theme: &Theme,
-        buf: &mut Buffer,
+        messages: &mut Messages,
     ) {
-        let Some(cursor) = cursor else {
+        if items.is_empty() {
+            if ask.explicit {
+                messages.push(Level::Info, "no completions here");
+            }
             return;
+        }
+        let mut menu = CompletionMenu {
+            path: ask.path.clone(),
+            line: ask.at.line,
+            anchor: word_start(here.rope, here.cursor),
+            items,
+            shown: Vec::new(),
+            selected: 0,
         };
-        if let Some(menu) = &self.completion {
-            let start = word_start(here.rope, here.cursor);
-            let typed: String = here.rope.slice(start..here.cursor).chars().collect();
-            let x = cursor.x.saturating_sub(typed.width() as u16 + 1);
-            menu.render(area, Position::new(x.max(area.x), cursor.y), theme, buf);
-        }
-        if let Some(hover) = &self.hover {
-            hover.render(area, cursor, theme, buf);
-        }
-        if let Some(peek) = &self.peek {
-            peek.render(area, cursor, theme, buf);
-        }
+        menu.filter(&prefix(here.rope, here.cursor));
+        self.completion = (!menu.shown.is_empty()).then_some(menu);
     }
 }
 
@@ -437,199 +400,30 @@ impl CompletionMenu {
             .and_then(|item| self.shown.iter().position(|&shown| shown == item))
             .unwrap_or(0);
     }
+}
 
-    fn render(&self, area: Rect, at: Position, theme: &Theme, buf: &mut Buffer) {
-        let style = theme.get("ui.menu");
-        let rows = self.shown.len().min(COMPLETION_ROWS);
-        let label_width = self
-            .shown
-            .iter()
-            .map(|&item| self.items[item].label.width())
-            .max()
-            .unwrap_or(0);
-        let detail_width = self
-            .shown
-            .iter()
-            .filter_map(|&item| self.items[item].detail.as_deref())
-            .map(UnicodeWidthStr::width)
-            .max()
-            .unwrap_or(0);
-        let inner_width = (label_width
-            + if detail_width > 0 {
-                detail_width + 2
-            } else {
-                0
-            })
-        .clamp(12, COMPLETION_WIDTH);
-        let width = (inner_width as u16 + 2).min(area.width);
-        let height = rows as u16 + 2;
-        let Some(popup) = beside(area, at, width, height) else {
-            return;
-        };
-        Clear.render(popup, buf);
-        let title = format!(" {}/{} ", self.selected + 1, self.shown.len());
-        let block = Block::bordered()
-            .border_type(BorderType::Rounded)
-            .title_bottom(Line::from(title).right_aligned())
-            .style(style);
-        let inner = block.inner(popup);
-        block.render(popup, buf);
-        let first = self.selected.saturating_sub(rows.saturating_sub(1));
-        let detail_style = style.patch(theme.get("comment"));
-        for (row, &item) in self.shown.iter().skip(first).take(rows).enumerate() {
-            let y = inner.y + row as u16;
-            let item = &self.items[item];
-            let row_style = if first + row == self.selected {
-                style.patch(theme.get("ui.menu.selected"))
-            } else {
-                style
-            };
-            buf.set_style(Rect::new(inner.x, y, inner.width, 1), row_style);
-            let (x, _) = buf.set_stringn(inner.x, y, &item.label, inner.width as usize, row_style);
-            if let Some(detail) = &item.detail {
-                let room = inner.right().saturating_sub(x + 2) as usize;
-                let shown = truncate(detail, room);
-                let dx = inner.right() - shown.width() as u16;
-                buf.set_stringn(dx, y, &shown, room, row_style.patch(detail_style));
+/// Where a definition question leads: the one definition inside the shared folder, a
+/// choice among several, or (when all are outside it) a message naming the first.
+fn go_to_definition(locations: Vec<TextLocation>, messages: &mut Messages) -> Answered {
+    let (outside, inside): (Vec<_>, Vec<_>) =
+        locations.into_iter().partition(|place| place.external);
+    match inside.as_slice() {
+        [] => {
+            if let Some(place) = outside.first() {
+                messages.push(
+                    Level::Info,
+                    format!(
+                        "defined in {} (line {}), outside the shared folder",
+                        place.path,
+                        place.range.start.line + 1
+                    ),
+                );
             }
+            Answered::Done
         }
+        [one] => Answered::GoTo(one.path.clone(), one.range.start),
+        _ => Answered::Choose(inside),
     }
-}
-
-impl HoverPopup {
-    fn render(&self, area: Rect, cursor: Position, theme: &Theme, buf: &mut Buffer) {
-        let style = theme.get("ui.popup");
-        let max_inner = HOVER_WIDTH.min(area.width).saturating_sub(2) as usize;
-        let lines = markdown::render(&self.markdown, max_inner, theme);
-        let inner_width = lines
-            .iter()
-            .map(Line::width)
-            .max()
-            .unwrap_or(0)
-            .clamp(10, max_inner);
-        let room = area
-            .height
-            .saturating_sub(1)
-            .min(HOVER_HEIGHT)
-            .saturating_sub(2) as usize;
-        let size = (inner_width as u16 + 2, lines.len().min(room) as u16 + 2);
-        let Some(popup) = beside(area, cursor, size.0, size.1) else {
-            return;
-        };
-        let rows = popup.height as usize - 2;
-        let scroll = self.scroll.min(lines.len().saturating_sub(rows));
-        let mut block = Block::bordered().border_type(BorderType::Rounded);
-        if lines.len() > rows {
-            let more = format!(" {}-{}/{} ", scroll + 1, scroll + rows, lines.len());
-            block = block.title_bottom(Line::from(more).right_aligned());
-        }
-        draw_lines(popup, block, style, &lines[scroll..], buf);
-    }
-}
-
-impl PeekPopup {
-    fn render(&self, area: Rect, cursor: Position, theme: &Theme, buf: &mut Buffer) {
-        let style = theme.get("ui.popup");
-        let view = &self.views[self.current];
-        let place = &view.location;
-        let mut title = format!(" {}:{} ", place.path, place.range.start.line + 1);
-        if self.views.len() > 1 {
-            title.push_str(&format!(
-                "({}/{}, tab for the next) ",
-                self.current + 1,
-                self.views.len()
-            ));
-        }
-        let body: Vec<Line<'static>> = if view.lines.is_empty() {
-            let why = if place.external {
-                "outside the shared folder: nothing of it is shown"
-            } else {
-                "the host could not read these lines"
-            };
-            vec![Line::from(Span::styled(why, theme.get("comment")))]
-        } else {
-            let number_width = (view.first_line as usize + view.lines.len())
-                .to_string()
-                .len();
-            let language = Language::from_path(&place.path);
-            markdown::highlighted(language, &view.lines, theme)
-                .into_iter()
-                .enumerate()
-                .map(|(index, line)| {
-                    let number = view.first_line as usize + index;
-                    let number_style = if number == place.range.start.line {
-                        theme.get("ui.linenr.selected")
-                    } else {
-                        theme.get("ui.linenr")
-                    };
-                    let gutter = format!("{:>number_width$} ", number + 1);
-                    let mut spans = vec![Span::styled(gutter, number_style)];
-                    spans.extend(line.spans);
-                    Line::from(spans)
-                })
-                .collect()
-        };
-        // Under the cursor line, across the editor; above it when there is more room.
-        let below = area.bottom().saturating_sub(cursor.y + 1);
-        let above = cursor.y.saturating_sub(area.y);
-        let wanted = (body.len() as u16 + 2).min(PEEK_HEIGHT);
-        let (y, height) = if below >= wanted || below >= above {
-            (cursor.y + 1, wanted.min(below))
-        } else {
-            let height = wanted.min(above);
-            (cursor.y - height, height)
-        };
-        if height < 3 {
-            return;
-        }
-        let popup = Rect::new(area.x, y, area.width, height);
-        let rows = height as usize - 2;
-        let definition = place
-            .range
-            .start
-            .line
-            .saturating_sub(view.first_line as usize);
-        let natural = definition.saturating_sub(rows / 3) as isize;
-        let last = body.len().saturating_sub(rows) as isize;
-        let scroll = (natural + self.scroll).clamp(0, last) as usize;
-        let hint = if place.external {
-            " esc closes "
-        } else {
-            " enter opens · esc closes "
-        };
-        let block = Block::bordered()
-            .border_type(BorderType::Rounded)
-            .title(Line::from(title).style(style.add_modifier(Modifier::BOLD)))
-            .title_bottom(Line::from(hint).right_aligned());
-        draw_lines(popup, block, style, &body[scroll..], buf);
-    }
-}
-
-fn draw_lines(popup: Rect, block: Block<'_>, style: Style, lines: &[Line<'_>], buf: &mut Buffer) {
-    Clear.render(popup, buf);
-    let block = block.style(style);
-    let inner = block.inner(popup);
-    block.render(popup, buf);
-    for (row, line) in lines.iter().take(inner.height as usize).enumerate() {
-        let line = line.clone().patch_style(Style::default());
-        buf.set_line(inner.x, inner.y + row as u16, &line, inner.width);
-    }
-}
-
-/// A `width` x `height` box next to the cell `at`: below it, or above when there is more
-/// room there; shifted left to stay inside `area`.
-fn beside(area: Rect, at: Position, width: u16, height: u16) -> Option<Rect> {
-    let below = area.bottom().saturating_sub(at.y + 1);
-    let above = at.y.saturating_sub(area.y);
-    let (y, height) = if below >= height || below >= above {
-        (at.y + 1, height.min(below))
-    } else {
-        let height = height.min(above);
-        (at.y - height, height)
-    };
-    let width = width.min(area.width);
-    let x = at.x.min(area.right().saturating_sub(width)).max(area.x);
-    (height >= 3 && width >= 4).then(|| Rect::new(x, y, width, height))
 }
 
 fn syntactic_notice(syntactic: bool, messages: &mut Messages) {
@@ -675,60 +469,5 @@ fn is_subsequence(needle: &[char], haystack: &[char]) -> bool {
     needle.iter().all(|c| rest.any(|h| h == c))
 }
 
-fn truncate(text: &str, width: usize) -> String {
-    if text.width() <= width {
-        return text.to_owned();
-    }
-    let mut out = String::new();
-    for c in text.chars() {
-        if out.width() + 2 > width {
-            break;
-        }
-        out.push(c);
-    }
-    out.push('…');
-    out
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn item(label: &str) -> Completion {
-        Completion {
-            label: label.into(),
-            detail: None,
-            insert_text: label.into(),
-        }
-    }
-
-    #[test]
-    fn completions_filter_by_prefix_first_then_by_letters_in_order() {
-        let mut menu = CompletionMenu {
-            path: "a.rs".into(),
-            line: 0,
-            anchor: 0,
-            items: ["area", "perimeter", "Area2", "scale", "parse_area"]
-                .map(item)
-                .to_vec(),
-            shown: Vec::new(),
-            selected: 0,
-        };
-        menu.filter("ar");
-        let labels: Vec<_> = menu.shown.iter().map(|&i| &menu.items[i].label).collect();
-        assert_eq!(labels, ["area", "Area2", "parse_area"]);
-        menu.selected = 2;
-        menu.filter("are");
-        assert_eq!(menu.items[menu.shown[menu.selected]].label, "parse_area");
-        menu.filter("xyz");
-        assert!(menu.shown.is_empty());
-    }
-
-    #[test]
-    fn the_word_before_the_cursor_is_what_a_completion_replaces() {
-        let rope = Rope::from_str("let x = shape.ar");
-        assert_eq!(prefix(&rope, 16), "ar");
-        assert_eq!(word_start(&rope, 14), 14);
-        assert_eq!(prefix(&rope, 13), "shape");
-    }
-}
+mod tests;
