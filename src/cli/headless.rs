@@ -221,12 +221,9 @@ pub async fn edit(args: EditArgs) -> anyhow::Result<()> {
         participant,
     } = args;
     let (link, path) = link_and(link, path, "PATH", participant.insecure)?;
-    let (mut driver, mut session) = cotype::client::driver::Driver::join_telling(
-        &link,
-        &participant.name,
-        &mut say_waiting,
-    )
-    .await?;
+    let (mut driver, mut session) =
+        cotype::client::driver::Driver::join_telling(&link, &participant.name, &mut say_waiting)
+            .await?;
     let action = match (change.insert, change.delete) {
         (Some(text), _) => EditAction::Insert(text),
         (None, Some(count)) => EditAction::Delete(count),
@@ -253,7 +250,12 @@ pub async fn cat(args: CatArgs) -> anyhow::Result<()> {
 
 /// `cotype search`: matches in the shared files, as `rg --vimgrep` (or `--json`).
 pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
-    let (link, pattern) = link_and(args.link, args.pattern, "PATTERN", args.participant.insecure)?;
+    let (link, pattern) = link_and(
+        args.link,
+        args.pattern,
+        "PATTERN",
+        args.participant.insecure,
+    )?;
     let mut client =
         Participant::join_telling(&link, &args.participant.name, &mut say_waiting).await?;
     let query = SearchQuery {
