@@ -48,7 +48,7 @@ impl TerminalInput for Input {
 
 /// Events a test sends; the sender dropped is the terminal gone.
 impl TerminalInput for tokio::sync::mpsc::UnboundedReceiver<TermEvent> {
-    fn next(&mut self) -> impl Future<Output = Option<std::io::Result<TermEvent>>> {
-        async move { self.recv().await.map(Ok) }
+    async fn next(&mut self) -> Option<std::io::Result<TermEvent>> {
+        self.recv().await.map(Ok)
     }
 }
