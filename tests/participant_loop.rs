@@ -11,6 +11,10 @@ use std::time::Duration;
 
 use common::{start_host, start_relay, write_tree};
 use cotype::client::Participant;
+use cotype::client::driver::Driver;
+use cotype::client::headless::open;
+use cotype::protocol::header::Route;
+use cotype::protocol::message::Presence;
 use cotype::relay::RelayConfig;
 use cotype::tui::run::{JoinOptions, Screen, join_on};
 use cotype::tui::terminal::{TerminalError, osc52_copy};
@@ -169,6 +173,81 @@ async fn the_loop_on_a_test_backend_opens_a_file_types_and_the_host_has_it() {
         // Quitting with everything confirmed ends the loop.
         keys.send(key(KeyCode::Char('q'), KeyModifiers::CONTROL))
             .unwrap();
+    };
+    let (result, ()) = tokio::time::timeout(Duration::from_secs(30), async {
+        tokio::join!(editor, script)
+    })
+    .await
+    .expect("the editor quits when asked");
+    result.expect("the editor ends without an error");
+}
+
+/// `--follow ada` before ada is there: the editor says it waits, follows her when she
+/// joins, and takes the view into the file her presence names (not open here yet) at her
+/// cursor's line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn following_someone_named_before_they_join_goes_where_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: String = (1..=60).map(|n| format!("line {n}\n")).collect();
+    write_tree(dir.path(), &[("notes.txt", lines.as_bytes())]);
+    let relay = start_relay(RelayConfig::default()).await;
+    let link = start_host(dir.path(), relay.address, "host", &[]).await;
+
+    let terminal = Rc::new(RefCell::new(
+        Terminal::new(TestBackend::new(100, 24)).unwrap(),
+    ));
+    let mut screen = TestScreen {
+        terminal: terminal.clone(),
+        raw: Rc::new(RefCell::new(Vec::new())),
+    };
+    let (keys, mut input) = tokio::sync::mpsc::unbounded_channel();
+    let options = JoinOptions {
+        name: Some("tess".into()),
+        follow: Some("ada".into()),
+        keymap: Some("default".into()),
+        theme: Some("sixteen".into()),
+        no_mouse: true,
+        ..JoinOptions::default()
+    };
+    let editor = join_on(&link, options, &mut screen, &mut input);
+
+    let script = async {
+        let shown = |text: &str| rows(&terminal.borrow()).contains(text);
+        assert!(
+            until(|| shown("ada is not in the session yet")).await,
+            "{}",
+            rows(&terminal.borrow())
+        );
+        let (mut driver, mut session) = Driver::join(&link, "ada").await.unwrap();
+        open(&mut driver, &mut session, "notes.txt").await.unwrap();
+        assert!(
+            until(|| shown("● ada")).await,
+            "{}",
+            rows(&terminal.borrow())
+        );
+        let document = &session.documents["notes.txt"];
+        let at = document.rope.line_to_char(44);
+        let presence = Presence {
+            seq: 1,
+            path: Some("notes.txt".into()),
+            revision: document.ot.revision(),
+            selections: vec![(at, at)],
+            scroll_line: 40,
+            following: None,
+            latency_ms: None,
+        };
+        session.send_presence(Route::Everyone, presence);
+        driver.flush(&mut session).await;
+        assert!(
+            until(|| shown("following ada") && shown("line 45") && !shown("line 39")).await,
+            "the view follows ada into notes.txt at her line:\n{}",
+            rows(&terminal.borrow())
+        );
+        // Her file's text arrived and is shown from the line she scrolled to.
+        assert!(shown("line 41"), "{}", rows(&terminal.borrow()));
+        keys.send(key(KeyCode::Char('q'), KeyModifiers::CONTROL))
+            .unwrap();
+        drop(driver);
     };
     let (result, ()) = tokio::time::timeout(Duration::from_secs(30), async {
         tokio::join!(editor, script)
