@@ -9,15 +9,15 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use cotype::client::headless;
-use cotype::client::{ClientError, Participant};
+use cotype::client::ClientError;
 use cotype::host::{HostOptions, HostSession};
 use cotype::host_control::{Approval, HostCommand};
-use cotype::link::{Link, resolve_link_text};
-use cotype::protocol::message::TextPosition;
-use cotype::protocol::search::SearchQuery;
 use cotype::relay::{Relay, RelayConfig};
-use cotype::text::LineCol;
+
+mod cli;
+
+use cli::headless::{self, NoMatch, PLACE_HELP};
+use cli::links::{Usage, parse_link};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success (also when the reader of the output stops early, as `| head`),
@@ -52,12 +52,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  cotype ls 'https://relay.example.com/s/…#…'\n  COTYPE_LINK=… cotype ls"
     )]
-    Ls {
-        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
-        link: Option<String>,
-        #[command(flatten)]
-        participant: ParticipantArgs,
-    },
+    Ls(headless::LsArgs),
     /// Make one edit in a shared file, as a participant, and wait until the host has it.
     #[command(
         after_help = "Examples:\n  cotype edit LINK src/main.rs --at 3:1 --insert '// reviewed\n' --save\n  cotype edit LINK notes.md --at 1:5 --delete 3"
@@ -65,23 +60,7 @@ enum Command {
     #[command(
         override_usage = "cotype edit [OPTIONS] --at <AT> <--insert <INSERT>|--delete <DELETE>> [LINK] <PATH>"
     )]
-    Edit {
-        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
-        link: Option<String>,
-        /// The file, by its path inside the shared folder.
-        #[arg(value_name = "PATH")]
-        path: Option<String>,
-        /// 1-based LINE:COL, the column counted in characters.
-        #[arg(long, value_parser = parse_line_col)]
-        at: cotype::text::LineCol,
-        #[command(flatten)]
-        change: EditChange,
-        /// Ask the host to write the file to disk afterwards.
-        #[arg(long)]
-        save: bool,
-        #[command(flatten)]
-        participant: ParticipantArgs,
-    },
+    Edit(headless::EditArgs),
     /// Open the shared folder in the terminal editor, with the others' cursors in it.
     #[command(
         after_help = "Examples:\n  cotype join 'https://relay.example.com/s/…#…'\n  cotype join - --name ada --follow bob < link.txt\n  COTYPE_LINK=… cotype join --keymap vim --theme sixteen\n\nBy default you follow the host on joining; any move of your own stops following.\nctrl-q quits, F1 lists the keys (see `cotype keys`). Logs go to cotype.log in the state folder."
@@ -97,19 +76,7 @@ enum Command {
     /// Print the exact bytes of a shared file.
     #[command(after_help = "Examples:\n  cotype cat - src/main.rs < link.txt")]
     #[command(override_usage = "cotype cat [OPTIONS] [LINK] <PATH>")]
-    Cat {
-        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
-        link: Option<String>,
-        /// The file, by its path inside the shared folder.
-        #[arg(value_name = "PATH")]
-        path: Option<String>,
-        /// The bytes saved on the host's disk, not the text everyone sees now (the two
-        /// differ while someone has unsaved edits).
-        #[arg(long)]
-        disk: bool,
-        #[command(flatten)]
-        participant: ParticipantArgs,
-    },
+    Cat(headless::CatArgs),
     /// Try cotype in one command: a session on a small bundled project, with Ada, a
     /// scripted partner, finding and fixing its bug while you watch, follow or edit.
     #[command(
@@ -126,57 +93,19 @@ enum Command {
         after_help = "Lines are sorted by path, line and column. Columns count bytes, as in rg.\n\nExamples:\n  cotype search - 'fn \\w+\\(' -g '*.rs' < link.txt\n  cotype search - TODO -i --json < link.txt"
     )]
     #[command(override_usage = "cotype search [OPTIONS] [LINK] <PATTERN>")]
-    Search {
-        /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
-        link: Option<String>,
-        /// A regular expression (Rust regex syntax, as rg), or a literal with -F.
-        #[arg(value_name = "PATTERN")]
-        pattern: Option<String>,
-        /// Search for PATTERN literally.
-        #[arg(short = 'F', long)]
-        fixed_strings: bool,
-        #[arg(short = 'i', long)]
-        ignore_case: bool,
-        /// Only matches surrounded by word boundaries.
-        #[arg(short = 'w', long)]
-        word_regexp: bool,
-        /// Only files matching GLOB, or not matching '!GLOB' (repeatable). Never reaches
-        /// files the host hides or ignores.
-        #[arg(short = 'g', long = "glob", value_name = "GLOB")]
-        globs: Vec<String>,
-        /// Stop after N matches in all (the host allows at most 100,000).
-        #[arg(long, value_name = "N", default_value_t = 10_000)]
-        max_count: u32,
-        /// One JSON object per match and line: {"path","line","column","text"}.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        participant: ParticipantArgs,
-    },
+    Search(headless::SearchArgs),
     /// Show what the host's language server says about the symbol at PATH:LINE:COL.
     #[command(after_help = PLACE_HELP, override_usage = "cotype hover [OPTIONS] [LINK] <PATH:LINE:COL>")]
-    Hover {
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Hover(headless::PlaceArgs),
     /// Print where the symbol at PATH:LINE:COL is defined, then the lines around it.
     #[command(after_help = PLACE_HELP, override_usage = "cotype peek [OPTIONS] [LINK] <PATH:LINE:COL>")]
-    Peek {
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Peek(headless::PlaceArgs),
     /// Print where the symbol at PATH:LINE:COL is defined, as path:line:col.
     #[command(after_help = PLACE_HELP, override_usage = "cotype definition [OPTIONS] [LINK] <PATH:LINE:COL>")]
-    Definition {
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Definition(headless::PlaceArgs),
     /// List every use of the symbol at PATH:LINE:COL as path:line:col: context.
     #[command(after_help = PLACE_HELP, override_usage = "cotype refs [OPTIONS] [LINK] <PATH:LINE:COL>")]
-    Refs {
-        #[command(flatten)]
-        place: PlaceArgs,
-    },
+    Refs(headless::PlaceArgs),
 }
 
 #[derive(clap::Args)]
@@ -322,95 +251,6 @@ struct JoinArgs {
     insecure: bool,
 }
 
-/// A 1-based `LINE:COL` position (column in characters).
-fn parse_line_col(text: &str) -> Result<cotype::text::LineCol, String> {
-    let (line, col) = text
-        .split_once(':')
-        .ok_or_else(|| format!("'{text}' is not LINE:COL"))?;
-    let number = |part: &str| {
-        part.parse::<usize>()
-            .map_err(|_| format!("'{text}' is not LINE:COL (numbers from 1)"))
-    };
-    Ok(cotype::text::LineCol {
-        line: number(line)?,
-        col: number(col)?,
-    })
-}
-
-#[derive(clap::Args)]
-#[group(required = true, multiple = false)]
-struct EditChange {
-    /// Text to insert at the position (`\n` is not interpreted: pass a real newline).
-    #[arg(long)]
-    insert: Option<String>,
-    /// Number of characters to delete from the position.
-    #[arg(long)]
-    delete: Option<usize>,
-}
-
-const PLACE_HELP: &str = "\
-LINE and COL are 1-based; COL counts characters. Answers come from the host's language
-server for the file's current text, or from its syntax alone (said on stderr).
-
-Examples:
-  cotype hover - src/lib.rs:12:8 < link.txt
-  cotype peek - src/lib.rs:12:8 < link.txt";
-
-/// The arguments of the commands that ask about one place in a file.
-#[derive(clap::Args)]
-struct PlaceArgs {
-    /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
-    link: Option<String>,
-    /// PATH:LINE:COL, 1-based. Parsed after clap: a link in its place (LINK given alone)
-    /// must not be echoed back by clap's error, secret and all.
-    #[arg(value_name = "PATH:LINE:COL")]
-    at: Option<String>,
-    #[command(flatten)]
-    participant: ParticipantArgs,
-}
-
-/// `src/lib.rs:3:7` (1-based) as the wire's 0-based position; the path may hold colons.
-fn parse_place(text: &str) -> Result<TextPosition, String> {
-    let mut parts = text.rsplitn(3, ':');
-    let (Some(col), Some(line), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(format!(
-            "expected PATH:LINE:COL, like src/lib.rs:3:7, not {text:?}"
-        ));
-    };
-    let number = |what: &str, value: &str| match value.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n - 1),
-        _ => Err(format!("{what} must be a number from 1, not {value:?}")),
-    };
-    if path.is_empty() {
-        return Err("the path before LINE:COL is empty".into());
-    }
-    Ok(TextPosition {
-        path: path.to_owned(),
-        // The headless commands do not open documents: the host answers for its text.
-        revision: 0,
-        position: LineCol {
-            line: number("LINE", line)?,
-            col: number("COL", col)?,
-        },
-    })
-}
-
-#[derive(clap::Args)]
-struct ParticipantArgs {
-    /// Your name as others see it.
-    #[arg(long, default_value_t = default_name())]
-    name: String,
-    /// Accept an http:// link to a relay that is not on this machine.
-    #[arg(long)]
-    insecure: bool,
-}
-
-fn default_name() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "guest".into())
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // While the editor owns the terminal, a log line on stderr would tear the screen.
@@ -488,56 +328,6 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// A search that found nothing: exit code 1 and no message, as rg.
-#[derive(Debug, thiserror::Error)]
-#[error("no match")]
-struct NoMatch;
-
-/// A mistake in how the command was called: exit code 2, as clap's own.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct Usage(String);
-
-fn parse_link(argument: Option<&str>, insecure: bool) -> anyhow::Result<Link> {
-    if argument.is_none() && std::env::var_os("COTYPE_LINK").is_none() {
-        return Err(Usage(
-            "no link given: pass it as the first argument, '-' to read it from stdin, or set COTYPE_LINK"
-                .into(),
-        )
-        .into());
-    }
-    let text = resolve_link_text(argument)?;
-    Ok(Link::parse(&text, insecure)?)
-}
-
-/// The link and the next positional of a command whose LINK may be left out
-/// (`cotype cat [LINK] PATH`). Both are optional to clap, which fills them in order, so
-/// one positional alone is the PATH and the link comes from COTYPE_LINK; but a link alone
-/// means PATH was forgotten: say so rather than ask the host for a file named like it.
-/// (clap's `allow_missing_positional` would do this, but sends whatever follows `--` to
-/// the last positional, breaking `cotype search LINK -- PATTERN`.)
-fn link_and(
-    first: Option<String>,
-    second: Option<String>,
-    second_name: &str,
-    insecure: bool,
-) -> anyhow::Result<(Link, String)> {
-    let (link, next) = match (first, second) {
-        (link, Some(next)) => (link, next),
-        (Some(only), None) if !looks_like_link(&only) => (None, only),
-        _ => return Err(Usage(format!("{second_name} is missing after the link")).into()),
-    };
-    Ok((parse_link(link.as_deref(), insecure)?, next))
-}
-
-/// Whether a positional argument is a session link (or '-', the link from stdin) rather
-/// than a path or a pattern.
-fn looks_like_link(text: &str) -> bool {
-    let text = text.trim();
-    text == "-"
-        || ((text.starts_with("https://") || text.starts_with("http://")) && text.contains("/s/"))
-}
-
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Relay(args) => relay(args).await,
@@ -551,39 +341,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             std::io::stdout().write_all(&script)?;
             Ok(())
         }
-        Command::Ls { link, participant } => {
-            let link = parse_link(link.as_deref(), participant.insecure)?;
-            let mut client =
-                Participant::join_telling(&link, &participant.name, &mut say_waiting).await?;
-            let files = client.list_files().await?;
-            headless::print_files(&mut stdout(), &files)?;
-            Ok(())
-        }
-        Command::Edit {
-            link,
-            path,
-            at,
-            change,
-            save,
-            participant,
-        } => {
-            use cotype::client::headless::{EditAction, edit};
-            let (link, path) = link_and(link, path, "PATH", participant.insecure)?;
-            let (mut driver, mut session) = cotype::client::driver::Driver::join_telling(
-                &link,
-                &participant.name,
-                &mut say_waiting,
-            )
-            .await?;
-            let action = match (change.insert, change.delete) {
-                (Some(text), _) => EditAction::Insert(text),
-                (None, Some(count)) => EditAction::Delete(count),
-                (None, None) => unreachable!("clap requires one of --insert and --delete"),
-            };
-            let revision = edit(&mut driver, &mut session, &path, at, &action, save).await?;
-            headless::print_edited(&path, revision, save);
-            Ok(())
-        }
+        Command::Ls(args) => headless::ls(args).await,
+        Command::Edit(args) => headless::edit(args).await,
         Command::Join(args) => join(args).await,
         Command::Keys { keymap } => {
             let keymap = cotype::tui::run::load_keymap(keymap.as_deref())?;
@@ -594,83 +353,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
             Ok(())
         }
-        Command::Cat {
-            link,
-            path,
-            disk,
-            participant,
-        } => {
-            let (link, path) = link_and(link, path, "PATH", participant.insecure)?;
-            let mut client =
-                Participant::join_telling(&link, &participant.name, &mut say_waiting).await?;
-            let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-            if disk {
-                client.read_saved_file(&path, &mut stdout).await?;
-            } else {
-                client.read_file(&path, &mut stdout).await?;
-            }
-            Ok(())
-        }
-        Command::Search {
-            link,
-            pattern,
-            fixed_strings,
-            ignore_case,
-            word_regexp,
-            globs,
-            max_count,
-            json,
-            participant,
-        } => {
-            let (link, pattern) = link_and(link, pattern, "PATTERN", participant.insecure)?;
-            let mut client =
-                Participant::join_telling(&link, &participant.name, &mut say_waiting).await?;
-            let query = SearchQuery {
-                pattern,
-                fixed_strings,
-                ignore_case,
-                whole_word: word_regexp,
-                globs,
-                max_matches: max_count,
-            };
-            let mut hits = Vec::new();
-            let summary = client
-                .search(query, |batch| {
-                    hits.extend(batch);
-                    std::ops::ControlFlow::Continue(())
-                })
-                .await?;
-            let found = !hits.is_empty();
-            headless::print_search(&mut stdout(), hits, &summary, json)?;
-            if !found {
-                return Err(NoMatch.into());
-            }
-            Ok(())
-        }
-        Command::Hover { place } => {
-            let (mut client, at) = join_at(place).await?;
-            let hover = client.hover(at).await?;
-            headless::print_hover(&mut stdout(), hover)?;
-            Ok(())
-        }
-        Command::Peek { place } => {
-            let (mut client, at) = join_at(place).await?;
-            let peeked = client.peek(at).await?;
-            headless::print_peek(&mut stdout(), &peeked)?;
-            Ok(())
-        }
-        Command::Definition { place } => {
-            let (mut client, at) = join_at(place).await?;
-            let found = client.definition(at).await?;
-            headless::print_definitions(&mut stdout(), &found)?;
-            Ok(())
-        }
-        Command::Refs { place } => {
-            let (mut client, at) = join_at(place).await?;
-            let references = client.references(at).await?;
-            headless::print_references(&mut stdout(), &references)?;
-            Ok(())
-        }
+        Command::Cat(args) => headless::cat(args).await,
+        Command::Search(args) => headless::search(args).await,
+        Command::Hover(place) => headless::hover(place).await,
+        Command::Peek(place) => headless::peek(place).await,
+        Command::Definition(place) => headless::definition(place).await,
+        Command::Refs(place) => headless::refs(place).await,
     }
 }
 
@@ -777,7 +465,7 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
         relay,
         insecure,
         hide,
-        name: name.clone().unwrap_or_else(default_name),
+        name: name.clone().unwrap_or_else(cli::headless::default_name),
         approval,
         trust_project,
     })
@@ -908,30 +596,6 @@ async fn join(args: JoinArgs) -> anyhow::Result<()> {
 enum ApproveArg {
     Auto,
     Ask,
-}
-
-/// A headless command on a session whose host admits people one by one would otherwise
-/// wait in silence.
-fn say_waiting() {
-    eprintln!("cotype: waiting for the host to let you in…");
-}
-
-async fn join_at(place: PlaceArgs) -> anyhow::Result<(Participant, TextPosition)> {
-    let (link, at) = link_and(
-        place.link,
-        place.at,
-        "PATH:LINE:COL",
-        place.participant.insecure,
-    )?;
-    let at = parse_place(&at).map_err(Usage)?;
-    let client =
-        Participant::join_telling(&link, &place.participant.name, &mut say_waiting).await?;
-    Ok((client, at))
-}
-
-/// Standard output, buffered, for the headless commands' results.
-fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
-    std::io::BufWriter::new(std::io::stdout().lock())
 }
 
 async fn run_join(

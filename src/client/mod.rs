@@ -3,6 +3,7 @@
 //! tests all go through here.
 
 pub mod driver;
+pub mod follow;
 pub mod headless;
 pub mod intel;
 mod join;

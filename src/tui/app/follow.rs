@@ -1,6 +1,9 @@
-//! Following another participant: who, where they went, and stopping on navigation.
+//! Following another participant, as the UI shows it: starting and stopping (with what
+//! the message line says), and the view going where the leader is. Whom we follow is a
+//! `client::follow::Follow`, which the event loop consults too.
 
 use super::{App, DocumentTexts};
+use crate::client::follow::{Follow, LeaderPlace};
 use crate::protocol::ParticipantId;
 use crate::tui::compositor::AppCommand;
 use crate::tui::editor::Selection;
@@ -8,12 +11,24 @@ use crate::tui::status::Level;
 
 impl App {
     pub fn following(&self) -> Option<ParticipantId> {
-        self.following
+        self.follow.leader()
+    }
+
+    /// Who is followed and awaited, for the loop to consult.
+    pub fn follow(&self) -> &Follow {
+        &self.follow
+    }
+
+    /// For the loop: whom to wait for (from the command line), and that a leader was
+    /// chosen. Starting and stopping go through [`App::start_following`] and the keys,
+    /// which say so on the message line.
+    pub fn follow_mut(&mut self) -> &mut Follow {
+        &mut self.follow
     }
 
     /// Starts following `leader` (chosen by the user, `--follow`, or the host's request).
     pub fn start_following(&mut self, leader: ParticipantId) {
-        self.following = Some(leader);
+        self.follow.start(leader);
         self.resize(self.size.width, self.size.height);
         let name = self.person_name(leader);
         self.messages
@@ -21,12 +36,11 @@ impl App {
     }
 
     pub(super) fn stop_following(&mut self, commands: &mut Vec<AppCommand>) {
-        if let Some(leader) = self.following {
+        if let Some(leader) = self.follow.stop() {
             // Said here, so no "following X; move to stop" outlives it, whatever stopped it.
             let name = self.person_name(leader);
             self.messages
                 .push(Level::Info, format!("stopped following {name}"));
-            self.following = None;
             commands.push(AppCommand::StopFollowing);
             self.resize(self.size.width, self.size.height);
         }
@@ -50,7 +64,7 @@ impl App {
         scroll_line: usize,
         documents: &impl DocumentTexts,
     ) -> Vec<AppCommand> {
-        if self.following != Some(leader) {
+        if self.follow.leader() != Some(leader) {
             return Vec::new();
         }
         // A popup belongs to where our cursor was.
@@ -66,7 +80,12 @@ impl App {
                 Vec::new()
             }
             None => {
-                self.pending_follow = Some((path.into(), selection, scroll_line));
+                self.follow.pend(LeaderPlace {
+                    path: path.into(),
+                    anchor: selection.anchor,
+                    head: selection.head,
+                    scroll_line,
+                });
                 vec![AppCommand::Open(path.into())]
             }
         }

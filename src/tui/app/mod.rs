@@ -6,7 +6,8 @@
 //!   (an `Edit` goes through the session, then [`App::local_edit_applied`]);
 //! - a remote edit applied by the session -> [`App::remote_edit`];
 //! - presence, members, file list, connection state -> `App::set_*`;
-//! - a leader's presence while following -> [`App::leader_moved`];
+//! - a leader's presence while following -> [`App::leader_moved`] (whom we follow is a
+//!   `client::follow::Follow`, which the loop consults through [`App::follow_mut`]);
 //! - an [`AppCommand::Ask`] goes to the host (`tui::intel`); its answer ->
 //!   [`App::intel_answer`], and [`App::due_ask`] when [`App::next_deadline`] comes;
 //! - then draw: `tui.draw(|frame| app.render(frame, &documents))`.
@@ -20,6 +21,7 @@ use std::time::Instant;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ropey::Rope;
 
+use crate::client::follow::Follow;
 use crate::protocol::ParticipantId;
 use crate::text::LineCol;
 use crate::tui::compositor::{AppCommand, Compositor};
@@ -81,9 +83,9 @@ pub struct App {
     people: Vec<PersonView>,
     files: Vec<String>,
     connection: ConnectionState,
-    following: Option<ParticipantId>,
-    /// A leader's position in a file we asked the session to open.
-    pending_follow: Option<(String, Selection, usize)>,
+    /// Whom we follow (the people panel and status line show it), whom we wait for, and
+    /// where a leader went in a file still opening.
+    follow: Follow,
     messages: Messages,
     intro: Option<String>,
     /// The user's choice with the people toggle; `None`: shown when the terminal is wide.
@@ -136,8 +138,7 @@ impl App {
             people: Vec::new(),
             files: Vec::new(),
             connection: ConnectionState::Connecting,
-            following: None,
-            pending_follow: None,
+            follow: Follow::default(),
             messages: Messages::default(),
             intro: None,
             show_people: None,
@@ -210,7 +211,7 @@ impl App {
         if !shown || columns < PEOPLE_MIN_WIDTH + CODE_MIN_COLUMNS {
             return None;
         }
-        let natural = crate::tui::people::panel_width(&self.people, self.following);
+        let natural = crate::tui::people::panel_width(&self.people, self.follow.leader());
         Some(
             natural
                 .min(columns.saturating_sub(CODE_COLUMNS))

@@ -38,7 +38,7 @@ impl App {
             PeopleWidget {
                 people: &self.people,
                 theme: &self.theme,
-                following: self.following,
+                following: self.follow.leader(),
             }
             .render(area, buf);
         }
@@ -116,7 +116,7 @@ impl App {
             }
             None => (None, self.keymap.initial_mode(), false, false),
         };
-        let following = self.following.map(|id| self.person_name(id));
+        let following = self.follow.leader().map(|id| self.person_name(id));
         let pending = self.keymap.pending();
         StatusLine {
             view: StatusView {

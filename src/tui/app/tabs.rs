@@ -95,14 +95,14 @@ impl App {
                 self.pending_goto = Some((pending_path, position));
             }
         }
-        if let Some((pending_path, selection, scroll)) = self.pending_follow.take() {
-            if pending_path == path {
-                self.tabs[self.active]
-                    .editor
-                    .follow_to(rope, selection, scroll);
-            } else {
-                self.pending_follow = Some((pending_path, selection, scroll));
-            }
+        if let Some(place) = self.follow.take_pending(path) {
+            let selection = Selection {
+                anchor: place.anchor,
+                head: place.head,
+            };
+            self.tabs[self.active]
+                .editor
+                .follow_to(rope, selection, place.scroll_line);
         }
     }
 

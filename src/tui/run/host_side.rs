@@ -1,0 +1,180 @@
+//! The host's own UI: its controls to the serving task (admit, roles, remove, follow me,
+//! end) and what the serving task reports to its user.
+
+use std::time::Duration;
+
+use super::event_loop::ParticipantLoop;
+use crate::host_control::{HostCommand, HostEvent};
+use crate::protocol::message::Role;
+use crate::tui::compositor::AppCommand;
+use crate::tui::host_controls::JoinRequest;
+use crate::tui::status::Level;
+
+/// The host's side of the loop: its commands to the serving task, and what it reports.
+pub(super) struct HostSide {
+    pub(super) commands: tokio::sync::mpsc::Sender<HostCommand>,
+    pub(super) events: tokio::sync::mpsc::UnboundedReceiver<HostEvent>,
+    pub(super) serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl HostSide {
+    /// Ends the session for everyone and lets the serving task say goodbye to the relay.
+    pub(super) async fn end(self) {
+        let _ = self.commands.send(HostCommand::End).await;
+        match tokio::time::timeout(Duration::from_secs(3), self.serving).await {
+            Ok(Ok(Err(error))) => tracing::warn!("the host stopped with an error: {error:#}"),
+            Ok(_) => {}
+            Err(_) => tracing::warn!("the host did not stop within 3 s"),
+        }
+    }
+}
+
+/// The host's next report, or its end; pending forever in a participant's loop.
+pub(super) async fn next_host_event(
+    host: &mut Option<HostSide>,
+) -> Result<HostEvent, anyhow::Error> {
+    let Some(host) = host else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        Some(event) = host.events.recv() => Ok(event),
+        served = &mut host.serving => Err(match served {
+            Ok(Ok(())) => anyhow::anyhow!("the session ended"),
+            Ok(Err(error)) => error,
+            Err(panic) => anyhow::anyhow!("the host stopped: {panic}"),
+        }),
+    }
+}
+
+impl ParticipantLoop {
+    /// Carries out what the host's user chose in the UI: follow me, admit, refuse, roles,
+    /// remove.
+    pub(super) async fn host_control(&mut self, command: AppCommand) {
+        match command {
+            AppCommand::AskEveryoneToFollow if self.host.is_some() => {
+                self.host_command(HostCommand::FollowMe).await;
+                self.app
+                    .message(Level::Info, "asked everyone to follow you");
+            }
+            AppCommand::AskEveryoneToFollow => self.app.message(
+                Level::Info,
+                "only the host can ask everyone to follow; follow someone with the people list",
+            ),
+            AppCommand::Admit { participant, role } => {
+                self.app.join_answered(participant);
+                self.host_command(HostCommand::Admit { participant, role })
+                    .await;
+            }
+            AppCommand::Refuse { participant } => {
+                self.app.join_answered(participant);
+                self.host_command(HostCommand::Refuse { participant }).await;
+                self.app.message(Level::Info, "refused");
+            }
+            AppCommand::SetRole { participant, role } => {
+                self.host_command(HostCommand::SetRole { participant, role })
+                    .await;
+            }
+            AppCommand::Remove { participant } => {
+                self.host_command(HostCommand::Remove { participant }).await;
+            }
+            other => tracing::debug!("not a host control: {other:?}"),
+        }
+    }
+
+    /// Passes a host control to the serving task (the host's UI only).
+    pub(super) async fn host_command(&mut self, command: HostCommand) {
+        match &self.host {
+            Some(host) => {
+                if host.commands.send(command).await.is_err() {
+                    self.app
+                        .message(Level::Error, "the session is no longer being served");
+                }
+            }
+            None => self.app.message(
+                Level::Info,
+                "only the host admits, changes roles or removes people",
+            ),
+        }
+    }
+
+    /// The host asked to quit and the session says what quitting would lose: quit at once
+    /// if nothing, else ask again.
+    fn confirm_quit(&mut self, paths: &[String]) {
+        let others = self.session.members.len().saturating_sub(1);
+        if paths.is_empty() && others == 0 {
+            self.quit = true;
+            return;
+        }
+        self.quit_armed = true;
+        let mut lost = Vec::new();
+        if others > 0 {
+            lost.push(format!("ends the session for {others} other(s)"));
+        }
+        if !paths.is_empty() {
+            lost.push(format!("loses unsaved {}", paths.join(", ")));
+        }
+        self.app.message(
+            Level::Warning,
+            format!("quitting {}: quit again to confirm", lost.join(" and ")),
+        );
+    }
+
+    /// What the serving task reports to the host's user.
+    pub(super) fn host_event(&mut self, event: HostEvent) {
+        self.dirty = true;
+        match event {
+            HostEvent::JoinRequest { participant, name } => {
+                self.app.join_requested(JoinRequest { participant, name });
+            }
+            HostEvent::MemberJoined(member)
+                if member.participant != self.session.me.participant =>
+            {
+                self.app.join_answered(member.participant);
+                let role = role_words(member.role);
+                self.app
+                    .message(Level::Info, format!("{} joined as {role}", member.name));
+            }
+            HostEvent::MemberJoined(_) => {}
+            HostEvent::MemberLeft(member) => {
+                self.app.join_answered(member.participant);
+            }
+            HostEvent::RoleChanged(member) => {
+                let role = role_words(member.role);
+                let name = self.app.person_name(member.participant);
+                self.app
+                    .message(Level::Info, format!("{name} is now {role}"));
+            }
+            HostEvent::Rekeyed {
+                link,
+                verification_code,
+            } => {
+                self.app
+                    .set_session_card(Some(link), verification_code.clone());
+                self.app.message(
+                    Level::Warning,
+                    format!(
+                        "removed; keys rotated, the old link no longer works: F2 shows the new one (code {verification_code})"
+                    ),
+                );
+            }
+            HostEvent::Unsaved { paths } => self.confirm_quit(&paths),
+            HostEvent::IgnoreFilesChanged { paths } => self.app.message(
+                Level::Warning,
+                format!(
+                    "{} changed; the files it hid stay hidden for this session",
+                    paths.join(", ")
+                ),
+            ),
+            HostEvent::Ended => self.quit = true,
+        }
+    }
+}
+
+/// A role as the host's messages say it ("bob is now read-only").
+fn role_words(role: Role) -> &'static str {
+    match role {
+        Role::ReadOnly => "read-only",
+        Role::Editor => "an editor",
+        Role::Host => "the host",
+    }
+}
