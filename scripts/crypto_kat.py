@@ -2,7 +2,7 @@
 """Independent computation of cotype's crypto known answers (docs/SECURITY.md).
 
 Uses Python's `cryptography` package, not cotype's code, so that the values pinned in
-src/crypto.rs are checked against a second implementation of HKDF-SHA256 and AES-256-GCM.
+src/crypto/tests.rs are checked against a second implementation of HKDF-SHA256 and AES-256-GCM.
 """
 import hashlib
 from cryptography.hazmat.primitives import hashes
@@ -34,12 +34,12 @@ sender_key = hkdf(instance, content, b"cotype v2 sender key" + (7).to_bytes(4, "
 nonce = bytes(4) + (1).to_bytes(8, "big")
 print("sealed  ", AESGCM(sender_key).encrypt(nonce, b"hello, cotype", b"header").hex())
 
-# The host's own user (src/crypto.rs OwnerKey): participant id 7, big-endian.
+# The host's own user (src/crypto/ OwnerKey): participant id 7, big-endian.
 owner = bytes(0x30 + i for i in range(32))
 owner_proof = hkdf(session, owner, b"cotype v1 host owner proof" + (7).to_bytes(4, "big"))
 print("owner proof", owner_proof.hex())
 
-# The host's signature on a frame (src/crypto.rs HostIdentity): a label, the header, and
+# The host's signature on a frame (src/crypto/ HostIdentity): a label, the header, and
 # SHA-256 of the plaintext.
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -81,7 +81,7 @@ rejoin_info = b"cotype v1 rejoin" + (7).to_bytes(4, "big") + (12).to_bytes(4, "b
 rejoin_proof = hkdf(session, recipient.exchange(host.public_key()), rejoin_info)
 print("rejoin proof         ", rejoin_proof.hex())
 
-def pinned(name, source="src/crypto.rs"):
+def pinned(name, source="src/crypto/tests.rs"):
     import re
     text = open(source, encoding="utf-8").read()
     match = re.search(r'const %s: &str =\s*"([^"]*)";' % name, text)
@@ -110,7 +110,7 @@ if __name__ == "__main__":
             "KAT_WRAPPED": AESGCM(wrapping_key).encrypt(bytes(12), new_secret, aad).hex(),
             "KAT_REJOIN_PROOF": rejoin_proof.hex(),
         }
-        for source, values in (("src/crypto.rs", computed), ("src/rekey.rs", computed_rekey)):
+        for source, values in (("src/crypto/tests.rs", computed), ("src/rekey.rs", computed_rekey)):
             for name, value in values.items():
                 if pinned(name, source) != value:
                     raise SystemExit(f"{name}: {source} pins {pinned(name, source)}, Python computes {value}")

@@ -67,41 +67,7 @@ async fn join_once(
     previous: Option<&Previous<'_>>,
     waiting: &mut (dyn FnMut() + Send),
 ) -> Result<Option<Joined>, ClientError> {
-    let keys = SessionKeys::derive(&link.secret, &link.session);
-    let socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
-    // The epoch is known only after the relay's welcome; the keys are set again then.
-    let mut channel = Channel::new(
-        socket,
-        keys.sending_key(0),
-        ReceivingKeys::new(0, &keys),
-        link.host_key,
-    );
-    channel
-        .sender
-        .control(&ToRelay::Join {
-            session: link.session.0,
-            token: keys.admission_token(),
-        })
-        .await?;
-    let deadline = tokio::time::Instant::now() + HOST_TIMEOUT;
-    let (participant, epoch) = loop {
-        match recv_alive(&mut channel, deadline).await? {
-            Incoming::Relay(FromRelay::Welcome {
-                participant, epoch, ..
-            }) => break (participant, epoch),
-            Incoming::Relay(FromRelay::Error { code, message, .. }) => {
-                return Err(relay_error(code, message));
-            }
-            Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
-            _ => {}
-        }
-    };
-    if epoch != 0 {
-        channel.keys = ReceivingKeys::new(epoch, &keys);
-        channel.sender.replace_key(keys.sending_key(epoch));
-    }
-    channel.keys.inherit_replay_window(earlier);
-    channel.sender.set_participant(participant);
+    let (mut channel, participant, epoch) = enter(link, earlier).await?;
     let key_pair = crate::rekey::MemberKeyPair::generate();
     let public_key = key_pair.public();
     let rejoin = previous.and_then(|previous| {
@@ -194,6 +160,57 @@ async fn join_once(
         host_public_key: welcome.host_public_key,
         epoch,
     }))
+}
+
+/// Proves the link to the relay and takes the participant id and key epoch it gives:
+/// a channel keyed for that epoch, refusing what `earlier` already opened.
+async fn enter(
+    link: &Link,
+    earlier: &ReceivingKeys,
+) -> Result<
+    (
+        Channel,
+        crate::protocol::ParticipantId,
+        crate::crypto::Epoch,
+    ),
+    ClientError,
+> {
+    let keys = SessionKeys::derive(&link.secret, &link.session);
+    let socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
+    // The epoch is known only after the relay's welcome; the keys are set again then.
+    let mut channel = Channel::new(
+        socket,
+        keys.sending_key(0),
+        ReceivingKeys::new(0, &keys),
+        link.host_key,
+    );
+    channel
+        .sender
+        .control(&ToRelay::Join {
+            session: link.session.0,
+            token: keys.admission_token(),
+        })
+        .await?;
+    let deadline = tokio::time::Instant::now() + HOST_TIMEOUT;
+    let (participant, epoch) = loop {
+        match recv_alive(&mut channel, deadline).await? {
+            Incoming::Relay(FromRelay::Welcome {
+                participant, epoch, ..
+            }) => break (participant, epoch),
+            Incoming::Relay(FromRelay::Error { code, message, .. }) => {
+                return Err(relay_error(code, message));
+            }
+            Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
+            _ => {}
+        }
+    };
+    if epoch != 0 {
+        channel.keys = ReceivingKeys::new(epoch, &keys);
+        channel.sender.replace_key(keys.sending_key(epoch));
+    }
+    channel.keys.inherit_replay_window(earlier);
+    channel.sender.set_participant(participant);
+    Ok((channel, participant, epoch))
 }
 
 fn relay_error(code: ErrorCode, message: String) -> ClientError {
