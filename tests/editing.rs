@@ -717,3 +717,31 @@ async fn a_member_whose_link_drops_comes_back_read_only_and_without_asking_again
         );
     }
 }
+
+/// A member away while more than a frame's worth of edits happened catches up on all of
+/// them when it is back: the host sends the missed edits in parts (in one answer they
+/// were past the relay's frame limit, refused, and the member waited forever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_away_during_large_pastes_catches_up_on_all_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("notes.txt", b"notes\n")]);
+    let relay = start_relay(RelayConfig::default()).await;
+    let link = start_host(dir.path(), relay.address, "host", &[]).await;
+    let proxy = CuttableProxy::start(relay.address).await;
+    let (mut ada_driver, mut ada) =
+        join_and_open(&via(&link, proxy.address), "ada", "notes.txt").await;
+    let (mut bob_driver, mut bob) = join_and_open(&link, "bob", "notes.txt").await;
+
+    // Ada's link drops; she is not back until Bob has pasted 3 x 400 KB.
+    proxy.cut();
+    for paste in 0..3 {
+        let text = format!("[paste {paste}]") + &"x".repeat(400 * 1024) + "\n";
+        type_at_end(&mut bob, "notes.txt", &text);
+        wait_synced(&mut bob_driver, &mut bob, "notes.txt").await;
+    }
+    wait_for_text(&mut ada_driver, &mut ada, "notes.txt", "[paste 2]").await;
+    assert_eq!(
+        ada.documents["notes.txt"].rope.to_string(),
+        bob.documents["notes.txt"].rope.to_string()
+    );
+}

@@ -40,10 +40,18 @@ impl Session {
                 let path = path.clone();
                 self.on_document_text(id, path, &piece, done);
             }
-            (Pending::CatchUp { path }, Response::Edits(edits)) => {
+            (Pending::CatchUp { path }, Response::Edits(edits)) if done => {
                 let path = path.clone();
                 self.pending.remove(&id);
                 self.on_caught_up(path, edits);
+            }
+            // A long catch-up comes in parts, in order: each applies as it comes, and
+            // the edits that arrived meanwhile wait for the last.
+            (Pending::CatchUp { path }, Response::Edits(edits)) => {
+                let path = path.clone();
+                for edit in edits {
+                    self.on_remote(&path, edit, None);
+                }
             }
             (Pending::Save { path }, Response::Saved { revision }) => {
                 let path = path.clone();

@@ -137,15 +137,10 @@ impl HostSession {
         match body {
             Request::OpenDocument { path } => self.open_document(&reply, path).await,
             Request::CloseDocument { path } => self.close_document(&reply, path).await,
-            Request::CatchUp { path, revision } => {
-                let answer = match self.documents.catch_up(&path, revision) {
-                    Ok(edits) => Response::Edits(edits),
-                    Err(e) => Response::Error {
-                        message: e.to_string(),
-                    },
-                };
-                reply.send(true, answer).await
-            }
+            Request::CatchUp { path, revision } => match self.documents.catch_up(&path, revision) {
+                Ok(edits) => catch_up(&reply, &path, edits).await,
+                Err(e) => reply.error(e.to_string()).await,
+            },
             Request::Save { path } => self.save(&reply, path).await,
             other => {
                 tracing::warn!("not a document request: {other:?}");
@@ -395,4 +390,28 @@ pub(super) fn not_in_normal_form(path: &str) -> Option<String> {
     let normal = crate::protocol::message::normal_path(path);
     (normal != path)
         .then(|| format!("`{path}` is not how the host names that file: ask for `{normal}`"))
+}
+
+/// Sends the edits a member missed in answers of about `APPLIED_BYTES` each, as a
+/// broadcast is cut: the missed edits of a busy document (large pastes among them) can
+/// add up to far more than the relay takes in one frame, and a refused answer would
+/// leave the member waiting for it forever.
+async fn catch_up(
+    reply: &Reply,
+    path: &str,
+    edits: Vec<crate::text::RemoteEdit>,
+) -> anyhow::Result<()> {
+    let mut batch = Vec::new();
+    let mut bytes = 0;
+    for edit in edits {
+        let size = crate::protocol::message::applied_size(path, &edit.op);
+        if !batch.is_empty() && bytes + size > APPLIED_BYTES {
+            let part = Response::Edits(std::mem::take(&mut batch));
+            reply.send(false, part).await?;
+            bytes = 0;
+        }
+        bytes += size;
+        batch.push(edit);
+    }
+    reply.send(true, Response::Edits(batch)).await
 }
