@@ -80,6 +80,11 @@ impl OwnPresence {
         true
     }
 
+    /// Where we are, as last told to [`OwnPresence::moved`].
+    pub fn view(&self) -> Option<&View> {
+        self.current.as_ref()
+    }
+
     /// Everyone should hear where we are again (a newcomer, a reconnect, a new latency).
     pub fn tell_everyone(&mut self) {
         self.everyone_due = true;

@@ -566,8 +566,11 @@ impl Partner {
                     tracing::debug!("demo partner: {what} failed: {message}");
                     pumped = Pumped::OpenFailed;
                 }
-                // Newcomers (and everyone after a reconnect) learn where she is.
-                SessionEvent::MembersChanged => self.presence.tell_everyone(),
+                // Newcomers (and everyone after a reconnect) learn where she is, once
+                // she is somewhere: before her first file there is nothing to show.
+                SessionEvent::MembersChanged if self.presence.view().is_some() => {
+                    self.presence.tell_everyone()
+                }
                 _ => {}
             }
         }
