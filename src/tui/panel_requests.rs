@@ -71,8 +71,12 @@ impl PanelRequests {
     /// over.
     pub fn resend_after_reconnect(&mut self, session: &mut Session, app: &mut App) {
         self.preview = None;
-        let searching = self.search.take().is_some() | self.next.take().is_some();
+        // A search running or waiting to be sent: the panel wants its query answered (one
+        // only winding down was cancelled by the user, and stays so).
+        let running = self.search.take().is_some();
+        let waiting = self.next.take().is_some();
         self.cancelled = None;
+        let searching = running || waiting;
         if searching && let Some(query) = app.restart_search() {
             self.search = Some(session.ask(Search(query)));
         }

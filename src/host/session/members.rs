@@ -357,12 +357,15 @@ impl HostSession {
         self.departed
             .retain(|_, departed| now.duration_since(departed.left) < DEPARTED_KEPT);
         while self.departed.len() >= DEPARTED_MAX {
-            let oldest = self
+            let Some(oldest) = self
                 .departed
                 .iter()
                 .min_by_key(|(_, departed)| departed.left)
-                .map(|(id, _)| *id);
-            oldest.map(|id| self.departed.remove(&id));
+                .map(|(id, _)| *id)
+            else {
+                break;
+            };
+            self.departed.remove(&oldest);
         }
         self.departed.insert(
             participant,

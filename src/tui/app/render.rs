@@ -50,10 +50,8 @@ impl App {
             keymap: &self.keymap,
         };
         self.compositor.render(self.size, buf, &cx);
-        let cursor = match self.compositor.is_empty() {
-            true => cursor,
-            false => None,
-        };
+        // A layer over the editor owns the cursor; the editor's shows only when none is.
+        let cursor = cursor.filter(|_| self.compositor.is_empty());
         if let Some(position) = self.compositor.cursor(self.size).or(cursor) {
             frame.set_cursor_position(position);
         }
