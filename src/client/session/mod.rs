@@ -172,8 +172,6 @@ pub struct Session {
     /// Presence that refers to a revision of its document we have not received yet.
     held_presence: HashMap<ParticipantId, Presence>,
     pub files: Vec<FileEntry>,
-    /// The instance id our edits carry; kept across reconnects so resends are recognised.
-    instance: [u8; 16],
     pending: HashMap<RequestId, Pending>,
     next_request: RequestId,
     outbox: VecDeque<(Route, Message)>,
@@ -188,8 +186,6 @@ pub struct Session {
 
 impl Session {
     pub fn new(me: Member, members: Vec<Member>) -> Self {
-        let mut instance = [0u8; 16];
-        rand::fill(&mut instance);
         Session {
             members: members.into_iter().map(|m| (m.participant, m)).collect(),
             me,
@@ -198,7 +194,6 @@ impl Session {
             presence: HashMap::new(),
             held_presence: HashMap::new(),
             files: Vec::new(),
-            instance,
             pending: HashMap::new(),
             next_request: 1,
             outbox: VecDeque::new(),

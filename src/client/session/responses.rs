@@ -100,9 +100,15 @@ impl Session {
         let Some(loaded) = self.loading.remove(&path) else {
             return;
         };
+        // Each copy of a document numbers its edits afresh, under an instance of its own:
+        // the host remembers the edits of an earlier copy (closed, or dropped after a
+        // refusal) and would take the new copy's for resends of those, and drop them.
+        // Reconnects keep the copy, so its resends are still recognised.
+        let mut instance = [0u8; 16];
+        rand::fill(&mut instance);
         let document = ClientDocument {
             rope: loaded.rope,
-            ot: Client::new(self.instance, revision),
+            ot: Client::new(instance, revision),
             read_only,
             saved_revision: None,
             unsaved: false,
