@@ -210,12 +210,13 @@ impl Client {
     /// `Duplicate` for a resend). Returns the buffered edits to send next, if any.
     ///
     /// An acknowledgement for an edit that is no longer outstanding (the catch-up already
-    /// confirmed it) is ignored. One that skips revisions is refused with
+    /// confirmed it), or for an edit of an earlier copy of the document (another
+    /// instance), is ignored. One that skips revisions is refused with
     /// [`OtError::MissedEdits`]: catch up first; the catch-up will confirm the edit.
     pub fn on_ack(&mut self, id: EditId, revision: u64) -> Result<Option<Submission>, OtError> {
         match self.outstanding() {
             Some(sent) if sent.id == id => {}
-            _ if id.instance == self.instance && id.seq < self.next_seq => return Ok(None),
+            _ if id.instance != self.instance || id.seq < self.next_seq => return Ok(None),
             _ => return Err(OtError::UnexpectedAck),
         }
         if revision <= self.revision {

@@ -85,7 +85,7 @@ impl Session {
             EditMessage::Applied { edits } => {
                 for AppliedEdit { path, edit, by } in edits {
                     if let Some(waiting) = self.catching_up.get_mut(&path) {
-                        waiting.push(edit);
+                        waiting.push(Arrived::Edit(edit));
                     } else if let Some(loading) = self.loading.get_mut(&path) {
                         loading.waiting.push(edit);
                     } else {
@@ -94,23 +94,37 @@ impl Session {
                 }
             }
             EditMessage::Acknowledged { path, id, revision } => {
-                let Some(document) = self.documents.get_mut(&path) else {
-                    return;
-                };
-                match document.ot.on_ack(id, revision) {
-                    Ok(Some(submission)) => self.outbox.push_back((
-                        Route::Host,
-                        Message::Edit(EditMessage::Submit { path, submission }),
-                    )),
-                    Ok(None) => {
-                        self.send_saves_waiting_for(&path);
-                        self.events.push_back(SessionEvent::Synced { path });
-                    }
-                    Err(e) => self.resync(&path, e.to_string()),
+                if let Some(waiting) = self.catching_up.get_mut(&path) {
+                    waiting.push(Arrived::Acknowledged { id, revision });
+                } else {
+                    self.on_acknowledged(&path, id, revision);
                 }
             }
             EditMessage::Refused { path, reason, .. } => self.resync(&path, reason),
             EditMessage::Submit { .. } => {}
+        }
+    }
+
+    /// The host acknowledged our edit `id` as `revision` (a resend it already had).
+    pub(super) fn on_acknowledged(&mut self, path: &str, id: crate::text::EditId, revision: u64) {
+        let Some(document) = self.documents.get_mut(path) else {
+            return;
+        };
+        match document.ot.on_ack(id, revision) {
+            Ok(Some(submission)) => self.outbox.push_back((
+                Route::Host,
+                Message::Edit(EditMessage::Submit {
+                    path: path.to_string(),
+                    submission,
+                }),
+            )),
+            Ok(None) => {
+                self.send_saves_waiting_for(path);
+                self.events.push_back(SessionEvent::Synced {
+                    path: path.to_string(),
+                });
+            }
+            Err(e) => self.cannot_follow(path, e),
         }
     }
 
@@ -217,7 +231,25 @@ impl Session {
                 }
             },
             Ok(RemoteOutcome::AlreadySeen) => {}
-            Err(e) => self.resync(path, e.to_string()),
+            Err(e) => self.cannot_follow(path, e),
+        }
+    }
+
+    /// Our copy of `path` could not take what the host sent. Missed edits are asked for
+    /// (our copy and unconfirmed edits stay); anything else means the copy no longer
+    /// matches the host's, and it is loaded again.
+    fn cannot_follow(&mut self, path: &str, error: OtError) {
+        match error {
+            OtError::MissedEdits { synced, received } => {
+                tracing::info!(
+                    path,
+                    synced,
+                    received,
+                    "edits were missed; asking the host for them"
+                );
+                self.catch_up(path);
+            }
+            other => self.resync(path, other.to_string()),
         }
     }
 

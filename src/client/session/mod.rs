@@ -142,6 +142,17 @@ pub enum SessionError {
     Edit(#[from] OtError),
 }
 
+/// A host edit message for a document that is catching up, kept for after the catch-up.
+enum Arrived {
+    Edit(crate::text::RemoteEdit),
+    /// The host's acknowledgement of one of our edits: it may name a revision past the
+    /// ones this copy has, which the catch-up is bringing.
+    Acknowledged {
+        id: crate::text::EditId,
+        revision: u64,
+    },
+}
+
 enum Pending {
     /// The text so far is in `Session::loading`.
     Open {
@@ -176,9 +187,9 @@ pub struct Session {
     next_request: RequestId,
     outbox: VecDeque<(Route, Message)>,
     events: VecDeque<SessionEvent>,
-    /// Edits that arrived while a catch-up for their document was in flight; applied
-    /// after it, in order (the ones the catch-up already contained are recognised).
-    catching_up: HashMap<String, Vec<crate::text::RemoteEdit>>,
+    /// What arrived for a document while a catch-up for it was in flight; taken after
+    /// it, in order (the edits the catch-up already contained are recognised).
+    catching_up: HashMap<String, Vec<Arrived>>,
     /// Saves asked for while our edits to the file were unconfirmed: sent once the host
     /// has them all, so a save never writes less than what we typed before it.
     saves_after_sync: Vec<(String, RequestId)>,
@@ -366,21 +377,37 @@ impl Session {
                 self.open_document(&path);
             }
         }
-        let paths: Vec<(String, u64)> = self
-            .documents
-            .iter()
-            .map(|(path, d)| (path.clone(), d.ot.revision()))
-            .collect();
-        for (path, revision) in paths {
-            self.catching_up.insert(path.clone(), Vec::new());
-            self.send_request(
-                Request::CatchUp {
-                    path: path.clone(),
-                    revision,
-                },
-                Pending::CatchUp { path },
-            );
+        let paths: Vec<String> = self.documents.keys().cloned().collect();
+        for path in paths {
+            self.catch_up(&path);
         }
+    }
+
+    /// Asks the host for the edits to `path` after the revision our copy has; what
+    /// arrives for it meanwhile waits for the answer. Our copy and our unconfirmed edits
+    /// stay: after the answer, the edit in flight is sent again (the host recognises it
+    /// if it already has it).
+    pub(super) fn catch_up(&mut self, path: &str) {
+        let Some(revision) = self.documents.get(path).map(|d| d.ot.revision()) else {
+            return;
+        };
+        let asked = self
+            .pending
+            .values()
+            .any(|pending| matches!(pending, Pending::CatchUp { path: p } if p == path));
+        if asked {
+            return;
+        }
+        self.catching_up.insert(path.to_string(), Vec::new());
+        self.send_request(
+            Request::CatchUp {
+                path: path.to_string(),
+                revision,
+            },
+            Pending::CatchUp {
+                path: path.to_string(),
+            },
+        );
     }
 }
 

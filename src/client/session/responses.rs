@@ -129,11 +129,23 @@ impl Session {
     /// own unconfirmed edit again, if any.
     fn on_caught_up(&mut self, path: String, edits: Vec<crate::text::RemoteEdit>) {
         let waiting = self.catching_up.remove(&path).unwrap_or_default();
-        for edit in edits.into_iter().chain(waiting) {
+        let arrived = edits.into_iter().map(Arrived::Edit).chain(waiting);
+        for arrived in arrived {
             if !self.documents.contains_key(&path) {
                 return;
             }
-            self.on_remote(&path, edit, None);
+            // Something here may have asked for another catch-up: the rest waits for it.
+            if let Some(waiting) = self.catching_up.get_mut(&path) {
+                waiting.push(arrived);
+                continue;
+            }
+            match arrived {
+                Arrived::Edit(edit) => self.on_remote(&path, edit, None),
+                Arrived::Acknowledged { id, revision } => self.on_acknowledged(&path, id, revision),
+            }
+        }
+        if self.catching_up.contains_key(&path) {
+            return;
         }
         if let Some(submission) = self
             .documents

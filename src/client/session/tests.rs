@@ -245,3 +245,88 @@ fn a_remote_edit_says_who_typed_it() {
         .collect();
     assert_eq!(typists, [Some(BEN)]);
 }
+
+/// The host said it already had our resent edit, as a revision past the ones our copy has,
+/// while the catch-up that brings those revisions was on its way (seen in the chaos test
+/// after a reconnect and the host's return in quick succession). The acknowledgement
+/// waits for the catch-up: the copy and the edit stay, nothing is reloaded or lost.
+#[test]
+fn an_acknowledgement_ahead_of_our_copy_waits_for_the_catch_up() {
+    use crate::text::server::{AuthoritativeDocument, SubmitOutcome};
+    let mut host = AuthoritativeDocument::new("hello world", 4);
+    let mut ana = session_with_document();
+    ana.local_edit("main.rs", Operation::insert(11, 11, "!").unwrap())
+        .unwrap();
+    let submission = match ana.take_outbox().pop() {
+        Some((_, Message::Edit(EditMessage::Submit { submission, .. }))) => submission,
+        other => panic!("expected our edit to go out, got {other:?}"),
+    };
+    // Ana's host came back; she asks for what she missed.
+    ana.resynchronize();
+    let catch_up = match ana.take_outbox().pop() {
+        Some((
+            _,
+            Message::Request {
+                id,
+                body: Request::CatchUp { revision: 4, .. },
+            },
+        )) => id,
+        other => panic!("expected a catch-up from revision 4, got {other:?}"),
+    };
+    // Meanwhile the host sequenced Ben's edit, then hers (sent before its return).
+    let bens = crate::text::Submission {
+        id: EditId {
+            instance: [8; 16],
+            seq: 0,
+        },
+        base_revision: 4,
+        op: Operation::insert(11, 0, "ben: ").unwrap(),
+    };
+    let SubmitOutcome::Applied(bens) = host.submit(bens).unwrap() else {
+        panic!("Ben's edit is new");
+    };
+    let SubmitOutcome::Applied(_) = host.submit(submission.clone()).unwrap() else {
+        panic!("Ana's edit is new");
+    };
+    let SubmitOutcome::Duplicate { revision } = host.submit(submission.clone()).unwrap() else {
+        panic!("Ana's resend is a duplicate");
+    };
+    let host_says = |ana: &mut Session, message| ana.handle(&from(HOST_ID, Kind::Edit), message);
+    host_says(
+        &mut ana,
+        Message::Edit(EditMessage::Applied {
+            edits: vec![AppliedEdit {
+                path: "main.rs".into(),
+                edit: bens,
+                by: BEN,
+            }],
+        }),
+    );
+    host_says(
+        &mut ana,
+        Message::Edit(EditMessage::Acknowledged {
+            path: "main.rs".into(),
+            id: submission.id,
+            revision,
+        }),
+    );
+    ana.handle(
+        &from(HOST_ID, Kind::Response),
+        Message::Response {
+            id: catch_up,
+            done: true,
+            body: Response::Edits(host.edits_since(4).unwrap()),
+        },
+    );
+    let refused: Vec<_> = std::iter::from_fn(|| ana.next_event())
+        .filter_map(|event| match event {
+            SessionEvent::EditRefused { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    assert_eq!(ana.documents["main.rs"].rope, host.rope().clone());
+    assert_eq!(host.rope().to_string(), "ben: hello world!");
+    assert!(ana.is_synced("main.rs"));
+    assert_eq!(ana.documents["main.rs"].ot.revision(), 6);
+}
