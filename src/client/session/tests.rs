@@ -330,3 +330,92 @@ fn an_acknowledgement_ahead_of_our_copy_waits_for_the_catch_up() {
     assert!(ana.is_synced("main.rs"));
     assert_eq!(ana.documents["main.rs"].ot.revision(), 6);
 }
+
+/// An edit that skips revisions (one was lost on the way) makes the copy ask for the ones
+/// it missed, keeping our unconfirmed typing, instead of reloading and dropping it.
+#[test]
+fn missed_edits_are_asked_for_and_our_typing_stays() {
+    use crate::text::server::{AuthoritativeDocument, SubmitOutcome};
+    let mut host = AuthoritativeDocument::new("hello world", 4);
+    let mut ana = session_with_document();
+    ana.local_edit("main.rs", Operation::insert(11, 11, "!").unwrap())
+        .unwrap();
+    let ours = match ana.take_outbox().pop() {
+        Some((_, Message::Edit(EditMessage::Submit { submission, .. }))) => submission,
+        other => panic!("expected our edit to go out, got {other:?}"),
+    };
+    let mut bens = Vec::new();
+    for (seq, word) in ["a ", "b "].into_iter().enumerate() {
+        let submission = crate::text::Submission {
+            id: EditId {
+                instance: [8; 16],
+                seq: seq as u64,
+            },
+            base_revision: host.revision(),
+            op: Operation::insert(host.rope().len_chars(), 0, word).unwrap(),
+        };
+        let SubmitOutcome::Applied(edit) = host.submit(submission).unwrap() else {
+            panic!("Ben's edit is new");
+        };
+        bens.push(edit);
+    }
+    // Revision 5 is lost on the way; 6 arrives.
+    ana.handle(
+        &from(HOST_ID, Kind::Edit),
+        Message::Edit(EditMessage::Applied {
+            edits: vec![AppliedEdit {
+                path: "main.rs".into(),
+                edit: bens[1].clone(),
+                by: BEN,
+            }],
+        }),
+    );
+    let catch_up = match ana.take_outbox().pop() {
+        Some((
+            _,
+            Message::Request {
+                id,
+                body: Request::CatchUp { revision: 4, .. },
+            },
+        )) => id,
+        other => panic!("expected a catch-up from revision 4, got {other:?}"),
+    };
+    ana.handle(
+        &from(HOST_ID, Kind::Response),
+        Message::Response {
+            id: catch_up,
+            done: true,
+            body: Response::Edits(host.edits_since(4).unwrap()),
+        },
+    );
+    assert!(
+        !std::iter::from_fn(|| ana.next_event())
+            .any(|event| matches!(event, SessionEvent::EditRefused { .. })),
+        "the copy was reloaded"
+    );
+    assert_eq!(
+        ana.documents["main.rs"].rope.to_string(),
+        "b a hello world!"
+    );
+    // Our edit is sent again after the catch-up; the host takes it once.
+    let resent = match ana.take_outbox().pop() {
+        Some((_, Message::Edit(EditMessage::Submit { submission, .. }))) => submission,
+        other => panic!("expected our edit again, got {other:?}"),
+    };
+    assert_eq!(resent.id, ours.id);
+    let SubmitOutcome::Applied(applied) = host.submit(resent).unwrap() else {
+        panic!("the host had not seen it");
+    };
+    ana.handle(
+        &from(HOST_ID, Kind::Edit),
+        Message::Edit(EditMessage::Applied {
+            edits: vec![AppliedEdit {
+                path: "main.rs".into(),
+                edit: applied,
+                by: 1,
+            }],
+        }),
+    );
+    assert!(ana.is_synced("main.rs"));
+    assert_eq!(ana.documents["main.rs"].rope, host.rope().clone());
+}
