@@ -87,7 +87,7 @@ async fn the_binary_previews_applies_and_saves_and_never_touches_hidden_files() 
 src/a.rs:1:4:fn new_name() {}
 src/a.rs:2:13:fn main() { new_name(); }
 src/b.rs:1:4:// new_name is called twice: new_name
-src/b.rs:1:32:// new_name is called twice: new_name
+src/b.rs:1:30:// new_name is called twice: new_name
 ";
     let dry = tokio::task::spawn_blocking({
         let url = url.clone();
