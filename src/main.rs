@@ -119,11 +119,9 @@ Examples:
     #[command(override_usage = "cotype replace [OPTIONS] [LINK] <PATTERN> <REPLACEMENT>")]
     Replace(cli::workspace_changes::ReplaceArgs),
     /// Create a file (or with --folder a folder) in the shared folder.
-    #[command(
-        after_help = "Examples:
+    #[command(after_help = "Examples:
   cotype new - src/util.rs --content '// helpers\n' < link.txt
-  cotype new - docs/notes --folder < link.txt"
-    )]
+  cotype new - docs/notes --folder < link.txt")]
     #[command(override_usage = "cotype new [OPTIONS] [LINK] <PATH>")]
     New(cli::workspace_changes::NewArgs),
     /// Rename or move a shared file or folder; everyone's open tabs follow.

@@ -58,10 +58,21 @@ async fn new_mv_rm_change_the_disk_and_refuse_what_the_host_hides() {
     let (link, _control) = start_host_with(root, relay.address, "host", &[], Approval::Auto).await;
     let url = link.to_url();
 
-    let created = run(&url, &["new", "-", "lib/util.rs", "--content", "fn util() {}\n"]).await;
+    let created = run(
+        &url,
+        &["new", "-", "lib/util.rs", "--content", "fn util() {}\n"],
+    )
+    .await;
     assert_eq!(created.code(), Some(0), "{}", created.stderr);
-    assert!(created.stderr.contains("created the file lib/util.rs"), "{}", created.stderr);
-    assert_eq!(std::fs::read_to_string(root.join("lib/util.rs")).unwrap(), "fn util() {}\n");
+    assert!(
+        created.stderr.contains("created the file lib/util.rs"),
+        "{}",
+        created.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("lib/util.rs")).unwrap(),
+        "fn util() {}\n"
+    );
     let folder = run(&url, &["new", "-", "docs/empty", "--folder"]).await;
     assert_eq!(folder.code(), Some(0), "{}", folder.stderr);
     assert!(root.join("docs/empty").is_dir());
@@ -69,7 +80,10 @@ async fn new_mv_rm_change_the_disk_and_refuse_what_the_host_hides() {
     let moved = run(&url, &["mv", "-", "src/b.rs", "lib/b.rs"]).await;
     assert_eq!(moved.code(), Some(0), "{}", moved.stderr);
     assert!(!root.join("src/b.rs").exists());
-    assert_eq!(std::fs::read_to_string(root.join("lib/b.rs")).unwrap(), "fn b() {}\n");
+    assert_eq!(
+        std::fs::read_to_string(root.join("lib/b.rs")).unwrap(),
+        "fn b() {}\n"
+    );
 
     let removed = run(&url, &["rm", "-", "lib/util.rs"]).await;
     assert_eq!(removed.code(), Some(0), "{}", removed.stderr);
@@ -96,12 +110,21 @@ async fn new_mv_rm_change_the_disk_and_refuse_what_the_host_hides() {
         refused.assert_failure(5, reason, "");
     }
     assert!(!root.join(".env").exists());
-    assert!(!root.join("deep").exists(), "a refused create left its folders behind");
+    assert!(
+        !root.join("deep").exists(),
+        "a refused create left its folders behind"
+    );
     assert!(!root.join("build.log").exists());
     assert!(!dir.path().parent().unwrap().join("outside.txt").exists());
-    assert_eq!(std::fs::read_to_string(root.join("src/a.rs")).unwrap(), "fn a() {}\n");
+    assert_eq!(
+        std::fs::read_to_string(root.join("src/a.rs")).unwrap(),
+        "fn a() {}\n"
+    );
     assert!(!root.join("src/a.log").exists());
-    assert_eq!(std::fs::read_to_string(root.join("secret/.env")).unwrap(), "TOKEN=1\n");
+    assert_eq!(
+        std::fs::read_to_string(root.join("secret/.env")).unwrap(),
+        "TOKEN=1\n"
+    );
     assert!(root.join("secret/readme.md").exists());
 
     // Everyone's file list follows.
@@ -134,12 +157,17 @@ async fn an_open_document_follows_a_rename_and_a_deleted_one_keeps_its_text() {
     let said = bob.move_path("src", "core").await.unwrap();
     assert_eq!(said, "bob renamed src to core");
     let mut heard_rename = false;
-    run_until(&mut ada_driver, &mut ada, Duration::from_secs(20), |s, event| {
-        if let Some(SessionEvent::Host(Event::FileRenamed { from, to })) = event {
-            heard_rename = from == "src" && to == "core";
-        }
-        Ok(s.documents.contains_key("core/a.rs"))
-    })
+    run_until(
+        &mut ada_driver,
+        &mut ada,
+        Duration::from_secs(20),
+        |s, event| {
+            if let Some(SessionEvent::Host(Event::FileRenamed { from, to })) = event {
+                heard_rename = from == "src" && to == "core";
+            }
+            Ok(s.documents.contains_key("core/a.rs"))
+        },
+    )
     .await
     .expect("Ada's document is known by its new path");
     assert!(heard_rename);
@@ -149,9 +177,12 @@ async fn an_open_document_follows_a_rename_and_a_deleted_one_keeps_its_text() {
     ada.local_edit("core/a.rs", Operation::insert(10, 0, "// moved\n").unwrap())
         .unwrap();
     let save = ada.save("core/a.rs");
-    run_until(&mut ada_driver, &mut ada, Duration::from_secs(20), |_, event| {
-        Ok(matches!(event, Some(SessionEvent::Saved { by: None, .. })))
-    })
+    run_until(
+        &mut ada_driver,
+        &mut ada,
+        Duration::from_secs(20),
+        |_, event| Ok(matches!(event, Some(SessionEvent::Saved { by: None, .. }))),
+    )
     .await
     .unwrap_or_else(|e| panic!("save {save:?} never confirmed: {e}"));
     assert_eq!(
@@ -163,20 +194,29 @@ async fn an_open_document_follows_a_rename_and_a_deleted_one_keeps_its_text() {
     // Bob deletes the notes Ada has open: her tab keeps the text, unsaved, and saving
     // writes the file again.
     bob.delete_path("notes.txt").await.unwrap();
-    run_until(&mut ada_driver, &mut ada, Duration::from_secs(20), |s, _| {
-        Ok(s.is_unsaved("notes.txt"))
-    })
+    run_until(
+        &mut ada_driver,
+        &mut ada,
+        Duration::from_secs(20),
+        |s, _| Ok(s.is_unsaved("notes.txt")),
+    )
     .await
     .expect("the deleted document shows as unsaved");
     assert!(!root.join("notes.txt").exists());
     assert_eq!(ada.documents["notes.txt"].rope.to_string(), "my notes\n");
     ada.save("notes.txt");
-    run_until(&mut ada_driver, &mut ada, Duration::from_secs(20), |_, event| {
-        Ok(matches!(event, Some(SessionEvent::Saved { by: None, .. })))
-    })
+    run_until(
+        &mut ada_driver,
+        &mut ada,
+        Duration::from_secs(20),
+        |_, event| Ok(matches!(event, Some(SessionEvent::Saved { by: None, .. }))),
+    )
     .await
     .unwrap();
-    assert_eq!(std::fs::read_to_string(root.join("notes.txt")).unwrap(), "my notes\n");
+    assert_eq!(
+        std::fs::read_to_string(root.join("notes.txt")).unwrap(),
+        "my notes\n"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,9 +245,7 @@ async fn a_read_only_member_changes_no_file() {
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let read_only = |result: Result<String, ClientError>| {
-        matches!(&result, Err(ClientError::Host(message)) if message.contains("read-only"))
-    };
+    let read_only = |result: Result<String, ClientError>| matches!(&result, Err(ClientError::Host(message)) if message.contains("read-only"));
     assert!(read_only(bob.create_path("new.txt", false, "x").await));
     assert!(read_only(bob.move_path("src/a.rs", "src/c.rs").await));
     assert!(read_only(bob.delete_path("notes.txt").await));

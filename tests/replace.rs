@@ -27,7 +27,10 @@ fn tree(root: &std::path::Path) {
         root,
         &[
             ("src/a.rs", b"fn old_name() {}\nfn main() { old_name(); }\n"),
-            ("src/b.rs", b"// old_name is called twice: old_name\nstruct Unrelated;\n"),
+            (
+                "src/b.rs",
+                b"// old_name is called twice: old_name\nstruct Unrelated;\n",
+            ),
             ("notes.txt", b"nothing to see\n"),
             (".env", b"OLD_NAME=old_name\n"),
             (".gitignore", b"ignored.rs\n"),
@@ -42,7 +45,9 @@ fn read(root: &std::path::Path, path: &str) -> String {
 
 fn replace_command(link: &str, args: &[&str]) -> process::Finished {
     let mut command = process::cotype();
-    command.args(["replace", "--name", "replacer", "-"]).args(args);
+    command
+        .args(["replace", "--name", "replacer", "-"])
+        .args(args);
     process::run(&mut command, format!("{link}\n").as_bytes())
 }
 
@@ -97,8 +102,15 @@ src/b.rs:1:30:// new_name is called twice: new_name
     .unwrap();
     assert_eq!(dry.code(), Some(0), "stderr: {}", dry.stderr);
     assert_eq!(dry.stdout_text(), expected);
-    assert!(dry.stderr.contains("would replace 4 matches in 2 files"), "{}", dry.stderr);
-    assert!(read(dir.path(), "src/b.rs").contains("old_name"), "a dry run changed the disk");
+    assert!(
+        dry.stderr.contains("would replace 4 matches in 2 files"),
+        "{}",
+        dry.stderr
+    );
+    assert!(
+        read(dir.path(), "src/b.rs").contains("old_name"),
+        "a dry run changed the disk"
+    );
 
     // Regex groups, applied and saved.
     let applied = tokio::task::spawn_blocking({
@@ -118,14 +130,28 @@ src/b.rs:1:30:// new_name is called twice: new_name
         read(dir.path(), "src/a.rs"),
         "fn new_name() {}\nfn main() { new_name(); }\n"
     );
-    wait_for_text(&mut ada_driver, &mut ada, "src/a.rs", "fn main() { new_name(); }").await;
+    wait_for_text(
+        &mut ada_driver,
+        &mut ada,
+        "src/a.rs",
+        "fn main() { new_name(); }",
+    )
+    .await;
     assert_eq!(
         ada.documents["src/a.rs"].rope.to_string(),
         "fn new_name() {}\nfn main() { new_name(); }\n",
         "Ada's open copy follows"
     );
-    assert_eq!(read(dir.path(), ".env"), "OLD_NAME=old_name\n", "a hidden file was changed");
-    assert_eq!(read(dir.path(), "ignored.rs"), "fn old_name() {}\n", "an ignored file was changed");
+    assert_eq!(
+        read(dir.path(), ".env"),
+        "OLD_NAME=old_name\n",
+        "a hidden file was changed"
+    );
+    assert_eq!(
+        read(dir.path(), "ignored.rs"),
+        "fn old_name() {}\n",
+        "an ignored file was changed"
+    );
 
     // Nothing left to match: exit code 1 and nothing printed.
     let none = tokio::task::spawn_blocking({
@@ -162,10 +188,16 @@ async fn someone_typing_in_the_file_keeps_their_text_and_the_replace_lands() {
     // host gets them after the replace, based on the text before it.
     let line_two = ada.documents["src/a.rs"].rope.line_to_char(1);
     let len = ada.documents["src/a.rs"].rope.len_chars();
-    ada.local_edit("src/a.rs", Operation::insert(len, len, "// ada was here\n").unwrap())
-        .unwrap();
-    ada.local_edit("src/a.rs", Operation::insert(len + 16, line_two, "pub ").unwrap())
-        .unwrap();
+    ada.local_edit(
+        "src/a.rs",
+        Operation::insert(len, len, "// ada was here\n").unwrap(),
+    )
+    .unwrap();
+    ada.local_edit(
+        "src/a.rs",
+        Operation::insert(len + 16, line_two, "pub ").unwrap(),
+    )
+    .unwrap();
 
     let mut bob = Participant::join(&link, "bob").await.unwrap();
     let mut request = replace_request("old_name", "new_name", false);
@@ -178,9 +210,12 @@ async fn someone_typing_in_the_file_keeps_their_text_and_the_replace_lands() {
 
     // Now Ada's edits go out; she and the host converge on both.
     let want = "fn new_name() {}\npub fn main() { new_name(); }\n// ada was here\n";
-    run_until(&mut ada_driver, &mut ada, Duration::from_secs(30), |s, _| {
-        Ok(s.is_synced("src/a.rs") && s.documents["src/a.rs"].rope == want)
-    })
+    run_until(
+        &mut ada_driver,
+        &mut ada,
+        Duration::from_secs(30),
+        |s, _| Ok(s.is_synced("src/a.rs") && s.documents["src/a.rs"].rope == want),
+    )
     .await
     .unwrap_or_else(|e| {
         panic!(
@@ -279,10 +314,12 @@ async fn a_dry_run_changes_the_files_and_lines_rg_replace_does() {
             write_tree(root, &[(&format!("m{a}/f{b}.rs"), body.as_bytes())]);
         }
     }
-    write_tree(root, &[(".env", b"old=1\n"), ("docs/readme.md", b"an old note\n")]);
+    write_tree(
+        root,
+        &[(".env", b"old=1\n"), ("docs/readme.md", b"an old note\n")],
+    );
     let relay = start_relay(RelayConfig::default()).await;
-    let (link, _control) =
-        start_host_with(root, relay.address, "host", &[], Approval::Auto).await;
+    let (link, _control) = start_host_with(root, relay.address, "host", &[], Approval::Auto).await;
     let url = link.to_url();
     let queries: &[(&[&str], &str, &str)] = &[
         (&["-F"], "old", "new"),
@@ -292,7 +329,11 @@ async fn a_dry_run_changes_the_files_and_lines_rg_replace_does() {
     ];
     for (flags, pattern, replacement) in queries {
         let mut args: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
-        args.extend([pattern.to_string(), replacement.to_string(), "--dry-run".into()]);
+        args.extend([
+            pattern.to_string(),
+            replacement.to_string(),
+            "--dry-run".into(),
+        ]);
         let ours = tokio::task::spawn_blocking({
             let url = url.clone();
             move || {

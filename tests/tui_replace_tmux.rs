@@ -70,7 +70,9 @@ fn a_replace_from_the_panel_merges_with_someone_typing_and_a_rename_moves_their_
 
     // Ada: ctrl-t, the pattern, tab twice to the replacement.
     tmux.keys("ada", &["C-t"]);
-    tmux.wait("ada", "the search panel", |s| s.contains("Search all files"));
+    tmux.wait("ada", "the search panel", |s| {
+        s.contains("Search all files")
+    });
     tmux.text("ada", r"old_(\w+)");
     tmux.wait("ada", "three matches in two files", |s| {
         s.contains("3 matches in 2 files")
@@ -84,7 +86,10 @@ fn a_replace_from_the_panel_merges_with_someone_typing_and_a_rename_moves_their_
         screen.contains("→ app.py:1:9  total = new_count(1)"),
         "each line as it will read:\n{screen}"
     );
-    assert!(!screen.contains(".env"), "a hidden file in the preview:\n{screen}");
+    assert!(
+        !screen.contains(".env"),
+        "a hidden file in the preview:\n{screen}"
+    );
     // Leave the second match in app.py out: down to it, alt-e.
     tmux.keys("ada", &["Down", "M-e"]);
     tmux.wait("ada", "the match left out", |s| {
@@ -116,7 +121,9 @@ fn a_replace_from_the_panel_merges_with_someone_typing_and_a_rename_moves_their_
         "a hidden file was touched"
     );
     tmux.keys("ada", &["Escape"]);
-    tmux.wait("ada", "the panel closed", |s| !s.contains("Search all files"));
+    tmux.wait("ada", "the panel closed", |s| {
+        !s.contains("Search all files")
+    });
 
     // Bob opens lib/util.py; Ada renames it from the file tree.
     open_file(&tmux, "bob", "lib/util.py");

@@ -64,7 +64,10 @@ fn link_and_two(
     Ok((parse_link(link.as_deref(), insecure)?, a, b))
 }
 
-async fn join(link: &cotype::link::Link, participant: &ParticipantArgs) -> anyhow::Result<Participant> {
+async fn join(
+    link: &cotype::link::Link,
+    participant: &ParticipantArgs,
+) -> anyhow::Result<Participant> {
     Ok(Participant::join_telling(link, &participant.name, &mut say_waiting).await?)
 }
 
@@ -98,7 +101,11 @@ pub async fn replace(args: ReplaceArgs) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for hit in &hits {
         use std::io::Write;
-        writeln!(out, "{}:{}:{}:{}", hit.path, hit.line, hit.column, hit.after)?;
+        writeln!(
+            out,
+            "{}:{}:{}:{}",
+            hit.path, hit.line, hit.column, hit.after
+        )?;
     }
     std::io::Write::flush(&mut out)?;
     for skipped in &summary.skipped {
@@ -111,7 +118,10 @@ pub async fn replace(args: ReplaceArgs) -> anyhow::Result<()> {
         if args.dry_run {
             eprintln!("cotype: would replace {changes} in {files} (dry run: nothing changed)");
         } else if args.save {
-            eprintln!("cotype: replaced {changes} in {files}; saved {}", summary.saved);
+            eprintln!(
+                "cotype: replaced {changes} in {files}; saved {}",
+                summary.saved
+            );
         } else {
             eprintln!("cotype: replaced {changes} in {files} (shared, not saved: add --save)");
         }

@@ -118,8 +118,7 @@ pub fn plan(
                             None => continue,
                         },
                     };
-                    let Some(file) = plan_file(path, &text, &matcher, &replacement, request)
-                    else {
+                    let Some(file) = plan_file(path, &text, &matcher, &replacement, request) else {
                         continue;
                     };
                     let mut plan = found.lock().unwrap_or_else(|e| e.into_inner());

@@ -74,9 +74,15 @@ pub struct ReplaceRequest {
 /// What a replace leaves alone.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Exclusion {
-    File { path: String },
+    File {
+        path: String,
+    },
     /// One match, by its 1-based line and byte column as the preview gave them.
-    Match { path: String, line: u64, column: u64 },
+    Match {
+        path: String,
+        line: u64,
+        column: u64,
+    },
 }
 
 impl Exclusion {

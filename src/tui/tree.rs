@@ -44,7 +44,10 @@ enum Change {
 impl Change {
     fn prompt(&self) -> (String, Option<&LineInput>) {
         match self {
-            Change::New { folder: false, path } => ("new file: ".into(), Some(path)),
+            Change::New {
+                folder: false,
+                path,
+            } => ("new file: ".into(), Some(path)),
             Change::New { folder: true, path } => ("new folder: ".into(), Some(path)),
             Change::Rename { to, .. } => ("rename to: ".into(), Some(to)),
             Change::Delete { path } => (format!("delete {path}? y/n"), None),
@@ -130,7 +133,9 @@ impl FileTree {
         let folder = if row.is_dir {
             row.path.clone()
         } else {
-            row.path.rsplit_once('/').map_or(String::new(), |(parent, _)| parent.to_owned())
+            row.path
+                .rsplit_once('/')
+                .map_or(String::new(), |(parent, _)| parent.to_owned())
         };
         let filled = |text: &str| {
             let mut input = LineInput::default();
@@ -361,7 +366,13 @@ impl Component for FileTree {
             Clear.render(line, buf);
             buf.set_style(line, style.patch(theme.get("ui.menu.selected")));
             let text = format!("{label}{}", input.map_or("", |input| input.text.as_str()));
-            buf.set_stringn(inner.x, y, text, inner.width as usize, style.patch(theme.get("ui.menu.selected")));
+            buf.set_stringn(
+                inner.x,
+                y,
+                text,
+                inner.width as usize,
+                style.patch(theme.get("ui.menu.selected")),
+            );
         }
     }
 
@@ -370,7 +381,8 @@ impl Component for FileTree {
         let (label, input) = change.prompt();
         let input = input?;
         let inner = Self::area(area);
-        let x = inner.x + (unicode_width::UnicodeWidthStr::width(label.as_str()) + input.cursor_col()) as u16;
+        let x = inner.x
+            + (unicode_width::UnicodeWidthStr::width(label.as_str()) + input.cursor_col()) as u16;
         let y = (inner.y + inner.height).checked_sub(1)?;
         (x < inner.right()).then_some(ratatui::layout::Position::new(x, y))
     }

@@ -51,7 +51,9 @@ impl HostSession {
                 self.sender()
                     .send(Route::Everyone, &Message::Event(notice))
                     .await?;
-                reply.send(true, Response::Nothing { reason: message }).await
+                reply
+                    .send(true, Response::Nothing { reason: message })
+                    .await
             }
             Err(error) => reply.error(error.to_string()).await,
         }
@@ -115,8 +117,7 @@ impl HostSession {
             if let Err(e) = self.intel.document_closed(&old) {
                 tracing::debug!("language server not told of the rename: {e}");
             }
-            if let Some((revision, rope)) = self.documents.text(&new).map(|(r, t)| (r, t.clone()))
-            {
+            if let Some((revision, rope)) = self.documents.text(&new).map(|(r, t)| (r, t.clone())) {
                 self.language_servers_open(&new, revision, &rope).await;
             }
             self.renamed.insert(old, new);

@@ -83,7 +83,9 @@ impl HostSession {
         };
         let hits: Vec<ReplaceHit> = done.into_iter().flat_map(|file| file.hits).collect();
         for batch in hits.chunks(crate::host::search::MAX_BATCH_LEN) {
-            reply.send(false, Response::Replaced(batch.to_vec())).await?;
+            reply
+                .send(false, Response::Replaced(batch.to_vec()))
+                .await?;
         }
         if !request.dry_run && changes > 0 {
             let name = self.name_of(from);

@@ -19,11 +19,11 @@ pub enum ChangeError {
     Access(#[from] AccessError),
     #[error("`{path}` already exists")]
     Exists { path: String },
-    #[error("`{path}` is a path the host hides (its hide rules or ignore files); nothing was changed")]
-    Hidden { path: String },
     #[error(
-        "`{path}` holds files the host does not share; only the host can move or delete it"
+        "`{path}` is a path the host hides (its hide rules or ignore files); nothing was changed"
     )]
+    Hidden { path: String },
+    #[error("`{path}` holds files the host does not share; only the host can move or delete it")]
     HoldsUnshared { path: String },
     #[error("`{to}` is inside `{from}`; a folder cannot be moved into itself")]
     IntoItself { from: String, to: String },
@@ -126,9 +126,7 @@ impl Workspace {
         }
         std::fs::rename(&source, &target).map_err(io)?;
         self.refresh();
-        let shared = self
-            .shared_kind(&to)
-            .is_ok_and(|(_, now)| now == kind);
+        let shared = self.shared_kind(&to).is_ok_and(|(_, now)| now == kind);
         if !shared {
             let _ = std::fs::rename(&target, &source);
             if let Some(made) = created_from {
@@ -224,12 +222,11 @@ impl Workspace {
         let index = self.read_index();
         let mut pending = vec![folder.to_owned()];
         while let Some(current) = pending.pop() {
-            let entries = std::fs::read_dir(self.root.join(&current)).map_err(|e| {
-                ChangeError::Io {
+            let entries =
+                std::fs::read_dir(self.root.join(&current)).map_err(|e| ChangeError::Io {
                     path: current.clone(),
                     reason: e.kind().to_string(),
-                }
-            })?;
+                })?;
             for entry in entries.flatten() {
                 let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
                     return Err(ChangeError::HoldsUnshared {

@@ -149,7 +149,9 @@ impl SearchPanel {
 
     /// Whether `hit` is left out of the replace (itself, or its file).
     pub fn is_excluded(&self, hit: &SearchHit) -> bool {
-        self.excluded.iter().any(|excluded| excluded.covers(&hit.path, hit.line, hit.column))
+        self.excluded
+            .iter()
+            .any(|excluded| excluded.covers(&hit.path, hit.line, hit.column))
     }
 
     /// The host answered the replace: `Ok` says what it did. The panel searches again
@@ -198,9 +200,10 @@ impl SearchPanel {
             self.replacement.text.as_bytes(),
             !self.regex,
             |start| {
-                !self.excluded.iter().any(|excluded| {
-                    excluded.covers(&hit.path, hit.line, start as u64 + 1)
-                })
+                !self
+                    .excluded
+                    .iter()
+                    .any(|excluded| excluded.covers(&hit.path, hit.line, start as u64 + 1))
             },
         );
         Some(String::from_utf8_lossy(&replaced_line(line, &found)).into_owned())
@@ -617,7 +620,13 @@ impl Component for SearchPanel {
         );
         y += 1;
         buf.set_stringn(x, y, "replace: ", width, dim);
-        buf.set_stringn(x + 9, y, &self.replacement.text, width.saturating_sub(9), style);
+        buf.set_stringn(
+            x + 9,
+            y,
+            &self.replacement.text,
+            width.saturating_sub(9),
+            style,
+        );
         y += 1;
         let (status, scope) = self.status();
         buf.set_stringn(x, y, &status, width, style.patch(theme.get(scope)));
@@ -626,7 +635,12 @@ impl Component for SearchPanel {
         let rest = inner.bottom().saturating_sub(y);
         let list_rows = (rest / 2).max(1) as usize;
         if self.replacing_mode() {
-            self.draw_replace_preview(buf, Rect::new(x, y, inner.width, list_rows as u16), style, theme);
+            self.draw_replace_preview(
+                buf,
+                Rect::new(x, y, inner.width, list_rows as u16),
+                style,
+                theme,
+            );
         } else {
             let first = self.selected.saturating_sub(list_rows.saturating_sub(1));
             for (index, hit) in self.hits.iter().enumerate().skip(first).take(list_rows) {

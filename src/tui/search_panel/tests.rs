@@ -279,7 +279,11 @@ fn a_replacement_previews_each_line_and_alt_a_replaces_what_is_left_in() {
         ]
     );
     // Asked once until the host answers; then it searches again.
-    assert!(panel.press(KeyCode::Char('a'), KeyModifiers::ALT).is_empty());
+    assert!(
+        panel
+            .press(KeyCode::Char('a'), KeyModifiers::ALT)
+            .is_empty()
+    );
     let mut after = Vec::new();
     panel
         .panel()
