@@ -80,7 +80,9 @@ fn a_replace_from_the_panel_merges_with_someone_typing_and_a_rename_moves_their_
     tmux.keys("ada", &["Tab", "Tab"]);
     tmux.text("ada", "new_$1");
     let screen = tmux.wait("ada", "the preview grouped by file", |s| {
-        s.contains("app.py (2 matches)") && s.contains("lib/util.py (1 match)")
+        s.contains("replace: new_$1")
+            && s.contains("app.py (2 matches)")
+            && s.contains("lib/util.py (1 match)")
     });
     assert!(
         screen.contains("→ app.py:1:9  total = new_count(1)"),
@@ -143,6 +145,10 @@ fn a_replace_from_the_panel_merges_with_someone_typing_and_a_rename_moves_their_
     tmux.keys("ada", &["Enter"]);
     tmux.wait("ada", "the host's word", |s| {
         s.contains("ada renamed lib/util.py to lib/helpers.py")
+    });
+    // Her tree lists the file under its new name (the host told everyone to list again).
+    tmux.wait("ada", "the tree with the new name", |s| {
+        s.contains("    helpers.py") && !s.contains("    util.py")
     });
     assert!(!project.join("lib/util.py").exists());
     // Bob's tab follows: what he types and saves goes to the renamed file.
