@@ -172,6 +172,24 @@ src/b.rs:1:30:// new_name is called twice: new_name
     .unwrap();
     assert_eq!(literal.stdout_text(), "notes.txt:1:1:$1 to see\n");
     assert_eq!(read(dir.path(), "notes.txt"), "$1 to see\n");
+
+    // Without --save the change is shared, as typing is: everyone reads it, the disk
+    // keeps its text until someone saves.
+    let unsaved = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || replace_command(&url, &["-F", "see", "read"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(unsaved.code(), Some(0), "stderr: {}", unsaved.stderr);
+    assert!(unsaved.stderr.contains("not saved"), "{}", unsaved.stderr);
+    assert_eq!(read(dir.path(), "notes.txt"), "$1 to see\n");
+    let mut reader = cotype::client::Participant::join(&link, "reader")
+        .await
+        .unwrap();
+    let mut shared = Vec::new();
+    reader.read_file("notes.txt", &mut shared).await.unwrap();
+    assert_eq!(String::from_utf8(shared).unwrap(), "$1 to read\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,6 +42,7 @@ impl HostSession {
         };
         match done {
             Ok(message) => {
+                tracing::info!(participant = from, "{message}");
                 self.sender()
                     .send(Route::Everyone, &Message::Event(Event::FilesChanged))
                     .await?;

@@ -70,6 +70,14 @@ impl HostSession {
                         }
                         Err(error) => skipped.push(error.to_string()),
                     }
+                    // Opened only for the replace and now on disk: nothing to keep it for.
+                    let someone_has_it = self
+                        .participants
+                        .values()
+                        .any(|p| p.open.contains(&file.path));
+                    if !someone_has_it {
+                        self.documents.close_if_saved(&file.path);
+                    }
                 }
             }
         }
@@ -90,11 +98,17 @@ impl HostSession {
         if !request.dry_run && changes > 0 {
             let name = self.name_of(from);
             let message = format!(
-                "{name} replaced {changes} match{} in {} file{}",
+                "{name} replaced {changes} match{} in {} file{}{}",
                 if changes == 1 { "" } else { "es" },
                 summary.files,
                 if summary.files == 1 { "" } else { "s" },
+                if request.save {
+                    ", saved"
+                } else {
+                    ", not saved yet"
+                },
             );
+            tracing::info!(participant = from, "{message}");
             self.sender()
                 .send(Route::Everyone, &Message::Event(Event::Notice { message }))
                 .await?;
