@@ -441,4 +441,78 @@ mod tests {
         let tree = FileTree::new(&paths);
         assert_eq!(tree.visible(), vec!["docs/", "src/", "README.md"]);
     }
+
+    #[test]
+    fn a_new_file_folder_rename_and_confirmed_delete_ask_the_host() {
+        let paths: Vec<String> = ["src/main.rs", "README.md"].map(String::from).to_vec();
+        let keymap = Keymap::load_from("vim", None).unwrap();
+        let mut compositor = Compositor::new();
+        compositor.push(Box::new(FileTree::new(&paths)));
+        let mut press = |code| {
+            let mut commands = Vec::new();
+            let mut cx = Context {
+                commands: &mut commands,
+                keymap: &keymap,
+            };
+            compositor.handle_event(
+                &Event::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+                &mut cx,
+            );
+            commands
+        };
+        let asked = |request| vec![UiCommand::App(AppCommand::FileOperation(request))];
+        let typed = |press: &mut dyn FnMut(KeyCode) -> Vec<UiCommand>, text: &str| {
+            for c in text.chars() {
+                assert!(press(KeyCode::Char(c)).is_empty(), "typing asks nothing");
+            }
+        };
+        // On src/ (the first row): `a` starts in it.
+        assert!(press(KeyCode::Char('a')).is_empty());
+        typed(&mut press, "lib.rs");
+        assert_eq!(
+            press(KeyCode::Enter),
+            asked(Request::CreatePath {
+                path: "src/lib.rs".into(),
+                folder: false,
+                content: String::new()
+            })
+        );
+        press(KeyCode::Char('A'));
+        typed(&mut press, "docs");
+        assert_eq!(
+            press(KeyCode::Enter),
+            asked(Request::CreatePath {
+                path: "src/docs".into(),
+                folder: true,
+                content: String::new()
+            })
+        );
+        // Escape gives up; `j`, typed in the path, is text, not a move.
+        press(KeyCode::Char('r'));
+        typed(&mut press, "j");
+        assert!(press(KeyCode::Esc).is_empty());
+        press(KeyCode::Down);
+        press(KeyCode::Char('r'));
+        for _ in 0.."README.md".len() {
+            press(KeyCode::Backspace);
+        }
+        typed(&mut press, "docs/README.md");
+        assert_eq!(
+            press(KeyCode::Enter),
+            asked(Request::MovePath {
+                from: "README.md".into(),
+                to: "docs/README.md".into()
+            })
+        );
+        // Delete asks first: any key but `y` keeps the file.
+        press(KeyCode::Char('d'));
+        assert!(press(KeyCode::Char('n')).is_empty());
+        press(KeyCode::Char('d'));
+        assert_eq!(
+            press(KeyCode::Char('y')),
+            asked(Request::DeletePath {
+                path: "README.md".into()
+            })
+        );
+    }
 }
