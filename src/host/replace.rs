@@ -23,8 +23,8 @@ use grep_regex::RegexMatcher;
 use super::search::{build_globs, globs_admit, line_text};
 use super::workspace::Workspace;
 use crate::protocol::search::{
-    DEFAULT_MAX_MATCHES, Exclusion, ReplaceHit, ReplaceRequest, SearchError, build_matcher,
-    line_replacements, replaced_line,
+    DEFAULT_MAX_MATCHES, Exclusion, ReplaceHit, ReplaceRequest, SearchError, build_file_matcher,
+    build_matcher, line_replacements, replaced_line,
 };
 
 /// The most changes one replace may make, whatever it asks for.
@@ -77,6 +77,7 @@ pub fn plan(
     refusal: impl Fn(&str) -> Option<String> + Sync,
 ) -> Result<ReplacePlan, ReplaceError> {
     let matcher = build_matcher(&request.query)?;
+    let file_matcher = build_file_matcher(&request.query)?;
     let globs = build_globs(workspace.root(), &request.query.globs)?;
     let limit = match request.query.max_matches {
         0 => DEFAULT_MAX_MATCHES,
@@ -113,7 +114,7 @@ pub fn plan(
                     }
                     let text = match open.get(path) {
                         Some(rope) => rope.to_string(),
-                        None => match read_text(workspace, path, &matcher) {
+                        None => match read_text(workspace, path, &file_matcher) {
                             Some(text) => text,
                             None => continue,
                         },
@@ -143,13 +144,14 @@ pub fn plan(
 }
 
 /// A file's text from the disk, if it is text and has a match at all (most files have
-/// none: they are read once and left).
-fn read_text(workspace: &Workspace, path: &str, matcher: &RegexMatcher) -> Option<String> {
+/// none: they are read once and left). `file_matcher` is `build_file_matcher`'s: a line
+/// anchor matches at every line of the whole file, as line by line.
+fn read_text(workspace: &Workspace, path: &str, file_matcher: &RegexMatcher) -> Option<String> {
     let bytes = workspace
         .read(path)
         .map_err(|error| tracing::debug!(%path, %error, "skipped during replace"))
         .ok()?;
-    if !matcher.is_match(&bytes).unwrap_or(false) {
+    if !file_matcher.is_match(&bytes).unwrap_or(false) {
         return None;
     }
     String::from_utf8(bytes).ok()
@@ -274,5 +276,25 @@ mod tests {
     #[test]
     fn empty_matches_change_nothing() {
         assert!(changes("abc\n", &request("x*", "-", false)).is_none());
+    }
+
+    #[test]
+    fn anchors_match_at_every_line_in_files_nobody_has_open() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "x foo\nfoo y\nend foo\n").unwrap();
+        let workspace = Workspace::open(dir.path(), &[]).unwrap();
+        let plan = |pattern: &str| {
+            let asked = request(pattern, "bar", false);
+            let plan = super::plan(&workspace, &asked, &HashMap::new(), |_| None).unwrap();
+            plan.files
+                .iter()
+                .flat_map(|file| file.hits.iter().map(|hit| (hit.line, hit.after.clone())))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(plan("^foo"), [(2, "bar y".to_owned())]);
+        assert_eq!(
+            plan("foo$"),
+            [(1, "x bar".to_owned()), (3, "end bar".to_owned())]
+        );
     }
 }

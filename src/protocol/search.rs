@@ -165,10 +165,26 @@ pub enum SearchError {
 
 /// The matcher ripgrep would build for the same flags.
 pub fn build_matcher(query: &SearchQuery) -> Result<RegexMatcher, SearchError> {
+    build_with(query, RegexMatcherBuilder::new())
+}
+
+/// The same matcher with `^` and `$` matching at every line's start and end: it finds in
+/// a whole file what [`build_matcher`]'s finds line by line (neither ever matches across
+/// a line end), so it tells at once whether a file has any match at all.
+pub fn build_file_matcher(query: &SearchQuery) -> Result<RegexMatcher, SearchError> {
+    let mut builder = RegexMatcherBuilder::new();
+    builder.multi_line(true);
+    build_with(query, builder)
+}
+
+fn build_with(
+    query: &SearchQuery,
+    mut builder: RegexMatcherBuilder,
+) -> Result<RegexMatcher, SearchError> {
     if query.pattern.is_empty() {
         return Err(SearchError::EmptyPattern);
     }
-    RegexMatcherBuilder::new()
+    builder
         .case_insensitive(query.ignore_case)
         .word(query.whole_word)
         .fixed_strings(query.fixed_strings)
