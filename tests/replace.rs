@@ -344,6 +344,9 @@ async fn a_dry_run_changes_the_files_and_lines_rg_replace_does() {
         (&[], r"old_(\w+)", "fresh_$1"),
         (&["-i", "-w"], "old", "[$0]"),
         (&["-g", "*.md"], "old", "new"),
+        // Anchors hold at every line, as in rg.
+        (&[], "^let old_", "let new_"),
+        (&[], "OLD$", "NEW"),
     ];
     for (flags, pattern, replacement) in queries {
         let mut args: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
