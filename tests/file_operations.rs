@@ -253,3 +253,34 @@ async fn a_read_only_member_changes_no_file() {
     assert!(root.join("src/a.rs").exists());
     assert!(root.join("notes.txt").exists());
 }
+
+#[test]
+fn the_commands_take_the_link_from_cotype_link_and_say_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let (_host, link) = process::start_host(dir.path(), &[]);
+    let secret = link.split('#').nth(1).unwrap().to_owned();
+    let with_env =
+        |args: &[&str]| process::run(process::cotype().args(args).env("COTYPE_LINK", &link), b"");
+    let replaced = with_env(&["replace", "-F", "fn b", "fn bee", "--save"]);
+    assert_eq!(replaced.code(), Some(0), "stderr: {}", replaced.stderr);
+    assert_eq!(replaced.stdout_text(), "src/b.rs:1:1:fn bee() {}\n");
+    let moved = with_env(&["mv", "src/b.rs", "src/bee.rs"]);
+    assert_eq!(moved.code(), Some(0), "stderr: {}", moved.stderr);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("src/bee.rs")).unwrap(),
+        "fn bee() {}\n"
+    );
+
+    let usage = |args: &[&str], expected: &str| {
+        process::run(process::cotype().args(args), b"").assert_failure(2, expected, &secret);
+    };
+    usage(
+        &["replace", &link, "fn"],
+        "REPLACEMENT is missing after PATTERN",
+    );
+    usage(&["replace", &link], "PATTERN and REPLACEMENT are missing");
+    usage(&["mv", &link, "src/a.rs"], "TO is missing after FROM");
+    usage(&["rm", &link], "PATH is missing after the link");
+    usage(&["new", &link], "PATH is missing after the link");
+}
