@@ -155,12 +155,15 @@ impl SearchPanel {
     }
 
     /// The host answered the replace: `Ok` says what it did. The panel searches again
-    /// (what is left to match), with the exclusions forgotten.
+    /// (what is left to match) and is a search panel again: the replacement and the
+    /// exclusions are cleared, so a second alt-a cannot replace what was left out (a
+    /// left-out match's column may have moved with the replacements before it).
     pub fn replaced(&mut self, outcome: Result<String, String>, commands: &mut Vec<UiCommand>) {
         self.replacing = false;
         match outcome {
             Ok(said) => {
                 self.excluded.clear();
+                self.replacement = LineInput::default();
                 self.changed(commands);
                 commands.push(UiCommand::Notice(said));
             }
@@ -268,6 +271,9 @@ impl SearchPanel {
     /// The query, toggles or globs changed: start over.
     fn changed(&mut self, commands: &mut Vec<UiCommand>) {
         self.hits.clear();
+        // A match left out was one of the old query's; a file left out stays out.
+        self.excluded
+            .retain(|excluded| matches!(excluded, Exclusion::File { .. }));
         self.selected = 0;
         self.picked = false;
         match self.request() {
@@ -517,8 +523,12 @@ impl Component for SearchPanel {
                                 .push(UiCommand::App(AppCommand::WorkspaceReplace(request)));
                         }
                     }
-                    KeyCode::Char('e') if alt => self.toggle_excluded(false),
-                    KeyCode::Char('f') if alt => self.toggle_excluded(true),
+                    KeyCode::Char('e') if alt && self.replacing_mode() => {
+                        self.toggle_excluded(false)
+                    }
+                    KeyCode::Char('f') if alt && self.replacing_mode() => {
+                        self.toggle_excluded(true)
+                    }
                     KeyCode::Enter => {
                         let Some(hit) = self.selected_hit() else {
                             return EventResult::Consumed(None);

@@ -295,4 +295,13 @@ fn a_replacement_previews_each_line_and_alt_a_replaces_what_is_left_in() {
             UiCommand::Notice(said)
         ] if said == "replaced 1 match in 1 file"
     ));
+    assert!(
+        !panel.panel().replacing_mode(),
+        "a second alt-a cannot replace what was left out"
+    );
+    assert!(
+        panel
+            .press(KeyCode::Char('a'), KeyModifiers::ALT)
+            .is_empty()
+    );
 }
