@@ -35,6 +35,8 @@ fn tree(root: &std::path::Path) {
             (".env", b"OLD_NAME=old_name\n"),
             (".gitignore", b"ignored.rs\n"),
             ("ignored.rs", b"fn old_name() {}\n"),
+            // Chooses the host's tools: only the host's own user may change it.
+            ("rust-toolchain.toml", b"channel = \"old_name\"\n"),
         ],
     );
 }
@@ -111,6 +113,26 @@ src/b.rs:1:30:// new_name is called twice: new_name
         read(dir.path(), "src/b.rs").contains("old_name"),
         "a dry run changed the disk"
     );
+    assert!(
+        dry.stderr.contains("left alone: rust-toolchain.toml"),
+        "{}",
+        dry.stderr
+    );
+
+    // More matches than allowed: refused whole, nothing changed.
+    let too_many = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || {
+            replace_command(
+                &url,
+                &["old_name", "new_name", "--max-count", "3", "--save"],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    too_many.assert_failure(5, "nothing was changed", "");
+    assert!(read(dir.path(), "src/a.rs").contains("old_name"));
 
     // Regex groups, applied and saved.
     let applied = tokio::task::spawn_blocking({
@@ -151,6 +173,11 @@ src/b.rs:1:30:// new_name is called twice: new_name
         read(dir.path(), "ignored.rs"),
         "fn old_name() {}\n",
         "an ignored file was changed"
+    );
+    assert_eq!(
+        read(dir.path(), "rust-toolchain.toml"),
+        "channel = \"old_name\"\n",
+        "a member changed the host's tools"
     );
 
     // Nothing left to match: exit code 1 and nothing printed.
