@@ -2,7 +2,8 @@
 //! glob field, results streaming in as the host finds them, a preview of the selected
 //! match with the lines around it, and Enter to open the file there.
 //!
-//! With a replacement typed (tab to the `replace:` field), each result shows its line as
+//! With a replacement typed (tab to the `replace:` field; with the cursor there, an empty
+//! one deletes the matches), each result shows its line as
 //! it will read, grouped by file; alt-e leaves the selected match out (or back in), alt-f
 //! its whole file, and alt-a (or alt-enter) asks the host to replace every match left in,
 //! as shared edits (`Request::Replace`; the panel searches again afterwards).
@@ -128,9 +129,10 @@ impl SearchPanel {
         })
     }
 
-    /// Whether a replacement is typed: the results preview the replace.
+    /// Whether the results preview a replace: a replacement is typed, or the replace
+    /// field has the cursor (an empty replacement deletes the matches).
     pub fn replacing_mode(&self) -> bool {
-        !self.replacement.text.is_empty()
+        !self.replacement.text.is_empty() || self.focus == Field::Replacement
     }
 
     /// The replace to ask the host for: every match found, less those left out.
@@ -164,6 +166,7 @@ impl SearchPanel {
             Ok(said) => {
                 self.excluded.clear();
                 self.replacement = LineInput::default();
+                self.focus = Field::Query;
                 self.changed(commands);
                 commands.push(UiCommand::Notice(said));
             }
