@@ -21,7 +21,7 @@ use cli::links::{Usage, parse_link};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success (also when the reader of the output stops early, as `| head`),
-1 other error, or `search` found nothing, 2 usage, 3 relay unreachable or connection
+1 other error, or `search` or `replace` found nothing, 2 usage, 3 relay unreachable or connection
 lost, 4 wrong link or session gone, 5 the host refused the request (hidden or missing
 file).
 
@@ -106,6 +106,35 @@ enum Command {
     /// List every use of the symbol at PATH:LINE:COL as path:line:col: context.
     #[command(after_help = PLACE_HELP, override_usage = "cotype refs [OPTIONS] [LINK] <PATH:LINE:COL>")]
     Refs(headless::PlaceArgs),
+    /// Replace across the host's shared files, as shared edits; prints
+    /// path:line:column:new line for each change, as `rg --replace --vimgrep`.
+    #[command(
+        after_help = "Exit code 1 when nothing matched. Never touches files the host hides or ignores;
+anyone typing in a changed file keeps their text (the host merges both).
+
+Examples:
+  cotype replace - 'old_name' 'new_name' -w -g '*.rs' --dry-run < link.txt
+  cotype replace - '(\\w+)\\.unwrap\\(\\)' '$1.expect(\"checked\")' --save < link.txt"
+    )]
+    #[command(override_usage = "cotype replace [OPTIONS] [LINK] <PATTERN> <REPLACEMENT>")]
+    Replace(cli::workspace_changes::ReplaceArgs),
+    /// Create a file (or with --folder a folder) in the shared folder.
+    #[command(after_help = "Examples:
+  cotype new - src/util.rs --content '// helpers\n' < link.txt
+  cotype new - docs/notes --folder < link.txt")]
+    #[command(override_usage = "cotype new [OPTIONS] [LINK] <PATH>")]
+    New(cli::workspace_changes::NewArgs),
+    /// Rename or move a shared file or folder; everyone's open tabs follow.
+    #[command(after_help = "Examples:
+  cotype mv - src/util.rs src/helpers.rs < link.txt")]
+    #[command(override_usage = "cotype mv [OPTIONS] [LINK] <FROM> <TO>")]
+    Mv(cli::workspace_changes::MvArgs),
+    /// Delete a shared file or folder; open tabs of it keep their text (saving writes it
+    /// again).
+    #[command(after_help = "Examples:
+  cotype rm - src/old.rs < link.txt")]
+    #[command(override_usage = "cotype rm [OPTIONS] [LINK] <PATH>")]
+    Rm(cli::workspace_changes::RmArgs),
 }
 
 #[derive(clap::Args)]
@@ -359,6 +388,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Peek(place) => headless::peek(place).await,
         Command::Definition(place) => headless::definition(place).await,
         Command::Refs(place) => headless::refs(place).await,
+        Command::Replace(args) => cli::workspace_changes::replace(args).await,
+        Command::New(args) => cli::workspace_changes::new(args).await,
+        Command::Mv(args) => cli::workspace_changes::mv(args).await,
+        Command::Rm(args) => cli::workspace_changes::rm(args).await,
     }
 }
 

@@ -11,6 +11,7 @@ mod participant;
 pub mod presence;
 pub mod request;
 pub mod session;
+mod workspace_changes;
 
 pub use participant::Participant;
 

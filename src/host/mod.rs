@@ -9,6 +9,7 @@ pub mod frozen_ignores;
 pub mod intel;
 pub mod lsp;
 pub mod rate;
+pub mod replace;
 pub mod search;
 pub mod session;
 pub mod syntactic;

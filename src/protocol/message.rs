@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ParticipantId;
 use super::header::Kind;
-use super::search::{SearchHit, SearchQuery};
+use super::search::{ReplaceHit, ReplaceRequest, ReplaceSummary, SearchHit, SearchQuery};
 use crate::text::{EditId, LineCol, RemoteEdit, Submission};
 
 pub type RequestId = u64;
@@ -152,6 +152,26 @@ pub enum Request {
     Completion(TextPosition),
     /// Answered at once with `Pong`: the asker times the round trip to the host.
     Ping,
+    /// Replace across the shared files: answered by `Replaced` batches (every change, made
+    /// or, in a dry run, to be made) and a final `ReplaceDone`. The host applies the
+    /// changes as its own edits, through the same sequencing as typing.
+    Replace(ReplaceRequest),
+    /// Create a file (with `content`) or a folder; its parent folders as needed. Answered
+    /// by `Nothing` (a sentence saying what was done) or `Error`.
+    CreatePath {
+        path: String,
+        folder: bool,
+        content: String,
+    },
+    /// Rename or move a file or a folder; `to` must not exist.
+    MovePath {
+        from: String,
+        to: String,
+    },
+    /// Delete a file or a folder (a folder only if the host shares everything in it).
+    DeletePath {
+        path: String,
+    },
 }
 
 /// About how many bytes an edit of `path` takes in an `Applied` broadcast, at most: the
@@ -305,6 +325,9 @@ pub enum Response {
     DocumentLength {
         bytes: u64,
     },
+    /// Changes of a `Replace`, in batches sorted by (path, line, column).
+    Replaced(Vec<ReplaceHit>),
+    ReplaceDone(ReplaceSummary),
 }
 
 /// Edits travel apart from requests: a participant submits to the host, the host
@@ -392,9 +415,13 @@ pub enum Event {
     FileChanged {
         path: String,
     },
+    /// `path` (a file, or a folder with everything in it) is gone from the host's disk: an
+    /// open document of it keeps its text, and saving writes it again.
     FileDeleted {
         path: String,
     },
+    /// A file or a folder (everything under `from/` too) was renamed or moved: open
+    /// documents are known by their new path from now on.
     FileRenamed {
         from: String,
         to: String,

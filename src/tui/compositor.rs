@@ -80,6 +80,12 @@ pub enum AppCommand {
     WorkspaceSearch(SearchQuery),
     /// Stop the running workspace search (its panel closed).
     CancelSearch,
+    /// Replace across the shared files (the search panel's replace); the answer goes to
+    /// `App::replace_finished`.
+    WorkspaceReplace(crate::protocol::search::ReplaceRequest),
+    /// Create, rename or delete a file or folder (`Request::CreatePath`, `MovePath`,
+    /// `DeletePath`); the host's answer is shown on the message line.
+    FileOperation(crate::protocol::message::Request),
     /// The text of `path` for the search panel's preview: from the open document, else
     /// read from the host (`App::search_preview` takes the answer).
     SearchPreview(String),

@@ -23,6 +23,8 @@ use crate::text::{Client, Operation, OtError, RemoteOutcome};
 mod incoming;
 mod responses;
 
+pub use incoming::renamed_path;
+
 /// One open document.
 pub struct ClientDocument {
     pub rope: Rope,

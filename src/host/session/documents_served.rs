@@ -123,6 +123,19 @@ impl HostSession {
         body: Request,
     ) -> anyhow::Result<()> {
         let reply = self.reply(from, id);
+        let body = match body {
+            Request::CloseDocument { path } => Request::CloseDocument {
+                path: self.current_path(path),
+            },
+            Request::CatchUp { path, revision } => Request::CatchUp {
+                path: self.current_path(path),
+                revision,
+            },
+            Request::Save { path } => Request::Save {
+                path: self.current_path(path),
+            },
+            other => other,
+        };
         let asked_path = match &body {
             Request::OpenDocument { path }
             | Request::CatchUp { path, .. }
@@ -287,6 +300,7 @@ impl HostSession {
             );
             return Ok(());
         };
+        let path = self.current_path(path);
         let Some(role) = self.role_of(from) else {
             return Ok(());
         };
@@ -369,6 +383,23 @@ impl HostSession {
             ));
         }
         None
+    }
+}
+
+impl HostSession {
+    /// Where a document asked for by `path` is now, after the renames members made (the
+    /// path itself when it is open or was never renamed).
+    pub(super) fn current_path(&self, mut path: String) -> String {
+        for _ in 0..16 {
+            if self.documents.is_open(&path) {
+                break;
+            }
+            match self.renamed.get(&path) {
+                Some(new) => path = new.clone(),
+                None => break,
+            }
+        }
+        path
     }
 }
 

@@ -28,9 +28,11 @@ use crate::protocol::{HOST_ID, ParticipantId};
 pub use crate::host_control::{Approval, HostCommand, HostControl, HostEvent, Person};
 
 mod documents_served;
+mod file_operations;
 mod language_servers;
 mod members;
 mod relay_link;
+mod replacing;
 mod watching;
 
 use members::Participant;
@@ -97,6 +99,9 @@ pub struct HostSession {
     /// take: they go out together once the waiting messages are handled.
     applied: Vec<AppliedEdit>,
     applied_bytes: usize,
+    /// Documents renamed by a member, old path to new: an edit or a save a member sent
+    /// before it heard of the rename reaches the document under its new path.
+    renamed: BTreeMap<String, String>,
 }
 
 impl HostSession {
@@ -158,6 +163,7 @@ impl HostSession {
             unanswered_pings: 0,
             applied: Vec::new(),
             applied_bytes: 0,
+            renamed: BTreeMap::new(),
             presence_seq: 0,
         })
     }
@@ -433,6 +439,10 @@ impl HostSession {
             | Request::Definition(_)
             | Request::References(_)
             | Request::Completion(_) => self.on_intel_request(from, id, body).await?,
+            Request::Replace(request) => self.replace(from, id, request).await?,
+            Request::CreatePath { .. } | Request::MovePath { .. } | Request::DeletePath { .. } => {
+                self.on_file_operation(from, id, body).await?
+            }
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use ropey::Rope;
 use super::{App, DocumentTexts, OpenFile};
 use crate::protocol::message::{DiagnosticItem, ReferenceHit};
 use crate::protocol::search::{SearchHit, SearchQuery, SearchSummary};
-use crate::tui::compositor::AppCommand;
+use crate::tui::compositor::{AppCommand, UiCommand};
 use crate::tui::diagnostics::DiagnosticsList;
 use crate::tui::locations::{Location, LocationList};
 use crate::tui::picker::{Picker, PickerItem};
@@ -150,6 +150,25 @@ impl App {
                 Err(message) => panel.fail(message),
             }
         }
+    }
+
+    /// The host answered the search panel's replace (`Ok`: what it did): the panel
+    /// searches again. Returns the commands that takes.
+    pub fn replace_finished(&mut self, outcome: Result<String, String>) -> Vec<AppCommand> {
+        let mut ui = Vec::new();
+        match self.compositor.find_mut::<SearchPanel>(SearchPanel::ID) {
+            Some(panel) => panel.replaced(outcome, &mut ui),
+            None => ui.push(UiCommand::Notice(outcome.unwrap_or_else(|e| e))),
+        }
+        let mut commands = Vec::new();
+        for command in ui {
+            match command {
+                UiCommand::App(command) => commands.push(command),
+                UiCommand::Notice(said) => self.messages.push(Level::Info, said),
+                _ => {}
+            }
+        }
+        commands
     }
 
     /// The open search panel's query, to ask again after a reconnect (its results cleared).

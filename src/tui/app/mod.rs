@@ -238,6 +238,13 @@ impl App {
     }
 
     pub fn set_files(&mut self, files: Vec<String>) {
+        // An open file tree shows the new list (a member created or deleted something).
+        if let Some(tree) = self
+            .compositor
+            .find_mut::<crate::tui::tree::FileTree>(crate::tui::tree::FileTree::ID)
+        {
+            tree.set_paths(&files);
+        }
         self.files = files;
     }
 

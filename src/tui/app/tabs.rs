@@ -227,6 +227,17 @@ impl App {
         }
     }
 
+    /// A file or folder was renamed on the host: tabs of it (or under it) show and use
+    /// the new path.
+    pub fn rename_tabs(&mut self, from: &str, to: &str) {
+        use crate::client::session::renamed_path;
+        for tab in &mut self.tabs {
+            if let Some(new) = renamed_path(&tab.path, from, to) {
+                tab.path = new;
+            }
+        }
+    }
+
     /// The path of the active tab.
     pub fn active_path(&self) -> Option<&str> {
         self.tabs.get(self.active).map(|tab| tab.path.as_str())

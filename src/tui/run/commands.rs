@@ -44,7 +44,9 @@ impl ParticipantLoop {
             AppCommand::ManagePerson(_) => {}
             command @ (AppCommand::WorkspaceSearch(_)
             | AppCommand::CancelSearch
-            | AppCommand::SearchPreview(_)) => {
+            | AppCommand::SearchPreview(_)
+            | AppCommand::WorkspaceReplace(_)
+            | AppCommand::FileOperation(_)) => {
                 let _ = self
                     .panels
                     .command(command, &mut self.session, &mut self.app);

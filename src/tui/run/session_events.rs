@@ -180,12 +180,17 @@ impl ParticipantLoop {
                 self.files.clear();
                 self.files_request = Some(self.session.request(Request::ListFiles));
             }
-            SessionMessage::FileDeleted { path } if self.session.documents.contains_key(&path) => {
+            SessionMessage::FileDeleted { path }
+                if self.session.documents.keys().any(|open| {
+                    crate::client::session::renamed_path(open, &path, "").is_some()
+                }) =>
+            {
                 self.app.message(
                     Level::Warning,
-                    format!("{path} was deleted on the host; saving it writes it again"),
+                    format!("{path} was deleted on the host; its tab keeps the text, and saving writes it again"),
                 );
             }
+            SessionMessage::FileRenamed { from, to } => self.app.rename_tabs(&from, &to),
             event => tracing::debug!("host event not shown: {event:?}"),
         }
     }
