@@ -33,7 +33,7 @@ mod members;
 mod relay_link;
 mod watching;
 
-use members::Participant;
+use members::ParticipantState;
 use relay_link::{connection_lost, create_at_relay};
 use watching::watch_folder;
 
@@ -64,7 +64,7 @@ pub struct HostSession {
     channel: Channel,
     workspace: std::sync::Arc<Workspace>,
     name: String,
-    participants: BTreeMap<ParticipantId, Participant>,
+    participants: BTreeMap<ParticipantId, ParticipantState>,
     /// Members whose connection dropped, by their old id, until they are back.
     departed: BTreeMap<ParticipantId, members::Departed>,
     intel: crate::host::intel::Intel,

@@ -24,7 +24,7 @@ use crate::text::{Assoc, Operation};
 use crate::tui::compositor::{Component, Context, Event, EventResult, RenderContext, close_layer};
 use crate::tui::editor::{Editor, display_col, gutter_width};
 use crate::tui::locations::{
-    Location, draw_list_row, draw_popup_frame, list_key, list_popup_area, step,
+    LocationRow, draw_list_row, draw_popup_frame, list_key, list_popup_area, step,
 };
 use crate::tui::theme::Theme;
 
@@ -120,7 +120,7 @@ impl DiagnosticStore {
                     let (mark, scope, _) = severity_style(item.severity);
                     DiagnosticRow {
                         severity: item.severity,
-                        location: Location {
+                        location: LocationRow {
                             path: path.clone(),
                             position: item.range.start,
                             text: message_line(item),
@@ -142,7 +142,7 @@ impl DiagnosticStore {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiagnosticRow {
     pub severity: Severity,
-    pub location: Location,
+    pub location: LocationRow,
     /// The whole message (every line) and its source, for the detail view.
     pub detail: String,
 }
