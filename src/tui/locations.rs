@@ -205,6 +205,20 @@ pub fn list_key(key: &ratatui::crossterm::event::KeyEvent) -> Option<isize> {
     })
 }
 
+/// Where the selection of a list of `count` rows goes on `key`: Home, End, or a step
+/// [`list_key`] knows; any other key leaves it at `selected`.
+pub fn move_in_list(
+    selected: usize,
+    key: &ratatui::crossterm::event::KeyEvent,
+    count: usize,
+) -> usize {
+    match key.code {
+        KeyCode::Home => 0,
+        KeyCode::End => count.saturating_sub(1),
+        _ => list_key(key).map_or(selected, |delta| step(selected, delta, count)),
+    }
+}
+
 /// A popup listing places; Enter goes to the selected one and closes the list.
 pub struct LocationList {
     id: &'static str,
@@ -275,13 +289,7 @@ impl Component for LocationList {
                             return EventResult::Consumed(Some(close));
                         }
                     }
-                    KeyCode::Home => self.selected = 0,
-                    KeyCode::End => self.selected = self.items.len().saturating_sub(1),
-                    _ => {
-                        if let Some(delta) = list_key(key) {
-                            self.selected = step(self.selected, delta, self.items.len());
-                        }
-                    }
+                    _ => self.selected = move_in_list(self.selected, key, self.items.len()),
                 }
                 EventResult::Consumed(None)
             }

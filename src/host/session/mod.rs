@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::channel::{Channel, ChannelSender, Incoming};
-use crate::crypto::{ReceivingKeys, SessionKeys};
+use crate::crypto::SessionKeys;
 use crate::host::documents::{Accepted, DiskChange, DocumentError, Documents};
 use crate::host::workspace::Workspace;
 use crate::latency::RoundTrip;

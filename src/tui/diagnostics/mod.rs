@@ -24,7 +24,7 @@ use crate::text::{Assoc, Operation};
 use crate::tui::compositor::{Component, Context, Event, EventResult, RenderContext, close_layer};
 use crate::tui::editor::{Editor, display_col, gutter_width};
 use crate::tui::locations::{
-    LocationRow, draw_list_row, draw_popup_frame, list_key, list_popup_area, step,
+    LocationRow, draw_list_row, draw_popup_frame, list_popup_area, move_in_list,
 };
 use crate::tui::theme::Theme;
 
@@ -267,13 +267,7 @@ impl Component for DiagnosticsList {
                             })
                             .unwrap_or(0);
                     }
-                    KeyCode::Home => self.selected = 0,
-                    KeyCode::End => self.selected = count.saturating_sub(1),
-                    _ => {
-                        if let Some(delta) = list_key(key) {
-                            self.selected = step(self.selected, delta, count);
-                        }
-                    }
+                    _ => self.selected = move_in_list(self.selected, key, count),
                 }
                 EventResult::Consumed(None)
             }

@@ -51,13 +51,7 @@ impl LspBridge {
         position: LineCol,
     ) -> Result<Vec<(String, PathBuf, syntactic::Definition)>, LspError> {
         let root = &self.inner.shared.root;
-        let absolute = self.inner.shared.absolute(path)?;
-        let text = self
-            .text_at(path, &absolute)
-            .ok_or_else(|| LspError::Unreadable {
-                path: path.to_owned(),
-                detail: "not open, and not a readable text file".to_owned(),
-            })?;
+        let (absolute, text) = self.asked_text(path)?;
         let Some(name) = syntactic::identifier_at(&text, position) else {
             return Ok(Vec::new());
         };

@@ -209,19 +209,24 @@ impl LspBridge {
         path: &str,
         position: LineCol,
     ) -> Result<TextDocumentPositionParams, LspError> {
-        let shared = &self.inner.shared;
-        let uri = shared.uri_for(path)?;
-        let absolute = shared.absolute(path)?;
+        let uri = self.inner.shared.uri_for(path)?;
+        let (_, text) = self.asked_text(path)?;
+        Ok(TextDocumentPositionParams {
+            text_document: TextDocumentIdentifier { uri },
+            position: convert::to_lsp(&text, position, server.encoding()),
+        })
+    }
+
+    /// The text of the shared file a question is about, and where it is on the host.
+    pub(super) fn asked_text(&self, path: &str) -> Result<(PathBuf, Rope), LspError> {
+        let absolute = self.inner.shared.absolute(path)?;
         let text = self
             .text_at(path, &absolute)
             .ok_or_else(|| LspError::Unreadable {
                 path: path.to_owned(),
                 detail: "not open, and not a readable text file".to_owned(),
             })?;
-        Ok(TextDocumentPositionParams {
-            text_document: TextDocumentIdentifier { uri },
-            position: convert::to_lsp(&text, position, server.encoding()),
-        })
+        Ok((absolute, text))
     }
 
     /// An open document's text, else the file's (if it is a reasonably sized text file).
