@@ -10,8 +10,11 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::crypto::{CryptoError, Epoch, HostIdentity, HostKey, ReceivingKeys, SendingKey};
-use crate::net::ClientSocket;
+use crate::crypto::{
+    CryptoError, Epoch, HostIdentity, HostKey, ReceivingKeys, SendingKey, SessionKeys,
+};
+use crate::link::Link;
+use crate::net::{ClientSocket, NetError};
 use crate::protocol::ParticipantId;
 use crate::protocol::control::{self, FromRelay, ToRelay};
 
@@ -189,6 +192,21 @@ pub struct Channel {
 }
 
 impl Channel {
+    /// Connects to the relay of `link`, keyed for epoch 0 (the epoch is known only after
+    /// the relay's welcome; the caller keys the channel again then). Returns the session's
+    /// keys too, for the admission token or verifier and the later epochs.
+    pub async fn connect(link: &Link) -> Result<(Channel, SessionKeys), NetError> {
+        let keys = SessionKeys::derive(&link.secret, &link.session);
+        let socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
+        let channel = Channel::new(
+            socket,
+            keys.sending_key(0),
+            ReceivingKeys::new(0, &keys),
+            link.host_key,
+        );
+        Ok((channel, keys))
+    }
+
     /// A channel whose frames from the host must be signed by `host` (the link's key).
     pub fn new(
         socket: ClientSocket,

@@ -2,6 +2,11 @@
 //! user gives, the events the session reports and who is in it. Both `host/` (which
 //! carries them out) and the user interfaces (the host's own editor in `tui/`, the
 //! headless console in `host/console.rs`) use this vocabulary, so neither needs the other.
+//!
+//! Both user interfaces send [`HostCommand`] itself (the editor as `AppCommand::Host`), so
+//! a new control is a variant here and its handler in `HostSession::on_command`
+//! (`host/session/members.rs`); the console's word for it (`console::parse`) and the
+//! editor's menu entry or key (`tui/host_controls.rs`, the keymap) only produce it.
 
 use crate::protocol::ParticipantId;
 use crate::protocol::message::{Member, Role};

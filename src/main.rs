@@ -215,12 +215,8 @@ struct HostArgs {
     /// (headless: answer on standard input). Default: ask in the UI, auto headless.
     #[arg(long, value_enum)]
     approve: Option<ApproveArg>,
-    /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
-    #[arg(long, value_name = "NAME")]
-    keymap: Option<String>,
-    /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
-    #[arg(long, value_name = "NAME")]
-    theme: Option<String>,
+    #[command(flatten)]
+    look: LookArgs,
     /// Do not capture the mouse, even if config.toml asks for it.
     #[arg(long)]
     no_mouse: bool,
@@ -231,14 +227,21 @@ struct HostArgs {
     trust_project: bool,
 }
 
+/// How the editor looks and what its keys do: `host`, `join` and `demo` take these.
 #[derive(clap::Args)]
-struct DemoArgs {
+struct LookArgs {
     /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
     #[arg(long, value_name = "NAME")]
     keymap: Option<String>,
     /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
     #[arg(long, value_name = "NAME")]
     theme: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    look: LookArgs,
     /// Your name as the others see it (default: config.toml's name, else your login name).
     #[arg(long)]
     name: Option<String>,
@@ -263,12 +266,8 @@ struct JoinArgs {
     /// Follow this person (by name) instead of the host.
     #[arg(long, value_name = "NAME")]
     follow: Option<String>,
-    /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
-    #[arg(long, value_name = "NAME")]
-    keymap: Option<String>,
-    /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
-    #[arg(long, value_name = "NAME")]
-    theme: Option<String>,
+    #[command(flatten)]
+    look: LookArgs,
     /// Do not capture the mouse, even if config.toml asks for it.
     #[arg(long)]
     no_mouse: bool,
@@ -473,8 +472,7 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
         hide,
         name,
         approve,
-        keymap,
-        theme,
+        look: LookArgs { keymap, theme },
         no_mouse,
         trust_project,
     } = args;
@@ -560,8 +558,7 @@ async fn serve_headless(mut session: HostSession) -> anyhow::Result<()> {
 /// in the editor.
 async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let DemoArgs {
-        keymap,
-        theme,
+        look: LookArgs { keymap, theme },
         name,
         speed,
         task_seconds,
@@ -608,8 +605,7 @@ async fn join(args: JoinArgs) -> anyhow::Result<()> {
     let JoinArgs {
         link,
         follow,
-        keymap,
-        theme,
+        look: LookArgs { keymap, theme },
         no_mouse,
         name,
         insecure,

@@ -11,8 +11,8 @@ use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
 
+use crate::host_control::HostCommand;
 use crate::protocol::ParticipantId;
-use crate::protocol::message::Role;
 use crate::protocol::search::SearchQuery;
 use crate::text::{LineCol, Operation};
 use crate::tui::editor::Selection;
@@ -54,26 +54,10 @@ pub enum AppCommand {
     },
     Follow(ParticipantId),
     StopFollowing,
-    /// Host only: ask every participant to follow me.
-    AskEveryoneToFollow,
-    /// Host only: let someone who asked to join in, with this role.
-    Admit {
-        participant: ParticipantId,
-        role: Role,
-    },
-    /// Host only: turn away someone who asked to join.
-    Refuse {
-        participant: ParticipantId,
-    },
-    /// Host only: make someone an editor or read-only.
-    SetRole {
-        participant: ParticipantId,
-        role: Role,
-    },
-    /// Host only: remove someone and rotate the keys.
-    Remove {
-        participant: ParticipantId,
-    },
+    /// Host only: a control for the session being served (follow me, admit, refuse,
+    /// roles, removal, …), the same vocabulary the headless console speaks; the serving
+    /// task carries it out.
+    Host(HostCommand),
     /// Host only: open what can be done with this person (handled by the app itself).
     ManagePerson(ParticipantId),
     /// Search all shared files (cancelling the search asked before, if still running).

@@ -3,7 +3,7 @@
 //! verification code.
 //!
 //! These layers only ask; the event loop carries the requests to the host session
-//! (`AppCommand::Admit` and friends), which enforces them. The same session card shows a
+//! (`AppCommand::Host` with the `HostCommand` the headless console sends too), which enforces them. The same session card shows a
 //! participant their verification code, without the link.
 
 use ratatui::buffer::Buffer;
@@ -13,6 +13,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 
+use crate::host_control::HostCommand;
 use crate::protocol::ParticipantId;
 use crate::protocol::message::Role;
 use crate::tui::compositor::{
@@ -36,21 +37,21 @@ pub fn join_request_picker(request: &JoinRequest) -> Picker {
     let items = vec![
         PickerItem {
             label: "Admit as editor".into(),
-            command: AppCommand::Admit {
+            command: AppCommand::Host(HostCommand::Admit {
                 participant,
                 role: Role::Editor,
-            },
+            }),
         },
         PickerItem {
             label: "Admit read-only (can look, hover and search; cannot edit)".into(),
-            command: AppCommand::Admit {
+            command: AppCommand::Host(HostCommand::Admit {
                 participant,
                 role: Role::ReadOnly,
-            },
+            }),
         },
         PickerItem {
             label: "Refuse".into(),
-            command: AppCommand::Refuse { participant },
+            command: AppCommand::Host(HostCommand::Refuse { participant }),
         },
     ];
     Picker::menu(
@@ -115,18 +116,18 @@ pub fn person_menu(
     let role_change = if person.read_only {
         PickerItem {
             label: "Let them edit".into(),
-            command: AppCommand::SetRole {
+            command: AppCommand::Host(HostCommand::SetRole {
                 participant: id,
                 role: Role::Editor,
-            },
+            }),
         }
     } else {
         PickerItem {
             label: "Make read-only".into(),
-            command: AppCommand::SetRole {
+            command: AppCommand::Host(HostCommand::SetRole {
                 participant: id,
                 role: Role::ReadOnly,
-            },
+            }),
         }
     };
     let items = vec![
@@ -138,7 +139,7 @@ pub fn person_menu(
         PickerItem {
             label: "Remove from the session (new keys for everyone else; their link stops working)"
                 .into(),
-            command: AppCommand::Remove { participant: id },
+            command: AppCommand::Host(HostCommand::Remove { participant: id }),
         },
     ];
     Some(Picker::menu(PERSON_MENU, &person.name, items, ""))

@@ -41,6 +41,12 @@ pub enum DocumentError {
     Save { path: String, reason: String },
 }
 
+fn not_open(path: &str) -> DocumentError {
+    DocumentError::NotOpen {
+        path: path.to_string(),
+    }
+}
+
 struct HostDocument {
     doc: AuthoritativeDocument,
     /// SHA-256 of the text as last read from or written to disk, to tell our own writes
@@ -351,12 +357,7 @@ impl Documents {
         path: &str,
         submission: Submission,
     ) -> Result<Accepted, DocumentError> {
-        let document = self
-            .open
-            .get_mut(path)
-            .ok_or_else(|| DocumentError::NotOpen {
-                path: path.to_string(),
-            })?;
+        let document = self.open.get_mut(path).ok_or_else(|| not_open(path))?;
         let id = submission.id;
         if document.recent.is_empty() {
             let first = (document.doc.revision(), document.doc.rope().clone());
@@ -393,9 +394,7 @@ impl Documents {
             .open
             .get(path)
             .map(|d| d.doc.revision())
-            .ok_or_else(|| DocumentError::NotOpen {
-                path: path.to_string(),
-            })?;
+            .ok_or_else(|| not_open(path))?;
         self.host_seq += 1;
         let submission = Submission {
             id: EditId {
@@ -412,9 +411,7 @@ impl Documents {
     }
 
     pub fn catch_up(&self, path: &str, revision: u64) -> Result<Vec<RemoteEdit>, DocumentError> {
-        let document = self.open.get(path).ok_or_else(|| DocumentError::NotOpen {
-            path: path.to_string(),
-        })?;
+        let document = self.open.get(path).ok_or_else(|| not_open(path))?;
         document.doc.edits_since(revision).map_err(|e| {
             let reason = match e {
                 CatchUpError::TooOld { .. } => {
@@ -531,12 +528,7 @@ impl Documents {
             path: path.to_string(),
             reason,
         };
-        let document = self
-            .open
-            .get_mut(path)
-            .ok_or_else(|| DocumentError::NotOpen {
-                path: path.to_string(),
-            })?;
+        let document = self.open.get_mut(path).ok_or_else(|| not_open(path))?;
         let target = self
             .workspace
             .resolve(path)

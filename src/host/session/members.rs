@@ -6,7 +6,7 @@ use super::*;
 /// Distinct participant colors; indexes into the theme's palette.
 const PALETTE_SIZE: u8 = 8;
 
-pub(super) struct Participant {
+pub(super) struct ParticipantState {
     pub(super) member: Member,
     pub(super) admitted: bool,
     /// From the encrypted hello: where to wrap the next epoch's secret.
@@ -114,7 +114,7 @@ impl HostSession {
         };
         self.participants.insert(
             from,
-            Participant {
+            ParticipantState {
                 member: member.clone(),
                 admitted: false,
                 public_key: hello.public_key,
@@ -349,7 +349,11 @@ impl HostSession {
     }
 
     /// Remembers a member whose connection dropped, for its return.
-    pub(super) fn remember_departed(&mut self, participant: ParticipantId, left: &Participant) {
+    pub(super) fn remember_departed(
+        &mut self,
+        participant: ParticipantId,
+        left: &ParticipantState,
+    ) {
         if !left.admitted {
             return;
         }

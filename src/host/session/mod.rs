@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::channel::{Channel, ChannelSender, Incoming};
-use crate::crypto::{ReceivingKeys, SessionKeys};
+use crate::crypto::SessionKeys;
 use crate::host::documents::{Accepted, DiskChange, DocumentError, Documents};
 use crate::host::workspace::Workspace;
 use crate::latency::RoundTrip;
@@ -35,7 +35,7 @@ mod relay_link;
 mod replacing;
 mod watching;
 
-use members::Participant;
+use members::ParticipantState;
 use relay_link::{connection_lost, create_at_relay};
 use watching::watch_folder;
 
@@ -66,7 +66,7 @@ pub struct HostSession {
     channel: Channel,
     workspace: std::sync::Arc<Workspace>,
     name: String,
-    participants: BTreeMap<ParticipantId, Participant>,
+    participants: BTreeMap<ParticipantId, ParticipantState>,
     /// Members whose connection dropped, by their old id, until they are back.
     departed: BTreeMap<ParticipantId, members::Departed>,
     intel: crate::host::intel::Intel,

@@ -1,6 +1,7 @@
 //! What each keymap action and each vim command-line command does to the app.
 
 use super::{App, DocumentTexts};
+use crate::host_control::HostCommand;
 use crate::tui::compositor::{AppCommand, Component};
 use crate::tui::diagnostics::DiagnosticsList;
 use crate::tui::editor::{Editor, EditorInput};
@@ -55,7 +56,7 @@ impl App {
                 self.resize(width, height);
             }
             Action::StopFollowing => self.stop_following(commands),
-            Action::AskEveryoneToFollow => commands.push(AppCommand::AskEveryoneToFollow),
+            Action::AskEveryoneToFollow => commands.push(AppCommand::Host(HostCommand::FollowMe)),
             Action::NextTab | Action::PreviousTab | Action::CloseTab if !self.tabs.is_empty() => {
                 self.tab_action(action, commands)
             }

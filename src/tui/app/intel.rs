@@ -10,7 +10,7 @@ use crate::protocol::message::{DiagnosticItem, ReferenceHit};
 use crate::protocol::search::{SearchHit, SearchQuery, SearchSummary};
 use crate::tui::compositor::{AppCommand, UiCommand};
 use crate::tui::diagnostics::DiagnosticsList;
-use crate::tui::locations::{Location, LocationList};
+use crate::tui::locations::{LocationList, LocationRow};
 use crate::tui::picker::{Picker, PickerItem};
 use crate::tui::popup::{Answered, AskKind, Here, IntelAsk};
 use crate::tui::search_panel::SearchPanel;
@@ -198,7 +198,7 @@ impl App {
         // Places outside the shared folder cannot be opened here; they are only counted.
         let (outside, inside): (Vec<_>, Vec<_>) =
             hits.into_iter().partition(|hit| hit.location.external);
-        let items: Vec<Location> = inside
+        let items: Vec<LocationRow> = inside
             .into_iter()
             .map(|hit| {
                 let range = hit.location.range;
@@ -207,7 +207,7 @@ impl App {
                 } else {
                     1
                 };
-                Location {
+                LocationRow {
                     path: hit.location.path,
                     position: range.start,
                     text: hit.context_line,

@@ -35,11 +35,7 @@ impl ParticipantLoop {
                     .await;
                 self.view_changed();
             }
-            command @ (AppCommand::AskEveryoneToFollow
-            | AppCommand::Admit { .. }
-            | AppCommand::Refuse { .. }
-            | AppCommand::SetRole { .. }
-            | AppCommand::Remove { .. }) => self.host_control(command).await,
+            AppCommand::Host(command) => self.host_control(command).await,
             // The app opens the person's menu itself.
             AppCommand::ManagePerson(_) => {}
             command @ (AppCommand::WorkspaceSearch(_)

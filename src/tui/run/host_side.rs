@@ -6,7 +6,6 @@ use std::time::Duration;
 use super::event_loop::ParticipantLoop;
 use crate::host_control::{HostCommand, HostEvent};
 use crate::protocol::message::Role;
-use crate::tui::compositor::AppCommand;
 use crate::tui::host_controls::JoinRequest;
 use crate::tui::status::Level;
 
@@ -47,37 +46,31 @@ pub(super) async fn next_host_event(
 }
 
 impl ParticipantLoop {
-    /// Carries out what the host's user chose in the UI: follow me, admit, refuse, roles,
-    /// remove.
-    pub(super) async fn host_control(&mut self, command: AppCommand) {
-        match command {
-            AppCommand::AskEveryoneToFollow if self.host.is_some() => {
-                self.host_command(HostCommand::FollowMe).await;
-                self.app
-                    .message(Level::Info, "asked everyone to follow you");
+    /// Carries out what the host's user chose in the UI (follow me, admit, refuse, roles,
+    /// remove): the app's own bookkeeping, then the command to the serving task.
+    pub(super) async fn host_control(&mut self, command: HostCommand) {
+        let confirmation = match &command {
+            HostCommand::FollowMe if self.host.is_none() => {
+                self.app.message(
+                    Level::Info,
+                    "only the host can ask everyone to follow; follow someone with the people list",
+                );
+                return;
             }
-            AppCommand::AskEveryoneToFollow => self.app.message(
-                Level::Info,
-                "only the host can ask everyone to follow; follow someone with the people list",
-            ),
-            AppCommand::Admit { participant, role } => {
-                self.app.join_answered(participant);
-                self.host_command(HostCommand::Admit { participant, role })
-                    .await;
+            HostCommand::FollowMe => Some("asked everyone to follow you"),
+            HostCommand::Admit { participant, .. } => {
+                self.app.join_answered(*participant);
+                None
             }
-            AppCommand::Refuse { participant } => {
-                self.app.join_answered(participant);
-                self.host_command(HostCommand::Refuse { participant }).await;
-                self.app.message(Level::Info, "refused");
+            HostCommand::Refuse { participant } => {
+                self.app.join_answered(*participant);
+                Some("refused")
             }
-            AppCommand::SetRole { participant, role } => {
-                self.host_command(HostCommand::SetRole { participant, role })
-                    .await;
-            }
-            AppCommand::Remove { participant } => {
-                self.host_command(HostCommand::Remove { participant }).await;
-            }
-            other => tracing::debug!("not a host control: {other:?}"),
+            _ => None,
+        };
+        self.host_command(command).await;
+        if let Some(confirmation) = confirmation {
+            self.app.message(Level::Info, confirmation);
         }
     }
 

@@ -6,7 +6,7 @@ use tokio::time::Instant;
 use super::event_loop::ParticipantLoop;
 use crate::client::session::SessionEvent;
 use crate::protocol::ParticipantId;
-use crate::protocol::message::{Event as SessionMessage, Request, RequestId, Response};
+use crate::protocol::message::{self, Request, RequestId, Response};
 use crate::tui::app::DocumentTexts;
 use crate::tui::compositor::AppCommand;
 use crate::tui::editor::Selection;
@@ -169,18 +169,18 @@ impl ParticipantLoop {
         }
     }
 
-    fn host_message(&mut self, message: SessionMessage) {
-        match message {
-            SessionMessage::Diagnostics { path, items, .. } => {
+    fn host_message(&mut self, event: message::Event) {
+        match event {
+            message::Event::Diagnostics { path, items, .. } => {
                 self.app.set_diagnostics(&path, items);
             }
             // Files were created, deleted or renamed on the host: list them again, so the
             // picker and the tree show what `cotype ls` would.
-            SessionMessage::FilesChanged => {
+            message::Event::FilesChanged => {
                 self.files.clear();
                 self.files_request = Some(self.session.request(Request::ListFiles));
             }
-            SessionMessage::FileDeleted { path }
+            message::Event::FileDeleted { path }
                 if self.session.documents.keys().any(|open| {
                     crate::client::session::renamed_path(open, &path, "").is_some()
                 }) =>
@@ -190,7 +190,7 @@ impl ParticipantLoop {
                     format!("{path} was deleted on the host; its tab keeps the text, and saving writes it again"),
                 );
             }
-            SessionMessage::FileRenamed { from, to } => self.app.rename_tabs(&from, &to),
+            message::Event::FileRenamed { from, to } => self.app.rename_tabs(&from, &to),
             event => tracing::debug!("host event not shown: {event:?}"),
         }
     }

@@ -31,7 +31,7 @@ use crate::tui::compositor::{
     AppCommand, Callback, Component, Context, Event, EventResult, LineInput, RenderContext,
     UiCommand, centered, close_layer,
 };
-use crate::tui::locations::{Location, draw_list_row, draw_popup_frame, list_key, step};
+use crate::tui::locations::{LocationRow, draw_list_row, draw_popup_frame, list_key, step};
 
 /// Lines shown above the match in the preview.
 const PREVIEW_ABOVE: usize = 3;
@@ -321,7 +321,7 @@ impl SearchPanel {
     }
 
     /// A hit as a list row, its match highlighted.
-    pub fn location(&self, hit: &SearchHit) -> Location {
+    pub fn location(&self, hit: &SearchHit) -> LocationRow {
         let start_byte = floor_char_boundary(&hit.text, hit.column.saturating_sub(1) as usize);
         let start = hit.text[..start_byte].chars().count();
         let end_byte = self
@@ -333,7 +333,7 @@ impl SearchPanel {
                 floor_char_boundary(&hit.text, found.end())
             });
         let len = hit.text[start_byte..end_byte].chars().count().max(1);
-        Location {
+        LocationRow {
             path: hit.path.clone(),
             position: LineCol {
                 line: hit.line.saturating_sub(1) as usize,
@@ -695,7 +695,7 @@ impl Component for SearchPanel {
                 6,
                 row_style.patch(theme.get("ui.linenr")),
             );
-            let shown = Location {
+            let shown = LocationRow {
                 path: String::new(),
                 position: location.position,
                 text,
@@ -740,7 +740,7 @@ impl Component for SearchPanel {
 fn draw_text(
     buf: &mut Buffer,
     (x, y, right): (u16, u16, u16),
-    line: &Location,
+    line: &LocationRow,
     row_style: Style,
     theme: &crate::tui::theme::Theme,
 ) {
