@@ -97,6 +97,8 @@ pub struct HostSession {
     /// take: they go out together once the waiting messages are handled.
     applied: Vec<AppliedEdit>,
     applied_bytes: usize,
+    /// Documents on their way to the members who opened them, by member and path.
+    document_sends: BTreeMap<(ParticipantId, String), documents_served::DocumentSend>,
 }
 
 impl HostSession {
@@ -158,6 +160,7 @@ impl HostSession {
             unanswered_pings: 0,
             applied: Vec::new(),
             applied_bytes: 0,
+            document_sends: BTreeMap::new(),
             presence_seq: 0,
         })
     }
@@ -325,6 +328,7 @@ impl HostSession {
                 if self.owner == Some(participant) {
                     self.owner = None;
                 }
+                self.document_sends.retain(|(to, _), _| *to != participant);
                 if let Some(left) = self.participants.remove(&participant) {
                     tracing::info!(participant, "{} left", left.member.name);
                     self.remember_departed(participant, &left);
@@ -422,6 +426,7 @@ impl HostSession {
                 };
                 reply.send(true, answer).await?;
             }
+            Request::DocumentTextTaken { open } => self.document_text_taken(from, open).await?,
             Request::OpenDocument { .. }
             | Request::CloseDocument { .. }
             | Request::CatchUp { .. }
