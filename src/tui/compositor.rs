@@ -74,6 +74,11 @@ pub enum AppCommand {
     Remove {
         participant: ParticipantId,
     },
+    /// Host only: answer the prompt about changed ignore files: adopt them as they are
+    /// now (files they no longer hide become visible), or keep what they hid at the start.
+    IgnoreFiles {
+        adopt: bool,
+    },
     /// Host only: open what can be done with this person (handled by the app itself).
     ManagePerson(ParticipantId),
     /// Search all shared files (cancelling the search asked before, if still running).

@@ -77,6 +77,18 @@ impl ParticipantLoop {
             AppCommand::Remove { participant } => {
                 self.host_command(HostCommand::Remove { participant }).await;
             }
+            AppCommand::IgnoreFiles { adopt: true } => {
+                let paths = self.app.ignore_files_adopted().join(", ");
+                self.host_command(HostCommand::AdoptIgnoreFiles).await;
+                self.app.message(
+                    Level::Warning,
+                    format!("adopted {paths}: the files it no longer hides are visible to everyone"),
+                );
+            }
+            AppCommand::IgnoreFiles { adopt: false } => self.app.message(
+                Level::Info,
+                "kept: files hidden at the start stay hidden (alt-m can still adopt the change)",
+            ),
             other => tracing::debug!("not a host control: {other:?}"),
         }
     }
@@ -158,13 +170,7 @@ impl ParticipantLoop {
                 );
             }
             HostEvent::Unsaved { paths } => self.confirm_quit(&paths),
-            HostEvent::IgnoreFilesChanged { paths } => self.app.message(
-                Level::Warning,
-                format!(
-                    "{} changed; the files it hid stay hidden for this session",
-                    paths.join(", ")
-                ),
-            ),
+            HostEvent::IgnoreFilesChanged { paths } => self.app.ignore_files_changed(paths),
             HostEvent::Ended => self.quit = true,
         }
     }
