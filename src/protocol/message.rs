@@ -121,8 +121,10 @@ pub enum Request {
         /// (the same unless someone has unsaved edits).
         saved: bool,
     },
-    /// Open a document for editing: answered by `DocumentText` pieces (the last has
-    /// `done`), after which the host sends the document's edits to this member.
+    /// Open a document for editing: answered by `DocumentLength`, then `DocumentText`
+    /// pieces (the last has `done`), a few at a time as the member takes them
+    /// (`DocumentTextTaken`); edits the host sequences meanwhile reach the member as
+    /// broadcasts, to apply once the text is whole.
     OpenDocument {
         path: String,
     },
@@ -171,6 +173,12 @@ pub enum Request {
     /// Delete a file or a folder (a folder only if the host shares everything in it).
     DeletePath {
         path: String,
+    },
+    /// The member took a `DocumentText` piece of the document its request `open` opened:
+    /// the host sends the next piece, as an answer to `open` (this request has no answer
+    /// of its own). The host keeps a few pieces ahead of the last one taken.
+    DocumentTextTaken {
+        open: RequestId,
     },
 }
 

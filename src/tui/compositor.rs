@@ -58,6 +58,11 @@ pub enum AppCommand {
     /// roles, removal, …), the same vocabulary the headless console speaks; the serving
     /// task carries it out.
     Host(HostCommand),
+    /// Host only: the answer to the prompt about changed ignore files: adopt them as they
+    /// are now (files they no longer hide become visible), or keep what they hid at the start.
+    IgnoreFiles {
+        adopt: bool,
+    },
     /// Host only: open what can be done with this person (handled by the app itself).
     ManagePerson(ParticipantId),
     /// Search all shared files (cancelling the search asked before, if still running).

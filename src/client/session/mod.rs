@@ -248,6 +248,14 @@ impl Session {
         self.send_request(body, Pending::Owner)
     }
 
+    /// Sends again, under the same id, a request of ours whose answer died with the
+    /// host's old connection (`resynchronize` forgot it): for a caller still waiting.
+    pub fn repeat_request(&mut self, id: RequestId, body: Request) {
+        self.pending.insert(id, Pending::Owner);
+        self.outbox
+            .push_back((Route::Host, Message::Request { id, body }));
+    }
+
     /// Sends a typed request; read its answers with `client::request::answer::<R>`.
     pub fn ask<R: crate::client::request::HostRequest>(&mut self, request: R) -> RequestId {
         self.request(request.into_request())

@@ -419,3 +419,40 @@ fn missed_edits_are_asked_for_and_our_typing_stays() {
     assert!(ana.is_synced("main.rs"));
     assert_eq!(ana.documents["main.rs"].rope, host.rope().clone());
 }
+
+/// Each piece of a document still arriving is taken back to the host, which sends the
+/// next ones only then (it keeps a few on the way): the last one needs no answer.
+#[test]
+fn each_piece_of_a_document_but_the_last_asks_the_host_for_more() {
+    let mut ana = Session::new(member(1, "ana"), vec![]);
+    let open = ana.open_document("big.txt");
+    ana.take_outbox();
+    let piece = |text: &str| Response::DocumentText {
+        revision: 2,
+        text: text.into(),
+        read_only: false,
+    };
+    for (text, done) in [("one ", false), ("two ", false), ("three", true)] {
+        let body = piece(text);
+        ana.handle(
+            &from(HOST_ID, Kind::Response),
+            Message::Response { id: open, done, body },
+        );
+        let taken: Vec<Request> = ana
+            .take_outbox()
+            .into_iter()
+            .filter(|(route, _)| *route == Route::Host)
+            .filter_map(|(_, message)| match message {
+                Message::Request { body, .. } => Some(body),
+                _ => None,
+            })
+            .collect();
+        let expected = if done {
+            vec![]
+        } else {
+            vec![Request::DocumentTextTaken { open }]
+        };
+        assert_eq!(taken, expected, "after {text:?}");
+    }
+    assert_eq!(ana.documents["big.txt"].rope.to_string(), "one two three");
+}

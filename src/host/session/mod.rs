@@ -102,6 +102,8 @@ pub struct HostSession {
     /// Documents renamed by a member, old path to new: an edit or a save a member sent
     /// before it heard of the rename reaches the document under its new path.
     renamed: BTreeMap<String, String>,
+    /// Documents on their way to the members who opened them, by member and path.
+    document_sends: BTreeMap<(ParticipantId, String), documents_served::DocumentSend>,
 }
 
 impl HostSession {
@@ -164,6 +166,7 @@ impl HostSession {
             applied: Vec::new(),
             applied_bytes: 0,
             renamed: BTreeMap::new(),
+            document_sends: BTreeMap::new(),
             presence_seq: 0,
         })
     }
@@ -331,6 +334,7 @@ impl HostSession {
                 if self.owner == Some(participant) {
                     self.owner = None;
                 }
+                self.document_sends.retain(|(to, _), _| *to != participant);
                 if let Some(left) = self.participants.remove(&participant) {
                     tracing::info!(participant, "{} left", left.member.name);
                     self.remember_departed(participant, &left);
@@ -428,6 +432,7 @@ impl HostSession {
                 };
                 reply.send(true, answer).await?;
             }
+            Request::DocumentTextTaken { open } => self.document_text_taken(from, open).await?,
             Request::OpenDocument { .. }
             | Request::CloseDocument { .. }
             | Request::CatchUp { .. }

@@ -106,7 +106,11 @@ impl App {
             }
             Action::Follow => Box::new(follow_picker(&self.people)),
             Action::ManagePeople if self.is_host() => {
-                Box::new(people_menu(&self.pending, &self.people))
+                Box::new(people_menu(
+                    &self.pending,
+                    &self.people,
+                    &self.ignore_files_changed,
+                ))
             }
             Action::ManagePeople => {
                 self.messages.push(

@@ -28,7 +28,9 @@ use crate::tui::compositor::{AppCommand, Compositor};
 use crate::tui::diagnostics::DiagnosticStore;
 use crate::tui::editor::{Editor, RemoteCursor, Selection};
 use crate::tui::highlight::Syntax;
-use crate::tui::host_controls::{JoinRequest, SessionCard, join_request_picker};
+use crate::tui::host_controls::{
+    IGNORE_FILES_PROMPT, JoinRequest, SessionCard, ignore_files_prompt, join_request_picker,
+};
 use crate::tui::keymap::{Action, Keymap};
 use crate::tui::people::PersonView;
 use crate::tui::popup::Popups;
@@ -97,6 +99,8 @@ pub struct App {
     card: SessionCard,
     /// People who asked to join and wait for the host's answer (host only).
     pending: Vec<JoinRequest>,
+    /// Ignore files that changed and the host has not adopted (host only).
+    ignore_files_changed: Vec<String>,
     diagnostics: DiagnosticStore,
     /// Where to put the cursor in a file we asked the session to open (a search result).
     pending_goto: Option<(String, LineCol)>,
@@ -150,6 +154,7 @@ impl App {
                 verification_code: String::new(),
             },
             pending: Vec::new(),
+            ignore_files_changed: Vec::new(),
             diagnostics: DiagnosticStore::default(),
             pending_goto: None,
             popups: Popups::default(),
@@ -291,6 +296,33 @@ impl App {
         self.compositor
             .push(Box::new(join_request_picker(&request)));
         self.pending.push(request);
+    }
+
+    /// Ignore files changed (host only): the host is asked whether to adopt them, now or
+    /// later from the people menu.
+    pub fn ignore_files_changed(&mut self, paths: Vec<String>) {
+        self.messages.push(
+            Level::Warning,
+            format!(
+                "{} changed; the files it hid stay hidden unless you adopt it (alt-m, later)",
+                paths.join(", ")
+            ),
+        );
+        for path in paths {
+            if !self.ignore_files_changed.contains(&path) {
+                self.ignore_files_changed.push(path);
+            }
+        }
+        // One prompt, naming every file changed so far.
+        self.compositor.remove(IGNORE_FILES_PROMPT);
+        self.compositor
+            .push(Box::new(ignore_files_prompt(&self.ignore_files_changed)));
+    }
+
+    /// The host adopted the changed ignore files: nothing is left to ask about. Returns
+    /// their paths.
+    pub fn ignore_files_adopted(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.ignore_files_changed)
     }
 
     /// The host answered (or the person gave up): no longer waiting.

@@ -36,6 +36,7 @@ impl ParticipantLoop {
                 self.view_changed();
             }
             AppCommand::Host(command) => self.host_control(command).await,
+            AppCommand::IgnoreFiles { adopt } => self.ignore_files_answered(adopt).await,
             // The app opens the person's menu itself.
             AppCommand::ManagePerson(_) => {}
             command @ (AppCommand::WorkspaceSearch(_)

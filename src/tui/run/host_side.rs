@@ -74,6 +74,24 @@ impl ParticipantLoop {
         }
     }
 
+    /// The host's answer to the prompt about changed ignore files: adopting them is a host
+    /// control; keeping what they hid at the start changes nothing on the host.
+    pub(super) async fn ignore_files_answered(&mut self, adopt: bool) {
+        if !adopt {
+            self.app.message(
+                Level::Info,
+                "kept: files hidden at the start stay hidden (alt-m can still adopt the change)",
+            );
+            return;
+        }
+        let paths = self.app.ignore_files_adopted().join(", ");
+        self.host_command(HostCommand::AdoptIgnoreFiles).await;
+        self.app.message(
+            Level::Warning,
+            format!("adopted {paths}: the files it no longer hides are visible to everyone"),
+        );
+    }
+
     /// Passes a host control to the serving task (the host's UI only).
     pub(super) async fn host_command(&mut self, command: HostCommand) {
         match &self.host {
@@ -151,13 +169,7 @@ impl ParticipantLoop {
                 );
             }
             HostEvent::Unsaved { paths } => self.confirm_quit(&paths),
-            HostEvent::IgnoreFilesChanged { paths } => self.app.message(
-                Level::Warning,
-                format!(
-                    "{} changed; the files it hid stay hidden for this session",
-                    paths.join(", ")
-                ),
-            ),
+            HostEvent::IgnoreFilesChanged { paths } => self.app.ignore_files_changed(paths),
             HostEvent::Ended => self.quit = true,
         }
     }
