@@ -9,7 +9,7 @@
 use regex::RegexBuilder;
 
 use crate::tui::editor::SubstituteRequest;
-use crate::tui::editor::substitute::{LineRange, LineSpec};
+use crate::tui::editor::substitute::{LineRange, LineSpec, ReplacementSyntax};
 
 /// A command typed after `:`.
 #[derive(Debug, Clone)]
@@ -159,6 +159,7 @@ fn substitute(range: LineRange, text: &str) -> Result<ExCommand, String> {
         replacement,
         global,
         confirm,
+        syntax: ReplacementSyntax::Vim,
     }))
 }
 

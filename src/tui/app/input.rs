@@ -238,11 +238,23 @@ impl App {
                 self.find_origin = None;
             }
             UiCommand::Ex(text) => self.ex_command(&text, documents, commands),
+            UiCommand::GoToLine(text) => self.go_to_line(&text, documents, commands),
             UiCommand::SubstituteAnswer(answer) => {
                 self.editor_input(EditorInput::SubstituteAnswer(answer), documents, commands);
                 if !self.editor().is_some_and(Editor::is_confirming_substitute) {
                     self.compositor.remove(SubstituteConfirm::ID);
                 }
+            }
+            UiCommand::FindReplace {
+                options,
+                replacement,
+                step,
+            } => self.find_replace(&options, &replacement, step, documents, commands),
+            UiCommand::FindReplaceClosed => self.file_find = None,
+            UiCommand::OpenPalette(query) => self.open_palette(&query),
+            UiCommand::App(AppCommand::RunAction(action)) => {
+                crate::tui::palette::remember(&mut self.recent_actions, action);
+                self.action(action, documents, commands);
             }
             UiCommand::App(AppCommand::Follow(id)) => {
                 self.start_following(id);
@@ -319,6 +331,7 @@ impl App {
                 | EditorInput::Paste(_)
                 | EditorInput::Substitute(_)
                 | EditorInput::SubstituteAnswer(_)
+                | EditorInput::ReplaceMatch(_)
         ) || matches!(&input, EditorInput::Action(action) if action.edits_text())
             || matches!(&input, EditorInput::Command(command) if command.is_edit());
         if is_edit && let Some(percent) = tab.loading {

@@ -37,6 +37,7 @@ use crate::tui::status::{ConnectionState, Level, Messages};
 use crate::tui::theme::Theme;
 
 mod actions;
+mod find_replace;
 mod follow;
 mod input;
 mod intel;
@@ -105,6 +106,10 @@ pub struct App {
     /// Input that edited the active file: the popups see it once the session applied the
     /// edit (with the character typed, if one was).
     popups_await_edit: Option<Option<char>>,
+    /// Actions run from the command palette, newest first (they head its list).
+    recent_actions: Vec<Action>,
+    /// The pattern of the open find-and-replace prompt: its matches are marked.
+    file_find: Option<regex::Regex>,
     /// Where the cursor was when vim's `/` opened: it searches from there as you type.
     find_origin: Option<Selection>,
     /// `:wq` saved this file; leave once the host says it is saved.
@@ -155,6 +160,8 @@ impl App {
             popups: Popups::default(),
             popups_await_edit: None,
             find_origin: None,
+            file_find: None,
+            recent_actions: Vec::new(),
             quit_when_saved: None,
             deferred: None,
             close_armed: None,

@@ -85,6 +85,7 @@ impl App {
             theme,
             remotes: &tab.remotes,
             search: self.search.as_deref(),
+            find_pattern: self.file_find.as_ref(),
         };
         let cursor = widget.cursor_position(area);
         widget.render(area, buf);

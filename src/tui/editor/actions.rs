@@ -31,6 +31,10 @@ impl Editor {
                 let outcome = self.substitute_answer(answer, rope);
                 return self.after_substitute(rope, outcome);
             }
+            EditorInput::ReplaceMatch(request) => {
+                let outcome = self.replace_selected_match(rope, &request);
+                return self.after_substitute(rope, outcome);
+            }
             other => other,
         };
         let tracked = commands::Tracked::of(&input);
@@ -66,7 +70,9 @@ impl Editor {
             }
             EditorInput::Action(action) => self.action(action, rope, &mut outcome),
             EditorInput::Command(command) => self.command(command, rope, &mut outcome),
-            EditorInput::Substitute(_) | EditorInput::SubstituteAnswer(_) => {}
+            EditorInput::Substitute(_)
+            | EditorInput::SubstituteAnswer(_)
+            | EditorInput::ReplaceMatch(_) => {}
         }
         if !typing && !starts_typing {
             self.end_typing_group();

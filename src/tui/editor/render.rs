@@ -37,6 +37,8 @@ pub struct EditorWidget<'a> {
     pub remotes: &'a [RemoteCursor],
     /// Matches of the active search to mark, if any.
     pub search: Option<&'a str>,
+    /// Matches of the find-and-replace prompt's pattern to mark instead, while it is open.
+    pub find_pattern: Option<&'a regex::Regex>,
 }
 
 impl EditorWidget<'_> {
@@ -72,11 +74,14 @@ impl Widget for EditorWidget<'_> {
         let layers = Layers {
             highlights: highlights.as_ref(),
             capture_styles,
-            search: self
-                .search
-                .filter(|query| !query.is_empty())
-                .map(|query| visible_matches(self.rope, view.first, view.last, query))
-                .unwrap_or_default(),
+            search: match self.find_pattern {
+                Some(pattern) => replace::lines_matches(self.rope, pattern, view.first, view.last),
+                None => self
+                    .search
+                    .filter(|query| !query.is_empty())
+                    .map(|query| visible_matches(self.rope, view.first, view.last, query))
+                    .unwrap_or_default(),
+            },
         };
         for line in view.first..view.last {
             self.draw_line_number(&view, line, buf);

@@ -40,8 +40,8 @@ impl ParticipantLoop {
             | AppCommand::Refuse { .. }
             | AppCommand::SetRole { .. }
             | AppCommand::Remove { .. }) => self.host_control(command).await,
-            // The app opens the person's menu itself.
-            AppCommand::ManagePerson(_) => {}
+            // The app carries these out itself: a person's menu, an action from the palette.
+            AppCommand::ManagePerson(_) | AppCommand::RunAction(_) => {}
             command @ (AppCommand::WorkspaceSearch(_)
             | AppCommand::CancelSearch
             | AppCommand::SearchPreview(_)) => {

@@ -1,0 +1,141 @@
+//! Find and replace, go to line and the command palette in a real terminal (tmux) with a
+//! real host, in both keymaps: ada (default keymap) replaces every `foo` with ctrl-h while
+//! bob (vim keymap) types on the same line; both see the replacement and bob's text, and
+//! one ctrl-z takes back all of the replacement (and none of bob's text). ctrl-g `120:5`
+//! and vim's `120G` and `:5` move the cursor; alt-x (default) and `space space` (vim) run
+//! an action picked by a fuzzy name.
+//!
+//! Fails (never skips) when tmux is missing.
+
+mod common;
+#[path = "common/process.rs"]
+mod process;
+
+use common::tmux::{Tmux, editor_rows};
+use process::start_host;
+
+fn has_line(screen: &str, line: &str) -> bool {
+    editor_rows(screen).iter().any(|row| row.contains(line))
+}
+
+/// The status line shows the cursor as ` line:column `.
+fn at(screen: &str, line: usize, col: usize) -> bool {
+    screen.contains(&format!(" {line}:{col} "))
+}
+
+#[test]
+fn replace_all_go_to_line_and_the_palette_for_both_keymaps() {
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let text: String = (1..=150).map(|n| format!("foo {n} bar\n")).collect();
+    std::fs::write(project.join("notes.txt"), &text).unwrap();
+    let (_host, link) = start_host(&project, &["--name", "hostie"]);
+
+    let tmux = Tmux::named("replace");
+    for (name, keymap) in [("ada", "default"), ("bob", "vim")] {
+        let home = root.path().join(name);
+        let config = home.join(".config/cotype");
+        std::fs::create_dir_all(&config).unwrap();
+        std::fs::write(
+            config.join("config.toml"),
+            format!("keymap = \"{keymap}\"\n"),
+        )
+        .unwrap();
+        tmux.shell(name, &home);
+        tmux.text(
+            name,
+            &format!(
+                "env XDG_CONFIG_HOME={config} COTYPE_LINK='{link}' {bin} join --name {name}",
+                config = home.join(".config").display(),
+                bin = env!("CARGO_BIN_EXE_cotype"),
+            ),
+        );
+        tmux.keys(name, &["Enter"]);
+        tmux.wait(name, "the session", |s| {
+            s.contains(&format!("{name} (you)"))
+        });
+        tmux.keys(name, &["C-p"]);
+        tmux.wait(name, "the file picker", |s| s.contains("Open file"));
+        tmux.text(name, "notes");
+        tmux.keys(name, &["Enter"]);
+        tmux.wait(name, "notes.txt", |s| has_line(s, "  1 foo 1 bar"));
+    }
+    tmux.wait("bob", "normal mode", |s| s.contains("NORMAL"));
+
+    // ctrl-h: the query finds and counts as it is typed.
+    tmux.keys("ada", &["C-h"]);
+    tmux.wait("ada", "the find and replace prompt", |s| {
+        s.contains("find:") && s.contains("replace:")
+    });
+    tmux.text("ada", "foo");
+    tmux.wait("ada", "the matches counted", |s| s.contains("1 of 150"));
+    tmux.keys("ada", &["Tab"]);
+    tmux.text("ada", "qux");
+    // bob types at the end of line 1 while ada replaces all: both land.
+    tmux.text("bob", "A");
+    tmux.wait("bob", "insert mode", |s| s.contains("INSERT"));
+    tmux.text("bob", "!!");
+    tmux.keys("ada", &["M-a"]);
+    tmux.text("bob", "??");
+    for name in ["ada", "bob"] {
+        tmux.wait(name, "the replacement merged with bob's typing", |s| {
+            has_line(s, "  1 qux 1 bar!!??") && has_line(s, " 30 qux 30 bar")
+        });
+    }
+    tmux.wait("ada", "no match left", |s| s.contains("no results"));
+    // The count follows what others type: bob's new `foo` is found at once.
+    tmux.text("bob", " foo");
+    tmux.wait("ada", "bob's foo counted", |s| s.contains("1 found"));
+
+    // One undo takes back the whole replacement, and only ada's.
+    tmux.keys("ada", &["Escape"]);
+    tmux.wait("ada", "the prompt closed", |s| !s.contains("replace:"));
+    tmux.keys("ada", &["C-z"]);
+    for name in ["ada", "bob"] {
+        tmux.wait(name, "the replacement undone, bob's text kept", |s| {
+            has_line(s, "  1 foo 1 bar!!?? foo") && has_line(s, " 30 foo 30 bar")
+        });
+    }
+
+    // ctrl-g: line and column.
+    tmux.keys("ada", &["C-g"]);
+    tmux.wait("ada", "the go-to-line prompt", |s| {
+        s.contains("go to line[:column]:")
+    });
+    tmux.text("ada", "120:5");
+    tmux.keys("ada", &["Enter"]);
+    tmux.wait("ada", "the cursor on line 120, column 5", |s| {
+        at(s, 120, 5) && has_line(s, "120 foo 120 bar")
+    });
+
+    // alt-x: the palette runs an action picked by a fuzzy name.
+    tmux.keys("ada", &["M-x"]);
+    tmux.wait("ada", "the palette", |s| s.contains("Run"));
+    tmux.text("ada", "gotoln");
+    tmux.wait("ada", "go to line first", |s| s.contains("▶ goto_line"));
+    tmux.keys("ada", &["Enter"]);
+    tmux.wait("ada", "the go-to-line prompt from the palette", |s| {
+        s.contains("go to line[:column]:")
+    });
+    tmux.text("ada", "7");
+    tmux.keys("ada", &["Enter"]);
+    tmux.wait("ada", "line 7", |s| at(s, 7, 1));
+
+    // vim: `120G`, `:5`, and the palette on `space space`.
+    tmux.keys("bob", &["Escape"]);
+    tmux.wait("bob", "normal mode", |s| s.contains("NORMAL"));
+    tmux.text("bob", "120G");
+    tmux.wait("bob", "line 120", |s| at(s, 120, 1));
+    tmux.text("bob", ":5");
+    tmux.keys("bob", &["Enter"]);
+    tmux.wait("bob", "line 5", |s| at(s, 5, 1));
+    tmux.text("bob", "  ");
+    tmux.wait("bob", "the palette", |s| s.contains("Run"));
+    tmux.text("bob", "gotoline");
+    tmux.wait("bob", "go to line first", |s| s.contains("▶ goto_line"));
+    tmux.keys("bob", &["Enter"]);
+    tmux.text("bob", "9:3");
+    tmux.keys("bob", &["Enter"]);
+    tmux.wait("bob", "line 9, column 3", |s| at(s, 9, 3));
+}
