@@ -22,6 +22,7 @@ use crate::tui::keymap::{Action, Command, Mode};
 
 mod actions;
 mod commands;
+mod cursors;
 mod edits;
 mod motions;
 mod objects;

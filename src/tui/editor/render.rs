@@ -178,6 +178,15 @@ impl EditorWidget<'_> {
         }
         // A cursor at the end of a line (or on an empty line) still needs a cell.
         let end = line_start + text.chars().count();
+        if self
+            .editor
+            .extra_cursors()
+            .iter()
+            .any(|cursor| cursor.head == end)
+        {
+            let style = view.base.add_modifier(Modifier::REVERSED);
+            view.draw(buf, y, col, " ", 1, style);
+        }
         for remote in self.remotes {
             if remote.selection.head == end {
                 let style = view.base.patch(self.remote_cursor_style(remote.color));
@@ -206,7 +215,12 @@ impl EditorWidget<'_> {
             .iter()
             .rev()
             .find(|remote| remote.selection.range().contains(&at));
-        let own_selection = self.editor.selection.range().contains(&at);
+        let own_selection = self.editor.selection.range().contains(&at)
+            || self
+                .editor
+                .extra_cursors()
+                .iter()
+                .any(|cursor| cursor.range().contains(&at));
         let selection_style = theme.get("ui.selection");
         style = match (own_selection, remote_selection) {
             (true, Some(remote)) => style
@@ -223,6 +237,15 @@ impl EditorWidget<'_> {
             .find(|remote| remote.selection.head == at);
         if let Some(remote) = remote_cursor {
             style = style.patch(self.remote_cursor_style(remote.color));
+        }
+        // Our other cursors: the terminal draws only the primary one.
+        let extra_cursor = self
+            .editor
+            .extra_cursors()
+            .iter()
+            .any(|cursor| cursor.head == at);
+        if extra_cursor {
+            style = style.add_modifier(Modifier::REVERSED);
         }
         if in_match || own_selection || remote_selection.is_some() || remote_cursor.is_some() {
             // Layers met here: whatever the colors, the text must still read.
