@@ -2212,3 +2212,73 @@ fn typing_in_help_opens_the_palette() {
         "{shown}"
     );
 }
+
+/// Someone's extra cursors (multiple cursors; a presence with several selections) show in
+/// their color with no flag of their own: the name flies on the primary cursor only. Our
+/// own extra cursors show in reverse video, and typing goes in at each.
+#[test]
+fn extra_cursors_ours_and_theirs() {
+    let mut screen = Screen::new("default");
+    screen.open("src/main.rs");
+    let rope = screen.docs["src/main.rs"].clone();
+    let at = |line: usize, col: usize| rope.line_to_char(line) + col;
+    screen.app.set_remote_cursors(
+        "src/main.rs",
+        vec![
+            RemoteCursor {
+                name: "alice".into(),
+                color: 0,
+                selection: Selection::cursor(at(3, 4)),
+            },
+            RemoteCursor {
+                name: String::new(),
+                color: 0,
+                selection: Selection::cursor(at(4, 4)),
+            },
+        ],
+    );
+    let text = screen.draw();
+    let theme = Theme::load_from("default-dark", None, ColorMode::TrueColor).unwrap();
+    let gutter = 5;
+    let alice = theme.participant(0);
+    assert_eq!(screen.cell_bg(gutter + 4, 4), Some(alice), "primary");
+    assert_eq!(screen.cell_bg(gutter + 4, 5), Some(alice), "extra cursor");
+    assert_eq!(text.matches("alice").count(), 1, "one flag: {text}");
+
+    // Ours: ctrl-alt-down twice from line 2, then typing at all three.
+    screen.cursor_to(1, 0);
+    screen.key(KeyCode::Down, KeyModifiers::CONTROL | KeyModifiers::ALT);
+    screen.key(KeyCode::Down, KeyModifiers::CONTROL | KeyModifiers::ALT);
+    screen.draw();
+    let reversed = |screen: &Screen, y: u16| {
+        screen
+            .terminal
+            .backend()
+            .buffer()
+            .cell((gutter, y))
+            .is_some_and(|cell| cell.modifier.contains(Modifier::REVERSED))
+    };
+    assert!(
+        reversed(&screen, 3) && reversed(&screen, 4),
+        "our extra cursors"
+    );
+    let commands = screen.key(KeyCode::Char('#'), KeyModifiers::NONE);
+    let edits = commands
+        .iter()
+        .filter(|command| matches!(command, AppCommand::Edit { .. }))
+        .count();
+    assert_eq!(edits, 1, "one edit for three cursors");
+    let text = screen.docs["src/main.rs"].to_string();
+    assert!(
+        text.starts_with("use std::io;\n#\n#fn main() {\n#    let name"),
+        "{text}"
+    );
+    // Escape: one cursor again.
+    screen.key(KeyCode::Esc, KeyModifiers::NONE);
+    screen.key(KeyCode::Char('!'), KeyModifiers::NONE);
+    // Two were there (`println!`), one more typed.
+    assert_eq!(
+        screen.docs["src/main.rs"].to_string().matches('!').count(),
+        3
+    );
+}

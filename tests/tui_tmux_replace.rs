@@ -5,6 +5,9 @@
 //! and vim's `120G` and `:5` move the cursor; alt-x (default) and `space space` (vim) run
 //! an action picked by a fuzzy name.
 //!
+//! Multiple cursors: ada adds cursors below (ctrl-alt-down) and types at all of them,
+//! bob (vim: ctrl-alt-down, `i`) too; each sees the other's text on every line.
+//!
 //! Fails (never skips) when tmux is missing.
 
 mod common;
@@ -26,16 +29,16 @@ fn at(screen: &str, line: usize, col: usize) -> bool {
         .any(|row| row.trim_end().ends_with(&position) && row.contains("notes.txt"))
 }
 
-#[test]
-fn replace_all_go_to_line_and_the_palette_for_both_keymaps() {
+/// ada (default keymap) and bob (vim keymap) in tmux, both with `notes.txt` (holding
+/// `text`) open, joined to a real host.
+fn ada_and_bob(test: &str, text: &str) -> (tempfile::TempDir, process::Running, Tmux) {
     let root = tempfile::tempdir().unwrap();
     let project = root.path().join("project");
     std::fs::create_dir_all(&project).unwrap();
-    let text: String = (1..=150).map(|n| format!("foo {n} bar\n")).collect();
-    std::fs::write(project.join("notes.txt"), &text).unwrap();
-    let (_host, link) = start_host(&project, &["--name", "hostie"]);
+    std::fs::write(project.join("notes.txt"), text).unwrap();
+    let (host, link) = start_host(&project, &["--name", "hostie"]);
 
-    let tmux = Tmux::named("replace");
+    let tmux = Tmux::named(test);
     for (name, keymap) in [("ada", "default"), ("bob", "vim")] {
         let home = root.path().join(name);
         let config = home.join(".config/cotype");
@@ -62,8 +65,16 @@ fn replace_all_go_to_line_and_the_palette_for_both_keymaps() {
         tmux.wait(name, "the file picker", |s| s.contains("Open file"));
         tmux.text(name, "notes");
         tmux.keys(name, &["Enter"]);
-        tmux.wait(name, "notes.txt", |s| has_line(s, "  1 foo 1 bar"));
+        let first = text.lines().next().unwrap_or_default();
+        tmux.wait(name, "notes.txt", |s| has_line(s, first));
     }
+    (root, host, tmux)
+}
+
+#[test]
+fn replace_all_go_to_line_and_the_palette_for_both_keymaps() {
+    let text: String = (1..=150).map(|n| format!("foo {n} bar\n")).collect();
+    let (_root, _host, tmux) = ada_and_bob("replace", &text);
     tmux.wait("bob", "normal mode", |s| s.contains("NORMAL"));
 
     // ctrl-h: the query finds and counts as it is typed.
@@ -147,4 +158,44 @@ fn replace_all_go_to_line_and_the_palette_for_both_keymaps() {
     tmux.text("bob", "9:3");
     tmux.keys("bob", &["Enter"]);
     tmux.wait("bob", "line 9, column 3", |s| at(s, 9, 3));
+}
+
+#[test]
+fn typing_at_several_cursors_shows_to_the_other_participant_in_both_keymaps() {
+    let text = "alpha one\nalpha two\nalpha three\nbeta one\nbeta two\n";
+    let (_root, _host, tmux) = ada_and_bob("cursors", text);
+    tmux.wait("bob", "normal mode", |s| s.contains("NORMAL"));
+
+    tmux.keys("ada", &["C-Home"]);
+    tmux.keys("ada", &["C-M-Down"]);
+    tmux.keys("ada", &["C-M-Down"]);
+    tmux.text("ada", "> ");
+    for name in ["ada", "bob"] {
+        tmux.wait(name, "ada's typing on three lines", |s| {
+            has_line(s, "1 > alpha one")
+                && has_line(s, "2 > alpha two")
+                && has_line(s, "3 > alpha three")
+                && has_line(s, "4 beta one")
+        });
+    }
+    // A motion: one cursor again (escape too, but an escape followed at once by a key
+    // reads as alt and the key).
+    tmux.keys("ada", &["Left"]);
+    tmux.text("ada", "!");
+    tmux.wait("bob", "ada's one cursor", |s| {
+        has_line(s, "1 >! alpha one") && has_line(s, "2 > alpha two")
+    });
+
+    // vim: from line 4, a cursor below, then `i` and type at both.
+    tmux.text("bob", "4G");
+    tmux.wait("bob", "line 4", |s| at(s, 4, 1));
+    tmux.keys("bob", &["C-M-Down"]);
+    tmux.text("bob", "i");
+    tmux.wait("bob", "insert mode", |s| s.contains("INSERT"));
+    tmux.text("bob", "+ ");
+    for name in ["ada", "bob"] {
+        tmux.wait(name, "bob's typing on two lines", |s| {
+            has_line(s, "4 + beta one") && has_line(s, "5 + beta two")
+        });
+    }
 }

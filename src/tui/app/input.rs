@@ -44,6 +44,7 @@ impl App {
             self.quit_when_saved = None;
         }
         let before = self.view_state();
+        let extras_before = self.extra_cursors_state();
         let typed = match event {
             Event::Key(key) => match self.key(key, documents, &mut commands) {
                 ControlFlow::Break(()) => return commands,
@@ -63,7 +64,9 @@ impl App {
             self.popups_after_input(typed, documents, &commands);
         }
         let after = self.view_state();
-        if before != after
+        // Adding a cursor moves no primary one, but the others must see it.
+        let extras_moved = extras_before != self.extra_cursors_state();
+        if (before != after || extras_moved)
             && let Some((path, selection, scroll_line)) = after
         {
             commands.push(AppCommand::Presence {
@@ -202,6 +205,13 @@ impl App {
             tab.editor.selection,
             tab.editor.scroll_line(),
         ))
+    }
+
+    /// Our extra cursors in the active file, to tell when they moved.
+    fn extra_cursors_state(&self) -> Vec<Selection> {
+        self.editor()
+            .map(|editor| editor.extra_cursors().to_vec())
+            .unwrap_or_default()
     }
 
     pub(super) fn current_mode(&self) -> crate::tui::keymap::Mode {

@@ -6,8 +6,9 @@
 //! The selection is the primary cursor; the others are `extra_cursors`. What this first
 //! version does at several cursors: typing, enter, paste, backspace and delete. Any other
 //! key (a motion, escape) goes back to the primary cursor alone, so nothing acts on
-//! cursors the user cannot account for. Others see only the primary cursor for now:
-//! presence carries one selection (see docs/CONFIG.md).
+//! cursors the user cannot account for. Others see every cursor: presence carries all
+//! the selections, the primary first, and their screens draw the extra ones in our color
+//! with our name on the primary only.
 
 use std::ops::Range;
 

@@ -19,7 +19,8 @@ use crate::tui::highlight::{Highlights, Syntax};
 use crate::tui::theme::Theme;
 
 /// Someone else's cursor and selection, as presence reports them (already mapped to the
-/// current document by the client).
+/// current document by the client). An empty `name` is one of their extra cursors
+/// (multiple cursors): drawn in their color, with no flag (the name flies on the primary).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteCursor {
     pub name: String,
@@ -297,7 +298,7 @@ impl EditorWidget<'_> {
         };
         for remote in self.remotes {
             let line = self.line_of(remote);
-            if line < view.first || line >= view.last {
+            if line < view.first || line >= view.last || remote.name.is_empty() {
                 continue;
             }
             let label = flag_label(&remote.name);
@@ -392,7 +393,7 @@ impl EditorWidget<'_> {
             .iter()
             .filter(|remote| {
                 let line = self.line_of(remote);
-                line < view.first || line >= view.last
+                !remote.name.is_empty() && (line < view.first || line >= view.last)
             })
             .partition(|remote| self.line_of(remote) < view.first);
         for (people, y, arrow) in [
