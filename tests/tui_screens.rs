@@ -2282,3 +2282,76 @@ fn extra_cursors_ours_and_theirs() {
         3
     );
 }
+
+/// ctrl-\ shows the next open file beside the active one; alt-o moves the focus (and the
+/// typing) to the other side; ctrl-\ again goes back to one file. vim: `:vsplit` and
+/// `ctrl-w w`.
+#[test]
+fn two_files_side_by_side_with_focus_switching() {
+    for keymap in ["default", "vim"] {
+        let mut screen = Screen::new(keymap);
+        screen.open("src/main.rs");
+        screen.open("README.md");
+        let split = |screen: &mut Screen| {
+            if keymap == "vim" {
+                screen.type_text(":vsplit");
+                enter(screen);
+            } else {
+                screen.key(KeyCode::Char('\\'), KeyModifiers::CONTROL);
+            }
+        };
+        let focus = |screen: &mut Screen| {
+            if keymap == "vim" {
+                screen.key(KeyCode::Char('w'), KeyModifiers::CONTROL);
+                screen.type_text("w");
+            } else {
+                screen.key(KeyCode::Char('o'), KeyModifiers::ALT);
+            }
+        };
+        split(&mut screen);
+        let shown = screen.draw();
+        let both = shown
+            .lines()
+            .any(|row| row.contains("# cotype") && row.contains("use std::io;"));
+        assert!(both, "{keymap}: side by side\n{shown}");
+
+        let insert = |screen: &mut Screen, c: char| {
+            if keymap == "vim" {
+                screen.type_text("i");
+            }
+            screen.type_text(&c.to_string());
+            if keymap == "vim" {
+                screen.key(KeyCode::Esc, KeyModifiers::NONE);
+            }
+        };
+        insert(&mut screen, 'X');
+        assert!(
+            screen.docs["README.md"]
+                .to_string()
+                .starts_with("X# cotype")
+        );
+        focus(&mut screen);
+        assert_eq!(screen.app.active_path(), Some("src/main.rs"), "{keymap}");
+        insert(&mut screen, 'Y');
+        assert!(
+            screen.docs["src/main.rs"]
+                .to_string()
+                .starts_with("Yuse std::io;")
+        );
+        // Both still shown, the focus now on the right.
+        let shown = screen.draw();
+        assert!(
+            shown
+                .lines()
+                .any(|row| row.contains("X# cotype") && row.contains("Yuse std::io;")),
+            "{keymap}\n{shown}"
+        );
+
+        split(&mut screen);
+        let shown = screen.draw();
+        assert!(
+            !shown.lines().any(|row| row.contains("X# cotype")),
+            "{keymap}: one file again\n{shown}"
+        );
+    }
+}

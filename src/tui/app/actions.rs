@@ -56,6 +56,8 @@ impl App {
             }
             Action::StopFollowing => self.stop_following(commands),
             Action::FindReplace => self.open_find_replace(documents, commands),
+            Action::SplitVertical => self.toggle_split(),
+            Action::FocusOtherPane => self.focus_other_pane(commands),
             Action::AskEveryoneToFollow => commands.push(AppCommand::AskEveryoneToFollow),
             Action::NextTab | Action::PreviousTab | Action::CloseTab if !self.tabs.is_empty() => {
                 self.tab_action(action, commands)
@@ -252,6 +254,7 @@ impl App {
         let modified = self.tabs.get(self.active).is_some_and(|tab| tab.modified);
         match command {
             ExCommand::Nothing => {}
+            ExCommand::VerticalSplit => self.toggle_split(),
             ExCommand::Write => self.action(Action::Save, documents, commands),
             ExCommand::WriteQuit | ExCommand::Exit
                 if path.is_some() && (modified || matches!(command, ExCommand::WriteQuit)) =>

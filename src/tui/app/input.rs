@@ -398,6 +398,14 @@ impl App {
             }
             return;
         }
+        if mouse.kind == MouseEventKind::Down(MouseButton::Left)
+            && let Some((other, _)) = regions.other_pane
+            && other.contains(ratatui::layout::Position::new(mouse.column, mouse.row))
+        {
+            // A click in the other pane focuses it (the click itself places no cursor).
+            self.focus_other_pane(commands);
+            return;
+        }
         let area = regions.editor;
         let Some(tab) = self.tabs.get_mut(self.active) else {
             return;

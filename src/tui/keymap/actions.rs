@@ -122,6 +122,8 @@ actions! {
     NextTab = "next_tab": "Switch to the next open file",
     PreviousTab = "previous_tab": "Switch to the previous open file",
     CloseTab = "close_tab": "Close the current file",
+    SplitVertical = "split_vertical": "Show the next open file side by side with this one (again: one file)",
+    FocusOtherPane = "focus_other_pane": "Move the focus to the other side of the split",
     Undo = "undo" [EDIT | COUNT]: "Undo your last edit (never someone else's)",
     Redo = "redo" [EDIT | COUNT]: "Redo your last undone edit",
     Copy = "copy": "Copy the selection (or the line) to the system clipboard",
