@@ -8,6 +8,9 @@
 //! Multiple cursors: ada adds cursors below (ctrl-alt-down) and types at all of them,
 //! bob (vim: ctrl-alt-down, `i`) too; each sees the other's text on every line.
 //!
+//! Splits: ctrl-\\ (here alt-\\, as tmux loses ctrl-\\) and vim's `:vsplit` show two files
+//! side by side; alt-o and `ctrl-w w` move the typing to the other one.
+//!
 //! Fails (never skips) when tmux is missing.
 
 mod common;
@@ -36,6 +39,7 @@ fn ada_and_bob(test: &str, text: &str) -> (tempfile::TempDir, process::Running, 
     let project = root.path().join("project");
     std::fs::create_dir_all(&project).unwrap();
     std::fs::write(project.join("notes.txt"), text).unwrap();
+    std::fs::write(project.join("other.txt"), "the other file\n").unwrap();
     let (host, link) = start_host(&project, &["--name", "hostie"]);
 
     let tmux = Tmux::named(test);
@@ -45,7 +49,10 @@ fn ada_and_bob(test: &str, text: &str) -> (tempfile::TempDir, process::Running, 
         std::fs::create_dir_all(&config).unwrap();
         std::fs::write(
             config.join("config.toml"),
-            format!("keymap = \"{keymap}\"\n"),
+            // Not following the host on joining: these tests open files themselves, and
+            // the follow starting after that would take the view away (a race seen under
+            // load; see the report of issue 13).
+            format!("keymap = \"{keymap}\"\nfollow_host_on_join = false\n"),
         )
         .unwrap();
         tmux.shell(name, &home);
@@ -198,4 +205,45 @@ fn typing_at_several_cursors_shows_to_the_other_participant_in_both_keymaps() {
             has_line(s, "4 + beta one") && has_line(s, "5 + beta two")
         });
     }
+}
+
+#[test]
+fn two_files_side_by_side_in_both_keymaps() {
+    let (_root, _host, tmux) = ada_and_bob("split", "first line of notes\n");
+    tmux.wait("bob", "normal mode", |s| s.contains("NORMAL"));
+    for name in ["ada", "bob"] {
+        tmux.keys(name, &["C-p"]);
+        tmux.wait(name, "the file picker", |s| s.contains("Open file"));
+        tmux.text(name, "other");
+        tmux.keys(name, &["Enter"]);
+        tmux.wait(name, "other.txt", |s| has_line(s, "1 the other file"));
+    }
+    let side_by_side = |s: &str, left: &str, right: &str| {
+        // (Whole rows: the rule between the panes ends `editor_rows`' rows.)
+        s.lines()
+            .any(|row| row.find(left).zip(row.find(right)).is_some_and(|(l, r)| l < r))
+    };
+    tmux.keys("ada", &["M-\\"]);
+    tmux.wait("ada", "both files", |s| {
+        side_by_side(s, "the other file", "first line of notes")
+    });
+    tmux.keys("ada", &["M-o"]);
+    tmux.text("ada", "ada:");
+    for name in ["ada", "bob"] {
+        tmux.wait(name, "ada's typing in notes.txt", |s| {
+            s.contains("ada:first line of notes")
+        });
+    }
+
+    tmux.text("bob", ":vsplit");
+    tmux.keys("bob", &["Enter"]);
+    tmux.wait("bob", "both files", |s| {
+        side_by_side(s, "the other file", "ada:first line of notes")
+    });
+    tmux.keys("bob", &["C-w"]);
+    tmux.text("bob", "w");
+    tmux.text("bob", "ibob:");
+    tmux.wait("ada", "bob's typing in notes.txt", |s| {
+        s.contains("bob:ada:first line of notes")
+    });
 }
