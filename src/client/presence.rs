@@ -38,6 +38,9 @@ pub const EVERYONE_INTERVAL: Duration = Duration::from_millis(250);
 pub struct View {
     pub path: String,
     pub selection: (usize, usize),
+    /// Our other cursors (multiple cursors), after the primary `selection` in the
+    /// presence's `selections`.
+    pub extra_selections: Vec<(usize, usize)>,
     pub scroll_line: usize,
     pub following: Option<ParticipantId>,
 }
@@ -164,7 +167,9 @@ impl OwnPresence {
                 .get(&view.path)
                 .map_or(0, |document| document.ot.revision());
             presence.path = Some(view.path.clone());
-            presence.selections = vec![view.selection];
+            presence.selections = std::iter::once(view.selection)
+                .chain(view.extra_selections.iter().copied())
+                .collect();
             presence.scroll_line = view.scroll_line;
             presence.following = view.following;
         }
@@ -415,9 +420,27 @@ mod tests {
         Some(View {
             path: "a.txt".into(),
             selection: (at, at),
+            extra_selections: Vec::new(),
             scroll_line: 0,
             following: None,
         })
+    }
+
+    /// Several cursors go out as several selections, the primary first; adding one is a
+    /// move the others hear of.
+    #[test]
+    fn every_cursor_goes_out_primary_first() {
+        let mut session = session_with_document();
+        let mut ours = OwnPresence::default();
+        assert!(ours.moved(view(1)));
+        let mut several = view(1);
+        if let Some(view) = several.as_mut() {
+            view.extra_selections = vec![(3, 3), (4, 5)];
+        }
+        assert!(ours.moved(several), "an added cursor is news");
+        assert!(ours.send_due(&mut session, Instant::now(), None, None));
+        let sent = sent_presence(&mut session);
+        assert_eq!(sent[0].1.selections, vec![(1, 1), (3, 3), (4, 5)]);
     }
 
     /// The documented contract: a presence whose positions include our unconfirmed typing

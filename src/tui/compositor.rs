@@ -80,6 +80,9 @@ pub enum AppCommand {
     SearchPreview(String),
     /// Ask the host about the code at a place; the answer goes to `App::intel_answer`.
     Ask(crate::tui::popup::IntelAsk),
+    /// Run a keymap action as if its key was pressed (the command palette; handled by the
+    /// app itself).
+    RunAction(crate::tui::keymap::Action),
     /// Open `path` with the cursor at `at`: a search result, a reference, a definition.
     GoTo {
         path: String,
@@ -106,8 +109,20 @@ pub enum UiCommand {
     },
     /// A command typed on vim's command line (the text after `:`).
     Ex(String),
+    /// What was typed in the go-to-line prompt (`120`, `120:5`).
+    GoToLine(String),
     /// The answer to the match a `:s///c` shows.
     SubstituteAnswer(crate::tui::editor::SubstituteAnswer),
+    /// The find-and-replace prompt asks for a step in the active file.
+    FindReplace {
+        options: crate::tui::editor::FindOptions,
+        replacement: String,
+        step: crate::tui::find_replace::ReplaceStep,
+    },
+    /// The find-and-replace prompt closed: its matches are no longer marked.
+    FindReplaceClosed,
+    /// Open the command palette with this query (help's "type to run").
+    OpenPalette(String),
 }
 
 /// A change to the layer stack, run after the event is handled.

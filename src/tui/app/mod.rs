@@ -39,10 +39,12 @@ use crate::tui::status::{ConnectionState, Level, Messages};
 use crate::tui::theme::Theme;
 
 mod actions;
+mod find_replace;
 mod follow;
 mod input;
 mod intel;
 mod render;
+mod split;
 mod tabs;
 
 /// Read access to the texts of the session's documents by path (the session owns them).
@@ -109,6 +111,12 @@ pub struct App {
     /// Input that edited the active file: the popups see it once the session applied the
     /// edit (with the character typed, if one was).
     popups_await_edit: Option<Option<char>>,
+    /// Two files side by side (see `split.rs`).
+    split: Option<split::Split>,
+    /// Actions run from the command palette, newest first (they head its list).
+    recent_actions: Vec<Action>,
+    /// The pattern of the open find-and-replace prompt: its matches are marked.
+    file_find: Option<regex::Regex>,
     /// Where the cursor was when vim's `/` opened: it searches from there as you type.
     find_origin: Option<Selection>,
     /// `:wq` saved this file; leave once the host says it is saved.
@@ -124,7 +132,10 @@ pub struct App {
 /// The screen regions, computed the same way for input (mouse, paging) and rendering.
 struct Regions {
     tabs: Rect,
+    /// The focused pane (all of the editor's room without a split).
     editor: Rect,
+    /// With a split: the other pane and the rule between the panes.
+    other_pane: Option<(Rect, Rect)>,
     people: Option<Rect>,
     status: Rect,
     message: Rect,
@@ -160,6 +171,9 @@ impl App {
             popups: Popups::default(),
             popups_await_edit: None,
             find_origin: None,
+            file_find: None,
+            recent_actions: Vec::new(),
+            split: None,
             quit_when_saved: None,
             deferred: None,
             close_armed: None,
@@ -190,7 +204,7 @@ impl App {
             row_if(rows >= 3),
         ])
         .areas(self.size);
-        let (editor, people) = match self.people_width(middle.width) {
+        let (mut editor, people) = match self.people_width(middle.width) {
             Some(width) => {
                 let [editor, people] =
                     Layout::horizontal([Constraint::Min(1), Constraint::Length(width)])
@@ -199,9 +213,15 @@ impl App {
             }
             None => (middle, None),
         };
+        let mut other_pane = None;
+        if let Some((focused, other, rule)) = self.panes(editor) {
+            editor = focused;
+            other_pane = Some((other, rule));
+        }
         Regions {
             tabs,
             editor,
+            other_pane,
             people,
             status,
             message,

@@ -129,6 +129,9 @@ impl App {
                 &mut self.messages,
             );
         }
+        if self.active_path() == Some(path) {
+            self.refresh_find_status(after);
+        }
         if self.active_path() == Some(path)
             && let Some(typed) = self.popups_await_edit.take()
         {
@@ -160,6 +163,10 @@ impl App {
                 after,
                 &mut self.messages,
             );
+        }
+        // The matches move and change with what others type.
+        if self.active_path() == Some(path) {
+            self.refresh_find_status(after);
         }
     }
 

@@ -37,8 +37,8 @@ impl ParticipantLoop {
             }
             AppCommand::Host(command) => self.host_control(command).await,
             AppCommand::IgnoreFiles { adopt } => self.ignore_files_answered(adopt).await,
-            // The app opens the person's menu itself.
-            AppCommand::ManagePerson(_) => {}
+            // The app carries these out itself: a person's menu, an action from the palette.
+            AppCommand::ManagePerson(_) | AppCommand::RunAction(_) => {}
             command @ (AppCommand::WorkspaceSearch(_)
             | AppCommand::CancelSearch
             | AppCommand::SearchPreview(_)

@@ -47,6 +47,8 @@ pub(super) struct ParticipantLoop {
     /// The others' cursors in our text's coordinates: set from their presence, then
     /// carried through every edit (ours and theirs) until their next presence.
     pub(super) cursors: HashMap<ParticipantId, (String, Selection)>,
+    /// Their other cursors (multiple cursors), in the same file as `cursors` says.
+    pub(super) extra_cursors: HashMap<ParticipantId, Vec<Selection>>,
     /// Present when this is the host's own UI.
     pub(super) host: Option<HostSide>,
     /// Search and preview requests in flight for the search panel.
@@ -86,6 +88,7 @@ impl ParticipantLoop {
             quit: false,
             quit_armed: false,
             cursors: HashMap::new(),
+            extra_cursors: HashMap::new(),
             host: None,
             panels: PanelRequests::default(),
             intel: IntelRequests::default(),

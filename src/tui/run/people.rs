@@ -23,6 +23,11 @@ impl ParticipantLoop {
         let view = View {
             path,
             selection: (editor.selection.anchor, editor.selection.head),
+            extra_selections: editor
+                .extra_cursors()
+                .iter()
+                .map(|cursor| (cursor.anchor, cursor.head))
+                .collect(),
             scroll_line: editor.scroll_line(),
             following: self.app.following(),
         };
@@ -112,12 +117,29 @@ impl ParticipantLoop {
                 .filter(|(id, (at, _))| **id != self.session.me.participant && *at == path)
                 .filter_map(|(id, (_, selection))| {
                     let member = self.session.members.get(id)?;
-                    Some(RemoteCursor {
+                    let primary = RemoteCursor {
                         name: self.app.person_name(**id),
                         color: member.color.into(),
                         selection: selection.clamped(len),
-                    })
+                    };
+                    // Their other cursors: the same color, no name of their own.
+                    let extras =
+                        self.extra_cursors
+                            .get(*id)
+                            .into_iter()
+                            .flatten()
+                            .map(|selection| RemoteCursor {
+                                name: String::new(),
+                                color: primary.color,
+                                selection: selection.clamped(len),
+                            });
+                    Some(
+                        std::iter::once(primary.clone())
+                            .chain(extras)
+                            .collect::<Vec<_>>(),
+                    )
                 })
+                .flatten()
                 .collect();
             self.app.set_remote_cursors(&path, cursors);
         }
@@ -140,6 +162,9 @@ impl ParticipantLoop {
                     crate::text::Assoc::Before
                 };
                 *selection = selection.map(operation, assoc);
+                for extra in self.extra_cursors.get_mut(who).into_iter().flatten() {
+                    *extra = extra.map(operation, assoc);
+                }
             }
         }
         self.refresh_cursors();

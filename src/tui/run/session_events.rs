@@ -93,6 +93,8 @@ impl ParticipantLoop {
         let session = &self.session;
         self.cursors
             .retain(|id, _| session.presence.contains_key(id));
+        self.extra_cursors
+            .retain(|id, _| session.presence.contains_key(id));
         self.refresh_people();
         self.try_follow().await;
         // Newcomers learn where everyone is without waiting for them to move.
@@ -104,6 +106,19 @@ impl ParticipantLoop {
             let (anchor, head) = p.selections.first().copied()?;
             Some((p.path.clone()?, Selection { anchor, head }))
         });
+        let extras: Vec<Selection> = self
+            .session
+            .presence
+            .get(&participant)
+            .map(|p| {
+                p.selections
+                    .iter()
+                    .skip(1)
+                    .map(|&(anchor, head)| Selection { anchor, head })
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.extra_cursors.insert(participant, extras);
         match cursor {
             Some(cursor) => self.cursors.insert(participant, cursor),
             None => self.cursors.remove(&participant),
