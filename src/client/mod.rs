@@ -11,6 +11,7 @@ mod participant;
 pub mod presence;
 pub mod request;
 pub mod session;
+pub mod terminals;
 
 pub use participant::Participant;
 

@@ -12,6 +12,7 @@ pub mod rate;
 pub mod search;
 pub mod session;
 pub mod syntactic;
+pub mod terminals;
 pub mod workspace;
 
 pub use session::{HostOptions, HostSession};

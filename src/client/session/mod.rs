@@ -22,6 +22,7 @@ use crate::text::{Client, Operation, OtError, RemoteOutcome};
 
 mod incoming;
 mod responses;
+mod terminals;
 
 /// One open document.
 pub struct ClientDocument {
@@ -128,6 +129,15 @@ pub enum SessionEvent {
     },
     /// Any other event from the host (diagnostics, files changed on disk…).
     Host(Event),
+    /// A shared terminal changed (`None`: who may type); see `Session::terminals`.
+    Terminal {
+        id: Option<crate::protocol::message::TerminalId>,
+    },
+    /// The host refused our keystrokes.
+    TerminalRefused {
+        id: crate::protocol::message::TerminalId,
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -184,6 +194,8 @@ pub struct Session {
     /// Saves asked for while our edits to the file were unconfirmed: sent once the host
     /// has them all, so a save never writes less than what we typed before it.
     saves_after_sync: Vec<(String, RequestId)>,
+    /// Shared terminals: which exist, who may type, the screens we watch.
+    pub terminals: crate::client::terminals::ClientTerminals,
 }
 
 impl Session {
@@ -205,6 +217,7 @@ impl Session {
             events: VecDeque::new(),
             catching_up: HashMap::new(),
             saves_after_sync: Vec::new(),
+            terminals: Default::default(),
         }
     }
 
@@ -386,6 +399,8 @@ impl Session {
                 Pending::CatchUp { path },
             );
         }
+        let rewatch = self.terminals.rewatch();
+        self.send_terminal(rewatch);
     }
 }
 

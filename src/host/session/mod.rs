@@ -28,6 +28,7 @@ use crate::protocol::{HOST_ID, ParticipantId};
 pub use crate::host_control::{Approval, HostCommand, HostControl, HostEvent, Person};
 
 mod documents_served;
+mod shared_terminals;
 mod language_servers;
 mod members;
 mod relay_link;
@@ -97,6 +98,8 @@ pub struct HostSession {
     /// take: they go out together once the waiting messages are handled.
     applied: Vec<AppliedEdit>,
     applied_bytes: usize,
+    /// Shared terminals and who may type in them.
+    terminals: crate::host::terminals::Terminals,
 }
 
 impl HostSession {
@@ -159,6 +162,7 @@ impl HostSession {
             applied: Vec::new(),
             applied_bytes: 0,
             presence_seq: 0,
+            terminals: crate::host::terminals::Terminals::new(Default::default()),
         })
     }
 
@@ -169,6 +173,11 @@ impl HostSession {
             events: self.event_receiver.take()?,
             people: self.people.subscribe(),
         })
+    }
+
+    /// Size and scrollback of the shared terminals opened from now on.
+    pub fn set_terminal_options(&mut self, options: crate::host::terminals::TerminalOptions) {
+        self.terminals = crate::host::terminals::Terminals::new(options);
     }
 
     /// For the host's own terminal UI to join as the host (`Driver::join_as`). Keep it in
@@ -338,6 +347,7 @@ impl HostSession {
                     }
                     // Also one who gave up waiting: the host stops asking about them.
                     self.tell(HostEvent::MemberLeft(left.member));
+                    self.end_terminal_grant(participant).await?;
                 }
             }
             FromRelay::Error { message, fatal, .. } => {
@@ -386,6 +396,7 @@ impl HostSession {
             }
             Message::Edit(edit) => self.on_edit(from, edit).await,
             Message::KeyUpdate(_) => Ok(()),
+            Message::Terminal(terminal) => self.on_terminal(from, terminal).await,
             Message::Welcome(_) | Message::Response { .. } | Message::Event(_) => {
                 tracing::debug!(
                     participant = from,

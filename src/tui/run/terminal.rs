@@ -1,0 +1,147 @@
+//! Shared terminals in the loop: the pane that shows one in place of the editor, its keys,
+//! and for the host's own user, opening one and sizing it to the pane (the PTY's size is
+//! the host user's pane, see docs/PROTOCOL.md "Shared terminals").
+
+use super::event_loop::ParticipantLoop;
+use crate::protocol::message::TerminalId;
+use crate::protocol::message::Role;
+use crate::tui::compositor::Event;
+use crate::tui::status::Level;
+use crate::tui::terminal_pane::{PaneKey, TerminalPane};
+
+impl ParticipantLoop {
+    /// Shows terminal `id` (and starts watching it once the session knows it).
+    pub(super) fn terminal_pane_show(&mut self, id: TerminalId) {
+        self.terminal.show(id);
+        self.terminal_sync();
+        self.dirty = true;
+    }
+
+    /// Keys and pastes while a terminal is shown, and the key that shows or hides it.
+    /// True when the terminal took the event.
+    pub(super) fn terminal_input(&mut self, event: &Event) -> bool {
+        if let Event::Key(key) = event
+            && self.terminal.is_toggle(key)
+        {
+            self.toggle_terminal();
+            return true;
+        }
+        let Some(id) = self.terminal.shown else {
+            return false;
+        };
+        let may_type = self.session.may_type_in_terminals();
+        let Some(view) = self.session.terminals.list.get_mut(&id) else {
+            return false;
+        };
+        let outcome = match event {
+            Event::Key(key) => TerminalPane::key(key, view, may_type),
+            Event::Paste(text) if may_type => PaneKey::Send(TerminalPane::paste(text, view)),
+            Event::Paste(_) => PaneKey::ReadOnly,
+            _ => return false,
+        };
+        let scroll_to = |view: &mut crate::client::terminals::TerminalView, lines: isize| {
+            if let Some(parser) = view.emulator.as_mut() {
+                let now = parser.screen().scrollback() as isize;
+                parser
+                    .screen_mut()
+                    .set_scrollback(now.saturating_add(lines).max(0) as usize);
+            }
+        };
+        match outcome {
+            PaneKey::Send(bytes) => {
+                scroll_to(view, isize::MIN / 2);
+                if view.exited.is_some() {
+                    self.app
+                        .message(Level::Info, "this terminal's program has ended");
+                } else if let Err(message) = self.session.terminal_input(id, &bytes) {
+                    self.app.message(Level::Warning, message);
+                }
+            }
+            PaneKey::Scroll(lines) => scroll_to(view, lines),
+            PaneKey::Live => scroll_to(view, isize::MIN / 2),
+            PaneKey::ReadOnly => self.app.message(
+                Level::Info,
+                format!(
+                    "read-only: the host has not let you type here (arrows, pageup/pagedown, g/G scroll; {} goes back)",
+                    self.terminal.toggle_name()
+                ),
+            ),
+            PaneKey::Ignored => {}
+        }
+        true
+    }
+
+    /// Shows the last terminal or the first one open; the host's own user opens one when
+    /// there is none.
+    fn toggle_terminal(&mut self) {
+        if self.terminal.shown.is_some() {
+            self.terminal.hide();
+            return;
+        }
+        let list = &self.session.terminals.list;
+        let open = |id: &TerminalId| list.get(id).is_some_and(|view| view.exited.is_none());
+        let pick = self
+            .terminal
+            .last
+            .filter(|id| list.contains_key(id))
+            .or_else(|| list.keys().copied().find(open))
+            .or_else(|| list.keys().next_back().copied());
+        match pick {
+            Some(id) => self.terminal_pane_show(id),
+            None if self.session.me.role == Role::Host => {
+                // Through the serving task, which tells us its id to show.
+                let open = crate::host_control::HostCommand::OpenTerminal {
+                    name: None,
+                    command: None,
+                };
+                match &self.host {
+                    Some(host) if host.commands.try_send(open).is_ok() => {}
+                    _ => self.session.open_terminal("", None),
+                }
+                self.app.message(Level::Info, "opening a shared terminal…");
+            }
+            None => self.app.message(
+                Level::Info,
+                "no shared terminal is open; the host opens one",
+            ),
+        }
+    }
+
+    /// A terminal changed: tell of new ones, follow what the host's user opened.
+    pub(super) fn terminal_changed(&mut self, id: Option<TerminalId>) {
+        if let Some(view) = id.and_then(|id| self.session.terminals.list.get(&id))
+            && !view.watching()
+            && view.exited.is_none()
+            && self.terminal.shown != Some(view.id)
+            && self.terminal.last.is_none()
+        {
+            let message = format!(
+                "shared terminal '{}' is open: {} shows it",
+                view.name,
+                self.terminal.toggle_name()
+            );
+            self.app.message(Level::Info, message);
+        }
+        self.terminal_sync();
+    }
+
+    /// Watches the terminal shown; for the host's own user, sizes it to the pane.
+    pub(super) fn terminal_sync(&mut self) {
+        let Some(id) = self.terminal.shown else {
+            return;
+        };
+        let Some(view) = self.session.terminals.list.get(&id) else {
+            return;
+        };
+        let (watching, running) = (view.watching(), view.exited.is_none());
+        if !watching && running {
+            self.session.watch_terminal(id);
+        }
+        if self.session.me.role == Role::Host && running {
+            let grid = TerminalPane::grid_area(self.app.editor_area());
+            if grid.width >= 2 && grid.height >= 2 {
+                self.session.resize_terminal(id, grid.width, grid.height);
+            }
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Shared terminals end to end: a real host running a real shell in a real PTY, a real
+//! relay, participants through the client API; the host's refusal of keystrokes from a
+//! member it has not let type, tried with crafted frames; and a participant's editor in
+//! tmux showing the terminal as a user sees it.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use cotype::channel::Incoming;
+use cotype::client::Participant;
+use cotype::host::session::{Approval, HostCommand, HostControl};
+use cotype::host::{HostOptions, HostSession};
+use cotype::link::Link;
+use cotype::protocol::header::Route;
+use cotype::protocol::message::{Message, TerminalMessage};
+use cotype::relay::RelayConfig;
+use common::tmux::{HeadlessHost, Tmux};
+
+/// A host sharing `dir` with one terminal running `command` (id 1).
+async fn host_with_terminal(
+    dir: &Path,
+    relay: std::net::SocketAddr,
+    command: &str,
+) -> (Link, HostControl) {
+    let mut session = HostSession::start(HostOptions {
+        root: dir.to_path_buf(),
+        relay: relay.to_string(),
+        insecure: false,
+        hide: Vec::new(),
+        name: "hostie".into(),
+        approval: Approval::Auto,
+        trust_project: false,
+    })
+    .await
+    .expect("host starts");
+    session
+        .open_terminal(Some(command.to_owned()))
+        .await
+        .expect("a terminal starts");
+    let link = session.link.clone();
+    let control = session.control().unwrap();
+    tokio::spawn(async move {
+        let _ = session.run().await;
+    });
+    (link, control)
+}
+
+/// Until the session's people show `participant` admitted.
+async fn admitted(control: &mut HostControl, participant: u32) {
+    let wait = control.people.wait_for(|people| {
+        people
+            .iter()
+            .any(|person| person.member.participant == participant && person.admitted)
+    });
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .expect("the member is admitted")
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_granted_member_runs_echo_and_a_late_joiner_sees_the_screen() {
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (link, mut control) =
+        host_with_terminal(dir.path(), relay.address, "PS1='$ ' exec sh").await;
+
+    let mut bob = Participant::join(&link, "bob").await.unwrap();
+    admitted(&mut control, bob.id()).await;
+    assert_eq!(
+        bob.session.terminals.list.get(&1).map(|t| t.name.as_str()),
+        Some("term1"),
+        "a joiner learns which terminals are open"
+    );
+    bob.watch_terminal(1).await;
+    bob.terminal_screen(1, |screen| screen.contains("$ "))
+        .await
+        .expect("the shell's prompt shows");
+    assert!(
+        bob.type_in_terminal(1, b"echo hi\r").await.is_err(),
+        "not granted: refused before it leaves"
+    );
+
+    control
+        .commands
+        .send(HostCommand::SetTerminalWriter {
+            participant: bob.id(),
+            allowed: true,
+        })
+        .await
+        .unwrap();
+    // The grant arrives as a `Grants` message; until then the client refuses itself.
+    let bob_id = bob.id();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !bob.session.terminals.writers.contains(&bob_id) {
+        assert!(std::time::Instant::now() < deadline, "the grant never came");
+        let _ = tokio::time::timeout(
+            Duration::from_millis(200),
+            bob.terminal_screen(1, |_| false),
+        )
+        .await;
+    }
+    bob.type_in_terminal(1, b"echo TERM_$((6*7))\r")
+        .await
+        .unwrap();
+    // The shell computed it: the typed text alone does not contain TERM_42.
+    let screen = bob
+        .terminal_screen(1, |screen| screen.lines().any(|line| line == "TERM_42"))
+        .await
+        .expect("the echo's output shows at the participant");
+    assert!(screen.contains("echo TERM_$((6*7))"), "{screen}");
+
+    let mut carol = Participant::join(&link, "carol").await.unwrap();
+    carol.watch_terminal(1).await;
+    let late = carol
+        .terminal_screen(1, |screen| screen.lines().any(|line| line == "TERM_42"))
+        .await
+        .expect("a late joiner gets the current screen");
+    assert_eq!(late, screen, "the late joiner sees what bob sees");
+}
+
+/// Attack: a member the host has not let type sends `Input` frames of its own making
+/// (its client would refuse). The host refuses them and says so; once granted, the very
+/// same frame runs, so the test would notice a host that ignored input altogether.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystrokes_from_a_member_not_granted_are_refused_by_the_host() {
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (link, mut control) = host_with_terminal(dir.path(), relay.address, "exec sh").await;
+    let mallory = Participant::join(&link, "mallory").await.unwrap();
+    let mallory_id = mallory.id();
+    admitted(&mut control, mallory_id).await;
+    let mut channel = mallory.into_channel();
+    let input = Message::Terminal(TerminalMessage::Input {
+        id: 1,
+        bytes: b"touch PWNED\r".to_vec(),
+    });
+    channel.sender.send(Route::Host, &input).await.unwrap();
+    let refused = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Incoming::Message {
+                message: Message::Terminal(TerminalMessage::InputRefused { reason, .. }),
+                ..
+            } = channel.recv().await
+            {
+                return reason;
+            }
+        }
+    })
+    .await
+    .expect("the host says it refused");
+    assert!(refused.contains("not let you type"), "{refused}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !dir.path().join("PWNED").exists(),
+        "a member not granted ran a command on the host"
+    );
+
+    control
+        .commands
+        .send(HostCommand::SetTerminalWriter {
+            participant: mallory_id,
+            allowed: true,
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    channel.sender.send(Route::Host, &input).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !dir.path().join("PWNED").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "granted, the same frame never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A participant's editor shows the terminal's colored output in its pane, as a user
+/// sees it, with the PTY's size in the title.
+#[test]
+fn the_participant_editor_shows_the_terminal_with_colors() {
+    let project = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    common::write_tree(project.path(), &[("notes.txt", b"hello\n")]);
+    let host = HeadlessHost::start_with(
+        project.path(),
+        Some(home.path()),
+        &[
+            "--terminal",
+            "printf '\\033[31mRED_MARK\\033[0m plain\\n'; exec sh",
+            "--terminal-size",
+            "80x20",
+        ],
+    );
+    let tmux = Tmux::named("terminals");
+    tmux.shell("bob", home.path());
+    tmux.text(
+        "bob",
+        &format!(
+            "{} join '{}' --name bob",
+            env!("CARGO_BIN_EXE_cotype"),
+            host.link
+        ),
+    );
+    tmux.keys("bob", &["Enter"]);
+    tmux.wait("bob", "the notice of the terminal", |screen| {
+        screen.contains("shared terminal 'term1' is open")
+    });
+    tmux.keys("bob", &["M-`"]);
+    let screen = tmux.wait("bob", "the terminal's output", |screen| {
+        screen.contains("RED_MARK plain")
+    });
+    assert!(screen.contains("⌨ term1 80×20"), "{screen}");
+    assert!(screen.contains("read-only"), "{screen}");
+    let colored = tmux.run(&["capture-pane", "-p", "-e", "-t", "bob"]);
+    let line = colored
+        .lines()
+        .find(|line| line.contains("RED_MARK"))
+        .unwrap();
+    let before = &line[..line.find("RED_MARK").unwrap()];
+    assert!(
+        before.ends_with("\u{1b}[31m") || before.contains("38;5;1m") || before.contains("[31m"),
+        "RED_MARK is not red: {line:?}"
+    );
+    // Typing is refused here, at the viewer, with a reason.
+    tmux.text("bob", "x");
+    tmux.wait("bob", "the read-only notice", |screen| {
+        screen.contains("the host has not let you type here")
+    });
+    tmux.keys("bob", &["M-`"]);
+    tmux.wait("bob", "the editor back", |screen| {
+        !screen.contains("⌨ term1")
+    });
+}
