@@ -8,6 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use common::tmux::{HeadlessHost, Tmux, editor_rows};
 use cotype::channel::Incoming;
 use cotype::client::Participant;
 use cotype::host::session::{Approval, HostCommand, HostControl};
@@ -16,7 +17,6 @@ use cotype::link::Link;
 use cotype::protocol::header::Route;
 use cotype::protocol::message::{Message, TerminalMessage};
 use cotype::relay::RelayConfig;
-use common::tmux::{HeadlessHost, Tmux};
 
 /// A host sharing `dir` with one terminal running `command` (id 1).
 async fn host_with_terminal(
@@ -69,11 +69,11 @@ async fn a_granted_member_runs_echo_and_a_late_joiner_sees_the_screen() {
 
     let mut bob = Participant::join(&link, "bob").await.unwrap();
     admitted(&mut control, bob.id()).await;
-    assert_eq!(
-        bob.session.terminals.list.get(&1).map(|t| t.name.as_str()),
-        Some("term1"),
-        "a joiner learns which terminals are open"
-    );
+    let id = bob
+        .find_terminal(Some("term1"))
+        .await
+        .expect("a joiner learns which terminals are open");
+    assert_eq!(id, 1);
     bob.watch_terminal(1).await;
     bob.terminal_screen(1, |screen| screen.contains("$ "))
         .await
@@ -113,6 +113,7 @@ async fn a_granted_member_runs_echo_and_a_late_joiner_sees_the_screen() {
     assert!(screen.contains("echo TERM_$((6*7))"), "{screen}");
 
     let mut carol = Participant::join(&link, "carol").await.unwrap();
+    carol.find_terminal(None).await.unwrap();
     carol.watch_terminal(1).await;
     let late = carol
         .terminal_screen(1, |screen| screen.lines().any(|line| line == "TERM_42"))
@@ -234,4 +235,132 @@ fn the_participant_editor_shows_the_terminal_with_colors() {
     tmux.wait("bob", "the editor back", |screen| {
         !screen.contains("⌨ term1")
     });
+}
+
+/// The first `http(s)://…#…` link on the session card, its wrapped rows joined back.
+fn link_on(screen: &str) -> Option<String> {
+    let inside = |line: &str| line.trim().trim_matches('│').trim().to_owned();
+    let lines: Vec<String> = screen.lines().map(inside).collect();
+    let start = lines
+        .iter()
+        .position(|line| line.starts_with("http") && line.contains('#'))?;
+    let mut link = lines[start].clone();
+    for line in &lines[start + 1..] {
+        let key_text = !line.is_empty()
+            && line
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !key_text {
+            break;
+        }
+        link.push_str(line);
+    }
+    Some(link)
+}
+
+/// The `⌨ NAME COLS×ROWS` part of a pane's title row.
+fn terminal_title(screen: &str) -> String {
+    let line = screen.lines().find(|line| line.contains('⌨')).unwrap();
+    line.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The host's own editor opens a terminal with one key and types in it; a participant
+/// sees the same screen at the host's pane size, cannot type until the host lets them
+/// from the people menu, and then runs a command on the host.
+#[test]
+fn the_host_opens_a_terminal_in_its_editor_and_lets_a_participant_type() {
+    let bin = env!("CARGO_BIN_EXE_cotype");
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(project.join("notes.txt"), "hello\n").unwrap();
+    let tmux = Tmux::named("terminal-host");
+
+    tmux.shell("alice", &home);
+    tmux.text(
+        "alice",
+        &format!(
+            "SHELL=/bin/sh PS1='t$ ' {bin} host {} --name alice --approve auto",
+            project.display()
+        ),
+    );
+    tmux.keys("alice", &["Enter"]);
+    let card = tmux.wait("alice", "the session card", |s| {
+        s.contains("Share this link") && link_on(s).is_some()
+    });
+    let link = link_on(&card).unwrap();
+    tmux.keys("alice", &["q"]);
+    tmux.wait("alice", "the card closed", |s| {
+        !s.contains("Share this link")
+    });
+
+    tmux.keys("alice", &["M-`"]);
+    tmux.wait("alice", "a shell in a new terminal", |s| {
+        s.contains("⌨ term1") && s.contains("t$")
+    });
+    tmux.text("alice", "echo HOST_$((2+3))");
+    tmux.keys("alice", &["Enter"]);
+    let host_screen = tmux.wait("alice", "the command's output", |s| {
+        editor_rows(s)
+            .iter()
+            .any(|line| line.trim_end() == "HOST_5")
+    });
+    let size = terminal_title(&host_screen);
+
+    tmux.shell("bob", &home);
+    tmux.text("bob", &format!("{bin} join '{link}' --name bob"));
+    tmux.keys("bob", &["Enter"]);
+    tmux.wait("bob", "the editor", |s| s.contains("alice"));
+    tmux.keys("bob", &["M-`"]);
+    let bob_screen = tmux.wait("bob", "the host's terminal", |s| {
+        editor_rows(s)
+            .iter()
+            .any(|line| line.trim_end() == "HOST_5")
+    });
+    assert_eq!(
+        terminal_title(&bob_screen),
+        size,
+        "the host's pane decides the size"
+    );
+    assert!(bob_screen.contains("✎ alice"), "{bob_screen}");
+    tmux.text("bob", "x");
+    tmux.wait("bob", "the read-only notice", |s| {
+        s.contains("the host has not let you type")
+    });
+
+    // The host hides the terminal (else its keys go to the shell) and lets bob type.
+    tmux.keys("alice", &["M-`"]);
+    tmux.wait("alice", "the editor back", |s| !s.contains("⌨ term1"));
+    tmux.keys("alice", &["M-m"]);
+    tmux.wait("alice", "the people menu", |s| s.contains("bob  ("));
+    tmux.keys("alice", &["Enter"]);
+    tmux.wait("alice", "bob's menu", |s| s.contains("Let them type"));
+    tmux.keys("alice", &["Down", "Down", "Enter"]);
+    tmux.wait("alice", "the warning", |s| {
+        s.contains("bob may type in shared terminals")
+    });
+    tmux.wait("bob", "the grant", |s| {
+        s.contains("typing goes to the terminal")
+    });
+    tmux.text("bob", "echo BOB_$((3+4)) > bob.txt");
+    tmux.keys("bob", &["Enter"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(project.join("bob.txt"))
+        .ok()
+        .as_deref()
+        != Some("BOB_7\n")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bob's command never ran on the host; bob sees:\n{}",
+            tmux.screen("bob")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tmux.wait("alice", "the typist in the title", |s| s.contains("bob"));
 }

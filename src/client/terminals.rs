@@ -299,6 +299,39 @@ impl crate::client::Participant {
         Ok(())
     }
 
+    /// The id of the shared terminal called `name` (any: the first open), once the host
+    /// has said it is open (right after the welcome for those open then); waits up to
+    /// `HOST_TIMEOUT`.
+    pub async fn find_terminal(
+        &mut self,
+        name: Option<&str>,
+    ) -> Result<TerminalId, crate::client::ClientError> {
+        let deadline = tokio::time::Instant::now() + crate::client::HOST_TIMEOUT;
+        loop {
+            let found =
+                self.session.terminals.list.values().find(|view| {
+                    view.exited.is_none() && name.is_none_or(|name| view.name == name)
+                });
+            if let Some(view) = found {
+                return Ok(view.id);
+            }
+            self.next_terminal_event(deadline).await?;
+        }
+    }
+
+    async fn next_terminal_event(
+        &mut self,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), crate::client::ClientError> {
+        let wanted = |event: &crate::client::session::SessionEvent| {
+            matches!(event, crate::client::session::SessionEvent::Terminal { .. })
+        };
+        tokio::time::timeout_at(deadline, self.next_event(wanted))
+            .await
+            .map_err(|_| crate::client::ClientError::HostTimeout)??;
+        Ok(())
+    }
+
     /// Waits (up to `HOST_TIMEOUT`) until terminal `id`'s screen, as text, satisfies
     /// `ready`, and returns it; the terminals' state is kept current meanwhile.
     pub async fn terminal_screen(
@@ -318,12 +351,7 @@ impl crate::client::Participant {
             if let Some(contents) = contents.filter(|contents| ready(contents)) {
                 return Ok(contents);
             }
-            let wanted = |event: &crate::client::session::SessionEvent| {
-                matches!(event, crate::client::session::SessionEvent::Terminal { .. })
-            };
-            tokio::time::timeout_at(deadline, self.next_event(wanted))
-                .await
-                .map_err(|_| crate::client::ClientError::HostTimeout)??;
+            self.next_terminal_event(deadline).await?;
         }
     }
 }

@@ -58,7 +58,11 @@ pub fn parse(line: &str) -> ConsoleLine {
         },
         (Some("term-close"), Some(id)) => Some(HostCommand::CloseTerminal { id }),
         (Some("term-open"), _) => {
-            let command = line.trim_start().strip_prefix("term-open").unwrap_or("").trim();
+            let command = line
+                .trim_start()
+                .strip_prefix("term-open")
+                .unwrap_or("")
+                .trim();
             Some(HostCommand::OpenTerminal {
                 name: None,
                 command: (!command.is_empty()).then(|| command.to_owned()),

@@ -74,6 +74,11 @@ pub enum AppCommand {
     Remove {
         participant: ParticipantId,
     },
+    /// Host only: let someone type in the shared terminals, or stop them.
+    SetTerminalWriter {
+        participant: ParticipantId,
+        allowed: bool,
+    },
     /// Host only: open what can be done with this person (handled by the app itself).
     ManagePerson(ParticipantId),
     /// Search all shared files (cancelling the search asked before, if still running).

@@ -163,21 +163,41 @@ impl TerminalPane {
         title.push_str(&format!(" · {} hides", self.toggle_name()));
         let buffer = frame.buffer_mut();
         let title_style = theme.get("ui.statusline");
-        buffer.set_stringn(area.x, area.y, " ".repeat(area.width.into()), area.width.into(), title_style);
+        buffer.set_stringn(
+            area.x,
+            area.y,
+            " ".repeat(area.width.into()),
+            area.width.into(),
+            title_style,
+        );
         buffer.set_stringn(area.x, area.y, &title, area.width.into(), title_style);
         let pad = theme.get("ui.virtual");
         for y in grid.y..grid.y + grid.height {
-            buffer.set_stringn(grid.x, y, " ".repeat(grid.width.into()), grid.width.into(), pad);
+            buffer.set_stringn(
+                grid.x,
+                y,
+                " ".repeat(grid.width.into()),
+                grid.width.into(),
+                pad,
+            );
         }
         let Some(screen) = screen else {
-            buffer.set_stringn(grid.x, grid.y, "loading the screen…", grid.width.into(), pad);
+            buffer.set_stringn(
+                grid.x,
+                grid.y,
+                "loading the screen…",
+                grid.width.into(),
+                pad,
+            );
             return;
         };
         let (rows, cols) = screen.size();
         let (cursor_row, cursor_col) = screen.cursor_position();
         // A smaller pane shows the part with the cursor.
         let origin = |cursor: u16, size: u16, shown: u16| {
-            (cursor + 1).saturating_sub(shown).min(size.saturating_sub(shown))
+            (cursor + 1)
+                .saturating_sub(shown)
+                .min(size.saturating_sub(shown))
         };
         let row0 = origin(cursor_row, rows, grid.height);
         let col0 = origin(cursor_col, cols, grid.width);
@@ -313,8 +333,16 @@ mod tests {
             (key(KeyCode::Char('é'), none), false, "é".as_bytes()),
             (key(KeyCode::Enter, none), false, b"\r"),
             (key(KeyCode::Backspace, none), false, b"\x7f"),
-            (key(KeyCode::Char('c'), KeyModifiers::CONTROL), false, b"\x03"),
-            (key(KeyCode::Char('d'), KeyModifiers::CONTROL), false, b"\x04"),
+            (
+                key(KeyCode::Char('c'), KeyModifiers::CONTROL),
+                false,
+                b"\x03",
+            ),
+            (
+                key(KeyCode::Char('d'), KeyModifiers::CONTROL),
+                false,
+                b"\x04",
+            ),
             (key(KeyCode::Char('b'), KeyModifiers::ALT), false, b"\x1bb"),
             (key(KeyCode::Up, none), false, b"\x1b[A"),
             (key(KeyCode::Up, none), true, b"\x1bOA"),

@@ -28,10 +28,10 @@ use crate::protocol::{HOST_ID, ParticipantId};
 pub use crate::host_control::{Approval, HostCommand, HostControl, HostEvent, Person};
 
 mod documents_served;
-mod shared_terminals;
 mod language_servers;
 mod members;
 mod relay_link;
+mod shared_terminals;
 mod watching;
 
 use members::Participant;

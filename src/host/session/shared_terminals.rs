@@ -20,7 +20,10 @@ impl HostSession {
         message: TerminalMessage,
     ) -> anyhow::Result<()> {
         if !self.participants.get(&from).is_some_and(|p| p.admitted) {
-            tracing::warn!(participant = from, "terminal message before admission ignored");
+            tracing::warn!(
+                participant = from,
+                "terminal message before admission ignored"
+            );
             return Ok(());
         }
         let sender = self.sender();

@@ -124,7 +124,9 @@ impl Terminals {
             cols,
             rows,
         };
-        let _ = sender.send(Route::Everyone, &Message::Terminal(opened)).await;
+        let _ = sender
+            .send(Route::Everyone, &Message::Terminal(opened))
+            .await;
         tracing::info!(terminal = id, "opened shared terminal {name}");
         self.running.insert(
             id,
@@ -140,17 +142,20 @@ impl Terminals {
 
     /// What a joiner is told right after its welcome: each terminal, and who may type.
     pub fn announcements(&mut self) -> Vec<TerminalMessage> {
-        self.running.retain(|_, running| !running.commands.is_closed());
-        let mut messages: Vec<TerminalMessage> = self
-            .running
-            .iter()
-            .map(|(&id, running)| TerminalMessage::Opened {
+        self.running
+            .retain(|_, running| !running.commands.is_closed());
+        let mut messages = Vec::new();
+        for (&id, running) in &self.running {
+            messages.push(TerminalMessage::Opened {
                 id,
                 name: running.name.clone(),
                 cols: running.cols,
                 rows: running.rows,
-            })
-            .collect();
+            });
+            if let Some(&by) = self.last_typist.get(&id) {
+                messages.push(TerminalMessage::Typing { id, by });
+            }
+        }
         messages.push(self.grants());
         messages
     }
@@ -175,22 +180,11 @@ impl Terminals {
     /// had one.
     pub fn member_gone(&mut self, participant: ParticipantId) -> Option<TerminalMessage> {
         self.refused.remove(&participant);
-        self.writers
-            .remove(&participant)
-            .then(|| self.grants())
+        self.writers.remove(&participant).then(|| self.grants())
     }
 
     pub fn may_type(&self, participant: ParticipantId, owner: Option<ParticipantId>) -> bool {
         participant == HOST_ID || Some(participant) == owner || self.writers.contains(&participant)
-    }
-
-    /// The terminals running now: (id, name).
-    pub fn list(&self) -> Vec<(TerminalId, String)> {
-        self.running
-            .iter()
-            .filter(|(_, running)| !running.commands.is_closed())
-            .map(|(&id, running)| (id, running.name.clone()))
-            .collect()
     }
 
     /// A terminal message from `from` (admitted), with the host's own user being
@@ -286,11 +280,6 @@ impl Terminals {
     /// Ends a terminal's program (its task says `Closed` to everyone).
     pub fn close(&mut self, id: TerminalId) {
         self.tell(id, Command::Close);
-    }
-
-    /// The host user's pane size for terminal `id` (see `on_message`'s `Resize`).
-    pub fn resize(&mut self, id: TerminalId, cols: u16, rows: u16) {
-        self.tell(id, Command::Resize { cols, rows });
     }
 
     fn tell(&mut self, id: TerminalId, command: Command) {

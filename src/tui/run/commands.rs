@@ -39,7 +39,8 @@ impl ParticipantLoop {
             | AppCommand::Admit { .. }
             | AppCommand::Refuse { .. }
             | AppCommand::SetRole { .. }
-            | AppCommand::Remove { .. }) => self.host_control(command).await,
+            | AppCommand::Remove { .. }
+            | AppCommand::SetTerminalWriter { .. }) => self.host_control(command).await,
             // The app opens the person's menu itself.
             AppCommand::ManagePerson(_) => {}
             command @ (AppCommand::WorkspaceSearch(_)

@@ -77,6 +77,16 @@ impl ParticipantLoop {
             AppCommand::Remove { participant } => {
                 self.host_command(HostCommand::Remove { participant }).await;
             }
+            AppCommand::SetTerminalWriter {
+                participant,
+                allowed,
+            } => {
+                self.host_command(HostCommand::SetTerminalWriter {
+                    participant,
+                    allowed,
+                })
+                .await;
+            }
             other => tracing::debug!("not a host control: {other:?}"),
         }
     }

@@ -84,6 +84,7 @@ impl ParticipantLoop {
                     file,
                     following: following.map(name_of),
                     read_only: member.role == Role::ReadOnly,
+                    terminal_writer: session.terminals.writers.contains(&member.participant),
                     is_host: member.role == Role::Host,
                     is_you,
                     latency_ms: if is_you {

@@ -62,9 +62,9 @@ impl ParticipantLoop {
             }
             SessionEvent::Host(message) => self.host_message(message),
             SessionEvent::Terminal { id } => self.terminal_changed(id),
-            SessionEvent::TerminalRefused { reason, .. } => {
-                self.app.message(Level::Warning, format!("terminal: {reason}"))
-            }
+            SessionEvent::TerminalRefused { reason, .. } => self
+                .app
+                .message(Level::Warning, format!("terminal: {reason}")),
         }
     }
 

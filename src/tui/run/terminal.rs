@@ -3,8 +3,8 @@
 //! the host user's pane, see docs/PROTOCOL.md "Shared terminals").
 
 use super::event_loop::ParticipantLoop;
-use crate::protocol::message::TerminalId;
 use crate::protocol::message::Role;
+use crate::protocol::message::TerminalId;
 use crate::tui::compositor::Event;
 use crate::tui::status::Level;
 use crate::tui::terminal_pane::{PaneKey, TerminalPane};
@@ -109,6 +109,10 @@ impl ParticipantLoop {
 
     /// A terminal changed: tell of new ones, follow what the host's user opened.
     pub(super) fn terminal_changed(&mut self, id: Option<TerminalId>) {
+        if id.is_none() {
+            // Who may type changed: the people panel marks them.
+            self.refresh_people();
+        }
         if let Some(view) = id.and_then(|id| self.session.terminals.list.get(&id))
             && !view.watching()
             && view.exited.is_none()
