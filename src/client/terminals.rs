@@ -231,60 +231,6 @@ impl ClientTerminals {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn opened(terminals: &mut ClientTerminals) {
-        terminals.on_message(TerminalMessage::Opened {
-            id: 1,
-            name: "build".into(),
-            cols: 20,
-            rows: 4,
-        });
-    }
-
-    fn output(seq: u64, bytes: &[u8]) -> TerminalMessage {
-        TerminalMessage::Output {
-            id: 1,
-            seq,
-            bytes: bytes.to_vec(),
-        }
-    }
-
-    /// Output that came while the snapshot was arriving applies after it, without what
-    /// the snapshot already had; a gap asks for a new snapshot.
-    #[test]
-    fn the_snapshot_then_output_in_order_and_a_gap_asks_again() {
-        let mut terminals = ClientTerminals::default();
-        opened(&mut terminals);
-        assert_eq!(terminals.watch(1), vec![TerminalMessage::Watch { id: 1 }]);
-        assert!(terminals.on_message(output(3, b"old")).is_empty());
-        assert!(terminals.on_message(output(4, b" new")).is_empty());
-        let snapshot = TerminalMessage::Snapshot {
-            id: 1,
-            seq: 3,
-            cols: 20,
-            rows: 4,
-            last: true,
-            bytes: b"$ old".to_vec(),
-        };
-        assert!(terminals.on_message(snapshot).is_empty());
-        let screen = terminals.list[&1].emulator.as_ref().unwrap().screen();
-        assert_eq!(screen.contents().trim_end(), "$ old new");
-        assert_eq!(
-            terminals.on_message(output(6, b"lost one")),
-            vec![TerminalMessage::Watch { id: 1 }]
-        );
-    }
-
-    #[test]
-    fn large_input_goes_in_bounded_frames() {
-        let frames = ClientTerminals::input(1, &vec![b'x'; MAX_TERMINAL_INPUT * 2 + 1]);
-        assert_eq!(frames.len(), 3);
-    }
-}
-
 impl crate::client::Participant {
     /// Starts watching shared terminal `id` (its screen comes, then its output).
     pub async fn watch_terminal(&mut self, id: TerminalId) {
@@ -353,5 +299,59 @@ impl crate::client::Participant {
             }
             self.next_terminal_event(deadline).await?;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opened(terminals: &mut ClientTerminals) {
+        terminals.on_message(TerminalMessage::Opened {
+            id: 1,
+            name: "build".into(),
+            cols: 20,
+            rows: 4,
+        });
+    }
+
+    fn output(seq: u64, bytes: &[u8]) -> TerminalMessage {
+        TerminalMessage::Output {
+            id: 1,
+            seq,
+            bytes: bytes.to_vec(),
+        }
+    }
+
+    /// Output that came while the snapshot was arriving applies after it, without what
+    /// the snapshot already had; a gap asks for a new snapshot.
+    #[test]
+    fn the_snapshot_then_output_in_order_and_a_gap_asks_again() {
+        let mut terminals = ClientTerminals::default();
+        opened(&mut terminals);
+        assert_eq!(terminals.watch(1), vec![TerminalMessage::Watch { id: 1 }]);
+        assert!(terminals.on_message(output(3, b"old")).is_empty());
+        assert!(terminals.on_message(output(4, b" new")).is_empty());
+        let snapshot = TerminalMessage::Snapshot {
+            id: 1,
+            seq: 3,
+            cols: 20,
+            rows: 4,
+            last: true,
+            bytes: b"$ old".to_vec(),
+        };
+        assert!(terminals.on_message(snapshot).is_empty());
+        let screen = terminals.list[&1].emulator.as_ref().unwrap().screen();
+        assert_eq!(screen.contents().trim_end(), "$ old new");
+        assert_eq!(
+            terminals.on_message(output(6, b"lost one")),
+            vec![TerminalMessage::Watch { id: 1 }]
+        );
+    }
+
+    #[test]
+    fn large_input_goes_in_bounded_frames() {
+        let frames = ClientTerminals::input(1, &vec![b'x'; MAX_TERMINAL_INPUT * 2 + 1]);
+        assert_eq!(frames.len(), 3);
     }
 }
