@@ -364,3 +364,66 @@ fn the_host_opens_a_terminal_in_its_editor_and_lets_a_participant_type() {
     }
     tmux.wait("alice", "the typist in the title", |s| s.contains("bob"));
 }
+
+/// What crosses the relay is sealed: a terminal's name, its output and what a member
+/// types in it never appear in the relay's traffic, while the participant reads them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_names_output_and_keystrokes_never_reach_the_relay_in_the_clear() {
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (link, mut control) =
+        common::start_host_with(dir.path(), relay.address, "hostie", &[], Approval::Auto).await;
+    // The output marker is made by the shell, so it is in no command line either.
+    control
+        .commands
+        .send(HostCommand::OpenTerminal {
+            name: Some("MARKER_TERM_NAME".into()),
+            command: Some("printf 'MARKER_TERM_%s\\n' OUT; exec sh".into()),
+        })
+        .await
+        .unwrap();
+    let mut bob = Participant::join(&link, "bob").await.unwrap();
+    admitted(&mut control, bob.id()).await;
+    let id = bob.find_terminal(Some("MARKER_TERM_NAME")).await.unwrap();
+    bob.watch_terminal(id).await;
+    bob.terminal_screen(id, |screen| screen.contains("MARKER_TERM_OUT"))
+        .await
+        .unwrap();
+    control
+        .commands
+        .send(HostCommand::SetTerminalWriter {
+            participant: bob.id(),
+            allowed: true,
+        })
+        .await
+        .unwrap();
+    let bob_id = bob.id();
+    while !bob.session.terminals.writers.contains(&bob_id) {
+        let _ = tokio::time::timeout(
+            Duration::from_millis(200),
+            bob.terminal_screen(id, |_| false),
+        )
+        .await;
+    }
+    bob.type_in_terminal(id, b"echo MARKER_TERM_IN_$((1+1))\r")
+        .await
+        .unwrap();
+    bob.terminal_screen(id, |screen| screen.contains("MARKER_TERM_IN_2"))
+        .await
+        .unwrap();
+    let tapped = relay.tapped.lock().unwrap().clone();
+    assert!(tapped.len() > 10, "the tap saw the traffic");
+    for marker in [
+        &b"MARKER_TERM_NAME"[..],
+        b"MARKER_TERM_OUT",
+        b"MARKER_TERM_IN",
+    ] {
+        for (direction, frame) in &tapped {
+            assert!(
+                !common::contains(frame, marker),
+                "{} crossed the relay in the clear ({direction:?})",
+                String::from_utf8_lossy(marker)
+            );
+        }
+    }
+}
