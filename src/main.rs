@@ -77,6 +77,14 @@ enum Command {
     #[command(after_help = "Examples:\n  cotype cat - src/main.rs < link.txt")]
     #[command(override_usage = "cotype cat [OPTIONS] [LINK] <PATH>")]
     Cat(headless::CatArgs),
+    /// Watch a shared terminal: `--dump` prints its screen as text; without it, its
+    /// screen on stdout kept current, and your stdin's lines typed into it when the host
+    /// lets you (exit code 5 when it does not).
+    #[command(
+        after_help = "Examples:\n  cotype term LINK --dump\n  cotype term LINK --terminal build\n  echo 'cargo test' | cotype term LINK"
+    )]
+    #[command(override_usage = "cotype term [OPTIONS] [LINK]")]
+    Term(cli::term::TermArgs),
     /// Try cotype in one command: a session on a small bundled project, with Ada, a
     /// scripted partner, finding and fixing its bug while you watch, follow or edit.
     #[command(
@@ -378,6 +386,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Cat(args) => headless::cat(args).await,
+        Command::Term(args) => cli::term::term(args).await,
         Command::Search(args) => headless::search(args).await,
         Command::Hover(place) => headless::hover(place).await,
         Command::Peek(place) => headless::peek(place).await,

@@ -427,3 +427,55 @@ async fn terminal_names_output_and_keystrokes_never_reach_the_relay_in_the_clear
         }
     }
 }
+
+/// `cotype term`: `--dump` prints the screen as text; a terminal that does not exist and
+/// typing without the host's leave are exit code 5, with a sentence that says why.
+#[test]
+fn the_term_command_dumps_the_screen_and_refuses_typing_without_a_grant() {
+    let project = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let host = HeadlessHost::start_with(
+        project.path(),
+        Some(home.path()),
+        &["--terminal", "printf 'DUMP_%s\\n' MARK; exec sh"],
+    );
+    let term = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cotype"))
+            .arg("term")
+            .arg(&host.link)
+            .args(args)
+            .env("HOME", home.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let dump = term(&["--dump", "--name", "probe"], "");
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.status.success(), "{dump:?}");
+    assert!(text.lines().any(|line| line == "DUMP_MARK"), "{text}");
+
+    let missing = term(&["--dump", "--terminal", "nope"], "");
+    assert_eq!(missing.status.code(), Some(5), "{missing:?}");
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        said.contains("no shared terminal named nope (open: term1)"),
+        "{said}"
+    );
+
+    let typing = term(&[], "touch TYPED\n");
+    assert_eq!(typing.status.code(), Some(5), "{typing:?}");
+    let said = String::from_utf8_lossy(&typing.stderr);
+    assert!(said.contains("ask the host for write access"), "{said}");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!project.path().join("TYPED").exists());
+}

@@ -265,6 +265,13 @@ impl crate::client::Participant {
         }
     }
 
+    /// Waits for the next change to any terminal (output, a grant, the end); a
+    /// `HostTimeout` after `HOST_TIMEOUT` of quiet is no error for a watcher.
+    pub async fn next_terminal_change(&mut self) -> Result<(), crate::client::ClientError> {
+        let deadline = tokio::time::Instant::now() + crate::client::HOST_TIMEOUT;
+        self.next_terminal_event(deadline).await
+    }
+
     async fn next_terminal_event(
         &mut self,
         deadline: tokio::time::Instant,
