@@ -315,8 +315,7 @@ fn the_host_opens_a_terminal_in_its_editor_and_lets_a_participant_type() {
     tmux.shell("bob", &home);
     tmux.text("bob", &format!("{bin} join '{link}' --name bob"));
     tmux.keys("bob", &["Enter"]);
-    tmux.wait("bob", "the editor", |s| s.contains("alice"));
-    tmux.keys("bob", &["M-`"]);
+    // bob follows the host on joining, so he sees the terminal it looks at.
     let bob_screen = tmux.wait("bob", "the host's terminal", |s| {
         editor_rows(s)
             .iter()
@@ -336,6 +335,9 @@ fn the_host_opens_a_terminal_in_its_editor_and_lets_a_participant_type() {
     // The host hides the terminal (else its keys go to the shell) and lets bob type.
     tmux.keys("alice", &["M-`"]);
     tmux.wait("alice", "the editor back", |s| !s.contains("⌨ term1"));
+    tmux.wait("bob", "the editor back, following alice", |s| {
+        !s.contains("⌨ term1")
+    });
     tmux.keys("alice", &["M-m"]);
     tmux.wait("alice", "the people menu", |s| s.contains("bob  ("));
     tmux.keys("alice", &["Enter"]);
@@ -344,6 +346,7 @@ fn the_host_opens_a_terminal_in_its_editor_and_lets_a_participant_type() {
     tmux.wait("alice", "the warning", |s| {
         s.contains("bob may type in shared terminals")
     });
+    tmux.keys("bob", &["M-`"]);
     tmux.wait("bob", "the grant", |s| {
         s.contains("typing goes to the terminal")
     });

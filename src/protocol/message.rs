@@ -366,6 +366,9 @@ pub struct Presence {
     /// The sender's last measured round trip in milliseconds: a participant's to the host
     /// through the relay, the host's to the relay.
     pub latency_ms: Option<u32>,
+    /// The shared terminal the sender is looking at, if any (its followers show it too).
+    /// Last, so the fields before it keep their encoding.
+    pub terminal: Option<TerminalId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,6 +21,8 @@ pub struct TerminalPane {
     pub shown: Option<TerminalId>,
     /// The last one shown, to show again.
     pub last: Option<TerminalId>,
+    /// Shown because the person we follow looks at it (hidden again when they leave it).
+    pub by_following: bool,
     toggle: Vec<Key>,
 }
 
@@ -49,6 +51,7 @@ impl TerminalPane {
         TerminalPane {
             shown: None,
             last: None,
+            by_following: false,
             toggle,
         }
     }

@@ -13,6 +13,8 @@ impl ParticipantLoop {
     /// Shows terminal `id` (and starts watching it once the session knows it).
     pub(super) fn terminal_pane_show(&mut self, id: TerminalId) {
         self.terminal.show(id);
+        self.presence.terminal_shown(Some(id));
+        self.refresh_people();
         self.terminal_sync();
         self.dirty = true;
     }
@@ -74,8 +76,9 @@ impl ParticipantLoop {
     /// Shows the last terminal or the first one open; the host's own user opens one when
     /// there is none.
     fn toggle_terminal(&mut self) {
+        self.terminal.by_following = false;
         if self.terminal.shown.is_some() {
-            self.terminal.hide();
+            self.terminal_pane_hide();
             return;
         }
         let list = &self.session.terminals.list;
@@ -104,6 +107,28 @@ impl ParticipantLoop {
                 Level::Info,
                 "no shared terminal is open; the host opens one",
             ),
+        }
+    }
+
+    pub(super) fn terminal_pane_hide(&mut self) {
+        self.terminal.hide();
+        self.presence.terminal_shown(None);
+        self.refresh_people();
+        self.dirty = true;
+    }
+
+    /// Following: show the terminal the leader looks at, or the editor when it looks at
+    /// none.
+    pub(super) fn follow_leader_terminal(&mut self, terminal: Option<TerminalId>) {
+        match terminal {
+            Some(id) if self.terminal.shown != Some(id) => {
+                self.terminal_pane_show(id);
+                self.terminal.by_following = true;
+            }
+            None if self.terminal.shown.is_some() && self.terminal.by_following => {
+                self.terminal_pane_hide();
+            }
+            _ => {}
         }
     }
 
