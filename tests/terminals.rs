@@ -120,6 +120,25 @@ async fn a_granted_member_runs_echo_and_a_late_joiner_sees_the_screen() {
         .await
         .expect("a late joiner gets the current screen");
     assert_eq!(late, screen, "the late joiner sees what bob sees");
+    assert!(
+        carol.session.terminals.writers.contains(&bob_id),
+        "a joiner learns who may type"
+    );
+
+    // A grant ends with its member: bob leaves, and everyone hears he no longer may type.
+    bob.leave().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while carol.session.terminals.writers.contains(&bob_id) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bob's grant outlived him"
+        );
+        let _ = tokio::time::timeout(
+            Duration::from_millis(200),
+            carol.terminal_screen(1, |_| false),
+        )
+        .await;
+    }
 }
 
 /// Attack: a member the host has not let type sends `Input` frames of its own making
