@@ -37,6 +37,8 @@ pub enum PaneKey {
     Live,
     /// A key a read-only viewer cannot send.
     ReadOnly,
+    /// Copy what the pane shows (the screen, or the part of the history in view).
+    Copy,
     Ignored,
 }
 
@@ -101,16 +103,35 @@ impl TerminalPane {
                 KeyCode::Down | KeyCode::Char('j') => PaneKey::Scroll(-1),
                 KeyCode::Char('g') | KeyCode::Home => PaneKey::Scroll(isize::MAX / 2),
                 KeyCode::Char('G') | KeyCode::End => PaneKey::Live,
+                KeyCode::Char('y') => PaneKey::Copy,
                 _ => PaneKey::ReadOnly,
             };
         }
         let Some(screen) = view.emulator.as_ref().map(|parser| parser.screen()) else {
             return PaneKey::Ignored;
         };
+        // Looking at the history, `y` copies it; any other key goes back to the program.
+        if screen.scrollback() > 0 && key.code == KeyCode::Char('y') {
+            return PaneKey::Copy;
+        }
         match encode(key, screen.application_cursor()) {
             Some(bytes) => PaneKey::Send(bytes),
             None => PaneKey::Ignored,
         }
+    }
+
+    /// The text a pane shows of `screen`: its rows (the history when scrolled back),
+    /// without trailing spaces, soft-wrapped rows joined.
+    pub fn visible_text(screen: &vt100::Screen) -> String {
+        let (rows, cols) = screen.size();
+        let mut text = String::new();
+        for (row, line) in screen.rows(0, cols).enumerate() {
+            text.push_str(line.trim_end());
+            if !screen.row_wrapped(row as u16) && row + 1 < usize::from(rows) {
+                text.push('\n');
+            }
+        }
+        text.trim_end_matches('\n').to_owned() + "\n"
     }
 
     /// Bytes for pasted `text`, bracketed when the program asked for it.
@@ -156,7 +177,7 @@ impl TerminalPane {
             None => {}
         }
         if screen.is_some_and(|screen| screen.scrollback() > 0) {
-            title.push_str(" [history: shift-pagedown, G]");
+            title.push_str(" [history: y copies, shift-pagedown or G leaves]");
         }
         title.push_str(if may_type {
             " · typing goes to the terminal"
@@ -326,6 +347,18 @@ mod tests {
 
     fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn copying_takes_the_rows_in_view_with_wrapped_ones_joined() {
+        let mut parser = vt100::Parser::new(5, 10, 100);
+        parser.process(b"one  \r\nA LONG LINE WRAPS\r\nthree\r\nfour\r\nfive");
+        assert_eq!(
+            TerminalPane::visible_text(parser.screen()),
+            "A LONG LINE WRAPS\nthree\nfour\nfive\n"
+        );
+        parser.screen_mut().set_scrollback(1);
+        assert!(TerminalPane::visible_text(parser.screen()).starts_with("one\n"));
     }
 
     #[test]

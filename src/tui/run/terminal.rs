@@ -7,7 +7,9 @@ use crate::protocol::message::Role;
 use crate::protocol::message::TerminalId;
 use crate::tui::compositor::Event;
 use crate::tui::status::Level;
+use crate::tui::terminal::osc52_copy;
 use crate::tui::terminal_pane::{PaneKey, TerminalPane};
+use ratatui::crossterm::event::MouseEventKind;
 
 impl ParticipantLoop {
     /// Shows terminal `id` (and starts watching it once the session knows it).
@@ -39,6 +41,18 @@ impl ParticipantLoop {
             Event::Key(key) => TerminalPane::key(key, view, may_type),
             Event::Paste(text) if may_type => PaneKey::Send(TerminalPane::paste(text, view)),
             Event::Paste(_) => PaneKey::ReadOnly,
+            Event::Mouse(mouse) => {
+                // In the pane: the wheel scrolls the history; the editor behind it sees none.
+                let area = self.app.editor_area();
+                if !area.contains(ratatui::layout::Position::new(mouse.column, mouse.row)) {
+                    return false;
+                }
+                match mouse.kind {
+                    MouseEventKind::ScrollUp => PaneKey::Scroll(3),
+                    MouseEventKind::ScrollDown => PaneKey::Scroll(-3),
+                    _ => PaneKey::Ignored,
+                }
+            }
             _ => return false,
         };
         let scroll_to = |view: &mut crate::client::terminals::TerminalView, lines: isize| {
@@ -61,10 +75,21 @@ impl ParticipantLoop {
             }
             PaneKey::Scroll(lines) => scroll_to(view, lines),
             PaneKey::Live => scroll_to(view, isize::MIN / 2),
+            PaneKey::Copy => {
+                let text = view
+                    .emulator
+                    .as_ref()
+                    .map(|parser| TerminalPane::visible_text(parser.screen()))
+                    .unwrap_or_default();
+                self.to_terminal.extend(osc52_copy(&text));
+                let lines = text.lines().count();
+                self.app
+                    .message(Level::Info, format!("copied {lines} line(s) of the terminal"));
+            }
             PaneKey::ReadOnly => self.app.message(
                 Level::Info,
                 format!(
-                    "read-only: the host has not let you type here (arrows, pageup/pagedown, g/G scroll; {} goes back)",
+                    "read-only: the host has not let you type here (arrows, pageup/pagedown, g/G scroll; y copies; {} goes back)",
                     self.terminal.toggle_name()
                 ),
             ),
