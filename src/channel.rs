@@ -379,11 +379,13 @@ fn may_send(sender: ParticipantId, message: &Message, me: ParticipantId) -> bool
         Message::Hello(_) | Message::Request { .. } | Message::Edit(EditMessage::Submit { .. }) => {
             me == HOST_ID
         }
+        Message::Terminal(terminal) if terminal.from_member() => me == HOST_ID,
         Message::Welcome(_)
         | Message::Response { .. }
         | Message::Event(_)
         | Message::Edit(_)
-        | Message::KeyUpdate(_) => false,
+        | Message::KeyUpdate(_)
+        | Message::Terminal(_) => false,
     }
 }
 
@@ -485,5 +487,45 @@ mod tests {
         assert_eq!(budget.available_permits(), size);
         budget.close();
         assert!(reserve(&budget, size, 1).await.is_none(), "a closed queue");
+    }
+}
+
+#[cfg(test)]
+mod who_may_send {
+    use super::may_send;
+    use crate::protocol::HOST_ID;
+    use crate::protocol::message::{Message, TerminalMessage};
+
+    /// A member may watch and type (to the host only); what paints screens, says who
+    /// may type or answers is the host's alone.
+    #[test]
+    fn members_send_only_terminal_requests_and_only_to_the_host() {
+        let input = Message::Terminal(TerminalMessage::Input {
+            id: 1,
+            bytes: b"ls\r".to_vec(),
+        });
+        assert!(may_send(5, &input, HOST_ID));
+        assert!(!may_send(5, &input, 6));
+        for host_only in [
+            TerminalMessage::Output {
+                id: 1,
+                seq: 1,
+                bytes: b"$ ".to_vec(),
+            },
+            TerminalMessage::Grants { writers: vec![5] },
+            TerminalMessage::Snapshot {
+                id: 1,
+                seq: 1,
+                cols: 80,
+                rows: 24,
+                last: true,
+                bytes: Vec::new(),
+            },
+        ] {
+            let message = Message::Terminal(host_only);
+            assert!(!may_send(5, &message, 6), "{message:?}");
+            assert!(!may_send(5, &message, HOST_ID), "{message:?}");
+            assert!(may_send(HOST_ID, &message, 6), "{message:?}");
+        }
     }
 }

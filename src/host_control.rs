@@ -44,6 +44,21 @@ pub enum HostCommand {
     /// Accepts the ignore files (`.gitignore`, `.ignore`) as they are now: rules someone
     /// removed from them stop hiding files. Without it, hiding only grows.
     AdoptIgnoreFiles,
+    /// Starts a shared terminal in the shared folder: `command` by `sh -c`, or the
+    /// user's `$SHELL`.
+    OpenTerminal {
+        name: Option<String>,
+        command: Option<String>,
+    },
+    CloseTerminal {
+        id: u32,
+    },
+    /// Lets a member type in the shared terminals (they run commands as the host's
+    /// user), or stops it.
+    SetTerminalWriter {
+        participant: ParticipantId,
+        allowed: bool,
+    },
     End,
 }
 
@@ -71,6 +86,16 @@ pub enum HostEvent {
     /// them as written); until then, what they hid stays hidden.
     IgnoreFilesChanged {
         paths: Vec<String>,
+    },
+    TerminalOpened {
+        id: u32,
+    },
+    TerminalFailed {
+        message: String,
+    },
+    TerminalWriter {
+        member: Member,
+        allowed: bool,
     },
     Ended,
 }

@@ -77,6 +77,14 @@ enum Command {
     #[command(after_help = "Examples:\n  cotype cat - src/main.rs < link.txt")]
     #[command(override_usage = "cotype cat [OPTIONS] [LINK] <PATH>")]
     Cat(headless::CatArgs),
+    /// Watch a shared terminal: `--dump` prints its screen as text; without it, its
+    /// screen on stdout kept current, and your stdin's lines typed into it when the host
+    /// lets you (exit code 5 when it does not).
+    #[command(
+        after_help = "Examples:\n  cotype term LINK --dump\n  cotype term LINK --terminal build\n  echo 'cargo test' | cotype term LINK"
+    )]
+    #[command(override_usage = "cotype term [OPTIONS] [LINK]")]
+    Term(cli::term::TermArgs),
     /// Try cotype in one command: a session on a small bundled project, with Ada, a
     /// scripted partner, finding and fixing its bug while you watch, follow or edit.
     #[command(
@@ -225,6 +233,30 @@ struct HostArgs {
     /// that choose your tools. Without it, no member's edit can run code on this machine.
     #[arg(long)]
     trust_project: bool,
+    /// Share a terminal from the start (repeatable), after DIR: COMMAND run by `sh -c` in
+    /// the shared folder, or your $SHELL without one. Everyone watches; only you, and whom
+    /// you let (`term-write ID on`), type.
+    #[arg(long = "terminal", value_name = "COMMAND", num_args = 0..=1, default_missing_value = "")]
+    terminals: Vec<String>,
+    /// Shared terminals' size until your editor's pane sizes them (headless: always).
+    #[arg(long, value_name = "COLSxROWS", default_value = "120x32", value_parser = parse_terminal_size)]
+    terminal_size: (u16, u16),
+    /// Lines of history a participant gets on opening a shared terminal.
+    #[arg(long, value_name = "LINES", default_value_t = 2000)]
+    terminal_scrollback: usize,
+}
+
+/// `120x32` as (columns, rows).
+fn parse_terminal_size(text: &str) -> Result<(u16, u16), String> {
+    let parsed = text
+        .split_once(['x', 'X', '×'])
+        .and_then(|(cols, rows)| Some((cols.trim().parse().ok()?, rows.trim().parse().ok()?)));
+    match parsed {
+        Some((cols, rows)) if (2..=1000).contains(&cols) && (2..=500).contains(&rows) => {
+            Ok((cols, rows))
+        }
+        _ => Err(format!("{text:?} is not a terminal size like 120x32")),
+    }
 }
 
 /// How the editor looks and what its keys do: `host`, `join` and `demo` take these.
@@ -382,6 +414,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Cat(args) => headless::cat(args).await,
+        Command::Term(args) => cli::term::term(args).await,
         Command::Search(args) => headless::search(args).await,
         Command::Hover(place) => headless::hover(place).await,
         Command::Peek(place) => headless::peek(place).await,
@@ -475,6 +508,9 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
         look: LookArgs { keymap, theme },
         no_mouse,
         trust_project,
+        terminals,
+        terminal_size,
+        terminal_scrollback,
     } = args;
     // In the UI someone is there to answer; headless, the link is the invitation.
     let approval = match approve {
@@ -501,6 +537,16 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
         trust_project,
     })
     .await?;
+    let mut session = session;
+    session.set_terminal_options(cotype::host::terminals::TerminalOptions {
+        cols: terminal_size.0,
+        rows: terminal_size.1,
+        scrollback: terminal_scrollback,
+    });
+    for command in terminals {
+        let command = (!command.trim().is_empty()).then_some(command);
+        session.open_terminal(command).await?;
+    }
     if !headless {
         let options = cotype::tui::run::JoinOptions {
             name,

@@ -19,10 +19,10 @@ pub struct NoMatch;
 pub struct ParticipantArgs {
     /// Your name as others see it.
     #[arg(long, default_value_t = default_name())]
-    pub name: String,
+    pub(crate) name: String,
     /// Accept an http:// link to a relay that is not on this machine.
     #[arg(long)]
-    pub insecure: bool,
+    pub(crate) insecure: bool,
 }
 
 /// Who you are when `--name` is not given: your login name.

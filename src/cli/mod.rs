@@ -5,3 +5,4 @@
 pub mod headless;
 pub mod links;
 pub mod workspace_changes;
+pub mod term;

@@ -12,6 +12,7 @@ pub mod presence;
 pub mod request;
 pub mod session;
 mod workspace_changes;
+pub mod terminals;
 
 pub use participant::Participant;
 

@@ -50,6 +50,8 @@ pub struct View {
 pub struct OwnPresence {
     seq: u64,
     current: Option<View>,
+    /// The shared terminal we look at.
+    terminal: Option<crate::protocol::message::TerminalId>,
     followers_due: bool,
     everyone_due: bool,
     last_followers: Instant,
@@ -62,6 +64,7 @@ impl Default for OwnPresence {
         OwnPresence {
             seq: 0,
             current: None,
+            terminal: None,
             followers_due: false,
             everyone_due: false,
             last_followers: long_ago,
@@ -78,6 +81,21 @@ impl OwnPresence {
             return false;
         }
         self.current = view;
+        self.followers_due = true;
+        self.everyone_due = true;
+        true
+    }
+
+    /// The shared terminal we look at (`None`: none); returns whether that changed (both
+    /// audiences are then due: followers show the same terminal).
+    pub fn terminal_shown(
+        &mut self,
+        terminal: Option<crate::protocol::message::TerminalId>,
+    ) -> bool {
+        if self.terminal == terminal {
+            return false;
+        }
+        self.terminal = terminal;
         self.followers_due = true;
         self.everyone_due = true;
         true
@@ -142,7 +160,7 @@ impl OwnPresence {
             self.last_followers = now;
             Route::Everyone
         } else if self.followers_due
-            && self.current.is_some()
+            && (self.current.is_some() || self.terminal.is_some())
             && now >= self.last_followers + FOLLOWERS_INTERVAL
         {
             self.followers_due = false;
@@ -160,6 +178,7 @@ impl OwnPresence {
             scroll_line: 0,
             following,
             latency_ms,
+            terminal: self.terminal,
         };
         if let Some(view) = &self.current {
             presence.revision = session

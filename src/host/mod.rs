@@ -13,6 +13,7 @@ pub mod replace;
 pub mod search;
 pub mod session;
 pub mod syntactic;
+pub mod terminals;
 pub mod workspace;
 
 pub use session::{HostOptions, HostSession};

@@ -169,6 +169,23 @@ pub fn person_menu(
             command: AppCommand::Follow(id),
         },
         role_change,
+        if person.terminal_writer {
+            PickerItem {
+                label: "Stop them typing in shared terminals".into(),
+                command: AppCommand::Host(HostCommand::SetTerminalWriter {
+                    participant: id,
+                    allowed: false,
+                }),
+            }
+        } else {
+            PickerItem {
+                label: "Let them type in shared terminals (they run commands as you on this machine; hidden-file rules do not apply in a shell)".into(),
+                command: AppCommand::Host(HostCommand::SetTerminalWriter {
+                    participant: id,
+                    allowed: true,
+                }),
+            }
+        },
         PickerItem {
             label: "Remove from the session (new keys for everyone else; their link stops working)"
                 .into(),
@@ -286,6 +303,7 @@ mod tests {
             file: Some("src/main.rs".into()),
             following: None,
             read_only,
+            terminal_writer: false,
             is_host: false,
             is_you,
             latency_ms: None,

@@ -34,5 +34,6 @@ pub mod run;
 pub mod search_panel;
 pub mod status;
 pub mod terminal;
+pub mod terminal_pane;
 pub mod theme;
 pub mod tree;

@@ -21,6 +21,7 @@ impl Session {
                 }
             }
             Message::Event(event) => self.on_event(from, event),
+            Message::Terminal(terminal) => self.on_terminal(from, terminal),
             // Key updates are the driver's business (it owns the keys).
             Message::Hello(_)
             | Message::Welcome(_)

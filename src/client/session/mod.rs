@@ -22,6 +22,7 @@ use crate::text::{Client, Operation, OtError, RemoteOutcome};
 
 mod incoming;
 mod responses;
+mod terminals;
 
 pub use incoming::renamed_path;
 
@@ -130,6 +131,15 @@ pub enum SessionEvent {
     },
     /// Any other event from the host (diagnostics, files changed on disk…).
     Host(Event),
+    /// A shared terminal changed (`None`: who may type); see `Session::terminals`.
+    Terminal {
+        id: Option<crate::protocol::message::TerminalId>,
+    },
+    /// The host refused our keystrokes.
+    TerminalRefused {
+        id: crate::protocol::message::TerminalId,
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -195,6 +205,8 @@ pub struct Session {
     /// Saves asked for while our edits to the file were unconfirmed: sent once the host
     /// has them all, so a save never writes less than what we typed before it.
     saves_after_sync: Vec<(String, RequestId)>,
+    /// Shared terminals: which exist, who may type, the screens we watch.
+    pub terminals: crate::client::terminals::ClientTerminals,
 }
 
 impl Session {
@@ -213,6 +225,7 @@ impl Session {
             events: VecDeque::new(),
             catching_up: HashMap::new(),
             saves_after_sync: Vec::new(),
+            terminals: Default::default(),
         }
     }
 
@@ -391,6 +404,8 @@ impl Session {
         for path in paths {
             self.catch_up(&path);
         }
+        let rewatch = self.terminals.rewatch();
+        self.send_terminal(rewatch);
     }
 
     /// Asks the host for the edits to `path` after the revision our copy has; what

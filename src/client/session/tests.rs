@@ -142,6 +142,7 @@ fn bens_cursor(session: &mut Session, seq: u64, revision: u64, at: usize) {
         scroll_line: 0,
         following: None,
         latency_ms: None,
+        terminal: None,
     };
     session.handle(&from(BEN, Kind::Presence), Message::Presence(presence));
 }

@@ -186,6 +186,7 @@ impl HostSession {
             )
             .await?;
         self.tell(HostEvent::MemberJoined(member));
+        self.announce_terminals(participant).await?;
         // The newcomer has no presence of ours yet.
         self.share_latency().await
     }
@@ -244,6 +245,9 @@ impl HostSession {
                     .send(Route::Everyone, &Message::Event(Event::FilesChanged))
                     .await?;
             }
+            HostCommand::OpenTerminal { .. }
+            | HostCommand::CloseTerminal { .. }
+            | HostCommand::SetTerminalWriter { .. } => self.on_terminal_command(command).await?,
             HostCommand::End => {
                 sender.control(&ToRelay::End).await?;
                 self.tell(HostEvent::Ended);
@@ -265,6 +269,7 @@ impl HostSession {
         };
         let sender = self.sender();
         sender.control(&ToRelay::Remove { participant }).await?;
+        self.end_terminal_grant(participant).await?;
         let next_epoch = self.epoch + 1;
         let remaining: Vec<(ParticipantId, [u8; 32])> = self
             .participants

@@ -33,6 +33,7 @@ mod language_servers;
 mod members;
 mod relay_link;
 mod replacing;
+mod shared_terminals;
 mod watching;
 
 use members::ParticipantState;
@@ -104,6 +105,8 @@ pub struct HostSession {
     renamed: BTreeMap<String, String>,
     /// Documents on their way to the members who opened them, by member and path.
     document_sends: BTreeMap<(ParticipantId, String), documents_served::DocumentSend>,
+    /// Shared terminals and who may type in them.
+    terminals: crate::host::terminals::Terminals,
 }
 
 impl HostSession {
@@ -168,6 +171,7 @@ impl HostSession {
             renamed: BTreeMap::new(),
             document_sends: BTreeMap::new(),
             presence_seq: 0,
+            terminals: crate::host::terminals::Terminals::new(Default::default()),
         })
     }
 
@@ -178,6 +182,11 @@ impl HostSession {
             events: self.event_receiver.take()?,
             people: self.people.subscribe(),
         })
+    }
+
+    /// Size and scrollback of the shared terminals opened from now on.
+    pub fn set_terminal_options(&mut self, options: crate::host::terminals::TerminalOptions) {
+        self.terminals = crate::host::terminals::Terminals::new(options);
     }
 
     /// For the host's own terminal UI to join as the host (`Driver::join_as`). Keep it in
@@ -348,6 +357,7 @@ impl HostSession {
                     }
                     // Also one who gave up waiting: the host stops asking about them.
                     self.tell(HostEvent::MemberLeft(left.member));
+                    self.end_terminal_grant(participant).await?;
                 }
             }
             FromRelay::Error { message, fatal, .. } => {
@@ -396,6 +406,7 @@ impl HostSession {
             }
             Message::Edit(edit) => self.on_edit(from, edit).await,
             Message::KeyUpdate(_) => Ok(()),
+            Message::Terminal(terminal) => self.on_terminal(from, terminal).await,
             Message::Welcome(_) | Message::Response { .. } | Message::Event(_) => {
                 tracing::debug!(
                     participant = from,

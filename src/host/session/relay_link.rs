@@ -54,6 +54,7 @@ impl HostSession {
             scroll_line: 0,
             following: None,
             latency_ms: Some(latency_ms),
+            terminal: None,
         };
         self.sender()
             .send(Route::Everyone, &Message::Presence(presence))

@@ -191,6 +191,11 @@ impl App {
         &self.keymap
     }
 
+    /// Where the editor is drawn (a shared terminal is shown there instead).
+    pub fn editor_area(&self) -> Rect {
+        self.regions().editor
+    }
+
     /// Where each part goes. A terminal too short for all of them gives its rows to the
     /// text first, then the status line, the message line and the tabs last: one row
     /// shows a line of the file, two add the status line, three the message line.

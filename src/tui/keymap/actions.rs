@@ -118,6 +118,7 @@ actions! {
     ManagePeople = "manage_people": "Admit, set roles or remove people (host)",
     SessionInfo = "session_info": "Show the link (host) and the verification code",
     TogglePeople = "toggle_people": "Show or hide the people panel",
+    ToggleTerminal = "toggle_terminal": "Show or hide the shared terminal (the host opens one)",
     ToggleFileTree = "toggle_file_tree": "Show or hide the file tree",
     NextTab = "next_tab": "Switch to the next open file",
     PreviousTab = "previous_tab": "Switch to the previous open file",

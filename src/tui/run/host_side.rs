@@ -170,6 +170,19 @@ impl ParticipantLoop {
             }
             HostEvent::Unsaved { paths } => self.confirm_quit(&paths),
             HostEvent::IgnoreFilesChanged { paths } => self.app.ignore_files_changed(paths),
+            HostEvent::TerminalOpened { id } => self.terminal_pane_show(id),
+            HostEvent::TerminalFailed { message } => self.app.message(Level::Error, message),
+            HostEvent::TerminalWriter { member, allowed } => {
+                let message = if allowed {
+                    format!(
+                        "{} may type in shared terminals: they run commands as you on this machine",
+                        member.name
+                    )
+                } else {
+                    format!("{} may no longer type in shared terminals", member.name)
+                };
+                self.app.message(Level::Warning, message);
+            }
             HostEvent::Ended => self.quit = true,
         }
     }

@@ -71,16 +71,23 @@ impl ParticipantLoop {
             .map(|member| {
                 let is_you = member.participant == me;
                 let presence = session.presence.get(&member.participant);
-                let (file, following) = if is_you {
+                let (file, following, terminal) = if is_you {
                     (
                         self.app.active_path().map(str::to_owned),
                         self.app.following(),
+                        self.terminal.shown,
                     )
                 } else {
                     (
                         presence.and_then(|p| p.path.clone()),
                         presence.and_then(|p| p.following),
+                        presence.and_then(|p| p.terminal),
                     )
+                };
+                // In a shared terminal: that is where they are.
+                let file = match terminal.and_then(|id| session.terminals.list.get(&id)) {
+                    Some(view) => Some(format!("⌨ {}", view.name)),
+                    None => file,
                 };
                 PersonView {
                     id: member.participant,
@@ -89,6 +96,7 @@ impl ParticipantLoop {
                     file,
                     following: following.map(name_of),
                     read_only: member.role == Role::ReadOnly,
+                    terminal_writer: session.terminals.writers.contains(&member.participant),
                     is_host: member.role == Role::Host,
                     is_you,
                     latency_ms: if is_you {

@@ -61,6 +61,10 @@ impl ParticipantLoop {
                 self.app.message(Level::Error, format!("{what}: {message}"));
             }
             SessionEvent::Host(message) => self.host_message(message),
+            SessionEvent::Terminal { id } => self.terminal_changed(id),
+            SessionEvent::TerminalRefused { reason, .. } => self
+                .app
+                .message(Level::Warning, format!("terminal: {reason}")),
         }
     }
 
