@@ -243,6 +243,7 @@ fn project() -> tempfile::TempDir {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn members_on_three_nodes_converge() {
     let redis = RedisServer::start();
+    let monitor = redis.monitor();
     let a = Node::start("a", &redis);
     let b = Node::start("b", &redis);
     let c = Node::start("c", &redis);
@@ -276,6 +277,32 @@ async fn members_on_three_nodes_converge() {
     assert!(b.metric("cotype_cluster_published_total") > 10.0);
     let tokens = crowd.settle().await;
     assert_on_disk_once(&via(&link, c.address()), dir.path(), &tokens).await;
+    // Everything Redis saw: records and sealed frames, never what was typed, the file's
+    // text or the link's secret.
+    let seen = monitor.stop();
+    assert!(
+        seen.contains("PUBLISH") && seen.contains("cotype:s:{"),
+        "MONITOR captured nothing"
+    );
+    for token in &tokens {
+        assert!(!seen.contains(&format!("{token} ")), "Redis saw {token}");
+    }
+    assert!(!seen.contains("start"), "Redis saw the file's text");
+    let keys = cotype::crypto::SessionKeys::derive(&link.secret, &link.session);
+    let token_hex: String = keys
+        .admission_token()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let token_escaped: String = keys
+        .admission_token()
+        .iter()
+        .map(|b| format!("\\x{b:02x}"))
+        .collect();
+    assert!(
+        !seen.contains(&token_hex) && !seen.contains(&token_escaped[..40]),
+        "Redis saw the admission token"
+    );
 }
 
 /// Through HAProxy (round-robin, no stickiness): the node holding the host is killed with
@@ -308,15 +335,22 @@ async fn kill_nine_and_drain_through_the_balancer() {
         .expect("a node homes the session");
     let killed_at = Instant::now();
     nodes[home].kill_nine();
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    let taken_over = |nodes: &[Node]| {
+        nodes
+            .iter()
+            .enumerate()
+            .any(|(i, n)| i != home && n.metric("cotype_cluster_homes") == 1.0)
+    };
+    while !taken_over(&nodes) {
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(20),
+            "no node took the session over"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("home taken over {:?} after kill -9", killed_at.elapsed());
+    tokio::time::sleep(Duration::from_secs(4)).await;
     crowd.check_running();
-    let new_home = nodes
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != home)
-        .position(|(_, n)| n.metric("cotype_cluster_homes") == 1.0);
-    assert!(new_home.is_some(), "no node took the session over");
-    eprintln!("home taken over within {:?}", killed_at.elapsed());
 
     // Another node drains.
     let draining = (0..3).find(|i| *i != home).unwrap();
@@ -363,7 +397,13 @@ async fn redis_restart_mid_session() {
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(a.metric("cotype_cluster_redis_up"), 0.0);
     assert!(a.metric("cotype_cluster_redis_outages_total") >= 1.0);
-    // A joiner at the node that cannot reach Redis is turned away with a reason.
+    // A joiner at the node that cannot reach Redis is turned away with the reason.
+    let refused = Driver::join(&via(&link, b.address()), "late").await;
+    let Err(cotype::client::ClientError::Closed(Some(reason))) = refused.as_ref().map(|_| ())
+    else {
+        panic!("a join while Redis is down: {:?}", refused.err());
+    };
+    assert!(reason.contains("cluster store"), "{reason}");
     let local_typed = crowd.typed[0].lock().unwrap().len();
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(

@@ -79,6 +79,19 @@ impl RedisServer {
         }
     }
 
+    /// Records every command Redis runs (`redis-cli MONITOR`) until `stop`.
+    pub fn monitor(&self) -> Monitor {
+        let file = tempfile::NamedTempFile::new().expect("a temp file");
+        let child = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "MONITOR"])
+            .stdout(file.reopen().expect("the temp file reopens"))
+            .spawn()
+            .expect("redis-cli starts");
+        // MONITOR starts recording once its connection is in.
+        std::thread::sleep(Duration::from_millis(300));
+        Monitor { child, file }
+    }
+
     pub fn cli(&self, args: &[&str]) -> String {
         Command::new("redis-cli")
             .args(["-p", &self.port.to_string()])
@@ -243,5 +256,20 @@ impl Drop for Haproxy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A running `redis-cli MONITOR`.
+pub struct Monitor {
+    child: Child,
+    file: tempfile::NamedTempFile,
+}
+
+impl Monitor {
+    /// Stops recording; everything Redis ran meanwhile, as MONITOR prints it.
+    pub fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        String::from_utf8_lossy(&std::fs::read(self.file.path()).unwrap_or_default()).into_owned()
     }
 }
