@@ -282,25 +282,23 @@ pub(super) fn drop_stalled(
     let Some(session) = sessions.get_mut(&session_key) else {
         return;
     };
-    {
-        for id in stalled {
-            let Some(member) = session.member(id) else {
-                continue;
-            };
-            tracing::info!(session = %short(&session_key), participant = id, "receiver too slow; dropped");
-            state.metrics.slow_reader_dropped();
-            member.kick.send_replace(Some(
-                "you did not keep up with the session; reconnect".into(),
-            ));
-            if id == HOST_ID {
-                // The host's own connection ends; its reader starts the grace period.
-                continue;
-            }
-            let connection = member.connection;
-            session.remove_participant(id, connection);
-            let notice = FromRelay::PeerLeft { participant: id };
-            // Announcing cannot recurse: a full queue here is handled on the next frame.
-            let _ = session.announce(&notice, None);
+    for id in stalled {
+        let Some(member) = session.member(id) else {
+            continue;
+        };
+        tracing::info!(session = %short(&session_key), participant = id, "receiver too slow; dropped");
+        state.metrics.slow_reader_dropped();
+        member.kick.send_replace(Some(
+            "you did not keep up with the session; reconnect".into(),
+        ));
+        if id == HOST_ID {
+            // The host's own connection ends; its reader starts the grace period.
+            continue;
         }
+        let connection = member.connection;
+        session.remove_participant(id, connection);
+        let notice = FromRelay::PeerLeft { participant: id };
+        // Announcing cannot recurse: a full queue here is handled on the next frame.
+        let _ = session.announce(&notice, None);
     }
 }

@@ -563,59 +563,39 @@ pub(super) fn renew_records(state: &RelayState, cluster: &Cluster) {
 
 /// After an outage Redis may have restarted empty: write again what this node homes.
 pub(super) async fn rewrite_records(state: &RelayState, cluster: &Cluster) {
-    let records: Vec<(
-        SessionKey,
-        [u8; 32],
-        [u8; 32],
-        u32,
-        ParticipantId,
-        Vec<ParticipantId>,
-    )> = {
-        let sessions = lock(&state.sessions);
-        sessions
-            .iter()
-            .map(|(key, s)| {
-                let (verifier, resume) = s.verifiers();
-                (
-                    *key,
-                    verifier,
-                    resume,
-                    s.epoch,
-                    s.next_participant(),
-                    s.participants.keys().copied().collect(),
-                )
-            })
-            .collect()
-    };
-    if records.is_empty() {
-        return;
-    }
     let mut pipe = redis::pipe();
-    for (key, verifier, resume, epoch, next, ids) in &records {
-        let record = store::record_key(key);
-        pipe.cmd("HSET")
-            .arg(&record)
-            .arg("verifier")
-            .arg(&verifier[..])
-            .arg("resume")
-            .arg(&resume[..])
-            .arg("epoch")
-            .arg(*epoch)
-            .arg("home")
-            .arg(&*cluster.node)
-            .arg("next")
-            .arg(*next)
-            .ignore();
-        pipe.cmd("PEXPIRE")
-            .arg(&record)
-            .arg(cluster.record_ttl_ms)
-            .ignore();
-        for id in ids {
+    {
+        let sessions = lock(&state.sessions);
+        if sessions.is_empty() {
+            return;
+        }
+        for (key, session) in sessions.iter() {
+            let (verifier, resume) = session.verifiers();
+            let record = store::record_key(key);
             pipe.cmd("HSET")
-                .arg(store::members_key(key))
-                .arg(*id)
+                .arg(&record)
+                .arg("verifier")
+                .arg(&verifier[..])
+                .arg("resume")
+                .arg(&resume[..])
+                .arg("epoch")
+                .arg(session.epoch)
+                .arg("home")
                 .arg(&*cluster.node)
+                .arg("next")
+                .arg(session.next_participant())
                 .ignore();
+            pipe.cmd("PEXPIRE")
+                .arg(&record)
+                .arg(cluster.record_ttl_ms)
+                .ignore();
+            for id in session.participants.keys() {
+                pipe.cmd("HSET")
+                    .arg(store::members_key(key))
+                    .arg(*id)
+                    .arg(&*cluster.node)
+                    .ignore();
+            }
         }
     }
     let mut redis = cluster.redis.clone();
