@@ -194,9 +194,20 @@ struct RelayArgs {
     /// Largest frame accepted, in bytes.
     #[arg(long, default_value_t = cotype::protocol::DEFAULT_MAX_FRAME)]
     max_frame: usize,
-    /// Serve Prometheus metrics on this address at /metrics (keep it private).
+    /// Serve Prometheus metrics on this address at /metrics, and /healthz for a load
+    /// balancer (200 serving, 503 draining); keep it private.
     #[arg(long)]
     metrics: Option<SocketAddr>,
+    /// Join a cluster of relays sharing sessions through this Redis (or Valkey):
+    /// redis://HOST:PORT[/DB]. Needs --metrics (the balancer checks /healthz there).
+    #[arg(long, env = "COTYPE_RELAY_REDIS", requires = "metrics")]
+    redis: Option<String>,
+    /// This node's name in the cluster, unique among the nodes [default: HOSTNAME-PORT].
+    #[arg(long, requires = "redis")]
+    node_name: Option<String>,
+    /// With --redis, how long SIGTERM waits for members to move before exiting.
+    #[arg(long, default_value_t = 30)]
+    drain_timeout: u64,
 }
 
 #[derive(clap::Args)]
@@ -442,6 +453,9 @@ async fn relay(args: RelayArgs) -> anyhow::Result<()> {
         max_queued_mib,
         max_frame,
         metrics,
+        redis,
+        node_name,
+        drain_timeout,
     } = args;
     let tls = match (tls_cert, tls_key) {
         (Some(cert), Some(key)) => Some(cotype::net::server_tls_config(&cert, &key)?),
@@ -472,6 +486,21 @@ async fn relay(args: RelayArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    if let Some(redis_url) = &redis {
+        let node_name = node_name.unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "relay".into());
+            format!("{host}-{}", listen.port())
+        });
+        relay
+            .join_cluster(cotype::relay::cluster::ClusterConfig {
+                redis_url: redis_url.clone(),
+                node_name: node_name.clone(),
+            })
+            .await?;
+        eprintln!("cotype relay node {node_name} in the cluster at {redis_url}");
+    }
     let scheme = if tls.is_some() { "wss" } else { "ws" };
     eprintln!(
         "cotype relay listening on {scheme}://{}",
@@ -487,11 +516,36 @@ async fn relay(args: RelayArgs) -> anyhow::Result<()> {
         );
         tokio::spawn(relay.clone().serve_metrics(metrics_listener));
     }
+    let serving = relay.clone();
     tokio::select! {
-        result = relay.serve(listener, tls) => result?,
-        _ = shutdown_signal() => eprintln!("cotype relay stopping"),
+        result = serving.serve(listener, tls) => result?,
+        _ = shutdown_signal() => {
+            if redis.is_some() {
+                drain(&relay, Duration::from_secs(drain_timeout)).await;
+            } else {
+                eprintln!("cotype relay stopping");
+            }
+        }
     }
     Ok(())
+}
+
+/// A cluster node's exit: members are told to move to other nodes; it exits when none
+/// is left, after `timeout`, or at a second signal.
+async fn drain(relay: &Relay, timeout: Duration) {
+    eprintln!("cotype relay draining: members move to other nodes (a second signal stops at once)");
+    relay.drain();
+    let gone = async {
+        while relay.open_connections() > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::select! {
+        _ = gone => eprintln!("cotype relay drained"),
+        _ = tokio::time::sleep(timeout) => eprintln!("cotype relay stopping: drain timeout reached"),
+        _ = shutdown_signal() => eprintln!("cotype relay stopping"),
+    }
+    relay.leave_cluster().await;
 }
 
 /// `cotype host`: starts the embedded relay unless `--relay` names one, the host session

@@ -375,7 +375,9 @@ impl HostSession {
             | FromRelay::Admitted
             | FromRelay::PeerJoined { .. }
             | FromRelay::HostAway { .. }
-            | FromRelay::HostBack => {}
+            | FromRelay::HostBack
+            // The relay closes the connection right after; `recv` then resumes.
+            | FromRelay::Move { .. } => {}
         }
         Ok(())
     }
