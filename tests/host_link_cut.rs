@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::{CuttableProxy, start_host_with, start_relay, via, write_tree};
 use cotype::client::ClientError;
 use cotype::client::driver::{Driver, apply};
-use cotype::client::participant::Participant;
+use cotype::client::Participant;
 use cotype::client::session::SessionEvent;
 use cotype::host::session::Approval;
 use cotype::relay::RelayConfig;

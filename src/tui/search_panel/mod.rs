@@ -308,7 +308,7 @@ impl SearchPanel {
     }
 
     /// A hit as a row of the replace preview: its line as it will read, `x` when left out.
-    fn replace_row(&self, hit: &SearchHit) -> Location {
+    fn replace_row(&self, hit: &SearchHit) -> LocationRow {
         let mut row = self.location(hit);
         if self.is_excluded(hit) {
             row.mark = Some(('x', "comment"));
