@@ -3,9 +3,9 @@
 //! what it did and exits like the others (5 when the host refuses).
 
 use cotype::client::Participant;
-use cotype::protocol::search::{ReplaceRequest, SearchQuery};
+use cotype::protocol::search::ReplaceRequest;
 
-use super::headless::{NoMatch, ParticipantArgs, say_waiting};
+use super::headless::{MatchArgs, NoMatch, ParticipantArgs, say_waiting};
 use super::links::{Usage, link_and, looks_like_link, parse_link};
 
 #[derive(clap::Args)]
@@ -19,18 +19,8 @@ pub struct ReplaceArgs {
     /// `$`); with -F it is taken literally.
     #[arg(value_name = "REPLACEMENT")]
     replacement: Option<String>,
-    /// Take PATTERN (and REPLACEMENT) literally.
-    #[arg(short = 'F', long)]
-    fixed_strings: bool,
-    #[arg(short = 'i', long)]
-    ignore_case: bool,
-    /// Only matches surrounded by word boundaries.
-    #[arg(short = 'w', long)]
-    word_regexp: bool,
-    /// Only files matching GLOB, or not matching '!GLOB' (repeatable). Never reaches
-    /// files the host hides or ignores.
-    #[arg(short = 'g', long = "glob", value_name = "GLOB")]
-    globs: Vec<String>,
+    #[command(flatten)]
+    matching: MatchArgs,
     /// Print what would change; change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -83,14 +73,7 @@ pub async fn replace(args: ReplaceArgs) -> anyhow::Result<()> {
     )?;
     let mut client = join(&link, &args.participant).await?;
     let request = ReplaceRequest {
-        query: SearchQuery {
-            pattern,
-            fixed_strings: args.fixed_strings,
-            ignore_case: args.ignore_case,
-            whole_word: args.word_regexp,
-            globs: args.globs,
-            max_matches: args.max_count,
-        },
+        query: args.matching.query(pattern, args.max_count),
         replacement,
         excluded: Vec::new(),
         dry_run: args.dry_run,
