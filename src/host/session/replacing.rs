@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::host::replace::{FileChanges, ReplaceError, ReplacePlan};
-use crate::protocol::search::{ReplaceHit, ReplaceRequest, ReplaceSummary};
+use crate::protocol::search::{ReplaceRequest, ReplaceSummary};
 
 /// Most inserted bytes in one replace edit: a file with many changes is changed by a
 /// few edits, each well inside the size one edit may take on the wire.
@@ -20,6 +20,9 @@ const REPLACE_EDIT_BYTES: usize = crate::protocol::MAX_EDIT_BYTES / 4;
 
 /// How long the loop spends changing files before it serves others again.
 const REPLACE_SLICE: Duration = Duration::from_millis(3);
+/// Most files changed in one slice: what follows a slice (the edits' broadcast, each
+/// file's `Unsaved`, the changes listed to the asker) grows with them.
+const REPLACE_SLICE_FILES: usize = 20;
 
 /// A replace under way: being planned, then applied file by file.
 pub(super) struct ReplaceJob {
@@ -31,7 +34,9 @@ pub(super) struct ReplaceJob {
     /// The revision of each document open when planning read it.
     planned_revisions: HashMap<String, u64>,
     to_apply: VecDeque<FileChanges>,
-    done: Vec<FileChanges>,
+    /// The files changed (or, in a dry run, listed) so far, and how many changes.
+    done: Vec<String>,
+    changes: u64,
     skipped: Vec<String>,
 }
 
@@ -93,9 +98,8 @@ impl HostSession {
                     format!("{path}: it chooses which programs the host's tools run; only the host can change it")
                 })
             };
-            let _ = sender.send(crate::host::replace::plan(
-                &workspace, &asked, &open, refusal,
-            ));
+            let plan = crate::host::replace::plan(&workspace, &asked, &open, refusal);
+            let _ = sender.send(plan);
         });
         self.replacing = Some(ReplaceJob {
             from,
@@ -105,6 +109,7 @@ impl HostSession {
             planned_revisions,
             to_apply: VecDeque::new(),
             done: Vec::new(),
+            changes: 0,
             skipped: Vec::new(),
         });
         Ok(())
@@ -131,17 +136,14 @@ impl HostSession {
         };
         job.planning = None;
         job.skipped = plan.skipped;
-        if job.request.dry_run {
-            job.done = plan.files;
-        } else {
-            job.to_apply = plan.files.into();
-        }
+        job.to_apply = plan.files.into();
         self.replacing = Some(job);
         Ok(())
     }
 
-    /// Changes files of the replace under way for one slice of time, sends those edits,
-    /// and once every file is done, saves (if asked) and answers.
+    /// Changes files of the replace under way for one slice (of time, and of files: the
+    /// broadcast after it grows with them), sends those edits and the changes made, and
+    /// once every file is done, saves (if asked) and answers.
     pub(super) async fn replace_slice(&mut self) -> anyhow::Result<()> {
         // What others sent meanwhile (their typing) goes first, and goes out at once.
         for _ in 0..DRAIN_AT_ONCE {
@@ -155,34 +157,64 @@ impl HostSession {
             return Ok(());
         };
         let started = Instant::now();
-        while started.elapsed() < REPLACE_SLICE
-            && let Some(file) = job.to_apply.pop_front()
-        {
-            let file = match self.current_changes(&job, file) {
-                Ok(Some(file)) => file,
-                Ok(None) => continue,
-                Err(reason) => {
-                    job.skipped.push(reason);
-                    continue;
-                }
+        let mut hits = Vec::new();
+        for _ in 0..REPLACE_SLICE_FILES {
+            if started.elapsed() >= REPLACE_SLICE {
+                break;
+            }
+            let Some(file) = job.to_apply.pop_front() else {
+                break;
             };
-            match self.apply_changes(&file) {
-                Ok(edits) => {
-                    for edit in edits {
-                        self.sequenced(edit).await?;
-                    }
-                    job.done.push(file);
-                }
-                Err(reason) => job.skipped.push(format!("{}: {reason}", file.path)),
+            if let Some(file) = self.replace_in(&mut job, file).await? {
+                job.changes += file.hits.len() as u64;
+                job.done.push(file.path);
+                hits.extend(file.hits);
             }
         }
         // The edits go out before any save or answer that follows them.
         self.broadcast_applied().await?;
+        let reply = self.reply(job.from, job.id);
+        for batch in hits.chunks(crate::host::search::MAX_BATCH_LEN) {
+            reply
+                .send(false, Response::Replaced(batch.to_vec()))
+                .await?;
+        }
         if job.to_apply.is_empty() {
             self.replace_finished(job).await
         } else {
             self.replacing = Some(job);
             Ok(())
+        }
+    }
+
+    /// One file of the replace: its changes made (a dry run: only listed), or why not.
+    async fn replace_in(
+        &mut self,
+        job: &mut ReplaceJob,
+        file: FileChanges,
+    ) -> anyhow::Result<Option<FileChanges>> {
+        if job.request.dry_run {
+            return Ok(Some(file));
+        }
+        let file = match self.current_changes(job, file) {
+            Ok(Some(file)) => file,
+            Ok(None) => return Ok(None),
+            Err(reason) => {
+                job.skipped.push(reason);
+                return Ok(None);
+            }
+        };
+        match self.apply_changes(&file) {
+            Ok(edits) => {
+                for edit in edits {
+                    self.sequenced(edit).await?;
+                }
+                Ok(Some(file))
+            }
+            Err(reason) => {
+                job.skipped.push(format!("{}: {reason}", file.path));
+                Ok(None)
+            }
         }
     }
 
@@ -203,38 +235,36 @@ impl HostSession {
             .map_err(|error| format!("{}: {error}", file.path))
     }
 
-    /// Every file is changed: save them if asked, then list the changes and sum them up.
+    /// Every file is changed: save them if asked, then sum up (the changes themselves
+    /// went to the asker slice by slice).
     async fn replace_finished(&mut self, job: ReplaceJob) -> anyhow::Result<()> {
         let ReplaceJob {
             from,
             id,
             request,
             done,
+            changes,
             mut skipped,
             ..
         } = job;
         let reply = self.reply(from, id);
         let mut saved = 0u64;
         if request.save && !request.dry_run {
-            for file in &done {
-                match self.documents.save(&file.path) {
+            for path in &done {
+                match self.documents.save(path) {
                     Ok(revision) => {
                         saved += 1;
-                        self.announce_saved(&file.path, revision, from).await?;
+                        self.announce_saved(path, revision, from).await?;
                     }
                     Err(error) => skipped.push(error.to_string()),
                 }
                 // Opened only for the replace and now on disk: nothing to keep it for.
-                let someone_has_it = self
-                    .participants
-                    .values()
-                    .any(|p| p.open.contains(&file.path));
+                let someone_has_it = self.participants.values().any(|p| p.open.contains(path));
                 if !someone_has_it {
-                    self.documents.close_if_saved(&file.path);
+                    self.documents.close_if_saved(path);
                 }
             }
         }
-        let changes = done.iter().map(|file| file.hits.len() as u64).sum();
         let summary = ReplaceSummary {
             changes,
             files: done.len() as u64,
@@ -242,12 +272,6 @@ impl HostSession {
             saved,
             skipped,
         };
-        let hits: Vec<ReplaceHit> = done.into_iter().flat_map(|file| file.hits).collect();
-        for batch in hits.chunks(crate::host::search::MAX_BATCH_LEN) {
-            reply
-                .send(false, Response::Replaced(batch.to_vec()))
-                .await?;
-        }
         if !request.dry_run && changes > 0 {
             let name = self.name_of(from);
             let message = format!(
