@@ -12,7 +12,7 @@
 //! side by side; alt-o and `ctrl-w w` move the typing to the other one.
 //!
 //! Editing comforts: ctrl-/ (which tmux sends as ctrl-_) and vim's `gcc` comment lines
-//! out, alt-down and vim's alt-k move them, alt-shift-down duplicates one; the other
+//! out, alt-down and vim's alt-k move lines, alt-shift-down duplicates one; the other
 //! participant sees each.
 //!
 //! Fails (never skips) when tmux is missing.
@@ -84,9 +84,10 @@ fn ada_and_bob_in(
         tmux.keys(name, &["C-p"]);
         tmux.wait(name, "the file picker", |s| s.contains("Open file"));
         tmux.text(name, file.split('.').next().unwrap_or(file));
+        tmux.wait(name, "the file in the picker", |s| s.contains(file));
         tmux.keys(name, &["Enter"]);
         let first = text.lines().next().unwrap_or_default();
-        tmux.wait(name, "notes.txt", |s| has_line(s, first));
+        tmux.wait(name, file, |s| has_line(s, first));
     }
     (root, host, tmux)
 }
@@ -285,10 +286,12 @@ fn comments_moved_and_duplicated_lines_in_both_keymaps() {
             has_line(s, "1     # return 1") && has_line(s, "2 # def f():")
         });
     }
-    // bob's cursor went down with his line 2, which is line 1 now.
-    tmux.keys("bob", &["M-j"]);
+    // ada's move took the line below hers (bob's) out and put it back above, so bob's
+    // cursor is on the line after it now: ada's. He moves that one back up.
+    tmux.wait("bob", "bob's cursor on line 2", |s| s.contains(" 2:"));
+    tmux.keys("bob", &["M-k"]);
     for name in ["ada", "bob"] {
-        tmux.wait(name, "bob's line moved down", |s| {
+        tmux.wait(name, "bob's line moved up", |s| {
             has_line(s, "1 # def f():") && has_line(s, "2     # return 1")
         });
     }
