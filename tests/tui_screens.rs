@@ -2360,3 +2360,42 @@ fn two_files_side_by_side_with_focus_switching() {
         );
     }
 }
+
+/// alt-click adds a cursor where the click lands (multiple cursors), typing goes to
+/// every cursor as one edit, and escape goes back to one.
+#[test]
+fn alt_click_adds_a_cursor_and_escape_goes_back_to_one() {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut screen = Screen::new("default");
+    screen.open("src/main.rs");
+    screen.draw();
+    let area = screen.app.editor_area();
+    // Line 3 ("fn main() {") and line 11 ("fn greet(n: u32) {"), at their first column.
+    let click = |row: u16, modifiers| {
+        Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: area.x + 5,
+            row: area.y + row,
+            modifiers,
+        })
+    };
+    screen.send(click(2, KeyModifiers::NONE));
+    screen.send(click(10, KeyModifiers::ALT));
+    let commands = screen.key(KeyCode::Char('X'), KeyModifiers::NONE);
+    let edits = commands
+        .iter()
+        .filter(|command| matches!(command, AppCommand::Edit { .. }))
+        .count();
+    assert_eq!(edits, 1, "one edit for both cursors");
+    let text = screen.docs["src/main.rs"].to_string();
+    assert!(text.contains("\nXfn main() {\n"), "{text}");
+    assert!(text.contains("\nXfn greet(n: u32) {\n"), "{text}");
+    screen.key(KeyCode::Esc, KeyModifiers::NONE);
+    screen.key(KeyCode::Char('Y'), KeyModifiers::NONE);
+    let text = screen.docs["src/main.rs"].to_string();
+    assert_eq!(
+        text.matches('Y').count(),
+        1,
+        "after escape one cursor types: {text}"
+    );
+}

@@ -11,6 +11,10 @@
 //! Splits: ctrl-\\ (here alt-\\, as tmux loses ctrl-\\) and vim's `:vsplit` show two files
 //! side by side; alt-o and `ctrl-w w` move the typing to the other one.
 //!
+//! Editing comforts: ctrl-/ (which tmux sends as ctrl-_) and vim's `gcc` comment lines
+//! out, alt-down and vim's alt-k move lines, alt-shift-down duplicates one; the other
+//! participant sees each.
+//!
 //! Fails (never skips) when tmux is missing.
 
 mod common;
@@ -35,10 +39,19 @@ fn at(screen: &str, line: usize, col: usize) -> bool {
 /// ada (default keymap) and bob (vim keymap) in tmux, both with `notes.txt` (holding
 /// `text`) open, joined to a real host.
 fn ada_and_bob(test: &str, text: &str) -> (tempfile::TempDir, process::Running, Tmux) {
+    ada_and_bob_in(test, "notes.txt", text)
+}
+
+/// [`ada_and_bob`] with `file` (holding `text`) open instead.
+fn ada_and_bob_in(
+    test: &str,
+    file: &str,
+    text: &str,
+) -> (tempfile::TempDir, process::Running, Tmux) {
     let root = tempfile::tempdir().unwrap();
     let project = root.path().join("project");
     std::fs::create_dir_all(&project).unwrap();
-    std::fs::write(project.join("notes.txt"), text).unwrap();
+    std::fs::write(project.join(file), text).unwrap();
     std::fs::write(project.join("other.txt"), "the other file\n").unwrap();
     let (host, link) = start_host(&project, &["--name", "hostie"]);
 
@@ -70,10 +83,11 @@ fn ada_and_bob(test: &str, text: &str) -> (tempfile::TempDir, process::Running, 
         });
         tmux.keys(name, &["C-p"]);
         tmux.wait(name, "the file picker", |s| s.contains("Open file"));
-        tmux.text(name, "notes");
+        tmux.text(name, file.split('.').next().unwrap_or(file));
+        tmux.wait(name, "the file in the picker", |s| s.contains(file));
         tmux.keys(name, &["Enter"]);
         let first = text.lines().next().unwrap_or_default();
-        tmux.wait(name, "notes.txt", |s| has_line(s, first));
+        tmux.wait(name, file, |s| has_line(s, first));
     }
     (root, host, tmux)
 }
@@ -249,4 +263,42 @@ fn two_files_side_by_side_in_both_keymaps() {
     tmux.wait("ada", "bob's typing in notes.txt", |s| {
         s.contains("bob:ada:first line of notes")
     });
+}
+
+#[test]
+fn comments_moved_and_duplicated_lines_in_both_keymaps() {
+    let text = "def f():\n    return 1\n";
+    let (_root, _host, tmux) = ada_and_bob_in("comforts", "tool.py", text);
+    tmux.wait("bob", "normal mode", |s| s.contains("NORMAL"));
+
+    // ctrl-/ arrives as ctrl-_ through tmux.
+    tmux.keys("ada", &["C-Home", "C-_"]);
+    for name in ["ada", "bob"] {
+        tmux.wait(name, "ada's comment", |s| has_line(s, "1 # def f():"));
+    }
+    tmux.text("bob", "jgcc");
+    for name in ["ada", "bob"] {
+        tmux.wait(name, "bob's comment", |s| has_line(s, "2     # return 1"));
+    }
+    tmux.keys("ada", &["M-Down"]);
+    for name in ["ada", "bob"] {
+        tmux.wait(name, "ada's line moved down", |s| {
+            has_line(s, "1     # return 1") && has_line(s, "2 # def f():")
+        });
+    }
+    // ada's move took the line below hers (bob's) out and put it back above, so bob's
+    // cursor is on the line after it now: ada's. He moves that one back up.
+    tmux.wait("bob", "bob's cursor on line 2", |s| s.contains(" 2:"));
+    tmux.keys("bob", &["M-k"]);
+    for name in ["ada", "bob"] {
+        tmux.wait(name, "bob's line moved up", |s| {
+            has_line(s, "1 # def f():") && has_line(s, "2     # return 1")
+        });
+    }
+    tmux.keys("ada", &["C-Home", "M-S-Down"]);
+    for name in ["ada", "bob"] {
+        tmux.wait(name, "ada's line duplicated", |s| {
+            has_line(s, "1 # def f():") && has_line(s, "2 # def f():")
+        });
+    }
 }

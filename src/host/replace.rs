@@ -143,6 +143,21 @@ pub fn plan(
     Ok(plan)
 }
 
+/// `path`'s changes in `text` as it is now: a file someone edited after [`plan`] read it
+/// is planned again before it is changed, so the replace meets their text, not the old.
+pub fn plan_text(
+    path: &str,
+    text: &str,
+    request: &ReplaceRequest,
+) -> Result<Option<FileChanges>, ReplaceError> {
+    let matcher = build_matcher(&request.query)?;
+    let replacement = Replacement {
+        text: request.replacement.as_bytes(),
+        literal: request.query.fixed_strings,
+    };
+    Ok(plan_file(path, text, &matcher, &replacement, request))
+}
+
 /// A file's text from the disk, if it is text and has a match at all (most files have
 /// none: they are read once and left). `file_matcher` is `build_file_matcher`'s: a line
 /// anchor matches at every line of the whole file, as line by line.

@@ -32,6 +32,10 @@ pub struct Config {
     pub tab_width: u16,
     /// Whether to follow the host on joining (as in Live Share).
     pub follow_host_on_join: bool,
+    /// Saving removes blanks at the ends of lines first (an edit everyone sees).
+    pub trim_trailing_whitespace: bool,
+    /// Saving adds a line break after the last line when it has none.
+    pub insert_final_newline: bool,
 }
 
 impl Default for Config {
@@ -43,6 +47,8 @@ impl Default for Config {
             mouse: false,
             tab_width: 4,
             follow_host_on_join: true,
+            trim_trailing_whitespace: false,
+            insert_final_newline: false,
         }
     }
 }

@@ -24,9 +24,12 @@ mod actions;
 mod commands;
 mod cursors;
 mod edits;
+mod lines;
 mod motions;
 mod objects;
 mod render;
+#[cfg(test)]
+mod render_tests;
 pub mod replace;
 mod state;
 pub mod substitute;
@@ -34,8 +37,10 @@ pub mod substitute;
 mod tests;
 mod text;
 mod undo;
+mod wrap;
 
 pub use commands::last_line;
+pub use lines::{LineConventions, SaveTidying};
 pub use render::{EditorWidget, RemoteCursor};
 pub use replace::FindOptions;
 pub use state::{Editor, Selection, SharedRegister};
@@ -75,6 +80,8 @@ pub enum EditorInput {
     /// Find and replace's "replace": the match the selection holds (its own edit and
     /// undo step), then select the next; with no match selected, select the next.
     ReplaceMatch(SubstituteRequest),
+    /// Saving is about to happen: tidy the text as the config asks (one edit, if any).
+    TidyForSave(SaveTidying),
 }
 
 /// What came of an input. The caller must apply `operation` to the rope (through the

@@ -67,12 +67,19 @@ impl HostSession {
     }
 
     /// Tells everyone which of `paths` became unsaved or saved (their text now differs
-    /// from the disk's, or equals it again).
+    /// from the disk's, or equals it again). Only while someone has the document open:
+    /// members heed it for open documents alone, and whoever opens one later is told
+    /// then; a workspace replace through 1,000 files nobody has open would otherwise
+    /// send (and everyone verify) 1,000 signed frames for nothing.
     pub(super) async fn announce_unsaved(
         &mut self,
         paths: impl IntoIterator<Item = &str>,
     ) -> anyhow::Result<()> {
         for (path, revision, unsaved) in self.documents.unsaved_changes(paths) {
+            let someone_has_it = self.participants.values().any(|p| p.open.contains(&path));
+            if !someone_has_it {
+                continue;
+            }
             let event = Event::Unsaved {
                 path,
                 revision,

@@ -107,6 +107,8 @@ pub struct HostSession {
     document_sends: BTreeMap<(ParticipantId, String), documents_served::DocumentSend>,
     /// Shared terminals and who may type in them.
     terminals: crate::host::terminals::Terminals,
+    /// A workspace replace under way (`replacing.rs`): applied a slice at a time.
+    replacing: Option<replacing::ReplaceJob>,
 }
 
 impl HostSession {
@@ -168,6 +170,7 @@ impl HostSession {
             unanswered_pings: 0,
             applied: Vec::new(),
             applied_bytes: 0,
+            replacing: None,
             renamed: BTreeMap::new(),
             document_sends: BTreeMap::new(),
             presence_seq: 0,
@@ -265,6 +268,15 @@ impl HostSession {
             }
             Some(first) = watch_rx.recv() => {
                 self.on_watched(first, watch_rx).await?;
+                return Ok(true);
+            }
+            plan = replacing::planned(&mut self.replacing) => {
+                self.replace_planned(plan).await?;
+                return Ok(true);
+            }
+            // A slice of a replace under way, after whatever arrived meanwhile.
+            _ = std::future::ready(()), if self.replacing.as_ref().is_some_and(replacing::ReplaceJob::is_applying) => {
+                self.replace_slice().await?;
                 return Ok(true);
             }
         };

@@ -1,16 +1,65 @@
 //! Replace across the workspace, applied: the plan `host::replace` makes becomes the
 //! host's own edits to each file, sequenced like anyone's typing, so a member typing in
 //! one of the files at that moment has their edit transformed against the replace.
+//!
+//! A large replace must not hold up everyone's typing: the plan is made on a blocking
+//! thread, and the files are changed a slice at a time ([`REPLACE_SLICE`]), with the
+//! loop serving what arrived in between ([`HostSession::replace_slice`]). A file someone
+//! edited after it was planned is planned again against its text as it is then.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use super::*;
-use crate::host::replace::{FileChanges, ReplacePlan};
-use crate::protocol::search::{ReplaceHit, ReplaceRequest, ReplaceSummary};
+use crate::host::replace::{FileChanges, ReplaceError, ReplacePlan};
+use crate::protocol::search::{ReplaceRequest, ReplaceSummary};
 
 /// Most inserted bytes in one replace edit: a file with many changes is changed by a
 /// few edits, each well inside the size one edit may take on the wire.
 const REPLACE_EDIT_BYTES: usize = crate::protocol::MAX_EDIT_BYTES / 4;
 
+/// How long the loop spends changing files before it serves others again.
+const REPLACE_SLICE: Duration = Duration::from_millis(3);
+/// Most files changed in one slice: what follows a slice (the edits' broadcast, each
+/// file's `Unsaved`, the changes listed to the asker) grows with them.
+const REPLACE_SLICE_FILES: usize = 20;
+
+/// A replace under way: being planned, then applied file by file.
+pub(super) struct ReplaceJob {
+    from: ParticipantId,
+    id: u64,
+    request: ReplaceRequest,
+    /// The plan, until it arrives from its thread.
+    planning: Option<tokio::sync::oneshot::Receiver<Result<ReplacePlan, ReplaceError>>>,
+    /// The revision of each document open when planning read it.
+    planned_revisions: HashMap<String, u64>,
+    to_apply: VecDeque<FileChanges>,
+    /// The files changed (or, in a dry run, listed) so far, and how many changes.
+    done: Vec<String>,
+    changes: u64,
+    skipped: Vec<String>,
+}
+
+impl ReplaceJob {
+    /// Whether the plan is made and files wait to be changed (or the answer to be sent).
+    pub(super) fn is_applying(&self) -> bool {
+        self.planning.is_none()
+    }
+}
+
+/// The plan of the replace under way, once its thread has made it (pending otherwise).
+pub(super) async fn planned(
+    job: &mut Option<ReplaceJob>,
+) -> Result<Result<ReplacePlan, ReplaceError>, tokio::sync::oneshot::error::RecvError> {
+    match job.as_mut().and_then(|job| job.planning.as_mut()) {
+        Some(planning) => planning.await,
+        None => std::future::pending().await,
+    }
+}
+
 impl HostSession {
+    /// Starts a replace: planned on a blocking thread (reading and matching every file
+    /// would hold up the loop), then applied by [`HostSession::replace_slice`].
     pub(super) async fn replace(
         &mut self,
         from: ParticipantId,
@@ -23,65 +72,199 @@ impl HostSession {
                 .error("you are read-only in this session: the host did not let you replace")
                 .await;
         }
-        let open: std::collections::HashMap<String, ropey::Rope> = self
+        if self.replacing.is_some() {
+            return reply
+                .error("another replace is under way; try again once it is done")
+                .await;
+        }
+        let mut planned_revisions = HashMap::new();
+        let open: HashMap<String, ropey::Rope> = self
             .documents
             .open_paths()
             .into_iter()
             .filter_map(|path| {
-                let rope = self.documents.text(&path)?.1.clone();
-                Some((path, rope))
+                let (revision, rope) = self.documents.text(&path)?;
+                planned_revisions.insert(path.clone(), revision);
+                Some((path, rope.clone()))
             })
             .collect();
         let may_configure_tools = self.trust_project || Some(from) == self.owner;
-        let refusal = |path: &str| {
-            (!may_configure_tools && crate::host::lsp::configures_tools(path)).then(|| {
-                format!("{path}: it chooses which programs the host's tools run; only the host can change it")
-            })
+        let workspace = self.workspace.clone();
+        let asked = request.clone();
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        tokio::task::spawn_blocking(move || {
+            let refusal = |path: &str| {
+                (!may_configure_tools && crate::host::lsp::configures_tools(path)).then(|| {
+                    format!("{path}: it chooses which programs the host's tools run; only the host can change it")
+                })
+            };
+            let plan = crate::host::replace::plan(&workspace, &asked, &open, refusal);
+            let _ = sender.send(plan);
+        });
+        self.replacing = Some(ReplaceJob {
+            from,
+            id,
+            request,
+            planning: Some(receiver),
+            planned_revisions,
+            to_apply: VecDeque::new(),
+            done: Vec::new(),
+            changes: 0,
+            skipped: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// The plan arrived: a refusal is the answer; otherwise the files wait to be changed
+    /// (a dry run's answer is the plan itself).
+    pub(super) async fn replace_planned(
+        &mut self,
+        plan: Result<Result<ReplacePlan, ReplaceError>, tokio::sync::oneshot::error::RecvError>,
+    ) -> anyhow::Result<()> {
+        let Some(mut job) = self.replacing.take() else {
+            return Ok(());
         };
-        let plan = match crate::host::replace::plan(&self.workspace, &request, &open, refusal) {
-            Ok(plan) => plan,
-            Err(error) => return reply.error(error.to_string()).await,
-        };
-        let ReplacePlan { files, mut skipped } = plan;
-        let mut done: Vec<FileChanges> = Vec::new();
-        let mut saved = 0u64;
-        if request.dry_run {
-            done = files;
-        } else {
-            for file in files {
-                match self.apply_changes(&file) {
-                    Ok(edits) => {
-                        for edit in edits {
-                            self.sequenced(edit).await?;
-                        }
-                        done.push(file);
-                    }
-                    Err(reason) => skipped.push(format!("{}: {reason}", file.path)),
-                }
+        let plan = match plan {
+            Ok(Ok(plan)) => plan,
+            Ok(Err(error)) => return self.reply(job.from, job.id).error(error.to_string()).await,
+            Err(_) => {
+                let reply = self.reply(job.from, job.id);
+                return reply
+                    .error("the replace stopped on the host; nothing was changed")
+                    .await;
             }
-            // The edits go out before any save or answer that follows them.
-            self.broadcast_applied().await?;
-            if request.save {
-                for file in &done {
-                    match self.documents.save(&file.path) {
-                        Ok(revision) => {
-                            saved += 1;
-                            self.announce_saved(&file.path, revision, from).await?;
-                        }
-                        Err(error) => skipped.push(error.to_string()),
+        };
+        job.planning = None;
+        job.skipped = plan.skipped;
+        job.to_apply = plan.files.into();
+        self.replacing = Some(job);
+        Ok(())
+    }
+
+    /// Changes files of the replace under way for one slice (of time, and of files: the
+    /// broadcast after it grows with them), sends those edits and the changes made, and
+    /// once every file is done, saves (if asked) and answers.
+    pub(super) async fn replace_slice(&mut self) -> anyhow::Result<()> {
+        // What others sent meanwhile (their typing) goes first, and goes out at once.
+        for _ in 0..DRAIN_AT_ONCE {
+            let Some(incoming) = self.channel.try_recv() else {
+                break;
+            };
+            self.on_incoming(incoming).await?;
+        }
+        self.broadcast_applied().await?;
+        let Some(mut job) = self.replacing.take() else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        let mut hits = Vec::new();
+        for _ in 0..REPLACE_SLICE_FILES {
+            if started.elapsed() >= REPLACE_SLICE {
+                break;
+            }
+            let Some(file) = job.to_apply.pop_front() else {
+                break;
+            };
+            if let Some(file) = self.replace_in(&mut job, file).await? {
+                job.changes += file.hits.len() as u64;
+                job.done.push(file.path);
+                hits.extend(file.hits);
+            }
+        }
+        // The edits go out before any save or answer that follows them.
+        self.broadcast_applied().await?;
+        let reply = self.reply(job.from, job.id);
+        for batch in hits.chunks(crate::host::search::MAX_BATCH_LEN) {
+            reply
+                .send(false, Response::Replaced(batch.to_vec()))
+                .await?;
+        }
+        if job.to_apply.is_empty() {
+            self.replace_finished(job).await
+        } else {
+            self.replacing = Some(job);
+            Ok(())
+        }
+    }
+
+    /// One file of the replace: its changes made (a dry run: only listed), or why not.
+    async fn replace_in(
+        &mut self,
+        job: &mut ReplaceJob,
+        file: FileChanges,
+    ) -> anyhow::Result<Option<FileChanges>> {
+        if job.request.dry_run {
+            return Ok(Some(file));
+        }
+        let file = match self.current_changes(job, file) {
+            Ok(Some(file)) => file,
+            Ok(None) => return Ok(None),
+            Err(reason) => {
+                job.skipped.push(reason);
+                return Ok(None);
+            }
+        };
+        match self.apply_changes(&file) {
+            Ok(edits) => {
+                for edit in edits {
+                    self.sequenced(edit).await?;
+                }
+                Ok(Some(file))
+            }
+            Err(reason) => {
+                job.skipped.push(format!("{}: {reason}", file.path));
+                Ok(None)
+            }
+        }
+    }
+
+    /// `file`'s changes against its text now: as planned, unless someone edited the
+    /// document since (then planned again; `None` if nothing is left to change).
+    fn current_changes(
+        &self,
+        job: &ReplaceJob,
+        file: FileChanges,
+    ) -> Result<Option<FileChanges>, String> {
+        let Some((revision, rope)) = self.documents.text(&file.path) else {
+            return Ok(Some(file));
+        };
+        if job.planned_revisions.get(&file.path) == Some(&revision) {
+            return Ok(Some(file));
+        }
+        crate::host::replace::plan_text(&file.path, &rope.to_string(), &job.request)
+            .map_err(|error| format!("{}: {error}", file.path))
+    }
+
+    /// Every file is changed: save them if asked, then sum up (the changes themselves
+    /// went to the asker slice by slice).
+    async fn replace_finished(&mut self, job: ReplaceJob) -> anyhow::Result<()> {
+        let ReplaceJob {
+            from,
+            id,
+            request,
+            done,
+            changes,
+            mut skipped,
+            ..
+        } = job;
+        let reply = self.reply(from, id);
+        let mut saved = 0u64;
+        if request.save && !request.dry_run {
+            for path in &done {
+                match self.documents.save(path) {
+                    Ok(revision) => {
+                        saved += 1;
+                        self.announce_saved(path, revision, from).await?;
                     }
-                    // Opened only for the replace and now on disk: nothing to keep it for.
-                    let someone_has_it = self
-                        .participants
-                        .values()
-                        .any(|p| p.open.contains(&file.path));
-                    if !someone_has_it {
-                        self.documents.close_if_saved(&file.path);
-                    }
+                    Err(error) => skipped.push(error.to_string()),
+                }
+                // Opened only for the replace and now on disk: nothing to keep it for.
+                let someone_has_it = self.participants.values().any(|p| p.open.contains(path));
+                if !someone_has_it {
+                    self.documents.close_if_saved(path);
                 }
             }
         }
-        let changes = done.iter().map(|file| file.hits.len() as u64).sum();
         let summary = ReplaceSummary {
             changes,
             files: done.len() as u64,
@@ -89,12 +272,6 @@ impl HostSession {
             saved,
             skipped,
         };
-        let hits: Vec<ReplaceHit> = done.into_iter().flat_map(|file| file.hits).collect();
-        for batch in hits.chunks(crate::host::search::MAX_BATCH_LEN) {
-            reply
-                .send(false, Response::Replaced(batch.to_vec()))
-                .await?;
-        }
         if !request.dry_run && changes > 0 {
             let name = self.name_of(from);
             let message = format!(

@@ -4,7 +4,7 @@ use super::{App, DocumentTexts};
 use crate::host_control::HostCommand;
 use crate::tui::compositor::{AppCommand, Component};
 use crate::tui::diagnostics::DiagnosticsList;
-use crate::tui::editor::{Editor, EditorInput};
+use crate::tui::editor::{Editor, EditorInput, SaveTidying};
 use crate::tui::ex::ExCommand;
 use crate::tui::help::HelpOverlay;
 use crate::tui::host_controls::people_menu;
@@ -30,8 +30,11 @@ impl App {
         }
         match action {
             Action::Quit => commands.push(AppCommand::Quit),
-            Action::Save => match self.active_path() {
-                Some(path) => commands.push(AppCommand::Save(path.to_owned())),
+            Action::Save => match self.active_path().map(str::to_owned) {
+                Some(path) => {
+                    self.tidy_for_save(documents, commands);
+                    commands.push(AppCommand::Save(path));
+                }
                 None => self.messages.push(Level::Info, "no file open to save"),
             },
             Action::SaveAndQuit => self.run_ex(ExCommand::Exit, documents, commands),
@@ -68,6 +71,19 @@ impl App {
                 self.editor_input(EditorInput::Action(action), documents, commands);
             }
             _ => self.editor_input(EditorInput::Action(action), documents, commands),
+        }
+    }
+
+    /// Before a save: the tidying config.toml asks for, as an edit of the active file
+    /// (one undo step), unless the file is not ours to edit.
+    fn tidy_for_save(&mut self, documents: &impl DocumentTexts, commands: &mut Vec<AppCommand>) {
+        let editable = self
+            .tabs
+            .get(self.active)
+            .is_some_and(|tab| !tab.read_only && tab.loading.is_none());
+        if editable && self.save_tidying != SaveTidying::default() {
+            let tidying = EditorInput::TidyForSave(self.save_tidying);
+            self.editor_input(tidying, documents, commands);
         }
     }
 

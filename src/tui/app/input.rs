@@ -342,6 +342,7 @@ impl App {
                 | EditorInput::Substitute(_)
                 | EditorInput::SubstituteAnswer(_)
                 | EditorInput::ReplaceMatch(_)
+                | EditorInput::TidyForSave(_)
         ) || matches!(&input, EditorInput::Action(action) if action.edits_text())
             || matches!(&input, EditorInput::Command(command) if command.is_edit());
         if is_edit && let Some(percent) = tab.loading {
@@ -418,12 +419,10 @@ impl App {
             && mouse.row >= area.y
             && mouse.row < area.bottom();
         let at = || {
-            let line = (tab.editor.scroll_line() + (mouse.row - area.y) as usize)
-                .min(rope.len_lines().saturating_sub(1));
             let gutter = gutter_width(rope) as u16;
-            let col =
-                mouse.column.saturating_sub(area.x + gutter) as usize + tab.editor.scroll_col();
-            crate::tui::editor::char_at_display_col(rope, line, col, tab.editor.tab_width)
+            let col = mouse.column.saturating_sub(area.x + gutter) as usize;
+            tab.editor
+                .char_at_screen(rope, (mouse.row - area.y) as usize, col)
         };
         let navigated = match mouse.kind {
             MouseEventKind::ScrollUp if inside => {
@@ -432,6 +431,14 @@ impl App {
             }
             MouseEventKind::ScrollDown if inside => {
                 tab.editor.scroll_by(rope, 3);
+                true
+            }
+            // alt-click: one more cursor there (escape goes back to one).
+            MouseEventKind::Down(MouseButton::Left)
+                if inside && mouse.modifiers.contains(KeyModifiers::ALT) =>
+            {
+                let at = at();
+                tab.editor.add_cursor_at(rope, at);
                 true
             }
             MouseEventKind::Down(MouseButton::Left) if inside => {

@@ -26,7 +26,7 @@ use crate::protocol::ParticipantId;
 use crate::text::LineCol;
 use crate::tui::compositor::{AppCommand, Compositor};
 use crate::tui::diagnostics::DiagnosticStore;
-use crate::tui::editor::{Editor, RemoteCursor, Selection};
+use crate::tui::editor::{Editor, RemoteCursor, SaveTidying, Selection};
 use crate::tui::highlight::Syntax;
 use crate::tui::host_controls::{
     IGNORE_FILES_PROMPT, JoinRequest, SessionCard, ignore_files_prompt, join_request_picker,
@@ -81,6 +81,8 @@ pub struct App {
     theme: Theme,
     keymap: Keymap,
     tab_width: usize,
+    /// What saving tidies first (config.toml's `trim_trailing_whitespace`, ...).
+    save_tidying: SaveTidying,
     tabs: Vec<OpenFile>,
     active: usize,
     compositor: Compositor,
@@ -147,6 +149,7 @@ impl App {
             theme,
             keymap,
             tab_width: tab_width.max(1),
+            save_tidying: SaveTidying::default(),
             tabs: Vec::new(),
             active: 0,
             compositor: Compositor::new(),
@@ -181,6 +184,11 @@ impl App {
         };
         app.resize(size.0, size.1);
         app
+    }
+
+    /// What saving tidies before the host writes the file (config.toml).
+    pub fn set_save_tidying(&mut self, tidying: SaveTidying) {
+        self.save_tidying = tidying;
     }
 
     pub fn theme(&self) -> &Theme {

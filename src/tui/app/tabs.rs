@@ -57,6 +57,7 @@ impl App {
             let mut editor = Editor::new(self.keymap.initial_mode());
             editor.share_register(&self.register);
             editor.tab_width = self.tab_width;
+            editor.set_path(path);
             let region = self.regions().editor;
             editor.set_viewport(region.width as usize, region.height as usize);
             let syntax = match loading {
@@ -240,6 +241,7 @@ impl App {
         use crate::client::session::renamed_path;
         for tab in &mut self.tabs {
             if let Some(new) = renamed_path(&tab.path, from, to) {
+                tab.editor.set_path(&new);
                 tab.path = new;
             }
         }

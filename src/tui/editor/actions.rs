@@ -69,12 +69,12 @@ impl Editor {
             }) | EditorInput::Action(Action::OperatorChange)
         );
         match input {
+            EditorInput::Insert('\n') => outcome.operation = self.insert_newline(rope, typing),
             EditorInput::Insert(c) => {
-                let mut text = c.to_string();
-                if c == '\n' {
-                    text = self.newline_text(rope);
-                }
-                outcome.operation = self.replace_selection(rope, &text, typing);
+                outcome.operation = self.replace_selection(rope, &c.to_string(), typing);
+            }
+            EditorInput::TidyForSave(tidying) => {
+                outcome.operation = self.tidy_for_save(rope, tidying);
             }
             EditorInput::Paste(text) => {
                 // Terminals send pasted line breaks as \r; they become the document's.
@@ -159,9 +159,23 @@ impl Editor {
             A::SearchWordForward | A::SearchWordBackward | A::FindNext | A::FindPrevious => {
                 self.search_again(action, rope, outcome)
             }
-            A::InsertNewline => {
-                let text = self.newline_text(rope);
-                outcome.operation = self.replace_selection(rope, &text, false);
+            A::InsertNewline => outcome.operation = self.insert_newline(rope, false),
+            A::ToggleComment => self.toggle_comment(rope, outcome),
+            A::MoveLineUp | A::MoveLineDown => {
+                outcome.operation = self.move_lines(rope, action == A::MoveLineDown)
+            }
+            A::DuplicateLine => outcome.operation = self.duplicate_lines(rope),
+            A::ToggleSoftWrap => {
+                self.soft_wrap = !self.soft_wrap;
+                outcome.message = Some(
+                    if self.soft_wrap {
+                        "long lines wrap"
+                    } else {
+                        "long lines run off the edge (no wrap)"
+                    }
+                    .into(),
+                );
+                self.ensure_cursor_visible(rope);
             }
             // vim's `>>` and `<<`: the line, whatever the cursor's column.
             A::InsertTab | A::Dedent if self.mode == Mode::Normal => {

@@ -123,6 +123,20 @@ impl Editor {
         outcome
     }
 
+    /// alt-click: a cursor at `at` besides the others; the primary one moves there, so
+    /// the view and what others see follow the click.
+    pub fn add_cursor_at(&mut self, rope: &Rope, at: usize) {
+        let at = Selection::cursor(at.min(rope.len_chars()));
+        if at == self.selection || self.extra_cursors.contains(&at) {
+            return;
+        }
+        let primary = self.selection;
+        self.extra_cursors.push(primary);
+        self.selection = at;
+        self.desired_col = None;
+        self.ensure_cursor_visible(rope);
+    }
+
     fn push_cursor(&mut self, cursor: Selection) {
         if cursor != self.selection && !self.extra_cursors.contains(&cursor) {
             self.extra_cursors.push(cursor);

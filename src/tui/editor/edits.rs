@@ -215,8 +215,31 @@ impl Editor {
         }
     }
 
+    /// Enter: a line break and the indentation [`Editor::newline_text`] gives; between a
+    /// pair of brackets (`{|}`) the closing one goes to its own line, back at the outer
+    /// indentation, and the cursor sits indented between them.
+    pub(super) fn insert_newline(&mut self, rope: &Rope, typing: bool) -> Option<Operation> {
+        let text = self.newline_text(rope);
+        let range = self.selection.range();
+        let head = range.start.min(rope.len_chars());
+        let before = (head > 0).then(|| rope.char(head - 1));
+        let after = (head < rope.len_chars()).then(|| rope.char(head));
+        let between_pair = range.is_empty()
+            && matches!(
+                (before, after),
+                (Some('{'), Some('}')) | (Some('('), Some(')')) | (Some('['), Some(']'))
+            );
+        if between_pair {
+            let unit = self.indent_unit(rope);
+            let outer = text.strip_suffix(unit.as_str()).unwrap_or(&text).to_owned();
+            let cursor = head + text.chars().count();
+            return self.edit(rope, range, &format!("{text}{outer}"), cursor);
+        }
+        self.replace_selection(rope, &text, typing)
+    }
+
     /// The text a line break inserts: the current indentation, one level more after an
-    /// opening bracket or a colon ending the line (Python).
+    /// opening bracket, or a colon where the language opens a block with one (Python).
     pub(super) fn newline_text(&self, rope: &Rope) -> String {
         let head = self.selection.range().start.min(rope.len_chars());
         let line = rope.char_to_line(head);
@@ -227,10 +250,12 @@ impl Editor {
             .take_while(|c| *c == ' ' || *c == '\t')
             .collect();
         let mut text = format!("{}{indent}", line_break(rope));
-        if matches!(
-            before.trim_end().chars().last(),
-            Some('{' | '(' | '[' | ':')
-        ) {
+        let opens = match before.trim_end().chars().last() {
+            Some('{' | '(' | '[') => true,
+            Some(':') => self.conventions.indent_after_colon,
+            _ => false,
+        };
+        if opens {
             text.push_str(&self.indent_unit(rope));
         }
         text

@@ -58,35 +58,53 @@ pub(super) fn match_bracket(rope: &Rope, at: usize) -> Option<usize> {
     let len = rope.len_chars();
     let line = rope.char_to_line(at.min(len));
     let end = line_end(rope, line);
-    let (from, c) = (at..end)
-        .map(|i| (i, rope.char(i)))
-        .find(|(_, c)| BRACKETS.iter().any(|(open, close)| c == open || c == close))?;
-    let (open, close, forward) = BRACKETS.iter().find_map(|&(open, close)| {
-        (c == open)
-            .then_some((open, close, true))
-            .or((c == close).then_some((open, close, false)))
-    })?;
+    let from = (at..end).find(|&i| is_bracket(rope.char(i)))?;
+    matching_bracket(rope, from, MATCH_REACH)
+}
+
+fn is_bracket(c: char) -> bool {
+    BRACKETS
+        .iter()
+        .any(|&(open, close)| c == open || c == close)
+}
+
+/// The bracket matching the one at `from`, looking at most `reach` characters away.
+pub(super) fn matching_bracket(rope: &Rope, from: usize, reach: usize) -> Option<usize> {
+    let c = rope.get_char(from)?;
+    let &(open, close) = BRACKETS
+        .iter()
+        .find(|&&(open, close)| c == open || c == close)?;
     let mut depth = 0usize;
-    if forward {
-        for i in from + 1..len.min(from + MATCH_REACH) {
-            match rope.char(i) {
+    if c == open {
+        for (i, x) in rope.chars_at(from + 1).take(reach).enumerate() {
+            match x {
                 x if x == open => depth += 1,
-                x if x == close && depth == 0 => return Some(i),
+                x if x == close && depth == 0 => return Some(from + 1 + i),
                 x if x == close => depth -= 1,
                 _ => {}
             }
         }
     } else {
-        for i in (from.saturating_sub(MATCH_REACH)..from).rev() {
-            match rope.char(i) {
+        for (i, x) in rope.chars_at(from).reversed().take(reach).enumerate() {
+            match x {
                 x if x == close => depth += 1,
-                x if x == open && depth == 0 => return Some(i),
+                x if x == open && depth == 0 => return Some(from - 1 - i),
                 x if x == open => depth -= 1,
                 _ => {}
             }
         }
     }
     None
+}
+
+/// The bracket under the cursor, or else just before it (one typed a moment ago), and
+/// the one matching it, for the screen to mark both.
+pub(super) fn bracket_pair_at(rope: &Rope, head: usize, reach: usize) -> Option<(usize, usize)> {
+    [Some(head), head.checked_sub(1)]
+        .into_iter()
+        .flatten()
+        .filter(|&at| rope.get_char(at).is_some_and(is_bracket))
+        .find_map(|at| Some((at, matching_bracket(rope, at, reach)?)))
 }
 
 fn blank(rope: &Rope, i: usize) -> bool {

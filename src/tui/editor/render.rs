@@ -45,11 +45,9 @@ pub struct EditorWidget<'a> {
 impl EditorWidget<'_> {
     /// Where the terminal cursor goes for the local cursor, if it is on screen.
     pub fn cursor_position(&self, area: Rect) -> Option<Position> {
-        let head = self.editor.selection.head.min(self.rope.len_chars());
-        let line = self.rope.char_to_line(head);
-        let row = line.checked_sub(self.editor.scroll_line)?;
-        let col = display_col(self.rope, head, self.editor.tab_width)
-            .checked_sub(self.editor.scroll_col)?;
+        let (row, col) = self
+            .editor
+            .screen_offset(self.rope, self.editor.selection.head)?;
         let x = area.x as usize + gutter_width(self.rope) + col;
         (row < area.height as usize && x < area.right() as usize)
             .then(|| Position::new(x as u16, area.y + row as u16))
@@ -83,6 +81,7 @@ impl Widget for EditorWidget<'_> {
                     .map(|query| visible_matches(self.rope, view.first, view.last, query))
                     .unwrap_or_default(),
             },
+            brackets: self.bracket_pair(&view),
         };
         for line in view.first..view.last {
             self.draw_line_number(&view, line, buf);
@@ -108,6 +107,10 @@ struct View {
     head_line: usize,
     tab_width: usize,
     scroll_col: usize,
+    /// With soft wrap, the columns each row of a line shows.
+    wrap: Option<usize>,
+    /// The row (from the top of the view) each visible line starts on.
+    starts: Vec<usize>,
 }
 
 impl View {
@@ -115,6 +118,17 @@ impl View {
         let (rope, editor) = (widget.rope, widget.editor);
         let gutter = gutter_width(rope) as u16;
         let first = editor.scroll_line.min(rope.len_lines().saturating_sub(1));
+        let text_width = area.width.saturating_sub(gutter) as usize;
+        let wrap = editor.soft_wrap.then_some(text_width.max(1));
+        let mut starts = Vec::new();
+        let (mut line, mut row) = (first, 0);
+        while row < area.height as usize && line < rope.len_lines() {
+            starts.push(row);
+            row += wrap.map_or(1, |width| {
+                wrap::line_rows(rope, line, editor.tab_width, width)
+            });
+            line += 1;
+        }
         Self {
             area,
             base: widget
@@ -123,23 +137,59 @@ impl View {
                 .patch(widget.theme.get("ui.text")),
             gutter,
             text_x: area.x + gutter.min(area.width),
-            text_width: area.width.saturating_sub(gutter) as usize,
+            text_width,
             first,
-            last: (first + area.height as usize).min(rope.len_lines()),
+            last: first + starts.len(),
             head_line: rope.char_to_line(editor.selection.head.min(rope.len_chars())),
             tab_width: editor.tab_width,
             scroll_col: editor.scroll_col,
+            wrap,
+            starts,
         }
     }
 
+    /// The screen row a visible line starts on.
     fn row(&self, line: usize) -> u16 {
-        self.area.y + (line - self.first) as u16
+        self.area.y + self.starts[line - self.first] as u16
     }
 
-    /// Draws `g` at display column `col` of the text on `y`, scrolled sideways.
+    /// Where display column `col` of the line starting on row `y` is: its row and its x.
+    fn cell(&self, y: u16, col: usize) -> (u16, usize) {
+        let x = self.text_x as usize;
+        match self.wrap {
+            Some(width) => (y + (col / width) as u16, x + col % width),
+            None => (
+                y,
+                x + col
+                    .saturating_sub(self.scroll_col)
+                    .min(self.text_width.saturating_sub(1)),
+            ),
+        }
+    }
+
+    /// Draws `g` at display column `col` of the line starting on row `y`: scrolled
+    /// sideways, or with soft wrap on the row of the line that shows that column.
     fn draw(&self, buf: &mut Buffer, y: u16, col: usize, g: &str, width: usize, style: Style) {
-        let columns = (self.text_x, self.scroll_col, self.text_width);
-        draw_grapheme(buf, columns, y, col, g, width, style);
+        let Some(wrap) = self.wrap else {
+            let columns = (self.text_x, self.scroll_col, self.text_width);
+            return draw_grapheme(buf, columns, y, col, g, width, style);
+        };
+        // A wide character across a row's end shows as blanks on both rows.
+        for k in col / wrap..=(col + width.max(1) - 1) / wrap {
+            let row = y as usize + k;
+            if row >= self.area.bottom() as usize {
+                return;
+            }
+            draw_grapheme(
+                buf,
+                (self.text_x, k * wrap, wrap),
+                row as u16,
+                col,
+                g,
+                width,
+                style,
+            );
+        }
     }
 }
 
@@ -148,9 +198,22 @@ struct Layers<'a> {
     highlights: Option<&'a Highlights>,
     capture_styles: Vec<Option<Style>>,
     search: Vec<Range<usize>>,
+    /// The bracket at the cursor and the one matching it.
+    brackets: Option<(usize, usize)>,
 }
 
 impl EditorWidget<'_> {
+    /// The bracket at the cursor and its match, when both would be in view (a match is
+    /// looked for no further than the screen reaches, so a frame stays cheap).
+    fn bracket_pair(&self, view: &View) -> Option<(usize, usize)> {
+        let rope = self.rope;
+        let head = self.editor.selection.head.min(rope.len_chars());
+        let start = rope.line_to_char(view.first);
+        let end = rope.line_to_char(view.last.min(rope.len_lines()));
+        let reach = end.saturating_sub(start) + 1;
+        motions::bracket_pair_at(rope, head, reach)
+    }
+
     fn draw_line_number(&self, view: &View, line: usize, buf: &mut Buffer) {
         let style = if line == view.head_line {
             self.theme.get("ui.linenr.selected")
@@ -205,6 +268,9 @@ impl EditorWidget<'_> {
             && let Some(Some(capture_style)) = layers.capture_styles.get(capture as usize)
         {
             style = style.patch(*capture_style);
+        }
+        if layers.brackets.is_some_and(|(a, b)| a == at || b == at) {
+            style = style.patch(theme.get("ui.cursor.match"));
         }
         let in_match = layers.search.iter().any(|r| r.contains(&at));
         if in_match {
@@ -352,9 +418,9 @@ impl EditorWidget<'_> {
         let head = remote.selection.head.min(rope.len_chars());
         let line = rope.char_to_line(head);
         let label_width = label.width();
-        let row = view.row(line);
-        let col = display_col(rope, head, view.tab_width).saturating_sub(view.scroll_col);
-        let x = view.text_x as usize + col.min(view.text_width.saturating_sub(1));
+        let col = display_col(rope, head, view.tab_width);
+        let (row, x) = view.cell(view.row(line), col);
+        let row = row.min(area.bottom().saturating_sub(1));
         let blank_above = row > area.y
             && (x..(x + label_width).min(area.right() as usize)).all(|cx| {
                 buf.cell((cx as u16, row - 1))
@@ -363,8 +429,13 @@ impl EditorWidget<'_> {
         if blank_above {
             return (x, row - 1);
         }
-        let end_col =
-            display_col(rope, line_end(rope, line), view.tab_width).saturating_sub(view.scroll_col);
+        let end_col = display_col(rope, line_end(rope, line), view.tab_width);
+        let end_col = match view.wrap {
+            // The row's own text: up to the line's end on its last row, else all of it.
+            Some(width) if end_col / width == col / width => end_col % width,
+            Some(width) => width,
+            None => end_col.saturating_sub(view.scroll_col),
+        };
         let text_end = view.text_x as usize + end_col + 2;
         let right = rows
             .next_right

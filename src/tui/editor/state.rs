@@ -80,6 +80,10 @@ pub struct Editor {
     pub(super) unconfirmed: undo::Unconfirmed,
     /// Cursors besides the selection (see `cursors.rs`).
     pub(super) extra_cursors: Vec<Selection>,
+    /// The file's comment marker and whether `:` opens a block (`Editor::set_path`).
+    pub(super) conventions: LineConventions,
+    /// Long lines continue on the next rows instead of running off the right edge.
+    pub(super) soft_wrap: bool,
 }
 
 /// The last copied text; `linewise` text came from whole lines and pastes as lines.
@@ -135,6 +139,8 @@ impl Editor {
             substitute: None,
             unconfirmed: Default::default(),
             extra_cursors: Vec::new(),
+            conventions: LineConventions::default(),
+            soft_wrap: false,
         }
     }
 
@@ -229,6 +235,10 @@ impl Editor {
     /// After the text changed under us: scrolls sideways so the cursor is in view, as far
     /// left as keeps it there (a line that got shorter shows from its start if it fits).
     pub(super) fn clamp_scroll_col(&mut self, rope: &Rope) {
+        if self.soft_wrap {
+            self.scroll_col = 0;
+            return;
+        }
         let head = self.selection.head.min(rope.len_chars());
         let col = display_col(rope, head, self.tab_width);
         let columns = self.viewport.0.saturating_sub(gutter_width(rope)).max(1);
@@ -240,6 +250,9 @@ impl Editor {
 
     /// Scrolls so that the cursor is visible with a margin.
     pub fn ensure_cursor_visible(&mut self, rope: &Rope) {
+        if self.soft_wrap {
+            return self.ensure_wrapped_cursor_visible(rope);
+        }
         let head = self.selection.head.min(rope.len_chars());
         let line = rope.char_to_line(head);
         let rows = self.viewport.1;

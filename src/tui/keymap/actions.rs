@@ -224,6 +224,11 @@ actions! {
     HalfPageUp = "half_page_up" [COUNT]: "Move and scroll half a page up",
     CenterCursor = "center_cursor": "Scroll so the cursor's line is in the middle of the view",
     SaveAndQuit = "save_and_quit": "Save the file if it has unsaved edits, then leave (vim's ZZ and :x)",
+    ToggleComment = "toggle_comment" [EDIT]: "Comment out the line (or the selected lines), or uncomment them",
+    MoveLineUp = "move_line_up" [EDIT]: "Move the line (or the selected lines) up one line",
+    MoveLineDown = "move_line_down" [EDIT]: "Move the line (or the selected lines) down one line",
+    DuplicateLine = "duplicate_line" [EDIT]: "Copy the line (or the selected lines) below itself",
+    ToggleSoftWrap = "toggle_soft_wrap": "Wrap long lines at the edge of the view, or stop wrapping them",
     CommandLine = "command_line": "Type a command (:w, :q, :wq, :x, :q!, :42, :s/a/b/g, :%s/a/b/gc)",
 }
 

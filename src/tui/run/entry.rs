@@ -18,6 +18,7 @@ use crate::host_control::HostControl;
 use crate::link::Link;
 use crate::tui::app::App;
 use crate::tui::config::Config;
+use crate::tui::editor::SaveTidying;
 use crate::tui::input::Input;
 use crate::tui::keymap::Keymap;
 use crate::tui::status::Level;
@@ -73,7 +74,11 @@ impl Setup {
             None if self.config.follow_host_on_join => Wanted::Host,
             None => Wanted::Nobody,
         };
-        let app = App::new(self.theme, self.keymap, self.config.tab_width.into(), size);
+        let mut app = App::new(self.theme, self.keymap, self.config.tab_width.into(), size);
+        app.set_save_tidying(SaveTidying {
+            trim_trailing_whitespace: self.config.trim_trailing_whitespace,
+            insert_final_newline: self.config.insert_final_newline,
+        });
         ParticipantLoop::new(app, driver, session, follow)
     }
 }
