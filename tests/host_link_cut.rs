@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::{CuttableProxy, start_host_with, start_relay, via, write_tree};
 use cotype::client::ClientError;
-use cotype::client::driver::{Driver, apply};
 use cotype::client::Participant;
+use cotype::client::driver::{Driver, apply};
 use cotype::client::session::SessionEvent;
 use cotype::host::session::Approval;
 use cotype::relay::RelayConfig;
@@ -106,7 +106,10 @@ async fn host_behind_a_proxy(
 ) -> (Participant, CuttableProxy, impl Sized) {
     write_tree(
         dir,
-        &[("notes.txt", b"hello\n"), ("src/main.rs", b"fn main() {}\n")],
+        &[
+            ("notes.txt", b"hello\n"),
+            ("src/main.rs", b"fn main() {}\n"),
+        ],
     );
     let relay = start_relay(relay).await;
     let proxy = CuttableProxy::start(relay.address).await;

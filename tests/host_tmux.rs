@@ -344,7 +344,11 @@ fn the_host_adopts_a_changed_ignore_file_from_its_own_editor() {
     });
     let listed = |what: &str| {
         let out = ls(bin, &link, &home);
-        assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     assert!(!listed("before").contains("secrets.txt"));

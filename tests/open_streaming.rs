@@ -86,7 +86,9 @@ async fn the_host_sends_a_large_document_only_as_fast_as_the_participant_takes_i
     })
     .await;
     assert!(still_waiting.is_err());
-    let received = ada.loading(PATH).map_or(0, |loading| loading.received_bytes);
+    let received = ada
+        .loading(PATH)
+        .map_or(0, |loading| loading.received_bytes);
     // The first 64 KiB and 8 pieces of 128 Ki chars (about 1.25 bytes each here).
     assert!(
         received > 0 && received < 1_500_000,
@@ -96,9 +98,12 @@ async fn the_host_sends_a_large_document_only_as_fast_as_the_participant_takes_i
     assert!(!ada.documents.contains_key(PATH));
 
     // Taken, the rest follows.
-    run_until(&mut driver, &mut ada, Duration::from_secs(60), |session, _| {
-        Ok(session.documents.contains_key(PATH))
-    })
+    run_until(
+        &mut driver,
+        &mut ada,
+        Duration::from_secs(60),
+        |session, _| Ok(session.documents.contains_key(PATH)),
+    )
     .await
     .unwrap();
     assert!(ada.documents[PATH].rope.to_string() == original);

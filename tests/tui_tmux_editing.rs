@@ -220,8 +220,11 @@ fn two_files_side_by_side_in_both_keymaps() {
     }
     let side_by_side = |s: &str, left: &str, right: &str| {
         // (Whole rows: the rule between the panes ends `editor_rows`' rows.)
-        s.lines()
-            .any(|row| row.find(left).zip(row.find(right)).is_some_and(|(l, r)| l < r))
+        s.lines().any(|row| {
+            row.find(left)
+                .zip(row.find(right))
+                .is_some_and(|(l, r)| l < r)
+        })
     };
     tmux.keys("ada", &["M-\\"]);
     tmux.wait("ada", "both files", |s| {

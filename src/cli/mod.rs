@@ -4,5 +4,5 @@
 
 pub mod headless;
 pub mod links;
-pub mod workspace_changes;
 pub mod term;
+pub mod workspace_changes;

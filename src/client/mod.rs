@@ -11,8 +11,8 @@ mod participant;
 pub mod presence;
 pub mod request;
 pub mod session;
-mod workspace_changes;
 pub mod terminals;
+mod workspace_changes;
 
 pub use participant::Participant;
 

@@ -149,8 +149,9 @@ impl Participant {
     fn repeat_requests(&mut self) {
         for (id, asked) in std::mem::take(&mut self.asked) {
             if asked.answered_in_part {
-                let message = "the host's connection dropped in the middle of its answer; ask again"
-                    .to_owned();
+                let message =
+                    "the host's connection dropped in the middle of its answer; ask again"
+                        .to_owned();
                 self.backlog.push_back(SessionEvent::Response {
                     id,
                     done: true,

@@ -333,7 +333,10 @@ mod tests {
         let prompt = ignore_files_prompt(&changed);
         let labels = prompt.matched_labels();
         assert!(labels[0].starts_with("Keep hiding"), "{labels:?}");
-        assert!(labels[1].starts_with("Adopt .gitignore as it is now"), "{labels:?}");
+        assert!(
+            labels[1].starts_with("Adopt .gitignore as it is now"),
+            "{labels:?}"
+        );
         let menu = people_menu(&[], &[], &changed);
         assert_eq!(menu.matched_labels().len(), 1);
         assert!(menu.matched_labels()[0].starts_with("Adopt .gitignore"));

@@ -437,7 +437,11 @@ fn each_piece_of_a_document_but_the_last_asks_the_host_for_more() {
         let body = piece(text);
         ana.handle(
             &from(HOST_ID, Kind::Response),
-            Message::Response { id: open, done, body },
+            Message::Response {
+                id: open,
+                done,
+                body,
+            },
         );
         let taken: Vec<Request> = ana
             .take_outbox()

@@ -395,6 +395,17 @@ impl Documents {
             .get(path)
             .map(|d| d.doc.revision())
             .ok_or_else(|| not_open(path))?;
+        self.submit_as_host_at(path, revision, op)
+    }
+
+    /// [`Self::submit_as_host`] for an edit made to the text of an earlier `revision`:
+    /// transformed against every edit since, as a member's submission is.
+    pub fn submit_as_host_at(
+        &mut self,
+        path: &str,
+        revision: u64,
+        op: Operation,
+    ) -> Result<Option<RemoteEdit>, DocumentError> {
         self.host_seq += 1;
         let submission = Submission {
             id: EditId {
@@ -715,5 +726,6 @@ fn umask() -> u32 {
         .unwrap_or(0o022)
 }
 
+mod past;
 #[cfg(test)]
 mod tests;

@@ -275,7 +275,11 @@ impl HostSession {
 
     /// Sends pieces of `path` to `to` until `DOCUMENT_PIECES_AHEAD` are untaken, or the
     /// last one is out.
-    async fn send_document_pieces(&mut self, to: ParticipantId, path: String) -> anyhow::Result<()> {
+    async fn send_document_pieces(
+        &mut self,
+        to: ParticipantId,
+        path: String,
+    ) -> anyhow::Result<()> {
         let key = (to, path);
         loop {
             let Some(send) = self.document_sends.get_mut(&key) else {

@@ -113,13 +113,11 @@ impl App {
                 Box::new(FileTree::new(&self.files))
             }
             Action::Follow => Box::new(follow_picker(&self.people)),
-            Action::ManagePeople if self.is_host() => {
-                Box::new(people_menu(
-                    &self.pending,
-                    &self.people,
-                    &self.ignore_files_changed,
-                ))
-            }
+            Action::ManagePeople if self.is_host() => Box::new(people_menu(
+                &self.pending,
+                &self.people,
+                &self.ignore_files_changed,
+            )),
             Action::ManagePeople => {
                 self.messages.push(
                     Level::Info,

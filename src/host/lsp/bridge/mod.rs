@@ -16,6 +16,7 @@ use super::server::Server;
 use super::{Diagnostics, LspError};
 
 mod diagnostics;
+mod edits;
 mod fallback;
 mod requests;
 mod servers;
@@ -74,6 +75,8 @@ struct Shared {
     hidden: StdMutex<Option<HiddenFilter>>,
     documents: StdMutex<HashMap<String, OpenDocument>>,
     diagnostics: broadcast::Sender<Diagnostics>,
+    /// Each file's last published diagnostics as the server sent them.
+    last_diagnostics: StdMutex<HashMap<String, Vec<lsp_types::Diagnostic>>>,
 }
 
 #[derive(Default)]
@@ -120,6 +123,7 @@ impl LspBridge {
                     hidden: StdMutex::default(),
                     documents: StdMutex::default(),
                     diagnostics,
+                    last_diagnostics: StdMutex::default(),
                 }),
                 servers: Mutex::default(),
             }),
