@@ -126,6 +126,34 @@ Examples:
     )]
     #[command(override_usage = "cotype replace [OPTIONS] [LINK] <PATTERN> <REPLACEMENT>")]
     Replace(cli::workspace_changes::ReplaceArgs),
+    /// Rename the symbol at PATH:LINE:COL everywhere the host's language server finds
+    /// it, as shared edits; prints path:line:column of each change.
+    #[command(
+        after_help = "Exit code 1 when the server cannot rename there (its reason on stderr). Refused whole
+if it would touch a file the host hides or ignores; anyone typing meanwhile keeps their text.
+
+Examples:
+  cotype rename - src/geometry.rs:4:8 surface < link.txt
+  cotype rename - src/lib.rs:12:5 parse_header --save < link.txt"
+    )]
+    #[command(override_usage = "cotype rename [OPTIONS] [LINK] <PATH:LINE:COL> <NEW_NAME>")]
+    Rename(cli::language_edits::RenameArgs),
+    /// Format a shared file with the host's language server, as one shared edit.
+    #[command(after_help = "Exit code 1 when no server on the host formats that file.
+
+Examples:
+  cotype format - src/lib.rs --save < link.txt")]
+    #[command(override_usage = "cotype format [OPTIONS] [LINK] <PATH>")]
+    Format(cli::language_edits::FormatArgs),
+    /// List the language server's code actions at PATH:LINE:COL (fixes first), or apply
+    /// one with --apply N.
+    #[command(after_help = "Exit code 1 when there are none.
+
+Examples:
+  cotype actions - src/lib.rs:7:9 < link.txt
+  cotype actions - src/lib.rs:7:9 --apply 1 --save < link.txt")]
+    #[command(override_usage = "cotype actions [OPTIONS] [LINK] <PATH:LINE:COL>")]
+    Actions(cli::language_edits::ActionsArgs),
     /// Create a file (or with --folder a folder) in the shared folder.
     #[command(after_help = "Examples:
   cotype new - src/util.rs --content '// helpers\n' < link.txt
@@ -435,6 +463,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::New(args) => cli::workspace_changes::new(args).await,
         Command::Mv(args) => cli::workspace_changes::mv(args).await,
         Command::Rm(args) => cli::workspace_changes::rm(args).await,
+        Command::Rename(args) => cli::language_edits::rename(args).await,
+        Command::Format(args) => cli::language_edits::format(args).await,
+        Command::Actions(args) => cli::language_edits::actions(args).await,
     }
 }
 

@@ -221,6 +221,10 @@ pub fn normal_path(path: &str) -> String {
         .join("/")
 }
 
+/// The revision of a `TextPosition` asked about the text as it is now on the host, by
+/// someone who has no copy of it open (the headless commands).
+pub const CURRENT_TEXT: u64 = u64::MAX;
+
 /// A place in a document, at the revision the asker was looking at.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TextPosition {

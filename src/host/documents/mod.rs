@@ -19,6 +19,8 @@ use crate::text::{
     SubmitOutcome,
 };
 
+use crate::protocol::message::CURRENT_TEXT;
+
 /// How far back a position asked at an older revision is still answered, in revisions.
 const KEPT_REVISIONS: u64 = 256;
 /// One revision's text in this many is kept; one in between is rebuilt from the one kept
@@ -452,7 +454,7 @@ impl Documents {
         let Some(document) = self.open.get(path) else {
             return Ok(position);
         };
-        if revision == document.doc.revision() {
+        if revision == document.doc.revision() || revision == CURRENT_TEXT {
             return Ok(position);
         }
         let too_old = || DocumentError::OutOfSync {
