@@ -139,10 +139,12 @@ Examples:
     #[command(override_usage = "cotype rename [OPTIONS] [LINK] <PATH:LINE:COL> <NEW_NAME>")]
     Rename(cli::language_edits::RenameArgs),
     /// Format a shared file with the host's language server, as one shared edit.
-    #[command(after_help = "Exit code 1 when no server on the host formats that file.
+    #[command(
+        after_help = "Exit code 1 when no server on the host formats that file.
 
 Examples:
-  cotype format - src/lib.rs --save < link.txt")]
+  cotype format - src/lib.rs --save < link.txt"
+    )]
     #[command(override_usage = "cotype format [OPTIONS] [LINK] <PATH>")]
     Format(cli::language_edits::FormatArgs),
     /// List the language server's code actions at PATH:LINE:COL (fixes first), or apply

@@ -26,6 +26,8 @@ use cotype::text::{LineCol, Operation};
 /// A correctness wait for a cold server on a loaded machine, not a timing assertion.
 const READY_DEADLINE: Duration = Duration::from_secs(180);
 const NAME_MARKER: &str = "outline_c0ffee77";
+/// Modules calling the renamed function, besides lib.rs.
+const MODULES: usize = 100;
 
 const LIB: &str = "mod geometry;
 mod secret;
@@ -83,9 +85,14 @@ fn read(root: &Path, path: &str) -> String {
 }
 
 fn is_busy(message: &str) -> bool {
-    ["still indexing", "did not answer", "content modified", "No references found"]
-        .iter()
-        .any(|busy| message.contains(busy))
+    [
+        "still indexing",
+        "did not answer",
+        "content modified",
+        "No references found",
+    ]
+    .iter()
+    .any(|busy| message.contains(busy))
 }
 
 /// Waits until rust-analyzer knows the whole crate: `perimeter`'s references reach
@@ -109,7 +116,25 @@ async fn wait_until_indexed(guest: &mut Participant) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rename_across_modules_lands_for_everyone_while_someone_types() {
-    let dir = project(&[]);
+    // A hundred modules use `perimeter`: the rename changes 102 files at once.
+    let modules: Vec<(String, String)> = (0..MODULES)
+        .map(|n| {
+            (
+                format!("src/m{n}.rs"),
+                format!("pub fn f() -> u32 {{\n    crate::geometry::perimeter({n}, 1)\n}}\n"),
+            )
+        })
+        .collect();
+    let lib = LIB.to_owned()
+        + &(0..MODULES)
+            .map(|n| format!("mod m{n};\n"))
+            .collect::<String>();
+    let mut extra: Vec<(&str, &str)> = modules
+        .iter()
+        .map(|(path, text)| (path.as_str(), text.as_str()))
+        .collect();
+    extra.push(("src/lib.rs", &lib));
+    let dir = project(&extra);
     let root = dir.path();
     let relay = common::start_relay(RelayConfig::default()).await;
     let link = common::start_host(root, relay.address, "host", &[]).await;
@@ -132,10 +157,14 @@ async fn a_rename_across_modules_lands_for_everyone_while_someone_types() {
         other => panic!("a rename into an ignored file was not refused: {other:?}"),
     }
     assert_eq!(read(root, "src/geometry.rs"), GEOMETRY);
-    assert_eq!(read(root, "src/lib.rs"), LIB);
+    assert_eq!(read(root, "src/lib.rs"), lib);
 
-    // Ada has lib.rs open. Bob renames `perimeter` (asked in geometry.rs); right after,
-    // before the host can have applied it, Ada types a line above both uses in lib.rs.
+    // Ada has lib.rs open. Bob renames `perimeter` (asked in geometry.rs) while Ada
+    // keeps typing lines above both its uses in lib.rs. rust-analyzer drops a rename
+    // whose text changes under it ("content modified"; the host asks again), and an edit
+    // that arrives after its answer is transformed against it (the unit test
+    // `host::documents::tests::an_edit_made_for_an_older_revision_is_transformed`):
+    // either way both land.
     let (mut ada_driver, mut ada) = Driver::join(&link, "ada").await.expect("ada joins");
     open(&mut ada_driver, &mut ada, "src/lib.rs")
         .await
@@ -148,28 +177,51 @@ async fn a_rename_across_modules_lands_for_everyone_while_someone_types() {
         }))
         .await
         .expect("rename sent");
-    let len = ada.documents["src/lib.rs"].rope.len_chars();
-    ada.local_edit(
-        "src/lib.rs",
-        Operation::insert(len, 0, "// ada was here\n").unwrap(),
-    )
-    .unwrap();
-    ada_driver.flush(&mut ada).await;
-    let (summary, done) = bob
-        .next_answer::<Rename>(rename)
-        .await
-        .expect("the rename is made");
+    let renamed = std::sync::atomic::AtomicBool::new(false);
+    let typing = async {
+        let mut typed = 0;
+        while !renamed.load(std::sync::atomic::Ordering::Relaxed) && typed < 300 {
+            let len = ada.documents["src/lib.rs"].rope.len_chars();
+            ada.local_edit("src/lib.rs", Operation::insert(len, 0, "// ada\n").unwrap())
+                .unwrap();
+            typed += 1;
+            // Sends, and takes the host's answers, for a moment.
+            let _ = run_until(
+                &mut ada_driver,
+                &mut ada,
+                Duration::from_millis(2),
+                |_, _| Ok(false),
+            )
+            .await;
+        }
+        typed
+    };
+    let answering = async {
+        let answer = bob.next_answer::<Rename>(rename).await;
+        renamed.store(true, std::sync::atomic::Ordering::Relaxed);
+        answer
+    };
+    let (typed, answer) = tokio::join!(typing, answering);
+    let (summary, done) = answer.expect("the rename is made");
     assert!(done);
-    assert_eq!(summary.files, 2, "{summary:?}");
+    assert_eq!(summary.files, 2 + MODULES as u64, "{summary:?}");
     let places: Vec<String> = summary
         .places
         .iter()
         .map(|p| format!("{}:{}:{}", p.path, p.line, p.column))
         .collect();
-    assert!(places.contains(&"src/geometry.rs:5:8".to_owned()), "{places:?}");
-    assert_eq!(places.len(), 3, "{places:?}");
+    assert!(
+        places.contains(&"src/geometry.rs:5:8".to_owned()),
+        "{places:?}"
+    );
+    assert!(places.contains(&"src/m7.rs:2:22".to_owned()), "{places:?}");
+    assert_eq!(places.len(), 3 + MODULES, "{places:?}");
 
-    let want = format!("// ada was here\n{}", LIB.replace("perimeter", NAME_MARKER));
+    let want = format!(
+        "{}{}",
+        "// ada\n".repeat(typed),
+        lib.replace("perimeter", NAME_MARKER)
+    );
     run_until(
         &mut ada_driver,
         &mut ada,
@@ -192,7 +244,11 @@ async fn a_rename_across_modules_lands_for_everyone_while_someone_types() {
         GEOMETRY.replace("perimeter", NAME_MARKER),
         "the file nobody had open is renamed in too"
     );
-    assert_eq!(read(root, "src/geometry.rs"), GEOMETRY, "not saved unless asked");
+    assert_eq!(
+        read(root, "src/geometry.rs"),
+        GEOMETRY,
+        "not saved unless asked"
+    );
 
     let tapped = relay.tapped.lock().expect("tap");
     for (direction, frame) in tapped.iter() {
@@ -246,7 +302,10 @@ async fn format_equals_rustfmt_and_a_quick_fix_applies_from_the_command_line() {
 
     // `count = count + 1` on an immutable `count`: rust-analyzer offers to make it `mut`.
     let url = link.to_url();
-    let place = format!("src/ugly.rs:{}:5", line_of(&rustfmt, "count = count + 1") + 1);
+    let place = format!(
+        "src/ugly.rs:{}:5",
+        line_of(&rustfmt, "count = count + 1") + 1
+    );
     let deadline = Instant::now() + READY_DEADLINE;
     let listed = loop {
         let listed = tokio::task::spawn_blocking({

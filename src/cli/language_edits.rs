@@ -88,7 +88,10 @@ fn say_done(what: &str, summary: &EditSummary, save: bool) {
     let files = summary.files;
     let plural = if files == 1 { "" } else { "s" };
     if save {
-        eprintln!("cotype: {what} in {files} file{plural}; saved {}", summary.saved);
+        eprintln!(
+            "cotype: {what} in {files} file{plural}; saved {}",
+            summary.saved
+        );
     } else {
         eprintln!("cotype: {what} in {files} file{plural} (shared, not saved: add --save)");
     }
@@ -144,7 +147,12 @@ pub async fn format(args: FormatArgs) -> anyhow::Result<()> {
 /// `cotype actions`: the server's code actions at a place, numbered; `--apply N` applies
 /// one. Exit 1 when there are none.
 pub async fn actions(args: ActionsArgs) -> anyhow::Result<()> {
-    let (link, at) = link_and(args.link, args.at, "PATH:LINE:COL", args.participant.insecure)?;
+    let (link, at) = link_and(
+        args.link,
+        args.at,
+        "PATH:LINE:COL",
+        args.participant.insecure,
+    )?;
     let at = place_now(&at)?;
     let mut client = join(&link, &args.participant).await?;
     let listed = client.request(CodeActions(at.clone())).await;
@@ -187,7 +195,11 @@ pub async fn actions(args: ActionsArgs) -> anyhow::Result<()> {
     client.leave().await;
     let summary = applied.map_err(refused)?;
     print_places(&summary)?;
-    say_done(&format!("applied \u{201c}{}\u{201d}", action.title), &summary, args.save);
+    say_done(
+        &format!("applied \u{201c}{}\u{201d}", action.title),
+        &summary,
+        args.save,
+    );
     Ok(())
 }
 
