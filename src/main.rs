@@ -45,7 +45,7 @@ enum Command {
     /// Share a folder and edit it in the terminal UI with the people you invite. With
     /// --headless, serve only: the link is the first line of standard output.
     #[command(
-        after_help = "Examples:\n  cotype host .\n  cotype host ~/src/app --relay relay.example.com --hide 'secrets/**'\n  cotype host . --headless --approve auto\n\nIn the UI: F2 shows the link and the verification code, alt-m the people (admit, read-only, remove), alt-shift-f asks everyone to follow you, ctrl-q ends the session.\n\nHeadless, standard input takes: who | admit ID [read-only] | refuse ID | role ID editor|read-only |\nremove ID | follow | unsaved | end. end, Ctrl-C or SIGTERM end the session at once."
+        after_help = "Examples:\n  cotype host .\n  cotype host ~/src/app --relay relay.example.com --hide 'secrets/**'\n  cotype host . --headless --approve auto\n\nIn the UI: alt-l shows the link and the verification code, alt-m the people (admit, read-only, remove), alt-shift-f asks everyone to follow you, ctrl-q ends the session.\n\nHeadless, standard input takes: who | admit ID [read-only] | refuse ID | role ID editor|read-only |\nremove ID | follow | unsaved | end. end, Ctrl-C or SIGTERM end the session at once."
     )]
     Host(HostArgs),
     /// List the files the host shares, one path per line.
