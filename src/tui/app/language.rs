@@ -90,7 +90,8 @@ impl App {
                         }
                     })
                     .collect();
-                self.compositor.push(Box::new(Picker::new(
+                // Typing filters; the server's order (fixes first) breaks ties.
+                self.compositor.push(Box::new(Picker::ranked(
                     "code-actions",
                     "Code actions",
                     items,
