@@ -156,6 +156,17 @@ Examples:
   cotype actions - src/lib.rs:7:9 --apply 1 --save < link.txt")]
     #[command(override_usage = "cotype actions [OPTIONS] [LINK] <PATH:LINE:COL>")]
     Actions(cli::language_edits::ActionsArgs),
+    /// List symbols as path:line:column:kind:name: the workspace's matching QUERY, or
+    /// with --file one file's outline.
+    #[command(
+        after_help = "Exit code 1 when none. Symbols in files the host hides are never listed.
+
+Examples:
+  cotype symbols - --file src/lib.rs < link.txt
+  cotype symbols - parse < link.txt"
+    )]
+    #[command(override_usage = "cotype symbols [OPTIONS] [LINK] [QUERY]")]
+    Symbols(cli::language_edits::SymbolsArgs),
     /// Create a file (or with --folder a folder) in the shared folder.
     #[command(after_help = "Examples:
   cotype new - src/util.rs --content '// helpers\n' < link.txt
@@ -468,6 +479,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rename(args) => cli::language_edits::rename(args).await,
         Command::Format(args) => cli::language_edits::format(args).await,
         Command::Actions(args) => cli::language_edits::actions(args).await,
+        Command::Symbols(args) => cli::language_edits::symbols(args).await,
     }
 }
 

@@ -2,8 +2,8 @@
 //! function across modules with real rust-analyzer while another types in a file the
 //! rename changes (both land), a rename that would touch a file the host ignores is
 //! refused whole, formatting equals `rustfmt` on the same text, and a quick fix found
-//! with `cotype actions` is applied with `--apply`. The new name never crosses the relay
-//! in the clear.
+//! with `cotype actions` is applied with `--apply`; a file's outline and the workspace's
+//! symbols name their places. The new name never crosses the relay in the clear.
 //!
 //! rust-analyzer and rustfmt must be installed; the tests fail and say so otherwise.
 
@@ -16,7 +16,7 @@ mod process;
 
 use cotype::client::driver::Driver;
 use cotype::client::headless::{open, run_until};
-use cotype::client::request::{Format, Rename};
+use cotype::client::request::{Format, Rename, Symbols};
 use cotype::client::{ClientError, Participant};
 use cotype::protocol::language::RenameRequest;
 use cotype::protocol::message::{CURRENT_TEXT, TextPosition};
@@ -269,6 +269,48 @@ async fn format_equals_rustfmt_and_a_quick_fix_applies_from_the_command_line() {
     let link = common::start_host(root, relay.address, "host", &[]).await;
     let mut bob = Participant::join(&link, "bob").await.expect("join");
     wait_until_indexed(&mut bob).await;
+
+    // The outline of a file, and the workspace's symbols for a query, name their places.
+    let outline = bob
+        .request(Symbols {
+            path: Some("src/geometry.rs".into()),
+            query: String::new(),
+        })
+        .await
+        .expect("outline");
+    let named: Vec<String> = outline
+        .iter()
+        .map(|s| {
+            let at = s.location.range.start;
+            format!("{}:{}:{}:{}", at.line + 1, at.col + 1, s.kind, s.name)
+        })
+        .collect();
+    assert_eq!(named, ["1:8:function:area", "5:8:function:perimeter"]);
+    let found = bob
+        .request(Symbols {
+            path: None,
+            query: "perimeter".into(),
+        })
+        .await
+        .expect("workspace symbols");
+    assert!(
+        found
+            .iter()
+            .any(|s| s.name == "perimeter" && s.location.path == "src/geometry.rs"),
+        "{found:?}"
+    );
+    // `hidden` lives only in the ignored src/secret.rs, which rust-analyzer does read.
+    let hidden = bob
+        .request(Symbols {
+            path: None,
+            query: "hidden".into(),
+        })
+        .await
+        .expect("workspace symbols");
+    assert!(
+        hidden.iter().all(|s| s.location.path != "src/secret.rs"),
+        "an ignored file's symbols are never listed: {hidden:?}"
+    );
 
     let rustfmt = {
         use std::io::Write;

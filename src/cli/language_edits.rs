@@ -1,5 +1,5 @@
-//! The headless commands that change code through the host's language server: `rename`,
-//! `format` and `actions`. Each joins, asks the host once (twice for `actions --apply`),
+//! The headless commands that change code through the host's language server (`rename`,
+//! `format`, `actions`) and `symbols`. Each joins, asks the host once (twice for `actions --apply`),
 //! prints every change as `path:line:column` and exits 1 when the server could not make
 //! it (the host's sentence on stderr says why).
 
@@ -217,4 +217,67 @@ fn action_line(number: usize, action: &language::CodeActionItem) -> String {
         line.push_str(" [runs a server command; not applied by cotype]");
     }
     line
+}
+
+#[derive(clap::Args)]
+pub struct SymbolsArgs {
+    /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
+    link: Option<String>,
+    /// Only symbols whose name contains QUERY (the server's own matching for the
+    /// workspace; case-insensitive for a file).
+    #[arg(value_name = "QUERY")]
+    query: Option<String>,
+    /// One file's outline instead of the workspace's symbols.
+    #[arg(long, value_name = "PATH")]
+    file: Option<String>,
+    #[command(flatten)]
+    participant: ParticipantArgs,
+}
+
+/// `cotype symbols`: `path:line:column:kind:name`, one a line; exit 1 when none.
+pub async fn symbols(args: SymbolsArgs) -> anyhow::Result<()> {
+    use super::links::{looks_like_link, parse_link};
+    // A lone positional that is not a link is the query (the link from COTYPE_LINK).
+    let (link, query) = match (args.link, args.query) {
+        (Some(only), None) if !looks_like_link(&only) => (None, Some(only)),
+        pair => pair,
+    };
+    let link = parse_link(link.as_deref(), args.participant.insecure)?;
+    let mut client = join(&link, &args.participant).await?;
+    let path = args
+        .file
+        .as_deref()
+        .map(cotype::protocol::message::normal_path);
+    let query = query.unwrap_or_default();
+    let listed = client
+        .request(cotype::client::request::Symbols {
+            path: path.clone(),
+            query: query.clone(),
+        })
+        .await;
+    client.leave().await;
+    let mut symbols = listed.map_err(refused)?;
+    if path.is_some() && !query.is_empty() {
+        let query = query.to_lowercase();
+        symbols.retain(|symbol| symbol.name.to_lowercase().contains(&query));
+    }
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for symbol in &symbols {
+        let start = symbol.location.range.start;
+        writeln!(
+            out,
+            "{}:{}:{}:{}:{}",
+            symbol.location.path,
+            start.line + 1,
+            start.col + 1,
+            symbol.kind,
+            symbol.name
+        )?;
+    }
+    out.flush()?;
+    if symbols.is_empty() {
+        return Err(NoMatch.into());
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@
 
 use crate::client::ClientError;
 use crate::client::intel::{Definitions, HoverText, Peeked};
-use crate::protocol::language::{CodeActionItem, EditSummary, RenameRequest};
+use crate::protocol::language::{CodeActionItem, EditSummary, RenameRequest, SymbolItem};
 use crate::protocol::message::{
     Completion, FileEntry, ReferenceHit, Request, RequestId, Response, TextPosition, TextRange,
 };
@@ -372,6 +372,29 @@ impl HostRequest for ApplyCodeAction {
     }
     fn answer(response: Response) -> Result<Self::Answer, ClientError> {
         language_edited(response)
+    }
+}
+
+/// A document's outline (`path`), or the workspace's symbols matching `query`.
+pub struct Symbols {
+    pub path: Option<String>,
+    pub query: String,
+}
+
+impl HostRequest for Symbols {
+    type Answer = Vec<SymbolItem>;
+    fn into_request(self) -> Request {
+        Request::Symbols {
+            path: self.path,
+            query: self.query,
+        }
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        match response {
+            Response::Symbols(symbols) => Ok(symbols),
+            Response::Nothing { .. } => Ok(Vec::new()),
+            _ => Err(ClientError::Protocol),
+        }
     }
 }
 

@@ -158,6 +158,7 @@ impl Intel {
             Request::Completion(at) => self.completion(at).await,
             Request::PrepareRename(at) => self.prepare_rename(at).await,
             Request::CodeActions(at) => self.code_action_list(at).await,
+            Request::Symbols { path, query } => self.symbols(path, query).await,
             other => Response::Error {
                 message: format!("the host cannot answer {other:?} here; please report this"),
             },
@@ -519,7 +520,7 @@ pub(super) fn wire_range(range: lsp::Range) -> TextRange {
     }
 }
 
-fn wire_location(location: lsp::Location) -> TextLocation {
+pub(super) fn wire_location(location: lsp::Location) -> TextLocation {
     TextLocation {
         path: location.path,
         range: wire_range(location.range),

@@ -3,9 +3,9 @@
 //! back with the text each was computed for, for the session to apply as shared edits
 //! (`host::session::language_edits`).
 
-use crate::host::intel::{Intel, nothing_at, wire_range};
+use crate::host::intel::{Intel, nothing_at, wire_location, wire_range};
 use crate::host::lsp::{CodeAction, FileEdits};
-use crate::protocol::language::CodeActionItem;
+use crate::protocol::language::{CodeActionItem, SymbolItem};
 use crate::protocol::message::{Response, TextPosition};
 
 /// What a member asked the host's server to change.
@@ -92,6 +92,39 @@ impl Intel {
                         title: action.title,
                         kind: action.kind,
                         fix: action.fix,
+                    })
+                    .collect(),
+            ),
+            Err(message) => Response::Error { message },
+        }
+    }
+}
+
+impl Intel {
+    /// A document's outline (`path`), or the workspace's symbols matching `query`.
+    pub(super) async fn symbols(&self, path: Option<String>, query: String) -> Response {
+        let found = match path {
+            Some(path) => {
+                self.ask(&path, |lsp, path| async move {
+                    lsp.document_symbols(&path).await
+                })
+                .await
+            }
+            None => self
+                .lsp()
+                .workspace_symbols(&query, None)
+                .await
+                .map_err(|error| error.to_string()),
+        };
+        match found {
+            Ok(symbols) => Response::Symbols(
+                symbols
+                    .into_iter()
+                    .map(|symbol| SymbolItem {
+                        name: symbol.name,
+                        kind: symbol.kind,
+                        location: wire_location(symbol.location),
+                        container: symbol.container,
                     })
                     .collect(),
             ),

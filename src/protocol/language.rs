@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::message::TextPosition;
+use super::message::{TextLocation, TextPosition};
 
 /// One of the server's code actions at a place, as listed to the member.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,4 +53,14 @@ pub struct RenameRequest {
     pub at: TextPosition,
     pub new_name: String,
     pub save: bool,
+}
+
+/// A symbol of a document's outline or of the workspace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SymbolItem {
+    pub name: String,
+    /// `function`, `struct`, `method`, … (LSP's kinds in lower case).
+    pub kind: String,
+    pub location: TextLocation,
+    pub container: Option<String>,
 }

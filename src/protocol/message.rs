@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ParticipantId;
 use super::header::Kind;
-use super::language::{ApplyCodeAction, CodeActionItem, EditSummary, RenameRequest};
+use super::language::{ApplyCodeAction, CodeActionItem, EditSummary, RenameRequest, SymbolItem};
 use super::search::{ReplaceHit, ReplaceRequest, ReplaceSummary, SearchHit, SearchQuery};
 use crate::text::{EditId, LineCol, RemoteEdit, Submission};
 
@@ -202,6 +202,12 @@ pub enum Request {
     CodeActions(TextPosition),
     /// Apply one of them: `LanguageEdited`.
     ApplyCodeAction(ApplyCodeAction),
+    /// With `path`: that document's outline; without: the workspace's symbols matching
+    /// `query`. Answered by `Symbols`.
+    Symbols {
+        path: Option<String>,
+        query: String,
+    },
 }
 
 /// About how many bytes an edit of `path` takes in an `Applied` broadcast, at most: the
@@ -370,6 +376,7 @@ pub enum Response {
     CodeActions(Vec<CodeActionItem>),
     /// A server's edits applied as shared edits (rename, format, code action).
     LanguageEdited(EditSummary),
+    Symbols(Vec<SymbolItem>),
 }
 
 /// Edits travel apart from requests: a participant submits to the host, the host

@@ -63,6 +63,10 @@ impl IntelRequests {
                 AskKind::References => Request::References(at),
                 AskKind::PrepareRename => Request::PrepareRename(at),
                 AskKind::CodeActions => Request::CodeActions(at),
+                AskKind::Symbols => Request::Symbols {
+                    path: Some(at.path),
+                    query: String::new(),
+                },
                 AskKind::Change => match ask.change.clone() {
                     Some(ChangeAsk::Rename(new_name)) => Request::Rename(RenameRequest {
                         at,
@@ -150,6 +154,7 @@ impl IntelRequests {
                     AskKind::PrepareRename => "rename",
                     AskKind::CodeActions => "code actions",
                     AskKind::Change => "change",
+                    AskKind::Symbols => "symbols",
                 })
             })
             .collect()

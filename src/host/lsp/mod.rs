@@ -143,6 +143,17 @@ pub struct CodeAction {
     pub command: Option<String>,
 }
 
+/// A named thing in the code: a function, a struct, a field, …
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symbol {
+    pub name: String,
+    /// LSP's kind in lower case: `function`, `struct`, `method`, …
+    pub kind: String,
+    pub location: Location,
+    /// The symbol it is declared in, if any (an `impl`, a module).
+    pub container: Option<String>,
+}
+
 /// What went wrong, worded for the participant who asked.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LspError {

@@ -381,6 +381,11 @@ fn initialize_params(root: &Root) -> InitializeParams {
                     ..Default::default()
                 }),
                 formatting: Some(DynamicRegistrationClientCapabilities::default()),
+                // Nested symbols: each with its name's range, for the outline.
+                document_symbol: Some(lsp_types::DocumentSymbolClientCapabilities {
+                    hierarchical_document_symbol_support: Some(true),
+                    ..Default::default()
+                }),
                 code_action: Some(lsp_types::CodeActionClientCapabilities {
                     // Literals with their edits computed (no resolve step), kinds known.
                     code_action_literal_support: Some(lsp_types::CodeActionLiteralSupport {

@@ -72,10 +72,21 @@ impl HostSession {
                 return Ok(());
             }
         };
+        // Counted with the member's other requests in flight, so nobody floods the server.
+        let guard = match self
+            .participants
+            .get(&from)
+            .map(|p| p.in_flight.start(false))
+        {
+            Some(Ok(guard)) => Some(guard),
+            Some(Err(message)) => return reply.error(message).await,
+            None => None,
+        };
         let intel = self.intel.clone();
         let back = self.language_edits_back.clone();
         tokio::spawn(async move {
             let edits = intel.edits(ask.clone()).await;
+            drop(guard);
             let _ = back.send(LanguageEditDone {
                 from,
                 id,

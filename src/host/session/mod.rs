@@ -469,7 +469,8 @@ impl HostSession {
             | Request::References(_)
             | Request::Completion(_)
             | Request::PrepareRename(_)
-            | Request::CodeActions(_) => self.on_intel_request(from, id, body).await?,
+            | Request::CodeActions(_)
+            | Request::Symbols { .. } => self.on_intel_request(from, id, body).await?,
             Request::Rename(_) | Request::Format { .. } | Request::ApplyCodeAction(_) => {
                 self.on_language_edit(from, id, body).await?
             }

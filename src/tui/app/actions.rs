@@ -54,6 +54,7 @@ impl App {
                 self.ask_change(AskKind::PrepareRename, None, documents, commands)
             }
             Action::CodeActions => self.ask_change(AskKind::CodeActions, None, documents, commands),
+            Action::DocumentSymbols => self.ask_change(AskKind::Symbols, None, documents, commands),
             Action::FormatDocument => self.ask_change(
                 AskKind::Change,
                 Some(ChangeAsk::Format),

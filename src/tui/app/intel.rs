@@ -38,7 +38,7 @@ impl App {
         let mut commands = Vec::new();
         if matches!(
             ask.kind,
-            AskKind::PrepareRename | AskKind::CodeActions | AskKind::Change
+            AskKind::PrepareRename | AskKind::CodeActions | AskKind::Change | AskKind::Symbols
         ) {
             self.language_answer(ask, response, documents);
             return commands;

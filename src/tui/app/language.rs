@@ -27,6 +27,7 @@ impl App {
                 let asking = match (&kind, &change) {
                     (AskKind::PrepareRename, _) => "rename: asking the language server…",
                     (AskKind::CodeActions, _) => "asking for code actions…",
+                    (AskKind::Symbols, _) => "asking for the outline…",
                     _ => "formatting…",
                 };
                 self.messages.push(Level::Info, asking);
@@ -50,6 +51,7 @@ impl App {
                 let what = match ask.kind {
                     AskKind::PrepareRename => "rename",
                     AskKind::CodeActions => "code actions",
+                    AskKind::Symbols => "symbols",
                     _ => change_name(ask.change.as_ref()),
                 };
                 self.messages
@@ -96,6 +98,38 @@ impl App {
                     "Code actions",
                     items,
                     "no code actions",
+                )));
+            }
+            (AskKind::Symbols, Response::Symbols(symbols)) => {
+                let items = symbols
+                    .into_iter()
+                    .filter(|symbol| !symbol.location.external)
+                    .map(|symbol| {
+                        let start = symbol.location.range.start;
+                        let within = symbol
+                            .container
+                            .map(|container| format!(" in {container}"))
+                            .unwrap_or_default();
+                        PickerItem {
+                            label: format!(
+                                "{} {}{within}  :{}",
+                                symbol.kind,
+                                symbol.name,
+                                start.line + 1
+                            ),
+                            command: AppCommand::GoTo {
+                                path: symbol.location.path,
+                                at: start,
+                            },
+                        }
+                    })
+                    .collect();
+                self.messages.push(Level::Info, "");
+                self.compositor.push(Box::new(Picker::ranked(
+                    "document-symbols",
+                    "Symbols",
+                    items,
+                    "no symbols in this file",
                 )));
             }
             (AskKind::Change, Response::LanguageEdited(summary)) => {

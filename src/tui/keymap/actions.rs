@@ -114,6 +114,7 @@ actions! {
     RenameSymbol = "rename_symbol": "Rename the symbol at the cursor everywhere (the host's language server)",
     CodeActions = "code_actions": "Quick fixes and code actions at the cursor (the host's language server)",
     FormatDocument = "format_document": "Format this file with the host's language server",
+    DocumentSymbols = "document_symbols": "Go to a symbol of this file (its outline, from the host's language server)",
     DiagnosticsList = "diagnostics_list": "List the problems the host's language servers found",
     Follow = "follow": "Follow someone (pick from the people panel)",
     StopFollowing = "stop_following": "Stop following",

@@ -52,6 +52,8 @@ pub enum AskKind {
     /// A change made through the host's server (`IntelAsk::change` says which); the
     /// answer says what changed.
     Change,
+    /// The file's outline: the answer opens a picker of its symbols.
+    Symbols,
 }
 
 /// What an `AskKind::Change` asks the host's language server to change.

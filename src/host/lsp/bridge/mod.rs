@@ -20,6 +20,7 @@ mod edits;
 mod fallback;
 mod requests;
 mod servers;
+mod symbols;
 mod sync;
 
 pub use requests::hover_markdown;
