@@ -1,7 +1,7 @@
 //! Edits from the host's language server, made as shared edits: a participant renames a
 //! function across modules with real rust-analyzer while another types in a file the
 //! rename changes (both land), a rename that would touch a file the host ignores is
-//! refused whole, formatting equals `rustfmt` on the same text, and a quick fix found
+//! refused whole, and a read-only member's is refused, formatting equals `rustfmt` on the same text, and a quick fix found
 //! with `cotype actions` is applied with `--apply`; a file's outline and the workspace's
 //! symbols name their places. The new name never crosses the relay in the clear.
 //!
@@ -18,8 +18,9 @@ use cotype::client::driver::Driver;
 use cotype::client::headless::{open, run_until};
 use cotype::client::request::{Format, Rename, Symbols};
 use cotype::client::{ClientError, Participant};
+use cotype::host::session::{Approval, HostCommand};
 use cotype::protocol::language::RenameRequest;
-use cotype::protocol::message::{CURRENT_TEXT, TextPosition};
+use cotype::protocol::message::{CURRENT_TEXT, Role, TextPosition};
 use cotype::relay::RelayConfig;
 use cotype::text::{LineCol, Operation};
 
@@ -137,7 +138,8 @@ async fn a_rename_across_modules_lands_for_everyone_while_someone_types() {
     let dir = project(&extra);
     let root = dir.path();
     let relay = common::start_relay(RelayConfig::default()).await;
-    let link = common::start_host(root, relay.address, "host", &[]).await;
+    let (link, control) =
+        common::start_host_with(root, relay.address, "host", &[], Approval::Auto).await;
     let mut bob = Participant::join(&link, "bob").await.expect("join");
     wait_until_indexed(&mut bob).await;
 
@@ -250,18 +252,51 @@ async fn a_rename_across_modules_lands_for_everyone_while_someone_types() {
         "not saved unless asked"
     );
 
-    let tapped = relay.tapped.lock().expect("tap");
-    for (direction, frame) in tapped.iter() {
+    for (direction, frame) in relay.tapped.lock().expect("tap").iter() {
         assert!(
             !common::contains(frame, NAME_MARKER.as_bytes()),
             "the new name crossed the relay in the clear ({direction:?})"
         );
     }
+
+    // Made read-only, Bob may no longer rename, format or apply actions.
+    let bob_id = bob.id();
+    control
+        .commands
+        .send(HostCommand::SetRole {
+            participant: bob_id,
+            role: Role::ReadOnly,
+        })
+        .await
+        .expect("role");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let refused = bob
+        .request(Format {
+            path: "src/lib.rs".into(),
+            save: true,
+        })
+        .await;
+    assert!(
+        matches!(&refused, Err(ClientError::Host(message)) if message.contains("read-only")),
+        "{refused:?}"
+    );
+    let refused = bob
+        .request(Rename(RenameRequest {
+            at: at("src/geometry.rs", 0, 8),
+            new_name: "volume".into(),
+            save: true,
+        }))
+        .await;
+    assert!(
+        matches!(&refused, Err(ClientError::Host(message)) if message.contains("read-only")),
+        "{refused:?}"
+    );
+    assert_eq!(read(root, "src/geometry.rs"), GEOMETRY);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn format_equals_rustfmt_and_a_quick_fix_applies_from_the_command_line() {
-    let ugly = "pub fn   ugly( a:u32)->u32{a+1}\n\npub fn total() -> u32 {\n    let count = 1;\n    count = count + 1;\n    count\n}\n";
+    let ugly = "pub fn   ugly_c0ffee99( a:u32)->u32{a+1}\n\npub fn total() -> u32 {\n    let count = 1;\n    count = count + 1;\n    count\n}\n";
     let lib = format!("{LIB}mod ugly;\n");
     let dir = project(&[("src/ugly.rs", ugly), ("src/lib.rs", &lib)]);
     let root = dir.path();
@@ -312,6 +347,17 @@ async fn format_equals_rustfmt_and_a_quick_fix_applies_from_the_command_line() {
         "an ignored file's symbols are never listed: {hidden:?}"
     );
 
+    // A symbol's name (in the outline, the formatting and the file) never crosses the relay
+    // in the clear.
+    let ugly_outline = bob
+        .request(Symbols {
+            path: Some("src/ugly.rs".into()),
+            query: String::new(),
+        })
+        .await
+        .expect("outline");
+    assert!(ugly_outline.iter().any(|s| s.name == "ugly_c0ffee99"));
+
     let rustfmt = {
         use std::io::Write;
         let mut child = std::process::Command::new("rustfmt")
@@ -341,6 +387,12 @@ async fn format_equals_rustfmt_and_a_quick_fix_applies_from_the_command_line() {
     assert_eq!((summary.files, summary.saved), (1, 1), "{summary:?}");
     assert_eq!(read(root, "src/ugly.rs"), rustfmt, "the same as rustfmt");
     bob.leave().await;
+    for (direction, frame) in relay.tapped.lock().expect("tap").iter() {
+        assert!(
+            !common::contains(frame, b"ugly_c0ffee99"),
+            "a symbol's name crossed the relay in the clear ({direction:?})"
+        );
+    }
 
     // `count = count + 1` on an immutable `count`: rust-analyzer offers to make it `mut`.
     let url = link.to_url();
