@@ -400,29 +400,6 @@ impl Documents {
         self.submit_as_host_at(path, revision, op)
     }
 
-    /// [`Self::submit_as_host`] for an edit made to the text of an earlier `revision`:
-    /// transformed against every edit since, as a member's submission is.
-    pub fn submit_as_host_at(
-        &mut self,
-        path: &str,
-        revision: u64,
-        op: Operation,
-    ) -> Result<Option<RemoteEdit>, DocumentError> {
-        self.host_seq += 1;
-        let submission = Submission {
-            id: EditId {
-                instance: self.host_instance,
-                seq: self.host_seq,
-            },
-            base_revision: revision,
-            op,
-        };
-        match self.submit(path, submission)? {
-            Accepted::Applied(edit) => Ok(Some(edit)),
-            Accepted::Duplicate { .. } => Ok(None),
-        }
-    }
-
     pub fn catch_up(&self, path: &str, revision: u64) -> Result<Vec<RemoteEdit>, DocumentError> {
         let document = self.open.get(path).ok_or_else(|| not_open(path))?;
         document.doc.edits_since(revision).map_err(|e| {

@@ -4,7 +4,8 @@
 
 use ropey::Rope;
 
-use super::Documents;
+use super::{Accepted, DocumentError, Documents};
+use crate::text::{EditId, Operation, RemoteEdit, Submission};
 
 impl Documents {
     /// The text `path` had at `revision`, if it is open and that revision is still kept
@@ -29,5 +30,28 @@ impl Documents {
             edit.op.apply(&mut text).ok()?;
         }
         Some(text)
+    }
+
+    /// [`Self::submit_as_host`] for an edit made to the text of an earlier `revision`:
+    /// transformed against every edit since, as a member's submission is.
+    pub fn submit_as_host_at(
+        &mut self,
+        path: &str,
+        revision: u64,
+        op: Operation,
+    ) -> Result<Option<RemoteEdit>, DocumentError> {
+        self.host_seq += 1;
+        let submission = Submission {
+            id: EditId {
+                instance: self.host_instance,
+                seq: self.host_seq,
+            },
+            base_revision: revision,
+            op,
+        };
+        match self.submit(path, submission)? {
+            Accepted::Applied(edit) => Ok(Some(edit)),
+            Accepted::Duplicate { .. } => Ok(None),
+        }
     }
 }
