@@ -22,6 +22,9 @@ use cotype::relay::RelayConfig;
 const SAMPLES: usize = 50;
 const WARM_UP: usize = 10;
 const READY_DEADLINE: Duration = Duration::from_secs(180);
+/// Files a wide rename changes: `geometry.rs` and the modules calling it.
+const WIDE_FILES: usize = 100;
+const WIDE_SAMPLES: usize = 10;
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create folder");
@@ -153,6 +156,7 @@ async fn run() {
     }
 
     let edits = time_edits(&mut guest, &bridge, dir.path()).await;
+    let (wide_bridge, wide_cotype) = time_wide_rename(relay_address).await;
 
     let (bridge_hover, cotype_hover) = (median(bridge_hover), median(cotype_hover));
     let (bridge_peek, cotype_peek) = (median(bridge_peek), median(cotype_peek));
@@ -183,6 +187,17 @@ async fn run() {
             ms(*cotype)
         ));
     }
+    let wide_ratio = wide_cotype.as_secs_f64() / wide_bridge.as_secs_f64();
+    println!(
+        "rename touching {WIDE_FILES} files: the server alone {:.2} ms, applied for everyone through cotype {:.2} ms: {wide_ratio:.2}x (target < 3x)",
+        ms(wide_bridge),
+        ms(wide_cotype)
+    );
+    json.push_str(&format!(
+        ",\"wide_rename_files\":{WIDE_FILES},\"wide_rename_bridge_ms\":{:.3},\"wide_rename_cotype_ms\":{:.3},\"wide_rename_ratio\":{wide_ratio:.3}",
+        ms(wide_bridge),
+        ms(wide_cotype)
+    ));
     println!("target: under 5 ms added");
     println!(
         "{{\"samples\":{SAMPLES},\"hover_bridge_ms\":{:.3},\"hover_cotype_ms\":{:.3},\"hover_added_ms\":{added_hover:.3},\"peek_bridge_ms\":{:.3},\"peek_cotype_ms\":{:.3},\"peek_added_ms\":{added_peek:.3}{json}}}",
@@ -279,4 +294,100 @@ async fn time_edits(
         ("format", median(format.0), median(format.1)),
         ("actions", median(actions.0), median(actions.1)),
     ]
+}
+
+/// A rename changing `WIDE_FILES` files: the server's own time to compute it (a bridge of
+/// its own) against the member's wait until it is applied to everyone's shared text.
+async fn time_wide_rename(relay_address: std::net::SocketAddr) -> (Duration, Duration) {
+    use cotype::client::request::Rename;
+    use cotype::protocol::language::RenameRequest;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("src")).expect("src");
+    let write = |path: &str, text: String| std::fs::write(root.join(path), text).expect("write");
+    write(
+        "Cargo.toml",
+        "[package]\nname = \"wide\"\nversion = \"0.1.0\"\nedition = \"2021\"\n".into(),
+    );
+    write(
+        "src/geometry.rs",
+        "pub fn area(width: u32, height: u32) -> u32 {\n    width * height\n}\n".into(),
+    );
+    let mut lib = "pub mod geometry;\n".to_owned();
+    for n in 0..WIDE_FILES - 1 {
+        lib.push_str(&format!("pub mod m{n};\n"));
+        write(
+            &format!("src/m{n}.rs"),
+            format!("pub fn f() -> u32 {{\n    crate::geometry::area({n}, 1)\n}}\n"),
+        );
+    }
+    write("src/lib.rs", lib);
+    let host = HostSession::start(HostOptions {
+        root: root.to_path_buf(),
+        relay: relay_address.to_string(),
+        insecure: false,
+        hide: Vec::new(),
+        name: "host".to_owned(),
+        approval: Default::default(),
+        trust_project: false,
+    })
+    .await
+    .expect("host");
+    let link = host.link.clone();
+    tokio::spawn(host.run());
+    let mut guest = Participant::join(&link, "bench").await.expect("join");
+    let bridge = LspBridge::new(root, LspConfig::default()).expect("bridge");
+    let text = std::fs::read_to_string(root.join("src/geometry.rs")).expect("geometry.rs");
+    bridge
+        .did_open("src/geometry.rs", &text, 0)
+        .await
+        .expect("rust-analyzer");
+    let definition = LineCol { line: 0, col: 7 };
+    let at = TextPosition {
+        path: "src/geometry.rs".to_owned(),
+        revision: cotype::protocol::message::CURRENT_TEXT,
+        position: definition,
+    };
+    let deadline = Instant::now() + READY_DEADLINE;
+    loop {
+        let ready = bridge
+            .rename("src/geometry.rs", definition, "surface")
+            .await
+            .is_ok_and(|files| files.len() == WIDE_FILES);
+        // The host's own rust-analyzer too: every caller is known.
+        let host_ready = ready
+            && guest
+                .references(at.clone())
+                .await
+                .is_ok_and(|found| found.len() >= WIDE_FILES);
+        if host_ready {
+            break;
+        }
+        assert!(Instant::now() < deadline, "rust-analyzer did not index");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (mut alone, mut through) = (Vec::new(), Vec::new());
+    for round in 0..WIDE_SAMPLES + 2 {
+        let name = if round % 2 == 0 { "surface" } else { "area" };
+        let (b, answer) = time(bridge.rename("src/geometry.rs", definition, "surface")).await;
+        assert!(answer.is_ok_and(|files| files.len() == WIDE_FILES));
+        let (c, answer) = time(guest.request(Rename(RenameRequest {
+            at: at.clone(),
+            new_name: name.to_owned(),
+            save: false,
+        })))
+        .await;
+        assert!(
+            answer
+                .as_ref()
+                .is_ok_and(|summary| summary.files == WIDE_FILES as u64),
+            "wide rename: {answer:?}"
+        );
+        if round >= 2 {
+            alone.push(b);
+            through.push(c);
+        }
+    }
+    bridge.shutdown().await;
+    (median(alone), median(through))
 }
