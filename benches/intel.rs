@@ -1,6 +1,8 @@
-//! What cotype adds to a hover and a peek: the round trip a participant sees (sealed
-//! request, relay, host, language server, sealed answer, relay back) against the
-//! `LspBridge`'s own time for the same request, measured in the same run.
+//! What cotype adds to a hover, a peek, a rename, a format and a code action list: the
+//! round trip a participant sees (sealed request, relay, host, language server, the edits
+//! made as shared edits, sealed answer, relay back) against the `LspBridge`'s own time for
+//! the same request, measured in the same run. The renames alternate the name of `area`
+//! and back, applied to the shared text each time; the bridge's renames only compute.
 //!
 //! `cargo bench --bench intel`. A copy of tests/fixtures/rust_crate is served by a real
 //! host through a real relay on 127.0.0.1; a second bridge on the same folder is the
@@ -20,6 +22,9 @@ use cotype::relay::RelayConfig;
 const SAMPLES: usize = 50;
 const WARM_UP: usize = 10;
 const READY_DEADLINE: Duration = Duration::from_secs(180);
+/// Files a wide rename changes: `geometry.rs` and the modules calling it.
+const WIDE_FILES: usize = 100;
+const WIDE_SAMPLES: usize = 10;
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create folder");
@@ -150,6 +155,9 @@ async fn run() {
         }
     }
 
+    let edits = time_edits(&mut guest, &bridge, dir.path()).await;
+    let (wide_bridge, wide_cotype) = time_wide_rename(relay_address).await;
+
     let (bridge_hover, cotype_hover) = (median(bridge_hover), median(cotype_hover));
     let (bridge_peek, cotype_peek) = (median(bridge_peek), median(cotype_peek));
     let added_hover = ms(cotype_hover) - ms(bridge_hover);
@@ -165,13 +173,221 @@ async fn run() {
         ms(bridge_peek),
         ms(cotype_peek)
     );
+    let mut json = String::new();
+    for (name, bridge, cotype) in &edits {
+        let added = ms(*cotype) - ms(*bridge);
+        println!(
+            "{name:<7} bridge {:.2} ms, through the relay {:.2} ms, cotype adds {added:.2} ms",
+            ms(*bridge),
+            ms(*cotype)
+        );
+        json.push_str(&format!(
+            ",\"{name}_bridge_ms\":{:.3},\"{name}_cotype_ms\":{:.3},\"{name}_added_ms\":{added:.3}",
+            ms(*bridge),
+            ms(*cotype)
+        ));
+    }
+    let wide_ratio = wide_cotype.as_secs_f64() / wide_bridge.as_secs_f64();
+    println!(
+        "rename touching {WIDE_FILES} files: the server alone {:.2} ms, applied for everyone through cotype {:.2} ms: {wide_ratio:.2}x (target < 3x)",
+        ms(wide_bridge),
+        ms(wide_cotype)
+    );
+    json.push_str(&format!(
+        ",\"wide_rename_files\":{WIDE_FILES},\"wide_rename_bridge_ms\":{:.3},\"wide_rename_cotype_ms\":{:.3},\"wide_rename_ratio\":{wide_ratio:.3}",
+        ms(wide_bridge),
+        ms(wide_cotype)
+    ));
     println!("target: under 5 ms added");
     println!(
-        "{{\"samples\":{SAMPLES},\"hover_bridge_ms\":{:.3},\"hover_cotype_ms\":{:.3},\"hover_added_ms\":{added_hover:.3},\"peek_bridge_ms\":{:.3},\"peek_cotype_ms\":{:.3},\"peek_added_ms\":{added_peek:.3}}}",
+        "{{\"samples\":{SAMPLES},\"hover_bridge_ms\":{:.3},\"hover_cotype_ms\":{:.3},\"hover_added_ms\":{added_hover:.3},\"peek_bridge_ms\":{:.3},\"peek_cotype_ms\":{:.3},\"peek_added_ms\":{added_peek:.3}{json}}}",
         ms(bridge_hover),
         ms(cotype_hover),
         ms(bridge_peek),
         ms(cotype_peek)
     );
     bridge.shutdown().await;
+}
+
+/// Medians of rename, format and code actions, the bridge's and cotype's, alternating.
+async fn time_edits(
+    guest: &mut Participant,
+    bridge: &LspBridge,
+    root: &Path,
+) -> Vec<(&'static str, Duration, Duration)> {
+    use cotype::client::request::{CodeActions, Format, Rename};
+    use cotype::protocol::language::RenameRequest;
+    // Formatted once and saved first, so every later format changes nothing and the
+    // place renamed stays where it is.
+    guest
+        .request(Format {
+            path: "src/lib.rs".to_owned(),
+            save: true,
+        })
+        .await
+        .expect("format lib.rs");
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).expect("lib.rs");
+    bridge
+        .did_open("src/lib.rs", &lib, 1)
+        .await
+        .expect("the bridge follows");
+    let (line, text) = lib
+        .lines()
+        .enumerate()
+        .find(|(_, text)| text.contains("area(2, 3)"))
+        .expect("the call to area");
+    let position = LineCol {
+        line,
+        col: text[..text.find("area(2, 3)").expect("call")]
+            .chars()
+            .count(),
+    };
+    let now = TextPosition {
+        path: "src/lib.rs".to_owned(),
+        revision: cotype::protocol::message::CURRENT_TEXT,
+        position,
+    };
+    let mut times: [(Vec<Duration>, Vec<Duration>); 3] = Default::default();
+    for round in 0..WARM_UP + SAMPLES {
+        let name = if round % 2 == 0 { "surface" } else { "area" };
+        let (b_rename, answer) = time(bridge.rename("src/lib.rs", position, "surface")).await;
+        assert!(answer.is_ok_and(|files| files.len() == 2), "bridge rename");
+        let (c_rename, answer) = time(guest.request(Rename(RenameRequest {
+            at: now.clone(),
+            new_name: name.to_owned(),
+            save: false,
+        })))
+        .await;
+        assert!(
+            answer.as_ref().is_ok_and(|summary| summary.files == 2),
+            "cotype rename: {answer:?}"
+        );
+        let (b_format, answer) = time(bridge.format("src/lib.rs")).await;
+        assert!(answer.is_ok(), "bridge format: {answer:?}");
+        let (c_format, answer) = time(guest.request(Format {
+            path: "src/lib.rs".to_owned(),
+            save: false,
+        }))
+        .await;
+        assert!(answer.is_ok(), "cotype format: {answer:?}");
+        let (b_actions, answer) = time(bridge.code_actions("src/lib.rs", position)).await;
+        assert!(answer.is_ok(), "bridge code actions: {answer:?}");
+        let (c_actions, answer) = time(guest.request(CodeActions(now.clone()))).await;
+        assert!(answer.is_ok(), "cotype code actions: {answer:?}");
+        if round >= WARM_UP {
+            for (slot, (b, c)) in [
+                (b_rename, c_rename),
+                (b_format, c_format),
+                (b_actions, c_actions),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                times[slot].0.push(b);
+                times[slot].1.push(c);
+            }
+        }
+    }
+    let [rename, format, actions] = times;
+    vec![
+        ("rename", median(rename.0), median(rename.1)),
+        ("format", median(format.0), median(format.1)),
+        ("actions", median(actions.0), median(actions.1)),
+    ]
+}
+
+/// A rename changing `WIDE_FILES` files: the server's own time to compute it (a bridge of
+/// its own) against the member's wait until it is applied to everyone's shared text.
+async fn time_wide_rename(relay_address: std::net::SocketAddr) -> (Duration, Duration) {
+    use cotype::client::request::Rename;
+    use cotype::protocol::language::RenameRequest;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("src")).expect("src");
+    let write = |path: &str, text: String| std::fs::write(root.join(path), text).expect("write");
+    write(
+        "Cargo.toml",
+        "[package]\nname = \"wide\"\nversion = \"0.1.0\"\nedition = \"2021\"\n".into(),
+    );
+    write(
+        "src/geometry.rs",
+        "pub fn area(width: u32, height: u32) -> u32 {\n    width * height\n}\n".into(),
+    );
+    let mut lib = "pub mod geometry;\n".to_owned();
+    for n in 0..WIDE_FILES - 1 {
+        lib.push_str(&format!("pub mod m{n};\n"));
+        write(
+            &format!("src/m{n}.rs"),
+            format!("pub fn f() -> u32 {{\n    crate::geometry::area({n}, 1)\n}}\n"),
+        );
+    }
+    write("src/lib.rs", lib);
+    let host = HostSession::start(HostOptions {
+        root: root.to_path_buf(),
+        relay: relay_address.to_string(),
+        insecure: false,
+        hide: Vec::new(),
+        name: "host".to_owned(),
+        approval: Default::default(),
+        trust_project: false,
+    })
+    .await
+    .expect("host");
+    let link = host.link.clone();
+    tokio::spawn(host.run());
+    let mut guest = Participant::join(&link, "bench").await.expect("join");
+    let bridge = LspBridge::new(root, LspConfig::default()).expect("bridge");
+    let text = std::fs::read_to_string(root.join("src/geometry.rs")).expect("geometry.rs");
+    bridge
+        .did_open("src/geometry.rs", &text, 0)
+        .await
+        .expect("rust-analyzer");
+    let definition = LineCol { line: 0, col: 7 };
+    let at = TextPosition {
+        path: "src/geometry.rs".to_owned(),
+        revision: cotype::protocol::message::CURRENT_TEXT,
+        position: definition,
+    };
+    let deadline = Instant::now() + READY_DEADLINE;
+    loop {
+        let ready = bridge
+            .rename("src/geometry.rs", definition, "surface")
+            .await
+            .is_ok_and(|files| files.len() == WIDE_FILES);
+        // The host's own rust-analyzer too: every caller is known.
+        let host_ready = ready
+            && guest
+                .references(at.clone())
+                .await
+                .is_ok_and(|found| found.len() >= WIDE_FILES);
+        if host_ready {
+            break;
+        }
+        assert!(Instant::now() < deadline, "rust-analyzer did not index");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (mut alone, mut through) = (Vec::new(), Vec::new());
+    for round in 0..WIDE_SAMPLES + 2 {
+        let name = if round % 2 == 0 { "surface" } else { "area" };
+        let (b, answer) = time(bridge.rename("src/geometry.rs", definition, "surface")).await;
+        assert!(answer.is_ok_and(|files| files.len() == WIDE_FILES));
+        let (c, answer) = time(guest.request(Rename(RenameRequest {
+            at: at.clone(),
+            new_name: name.to_owned(),
+            save: false,
+        })))
+        .await;
+        assert!(
+            answer
+                .as_ref()
+                .is_ok_and(|summary| summary.files == WIDE_FILES as u64),
+            "wide rename: {answer:?}"
+        );
+        if round >= 2 {
+            alone.push(b);
+            through.push(c);
+        }
+    }
+    bridge.shutdown().await;
+    (median(alone), median(through))
 }

@@ -45,7 +45,7 @@ enum Command {
     /// Share a folder and edit it in the terminal UI with the people you invite. With
     /// --headless, serve only: the link is the first line of standard output.
     #[command(
-        after_help = "Examples:\n  cotype host .\n  cotype host ~/src/app --relay relay.example.com --hide 'secrets/**'\n  cotype host . --headless --approve auto\n\nIn the UI: F2 shows the link and the verification code, alt-m the people (admit, read-only, remove), alt-shift-f asks everyone to follow you, ctrl-q ends the session.\n\nHeadless, standard input takes: who | admit ID [read-only] | refuse ID | role ID editor|read-only |\nremove ID | follow | unsaved | end. end, Ctrl-C or SIGTERM end the session at once."
+        after_help = "Examples:\n  cotype host .\n  cotype host ~/src/app --relay relay.example.com --hide 'secrets/**'\n  cotype host . --headless --approve auto\n\nIn the UI: alt-l shows the link and the verification code, alt-m the people (admit, read-only, remove), alt-shift-f asks everyone to follow you, ctrl-q ends the session.\n\nHeadless, standard input takes: who | admit ID [read-only] | refuse ID | role ID editor|read-only |\nremove ID | follow | unsaved | end. end, Ctrl-C or SIGTERM end the session at once."
     )]
     Host(HostArgs),
     /// List the files the host shares, one path per line.
@@ -126,6 +126,47 @@ Examples:
     )]
     #[command(override_usage = "cotype replace [OPTIONS] [LINK] <PATTERN> <REPLACEMENT>")]
     Replace(cli::workspace_changes::ReplaceArgs),
+    /// Rename the symbol at PATH:LINE:COL everywhere the host's language server finds
+    /// it, as shared edits; prints path:line:column of each change.
+    #[command(
+        after_help = "Exit code 1 when the server cannot rename there (its reason on stderr). Refused whole
+if it would touch a file the host hides or ignores; anyone typing meanwhile keeps their text.
+
+Examples:
+  cotype rename - src/geometry.rs:4:8 surface < link.txt
+  cotype rename - src/lib.rs:12:5 parse_header --save < link.txt"
+    )]
+    #[command(override_usage = "cotype rename [OPTIONS] [LINK] <PATH:LINE:COL> <NEW_NAME>")]
+    Rename(cli::language_edits::RenameArgs),
+    /// Format a shared file with the host's language server, as one shared edit.
+    #[command(
+        after_help = "Exit code 1 when no server on the host formats that file.
+
+Examples:
+  cotype format - src/lib.rs --save < link.txt"
+    )]
+    #[command(override_usage = "cotype format [OPTIONS] [LINK] <PATH>")]
+    Format(cli::language_edits::FormatArgs),
+    /// List the language server's code actions at PATH:LINE:COL (fixes first), or apply
+    /// one with --apply N.
+    #[command(after_help = "Exit code 1 when there are none.
+
+Examples:
+  cotype actions - src/lib.rs:7:9 < link.txt
+  cotype actions - src/lib.rs:7:9 --apply 1 --save < link.txt")]
+    #[command(override_usage = "cotype actions [OPTIONS] [LINK] <PATH:LINE:COL>")]
+    Actions(cli::language_edits::ActionsArgs),
+    /// List symbols as path:line:column:kind:name: the workspace's matching QUERY, or
+    /// with --file one file's outline.
+    #[command(
+        after_help = "Exit code 1 when none. Symbols in files the host hides are never listed.
+
+Examples:
+  cotype symbols - --file src/lib.rs < link.txt
+  cotype symbols - parse < link.txt"
+    )]
+    #[command(override_usage = "cotype symbols [OPTIONS] [LINK] [QUERY]")]
+    Symbols(cli::language_edits::SymbolsArgs),
     /// Create a file (or with --folder a folder) in the shared folder.
     #[command(after_help = "Examples:
   cotype new - src/util.rs --content '// helpers\n' < link.txt
@@ -435,6 +476,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::New(args) => cli::workspace_changes::new(args).await,
         Command::Mv(args) => cli::workspace_changes::mv(args).await,
         Command::Rm(args) => cli::workspace_changes::rm(args).await,
+        Command::Rename(args) => cli::language_edits::rename(args).await,
+        Command::Format(args) => cli::language_edits::format(args).await,
+        Command::Actions(args) => cli::language_edits::actions(args).await,
+        Command::Symbols(args) => cli::language_edits::symbols(args).await,
     }
 }
 

@@ -168,7 +168,7 @@ fn the_host_admits_restricts_removes_and_ends_from_its_own_editor() {
         "0",
         "bob's terminal is back on the normal screen"
     );
-    tmux.keys("alice", &["F2"]);
+    tmux.keys("alice", &["M-l"]);
     let card = tmux.wait("alice", "the card with a new link", |s| {
         link_on(s).is_some_and(|new| new != link)
     });

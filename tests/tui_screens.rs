@@ -576,7 +576,7 @@ fn messages_say_who_saved_which_alice_what_was_copied_and_when_following_stops()
         Some("https://relay.example.com/s/abc#secret".into()),
         "123 456 789 012 345".into(),
     );
-    screen.key(KeyCode::F(2), KeyModifiers::NONE);
+    screen.key(KeyCode::Char('l'), KeyModifiers::ALT);
     let commands = screen.key(KeyCode::Enter, KeyModifiers::NONE);
     assert!(
         commands.contains(&AppCommand::CopyToClipboard(
@@ -2397,5 +2397,83 @@ fn alt_click_adds_a_cursor_and_escape_goes_back_to_one() {
         text.matches('Y').count(),
         1,
         "after escape one cursor types: {text}"
+    );
+}
+
+/// F2 asks whether the symbol can be renamed; the answer opens a prompt holding its
+/// name, and enter asks the host to rename it. ctrl-. (alt-a) lists the code actions,
+/// fixes first, and choosing one asks the host to apply it.
+#[test]
+fn rename_prompts_with_the_name_and_code_actions_offer_fixes_first() {
+    use cotype::protocol::language::{CodeActionItem, EditSummary};
+    use cotype::tui::popup::ChangeAsk;
+    let mut screen = Screen::new("default");
+    screen.open("src/main.rs");
+    screen.cursor_to(9, 4);
+    let ask = Screen::asked(&screen.key(KeyCode::F(2), KeyModifiers::NONE));
+    assert_eq!(ask.kind, AskKind::PrepareRename);
+    screen.answer(
+        &ask,
+        Response::RenameTarget {
+            range: TextRange {
+                start: LineCol { line: 9, col: 3 },
+                end: LineCol { line: 9, col: 8 },
+            },
+            placeholder: "greet".into(),
+        },
+    );
+    assert_eq!(
+        last_row(&screen.draw()).trim_end(),
+        "rename greet to: greet"
+    );
+    for _ in 0.."greet".len() {
+        screen.key(KeyCode::Backspace, KeyModifiers::NONE);
+    }
+    screen.type_text("welcome");
+    let rename = Screen::asked(&screen.key(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(rename.kind, AskKind::Change);
+    assert_eq!(rename.change, Some(ChangeAsk::Rename("welcome".into())));
+    assert_eq!((rename.path.as_str(), rename.at), ("src/main.rs", ask.at));
+    screen.answer(
+        &rename,
+        Response::LanguageEdited(EditSummary {
+            places: Vec::new(),
+            files: 2,
+            saved: 0,
+        }),
+    );
+    assert!(
+        last_row(&screen.draw()).contains("in 2 files"),
+        "{}",
+        screen.draw()
+    );
+
+    let actions = Screen::asked(&screen.key(KeyCode::Char('a'), KeyModifiers::ALT));
+    assert_eq!(actions.kind, AskKind::CodeActions);
+    let action = |title: &str, fix: bool| CodeActionItem {
+        title: title.into(),
+        kind: None,
+        fix,
+        applicable: true,
+    };
+    screen.answer(
+        &actions,
+        Response::CodeActions(vec![
+            action("Change it to be mutable", true),
+            action("Inline variable", false),
+        ]),
+    );
+    let text = screen.draw();
+    let fix = text
+        .find("fix: Change it to be mutable")
+        .expect("the fix is listed");
+    let other = text
+        .find("Inline variable")
+        .expect("the other action is listed");
+    assert!(fix < other, "fixes first: {text}");
+    let apply = Screen::asked(&screen.key(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(
+        apply.change,
+        Some(ChangeAsk::ApplyAction("Change it to be mutable".into()))
     );
 }

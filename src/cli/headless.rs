@@ -172,7 +172,7 @@ pub struct PlaceArgs {
 }
 
 /// `src/lib.rs:3:7` (1-based) as the wire's 0-based position; the path may hold colons.
-fn parse_place(text: &str) -> Result<TextPosition, String> {
+pub(super) fn parse_place(text: &str) -> Result<TextPosition, String> {
     let mut parts = text.rsplitn(3, ':');
     let (Some(col), Some(line), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(format!(

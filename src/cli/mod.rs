@@ -3,6 +3,7 @@
 //! and how a session link is taken from the arguments, stdin or `COTYPE_LINK`.
 
 pub mod headless;
+pub mod language_edits;
 pub mod links;
 pub mod term;
 pub mod workspace_changes;

@@ -36,7 +36,7 @@ pub struct ReplaceArgs {
 }
 
 /// The link and two more positionals, the link optional (as `link_and` for one).
-fn link_and_two(
+pub(super) fn link_and_two(
     first: Option<String>,
     second: Option<String>,
     third: Option<String>,
@@ -54,7 +54,7 @@ fn link_and_two(
     Ok((parse_link(link.as_deref(), insecure)?, a, b))
 }
 
-async fn join(
+pub(super) async fn join(
     link: &cotype::link::Link,
     participant: &ParticipantArgs,
 ) -> anyhow::Result<Participant> {

@@ -9,8 +9,9 @@
 
 use crate::client::ClientError;
 use crate::client::intel::{Definitions, HoverText, Peeked};
+use crate::protocol::language::{CodeActionItem, EditSummary, RenameRequest, SymbolItem};
 use crate::protocol::message::{
-    Completion, FileEntry, ReferenceHit, Request, RequestId, Response, TextPosition,
+    Completion, FileEntry, ReferenceHit, Request, RequestId, Response, TextPosition, TextRange,
 };
 use crate::protocol::search::{ReplaceHit, ReplaceRequest, ReplaceSummary, SearchHit, SearchQuery};
 
@@ -291,6 +292,116 @@ impl HostRequest for Complete {
             Response::Nothing { .. } => Ok(Vec::new()),
             _ => Err(ClientError::Protocol),
         }
+    }
+}
+
+/// Whether the symbol at a place can be renamed: its range and current name, or `None`
+/// when the server does not say (it may still rename).
+pub struct PrepareRename(pub TextPosition);
+
+impl HostRequest for PrepareRename {
+    type Answer = Option<(TextRange, String)>;
+    fn into_request(self) -> Request {
+        Request::PrepareRename(self.0)
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        match response {
+            Response::RenameTarget { range, placeholder } => Ok(Some((range, placeholder))),
+            Response::Nothing { .. } => Ok(None),
+            _ => Err(ClientError::Protocol),
+        }
+    }
+}
+
+/// Renames a symbol through the host's language server, as shared edits.
+pub struct Rename(pub RenameRequest);
+
+impl HostRequest for Rename {
+    type Answer = EditSummary;
+    fn into_request(self) -> Request {
+        Request::Rename(self.0)
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        language_edited(response)
+    }
+}
+
+/// Formats a document with its language server, as one shared edit.
+pub struct Format {
+    pub path: String,
+    pub save: bool,
+}
+
+impl HostRequest for Format {
+    type Answer = EditSummary;
+    fn into_request(self) -> Request {
+        Request::Format {
+            path: self.path,
+            save: self.save,
+        }
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        language_edited(response)
+    }
+}
+
+/// The server's code actions at a place, fixes first.
+pub struct CodeActions(pub TextPosition);
+
+impl HostRequest for CodeActions {
+    type Answer = Vec<CodeActionItem>;
+    fn into_request(self) -> Request {
+        Request::CodeActions(self.0)
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        match response {
+            Response::CodeActions(actions) => Ok(actions),
+            Response::Nothing { .. } => Ok(Vec::new()),
+            _ => Err(ClientError::Protocol),
+        }
+    }
+}
+
+/// Applies one of the code actions, as shared edits.
+pub struct ApplyCodeAction(pub crate::protocol::language::ApplyCodeAction);
+
+impl HostRequest for ApplyCodeAction {
+    type Answer = EditSummary;
+    fn into_request(self) -> Request {
+        Request::ApplyCodeAction(self.0)
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        language_edited(response)
+    }
+}
+
+/// A document's outline (`path`), or the workspace's symbols matching `query`.
+pub struct Symbols {
+    pub path: Option<String>,
+    pub query: String,
+}
+
+impl HostRequest for Symbols {
+    type Answer = Vec<SymbolItem>;
+    fn into_request(self) -> Request {
+        Request::Symbols {
+            path: self.path,
+            query: self.query,
+        }
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        match response {
+            Response::Symbols(symbols) => Ok(symbols),
+            Response::Nothing { .. } => Ok(Vec::new()),
+            _ => Err(ClientError::Protocol),
+        }
+    }
+}
+
+fn language_edited(response: Response) -> Result<EditSummary, ClientError> {
+    match response {
+        Response::LanguageEdited(summary) => Ok(summary),
+        _ => Err(ClientError::Protocol),
     }
 }
 

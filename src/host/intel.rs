@@ -156,6 +156,9 @@ impl Intel {
             Request::Definition(at) => self.definition(at).await,
             Request::References(at) => self.references(at).await,
             Request::Completion(at) => self.completion(at).await,
+            Request::PrepareRename(at) => self.prepare_rename(at).await,
+            Request::CodeActions(at) => self.code_action_list(at).await,
+            Request::Symbols { path, query } => self.symbols(path, query).await,
             other => Response::Error {
                 message: format!("the host cannot answer {other:?} here; please report this"),
             },
@@ -365,7 +368,7 @@ impl Intel {
     ///
     /// The question runs on its own task: when the limit passes, the participant gets an
     /// answer, and a server that was still starting keeps starting for the next request.
-    async fn ask<T, F, Fut>(&self, path: &str, question: F) -> Result<T, String>
+    pub(super) async fn ask<T, F, Fut>(&self, path: &str, question: F) -> Result<T, String>
     where
         T: Send + 'static,
         F: Fn(LspBridge, String) -> Fut + Send + 'static,
@@ -510,14 +513,14 @@ fn revision_of_diagnostics(version: Option<i32>) -> u64 {
     })
 }
 
-fn wire_range(range: lsp::Range) -> TextRange {
+pub(super) fn wire_range(range: lsp::Range) -> TextRange {
     TextRange {
         start: range.start,
         end: range.end,
     }
 }
 
-fn wire_location(location: lsp::Location) -> TextLocation {
+pub(super) fn wire_location(location: lsp::Location) -> TextLocation {
     TextLocation {
         path: location.path,
         range: wire_range(location.range),
@@ -525,7 +528,7 @@ fn wire_location(location: lsp::Location) -> TextLocation {
     }
 }
 
-fn nothing_at(what: &str, at: &TextPosition) -> Response {
+pub(super) fn nothing_at(what: &str, at: &TextPosition) -> Response {
     Response::Nothing {
         reason: format!(
             "{what} at {}:{}:{}",

@@ -7,6 +7,7 @@ pub mod console;
 pub mod documents;
 pub mod frozen_ignores;
 pub mod intel;
+pub mod language_edits;
 pub mod lsp;
 pub mod rate;
 pub mod replace;

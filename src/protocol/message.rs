@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ParticipantId;
 use super::header::Kind;
+use super::language::{ApplyCodeAction, CodeActionItem, EditSummary, RenameRequest, SymbolItem};
 use super::search::{ReplaceHit, ReplaceRequest, ReplaceSummary, SearchHit, SearchQuery};
 use crate::text::{EditId, LineCol, RemoteEdit, Submission};
 
@@ -185,6 +186,28 @@ pub enum Request {
     DocumentTextTaken {
         open: RequestId,
     },
+    /// Whether the symbol at a place can be renamed: `RenameTarget` (its range and
+    /// name), `Nothing` when the server does not say, or `Error` when it cannot.
+    PrepareRename(TextPosition),
+    /// Rename a symbol through the host's language server: the host applies its edits to
+    /// every file they touch as shared edits and answers `LanguageEdited`. Refused whole
+    /// if they touch a file the host does not share.
+    Rename(RenameRequest),
+    /// Format a document with its language server, applied as one shared edit.
+    Format {
+        path: String,
+        save: bool,
+    },
+    /// The server's code actions at a place: `CodeActions`, fixes first.
+    CodeActions(TextPosition),
+    /// Apply one of them: `LanguageEdited`.
+    ApplyCodeAction(ApplyCodeAction),
+    /// With `path`: that document's outline; without: the workspace's symbols matching
+    /// `query`. Answered by `Symbols`.
+    Symbols {
+        path: Option<String>,
+        query: String,
+    },
 }
 
 /// About how many bytes an edit of `path` takes in an `Applied` broadcast, at most: the
@@ -203,6 +226,10 @@ pub fn normal_path(path: &str) -> String {
         .collect::<Vec<_>>()
         .join("/")
 }
+
+/// The revision of a `TextPosition` asked about the text as it is now on the host, by
+/// someone who has no copy of it open (the headless commands).
+pub const CURRENT_TEXT: u64 = u64::MAX;
 
 /// A place in a document, at the revision the asker was looking at.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -341,6 +368,15 @@ pub enum Response {
     /// Changes of a `Replace`, in batches sorted by (path, line, column).
     Replaced(Vec<ReplaceHit>),
     ReplaceDone(ReplaceSummary),
+    /// The answer to `PrepareRename`: the symbol's range and its current name.
+    RenameTarget {
+        range: TextRange,
+        placeholder: String,
+    },
+    CodeActions(Vec<CodeActionItem>),
+    /// A server's edits applied as shared edits (rename, format, code action).
+    LanguageEdited(EditSummary),
+    Symbols(Vec<SymbolItem>),
 }
 
 /// Edits travel apart from requests: a participant submits to the host, the host

@@ -8,6 +8,7 @@
 pub mod control;
 pub mod frame;
 pub mod header;
+pub mod language;
 pub mod message;
 pub mod search;
 

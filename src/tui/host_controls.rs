@@ -130,7 +130,7 @@ pub fn people_menu(
         PEOPLE_MENU,
         "People",
         waiting.chain(present).chain(adopt).collect(),
-        "nobody else is here yet; share the link (F2 shows it)",
+        "nobody else is here yet; share the link (alt-l shows it)",
     )
 }
 
@@ -271,9 +271,9 @@ impl Component for SessionCard {
         let popup = centered(area, width, rows as u16 + 2);
         Clear.render(popup, buf);
         let title = if self.link.is_some() {
-            " Session (F2) "
+            " Session (alt-l) "
         } else {
-            " Verification (F2) "
+            " Verification (alt-l) "
         };
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })

@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::client::session::Session;
+use crate::protocol::language::{ApplyCodeAction, RenameRequest};
 use crate::protocol::message::{Request, RequestId, Response, TextPosition};
-use crate::tui::popup::{AskKind, IntelAsk};
+use crate::tui::popup::{AskKind, ChangeAsk, IntelAsk};
 
 /// How long we wait for an answer before telling the user. The host answers language
 /// questions within 20 s (with its own explanation), so this only fires when the host or
@@ -60,6 +61,30 @@ impl IntelRequests {
                 AskKind::Definition => Request::Definition(at),
                 AskKind::Completion => Request::Completion(at),
                 AskKind::References => Request::References(at),
+                AskKind::PrepareRename => Request::PrepareRename(at),
+                AskKind::CodeActions => Request::CodeActions(at),
+                AskKind::Symbols => Request::Symbols {
+                    path: Some(at.path),
+                    query: String::new(),
+                },
+                AskKind::Change => match ask.change.clone() {
+                    Some(ChangeAsk::Rename(new_name)) => Request::Rename(RenameRequest {
+                        at,
+                        new_name,
+                        save: false,
+                    }),
+                    Some(ChangeAsk::ApplyAction(title)) => {
+                        Request::ApplyCodeAction(ApplyCodeAction {
+                            at,
+                            title,
+                            save: false,
+                        })
+                    }
+                    Some(ChangeAsk::Format) | None => Request::Format {
+                        path: at.path,
+                        save: false,
+                    },
+                },
             });
             self.latest.insert(ask.kind, id);
             self.in_flight.insert(id, (ask, Instant::now()));
@@ -126,6 +151,10 @@ impl IntelRequests {
                     AskKind::Definition => "definition",
                     AskKind::Completion => "completions",
                     AskKind::References => "references",
+                    AskKind::PrepareRename => "rename",
+                    AskKind::CodeActions => "code actions",
+                    AskKind::Change => "change",
+                    AskKind::Symbols => "symbols",
                 })
             })
             .collect()
@@ -210,6 +239,7 @@ mod tests {
             path: "main.rs".into(),
             at: LineCol { line: 0, col: 5 },
             explicit: true,
+            change: None,
         };
         requests.ask(ask, &mut session);
         assert_eq!(asked(&mut session), vec![], "held while unconfirmed");

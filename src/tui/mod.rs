@@ -30,6 +30,7 @@ pub mod people;
 pub mod picker;
 pub mod popup;
 pub mod prompt;
+pub mod rename_prompt;
 pub mod run;
 pub mod search_panel;
 pub mod status;

@@ -19,6 +19,8 @@ use crate::text::{
     SubmitOutcome,
 };
 
+use crate::protocol::message::CURRENT_TEXT;
+
 /// How far back a position asked at an older revision is still answered, in revisions.
 const KEPT_REVISIONS: u64 = 256;
 /// One revision's text in this many is kept; one in between is rebuilt from the one kept
@@ -395,19 +397,7 @@ impl Documents {
             .get(path)
             .map(|d| d.doc.revision())
             .ok_or_else(|| not_open(path))?;
-        self.host_seq += 1;
-        let submission = Submission {
-            id: EditId {
-                instance: self.host_instance,
-                seq: self.host_seq,
-            },
-            base_revision: revision,
-            op,
-        };
-        match self.submit(path, submission)? {
-            Accepted::Applied(edit) => Ok(Some(edit)),
-            Accepted::Duplicate { .. } => Ok(None),
-        }
+        self.submit_as_host_at(path, revision, op)
     }
 
     pub fn catch_up(&self, path: &str, revision: u64) -> Result<Vec<RemoteEdit>, DocumentError> {
@@ -441,7 +431,7 @@ impl Documents {
         let Some(document) = self.open.get(path) else {
             return Ok(position);
         };
-        if revision == document.doc.revision() {
+        if revision == document.doc.revision() || revision == CURRENT_TEXT {
             return Ok(position);
         }
         let too_old = || DocumentError::OutOfSync {
@@ -715,5 +705,6 @@ fn umask() -> u32 {
         .unwrap_or(0o022)
 }
 
+mod past;
 #[cfg(test)]
 mod tests;

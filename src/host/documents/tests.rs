@@ -213,3 +213,34 @@ fn saving_is_atomic_and_keeps_permissions() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+/// A language server's rename computed on an older revision: the text of that revision
+/// is known again, and the edit made for it is transformed past what was typed since, so
+/// both land where they were meant (never at the stale positions).
+#[test]
+fn an_edit_made_for_an_older_revision_is_transformed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.rs"), "fn old() {}\nold();\n").unwrap();
+    let workspace = Arc::new(Workspace::open(dir.path(), &[]).unwrap());
+    let mut documents = Documents::new(workspace);
+    let (asked_at, asked_text) = documents.open("a.rs").unwrap();
+    // Someone types a line above while the server works on `asked_text`.
+    for _ in 0..40 {
+        let len = documents.text("a.rs").unwrap().1.len_chars();
+        documents
+            .submit_as_host("a.rs", Operation::insert(len, 0, "// typed\n").unwrap())
+            .unwrap();
+    }
+    assert_eq!(
+        documents.text_at("a.rs", asked_at).as_ref(),
+        Some(&asked_text)
+    );
+    let rename =
+        Operation::from_edits(asked_text.len_chars(), [(3..6, "new"), (12..15, "new")]).unwrap();
+    documents
+        .submit_as_host_at("a.rs", asked_at, rename)
+        .unwrap()
+        .expect("applied");
+    let want = format!("{}fn new() {{}}\nnew();\n", "// typed\n".repeat(40));
+    assert_eq!(documents.text("a.rs").unwrap().1.to_string(), want);
+}

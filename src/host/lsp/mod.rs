@@ -23,6 +23,7 @@ mod trust;
 use std::time::Duration;
 
 pub use bridge::{HiddenFilter, LspBridge, ServerState, ServerStatus};
+
 pub(crate) use config::extension_of;
 pub use config::{LanguageConfig, LspConfig, ServerCommand};
 pub use trust::configures_tools;
@@ -115,6 +116,44 @@ pub struct Diagnostics {
     pub items: Vec<Diagnostic>,
 }
 
+/// Changes a server asks for in one shared file, in chars of the text it computed them
+/// for (`text`): the host applies them at the revision that text was, transformed
+/// against whatever was typed since.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileEdits {
+    pub path: String,
+    /// The bridge's version of the document when the server was asked (`None`: nobody
+    /// had it open, the server read it from disk).
+    pub version: Option<i32>,
+    pub text: ropey::Rope,
+    /// Char ranges of `text` and what replaces each, in order, none overlapping.
+    pub edits: Vec<(std::ops::Range<usize>, String)>,
+}
+
+/// One of a server's code actions at a place.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodeAction {
+    pub title: String,
+    pub kind: Option<String>,
+    /// Fixes a diagnostic, or the server prefers it.
+    pub fix: bool,
+    /// Its edits (empty for an action that only runs a command on the server).
+    pub edits: Vec<FileEdits>,
+    /// A command the server would run, which the host does not run.
+    pub command: Option<String>,
+}
+
+/// A named thing in the code: a function, a struct, a field, …
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symbol {
+    pub name: String,
+    /// LSP's kind in lower case: `function`, `struct`, `method`, …
+    pub kind: String,
+    pub location: Location,
+    /// The symbol it is declared in, if any (an `impl`, a module).
+    pub container: Option<String>,
+}
+
 /// What went wrong, worded for the participant who asked.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LspError {
@@ -160,6 +199,9 @@ pub enum LspError {
     },
     #[error("cannot read {path}: {detail}")]
     Unreadable { path: String, detail: String },
+    /// A server's edit the host will not make (a hidden file, outside the folder, …).
+    #[error("{0}")]
+    Refused(String),
 }
 
 fn no_server_message(extension: &str, tried: &[String]) -> String {

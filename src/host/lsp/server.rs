@@ -165,6 +165,27 @@ impl Server {
         self.transport.request::<R>(params, timeout).await
     }
 
+    /// Queues a request now; [`Self::answer`] waits for its answer.
+    pub(crate) fn send_request<R: lsp_types::request::Request>(
+        &self,
+        params: R::Params,
+    ) -> Result<super::transport::Asked, LspError> {
+        self.transport.send_request::<R>(params)
+    }
+
+    pub(crate) async fn answer<R: lsp_types::request::Request>(
+        &self,
+        asked: super::transport::Asked,
+        timeout: Duration,
+    ) -> Result<R::Result, LspError> {
+        self.transport.answer::<R>(asked, timeout).await
+    }
+
+    /// What the server said it can do at initialization.
+    pub(crate) fn capabilities(&self) -> &ServerCapabilities {
+        &self.capabilities
+    }
+
     pub(crate) fn notify<N: lsp_types::notification::Notification>(&self, params: N::Params) {
         self.transport.notify::<N>(params);
     }
@@ -326,6 +347,11 @@ fn initialize_params(root: &Root) -> InitializeParams {
             workspace: Some(WorkspaceClientCapabilities {
                 workspace_folders: Some(true),
                 configuration: Some(true),
+                // Versioned edits: each file's edit names the version it was made for.
+                workspace_edit: Some(lsp_types::WorkspaceEditClientCapabilities {
+                    document_changes: Some(true),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
             text_document: Some(TextDocumentClientCapabilities {
@@ -348,6 +374,38 @@ fn initialize_params(root: &Root) -> InitializeParams {
                         documentation_format: markdown_first,
                         ..Default::default()
                     }),
+                    ..Default::default()
+                }),
+                rename: Some(lsp_types::RenameClientCapabilities {
+                    prepare_support: Some(true),
+                    ..Default::default()
+                }),
+                formatting: Some(DynamicRegistrationClientCapabilities::default()),
+                // Nested symbols: each with its name's range, for the outline.
+                document_symbol: Some(lsp_types::DocumentSymbolClientCapabilities {
+                    hierarchical_document_symbol_support: Some(true),
+                    ..Default::default()
+                }),
+                code_action: Some(lsp_types::CodeActionClientCapabilities {
+                    // Literals with their edits computed (no resolve step), kinds known.
+                    code_action_literal_support: Some(lsp_types::CodeActionLiteralSupport {
+                        code_action_kind: lsp_types::CodeActionKindLiteralSupport {
+                            value_set: [
+                                "",
+                                "quickfix",
+                                "refactor",
+                                "refactor.extract",
+                                "refactor.inline",
+                                "refactor.rewrite",
+                                "source",
+                                "source.organizeImports",
+                            ]
+                            .into_iter()
+                            .map(str::to_owned)
+                            .collect(),
+                        },
+                    }),
+                    is_preferred_support: Some(true),
                     ..Default::default()
                 }),
                 publish_diagnostics: Some(PublishDiagnosticsClientCapabilities {

@@ -138,6 +138,12 @@ pub(crate) fn frame_notification<N: lsp_types::notification::Notification>(
     out.extend_from_slice(&body);
 }
 
+/// A request sent and not yet answered.
+pub(crate) struct Asked {
+    id: RequestId,
+    answer_rx: oneshot::Receiver<Result<Value, ResponseError>>,
+}
+
 pub(crate) struct Transport {
     /// The name users know the server by, e.g. `rust-analyzer`.
     name: String,
@@ -310,6 +316,17 @@ impl Transport {
         params: R::Params,
         timeout: Duration,
     ) -> Result<R::Result, LspError> {
+        let asked = self.send_request::<R>(params)?;
+        self.answer::<R>(asked, timeout).await
+    }
+
+    /// Queues a request at once (before any notification sent after this returns), for
+    /// [`Self::answer`] to wait on: whoever needs to know exactly which document versions
+    /// the server answers for sends it while holding the documents still.
+    pub(crate) fn send_request<R: lsp_types::request::Request>(
+        &self,
+        params: R::Params,
+    ) -> Result<Asked, LspError> {
         if !self.is_alive() {
             return Err(self.crashed());
         }
@@ -324,6 +341,16 @@ impl Transport {
             self.forget(&id);
             return Err(self.crashed());
         }
+        Ok(Asked { id, answer_rx })
+    }
+
+    /// The answer to a request [`Self::send_request`] sent.
+    pub(crate) async fn answer<R: lsp_types::request::Request>(
+        &self,
+        asked: Asked,
+        timeout: Duration,
+    ) -> Result<R::Result, LspError> {
+        let Asked { id, answer_rx } = asked;
         let answer = match tokio::time::timeout(timeout, answer_rx).await {
             Ok(Ok(answer)) => answer,
             Ok(Err(_)) => return Err(self.crashed_after_last_words().await),

@@ -134,6 +134,8 @@ impl HostSession {
             Request::Definition(at) => Request::Definition(moved(at)?),
             Request::References(at) => Request::References(moved(at)?),
             Request::Completion(at) => Request::Completion(moved(at)?),
+            Request::PrepareRename(at) => Request::PrepareRename(moved(at)?),
+            Request::CodeActions(at) => Request::CodeActions(moved(at)?),
             other => other,
         })
     }

@@ -29,6 +29,7 @@ pub use crate::host_control::{Approval, HostCommand, HostControl, HostEvent, Per
 
 mod documents_served;
 mod file_operations;
+mod language_edits;
 mod language_servers;
 mod members;
 mod relay_link;
@@ -109,6 +110,9 @@ pub struct HostSession {
     terminals: crate::host::terminals::Terminals,
     /// A workspace replace under way (`replacing.rs`): applied a slice at a time.
     replacing: Option<replacing::ReplaceJob>,
+    /// Language servers' edits (rename, format, code actions) come back here to be made.
+    language_edits_back: language_edits::LanguageEditSender,
+    language_edits: tokio::sync::mpsc::UnboundedReceiver<language_edits::LanguageEditDone>,
 }
 
 impl HostSession {
@@ -144,6 +148,7 @@ impl HostSession {
         ));
         let (command_sender, commands) = tokio::sync::mpsc::channel(64);
         let (events, event_receiver) = tokio::sync::mpsc::unbounded_channel();
+        let (language_edits_back, language_edits) = tokio::sync::mpsc::unbounded_channel();
         Ok(HostSession {
             link,
             channel,
@@ -175,6 +180,8 @@ impl HostSession {
             document_sends: BTreeMap::new(),
             presence_seq: 0,
             terminals: crate::host::terminals::Terminals::new(Default::default()),
+            language_edits_back,
+            language_edits,
         })
     }
 
@@ -268,6 +275,10 @@ impl HostSession {
             }
             Some(first) = watch_rx.recv() => {
                 self.on_watched(first, watch_rx).await?;
+                return Ok(true);
+            }
+            Some(done) = self.language_edits.recv() => {
+                self.on_language_edit_done(done).await?;
                 return Ok(true);
             }
             plan = replacing::planned(&mut self.replacing) => {
@@ -468,7 +479,13 @@ impl HostSession {
             | Request::Peek(_)
             | Request::Definition(_)
             | Request::References(_)
-            | Request::Completion(_) => self.on_intel_request(from, id, body).await?,
+            | Request::Completion(_)
+            | Request::PrepareRename(_)
+            | Request::CodeActions(_)
+            | Request::Symbols { .. } => self.on_intel_request(from, id, body).await?,
+            Request::Rename(_) | Request::Format { .. } | Request::ApplyCodeAction(_) => {
+                self.on_language_edit(from, id, body).await?
+            }
             Request::Replace(request) => self.replace(from, id, request).await?,
             Request::CreatePath { .. } | Request::MovePath { .. } | Request::DeletePath { .. } => {
                 self.on_file_operation(from, id, body).await?

@@ -11,7 +11,7 @@ use crate::tui::host_controls::people_menu;
 use crate::tui::keymap::Action;
 use crate::tui::people::follow_picker;
 use crate::tui::picker::Picker;
-use crate::tui::popup::AskKind;
+use crate::tui::popup::{AskKind, ChangeAsk};
 use crate::tui::prompt::{Prompt, PromptKind, SubstituteConfirm};
 use crate::tui::search_panel::SearchPanel;
 use crate::tui::status::Level;
@@ -53,6 +53,17 @@ impl App {
             | Action::PeekDefinition
             | Action::GotoDefinition
             | Action::Complete => self.ask_about_code(action, documents, commands),
+            Action::RenameSymbol => {
+                self.ask_change(AskKind::PrepareRename, None, documents, commands)
+            }
+            Action::CodeActions => self.ask_change(AskKind::CodeActions, None, documents, commands),
+            Action::DocumentSymbols => self.ask_change(AskKind::Symbols, None, documents, commands),
+            Action::FormatDocument => self.ask_change(
+                AskKind::Change,
+                Some(ChangeAsk::Format),
+                documents,
+                commands,
+            ),
             Action::TogglePeople => {
                 self.show_people = Some(self.regions().people.is_none());
                 let (width, height) = (self.size.width, self.size.height);

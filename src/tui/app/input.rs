@@ -293,6 +293,22 @@ impl App {
             UiCommand::App(AppCommand::GoTo { path, at }) => {
                 self.go_to(path, at, documents, commands)
             }
+            // A rename or code action chosen in its prompt or menu: others may have typed
+            // meanwhile, and the cursor moved with their edits while the symbol's place
+            // as first asked did not.
+            UiCommand::App(AppCommand::Ask(mut ask))
+                if ask.kind == crate::tui::popup::AskKind::Change =>
+            {
+                if let Some(tab) = self
+                    .tabs
+                    .get(self.active)
+                    .filter(|tab| tab.path == ask.path)
+                    && let Some(rope) = documents.rope(&tab.path)
+                {
+                    ask.at = crate::text::position::char_to_line_col(rope, tab.editor.cursor());
+                }
+                commands.push(AppCommand::Ask(ask));
+            }
             UiCommand::App(command) => commands.push(command),
             UiCommand::Notice(text) => self.messages.push(Level::Info, text),
         }

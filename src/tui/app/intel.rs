@@ -36,6 +36,13 @@ impl App {
         documents: &impl DocumentTexts,
     ) -> Vec<AppCommand> {
         let mut commands = Vec::new();
+        if matches!(
+            ask.kind,
+            AskKind::PrepareRename | AskKind::CodeActions | AskKind::Change | AskKind::Symbols
+        ) {
+            self.language_answer(ask, response, documents);
+            return commands;
+        }
         if ask.kind == AskKind::References {
             use crate::protocol::message::Response;
             self.show_references(match response {
@@ -110,6 +117,7 @@ impl App {
             path: tab.path.clone(),
             at: crate::text::position::char_to_line_col(rope, tab.editor.cursor()),
             explicit: true,
+            change: None,
         }))
     }
 

@@ -43,6 +43,7 @@ mod find_replace;
 mod follow;
 mod input;
 mod intel;
+mod language;
 mod render;
 mod split;
 mod tabs;

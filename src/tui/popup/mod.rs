@@ -45,6 +45,24 @@ pub enum AskKind {
     Completion,
     /// Every use of the symbol; the answer goes to the references list, not a popup.
     References,
+    /// Whether the symbol can be renamed and its name: the answer opens the rename prompt.
+    PrepareRename,
+    /// The server's code actions here: the answer opens their menu.
+    CodeActions,
+    /// A change made through the host's server (`IntelAsk::change` says which); the
+    /// answer says what changed.
+    Change,
+    /// The file's outline: the answer opens a picker of its symbols.
+    Symbols,
+}
+
+/// What an `AskKind::Change` asks the host's language server to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeAsk {
+    Rename(String),
+    /// The code action with this title.
+    ApplyAction(String),
+    Format,
 }
 
 /// A question about the code at a place, before the session adds the revision it is
@@ -57,6 +75,8 @@ pub struct IntelAsk {
     pub at: LineCol,
     /// Asked with a key (so "nothing here" is worth saying), not by typing.
     pub explicit: bool,
+    /// For `AskKind::Change`: what to change.
+    pub change: Option<ChangeAsk>,
 }
 
 /// Where the cursor is now, for judging answers and placing popups.
@@ -253,6 +273,7 @@ impl Popups {
             Some(c) if here.mode == Mode::Insert && (is_word_char(c) || c == '.') => {
                 if self.completion.is_none() {
                     let ask = IntelAsk {
+                        change: None,
                         kind: AskKind::Completion,
                         path: here.path.to_owned(),
                         at: cursor_at,

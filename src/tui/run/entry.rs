@@ -147,7 +147,7 @@ async fn participate(
     }
     event_loop.app.message(
         Level::Info,
-        format!("joined; verification code {code} (compare it with the host's; F2 shows it)"),
+        format!("joined; verification code {code} (compare it with the host's; alt-l shows it)"),
     );
     event_loop.run(screen, input).await
 }
@@ -216,7 +216,7 @@ pub async fn host(hosted: HostedSession, options: JoinOptions) -> Result<(), Run
             event_loop.app.show_session_card();
         }
         let greeting = if first {
-            format!("sharing; verification code {code}; F2 shows the link, alt-m the people")
+            format!("sharing; verification code {code}; alt-l shows the link, alt-m the people")
         } else {
             "the editor is back; the session went on meanwhile".to_owned()
         };

@@ -164,7 +164,7 @@ impl ParticipantLoop {
                 self.app.message(
                     Level::Warning,
                     format!(
-                        "removed; keys rotated, the old link no longer works: F2 shows the new one (code {verification_code})"
+                        "removed; keys rotated, the old link no longer works: alt-l shows the new one (code {verification_code})"
                     ),
                 );
             }

@@ -13,6 +13,11 @@ impl Shared {
         let Some(Place::Workspace { relative, absolute }) = self.place(&params.uri) else {
             return;
         };
+        // Kept as the server said them, for the code actions asked on their lines.
+        self.last_diagnostics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(relative.clone(), params.diagnostics.clone());
         let text = match self.documents().get(&relative) {
             Some(document) => Some(document.text.clone()),
             None => read_text(&absolute),
@@ -52,5 +57,31 @@ impl Shared {
             version: params.version,
             items,
         });
+    }
+}
+
+impl super::LspBridge {
+    /// The server's last diagnostics of `path` on the line of `at` (its own positions),
+    /// for a code action request to name: some servers offer fixes only for those.
+    pub(super) fn diagnostics_at(
+        &self,
+        path: &str,
+        at: lsp_types::Position,
+    ) -> Vec<lsp_types::Diagnostic> {
+        let last = self
+            .inner
+            .shared
+            .last_diagnostics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        last.get(path)
+            .map(|diagnostics| {
+                diagnostics
+                    .iter()
+                    .filter(|d| d.range.start.line <= at.line && at.line <= d.range.end.line)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }

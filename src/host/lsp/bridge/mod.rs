@@ -16,9 +16,11 @@ use super::server::Server;
 use super::{Diagnostics, LspError};
 
 mod diagnostics;
+mod edits;
 mod fallback;
 mod requests;
 mod servers;
+mod symbols;
 mod sync;
 
 pub use requests::hover_markdown;
@@ -74,6 +76,8 @@ struct Shared {
     hidden: StdMutex<Option<HiddenFilter>>,
     documents: StdMutex<HashMap<String, OpenDocument>>,
     diagnostics: broadcast::Sender<Diagnostics>,
+    /// Each file's last published diagnostics as the server sent them.
+    last_diagnostics: StdMutex<HashMap<String, Vec<lsp_types::Diagnostic>>>,
 }
 
 #[derive(Default)]
@@ -120,6 +124,7 @@ impl LspBridge {
                     hidden: StdMutex::default(),
                     documents: StdMutex::default(),
                     diagnostics,
+                    last_diagnostics: StdMutex::default(),
                 }),
                 servers: Mutex::default(),
             }),

@@ -188,7 +188,7 @@ impl LspBridge {
 
     /// One request, with "content modified" and friends during indexing reported as
     /// indexing.
-    async fn ask<R: lsp_types::request::Request>(
+    pub(super) async fn ask<R: lsp_types::request::Request>(
         &self,
         server: &Server,
         params: R::Params,
@@ -293,7 +293,7 @@ impl LspBridge {
     }
 
     /// A server's location in cotype's terms; `None` for non-file URIs.
-    fn target(
+    pub(super) fn target(
         &self,
         encoding: LspEncoding,
         texts: &mut TextCache,
@@ -350,7 +350,7 @@ pub(super) struct Target {
 
 /// Texts read while converting one answer: a references list names the same file often.
 #[derive(Default)]
-struct TextCache {
+pub(super) struct TextCache {
     texts: HashMap<String, Option<Rope>>,
 }
 

@@ -42,6 +42,24 @@ impl LspBridge {
         status
     }
 
+    /// The servers running now (none is started).
+    pub(super) async fn running_servers(&self) -> Vec<Arc<Server>> {
+        let slots: Vec<_> = self
+            .inner
+            .servers
+            .lock()
+            .await
+            .slots
+            .values()
+            .cloned()
+            .collect();
+        slots
+            .iter()
+            .filter_map(|slot| slot.try_lock().ok()?.clone())
+            .filter(|server| server.is_alive())
+            .collect()
+    }
+
     /// Stops the server of `path`'s language abruptly, as a crash would; the next request
     /// starts it again. For tests of the restart path and a "restart server" command.
     pub async fn kill_server(&self, path: &str) -> bool {

@@ -1,0 +1,159 @@
+//! Edits from the host's language servers (rename, format, code actions), asked on
+//! behalf of a member: the questions go to the bridge like hover's, and the edits come
+//! back with the text each was computed for, for the session to apply as shared edits
+//! (`host::session::language_edits`).
+
+use crate::host::intel::{Intel, nothing_at, wire_location, wire_range};
+use crate::host::lsp::{CodeAction, FileEdits};
+use crate::protocol::language::{CodeActionItem, SymbolItem};
+use crate::protocol::message::{Response, TextPosition};
+
+/// What a member asked the host's server to change.
+#[derive(Clone, Debug)]
+pub enum EditAsk {
+    Rename { at: TextPosition, new_name: String },
+    Format { path: String },
+    CodeAction { at: TextPosition, title: String },
+}
+
+impl EditAsk {
+    /// The file the question is about.
+    pub fn path(&self) -> &str {
+        match self {
+            EditAsk::Rename { at, .. } | EditAsk::CodeAction { at, .. } => &at.path,
+            EditAsk::Format { path } => path,
+        }
+    }
+
+    /// What was done, for everyone's notice: "renamed `a` to `b`".
+    pub fn done(&self) -> String {
+        match self {
+            EditAsk::Rename { new_name, .. } => format!("renamed a symbol to `{new_name}`"),
+            EditAsk::Format { path } => format!("formatted {path}"),
+            EditAsk::CodeAction { title, .. } => format!("applied \u{201c}{title}\u{201d}"),
+        }
+    }
+}
+
+impl Intel {
+    /// The edits `ask` makes, file by file, or a sentence saying why there are none.
+    pub async fn edits(&self, ask: EditAsk) -> Result<Vec<FileEdits>, String> {
+        let path = ask.path().to_owned();
+        let edits = self
+            .ask(&path, move |lsp, path| {
+                let ask = ask.clone();
+                async move {
+                    match ask {
+                        EditAsk::Rename { at, new_name } => {
+                            lsp.rename(&path, at.position, &new_name).await
+                        }
+                        EditAsk::Format { .. } => lsp.format(&path).await,
+                        EditAsk::CodeAction { at, title } => {
+                            let actions = lsp.code_actions(&path, at.position).await?;
+                            chosen(actions, &title)
+                        }
+                    }
+                }
+            })
+            .await?;
+        Ok(edits)
+    }
+
+    pub(super) async fn prepare_rename(&self, at: TextPosition) -> Response {
+        let position = at.position;
+        match self
+            .ask(&at.path, move |lsp, path| async move {
+                lsp.prepare_rename(&path, position).await
+            })
+            .await
+        {
+            Ok(Some((range, placeholder))) => Response::RenameTarget {
+                range: wire_range(range),
+                placeholder,
+            },
+            Ok(None) => nothing_at("the server did not say what it would rename", &at),
+            Err(message) => Response::Error { message },
+        }
+    }
+
+    pub(super) async fn code_action_list(&self, at: TextPosition) -> Response {
+        let position = at.position;
+        match self
+            .ask(&at.path, move |lsp, path| async move {
+                lsp.code_actions(&path, position).await
+            })
+            .await
+        {
+            Ok(actions) => Response::CodeActions(
+                actions
+                    .into_iter()
+                    .map(|action| CodeActionItem {
+                        applicable: !action.edits.is_empty(),
+                        title: action.title,
+                        kind: action.kind,
+                        fix: action.fix,
+                    })
+                    .collect(),
+            ),
+            Err(message) => Response::Error { message },
+        }
+    }
+}
+
+impl Intel {
+    /// A document's outline (`path`), or the workspace's symbols matching `query`.
+    pub(super) async fn symbols(&self, path: Option<String>, query: String) -> Response {
+        let found = match path {
+            Some(path) => {
+                self.ask(&path, |lsp, path| async move {
+                    lsp.document_symbols(&path).await
+                })
+                .await
+            }
+            None => self
+                .lsp()
+                .workspace_symbols(&query, None)
+                .await
+                .map_err(|error| error.to_string()),
+        };
+        match found {
+            Ok(symbols) => Response::Symbols(
+                symbols
+                    .into_iter()
+                    .map(|symbol| SymbolItem {
+                        name: symbol.name,
+                        kind: symbol.kind,
+                        location: wire_location(symbol.location),
+                        container: symbol.container,
+                    })
+                    .collect(),
+            ),
+            Err(message) => Response::Error { message },
+        }
+    }
+}
+
+/// The edits of the action titled `title`.
+fn chosen(
+    actions: Vec<CodeAction>,
+    title: &str,
+) -> Result<Vec<FileEdits>, crate::host::lsp::LspError> {
+    use crate::host::lsp::LspError;
+    let action = actions
+        .into_iter()
+        .find(|action| action.title == title)
+        .ok_or_else(|| {
+            LspError::Refused(format!(
+                "the server no longer offers \u{201c}{title}\u{201d} there; ask for the actions again"
+            ))
+        })?;
+    if action.edits.is_empty() {
+        return Err(LspError::Refused(match action.command {
+            Some(command) => format!(
+                "\u{201c}{title}\u{201d} runs the server's command {command}, which cotype does not run"
+            ),
+            None => format!("\u{201c}{title}\u{201d} changes nothing"),
+        }));
+    }
+    Ok(action.edits)
+}

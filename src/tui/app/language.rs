@@ -1,0 +1,200 @@
+//! Changes made through the host's language server: rename (a prompt with the symbol's
+//! name), code actions (a menu, fixes first) and formatting. The questions go out as
+//! `AppCommand::Ask`, at a revision the host knows (`tui::intel`); the host applies the
+//! answers as shared edits, which arrive like anyone's typing, so here only the prompt,
+//! the menu and a sentence saying what changed.
+
+use super::{App, DocumentTexts};
+use crate::protocol::language::EditSummary;
+use crate::protocol::message::Response;
+use crate::tui::compositor::AppCommand;
+use crate::tui::picker::{Picker, PickerItem};
+use crate::tui::popup::{AskKind, ChangeAsk, IntelAsk};
+use crate::tui::rename_prompt::RenamePrompt;
+use crate::tui::status::Level;
+
+impl App {
+    /// Asks the host's server about a change at the cursor (`kind` with `change`).
+    pub(super) fn ask_change(
+        &mut self,
+        kind: AskKind,
+        change: Option<ChangeAsk>,
+        documents: &impl DocumentTexts,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        match self.ask(kind, documents) {
+            Some(AppCommand::Ask(ask)) => {
+                let asking = match (&kind, &change) {
+                    (AskKind::PrepareRename, _) => "rename: asking the language server…",
+                    (AskKind::CodeActions, _) => "asking for code actions…",
+                    (AskKind::Symbols, _) => "asking for the outline…",
+                    _ => "formatting…",
+                };
+                self.messages.push(Level::Info, asking);
+                commands.push(AppCommand::Ask(IntelAsk { change, ..ask }));
+            }
+            _ => self
+                .messages
+                .push(Level::Info, "open a file to change its code"),
+        }
+    }
+
+    /// The host's answer to a rename, code action or format question.
+    pub(super) fn language_answer(
+        &mut self,
+        ask: &IntelAsk,
+        response: Response,
+        documents: &impl DocumentTexts,
+    ) {
+        match (ask.kind, response) {
+            (_, Response::Error { message }) => {
+                let what = match ask.kind {
+                    AskKind::PrepareRename => "rename",
+                    AskKind::CodeActions => "code actions",
+                    AskKind::Symbols => "symbols",
+                    _ => change_name(ask.change.as_ref()),
+                };
+                self.messages
+                    .push(Level::Error, format!("{what}: {message}"));
+            }
+            (AskKind::PrepareRename, Response::RenameTarget { placeholder, .. }) => {
+                self.open_rename_prompt(ask, &placeholder);
+            }
+            (AskKind::PrepareRename, Response::Nothing { .. }) => {
+                let name = word_at(ask, documents).unwrap_or_default();
+                self.open_rename_prompt(ask, &name);
+            }
+            (AskKind::CodeActions, Response::CodeActions(actions)) => {
+                if actions.is_empty() {
+                    self.messages
+                        .push(Level::Info, "no code actions at the cursor");
+                    return;
+                }
+                let items = actions
+                    .into_iter()
+                    .map(|action| {
+                        let mut label = String::new();
+                        if action.fix {
+                            label.push_str("fix: ");
+                        }
+                        label.push_str(&action.title);
+                        if !action.applicable {
+                            label.push_str(" (runs a server command; not available)");
+                        }
+                        PickerItem {
+                            label,
+                            command: AppCommand::Ask(IntelAsk {
+                                kind: AskKind::Change,
+                                change: Some(ChangeAsk::ApplyAction(action.title)),
+                                explicit: true,
+                                ..ask.clone()
+                            }),
+                        }
+                    })
+                    .collect();
+                // Typing filters; the server's order (fixes first) breaks ties.
+                self.compositor.push(Box::new(Picker::ranked(
+                    "code-actions",
+                    "Code actions",
+                    items,
+                    "no code actions",
+                )));
+            }
+            (AskKind::Symbols, Response::Symbols(symbols)) => {
+                let items = symbols
+                    .into_iter()
+                    .filter(|symbol| !symbol.location.external)
+                    .map(|symbol| {
+                        let start = symbol.location.range.start;
+                        let within = symbol
+                            .container
+                            .map(|container| format!(" in {container}"))
+                            .unwrap_or_default();
+                        PickerItem {
+                            label: format!(
+                                "{} {}{within}  :{}",
+                                symbol.kind,
+                                symbol.name,
+                                start.line + 1
+                            ),
+                            command: AppCommand::GoTo {
+                                path: symbol.location.path,
+                                at: start,
+                            },
+                        }
+                    })
+                    .collect();
+                self.messages.push(Level::Info, "");
+                self.compositor.push(Box::new(Picker::ranked(
+                    "document-symbols",
+                    "Symbols",
+                    items,
+                    "no symbols in this file",
+                )));
+            }
+            (AskKind::Change, Response::LanguageEdited(summary)) => {
+                let said = changed(change_name(ask.change.as_ref()), &summary);
+                self.messages.push(Level::Info, said);
+            }
+            (_, other) => tracing::debug!("unexpected answer to {ask:?}: {other:?}"),
+        }
+    }
+
+    fn open_rename_prompt(&mut self, ask: &IntelAsk, name: &str) {
+        if name.is_empty() {
+            self.messages
+                .push(Level::Info, "rename: no symbol at the cursor");
+            return;
+        }
+        self.messages.push(Level::Info, "");
+        self.compositor
+            .push(Box::new(RenamePrompt::new(ask.clone(), name)));
+    }
+}
+
+fn change_name(change: Option<&ChangeAsk>) -> &'static str {
+    match change {
+        Some(ChangeAsk::Rename(_)) => "rename",
+        Some(ChangeAsk::ApplyAction(_)) => "code action",
+        Some(ChangeAsk::Format) | None => "format",
+    }
+}
+
+/// "renamed: 5 changes in 3 files (not saved)".
+fn changed(what: &str, summary: &EditSummary) -> String {
+    if summary.files == 0 {
+        return match what {
+            "format" => "format: already formatted".to_owned(),
+            _ => format!("{what}: nothing changed"),
+        };
+    }
+    let changes = summary.places.len();
+    let done = match what {
+        "rename" => "renamed",
+        "format" => "formatted",
+        _ => "applied",
+    };
+    format!(
+        "{done}: {changes} change{} in {} file{} (unsaved, shared with everyone)",
+        if changes == 1 { "" } else { "s" },
+        summary.files,
+        if summary.files == 1 { "" } else { "s" },
+    )
+}
+
+/// The identifier under the place asked about.
+fn word_at(ask: &IntelAsk, documents: &impl DocumentTexts) -> Option<String> {
+    let rope = documents.rope(&ask.path)?;
+    let line: Vec<char> = rope.get_line(ask.at.line)?.chars().collect();
+    let is_word = |c: &char| c.is_alphanumeric() || *c == '_';
+    let at = ask.at.col.min(line.len());
+    let start = line[..at]
+        .iter()
+        .rposition(|c| !is_word(c))
+        .map_or(0, |i| i + 1);
+    let end = line[at..]
+        .iter()
+        .position(|c| !is_word(c))
+        .map_or(line.len(), |i| at + i);
+    (start < end).then(|| line[start..end].iter().collect())
+}
