@@ -160,6 +160,10 @@ struct RelayArgs {
     /// Serve Prometheus metrics on this address at /metrics (keep it private).
     #[arg(long)]
     metrics: Option<SocketAddr>,
+    /// Also be an SSH jump host on this address, so guests join with OpenSSH alone
+    /// (`ssh -J`); it only forwards their end-to-end encrypted bytes to the session's host.
+    #[arg(long, value_name = "ADDR")]
+    ssh_listen: Option<SocketAddr>,
 }
 
 #[derive(clap::Args)]
@@ -377,6 +381,7 @@ async fn relay(args: RelayArgs) -> anyhow::Result<()> {
         max_queued_mib,
         max_frame,
         metrics,
+        ssh_listen,
     } = args;
     let tls = match (tls_cert, tls_key) {
         (Some(cert), Some(key)) => Some(cotype::net::server_tls_config(&cert, &key)?),
@@ -422,6 +427,25 @@ async fn relay(args: RelayArgs) -> anyhow::Result<()> {
         );
         tokio::spawn(relay.clone().serve_metrics(metrics_listener));
     }
+    if let Some(ssh_listen) = ssh_listen {
+        let key_path = directories::ProjectDirs::from("dev", "cotype", "cotype")
+            .map(|dirs| {
+                dirs.state_dir()
+                    .unwrap_or_else(|| dirs.data_local_dir())
+                    .join("relay-ssh-host-key")
+            })
+            .context("no state folder for the relay's SSH host key")?;
+        let host_key = cotype::crypto::ssh::load_or_create_host_key(&key_path)?;
+        let ssh_listener = tokio::net::TcpListener::bind(ssh_listen)
+            .await
+            .with_context(|| format!("cannot listen on {ssh_listen}"))?;
+        eprintln!(
+            "SSH jump host on {} (host key {})",
+            ssh_listener.local_addr()?,
+            cotype::crypto::ssh::fingerprint(host_key.public_key())
+        );
+        tokio::spawn(relay.clone().serve_ssh(ssh_listener, host_key));
+    }
     tokio::select! {
         result = relay.serve(listener, tls) => result?,
         _ = shutdown_signal() => eprintln!("cotype relay stopping"),
@@ -461,7 +485,7 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
         }
     };
     let session = HostSession::start(HostOptions {
-        root: dir,
+        root: dir.clone(),
         relay,
         insecure,
         hide,
@@ -486,16 +510,25 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
         }
         return result.map_err(Into::into);
     }
-    serve_headless(session).await
+    serve_headless(session, &dir).await
 }
 
 /// `cotype host --headless`: the link on stdout, the console on stdin and stderr, until
 /// the console's `end` or a signal.
-async fn serve_headless(mut session: HostSession) -> anyhow::Result<()> {
+async fn serve_headless(mut session: HostSession, root: &std::path::Path) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     let mut stdout = std::io::stdout();
     writeln!(stdout, "{}", session.link.to_url())?;
     stdout.flush()?;
+    // Guests with OpenSSH alone, when the relay is also a jump host.
+    match cotype::ssh_guests::start(session.link.clone(), session.relay_proof(), root).await {
+        Ok(offer) => {
+            writeln!(stdout, "ssh: {}", offer.command)?;
+            stdout.flush()?;
+            eprintln!("SSH guests see this host key: {}", offer.fingerprint);
+        }
+        Err(e) => tracing::info!("no SSH guests: {e:#}"),
+    }
     eprintln!(
         "sharing; verification code {} (compare it with your participants). Type 'help' for commands; Ctrl-C ends the session.",
         session.verification_code()

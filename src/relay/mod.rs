@@ -13,6 +13,7 @@ mod offline;
 pub use offline::OfflineConnection;
 pub mod session;
 mod socket;
+mod ssh;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -124,6 +125,7 @@ struct RelayState {
     creations: PerAddressRate,
     joins: PerAddressRate,
     queued: Arc<QueuedBytes>,
+    ssh: ssh::Gateways,
 }
 
 /// A running relay.
@@ -144,6 +146,7 @@ impl Relay {
                 next_connection: AtomicU64::new(1),
                 connections: Arc::new(Connections::default()),
                 queued: Arc::new(QueuedBytes::default()),
+                ssh: ssh::Gateways::default(),
             }),
         }
     }

@@ -48,6 +48,7 @@ impl Relay {
         self.read_frames(&mut connection, source, kicked, join_deadline)
             .await;
         connection.leave();
+        connection.leave_ssh_gateway();
         drop(connection);
         let _ = writer.await;
     }
@@ -98,7 +99,7 @@ impl Relay {
             let next = tokio::select! {
                 next = tokio::time::timeout(idle_timeout, source.next()) => next,
                 _ = kicked.changed() => break,
-                _ = tokio::time::sleep_until(join_deadline), if connection.membership.is_none() => {
+                _ = tokio::time::sleep_until(join_deadline), if connection.membership.is_none() && connection.ssh_gateway.is_none() => {
                     self.state.metrics.join_timed_out();
                     tracing::debug!(%address, "no session joined in time; dropping the connection");
                     connection.refuse_fatally(

@@ -177,6 +177,12 @@ impl HostSession {
         self.owner_key.clone()
     }
 
+    /// What proves to the relay that a connection is this host's (as `Resume` does): the
+    /// SSH gateway (`ssh_guests`) opens one of its own with it.
+    pub fn relay_proof(&self) -> [u8; 32] {
+        self.resume_token
+    }
+
     pub fn verification_code(&self) -> String {
         SessionKeys::derive(&self.link.secret, &self.link.session)
             .verification_code(&self.key_pair.public())
@@ -355,7 +361,12 @@ impl HostSession {
             | FromRelay::Admitted
             | FromRelay::PeerJoined { .. }
             | FromRelay::HostAway { .. }
-            | FromRelay::HostBack => {}
+            | FromRelay::HostBack
+            // The SSH gateway has a connection of its own (`ssh_guests`).
+            | FromRelay::SshGatewayReady { .. }
+            | FromRelay::SshOpened { .. }
+            | FromRelay::SshData { .. }
+            | FromRelay::SshClosed { .. } => {}
         }
         Ok(())
     }

@@ -1,0 +1,313 @@
+//! One guest's SSH connection, ended here at the host: authentication by the link's guest
+//! user name, one session channel with a terminal, and the editor running for the guest
+//! in this process, joined to the session like any participant.
+
+use std::sync::{Arc, Mutex};
+
+use ratatui::crossterm::event::Event;
+use russh::server::{Auth, ChannelOpenHandle, Handle, Handler, Msg, Session};
+use russh::{Channel, ChannelId};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+use super::screen::{ChannelScreen, ENTER, LEAVE, SharedSize};
+use crate::crypto::ssh::{fingerprint, is_guest_user};
+use crate::link::Link;
+use crate::tui::byte_input::ByteKeys;
+use crate::tui::run::JoinOptions;
+
+/// The longest name a guest may give (`SetEnv=COTYPE_NAME=…`).
+const LONGEST_NAME: usize = 32;
+
+pub(super) struct Guest {
+    link: Arc<Link>,
+    /// The fingerprint of the key the guest proved it holds, if it used one.
+    key: Option<String>,
+    name: Option<String>,
+    keymap: Option<String>,
+    size: SharedSize,
+    channel: Option<ChannelId>,
+    /// Keys for the guest's editor; dropped (the editor ends) when the guest hangs up.
+    keys_in: Option<UnboundedSender<Event>>,
+    decoder: ByteKeys,
+}
+
+impl Guest {
+    pub(super) fn new(link: Arc<Link>) -> Self {
+        Self {
+            link,
+            key: None,
+            name: None,
+            keymap: None,
+            size: Arc::new(Mutex::new((80, 24))),
+            channel: None,
+            keys_in: None,
+            decoder: ByteKeys::new(),
+        }
+    }
+
+    fn admits(&self, user: &str) -> bool {
+        is_guest_user(&self.link.secret, &self.link.session, user)
+    }
+
+    fn set_size(&self, columns: u32, rows: u32) {
+        let size = (
+            u16::try_from(columns).unwrap_or(u16::MAX).max(1),
+            u16::try_from(rows).unwrap_or(u16::MAX).max(1),
+        );
+        *self
+            .size
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = size;
+    }
+
+    /// Starts the guest's editor on its own thread (the editor's loop is not `Send`),
+    /// drawing into `channel` through `handle`.
+    fn start_editor(&mut self, handle: Handle, channel: ChannelId) {
+        let (keys_in, keys) = unbounded_channel();
+        self.keys_in = Some(keys_in);
+        let (frames, mut frames_out) = unbounded_channel::<Vec<u8>>();
+        tokio::spawn(async move {
+            while let Some(bytes) = frames_out.recv().await {
+                if handle.data(channel, bytes).await.is_err() {
+                    break;
+                }
+            }
+            let _ = handle.exit_status_request(channel, 0).await;
+            let _ = handle.eof(channel).await;
+            let _ = handle.close(channel).await;
+        });
+        let short_key = self
+            .key
+            .as_deref()
+            .and_then(|key| key.strip_prefix("SHA256:"))
+            .map(|key| key.chars().take(6).collect::<String>());
+        let name = self.name.clone().unwrap_or_else(|| match short_key {
+            Some(key) => format!("ssh-{key}"),
+            None => "ssh-guest".to_owned(),
+        });
+        let options = JoinOptions {
+            name: Some(name),
+            follow: None,
+            keymap: self.keymap.clone(),
+            theme: None,
+            no_mouse: true,
+            intro: None,
+        };
+        let link = (*self.link).clone();
+        let size = self.size.clone();
+        let spawned = std::thread::Builder::new()
+            .name("cotype-ssh-guest".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(runtime) = runtime {
+                    runtime.block_on(run_editor(link, options, size, keys, frames));
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start an SSH guest's editor: {e}");
+        }
+    }
+}
+
+/// The guest's editor, from the waiting message to giving its terminal back.
+async fn run_editor(
+    link: Link,
+    options: JoinOptions,
+    size: SharedSize,
+    mut keys: tokio::sync::mpsc::UnboundedReceiver<Event>,
+    frames: UnboundedSender<Vec<u8>>,
+) {
+    let mut greeting = ENTER.to_vec();
+    greeting.extend_from_slice(b"cotype: waiting for the host to let you in...\r\n");
+    if frames.send(greeting).is_err() {
+        return;
+    }
+    let result = match ChannelScreen::new(frames.clone(), size) {
+        Ok(mut screen) => crate::tui::run::join_on(&link, options, &mut screen, &mut keys)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let mut goodbye = LEAVE.to_vec();
+    match result {
+        Ok(()) => goodbye.extend_from_slice(b"cotype: you left the session.\r\n"),
+        Err(e) => goodbye.extend_from_slice(format!("cotype: {e}\r\n").as_bytes()),
+    }
+    let _ = frames.send(goodbye);
+}
+
+/// A name as a guest may give it: printable, trimmed, not too long.
+fn clean_name(text: &str) -> Option<String> {
+    let name: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(LONGEST_NAME)
+        .collect();
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+impl Handler for Guest {
+    type Error = russh::Error;
+
+    async fn auth_publickey_offered(
+        &mut self,
+        user: &str,
+        _offer: russh::server::PublicKeyOffer<'_>,
+    ) -> Result<Auth, Self::Error> {
+        Ok(if self.admits(user) {
+            Auth::Accept
+        } else {
+            Auth::reject()
+        })
+    }
+
+    async fn auth_publickey(
+        &mut self,
+        user: &str,
+        key: russh::server::VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        if !self.admits(user) {
+            return Ok(Auth::reject());
+        }
+        self.key = Some(fingerprint(key.public_key));
+        Ok(Auth::Accept)
+    }
+
+    /// For a guest without a key: the user name alone, asking nothing.
+    async fn auth_keyboard_interactive<'a>(
+        &'a mut self,
+        user: &str,
+        _submethods: &str,
+        _response: Option<russh::server::Response<'a>>,
+    ) -> Result<Auth, Self::Error> {
+        Ok(if self.admits(user) {
+            Auth::Accept
+        } else {
+            Auth::reject()
+        })
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.channel.is_some() {
+            reply
+                .reject(russh::ChannelOpenFailure::AdministrativelyProhibited)
+                .await;
+            return Ok(());
+        }
+        self.channel = Some(channel.id());
+        reply.accept().await;
+        Ok(())
+    }
+
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        _term: &str,
+        columns: u32,
+        rows: u32,
+        _pixel_width: u32,
+        _pixel_height: u32,
+        _modes: &[(russh::Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.set_size(columns, rows);
+        session.channel_success(channel)
+    }
+
+    async fn env_request(
+        &mut self,
+        _channel: ChannelId,
+        variable: &str,
+        value: &str,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        match variable {
+            "COTYPE_NAME" => self.name = clean_name(value),
+            "COTYPE_KEYMAP" if matches!(value, "default" | "vim") => {
+                self.keymap = Some(value.to_owned())
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.channel != Some(channel) || self.keys_in.is_some() {
+            return session.channel_failure(channel);
+        }
+        session.channel_success(channel)?;
+        self.start_editor(session.handle(), channel);
+        Ok(())
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        _data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        // Only the editor runs here.
+        session.channel_failure(channel)
+    }
+
+    async fn data(
+        &mut self,
+        _channel: ChannelId,
+        data: &[u8],
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if let Some(keys_in) = &self.keys_in {
+            for event in self.decoder.feed(data) {
+                let _ = keys_in.send(event);
+            }
+        }
+        Ok(())
+    }
+
+    async fn window_change_request(
+        &mut self,
+        _channel: ChannelId,
+        columns: u32,
+        rows: u32,
+        _pixel_width: u32,
+        _pixel_height: u32,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.set_size(columns, rows);
+        if let Some(keys_in) = &self.keys_in {
+            let (width, height) = *self.size.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = keys_in.send(Event::Resize(width, height));
+        }
+        Ok(())
+    }
+
+    async fn channel_eof(
+        &mut self,
+        _channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.keys_in = None;
+        Ok(())
+    }
+
+    async fn channel_close(
+        &mut self,
+        _channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.keys_in = None;
+        Ok(())
+    }
+}

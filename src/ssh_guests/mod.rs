@@ -1,0 +1,276 @@
+//! Guests who join with nothing but OpenSSH, end to end encrypted.
+//!
+//! The relay is only a jump host (`relay/ssh.rs`): it forwards each guest's `direct-tcpip`
+//! bytes, already the guest's SSH encryption, over this host's SSH gateway connection
+//! (`ToRelay::SshGateway`, one stream id per guest). Here, in the host process, each stream
+//! is fed to an SSH server of our own (russh, the shared folder's persistent host key) that
+//! authenticates the guest by the user name derived from the link's secret
+//! (`crypto::ssh::guest_user`) and runs the editor for the guest (`guest.rs`), joined to
+//! the session through the relay like any participant, so the host's usual approval,
+//! roles and removal apply.
+
+mod guest;
+mod screen;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::crypto::ssh::{fingerprint, guest_user, load_or_create_host_key, public_line};
+use crate::link::Link;
+use crate::protocol::control::{self, FromRelay, ToRelay};
+
+/// Bytes read from a guest's SSH server at once (one gateway message).
+const READ_CHUNK: usize = 16 * 1024;
+/// Messages queued for one guest's SSH server before it counts as stalled.
+const QUEUE_TO_GUEST: usize = 256;
+/// The longest wait for a gateway connection's first answer.
+const READY_WITHIN: Duration = Duration::from_secs(10);
+
+/// What the host shares with SSH guests.
+#[derive(Clone, Debug)]
+pub struct SshOffer {
+    /// One line to paste: the guest user, the jump through the relay, the host key pinned.
+    pub command: String,
+    /// The host key's fingerprint (`SHA256:…`), to compare with what `ssh` shows.
+    pub fingerprint: String,
+}
+
+/// Where the SSH host key of the shared folder `root` is kept: the state folder, one key
+/// per folder (never inside the folder, which is shared).
+pub fn host_key_path(root: &Path) -> Option<std::path::PathBuf> {
+    use sha2::Digest;
+    let dirs = directories::ProjectDirs::from("dev", "cotype", "cotype")?;
+    let state = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let digest = sha2::Sha256::digest(root.as_os_str().as_encoded_bytes());
+    let name: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    Some(state.join("ssh-host-keys").join(name))
+}
+
+/// Attaches the session's SSH gateway at its relay and serves guests in the background
+/// until the process ends (reconnecting after a drop). Fails when the relay offers no SSH
+/// jump host.
+pub async fn start(link: Link, relay_proof: [u8; 32], root: &Path) -> anyhow::Result<SshOffer> {
+    let key_path = host_key_path(root).context("no state folder for the SSH host key")?;
+    let host_key = load_or_create_host_key(&key_path)?;
+    let offer_key = public_line(&host_key);
+    let host_fingerprint = fingerprint(host_key.public_key());
+    let (socket, port) = attach(&link, &relay_proof).await?;
+    let command = ssh_command(&link, port, &offer_key);
+    let mut methods = russh::MethodSet::empty();
+    methods.push(russh::MethodKind::PublicKey);
+    methods.push(russh::MethodKind::KeyboardInteractive);
+    let config = Arc::new(russh::server::Config {
+        methods,
+        keys: vec![host_key],
+        auth_rejection_time: Duration::from_millis(500),
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        max_auth_attempts: 6,
+        ..Default::default()
+    });
+    let link = Arc::new(link);
+    tokio::spawn(async move {
+        let mut socket = Some(socket);
+        let mut pause = Duration::from_millis(250);
+        loop {
+            if let Some(socket) = socket.take() {
+                serve(socket, &link, &config).await;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(10));
+            match attach(&link, &relay_proof).await {
+                Ok((again, _)) => {
+                    pause = Duration::from_millis(250);
+                    socket = Some(again);
+                }
+                Err(e) => {
+                    tracing::info!("SSH gateway not attached: {e:#}");
+                    // The session is over at the relay: no guest can come any more.
+                    if e.to_string().contains("no such session") {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    Ok(SshOffer {
+        command,
+        fingerprint: host_fingerprint,
+    })
+}
+
+/// The command a guest pastes: `-J` through the relay's SSH port, the session id as the
+/// target, the guest user, and the host key pinned (a known_hosts line given on the
+/// command line; the user's own known_hosts is neither read nor written for it).
+fn ssh_command(link: &Link, port: u16, host_key: &str) -> String {
+    let relay_host = relay_host_name(&link.relay);
+    let session: String = link.session.0.iter().map(|b| format!("{b:02x}")).collect();
+    let user = guest_user(&link.secret, &link.session);
+    format!(
+        "ssh -t -J {relay_host}:{port} -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes \
+         -o 'KnownHostsCommand=/bin/echo %H {host_key}' {user}@{session}"
+    )
+}
+
+/// The relay's host name without its port (`[::1]` keeps its brackets).
+fn relay_host_name(relay: &str) -> &str {
+    if relay.starts_with('[') {
+        return relay.find(']').map_or(relay, |end| &relay[..=end]);
+    }
+    match relay.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => relay,
+    }
+}
+
+type Socket = crate::net::ClientSocket;
+
+/// Opens a gateway connection; the relay's SSH port with it.
+async fn attach(link: &Link, relay_proof: &[u8; 32]) -> anyhow::Result<(Socket, u16)> {
+    let mut socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
+    let hello = control::encode(&ToRelay::SshGateway {
+        session: link.session.0,
+        resume_token: *relay_proof,
+    });
+    socket.send(Message::Binary(hello.into())).await?;
+    let answer = tokio::time::timeout(READY_WITHIN, async {
+        while let Some(message) = socket.next().await {
+            if let Message::Binary(frame) = message? {
+                return Ok(control::decode::<FromRelay>(&frame)?);
+            }
+        }
+        bail!("the relay closed the connection")
+    })
+    .await
+    .context("the relay did not answer within 10 s")??;
+    match answer {
+        FromRelay::SshGatewayReady { port } => Ok((socket, port)),
+        FromRelay::Error { message, .. } => bail!("the relay refused SSH guests: {message}"),
+        other => bail!("unexpected answer from the relay: {other:?}"),
+    }
+}
+
+/// Carries guests over one gateway connection until it drops.
+async fn serve(socket: Socket, link: &Arc<Link>, config: &Arc<russh::server::Config>) {
+    let (mut sink, mut source) = socket.split();
+    let (to_relay, mut outgoing) = mpsc::unbounded_channel::<ToRelay>();
+    let writer = tokio::spawn(async move {
+        while let Some(message) = outgoing.recv().await {
+            let frame = control::encode(&message);
+            if sink.send(Message::Binary(frame.into())).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut streams: HashMap<u32, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    while let Some(Ok(message)) = source.next().await {
+        let Message::Binary(frame) = message else {
+            continue;
+        };
+        let Ok(message) = control::decode::<FromRelay>(&frame) else {
+            continue;
+        };
+        match message {
+            FromRelay::SshOpened { stream } => {
+                let (to_guest, from_relay) = mpsc::channel(QUEUE_TO_GUEST);
+                streams.insert(stream, to_guest);
+                tokio::spawn(serve_guest(
+                    stream,
+                    link.clone(),
+                    config.clone(),
+                    from_relay,
+                    to_relay.clone(),
+                ));
+            }
+            FromRelay::SshData { stream, bytes } => {
+                let delivered = streams
+                    .get(&stream)
+                    .is_some_and(|guest| guest.try_send(bytes).is_ok());
+                if !delivered && streams.remove(&stream).is_some() {
+                    let _ = to_relay.send(ToRelay::SshClose { stream });
+                }
+            }
+            FromRelay::SshClosed { stream } => {
+                streams.remove(&stream);
+            }
+            _ => {}
+        }
+    }
+    // Every guest's bytes stop here: their SSH servers see the end and hang up.
+    drop(streams);
+    drop(to_relay);
+    writer.abort();
+}
+
+/// One guest: its SSH server over an in-memory pipe fed with the relay's bytes.
+async fn serve_guest(
+    stream: u32,
+    link: Arc<Link>,
+    config: Arc<russh::server::Config>,
+    mut from_relay: mpsc::Receiver<Vec<u8>>,
+    to_relay: mpsc::UnboundedSender<ToRelay>,
+) {
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let server = tokio::spawn(async move {
+        match russh::server::run_stream(config, theirs, guest::Guest::new(link)).await {
+            Ok(running) => {
+                if let Err(e) = running.await {
+                    tracing::debug!(stream, "SSH guest's connection ended: {e}");
+                }
+            }
+            Err(e) => tracing::debug!(stream, "SSH guest's handshake failed: {e}"),
+        }
+    });
+    let (mut reader, mut writer) = tokio::io::split(ours);
+    let mut buffer = vec![0; READ_CHUNK];
+    loop {
+        tokio::select! {
+            read = reader.read(&mut buffer) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let bytes = buffer[..n].to_vec();
+                    if to_relay.send(ToRelay::SshData { stream, bytes }).is_err() {
+                        break;
+                    }
+                }
+            },
+            bytes = from_relay.recv() => match bytes {
+                Some(bytes) => {
+                    if writer.write_all(&bytes).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+        }
+    }
+    let _ = to_relay.send(ToRelay::SshClose { stream });
+    drop(writer);
+    drop(reader);
+    // The pipe is gone: the server ends (and with it the guest's editor) if not yet.
+    let _ = server.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_jump_host_is_the_relay_without_its_port() {
+        assert_eq!(relay_host_name("relay.example.com"), "relay.example.com");
+        assert_eq!(
+            relay_host_name("relay.example.com:8443"),
+            "relay.example.com"
+        );
+        assert_eq!(relay_host_name("127.0.0.1:9000"), "127.0.0.1");
+        assert_eq!(relay_host_name("[::1]:9000"), "[::1]");
+    }
+}
