@@ -181,6 +181,7 @@ fn relayed(seq: u64, at: usize) -> Message {
         scroll_line: 0,
         following: None,
         latency_ms: None,
+        terminal: None,
     })
 }
 

@@ -10,8 +10,11 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::crypto::{CryptoError, Epoch, HostIdentity, HostKey, ReceivingKeys, SendingKey};
-use crate::net::ClientSocket;
+use crate::crypto::{
+    CryptoError, Epoch, HostIdentity, HostKey, ReceivingKeys, SendingKey, SessionKeys,
+};
+use crate::link::Link;
+use crate::net::{ClientSocket, NetError};
 use crate::protocol::ParticipantId;
 use crate::protocol::control::{self, FromRelay, ToRelay};
 
@@ -189,6 +192,21 @@ pub struct Channel {
 }
 
 impl Channel {
+    /// Connects to the relay of `link`, keyed for epoch 0 (the epoch is known only after
+    /// the relay's welcome; the caller keys the channel again then). Returns the session's
+    /// keys too, for the admission token or verifier and the later epochs.
+    pub async fn connect(link: &Link) -> Result<(Channel, SessionKeys), NetError> {
+        let keys = SessionKeys::derive(&link.secret, &link.session);
+        let socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
+        let channel = Channel::new(
+            socket,
+            keys.sending_key(0),
+            ReceivingKeys::new(0, &keys),
+            link.host_key,
+        );
+        Ok((channel, keys))
+    }
+
     /// A channel whose frames from the host must be signed by `host` (the link's key).
     pub fn new(
         socket: ClientSocket,
@@ -361,11 +379,13 @@ fn may_send(sender: ParticipantId, message: &Message, me: ParticipantId) -> bool
         Message::Hello(_) | Message::Request { .. } | Message::Edit(EditMessage::Submit { .. }) => {
             me == HOST_ID
         }
+        Message::Terminal(terminal) if terminal.from_member() => me == HOST_ID,
         Message::Welcome(_)
         | Message::Response { .. }
         | Message::Event(_)
         | Message::Edit(_)
-        | Message::KeyUpdate(_) => false,
+        | Message::KeyUpdate(_)
+        | Message::Terminal(_) => false,
     }
 }
 
@@ -467,5 +487,45 @@ mod tests {
         assert_eq!(budget.available_permits(), size);
         budget.close();
         assert!(reserve(&budget, size, 1).await.is_none(), "a closed queue");
+    }
+}
+
+#[cfg(test)]
+mod who_may_send {
+    use super::may_send;
+    use crate::protocol::HOST_ID;
+    use crate::protocol::message::{Message, TerminalMessage};
+
+    /// A member may watch and type (to the host only); what paints screens, says who
+    /// may type or answers is the host's alone.
+    #[test]
+    fn members_send_only_terminal_requests_and_only_to_the_host() {
+        let input = Message::Terminal(TerminalMessage::Input {
+            id: 1,
+            bytes: b"ls\r".to_vec(),
+        });
+        assert!(may_send(5, &input, HOST_ID));
+        assert!(!may_send(5, &input, 6));
+        for host_only in [
+            TerminalMessage::Output {
+                id: 1,
+                seq: 1,
+                bytes: b"$ ".to_vec(),
+            },
+            TerminalMessage::Grants { writers: vec![5] },
+            TerminalMessage::Snapshot {
+                id: 1,
+                seq: 1,
+                cols: 80,
+                rows: 24,
+                last: true,
+                bytes: Vec::new(),
+            },
+        ] {
+            let message = Message::Terminal(host_only);
+            assert!(!may_send(5, &message, 6), "{message:?}");
+            assert!(!may_send(5, &message, HOST_ID), "{message:?}");
+            assert!(may_send(HOST_ID, &message, 6), "{message:?}");
+        }
     }
 }

@@ -2,6 +2,11 @@
 //! user gives, the events the session reports and who is in it. Both `host/` (which
 //! carries them out) and the user interfaces (the host's own editor in `tui/`, the
 //! headless console in `host/console.rs`) use this vocabulary, so neither needs the other.
+//!
+//! Both user interfaces send [`HostCommand`] itself (the editor as `AppCommand::Host`), so
+//! a new control is a variant here and its handler in `HostSession::on_command`
+//! (`host/session/members.rs`); the console's word for it (`console::parse`) and the
+//! editor's menu entry or key (`tui/host_controls.rs`, the keymap) only produce it.
 
 use crate::protocol::ParticipantId;
 use crate::protocol::message::{Member, Role};
@@ -39,6 +44,21 @@ pub enum HostCommand {
     /// Accepts the ignore files (`.gitignore`, `.ignore`) as they are now: rules someone
     /// removed from them stop hiding files. Without it, hiding only grows.
     AdoptIgnoreFiles,
+    /// Starts a shared terminal in the shared folder: `command` by `sh -c`, or the
+    /// user's `$SHELL`.
+    OpenTerminal {
+        name: Option<String>,
+        command: Option<String>,
+    },
+    CloseTerminal {
+        id: u32,
+    },
+    /// Lets a member type in the shared terminals (they run commands as the host's
+    /// user), or stops it.
+    SetTerminalWriter {
+        participant: ParticipantId,
+        allowed: bool,
+    },
     End,
 }
 
@@ -66,6 +86,16 @@ pub enum HostEvent {
     /// them as written); until then, what they hid stays hidden.
     IgnoreFilesChanged {
         paths: Vec<String>,
+    },
+    TerminalOpened {
+        id: u32,
+    },
+    TerminalFailed {
+        message: String,
+    },
+    TerminalWriter {
+        member: Member,
+        allowed: bool,
     },
     Ended,
 }

@@ -21,7 +21,7 @@ use cli::links::{Usage, parse_link};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success (also when the reader of the output stops early, as `| head`),
-1 other error, or `search` found nothing, 2 usage, 3 relay unreachable or connection
+1 other error, or `search` or `replace` found nothing, 2 usage, 3 relay unreachable or connection
 lost, 4 wrong link or session gone, 5 the host refused the request (hidden or missing
 file).
 
@@ -77,6 +77,14 @@ enum Command {
     #[command(after_help = "Examples:\n  cotype cat - src/main.rs < link.txt")]
     #[command(override_usage = "cotype cat [OPTIONS] [LINK] <PATH>")]
     Cat(headless::CatArgs),
+    /// Watch a shared terminal: `--dump` prints its screen as text; without it, its
+    /// screen on stdout kept current, and your stdin's lines typed into it when the host
+    /// lets you (exit code 5 when it does not).
+    #[command(
+        after_help = "Examples:\n  cotype term LINK --dump\n  cotype term LINK --terminal build\n  echo 'cargo test' | cotype term LINK"
+    )]
+    #[command(override_usage = "cotype term [OPTIONS] [LINK]")]
+    Term(cli::term::TermArgs),
     /// Try cotype in one command: a session on a small bundled project, with Ada, a
     /// scripted partner, finding and fixing its bug while you watch, follow or edit.
     #[command(
@@ -106,6 +114,35 @@ enum Command {
     /// List every use of the symbol at PATH:LINE:COL as path:line:col: context.
     #[command(after_help = PLACE_HELP, override_usage = "cotype refs [OPTIONS] [LINK] <PATH:LINE:COL>")]
     Refs(headless::PlaceArgs),
+    /// Replace across the host's shared files, as shared edits; prints
+    /// path:line:column:new line for each change, as `rg --replace --vimgrep`.
+    #[command(
+        after_help = "Exit code 1 when nothing matched. Never touches files the host hides or ignores;
+anyone typing in a changed file keeps their text (the host merges both).
+
+Examples:
+  cotype replace - 'old_name' 'new_name' -w -g '*.rs' --dry-run < link.txt
+  cotype replace - '(\\w+)\\.unwrap\\(\\)' '$1.expect(\"checked\")' --save < link.txt"
+    )]
+    #[command(override_usage = "cotype replace [OPTIONS] [LINK] <PATTERN> <REPLACEMENT>")]
+    Replace(cli::workspace_changes::ReplaceArgs),
+    /// Create a file (or with --folder a folder) in the shared folder.
+    #[command(after_help = "Examples:
+  cotype new - src/util.rs --content '// helpers\n' < link.txt
+  cotype new - docs/notes --folder < link.txt")]
+    #[command(override_usage = "cotype new [OPTIONS] [LINK] <PATH>")]
+    New(cli::workspace_changes::NewArgs),
+    /// Rename or move a shared file or folder; everyone's open tabs follow.
+    #[command(after_help = "Examples:
+  cotype mv - src/util.rs src/helpers.rs < link.txt")]
+    #[command(override_usage = "cotype mv [OPTIONS] [LINK] <FROM> <TO>")]
+    Mv(cli::workspace_changes::MvArgs),
+    /// Delete a shared file or folder; open tabs of it keep their text (saving writes it
+    /// again).
+    #[command(after_help = "Examples:
+  cotype rm - src/old.rs < link.txt")]
+    #[command(override_usage = "cotype rm [OPTIONS] [LINK] <PATH>")]
+    Rm(cli::workspace_changes::RmArgs),
 }
 
 #[derive(clap::Args)]
@@ -157,13 +194,24 @@ struct RelayArgs {
     /// Largest frame accepted, in bytes.
     #[arg(long, default_value_t = cotype::protocol::DEFAULT_MAX_FRAME)]
     max_frame: usize,
-    /// Serve Prometheus metrics on this address at /metrics (keep it private).
+    /// Serve Prometheus metrics on this address at /metrics, and /healthz for a load
+    /// balancer (200 serving, 503 draining); keep it private.
     #[arg(long)]
     metrics: Option<SocketAddr>,
     /// Also be an SSH jump host on this address, so guests join with OpenSSH alone
     /// (`ssh -J`); it only forwards their end-to-end encrypted bytes to the session's host.
     #[arg(long, value_name = "ADDR")]
     ssh_listen: Option<SocketAddr>,
+    /// Join a cluster of relays sharing sessions through this Redis (or Valkey):
+    /// redis://HOST:PORT[/DB]. Needs --metrics (the balancer checks /healthz there).
+    #[arg(long, env = "COTYPE_RELAY_REDIS", requires = "metrics")]
+    redis: Option<String>,
+    /// This node's name in the cluster, unique among the nodes [default: HOSTNAME-PORT].
+    #[arg(long, requires = "redis")]
+    node_name: Option<String>,
+    /// With --redis, how long SIGTERM waits for members to move before exiting.
+    #[arg(long, default_value_t = 30)]
+    drain_timeout: u64,
 }
 
 #[derive(clap::Args)]
@@ -190,12 +238,8 @@ struct HostArgs {
     /// (headless: answer on standard input). Default: ask in the UI, auto headless.
     #[arg(long, value_enum)]
     approve: Option<ApproveArg>,
-    /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
-    #[arg(long, value_name = "NAME")]
-    keymap: Option<String>,
-    /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
-    #[arg(long, value_name = "NAME")]
-    theme: Option<String>,
+    #[command(flatten)]
+    look: LookArgs,
     /// Do not capture the mouse, even if config.toml asks for it.
     #[arg(long)]
     no_mouse: bool,
@@ -204,16 +248,47 @@ struct HostArgs {
     /// that choose your tools. Without it, no member's edit can run code on this machine.
     #[arg(long)]
     trust_project: bool,
+    /// Share a terminal from the start (repeatable), after DIR: COMMAND run by `sh -c` in
+    /// the shared folder, or your $SHELL without one. Everyone watches; only you, and whom
+    /// you let (`term-write ID on`), type.
+    #[arg(long = "terminal", value_name = "COMMAND", num_args = 0..=1, default_missing_value = "")]
+    terminals: Vec<String>,
+    /// Shared terminals' size until your editor's pane sizes them (headless: always).
+    #[arg(long, value_name = "COLSxROWS", default_value = "120x32", value_parser = parse_terminal_size)]
+    terminal_size: (u16, u16),
+    /// Lines of history a participant gets on opening a shared terminal.
+    #[arg(long, value_name = "LINES", default_value_t = 2000)]
+    terminal_scrollback: usize,
 }
 
+/// `120x32` as (columns, rows).
+fn parse_terminal_size(text: &str) -> Result<(u16, u16), String> {
+    let parsed = text
+        .split_once(['x', 'X', '×'])
+        .and_then(|(cols, rows)| Some((cols.trim().parse().ok()?, rows.trim().parse().ok()?)));
+    match parsed {
+        Some((cols, rows)) if (2..=1000).contains(&cols) && (2..=500).contains(&rows) => {
+            Ok((cols, rows))
+        }
+        _ => Err(format!("{text:?} is not a terminal size like 120x32")),
+    }
+}
+
+/// How the editor looks and what its keys do: `host`, `join` and `demo` take these.
 #[derive(clap::Args)]
-struct DemoArgs {
+struct LookArgs {
     /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
     #[arg(long, value_name = "NAME")]
     keymap: Option<String>,
     /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
     #[arg(long, value_name = "NAME")]
     theme: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    look: LookArgs,
     /// Your name as the others see it (default: config.toml's name, else your login name).
     #[arg(long)]
     name: Option<String>,
@@ -238,12 +313,8 @@ struct JoinArgs {
     /// Follow this person (by name) instead of the host.
     #[arg(long, value_name = "NAME")]
     follow: Option<String>,
-    /// Key bindings: default (modeless) or vim, or a file in your keymaps folder.
-    #[arg(long, value_name = "NAME")]
-    keymap: Option<String>,
-    /// Color theme: default-dark, default-light, sixteen, or a file in your themes folder.
-    #[arg(long, value_name = "NAME")]
-    theme: Option<String>,
+    #[command(flatten)]
+    look: LookArgs,
     /// Do not capture the mouse, even if config.toml asks for it.
     #[arg(long)]
     no_mouse: bool,
@@ -358,11 +429,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Cat(args) => headless::cat(args).await,
+        Command::Term(args) => cli::term::term(args).await,
         Command::Search(args) => headless::search(args).await,
         Command::Hover(place) => headless::hover(place).await,
         Command::Peek(place) => headless::peek(place).await,
         Command::Definition(place) => headless::definition(place).await,
         Command::Refs(place) => headless::refs(place).await,
+        Command::Replace(args) => cli::workspace_changes::replace(args).await,
+        Command::New(args) => cli::workspace_changes::new(args).await,
+        Command::Mv(args) => cli::workspace_changes::mv(args).await,
+        Command::Rm(args) => cli::workspace_changes::rm(args).await,
     }
 }
 
@@ -382,6 +458,9 @@ async fn relay(args: RelayArgs) -> anyhow::Result<()> {
         max_frame,
         metrics,
         ssh_listen,
+        redis,
+        node_name,
+        drain_timeout,
     } = args;
     let tls = match (tls_cert, tls_key) {
         (Some(cert), Some(key)) => Some(cotype::net::server_tls_config(&cert, &key)?),
@@ -412,6 +491,21 @@ async fn relay(args: RelayArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    if let Some(redis_url) = &redis {
+        let node_name = node_name.unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "relay".into());
+            format!("{host}-{}", listen.port())
+        });
+        relay
+            .join_cluster(cotype::relay::cluster::ClusterConfig {
+                redis_url: redis_url.clone(),
+                node_name: node_name.clone(),
+            })
+            .await?;
+        eprintln!("cotype relay node {node_name} in the cluster at {redis_url}");
+    }
     let scheme = if tls.is_some() { "wss" } else { "ws" };
     eprintln!(
         "cotype relay listening on {scheme}://{}",
@@ -446,11 +540,36 @@ async fn relay(args: RelayArgs) -> anyhow::Result<()> {
         );
         tokio::spawn(relay.clone().serve_ssh(ssh_listener, host_key));
     }
+    let serving = relay.clone();
     tokio::select! {
-        result = relay.serve(listener, tls) => result?,
-        _ = shutdown_signal() => eprintln!("cotype relay stopping"),
+        result = serving.serve(listener, tls) => result?,
+        _ = shutdown_signal() => {
+            if redis.is_some() {
+                drain(&relay, Duration::from_secs(drain_timeout)).await;
+            } else {
+                eprintln!("cotype relay stopping");
+            }
+        }
     }
     Ok(())
+}
+
+/// A cluster node's exit: members are told to move to other nodes; it exits when none
+/// is left, after `timeout`, or at a second signal.
+async fn drain(relay: &Relay, timeout: Duration) {
+    eprintln!("cotype relay draining: members move to other nodes (a second signal stops at once)");
+    relay.drain();
+    let gone = async {
+        while relay.open_connections() > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::select! {
+        _ = gone => eprintln!("cotype relay drained"),
+        _ = tokio::time::sleep(timeout) => eprintln!("cotype relay stopping: drain timeout reached"),
+        _ = shutdown_signal() => eprintln!("cotype relay stopping"),
+    }
+    relay.leave_cluster().await;
 }
 
 /// `cotype host`: starts the embedded relay unless `--relay` names one, the host session
@@ -464,10 +583,12 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
         hide,
         name,
         approve,
-        keymap,
-        theme,
+        look: LookArgs { keymap, theme },
         no_mouse,
         trust_project,
+        terminals,
+        terminal_size,
+        terminal_scrollback,
     } = args;
     // In the UI someone is there to answer; headless, the link is the invitation.
     let approval = match approve {
@@ -494,6 +615,16 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
         trust_project,
     })
     .await?;
+    let mut session = session;
+    session.set_terminal_options(cotype::host::terminals::TerminalOptions {
+        cols: terminal_size.0,
+        rows: terminal_size.1,
+        scrollback: terminal_scrollback,
+    });
+    for command in terminals {
+        let command = (!command.trim().is_empty()).then_some(command);
+        session.open_terminal(command).await?;
+    }
     if !headless {
         let options = cotype::tui::run::JoinOptions {
             name,
@@ -560,8 +691,7 @@ async fn serve_headless(mut session: HostSession, root: &std::path::Path) -> any
 /// in the editor.
 async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let DemoArgs {
-        keymap,
-        theme,
+        look: LookArgs { keymap, theme },
         name,
         speed,
         task_seconds,
@@ -608,8 +738,7 @@ async fn join(args: JoinArgs) -> anyhow::Result<()> {
     let JoinArgs {
         link,
         follow,
-        keymap,
-        theme,
+        look: LookArgs { keymap, theme },
         no_mouse,
         name,
         insecure,

@@ -35,7 +35,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use x25519_dalek::{PublicKey, StaticSecret};
+use x25519_dalek::{PublicKey, SharedSecret, StaticSecret};
 use zeroize::Zeroizing;
 
 use crate::crypto::{Epoch, SessionKeys};
@@ -104,21 +104,17 @@ impl MemberKeyPair {
     ) -> Result<Secret, RekeyError> {
         let ephemeral = PublicKey::from(wrapped.ephemeral_public);
         let host = PublicKey::from(*host_public);
-        let ephemeral_shared = self.secret.diffie_hellman(&ephemeral);
-        let static_shared = self.secret.diffie_hellman(&host);
-        if !ephemeral_shared.was_contributory() || !static_shared.was_contributory() {
-            return Err(RekeyError::WeakPublicKey);
-        }
-        let cipher = wrapping_cipher(
-            ephemeral_shared.as_bytes(),
-            static_shared.as_bytes(),
+        let (cipher, aad) = Wrapping {
             session,
             epoch,
-            &wrapped.ephemeral_public,
+            ephemeral_public: &wrapped.ephemeral_public,
             host_public,
-            &self.public(),
-        );
-        let aad = associated_data(session, epoch, &self.public());
+            recipient_public: &self.public(),
+        }
+        .cipher(
+            self.secret.diffie_hellman(&ephemeral),
+            self.secret.diffie_hellman(&host),
+        )?;
         let opened = Zeroizing::new(
             cipher
                 .decrypt(
@@ -251,21 +247,17 @@ fn wrap_with_ephemeral(
 ) -> Result<WrappedSecret, RekeyError> {
     let recipient_key = PublicKey::from(*recipient);
     let ephemeral_public = PublicKey::from(&ephemeral).to_bytes();
-    let ephemeral_shared = ephemeral.diffie_hellman(&recipient_key);
-    let static_shared = host.secret.diffie_hellman(&recipient_key);
-    if !ephemeral_shared.was_contributory() || !static_shared.was_contributory() {
-        return Err(RekeyError::WeakPublicKey);
-    }
-    let cipher = wrapping_cipher(
-        ephemeral_shared.as_bytes(),
-        static_shared.as_bytes(),
+    let (cipher, aad) = Wrapping {
         session,
         epoch,
-        &ephemeral_public,
-        &host.public(),
-        recipient,
-    );
-    let aad = associated_data(session, epoch, recipient);
+        ephemeral_public: &ephemeral_public,
+        host_public: &host.public(),
+        recipient_public: recipient,
+    }
+    .cipher(
+        ephemeral.diffie_hellman(&recipient_key),
+        host.secret.diffie_hellman(&recipient_key),
+    )?;
     let sealed = cipher
         .encrypt(
             &Nonce::from(WRAP_NONCE),
@@ -281,29 +273,46 @@ fn wrap_with_ephemeral(
     })
 }
 
-fn wrapping_cipher(
-    ephemeral_shared: &[u8; 32],
-    static_shared: &[u8; 32],
-    session: &SessionId,
+/// The public half of one wrapping: the session and epoch, and the three public keys
+/// (the wrap's ephemeral key, the host's, the recipient's). Host and recipient derive the
+/// same cipher from it, each with its own two Diffie-Hellman results.
+struct Wrapping<'a> {
+    session: &'a SessionId,
     epoch: Epoch,
-    ephemeral_public: &[u8; 32],
-    host_public: &[u8; 32],
-    recipient_public: &[u8; 32],
-) -> Aes256Gcm {
-    let mut ikm = Zeroizing::new([0u8; 64]);
-    ikm[..32].copy_from_slice(ephemeral_shared);
-    ikm[32..].copy_from_slice(static_shared);
-    let mut info = Vec::with_capacity(INFO_WRAP.len() + 4 + 3 * 32);
-    info.extend_from_slice(INFO_WRAP);
-    info.extend_from_slice(&epoch.to_be_bytes());
-    info.extend_from_slice(ephemeral_public);
-    info.extend_from_slice(host_public);
-    info.extend_from_slice(recipient_public);
-    let mut key = Zeroizing::new([0u8; 32]);
-    Hkdf::<Sha256>::new(Some(&session.0), ikm.as_ref())
-        .expand(&info, key.as_mut())
-        .expect("32 bytes is a valid HKDF length");
-    Aes256Gcm::new_from_slice(key.as_ref()).expect("AES-256 takes 32-byte keys")
+    ephemeral_public: &'a [u8; 32],
+    host_public: &'a [u8; 32],
+    recipient_public: &'a [u8; 32],
+}
+
+impl Wrapping<'_> {
+    /// The cipher and associated data of the wrap, from the ephemeral and the static
+    /// Diffie-Hellman results; a low-order public key (whose result anyone can compute)
+    /// is refused.
+    fn cipher(
+        &self,
+        ephemeral_shared: SharedSecret,
+        static_shared: SharedSecret,
+    ) -> Result<(Aes256Gcm, Vec<u8>), RekeyError> {
+        if !ephemeral_shared.was_contributory() || !static_shared.was_contributory() {
+            return Err(RekeyError::WeakPublicKey);
+        }
+        let mut ikm = Zeroizing::new([0u8; 64]);
+        ikm[..32].copy_from_slice(ephemeral_shared.as_bytes());
+        ikm[32..].copy_from_slice(static_shared.as_bytes());
+        let mut info = Vec::with_capacity(INFO_WRAP.len() + 4 + 3 * 32);
+        info.extend_from_slice(INFO_WRAP);
+        info.extend_from_slice(&self.epoch.to_be_bytes());
+        info.extend_from_slice(self.ephemeral_public);
+        info.extend_from_slice(self.host_public);
+        info.extend_from_slice(self.recipient_public);
+        let mut key = Zeroizing::new([0u8; 32]);
+        Hkdf::<Sha256>::new(Some(&self.session.0), ikm.as_ref())
+            .expand(&info, key.as_mut())
+            .expect("32 bytes is a valid HKDF length");
+        let cipher = Aes256Gcm::new_from_slice(key.as_ref()).expect("AES-256 takes 32-byte keys");
+        let aad = associated_data(self.session, self.epoch, self.recipient_public);
+        Ok((cipher, aad))
+    }
 }
 
 fn associated_data(session: &SessionId, epoch: Epoch, recipient: &[u8; 32]) -> Vec<u8> {

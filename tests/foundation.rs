@@ -205,6 +205,7 @@ fn said(text: &str) -> Message {
         scroll_line: 0,
         following: None,
         latency_ms: None,
+        terminal: None,
     })
 }
 

@@ -307,3 +307,74 @@ fn a_crash_of_the_hosts_editor_leaves_the_session_serving_and_the_editor_reopens
     tmux.keys("alice", &["C-q"]);
     tmux.wait("alice", "a clean end", |s| s.contains("alice-exited-0"));
 }
+
+/// An ignore file changed during the session (a member edited `.gitignore` through it,
+/// or someone on the host's machine did): what it hid stays hidden, and the host's own
+/// editor asks whether to adopt the file as it is now. Keeping is the choice Enter makes;
+/// adopting shows the files it no longer hides to everyone.
+#[test]
+fn the_host_adopts_a_changed_ignore_file_from_its_own_editor() {
+    let bin = env!("CARGO_BIN_EXE_cotype");
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join(".gitignore"), "secrets.txt\n").unwrap();
+    std::fs::write(project.join("secrets.txt"), "hunter2\n").unwrap();
+    std::fs::write(project.join("notes.txt"), "notes\n").unwrap();
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let tmux = Tmux::named("host_adopt_ignores");
+
+    tmux.shell("alice", &home);
+    tmux.text(
+        "alice",
+        &format!(
+            "{bin} host {} --name alice --approve auto; echo alice-exited-$?",
+            project.display()
+        ),
+    );
+    tmux.keys("alice", &["Enter"]);
+    let card = tmux.wait("alice", "the session card with the link", |s| {
+        s.contains("Share this link") && link_on(s).is_some()
+    });
+    let link = link_on(&card).unwrap();
+    tmux.keys("alice", &["q"]);
+    tmux.wait("alice", "the card closed", |s| {
+        !s.contains("Share this link")
+    });
+    let listed = |what: &str| {
+        let out = ls(bin, &link, &home);
+        assert!(
+            out.status.success(),
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(!listed("before").contains("secrets.txt"));
+
+    // The rule is deleted: the host's user is asked, and keeping it changes nothing.
+    std::fs::write(project.join(".gitignore"), "").unwrap();
+    tmux.wait("alice", "the prompt about the changed ignore file", |s| {
+        s.contains(".gitignore changed") && s.contains("Adopt")
+    });
+    tmux.keys("alice", &["Enter"]);
+    tmux.wait("alice", "the prompt answered: kept", |s| {
+        s.contains("files hidden at the start stay hidden")
+    });
+    assert!(!listed("kept").contains("secrets.txt"));
+
+    // Adopting later, from the host's people menu (alt-m), which offers it until then.
+    tmux.keys("alice", &["M-m"]);
+    tmux.wait("alice", "the menu offering to adopt", |s| {
+        s.contains("Adopt .gitignore as it is now")
+    });
+    tmux.text("alice", "adopt");
+    tmux.keys("alice", &["Enter"]);
+    tmux.wait("alice", "the adoption confirmed", |s| {
+        s.contains("adopted .gitignore")
+    });
+    let after = listed("adopted");
+    assert!(after.contains("secrets.txt"), "{after}");
+    assert!(after.contains("notes.txt"), "{after}");
+}

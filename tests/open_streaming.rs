@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::{start_host, start_relay, write_tree};
-use cotype::client::driver::Driver;
+use cotype::client::driver::{Driver, apply};
 use cotype::client::headless::{open, run_until};
 use cotype::client::session::{Session, SessionError, SessionEvent};
 use cotype::relay::RelayConfig;
@@ -59,6 +59,54 @@ async fn wait_for(driver: &mut Driver, session: &mut Session, needle: &str) {
     })
     .await
     .unwrap();
+}
+
+/// The host sends the rest of a large document as the participant takes its pieces: one
+/// that takes none gets the first few and no more (no queue on the way, the host's, the
+/// relay's or its own, fills up with the file), and all of it once it takes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_sends_a_large_document_only_as_fast_as_the_participant_takes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = big_text();
+    write_tree(dir.path(), &[(PATH, original.as_bytes())]);
+    let relay = start_relay(RelayConfig::default()).await;
+    let link = start_host(dir.path(), relay.address, "host", &[]).await;
+    let (mut driver, mut ada) = Driver::join(&link, "ada").await.unwrap();
+    ada.open_document(PATH);
+    driver.flush(&mut ada).await;
+
+    // Ada reads what arrives and sends nothing back.
+    let still_waiting = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            if let Some(fatal) = apply(&mut ada, driver.next().await) {
+                panic!("ada lost the session: {fatal}");
+            }
+            while ada.next_event().is_some() {}
+        }
+    })
+    .await;
+    assert!(still_waiting.is_err());
+    let received = ada
+        .loading(PATH)
+        .map_or(0, |loading| loading.received_bytes);
+    // The first 64 KiB and 8 pieces of 128 Ki chars (about 1.25 bytes each here).
+    assert!(
+        received > 0 && received < 1_500_000,
+        "{received} of {} bytes arrived without being taken",
+        original.len()
+    );
+    assert!(!ada.documents.contains_key(PATH));
+
+    // Taken, the rest follows.
+    run_until(
+        &mut driver,
+        &mut ada,
+        Duration::from_secs(60),
+        |session, _| Ok(session.documents.contains_key(PATH)),
+    )
+    .await
+    .unwrap();
+    assert!(ada.documents[PATH].rope.to_string() == original);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

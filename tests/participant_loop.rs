@@ -235,6 +235,7 @@ async fn following_someone_named_before_they_join_goes_where_they_are() {
             scroll_line: 40,
             following: None,
             latency_ms: None,
+            terminal: None,
         };
         session.send_presence(Route::Everyone, presence);
         driver.flush(&mut session).await;

@@ -134,6 +134,7 @@ async fn the_old_epoch_opens_no_host_message_after_a_key_change() {
         scroll_line: 0,
         following: None,
         latency_ms: None,
+        terminal: None,
     });
     let late_member = FrameSealer::new(old_keys.sending_key(0), 9)
         .seal(Route::Everyone, &late_presence)

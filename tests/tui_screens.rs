@@ -57,6 +57,7 @@ fn people() -> Vec<PersonView> {
             file: Some("src/main.rs".into()),
             following: None,
             read_only: false,
+            terminal_writer: false,
             is_host: true,
             is_you: false,
             latency_ms: Some(12),
@@ -68,6 +69,7 @@ fn people() -> Vec<PersonView> {
             file: Some("src/main.rs".into()),
             following: Some("alice".into()),
             read_only: true,
+            terminal_writer: false,
             is_host: false,
             is_you: false,
             latency_ms: Some(48),
@@ -79,6 +81,7 @@ fn people() -> Vec<PersonView> {
             file: Some("src/main.rs".into()),
             following: None,
             read_only: false,
+            terminal_writer: false,
             is_host: false,
             is_you: true,
             latency_ms: None,
@@ -433,6 +436,7 @@ fn the_follow_picker_leaves_out_the_hosts_serving_process() {
         file: None,
         following: None,
         read_only: false,
+        terminal_writer: false,
         is_host: true,
         is_you: false,
         latency_ms: None,
@@ -536,6 +540,7 @@ fn messages_say_who_saved_which_alice_what_was_copied_and_when_following_stops()
         file: None,
         following: None,
         read_only: false,
+        terminal_writer: false,
         is_host: false,
         is_you: false,
         latency_ms: None,
@@ -2089,5 +2094,269 @@ fn vim_paste_before_and_after_are_refused_on_a_read_only_file() {
         );
         assert!(screen.draw().contains("read-only for you"), "{paste}");
         assert_eq!(screen.docs["src/main.rs"], rope, "{paste}");
+    }
+}
+
+/// ctrl-h: the prompt counts the matches as the query is typed and again when someone
+/// else's edit adds one; enter in the replace field replaces the selected match only;
+/// alt-a replaces the rest as one edit and ctrl-z takes all of it back in one step.
+#[test]
+fn find_and_replace_counts_live_and_replaces_one_or_all() {
+    let mut screen = Screen::new("default");
+    screen.open("src/main.rs");
+    screen.key(KeyCode::Char('h'), KeyModifiers::CONTROL);
+    screen.type_text("println");
+    let shown = screen.draw();
+    assert!(
+        shown.contains("find:    println") && shown.contains("1 of 2"),
+        "{shown}"
+    );
+
+    // Someone else adds a println at the top: the count follows.
+    let before = screen.docs["src/main.rs"].clone();
+    let operation = Operation::insert(before.len_chars(), 0, "// println\n").unwrap();
+    let mut after = before.clone();
+    operation.apply(&mut after).unwrap();
+    screen.docs.insert("src/main.rs".into(), after.clone());
+    screen
+        .app
+        .remote_edit("src/main.rs", &before, &operation, &after);
+    // The selected match is now the second of three.
+    assert!(screen.draw().contains("2 of 3"));
+
+    screen.key(KeyCode::Tab, KeyModifiers::NONE);
+    screen.type_text("print");
+    // Replace one: the selected match only (the one in main), then the next is selected.
+    let commands = enter(&mut screen);
+    let edits = |commands: &[AppCommand]| {
+        commands
+            .iter()
+            .filter(|command| matches!(command, AppCommand::Edit { .. }))
+            .count()
+    };
+    assert_eq!(edits(&commands), 1);
+    let text = screen.docs["src/main.rs"].to_string();
+    assert!(text.contains("    print!(\"hello {name}\");"), "{text}");
+    assert!(text.contains("// println") && text.contains("    println!(\"{n}\");"));
+    assert!(screen.draw().contains("2 of 2"));
+
+    // Regex with a group, replace all: one edit.
+    screen.key(KeyCode::Tab, KeyModifiers::NONE);
+    screen.key(KeyCode::Char('u'), KeyModifiers::CONTROL);
+    screen.type_text(r"print(ln)?!\((.*)\)");
+    screen.key(KeyCode::Char('r'), KeyModifiers::ALT);
+    assert!(screen.draw().contains("2 found") || screen.draw().contains("of 2"));
+    screen.key(KeyCode::Tab, KeyModifiers::NONE);
+    screen.key(KeyCode::Char('u'), KeyModifiers::CONTROL);
+    screen.type_text("log($2)");
+    let commands = screen.key(KeyCode::Char('a'), KeyModifiers::ALT);
+    assert_eq!(edits(&commands), 1, "{commands:?}");
+    let text = screen.docs["src/main.rs"].to_string();
+    assert!(
+        text.contains("    log(\"hello {name}\");") && text.contains("    log(\"{n}\");"),
+        "{text}"
+    );
+    assert!(screen.draw().contains("no results"));
+
+    // esc closes the prompt; one ctrl-z undoes the whole replace-all.
+    screen.key(KeyCode::Esc, KeyModifiers::NONE);
+    assert!(!screen.draw().contains("replace:"));
+    screen.key(KeyCode::Char('z'), KeyModifiers::CONTROL);
+    let text = screen.docs["src/main.rs"].to_string();
+    assert!(
+        text.contains("    print!(\"hello {name}\");") && text.contains("    println!(\"{n}\");"),
+        "{text}"
+    );
+}
+
+/// ctrl-g goes to a line and column; the palette (alt-x) runs an action by fuzzy name,
+/// and lists the actions run from it first next time.
+#[test]
+fn go_to_line_and_the_command_palette() {
+    let mut screen = Screen::new("default");
+    screen.open("src/main.rs");
+    screen.key(KeyCode::Char('g'), KeyModifiers::CONTROL);
+    assert!(screen.draw().contains("go to line[:column]:"));
+    screen.type_text("13:9");
+    enter(&mut screen);
+    assert!(screen.draw().contains(" 13:9 "));
+    // A line past the end goes to the last.
+    screen.key(KeyCode::Char('g'), KeyModifiers::CONTROL);
+    screen.type_text("999");
+    enter(&mut screen);
+    assert!(screen.draw().contains(" 18:1 "), "{}", screen.draw());
+
+    screen.key(KeyCode::Char('x'), KeyModifiers::ALT);
+    assert!(screen.draw().contains("Run"));
+    screen.type_text("selall");
+    enter(&mut screen);
+    assert_eq!(
+        screen.app.editor().unwrap().selection.range(),
+        0..MAIN_RS.chars().count()
+    );
+    screen.key(KeyCode::Char('x'), KeyModifiers::ALT);
+    let shown = screen.draw();
+    let first = shown
+        .lines()
+        .find(|line| line.contains('▶'))
+        .unwrap_or_default();
+    assert!(first.contains("select_all"), "{shown}");
+}
+
+/// F1's "run" side: typing in help opens the palette with what was typed.
+#[test]
+fn typing_in_help_opens_the_palette() {
+    let mut screen = Screen::new("vim");
+    screen.open("src/main.rs");
+    screen.key(KeyCode::F(1), KeyModifiers::NONE);
+    assert!(screen.draw().contains("to run an action"));
+    screen.type_text("gotoline");
+    let shown = screen.draw();
+    assert!(
+        shown.contains("> gotoline") && shown.contains("▶ goto_line"),
+        "{shown}"
+    );
+}
+
+/// Someone's extra cursors (multiple cursors; a presence with several selections) show in
+/// their color with no flag of their own: the name flies on the primary cursor only. Our
+/// own extra cursors show in reverse video, and typing goes in at each.
+#[test]
+fn extra_cursors_ours_and_theirs() {
+    let mut screen = Screen::new("default");
+    screen.open("src/main.rs");
+    let rope = screen.docs["src/main.rs"].clone();
+    let at = |line: usize, col: usize| rope.line_to_char(line) + col;
+    screen.app.set_remote_cursors(
+        "src/main.rs",
+        vec![
+            RemoteCursor {
+                name: "alice".into(),
+                color: 0,
+                selection: Selection::cursor(at(3, 4)),
+            },
+            RemoteCursor {
+                name: String::new(),
+                color: 0,
+                selection: Selection::cursor(at(4, 4)),
+            },
+        ],
+    );
+    let text = screen.draw();
+    let theme = Theme::load_from("default-dark", None, ColorMode::TrueColor).unwrap();
+    let gutter = 5;
+    let alice = theme.participant(0);
+    assert_eq!(screen.cell_bg(gutter + 4, 4), Some(alice), "primary");
+    assert_eq!(screen.cell_bg(gutter + 4, 5), Some(alice), "extra cursor");
+    assert_eq!(text.matches("alice").count(), 1, "one flag: {text}");
+
+    // Ours: ctrl-alt-down twice from line 2, then typing at all three.
+    screen.cursor_to(1, 0);
+    screen.key(KeyCode::Down, KeyModifiers::CONTROL | KeyModifiers::ALT);
+    screen.key(KeyCode::Down, KeyModifiers::CONTROL | KeyModifiers::ALT);
+    screen.draw();
+    let reversed = |screen: &Screen, y: u16| {
+        screen
+            .terminal
+            .backend()
+            .buffer()
+            .cell((gutter, y))
+            .is_some_and(|cell| cell.modifier.contains(Modifier::REVERSED))
+    };
+    assert!(
+        reversed(&screen, 3) && reversed(&screen, 4),
+        "our extra cursors"
+    );
+    let commands = screen.key(KeyCode::Char('#'), KeyModifiers::NONE);
+    let edits = commands
+        .iter()
+        .filter(|command| matches!(command, AppCommand::Edit { .. }))
+        .count();
+    assert_eq!(edits, 1, "one edit for three cursors");
+    let text = screen.docs["src/main.rs"].to_string();
+    assert!(
+        text.starts_with("use std::io;\n#\n#fn main() {\n#    let name"),
+        "{text}"
+    );
+    // Escape: one cursor again.
+    screen.key(KeyCode::Esc, KeyModifiers::NONE);
+    screen.key(KeyCode::Char('!'), KeyModifiers::NONE);
+    // Two were there (`println!`), one more typed.
+    assert_eq!(
+        screen.docs["src/main.rs"].to_string().matches('!').count(),
+        3
+    );
+}
+
+/// ctrl-\ shows the next open file beside the active one; alt-o moves the focus (and the
+/// typing) to the other side; ctrl-\ again goes back to one file. vim: `:vsplit` and
+/// `ctrl-w w`.
+#[test]
+fn two_files_side_by_side_with_focus_switching() {
+    for keymap in ["default", "vim"] {
+        let mut screen = Screen::new(keymap);
+        screen.open("src/main.rs");
+        screen.open("README.md");
+        let split = |screen: &mut Screen| {
+            if keymap == "vim" {
+                screen.type_text(":vsplit");
+                enter(screen);
+            } else {
+                screen.key(KeyCode::Char('\\'), KeyModifiers::CONTROL);
+            }
+        };
+        let focus = |screen: &mut Screen| {
+            if keymap == "vim" {
+                screen.key(KeyCode::Char('w'), KeyModifiers::CONTROL);
+                screen.type_text("w");
+            } else {
+                screen.key(KeyCode::Char('o'), KeyModifiers::ALT);
+            }
+        };
+        split(&mut screen);
+        let shown = screen.draw();
+        let both = shown
+            .lines()
+            .any(|row| row.contains("# cotype") && row.contains("use std::io;"));
+        assert!(both, "{keymap}: side by side\n{shown}");
+
+        let insert = |screen: &mut Screen, c: char| {
+            if keymap == "vim" {
+                screen.type_text("i");
+            }
+            screen.type_text(&c.to_string());
+            if keymap == "vim" {
+                screen.key(KeyCode::Esc, KeyModifiers::NONE);
+            }
+        };
+        insert(&mut screen, 'X');
+        assert!(
+            screen.docs["README.md"]
+                .to_string()
+                .starts_with("X# cotype")
+        );
+        focus(&mut screen);
+        assert_eq!(screen.app.active_path(), Some("src/main.rs"), "{keymap}");
+        insert(&mut screen, 'Y');
+        assert!(
+            screen.docs["src/main.rs"]
+                .to_string()
+                .starts_with("Yuse std::io;")
+        );
+        // Both still shown, the focus now on the right.
+        let shown = screen.draw();
+        assert!(
+            shown
+                .lines()
+                .any(|row| row.contains("X# cotype") && row.contains("Yuse std::io;")),
+            "{keymap}\n{shown}"
+        );
+
+        split(&mut screen);
+        let shown = screen.draw();
+        assert!(
+            !shown.lines().any(|row| row.contains("X# cotype")),
+            "{keymap}: one file again\n{shown}"
+        );
     }
 }

@@ -19,10 +19,10 @@ pub struct NoMatch;
 pub struct ParticipantArgs {
     /// Your name as others see it.
     #[arg(long, default_value_t = default_name())]
-    name: String,
+    pub(crate) name: String,
     /// Accept an http:// link to a relay that is not on this machine.
     #[arg(long)]
-    insecure: bool,
+    pub(crate) insecure: bool,
 }
 
 /// Who you are when `--name` is not given: your login name.
@@ -100,14 +100,10 @@ pub struct CatArgs {
     participant: ParticipantArgs,
 }
 
+/// How a pattern matches, as rg spells it: shared by `search` and `replace`.
 #[derive(clap::Args)]
-pub struct SearchArgs {
-    /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
-    link: Option<String>,
-    /// A regular expression (Rust regex syntax, as rg), or a literal with -F.
-    #[arg(value_name = "PATTERN")]
-    pattern: Option<String>,
-    /// Search for PATTERN literally.
+pub struct MatchArgs {
+    /// Take PATTERN (and a replacement) literally, not as a regular expression.
     #[arg(short = 'F', long)]
     fixed_strings: bool,
     #[arg(short = 'i', long)]
@@ -119,6 +115,31 @@ pub struct SearchArgs {
     /// files the host hides or ignores.
     #[arg(short = 'g', long = "glob", value_name = "GLOB")]
     globs: Vec<String>,
+}
+
+impl MatchArgs {
+    /// The query for `pattern`, stopping after `max_matches`.
+    pub fn query(self, pattern: String, max_matches: u32) -> SearchQuery {
+        SearchQuery {
+            pattern,
+            fixed_strings: self.fixed_strings,
+            ignore_case: self.ignore_case,
+            whole_word: self.word_regexp,
+            globs: self.globs,
+            max_matches,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct SearchArgs {
+    /// The session link, or '-' to read it from stdin; left out, COTYPE_LINK.
+    link: Option<String>,
+    /// A regular expression (Rust regex syntax, as rg), or a literal with -F.
+    #[arg(value_name = "PATTERN")]
+    pattern: Option<String>,
+    #[command(flatten)]
+    matching: MatchArgs,
     /// Stop after N matches in all (the host allows at most 100,000).
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     max_count: u32,
@@ -258,14 +279,7 @@ pub async fn search(args: SearchArgs) -> anyhow::Result<()> {
     )?;
     let mut client =
         Participant::join_telling(&link, &args.participant.name, &mut say_waiting).await?;
-    let query = SearchQuery {
-        pattern,
-        fixed_strings: args.fixed_strings,
-        ignore_case: args.ignore_case,
-        whole_word: args.word_regexp,
-        globs: args.globs,
-        max_matches: args.max_count,
-    };
+    let query = args.matching.query(pattern, args.max_count);
     let mut hits = Vec::new();
     let summary = client
         .search(query, |batch| {

@@ -42,7 +42,7 @@ pub fn link_and(
 
 /// Whether a positional argument is a session link (or '-', the link from stdin) rather
 /// than a path or a pattern.
-fn looks_like_link(text: &str) -> bool {
+pub fn looks_like_link(text: &str) -> bool {
     let text = text.trim();
     text == "-"
         || ((text.starts_with("https://") || text.starts_with("http://")) && text.contains("/s/"))

@@ -1,5 +1,8 @@
-//! The command line's parts beside `main.rs`: the headless commands, one function each,
+//! The command line's parts beside `main.rs`: the headless commands, one function each
+//! (those changing the shared folder in `workspace_changes`),
 //! and how a session link is taken from the arguments, stdin or `COTYPE_LINK`.
 
 pub mod headless;
 pub mod links;
+pub mod term;
+pub mod workspace_changes;

@@ -196,6 +196,7 @@ mod tests {
             scroll_line: 2,
             following: None,
             latency_ms: None,
+            terminal: None,
         };
         let place = |carried| LeaderPlace::of(&presence, carried).unwrap();
         assert_eq!((place(None).anchor, place(None).head), (4, 6));

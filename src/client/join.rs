@@ -4,7 +4,7 @@
 
 use crate::channel::{Channel, Incoming};
 use crate::client::{ADMISSION_TIMEOUT, ClientError, HOST_TIMEOUT, SILENCE_PING, SILENT_PINGS};
-use crate::crypto::{ReceivingKeys, SessionKeys};
+use crate::crypto::ReceivingKeys;
 use crate::link::Link;
 use crate::protocol::control::{ErrorCode, FromRelay, ToRelay};
 use crate::protocol::header::Route;
@@ -175,15 +175,8 @@ async fn enter(
     ),
     ClientError,
 > {
-    let keys = SessionKeys::derive(&link.secret, &link.session);
-    let socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
     // The epoch is known only after the relay's welcome; the keys are set again then.
-    let mut channel = Channel::new(
-        socket,
-        keys.sending_key(0),
-        ReceivingKeys::new(0, &keys),
-        link.host_key,
-    );
+    let (mut channel, keys) = Channel::connect(link).await?;
     channel
         .sender
         .control(&ToRelay::Join {

@@ -11,6 +11,8 @@ mod participant;
 pub mod presence;
 pub mod request;
 pub mod session;
+pub mod terminals;
+mod workspace_changes;
 
 pub use participant::Participant;
 

@@ -4,10 +4,14 @@
 //! and the host's events are taken in the one way whoever waits.
 //!
 //! Unlike the TUI it does not ride out a dropped connection: a request in flight cannot
-//! be known to have reached the host, so a drop is the caller's error (`Closed`).
+//! be known to have reached the host, so a drop is the caller's error (`Closed`). The
+//! host's own connection dropping is different: the relay keeps the session for its grace
+//! period, so a request waits for the host to come back (it is sent again then if no
+//! answer to it had arrived) and fails only when the relay ends the session.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
+use std::time::Duration;
 
 use crate::channel::Channel;
 use crate::client::driver::{DROPPED, Driver, DriverEvent, apply};
@@ -15,11 +19,15 @@ use crate::client::request::{self, FileChunk, HostRequest, ListFiles, ReadFile};
 use crate::client::session::{Session, SessionEvent};
 use crate::client::{ClientError, HOST_TIMEOUT};
 use crate::link::Link;
+use crate::protocol::control::FromRelay;
 use crate::protocol::message::{FileEntry, Member, Request, RequestId, Response};
 use crate::protocol::{FILE_CHUNK_LEN, ParticipantId};
 
 /// File chunks requested ahead of the one being written.
 const READ_AHEAD: usize = 4;
+
+/// Beyond the relay's grace period, the time its reaper may take to end the session.
+const GRACE_MARGIN: Duration = Duration::from_secs(5);
 
 /// A participant admitted to a session.
 pub struct Participant {
@@ -27,6 +35,14 @@ pub struct Participant {
     pub driver: Driver,
     /// Answers and host events that arrived while waiting for something else, in order.
     backlog: VecDeque<SessionEvent>,
+    /// Our requests not answered in full yet, as sent, and whether part of an answer came:
+    /// to send again when the host comes back after its connection dropped.
+    asked: BTreeMap<RequestId, Asked>,
+}
+
+struct Asked {
+    body: Request,
+    answered_in_part: bool,
 }
 
 impl Participant {
@@ -63,6 +79,7 @@ impl Participant {
             session,
             driver,
             backlog: VecDeque::new(),
+            asked: BTreeMap::new(),
         }
     }
 
@@ -82,9 +99,7 @@ impl Participant {
 
     /// Sends a request of type `R`; its answers come from [`Self::next_answer`].
     pub async fn send<R: HostRequest>(&mut self, request: R) -> Result<RequestId, ClientError> {
-        let id = self.session.ask(request);
-        self.driver.flush(&mut self.session).await;
-        Ok(id)
+        self.send_request(request.into_request()).await
     }
 
     /// The next answer to request `id` of type `R`, and whether it is the last.
@@ -107,9 +122,46 @@ impl Participant {
 
     /// Sends a request as it is on the wire, for tools and tests that speak the protocol.
     pub async fn send_request(&mut self, body: Request) -> Result<RequestId, ClientError> {
-        let id = self.session.request(body);
+        let id = self.session.request(body.clone());
+        let asked = Asked {
+            body,
+            answered_in_part: false,
+        };
+        self.asked.insert(id, asked);
         self.driver.flush(&mut self.session).await;
         Ok(id)
+    }
+
+    /// Notes an answer to one of our requests: the last one ends it.
+    fn answered(&mut self, event: &SessionEvent) {
+        if let SessionEvent::Response { id, done, .. } = event {
+            if *done {
+                self.asked.remove(id);
+            } else if let Some(asked) = self.asked.get_mut(id) {
+                asked.answered_in_part = true;
+            }
+        }
+    }
+
+    /// The host is back on a new connection and remembers none of our requests: those
+    /// with no answer yet go out again; one it was in the middle of answering fails (its
+    /// answer would start over, and the caller has part of it).
+    fn repeat_requests(&mut self) {
+        for (id, asked) in std::mem::take(&mut self.asked) {
+            if asked.answered_in_part {
+                let message =
+                    "the host's connection dropped in the middle of its answer; ask again"
+                        .to_owned();
+                self.backlog.push_back(SessionEvent::Response {
+                    id,
+                    done: true,
+                    body: Response::Error { message },
+                });
+            } else {
+                self.session.repeat_request(id, asked.body.clone());
+                self.asked.insert(id, asked);
+            }
+        }
     }
 
     /// Waits for the next response to request `id`; other traffic is kept for later.
@@ -136,15 +188,19 @@ impl Participant {
         {
             return Ok(found);
         }
-        let deadline = tokio::time::Instant::now() + HOST_TIMEOUT;
+        let mut deadline = tokio::time::Instant::now() + HOST_TIMEOUT;
         loop {
             while let Some(event) = self.session.next_event() {
+                self.answered(&event);
                 if wanted(&event) {
                     return Ok(event);
                 }
                 if matches!(event, SessionEvent::Response { .. } | SessionEvent::Host(_)) {
                     self.backlog.push_back(event);
                 }
+            }
+            if let Some(at) = self.backlog.iter().position(&wanted) {
+                return Ok(self.backlog.remove(at).expect("just found"));
             }
             self.driver.flush(&mut self.session).await;
             let event = tokio::time::timeout_at(deadline, self.driver.next())
@@ -154,9 +210,20 @@ impl Participant {
                 DriverEvent::Disconnected { reason } => {
                     return Err(ClientError::Closed((reason != DROPPED).then_some(reason)));
                 }
+                // The relay keeps the session while the host reconnects: wait for it as
+                // long as that, not the time we give a host that is there and silent.
+                DriverEvent::Relay(FromRelay::HostAway { grace_seconds }) => {
+                    let grace = Duration::from_secs(grace_seconds.into()) + GRACE_MARGIN;
+                    deadline = deadline.max(tokio::time::Instant::now() + grace);
+                }
                 event => {
+                    let host_back = matches!(event, DriverEvent::Relay(FromRelay::HostBack));
                     if let Some(fatal) = apply(&mut self.session, event) {
                         return Err(fatal);
+                    }
+                    if host_back {
+                        self.repeat_requests();
+                        deadline = tokio::time::Instant::now() + HOST_TIMEOUT;
                     }
                 }
             }

@@ -38,6 +38,9 @@ pub const EVERYONE_INTERVAL: Duration = Duration::from_millis(250);
 pub struct View {
     pub path: String,
     pub selection: (usize, usize),
+    /// Our other cursors (multiple cursors), after the primary `selection` in the
+    /// presence's `selections`.
+    pub extra_selections: Vec<(usize, usize)>,
     pub scroll_line: usize,
     pub following: Option<ParticipantId>,
 }
@@ -47,6 +50,8 @@ pub struct View {
 pub struct OwnPresence {
     seq: u64,
     current: Option<View>,
+    /// The shared terminal we look at.
+    terminal: Option<crate::protocol::message::TerminalId>,
     followers_due: bool,
     everyone_due: bool,
     last_followers: Instant,
@@ -59,6 +64,7 @@ impl Default for OwnPresence {
         OwnPresence {
             seq: 0,
             current: None,
+            terminal: None,
             followers_due: false,
             everyone_due: false,
             last_followers: long_ago,
@@ -75,6 +81,21 @@ impl OwnPresence {
             return false;
         }
         self.current = view;
+        self.followers_due = true;
+        self.everyone_due = true;
+        true
+    }
+
+    /// The shared terminal we look at (`None`: none); returns whether that changed (both
+    /// audiences are then due: followers show the same terminal).
+    pub fn terminal_shown(
+        &mut self,
+        terminal: Option<crate::protocol::message::TerminalId>,
+    ) -> bool {
+        if self.terminal == terminal {
+            return false;
+        }
+        self.terminal = terminal;
         self.followers_due = true;
         self.everyone_due = true;
         true
@@ -139,7 +160,7 @@ impl OwnPresence {
             self.last_followers = now;
             Route::Everyone
         } else if self.followers_due
-            && self.current.is_some()
+            && (self.current.is_some() || self.terminal.is_some())
             && now >= self.last_followers + FOLLOWERS_INTERVAL
         {
             self.followers_due = false;
@@ -157,6 +178,7 @@ impl OwnPresence {
             scroll_line: 0,
             following,
             latency_ms,
+            terminal: self.terminal,
         };
         if let Some(view) = &self.current {
             presence.revision = session
@@ -164,7 +186,9 @@ impl OwnPresence {
                 .get(&view.path)
                 .map_or(0, |document| document.ot.revision());
             presence.path = Some(view.path.clone());
-            presence.selections = vec![view.selection];
+            presence.selections = std::iter::once(view.selection)
+                .chain(view.extra_selections.iter().copied())
+                .collect();
             presence.scroll_line = view.scroll_line;
             presence.following = view.following;
         }
@@ -415,9 +439,27 @@ mod tests {
         Some(View {
             path: "a.txt".into(),
             selection: (at, at),
+            extra_selections: Vec::new(),
             scroll_line: 0,
             following: None,
         })
+    }
+
+    /// Several cursors go out as several selections, the primary first; adding one is a
+    /// move the others hear of.
+    #[test]
+    fn every_cursor_goes_out_primary_first() {
+        let mut session = session_with_document();
+        let mut ours = OwnPresence::default();
+        assert!(ours.moved(view(1)));
+        let mut several = view(1);
+        if let Some(view) = several.as_mut() {
+            view.extra_selections = vec![(3, 3), (4, 5)];
+        }
+        assert!(ours.moved(several), "an added cursor is news");
+        assert!(ours.send_due(&mut session, Instant::now(), None, None));
+        let sent = sent_presence(&mut session);
+        assert_eq!(sent[0].1.selections, vec![(1, 1), (3, 3), (4, 5)]);
     }
 
     /// The documented contract: a presence whose positions include our unconfirmed typing

@@ -12,7 +12,7 @@ use crate::client::intel::{Definitions, HoverText, Peeked};
 use crate::protocol::message::{
     Completion, FileEntry, ReferenceHit, Request, RequestId, Response, TextPosition,
 };
-use crate::protocol::search::{SearchHit, SearchQuery};
+use crate::protocol::search::{ReplaceHit, ReplaceRequest, ReplaceSummary, SearchHit, SearchQuery};
 
 /// A request to the host and what each of its answers becomes.
 pub trait HostRequest {
@@ -137,6 +137,45 @@ impl HostRequest for CancelSearch {
     fn answer(response: Response) -> Result<Self::Answer, ClientError> {
         match response {
             Response::Nothing { .. } => Ok(()),
+            _ => Err(ClientError::Protocol),
+        }
+    }
+}
+
+/// A workspace replace: batches of changes, then how it ended (the `done` answer).
+pub struct Replace(pub ReplaceRequest);
+
+pub enum ReplaceProgress {
+    Changes(Vec<ReplaceHit>),
+    Done(ReplaceSummary),
+}
+
+impl HostRequest for Replace {
+    type Answer = ReplaceProgress;
+    fn into_request(self) -> Request {
+        Request::Replace(self.0)
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        match response {
+            Response::Replaced(hits) => Ok(ReplaceProgress::Changes(hits)),
+            Response::ReplaceDone(summary) => Ok(ReplaceProgress::Done(summary)),
+            _ => Err(ClientError::Protocol),
+        }
+    }
+}
+
+/// A file operation (`Request::CreatePath`, `MovePath`, `DeletePath`): the host's
+/// sentence saying what it did.
+pub struct FileOperation(pub Request);
+
+impl HostRequest for FileOperation {
+    type Answer = String;
+    fn into_request(self) -> Request {
+        self.0
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        match response {
+            Response::Nothing { reason } => Ok(reason),
             _ => Err(ClientError::Protocol),
         }
     }

@@ -7,7 +7,7 @@ use crate::protocol::message::Role;
 
 /// What the console answers to a line it does not understand.
 pub const HELP: &str = "\
-commands: who | admit ID [read-only] | refuse ID | role ID editor|read-only | remove ID | follow | unsaved | adopt-ignores | end";
+commands: who | admit ID [read-only] | refuse ID | role ID editor|read-only | remove ID | follow | unsaved | adopt-ignores | term-open [COMMAND] | term-close TID | term-write ID on|off | end";
 
 /// What one line typed at the console asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,6 +45,29 @@ pub fn parse(line: &str) -> ConsoleLine {
         (Some("unsaved"), _) => Some(HostCommand::CheckUnsaved),
         (Some("adopt-ignores"), _) => Some(HostCommand::AdoptIgnoreFiles),
         (Some("end"), _) => Some(HostCommand::End),
+        (Some("term-write"), Some(participant)) => match words.get(2).copied() {
+            Some("on") => Some(HostCommand::SetTerminalWriter {
+                participant,
+                allowed: true,
+            }),
+            Some("off") => Some(HostCommand::SetTerminalWriter {
+                participant,
+                allowed: false,
+            }),
+            _ => None,
+        },
+        (Some("term-close"), Some(id)) => Some(HostCommand::CloseTerminal { id }),
+        (Some("term-open"), _) => {
+            let command = line
+                .trim_start()
+                .strip_prefix("term-open")
+                .unwrap_or("")
+                .trim();
+            Some(HostCommand::OpenTerminal {
+                name: None,
+                command: (!command.is_empty()).then(|| command.to_owned()),
+            })
+        }
         (None, _) => return ConsoleLine::Nothing,
         _ => None,
     };
@@ -105,6 +128,22 @@ fn report(event: HostEvent) {
         HostEvent::IgnoreFilesChanged { paths } => eprintln!(
             "{} changed; files hidden before stay hidden. 'adopt-ignores' applies the files as they are now",
             paths.join(", ")
+        ),
+        HostEvent::TerminalOpened { id } => eprintln!("shared terminal {id} opened"),
+        HostEvent::TerminalFailed { message } => eprintln!("{message}"),
+        HostEvent::TerminalWriter {
+            member,
+            allowed: true,
+        } => eprintln!(
+            "{} (id {}) may now type in shared terminals: they run commands as you on this machine, and hidden-file rules do not apply in a shell",
+            member.name, member.participant
+        ),
+        HostEvent::TerminalWriter {
+            member,
+            allowed: false,
+        } => eprintln!(
+            "{} (id {}) may no longer type in shared terminals",
+            member.name, member.participant
         ),
         HostEvent::Ended => eprintln!("session ended"),
     }

@@ -23,8 +23,8 @@ use crate::host::workspace::Workspace;
 use crate::protocol::ParticipantId;
 use crate::protocol::header::Route;
 use crate::protocol::message::{
-    Completion, DiagnosticItem, DiagnosticTag, Event, Message, PeekView, ReferenceHit, Request,
-    RequestId, Response, Severity, TextLocation, TextPosition, TextRange,
+    Completion, DiagnosticItem, Event, Message, PeekView, ReferenceHit, Request, RequestId,
+    Response, TextLocation, TextPosition, TextRange,
 };
 use crate::protocol::search::{DEFAULT_MAX_MATCHES, SearchError, SearchQuery};
 
@@ -482,22 +482,10 @@ pub async fn forward_diagnostics(
                 .into_iter()
                 .map(|item| DiagnosticItem {
                     range: wire_range(item.range),
-                    severity: match item.severity {
-                        lsp::Severity::Error => Severity::Error,
-                        lsp::Severity::Warning => Severity::Warning,
-                        lsp::Severity::Information => Severity::Information,
-                        lsp::Severity::Hint => Severity::Hint,
-                    },
+                    severity: item.severity,
                     message: item.message,
                     source: item.source,
-                    tags: item
-                        .tags
-                        .into_iter()
-                        .map(|tag| match tag {
-                            lsp::DiagnosticTag::Unnecessary => DiagnosticTag::Unnecessary,
-                            lsp::DiagnosticTag::Deprecated => DiagnosticTag::Deprecated,
-                        })
-                        .collect(),
+                    tags: item.tags,
                 })
                 .collect(),
         };

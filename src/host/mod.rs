@@ -9,9 +9,11 @@ pub mod frozen_ignores;
 pub mod intel;
 pub mod lsp;
 pub mod rate;
+pub mod replace;
 pub mod search;
 pub mod session;
 pub mod syntactic;
+pub mod terminals;
 pub mod workspace;
 
 pub use session::{HostOptions, HostSession};

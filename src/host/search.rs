@@ -360,7 +360,7 @@ impl Sink for FileSink<'_, '_> {
 }
 
 /// The line as shown to the participant: no `\r`, at most [`MAX_MATCH_TEXT_CHARS`] chars.
-fn line_text(line: &[u8]) -> String {
+pub(crate) fn line_text(line: &[u8]) -> String {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let text = String::from_utf8_lossy(line);
     match text.char_indices().nth(MAX_MATCH_TEXT_CHARS) {

@@ -94,6 +94,13 @@ pub enum FromRelay {
     Pong {
         nonce: u64,
     },
+    /// This relay node cannot keep you (it is draining for a restart, or lost what it
+    /// needs to serve your session): connect again now, after a random pause below
+    /// `within_ms`, and a load balancer sends you to a node that can. Not an error; the
+    /// relay closes the connection right after.
+    Move {
+        within_ms: u32,
+    },
     /// To the SSH gateway: it carries the session's guests from now on; guests jump
     /// through the relay's SSH port `port`.
     SshGatewayReady {
@@ -184,6 +191,16 @@ mod tests {
                 session: [1; 16],
                 token: [2; 32]
             }
+        );
+    }
+
+    #[test]
+    fn known_answer_move() {
+        let frame = encode(&FromRelay::Move { within_ms: 1000 });
+        assert_eq!(frame, [0x02, 0x00, 0x09, 0xe8, 0x07]);
+        assert_eq!(
+            decode::<FromRelay>(&frame).unwrap(),
+            FromRelay::Move { within_ms: 1000 }
         );
     }
 

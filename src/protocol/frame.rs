@@ -108,7 +108,10 @@ impl FrameSealer {
         postcard::to_io(message, &mut plaintext).expect("catalog messages serialize");
         // Zeros after the message: the decoder stops at the message's end, and the seal
         // covers them. Presence and events stay small: they are frequent and say little.
-        if self.padding && matches!(header.kind, Kind::Request | Kind::Response | Kind::Edit) {
+        // Terminal output is what people type and read, sent as events: padded too.
+        let padded = matches!(header.kind, Kind::Request | Kind::Response | Kind::Edit)
+            || matches!(message, Message::Terminal(_));
+        if self.padding && padded {
             plaintext.resize(padded_len(plaintext.len()), 0);
         }
         if let Some(signer) = &self.signer {
@@ -257,6 +260,78 @@ mod tests {
                 .unwrap()
                 .1,
             message
+        );
+    }
+
+    /// The encoding of terminal messages is fixed within a protocol version: catalog
+    /// index 8, then the variant, then postcard's varints and length-prefixed bytes.
+    #[test]
+    fn terminal_messages_have_a_known_encoding_and_kind() {
+        use crate::protocol::message::TerminalMessage;
+        let output = Message::Terminal(TerminalMessage::Output {
+            id: 1,
+            seq: 2,
+            bytes: b"hi".to_vec(),
+        });
+        assert_eq!(
+            postcard::to_allocvec(&output).unwrap(),
+            [8, 1, 1, 2, 2, b'h', b'i']
+        );
+        let input = Message::Terminal(TerminalMessage::Input {
+            id: 3,
+            bytes: b"ls\r".to_vec(),
+        });
+        assert_eq!(
+            postcard::to_allocvec(&input).unwrap(),
+            [8, 10, 3, 3, b'l', b's', b'\r']
+        );
+        assert_eq!(output.kind(), Kind::Event);
+        assert_eq!(input.kind(), Kind::Request);
+        assert_eq!(
+            Message::Terminal(TerminalMessage::Watch { id: 1 }).kind(),
+            Kind::Request
+        );
+        assert_eq!(
+            Message::Terminal(TerminalMessage::Grants { writers: vec![4] }).kind(),
+            Kind::Event
+        );
+    }
+
+    /// Terminal output is sealed, signed by the host and padded like answers: a short and
+    /// a longer tick of output look alike at the relay, and each opens unchanged.
+    #[test]
+    fn terminal_output_is_padded_signed_and_opens_unchanged() {
+        use crate::protocol::message::TerminalMessage;
+        let keys = SessionKeys::derive(&Secret::random(), &SessionId::random());
+        let host = std::sync::Arc::new(HostIdentity::generate());
+        let mut sealer = FrameSealer::new(keys.sending_key(0), crate::protocol::HOST_ID);
+        sealer.sign_with(host.clone());
+        sealer.set_padding(true);
+        let output = |text: &[u8]| {
+            Message::Terminal(TerminalMessage::Output {
+                id: 1,
+                seq: 7,
+                bytes: text.to_vec(),
+            })
+        };
+        let short = sealer.seal(Route::Everyone, &output(b"a")).unwrap();
+        let longer = sealer
+            .seal(Route::Everyone, &output(b"\x1b[31mred\x1b[0m\r\n$ "))
+            .unwrap();
+        assert_eq!(short.len(), longer.len());
+        let mut receiving = ReceivingKeys::new(0, &keys);
+        assert_eq!(
+            open_frame(&mut receiving, &host.public(), &longer)
+                .unwrap()
+                .1,
+            output(b"\x1b[31mred\x1b[0m\r\n$ ")
+        );
+        // A member holding the content key cannot make output that opens as the host's.
+        let mut forger = FrameSealer::new(keys.sending_key(0), crate::protocol::HOST_ID);
+        let forged = forger.seal(Route::Everyone, &output(b"$ rm -rf")).unwrap();
+        assert_eq!(
+            open_frame(&mut receiving, &host.public(), &forged),
+            Err(FrameError::Crypto(CryptoError::NotSignedByHost))
         );
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ParticipantId;
 use super::header::Kind;
-use super::search::{SearchHit, SearchQuery};
+use super::search::{ReplaceHit, ReplaceRequest, ReplaceSummary, SearchHit, SearchQuery};
 use crate::text::{EditId, LineCol, RemoteEdit, Submission};
 
 pub type RequestId = u64;
@@ -34,6 +34,9 @@ pub enum Message {
     /// From the host to one member after a removal: the next epoch's secret, wrapped
     /// for that member's X25519 key (see `rekey`).
     KeyUpdate(KeyUpdate),
+    /// Shared terminals running on the host (see `TerminalMessage`). Last, so the
+    /// variants before it keep their numbers.
+    Terminal(TerminalMessage),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +57,8 @@ impl Message {
             Message::Edit(_) => Kind::Edit,
             Message::Presence(_) => Kind::Presence,
             Message::KeyUpdate(_) => Kind::KeyUpdate,
+            Message::Terminal(terminal) if terminal.from_member() => Kind::Request,
+            Message::Terminal(_) => Kind::Event,
         }
     }
 }
@@ -121,8 +126,10 @@ pub enum Request {
         /// (the same unless someone has unsaved edits).
         saved: bool,
     },
-    /// Open a document for editing: answered by `DocumentText` pieces (the last has
-    /// `done`), after which the host sends the document's edits to this member.
+    /// Open a document for editing: answered by `DocumentLength`, then `DocumentText`
+    /// pieces (the last has `done`), a few at a time as the member takes them
+    /// (`DocumentTextTaken`); edits the host sequences meanwhile reach the member as
+    /// broadcasts, to apply once the text is whole.
     OpenDocument {
         path: String,
     },
@@ -152,6 +159,32 @@ pub enum Request {
     Completion(TextPosition),
     /// Answered at once with `Pong`: the asker times the round trip to the host.
     Ping,
+    /// Replace across the shared files: answered by `Replaced` batches (every change, made
+    /// or, in a dry run, to be made) and a final `ReplaceDone`. The host applies the
+    /// changes as its own edits, through the same sequencing as typing.
+    Replace(ReplaceRequest),
+    /// Create a file (with `content`) or a folder; its parent folders as needed. Answered
+    /// by `Nothing` (a sentence saying what was done) or `Error`.
+    CreatePath {
+        path: String,
+        folder: bool,
+        content: String,
+    },
+    /// Rename or move a file or a folder; `to` must not exist.
+    MovePath {
+        from: String,
+        to: String,
+    },
+    /// Delete a file or a folder (a folder only if the host shares everything in it).
+    DeletePath {
+        path: String,
+    },
+    /// The member took a `DocumentText` piece of the document its request `open` opened:
+    /// the host sends the next piece, as an answer to `open` (this request has no answer
+    /// of its own). The host keeps a few pieces ahead of the last one taken.
+    DocumentTextTaken {
+        open: RequestId,
+    },
 }
 
 /// About how many bytes an edit of `path` takes in an `Applied` broadcast, at most: the
@@ -305,6 +338,9 @@ pub enum Response {
     DocumentLength {
         bytes: u64,
     },
+    /// Changes of a `Replace`, in batches sorted by (path, line, column).
+    Replaced(Vec<ReplaceHit>),
+    ReplaceDone(ReplaceSummary),
 }
 
 /// Edits travel apart from requests: a participant submits to the host, the host
@@ -361,6 +397,9 @@ pub struct Presence {
     /// The sender's last measured round trip in milliseconds: a participant's to the host
     /// through the relay, the host's to the relay.
     pub latency_ms: Option<u32>,
+    /// The shared terminal the sender is looking at, if any (its followers show it too).
+    /// Last, so the fields before it keep their encoding.
+    pub terminal: Option<TerminalId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -392,9 +431,13 @@ pub enum Event {
     FileChanged {
         path: String,
     },
+    /// `path` (a file, or a folder with everything in it) is gone from the host's disk: an
+    /// open document of it keeps its text, and saving writes it again.
     FileDeleted {
         path: String,
     },
+    /// A file or a folder (everything under `from/` too) was renamed or moved: open
+    /// documents are known by their new path from now on.
     FileRenamed {
         from: String,
         to: String,
@@ -418,6 +461,108 @@ pub enum Event {
         revision: u64,
         unsaved: bool,
     },
+}
+
+/// A shared terminal's number, given by the host from 1 and never reused in a session.
+pub type TerminalId = u32;
+
+/// The most bytes of keystrokes in one `TerminalMessage::Input`.
+pub const MAX_TERMINAL_INPUT: usize = 4 * 1024;
+
+/// Shared terminals: a program in a PTY on the host, its screen kept by a terminal
+/// emulator at the host and at every viewer. The host's frames are signed like all of
+/// its frames, so no member can paint on others' screens; members only watch, type
+/// (when the host lets them) and, for the host's own user, open, size and close.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TerminalMessage {
+    /// Host to everyone: a terminal exists (also sent to a joiner for each open one).
+    Opened {
+        id: TerminalId,
+        name: String,
+        cols: u16,
+        rows: u16,
+    },
+    /// Host to everyone: the program's output of one tick (about 16 ms), raw.
+    Output {
+        id: TerminalId,
+        seq: u64,
+        #[serde(with = "serde_bytes_vec")]
+        bytes: Vec<u8>,
+    },
+    /// Host to everyone: during a flood the raw output is not sent; these bytes redraw
+    /// the current screen instead (alternate-screen switch and `state_formatted`).
+    Resync {
+        id: TerminalId,
+        seq: u64,
+        #[serde(with = "serde_bytes_vec")]
+        state: Vec<u8>,
+    },
+    /// Host to everyone: the PTY's size changed (the host user's pane decides it).
+    Resized {
+        id: TerminalId,
+        seq: u64,
+        cols: u16,
+        rows: u16,
+    },
+    /// Host to everyone: who typed last in the terminal.
+    Typing { id: TerminalId, by: ParticipantId },
+    /// Host to everyone: who may type in terminals (the host's own user always may).
+    Grants { writers: Vec<ParticipantId> },
+    /// Host to everyone: the program ended.
+    Closed {
+        id: TerminalId,
+        exit_code: Option<i32>,
+    },
+    /// Host to one watcher: a piece of the current screen and bounded scrollback, as
+    /// bytes that recreate it in a fresh emulator of `cols` x `rows`; it includes every
+    /// `Output` up to `seq`.
+    Snapshot {
+        id: TerminalId,
+        seq: u64,
+        cols: u16,
+        rows: u16,
+        last: bool,
+        #[serde(with = "serde_bytes_vec")]
+        bytes: Vec<u8>,
+    },
+    /// Host to one member: its keystrokes were not passed on.
+    InputRefused { id: TerminalId, reason: String },
+    /// Member to host: send me this terminal's screen (answered by `Snapshot`s).
+    Watch { id: TerminalId },
+    /// Member to host: keystrokes, at most `MAX_TERMINAL_INPUT` bytes.
+    Input {
+        id: TerminalId,
+        #[serde(with = "serde_bytes_vec")]
+        bytes: Vec<u8>,
+    },
+    /// The host's own user to host: start a terminal (`command` run by `sh -c`; none:
+    /// the user's shell).
+    Open {
+        name: String,
+        command: Option<String>,
+    },
+    /// The host's own user to host: its pane's size, which is the PTY's size.
+    Resize {
+        id: TerminalId,
+        cols: u16,
+        rows: u16,
+    },
+    /// The host's own user to host: end the program.
+    Close { id: TerminalId },
+}
+
+impl TerminalMessage {
+    /// Whether members send this one (to the host); the rest only the host sends.
+    pub fn from_member(&self) -> bool {
+        matches!(
+            self,
+            TerminalMessage::Watch { .. }
+                | TerminalMessage::Input { .. }
+                | TerminalMessage::Open { .. }
+                | TerminalMessage::Resize { .. }
+                | TerminalMessage::Close { .. }
+        )
+    }
 }
 
 /// Byte vectors as one length-prefixed blob (postcard's default for `Vec<u8>` is the

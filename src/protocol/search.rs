@@ -3,6 +3,7 @@
 //! panel highlights with the same one, so both agree on a match's extent), one match, and
 //! how a search ended.
 
+use grep_matcher::{Captures, Matcher};
 use grep_regex::{RegexMatcher, RegexMatcherBuilder};
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +53,76 @@ pub struct SearchHit {
     pub text: String,
 }
 
+/// A workspace replace (`Request::Replace`): every match of `query` in the shared files,
+/// less the exclusions, becomes `replacement`. With `query.fixed_strings` the replacement
+/// is literal; otherwise `$1`, `${name}` and `$$` refer to the pattern's groups, as in
+/// `rg --replace`. `query.max_matches` caps the changes (0: the host's default); a replace
+/// with more is refused whole, never done in part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplaceRequest {
+    pub query: SearchQuery,
+    pub replacement: String,
+    /// Files and single matches to leave as they are, as a preview listed them.
+    pub excluded: Vec<Exclusion>,
+    /// Only list what would change.
+    pub dry_run: bool,
+    /// Write each changed file to the host's disk afterwards (otherwise the change is
+    /// shared, unsaved, like anyone's typing).
+    pub save: bool,
+}
+
+/// What a replace leaves alone.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Exclusion {
+    File {
+        path: String,
+    },
+    /// One match, by its 1-based line and byte column as the preview gave them.
+    Match {
+        path: String,
+        line: u64,
+        column: u64,
+    },
+}
+
+impl Exclusion {
+    /// Whether this leaves out the match at `path:line:column`.
+    pub fn covers(&self, at: &str, at_line: u64, at_column: u64) -> bool {
+        match self {
+            Exclusion::File { path } => path == at,
+            Exclusion::Match { path, line, column } => {
+                path == at && *line == at_line && *column == at_column
+            }
+        }
+    }
+}
+
+/// One change a replace makes (or would make), as `rg --replace --vimgrep` prints it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReplaceHit {
+    pub path: String,
+    /// 1-based line and byte column of the match, in the text before the replace.
+    pub line: u64,
+    pub column: u64,
+    /// The line before and after every replacement in it (cut as `SearchHit::text`).
+    pub before: String,
+    pub after: String,
+}
+
+/// How a replace ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplaceSummary {
+    /// Matches replaced (or, in a dry run, to be replaced) and the files they are in.
+    pub changes: u64,
+    pub files: u64,
+    /// The changes were made (not a dry run, and nothing refused).
+    pub applied: bool,
+    /// Files written to disk (with `save`).
+    pub saved: u64,
+    /// Files with matches the host left alone, each with why (a sentence).
+    pub skipped: Vec<String>,
+}
+
 /// How a search ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SearchSummary {
@@ -94,10 +165,26 @@ pub enum SearchError {
 
 /// The matcher ripgrep would build for the same flags.
 pub fn build_matcher(query: &SearchQuery) -> Result<RegexMatcher, SearchError> {
+    build_with(query, RegexMatcherBuilder::new())
+}
+
+/// The same matcher with `^` and `$` matching at every line's start and end: it finds in
+/// a whole file what [`build_matcher`]'s finds line by line (neither ever matches across
+/// a line end), so it tells at once whether a file has any match at all.
+pub fn build_file_matcher(query: &SearchQuery) -> Result<RegexMatcher, SearchError> {
+    let mut builder = RegexMatcherBuilder::new();
+    builder.multi_line(true);
+    build_with(query, builder)
+}
+
+fn build_with(
+    query: &SearchQuery,
+    mut builder: RegexMatcherBuilder,
+) -> Result<RegexMatcher, SearchError> {
     if query.pattern.is_empty() {
         return Err(SearchError::EmptyPattern);
     }
-    RegexMatcherBuilder::new()
+    builder
         .case_insensitive(query.ignore_case)
         .word(query.whole_word)
         .fixed_strings(query.fixed_strings)
@@ -108,6 +195,59 @@ pub fn build_matcher(query: &SearchQuery) -> Result<RegexMatcher, SearchError> {
             pattern: query.pattern.clone(),
             reason: error.to_string(),
         })
+}
+
+/// The replacements in one line (without its line ending), in order: each non-empty match
+/// `keep` accepts (given its byte offset) with what it becomes: `replacement` as it is
+/// when `literal`, else with `$1`, `${name}` and `$$` interpolated from the match's groups
+/// as `rg --replace` does. The host replaces with this and the search panel previews with
+/// it, so both agree on every change.
+pub fn line_replacements(
+    matcher: &RegexMatcher,
+    line: &[u8],
+    replacement: &[u8],
+    literal: bool,
+    mut keep: impl FnMut(usize) -> bool,
+) -> Vec<(std::ops::Range<usize>, Vec<u8>)> {
+    let mut found = Vec::new();
+    let Ok(mut caps) = matcher.new_captures() else {
+        return found;
+    };
+    let _ = matcher.captures_iter(line, &mut caps, |caps| {
+        let Some(whole) = caps.get(0).filter(|whole| !whole.is_empty()) else {
+            return true;
+        };
+        if !keep(whole.start()) {
+            return true;
+        }
+        let mut with = Vec::new();
+        if literal {
+            with.extend_from_slice(replacement);
+        } else {
+            caps.interpolate(
+                |name| matcher.capture_index(name),
+                line,
+                replacement,
+                &mut with,
+            );
+        }
+        found.push((whole.start()..whole.end(), with));
+        true
+    });
+    found
+}
+
+/// `line` with `replacements` (from [`line_replacements`]) made.
+pub fn replaced_line(line: &[u8], replacements: &[(std::ops::Range<usize>, Vec<u8>)]) -> Vec<u8> {
+    let mut after = Vec::with_capacity(line.len());
+    let mut at = 0;
+    for (range, with) in replacements {
+        after.extend_from_slice(&line[at..range.start]);
+        after.extend_from_slice(with);
+        at = range.end;
+    }
+    after.extend_from_slice(&line[at..]);
+    after
 }
 
 /// 10000 as "10,000".

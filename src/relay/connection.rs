@@ -20,6 +20,8 @@ use crate::protocol::{HOST_ID, ParticipantId};
 pub(super) struct Membership {
     pub(super) session: SessionKey,
     pub(super) participant: ParticipantId,
+    /// The node the session is homed on, when it is not this one (a cluster node).
+    pub(super) home: Option<Arc<str>>,
 }
 
 /// One connection's standing with the relay, whatever carries its bytes.
@@ -169,7 +171,7 @@ impl Connection {
     }
 
     pub(super) fn handle_data(&mut self, frame: &[u8]) {
-        let Some(membership) = &self.membership else {
+        let Some(membership) = self.membership.as_ref() else {
             self.refuse(Refusal::new(
                 ErrorCode::NotJoined,
                 "join or create a session before sending frames",
@@ -184,68 +186,26 @@ impl Connection {
             }
         };
         let (session_key, sender) = (membership.session, membership.participant);
+        let home = membership.home.clone();
         // The sender id is the connection's, whatever the frame claims; a forged id was
         // sealed into the associated data and now fails to open at every receiver.
         let mut frame = frame.to_vec();
         Header::stamp_sender(&mut frame, sender);
-        let frame_len = frame.len();
-        let result = {
-            let mut sessions = lock(&self.state().sessions);
-            match sessions.get_mut(&session_key) {
-                Some(session) => {
-                    if header.route == Route::Host
-                        && let Some(pending) = session
-                            .participants
-                            .get_mut(&sender)
-                            .filter(|m| !m.admitted)
-                    {
-                        // Its sealed hello: the hello timeout no longer applies.
-                        pending.said_hello = true;
-                    }
-                    session.route(sender, header.route, bytes::Bytes::from(frame))
-                }
-                None => Err(Refusal::new(
-                    ErrorCode::SessionEnded,
-                    "the session has ended",
-                )),
-            }
-        };
-        self.state().metrics.frame_routed(header.kind, frame_len);
-        match result {
-            Ok(overflowed) => self.drop_stalled(session_key, overflowed),
-            Err(refusal) => self.refuse(refusal),
+        if let Some(home) = home {
+            // Homed on another node: it routes (and refuses, if it must).
+            self.state().metrics.frame_routed(header.kind, frame.len());
+            self.send_home(&home, session_key, sender, frame);
+            return;
+        }
+        if let Err(refusal) = route_data(self.state(), session_key, sender, &header, frame) {
+            self.refuse(refusal);
         }
     }
 
     /// Disconnects members whose queues are full: they stopped reading, and waiting for
     /// them would slow everyone else down.
     pub(super) fn drop_stalled(&self, session_key: SessionKey, stalled: Vec<ParticipantId>) {
-        if stalled.is_empty() {
-            return;
-        }
-        let mut sessions = lock(&self.state().sessions);
-        let Some(session) = sessions.get_mut(&session_key) else {
-            return;
-        };
-        for id in stalled {
-            let Some(member) = session.member(id) else {
-                continue;
-            };
-            tracing::info!(session = %short(&session_key), participant = id, "receiver too slow; dropped");
-            self.state().metrics.slow_reader_dropped();
-            member.kick.send_replace(Some(
-                "you did not keep up with the session; reconnect".into(),
-            ));
-            if id == HOST_ID {
-                // The host's own connection ends; its reader starts the grace period.
-                continue;
-            }
-            let connection = member.connection;
-            session.remove_participant(id, connection);
-            let notice = FromRelay::PeerLeft { participant: id };
-            // Announcing cannot recurse: a full queue here is handled on the next frame.
-            let _ = session.announce(&notice, None);
-        }
+        drop_stalled(self.state(), session_key, stalled);
     }
 
     pub(super) fn handle_control(&mut self, message: ToRelay) -> bool {
@@ -271,7 +231,84 @@ impl Connection {
                 send_control(&self.queue, &FromRelay::Pong { nonce });
                 true
             }
-            other => self.member_control(other),
+            other => {
+                if let Some(home) = self.membership.as_ref().and_then(|m| m.home.clone()) {
+                    self.control_for_home(&home, other);
+                    return true;
+                }
+                self.member_control(other)
+            }
         }
+    }
+}
+
+/// Routes a data frame (its sender already stamped) from member `sender` of a session
+/// homed here, wherever that member is connected.
+pub(super) fn route_data(
+    state: &RelayState,
+    session_key: SessionKey,
+    sender: ParticipantId,
+    header: &Header,
+    frame: Vec<u8>,
+) -> Result<(), Refusal> {
+    let frame_len = frame.len();
+    let result = {
+        let mut sessions = lock(&state.sessions);
+        match sessions.get_mut(&session_key) {
+            Some(session) => {
+                if header.route == Route::Host
+                    && let Some(pending) = session
+                        .participants
+                        .get_mut(&sender)
+                        .filter(|m| !m.admitted)
+                {
+                    // Its sealed hello: the hello timeout no longer applies.
+                    pending.said_hello = true;
+                }
+                session.route(sender, header.route, bytes::Bytes::from(frame))
+            }
+            None => Err(Refusal::new(
+                ErrorCode::SessionEnded,
+                "the session has ended",
+            )),
+        }
+    };
+    state.metrics.frame_routed(header.kind, frame_len);
+    drop_stalled(state, session_key, result?);
+    Ok(())
+}
+
+/// Disconnects members whose queues are full: they stopped reading, and waiting for
+/// them would slow everyone else down.
+pub(super) fn drop_stalled(
+    state: &RelayState,
+    session_key: SessionKey,
+    stalled: Vec<ParticipantId>,
+) {
+    if stalled.is_empty() {
+        return;
+    }
+    let mut sessions = lock(&state.sessions);
+    let Some(session) = sessions.get_mut(&session_key) else {
+        return;
+    };
+    for id in stalled {
+        let Some(member) = session.member(id) else {
+            continue;
+        };
+        tracing::info!(session = %short(&session_key), participant = id, "receiver too slow; dropped");
+        state.metrics.slow_reader_dropped();
+        member.kick.send_replace(Some(
+            "you did not keep up with the session; reconnect".into(),
+        ));
+        if id == HOST_ID {
+            // The host's own connection ends; its reader starts the grace period.
+            continue;
+        }
+        let connection = member.connection;
+        session.remove_participant(id, connection);
+        let notice = FromRelay::PeerLeft { participant: id };
+        // Announcing cannot recurse: a full queue here is handled on the next frame.
+        let _ = session.announce(&notice, None);
     }
 }

@@ -23,6 +23,16 @@ impl Connection {
         if !self.within_rate(Rated::Creation) {
             return false;
         }
+        self.open_session(key, verifier, resume_verifier)
+    }
+
+    /// Opens the session here, the connection its host (admission checks done).
+    pub(super) fn open_session(
+        &mut self,
+        key: SessionKey,
+        verifier: [u8; 32],
+        resume_verifier: [u8; 32],
+    ) -> bool {
         let mut sessions = lock(&self.state().sessions);
         if sessions.contains_key(&key) {
             drop(sessions);
@@ -39,6 +49,7 @@ impl Connection {
         self.membership = Some(Membership {
             session: key,
             participant: HOST_ID,
+            home: None,
         });
         self.state().metrics.session_created();
         tracing::info!(session = %short(&key), address = %self.address, "session created");
@@ -100,6 +111,7 @@ impl Connection {
         self.membership = Some(Membership {
             session: key,
             participant: HOST_ID,
+            home: None,
         });
         self.state().metrics.host_resumed();
         tracing::info!(session = %short(&key), address = %self.address, "host resumed");
@@ -150,9 +162,13 @@ impl Connection {
             send_control(&host.queue, &FromRelay::JoinRequest { participant });
         }
         drop(sessions);
+        if let Some(cluster) = self.state().cluster.get() {
+            cluster.member_added(&key, participant, &cluster.node);
+        }
         self.membership = Some(Membership {
             session: key,
             participant,
+            home: None,
         });
         tracing::info!(session = %short(&key), participant, address = %self.address, "participant joined (awaiting admission)");
         send_control(
@@ -168,7 +184,7 @@ impl Connection {
 
     /// Refuses (and closes) a connection that asks to create, resume or join a session
     /// while already in one; true when it did.
-    fn refused_as_already_in_session(&mut self) -> bool {
+    pub(super) fn refused_as_already_in_session(&mut self) -> bool {
         if self.membership.is_none() {
             return false;
         }
@@ -198,6 +214,9 @@ impl Connection {
         }
         if is_host && matches!(message, ToRelay::End) {
             if let Some(session) = sessions.remove(&key) {
+                if let Some(cluster) = self.state().cluster.get() {
+                    cluster.session_ended(&key);
+                }
                 tracing::info!(session = %short(&key), "host ended the session");
                 end_session(self.state(), session, "the host ended the session");
             }
@@ -279,6 +298,12 @@ impl Connection {
             ToRelay::RotateToken { verifier, epoch } => {
                 session.rotate_verifier(verifier);
                 session.epoch = epoch;
+                if let Some(cluster) = self.state().cluster.get()
+                    && let Some(membership) = &self.membership
+                {
+                    // Joiners at other nodes check their tokens against the record.
+                    cluster.token_rotated(&membership.session, verifier, epoch);
+                }
                 Ok(())
             }
             ToRelay::Refuse { participant } => {
@@ -341,6 +366,11 @@ impl Connection {
             return;
         };
         let (key, me) = (membership.session, membership.participant);
+        if let Some(home) = &membership.home {
+            self.leave_home(home, key, me);
+            tracing::info!(session = %short(&key), participant = me, address = %self.address, seconds = self.opened.elapsed().as_secs(), frames_in = self.frames_in, "connection closed");
+            return;
+        }
         let mut sessions = lock(&self.state().sessions);
         let Some(session) = sessions.get_mut(&key) else {
             return;

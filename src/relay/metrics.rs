@@ -263,12 +263,15 @@ impl Metrics {
     }
 }
 
-/// A minimal HTTP/1.1 responder for `GET /metrics`; anything else gets 404.
+/// A minimal HTTP/1.1 responder for `GET /metrics` and `GET /healthz` (200 while
+/// serving, 503 while draining); anything else gets 404.
 pub async fn serve(
     listener: TcpListener,
     render: impl Fn() -> String + Send + Sync + 'static,
+    healthy: impl Fn() -> bool + Send + Sync + 'static,
 ) -> std::io::Result<()> {
     let render = std::sync::Arc::new(render);
+    let healthy = std::sync::Arc::new(healthy);
     loop {
         // A failed accept (out of descriptors, say) is retried, never fatal.
         let Ok((mut stream, _)) = listener.accept().await else {
@@ -276,6 +279,7 @@ pub async fn serve(
             continue;
         };
         let render = render.clone();
+        let healthy = healthy.clone();
         tokio::spawn(async move {
             // Read until the end of the headers: a request may arrive in several pieces.
             let mut request = Vec::with_capacity(1024);
@@ -297,6 +301,13 @@ pub async fn serve(
             let request = String::from_utf8_lossy(&request);
             let (status, body) = if request.starts_with("GET /metrics ") {
                 ("200 OK", render())
+            } else if request.starts_with("GET /healthz ") {
+                // What a load balancer checks: a draining node gets no new connections.
+                if healthy() {
+                    ("200 OK", "ok\n".to_string())
+                } else {
+                    ("503 Service Unavailable", "draining\n".to_string())
+                }
             } else {
                 ("404 Not Found", "not found; try /metrics\n".to_string())
             };

@@ -5,6 +5,7 @@
 //! and data-frame headers, never payloads. It writes nothing but a connection log (through
 //! `tracing`) and metrics (Prometheus text on `--metrics`).
 
+pub mod cluster;
 mod connection;
 pub mod limits;
 mod members;
@@ -18,7 +19,7 @@ mod ssh;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -126,6 +127,10 @@ struct RelayState {
     joins: PerAddressRate,
     queued: Arc<QueuedBytes>,
     ssh: ssh::Gateways,
+    /// Set when the relay joined a cluster (`--redis`).
+    cluster: OnceLock<Arc<cluster::Cluster>>,
+    /// True once the relay drains (SIGTERM on a cluster node): members are told to move.
+    draining: tokio::sync::watch::Sender<bool>,
 }
 
 /// A running relay.
@@ -147,6 +152,8 @@ impl Relay {
                 connections: Arc::new(Connections::default()),
                 queued: Arc::new(QueuedBytes::default()),
                 ssh: ssh::Gateways::default(),
+                cluster: OnceLock::new(),
+                draining: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -159,13 +166,15 @@ impl Relay {
             let pending = sessions.values().map(|s| s.pending_count()).sum();
             (sessions.len(), participants, pending)
         };
-        self.state.metrics.render(metrics::Gauges {
+        let mut text = self.state.metrics.render(metrics::Gauges {
             sessions,
             participants,
             pending,
             connections: self.state.connections.open(),
             queued_bytes: self.state.queued.get(),
-        })
+        });
+        self.cluster_metrics(&mut text);
+        text
     }
 
     /// Accepts connections for good. With `tls`, every connection is TLS. A failing
@@ -233,7 +242,13 @@ impl Relay {
 
     /// Serves the metrics text over plain HTTP on its own listener (keep it private).
     pub async fn serve_metrics(self, listener: TcpListener) -> std::io::Result<()> {
-        metrics::serve(listener, move || self.metrics_text()).await
+        let health = self.clone();
+        metrics::serve(
+            listener,
+            move || self.metrics_text(),
+            move || health.healthy(),
+        )
+        .await
     }
 
     fn spawn_grace_reaper(&self) {
@@ -263,6 +278,9 @@ impl Relay {
                     .collect();
                 for key in expired {
                     if let Some(session) = sessions.remove(&key) {
+                        if let Some(cluster) = state.cluster.get() {
+                            cluster.session_ended(&key);
+                        }
                         tracing::info!(session = %short(&key), "host did not come back; session ended");
                         end_session(&state, session, "the host left and did not come back");
                     }

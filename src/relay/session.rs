@@ -89,6 +89,31 @@ impl RoutedSession {
         }
     }
 
+    /// A session taken over from another relay node: its records, a new host
+    /// connection, and no members (they rejoin).
+    pub fn restored(
+        verifier: [u8; 32],
+        resume_verifier: [u8; 32],
+        host: ConnectedMember,
+        epoch: u32,
+        next_participant: ParticipantId,
+    ) -> Self {
+        let mut session = RoutedSession::new(verifier, resume_verifier, host);
+        session.epoch = epoch;
+        session.next_participant = next_participant.max(HOST_ID + 1);
+        session
+    }
+
+    /// The admission and resume verifiers (a cluster node writes them to Redis).
+    pub fn verifiers(&self) -> ([u8; 32], [u8; 32]) {
+        (self.verifier, self.resume_verifier)
+    }
+
+    /// The id the next joiner gets.
+    pub fn next_participant(&self) -> ParticipantId {
+        self.next_participant
+    }
+
     pub fn token_matches(&self, token: &[u8; 32]) -> bool {
         admission_verifier(token).ct_eq(&self.verifier).into()
     }

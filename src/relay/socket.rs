@@ -95,10 +95,17 @@ impl Relay {
     {
         let address = connection.address;
         let idle_timeout = self.state.config.idle_timeout;
+        let mut draining = self.state.draining.subscribe();
+        let clustered = self.state.cluster.get().is_some();
         loop {
             let next = tokio::select! {
                 next = tokio::time::timeout(idle_timeout, source.next()) => next,
                 _ = kicked.changed() => break,
+                _ = draining.wait_for(|draining| *draining) => {
+                    // Also a connection that arrives while the node drains.
+                    connection.move_away("the relay node is restarting; moving");
+                    break;
+                }
                 _ = tokio::time::sleep_until(join_deadline), if connection.membership.is_none() && connection.ssh_gateway.is_none() => {
                     self.state.metrics.join_timed_out();
                     tracing::debug!(%address, "no session joined in time; dropping the connection");
@@ -122,7 +129,12 @@ impl Relay {
                     if let Some(tap) = &self.state.config.tap {
                         tap(TapDirection::Received, &frame);
                     }
-                    if !connection.handle_frame(&frame) {
+                    let open = if clustered {
+                        connection.handle_frame_clustered(&frame).await
+                    } else {
+                        connection.handle_frame(&frame)
+                    };
+                    if !open {
                         break;
                     }
                 }

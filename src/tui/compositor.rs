@@ -11,8 +11,8 @@ use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::layout::{Position, Rect};
 
+use crate::host_control::HostCommand;
 use crate::protocol::ParticipantId;
-use crate::protocol::message::Role;
 use crate::protocol::search::SearchQuery;
 use crate::text::{LineCol, Operation};
 use crate::tui::editor::Selection;
@@ -54,25 +54,14 @@ pub enum AppCommand {
     },
     Follow(ParticipantId),
     StopFollowing,
-    /// Host only: ask every participant to follow me.
-    AskEveryoneToFollow,
-    /// Host only: let someone who asked to join in, with this role.
-    Admit {
-        participant: ParticipantId,
-        role: Role,
-    },
-    /// Host only: turn away someone who asked to join.
-    Refuse {
-        participant: ParticipantId,
-    },
-    /// Host only: make someone an editor or read-only.
-    SetRole {
-        participant: ParticipantId,
-        role: Role,
-    },
-    /// Host only: remove someone and rotate the keys.
-    Remove {
-        participant: ParticipantId,
+    /// Host only: a control for the session being served (follow me, admit, refuse,
+    /// roles, removal, …), the same vocabulary the headless console speaks; the serving
+    /// task carries it out.
+    Host(HostCommand),
+    /// Host only: the answer to the prompt about changed ignore files: adopt them as they
+    /// are now (files they no longer hide become visible), or keep what they hid at the start.
+    IgnoreFiles {
+        adopt: bool,
     },
     /// Host only: open what can be done with this person (handled by the app itself).
     ManagePerson(ParticipantId),
@@ -80,11 +69,20 @@ pub enum AppCommand {
     WorkspaceSearch(SearchQuery),
     /// Stop the running workspace search (its panel closed).
     CancelSearch,
+    /// Replace across the shared files (the search panel's replace); the answer goes to
+    /// `App::replace_finished`.
+    WorkspaceReplace(crate::protocol::search::ReplaceRequest),
+    /// Create, rename or delete a file or folder (`Request::CreatePath`, `MovePath`,
+    /// `DeletePath`); the host's answer is shown on the message line.
+    FileOperation(crate::protocol::message::Request),
     /// The text of `path` for the search panel's preview: from the open document, else
     /// read from the host (`App::search_preview` takes the answer).
     SearchPreview(String),
     /// Ask the host about the code at a place; the answer goes to `App::intel_answer`.
     Ask(crate::tui::popup::IntelAsk),
+    /// Run a keymap action as if its key was pressed (the command palette; handled by the
+    /// app itself).
+    RunAction(crate::tui::keymap::Action),
     /// Open `path` with the cursor at `at`: a search result, a reference, a definition.
     GoTo {
         path: String,
@@ -111,8 +109,20 @@ pub enum UiCommand {
     },
     /// A command typed on vim's command line (the text after `:`).
     Ex(String),
+    /// What was typed in the go-to-line prompt (`120`, `120:5`).
+    GoToLine(String),
     /// The answer to the match a `:s///c` shows.
     SubstituteAnswer(crate::tui::editor::SubstituteAnswer),
+    /// The find-and-replace prompt asks for a step in the active file.
+    FindReplace {
+        options: crate::tui::editor::FindOptions,
+        replacement: String,
+        step: crate::tui::find_replace::ReplaceStep,
+    },
+    /// The find-and-replace prompt closed: its matches are no longer marked.
+    FindReplaceClosed,
+    /// Open the command palette with this query (help's "type to run").
+    OpenPalette(String),
 }
 
 /// A change to the layer stack, run after the event is handled.

@@ -22,10 +22,12 @@ use crate::tui::keymap::{Action, Command, Mode};
 
 mod actions;
 mod commands;
+mod cursors;
 mod edits;
 mod motions;
 mod objects;
 mod render;
+pub mod replace;
 mod state;
 pub mod substitute;
 #[cfg(test)]
@@ -33,7 +35,9 @@ mod tests;
 mod text;
 mod undo;
 
+pub use commands::last_line;
 pub use render::{EditorWidget, RemoteCursor};
+pub use replace::FindOptions;
 pub use state::{Editor, Selection, SharedRegister};
 pub use substitute::{SubstituteAnswer, SubstituteRequest};
 pub use text::{char_at_display_col, display_col, gutter_width, line_break, with_line_breaks};
@@ -68,6 +72,9 @@ pub enum EditorInput {
     Substitute(SubstituteRequest),
     /// The answer to the match a `:s///c` shows.
     SubstituteAnswer(SubstituteAnswer),
+    /// Find and replace's "replace": the match the selection holds (its own edit and
+    /// undo step), then select the next; with no match selected, select the next.
+    ReplaceMatch(SubstituteRequest),
 }
 
 /// What came of an input. The caller must apply `operation` to the rope (through the

@@ -9,7 +9,7 @@
 use regex::RegexBuilder;
 
 use crate::tui::editor::SubstituteRequest;
-use crate::tui::editor::substitute::{LineRange, LineSpec};
+use crate::tui::editor::substitute::{LineRange, LineSpec, ReplacementSyntax};
 
 /// A command typed after `:`.
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub enum ExCommand {
     /// `:42`, `:$`.
     GoToLine(LineSpec),
     Substitute(SubstituteRequest),
+    /// `:vsplit`, `:vs`: two files side by side (again: one).
+    VerticalSplit,
     /// An empty line: nothing, as in vim.
     Nothing,
 }
@@ -67,6 +69,7 @@ pub fn parse(text: &str) -> Result<ExCommand, String> {
         "wq" | "wqa" | "wqall" | "xa" | "xall" => ExCommand::WriteQuit,
         "x" | "xi" | "xit" | "exi" | "exit" => ExCommand::Exit,
         "q" | "quit" | "qa" | "qall" | "quita" | "quitall" => ExCommand::Quit { force: bang },
+        "vs" | "vsp" | "vsplit" => ExCommand::VerticalSplit,
         _ => return Err(not_a_command()),
     })
 }
@@ -159,6 +162,7 @@ fn substitute(range: LineRange, text: &str) -> Result<ExCommand, String> {
         replacement,
         global,
         confirm,
+        syntax: ReplacementSyntax::Vim,
     }))
 }
 

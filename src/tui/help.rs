@@ -2,13 +2,13 @@
 //! of date with the user's overrides.
 
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::KeyCode;
+use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
 use crate::tui::compositor::{
-    Component, Context, Event, EventResult, RenderContext, centered, close_layer,
+    Component, Context, Event, EventResult, RenderContext, UiCommand, centered, close_layer,
 };
 use crate::tui::keymap::Action;
 
@@ -38,6 +38,12 @@ impl HelpOverlay {
     }
 }
 
+/// Closes help and opens the command palette with `query` typed.
+fn run(query: String, cx: &mut Context<'_>) -> EventResult {
+    cx.commands.push(UiCommand::OpenPalette(query));
+    EventResult::Consumed(Some(close_layer(HelpOverlay::ID)))
+}
+
 impl Component for HelpOverlay {
     fn handle_event(&mut self, event: &Event, cx: &mut Context<'_>) -> EventResult {
         let Event::Key(key) = event else {
@@ -58,6 +64,15 @@ impl Component for HelpOverlay {
             KeyCode::Up | KeyCode::Char('k') => self.scroll = self.scroll.saturating_sub(1),
             KeyCode::PageDown | KeyCode::Char(' ') => self.scroll += 10,
             KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(10),
+            // The "run" side: enter, or typing a name, runs an action from the palette.
+            KeyCode::Enter => return run(String::new(), cx),
+            KeyCode::Char(c)
+                if !key
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
+                return run(c.to_string(), cx);
+            }
             _ => {}
         }
         EventResult::Consumed(None)
@@ -74,7 +89,10 @@ impl Component for HelpOverlay {
         Clear.render(popup, buf);
         let block = Block::bordered()
             .border_type(BorderType::Rounded)
-            .title(format!(" Keys ({} keymap) — esc closes ", cx.keymap.name()))
+            .title(format!(
+                " Keys ({} keymap) — type to run an action · esc closes ",
+                cx.keymap.name()
+            ))
             .style(style);
         let inner = block.inner(popup);
         block.render(popup, buf);

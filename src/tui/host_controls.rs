@@ -3,7 +3,7 @@
 //! verification code.
 //!
 //! These layers only ask; the event loop carries the requests to the host session
-//! (`AppCommand::Admit` and friends), which enforces them. The same session card shows a
+//! (`AppCommand::Host` with the `HostCommand` the headless console sends too), which enforces them. The same session card shows a
 //! participant their verification code, without the link.
 
 use ratatui::buffer::Buffer;
@@ -13,6 +13,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget, Wrap};
 
+use crate::host_control::HostCommand;
 use crate::protocol::ParticipantId;
 use crate::protocol::message::Role;
 use crate::tui::compositor::{
@@ -36,21 +37,21 @@ pub fn join_request_picker(request: &JoinRequest) -> Picker {
     let items = vec![
         PickerItem {
             label: "Admit as editor".into(),
-            command: AppCommand::Admit {
+            command: AppCommand::Host(HostCommand::Admit {
                 participant,
                 role: Role::Editor,
-            },
+            }),
         },
         PickerItem {
             label: "Admit read-only (can look, hover and search; cannot edit)".into(),
-            command: AppCommand::Admit {
+            command: AppCommand::Host(HostCommand::Admit {
                 participant,
                 role: Role::ReadOnly,
-            },
+            }),
         },
         PickerItem {
             label: "Refuse".into(),
-            command: AppCommand::Refuse { participant },
+            command: AppCommand::Host(HostCommand::Refuse { participant }),
         },
     ];
     Picker::menu(
@@ -61,13 +62,44 @@ pub fn join_request_picker(request: &JoinRequest) -> Picker {
     )
 }
 
+/// The prompt shown when ignore files changed during the session (`paths`): what they
+/// hid at the start stays hidden unless the host adopts them as they are now. Keeping is
+/// first, so an Enter meant for something else never unhides a file.
+pub fn ignore_files_prompt(paths: &[String]) -> Picker {
+    let names = paths.join(", ");
+    let items = vec![
+        PickerItem {
+            label: "Keep hiding what they hid at the start".into(),
+            command: AppCommand::IgnoreFiles { adopt: false },
+        },
+        adopt_ignore_files_item(&names),
+    ];
+    Picker::menu(IGNORE_FILES_PROMPT, &format!("{names} changed"), items, "")
+}
+
+/// The choice that adopts the changed ignore files `names`.
+fn adopt_ignore_files_item(names: &str) -> PickerItem {
+    PickerItem {
+        label: format!(
+            "Adopt {names} as it is now (files it no longer hides become visible to everyone)"
+        ),
+        command: AppCommand::IgnoreFiles { adopt: true },
+    }
+}
+
+pub const IGNORE_FILES_PROMPT: &str = "ignore-files-changed";
 const JOIN_PICKER: &str = "join-request";
 const PEOPLE_MENU: &str = "people-menu";
 const PERSON_MENU: &str = "person-menu";
 
 /// The host's people menu: who waits to join, then who is in; choosing one opens what
-/// can be done with them.
-pub fn people_menu(pending: &[JoinRequest], people: &[PersonView]) -> Picker {
+/// can be done with them. Ignore files that changed and were not adopted yet
+/// (`ignore_files_changed`) can be adopted from here too.
+pub fn people_menu(
+    pending: &[JoinRequest],
+    people: &[PersonView],
+    ignore_files_changed: &[String],
+) -> Picker {
     let waiting = pending.iter().map(|request| PickerItem {
         label: format!("{}  (asks to join)", request.name),
         command: AppCommand::ManagePerson(request.participant),
@@ -92,10 +124,12 @@ pub fn people_menu(pending: &[JoinRequest], people: &[PersonView]) -> Picker {
             ),
             command: AppCommand::ManagePerson(person.id),
         });
+    let adopt = (!ignore_files_changed.is_empty())
+        .then(|| adopt_ignore_files_item(&ignore_files_changed.join(", ")));
     Picker::menu(
         PEOPLE_MENU,
         "People",
-        waiting.chain(present).collect(),
+        waiting.chain(present).chain(adopt).collect(),
         "nobody else is here yet; share the link (F2 shows it)",
     )
 }
@@ -115,18 +149,18 @@ pub fn person_menu(
     let role_change = if person.read_only {
         PickerItem {
             label: "Let them edit".into(),
-            command: AppCommand::SetRole {
+            command: AppCommand::Host(HostCommand::SetRole {
                 participant: id,
                 role: Role::Editor,
-            },
+            }),
         }
     } else {
         PickerItem {
             label: "Make read-only".into(),
-            command: AppCommand::SetRole {
+            command: AppCommand::Host(HostCommand::SetRole {
                 participant: id,
                 role: Role::ReadOnly,
-            },
+            }),
         }
     };
     let items = vec![
@@ -135,10 +169,27 @@ pub fn person_menu(
             command: AppCommand::Follow(id),
         },
         role_change,
+        if person.terminal_writer {
+            PickerItem {
+                label: "Stop them typing in shared terminals".into(),
+                command: AppCommand::Host(HostCommand::SetTerminalWriter {
+                    participant: id,
+                    allowed: false,
+                }),
+            }
+        } else {
+            PickerItem {
+                label: "Let them type in shared terminals (they run commands as you on this machine; hidden-file rules do not apply in a shell)".into(),
+                command: AppCommand::Host(HostCommand::SetTerminalWriter {
+                    participant: id,
+                    allowed: true,
+                }),
+            }
+        },
         PickerItem {
             label: "Remove from the session (new keys for everyone else; their link stops working)"
                 .into(),
-            command: AppCommand::Remove { participant: id },
+            command: AppCommand::Host(HostCommand::Remove { participant: id }),
         },
     ];
     Some(Picker::menu(PERSON_MENU, &person.name, items, ""))
@@ -252,6 +303,7 @@ mod tests {
             file: Some("src/main.rs".into()),
             following: None,
             read_only,
+            terminal_writer: false,
             is_host: false,
             is_you,
             latency_ms: None,
@@ -265,7 +317,7 @@ mod tests {
             name: "mallory".into(),
         }];
         let people = [person(1, "me", false, true), person(2, "ada", true, false)];
-        let menu = people_menu(&pending, &people);
+        let menu = people_menu(&pending, &people, &[]);
         assert_eq!(
             menu.matched_labels(),
             [
@@ -273,6 +325,22 @@ mod tests {
                 "ada  (read-only, in src/main.rs)"
             ]
         );
+    }
+
+    #[test]
+    fn changed_ignore_files_are_kept_by_default_and_adoptable_from_the_people_menu() {
+        let changed = [".gitignore".to_owned()];
+        let prompt = ignore_files_prompt(&changed);
+        let labels = prompt.matched_labels();
+        assert!(labels[0].starts_with("Keep hiding"), "{labels:?}");
+        assert!(
+            labels[1].starts_with("Adopt .gitignore as it is now"),
+            "{labels:?}"
+        );
+        let menu = people_menu(&[], &[], &changed);
+        assert_eq!(menu.matched_labels().len(), 1);
+        assert!(menu.matched_labels()[0].starts_with("Adopt .gitignore"));
+        assert!(people_menu(&[], &[], &[]).matched_labels().is_empty());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::tui::theme::Theme;
 
 /// One place: where it is, the text shown after it, and what of that text to highlight.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
+pub struct LocationRow {
     pub path: String,
     /// 0-based line and char column.
     pub position: LineCol,
@@ -34,7 +34,7 @@ pub struct Location {
     pub mark: Option<(char, &'static str)>,
 }
 
-impl Location {
+impl LocationRow {
     /// `path:line:col`, 1-based as editors and compilers print it.
     pub fn place(&self) -> String {
         format!(
@@ -59,7 +59,7 @@ impl Location {
 pub fn draw_row(
     buf: &mut Buffer,
     (x, y, right): (u16, u16, u16),
-    location: &Location,
+    location: &LocationRow,
     row_style: Style,
     theme: &Theme,
 ) {
@@ -156,7 +156,7 @@ pub fn draw_popup_frame(popup: Rect, buf: &mut Buffer, title: &str, style: Style
 pub fn draw_list_row(
     buf: &mut Buffer,
     row: Rect,
-    location: &Location,
+    location: &LocationRow,
     selected: bool,
     style: Style,
     theme: &Theme,
@@ -205,11 +205,25 @@ pub fn list_key(key: &ratatui::crossterm::event::KeyEvent) -> Option<isize> {
     })
 }
 
+/// Where the selection of a list of `count` rows goes on `key`: Home, End, or a step
+/// [`list_key`] knows; any other key leaves it at `selected`.
+pub fn move_in_list(
+    selected: usize,
+    key: &ratatui::crossterm::event::KeyEvent,
+    count: usize,
+) -> usize {
+    match key.code {
+        KeyCode::Home => 0,
+        KeyCode::End => count.saturating_sub(1),
+        _ => list_key(key).map_or(selected, |delta| step(selected, delta, count)),
+    }
+}
+
 /// A popup listing places; Enter goes to the selected one and closes the list.
 pub struct LocationList {
     id: &'static str,
     title: String,
-    items: Vec<Location>,
+    items: Vec<LocationRow>,
     selected: usize,
     empty_text: String,
 }
@@ -217,7 +231,7 @@ pub struct LocationList {
 impl LocationList {
     pub const REFERENCES: &'static str = "references";
 
-    pub fn new(id: &'static str, title: &str, items: Vec<Location>, empty_text: &str) -> Self {
+    pub fn new(id: &'static str, title: &str, items: Vec<LocationRow>, empty_text: &str) -> Self {
         Self {
             id,
             title: title.into(),
@@ -227,16 +241,16 @@ impl LocationList {
         }
     }
 
-    pub fn items(&self) -> &[Location] {
+    pub fn items(&self) -> &[LocationRow] {
         &self.items
     }
 
-    pub fn selected(&self) -> Option<&Location> {
+    pub fn selected(&self) -> Option<&LocationRow> {
         self.items.get(self.selected)
     }
 
     /// Replaces the rows (an answer arrived), keeping the selection on the same place.
-    pub fn set_items(&mut self, items: Vec<Location>, empty_text: &str) {
+    pub fn set_items(&mut self, items: Vec<LocationRow>, empty_text: &str) {
         let keep = self
             .selected()
             .map(|item| (item.path.clone(), item.position));
@@ -275,13 +289,7 @@ impl Component for LocationList {
                             return EventResult::Consumed(Some(close));
                         }
                     }
-                    KeyCode::Home => self.selected = 0,
-                    KeyCode::End => self.selected = self.items.len().saturating_sub(1),
-                    _ => {
-                        if let Some(delta) = list_key(key) {
-                            self.selected = step(self.selected, delta, self.items.len());
-                        }
-                    }
+                    _ => self.selected = move_in_list(self.selected, key, self.items.len()),
                 }
                 EventResult::Consumed(None)
             }
@@ -326,7 +334,7 @@ impl Component for LocationList {
 mod tests {
     use super::*;
 
-    fn row_text(location: &Location, width: u16) -> String {
+    fn row_text(location: &LocationRow, width: u16) -> String {
         let theme = Theme::load_from(
             "default-dark",
             None,
@@ -340,7 +348,7 @@ mod tests {
 
     #[test]
     fn rows_drop_indentation_and_bring_a_far_match_into_view() {
-        let near = Location {
+        let near = LocationRow {
             path: "a.rs".into(),
             position: LineCol { line: 2, col: 8 },
             text: "        greet(i);".into(),
@@ -351,7 +359,7 @@ mod tests {
 
         let long_line = format!("let s = \"{}\"; needle();", "x".repeat(80));
         let at = long_line.find("needle").unwrap();
-        let far = Location {
+        let far = LocationRow {
             path: "b.rs".into(),
             position: LineCol { line: 0, col: at },
             text: long_line,

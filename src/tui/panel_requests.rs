@@ -10,7 +10,9 @@ use std::ops::ControlFlow;
 use ropey::Rope;
 
 use crate::client::ClientError;
-use crate::client::request::{self, CancelSearch, ReadFile, Search, SearchProgress};
+use crate::client::request::{
+    self, CancelSearch, FileOperation, ReadFile, Replace, ReplaceProgress, Search, SearchProgress,
+};
 use crate::client::session::Session;
 use crate::protocol::FILE_CHUNK_LEN;
 use crate::protocol::message::{RequestId, Response};
@@ -28,6 +30,10 @@ pub struct PanelRequests {
     /// The latest query typed while a cancelled search winds down; sent when it has.
     next: Option<SearchQuery>,
     preview: Option<(RequestId, String)>,
+    /// The search panel's replace, until its last answer.
+    replace: Option<RequestId>,
+    /// File operations asked from the file tree, until answered.
+    file_operations: Vec<RequestId>,
 }
 
 impl PanelRequests {
@@ -62,6 +68,12 @@ impl PanelRequests {
                     self.preview = Some((id, path));
                 }
             },
+            AppCommand::WorkspaceReplace(asked) => {
+                self.replace = Some(session.ask(Replace(asked)));
+            }
+            AppCommand::FileOperation(asked) => {
+                self.file_operations.push(session.ask(FileOperation(asked)));
+            }
             other => return ControlFlow::Continue(other),
         }
         ControlFlow::Break(())
@@ -82,6 +94,13 @@ impl PanelRequests {
         }
     }
 
+    /// The replace ended: the panel says so and searches again.
+    fn replaced(&mut self, outcome: Result<String, String>, session: &mut Session, app: &mut App) {
+        for command in app.replace_finished(outcome) {
+            let _ = self.command(command, session, app);
+        }
+    }
+
     fn cancel_search(&mut self, session: &mut Session) {
         if let Some(id) = self.search.take() {
             session.ask(CancelSearch(id));
@@ -92,6 +111,8 @@ impl PanelRequests {
     /// Whether response `id` answers one of our questions.
     pub fn owns(&self, id: RequestId) -> bool {
         self.search == Some(id)
+            || self.replace == Some(id)
+            || self.file_operations.contains(&id)
             || self.cancelled == Some(id)
             || self.preview.as_ref().is_some_and(|(asked, _)| *asked == id)
     }
@@ -105,7 +126,40 @@ impl PanelRequests {
         session: &mut Session,
         app: &mut App,
     ) {
-        if self.cancelled == Some(id) {
+        if self.replace == Some(id) {
+            match request::answer::<Replace>(body) {
+                // The preview is the panel's own; the summary says what was done.
+                Ok(ReplaceProgress::Changes(_)) => {}
+                Ok(ReplaceProgress::Done(summary)) => {
+                    let mut said = format!(
+                        "replaced {} match{} in {} file{}",
+                        summary.changes,
+                        if summary.changes == 1 { "" } else { "es" },
+                        summary.files,
+                        if summary.files == 1 { "" } else { "s" },
+                    );
+                    for skipped in &summary.skipped {
+                        said.push_str(&format!("; left alone {skipped}"));
+                    }
+                    self.replace = None;
+                    self.replaced(Ok(said), session, app);
+                }
+                Err(ClientError::Host(message)) => {
+                    self.replace = None;
+                    self.replaced(Err(message), session, app);
+                }
+                Err(error) => tracing::debug!("unexpected answer to a replace: {error}"),
+            }
+            if done {
+                self.replace = None;
+            }
+        } else if let Some(at) = self.file_operations.iter().position(|asked| *asked == id) {
+            self.file_operations.remove(at);
+            match request::answer::<FileOperation>(body) {
+                Ok(said) => app.message(crate::tui::status::Level::Info, said),
+                Err(error) => app.message(crate::tui::status::Level::Error, error.to_string()),
+            }
+        } else if self.cancelled == Some(id) {
             // Its results are no longer wanted; its end makes room for the next search.
             if done {
                 self.cancelled = None;

@@ -26,6 +26,8 @@ pub struct PersonView {
     /// Name of the person they follow.
     pub following: Option<String>,
     pub read_only: bool,
+    /// The host lets them type in shared terminals (shown as `⌨`).
+    pub terminal_writer: bool,
     pub is_host: bool,
     /// This is the local user.
     pub is_you: bool,
@@ -167,6 +169,9 @@ impl Widget for PeopleWidget<'_> {
             if person.read_only {
                 put(" read-only", base.patch(theme.get("warning")), &mut x);
             }
+            if person.terminal_writer {
+                put(" ⌨", base.patch(theme.get("warning")), &mut x);
+            }
             if self.following == Some(person.id) {
                 put(
                     " ◆ following",
@@ -266,6 +271,7 @@ mod tests {
             file: None,
             following: None,
             read_only: false,
+            terminal_writer: false,
             is_host: id == 0,
             is_you: false,
             latency_ms,

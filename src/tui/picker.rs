@@ -46,6 +46,8 @@ pub struct Picker {
     /// A menu: choices keep the order given (typing still filters) and the popup is
     /// only as tall as the choices.
     menu: bool,
+    /// Among equal scores, the order given (recent first) rather than the shortest.
+    ties_in_given_order: bool,
 }
 
 impl Picker {
@@ -63,6 +65,7 @@ impl Picker {
             matcher: Matcher::new(Config::DEFAULT.match_paths()),
             empty_text: empty_text.into(),
             menu: false,
+            ties_in_given_order: false,
         };
         picker.refilter();
         picker
@@ -72,6 +75,15 @@ impl Picker {
     pub fn menu(id: &'static str, title: &str, items: Vec<PickerItem>, empty_text: &str) -> Self {
         let mut picker = Self::new(id, title, items, empty_text);
         picker.menu = true;
+        picker.refilter();
+        picker
+    }
+
+    /// A long list ranked by score, the order given breaking ties (the command palette:
+    /// recently used first).
+    pub fn ranked(id: &'static str, title: &str, items: Vec<PickerItem>, empty_text: &str) -> Self {
+        let mut picker = Self::new(id, title, items, empty_text);
+        picker.ties_in_given_order = true;
         picker.refilter();
         picker
     }
@@ -131,6 +143,8 @@ impl Picker {
             .collect();
         if self.menu {
             matches.sort_by_key(|m| m.item);
+        } else if self.ties_in_given_order {
+            matches.sort_by(|a, b| b.score.cmp(&a.score).then(a.item.cmp(&b.item)));
         } else {
             // Best score first; among equals, shorter labels (then alphabetical) first.
             matches.sort_by(|a, b| {

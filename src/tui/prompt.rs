@@ -22,6 +22,9 @@ pub enum PromptKind {
     Search,
     /// vim's `:` command line; enter runs the command ([`crate::tui::ex`]).
     Command,
+    /// Go to a line, or a line and column (`120`, `120:5`); enter goes, as VS Code's
+    /// ctrl-g.
+    GoToLine,
 }
 
 #[derive(Debug)]
@@ -36,6 +39,7 @@ pub struct Prompt {
 impl Prompt {
     pub const ID: &'static str = "prompt";
     pub const COMMAND_ID: &'static str = "command-line";
+    pub const GO_TO_LINE_ID: &'static str = "go-to-line";
 
     pub fn new(kind: PromptKind, initial: &str) -> Self {
         let mut input = LineInput::default();
@@ -52,6 +56,7 @@ impl Prompt {
             PromptKind::Find => "find: ",
             PromptKind::Search => "/",
             PromptKind::Command => ":",
+            PromptKind::GoToLine => "go to line[:column]: ",
         }
     }
 
@@ -70,7 +75,7 @@ impl Component for Prompt {
     fn handle_event(&mut self, event: &Event, cx: &mut Context<'_>) -> EventResult {
         let id = self.id();
         let close = || Some(close_layer(id));
-        if self.kind == PromptKind::Command {
+        if matches!(self.kind, PromptKind::Command | PromptKind::GoToLine) {
             return match event {
                 Event::Key(key) => match key.code {
                     KeyCode::Esc => EventResult::Consumed(close()),
@@ -79,7 +84,11 @@ impl Component for Prompt {
                         EventResult::Consumed(close())
                     }
                     KeyCode::Enter => {
-                        cx.commands.push(UiCommand::Ex(self.input.text.clone()));
+                        let text = self.input.text.clone();
+                        cx.commands.push(match self.kind {
+                            PromptKind::GoToLine => UiCommand::GoToLine(text),
+                            _ => UiCommand::Ex(text),
+                        });
                         EventResult::Consumed(close())
                     }
                     _ => {
@@ -189,9 +198,30 @@ impl Component for Prompt {
     fn id(&self) -> &'static str {
         match self.kind {
             PromptKind::Command => Self::COMMAND_ID,
+            PromptKind::GoToLine => Self::GO_TO_LINE_ID,
             PromptKind::Find | PromptKind::Search => Self::ID,
         }
     }
+}
+
+/// What the go-to-line prompt's text names: `120`, `120:5` (or `120,5`), from 1 as
+/// shown in the status line; a leading `:` is allowed. The answer counts from 0.
+pub fn parse_line_col(text: &str) -> Result<crate::text::LineCol, String> {
+    let text = text.trim().trim_start_matches(':');
+    let (line, col) = match text.split_once([':', ',']) {
+        Some((line, col)) => (line.trim(), Some(col.trim())),
+        None => (text, None),
+    };
+    let number = |text: &str| {
+        text.parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("not a line number: {text:?} (type a line, or line:column)"))
+    };
+    Ok(crate::text::LineCol {
+        line: number(line)? - 1,
+        col: col.map(number).transpose()?.map_or(0, |col| col - 1),
+    })
 }
 
 /// The question `:s///c` asks at each match (shown selected in the text), as vim asks it.

@@ -1,6 +1,11 @@
 //! The file tree: the host's file list as folders to open and close, for browsing when
 //! you do not know a name to type into the picker. It is a layer on the left of the
 //! screen; enter opens a file (or opens/closes a folder), escape hides it.
+//!
+//! It also changes the shared folder, through the host (who checks every path and tells
+//! everyone): `a` a new file, `A` a new folder (both in the selected folder), `r` renames
+//! or moves the selected file or folder, `d` deletes it after a `y` to a question naming
+//! it. The path is typed on the tree's last row; enter asks, escape gives up.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,8 +14,10 @@ use ratatui::crossterm::event::KeyCode;
 use ratatui::layout::Rect;
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 
+use crate::protocol::message::Request;
 use crate::tui::compositor::{
-    AppCommand, Component, Context, Event, EventResult, RenderContext, UiCommand, close_layer,
+    AppCommand, Component, Context, Event, EventResult, LineInput, RenderContext, UiCommand,
+    close_layer,
 };
 use crate::tui::keymap::{Action, KeyResult};
 
@@ -26,16 +33,140 @@ struct Row {
     is_dir: bool,
 }
 
+/// A change to the shared folder being typed or confirmed on the tree's last row.
+#[derive(Debug)]
+enum Change {
+    New { folder: bool, path: LineInput },
+    Rename { from: String, to: LineInput },
+    Delete { path: String },
+}
+
+impl Change {
+    fn prompt(&self) -> (String, Option<&LineInput>) {
+        match self {
+            Change::New {
+                folder: false,
+                path,
+            } => ("new file: ".into(), Some(path)),
+            Change::New { folder: true, path } => ("new folder: ".into(), Some(path)),
+            Change::Rename { to, .. } => ("rename to: ".into(), Some(to)),
+            Change::Delete { path } => (format!("delete {path}? y/n"), None),
+        }
+    }
+
+    /// The request to send once the path is typed (enter) or the deletion confirmed.
+    fn request(&self) -> Option<Request> {
+        let typed = |input: &LineInput| {
+            Some(crate::protocol::message::normal_path(&input.text)).filter(|p| !p.is_empty())
+        };
+        Some(match self {
+            Change::New { folder, path } => Request::CreatePath {
+                path: typed(path)?,
+                folder: *folder,
+                content: String::new(),
+            },
+            Change::Rename { from, to } => Request::MovePath {
+                from: from.clone(),
+                to: typed(to)?,
+            },
+            Change::Delete { path } => Request::DeletePath { path: path.clone() },
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct FileTree {
     /// Folder path -> its entries (name, is_dir), sorted folders first.
     children: BTreeMap<String, Vec<(String, bool)>>,
     open: BTreeSet<String>,
     selected: usize,
+    change: Option<Change>,
 }
 
 impl FileTree {
     pub const ID: &'static str = "file-tree";
+
+    /// The host's file list changed: show the new one, keeping the open folders and the
+    /// selected entry where it still is.
+    pub fn set_paths(&mut self, paths: &[String]) {
+        let selected = self.rows().get(self.selected).map(|row| row.path.clone());
+        let fresh = Self::new(paths);
+        self.children = fresh.children;
+        let rows = self.rows();
+        self.selected = selected
+            .and_then(|path| rows.iter().position(|row| row.path == path))
+            .unwrap_or(self.selected.min(rows.len().saturating_sub(1)));
+    }
+
+    /// Keys while a change is typed or confirmed.
+    fn change_key(
+        &mut self,
+        key: &ratatui::crossterm::event::KeyEvent,
+        cx: &mut Context<'_>,
+    ) -> EventResult {
+        let Some(change) = self.change.as_mut() else {
+            return EventResult::Ignored(None);
+        };
+        let send = match (&mut *change, key.code) {
+            (_, KeyCode::Esc) => false,
+            (Change::Delete { .. }, KeyCode::Char('y' | 'Y')) | (_, KeyCode::Enter) => true,
+            (Change::Delete { .. }, _) => false,
+            (Change::New { path: input, .. } | Change::Rename { to: input, .. }, _) => {
+                input.handle_key(key);
+                return EventResult::Consumed(None);
+            }
+        };
+        // Asked or given up, the row goes back to the tree.
+        if let Some(change) = self.change.take()
+            && send
+            && let Some(request) = change.request()
+        {
+            cx.commands
+                .push(UiCommand::App(AppCommand::FileOperation(request)));
+        }
+        EventResult::Consumed(None)
+    }
+
+    /// Starts typing or confirming a change about `row` (the selected entry).
+    fn start_change(&mut self, code: KeyCode, row: &Row) -> bool {
+        // New entries go into the selected folder, or beside the selected file.
+        let folder = if row.is_dir {
+            row.path.clone()
+        } else {
+            row.path
+                .rsplit_once('/')
+                .map_or(String::new(), |(parent, _)| parent.to_owned())
+        };
+        let filled = |text: &str| {
+            let mut input = LineInput::default();
+            input.insert(text);
+            input
+        };
+        let inside = if folder.is_empty() {
+            String::new()
+        } else {
+            format!("{folder}/")
+        };
+        self.change = Some(match code {
+            KeyCode::Char('a') => Change::New {
+                folder: false,
+                path: filled(&inside),
+            },
+            KeyCode::Char('A') => Change::New {
+                folder: true,
+                path: filled(&inside),
+            },
+            KeyCode::Char('r') => Change::Rename {
+                from: row.path.clone(),
+                to: filled(&row.path),
+            },
+            KeyCode::Char('d') => Change::Delete {
+                path: row.path.clone(),
+            },
+            _ => return false,
+        });
+        true
+    }
 
     pub fn new(paths: &[String]) -> Self {
         let mut children: BTreeMap<String, BTreeSet<(bool, String)>> = BTreeMap::new();
@@ -65,6 +196,7 @@ impl FileTree {
             children,
             open: BTreeSet::new(),
             selected: 0,
+            change: None,
         }
     }
 
@@ -123,6 +255,9 @@ impl Component for FileTree {
         let Event::Key(key) = event else {
             return EventResult::Ignored(None);
         };
+        if self.change.is_some() {
+            return self.change_key(key, cx);
+        }
         let mut keymap = cx.keymap.clone();
         if let KeyResult::Action(Action::ToggleFileTree | Action::Quit) =
             keymap.handle(keymap.initial_mode(), key)
@@ -134,12 +269,25 @@ impl Component for FileTree {
             .get(self.selected.min(rows.len().saturating_sub(1)))
             .cloned()
         else {
-            return if key.code == KeyCode::Esc {
-                close()
-            } else {
-                EventResult::Consumed(None)
+            return match key.code {
+                KeyCode::Esc => close(),
+                // An empty folder: a first file can still be made.
+                KeyCode::Char('a' | 'A') => {
+                    let root = Row {
+                        depth: 0,
+                        name: String::new(),
+                        path: String::new(),
+                        is_dir: true,
+                    };
+                    self.start_change(key.code, &root);
+                    EventResult::Consumed(None)
+                }
+                _ => EventResult::Consumed(None),
             };
         };
+        if self.start_change(key.code, &row) {
+            return EventResult::Consumed(None);
+        }
         match key.code {
             KeyCode::Esc => return close(),
             KeyCode::Up | KeyCode::Char('k') => self.selected = self.selected.saturating_sub(1),
@@ -209,6 +357,38 @@ impl Component for FileTree {
             buf.set_style(Rect::new(inner.x, y, inner.width, 1), row_style);
             buf.set_stringn(inner.x, y, text, inner.width as usize, row_style);
         }
+        if let Some(change) = &self.change
+            && inner.height > 0
+        {
+            let y = inner.bottom() - 1;
+            let (label, input) = change.prompt();
+            let line = Rect::new(inner.x, y, inner.width, 1);
+            Clear.render(line, buf);
+            buf.set_style(line, style.patch(theme.get("ui.menu.selected")));
+            let text = format!("{label}{}", input.map_or("", |input| input.text.as_str()));
+            buf.set_stringn(
+                inner.x,
+                y,
+                text,
+                inner.width as usize,
+                style.patch(theme.get("ui.menu.selected")),
+            );
+        }
+    }
+
+    fn cursor(&self, area: Rect) -> Option<ratatui::layout::Position> {
+        let change = self.change.as_ref()?;
+        let (label, input) = change.prompt();
+        let input = input?;
+        let inner = Self::area(area);
+        let x = inner.x
+            + (unicode_width::UnicodeWidthStr::width(label.as_str()) + input.cursor_col()) as u16;
+        let y = (inner.y + inner.height).checked_sub(1)?;
+        (x < inner.right()).then_some(ratatui::layout::Position::new(x, y))
+    }
+
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
     }
 
     fn id(&self) -> &'static str {
@@ -260,5 +440,79 @@ mod tests {
         );
         let tree = FileTree::new(&paths);
         assert_eq!(tree.visible(), vec!["docs/", "src/", "README.md"]);
+    }
+
+    #[test]
+    fn a_new_file_folder_rename_and_confirmed_delete_ask_the_host() {
+        let paths: Vec<String> = ["src/main.rs", "README.md"].map(String::from).to_vec();
+        let keymap = Keymap::load_from("vim", None).unwrap();
+        let mut compositor = Compositor::new();
+        compositor.push(Box::new(FileTree::new(&paths)));
+        let mut press = |code| {
+            let mut commands = Vec::new();
+            let mut cx = Context {
+                commands: &mut commands,
+                keymap: &keymap,
+            };
+            compositor.handle_event(
+                &Event::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+                &mut cx,
+            );
+            commands
+        };
+        let asked = |request| vec![UiCommand::App(AppCommand::FileOperation(request))];
+        let typed = |press: &mut dyn FnMut(KeyCode) -> Vec<UiCommand>, text: &str| {
+            for c in text.chars() {
+                assert!(press(KeyCode::Char(c)).is_empty(), "typing asks nothing");
+            }
+        };
+        // On src/ (the first row): `a` starts in it.
+        assert!(press(KeyCode::Char('a')).is_empty());
+        typed(&mut press, "lib.rs");
+        assert_eq!(
+            press(KeyCode::Enter),
+            asked(Request::CreatePath {
+                path: "src/lib.rs".into(),
+                folder: false,
+                content: String::new()
+            })
+        );
+        press(KeyCode::Char('A'));
+        typed(&mut press, "docs");
+        assert_eq!(
+            press(KeyCode::Enter),
+            asked(Request::CreatePath {
+                path: "src/docs".into(),
+                folder: true,
+                content: String::new()
+            })
+        );
+        // Escape gives up; `j`, typed in the path, is text, not a move.
+        press(KeyCode::Char('r'));
+        typed(&mut press, "j");
+        assert!(press(KeyCode::Esc).is_empty());
+        press(KeyCode::Down);
+        press(KeyCode::Char('r'));
+        for _ in 0.."README.md".len() {
+            press(KeyCode::Backspace);
+        }
+        typed(&mut press, "docs/README.md");
+        assert_eq!(
+            press(KeyCode::Enter),
+            asked(Request::MovePath {
+                from: "README.md".into(),
+                to: "docs/README.md".into()
+            })
+        );
+        // Delete asks first: any key but `y` keeps the file.
+        press(KeyCode::Char('d'));
+        assert!(press(KeyCode::Char('n')).is_empty());
+        press(KeyCode::Char('d'));
+        assert_eq!(
+            press(KeyCode::Char('y')),
+            asked(Request::DeletePath {
+                path: "README.md".into()
+            })
+        );
     }
 }

@@ -96,6 +96,8 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 pub struct CuttableProxy {
     pub address: SocketAddr,
     cut: tokio::sync::broadcast::Sender<()>,
+    /// New connections are closed at once until then (`cut_for`).
+    refusing_until: Arc<Mutex<Option<std::time::Instant>>>,
 }
 
 impl CuttableProxy {
@@ -104,8 +106,17 @@ impl CuttableProxy {
         let address = listener.local_addr().unwrap();
         let (cut, _) = tokio::sync::broadcast::channel(4);
         let cut_sender = cut.clone();
+        let refusing_until = Arc::new(Mutex::new(None));
+        let refusing = refusing_until.clone();
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
+                let refused = refusing
+                    .lock()
+                    .unwrap()
+                    .is_some_and(|until| std::time::Instant::now() < until);
+                if refused {
+                    continue;
+                }
                 let mut cut = cut_sender.subscribe();
                 tokio::spawn(async move {
                     let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
@@ -118,12 +129,23 @@ impl CuttableProxy {
                 });
             }
         });
-        CuttableProxy { address, cut }
+        CuttableProxy {
+            address,
+            cut,
+            refusing_until,
+        }
     }
 
     /// Drops every connection through the proxy, as a network failure would.
     pub fn cut(&self) {
         let _ = self.cut.send(());
+    }
+
+    /// Cuts, and closes every new connection at once for `outage`: the network stays down
+    /// a while, so whoever was cut off is away that long before getting back.
+    pub fn cut_for(&self, outage: std::time::Duration) {
+        *self.refusing_until.lock().unwrap() = Some(std::time::Instant::now() + outage);
+        self.cut();
     }
 }
 

@@ -141,6 +141,11 @@ impl HeadlessHost {
     /// Shares `project`; with `home`, the host runs with that HOME (no user config). Without
     /// it, the host keeps the real one (where language servers are installed).
     pub fn start(project: &Path, home: Option<&Path>) -> Self {
+        Self::start_with(project, home, &[])
+    }
+
+    /// As `start`, with more arguments for `cotype host` (after the folder).
+    pub fn start_with(project: &Path, home: Option<&Path>, more: &[&str]) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_cotype"));
         command
             .args([
@@ -150,6 +155,7 @@ impl HeadlessHost {
                 "--name",
                 "hostie",
             ])
+            .args(more)
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         if let Some(home) = home {

@@ -21,6 +21,7 @@ impl Session {
                 }
             }
             Message::Event(event) => self.on_event(from, event),
+            Message::Terminal(terminal) => self.on_terminal(from, terminal),
             // Key updates are the driver's business (it owns the keys).
             Message::Hello(_)
             | Message::Welcome(_)
@@ -75,6 +76,11 @@ impl Session {
                     document.unsaved = unsaved;
                     self.events.push_back(SessionEvent::Unsaved { path });
                 }
+            }
+            Event::FileRenamed { from: old, to } => {
+                self.follow_rename(&old, &to);
+                self.events
+                    .push_back(SessionEvent::Host(Event::FileRenamed { from: old, to }));
             }
             other => self.events.push_back(SessionEvent::Host(other)),
         }
@@ -284,6 +290,51 @@ impl Session {
                     body: Request::Save { path },
                 },
             ));
+        }
+    }
+}
+
+/// `path` after `from` (a file, or a folder with everything under it) became `to`.
+pub fn renamed_path(path: &str, from: &str, to: &str) -> Option<String> {
+    if path == from {
+        return Some(to.to_owned());
+    }
+    let rest = path.strip_prefix(from)?.strip_prefix('/')?;
+    Some(format!("{to}/{rest}"))
+}
+
+impl Session {
+    /// A file or folder was renamed on the host: our documents of it (open, loading,
+    /// being caught up or saved) are known by their new paths from now on.
+    fn follow_rename(&mut self, from: &str, to: &str) {
+        fn rekey<T>(map: &mut HashMap<String, T>, from: &str, to: &str) {
+            let moved: Vec<String> = map
+                .keys()
+                .filter(|path| renamed_path(path, from, to).is_some())
+                .cloned()
+                .collect();
+            for path in moved {
+                if let (Some(value), Some(new)) = (map.remove(&path), renamed_path(&path, from, to))
+                {
+                    map.insert(new, value);
+                }
+            }
+        }
+        rekey(&mut self.documents, from, to);
+        rekey(&mut self.loading, from, to);
+        rekey(&mut self.catching_up, from, to);
+        for pending in self.pending.values_mut() {
+            if let Pending::Open { path, .. } | Pending::CatchUp { path } | Pending::Save { path } =
+                pending
+                && let Some(new) = renamed_path(path, from, to)
+            {
+                *path = new;
+            }
+        }
+        for (path, _) in &mut self.saves_after_sync {
+            if let Some(new) = renamed_path(path, from, to) {
+                *path = new;
+            }
         }
     }
 }

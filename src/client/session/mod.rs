@@ -22,6 +22,9 @@ use crate::text::{Client, Operation, OtError, RemoteOutcome};
 
 mod incoming;
 mod responses;
+mod terminals;
+
+pub use incoming::renamed_path;
 
 /// One open document.
 pub struct ClientDocument {
@@ -128,6 +131,15 @@ pub enum SessionEvent {
     },
     /// Any other event from the host (diagnostics, files changed on disk…).
     Host(Event),
+    /// A shared terminal changed (`None`: who may type); see `Session::terminals`.
+    Terminal {
+        id: Option<crate::protocol::message::TerminalId>,
+    },
+    /// The host refused our keystrokes.
+    TerminalRefused {
+        id: crate::protocol::message::TerminalId,
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -193,6 +205,8 @@ pub struct Session {
     /// Saves asked for while our edits to the file were unconfirmed: sent once the host
     /// has them all, so a save never writes less than what we typed before it.
     saves_after_sync: Vec<(String, RequestId)>,
+    /// Shared terminals: which exist, who may type, the screens we watch.
+    pub terminals: crate::client::terminals::ClientTerminals,
 }
 
 impl Session {
@@ -211,6 +225,7 @@ impl Session {
             events: VecDeque::new(),
             catching_up: HashMap::new(),
             saves_after_sync: Vec::new(),
+            terminals: Default::default(),
         }
     }
 
@@ -244,6 +259,14 @@ impl Session {
     /// Sends a request whose responses arrive as `SessionEvent::Response`.
     pub fn request(&mut self, body: Request) -> RequestId {
         self.send_request(body, Pending::Owner)
+    }
+
+    /// Sends again, under the same id, a request of ours whose answer died with the
+    /// host's old connection (`resynchronize` forgot it): for a caller still waiting.
+    pub fn repeat_request(&mut self, id: RequestId, body: Request) {
+        self.pending.insert(id, Pending::Owner);
+        self.outbox
+            .push_back((Route::Host, Message::Request { id, body }));
     }
 
     /// Sends a typed request; read its answers with `client::request::answer::<R>`.
@@ -381,6 +404,8 @@ impl Session {
         for path in paths {
             self.catch_up(&path);
         }
+        let rewatch = self.terminals.rewatch();
+        self.send_terminal(rewatch);
     }
 
     /// Asks the host for the edits to `path` after the revision our copy has; what

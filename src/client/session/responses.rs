@@ -83,6 +83,16 @@ impl Session {
         loading.rope.append(Rope::from_str(piece));
         loading.received_bytes += piece.len() as u64;
         if !done {
+            // Taken: the host sends the next piece (it keeps only a few on the way).
+            let taken = self.next_request;
+            self.next_request += 1;
+            self.outbox.push_back((
+                Route::Host,
+                Message::Request {
+                    id: taken,
+                    body: Request::DocumentTextTaken { open: id },
+                },
+            ));
             if first || loading.percent() != before {
                 self.events
                     .push_back(SessionEvent::DocumentLoading { path });

@@ -142,6 +142,7 @@ fn bens_cursor(session: &mut Session, seq: u64, revision: u64, at: usize) {
         scroll_line: 0,
         following: None,
         latency_ms: None,
+        terminal: None,
     };
     session.handle(&from(BEN, Kind::Presence), Message::Presence(presence));
 }
@@ -329,4 +330,134 @@ fn an_acknowledgement_ahead_of_our_copy_waits_for_the_catch_up() {
     assert_eq!(host.rope().to_string(), "ben: hello world!");
     assert!(ana.is_synced("main.rs"));
     assert_eq!(ana.documents["main.rs"].ot.revision(), 6);
+}
+
+/// An edit that skips revisions (one was lost on the way) makes the copy ask for the ones
+/// it missed, keeping our unconfirmed typing, instead of reloading and dropping it.
+#[test]
+fn missed_edits_are_asked_for_and_our_typing_stays() {
+    use crate::text::server::{AuthoritativeDocument, SubmitOutcome};
+    let mut host = AuthoritativeDocument::new("hello world", 4);
+    let mut ana = session_with_document();
+    ana.local_edit("main.rs", Operation::insert(11, 11, "!").unwrap())
+        .unwrap();
+    let ours = match ana.take_outbox().pop() {
+        Some((_, Message::Edit(EditMessage::Submit { submission, .. }))) => submission,
+        other => panic!("expected our edit to go out, got {other:?}"),
+    };
+    let mut bens = Vec::new();
+    for (seq, word) in ["a ", "b "].into_iter().enumerate() {
+        let submission = crate::text::Submission {
+            id: EditId {
+                instance: [8; 16],
+                seq: seq as u64,
+            },
+            base_revision: host.revision(),
+            op: Operation::insert(host.rope().len_chars(), 0, word).unwrap(),
+        };
+        let SubmitOutcome::Applied(edit) = host.submit(submission).unwrap() else {
+            panic!("Ben's edit is new");
+        };
+        bens.push(edit);
+    }
+    // Revision 5 is lost on the way; 6 arrives.
+    ana.handle(
+        &from(HOST_ID, Kind::Edit),
+        Message::Edit(EditMessage::Applied {
+            edits: vec![AppliedEdit {
+                path: "main.rs".into(),
+                edit: bens[1].clone(),
+                by: BEN,
+            }],
+        }),
+    );
+    let catch_up = match ana.take_outbox().pop() {
+        Some((
+            _,
+            Message::Request {
+                id,
+                body: Request::CatchUp { revision: 4, .. },
+            },
+        )) => id,
+        other => panic!("expected a catch-up from revision 4, got {other:?}"),
+    };
+    ana.handle(
+        &from(HOST_ID, Kind::Response),
+        Message::Response {
+            id: catch_up,
+            done: true,
+            body: Response::Edits(host.edits_since(4).unwrap()),
+        },
+    );
+    assert!(
+        !std::iter::from_fn(|| ana.next_event())
+            .any(|event| matches!(event, SessionEvent::EditRefused { .. })),
+        "the copy was reloaded"
+    );
+    assert_eq!(
+        ana.documents["main.rs"].rope.to_string(),
+        "b a hello world!"
+    );
+    // Our edit is sent again after the catch-up; the host takes it once.
+    let resent = match ana.take_outbox().pop() {
+        Some((_, Message::Edit(EditMessage::Submit { submission, .. }))) => submission,
+        other => panic!("expected our edit again, got {other:?}"),
+    };
+    assert_eq!(resent.id, ours.id);
+    let SubmitOutcome::Applied(applied) = host.submit(resent).unwrap() else {
+        panic!("the host had not seen it");
+    };
+    ana.handle(
+        &from(HOST_ID, Kind::Edit),
+        Message::Edit(EditMessage::Applied {
+            edits: vec![AppliedEdit {
+                path: "main.rs".into(),
+                edit: applied,
+                by: 1,
+            }],
+        }),
+    );
+    assert!(ana.is_synced("main.rs"));
+    assert_eq!(ana.documents["main.rs"].rope, host.rope().clone());
+}
+
+/// Each piece of a document still arriving is taken back to the host, which sends the
+/// next ones only then (it keeps a few on the way): the last one needs no answer.
+#[test]
+fn each_piece_of_a_document_but_the_last_asks_the_host_for_more() {
+    let mut ana = Session::new(member(1, "ana"), vec![]);
+    let open = ana.open_document("big.txt");
+    ana.take_outbox();
+    let piece = |text: &str| Response::DocumentText {
+        revision: 2,
+        text: text.into(),
+        read_only: false,
+    };
+    for (text, done) in [("one ", false), ("two ", false), ("three", true)] {
+        let body = piece(text);
+        ana.handle(
+            &from(HOST_ID, Kind::Response),
+            Message::Response {
+                id: open,
+                done,
+                body,
+            },
+        );
+        let taken: Vec<Request> = ana
+            .take_outbox()
+            .into_iter()
+            .filter(|(route, _)| *route == Route::Host)
+            .filter_map(|(_, message)| match message {
+                Message::Request { body, .. } => Some(body),
+                _ => None,
+            })
+            .collect();
+        let expected = if done {
+            vec![]
+        } else {
+            vec![Request::DocumentTextTaken { open }]
+        };
+        assert_eq!(taken, expected, "after {text:?}");
+    }
+    assert_eq!(ana.documents["big.txt"].rope.to_string(), "one two three");
 }

@@ -487,6 +487,7 @@ impl Partner {
         let view = self.path.clone().map(|path| View {
             path,
             selection: (self.anchor, self.head),
+            extra_selections: Vec::new(),
             scroll_line: self.scroll_line,
             following: None,
         });

@@ -41,6 +41,12 @@ pub enum DocumentError {
     Save { path: String, reason: String },
 }
 
+fn not_open(path: &str) -> DocumentError {
+    DocumentError::NotOpen {
+        path: path.to_string(),
+    }
+}
+
 struct HostDocument {
     doc: AuthoritativeDocument,
     /// SHA-256 of the text as last read from or written to disk, to tell our own writes
@@ -351,12 +357,7 @@ impl Documents {
         path: &str,
         submission: Submission,
     ) -> Result<Accepted, DocumentError> {
-        let document = self
-            .open
-            .get_mut(path)
-            .ok_or_else(|| DocumentError::NotOpen {
-                path: path.to_string(),
-            })?;
+        let document = self.open.get_mut(path).ok_or_else(|| not_open(path))?;
         let id = submission.id;
         if document.recent.is_empty() {
             let first = (document.doc.revision(), document.doc.rope().clone());
@@ -393,9 +394,7 @@ impl Documents {
             .open
             .get(path)
             .map(|d| d.doc.revision())
-            .ok_or_else(|| DocumentError::NotOpen {
-                path: path.to_string(),
-            })?;
+            .ok_or_else(|| not_open(path))?;
         self.host_seq += 1;
         let submission = Submission {
             id: EditId {
@@ -412,9 +411,7 @@ impl Documents {
     }
 
     pub fn catch_up(&self, path: &str, revision: u64) -> Result<Vec<RemoteEdit>, DocumentError> {
-        let document = self.open.get(path).ok_or_else(|| DocumentError::NotOpen {
-            path: path.to_string(),
-        })?;
+        let document = self.open.get(path).ok_or_else(|| not_open(path))?;
         document.doc.edits_since(revision).map_err(|e| {
             let reason = match e {
                 CatchUpError::TooOld { .. } => {
@@ -477,18 +474,61 @@ impl Documents {
         Ok(char_to_line_col(document.doc.rope(), at))
     }
 
+    /// Documents follow a file or folder renamed from `from` to `to` (a document under a
+    /// renamed folder too): returns the (old, new) paths of those open.
+    pub fn rename(&mut self, from: &str, to: &str) -> Vec<(String, String)> {
+        let moved = |path: &str| -> Option<String> {
+            if path == from {
+                Some(to.to_owned())
+            } else {
+                let rest = path.strip_prefix(from)?.strip_prefix('/')?;
+                Some(format!("{to}/{rest}"))
+            }
+        };
+        let mut renamed = Vec::new();
+        let paths: Vec<String> = self.open.keys().cloned().collect();
+        for path in paths {
+            if let Some(new) = moved(&path)
+                && let Some(document) = self.open.remove(&path)
+            {
+                self.open.insert(new.clone(), document);
+                renamed.push((path, new));
+            }
+        }
+        let closed: Vec<String> = self.closed_at.keys().cloned().collect();
+        for path in closed {
+            if let Some(new) = moved(&path)
+                && let Some(revision) = self.closed_at.remove(&path)
+            {
+                self.closed_at.insert(new, revision);
+            }
+        }
+        renamed
+    }
+
+    /// The open documents at or under `path` whose file was deleted: their text now
+    /// differs from the disk's (nothing), so they count as unsaved and saving writes them
+    /// again. Returns their paths.
+    pub fn disk_gone(&mut self, path: &str) -> Vec<String> {
+        let prefix = format!("{path}/");
+        let mut gone = Vec::new();
+        for (open, document) in &mut self.open {
+            if open == path || open.starts_with(&prefix) {
+                document.on_disk(digest(""), 0, None);
+                document.disk_revision = u64::MAX;
+                gone.push(open.clone());
+            }
+        }
+        gone
+    }
+
     /// Writes the document to disk atomically and returns the revision saved.
     pub fn save(&mut self, path: &str) -> Result<u64, DocumentError> {
         let save_error = |reason: String| DocumentError::Save {
             path: path.to_string(),
             reason,
         };
-        let document = self
-            .open
-            .get_mut(path)
-            .ok_or_else(|| DocumentError::NotOpen {
-                path: path.to_string(),
-            })?;
+        let document = self.open.get_mut(path).ok_or_else(|| not_open(path))?;
         let target = self
             .workspace
             .resolve(path)

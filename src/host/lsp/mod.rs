@@ -27,6 +27,7 @@ pub(crate) use config::extension_of;
 pub use config::{LanguageConfig, LspConfig, ServerCommand};
 pub use trust::configures_tools;
 
+pub use crate::protocol::message::{DiagnosticTag, Severity};
 pub use crate::text::LineCol;
 
 /// The conversions every answer from a language server passes through (its URIs, its
@@ -92,20 +93,6 @@ pub struct CompletionItem {
     pub detail: Option<String>,
     /// What to insert at the cursor (plain text; we ask servers not to send snippets).
     pub insert_text: String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Severity {
-    Error,
-    Warning,
-    Information,
-    Hint,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DiagnosticTag {
-    Unnecessary,
-    Deprecated,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

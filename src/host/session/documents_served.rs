@@ -14,6 +14,23 @@ const DOCUMENT_PIECE_CHARS: usize = 128 * 1024;
 /// than a screen, little enough to read in no time.
 const DOCUMENT_HEAD_BYTES: usize = 64 * 1024;
 
+/// Pieces of a document sent ahead of the one the member last took: 1 MiB of ASCII text,
+/// enough to keep a link of 100 ms round trip busy at 10 MiB/s, little for any queue.
+const DOCUMENT_PIECES_AHEAD: usize = 8;
+
+/// A document's text on its way to a member who opened it, paced by the member.
+pub(super) struct DocumentSend {
+    /// The `OpenDocument` request it answers.
+    id: u64,
+    revision: u64,
+    rope: ropey::Rope,
+    read_only: bool,
+    /// Where the next piece starts, in chars.
+    next_char: usize,
+    /// Pieces sent that the member has not said it took.
+    unacknowledged: usize,
+}
+
 /// A broadcast of sequenced edits goes out once it holds about this many bytes of edits,
 /// well under the frame limit.
 const APPLIED_BYTES: usize = 256 * 1024;
@@ -123,6 +140,19 @@ impl HostSession {
         body: Request,
     ) -> anyhow::Result<()> {
         let reply = self.reply(from, id);
+        let body = match body {
+            Request::CloseDocument { path } => Request::CloseDocument {
+                path: self.current_path(path),
+            },
+            Request::CatchUp { path, revision } => Request::CatchUp {
+                path: self.current_path(path),
+                revision,
+            },
+            Request::Save { path } => Request::Save {
+                path: self.current_path(path),
+            },
+            other => other,
+        };
         let asked_path = match &body {
             Request::OpenDocument { path }
             | Request::CatchUp { path, .. }
@@ -149,8 +179,8 @@ impl HostSession {
         }
     }
 
-    /// Sends a document's text: its length and first screen's worth at once, then the
-    /// rest in pieces once the whole file is read.
+    /// Sends a document's text: its length and first screen's worth at once, then, once
+    /// the whole file is read, the rest in pieces as the member takes them.
     async fn open_document(&mut self, reply: &Reply, path: String) -> anyhow::Result<()> {
         let from = reply.to;
         if let Some(p) = self.participants.get(&from)
@@ -193,15 +223,104 @@ impl HostSession {
             );
             return reply.error(message).await;
         }
+        // The language servers follow the document from this revision on: edits others
+        // make while the rest of the text is on its way reach them in order.
+        if first {
+            self.language_servers_open(&path, revision, &rope).await;
+        }
         let rest = rope.byte_to_char(head.len());
-        let mut pieces = document_pieces(&rope, rest).peekable();
-        if pieces.peek().is_none() {
+        if rest == rope.len_chars() {
             reply.send(true, piece(revision, String::new())).await?;
+            return self.document_sent(from, path, revision).await;
         }
-        while let Some(text) = pieces.next() {
-            let done = pieces.peek().is_none();
-            reply.send(done, piece(revision, text)).await?;
+        // The rest goes out as the member takes it (`Request::DocumentTextTaken`): a few
+        // pieces ahead, so no queue on the way (ours, the relay's, the member's) ever
+        // holds much of a large file, and the loop serves everyone else meanwhile.
+        if let Some(p) = self.participants.get_mut(&from) {
+            p.open.insert(path.clone());
         }
+        let send = DocumentSend {
+            id: reply.id,
+            revision,
+            rope,
+            read_only,
+            next_char: rest,
+            // The first screen's worth is out already.
+            unacknowledged: 1,
+        };
+        self.document_sends.insert((from, path.clone()), send);
+        self.send_document_pieces(from, path).await
+    }
+
+    /// The member took a piece of the document opened by its request `open`: the next
+    /// one goes out.
+    pub(super) async fn document_text_taken(
+        &mut self,
+        from: ParticipantId,
+        open: u64,
+    ) -> anyhow::Result<()> {
+        let Some(path) = self
+            .document_sends
+            .iter_mut()
+            .find(|((to, _), send)| *to == from && send.id == open)
+            .map(|((_, path), send)| {
+                send.unacknowledged = send.unacknowledged.saturating_sub(1);
+                path.clone()
+            })
+        else {
+            return Ok(());
+        };
+        self.send_document_pieces(from, path).await
+    }
+
+    /// Sends pieces of `path` to `to` until `DOCUMENT_PIECES_AHEAD` are untaken, or the
+    /// last one is out.
+    async fn send_document_pieces(
+        &mut self,
+        to: ParticipantId,
+        path: String,
+    ) -> anyhow::Result<()> {
+        let key = (to, path);
+        loop {
+            let Some(send) = self.document_sends.get_mut(&key) else {
+                return Ok(());
+            };
+            if send.unacknowledged >= DOCUMENT_PIECES_AHEAD {
+                return Ok(());
+            }
+            let total = send.rope.len_chars();
+            let end = (send.next_char + DOCUMENT_PIECE_CHARS).min(total);
+            let text = send.rope.slice(send.next_char..end).to_string();
+            send.next_char = end;
+            send.unacknowledged += 1;
+            let done = end == total;
+            let (id, body) = (
+                send.id,
+                Response::DocumentText {
+                    revision: send.revision,
+                    text,
+                    read_only: send.read_only,
+                },
+            );
+            self.reply(to, id).send(done, body).await?;
+            if done {
+                let (_, path) = &key;
+                let send = self
+                    .document_sends
+                    .remove(&key)
+                    .expect("the send just used");
+                return self.document_sent(to, path.clone(), send.revision).await;
+            }
+        }
+    }
+
+    /// The member has the whole document: it is open for them.
+    async fn document_sent(
+        &mut self,
+        to: ParticipantId,
+        path: String,
+        revision: u64,
+    ) -> anyhow::Result<()> {
         // Someone's unsaved edits are in what they just got: say so, as to everyone.
         if self.documents.is_unsaved(&path) {
             let event = Event::Unsaved {
@@ -210,14 +329,10 @@ impl HostSession {
                 unsaved: true,
             };
             self.sender()
-                .send(Route::Participant(from), &Message::Event(event))
+                .send(Route::Participant(to), &Message::Event(event))
                 .await?;
         }
-        // Language servers get the text after the participant has all of it.
-        if first {
-            self.language_servers_open(&path, revision, &rope).await;
-        }
-        if let Some(p) = self.participants.get_mut(&from) {
+        if let Some(p) = self.participants.get_mut(&to) {
             p.open.insert(path);
             self.publish_people();
         }
@@ -228,6 +343,7 @@ impl HostSession {
     /// one to close a document with nothing unsaved frees it (it is read from disk again
     /// when next opened, at the same revision).
     async fn close_document(&mut self, reply: &Reply, path: String) -> anyhow::Result<()> {
+        self.document_sends.remove(&(reply.to, path.clone()));
         if let Some(p) = self.participants.get_mut(&reply.to)
             && p.open.remove(&path)
         {
@@ -287,6 +403,7 @@ impl HostSession {
             );
             return Ok(());
         };
+        let path = self.current_path(path);
         let Some(role) = self.role_of(from) else {
             return Ok(());
         };
@@ -372,15 +489,21 @@ impl HostSession {
     }
 }
 
-/// The document's text from char `from` in pieces of at most `DOCUMENT_PIECE_CHARS` chars.
-fn document_pieces(rope: &ropey::Rope, from: usize) -> impl Iterator<Item = String> + '_ {
-    let total = rope.len_chars();
-    (from..total)
-        .step_by(DOCUMENT_PIECE_CHARS)
-        .map(move |start| {
-            rope.slice(start..(start + DOCUMENT_PIECE_CHARS).min(total))
-                .to_string()
-        })
+impl HostSession {
+    /// Where a document asked for by `path` is now, after the renames members made (the
+    /// path itself when it is open or was never renamed).
+    pub(super) fn current_path(&self, mut path: String) -> String {
+        for _ in 0..16 {
+            if self.documents.is_open(&path) {
+                break;
+            }
+            match self.renamed.get(&path) {
+                Some(new) => path = new.clone(),
+                None => break,
+            }
+        }
+        path
+    }
 }
 
 /// Documents are known by one form of their path (`protocol::message::normal_path`); a

@@ -6,7 +6,7 @@ use super::*;
 /// Distinct participant colors; indexes into the theme's palette.
 const PALETTE_SIZE: u8 = 8;
 
-pub(super) struct Participant {
+pub(super) struct ParticipantState {
     pub(super) member: Member,
     pub(super) admitted: bool,
     /// From the encrypted hello: where to wrap the next epoch's secret.
@@ -114,7 +114,7 @@ impl HostSession {
         };
         self.participants.insert(
             from,
-            Participant {
+            ParticipantState {
                 member: member.clone(),
                 admitted: false,
                 public_key: hello.public_key,
@@ -186,6 +186,7 @@ impl HostSession {
             )
             .await?;
         self.tell(HostEvent::MemberJoined(member));
+        self.announce_terminals(participant).await?;
         // The newcomer has no presence of ours yet.
         self.share_latency().await
     }
@@ -244,6 +245,9 @@ impl HostSession {
                     .send(Route::Everyone, &Message::Event(Event::FilesChanged))
                     .await?;
             }
+            HostCommand::OpenTerminal { .. }
+            | HostCommand::CloseTerminal { .. }
+            | HostCommand::SetTerminalWriter { .. } => self.on_terminal_command(command).await?,
             HostCommand::End => {
                 sender.control(&ToRelay::End).await?;
                 self.tell(HostEvent::Ended);
@@ -265,6 +269,7 @@ impl HostSession {
         };
         let sender = self.sender();
         sender.control(&ToRelay::Remove { participant }).await?;
+        self.end_terminal_grant(participant).await?;
         let next_epoch = self.epoch + 1;
         let remaining: Vec<(ParticipantId, [u8; 32])> = self
             .participants
@@ -349,7 +354,11 @@ impl HostSession {
     }
 
     /// Remembers a member whose connection dropped, for its return.
-    pub(super) fn remember_departed(&mut self, participant: ParticipantId, left: &Participant) {
+    pub(super) fn remember_departed(
+        &mut self,
+        participant: ParticipantId,
+        left: &ParticipantState,
+    ) {
         if !left.admitted {
             return;
         }

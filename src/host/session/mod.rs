@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::channel::{Channel, ChannelSender, Incoming};
-use crate::crypto::{ReceivingKeys, SessionKeys};
+use crate::crypto::SessionKeys;
 use crate::host::documents::{Accepted, DiskChange, DocumentError, Documents};
 use crate::host::workspace::Workspace;
 use crate::latency::RoundTrip;
@@ -28,12 +28,15 @@ use crate::protocol::{HOST_ID, ParticipantId};
 pub use crate::host_control::{Approval, HostCommand, HostControl, HostEvent, Person};
 
 mod documents_served;
+mod file_operations;
 mod language_servers;
 mod members;
 mod relay_link;
+mod replacing;
+mod shared_terminals;
 mod watching;
 
-use members::Participant;
+use members::ParticipantState;
 use relay_link::{connection_lost, create_at_relay};
 use watching::watch_folder;
 
@@ -64,7 +67,7 @@ pub struct HostSession {
     channel: Channel,
     workspace: std::sync::Arc<Workspace>,
     name: String,
-    participants: BTreeMap<ParticipantId, Participant>,
+    participants: BTreeMap<ParticipantId, ParticipantState>,
     /// Members whose connection dropped, by their old id, until they are back.
     departed: BTreeMap<ParticipantId, members::Departed>,
     intel: crate::host::intel::Intel,
@@ -97,6 +100,13 @@ pub struct HostSession {
     /// take: they go out together once the waiting messages are handled.
     applied: Vec<AppliedEdit>,
     applied_bytes: usize,
+    /// Documents renamed by a member, old path to new: an edit or a save a member sent
+    /// before it heard of the rename reaches the document under its new path.
+    renamed: BTreeMap<String, String>,
+    /// Documents on their way to the members who opened them, by member and path.
+    document_sends: BTreeMap<(ParticipantId, String), documents_served::DocumentSend>,
+    /// Shared terminals and who may type in them.
+    terminals: crate::host::terminals::Terminals,
 }
 
 impl HostSession {
@@ -158,7 +168,10 @@ impl HostSession {
             unanswered_pings: 0,
             applied: Vec::new(),
             applied_bytes: 0,
+            renamed: BTreeMap::new(),
+            document_sends: BTreeMap::new(),
             presence_seq: 0,
+            terminals: crate::host::terminals::Terminals::new(Default::default()),
         })
     }
 
@@ -169,6 +182,11 @@ impl HostSession {
             events: self.event_receiver.take()?,
             people: self.people.subscribe(),
         })
+    }
+
+    /// Size and scrollback of the shared terminals opened from now on.
+    pub fn set_terminal_options(&mut self, options: crate::host::terminals::TerminalOptions) {
+        self.terminals = crate::host::terminals::Terminals::new(options);
     }
 
     /// For the host's own terminal UI to join as the host (`Driver::join_as`). Keep it in
@@ -331,6 +349,7 @@ impl HostSession {
                 if self.owner == Some(participant) {
                     self.owner = None;
                 }
+                self.document_sends.retain(|(to, _), _| *to != participant);
                 if let Some(left) = self.participants.remove(&participant) {
                     tracing::info!(participant, "{} left", left.member.name);
                     self.remember_departed(participant, &left);
@@ -344,6 +363,7 @@ impl HostSession {
                     }
                     // Also one who gave up waiting: the host stops asking about them.
                     self.tell(HostEvent::MemberLeft(left.member));
+                    self.end_terminal_grant(participant).await?;
                 }
             }
             FromRelay::Error { message, fatal, .. } => {
@@ -366,7 +386,10 @@ impl HostSession {
             | FromRelay::SshGatewayReady { .. }
             | FromRelay::SshOpened { .. }
             | FromRelay::SshData { .. }
-            | FromRelay::SshClosed { .. } => {}
+            | FromRelay::SshClosed { .. }
+
+            // The relay closes the connection right after; `recv` then resumes.
+            | FromRelay::Move { .. } => {}
         }
         Ok(())
     }
@@ -397,6 +420,7 @@ impl HostSession {
             }
             Message::Edit(edit) => self.on_edit(from, edit).await,
             Message::KeyUpdate(_) => Ok(()),
+            Message::Terminal(terminal) => self.on_terminal(from, terminal).await,
             Message::Welcome(_) | Message::Response { .. } | Message::Event(_) => {
                 tracing::debug!(
                     participant = from,
@@ -433,6 +457,7 @@ impl HostSession {
                 };
                 reply.send(true, answer).await?;
             }
+            Request::DocumentTextTaken { open } => self.document_text_taken(from, open).await?,
             Request::OpenDocument { .. }
             | Request::CloseDocument { .. }
             | Request::CatchUp { .. }
@@ -444,6 +469,10 @@ impl HostSession {
             | Request::Definition(_)
             | Request::References(_)
             | Request::Completion(_) => self.on_intel_request(from, id, body).await?,
+            Request::Replace(request) => self.replace(from, id, request).await?,
+            Request::CreatePath { .. } | Request::MovePath { .. } | Request::DeletePath { .. } => {
+                self.on_file_operation(from, id, body).await?
+            }
         }
         Ok(())
     }

@@ -54,6 +54,7 @@ impl HostSession {
             scroll_line: 0,
             following: None,
             latency_ms: Some(latency_ms),
+            terminal: None,
         };
         self.sender()
             .send(Route::Everyone, &Message::Presence(presence))
@@ -190,14 +191,7 @@ pub(super) async fn create_at_relay(
     identity: std::sync::Arc<crate::crypto::HostIdentity>,
     resume_token: &[u8; 32],
 ) -> anyhow::Result<Channel> {
-    let keys = SessionKeys::derive(&link.secret, &link.session);
-    let socket = crate::net::connect(link, crate::protocol::DEFAULT_MAX_FRAME).await?;
-    let mut channel = Channel::new(
-        socket,
-        keys.sending_key(0),
-        ReceivingKeys::new(0, &keys),
-        link.host_key,
-    );
+    let (mut channel, keys) = Channel::connect(link).await?;
     // Everything the host sends carries its signature: members can seal, but only the
     // host can sign.
     channel.sender.sign_as_host(identity);

@@ -112,7 +112,7 @@ impl HostSession {
     /// is told).
     async fn open_document_changed_on_disk(&mut self, path: &str) -> anyhow::Result<()> {
         let sender = self.sender();
-        match self.documents.disk_changed(path) {
+        let changed = match self.documents.disk_changed(path) {
             Ok(Some(DiskChange::Conflict)) => {
                 self.announce_unsaved([path]).await?;
                 let message = format!(
@@ -121,14 +121,7 @@ impl HostSession {
                 sender
                     .send(Route::Everyone, &Message::Event(Event::Notice { message }))
                     .await?;
-                sender
-                    .send(
-                        Route::Everyone,
-                        &Message::Event(Event::FileChanged {
-                            path: path.to_owned(),
-                        }),
-                    )
-                    .await?;
+                true
             }
             Ok(Some(DiskChange::Applied(edit))) => {
                 self.sequenced(AppliedEdit {
@@ -138,17 +131,23 @@ impl HostSession {
                 })
                 .await?;
                 self.broadcast_applied().await?;
-                sender
-                    .send(
-                        Route::Everyone,
-                        &Message::Event(Event::FileChanged {
-                            path: path.to_owned(),
-                        }),
-                    )
-                    .await?;
+                true
             }
-            Ok(None) => {}
-            Err(e) => tracing::warn!("a file changed on disk could not be merged: {e}"),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!("a file changed on disk could not be merged: {e}");
+                false
+            }
+        };
+        if changed {
+            sender
+                .send(
+                    Route::Everyone,
+                    &Message::Event(Event::FileChanged {
+                        path: path.to_owned(),
+                    }),
+                )
+                .await?;
         }
         Ok(())
     }

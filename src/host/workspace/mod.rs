@@ -41,8 +41,10 @@ use crate::host::frozen_ignores::FrozenIgnores;
 use crate::protocol::FILE_CHUNK_LEN;
 use crate::protocol::message::FileEntry;
 
+mod changes;
 mod hide;
 mod index;
+pub use changes::{ChangeError, Kind};
 use hide::HideRules;
 use index::{Index, ignore_files, walk};
 

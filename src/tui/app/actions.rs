@@ -1,6 +1,7 @@
 //! What each keymap action and each vim command-line command does to the app.
 
 use super::{App, DocumentTexts};
+use crate::host_control::HostCommand;
 use crate::tui::compositor::{AppCommand, Component};
 use crate::tui::diagnostics::DiagnosticsList;
 use crate::tui::editor::{Editor, EditorInput};
@@ -55,7 +56,10 @@ impl App {
                 self.resize(width, height);
             }
             Action::StopFollowing => self.stop_following(commands),
-            Action::AskEveryoneToFollow => commands.push(AppCommand::AskEveryoneToFollow),
+            Action::FindReplace => self.open_find_replace(documents, commands),
+            Action::SplitVertical => self.toggle_split(),
+            Action::FocusOtherPane => self.focus_other_pane(commands),
+            Action::AskEveryoneToFollow => commands.push(AppCommand::Host(HostCommand::FollowMe)),
             Action::NextTab | Action::PreviousTab | Action::CloseTab if !self.tabs.is_empty() => {
                 self.tab_action(action, commands)
             }
@@ -92,6 +96,11 @@ impl App {
                 Box::new(Prompt::new(kind, &initial))
             }
             Action::CommandLine => Box::new(Prompt::new(PromptKind::Command, "")),
+            Action::CommandPalette => {
+                self.open_palette("");
+                return true;
+            }
+            Action::GotoLine => Box::new(Prompt::new(PromptKind::GoToLine, "")),
             Action::WorkspaceSearch => Box::new(SearchPanel::new()),
             Action::DiagnosticsList => Box::new(DiagnosticsList::new(
                 self.diagnostics.rows(),
@@ -104,9 +113,11 @@ impl App {
                 Box::new(FileTree::new(&self.files))
             }
             Action::Follow => Box::new(follow_picker(&self.people)),
-            Action::ManagePeople if self.is_host() => {
-                Box::new(people_menu(&self.pending, &self.people))
-            }
+            Action::ManagePeople if self.is_host() => Box::new(people_menu(
+                &self.pending,
+                &self.people,
+                &self.ignore_files_changed,
+            )),
             Action::ManagePeople => {
                 self.messages.push(
                     Level::Info,
@@ -122,6 +133,13 @@ impl App {
         };
         self.compositor.push(layer);
         true
+    }
+
+    /// The command palette over every action, with the keys of the current mode.
+    pub(super) fn open_palette(&mut self, query: &str) {
+        let mode = self.current_mode();
+        let palette = crate::tui::palette::palette(&self.keymap, mode, &self.recent_actions, query);
+        self.compositor.push(Box::new(palette));
     }
 
     /// Asks the host about the code at the cursor (its answer comes to `intel_answer`).
@@ -188,6 +206,34 @@ impl App {
         }
     }
 
+    /// Moves the cursor to what the go-to-line prompt names, in the active file; a line
+    /// past the end goes to the last, a column past the line's end to its end.
+    pub(super) fn go_to_line(
+        &mut self,
+        text: &str,
+        documents: &impl DocumentTexts,
+        commands: &mut Vec<AppCommand>,
+    ) {
+        let at = match crate::tui::prompt::parse_line_col(text) {
+            Ok(at) => at,
+            Err(message) => return self.messages.push(Level::Error, message),
+        };
+        let Some(path) = self.active_path().map(str::to_owned) else {
+            return self
+                .messages
+                .push(Level::Info, "open a file to go to a line in it");
+        };
+        let Some(rope) = documents.rope(&path) else {
+            return;
+        };
+        let line = at.line.min(crate::tui::editor::last_line(rope));
+        let col = at
+            .col
+            .min(crate::text::position::line_content_chars(rope, line));
+        let at = crate::text::LineCol { line, col };
+        self.go_to(path, at, documents, commands);
+    }
+
     /// Runs what was typed on vim's command line.
     pub(super) fn ex_command(
         &mut self,
@@ -211,6 +257,7 @@ impl App {
         let modified = self.tabs.get(self.active).is_some_and(|tab| tab.modified);
         match command {
             ExCommand::Nothing => {}
+            ExCommand::VerticalSplit => self.toggle_split(),
             ExCommand::Write => self.action(Action::Save, documents, commands),
             ExCommand::WriteQuit | ExCommand::Exit
                 if path.is_some() && (modified || matches!(command, ExCommand::WriteQuit)) =>

@@ -44,6 +44,7 @@ impl App {
             self.quit_when_saved = None;
         }
         let before = self.view_state();
+        let extras_before = self.extra_cursors_state();
         let typed = match event {
             Event::Key(key) => match self.key(key, documents, &mut commands) {
                 ControlFlow::Break(()) => return commands,
@@ -63,7 +64,9 @@ impl App {
             self.popups_after_input(typed, documents, &commands);
         }
         let after = self.view_state();
-        if before != after
+        // Adding a cursor moves no primary one, but the others must see it.
+        let extras_moved = extras_before != self.extra_cursors_state();
+        if (before != after || extras_moved)
             && let Some((path, selection, scroll_line)) = after
         {
             commands.push(AppCommand::Presence {
@@ -204,6 +207,13 @@ impl App {
         ))
     }
 
+    /// Our extra cursors in the active file, to tell when they moved.
+    fn extra_cursors_state(&self) -> Vec<Selection> {
+        self.editor()
+            .map(|editor| editor.extra_cursors().to_vec())
+            .unwrap_or_default()
+    }
+
     pub(super) fn current_mode(&self) -> crate::tui::keymap::Mode {
         self.tabs
             .get(self.active)
@@ -238,11 +248,23 @@ impl App {
                 self.find_origin = None;
             }
             UiCommand::Ex(text) => self.ex_command(&text, documents, commands),
+            UiCommand::GoToLine(text) => self.go_to_line(&text, documents, commands),
             UiCommand::SubstituteAnswer(answer) => {
                 self.editor_input(EditorInput::SubstituteAnswer(answer), documents, commands);
                 if !self.editor().is_some_and(Editor::is_confirming_substitute) {
                     self.compositor.remove(SubstituteConfirm::ID);
                 }
+            }
+            UiCommand::FindReplace {
+                options,
+                replacement,
+                step,
+            } => self.find_replace(&options, &replacement, step, documents, commands),
+            UiCommand::FindReplaceClosed => self.file_find = None,
+            UiCommand::OpenPalette(query) => self.open_palette(&query),
+            UiCommand::App(AppCommand::RunAction(action)) => {
+                crate::tui::palette::remember(&mut self.recent_actions, action);
+                self.action(action, documents, commands);
             }
             UiCommand::App(AppCommand::Follow(id)) => {
                 self.start_following(id);
@@ -319,6 +341,7 @@ impl App {
                 | EditorInput::Paste(_)
                 | EditorInput::Substitute(_)
                 | EditorInput::SubstituteAnswer(_)
+                | EditorInput::ReplaceMatch(_)
         ) || matches!(&input, EditorInput::Action(action) if action.edits_text())
             || matches!(&input, EditorInput::Command(command) if command.is_edit());
         if is_edit && let Some(percent) = tab.loading {
@@ -373,6 +396,14 @@ impl App {
                 self.stop_following(commands);
                 self.active = index;
             }
+            return;
+        }
+        if mouse.kind == MouseEventKind::Down(MouseButton::Left)
+            && let Some((other, _)) = regions.other_pane
+            && other.contains(ratatui::layout::Position::new(mouse.column, mouse.row))
+        {
+            // A click in the other pane focuses it (the click itself places no cursor).
+            self.focus_other_pane(commands);
             return;
         }
         let area = regions.editor;

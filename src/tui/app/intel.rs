@@ -8,9 +8,9 @@ use ropey::Rope;
 use super::{App, DocumentTexts, OpenFile};
 use crate::protocol::message::{DiagnosticItem, ReferenceHit};
 use crate::protocol::search::{SearchHit, SearchQuery, SearchSummary};
-use crate::tui::compositor::AppCommand;
+use crate::tui::compositor::{AppCommand, UiCommand};
 use crate::tui::diagnostics::DiagnosticsList;
-use crate::tui::locations::{Location, LocationList};
+use crate::tui::locations::{LocationList, LocationRow};
 use crate::tui::picker::{Picker, PickerItem};
 use crate::tui::popup::{Answered, AskKind, Here, IntelAsk};
 use crate::tui::search_panel::SearchPanel;
@@ -152,6 +152,25 @@ impl App {
         }
     }
 
+    /// The host answered the search panel's replace (`Ok`: what it did): the panel
+    /// searches again. Returns the commands that takes.
+    pub fn replace_finished(&mut self, outcome: Result<String, String>) -> Vec<AppCommand> {
+        let mut ui = Vec::new();
+        match self.compositor.find_mut::<SearchPanel>(SearchPanel::ID) {
+            Some(panel) => panel.replaced(outcome, &mut ui),
+            None => ui.push(UiCommand::Notice(outcome.unwrap_or_else(|e| e))),
+        }
+        let mut commands = Vec::new();
+        for command in ui {
+            match command {
+                UiCommand::App(command) => commands.push(command),
+                UiCommand::Notice(said) => self.messages.push(Level::Info, said),
+                _ => {}
+            }
+        }
+        commands
+    }
+
     /// The open search panel's query, to ask again after a reconnect (its results cleared).
     pub fn restart_search(&mut self) -> Option<SearchQuery> {
         self.compositor
@@ -179,7 +198,7 @@ impl App {
         // Places outside the shared folder cannot be opened here; they are only counted.
         let (outside, inside): (Vec<_>, Vec<_>) =
             hits.into_iter().partition(|hit| hit.location.external);
-        let items: Vec<Location> = inside
+        let items: Vec<LocationRow> = inside
             .into_iter()
             .map(|hit| {
                 let range = hit.location.range;
@@ -188,7 +207,7 @@ impl App {
                 } else {
                     1
                 };
-                Location {
+                LocationRow {
                     path: hit.location.path,
                     position: range.start,
                     text: hit.context_line,

@@ -28,7 +28,9 @@ use crate::tui::compositor::{AppCommand, Compositor};
 use crate::tui::diagnostics::DiagnosticStore;
 use crate::tui::editor::{Editor, RemoteCursor, Selection};
 use crate::tui::highlight::Syntax;
-use crate::tui::host_controls::{JoinRequest, SessionCard, join_request_picker};
+use crate::tui::host_controls::{
+    IGNORE_FILES_PROMPT, JoinRequest, SessionCard, ignore_files_prompt, join_request_picker,
+};
 use crate::tui::keymap::{Action, Keymap};
 use crate::tui::people::PersonView;
 use crate::tui::popup::Popups;
@@ -37,10 +39,12 @@ use crate::tui::status::{ConnectionState, Level, Messages};
 use crate::tui::theme::Theme;
 
 mod actions;
+mod find_replace;
 mod follow;
 mod input;
 mod intel;
 mod render;
+mod split;
 mod tabs;
 
 /// Read access to the texts of the session's documents by path (the session owns them).
@@ -97,6 +101,8 @@ pub struct App {
     card: SessionCard,
     /// People who asked to join and wait for the host's answer (host only).
     pending: Vec<JoinRequest>,
+    /// Ignore files that changed and the host has not adopted (host only).
+    ignore_files_changed: Vec<String>,
     diagnostics: DiagnosticStore,
     /// Where to put the cursor in a file we asked the session to open (a search result).
     pending_goto: Option<(String, LineCol)>,
@@ -105,6 +111,12 @@ pub struct App {
     /// Input that edited the active file: the popups see it once the session applied the
     /// edit (with the character typed, if one was).
     popups_await_edit: Option<Option<char>>,
+    /// Two files side by side (see `split.rs`).
+    split: Option<split::Split>,
+    /// Actions run from the command palette, newest first (they head its list).
+    recent_actions: Vec<Action>,
+    /// The pattern of the open find-and-replace prompt: its matches are marked.
+    file_find: Option<regex::Regex>,
     /// Where the cursor was when vim's `/` opened: it searches from there as you type.
     find_origin: Option<Selection>,
     /// `:wq` saved this file; leave once the host says it is saved.
@@ -120,7 +132,10 @@ pub struct App {
 /// The screen regions, computed the same way for input (mouse, paging) and rendering.
 struct Regions {
     tabs: Rect,
+    /// The focused pane (all of the editor's room without a split).
     editor: Rect,
+    /// With a split: the other pane and the rule between the panes.
+    other_pane: Option<(Rect, Rect)>,
     people: Option<Rect>,
     status: Rect,
     message: Rect,
@@ -150,11 +165,15 @@ impl App {
                 verification_code: String::new(),
             },
             pending: Vec::new(),
+            ignore_files_changed: Vec::new(),
             diagnostics: DiagnosticStore::default(),
             pending_goto: None,
             popups: Popups::default(),
             popups_await_edit: None,
             find_origin: None,
+            file_find: None,
+            recent_actions: Vec::new(),
+            split: None,
             quit_when_saved: None,
             deferred: None,
             close_armed: None,
@@ -172,6 +191,11 @@ impl App {
         &self.keymap
     }
 
+    /// Where the editor is drawn (a shared terminal is shown there instead).
+    pub fn editor_area(&self) -> Rect {
+        self.regions().editor
+    }
+
     /// Where each part goes. A terminal too short for all of them gives its rows to the
     /// text first, then the status line, the message line and the tabs last: one row
     /// shows a line of the file, two add the status line, three the message line.
@@ -185,7 +209,7 @@ impl App {
             row_if(rows >= 3),
         ])
         .areas(self.size);
-        let (editor, people) = match self.people_width(middle.width) {
+        let (mut editor, people) = match self.people_width(middle.width) {
             Some(width) => {
                 let [editor, people] =
                     Layout::horizontal([Constraint::Min(1), Constraint::Length(width)])
@@ -194,9 +218,15 @@ impl App {
             }
             None => (middle, None),
         };
+        let mut other_pane = None;
+        if let Some((focused, other, rule)) = self.panes(editor) {
+            editor = focused;
+            other_pane = Some((other, rule));
+        }
         Regions {
             tabs,
             editor,
+            other_pane,
             people,
             status,
             message,
@@ -238,6 +268,13 @@ impl App {
     }
 
     pub fn set_files(&mut self, files: Vec<String>) {
+        // An open file tree shows the new list (a member created or deleted something).
+        if let Some(tree) = self
+            .compositor
+            .find_mut::<crate::tui::tree::FileTree>(crate::tui::tree::FileTree::ID)
+        {
+            tree.set_paths(&files);
+        }
         self.files = files;
     }
 
@@ -284,6 +321,33 @@ impl App {
         self.compositor
             .push(Box::new(join_request_picker(&request)));
         self.pending.push(request);
+    }
+
+    /// Ignore files changed (host only): the host is asked whether to adopt them, now or
+    /// later from the people menu.
+    pub fn ignore_files_changed(&mut self, paths: Vec<String>) {
+        self.messages.push(
+            Level::Warning,
+            format!(
+                "{} changed; the files it hid stay hidden unless you adopt it (alt-m, later)",
+                paths.join(", ")
+            ),
+        );
+        for path in paths {
+            if !self.ignore_files_changed.contains(&path) {
+                self.ignore_files_changed.push(path);
+            }
+        }
+        // One prompt, naming every file changed so far.
+        self.compositor.remove(IGNORE_FILES_PROMPT);
+        self.compositor
+            .push(Box::new(ignore_files_prompt(&self.ignore_files_changed)));
+    }
+
+    /// The host adopted the changed ignore files: nothing is left to ask about. Returns
+    /// their paths.
+    pub fn ignore_files_adopted(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.ignore_files_changed)
     }
 
     /// The host answered (or the person gave up): no longer waiting.

@@ -34,6 +34,9 @@ impl App {
             Some((tab, rope))
         });
         let cursor = self.render_editor(regions.editor, buf, documents);
+        if let Some((other, rule)) = regions.other_pane {
+            self.render_other_pane(other, rule, buf, documents);
+        }
         if let Some(area) = regions.people {
             PeopleWidget {
                 people: &self.people,
@@ -85,6 +88,7 @@ impl App {
             theme,
             remotes: &tab.remotes,
             search: self.search.as_deref(),
+            find_pattern: self.file_find.as_ref(),
         };
         let cursor = widget.cursor_position(area);
         widget.render(area, buf);

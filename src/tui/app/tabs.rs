@@ -129,6 +129,9 @@ impl App {
                 &mut self.messages,
             );
         }
+        if self.active_path() == Some(path) {
+            self.refresh_find_status(after);
+        }
         if self.active_path() == Some(path)
             && let Some(typed) = self.popups_await_edit.take()
         {
@@ -160,6 +163,10 @@ impl App {
                 after,
                 &mut self.messages,
             );
+        }
+        // The matches move and change with what others type.
+        if self.active_path() == Some(path) {
+            self.refresh_find_status(after);
         }
     }
 
@@ -224,6 +231,17 @@ impl App {
         if self.quit_when_saved.as_deref() == Some(path) {
             self.quit_when_saved = None;
             self.deferred = Some(AppCommand::Quit);
+        }
+    }
+
+    /// A file or folder was renamed on the host: tabs of it (or under it) show and use
+    /// the new path.
+    pub fn rename_tabs(&mut self, from: &str, to: &str) {
+        use crate::client::session::renamed_path;
+        for tab in &mut self.tabs {
+            if let Some(new) = renamed_path(&tab.path, from, to) {
+                tab.path = new;
+            }
         }
     }
 

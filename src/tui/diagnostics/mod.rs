@@ -24,7 +24,7 @@ use crate::text::{Assoc, Operation};
 use crate::tui::compositor::{Component, Context, Event, EventResult, RenderContext, close_layer};
 use crate::tui::editor::{Editor, display_col, gutter_width};
 use crate::tui::locations::{
-    Location, draw_list_row, draw_popup_frame, list_key, list_popup_area, step,
+    LocationRow, draw_list_row, draw_popup_frame, list_popup_area, move_in_list,
 };
 use crate::tui::theme::Theme;
 
@@ -120,7 +120,7 @@ impl DiagnosticStore {
                     let (mark, scope, _) = severity_style(item.severity);
                     DiagnosticRow {
                         severity: item.severity,
-                        location: Location {
+                        location: LocationRow {
                             path: path.clone(),
                             position: item.range.start,
                             text: message_line(item),
@@ -142,7 +142,7 @@ impl DiagnosticStore {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiagnosticRow {
     pub severity: Severity,
-    pub location: Location,
+    pub location: LocationRow,
     /// The whole message (every line) and its source, for the detail view.
     pub detail: String,
 }
@@ -267,13 +267,7 @@ impl Component for DiagnosticsList {
                             })
                             .unwrap_or(0);
                     }
-                    KeyCode::Home => self.selected = 0,
-                    KeyCode::End => self.selected = count.saturating_sub(1),
-                    _ => {
-                        if let Some(delta) = list_key(key) {
-                            self.selected = step(self.selected, delta, count);
-                        }
-                    }
+                    _ => self.selected = move_in_list(self.selected, key, count),
                 }
                 EventResult::Consumed(None)
             }

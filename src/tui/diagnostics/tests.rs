@@ -134,6 +134,7 @@ fn drawn(text: &str, rows: u16, items: &[DiagnosticItem]) -> (Buffer, Theme) {
         theme: &theme,
         remotes: &[],
         search: None,
+        find_pattern: None,
     }
     .render(area, &mut buf);
     draw_in_editor(area, &mut buf, &editor, &rope, items, &theme);

@@ -21,6 +21,24 @@ impl Editor {
         if input == EditorInput::Action(Action::RepeatChange) {
             return self.repeat_change(rope);
         }
+        // Several cursors: what this version does at all of them, or back to one.
+        if let Some(outcome) = self.input_at_every_cursor(&input, rope) {
+            return outcome;
+        }
+        match input {
+            EditorInput::Action(Action::AddCursorAbove) => {
+                return self.add_cursor_vertically(rope, false);
+            }
+            EditorInput::Action(Action::AddCursorBelow) => {
+                return self.add_cursor_vertically(rope, true);
+            }
+            EditorInput::Action(Action::AddNextOccurrence) => {
+                return self.add_next_occurrence(rope);
+            }
+            // vim: `i` keeps the cursors, to type at all of them.
+            EditorInput::Action(Action::InsertMode) => {}
+            _ => self.clear_extra_cursors(),
+        }
         // A substitution makes its own undo step, and keeps it open between answers.
         let input = match input {
             EditorInput::Substitute(request) => {
@@ -29,6 +47,10 @@ impl Editor {
             }
             EditorInput::SubstituteAnswer(answer) => {
                 let outcome = self.substitute_answer(answer, rope);
+                return self.after_substitute(rope, outcome);
+            }
+            EditorInput::ReplaceMatch(request) => {
+                let outcome = self.replace_selected_match(rope, &request);
                 return self.after_substitute(rope, outcome);
             }
             other => other,
@@ -66,7 +88,9 @@ impl Editor {
             }
             EditorInput::Action(action) => self.action(action, rope, &mut outcome),
             EditorInput::Command(command) => self.command(command, rope, &mut outcome),
-            EditorInput::Substitute(_) | EditorInput::SubstituteAnswer(_) => {}
+            EditorInput::Substitute(_)
+            | EditorInput::SubstituteAnswer(_)
+            | EditorInput::ReplaceMatch(_) => {}
         }
         if !typing && !starts_typing {
             self.end_typing_group();

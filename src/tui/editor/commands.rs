@@ -430,7 +430,7 @@ fn step(n: usize, at: usize, next: impl Fn(usize) -> usize) -> usize {
 }
 
 /// The last line with text: a final line break does not start one more line.
-pub(super) fn last_line(rope: &Rope) -> usize {
+pub fn last_line(rope: &Rope) -> usize {
     let len = rope.len_chars();
     let lines = rope.len_lines();
     if lines > 1 && len > 0 && rope.char(len - 1) == '\n' {

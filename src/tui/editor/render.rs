@@ -19,7 +19,8 @@ use crate::tui::highlight::{Highlights, Syntax};
 use crate::tui::theme::Theme;
 
 /// Someone else's cursor and selection, as presence reports them (already mapped to the
-/// current document by the client).
+/// current document by the client). An empty `name` is one of their extra cursors
+/// (multiple cursors): drawn in their color, with no flag (the name flies on the primary).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteCursor {
     pub name: String,
@@ -37,6 +38,8 @@ pub struct EditorWidget<'a> {
     pub remotes: &'a [RemoteCursor],
     /// Matches of the active search to mark, if any.
     pub search: Option<&'a str>,
+    /// Matches of the find-and-replace prompt's pattern to mark instead, while it is open.
+    pub find_pattern: Option<&'a regex::Regex>,
 }
 
 impl EditorWidget<'_> {
@@ -72,11 +75,14 @@ impl Widget for EditorWidget<'_> {
         let layers = Layers {
             highlights: highlights.as_ref(),
             capture_styles,
-            search: self
-                .search
-                .filter(|query| !query.is_empty())
-                .map(|query| visible_matches(self.rope, view.first, view.last, query))
-                .unwrap_or_default(),
+            search: match self.find_pattern {
+                Some(pattern) => replace::lines_matches(self.rope, pattern, view.first, view.last),
+                None => self
+                    .search
+                    .filter(|query| !query.is_empty())
+                    .map(|query| visible_matches(self.rope, view.first, view.last, query))
+                    .unwrap_or_default(),
+            },
         };
         for line in view.first..view.last {
             self.draw_line_number(&view, line, buf);
@@ -173,6 +179,15 @@ impl EditorWidget<'_> {
         }
         // A cursor at the end of a line (or on an empty line) still needs a cell.
         let end = line_start + text.chars().count();
+        if self
+            .editor
+            .extra_cursors()
+            .iter()
+            .any(|cursor| cursor.head == end)
+        {
+            let style = view.base.add_modifier(Modifier::REVERSED);
+            view.draw(buf, y, col, " ", 1, style);
+        }
         for remote in self.remotes {
             if remote.selection.head == end {
                 let style = view.base.patch(self.remote_cursor_style(remote.color));
@@ -201,7 +216,12 @@ impl EditorWidget<'_> {
             .iter()
             .rev()
             .find(|remote| remote.selection.range().contains(&at));
-        let own_selection = self.editor.selection.range().contains(&at);
+        let own_selection = self.editor.selection.range().contains(&at)
+            || self
+                .editor
+                .extra_cursors()
+                .iter()
+                .any(|cursor| cursor.range().contains(&at));
         let selection_style = theme.get("ui.selection");
         style = match (own_selection, remote_selection) {
             (true, Some(remote)) => style
@@ -218,6 +238,15 @@ impl EditorWidget<'_> {
             .find(|remote| remote.selection.head == at);
         if let Some(remote) = remote_cursor {
             style = style.patch(self.remote_cursor_style(remote.color));
+        }
+        // Our other cursors: the terminal draws only the primary one.
+        let extra_cursor = self
+            .editor
+            .extra_cursors()
+            .iter()
+            .any(|cursor| cursor.head == at);
+        if extra_cursor {
+            style = style.add_modifier(Modifier::REVERSED);
         }
         if in_match || own_selection || remote_selection.is_some() || remote_cursor.is_some() {
             // Layers met here: whatever the colors, the text must still read.
@@ -269,7 +298,7 @@ impl EditorWidget<'_> {
         };
         for remote in self.remotes {
             let line = self.line_of(remote);
-            if line < view.first || line >= view.last {
+            if line < view.first || line >= view.last || remote.name.is_empty() {
                 continue;
             }
             let label = flag_label(&remote.name);
@@ -364,7 +393,7 @@ impl EditorWidget<'_> {
             .iter()
             .filter(|remote| {
                 let line = self.line_of(remote);
-                line < view.first || line >= view.last
+                !remote.name.is_empty() && (line < view.first || line >= view.last)
             })
             .partition(|remote| self.line_of(remote) < view.first);
         for (people, y, arrow) in [

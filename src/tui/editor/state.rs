@@ -78,6 +78,8 @@ pub struct Editor {
     pub(super) substitute: Option<substitute::Confirming>,
     /// Undo steps of the last edit, until the session accepts it.
     pub(super) unconfirmed: undo::Unconfirmed,
+    /// Cursors besides the selection (see `cursors.rs`).
+    pub(super) extra_cursors: Vec<Selection>,
 }
 
 /// The last copied text; `linewise` text came from whole lines and pastes as lines.
@@ -132,6 +134,7 @@ impl Editor {
             last_char_find: None,
             substitute: None,
             unconfirmed: Default::default(),
+            extra_cursors: Vec::new(),
         }
     }
 
@@ -209,6 +212,7 @@ impl Editor {
             .transform_position(self.scroll_anchor, Assoc::Before)
             .min(after.len_chars());
         self.scroll_line = after.char_to_line(self.scroll_anchor);
+        self.map_extra_cursors(operation, after.len_chars());
         // A line shortened under us must not leave the view scrolled past its end.
         self.clamp_scroll_col(after);
         if self.history.on_remote(operation).is_err() {

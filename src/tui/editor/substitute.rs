@@ -46,6 +46,31 @@ pub struct SubstituteRequest {
     pub global: bool,
     /// `c`: ask at each match.
     pub confirm: bool,
+    /// How `replacement` names the match and its groups.
+    pub syntax: ReplacementSyntax,
+}
+
+/// How a replacement refers to what it replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplacementSyntax {
+    /// vim's: `&`, `\0`..`\9`, `\r`/`\n`, `\t`.
+    Vim,
+    /// Desktop editors' regex replace (VS Code, ripgrep): `$0`, `$1`, `${name}`, `$$`,
+    /// and `\n`, `\t`, `\\`.
+    Dollar,
+    /// The text as typed (a find without regex).
+    Literal,
+}
+
+impl SubstituteRequest {
+    /// The replacement for one match.
+    fn expand(&self, captures: &Captures<'_>, eol: &str) -> String {
+        match self.syntax {
+            ReplacementSyntax::Vim => expand(&self.replacement, captures, eol),
+            ReplacementSyntax::Dollar => expand_dollar(&self.replacement, captures, eol),
+            ReplacementSyntax::Literal => self.replacement.clone(),
+        }
+    }
 }
 
 impl PartialEq for SubstituteRequest {
@@ -55,6 +80,7 @@ impl PartialEq for SubstituteRequest {
             && self.replacement == other.replacement
             && self.global == other.global
             && self.confirm == other.confirm
+            && self.syntax == other.syntax
     }
 }
 
@@ -157,6 +183,68 @@ fn expand(replacement: &str, captures: &Captures<'_>, eol: &str) -> String {
     out
 }
 
+/// The replacement for one match as VS Code reads it: `$1`..`$99` and `${name}` are
+/// groups (a group the pattern lacks stays as typed), `$&` and `$0` the match, `$$` a
+/// dollar; `\n` a line break, `\t` a tab, `\\` a backslash. (The regex crate's own
+/// expansion would read `$1_x` as a group named `1_x`, which surprises everyone.)
+fn expand_dollar(replacement: &str, captures: &Captures<'_>, eol: &str) -> String {
+    let mut out = String::new();
+    let mut rest = replacement;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        match c {
+            '\\' => {
+                let escaped = rest.chars().next();
+                match escaped {
+                    Some('n' | 'r') => out.push_str(eol),
+                    Some('t') => out.push('\t'),
+                    Some(other) => out.push(other),
+                    None => out.push('\\'),
+                }
+                rest = &rest[escaped.map_or(0, char::len_utf8)..];
+            }
+            '$' => {
+                let digits = rest
+                    .char_indices()
+                    .take_while(|(i, c)| *i < 2 && c.is_ascii_digit())
+                    .count();
+                if rest.starts_with('$') {
+                    out.push('$');
+                    rest = &rest[1..];
+                } else if rest.starts_with('&') {
+                    out.push_str(captures.get(0).map_or("", |m| m.as_str()));
+                    rest = &rest[1..];
+                } else if digits > 0 {
+                    let group: usize = rest[..digits].parse().unwrap_or(usize::MAX);
+                    match captures.get(group) {
+                        Some(found) => out.push_str(found.as_str()),
+                        None if group < captures.len() => {}
+                        None => {
+                            out.push('$');
+                            out.push_str(&rest[..digits]);
+                        }
+                    }
+                    rest = &rest[digits..];
+                } else if let Some(braced) = rest.strip_prefix('{')
+                    && let Some(close) = braced.find('}')
+                {
+                    let name = &braced[..close];
+                    let group = match name.parse::<usize>() {
+                        Ok(number) => captures.get(number),
+                        Err(_) => captures.name(name),
+                    };
+                    out.push_str(group.map_or("", |m| m.as_str()));
+                    rest = &braced[close + 1..];
+                } else {
+                    out.push('$');
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// What `range` covers: char positions of its first line's start and its last line's end.
 fn resolve(range: LineRange, rope: &Rope, cursor_line: usize) -> Result<(usize, usize), String> {
     let last = commands::last_line(rope);
@@ -233,6 +321,14 @@ impl Editor {
         let Some(operation) = self.multi_edit(rope, edits) else {
             return outcome;
         };
+        outcome.message = Some(summary(count, lines));
+        outcome.navigated = true;
+        if request.syntax != ReplacementSyntax::Vim {
+            // Find and replace's "all" leaves the cursor and the view where they were
+            // (mapped through the edit), as desktop editors do.
+            outcome.operation = Some(operation);
+            return outcome;
+        }
         // vim leaves the cursor on the last line it changed.
         let landing = operation.transform_position(landing, Assoc::Before);
         self.selection = Selection::cursor(landing);
@@ -241,9 +337,7 @@ impl Editor {
             let line = after.char_to_line(landing.min(after.len_chars()));
             self.selection = Selection::cursor(first_non_blank(&after, line));
         }
-        outcome.message = Some(summary(count, lines));
         outcome.operation = Some(operation);
-        outcome.navigated = true;
         outcome
     }
 
@@ -413,7 +507,7 @@ fn replacements(
                 break;
             }
             let to = at + whole.as_str().chars().count();
-            edits.push((at..to, expand(&request.replacement, &captures, eol)));
+            edits.push((at..to, request.expand(&captures, eol)));
             on_line += 1;
             if !request.global {
                 break;
@@ -436,7 +530,7 @@ fn replacements(
 }
 
 /// The replacement for the match of `pattern` that starts at `at`, if one does.
-fn replacement_at(
+pub(super) fn replacement_at(
     rope: &Rope,
     request: &SubstituteRequest,
     at: usize,
@@ -452,9 +546,6 @@ fn replacement_at(
     let whole = captures.get(0)?;
     (whole.start() == byte).then(|| {
         let to = at + whole.as_str().chars().count();
-        (
-            at..to,
-            expand(&request.replacement, &captures, line_break(rope)),
-        )
+        (at..to, request.expand(&captures, line_break(rope)))
     })
 }

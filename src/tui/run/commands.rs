@@ -35,16 +35,15 @@ impl ParticipantLoop {
                     .await;
                 self.view_changed();
             }
-            command @ (AppCommand::AskEveryoneToFollow
-            | AppCommand::Admit { .. }
-            | AppCommand::Refuse { .. }
-            | AppCommand::SetRole { .. }
-            | AppCommand::Remove { .. }) => self.host_control(command).await,
-            // The app opens the person's menu itself.
-            AppCommand::ManagePerson(_) => {}
+            AppCommand::Host(command) => self.host_control(command).await,
+            AppCommand::IgnoreFiles { adopt } => self.ignore_files_answered(adopt).await,
+            // The app carries these out itself: a person's menu, an action from the palette.
+            AppCommand::ManagePerson(_) | AppCommand::RunAction(_) => {}
             command @ (AppCommand::WorkspaceSearch(_)
             | AppCommand::CancelSearch
-            | AppCommand::SearchPreview(_)) => {
+            | AppCommand::SearchPreview(_)
+            | AppCommand::WorkspaceReplace(_)
+            | AppCommand::FileOperation(_)) => {
                 let _ = self
                     .panels
                     .command(command, &mut self.session, &mut self.app);

@@ -47,6 +47,8 @@ pub(super) struct ParticipantLoop {
     /// The others' cursors in our text's coordinates: set from their presence, then
     /// carried through every edit (ours and theirs) until their next presence.
     pub(super) cursors: HashMap<ParticipantId, (String, Selection)>,
+    /// Their other cursors (multiple cursors), in the same file as `cursors` says.
+    pub(super) extra_cursors: HashMap<ParticipantId, Vec<Selection>>,
     /// Present when this is the host's own UI.
     pub(super) host: Option<HostSide>,
     /// Search and preview requests in flight for the search panel.
@@ -66,12 +68,15 @@ pub(super) struct ParticipantLoop {
     /// Bytes for the terminal outside a frame (OSC 52 copies), written at the end of the
     /// turn that made them.
     pub(super) to_terminal: Vec<u8>,
+    /// The shared terminal shown in place of the editor, if any.
+    pub(super) terminal: crate::tui::terminal_pane::TerminalPane,
 }
 
 impl ParticipantLoop {
     pub(super) fn new(mut app: App, driver: Driver, session: Session, follow: Wanted) -> Self {
         *app.follow_mut() = Follow::new(follow);
         let session_id = driver.link().session;
+        let terminal = crate::tui::terminal_pane::TerminalPane::new(app.keymap());
         Self {
             app,
             session,
@@ -86,6 +91,7 @@ impl ParticipantLoop {
             quit: false,
             quit_armed: false,
             cursors: HashMap::new(),
+            extra_cursors: HashMap::new(),
             host: None,
             panels: PanelRequests::default(),
             intel: IntelRequests::default(),
@@ -93,6 +99,7 @@ impl ParticipantLoop {
             session_id,
             ended: None,
             to_terminal: Vec::new(),
+            terminal,
             crash_key: std::env::var("COTYPE_CRASH_KEY")
                 .ok()
                 .and_then(|key| crate::tui::keymap::Key::parse(&key).ok()),
@@ -119,8 +126,11 @@ impl ParticipantLoop {
         while !self.quit {
             if self.dirty {
                 self.dirty = false;
-                let (app, session) = (&self.app, &self.session);
-                screen.draw(|frame| app.render(frame, session))?;
+                let (app, session, pane) = (&self.app, &self.session, &self.terminal);
+                screen.draw(|frame| {
+                    app.render(frame, session);
+                    pane.render(frame, app.editor_area(), session, app.theme());
+                })?;
             }
             let timer = self.next_timer();
             tokio::select! {
@@ -214,7 +224,14 @@ impl ParticipantLoop {
         };
         self.last_input = Instant::now();
         self.dirty = true;
+        if self.terminal_input(&event) {
+            return;
+        }
+        let resized = matches!(event, Event::Resize(..));
         let commands = self.app.handle_event(&event, &self.session);
+        if resized {
+            self.terminal_sync();
+        }
         // Keys typing `:q` on vim's command line keep a quit asked before armed.
         if matches!(event, Event::Key(_))
             && !commands.contains(&AppCommand::Quit)

@@ -37,6 +37,11 @@ impl ParticipantLoop {
         let Some(presence) = self.session.presence.get(&leader) else {
             return;
         };
+        let terminal = presence.terminal;
+        self.follow_leader_terminal(terminal);
+        let Some(presence) = self.session.presence.get(&leader) else {
+            return;
+        };
         // Their cursor as carried over the edits since their presence came, when we have it.
         let carried = self
             .cursors

@@ -6,7 +6,6 @@ use std::time::Duration;
 use super::event_loop::ParticipantLoop;
 use crate::host_control::{HostCommand, HostEvent};
 use crate::protocol::message::Role;
-use crate::tui::compositor::AppCommand;
 use crate::tui::host_controls::JoinRequest;
 use crate::tui::status::Level;
 
@@ -47,38 +46,50 @@ pub(super) async fn next_host_event(
 }
 
 impl ParticipantLoop {
-    /// Carries out what the host's user chose in the UI: follow me, admit, refuse, roles,
-    /// remove.
-    pub(super) async fn host_control(&mut self, command: AppCommand) {
-        match command {
-            AppCommand::AskEveryoneToFollow if self.host.is_some() => {
-                self.host_command(HostCommand::FollowMe).await;
-                self.app
-                    .message(Level::Info, "asked everyone to follow you");
+    /// Carries out what the host's user chose in the UI (follow me, admit, refuse, roles,
+    /// remove): the app's own bookkeeping, then the command to the serving task.
+    pub(super) async fn host_control(&mut self, command: HostCommand) {
+        let confirmation = match &command {
+            HostCommand::FollowMe if self.host.is_none() => {
+                self.app.message(
+                    Level::Info,
+                    "only the host can ask everyone to follow; follow someone with the people list",
+                );
+                return;
             }
-            AppCommand::AskEveryoneToFollow => self.app.message(
-                Level::Info,
-                "only the host can ask everyone to follow; follow someone with the people list",
-            ),
-            AppCommand::Admit { participant, role } => {
-                self.app.join_answered(participant);
-                self.host_command(HostCommand::Admit { participant, role })
-                    .await;
+            HostCommand::FollowMe => Some("asked everyone to follow you"),
+            HostCommand::Admit { participant, .. } => {
+                self.app.join_answered(*participant);
+                None
             }
-            AppCommand::Refuse { participant } => {
-                self.app.join_answered(participant);
-                self.host_command(HostCommand::Refuse { participant }).await;
-                self.app.message(Level::Info, "refused");
+            HostCommand::Refuse { participant } => {
+                self.app.join_answered(*participant);
+                Some("refused")
             }
-            AppCommand::SetRole { participant, role } => {
-                self.host_command(HostCommand::SetRole { participant, role })
-                    .await;
-            }
-            AppCommand::Remove { participant } => {
-                self.host_command(HostCommand::Remove { participant }).await;
-            }
-            other => tracing::debug!("not a host control: {other:?}"),
+            _ => None,
+        };
+        self.host_command(command).await;
+        if let Some(confirmation) = confirmation {
+            self.app.message(Level::Info, confirmation);
         }
+    }
+
+    /// The host's answer to the prompt about changed ignore files: adopting them is a host
+    /// control; keeping what they hid at the start changes nothing on the host.
+    pub(super) async fn ignore_files_answered(&mut self, adopt: bool) {
+        if !adopt {
+            self.app.message(
+                Level::Info,
+                "kept: files hidden at the start stay hidden (alt-m can still adopt the change)",
+            );
+            return;
+        }
+        let paths = self.app.ignore_files_adopted().join(", ");
+        self.host_command(HostCommand::AdoptIgnoreFiles).await;
+        self.app.message(
+            Level::Warning,
+            format!("adopted {paths}: the files it no longer hides are visible to everyone"),
+        );
     }
 
     /// Passes a host control to the serving task (the host's UI only).
@@ -158,13 +169,20 @@ impl ParticipantLoop {
                 );
             }
             HostEvent::Unsaved { paths } => self.confirm_quit(&paths),
-            HostEvent::IgnoreFilesChanged { paths } => self.app.message(
-                Level::Warning,
-                format!(
-                    "{} changed; the files it hid stay hidden for this session",
-                    paths.join(", ")
-                ),
-            ),
+            HostEvent::IgnoreFilesChanged { paths } => self.app.ignore_files_changed(paths),
+            HostEvent::TerminalOpened { id } => self.terminal_pane_show(id),
+            HostEvent::TerminalFailed { message } => self.app.message(Level::Error, message),
+            HostEvent::TerminalWriter { member, allowed } => {
+                let message = if allowed {
+                    format!(
+                        "{} may type in shared terminals: they run commands as you on this machine",
+                        member.name
+                    )
+                } else {
+                    format!("{} may no longer type in shared terminals", member.name)
+                };
+                self.app.message(Level::Warning, message);
+            }
             HostEvent::Ended => self.quit = true,
         }
     }

@@ -35,6 +35,7 @@ mod host_side;
 mod people;
 mod screen;
 mod session_events;
+mod terminal;
 
 pub use entry::{HostedSession, JoinResult, host, join, join_on};
 pub use screen::{Screen, TerminalInput};

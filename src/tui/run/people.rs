@@ -23,6 +23,11 @@ impl ParticipantLoop {
         let view = View {
             path,
             selection: (editor.selection.anchor, editor.selection.head),
+            extra_selections: editor
+                .extra_cursors()
+                .iter()
+                .map(|cursor| (cursor.anchor, cursor.head))
+                .collect(),
             scroll_line: editor.scroll_line(),
             following: self.app.following(),
         };
@@ -66,16 +71,23 @@ impl ParticipantLoop {
             .map(|member| {
                 let is_you = member.participant == me;
                 let presence = session.presence.get(&member.participant);
-                let (file, following) = if is_you {
+                let (file, following, terminal) = if is_you {
                     (
                         self.app.active_path().map(str::to_owned),
                         self.app.following(),
+                        self.terminal.shown,
                     )
                 } else {
                     (
                         presence.and_then(|p| p.path.clone()),
                         presence.and_then(|p| p.following),
+                        presence.and_then(|p| p.terminal),
                     )
+                };
+                // In a shared terminal: that is where they are.
+                let file = match terminal.and_then(|id| session.terminals.list.get(&id)) {
+                    Some(view) => Some(format!("⌨ {}", view.name)),
+                    None => file,
                 };
                 PersonView {
                     id: member.participant,
@@ -84,6 +96,7 @@ impl ParticipantLoop {
                     file,
                     following: following.map(name_of),
                     read_only: member.role == Role::ReadOnly,
+                    terminal_writer: session.terminals.writers.contains(&member.participant),
                     is_host: member.role == Role::Host,
                     is_you,
                     latency_ms: if is_you {
@@ -112,12 +125,29 @@ impl ParticipantLoop {
                 .filter(|(id, (at, _))| **id != self.session.me.participant && *at == path)
                 .filter_map(|(id, (_, selection))| {
                     let member = self.session.members.get(id)?;
-                    Some(RemoteCursor {
+                    let primary = RemoteCursor {
                         name: self.app.person_name(**id),
                         color: member.color.into(),
                         selection: selection.clamped(len),
-                    })
+                    };
+                    // Their other cursors: the same color, no name of their own.
+                    let extras =
+                        self.extra_cursors
+                            .get(*id)
+                            .into_iter()
+                            .flatten()
+                            .map(|selection| RemoteCursor {
+                                name: String::new(),
+                                color: primary.color,
+                                selection: selection.clamped(len),
+                            });
+                    Some(
+                        std::iter::once(primary.clone())
+                            .chain(extras)
+                            .collect::<Vec<_>>(),
+                    )
                 })
+                .flatten()
                 .collect();
             self.app.set_remote_cursors(&path, cursors);
         }
@@ -140,6 +170,9 @@ impl ParticipantLoop {
                     crate::text::Assoc::Before
                 };
                 *selection = selection.map(operation, assoc);
+                for extra in self.extra_cursors.get_mut(who).into_iter().flatten() {
+                    *extra = extra.map(operation, assoc);
+                }
             }
         }
         self.refresh_cursors();

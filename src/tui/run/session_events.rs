@@ -6,7 +6,7 @@ use tokio::time::Instant;
 use super::event_loop::ParticipantLoop;
 use crate::client::session::SessionEvent;
 use crate::protocol::ParticipantId;
-use crate::protocol::message::{Event as SessionMessage, Request, RequestId, Response};
+use crate::protocol::message::{self, Request, RequestId, Response};
 use crate::tui::app::DocumentTexts;
 use crate::tui::compositor::AppCommand;
 use crate::tui::editor::Selection;
@@ -61,6 +61,10 @@ impl ParticipantLoop {
                 self.app.message(Level::Error, format!("{what}: {message}"));
             }
             SessionEvent::Host(message) => self.host_message(message),
+            SessionEvent::Terminal { id } => self.terminal_changed(id),
+            SessionEvent::TerminalRefused { reason, .. } => self
+                .app
+                .message(Level::Warning, format!("terminal: {reason}")),
         }
     }
 
@@ -93,6 +97,8 @@ impl ParticipantLoop {
         let session = &self.session;
         self.cursors
             .retain(|id, _| session.presence.contains_key(id));
+        self.extra_cursors
+            .retain(|id, _| session.presence.contains_key(id));
         self.refresh_people();
         self.try_follow().await;
         // Newcomers learn where everyone is without waiting for them to move.
@@ -104,6 +110,19 @@ impl ParticipantLoop {
             let (anchor, head) = p.selections.first().copied()?;
             Some((p.path.clone()?, Selection { anchor, head }))
         });
+        let extras: Vec<Selection> = self
+            .session
+            .presence
+            .get(&participant)
+            .map(|p| {
+                p.selections
+                    .iter()
+                    .skip(1)
+                    .map(|&(anchor, head)| Selection { anchor, head })
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.extra_cursors.insert(participant, extras);
         match cursor {
             Some(cursor) => self.cursors.insert(participant, cursor),
             None => self.cursors.remove(&participant),
@@ -169,23 +188,28 @@ impl ParticipantLoop {
         }
     }
 
-    fn host_message(&mut self, message: SessionMessage) {
-        match message {
-            SessionMessage::Diagnostics { path, items, .. } => {
+    fn host_message(&mut self, event: message::Event) {
+        match event {
+            message::Event::Diagnostics { path, items, .. } => {
                 self.app.set_diagnostics(&path, items);
             }
             // Files were created, deleted or renamed on the host: list them again, so the
             // picker and the tree show what `cotype ls` would.
-            SessionMessage::FilesChanged => {
+            message::Event::FilesChanged => {
                 self.files.clear();
                 self.files_request = Some(self.session.request(Request::ListFiles));
             }
-            SessionMessage::FileDeleted { path } if self.session.documents.contains_key(&path) => {
+            message::Event::FileDeleted { path }
+                if self.session.documents.keys().any(|open| {
+                    crate::client::session::renamed_path(open, &path, "").is_some()
+                }) =>
+            {
                 self.app.message(
                     Level::Warning,
-                    format!("{path} was deleted on the host; saving it writes it again"),
+                    format!("{path} was deleted on the host; its tab keeps the text, and saving writes it again"),
                 );
             }
+            message::Event::FileRenamed { from, to } => self.app.rename_tabs(&from, &to),
             event => tracing::debug!("host event not shown: {event:?}"),
         }
     }

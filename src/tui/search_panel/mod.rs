@@ -2,6 +2,12 @@
 //! glob field, results streaming in as the host finds them, a preview of the selected
 //! match with the lines around it, and Enter to open the file there.
 //!
+//! With a replacement typed (tab to the `replace:` field; with the cursor there, an empty
+//! one deletes the matches), each result shows its line as
+//! it will read, grouped by file; alt-e leaves the selected match out (or back in), alt-f
+//! its whole file, and alt-a (or alt-enter) asks the host to replace every match left in,
+//! as shared edits (`Request::Replace`; the panel searches again afterwards).
+//!
 //! Every change to the query starts a new search; the loop cancels the one before, so a
 //! fast typist never has stale searches running on the host. Results are kept sorted by
 //! (path, line, column) as batches arrive in any order, and the selection stays on the
@@ -15,14 +21,17 @@ use ratatui::layout::{Position, Rect};
 use ratatui::style::Style;
 use ropey::Rope;
 
-use crate::protocol::search::{SearchHit, SearchQuery, SearchSummary, build_matcher};
+use crate::protocol::search::{
+    Exclusion, ReplaceRequest, SearchHit, SearchQuery, SearchSummary, build_matcher,
+    line_replacements, replaced_line,
+};
 use crate::text::LineCol;
 use crate::text::position::line_content_chars;
 use crate::tui::compositor::{
     AppCommand, Callback, Component, Context, Event, EventResult, LineInput, RenderContext,
     UiCommand, centered, close_layer,
 };
-use crate::tui::locations::{Location, draw_list_row, draw_popup_frame, list_key, step};
+use crate::tui::locations::{LocationRow, draw_list_row, draw_popup_frame, list_key, step};
 
 /// Lines shown above the match in the preview.
 const PREVIEW_ABOVE: usize = 3;
@@ -40,11 +49,17 @@ pub enum SearchState {
 enum Field {
     Query,
     Globs,
+    Replacement,
 }
 
 pub struct SearchPanel {
     query: LineInput,
     globs: LineInput,
+    replacement: LineInput,
+    /// Matches and files left out of the replace.
+    excluded: std::collections::BTreeSet<Exclusion>,
+    /// A replace was asked for and the host has not answered yet.
+    replacing: bool,
     focus: Field,
     regex: bool,
     match_case: bool,
@@ -75,6 +90,9 @@ impl SearchPanel {
         Self {
             query: LineInput::default(),
             globs: LineInput::default(),
+            replacement: LineInput::default(),
+            excluded: Default::default(),
+            replacing: false,
             focus: Field::Query,
             regex: true,
             match_case: false,
@@ -109,6 +127,92 @@ impl SearchPanel {
             // The host's default cap (10,000).
             max_matches: 0,
         })
+    }
+
+    /// Whether the results preview a replace: a replacement is typed, or the replace
+    /// field has the cursor (an empty replacement deletes the matches).
+    pub fn replacing_mode(&self) -> bool {
+        !self.replacement.text.is_empty() || self.focus == Field::Replacement
+    }
+
+    /// The replace to ask the host for: every match found, less those left out.
+    pub fn replace_request(&self) -> Option<ReplaceRequest> {
+        if !self.replacing_mode() {
+            return None;
+        }
+        Some(ReplaceRequest {
+            query: self.request()?,
+            replacement: self.replacement.text.clone(),
+            excluded: self.excluded.iter().cloned().collect(),
+            dry_run: false,
+            save: false,
+        })
+    }
+
+    /// Whether `hit` is left out of the replace (itself, or its file).
+    pub fn is_excluded(&self, hit: &SearchHit) -> bool {
+        self.excluded
+            .iter()
+            .any(|excluded| excluded.covers(&hit.path, hit.line, hit.column))
+    }
+
+    /// The host answered the replace: `Ok` says what it did. The panel searches again
+    /// (what is left to match) and is a search panel again: the replacement and the
+    /// exclusions are cleared, so a second alt-a cannot replace what was left out (a
+    /// left-out match's column may have moved with the replacements before it).
+    pub fn replaced(&mut self, outcome: Result<String, String>, commands: &mut Vec<UiCommand>) {
+        self.replacing = false;
+        match outcome {
+            Ok(said) => {
+                self.excluded.clear();
+                self.replacement = LineInput::default();
+                self.focus = Field::Query;
+                self.changed(commands);
+                commands.push(UiCommand::Notice(said));
+            }
+            Err(message) => self.fail(message),
+        }
+    }
+
+    /// Leaves the selected match (or with `file` its whole file) out of the replace, or
+    /// takes it back in.
+    fn toggle_excluded(&mut self, file: bool) {
+        let Some(hit) = self.selected_hit() else {
+            return;
+        };
+        let exclusion = if file {
+            Exclusion::File {
+                path: hit.path.clone(),
+            }
+        } else {
+            Exclusion::Match {
+                path: hit.path.clone(),
+                line: hit.line,
+                column: hit.column,
+            }
+        };
+        if !self.excluded.remove(&exclusion) {
+            self.excluded.insert(exclusion);
+        }
+    }
+
+    /// `hit`'s line as the replace will leave it (every match in it that stays in).
+    fn replaced_text(&self, hit: &SearchHit) -> Option<String> {
+        let matcher = self.matcher.as_ref()?;
+        let line = hit.text.as_bytes();
+        let found = line_replacements(
+            matcher,
+            line,
+            self.replacement.text.as_bytes(),
+            !self.regex,
+            |start| {
+                !self
+                    .excluded
+                    .iter()
+                    .any(|excluded| excluded.covers(&hit.path, hit.line, start as u64 + 1))
+            },
+        );
+        Some(String::from_utf8_lossy(&replaced_line(line, &found)).into_owned())
     }
 
     pub fn state(&self) -> &SearchState {
@@ -170,6 +274,9 @@ impl SearchPanel {
     /// The query, toggles or globs changed: start over.
     fn changed(&mut self, commands: &mut Vec<UiCommand>) {
         self.hits.clear();
+        // A match left out was one of the old query's; a file left out stays out.
+        self.excluded
+            .retain(|excluded| matches!(excluded, Exclusion::File { .. }));
         self.selected = 0;
         self.picked = false;
         match self.request() {
@@ -200,8 +307,21 @@ impl SearchPanel {
         }
     }
 
+    /// A hit as a row of the replace preview: its line as it will read, `x` when left out.
+    fn replace_row(&self, hit: &SearchHit) -> LocationRow {
+        let mut row = self.location(hit);
+        if self.is_excluded(hit) {
+            row.mark = Some(('x', "comment"));
+        } else if let Some(after) = self.replaced_text(hit) {
+            row.text = after;
+            row.highlight = None;
+            row.mark = Some(('→', "info"));
+        }
+        row
+    }
+
     /// A hit as a list row, its match highlighted.
-    pub fn location(&self, hit: &SearchHit) -> Location {
+    pub fn location(&self, hit: &SearchHit) -> LocationRow {
         let start_byte = floor_char_boundary(&hit.text, hit.column.saturating_sub(1) as usize);
         let start = hit.text[..start_byte].chars().count();
         let end_byte = self
@@ -213,7 +333,7 @@ impl SearchPanel {
                 floor_char_boundary(&hit.text, found.end())
             });
         let len = hit.text[start_byte..end_byte].chars().count().max(1);
-        Location {
+        LocationRow {
             path: hit.path.clone(),
             position: LineCol {
                 line: hit.line.saturating_sub(1) as usize,
@@ -237,6 +357,18 @@ impl SearchPanel {
             if self.hits.len() == 1 { "" } else { "es" },
             if files == 1 { "" } else { "s" },
         );
+        if self.replacing {
+            return ("replacing…".into(), "comment");
+        }
+        if self.replacing_mode() && matches!(self.state, SearchState::Done(_)) {
+            let left_out = self.hits.iter().filter(|hit| self.is_excluded(hit)).count();
+            return (
+                format!(
+                    "{found}, {left_out} left out: alt-a replaces the rest, alt-e/alt-f leave out a match/file"
+                ),
+                "comment",
+            );
+        }
         match &self.state {
             SearchState::Idle => ("type to search all shared files".into(), "comment"),
             SearchState::Searching => (format!("{found}; searching…"), "comment"),
@@ -299,6 +431,62 @@ impl SearchPanel {
     }
 }
 
+impl SearchPanel {
+    /// The replace preview: the results grouped by file, a header row per file (its
+    /// matches, and whether it is left out), each match's line as it will read.
+    fn draw_replace_preview(
+        &self,
+        buf: &mut Buffer,
+        area: Rect,
+        style: Style,
+        theme: &crate::tui::theme::Theme,
+    ) {
+        enum Row<'a> {
+            File(&'a str, usize),
+            Hit(usize),
+        }
+        let mut rows = Vec::new();
+        for (index, hit) in self.hits.iter().enumerate() {
+            if index == 0 || self.hits[index - 1].path != hit.path {
+                let count = self.hits[index..]
+                    .iter()
+                    .take_while(|other| other.path == hit.path)
+                    .count();
+                rows.push(Row::File(&hit.path, count));
+            }
+            rows.push(Row::Hit(index));
+        }
+        let selected_row = rows
+            .iter()
+            .position(|row| matches!(row, Row::Hit(index) if *index == self.selected))
+            .unwrap_or(0);
+        let height = area.height as usize;
+        let first = selected_row.saturating_sub(height.saturating_sub(1));
+        let dim = style.patch(theme.get("comment"));
+        for (offset, row) in rows.iter().skip(first).take(height).enumerate() {
+            let line = Rect::new(area.x, area.y + offset as u16, area.width, 1);
+            match row {
+                Row::File(path, count) => {
+                    let left_out = self.excluded.contains(&Exclusion::File {
+                        path: (*path).to_owned(),
+                    });
+                    let header = format!(
+                        "{path} ({count} match{}){}",
+                        if *count == 1 { "" } else { "es" },
+                        if left_out { ", left out" } else { "" }
+                    );
+                    buf.set_stringn(line.x, line.y, header, area.width as usize, dim);
+                }
+                Row::Hit(index) => {
+                    let hit = &self.hits[*index];
+                    let shown = self.replace_row(hit);
+                    draw_list_row(buf, line, &shown, *index == self.selected, style, theme);
+                }
+            }
+        }
+    }
+}
+
 fn hit_key(hit: &SearchHit) -> (&str, u64, u64) {
     (hit.path.as_str(), hit.line, hit.column)
 }
@@ -329,6 +517,21 @@ impl Component for SearchPanel {
                     KeyCode::Char('c') if ctrl => {
                         return EventResult::Consumed(close(searching, cx.commands));
                     }
+                    KeyCode::Char('a') | KeyCode::Enter
+                        if alt && self.replacing_mode() && !self.replacing =>
+                    {
+                        if let Some(request) = self.replace_request() {
+                            self.replacing = true;
+                            cx.commands
+                                .push(UiCommand::App(AppCommand::WorkspaceReplace(request)));
+                        }
+                    }
+                    KeyCode::Char('e') if alt && self.replacing_mode() => {
+                        self.toggle_excluded(false)
+                    }
+                    KeyCode::Char('f') if alt && self.replacing_mode() => {
+                        self.toggle_excluded(true)
+                    }
                     KeyCode::Enter => {
                         let Some(hit) = self.selected_hit() else {
                             return EventResult::Consumed(None);
@@ -337,9 +540,11 @@ impl Component for SearchPanel {
                         return EventResult::Consumed(close(searching, cx.commands));
                     }
                     KeyCode::Tab | KeyCode::BackTab => {
-                        self.focus = match self.focus {
-                            Field::Query => Field::Globs,
-                            Field::Globs => Field::Query,
+                        let forward = key.code == KeyCode::Tab;
+                        self.focus = match (self.focus, forward) {
+                            (Field::Query, true) | (Field::Replacement, false) => Field::Globs,
+                            (Field::Globs, true) | (Field::Query, false) => Field::Replacement,
+                            (Field::Replacement, true) | (Field::Globs, false) => Field::Query,
                         };
                     }
                     KeyCode::Char('r') if alt => {
@@ -370,6 +575,11 @@ impl Component for SearchPanel {
                             let input = match self.focus {
                                 Field::Query => &mut self.query,
                                 Field::Globs => &mut self.globs,
+                                // The preview follows the replacement without a new search.
+                                Field::Replacement => {
+                                    self.replacement.handle_key(key);
+                                    return EventResult::Consumed(None);
+                                }
                             };
                             let before = input.text.clone();
                             input.handle_key(key);
@@ -386,6 +596,10 @@ impl Component for SearchPanel {
                 match self.focus {
                     Field::Query => self.query.insert(text),
                     Field::Globs => self.globs.insert(text),
+                    Field::Replacement => {
+                        self.replacement.insert(text);
+                        return EventResult::Consumed(None);
+                    }
                 }
                 self.changed(cx.commands);
                 EventResult::Consumed(None)
@@ -418,17 +632,35 @@ impl Component for SearchPanel {
             style,
         );
         y += 1;
+        buf.set_stringn(x, y, "replace: ", width, dim);
+        buf.set_stringn(
+            x + 9,
+            y,
+            &self.replacement.text,
+            width.saturating_sub(9),
+            style,
+        );
+        y += 1;
         let (status, scope) = self.status();
         buf.set_stringn(x, y, &status, width, style.patch(theme.get(scope)));
         y += 1;
 
-        let rest = inner.bottom() - y;
+        let rest = inner.bottom().saturating_sub(y);
         let list_rows = (rest / 2).max(1) as usize;
-        let first = self.selected.saturating_sub(list_rows.saturating_sub(1));
-        for (index, hit) in self.hits.iter().enumerate().skip(first).take(list_rows) {
-            let row = Rect::new(x, y + (index - first) as u16, inner.width, 1);
-            let selected = index == self.selected;
-            draw_list_row(buf, row, &self.location(hit), selected, style, theme);
+        if self.replacing_mode() {
+            self.draw_replace_preview(
+                buf,
+                Rect::new(x, y, inner.width, list_rows as u16),
+                style,
+                theme,
+            );
+        } else {
+            let first = self.selected.saturating_sub(list_rows.saturating_sub(1));
+            for (index, hit) in self.hits.iter().enumerate().skip(first).take(list_rows) {
+                let row = Rect::new(x, y + (index - first) as u16, inner.width, 1);
+                let selected = index == self.selected;
+                draw_list_row(buf, row, &self.location(hit), selected, style, theme);
+            }
         }
         y += list_rows as u16;
         let Some(hit) = self.selected_hit() else {
@@ -463,7 +695,7 @@ impl Component for SearchPanel {
                 6,
                 row_style.patch(theme.get("ui.linenr")),
             );
-            let shown = Location {
+            let shown = LocationRow {
                 path: String::new(),
                 position: location.position,
                 text,
@@ -487,6 +719,10 @@ impl Component for SearchPanel {
                     inner.y + 1,
                 )
             }
+            Field::Replacement => (
+                inner.x + 9 + self.replacement.cursor_col() as u16,
+                inner.y + 2,
+            ),
         };
         (x < inner.right()).then_some(Position::new(x, y))
     }
@@ -504,7 +740,7 @@ impl Component for SearchPanel {
 fn draw_text(
     buf: &mut Buffer,
     (x, y, right): (u16, u16, u16),
-    line: &Location,
+    line: &LocationRow,
     row_style: Style,
     theme: &crate::tui::theme::Theme,
 ) {

@@ -225,3 +225,83 @@ fn enter_goes_to_the_match_in_chars_and_esc_cancels_a_running_search() {
     );
     assert!(panel.compositor.is_empty());
 }
+
+#[test]
+fn a_replacement_previews_each_line_and_alt_a_replaces_what_is_left_in() {
+    let mut panel = Harness::new();
+    panel.type_text(r"old_(\w+)");
+    // query → files → replace; typing a replacement asks the host nothing.
+    panel.press(KeyCode::Tab, KeyModifiers::NONE);
+    panel.press(KeyCode::Tab, KeyModifiers::NONE);
+    assert!(panel.type_text("new_$1").is_empty());
+    panel.panel().add_results(
+        vec![
+            hit("a.rs", 1, 4, "fn old_name() { old_x }"),
+            hit("a.rs", 1, 17, "fn old_name() { old_x }"),
+            hit("b.rs", 2, 1, "old_y"),
+        ],
+        &mut Vec::new(),
+    );
+    let first = panel.panel().hits()[0].clone();
+    assert_eq!(
+        panel.panel().replace_row(&first).text,
+        "fn new_name() { new_x }",
+        "the line as it will read"
+    );
+    // Leave the second match out (its line then keeps it), and all of b.rs.
+    panel.press(KeyCode::Down, KeyModifiers::NONE);
+    panel.press(KeyCode::Char('e'), KeyModifiers::ALT);
+    assert_eq!(
+        panel.panel().replace_row(&first).text,
+        "fn new_name() { old_x }"
+    );
+    panel.press(KeyCode::Down, KeyModifiers::NONE);
+    panel.press(KeyCode::Char('f'), KeyModifiers::ALT);
+    let third = panel.panel().hits()[2].clone();
+    assert!(panel.panel().is_excluded(&third));
+    let asked = panel.press(KeyCode::Char('a'), KeyModifiers::ALT);
+    let [UiCommand::App(AppCommand::WorkspaceReplace(request))] = asked.as_slice() else {
+        panic!("alt-a asks for the replace: {asked:?}");
+    };
+    assert_eq!(request.replacement, "new_$1");
+    assert!(!request.dry_run && !request.query.fixed_strings);
+    assert_eq!(
+        request.excluded,
+        [
+            Exclusion::File {
+                path: "b.rs".into()
+            },
+            Exclusion::Match {
+                path: "a.rs".into(),
+                line: 1,
+                column: 17
+            },
+        ]
+    );
+    // Asked once until the host answers; then it searches again.
+    assert!(
+        panel
+            .press(KeyCode::Char('a'), KeyModifiers::ALT)
+            .is_empty()
+    );
+    let mut after = Vec::new();
+    panel
+        .panel()
+        .replaced(Ok("replaced 1 match in 1 file".into()), &mut after);
+    assert!(matches!(
+        after.as_slice(),
+        [
+            UiCommand::App(AppCommand::WorkspaceSearch(_)),
+            UiCommand::Notice(said)
+        ] if said == "replaced 1 match in 1 file"
+    ));
+    assert!(
+        !panel.panel().replacing_mode(),
+        "a second alt-a cannot replace what was left out"
+    );
+    assert!(
+        panel
+            .press(KeyCode::Char('a'), KeyModifiers::ALT)
+            .is_empty()
+    );
+}

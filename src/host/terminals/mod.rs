@@ -1,0 +1,413 @@
+//! Shared terminals: programs the host runs in a PTY in the shared folder, watched by
+//! everyone and typed into by the host's own user and whoever it lets.
+//!
+//! Each terminal is a task that owns the PTY, the child and the authoritative emulator
+//! (`screen::HostScreen`); it reads the program's output continuously and sends at most one
+//! frame per 16 ms tick (raw output, or during a flood a redraw of the current screen), so
+//! a flood never queues up behind or in front of edits. The session keeps `Terminals`:
+//! which terminals exist, who may type (by participant: a grant ends with the member),
+//! and refuses keystrokes from anyone else here, at the host, whatever their UI shows.
+
+pub mod screen;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use crate::channel::ChannelSender;
+use crate::protocol::header::Route;
+use crate::protocol::message::{MAX_TERMINAL_INPUT, Message, TerminalId, TerminalMessage};
+use crate::protocol::{HOST_ID, ParticipantId};
+use screen::HostScreen;
+
+/// How often a terminal sends what its program wrote (at most ~60 frames a second).
+const TICK: Duration = Duration::from_millis(16);
+/// A person is told their keystrokes were refused at most this often.
+const REFUSAL_EVERY: Duration = Duration::from_secs(1);
+
+/// What every shared terminal of a session starts with.
+#[derive(Clone, Debug)]
+pub struct TerminalOptions {
+    /// Columns and rows of a terminal until the host user's pane sizes it.
+    pub cols: u16,
+    pub rows: u16,
+    /// Lines of history a late watcher gets.
+    pub scrollback: usize,
+}
+
+impl Default for TerminalOptions {
+    fn default() -> Self {
+        TerminalOptions {
+            cols: 120,
+            rows: 32,
+            scrollback: 2000,
+        }
+    }
+}
+
+/// What the session tells a terminal's task.
+enum Command {
+    Input(Vec<u8>),
+    Resize { cols: u16, rows: u16 },
+    Watch { by: ParticipantId },
+    Close,
+}
+
+struct Running {
+    name: String,
+    cols: u16,
+    rows: u16,
+    commands: mpsc::Sender<Command>,
+}
+
+/// The session's shared terminals and who may type in them.
+pub struct Terminals {
+    running: BTreeMap<TerminalId, Running>,
+    next_id: TerminalId,
+    writers: BTreeSet<ParticipantId>,
+    options: TerminalOptions,
+    refused: HashMap<ParticipantId, Instant>,
+    last_typist: HashMap<TerminalId, ParticipantId>,
+}
+
+/// Why a terminal could not be started.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start a terminal: {0}")]
+pub struct OpenError(#[from] pty_process::Error);
+
+impl Terminals {
+    pub fn new(options: TerminalOptions) -> Self {
+        Terminals {
+            running: BTreeMap::new(),
+            next_id: 1,
+            writers: BTreeSet::new(),
+            options,
+            refused: HashMap::new(),
+            last_typist: HashMap::new(),
+        }
+    }
+
+    /// Starts `command` (by `sh -c`; `None`: the user's `$SHELL`) in `root` and tells
+    /// everyone. The terminal's task sends its output through `sender` from now on.
+    pub async fn open(
+        &mut self,
+        name: Option<String>,
+        command: Option<String>,
+        root: &Path,
+        sender: &ChannelSender,
+    ) -> Result<TerminalId, OpenError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let name = name
+            .map(|name| name.chars().filter(|c| !c.is_control()).take(32).collect())
+            .filter(|name: &String| !name.trim().is_empty())
+            .unwrap_or_else(|| format!("term{id}"));
+        let TerminalOptions {
+            cols,
+            rows,
+            scrollback,
+        } = self.options;
+        let (commands, receiver) = mpsc::channel(256);
+        let pty = spawn(&name, command.as_deref(), root, cols, rows)?;
+        tokio::spawn(serve(
+            HostScreen::new(id, cols, rows, scrollback),
+            pty,
+            receiver,
+            sender.clone(),
+        ));
+        let opened = TerminalMessage::Opened {
+            id,
+            name: name.clone(),
+            cols,
+            rows,
+        };
+        let _ = sender
+            .send(Route::Everyone, &Message::Terminal(opened))
+            .await;
+        tracing::info!(terminal = id, "opened shared terminal {name}");
+        self.running.insert(
+            id,
+            Running {
+                name,
+                cols,
+                rows,
+                commands,
+            },
+        );
+        Ok(id)
+    }
+
+    /// What a joiner is told right after its welcome: each terminal, and who may type.
+    pub fn announcements(&mut self) -> Vec<TerminalMessage> {
+        self.running
+            .retain(|_, running| !running.commands.is_closed());
+        let mut messages = Vec::new();
+        for (&id, running) in &self.running {
+            messages.push(TerminalMessage::Opened {
+                id,
+                name: running.name.clone(),
+                cols: running.cols,
+                rows: running.rows,
+            });
+            if let Some(&by) = self.last_typist.get(&id) {
+                messages.push(TerminalMessage::Typing { id, by });
+            }
+        }
+        messages.push(self.grants());
+        messages
+    }
+
+    fn grants(&self) -> TerminalMessage {
+        TerminalMessage::Grants {
+            writers: self.writers.iter().copied().collect(),
+        }
+    }
+
+    /// Lets `participant` type in terminals, or stops it; the new list for everyone.
+    pub fn set_writer(&mut self, participant: ParticipantId, allowed: bool) -> TerminalMessage {
+        if allowed {
+            self.writers.insert(participant);
+        } else {
+            self.writers.remove(&participant);
+        }
+        self.grants()
+    }
+
+    /// A member is gone (left or removed): its grant ends with it. The new list, if it
+    /// had one.
+    pub fn member_gone(&mut self, participant: ParticipantId) -> Option<TerminalMessage> {
+        self.refused.remove(&participant);
+        self.writers.remove(&participant).then(|| self.grants())
+    }
+
+    pub fn may_type(&self, participant: ParticipantId, owner: Option<ParticipantId>) -> bool {
+        participant == HOST_ID || Some(participant) == owner || self.writers.contains(&participant)
+    }
+
+    /// A terminal message from `from` (admitted), with the host's own user being
+    /// `owner`. Returns what to send to whom in answer.
+    pub async fn on_message(
+        &mut self,
+        from: ParticipantId,
+        owner: Option<ParticipantId>,
+        message: TerminalMessage,
+        root: &Path,
+        sender: &ChannelSender,
+    ) -> Vec<(Route, TerminalMessage)> {
+        let is_owner = from == HOST_ID || Some(from) == owner;
+        match message {
+            TerminalMessage::Watch { id } => {
+                self.tell(id, Command::Watch { by: from });
+                Vec::new()
+            }
+            TerminalMessage::Input { id, bytes } => self.input(from, owner, id, bytes),
+            TerminalMessage::Open { name, command } if is_owner => {
+                if let Err(error) = self.open(Some(name), command, root, sender).await {
+                    tracing::warn!("{error}");
+                }
+                Vec::new()
+            }
+            TerminalMessage::Resize { id, cols, rows } if is_owner => {
+                let (cols, rows) = (cols.clamp(2, 1000), rows.clamp(2, 500));
+                if let Some(running) = self.running.get_mut(&id) {
+                    running.cols = cols;
+                    running.rows = rows;
+                }
+                self.tell(id, Command::Resize { cols, rows });
+                Vec::new()
+            }
+            TerminalMessage::Close { id } if is_owner => {
+                self.close(id);
+                Vec::new()
+            }
+            other => {
+                tracing::warn!(
+                    participant = from,
+                    "ignored a terminal message this member may not send: {other:?}"
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// Keystrokes from `from`: passed on only if it may type, else refused (told at most
+    /// once a second).
+    pub fn input(
+        &mut self,
+        from: ParticipantId,
+        owner: Option<ParticipantId>,
+        id: TerminalId,
+        bytes: Vec<u8>,
+    ) -> Vec<(Route, TerminalMessage)> {
+        if !self.running.contains_key(&id) {
+            return Vec::new();
+        }
+        if !self.may_type(from, owner) || bytes.len() > MAX_TERMINAL_INPUT {
+            tracing::warn!(
+                participant = from,
+                terminal = id,
+                "refused keystrokes from a member the host has not let type"
+            );
+            let now = Instant::now();
+            let recently = self
+                .refused
+                .get(&from)
+                .is_some_and(|at| now.duration_since(*at) < REFUSAL_EVERY);
+            if recently {
+                return Vec::new();
+            }
+            self.refused.insert(from, now);
+            let reason = if bytes.len() > MAX_TERMINAL_INPUT {
+                "too many keystrokes at once".to_owned()
+            } else {
+                "the host has not let you type in terminals".to_owned()
+            };
+            return vec![(
+                Route::Participant(from),
+                TerminalMessage::InputRefused { id, reason },
+            )];
+        }
+        self.tell(id, Command::Input(bytes));
+        if self.last_typist.insert(id, from) != Some(from) {
+            return vec![(Route::Everyone, TerminalMessage::Typing { id, by: from })];
+        }
+        Vec::new()
+    }
+
+    /// Ends a terminal's program (its task says `Closed` to everyone).
+    pub fn close(&mut self, id: TerminalId) {
+        self.tell(id, Command::Close);
+    }
+
+    fn tell(&mut self, id: TerminalId, command: Command) {
+        let Some(running) = self.running.get(&id) else {
+            return;
+        };
+        if running.commands.try_send(command).is_err() && running.commands.is_closed() {
+            self.running.remove(&id);
+        }
+    }
+}
+
+/// A program running in a PTY.
+struct Pty {
+    pty: pty_process::Pty,
+    child: tokio::process::Child,
+}
+
+fn spawn(
+    name: &str,
+    command: Option<&str>,
+    root: &Path,
+    cols: u16,
+    rows: u16,
+) -> Result<Pty, pty_process::Error> {
+    let (pty, pts) = pty_process::open()?;
+    pty.resize(pty_process::Size::new(rows, cols))?;
+    let shell = std::env::var_os("SHELL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/bin/sh"));
+    let program = match command {
+        Some(command) => pty_process::Command::new("/bin/sh").arg("-c").arg(command),
+        None => pty_process::Command::new(shell),
+    };
+    let child = program
+        .current_dir(root)
+        .env("TERM", "xterm-256color")
+        .env("COLORTERM", "truecolor")
+        .env("COTYPE_TERMINAL", name)
+        .kill_on_drop(true)
+        .spawn(pts)?;
+    Ok(Pty { pty, child })
+}
+
+/// One terminal's task: reads the program, ticks output out, carries out commands, and
+/// says `Closed` when the program ends (or is ended).
+async fn serve(
+    mut screen: HostScreen,
+    pty: Pty,
+    mut commands: mpsc::Receiver<Command>,
+    sender: ChannelSender,
+) {
+    let Pty { pty, mut child } = pty;
+    let (mut reader, mut writer) = pty.into_split();
+    let id = screen.id();
+    let send = |message: TerminalMessage, route: Route| {
+        let sender = sender.clone();
+        async move {
+            let _ = sender.send(route, &Message::Terminal(message)).await;
+        }
+    };
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut buffer = vec![0u8; 64 * 1024];
+    // Until someone watches, output stays in the emulator (a watcher's snapshot has it).
+    let mut watched = false;
+    let mut reading = true;
+    let exit_code = loop {
+        tokio::select! {
+            read = reader.read(&mut buffer), if reading => match read {
+                Ok(0) | Err(_) => reading = false,
+                Ok(n) => screen.feed(&buffer[..n]),
+            },
+            _ = tick.tick() => {
+                if let Some(message) = screen.tick(Instant::now()).filter(|_| watched) {
+                    send(message, Route::Everyone).await;
+                }
+            }
+            command = commands.recv() => match command {
+                Some(Command::Input(bytes)) => {
+                    let _ = writer.write_all(&bytes).await;
+                }
+                Some(Command::Resize { cols, rows }) => {
+                    if screen.size() != (cols, rows) {
+                        let _ = writer.resize(pty_process::Size::new(rows, cols));
+                        for message in screen.resize(cols, rows, Instant::now()) {
+                            send(message, Route::Everyone).await;
+                        }
+                    }
+                }
+                Some(Command::Watch { by }) => {
+                    let (before, snapshot) = screen.snapshot(Instant::now());
+                    if let Some(message) = before.filter(|_| watched) {
+                        send(message, Route::Everyone).await;
+                    }
+                    watched = true;
+                    for piece in snapshot {
+                        send(piece, Route::Participant(by)).await;
+                    }
+                }
+                Some(Command::Close) | None => {
+                    let _ = child.start_kill();
+                    break tokio::time::timeout(Duration::from_secs(2), child.wait())
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .and_then(|status| status.code());
+                }
+            },
+            status = child.wait() => {
+                // What it wrote last is still in the PTY: read it before saying it ended.
+                while let Ok(Ok(n)) =
+                    tokio::time::timeout(Duration::from_millis(50), reader.read(&mut buffer)).await
+                {
+                    if n == 0 {
+                        break;
+                    }
+                    screen.feed(&buffer[..n]);
+                }
+                break status.ok().and_then(|status| status.code());
+            }
+        }
+    };
+    while let Some(message) = screen.tick(Instant::now() + Duration::from_secs(1)) {
+        if watched {
+            send(message, Route::Everyone).await;
+        }
+    }
+    tracing::info!(terminal = id, "shared terminal ended ({exit_code:?})");
+    send(TerminalMessage::Closed { id, exit_code }, Route::Everyone).await;
+}

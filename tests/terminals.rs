@@ -1,0 +1,503 @@
+//! Shared terminals end to end: a real host running a real shell in a real PTY, a real
+//! relay, participants through the client API; the host's refusal of keystrokes from a
+//! member it has not let type, tried with crafted frames; and a participant's editor in
+//! tmux showing the terminal as a user sees it.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::tmux::{HeadlessHost, Tmux, editor_rows};
+use cotype::channel::Incoming;
+use cotype::client::Participant;
+use cotype::host::session::{Approval, HostCommand, HostControl};
+use cotype::host::{HostOptions, HostSession};
+use cotype::link::Link;
+use cotype::protocol::header::Route;
+use cotype::protocol::message::{Message, TerminalMessage};
+use cotype::relay::RelayConfig;
+
+/// A host sharing `dir` with one terminal running `command` (id 1).
+async fn host_with_terminal(
+    dir: &Path,
+    relay: std::net::SocketAddr,
+    command: &str,
+) -> (Link, HostControl) {
+    let mut session = HostSession::start(HostOptions {
+        root: dir.to_path_buf(),
+        relay: relay.to_string(),
+        insecure: false,
+        hide: Vec::new(),
+        name: "hostie".into(),
+        approval: Approval::Auto,
+        trust_project: false,
+    })
+    .await
+    .expect("host starts");
+    session
+        .open_terminal(Some(command.to_owned()))
+        .await
+        .expect("a terminal starts");
+    let link = session.link.clone();
+    let control = session.control().unwrap();
+    tokio::spawn(async move {
+        let _ = session.run().await;
+    });
+    (link, control)
+}
+
+/// Until the session's people show `participant` admitted.
+async fn admitted(control: &mut HostControl, participant: u32) {
+    let wait = control.people.wait_for(|people| {
+        people
+            .iter()
+            .any(|person| person.member.participant == participant && person.admitted)
+    });
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .expect("the member is admitted")
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_granted_member_runs_echo_and_a_late_joiner_sees_the_screen() {
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (link, mut control) =
+        host_with_terminal(dir.path(), relay.address, "PS1='$ ' exec sh").await;
+
+    let mut bob = Participant::join(&link, "bob").await.unwrap();
+    admitted(&mut control, bob.id()).await;
+    let id = bob
+        .find_terminal(Some("term1"))
+        .await
+        .expect("a joiner learns which terminals are open");
+    assert_eq!(id, 1);
+    bob.watch_terminal(1).await;
+    bob.terminal_screen(1, |screen| screen.contains("$ "))
+        .await
+        .expect("the shell's prompt shows");
+    assert!(
+        bob.type_in_terminal(1, b"echo hi\r").await.is_err(),
+        "not granted: refused before it leaves"
+    );
+
+    control
+        .commands
+        .send(HostCommand::SetTerminalWriter {
+            participant: bob.id(),
+            allowed: true,
+        })
+        .await
+        .unwrap();
+    // The grant arrives as a `Grants` message; until then the client refuses itself.
+    let bob_id = bob.id();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !bob.session.terminals.writers.contains(&bob_id) {
+        assert!(std::time::Instant::now() < deadline, "the grant never came");
+        let _ = tokio::time::timeout(
+            Duration::from_millis(200),
+            bob.terminal_screen(1, |_| false),
+        )
+        .await;
+    }
+    bob.type_in_terminal(1, b"echo TERM_$((6*7))\r")
+        .await
+        .unwrap();
+    // The shell computed it: the typed text alone does not contain TERM_42.
+    let screen = bob
+        .terminal_screen(1, |screen| screen.lines().any(|line| line == "TERM_42"))
+        .await
+        .expect("the echo's output shows at the participant");
+    assert!(screen.contains("echo TERM_$((6*7))"), "{screen}");
+
+    let mut carol = Participant::join(&link, "carol").await.unwrap();
+    carol.find_terminal(None).await.unwrap();
+    carol.watch_terminal(1).await;
+    let late = carol
+        .terminal_screen(1, |screen| screen.lines().any(|line| line == "TERM_42"))
+        .await
+        .expect("a late joiner gets the current screen");
+    assert_eq!(late, screen, "the late joiner sees what bob sees");
+    assert!(
+        carol.session.terminals.writers.contains(&bob_id),
+        "a joiner learns who may type"
+    );
+
+    // A grant ends with its member: bob leaves, and everyone hears he no longer may type.
+    bob.leave().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while carol.session.terminals.writers.contains(&bob_id) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bob's grant outlived him"
+        );
+        let _ = tokio::time::timeout(
+            Duration::from_millis(200),
+            carol.terminal_screen(1, |_| false),
+        )
+        .await;
+    }
+}
+
+/// Attack: a member the host has not let type sends `Input` frames of its own making
+/// (its client would refuse). The host refuses them and says so; once granted, the very
+/// same frame runs, so the test would notice a host that ignored input altogether.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystrokes_from_a_member_not_granted_are_refused_by_the_host() {
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (link, mut control) = host_with_terminal(dir.path(), relay.address, "exec sh").await;
+    let mallory = Participant::join(&link, "mallory").await.unwrap();
+    let mallory_id = mallory.id();
+    admitted(&mut control, mallory_id).await;
+    let mut channel = mallory.into_channel();
+    let input = Message::Terminal(TerminalMessage::Input {
+        id: 1,
+        bytes: b"touch PWNED\r".to_vec(),
+    });
+    channel.sender.send(Route::Host, &input).await.unwrap();
+    let refused = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Incoming::Message {
+                message: Message::Terminal(TerminalMessage::InputRefused { reason, .. }),
+                ..
+            } = channel.recv().await
+            {
+                return reason;
+            }
+        }
+    })
+    .await
+    .expect("the host says it refused");
+    assert!(refused.contains("not let you type"), "{refused}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !dir.path().join("PWNED").exists(),
+        "a member not granted ran a command on the host"
+    );
+
+    control
+        .commands
+        .send(HostCommand::SetTerminalWriter {
+            participant: mallory_id,
+            allowed: true,
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    channel.sender.send(Route::Host, &input).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !dir.path().join("PWNED").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "granted, the same frame never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A participant's editor shows the terminal's colored output in its pane, as a user
+/// sees it, with the PTY's size in the title.
+#[test]
+fn the_participant_editor_shows_the_terminal_with_colors() {
+    let project = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    common::write_tree(project.path(), &[("notes.txt", b"hello\n")]);
+    let host = HeadlessHost::start_with(
+        project.path(),
+        Some(home.path()),
+        &[
+            "--terminal",
+            "printf '\\033[31mRED_MARK\\033[0m plain\\n'; exec sh",
+            "--terminal-size",
+            "80x20",
+        ],
+    );
+    let tmux = Tmux::named("terminals");
+    tmux.shell("bob", home.path());
+    tmux.text(
+        "bob",
+        &format!(
+            "{} join '{}' --name bob",
+            env!("CARGO_BIN_EXE_cotype"),
+            host.link
+        ),
+    );
+    tmux.keys("bob", &["Enter"]);
+    tmux.wait("bob", "the notice of the terminal", |screen| {
+        screen.contains("shared terminal 'term1' is open")
+    });
+    tmux.keys("bob", &["M-`"]);
+    let screen = tmux.wait("bob", "the terminal's output", |screen| {
+        screen.contains("RED_MARK plain")
+    });
+    assert!(screen.contains("⌨ term1 80×20"), "{screen}");
+    assert!(screen.contains("read-only"), "{screen}");
+    let colored = tmux.run(&["capture-pane", "-p", "-e", "-t", "bob"]);
+    let line = colored
+        .lines()
+        .find(|line| line.contains("RED_MARK"))
+        .unwrap();
+    let before = &line[..line.find("RED_MARK").unwrap()];
+    assert!(
+        before.ends_with("\u{1b}[31m") || before.contains("38;5;1m") || before.contains("[31m"),
+        "RED_MARK is not red: {line:?}"
+    );
+    // Typing is refused here, at the viewer, with a reason.
+    tmux.text("bob", "x");
+    tmux.wait("bob", "the read-only notice", |screen| {
+        screen.contains("the host has not let you type here")
+    });
+    tmux.keys("bob", &["M-`"]);
+    tmux.wait("bob", "the editor back", |screen| {
+        !screen.contains("⌨ term1")
+    });
+}
+
+/// The first `http(s)://…#…` link on the session card, its wrapped rows joined back.
+fn link_on(screen: &str) -> Option<String> {
+    let inside = |line: &str| line.trim().trim_matches('│').trim().to_owned();
+    let lines: Vec<String> = screen.lines().map(inside).collect();
+    let start = lines
+        .iter()
+        .position(|line| line.starts_with("http") && line.contains('#'))?;
+    let mut link = lines[start].clone();
+    for line in &lines[start + 1..] {
+        let key_text = !line.is_empty()
+            && line
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !key_text {
+            break;
+        }
+        link.push_str(line);
+    }
+    Some(link)
+}
+
+/// The `⌨ NAME COLS×ROWS` part of a pane's title row.
+fn terminal_title(screen: &str) -> String {
+    let line = screen.lines().find(|line| line.contains('⌨')).unwrap();
+    line.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The host's own editor opens a terminal with one key and types in it; a participant
+/// sees the same screen at the host's pane size, cannot type until the host lets them
+/// from the people menu, and then runs a command on the host.
+#[test]
+fn the_host_opens_a_terminal_in_its_editor_and_lets_a_participant_type() {
+    let bin = env!("CARGO_BIN_EXE_cotype");
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(project.join("notes.txt"), "hello\n").unwrap();
+    let tmux = Tmux::named("terminal-host");
+
+    tmux.shell("alice", &home);
+    tmux.text(
+        "alice",
+        &format!(
+            "SHELL=/bin/sh PS1='t$ ' {bin} host {} --name alice --approve auto",
+            project.display()
+        ),
+    );
+    tmux.keys("alice", &["Enter"]);
+    let card = tmux.wait("alice", "the session card", |s| {
+        s.contains("Share this link") && link_on(s).is_some()
+    });
+    let link = link_on(&card).unwrap();
+    tmux.keys("alice", &["q"]);
+    tmux.wait("alice", "the card closed", |s| {
+        !s.contains("Share this link")
+    });
+
+    tmux.keys("alice", &["M-`"]);
+    tmux.wait("alice", "a shell in a new terminal", |s| {
+        s.contains("⌨ term1") && s.contains("t$")
+    });
+    tmux.text("alice", "echo HOST_$((2+3))");
+    tmux.keys("alice", &["Enter"]);
+    let host_screen = tmux.wait("alice", "the command's output", |s| {
+        editor_rows(s)
+            .iter()
+            .any(|line| line.trim_end() == "HOST_5")
+    });
+    let size = terminal_title(&host_screen);
+
+    tmux.shell("bob", &home);
+    tmux.text("bob", &format!("{bin} join '{link}' --name bob"));
+    tmux.keys("bob", &["Enter"]);
+    // bob follows the host on joining, so he sees the terminal it looks at.
+    let bob_screen = tmux.wait("bob", "the host's terminal", |s| {
+        editor_rows(s)
+            .iter()
+            .any(|line| line.trim_end() == "HOST_5")
+    });
+    assert_eq!(
+        terminal_title(&bob_screen),
+        size,
+        "the host's pane decides the size"
+    );
+    assert!(bob_screen.contains("✎ alice"), "{bob_screen}");
+    tmux.text("bob", "x");
+    tmux.wait("bob", "the read-only notice", |s| {
+        s.contains("the host has not let you type")
+    });
+
+    // The host hides the terminal (else its keys go to the shell) and lets bob type.
+    tmux.keys("alice", &["M-`"]);
+    tmux.wait("alice", "the editor back", |s| !s.contains("⌨ term1"));
+    tmux.wait("bob", "the editor back, following alice", |s| {
+        !s.contains("⌨ term1")
+    });
+    tmux.keys("alice", &["M-m"]);
+    tmux.wait("alice", "the people menu", |s| s.contains("bob  ("));
+    tmux.keys("alice", &["Enter"]);
+    tmux.wait("alice", "bob's menu", |s| s.contains("Let them type"));
+    tmux.keys("alice", &["Down", "Down", "Enter"]);
+    tmux.wait("alice", "the warning", |s| {
+        s.contains("bob may type in shared terminals")
+    });
+    tmux.keys("bob", &["M-`"]);
+    tmux.wait("bob", "the grant", |s| {
+        s.contains("typing goes to the terminal")
+    });
+    tmux.text("bob", "echo BOB_$((3+4)) > bob.txt");
+    tmux.keys("bob", &["Enter"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(project.join("bob.txt"))
+        .ok()
+        .as_deref()
+        != Some("BOB_7\n")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bob's command never ran on the host; bob sees:\n{}",
+            tmux.screen("bob")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tmux.wait("alice", "the typist in the title", |s| s.contains("bob"));
+}
+
+/// What crosses the relay is sealed: a terminal's name, its output and what a member
+/// types in it never appear in the relay's traffic, while the participant reads them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_names_output_and_keystrokes_never_reach_the_relay_in_the_clear() {
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (link, mut control) =
+        common::start_host_with(dir.path(), relay.address, "hostie", &[], Approval::Auto).await;
+    // The output marker is made by the shell, so it is in no command line either.
+    control
+        .commands
+        .send(HostCommand::OpenTerminal {
+            name: Some("MARKER_TERM_NAME".into()),
+            command: Some("printf 'MARKER_TERM_%s\\n' OUT; exec sh".into()),
+        })
+        .await
+        .unwrap();
+    let mut bob = Participant::join(&link, "bob").await.unwrap();
+    admitted(&mut control, bob.id()).await;
+    let id = bob.find_terminal(Some("MARKER_TERM_NAME")).await.unwrap();
+    bob.watch_terminal(id).await;
+    bob.terminal_screen(id, |screen| screen.contains("MARKER_TERM_OUT"))
+        .await
+        .unwrap();
+    control
+        .commands
+        .send(HostCommand::SetTerminalWriter {
+            participant: bob.id(),
+            allowed: true,
+        })
+        .await
+        .unwrap();
+    let bob_id = bob.id();
+    while !bob.session.terminals.writers.contains(&bob_id) {
+        let _ = tokio::time::timeout(
+            Duration::from_millis(200),
+            bob.terminal_screen(id, |_| false),
+        )
+        .await;
+    }
+    bob.type_in_terminal(id, b"echo MARKER_TERM_IN_$((1+1))\r")
+        .await
+        .unwrap();
+    bob.terminal_screen(id, |screen| screen.contains("MARKER_TERM_IN_2"))
+        .await
+        .unwrap();
+    let tapped = relay.tapped.lock().unwrap().clone();
+    assert!(tapped.len() > 10, "the tap saw the traffic");
+    for marker in [
+        &b"MARKER_TERM_NAME"[..],
+        b"MARKER_TERM_OUT",
+        b"MARKER_TERM_IN",
+    ] {
+        for (direction, frame) in &tapped {
+            assert!(
+                !common::contains(frame, marker),
+                "{} crossed the relay in the clear ({direction:?})",
+                String::from_utf8_lossy(marker)
+            );
+        }
+    }
+}
+
+/// `cotype term`: `--dump` prints the screen as text; a terminal that does not exist and
+/// typing without the host's leave are exit code 5, with a sentence that says why.
+#[test]
+fn the_term_command_dumps_the_screen_and_refuses_typing_without_a_grant() {
+    let project = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let host = HeadlessHost::start_with(
+        project.path(),
+        Some(home.path()),
+        &["--terminal", "printf 'DUMP_%s\\n' MARK; exec sh"],
+    );
+    let term = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cotype"))
+            .arg("term")
+            .arg(&host.link)
+            .args(args)
+            .env("HOME", home.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let dump = term(&["--dump", "--name", "probe"], "");
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.status.success(), "{dump:?}");
+    assert!(text.lines().any(|line| line == "DUMP_MARK"), "{text}");
+
+    let missing = term(&["--dump", "--terminal", "nope"], "");
+    assert_eq!(missing.status.code(), Some(5), "{missing:?}");
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        said.contains("no shared terminal named nope (open: term1)"),
+        "{said}"
+    );
+
+    let typing = term(&[], "touch TYPED\n");
+    assert_eq!(typing.status.code(), Some(5), "{typing:?}");
+    let said = String::from_utf8_lossy(&typing.stderr);
+    assert!(said.contains("ask the host for write access"), "{said}");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!project.path().join("TYPED").exists());
+}
