@@ -200,7 +200,8 @@ struct RelayArgs {
     metrics: Option<SocketAddr>,
     /// Also be an SSH jump host on this address, so guests join with OpenSSH alone
     /// (`ssh -J`); it only forwards their end-to-end encrypted bytes to the session's host.
-    #[arg(long, value_name = "ADDR")]
+    /// Not with --redis: a guest's jump and its host's gateway must meet on one node.
+    #[arg(long, value_name = "ADDR", conflicts_with = "redis")]
     ssh_listen: Option<SocketAddr>,
     /// Join a cluster of relays sharing sessions through this Redis (or Valkey):
     /// redis://HOST:PORT[/DB]. Needs --metrics (the balancer checks /healthz there).
@@ -259,6 +260,10 @@ struct HostArgs {
     /// Lines of history a participant gets on opening a shared terminal.
     #[arg(long, value_name = "LINES", default_value_t = 2000)]
     terminal_scrollback: usize,
+    /// SSH guests whose key is in this file (OpenSSH authorized_keys lines) get in
+    /// without asking (the relay must offer SSH: `cotype relay --ssh-listen`).
+    #[arg(long, value_name = "FILE")]
+    ssh_authorized_keys: Option<PathBuf>,
 }
 
 /// `120x32` as (columns, rows).
@@ -589,6 +594,7 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
         terminals,
         terminal_size,
         terminal_scrollback,
+        ssh_authorized_keys,
     } = args;
     // In the UI someone is there to answer; headless, the link is the invitation.
     let approval = match approve {
@@ -634,31 +640,77 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
             no_mouse,
             intro: None,
         };
-        let hosted = cotype::roles::host_ui(session)?;
+        let ssh = offer_ssh(&session, &dir, ssh_authorized_keys).await;
+        let mut hosted = cotype::roles::host_ui(session)?;
+        hosted.ssh_command = ssh.map(|offer| -> cotype::tui::run::SshCommandFor {
+            Box::new(move |link: &str| {
+                let link = cotype::link::Link::parse(link, true).ok()?;
+                Some(offer.command_for(&link))
+            })
+        });
         let result = cotype::tui::run::host(hosted, options).await;
         if result.is_ok() {
             eprintln!("cotype: the session is over; its link no longer works.");
         }
         return result.map_err(Into::into);
     }
-    serve_headless(session, &dir).await
+    let ssh = offer_ssh(&session, &dir, ssh_authorized_keys).await;
+    serve_headless(session, ssh).await
+}
+
+/// Serves guests who join with OpenSSH alone, when the relay is an SSH jump host; `None`
+/// (said on stderr when `--ssh-authorized-keys` asked for them) when it is not.
+async fn offer_ssh(
+    session: &HostSession,
+    root: &std::path::Path,
+    authorized_keys: Option<PathBuf>,
+) -> Option<cotype::ssh_guests::SshOffer> {
+    let asked = authorized_keys.is_some();
+    let options = cotype::ssh_guests::SshGuestsOptions {
+        link: session.link_updates(),
+        relay_proof: session.relay_proof(),
+        root: root.to_path_buf(),
+        guests: session.ssh_guests(),
+        authorized_keys,
+    };
+    match cotype::ssh_guests::start(options).await {
+        Ok(offer) => Some(offer),
+        Err(e) if asked => {
+            eprintln!("cotype: no SSH guests: {e:#}");
+            None
+        }
+        Err(e) => {
+            tracing::info!("no SSH guests: {e:#}");
+            None
+        }
+    }
 }
 
 /// `cotype host --headless`: the link on stdout, the console on stdin and stderr, until
 /// the console's `end` or a signal.
-async fn serve_headless(mut session: HostSession, root: &std::path::Path) -> anyhow::Result<()> {
+async fn serve_headless(
+    mut session: HostSession,
+    ssh: Option<cotype::ssh_guests::SshOffer>,
+) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     let mut stdout = std::io::stdout();
     writeln!(stdout, "{}", session.link.to_url())?;
     stdout.flush()?;
     // Guests with OpenSSH alone, when the relay is also a jump host.
-    match cotype::ssh_guests::start(session.link.clone(), session.relay_proof(), root).await {
-        Ok(offer) => {
-            writeln!(stdout, "ssh: {}", offer.command)?;
-            stdout.flush()?;
-            eprintln!("SSH guests see this host key: {}", offer.fingerprint);
-        }
-        Err(e) => tracing::info!("no SSH guests: {e:#}"),
+    if let Some(offer) = ssh {
+        writeln!(stdout, "ssh: {}", offer.command)?;
+        stdout.flush()?;
+        eprintln!("SSH guests see this host key: {}", offer.fingerprint);
+        // A removal's rekey changes the guests' token: the new command follows the new
+        // link the console prints.
+        let mut link = session.link_updates();
+        tokio::spawn(async move {
+            link.mark_unchanged();
+            while link.changed().await.is_ok() {
+                let command = offer.command_for(&link.borrow_and_update());
+                println!("ssh: {command}");
+            }
+        });
     }
     eprintln!(
         "sharing; verification code {} (compare it with your participants). Type 'help' for commands; Ctrl-C ends the session.",

@@ -1,12 +1,18 @@
-//! Guests with nothing but OpenSSH: a relay with `--ssh-listen`, a headless host, and the
-//! real `ssh` client (a generated key, a throwaway known_hosts) in a tmux pane, pasting
-//! the command the host printed.
+//! Guests with nothing but OpenSSH: a relay with `--ssh-listen`, a headless host that asks
+//! before letting anyone in, and the real `ssh` client (a generated key, a throwaway
+//! known_hosts) in tmux panes, pasting the command the host printed after its link.
 //!
-//! - sam joins through the relay's jump host, is admitted like any participant, opens a
-//!   file with ctrl-p, types and saves: the text is on the host's disk and another
-//!   participant (`cotype cat`) reads it; ctrl-q ends the SSH session and the pane's
-//!   shell is back on the normal screen.
-//! - a guest with a wrong user name (token) is refused by the host's SSH server.
+//! - a wrong token (user name) is refused by the host's SSH server before the host's user
+//!   hears of it;
+//! - samwise's approval prompt shows his SSH key's fingerprint; admitted, he opens a file
+//!   with ctrl-p, types and saves (the host's disk has it), sees ada (a `cotype join`
+//!   participant) and her flag where she types, and ctrl-q gives his shell back on the
+//!   normal screen;
+//! - a guest whose connection drops while waiting for approval leaves no editor thread in
+//!   the host process;
+//! - TCP taps in front of the relay's WebSocket and SSH ports (every connection of the host,
+//!   of ada and of each guest's jump) record no planted marker (file text, typed text, the
+//!   guest's name) nor the guest token.
 //!
 //! The test fails (never skips) when ssh, ssh-keygen or tmux is missing; scripts/test
 //! installs them.
@@ -15,11 +21,19 @@ mod common;
 #[path = "common/process.rs"]
 mod process;
 
-use std::path::Path;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use common::tmux::Tmux;
+use common::tmux::{Tmux, flag_near};
 use process::{Running, cotype, run};
+
+const FILE_MARKER: &str = "MARKERFILE4417";
+const TYPED_MARKER: &str = "MARKERTYPED8812";
+const NAME_MARKER: &str = "samwise";
 
 /// A relay on free ports with an SSH jump host; its WebSocket and SSH addresses.
 fn start_relay(home: &Path) -> (Running, String, String) {
@@ -43,9 +57,53 @@ fn start_relay(home: &Path) -> (Running, String, String) {
     (relay, address, ssh)
 }
 
+/// A TCP forwarder in front of `target` that records every byte both ways.
+struct TcpTap {
+    address: String,
+    recorded: Arc<Mutex<Vec<u8>>>,
+}
+
+impl TcpTap {
+    fn start(target: &str) -> TcpTap {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let recorded = Arc::new(Mutex::new(Vec::new()));
+        let (target, tape) = (target.to_owned(), recorded.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(&target) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    let tape = tape.clone();
+                    std::thread::spawn(move || {
+                        let mut buffer = [0u8; 16 * 1024];
+                        while let Ok(n) = from.read(&mut buffer) {
+                            if n == 0 || to.write_all(&buffer[..n]).is_err() {
+                                break;
+                            }
+                            tape.lock().unwrap().extend_from_slice(&buffer[..n]);
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        TcpTap { address, recorded }
+    }
+
+    fn contains(&self, needle: &str) -> bool {
+        let tape = self.recorded.lock().unwrap();
+        tape.windows(needle.len()).any(|w| w == needle.as_bytes())
+    }
+}
+
 /// An ssh_config for the jump connection (the printed command pins the host's key
 /// itself): the generated key, and the relay's key accepted into a throwaway file.
-fn ssh_config(home: &Path) -> std::path::PathBuf {
+fn ssh_config(home: &Path) -> (PathBuf, String) {
     let key = home.join("id_ed25519");
     let made = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -53,6 +111,16 @@ fn ssh_config(home: &Path) -> std::path::PathBuf {
         .status()
         .expect("ssh-keygen must be installed (scripts/test installs openssh-client)");
     assert!(made.success());
+    let listed = Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(key.with_extension("pub"))
+        .output()
+        .unwrap();
+    let fingerprint = String::from_utf8_lossy(&listed.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned();
     let config = home.join("ssh_config");
     std::fs::write(
         &config,
@@ -64,19 +132,60 @@ fn ssh_config(home: &Path) -> std::path::PathBuf {
         ),
     )
     .unwrap();
-    config
+    (config, fingerprint)
+}
+
+/// The participant id in a console line `NAME (id N) asks to join: …`.
+fn asking_id(line: &str) -> String {
+    let at = line.find("(id ").expect("an id in the prompt") + 4;
+    line[at..].split(')').next().unwrap().to_owned()
+}
+
+/// Threads of `pid` running a guest's editor (named `cotype-ssh-guest`, cut to 15 bytes).
+fn guest_threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .flatten()
+                .filter(|task| {
+                    std::fs::read_to_string(task.path().join("comm"))
+                        .is_ok_and(|name| name.starts_with("cotype-ssh-gue"))
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn wait_until(what: &str, ready: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The host's `ssh: …` line with the jump through `tap` instead of the relay's port.
+fn through_tap(command: &str, tap: &TcpTap) -> String {
+    let jump = command
+        .split_whitespace()
+        .skip_while(|word| *word != "-J")
+        .nth(1)
+        .expect("a -J jump in the command");
+    command.replacen(jump, &tap.address, 1)
 }
 
 #[test]
-fn a_guest_with_only_ssh_opens_a_file_types_and_saves() {
+fn a_guest_with_only_ssh_is_approved_by_key_edits_saves_and_sees_others() {
     let root = tempfile::tempdir().unwrap();
     let project = root.path().join("project");
     std::fs::create_dir_all(&project).unwrap();
-    std::fs::write(project.join("notes.txt"), "first line\n").unwrap();
+    std::fs::write(project.join("notes.txt"), format!("{FILE_MARKER} first\n")).unwrap();
     let home = root.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
 
-    let (_relay, relay_address, _ssh_address) = start_relay(&home);
+    let (_relay, relay_address, ssh_address) = start_relay(&home);
+    let ws_tap = TcpTap::start(&relay_address);
+    let ssh_tap = TcpTap::start(&ssh_address);
     let mut host_command = cotype();
     host_command
         .env("HOME", &home)
@@ -85,13 +194,13 @@ fn a_guest_with_only_ssh_opens_a_file_types_and_saves() {
         .args([
             "--headless",
             "--relay",
-            &relay_address,
+            &ws_tap.address,
             "--name",
             "hostie",
             "--approve",
-            "auto",
+            "ask",
         ]);
-    let mut host = Running::spawn(host_command);
+    let (mut host, mut console) = Running::spawn_with_input(host_command);
     let link = host.next_stdout_line();
     assert!(link.contains('#'), "the host printed no link: {link}");
     let ssh_line = host.next_stdout_line();
@@ -102,18 +211,15 @@ fn a_guest_with_only_ssh_opens_a_file_types_and_saves() {
         command.starts_with("ssh -t -J 127.0.0.1:") && command.contains("KnownHostsCommand"),
         "{command}"
     );
-    let config = ssh_config(&home);
-
-    // A wrong token: refused by the host's SSH server (the key and jump are fine).
+    let command = through_tap(command, &ssh_tap);
+    let (config, fingerprint) = ssh_config(&home);
     let (_, target) = command.rsplit_once(' ').unwrap();
-    let (user, session) = target.split_once('@').unwrap();
-    let wrong_user = format!("{}0", &user[..user.len() - 1]);
-    let wrong_user = if wrong_user == user {
-        format!("{}1", &user[..user.len() - 1])
-    } else {
-        wrong_user
-    };
-    let wrong = command.replace(target, &format!("{wrong_user}@{session}"));
+    let (token, session) = target.split_once('@').unwrap();
+
+    // A wrong token: refused by the host's SSH server, and the host's user hears nothing.
+    let last = if token.ends_with('0') { "1" } else { "0" };
+    let wrong_token = format!("{}{last}", &token[..token.len() - 1]);
+    let wrong = command.replace(target, &format!("{wrong_token}@{session}"));
     let refused = run(
         Command::new("sh").arg("-c").arg(format!(
             "{} -F {} -o BatchMode=yes -o ConnectTimeout=20 true",
@@ -128,19 +234,55 @@ fn a_guest_with_only_ssh_opens_a_file_types_and_saves() {
         refused.status,
         refused.stderr
     );
-
-    // sam pastes the command (with his ssh_config and name) into a shell.
-    let tmux = Tmux::named("ssh-guest");
-    tmux.shell("sam", &home);
-    let pasted = command.replacen(
-        "ssh -t",
-        &format!("ssh -t -F {} -o SetEnv=COTYPE_NAME=sam", config.display()),
-        1,
+    let heard = host.stderr_so_far();
+    assert!(
+        !heard.iter().any(|line| line.contains("asks to join")),
+        "no prompt for a refused guest: {heard:?}"
     );
-    tmux.text("sam", &format!("{pasted}; echo sam-exited-$?"));
-    tmux.keys("sam", &["Enter"]);
-    tmux.wait("sam", "the editor with sam in the people panel", |s| {
-        s.contains("sam (you)")
+
+    // samwise pastes the command (with his ssh_config and his name) into a shell.
+    let tmux = Tmux::named("ssh-guest");
+    let ssh_guest = |pane: &str, name: &str| {
+        tmux.shell(pane, &home);
+        let pasted = command.replacen(
+            "ssh -t",
+            &format!(
+                "ssh -t -F {} -o SetEnv=COTYPE_NAME={name}",
+                config.display()
+            ),
+            1,
+        );
+        tmux.text(pane, &format!("{pasted}; echo {pane}-exited-$?"));
+        tmux.keys(pane, &["Enter"]);
+    };
+    ssh_guest("sam", NAME_MARKER);
+    tmux.wait("sam", "the wait for approval", |s| {
+        s.contains("waiting for the host")
+    });
+    let prompt = host.stderr_line_with("asks to join");
+    assert!(
+        prompt.starts_with(&format!("{NAME_MARKER} (over SSH, key {fingerprint})")),
+        "the prompt shows the guest's key: {prompt} (key {fingerprint})"
+    );
+    writeln!(console, "admit {}", asking_id(&prompt)).unwrap();
+    tmux.wait("sam", "the editor with samwise in the people panel", |s| {
+        s.contains(&format!("{NAME_MARKER} (you)"))
+    });
+
+    // ada joins with cotype (through the same tap).
+    tmux.shell("ada", &home);
+    let bin = env!("CARGO_BIN_EXE_cotype");
+    tmux.text(
+        "ada",
+        &format!("COTYPE_LINK='{link}' {bin} join --name ada; echo ada-exited-$?"),
+    );
+    tmux.keys("ada", &["Enter"]);
+    let prompt = host.stderr_line_with("asks to join");
+    assert!(prompt.starts_with("ada (id "), "{prompt}");
+    writeln!(console, "admit {}", asking_id(&prompt)).unwrap();
+    tmux.wait("ada", "ada's editor", |s| s.contains("ada (you)"));
+    tmux.wait("sam", "ada in samwise's people panel", |s| {
+        s.contains("ada")
     });
 
     tmux.keys("sam", &["C-p"]);
@@ -150,29 +292,29 @@ fn a_guest_with_only_ssh_opens_a_file_types_and_saves() {
         s.contains("notes.txt")
     });
     tmux.keys("sam", &["Enter"]);
-    tmux.wait("sam", "the opened file", |s| s.contains("first line"));
-    let typed = "typed over ssh 42 ";
-    tmux.text("sam", typed);
-    tmux.wait("sam", "his own text", |s| s.contains(typed));
+    tmux.wait("sam", "the opened file", |s| s.contains(FILE_MARKER));
+    let typed = format!("{TYPED_MARKER} over ssh ");
+    tmux.text("sam", &typed);
+    tmux.wait("sam", "his own text", |s| s.contains(&typed));
     tmux.keys("sam", &["C-s"]);
     tmux.wait("sam", "the save confirmed", |s| {
         s.contains("saved notes.txt")
     });
     let on_disk = std::fs::read_to_string(project.join("notes.txt")).unwrap();
-    assert_eq!(on_disk, format!("{typed}first line\n"));
+    assert_eq!(on_disk, format!("{typed}{FILE_MARKER} first\n"));
 
-    // Another participant reads what sam typed.
-    let cat = run(
-        cotype()
-            .env("HOME", &home)
-            .args(["cat", &link, "notes.txt"]),
-        b"",
-    );
-    assert!(
-        cat.stdout_text().contains(typed),
-        "another participant sees sam's text: {}",
-        cat.stderr
-    );
+    // ada opens the file at the end and types: samwise sees her text and her flag there.
+    tmux.keys("ada", &["C-p"]);
+    tmux.wait("ada", "ada's picker", |s| s.contains("Open file"));
+    tmux.text("ada", "notes");
+    tmux.wait("ada", "the match", |s| s.contains("notes.txt"));
+    tmux.keys("ada", &["Enter"]);
+    tmux.wait("ada", "samwise's text", |s| s.contains(TYPED_MARKER));
+    tmux.keys("ada", &["C-End"]);
+    tmux.text("ada", "ada-was-here");
+    tmux.wait("sam", "ada's text and flag", |s| {
+        flag_near(s, "ada-was-here", "ada")
+    });
 
     // ctrl-q ends the guest's editor and its SSH session; the shell is back.
     tmux.keys("sam", &["C-q"]);
@@ -185,4 +327,38 @@ fn a_guest_with_only_ssh_opens_a_file_types_and_saves() {
         "0",
         "the pane is back on the normal screen"
     );
+    wait_until("samwise's editor thread to end", || {
+        guest_threads(host.pid()) == 0
+    });
+
+    // A guest who hangs up while waiting for approval leaves nothing running.
+    ssh_guest("pip", "pip");
+    host.stderr_line_with("pip (over SSH");
+    assert_eq!(
+        guest_threads(host.pid()),
+        1,
+        "pip's editor waits for approval"
+    );
+    tmux.run(&["kill-session", "-t", "pip"]);
+    wait_until("pip's editor thread to end", || {
+        guest_threads(host.pid()) == 0
+    });
+
+    // What the relay (and the jump connection) carried: ciphertext only.
+    assert!(
+        ssh_tap.contains("SSH-2.0-"),
+        "the jump went through the tap"
+    );
+    assert!(ws_tap.contains("HTTP/1.1"), "the host went through the tap");
+    for tap in [&ws_tap, &ssh_tap] {
+        for secret in [
+            FILE_MARKER,
+            TYPED_MARKER,
+            NAME_MARKER,
+            "ada-was-here",
+            token,
+        ] {
+            assert!(!tap.contains(secret), "the relay saw {secret}");
+        }
+    }
 }

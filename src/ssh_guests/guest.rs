@@ -2,15 +2,19 @@
 //! user name, one session channel with a terminal, and the editor running for the guest
 //! in this process, joined to the session like any participant.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use ratatui::crossterm::event::Event;
 use russh::server::{Auth, ChannelOpenHandle, Handle, Handler, Msg, Session};
 use russh::{Channel, ChannelId};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::{oneshot, watch};
 
 use super::screen::{ChannelScreen, ENTER, LEAVE, SharedSize};
+use crate::client::MemberKeyPair;
 use crate::crypto::ssh::{fingerprint, is_guest_user};
+use crate::host_control::{SshGuest, SshGuests};
 use crate::link::Link;
 use crate::tui::byte_input::ByteKeys;
 use crate::tui::run::JoinOptions;
@@ -18,8 +22,17 @@ use crate::tui::run::JoinOptions;
 /// The longest name a guest may give (`SetEnv=COTYPE_NAME=…`).
 const LONGEST_NAME: usize = 32;
 
+/// What every guest's SSH server shares: the link as it is now, the session's record of
+/// SSH guests, and the keys admitted without asking.
+pub(super) struct GuestContext {
+    pub(super) link: watch::Receiver<Link>,
+    pub(super) guests: SshGuests,
+    /// Fingerprints from `--ssh-authorized-keys`.
+    pub(super) authorized: HashSet<String>,
+}
+
 pub(super) struct Guest {
-    link: Arc<Link>,
+    context: Arc<GuestContext>,
     /// The fingerprint of the key the guest proved it holds, if it used one.
     key: Option<String>,
     name: Option<String>,
@@ -29,12 +42,15 @@ pub(super) struct Guest {
     /// Keys for the guest's editor; dropped (the editor ends) when the guest hangs up.
     keys_in: Option<UnboundedSender<Event>>,
     decoder: ByteKeys,
+    /// Dropped when the guest hangs up (or this server ends): the editor stops, even
+    /// while it still waits for the host's approval.
+    connected: Option<oneshot::Sender<()>>,
 }
 
 impl Guest {
-    pub(super) fn new(link: Arc<Link>) -> Self {
+    pub(super) fn new(context: Arc<GuestContext>) -> Self {
         Self {
-            link,
+            context,
             key: None,
             name: None,
             keymap: None,
@@ -42,11 +58,13 @@ impl Guest {
             channel: None,
             keys_in: None,
             decoder: ByteKeys::new(),
+            connected: None,
         }
     }
 
     fn admits(&self, user: &str) -> bool {
-        is_guest_user(&self.link.secret, &self.link.session, user)
+        let link = self.context.link.borrow();
+        is_guest_user(&link.secret, &link.session, user)
     }
 
     fn set_size(&self, columns: u32, rows: u32) {
@@ -93,8 +111,26 @@ impl Guest {
             no_mouse: true,
             intro: None,
         };
-        let link = (*self.link).clone();
+        let link = self.context.link.borrow().clone();
         let size = self.size.clone();
+        // The session knows this guest by the key pair its editor says hello with.
+        let key_pair = MemberKeyPair::generate();
+        let registered = Registered {
+            guests: self.context.guests.clone(),
+            hello_key: key_pair.public(),
+        };
+        registered.guests.insert(
+            registered.hello_key,
+            SshGuest {
+                authorized: self
+                    .key
+                    .as_ref()
+                    .is_some_and(|key| self.context.authorized.contains(key)),
+                fingerprint: self.key.clone(),
+            },
+        );
+        let (connected, hung_up) = oneshot::channel();
+        self.connected = Some(connected);
         let spawned = std::thread::Builder::new()
             .name("cotype-ssh-guest".into())
             .spawn(move || {
@@ -102,8 +138,14 @@ impl Guest {
                     .enable_all()
                     .build();
                 if let Ok(runtime) = runtime {
-                    runtime.block_on(run_editor(link, options, size, keys, frames));
+                    runtime.block_on(async move {
+                        tokio::select! {
+                            () = run_editor(link, options, key_pair, size, keys, frames) => {}
+                            _ = hung_up => tracing::debug!("an SSH guest hung up"),
+                        }
+                    });
                 }
+                drop(registered);
             });
         if let Err(e) = spawned {
             tracing::warn!("cannot start an SSH guest's editor: {e}");
@@ -111,10 +153,23 @@ impl Guest {
     }
 }
 
+/// A guest's entry in the session's record of SSH guests, removed when its editor ends.
+struct Registered {
+    guests: SshGuests,
+    hello_key: [u8; 32],
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.guests.remove(&self.hello_key);
+    }
+}
+
 /// The guest's editor, from the waiting message to giving its terminal back.
 async fn run_editor(
     link: Link,
     options: JoinOptions,
+    key_pair: MemberKeyPair,
     size: SharedSize,
     mut keys: tokio::sync::mpsc::UnboundedReceiver<Event>,
     frames: UnboundedSender<Vec<u8>>,
@@ -125,9 +180,11 @@ async fn run_editor(
         return;
     }
     let result = match ChannelScreen::new(frames.clone(), size) {
-        Ok(mut screen) => crate::tui::run::join_on(&link, options, &mut screen, &mut keys)
-            .await
-            .map_err(|e| e.to_string()),
+        Ok(mut screen) => {
+            crate::tui::run::join_on_with_key(&link, options, &key_pair, &mut screen, &mut keys)
+                .await
+                .map_err(|e| e.to_string())
+        }
         Err(e) => Err(e.to_string()),
     };
     let mut goodbye = LEAVE.to_vec();
@@ -308,6 +365,7 @@ impl Handler for Guest {
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
         self.keys_in = None;
+        self.connected = None;
         Ok(())
     }
 }

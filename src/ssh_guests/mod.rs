@@ -12,18 +12,19 @@
 mod guest;
 mod screen;
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::crypto::ssh::{fingerprint, guest_user, load_or_create_host_key, public_line};
+use crate::host_control::SshGuests;
 use crate::link::Link;
 use crate::protocol::control::{self, FromRelay, ToRelay};
 
@@ -41,11 +42,36 @@ pub struct SshOffer {
     pub command: String,
     /// The host key's fingerprint (`SHA256:…`), to compare with what `ssh` shows.
     pub fingerprint: String,
+    /// The relay's SSH port and the host key's known_hosts form, for [`Self::command_for`].
+    port: u16,
+    host_key: String,
+}
+
+impl SshOffer {
+    /// The command for `link` as it is now (a removal's rekey changes the guest token).
+    pub fn command_for(&self, link: &Link) -> String {
+        ssh_command(link, self.port, &self.host_key)
+    }
+}
+
+/// What the SSH server for guests needs of the running host.
+pub struct SshGuestsOptions {
+    /// The link as it is now (`HostSession::link_updates`): its secret makes the token.
+    pub link: watch::Receiver<Link>,
+    /// `HostSession::relay_proof`: opens the gateway connection at the relay.
+    pub relay_proof: [u8; 32],
+    /// The shared folder: its SSH host key is kept per folder.
+    pub root: PathBuf,
+    /// `HostSession::ssh_guests`: what the session learns of each guest's SSH key.
+    pub guests: SshGuests,
+    /// `--ssh-authorized-keys`: keys (OpenSSH authorized_keys lines) admitted without
+    /// asking the host's user.
+    pub authorized_keys: Option<PathBuf>,
 }
 
 /// Where the SSH host key of the shared folder `root` is kept: the state folder, one key
 /// per folder (never inside the folder, which is shared).
-pub fn host_key_path(root: &Path) -> Option<std::path::PathBuf> {
+pub fn host_key_path(root: &Path) -> Option<PathBuf> {
     use sha2::Digest;
     let dirs = directories::ProjectDirs::from("dev", "cotype", "cotype")?;
     let state = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir());
@@ -58,13 +84,24 @@ pub fn host_key_path(root: &Path) -> Option<std::path::PathBuf> {
 /// Attaches the session's SSH gateway at its relay and serves guests in the background
 /// until the process ends (reconnecting after a drop). Fails when the relay offers no SSH
 /// jump host.
-pub async fn start(link: Link, relay_proof: [u8; 32], root: &Path) -> anyhow::Result<SshOffer> {
-    let key_path = host_key_path(root).context("no state folder for the SSH host key")?;
+pub async fn start(options: SshGuestsOptions) -> anyhow::Result<SshOffer> {
+    let authorized = match &options.authorized_keys {
+        Some(path) => read_authorized_keys(path)?,
+        None => HashSet::new(),
+    };
+    let key_path = host_key_path(&options.root).context("no state folder for the SSH host key")?;
     let host_key = load_or_create_host_key(&key_path)?;
     let offer_key = public_line(&host_key);
     let host_fingerprint = fingerprint(host_key.public_key());
-    let (socket, port) = attach(&link, &relay_proof).await?;
-    let command = ssh_command(&link, port, &offer_key);
+    let link_now = options.link.borrow().clone();
+    let relay_proof = options.relay_proof;
+    let (socket, port) = attach(&link_now, &relay_proof).await?;
+    let offer = SshOffer {
+        command: ssh_command(&link_now, port, &offer_key),
+        fingerprint: host_fingerprint,
+        port,
+        host_key: offer_key,
+    };
     let mut methods = russh::MethodSet::empty();
     methods.push(russh::MethodKind::PublicKey);
     methods.push(russh::MethodKind::KeyboardInteractive);
@@ -74,18 +111,27 @@ pub async fn start(link: Link, relay_proof: [u8; 32], root: &Path) -> anyhow::Re
         auth_rejection_time: Duration::from_millis(500),
         auth_rejection_time_initial: Some(Duration::ZERO),
         max_auth_attempts: 6,
+        // A guest whose client vanished without a word is hung up, its editor with it.
+        inactivity_timeout: Some(Duration::from_secs(3600)),
+        keepalive_interval: Some(Duration::from_secs(30)),
+        keepalive_max: 4,
         ..Default::default()
     });
-    let link = Arc::new(link);
+    let context = Arc::new(guest::GuestContext {
+        link: options.link,
+        guests: options.guests,
+        authorized,
+    });
     tokio::spawn(async move {
         let mut socket = Some(socket);
         let mut pause = Duration::from_millis(250);
         loop {
             if let Some(socket) = socket.take() {
-                serve(socket, &link, &config).await;
+                serve(socket, &context, &config).await;
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(10));
+            let link = context.link.borrow().clone();
             match attach(&link, &relay_proof).await {
                 Ok((again, _)) => {
                     pause = Duration::from_millis(250);
@@ -101,10 +147,21 @@ pub async fn start(link: Link, relay_proof: [u8; 32], root: &Path) -> anyhow::Re
             }
         }
     });
-    Ok(SshOffer {
-        command,
-        fingerprint: host_fingerprint,
-    })
+    Ok(offer)
+}
+
+/// The fingerprints of the keys in an OpenSSH authorized_keys file (lines it cannot read,
+/// such as ones with options, are skipped).
+fn read_authorized_keys(path: &Path) -> anyhow::Result<HashSet<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read SSH authorized keys {}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| russh::keys::PublicKey::from_openssh(line).ok())
+        .map(|key| fingerprint(&key))
+        .collect())
 }
 
 /// The command a guest pastes: `-J` through the relay's SSH port, the session id as the
@@ -159,7 +216,11 @@ async fn attach(link: &Link, relay_proof: &[u8; 32]) -> anyhow::Result<(Socket, 
 }
 
 /// Carries guests over one gateway connection until it drops.
-async fn serve(socket: Socket, link: &Arc<Link>, config: &Arc<russh::server::Config>) {
+async fn serve(
+    socket: Socket,
+    context: &Arc<guest::GuestContext>,
+    config: &Arc<russh::server::Config>,
+) {
     let (mut sink, mut source) = socket.split();
     let (to_relay, mut outgoing) = mpsc::unbounded_channel::<ToRelay>();
     let writer = tokio::spawn(async move {
@@ -184,7 +245,7 @@ async fn serve(socket: Socket, link: &Arc<Link>, config: &Arc<russh::server::Con
                 streams.insert(stream, to_guest);
                 tokio::spawn(serve_guest(
                     stream,
-                    link.clone(),
+                    context.clone(),
                     config.clone(),
                     from_relay,
                     to_relay.clone(),
@@ -213,14 +274,14 @@ async fn serve(socket: Socket, link: &Arc<Link>, config: &Arc<russh::server::Con
 /// One guest: its SSH server over an in-memory pipe fed with the relay's bytes.
 async fn serve_guest(
     stream: u32,
-    link: Arc<Link>,
+    context: Arc<guest::GuestContext>,
     config: Arc<russh::server::Config>,
     mut from_relay: mpsc::Receiver<Vec<u8>>,
     to_relay: mpsc::UnboundedSender<ToRelay>,
 ) {
     let (ours, theirs) = tokio::io::duplex(64 * 1024);
     let server = tokio::spawn(async move {
-        match russh::server::run_stream(config, theirs, guest::Guest::new(link)).await {
+        match russh::server::run_stream(config, theirs, guest::Guest::new(context)).await {
             Ok(running) => {
                 if let Err(e) = running.await {
                     tracing::debug!(stream, "SSH guest's connection ended: {e}");

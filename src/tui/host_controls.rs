@@ -201,6 +201,8 @@ pub fn person_menu(
 pub struct SessionCard {
     pub link: Option<String>,
     pub verification_code: String,
+    /// The command that joins with OpenSSH alone, when the relay is an SSH jump host.
+    pub ssh: Option<String>,
 }
 
 impl SessionCard {
@@ -237,6 +239,14 @@ impl Component for SessionCard {
                 style,
             ));
             lines.push(Line::styled(link.clone(), strong));
+            lines.push(Line::raw(""));
+        }
+        if let Some(ssh) = &self.ssh {
+            lines.push(Line::styled(
+                "Or, with nothing but OpenSSH (any machine, end to end encrypted):",
+                style,
+            ));
+            lines.push(Line::styled(format!("ssh: {ssh}"), strong));
             lines.push(Line::raw(""));
         }
         lines.push(Line::from(vec![

@@ -107,6 +107,10 @@ pub struct HostSession {
     document_sends: BTreeMap<(ParticipantId, String), documents_served::DocumentSend>,
     /// Shared terminals and who may type in them.
     terminals: crate::host::terminals::Terminals,
+    /// What this process's SSH server knows of the SSH guests (`ssh_guests`).
+    ssh_guests: crate::host_control::SshGuests,
+    /// The link as it is now (a rekey replaces its secret), for the SSH guests' server.
+    link_now: tokio::sync::watch::Sender<Link>,
 }
 
 impl HostSession {
@@ -143,6 +147,7 @@ impl HostSession {
         let (command_sender, commands) = tokio::sync::mpsc::channel(64);
         let (events, event_receiver) = tokio::sync::mpsc::unbounded_channel();
         Ok(HostSession {
+            link_now: tokio::sync::watch::Sender::new(link.clone()),
             link,
             channel,
             name: options.name,
@@ -172,6 +177,7 @@ impl HostSession {
             document_sends: BTreeMap::new(),
             presence_seq: 0,
             terminals: crate::host::terminals::Terminals::new(Default::default()),
+            ssh_guests: Default::default(),
         })
     }
 
@@ -193,6 +199,18 @@ impl HostSession {
     /// this process: whoever holds it is admitted without asking.
     pub fn owner_key(&self) -> crate::crypto::OwnerKey {
         self.owner_key.clone()
+    }
+
+    /// Shared with the SSH server for guests (`ssh_guests::start`): what it learned of
+    /// each guest, read when the guest's hello arrives.
+    pub fn ssh_guests(&self) -> crate::host_control::SshGuests {
+        self.ssh_guests.clone()
+    }
+
+    /// The link from now on: a removal's rekey changes its secret (and with it the SSH
+    /// guests' token).
+    pub fn link_updates(&self) -> tokio::sync::watch::Receiver<Link> {
+        self.link_now.subscribe()
     }
 
     /// What proves to the relay that a connection is this host's (as `Resume` does): the
