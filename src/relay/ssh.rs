@@ -28,8 +28,6 @@ use super::session::SessionKey;
 use super::{Relay, lock, send_control, short};
 use crate::protocol::control::{ErrorCode, FromRelay, ToRelay};
 
-/// New SSH connections one IP address may open per minute.
-const SSH_CONNECTIONS_PER_IP_PER_MINUTE: u32 = 30;
 /// Jump channels one SSH connection may open (one is all a guest needs).
 const CHANNELS_PER_CONNECTION: usize = 2;
 /// Guests one session may have connected over SSH at once.
@@ -47,11 +45,13 @@ pub(super) struct Gateways {
     port: std::sync::atomic::AtomicU16,
 }
 
-impl Default for Gateways {
-    fn default() -> Self {
+impl Gateways {
+    /// `per_ip_per_minute`: new SSH connections one IP address may open per minute (a jump
+    /// is a join: the relay's `joins_per_ip_per_minute`).
+    pub(super) fn new(per_ip_per_minute: u32) -> Self {
         Gateways {
             by_session: Mutex::new(HashMap::new()),
-            rate: PerAddressRate::new(SSH_CONNECTIONS_PER_IP_PER_MINUTE),
+            rate: PerAddressRate::new(per_ip_per_minute),
             port: std::sync::atomic::AtomicU16::new(0),
         }
     }
