@@ -1,9 +1,10 @@
 //! Memory of a host whose SSH guests come and go (issue 18): 20 guests (the real `ssh -tt
 //! -J …` the host printed, with a key) connect at once, are admitted and run the editor,
-//! then their clients are killed (a dropped connection, not a goodbye); that, ROUNDS times.
-//! The host's resident memory after the first round is the baseline, in the same run;
-//! after the last round it must not have grown past it by more than noise, and no guest
-//! editor thread may be left. Needs ssh and ssh-keygen.
+//! then their clients are killed (a dropped connection, not a goodbye); that, ROUNDS times,
+//! and no guest editor thread may be left after a round. The baseline, in the same host
+//! and run: as many rounds of 20 `cotype cat` participants (join, read a file, leave). The
+//! figure is how much the host's resident memory grew from each phase's first round to
+//! its last, per participant. Needs ssh and ssh-keygen.
 //!
 //! `cargo bench --bench ssh_guest_memory`
 
@@ -14,7 +15,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const GUESTS: usize = 20;
-const ROUNDS: usize = 20;
+const ROUNDS: usize = 15;
 
 fn fail(message: &str) -> ! {
     eprintln!("ssh_guest_memory: {message}");
@@ -59,13 +60,6 @@ fn line_with(lines: &mpsc::Receiver<String>, marker: &str) -> String {
             Ok(_) => {}
             Err(_) => fail(&format!("no line with {marker:?}")),
         }
-    }
-}
-
-/// Waits for `count` lines containing `marker`.
-fn count_lines(lines: &mpsc::Receiver<String>, marker: &str, count: usize) {
-    for _ in 0..count {
-        line_with(lines, marker);
     }
 }
 
@@ -146,35 +140,86 @@ fn main() {
             .env("HOME", &home),
     );
     let pid = host.0.id();
-    line_with(&host_out, "#");
+    let link = line_with(&host_out, "#");
     let command = line_with(&host_out, "ssh: ");
     let command = command.trim_start_matches("ssh: ").replacen(
         "ssh -t",
         &format!("ssh -tt -F {}", ssh_config(&home)),
         1,
     );
+    // The baseline: as many `cotype cat` participants (join, read a file, leave) in the
+    // same host, round for round; then the SSH guests.
+    let cat_rss = rounds(
+        pid,
+        &host_err,
+        "cotype cat",
+        |_, _| {
+            spawn(
+                Command::new(bin)
+                    .args(["cat", &link, "notes.txt"])
+                    .env("HOME", &home),
+            )
+            .0
+        },
+        false,
+    );
+    let ssh_rss = rounds(
+        pid,
+        &host_err,
+        "SSH guests",
+        |round, i| {
+            let pasted = command.replacen(
+                "ssh -tt",
+                &format!("ssh -tt -o SetEnv=COTYPE_NAME=g{round}x{i}"),
+                1,
+            );
+            spawn(Command::new("sh").arg("-c").arg(format!("exec {pasted}"))).0
+        },
+        true,
+    );
+    let growth = |rss: &[u64]| rss.last().unwrap_or(&0).saturating_sub(rss[0]);
+    let (cat_growth, ssh_growth) = (growth(&cat_rss), growth(&ssh_rss));
+    let per_guest = |kib: u64| kib as f64 / ((ROUNDS - 1) * GUESTS) as f64;
+    let ratio = ssh_growth as f64 / cat_growth.max(1) as f64;
+    println!(
+        "{ROUNDS} rounds of {GUESTS}: host RSS grew {cat_growth} KiB over `cotype cat` participants ({:.2} KiB each), {ssh_growth} KiB over SSH guests ({:.2} KiB each, {ratio:.2}x); no guest thread left",
+        per_guest(cat_growth),
+        per_guest(ssh_growth)
+    );
+    println!(
+        "{{\"bench\":\"ssh_guest_memory\",\"guests\":{GUESTS},\"rounds\":{ROUNDS},\"cat_growth_kib\":{cat_growth},\"ssh_growth_kib\":{ssh_growth},\"ratio\":{ratio:.3},\"cat_rss_kib\":{cat_rss:?},\"ssh_rss_kib\":{ssh_rss:?}}}"
+    );
+}
+
+/// ROUNDS times: GUESTS clients from `client` at once, all admitted, then killed (for SSH,
+/// waiting for every guest editor thread to end); the host's RSS after each round.
+fn rounds(
+    pid: u32,
+    host_err: &mpsc::Receiver<String>,
+    what: &str,
+    client: impl Fn(usize, usize) -> Reaped,
+    ssh: bool,
+) -> Vec<u64> {
     let mut rss_after = Vec::new();
-    let started = Instant::now();
     for round in 0..ROUNDS {
-        let guests: Vec<Reaped> = (0..GUESTS)
-            .map(|i| {
-                let pasted = command.replacen(
-                    "ssh -tt",
-                    &format!("ssh -tt -o SetEnv=COTYPE_NAME=g{round}x{i}"),
-                    1,
-                );
-                spawn(Command::new("sh").arg("-c").arg(format!("exec {pasted}"))).0
-            })
-            .collect();
-        count_lines(&host_err, "joined as", GUESTS);
-        if guest_threads(pid) != GUESTS {
+        let clients: Vec<Reaped> = (0..GUESTS).map(|i| client(round, i)).collect();
+        let (mut joined, mut left) = (0, 0);
+        let mut read_until = |joined_wanted: usize, left_wanted: usize| {
+            while joined < joined_wanted || left < left_wanted {
+                let line = line_with(host_err, ")");
+                joined += usize::from(line.contains("joined as"));
+                left += usize::from(line.contains(") left"));
+            }
+        };
+        read_until(GUESTS, 0);
+        if ssh && guest_threads(pid) != GUESTS {
             fail(&format!(
                 "{} guest editors running, {GUESTS} expected",
                 guest_threads(pid)
             ));
         }
-        drop(guests);
-        count_lines(&host_err, ") left", GUESTS);
+        drop(clients);
+        read_until(GUESTS, GUESTS);
         let deadline = Instant::now() + Duration::from_secs(30);
         while guest_threads(pid) > 0 {
             if Instant::now() > deadline {
@@ -188,20 +233,10 @@ fn main() {
         std::thread::sleep(Duration::from_millis(500));
         let rss = status_kib(pid, "VmRSS:");
         println!(
-            "round {}: {GUESTS} guests in and dropped, host RSS {rss} KiB, threads {}",
-            round + 1,
-            status_kib(pid, "Threads:")
+            "{what}, round {}: {GUESTS} in and gone, host RSS {rss} KiB",
+            round + 1
         );
         rss_after.push(rss);
     }
-    let baseline = rss_after[0];
-    let last = *rss_after.last().unwrap_or(&0);
-    let ratio = last as f64 / baseline.max(1) as f64;
-    println!(
-        "{ROUNDS} rounds of {GUESTS} SSH guests in {:.1} s: host RSS after the first round {baseline} KiB, after the last {last} KiB ({ratio:.3}x); no guest thread left",
-        started.elapsed().as_secs_f64()
-    );
-    println!(
-        "{{\"bench\":\"ssh_guest_memory\",\"guests\":{GUESTS},\"rounds\":{ROUNDS},\"rss_first_round_kib\":{baseline},\"rss_last_round_kib\":{last},\"ratio\":{ratio:.3},\"rss_kib\":{rss_after:?}}}"
-    );
+    rss_after
 }

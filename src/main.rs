@@ -697,20 +697,17 @@ async fn serve_headless(
     writeln!(stdout, "{}", session.link.to_url())?;
     stdout.flush()?;
     // Guests with OpenSSH alone, when the relay is also a jump host.
+    // A removal's rekey changes the guests' token: the console prints the new command
+    // after the new link.
+    let mut after_link: Option<cotype::host::console::AfterLink> = None;
     if let Some(offer) = ssh {
         writeln!(stdout, "ssh: {}", offer.command)?;
         stdout.flush()?;
         eprintln!("SSH guests see this host key: {}", offer.fingerprint);
-        // A removal's rekey changes the guests' token: the new command follows the new
-        // link the console prints.
-        let mut link = session.link_updates();
-        tokio::spawn(async move {
-            link.mark_unchanged();
-            while link.changed().await.is_ok() {
-                let command = offer.command_for(&link.borrow_and_update());
-                println!("ssh: {command}");
-            }
-        });
+        after_link = Some(Box::new(move |link: &str| {
+            let link = cotype::link::Link::parse(link, true).ok()?;
+            Some(format!("ssh: {}", offer.command_for(&link)))
+        }));
     }
     eprintln!(
         "sharing; verification code {} (compare it with your participants). Type 'help' for commands; Ctrl-C ends the session.",
@@ -720,9 +717,10 @@ async fn serve_headless(
         .control()
         .context("the session's controls are taken")?;
     let commands = control.commands.clone();
-    tokio::spawn(cotype::host::console::run(
+    tokio::spawn(cotype::host::console::run_with(
         control,
         cotype::host::console::stdin_lines(),
+        after_link,
     ));
     let run = session.run();
     tokio::pin!(run);

@@ -362,3 +362,135 @@ fn a_guest_with_only_ssh_is_approved_by_key_edits_saves_and_sees_others() {
         }
     }
 }
+
+/// Runs `command` (the host's `ssh: …` line) without a terminal, `true` as the remote
+/// command: the host's SSH server authenticates, then refuses anything but the editor.
+fn try_ssh(command: &str, config: &Path) -> process::Finished {
+    run(
+        Command::new("sh").arg("-c").arg(format!(
+            "{} -F {} -o BatchMode=yes -o ConnectTimeout=20 true",
+            command.replacen("ssh -t", "ssh -T", 1),
+            config.display()
+        )),
+        b"",
+    )
+}
+
+#[test]
+fn a_listed_key_gets_in_without_asking_and_a_removal_changes_the_command() {
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("notes.txt"), "hello\n").unwrap();
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let (config, _) = ssh_config(&home);
+    let listed = home.join("authorized_keys");
+    std::fs::copy(home.join("id_ed25519.pub"), &listed).unwrap();
+
+    let (_relay, relay_address, _) = start_relay(&home);
+    let mut host_command = cotype();
+    host_command
+        .env("HOME", &home)
+        .arg("host")
+        .arg(&project)
+        .args([
+            "--headless",
+            "--relay",
+            &relay_address,
+            "--approve",
+            "ask",
+            "--ssh-authorized-keys",
+        ]);
+    host_command.arg(&listed);
+    let (mut host, mut console) = Running::spawn_with_input(host_command);
+    host.next_stdout_line();
+    let command = host.next_stdout_line().replacen("ssh: ", "", 1);
+
+    let tmux = Tmux::named("ssh-listed");
+    tmux.shell("sam", &home);
+    tmux.text(
+        "sam",
+        &command.replacen(
+            "ssh -t",
+            &format!("ssh -t -F {} -o SetEnv=COTYPE_NAME=sam", config.display()),
+            1,
+        ),
+    );
+    tmux.keys("sam", &["Enter"]);
+    tmux.wait("sam", "the editor, without anyone asked", |s| {
+        s.contains("sam (you)")
+    });
+    let joined = host.stderr_line_with("joined as");
+    let heard = host.stderr_so_far();
+    assert!(
+        !heard.iter().any(|line| line.contains("asks to join")),
+        "a listed key is not asked about: {heard:?}"
+    );
+
+    // The host removes sam: keys rotate, a new link and a new ssh command follow.
+    writeln!(console, "remove {}", asking_id(&joined)).unwrap();
+    tmux.wait("sam", "the removal", |s| !s.contains("sam (you)"));
+    host.stdout_line_with("#");
+    let renewed = host.stdout_line_with("ssh: ").replacen("ssh: ", "", 1);
+    assert_ne!(renewed, command, "a removal changes the token");
+    let old = try_ssh(&command, &config);
+    assert!(
+        old.stderr.contains("Permission denied"),
+        "the old command is refused: {}",
+        old.stderr
+    );
+    let new = try_ssh(&renewed, &config);
+    assert!(
+        !new.stderr.contains("Permission denied"),
+        "the new command authenticates: {}",
+        new.stderr
+    );
+}
+
+#[test]
+fn the_hosts_editor_shows_the_ssh_command_on_the_session_card() {
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(project.join("notes.txt"), "hello\n").unwrap();
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let (_relay, relay_address, _) = start_relay(&home);
+    let tmux = Tmux::named("ssh-card");
+    tmux.shell("host", &home);
+    let bin = env!("CARGO_BIN_EXE_cotype");
+    tmux.text(
+        "host",
+        &format!("{bin} host {} --relay {relay_address}", project.display()),
+    );
+    tmux.keys("host", &["Enter"]);
+    let card = tmux.wait("host", "the session card with the ssh command", |s| {
+        s.contains("nothing but OpenSSH") && s.contains("ssh: ssh -t -J 127.0.0.1:")
+    });
+    assert!(card.contains("Share this link"), "{card}");
+}
+
+#[test]
+fn a_relay_cluster_refuses_ssh_guests_at_start() {
+    let refused = run(
+        cotype().args([
+            "relay",
+            "--listen",
+            "127.0.0.1:0",
+            "--ssh-listen",
+            "127.0.0.1:0",
+            "--metrics",
+            "127.0.0.1:0",
+            "--redis",
+            "redis://127.0.0.1:1",
+        ]),
+        b"",
+    );
+    assert!(!refused.status.success());
+    assert!(
+        refused.stderr.contains("--ssh-listen") && refused.stderr.contains("--redis"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -241,6 +241,9 @@ async fn serve(
         };
         match message {
             FromRelay::SshOpened { stream } => {
+                // Guests whose server ended on our side (the relay hears of it, and does
+                // not answer with `SshClosed`): their entries go here.
+                streams.retain(|_, guest| !guest.is_closed());
                 let (to_guest, from_relay) = mpsc::channel(QUEUE_TO_GUEST);
                 streams.insert(stream, to_guest);
                 tokio::spawn(serve_guest(
