@@ -317,7 +317,10 @@ fn main() {
         .replacen(&ssh, &ssh_tap.address, 1);
     let command = command.replacen(
         "ssh -t",
-        &format!("ssh -tt -F {} -o SetEnv=COTYPE_NAME=sam", ssh_config(&home)),
+        &format!(
+            "ssh -tt -F {} -o SetEnv=COTYPE_NAME=sam -o SetEnv=COTYPE_KEYMAP=default",
+            ssh_config(&home)
+        ),
         1,
     );
     let ada_link = link.replacen(&ws, &ws_tap.address, 1);

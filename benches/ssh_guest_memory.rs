@@ -170,7 +170,9 @@ fn main() {
         |round, i| {
             let pasted = command.replacen(
                 "ssh -tt",
-                &format!("ssh -tt -o SetEnv=COTYPE_NAME=g{round}x{i}"),
+                &format!(
+                    "ssh -tt -o SetEnv=COTYPE_NAME=g{round}x{i} -o SetEnv=COTYPE_KEYMAP=default"
+                ),
                 1,
             );
             spawn(Command::new("sh").arg("-c").arg(format!("exec {pasted}"))).0

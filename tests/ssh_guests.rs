@@ -254,6 +254,11 @@ fn a_guest_with_only_ssh_is_approved_by_key_edits_saves_and_sees_others() {
         );
         tmux.text(pane, &format!("{pasted}; echo {pane}-exited-$?"));
         tmux.keys(pane, &["Enter"]);
+        // Asked on entry, as the command did not say: the default keymap.
+        tmux.wait(pane, "the keymap question", |s| {
+            s.contains("Keys: enter for the default keymap, v for vim")
+        });
+        tmux.keys(pane, &["Enter"]);
     };
     ssh_guest("sam", NAME_MARKER);
     tmux.wait("sam", "the wait for approval", |s| {
@@ -411,15 +416,29 @@ fn a_listed_key_gets_in_without_asking_and_a_removal_changes_the_command() {
     tmux.shell("sam", &home);
     tmux.text(
         "sam",
-        &command.replacen(
-            "ssh -t",
-            &format!("ssh -t -F {} -o SetEnv=COTYPE_NAME=sam", config.display()),
-            1,
-        ),
+        &command.replacen("ssh -t", &format!("ssh -t -F {}", config.display()), 1),
     );
     tmux.keys("sam", &["Enter"]);
+    // No name and no keymap in the command: both asked on entry.
+    tmux.wait("sam", "the name question", |s| {
+        s.contains("Your name (enter: ssh-")
+    });
+    tmux.text("sam", "sam");
+    tmux.keys("sam", &["Enter"]);
+    tmux.wait("sam", "the keymap question", |s| s.contains("v for vim"));
+    tmux.text("sam", "v");
     tmux.wait("sam", "the editor, without anyone asked", |s| {
         s.contains("sam (you)")
+    });
+    tmux.keys("sam", &["C-p"]);
+    tmux.wait("sam", "the file picker", |s| s.contains("Open file"));
+    tmux.text("sam", "notes");
+    tmux.wait("sam", "the match in the picker", |s| {
+        s.contains("notes.txt")
+    });
+    tmux.keys("sam", &["Enter"]);
+    tmux.wait("sam", "vim's normal mode", |s| {
+        s.contains("hello") && s.contains("NORMAL")
     });
     let joined = host.stderr_line_with("joined as");
     let heard = host.stderr_so_far();

@@ -11,6 +11,7 @@ use russh::{Channel, ChannelId};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::sync::{oneshot, watch};
 
+use super::entry;
 use super::screen::{ChannelScreen, ENTER, LEAVE, SharedSize};
 use crate::client::MemberKeyPair;
 use crate::crypto::ssh::{fingerprint, is_guest_user};
@@ -99,19 +100,12 @@ impl Guest {
             .as_deref()
             .and_then(|key| key.strip_prefix("SHA256:"))
             .map(|key| key.chars().take(6).collect::<String>());
-        let name = self.name.clone().unwrap_or_else(|| match short_key {
+        let default_name = match short_key {
             Some(key) => format!("ssh-{key}"),
             None => "ssh-guest".to_owned(),
-        });
-        let options = JoinOptions {
-            name: Some(name),
-            follow: None,
-            keymap: self.keymap.clone(),
-            theme: None,
-            no_mouse: true,
-            intro: None,
         };
-        let link = self.context.link.borrow().clone();
+        let given = (self.name.clone(), self.keymap.clone(), default_name);
+        let link = self.context.link.clone();
         let size = self.size.clone();
         // The session knows this guest by the key pair its editor says hello with.
         let key_pair = MemberKeyPair::generate();
@@ -140,7 +134,7 @@ impl Guest {
                 if let Ok(runtime) = runtime {
                     runtime.block_on(async move {
                         tokio::select! {
-                            () = run_editor(link, options, key_pair, size, keys, frames) => {}
+                            () = run_editor(link, given, key_pair, size, keys, frames) => {}
                             _ = hung_up => tracing::debug!("an SSH guest hung up"),
                         }
                     });
@@ -167,18 +161,35 @@ impl Drop for Registered {
 
 /// The guest's editor, from the waiting message to giving its terminal back.
 async fn run_editor(
-    link: Link,
-    options: JoinOptions,
+    link: watch::Receiver<Link>,
+    (name, keymap, default_name): (Option<String>, Option<String>, String),
     key_pair: MemberKeyPair,
     size: SharedSize,
     mut keys: tokio::sync::mpsc::UnboundedReceiver<Event>,
     frames: UnboundedSender<Vec<u8>>,
 ) {
-    let mut greeting = ENTER.to_vec();
-    greeting.extend_from_slice(b"cotype: waiting for the host to let you in...\r\n");
-    if frames.send(greeting).is_err() {
+    if frames.send(ENTER.to_vec()).is_err() {
         return;
     }
+    let Some((name, keymap)) = entry::ask(name, keymap, default_name, &mut keys, &frames).await
+    else {
+        let _ = frames.send(LEAVE.to_vec());
+        return;
+    };
+    let options = JoinOptions {
+        name: Some(name),
+        follow: None,
+        keymap: Some(keymap),
+        theme: None,
+        no_mouse: true,
+        intro: None,
+    };
+    let greeting = b"cotype: waiting for the host to let you in...\r\n";
+    if frames.send(greeting.to_vec()).is_err() {
+        return;
+    }
+    // The link as it is now: a rekey while the guest answered changed its secret.
+    let link = link.borrow().clone();
     let result = match ChannelScreen::new(frames.clone(), size) {
         Ok(mut screen) => {
             crate::tui::run::join_on_with_key(&link, options, &key_pair, &mut screen, &mut keys)
@@ -196,7 +207,7 @@ async fn run_editor(
 }
 
 /// A name as a guest may give it: printable, trimmed, not too long.
-fn clean_name(text: &str) -> Option<String> {
+pub(super) fn clean_name(text: &str) -> Option<String> {
     let name: String = text
         .chars()
         .filter(|c| !c.is_control())

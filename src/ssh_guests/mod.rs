@@ -9,6 +9,7 @@
 //! the session through the relay like any participant, so the host's usual approval,
 //! roles and removal apply.
 
+mod entry;
 mod guest;
 mod screen;
 
