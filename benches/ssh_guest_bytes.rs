@@ -318,7 +318,7 @@ fn main() {
     let command = command.replacen(
         "ssh -t",
         &format!(
-            "ssh -tt -F {} -o SetEnv=COTYPE_NAME=sam -o SetEnv=COTYPE_KEYMAP=default",
+            "ssh -tt -F {} -o 'SetEnv=COTYPE_NAME=sam COTYPE_KEYMAP=default'",
             ssh_config(&home)
         ),
         1,

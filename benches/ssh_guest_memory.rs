@@ -171,7 +171,7 @@ fn main() {
             let pasted = command.replacen(
                 "ssh -tt",
                 &format!(
-                    "ssh -tt -o SetEnv=COTYPE_NAME=g{round}x{i} -o SetEnv=COTYPE_KEYMAP=default"
+                    "ssh -tt -o 'SetEnv=COTYPE_NAME=g{round}x{i} COTYPE_KEYMAP=default'"
                 ),
                 1,
             );
