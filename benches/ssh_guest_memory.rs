@@ -170,9 +170,7 @@ fn main() {
         |round, i| {
             let pasted = command.replacen(
                 "ssh -tt",
-                &format!(
-                    "ssh -tt -o 'SetEnv=COTYPE_NAME=g{round}x{i} COTYPE_KEYMAP=default'"
-                ),
+                &format!("ssh -tt -o 'SetEnv=COTYPE_NAME=g{round}x{i} COTYPE_KEYMAP=default'"),
                 1,
             );
             spawn(Command::new("sh").arg("-c").arg(format!("exec {pasted}"))).0

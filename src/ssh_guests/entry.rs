@@ -86,11 +86,7 @@ async fn read_line(
                 show(frames, "\r\n")?;
                 return Some(line);
             }
-            KeyCode::Backspace => {
-                if line.pop().is_some() {
-                    show(frames, "\x08 \x08")?;
-                }
-            }
+            KeyCode::Backspace if line.pop().is_some() => show(frames, "\x08 \x08")?,
             KeyCode::Char(c)
                 if !c.is_control()
                     && !key
