@@ -26,10 +26,24 @@ const HEIGHT: &str = "40";
 /// The pane counts as quiet when it wrote nothing for this long.
 const QUIET: Duration = Duration::from_millis(400);
 
+/// The processes this bench started: `fail` ends them (an exit runs no destructors).
+static STARTED: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
 fn fail(message: &str) -> ! {
     eprintln!("ssh_guest_bytes: {message}");
+    let started = STARTED.lock().map(|pids| pids.clone()).unwrap_or_default();
+    for pid in started {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
+    if let Some(socket) = TMUX_SOCKET.get() {
+        let _ = Command::new("tmux")
+            .args(["-L", socket, "kill-server"])
+            .output();
+    }
     std::process::exit(1);
 }
+
+static TMUX_SOCKET: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 struct Tmux {
     socket: String,
@@ -217,6 +231,9 @@ fn spawn(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| fail(&format!("cannot start {command:?}: {e}")));
+    if let Ok(mut started) = STARTED.lock() {
+        started.push(child.id());
+    }
     let out = BufReader::new(child.stdout.take().unwrap());
     let err = BufReader::new(child.stderr.take().unwrap());
     (Reaped(child), out, err)
@@ -328,6 +345,8 @@ fn main() {
     let tmux = Tmux {
         socket: format!("cotype-ssh-bytes-{}", std::process::id()),
     };
+    // A failure ends the tmux server too (its panes hold `cotype join` and `ssh`).
+    let _ = TMUX_SOCKET.set(tmux.socket.clone());
     tmux.start(
         "ada",
         &home,

@@ -17,8 +17,16 @@ use std::time::{Duration, Instant};
 const GUESTS: usize = 20;
 const ROUNDS: usize = 15;
 
+/// The relay and the host this bench started: `fail` ends them (an exit runs no
+/// destructors).
+static STARTED: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
 fn fail(message: &str) -> ! {
     eprintln!("ssh_guest_memory: {message}");
+    let started = STARTED.lock().map(|pids| pids.clone()).unwrap_or_default();
+    for pid in started {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
     std::process::exit(1);
 }
 
@@ -118,7 +126,7 @@ fn main() {
         std::fs::create_dir_all(dir).unwrap_or_else(|e| fail(&e.to_string()));
     }
     std::fs::write(project.join("notes.txt"), "hello\n").unwrap_or_else(|e| fail(&e.to_string()));
-    let (_relay, _, relay_err) = spawn(
+    let (relay, _, relay_err) = spawn(
         Command::new(bin)
             .args([
                 "relay",
@@ -140,6 +148,9 @@ fn main() {
             .env("HOME", &home),
     );
     let pid = host.0.id();
+    if let Ok(mut started) = STARTED.lock() {
+        started.extend([relay.0.id(), pid]);
+    }
     let link = line_with(&host_out, "#");
     let command = line_with(&host_out, "ssh: ");
     let command = command.trim_start_matches("ssh: ").replacen(
