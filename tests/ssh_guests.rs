@@ -465,6 +465,22 @@ fn a_listed_key_gets_in_without_asking_and_a_removal_changes_the_command() {
         "the new command authenticates: {}",
         new.stderr
     );
+    // Authenticated, the host's SSH server still forwards nowhere (`-W`: a direct-tcpip
+    // channel to the relay's own port, from the host's machine).
+    let forward = run(
+        Command::new("sh").arg("-c").arg(format!(
+            "{} -F {} -o BatchMode=yes -o ConnectTimeout=20 </dev/null",
+            renewed.replacen("ssh -t", &format!("ssh -W {relay_address}"), 1),
+            config.display()
+        )),
+        b"",
+    );
+    assert!(
+        !forward.status.success() && forward.stderr.contains("forwarding failed"),
+        "no forwarding through the host: {:?} {}",
+        forward.status,
+        forward.stderr
+    );
 }
 
 #[test]
