@@ -101,3 +101,71 @@ async fn read_line(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::byte_input::ByteKeys;
+    use tokio::sync::mpsc::unbounded_channel;
+
+    /// Feeds `typed` as a terminal would send it and answers the questions with it.
+    async fn answer(
+        name: Option<&str>,
+        keymap: Option<&str>,
+        typed: &[u8],
+    ) -> (Option<(String, String)>, String) {
+        let (keys_in, mut keys) = unbounded_channel();
+        for event in ByteKeys::new().feed(typed) {
+            keys_in.send(event).unwrap();
+        }
+        drop(keys_in);
+        let (frames, mut shown) = unbounded_channel();
+        let answered = ask(
+            name.map(str::to_owned),
+            keymap.map(str::to_owned),
+            "ssh-abc".to_owned(),
+            &mut keys,
+            &frames,
+        )
+        .await;
+        drop(frames);
+        let mut screen = Vec::new();
+        while let Some(bytes) = shown.recv().await {
+            screen.extend(bytes);
+        }
+        (answered, String::from_utf8_lossy(&screen).into_owned())
+    }
+
+    #[tokio::test]
+    async fn a_typed_name_with_a_correction_and_vim() {
+        let (answered, screen) = answer(None, None, b"samx\x7f\rv").await;
+        assert_eq!(answered, Some(("sam".to_owned(), "vim".to_owned())));
+        assert!(screen.contains("Your name (enter: ssh-abc): samx\x08 \x08\r\n"));
+    }
+
+    #[tokio::test]
+    async fn enter_alone_takes_the_defaults() {
+        let (answered, _) = answer(None, None, b"\r\r").await;
+        assert_eq!(answered, Some(("ssh-abc".to_owned(), "default".to_owned())));
+    }
+
+    #[tokio::test]
+    async fn what_the_command_gave_is_not_asked() {
+        let (answered, screen) = answer(Some("ada"), Some("vim"), b"").await;
+        assert_eq!(answered, Some(("ada".to_owned(), "vim".to_owned())));
+        assert!(!screen.contains("Your name"));
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_or_a_hang_up_leaves() {
+        assert_eq!(answer(None, None, b"sa\x03").await.0, None);
+        assert_eq!(answer(Some("ada"), None, b"\x04").await.0, None);
+        assert_eq!(answer(None, None, b"sam").await.0, None, "hung up mid-name");
+    }
+
+    #[tokio::test]
+    async fn control_and_escape_bytes_are_not_part_of_a_name() {
+        let (answered, _) = answer(None, Some("default"), b"s\x1b[Aa\x01m\r").await;
+        assert_eq!(answered, Some(("sam".to_owned(), "default".to_owned())));
+    }
+}

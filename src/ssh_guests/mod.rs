@@ -132,19 +132,19 @@ pub async fn start(options: SshGuestsOptions) -> anyhow::Result<SshOffer> {
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(10));
+            // The session is gone from this process: no guest can come any more. (A
+            // relay that restarted has no such session until the host creates it again,
+            // so "no such session" alone is no reason to stop.)
+            if context.link.has_changed().is_err() {
+                return;
+            }
             let link = context.link.borrow().clone();
             match attach(&link, &relay_proof).await {
                 Ok((again, _)) => {
                     pause = Duration::from_millis(250);
                     socket = Some(again);
                 }
-                Err(e) => {
-                    tracing::info!("SSH gateway not attached: {e:#}");
-                    // The session is over at the relay: no guest can come any more.
-                    if e.to_string().contains("no such session") {
-                        return;
-                    }
-                }
+                Err(e) => tracing::info!("SSH gateway not attached: {e:#}"),
             }
         }
     });
