@@ -645,7 +645,11 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
         hosted.ssh_command = ssh.map(|offer| -> cotype::tui::run::SshCommandFor {
             Box::new(move |link: &str| {
                 let link = cotype::link::Link::parse(link, true).ok()?;
-                Some(offer.command_for(&link))
+                Some(format!(
+                    "{}\nGuests' ssh shows this host key: {}",
+                    offer.command_for(&link),
+                    offer.fingerprint
+                ))
             })
         });
         let result = cotype::tui::run::host(hosted, options).await;

@@ -504,6 +504,28 @@ fn the_hosts_editor_shows_the_ssh_command_on_the_session_card() {
         s.contains("nothing but OpenSSH") && s.contains("ssh: ssh -t -J 127.0.0.1:")
     });
     assert!(card.contains("Share this link"), "{card}");
+    assert!(
+        card.contains("Guests' ssh shows this host key: SHA256:"),
+        "{card}"
+    );
+    // `s` copies the command as one line (the card wraps it), through OSC 52.
+    tmux.run(&["set", "-g", "set-clipboard", "on"]);
+    tmux.keys("host", &["s"]);
+    tmux.wait("host", "the copy confirmed", |s| {
+        s.contains("copied the ssh command")
+    });
+    let copied = tmux.run(&["show-buffer"]);
+    assert!(
+        copied.starts_with("ssh -t -J 127.0.0.1:") && !copied.contains('\n'),
+        "{copied:?}"
+    );
+    let target = copied.rsplit(' ').next().unwrap();
+    assert_eq!(
+        target
+            .split_once('@')
+            .map(|(user, session)| (user.len(), session.len())),
+        Some((32, 32))
+    );
 }
 
 #[test]
