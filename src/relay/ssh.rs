@@ -297,9 +297,10 @@ impl Handler for JumpHost {
         _originator_address: &str,
         _originator_port: u32,
         reply: ChannelOpenHandle,
-        _session: &mut Session,
+        session: &mut Session,
     ) -> Result<(), Self::Error> {
         let address = self.address;
+        let handle = session.handle();
         let opened = session_of_target(host_to_connect)
             .filter(|_| self.channels < CHANNELS_PER_CONNECTION)
             .and_then(|session| {
@@ -315,7 +316,15 @@ impl Handler for JumpHost {
         self.channels += 1;
         tracing::info!(%address, session = %short(&session), stream, "SSH guest connected");
         reply.accept().await;
-        tokio::spawn(pump(self.relay.clone(), session, stream, channel, to_guest));
+        let hang_up = (handle, channel.id());
+        tokio::spawn(pump(
+            self.relay.clone(),
+            session,
+            stream,
+            channel,
+            to_guest,
+            hang_up,
+        ));
         Ok(())
     }
 }
@@ -328,6 +337,7 @@ async fn pump(
     stream: u32,
     channel: Channel<Msg>,
     mut to_guest: mpsc::Receiver<Bytes>,
+    (handle, id): (russh::server::Handle, russh::ChannelId),
 ) {
     let (mut from_guest, mut writer) = tokio::io::split(channel.into_stream());
     let mut buffer = vec![0; READ_CHUNK];
@@ -352,6 +362,9 @@ async fn pump(
         }
     }
     let _ = writer.shutdown().await;
+    // Closed, not only ended: a client that forwards stdio (`ssh -J`, `-W`) exits at once
+    // instead of waiting for its own input to end.
+    let _ = handle.close(id).await;
     relay.ssh_stream_closed(session, stream);
     tracing::info!(session = %short(&session), stream, "SSH guest left");
 }

@@ -46,10 +46,13 @@ pub(super) struct Guest {
     /// Dropped when the guest hangs up (or this server ends): the editor stops, even
     /// while it still waits for the host's approval.
     connected: Option<oneshot::Sender<()>>,
+    /// Told when the guest passed authentication (`serve_guest` hangs up on one that
+    /// does not in time).
+    on_authenticated: Option<oneshot::Sender<()>>,
 }
 
 impl Guest {
-    pub(super) fn new(context: Arc<GuestContext>) -> Self {
+    pub(super) fn new(context: Arc<GuestContext>, on_authenticated: oneshot::Sender<()>) -> Self {
         Self {
             context,
             key: None,
@@ -60,6 +63,13 @@ impl Guest {
             keys_in: None,
             decoder: ByteKeys::new(),
             connected: None,
+            on_authenticated: Some(on_authenticated),
+        }
+    }
+
+    fn authenticated(&mut self) {
+        if let Some(told) = self.on_authenticated.take() {
+            let _ = told.send(());
         }
     }
 
@@ -241,6 +251,7 @@ impl Handler for Guest {
             return Ok(Auth::reject());
         }
         self.key = Some(fingerprint(key.public_key));
+        self.authenticated();
         Ok(Auth::Accept)
     }
 
@@ -251,11 +262,11 @@ impl Handler for Guest {
         _submethods: &str,
         _response: Option<russh::server::Response<'a>>,
     ) -> Result<Auth, Self::Error> {
-        Ok(if self.admits(user) {
-            Auth::Accept
-        } else {
-            Auth::reject()
-        })
+        if !self.admits(user) {
+            return Ok(Auth::reject());
+        }
+        self.authenticated();
+        Ok(Auth::Accept)
     }
 
     async fn channel_open_session(

@@ -33,6 +33,9 @@ use crate::protocol::control::{self, FromRelay, ToRelay};
 const READ_CHUNK: usize = 16 * 1024;
 /// Messages queued for one guest's SSH server before it counts as stalled.
 const QUEUE_TO_GUEST: usize = 256;
+/// How long a guest's SSH client has to authenticate before it is hung up (it holds one
+/// of the session's guest streams at the relay meanwhile).
+const AUTHENTICATE_WITHIN: Duration = Duration::from_secs(30);
 /// The longest wait for a gateway connection's first answer.
 const READY_WITHIN: Duration = Duration::from_secs(10);
 
@@ -284,8 +287,10 @@ async fn serve_guest(
     to_relay: mpsc::UnboundedSender<ToRelay>,
 ) {
     let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let (on_authenticated, mut authenticated) = tokio::sync::oneshot::channel();
+    let guest = guest::Guest::new(context, on_authenticated);
     let server = tokio::spawn(async move {
-        match russh::server::run_stream(config, theirs, guest::Guest::new(context)).await {
+        match russh::server::run_stream(config, theirs, guest).await {
             Ok(running) => {
                 if let Err(e) = running.await {
                     tracing::debug!(stream, "SSH guest's connection ended: {e}");
@@ -296,8 +301,18 @@ async fn serve_guest(
     });
     let (mut reader, mut writer) = tokio::io::split(ours);
     let mut buffer = vec![0; READ_CHUNK];
+    let deadline = tokio::time::sleep(AUTHENTICATE_WITHIN);
+    tokio::pin!(deadline);
+    let mut passed = false;
     loop {
         tokio::select! {
+            _ = &mut deadline, if !passed => {
+                tracing::info!(stream, "an SSH guest did not authenticate in time");
+                break;
+            }
+            // Authenticated, or the server ended (its last bytes still come through the
+            // pipe, then its end).
+            _ = &mut authenticated, if !passed => passed = true,
             read = reader.read(&mut buffer) => match read {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
