@@ -641,6 +641,8 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
             intro: None,
         };
         let ssh = offer_ssh(&session, &dir, ssh_authorized_keys).await;
+        let guests = session.ssh_guests();
+        let leaving = ssh.clone();
         let mut hosted = cotype::roles::host_ui(session)?;
         hosted.ssh_command = ssh.map(|offer| -> cotype::tui::run::SshCommandFor {
             Box::new(move |link: &str| {
@@ -653,6 +655,7 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
             })
         });
         let result = cotype::tui::run::host(hosted, options).await;
+        let_ssh_guests_leave(&guests, leaving.as_ref()).await;
         if result.is_ok() {
             eprintln!("cotype: the session is over; its link no longer works.");
         }
@@ -704,6 +707,7 @@ async fn serve_headless(
     // A removal's rekey changes the guests' token: the console prints the new command
     // after the new link.
     let mut after_link: Option<cotype::host::console::AfterLink> = None;
+    let leaving = ssh.clone();
     if let Some(offer) = ssh {
         writeln!(stdout, "ssh: {}", offer.command)?;
         stdout.flush()?;
@@ -726,9 +730,10 @@ async fn serve_headless(
         cotype::host::console::stdin_lines(),
         after_link,
     ));
+    let guests = session.ssh_guests();
     let run = session.run();
     tokio::pin!(run);
-    tokio::select! {
+    let result = tokio::select! {
         result = &mut run => result,
         _ = shutdown => {
             // End it at the relay too, so participants hear it ended instead of
@@ -738,7 +743,30 @@ async fn serve_headless(
                 .await
                 .unwrap_or(Ok(()))
         }
+    };
+    let_ssh_guests_leave(&guests, leaving.as_ref()).await;
+    result
+}
+
+/// The session ended: SSH guests' editors (threads of this process) hear it and give
+/// their terminals back (the normal screen, a last line) before the process exits.
+async fn let_ssh_guests_leave(
+    guests: &cotype::host_control::SshGuests,
+    offer: Option<&cotype::ssh_guests::SshOffer>,
+) {
+    if guests.is_empty() {
+        return;
     }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while !guests.is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Editors still open (a guest reading the "session is gone" message) are hung up.
+    if let Some(offer) = offer {
+        offer.hang_up_all("the host ended the session");
+    }
+    // Their last frames still go out through the SSH channels.
+    tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
 /// `cotype demo`: a host on a copy of the demo project with a scripted partner, joined

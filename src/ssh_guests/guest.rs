@@ -2,7 +2,7 @@
 //! user name, one session channel with a terminal, and the editor running for the guest
 //! in this process, joined to the session like any participant.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use ratatui::crossterm::event::Event;
@@ -30,6 +30,29 @@ pub(super) struct GuestContext {
     pub(super) guests: SshGuests,
     /// Fingerprints from `--ssh-authorized-keys`.
     pub(super) authorized: HashSet<String>,
+    /// Where each running editor's screen goes, by its hello key: the host hangs them all
+    /// up when it exits (`SshOffer::hang_up_all`).
+    pub(super) screens: Mutex<HashMap<[u8; 32], UnboundedSender<Vec<u8>>>>,
+}
+
+impl GuestContext {
+    /// Gives every guest's terminal back with a last line and ends their SSH sessions
+    /// (their editors' threads end with the process).
+    pub(super) fn hang_up_all(&self, why: &str) {
+        let screens = std::mem::take(&mut *lock(&self.screens));
+        for (_, screen) in screens {
+            let mut goodbye = LEAVE.to_vec();
+            goodbye.extend_from_slice(format!("cotype: {why}\r\n").as_bytes());
+            let _ = screen.send(goodbye);
+            // Dropping the last sender ends the channel once this is written.
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 pub(super) struct Guest {
@@ -120,10 +143,11 @@ impl Guest {
         // The session knows this guest by the key pair its editor says hello with.
         let key_pair = MemberKeyPair::generate();
         let registered = Registered {
-            guests: self.context.guests.clone(),
+            context: self.context.clone(),
             hello_key: key_pair.public(),
         };
-        registered.guests.insert(
+        lock(&self.context.screens).insert(registered.hello_key, frames.clone());
+        self.context.guests.insert(
             registered.hello_key,
             SshGuest {
                 authorized: self
@@ -159,13 +183,14 @@ impl Guest {
 
 /// A guest's entry in the session's record of SSH guests, removed when its editor ends.
 struct Registered {
-    guests: SshGuests,
+    context: Arc<GuestContext>,
     hello_key: [u8; 32],
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.guests.remove(&self.hello_key);
+        self.context.guests.remove(&self.hello_key);
+        lock(&self.context.screens).remove(&self.hello_key);
     }
 }
 

@@ -40,7 +40,7 @@ const AUTHENTICATE_WITHIN: Duration = Duration::from_secs(30);
 const READY_WITHIN: Duration = Duration::from_secs(10);
 
 /// What the host shares with SSH guests.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SshOffer {
     /// One line to paste: the guest user, the jump through the relay, the host key pinned.
     pub command: String,
@@ -49,12 +49,21 @@ pub struct SshOffer {
     /// The relay's SSH port and the host key's known_hosts form, for [`Self::command_for`].
     port: u16,
     host_key: String,
+    guests: Option<Arc<guest::GuestContext>>,
 }
 
 impl SshOffer {
     /// The command for `link` as it is now (a removal's rekey changes the guest token).
     pub fn command_for(&self, link: &Link) -> String {
         ssh_command(link, self.port, &self.host_key)
+    }
+
+    /// Gives every SSH guest's terminal back, with `why` as its last line, and ends their
+    /// SSH sessions: the host is about to exit.
+    pub fn hang_up_all(&self, why: &str) {
+        if let Some(guests) = &self.guests {
+            guests.hang_up_all(why);
+        }
     }
 }
 
@@ -105,6 +114,7 @@ pub async fn start(options: SshGuestsOptions) -> anyhow::Result<SshOffer> {
         fingerprint: host_fingerprint,
         port,
         host_key: offer_key,
+        guests: None,
     };
     let mut methods = russh::MethodSet::empty();
     methods.push(russh::MethodKind::PublicKey);
@@ -125,7 +135,12 @@ pub async fn start(options: SshGuestsOptions) -> anyhow::Result<SshOffer> {
         link: options.link,
         guests: options.guests,
         authorized,
+        screens: Default::default(),
     });
+    let offer = SshOffer {
+        guests: Some(context.clone()),
+        ..offer
+    };
     tokio::spawn(async move {
         let mut socket = Some(socket);
         let mut pause = Duration::from_millis(250);
