@@ -10,6 +10,7 @@
 //!   normal screen;
 //! - a guest whose connection drops while waiting for approval leaves no editor thread in
 //!   the host process;
+//! - when the host stops, a guest still in gets its terminal back with a word;
 //! - TCP taps in front of the relay's WebSocket and SSH ports (every connection of the host,
 //!   of ada and of each guest's jump) record no planted marker (file text, typed text, the
 //!   guest's name) nor the guest token.
@@ -366,6 +367,22 @@ fn a_guest_with_only_ssh_is_approved_by_key_edits_saves_and_sees_others() {
             assert!(!tap.contains(secret), "the relay saw {secret}");
         }
     }
+
+    // The host stops (SIGTERM) while zoe is in: her terminal is given back with a word.
+    ssh_guest("zoe", "zoe");
+    let prompt = host.stderr_line_with("zoe (over SSH");
+    writeln!(console, "admit {}", asking_id(&prompt)).unwrap();
+    tmux.wait("zoe", "zoe's editor", |s| s.contains("zoe (you)"));
+    host.signal(15);
+    tmux.wait("zoe", "the shell after the host left", |s| {
+        s.contains("the host ended the session") && s.contains("zoe-exited-")
+    });
+    assert_eq!(
+        tmux.run(&["display", "-p", "-t", "zoe", "#{alternate_on}"])
+            .trim(),
+        "0",
+        "zoe's pane is back on the normal screen"
+    );
 }
 
 /// Runs `command` (the host's `ssh: …` line) without a terminal, `true` as the remote
