@@ -184,9 +184,11 @@ async fn next_frame(channel: &mut Channel) -> Incoming {
                 message: Message::Event(Event::MemberJoined(_)),
                 ..
             } => continue,
+            // The host's own presence, and who may type in its shared terminals (told to
+            // every joiner).
             Incoming::Message {
                 header,
-                message: Message::Presence(_),
+                message: Message::Presence(_) | Message::Terminal(_),
             } if header.sender == cotype::protocol::HOST_ID => continue,
             Incoming::Closed { reason } => panic!("connection closed: {reason:?}"),
             other => return other,

@@ -177,6 +177,25 @@ async fn write_frames<S>(
     };
     loop {
         tokio::select! {
+            // A kick first: the connection's end drops its queue right after kicking, and
+            // an empty closed queue must not end the writer before the reason is sent.
+            biased;
+            _ = kicked_writer.changed() => {
+                // Flush what was queued before the kick (e.g. a refusal), but never
+                // wait long on a peer that stopped reading.
+                let reason = kicked_writer.borrow().clone().unwrap_or_default();
+                let mut taken = 0;
+                let flush = async {
+                    while let Ok(Outgoing::Frame(frame)) = outgoing.try_recv() {
+                        taken += frame.len();
+                        sink.send(send(frame)).await?;
+                    }
+                    sink.send(WsMessage::Close(Some(close_frame(&reason)))).await
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(1), flush).await;
+                release.written(taken);
+                break;
+            }
             next = outgoing.recv() => match next {
                 Some(Outgoing::Frame(frame)) => {
                     // Everything already queued goes out in one flush; its bytes
@@ -200,22 +219,6 @@ async fn write_frames<S>(
                 }
                 None => break,
             },
-            _ = kicked_writer.changed() => {
-                // Flush what was queued before the kick (e.g. the reason), but never
-                // wait long on a peer that stopped reading.
-                let reason = kicked_writer.borrow().clone().unwrap_or_default();
-                let mut taken = 0;
-                let flush = async {
-                    while let Ok(Outgoing::Frame(frame)) = outgoing.try_recv() {
-                        taken += frame.len();
-                        sink.send(send(frame)).await?;
-                    }
-                    sink.send(WsMessage::Close(Some(close_frame(&reason)))).await
-                };
-                let _ = tokio::time::timeout(Duration::from_secs(1), flush).await;
-                release.written(taken);
-                break;
-            }
             _ = ping.tick() => {
                 if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
                     break;
