@@ -39,6 +39,9 @@ owner = bytes(0x30 + i for i in range(32))
 owner_proof = hkdf(session, owner, b"cotype v1 host owner proof" + (7).to_bytes(4, "big"))
 print("owner proof", owner_proof.hex())
 
+# The SSH guest's user name (src/crypto/ssh.rs): 16 bytes, shown as hex.
+ssh_guest_user = hkdf(session, secret, b"cotype v1 ssh guest user")[:16]
+
 # The host's signature on a frame (src/crypto/ HostIdentity): a label, the header, and
 # SHA-256 of the plaintext.
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -110,7 +113,12 @@ if __name__ == "__main__":
             "KAT_WRAPPED": AESGCM(wrapping_key).encrypt(bytes(12), new_secret, aad).hex(),
             "KAT_REJOIN_PROOF": rejoin_proof.hex(),
         }
-        for source, values in (("src/crypto/tests.rs", computed), ("src/rekey.rs", computed_rekey)):
+        computed_ssh = {"KAT_SSH_GUEST_USER": ssh_guest_user.hex()}
+        for source, values in (
+            ("src/crypto/tests.rs", computed),
+            ("src/rekey.rs", computed_rekey),
+            ("src/crypto/ssh.rs", computed_ssh),
+        ):
             for name, value in values.items():
                 if pinned(name, source) != value:
                     raise SystemExit(f"{name}: {source} pins {pinned(name, source)}, Python computes {value}")

@@ -119,3 +119,52 @@ pub struct Person {
     /// The file their presence says they look at.
     pub viewing: Option<String>,
 }
+
+/// The SSH guests this process serves (`ssh_guests`), by the X25519 public key their
+/// editor says hello with: what the host's SSH server learned of each. The session reads
+/// it when a hello arrives, so the approval prompt shows the guest's SSH key, and a key
+/// the host listed (`--ssh-authorized-keys`) gets in without asking. Only this process
+/// writes it: a joiner cannot claim an SSH key it did not prove to the SSH server.
+#[derive(Clone, Default)]
+pub struct SshGuests(
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<[u8; 32], SshGuest>>>,
+);
+
+/// What the host's SSH server knows of one guest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SshGuest {
+    /// The SHA-256 fingerprint of the key the guest proved it holds (`SHA256:…`); `None`
+    /// when it authenticated with the link's token alone.
+    pub fingerprint: Option<String>,
+    /// The key is in the host's `--ssh-authorized-keys`: admitted without asking.
+    pub authorized: bool,
+}
+
+impl SshGuests {
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<[u8; 32], SshGuest>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn insert(&self, hello_key: [u8; 32], guest: SshGuest) {
+        self.map().insert(hello_key, guest);
+    }
+
+    pub fn remove(&self, hello_key: &[u8; 32]) {
+        self.map().remove(hello_key);
+    }
+
+    pub fn get(&self, hello_key: &[u8; 32]) -> Option<SshGuest> {
+        self.map().get(hello_key).cloned()
+    }
+
+    /// How many guests are connected (their editors running) now.
+    pub fn len(&self) -> usize {
+        self.map().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map().is_empty()
+    }
+}

@@ -21,5 +21,6 @@ pub mod recovery;
 pub mod rekey;
 pub mod relay;
 pub mod roles;
+pub mod ssh_guests;
 pub mod text;
 pub mod tui;

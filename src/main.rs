@@ -239,6 +239,11 @@ struct RelayArgs {
     /// balancer (200 serving, 503 draining); keep it private.
     #[arg(long)]
     metrics: Option<SocketAddr>,
+    /// Also be an SSH jump host on this address, so guests join with OpenSSH alone
+    /// (`ssh -J`); it only forwards their end-to-end encrypted bytes to the session's host.
+    /// Not with --redis: a guest's jump and its host's gateway must meet on one node.
+    #[arg(long, value_name = "ADDR", conflicts_with = "redis")]
+    ssh_listen: Option<SocketAddr>,
     /// Join a cluster of relays sharing sessions through this Redis (or Valkey):
     /// redis://HOST:PORT[/DB]. Needs --metrics (the balancer checks /healthz there).
     #[arg(long, env = "COTYPE_RELAY_REDIS", requires = "metrics")]
@@ -296,6 +301,10 @@ struct HostArgs {
     /// Lines of history a participant gets on opening a shared terminal.
     #[arg(long, value_name = "LINES", default_value_t = 2000)]
     terminal_scrollback: usize,
+    /// SSH guests whose key is in this file (OpenSSH authorized_keys lines) get in
+    /// without asking (the relay must offer SSH: `cotype relay --ssh-listen`).
+    #[arg(long, value_name = "FILE")]
+    ssh_authorized_keys: Option<PathBuf>,
 }
 
 /// `120x32` as (columns, rows).
@@ -498,6 +507,7 @@ async fn relay(args: RelayArgs) -> anyhow::Result<()> {
         max_queued_mib,
         max_frame,
         metrics,
+        ssh_listen,
         redis,
         node_name,
         drain_timeout,
@@ -561,6 +571,25 @@ async fn relay(args: RelayArgs) -> anyhow::Result<()> {
         );
         tokio::spawn(relay.clone().serve_metrics(metrics_listener));
     }
+    if let Some(ssh_listen) = ssh_listen {
+        let key_path = directories::ProjectDirs::from("dev", "cotype", "cotype")
+            .map(|dirs| {
+                dirs.state_dir()
+                    .unwrap_or_else(|| dirs.data_local_dir())
+                    .join("relay-ssh-host-key")
+            })
+            .context("no state folder for the relay's SSH host key")?;
+        let host_key = cotype::crypto::ssh::load_or_create_host_key(&key_path)?;
+        let ssh_listener = tokio::net::TcpListener::bind(ssh_listen)
+            .await
+            .with_context(|| format!("cannot listen on {ssh_listen}"))?;
+        eprintln!(
+            "SSH jump host on {} (host key {})",
+            ssh_listener.local_addr()?,
+            cotype::crypto::ssh::fingerprint(host_key.public_key())
+        );
+        tokio::spawn(relay.clone().serve_ssh(ssh_listener, host_key));
+    }
     let serving = relay.clone();
     tokio::select! {
         result = serving.serve(listener, tls) => result?,
@@ -610,6 +639,7 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
         terminals,
         terminal_size,
         terminal_scrollback,
+        ssh_authorized_keys,
     } = args;
     // In the UI someone is there to answer; headless, the link is the invitation.
     let approval = match approve {
@@ -627,7 +657,7 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
         }
     };
     let session = HostSession::start(HostOptions {
-        root: dir,
+        root: dir.clone(),
         relay,
         insecure,
         hide,
@@ -655,23 +685,83 @@ async fn host(args: HostArgs) -> anyhow::Result<()> {
             no_mouse,
             intro: None,
         };
-        let hosted = cotype::roles::host_ui(session)?;
+        let ssh = offer_ssh(&session, &dir, ssh_authorized_keys).await;
+        let guests = session.ssh_guests();
+        let leaving = ssh.clone();
+        let mut hosted = cotype::roles::host_ui(session)?;
+        hosted.ssh_command = ssh.map(|offer| -> cotype::tui::run::SshCommandFor {
+            Box::new(move |link: &str| {
+                let link = cotype::link::Link::parse(link, true).ok()?;
+                Some(format!(
+                    "{}\nGuests' ssh shows this host key: {}",
+                    offer.command_for(&link),
+                    offer.fingerprint
+                ))
+            })
+        });
         let result = cotype::tui::run::host(hosted, options).await;
+        let_ssh_guests_leave(&guests, leaving.as_ref()).await;
         if result.is_ok() {
             eprintln!("cotype: the session is over; its link no longer works.");
         }
         return result.map_err(Into::into);
     }
-    serve_headless(session).await
+    let ssh = offer_ssh(&session, &dir, ssh_authorized_keys).await;
+    serve_headless(session, ssh).await
+}
+
+/// Serves guests who join with OpenSSH alone, when the relay is an SSH jump host; `None`
+/// (said on stderr when `--ssh-authorized-keys` asked for them) when it is not.
+async fn offer_ssh(
+    session: &HostSession,
+    root: &std::path::Path,
+    authorized_keys: Option<PathBuf>,
+) -> Option<cotype::ssh_guests::SshOffer> {
+    let asked = authorized_keys.is_some();
+    let options = cotype::ssh_guests::SshGuestsOptions {
+        link: session.link_updates(),
+        relay_proof: session.relay_proof(),
+        root: root.to_path_buf(),
+        guests: session.ssh_guests(),
+        authorized_keys,
+    };
+    match cotype::ssh_guests::start(options).await {
+        Ok(offer) => Some(offer),
+        Err(e) if asked => {
+            eprintln!("cotype: no SSH guests: {e:#}");
+            None
+        }
+        Err(e) => {
+            tracing::info!("no SSH guests: {e:#}");
+            None
+        }
+    }
 }
 
 /// `cotype host --headless`: the link on stdout, the console on stdin and stderr, until
 /// the console's `end` or a signal.
-async fn serve_headless(mut session: HostSession) -> anyhow::Result<()> {
+async fn serve_headless(
+    mut session: HostSession,
+    ssh: Option<cotype::ssh_guests::SshOffer>,
+) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     let mut stdout = std::io::stdout();
     writeln!(stdout, "{}", session.link.to_url())?;
     stdout.flush()?;
+    // Guests with OpenSSH alone, when the relay is also a jump host.
+    // A removal's rekey changes the guests' token: the console prints the new command
+    // after the new link.
+    let mut after_link: Option<cotype::host::console::AfterLink> = None;
+    let leaving = ssh.clone();
+    if let Some(offer) = ssh {
+        writeln!(stdout, "ssh: {}", offer.command)?;
+        stdout.flush()?;
+        eprintln!("SSH guests see this host key: {}", offer.fingerprint);
+        after_link = Some(Box::new(move |link: &str| {
+            let link = cotype::link::Link::parse(link, true).ok()?;
+            Some(format!("ssh: {}", offer.command_for(&link)))
+        }));
+    }
     eprintln!(
         "sharing; verification code {} (compare it with your participants). Type 'help' for commands; Ctrl-C ends the session.",
         session.verification_code()
@@ -680,13 +770,15 @@ async fn serve_headless(mut session: HostSession) -> anyhow::Result<()> {
         .control()
         .context("the session's controls are taken")?;
     let commands = control.commands.clone();
-    tokio::spawn(cotype::host::console::run(
+    tokio::spawn(cotype::host::console::run_with(
         control,
         cotype::host::console::stdin_lines(),
+        after_link,
     ));
+    let guests = session.ssh_guests();
     let run = session.run();
     tokio::pin!(run);
-    tokio::select! {
+    let result = tokio::select! {
         result = &mut run => result,
         _ = shutdown => {
             // End it at the relay too, so participants hear it ended instead of
@@ -696,7 +788,30 @@ async fn serve_headless(mut session: HostSession) -> anyhow::Result<()> {
                 .await
                 .unwrap_or(Ok(()))
         }
+    };
+    let_ssh_guests_leave(&guests, leaving.as_ref()).await;
+    result
+}
+
+/// The session ended: SSH guests' editors (threads of this process) hear it and give
+/// their terminals back (the normal screen, a last line) before the process exits.
+async fn let_ssh_guests_leave(
+    guests: &cotype::host_control::SshGuests,
+    offer: Option<&cotype::ssh_guests::SshOffer>,
+) {
+    if guests.is_empty() {
+        return;
     }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while !guests.is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Editors still open (a guest reading the "session is gone" message) are hung up.
+    if let Some(offer) = offer {
+        offer.hang_up_all("the host ended the session");
+    }
+    // Their last frames still go out through the SSH channels.
+    tokio::time::sleep(Duration::from_millis(300)).await;
 }
 
 /// `cotype demo`: a host on a copy of the demo project with a scripted partner, joined

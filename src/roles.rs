@@ -44,5 +44,6 @@ pub fn host_ui(mut session: HostSession) -> anyhow::Result<HostedSession> {
         control,
         serving: tokio::spawn(session.run()),
         join_as_owner,
+        ssh_command: None,
     })
 }

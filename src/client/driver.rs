@@ -92,10 +92,31 @@ impl Driver {
             owner.as_ref(),
             &Default::default(),
             None,
+            None,
             &mut || {},
         )
         .await?;
         Ok(Self::joined(link, name, owner, joined))
+    }
+
+    /// Joins saying hello with `key_pair`: whoever made it knows this participant by its
+    /// public half (the host's SSH server tells its session which SSH key a guest proved).
+    pub async fn join_with_key(
+        link: &Link,
+        name: &str,
+        key_pair: &crate::rekey::MemberKeyPair,
+    ) -> Result<(Driver, Session), ClientError> {
+        let joined = join::join(
+            link,
+            name,
+            None,
+            &Default::default(),
+            None,
+            Some(key_pair),
+            &mut || {},
+        )
+        .await?;
+        Ok(Self::joined(link, name, None, joined))
     }
 
     /// Joins, calling `waiting` if the host says its user decides who gets in (the wait
@@ -105,7 +126,7 @@ impl Driver {
         name: &str,
         waiting: &mut (dyn FnMut() + Send),
     ) -> Result<(Driver, Session), ClientError> {
-        let joined = join::join(link, name, None, &Default::default(), None, waiting).await?;
+        let joined = join::join(link, name, None, &Default::default(), None, None, waiting).await?;
         Ok(Self::joined(link, name, None, joined))
     }
 
@@ -319,6 +340,7 @@ impl Driver {
                 self.owner.as_ref(),
                 &self.replay_window,
                 Some(&previous),
+                None,
                 &mut || {},
             )
             .await

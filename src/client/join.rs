@@ -38,17 +38,21 @@ pub(crate) struct Previous<'a> {
 /// Joins; with the host's `OwnerKey` (the host's own terminal UI) the host admits this
 /// participant without asking and shows it as the host. `earlier` is what a dropped
 /// connection already opened, refused on this one (`ReceivingKeys::inherit_replay_window`);
-/// `waiting` is called if the host says its user decides who gets in.
+/// `key_pair` is the one to say hello with (a fresh one if `None`); `waiting` is called if
+/// the host says its user decides who gets in.
 pub(crate) async fn join(
     link: &Link,
     name: &str,
     owner: Option<&crate::crypto::OwnerKey>,
     earlier: &ReceivingKeys,
     previous: Option<&Previous<'_>>,
+    key_pair: Option<&crate::rekey::MemberKeyPair>,
     waiting: &mut (dyn FnMut() + Send),
 ) -> Result<Joined, ClientError> {
     loop {
-        if let Some(joined) = join_once(link, name, owner, earlier, previous, waiting).await? {
+        if let Some(joined) =
+            join_once(link, name, owner, earlier, previous, key_pair, waiting).await?
+        {
             return Ok(joined);
         }
         tracing::info!("the host's answer to our hello was lost; joining again");
@@ -65,10 +69,13 @@ async fn join_once(
     owner: Option<&crate::crypto::OwnerKey>,
     earlier: &ReceivingKeys,
     previous: Option<&Previous<'_>>,
+    key_pair: Option<&crate::rekey::MemberKeyPair>,
     waiting: &mut (dyn FnMut() + Send),
 ) -> Result<Option<Joined>, ClientError> {
     let (mut channel, participant, epoch) = enter(link, earlier).await?;
-    let key_pair = crate::rekey::MemberKeyPair::generate();
+    let key_pair = key_pair
+        .cloned()
+        .unwrap_or_else(crate::rekey::MemberKeyPair::generate);
     let public_key = key_pair.public();
     let rejoin = previous.and_then(|previous| {
         let proof = previous

@@ -14,6 +14,8 @@ pub mod session;
 pub mod terminals;
 mod workspace_changes;
 
+/// The key pair a participant says hello with (`Driver::join_with_key`).
+pub use crate::rekey::MemberKeyPair;
 pub use participant::Participant;
 
 use std::time::Duration;

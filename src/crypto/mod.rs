@@ -20,6 +20,8 @@
 //! that never leaves its process and whose public half is in the link (`HostIdentity`,
 //! `HostKey`): a member can say only what a member may say.
 
+pub mod ssh;
+
 use std::collections::HashMap;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};

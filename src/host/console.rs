@@ -76,12 +76,25 @@ pub fn parse(line: &str) -> ConsoleLine {
 
 /// Runs the console: events to standard error (a new link to standard output, like the
 /// first one), each line of `lines` carried out, until the lines or the session end.
-pub async fn run(mut control: HostControl, mut lines: tokio::sync::mpsc::Receiver<String>) {
+pub async fn run(control: HostControl, lines: tokio::sync::mpsc::Receiver<String>) {
+    run_with(control, lines, None).await
+}
+
+/// Given a link (as text), a line to print on stdout right after it (the `ssh:` command
+/// for SSH guests, which a rekey changes with the link).
+pub type AfterLink = Box<dyn Fn(&str) -> Option<String> + Send>;
+
+/// [`run`], printing `after_link`'s line after each new link.
+pub async fn run_with(
+    mut control: HostControl,
+    mut lines: tokio::sync::mpsc::Receiver<String>,
+    after_link: Option<AfterLink>,
+) {
     let commands = control.commands.clone();
     let people = control.people.clone();
     tokio::spawn(async move {
         while let Some(event) = control.events.recv().await {
-            report(event);
+            report(event, after_link.as_ref());
         }
     });
     while let Some(line) = lines.recv().await {
@@ -99,7 +112,7 @@ pub async fn run(mut control: HostControl, mut lines: tokio::sync::mpsc::Receive
 }
 
 /// Tells the console's user what happened in the session.
-fn report(event: HostEvent) {
+fn report(event: HostEvent, after_link: Option<&AfterLink>) {
     match event {
         HostEvent::JoinRequest { participant, name } => eprintln!(
             "{name} (id {participant}) asks to join: 'admit {participant}', 'admit {participant} read-only' or 'refuse {participant}'"
@@ -115,6 +128,9 @@ fn report(event: HostEvent) {
         } => {
             // The new link is printed on stdout, like the first one.
             println!("{link}");
+            if let Some(line) = after_link.and_then(|after_link| after_link(&link)) {
+                println!("{line}");
+            }
             eprintln!(
                 "keys rotated; the old link no longer works. New verification code {verification_code}"
             );

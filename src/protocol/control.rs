@@ -44,6 +44,16 @@ pub enum ToRelay {
     /// Answered at once with `Pong` carrying the same nonce: the member times its round
     /// trip to the relay.
     Ping { nonce: u64 },
+    /// Host only, on a connection of its own: carry this session's SSH guests (see
+    /// docs/PROTOCOL.md, "SSH guests"). Proven like `Resume`; answered `SshGatewayReady`.
+    SshGateway {
+        session: [u8; 16],
+        resume_token: [u8; 32],
+    },
+    /// On the SSH gateway: bytes for guest `stream` (already the guest's SSH encryption).
+    SshData { stream: u32, bytes: Vec<u8> },
+    /// On the SSH gateway: hang up guest `stream`.
+    SshClose { stream: u32 },
 }
 
 /// Sent by the relay to members.
@@ -90,6 +100,24 @@ pub enum FromRelay {
     /// relay closes the connection right after.
     Move {
         within_ms: u32,
+    },
+    /// To the SSH gateway: it carries the session's guests from now on; guests jump
+    /// through the relay's SSH port `port`.
+    SshGatewayReady {
+        port: u16,
+    },
+    /// To the SSH gateway: a guest opened a jump channel to the session.
+    SshOpened {
+        stream: u32,
+    },
+    /// To the SSH gateway: bytes from guest `stream`, as the guest's SSH client sent them.
+    SshData {
+        stream: u32,
+        bytes: Vec<u8>,
+    },
+    /// To the SSH gateway: guest `stream` hung up.
+    SshClosed {
+        stream: u32,
     },
 }
 

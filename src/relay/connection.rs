@@ -32,6 +32,8 @@ pub(super) struct Connection {
     pub(super) queue: OutQueue,
     pub(super) kick: Arc<watch::Sender<Option<String>>>,
     pub(super) membership: Option<Membership>,
+    /// The session whose SSH guests this connection carries (`ssh.rs`), if it does.
+    pub(super) ssh_gateway: Option<SessionKey>,
     pub(super) frames_in: u64,
     pub(super) frames_out_refused: u64,
     pub(super) opened: Instant,
@@ -64,6 +66,7 @@ impl Connection {
             queue,
             kick: Arc::new(kick),
             membership: None,
+            ssh_gateway: None,
             frames_in: 0,
             frames_out_refused: 0,
             opened: Instant::now(),
@@ -217,6 +220,13 @@ impl Connection {
                 resume_token,
             } => self.resume(session, resume_token),
             ToRelay::Join { session, token } => self.join(session, token),
+            ToRelay::SshGateway {
+                session,
+                resume_token,
+            } => self.ssh_gateway(session, resume_token),
+            message @ (ToRelay::SshData { .. } | ToRelay::SshClose { .. }) => {
+                self.ssh_from_gateway(message)
+            }
             ToRelay::Ping { nonce } => {
                 send_control(&self.queue, &FromRelay::Pong { nonce });
                 true

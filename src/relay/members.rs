@@ -258,7 +258,10 @@ impl Connection {
             ToRelay::Create { .. }
             | ToRelay::Resume { .. }
             | ToRelay::Join { .. }
-            | ToRelay::Ping { .. } => {
+            | ToRelay::Ping { .. }
+            | ToRelay::SshGateway { .. }
+            | ToRelay::SshData { .. }
+            | ToRelay::SshClose { .. } => {
                 unreachable!("handled before member_control")
             }
         };

@@ -14,6 +14,7 @@ mod offline;
 pub use offline::OfflineConnection;
 pub mod session;
 mod socket;
+mod ssh;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -125,6 +126,7 @@ struct RelayState {
     creations: PerAddressRate,
     joins: PerAddressRate,
     queued: Arc<QueuedBytes>,
+    ssh: ssh::Gateways,
     /// Set when the relay joined a cluster (`--redis`).
     cluster: OnceLock<Arc<cluster::Cluster>>,
     /// True once the relay drains (SIGTERM on a cluster node): members are told to move.
@@ -143,6 +145,7 @@ impl Relay {
             state: Arc::new(RelayState {
                 creations: PerAddressRate::new(config.sessions_per_ip_per_minute),
                 joins: PerAddressRate::new(config.joins_per_ip_per_minute),
+                ssh: ssh::Gateways::new(config.joins_per_ip_per_minute),
                 config,
                 sessions: Mutex::new(HashMap::new()),
                 metrics: Metrics::default(),

@@ -48,6 +48,7 @@ impl Relay {
         self.read_frames(&mut connection, source, kicked, join_deadline)
             .await;
         connection.leave();
+        connection.leave_ssh_gateway();
         drop(connection);
         let _ = writer.await;
     }
@@ -105,7 +106,7 @@ impl Relay {
                     connection.move_away("the relay node is restarting; moving");
                     break;
                 }
-                _ = tokio::time::sleep_until(join_deadline), if connection.membership.is_none() => {
+                _ = tokio::time::sleep_until(join_deadline), if connection.membership.is_none() && connection.ssh_gateway.is_none() => {
                     self.state.metrics.join_timed_out();
                     tracing::debug!(%address, "no session joined in time; dropping the connection");
                     connection.refuse_fatally(

@@ -201,6 +201,9 @@ pub fn person_menu(
 pub struct SessionCard {
     pub link: Option<String>,
     pub verification_code: String,
+    /// The command that joins with OpenSSH alone, when the relay is an SSH jump host; more
+    /// lines after it are shown beside it (the host key's fingerprint).
+    pub ssh: Option<String>,
 }
 
 impl SessionCard {
@@ -217,6 +220,17 @@ impl Component for SessionCard {
                         .push(UiCommand::App(AppCommand::CopyToClipboard(link.clone())));
                     cx.commands.push(UiCommand::Notice(
                         "copied the link to your clipboard (through the terminal, OSC 52)".into(),
+                    ));
+                }
+                // The ssh command wraps on the card: copied, it pastes as one line.
+                let command = self.ssh.as_deref().and_then(|ssh| ssh.lines().next());
+                if let (KeyCode::Char('s'), Some(command)) = (key.code, command) {
+                    cx.commands.push(UiCommand::App(AppCommand::CopyToClipboard(
+                        command.to_owned(),
+                    )));
+                    cx.commands.push(UiCommand::Notice(
+                        "copied the ssh command to your clipboard (through the terminal, OSC 52)"
+                            .into(),
                     ));
                 }
                 close()
@@ -239,6 +253,20 @@ impl Component for SessionCard {
             lines.push(Line::styled(link.clone(), strong));
             lines.push(Line::raw(""));
         }
+        if let Some(ssh) = &self.ssh {
+            lines.push(Line::styled(
+                "Or, with nothing but OpenSSH (any machine, end to end encrypted):",
+                style,
+            ));
+            // The command, then what to compare it with (the host key's fingerprint).
+            let mut parts = ssh.lines();
+            lines.push(Line::styled(
+                format!("ssh: {}", parts.next().unwrap_or_default()),
+                strong,
+            ));
+            lines.extend(parts.map(|part| Line::styled(part.to_owned(), style)));
+            lines.push(Line::raw(""));
+        }
         lines.push(Line::from(vec![
             Span::styled("Verification code: ", style),
             Span::styled(self.verification_code.clone(), strong),
@@ -250,10 +278,14 @@ impl Component for SessionCard {
         ));
         lines.push(Line::raw(""));
         lines.push(Line::styled(
-            if self.link.is_some() {
-                "enter or c: copy the link to the clipboard · any other key: close"
-            } else {
-                "any key: close"
+            match (&self.link, &self.ssh) {
+                (Some(_), Some(_)) => {
+                    "enter or c: copy the link · s: copy the ssh command · any other key: close"
+                }
+                (Some(_), None) => {
+                    "enter or c: copy the link to the clipboard · any other key: close"
+                }
+                (None, _) => "any key: close",
             },
             theme.get("ui.text.inactive").patch(style),
         ));

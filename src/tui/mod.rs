@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod byte_input;
 pub mod compositor;
 pub mod config;
 pub mod diagnostics;

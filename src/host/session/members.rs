@@ -2,6 +2,7 @@
 //! people, and removal with its key rotation.
 
 use super::*;
+use crate::host_control::SshGuest;
 
 /// Distinct participant colors; indexes into the theme's palette.
 const PALETTE_SIZE: u8 = 8;
@@ -137,13 +138,27 @@ impl HostSession {
             );
             return self.admit(from, back.role).await;
         }
+        // A guest of our own SSH server: its key was proven there, in this process.
+        let ssh = self.ssh_guests.get(&hello.public_key);
+        if ssh.as_ref().is_some_and(|guest| guest.authorized) {
+            tracing::info!(participant = from, "an SSH guest with a listed key joins");
+            return self.admit(from, Role::Editor).await;
+        }
         match self.approval {
             Approval::Auto => self.admit(from, Role::Editor).await,
             Approval::Ask => {
                 tracing::info!(participant = from, "{} asks to join", member.name);
+                let name = match ssh {
+                    Some(SshGuest {
+                        fingerprint: Some(key),
+                        ..
+                    }) => format!("{} (over SSH, key {key})", member.name),
+                    Some(_) => format!("{} (over SSH, no key)", member.name),
+                    None => member.name,
+                };
                 self.tell(HostEvent::JoinRequest {
                     participant: from,
-                    name: member.name,
+                    name,
                 });
                 // A pending joiner hears only the host: tell it why nothing happens yet.
                 self.sender()
@@ -309,6 +324,7 @@ impl HostSession {
         // cannot arrive: the relay disconnected it and its token no longer admits).
         self.channel.switch_epoch(next_epoch, &keys);
         self.link.secret = rekey.secret.clone();
+        self.link_now.send_replace(self.link.clone());
         self.epoch = next_epoch;
         sender
             .send(

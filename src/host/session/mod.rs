@@ -113,6 +113,10 @@ pub struct HostSession {
     /// Language servers' edits (rename, format, code actions) come back here to be made.
     language_edits_back: language_edits::LanguageEditSender,
     language_edits: tokio::sync::mpsc::UnboundedReceiver<language_edits::LanguageEditDone>,
+    /// What this process's SSH server knows of the SSH guests (`ssh_guests`).
+    ssh_guests: crate::host_control::SshGuests,
+    /// The link as it is now (a rekey replaces its secret), for the SSH guests' server.
+    link_now: tokio::sync::watch::Sender<Link>,
 }
 
 impl HostSession {
@@ -150,6 +154,7 @@ impl HostSession {
         let (events, event_receiver) = tokio::sync::mpsc::unbounded_channel();
         let (language_edits_back, language_edits) = tokio::sync::mpsc::unbounded_channel();
         Ok(HostSession {
+            link_now: tokio::sync::watch::Sender::new(link.clone()),
             link,
             channel,
             name: options.name,
@@ -182,6 +187,7 @@ impl HostSession {
             terminals: crate::host::terminals::Terminals::new(Default::default()),
             language_edits_back,
             language_edits,
+            ssh_guests: Default::default(),
         })
     }
 
@@ -203,6 +209,24 @@ impl HostSession {
     /// this process: whoever holds it is admitted without asking.
     pub fn owner_key(&self) -> crate::crypto::OwnerKey {
         self.owner_key.clone()
+    }
+
+    /// Shared with the SSH server for guests (`ssh_guests::start`): what it learned of
+    /// each guest, read when the guest's hello arrives.
+    pub fn ssh_guests(&self) -> crate::host_control::SshGuests {
+        self.ssh_guests.clone()
+    }
+
+    /// The link from now on: a removal's rekey changes its secret (and with it the SSH
+    /// guests' token).
+    pub fn link_updates(&self) -> tokio::sync::watch::Receiver<Link> {
+        self.link_now.subscribe()
+    }
+
+    /// What proves to the relay that a connection is this host's (as `Resume` does): the
+    /// SSH gateway (`ssh_guests`) opens one of its own with it.
+    pub fn relay_proof(&self) -> [u8; 32] {
+        self.resume_token
     }
 
     pub fn verification_code(&self) -> String {
@@ -399,6 +423,12 @@ impl HostSession {
             | FromRelay::PeerJoined { .. }
             | FromRelay::HostAway { .. }
             | FromRelay::HostBack
+            // The SSH gateway has a connection of its own (`ssh_guests`).
+            | FromRelay::SshGatewayReady { .. }
+            | FromRelay::SshOpened { .. }
+            | FromRelay::SshData { .. }
+            | FromRelay::SshClosed { .. }
+
             // The relay closes the connection right after; `recv` then resumes.
             | FromRelay::Move { .. } => {}
         }

@@ -167,6 +167,7 @@ impl App {
             card: SessionCard {
                 link: None,
                 verification_code: String::new(),
+                ssh: None,
             },
             pending: Vec::new(),
             ignore_files_changed: Vec::new(),
@@ -307,7 +308,16 @@ impl App {
         self.card = SessionCard {
             link,
             verification_code,
+            ssh: self.card.ssh.take(),
         };
+        if self.compositor.contains(SessionCard::ID) {
+            self.show_session_card();
+        }
+    }
+
+    /// The `ssh` command the session card shows (SSH guests), if the relay offers it.
+    pub fn set_ssh_command(&mut self, ssh: Option<String>) {
+        self.card.ssh = ssh;
         if self.compositor.contains(SessionCard::ID) {
             self.show_session_card();
         }

@@ -128,6 +128,20 @@ pub async fn join_on(
     participate(setup, &options, driver, session, screen, input).await
 }
 
+/// [`join_on`] saying hello with `key_pair`: an SSH guest's editor, whose host's SSH
+/// server told the session which SSH key the guest behind this key pair proved.
+pub async fn join_on_with_key(
+    link: &Link,
+    options: JoinOptions,
+    key_pair: &crate::client::MemberKeyPair,
+    screen: &mut impl Screen,
+    input: &mut impl TerminalInput,
+) -> Result<(), RunError> {
+    let setup = Setup::load(&options)?;
+    let (driver, session) = Driver::join_with_key(link, &setup.name, key_pair).await?;
+    participate(setup, &options, driver, session, screen, input).await
+}
+
 /// Runs the editor in a joined session until the user quits.
 async fn participate(
     setup: Setup,
@@ -165,7 +179,13 @@ pub struct HostedSession {
     /// Joins the session as the host's own user (the proof that it is stays inside).
     pub join_as_owner:
         Box<dyn Fn(String) -> futures_util::future::LocalBoxFuture<'static, JoinResult>>,
+    /// The `ssh` command for guests with OpenSSH alone, for a link (as text), when the
+    /// relay is an SSH jump host (`ssh_guests`); shown on the session card.
+    pub ssh_command: Option<SshCommandFor>,
 }
+
+/// Makes the SSH guests' command for the link given as text (it changes with a rekey).
+pub type SshCommandFor = Box<dyn Fn(&str) -> Option<String> + Send>;
 
 /// A joined connection and the session state it feeds.
 pub type JoinResult = Result<(Driver, Session), ClientError>;
@@ -186,11 +206,13 @@ pub async fn host(hosted: HostedSession, options: JoinOptions) -> Result<(), Run
         control,
         serving,
         join_as_owner,
+        ssh_command,
     } = hosted;
     let mut side = HostSide {
         commands: control.commands,
         events: control.events,
         serving,
+        ssh_command,
     };
     let mut first = true;
     loop {
@@ -208,6 +230,8 @@ pub async fn host(hosted: HostedSession, options: JoinOptions) -> Result<(), Run
         let (driver, session) = joined?;
         let mut tui = Tui::enter(setup.terminal_options(&options))?;
         let mut event_loop = setup.start(&options, driver, session, tui.size());
+        let ssh = side.ssh_command.as_ref().and_then(|ssh| ssh(&link));
+        event_loop.app.set_ssh_command(ssh);
         event_loop.host = Some(side);
         event_loop
             .app

@@ -14,6 +14,8 @@ pub(super) struct HostSide {
     pub(super) commands: tokio::sync::mpsc::Sender<HostCommand>,
     pub(super) events: tokio::sync::mpsc::UnboundedReceiver<HostEvent>,
     pub(super) serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// `HostedSession::ssh_command`.
+    pub(super) ssh_command: Option<super::entry::SshCommandFor>,
 }
 
 impl HostSide {
@@ -159,8 +161,14 @@ impl ParticipantLoop {
                 link,
                 verification_code,
             } => {
+                let ssh = self
+                    .host
+                    .as_ref()
+                    .and_then(|side| side.ssh_command.as_ref())
+                    .and_then(|ssh| ssh(&link));
                 self.app
                     .set_session_card(Some(link), verification_code.clone());
+                self.app.set_ssh_command(ssh);
                 self.app.message(
                     Level::Warning,
                     format!(

@@ -37,7 +37,7 @@ mod screen;
 mod session_events;
 mod terminal;
 
-pub use entry::{HostedSession, JoinResult, host, join, join_on};
+pub use entry::{HostedSession, JoinResult, SshCommandFor, host, join, join_on, join_on_with_key};
 pub use screen::{Screen, TerminalInput};
 
 /// Deferred work (re-parsing large files) waits for a pause in typing this long.
