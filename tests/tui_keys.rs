@@ -5,9 +5,8 @@
 mod key_markup;
 
 use cotype::text::Operation;
-use cotype::tui::editor::{EditorInput, Selection};
+use cotype::tui::editor::EditorInput;
 use key_markup::*;
-use ropey::Rope;
 #[test]
 fn markup_round_trips() {
     for markup in ["a#[bc|]#d", "a#[|bc]#d", "#[|]#", "x\n#[|]#"] {

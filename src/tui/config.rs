@@ -110,6 +110,21 @@ mod tests {
     }
 
     #[test]
+    fn the_save_tidying_settings_are_off_unless_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        let config = Config::load_from(&path).unwrap();
+        assert!(!config.trim_trailing_whitespace && !config.insert_final_newline);
+        std::fs::write(
+            &path,
+            "trim_trailing_whitespace = true\ninsert_final_newline = true\n",
+        )
+        .unwrap();
+        let config = Config::load_from(&path).unwrap();
+        assert!(config.trim_trailing_whitespace && config.insert_final_newline);
+    }
+
+    #[test]
     fn a_misspelled_setting_is_reported_not_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");

@@ -6,6 +6,9 @@
 //! is a named key as keymap files write it (`<ctrl-z>`, `<shift-right>`, `<esc>`), and
 //! `<lt>` is `<`.
 
+// Each test file that includes this uses part of it.
+#![allow(dead_code)]
+
 use cotype::text::Operation;
 use cotype::tui::editor::{Editor, EditorInput, Selection};
 use cotype::tui::keymap::{Key, KeyResult, Keymap};
@@ -141,7 +144,6 @@ pub fn check(keymap: &str, before: &str, keys: &str, after: &str) {
 }
 
 /// [`check`] for a file at `path`, whose language decides comments and indentation.
-#[allow(dead_code)]
 pub fn check_file(keymap: &str, path: &str, before: &str, keys: &str, after: &str) {
     let mut harness = Harness::new(keymap, before);
     harness.editor.set_path(path);
