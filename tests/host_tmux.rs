@@ -149,7 +149,8 @@ fn the_host_admits_restricts_removes_and_ends_from_its_own_editor() {
     tmux.wait("alice", "bob's menu", |s| {
         s.contains("Remove from the session")
     });
-    tmux.keys("alice", &["Down", "Down", "Enter"]);
+    // Past "Make editor" and the shared terminals grant.
+    tmux.keys("alice", &["Down", "Down", "Down", "Enter"]);
     // The exit status on a line of its own (the typed command line contains the text too).
     let bob = tmux.wait("bob", "bob's editor gone, with the reason", |s| {
         s.lines().any(|line| line.starts_with("bob-exited-"))
