@@ -113,14 +113,37 @@ async fn run() {
         .await
         .expect("rust-analyzer must be installed for this benchmark");
 
-    // Both rust-analyzers answer a hover before anything is timed.
+    // Both rust-analyzers answer before anything is timed, and keep answering: on a
+    // loaded machine the standard library's indexing goes on after the first answer, and
+    // a server still indexing may answer "indexing" instead.
     let deadline = Instant::now() + READY_DEADLINE;
-    loop {
-        let ours = guest.hover(at.clone()).await.ok().flatten();
-        let theirs = bridge.hover("src/lib.rs", position).await.ok().flatten();
-        if ours.is_some() && theirs.is_some() {
-            break;
-        }
+    let mut answered_in_a_row = 0;
+    while answered_in_a_row < 5 {
+        let ours = guest.hover(at.clone()).await.ok().flatten().is_some()
+            && guest
+                .peek(at.clone())
+                .await
+                .is_ok_and(|p| !p.views.is_empty());
+        let theirs = bridge
+            .hover("src/lib.rs", position)
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+            && bridge
+                .peek("src/lib.rs", position)
+                .await
+                .is_ok_and(|p| !p.is_empty());
+        let settled = bridge
+            .status()
+            .await
+            .iter()
+            .all(|server| server.state == cotype::host::lsp::ServerState::Ready);
+        answered_in_a_row = if ours && theirs && settled {
+            answered_in_a_row + 1
+        } else {
+            0
+        };
         assert!(
             Instant::now() < deadline,
             "rust-analyzer did not become ready"
@@ -133,18 +156,26 @@ async fn run() {
     let mut bridge_peek = Vec::new();
     let mut cotype_peek = Vec::new();
     for round in 0..WARM_UP + SAMPLES {
+        // A server still settling may say "indexing" during the warm-up rounds.
+        let warm = round < WARM_UP;
         let (b_hover, answer) = time(bridge.hover("src/lib.rs", position)).await;
-        assert!(matches!(answer, Ok(Some(_))), "bridge hover: {answer:?}");
+        assert!(
+            warm || matches!(answer, Ok(Some(_))),
+            "bridge hover: {answer:?}"
+        );
         let (c_hover, answer) = time(guest.hover(at.clone())).await;
-        assert!(matches!(answer, Ok(Some(_))), "cotype hover: {answer:?}");
+        assert!(
+            warm || matches!(answer, Ok(Some(_))),
+            "cotype hover: {answer:?}"
+        );
         let (b_peek, answer) = time(bridge.peek("src/lib.rs", position)).await;
         assert!(
-            answer.as_ref().is_ok_and(|peeks| !peeks.is_empty()),
+            warm || answer.as_ref().is_ok_and(|peeks| !peeks.is_empty()),
             "bridge peek: {answer:?}"
         );
         let (c_peek, answer) = time(guest.peek(at.clone())).await;
         assert!(
-            answer.as_ref().is_ok_and(|peeked| !peeked.views.is_empty()),
+            warm || answer.as_ref().is_ok_and(|peeked| !peeked.views.is_empty()),
             "cotype peek: {answer:?}"
         );
         if round >= WARM_UP {
@@ -249,9 +280,13 @@ async fn time_edits(
     };
     let mut times: [(Vec<Duration>, Vec<Duration>); 3] = Default::default();
     for round in 0..WARM_UP + SAMPLES {
+        let warm = round < WARM_UP;
         let name = if round % 2 == 0 { "surface" } else { "area" };
         let (b_rename, answer) = time(bridge.rename("src/lib.rs", position, "surface")).await;
-        assert!(answer.is_ok_and(|files| files.len() == 2), "bridge rename");
+        assert!(
+            warm || answer.is_ok_and(|files| files.len() == 2),
+            "bridge rename"
+        );
         let (c_rename, answer) = time(guest.request(Rename(RenameRequest {
             at: now.clone(),
             new_name: name.to_owned(),
@@ -259,21 +294,21 @@ async fn time_edits(
         })))
         .await;
         assert!(
-            answer.as_ref().is_ok_and(|summary| summary.files == 2),
+            warm || answer.as_ref().is_ok_and(|summary| summary.files == 2),
             "cotype rename: {answer:?}"
         );
         let (b_format, answer) = time(bridge.format("src/lib.rs")).await;
-        assert!(answer.is_ok(), "bridge format: {answer:?}");
+        assert!(warm || answer.is_ok(), "bridge format: {answer:?}");
         let (c_format, answer) = time(guest.request(Format {
             path: "src/lib.rs".to_owned(),
             save: false,
         }))
         .await;
-        assert!(answer.is_ok(), "cotype format: {answer:?}");
+        assert!(warm || answer.is_ok(), "cotype format: {answer:?}");
         let (b_actions, answer) = time(bridge.code_actions("src/lib.rs", position)).await;
-        assert!(answer.is_ok(), "bridge code actions: {answer:?}");
+        assert!(warm || answer.is_ok(), "bridge code actions: {answer:?}");
         let (c_actions, answer) = time(guest.request(CodeActions(now.clone()))).await;
-        assert!(answer.is_ok(), "cotype code actions: {answer:?}");
+        assert!(warm || answer.is_ok(), "cotype code actions: {answer:?}");
         if round >= WARM_UP {
             for (slot, (b, c)) in [
                 (b_rename, c_rename),
