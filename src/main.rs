@@ -604,12 +604,18 @@ async fn relay(args: RelayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long a draining node keeps saying so on /healthz at least.
+const DRAIN_NOTICE: Duration = Duration::from_secs(2);
+
 /// A cluster node's exit: members are told to move to other nodes; it exits when none
-/// is left, after `timeout`, or at a second signal.
+/// is left (but not before `DRAIN_NOTICE`), after `timeout`, or at a second signal.
 async fn drain(relay: &Relay, timeout: Duration) {
     eprintln!("cotype relay draining: members move to other nodes (a second signal stops at once)");
     relay.drain();
     let gone = async {
+        // /healthz answers 503 for a while even when everyone moved at once, so a
+        // balancer that polls it sees the drain instead of a node that just vanished.
+        tokio::time::sleep(DRAIN_NOTICE.min(timeout)).await;
         while relay.open_connections() > 0 {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -256,6 +256,59 @@ fn the_participant_editor_shows_the_terminal_with_colors() {
     });
 }
 
+/// A full-screen program in a shared terminal: vim (alternate screen, cursor addressing,
+/// its `~` rows for lines past the end) draws at the participant as it does at the host.
+#[test]
+fn vim_in_a_shared_terminal_renders_its_screen_at_the_participant() {
+    let project = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    common::write_tree(
+        project.path(),
+        &[("notes.txt", b"first VIM_MARK line\nsecond line\n")],
+    );
+    let host = HeadlessHost::start_with(
+        project.path(),
+        Some(home.path()),
+        &[
+            "--terminal",
+            "vim -u NONE -N -i NONE notes.txt",
+            "--terminal-size",
+            "80x20",
+        ],
+    );
+    let tmux = Tmux::named("terminal-vim");
+    tmux.shell("bob", home.path());
+    tmux.text(
+        "bob",
+        &format!(
+            "{} join '{}' --name bob",
+            env!("CARGO_BIN_EXE_cotype"),
+            host.link
+        ),
+    );
+    tmux.keys("bob", &["Enter"]);
+    tmux.wait("bob", "the notice of the terminal", |screen| {
+        screen.contains("shared terminal 'term1' is open")
+    });
+    tmux.keys("bob", &["M-`"]);
+    // vim's screen: the file's lines at the top, a `~` for each row past its end, and
+    // its message about the file on the last row.
+    let screen = tmux.wait("bob", "vim's screen", |screen| {
+        let tildes = screen
+            .lines()
+            .filter(|row| row.trim_matches(|c: char| c == '│' || c.is_whitespace()) == "~")
+            .count();
+        screen.contains("first VIM_MARK line") && tildes >= 10 && screen.contains("\"notes.txt\"")
+    });
+    let rows: Vec<&str> = screen.lines().collect();
+    let first = rows
+        .iter()
+        .position(|row| row.contains("first VIM_MARK line"))
+        .unwrap();
+    assert!(rows[first + 1].contains("second line"), "{screen}");
+    assert!(screen.contains("⌨ term1 80×20"), "{screen}");
+}
+
 /// The first `http(s)://…#…` link on the session card, its wrapped rows joined back.
 fn link_on(screen: &str) -> Option<String> {
     let inside = |line: &str| line.trim().trim_matches('│').trim().to_owned();
