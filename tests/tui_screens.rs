@@ -1706,9 +1706,12 @@ fn every_screen_renders_at_every_size_down_to_one_cell() {
 /// drawn on one row; any of the alternatives will do).
 type Shows = &'static [&'static str];
 
+/// Opens a screen; `vim`: with the vim keymap's keys.
+type OpenScreen = fn(&mut Screen, bool);
+
 /// Each screen of the UI, what it shows, and the keys that open it (`vim`: the vim
 /// keymap's keys).
-fn every_screen() -> Vec<(&'static str, Shows, fn(&mut Screen, bool))> {
+fn every_screen() -> Vec<(&'static str, Shows, OpenScreen)> {
     vec![
         ("editor", &["alice"], |screen, _| {
             screen.open("src/main.rs");

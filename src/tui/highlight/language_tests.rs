@@ -27,7 +27,7 @@ fn assert_scopes(language: Language, source: &str, expected: &[(&str, usize, &st
 }
 
 #[test]
-fn rust_scopes() {
+fn rust_sample_has_its_scopes() {
     let source = "// a point\nstruct Point { x: i32 }\n\nfn distance(p: &Point) -> i32 {\n    \
         let label = \"far\";\n    p.x\n}\n";
     assert_scopes(
@@ -47,7 +47,7 @@ fn rust_scopes() {
 }
 
 #[test]
-fn javascript_scopes() {
+fn javascript_sample_has_its_scopes() {
     let source = "// says hi\nfunction greet(name) {\n  const word = 'hello';\n  \
         return new Greeter(word);\n}\nclass Greeter {}\n";
     assert_scopes(
@@ -65,7 +65,7 @@ fn javascript_scopes() {
 }
 
 #[test]
-fn typescript_scopes() {
+fn typescript_sample_has_its_scopes() {
     let source = "// shapes\ninterface Shape { area: number }\n\
         function total(shapes: Shape[]): number {\n  let unit = \"cm\";\n  return 0;\n}\n";
     for language in [Language::TypeScript, Language::Tsx] {
@@ -86,7 +86,7 @@ fn typescript_scopes() {
 }
 
 #[test]
-fn go_scopes() {
+fn go_sample_has_its_scopes() {
     let source = "package main\n\n// Point is a place.\ntype Point struct{ X int }\n\n\
         func describe(p Point) string {\n\treturn \"point\"\n}\n";
     assert_scopes(
@@ -105,7 +105,7 @@ fn go_scopes() {
 }
 
 #[test]
-fn c_scopes() {
+fn c_sample_has_its_scopes() {
     let source = "/* a point */\nstruct point { int x; };\n\n\
         static int distance(struct point p) {\n    const char *label = \"far\";\n    \
         return p.x;\n}\n";
@@ -125,7 +125,7 @@ fn c_scopes() {
 }
 
 #[test]
-fn json_scopes() {
+fn json_sample_has_its_scopes() {
     let source = "{\"name\": \"cotype\", \"stars\": 3, \"open\": true, \"tags\": null}\n";
     assert_scopes(
         Language::Json,
@@ -141,7 +141,7 @@ fn json_scopes() {
 }
 
 #[test]
-fn toml_scopes() {
+fn toml_sample_has_its_scopes() {
     let source = "# the package\n[package]\nname = \"cotype\"\nversion = 1\npublish = false\n";
     assert_scopes(
         Language::Toml,
@@ -158,7 +158,7 @@ fn toml_scopes() {
 }
 
 #[test]
-fn shell_scopes() {
+fn shell_sample_has_its_scopes() {
     let source = "#!/bin/sh\n# says hi\ngreet() {\n  if [ -n \"$1\" ]; then\n    \
         echo \"hello $1\"\n  fi\n}\n";
     assert_scopes(
