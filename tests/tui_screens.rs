@@ -1645,12 +1645,75 @@ fn typing_that_does_not_go_in_asks_for_no_completions() {
 
 /// Every screen, drawn at sizes down to one cell: what fits is drawn, nothing panics.
 /// A terminal one to three rows tall used to panic in the status line, and when it was
-/// the host's own editor the session died with it.
+/// the host's own editor the session died with it. Each screen is opened by its keys in
+/// both keymaps (`vim` tells the setup which); the vim command line and its `:s///c`
+/// question exist only in vim. The shared terminal pane is drawn by the session loop, not
+/// by [`App::render`]: `the_terminal_pane_renders_at_every_size_down_to_one_cell` covers it.
 #[test]
 fn every_screen_renders_at_every_size_down_to_one_cell() {
-    type Setup = fn(&mut Screen);
-    let screens: &[(&str, Setup)] = &[
-        ("editor", |screen| {
+    let screens = every_screen();
+    // Each setup opens its screen, in both keymaps.
+    for keymap in ["default", "vim"] {
+        for (name, shows, setup) in &screens {
+            let vim = keymap == "vim";
+            if !vim && name.starts_with("vim ") {
+                continue;
+            }
+            let mut screen = Screen::sized(keymap, 80, 20);
+            setup(&mut screen, vim);
+            let text = screen.draw();
+            let shown = shows.iter().any(|parts| {
+                text.lines()
+                    .any(|row| parts.split('…').all(|part| row.contains(part)))
+            });
+            assert!(shown, "{name} ({keymap} keys) shows {shows:?}:\n{text}");
+        }
+    }
+    let mut panicked = Vec::new();
+    let mut drawn_count = 0;
+    for keymap in ["default", "vim"] {
+        for &(width, height) in &[(1, 1), (1, 3), (3, 1), (20, 2), (40, 4), (2, 2), (80, 3)] {
+            for (name, _, setup) in &screens {
+                let vim = keymap == "vim";
+                if !vim && name.starts_with("vim ") {
+                    continue; // vim's own: the default keymap has no command line
+                }
+                let mut screen = Screen::sized(keymap, width, height);
+                let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    setup(&mut screen, vim);
+                    screen.draw();
+                    // And again after a resize, the way a terminal shrinks under us.
+                    screen.app.resize(width, height);
+                    screen.draw()
+                }));
+                drawn_count += 1;
+                if let Err(panic) = drawn {
+                    let why = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    panicked.push(format!("{name} ({keymap} keys) at {width}x{height}: {why}"));
+                }
+            }
+        }
+    }
+    assert!(panicked.is_empty(), "panicked: {panicked:#?}");
+    assert!(drawn_count > 300, "{drawn_count}");
+}
+
+/// What a setup shows: text drawn at 80x20 when it opened its screen (`…` separates parts
+/// drawn on one row; any of the alternatives will do).
+type Shows = &'static [&'static str];
+
+/// Opens a screen; `vim`: with the vim keymap's keys.
+type OpenScreen = fn(&mut Screen, bool);
+
+/// Each screen of the UI, what it shows, and the keys that open it (`vim`: the vim
+/// keymap's keys).
+fn every_screen() -> Vec<(&'static str, Shows, OpenScreen)> {
+    vec![
+        ("editor", &["alice"], |screen, _| {
             screen.open("src/main.rs");
             screen.app.set_remote_cursors(
                 "src/main.rs",
@@ -1661,36 +1724,74 @@ fn every_screen_renders_at_every_size_down_to_one_cell() {
                 }],
             );
         }),
-        ("no file open", |_| {}),
-        ("file picker", |screen| {
+        ("no file open", &["no file"], |_, _| {}),
+        ("file picker", &["src/lib.rs"], |screen, _| {
             screen.key(KeyCode::Char('p'), KeyModifiers::CONTROL);
             screen.type_text("rs");
         }),
-        ("follow picker", |screen| {
+        ("follow picker", &["bob  (src/main.rs)"], |screen, _| {
             screen.key(KeyCode::Char('f'), KeyModifiers::ALT);
         }),
-        ("people panel", |screen| {
+        ("people panel", &["People (3)"], |screen, vim| {
             screen.open("src/main.rs");
-            screen.key(KeyCode::Char('p'), KeyModifiers::ALT);
+            press(screen, vim, (KeyCode::Char('p'), KeyModifiers::ALT), " p");
         }),
-        ("people menu", |screen| {
-            screen.key(KeyCode::Char('m'), KeyModifiers::ALT);
+        ("people menu", &["only the host admits"], |screen, vim| {
+            press(screen, vim, (KeyCode::Char('m'), KeyModifiers::ALT), " m");
         }),
-        ("file tree", |screen| {
+        ("file tree", &["Files"], |screen, vim| {
             screen.open("src/main.rs");
-            screen.key(KeyCode::Char('b'), KeyModifiers::CONTROL);
+            press(
+                screen,
+                vim,
+                (KeyCode::Char('b'), KeyModifiers::CONTROL),
+                " e",
+            );
         }),
-        ("help", |screen| {
+        (
+            "file tree: new file",
+            &["new file: src/new_file.rs"],
+            |screen, vim| {
+                file_tree_prompt(screen, vim, "a");
+                screen.type_text("new_file.rs");
+            },
+        ),
+        (
+            "file tree: new folder",
+            &["new folder: src/"],
+            |screen, vim| {
+                file_tree_prompt(screen, vim, "A");
+            },
+        ),
+        (
+            "file tree: rename",
+            &["rename to: src/main.rs"],
+            |screen, vim| {
+                file_tree_prompt(screen, vim, "r");
+            },
+        ),
+        (
+            "file tree: delete",
+            &["delete src/main.rs? y/n"],
+            |screen, vim| {
+                file_tree_prompt(screen, vim, "d");
+            },
+        ),
+        ("help", &["Open a file by fuzzy name"], |screen, _| {
             screen.key(KeyCode::F(1), KeyModifiers::NONE);
         }),
-        ("session card", |screen| {
-            screen.app.set_session_card(
-                Some("https://relay.example.com/s/abc#secret".into()),
-                "word word word".into(),
-            );
-            screen.app.show_session_card();
-        }),
-        ("join prompt", |screen| {
+        (
+            "session card",
+            &["Verification code: word word word"],
+            |screen, _| {
+                screen.app.set_session_card(
+                    Some("https://relay.example.com/s/abc#secret".into()),
+                    "word word word".into(),
+                );
+                screen.app.show_session_card();
+            },
+        ),
+        ("join prompt", &["Admit as editor"], |screen, _| {
             screen
                 .app
                 .join_requested(cotype::tui::host_controls::JoinRequest {
@@ -1698,24 +1799,119 @@ fn every_screen_renders_at_every_size_down_to_one_cell() {
                     name: "mallory".into(),
                 });
         }),
-        ("find prompt", |screen| {
+        (
+            "adopt changed ignore files",
+            &["Adopt .gitignore, src/.cotypeignore"],
+            |screen, _| {
+                screen.open("src/main.rs");
+                screen
+                    .app
+                    .ignore_files_changed(vec![".gitignore".into(), "src/.cotypeignore".into()]);
+            },
+        ),
+        ("find prompt", &["find: greet", "/greet"], |screen, vim| {
             screen.open("src/main.rs");
-            screen.key(KeyCode::Char('f'), KeyModifiers::CONTROL);
+            press(
+                screen,
+                vim,
+                (KeyCode::Char('f'), KeyModifiers::CONTROL),
+                "/",
+            );
             screen.type_text("greet");
         }),
-        ("search panel", |screen| {
+        ("find and replace", &["replace: print"], |screen, vim| {
             screen.open("src/main.rs");
-            screen.key(KeyCode::Char('t'), KeyModifiers::CONTROL);
+            press(
+                screen,
+                vim,
+                (KeyCode::Char('h'), KeyModifiers::CONTROL),
+                " h",
+            );
+            screen.type_text("println");
+            screen.key(KeyCode::Tab, KeyModifiers::NONE);
+            screen.type_text("print");
+        }),
+        ("vim command line", &[":%s/name/who/g"], |screen, _| {
+            screen.open("src/main.rs");
+            screen.type_text(":%s/name/who/g");
+        }),
+        (
+            "vim substitute confirm",
+            &["replace with print (y/n/a/q/l)?"],
+            |screen, _| {
+                screen.open("src/main.rs");
+                screen.type_text(":%s/println/print/gc");
+                enter(screen);
+            },
+        ),
+        (
+            "go to line",
+            &["go to line[:column]: 13:9"],
+            |screen, vim| {
+                screen.open("src/main.rs");
+                press(
+                    screen,
+                    vim,
+                    (KeyCode::Char('g'), KeyModifiers::CONTROL),
+                    " g",
+                );
+                screen.type_text("13:9");
+            },
+        ),
+        ("command palette", &["> sel"], |screen, vim| {
+            screen.open("src/main.rs");
+            press(screen, vim, (KeyCode::Char('x'), KeyModifiers::ALT), "  ");
+            screen.type_text("sel");
+        }),
+        ("search panel", &["search: fn"], |screen, vim| {
+            screen.open("src/main.rs");
+            press(
+                screen,
+                vim,
+                (KeyCode::Char('t'), KeyModifiers::CONTROL),
+                " /",
+            );
             screen.type_text("fn");
         }),
-        ("diagnostics list", |screen| {
+        (
+            "search panel replacing",
+            &["src/main.rs:7:9  welcome(i);"],
+            |screen, vim| {
+                screen.open("src/main.rs");
+                press(
+                    screen,
+                    vim,
+                    (KeyCode::Char('t'), KeyModifiers::CONTROL),
+                    " /",
+                );
+                screen.type_text("greet");
+                let Screen { app, docs, .. } = screen;
+                app.search_results(
+                    vec![
+                        hit("src/main.rs", 7, 9, "        greet(i);"),
+                        hit("src/main.rs", 11, 4, "fn greet(n: u32) {"),
+                        hit("src/lib.rs", 2, 12, "    let s = greet();"),
+                    ],
+                    docs,
+                );
+                app.search_finished(Ok(finished(3, 5, false)));
+                // Back-tab from the query is the replacement field.
+                screen.key(KeyCode::BackTab, KeyModifiers::SHIFT);
+                screen.type_text("welcome");
+            },
+        ),
+        ("diagnostics list", &["Diagnostics: all"], |screen, vim| {
             screen.open("src/main.rs");
-            screen.key(KeyCode::F(8), KeyModifiers::NONE);
+            press(screen, vim, (KeyCode::F(8), KeyModifiers::NONE), " d");
         }),
-        ("hover", |screen| {
+        ("hover", &["Runs the demo."], |screen, vim| {
             screen.open("src/main.rs");
-            screen.cursor_to(2, 4);
-            let ask = Screen::asked(&screen.key(KeyCode::Char('k'), KeyModifiers::CONTROL));
+            let ask = Screen::asked(&press(
+                screen,
+                vim,
+                (KeyCode::Char('k'), KeyModifiers::CONTROL),
+                "K",
+            ));
             screen.answer(
                 &ask,
                 Response::Hover {
@@ -1724,47 +1920,135 @@ fn every_screen_renders_at_every_size_down_to_one_cell() {
                 },
             );
         }),
-        ("peek", |screen| {
+        ("peek", &["src/lib.rs:4"], |screen, vim| {
             screen.open("src/main.rs");
-            screen.cursor_to(6, 9);
-            let ask = Screen::asked(&screen.key(KeyCode::F(12), KeyModifiers::ALT));
+            let ask = Screen::asked(&press(
+                screen,
+                vim,
+                (KeyCode::F(12), KeyModifiers::ALT),
+                "gp",
+            ));
             screen.answer(&ask, greet_peek());
         }),
-        ("completion", |screen| {
-            completion_menu_after_typing(screen);
+        ("references list", &["References (2)"], |screen, vim| {
+            screen.open("src/main.rs");
+            let ask = Screen::asked(&press(
+                screen,
+                vim,
+                (KeyCode::Char('r'), KeyModifiers::ALT),
+                "gr",
+            ));
+            screen.answer(&ask, greet_references());
         }),
-        ("message", |screen| {
+        ("completion", &["greeting_count"], |screen, vim| {
+            if !vim {
+                completion_menu_after_typing(screen);
+                return;
+            }
+            screen.open("src/main.rs");
+            screen.type_text("7GA");
+            enter(screen);
+            screen.type_text("gre");
+            let later = std::time::Instant::now() + std::time::Duration::from_secs(1);
+            let Some(AppCommand::Ask(ask)) = screen.app.due_ask(later) else {
+                panic!("typing an identifier asks for completions once typing pauses");
+            };
+            screen.answer(&ask, completions());
+        }),
+        ("split view", &["# cotype…use std::io;"], |screen, vim| {
+            screen.open("src/main.rs");
+            screen.open("README.md");
+            split(screen, vim);
+        }),
+        (
+            "split view with the file tree and people",
+            &["Files…use std::io;…People (3)"],
+            |screen, vim| {
+                screen.open("src/main.rs");
+                screen.open("README.md");
+                split(screen, vim);
+                press(screen, vim, (KeyCode::Char('p'), KeyModifiers::ALT), " p");
+                press(
+                    screen,
+                    vim,
+                    (KeyCode::Char('b'), KeyModifiers::CONTROL),
+                    " e",
+                );
+            },
+        ),
+        ("message", &["a message much longer"], |screen, _| {
             screen.open("src/main.rs");
             screen.app.message(
                 cotype::tui::status::Level::Error,
                 "a message much longer than any of these small terminals are wide",
             );
         }),
-    ];
-    let mut panicked = Vec::new();
-    for keymap in ["default", "vim"] {
-        for &(width, height) in &[(1, 1), (1, 3), (3, 1), (20, 2), (40, 4), (2, 2), (80, 3)] {
-            for (name, setup) in screens {
-                if keymap == "vim"
-                    && matches!(*name, "completion" | "find prompt" | "hover" | "peek")
-                {
-                    continue; // the same layers, opened by other keys in the vim key tests
-                }
-                let mut screen = Screen::sized(keymap, width, height);
-                setup(&mut screen);
-                let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    screen.draw();
-                    // And again after a resize, the way a terminal shrinks under us.
-                    screen.app.resize(width, height);
-                    screen.draw()
-                }));
-                if drawn.is_err() {
-                    panicked.push(format!("{name} ({keymap} keys) at {width}x{height}"));
-                }
-            }
-        }
+    ]
+}
+
+/// Presses `default` in the default keymap, or types `vim_keys` in vim's normal mode.
+fn press(
+    screen: &mut Screen,
+    vim: bool,
+    default: (KeyCode, KeyModifiers),
+    vim_keys: &str,
+) -> Vec<AppCommand> {
+    if vim {
+        vim_keys
+            .chars()
+            .flat_map(|c| screen.key(KeyCode::Char(c), KeyModifiers::NONE))
+            .collect()
+    } else {
+        screen.key(default.0, default.1)
     }
-    assert!(panicked.is_empty(), "panicked: {panicked:#?}");
+}
+
+/// The file tree open with src/main.rs selected, and `key` pressed in it.
+fn file_tree_prompt(screen: &mut Screen, vim: bool, key: &str) {
+    screen.open("src/main.rs");
+    press(
+        screen,
+        vim,
+        (KeyCode::Char('b'), KeyModifiers::CONTROL),
+        " e",
+    );
+    // src/ first: open it, then down to main.rs (after tui/ and lib.rs).
+    enter(screen);
+    for _ in 0..3 {
+        screen.key(KeyCode::Down, KeyModifiers::NONE);
+    }
+    screen.type_text(key);
+}
+
+/// Two files side by side: ctrl-\ in the default keymap, `:vsplit` in vim.
+fn split(screen: &mut Screen, vim: bool) {
+    if vim {
+        screen.type_text(":vsplit");
+        enter(screen);
+    } else {
+        screen.key(KeyCode::Char('\\'), KeyModifiers::CONTROL);
+    }
+}
+
+/// Three references to `greet`, the last in a file outside the project.
+fn greet_references() -> Response {
+    use cotype::protocol::message::ReferenceHit;
+    let at = |path: &str, line, col, context: &str| ReferenceHit {
+        location: TextLocation {
+            path: path.into(),
+            range: TextRange {
+                start: LineCol { line, col },
+                end: LineCol { line, col: col + 5 },
+            },
+            external: path.starts_with('/'),
+        },
+        context_line: context.into(),
+    };
+    Response::References(vec![
+        at("src/main.rs", 6, 8, "        greet(i);"),
+        at("src/main.rs", 10, 3, "fn greet(n: u32) {"),
+        at("/usr/lib/rust/io.rs", 40, 0, ""),
+    ])
 }
 
 fn enter(screen: &mut Screen) -> Vec<AppCommand> {
@@ -1873,6 +2157,78 @@ fn vim_substitute_is_one_edit_and_one_undo_step() {
     screen.type_text(":s/zzz/y/");
     enter(&mut screen);
     assert!(screen.draw().contains("E486: Pattern not found: zzz"));
+}
+
+/// vim's `ZZ` and `:x`: with unsaved edits they save and leave once the host says it
+/// saved; with nothing unsaved they leave at once, saving nothing.
+#[test]
+fn vim_zz_and_x_save_when_unsaved_then_quit() {
+    for keys in ["ZZ", ":x"] {
+        let mut screen = Screen::new("vim");
+        screen.open("src/main.rs");
+        let leave = |screen: &mut Screen| {
+            let mut commands: Vec<AppCommand> = keys
+                .chars()
+                .flat_map(|c| screen.key(KeyCode::Char(c), KeyModifiers::NONE))
+                .collect();
+            if keys.starts_with(':') {
+                commands.extend(enter(screen));
+            }
+            commands
+        };
+        // Nothing unsaved: leaves, and writes nothing.
+        let commands = leave(&mut screen);
+        assert!(commands.contains(&AppCommand::Quit), "{keys}: {commands:?}");
+        assert!(
+            !commands
+                .iter()
+                .any(|command| matches!(command, AppCommand::Save(_))),
+            "{keys}: {commands:?}"
+        );
+
+        // An edit: saves first, and leaves only when the host said it saved.
+        screen.type_text("x");
+        assert_ne!(screen.docs["src/main.rs"].to_string(), MAIN_RS);
+        let commands = leave(&mut screen);
+        assert!(
+            commands.contains(&AppCommand::Save("src/main.rs".into())),
+            "{keys}: {commands:?}"
+        );
+        assert!(
+            !commands.contains(&AppCommand::Quit),
+            "{keys}: not before it is saved: {commands:?}"
+        );
+        screen.app.set_saved("src/main.rs", None);
+        assert_eq!(screen.app.take_deferred(), Some(AppCommand::Quit), "{keys}");
+    }
+}
+
+/// `:s/a/b/g` changes every match on the cursor's line and no other; without `g`, only
+/// the first on the line.
+#[test]
+fn vim_substitute_on_the_current_line_with_g_changes_every_match_there() {
+    let mut screen = Screen::new("vim");
+    screen.open("src/main.rs");
+    screen.type_text("5G:s/l/L/g");
+    enter(&mut screen);
+    let text = screen.docs["src/main.rs"].to_string();
+    assert_eq!(
+        screen.docs["src/main.rs"].line(4).to_string(),
+        "    printLn!(\"heLLo {name}\");\n"
+    );
+    assert_eq!(
+        text.replace("printLn!(\"heLLo", "println!(\"hello"),
+        MAIN_RS,
+        "only the cursor's line"
+    );
+    assert!(screen.draw().contains("3 substitutions on 1 line"));
+    screen.type_text("u13G:s/n/N/");
+    enter(&mut screen);
+    assert_eq!(
+        screen.docs["src/main.rs"].line(12).to_string(),
+        "    priNtln!(\"{n}\");\n",
+        "the first match only"
+    );
 }
 
 /// `:%s/a/b/gc` asks at each match as vim does (the match selected, the question on the
@@ -2476,4 +2832,85 @@ fn rename_prompts_with_the_name_and_code_actions_offer_fixes_first() {
         apply.change,
         Some(ChangeAsk::ApplyAction("Change it to be mutable".into()))
     );
+}
+
+/// The shared terminal pane, drawn over the editor as the session loop draws it, at the
+/// same sizes as every other screen: a typed-in, colored screen larger than the pane (so
+/// it is clipped around the cursor), and one still loading its snapshot.
+#[test]
+fn the_terminal_pane_renders_at_every_size_down_to_one_cell() {
+    use cotype::client::session::Session;
+    use cotype::protocol::message::{Member, Role, TerminalMessage};
+    use cotype::tui::terminal_pane::TerminalPane;
+
+    let member = |participant, name: &str, role| Member {
+        participant,
+        name: name.into(),
+        role,
+        color: 0,
+    };
+    let mut session = Session::new(
+        member(3, "you", Role::Editor),
+        vec![member(1, "alice", Role::Host)],
+    );
+    let opened = |id| TerminalMessage::Opened {
+        id,
+        name: "bash".into(),
+        cols: 30,
+        rows: 8,
+    };
+    session.terminals.on_message(opened(1));
+    session.terminals.on_message(opened(2)); // never watched: still loading
+    session.terminals.watch(1);
+    session.terminals.on_message(TerminalMessage::Snapshot {
+        id: 1,
+        seq: 1,
+        cols: 30,
+        rows: 8,
+        last: true,
+        bytes: "$ ls\r\n\x1b[1;34msrc\x1b[0m  Cargo.toml  日本語\r\n$ echo hi".into(),
+    });
+    session
+        .terminals
+        .on_message(TerminalMessage::Typing { id: 1, by: 1 });
+
+    let mut panicked = Vec::new();
+    let mut full = String::new();
+    for keymap in ["default", "vim"] {
+        for &(width, height) in &[(1, 1), (1, 3), (3, 1), (20, 2), (40, 4), (2, 2), (80, 3)] {
+            for id in [1, 2] {
+                let mut screen = Screen::sized(keymap, width, height);
+                screen.open("src/main.rs");
+                let mut pane = TerminalPane::new(screen.app.keymap());
+                pane.show(id);
+                let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    for _ in 0..2 {
+                        let Screen {
+                            app,
+                            terminal,
+                            docs,
+                        } = &mut screen;
+                        terminal
+                            .draw(|frame| {
+                                app.render(frame, docs);
+                                pane.render(frame, app.editor_area(), &session, app.theme());
+                            })
+                            .unwrap();
+                        // Again after a resize, the way a terminal shrinks under us.
+                        app.resize(width, height);
+                    }
+                    screen.terminal.backend().to_string()
+                }));
+                match drawn {
+                    Ok(text) if (width, height, id) == (80, 3, 1) => full = text,
+                    Ok(_) => {}
+                    Err(_) => {
+                        panicked.push(format!("terminal {id} ({keymap} keys) at {width}x{height}"))
+                    }
+                }
+            }
+        }
+    }
+    assert!(panicked.is_empty(), "panicked: {panicked:#?}");
+    assert!(full.contains("⌨ bash 30×8 clipped ✎ alice"), "{full}");
 }

@@ -156,6 +156,9 @@ impl TerminalPane {
         let Some(view) = self.shown.and_then(|id| session.terminals.list.get(&id)) else {
             return;
         };
+        if area.is_empty() {
+            return;
+        }
         let may_type = session.may_type_in_terminals();
         let grid = Self::grid_area(area);
         let screen = view.emulator.as_ref().map(|parser| parser.screen());
@@ -206,6 +209,10 @@ impl TerminalPane {
             );
         }
         let Some(screen) = screen else {
+            // A pane of one row is all title: no row is left to say it is loading.
+            if grid.is_empty() {
+                return;
+            }
             buffer.set_stringn(
                 grid.x,
                 grid.y,

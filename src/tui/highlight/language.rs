@@ -95,7 +95,9 @@ impl Language {
     }
 
     /// The highlight query. TypeScript's grammar crate ships only what it adds to
-    /// JavaScript, so (as in helix and nvim) the JavaScript query comes first.
+    /// JavaScript, so (as in helix and nvim) the JavaScript query comes first. Python,
+    /// JavaScript (and so TypeScript) and C start with cotype's own patterns: their
+    /// crates' queries begin with `(identifier) @variable`, which would win (see the files).
     fn query_source(self) -> String {
         match self {
             Self::Rust => tree_sitter_rust::HIGHLIGHTS_QUERY.into(),
@@ -106,23 +108,30 @@ impl Language {
                 tree_sitter_python::HIGHLIGHTS_QUERY
             ),
             Self::JavaScript => format!(
-                "{}\n{}",
+                "{}\n{}\n{}",
+                include_str!("../queries/javascript.scm"),
                 tree_sitter_javascript::HIGHLIGHT_QUERY,
                 tree_sitter_javascript::JSX_HIGHLIGHT_QUERY
             ),
             Self::TypeScript => format!(
-                "{}\n{}",
+                "{}\n{}\n{}",
+                include_str!("../queries/javascript.scm"),
                 tree_sitter_javascript::HIGHLIGHT_QUERY,
                 tree_sitter_typescript::HIGHLIGHTS_QUERY
             ),
             Self::Tsx => format!(
-                "{}\n{}\n{}",
+                "{}\n{}\n{}\n{}",
+                include_str!("../queries/javascript.scm"),
                 tree_sitter_javascript::HIGHLIGHT_QUERY,
                 tree_sitter_javascript::JSX_HIGHLIGHT_QUERY,
                 tree_sitter_typescript::HIGHLIGHTS_QUERY
             ),
             Self::Go => tree_sitter_go::HIGHLIGHTS_QUERY.into(),
-            Self::C => tree_sitter_c::HIGHLIGHT_QUERY.into(),
+            Self::C => format!(
+                "{}\n{}",
+                include_str!("../queries/c.scm"),
+                tree_sitter_c::HIGHLIGHT_QUERY
+            ),
             Self::Json => tree_sitter_json::HIGHLIGHTS_QUERY.into(),
             Self::Toml => tree_sitter_toml_ng::HIGHLIGHTS_QUERY.into(),
             Self::Markdown => tree_sitter_md::HIGHLIGHT_QUERY_BLOCK.into(),

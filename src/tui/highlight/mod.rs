@@ -271,4 +271,6 @@ fn parse_rope(
 }
 
 #[cfg(test)]
+mod language_tests;
+#[cfg(test)]
 mod tests;
