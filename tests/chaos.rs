@@ -31,7 +31,10 @@ fn six_typists_under_chaos_converge_and_lose_nothing() {
     assert!(report.reconnects > 0, "{}", report.json());
     assert_eq!(report.host_pauses, 1);
     assert_eq!(report.kills, 1);
-    assert!(report.tokens > 100, "{}", report.json());
+    // Typists type every 30-400 ms for 40 s, about 35% of it tokens: some 100 on a quiet
+    // machine, fewer when the machine is busy (66 seen under a parallel bench run); a few
+    // dozen still exercise every fault.
+    assert!(report.tokens > 40, "{}", report.json());
 }
 
 fn rand_seed() -> u64 {
