@@ -231,20 +231,20 @@ impl HostSession {
             return reply.error(message).await;
         }
         let rest = rope.byte_to_char(head.len());
-        if rest == rope.len_chars() {
+        let whole = rest == rope.len_chars();
+        if whole {
+            // Whole for the person before the language servers hear of it: starting one
+            // takes long enough to lose what they type into a copy still loading.
             reply.send(true, piece(revision, String::new())).await?;
-            // Only after the person has all of it: starting a language server takes long
-            // enough to lose what they type into a copy still loading.
-            if first {
-                self.language_servers_open(&path, revision, &rope).await;
-            }
-            return self.document_sent(from, path, revision).await;
         }
         // The language servers follow the document from this revision on (before this
         // handler returns, so before any edit is sequenced): edits others make while the
         // rest of the text is on its way reach them in order.
         if first {
             self.language_servers_open(&path, revision, &rope).await;
+        }
+        if whole {
+            return self.document_sent(from, path, revision).await;
         }
         // The rest goes out as the member takes it (`Request::DocumentTextTaken`): a few
         // pieces ahead, so no queue on the way (ours, the relay's, the member's) ever
