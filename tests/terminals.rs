@@ -198,24 +198,27 @@ async fn keystrokes_from_a_member_not_granted_are_refused_by_the_host() {
     }
 }
 
-/// A participant's editor shows the terminal's colored output in its pane, as a user
-/// sees it, with the PTY's size in the title.
-#[test]
-fn the_participant_editor_shows_the_terminal_with_colors() {
+/// What stays alive while bob looks at a shared terminal, dropped in this order: tmux,
+/// the host, then its folders.
+struct Watching {
+    tmux: Tmux,
+    _host: HeadlessHost,
+    _home: tempfile::TempDir,
+    _project: tempfile::TempDir,
+}
+
+/// A headless host sharing `files` and one 80x20 terminal running `command`; bob joins
+/// in tmux (socket `test`), hears the terminal is open and shows it with alt-`.
+fn bob_watches_a_terminal(test: &str, files: &[(&str, &[u8])], command: &str) -> Watching {
     let project = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    common::write_tree(project.path(), &[("notes.txt", b"hello\n")]);
+    common::write_tree(project.path(), files);
     let host = HeadlessHost::start_with(
         project.path(),
         Some(home.path()),
-        &[
-            "--terminal",
-            "printf '\\033[31mRED_MARK\\033[0m plain\\n'; exec sh",
-            "--terminal-size",
-            "80x20",
-        ],
+        &["--terminal", command, "--terminal-size", "80x20"],
     );
-    let tmux = Tmux::named("terminals");
+    let tmux = Tmux::named(test);
     tmux.shell("bob", home.path());
     tmux.text(
         "bob",
@@ -230,6 +233,24 @@ fn the_participant_editor_shows_the_terminal_with_colors() {
         screen.contains("shared terminal 'term1' is open")
     });
     tmux.keys("bob", &["M-`"]);
+    Watching {
+        tmux,
+        _host: host,
+        _home: home,
+        _project: project,
+    }
+}
+
+/// A participant's editor shows the terminal's colored output in its pane, as a user
+/// sees it, with the PTY's size in the title.
+#[test]
+fn the_participant_editor_shows_the_terminal_with_colors() {
+    let watching = bob_watches_a_terminal(
+        "terminals",
+        &[("notes.txt", b"hello\n")],
+        "printf '\\033[31mRED_MARK\\033[0m plain\\n'; exec sh",
+    );
+    let tmux = &watching.tmux;
     let screen = tmux.wait("bob", "the terminal's output", |screen| {
         screen.contains("RED_MARK plain")
     });
@@ -260,37 +281,12 @@ fn the_participant_editor_shows_the_terminal_with_colors() {
 /// its `~` rows for lines past the end) draws at the participant as it does at the host.
 #[test]
 fn vim_in_a_shared_terminal_renders_its_screen_at_the_participant() {
-    let project = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    common::write_tree(
-        project.path(),
+    let watching = bob_watches_a_terminal(
+        "terminal-vim",
         &[("notes.txt", b"first VIM_MARK line\nsecond line\n")],
+        "vim -u NONE -N -i NONE notes.txt",
     );
-    let host = HeadlessHost::start_with(
-        project.path(),
-        Some(home.path()),
-        &[
-            "--terminal",
-            "vim -u NONE -N -i NONE notes.txt",
-            "--terminal-size",
-            "80x20",
-        ],
-    );
-    let tmux = Tmux::named("terminal-vim");
-    tmux.shell("bob", home.path());
-    tmux.text(
-        "bob",
-        &format!(
-            "{} join '{}' --name bob",
-            env!("CARGO_BIN_EXE_cotype"),
-            host.link
-        ),
-    );
-    tmux.keys("bob", &["Enter"]);
-    tmux.wait("bob", "the notice of the terminal", |screen| {
-        screen.contains("shared terminal 'term1' is open")
-    });
-    tmux.keys("bob", &["M-`"]);
+    let tmux = &watching.tmux;
     // vim's screen: the file's lines at the top, a `~` for each row past its end, and
     // its message about the file on the last row.
     let screen = tmux.wait("bob", "vim's screen", |screen| {
