@@ -13,6 +13,10 @@
 //!
 //! `cargo bench --bench ssh_guest_bytes`
 
+#[path = "common/ssh_client.rs"]
+mod ssh_client;
+
+use ssh_client::ssh_config;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -262,31 +266,6 @@ fn sample() -> String {
         .collect()
 }
 
-/// An ssh_config with a fresh key; the relay's jump key is accepted into a throwaway file.
-fn ssh_config(home: &Path) -> String {
-    let key = home.join("id_ed25519");
-    let made = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap_or_else(|e| fail(&format!("ssh-keygen is needed: {e}")));
-    if !made.success() {
-        fail("ssh-keygen failed");
-    }
-    let config = home.join("ssh_config");
-    std::fs::write(
-        &config,
-        format!(
-            "Host *\n  IdentityFile {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n  \
-             StrictHostKeyChecking accept-new\n  LogLevel ERROR\n",
-            key.display(),
-            home.join("known_hosts").display()
-        ),
-    )
-    .unwrap_or_else(|e| fail(&e.to_string()));
-    config.display().to_string()
-}
-
 fn main() {
     let bin = env!("CARGO_BIN_EXE_cotype");
     let root = tempfile::tempdir().unwrap_or_else(|e| fail(&e.to_string()));
@@ -336,7 +315,7 @@ fn main() {
         "ssh -t",
         &format!(
             "ssh -tt -F {} -o 'SetEnv=COTYPE_NAME=sam COTYPE_KEYMAP=default'",
-            ssh_config(&home)
+            ssh_config(&home).unwrap_or_else(|e| fail(&e))
         ),
         1,
     );

@@ -8,8 +8,11 @@
 //!
 //! `cargo bench --bench ssh_guest_memory`
 
+#[path = "common/ssh_client.rs"]
+mod ssh_client;
+
+use ssh_client::ssh_config;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -94,30 +97,6 @@ fn guest_threads(pid: u32) -> usize {
         .unwrap_or(0)
 }
 
-fn ssh_config(home: &Path) -> String {
-    let key = home.join("id_ed25519");
-    let made = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap_or_else(|e| fail(&format!("ssh-keygen is needed: {e}")));
-    if !made.success() {
-        fail("ssh-keygen failed");
-    }
-    let config = home.join("ssh_config");
-    std::fs::write(
-        &config,
-        format!(
-            "Host *\n  IdentityFile {}\n  IdentitiesOnly yes\n  UserKnownHostsFile {}\n  \
-             StrictHostKeyChecking accept-new\n  LogLevel ERROR\n",
-            key.display(),
-            home.join("known_hosts").display()
-        ),
-    )
-    .unwrap_or_else(|e| fail(&e.to_string()));
-    config.display().to_string()
-}
-
 fn main() {
     let bin = env!("CARGO_BIN_EXE_cotype");
     let root = tempfile::tempdir().unwrap_or_else(|e| fail(&e.to_string()));
@@ -155,7 +134,10 @@ fn main() {
     let command = line_with(&host_out, "ssh: ");
     let command = command.trim_start_matches("ssh: ").replacen(
         "ssh -t",
-        &format!("ssh -tt -F {}", ssh_config(&home)),
+        &format!(
+            "ssh -tt -F {}",
+            ssh_config(&home).unwrap_or_else(|e| fail(&e))
+        ),
         1,
     );
     // The baseline: as many `cotype cat` participants (join, read a file, leave) in the
