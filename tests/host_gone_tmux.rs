@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::tmux::Tmux;
+use common::tmux::{Tmux, picker_chose};
 use cotype::relay::RelayConfig;
 
 #[test]
@@ -54,7 +54,7 @@ fn a_participant_keeps_every_document_when_the_host_is_gone_for_good() {
     tmux.keys("ada", &["C-p"]);
     tmux.wait("ada", "the file picker", |s| s.contains("Open file"));
     tmux.text("ada", "main");
-    tmux.wait("ada", "the match", |s| s.contains("src/main.rs"));
+    tmux.wait("ada", "the match", |s| picker_chose(s, "src/main.rs"));
     tmux.keys("ada", &["Enter"]);
     tmux.wait("ada", "the file", |s| s.contains("fn main() {"));
     tmux.text("ada", "// typed by ada");

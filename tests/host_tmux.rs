@@ -10,7 +10,7 @@ use std::process::Command;
 
 mod common;
 
-use common::tmux::{Tmux, flag_near};
+use common::tmux::{Tmux, flag_near, picker_chose};
 
 /// The first `http(s)://…#…` link on the screen. The session card wraps a link wider
 /// than itself onto the next rows, between its borders: those rows are joined back.
@@ -102,7 +102,7 @@ fn the_host_admits_restricts_removes_and_ends_from_its_own_editor() {
     tmux.keys("alice", &["C-p"]);
     tmux.wait("alice", "the file picker", |s| s.contains("Open file"));
     tmux.text("alice", "main");
-    tmux.wait("alice", "the match", |s| s.contains("src/main.rs"));
+    tmux.wait("alice", "the match", |s| picker_chose(s, "src/main.rs"));
     tmux.keys("alice", &["Enter"]);
     tmux.wait("alice", "the opened file", |s| s.contains("fn main() {"));
     let typed = "// by alice";
@@ -300,7 +300,7 @@ fn a_crash_of_the_hosts_editor_leaves_the_session_serving_and_the_editor_reopens
     tmux.keys("alice", &["C-p"]);
     tmux.wait("alice", "the file picker", |s| s.contains("Open file"));
     tmux.text("alice", "main");
-    tmux.wait("alice", "the match", |s| s.contains("src/main.rs"));
+    tmux.wait("alice", "the match", |s| picker_chose(s, "src/main.rs"));
     tmux.keys("alice", &["Enter"]);
     tmux.wait("alice", "bob's saved line", |s| {
         s.contains("// after the crash")

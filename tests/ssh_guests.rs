@@ -29,7 +29,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::tmux::{Tmux, flag_near};
+use common::tmux::{Tmux, flag_near, picker_chose};
 use process::{Running, cotype, run};
 
 const FILE_MARKER: &str = "MARKERFILE4417";
@@ -295,7 +295,7 @@ fn a_guest_with_only_ssh_is_approved_by_key_edits_saves_and_sees_others() {
     tmux.wait("sam", "the file picker", |s| s.contains("Open file"));
     tmux.text("sam", "notes");
     tmux.wait("sam", "the match in the picker", |s| {
-        s.contains("notes.txt")
+        picker_chose(s, "notes.txt")
     });
     tmux.keys("sam", &["Enter"]);
     tmux.wait("sam", "the opened file", |s| s.contains(FILE_MARKER));
@@ -313,7 +313,7 @@ fn a_guest_with_only_ssh_is_approved_by_key_edits_saves_and_sees_others() {
     tmux.keys("ada", &["C-p"]);
     tmux.wait("ada", "ada's picker", |s| s.contains("Open file"));
     tmux.text("ada", "notes");
-    tmux.wait("ada", "the match", |s| s.contains("notes.txt"));
+    tmux.wait("ada", "the match", |s| picker_chose(s, "notes.txt"));
     tmux.keys("ada", &["Enter"]);
     tmux.wait("ada", "samwise's text", |s| s.contains(TYPED_MARKER));
     tmux.keys("ada", &["C-End"]);
@@ -451,7 +451,7 @@ fn a_listed_key_gets_in_without_asking_and_a_removal_changes_the_command() {
     tmux.wait("sam", "the file picker", |s| s.contains("Open file"));
     tmux.text("sam", "notes");
     tmux.wait("sam", "the match in the picker", |s| {
-        s.contains("notes.txt")
+        picker_chose(s, "notes.txt")
     });
     tmux.keys("sam", &["Enter"]);
     tmux.wait("sam", "vim's normal mode", |s| {

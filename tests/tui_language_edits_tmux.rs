@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::tmux::Tmux;
+use common::tmux::{Tmux, picker_chose};
 
 /// Cold indexing of the fixture on a loaded 2-core machine; usually a few seconds.
 const INDEXING_DEADLINE: Duration = Duration::from_secs(240);
@@ -147,7 +147,9 @@ fn rename_format_and_outline_with_rust_analyzer_in_a_real_terminal() {
     tmux.keys("ada", &["C-p"]);
     tmux.wait("ada", "the file picker", |s| s.contains("Open file"));
     tmux.text("ada", "lib.rs");
-    tmux.wait("ada", "lib.rs in the picker", |s| s.contains("src/lib.rs"));
+    tmux.wait("ada", "lib.rs in the picker", |s| {
+        picker_chose(s, "src/lib.rs")
+    });
     tmux.keys("ada", &["Enter"]);
     tmux.wait("ada", "lib.rs open", |s| s.contains("pub fn double_area"));
     // `area` in `let size = geometry::area(2, 3);` on line 4, column 46.

@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::tmux::{HeadlessHost, Tmux};
+use common::tmux::{HeadlessHost, Tmux, picker_chose};
 
 fn join(tmux: &Tmux, name: &str, home: &std::path::Path, link: &str) {
     let bin = env!("CARGO_BIN_EXE_cotype");
@@ -31,7 +31,7 @@ fn open_file(tmux: &Tmux, name: &str, path: &str) {
     tmux.keys(name, &["C-p"]);
     tmux.wait(name, "the file picker", |s| s.contains("Open file"));
     tmux.text(name, path);
-    tmux.wait(name, "the file in the picker", |s| s.contains(path));
+    tmux.wait(name, "the file in the picker", |s| picker_chose(s, path));
     tmux.keys(name, &["Enter"]);
     tmux.wait(name, "the file open", |s| {
         !s.contains("Open file") && s.contains(path)

@@ -24,7 +24,7 @@ mod common;
 #[path = "common/process.rs"]
 mod process;
 
-use common::tmux::{DEADLINE, Tmux, flag_near};
+use common::tmux::{DEADLINE, Tmux, flag_near, picker_chose};
 use process::{Running, start_host};
 
 /// A child process that dies with the test.
@@ -271,7 +271,7 @@ fn open_main(tmux: &Tmux, pane: &str) {
     tmux.wait(pane, "the file picker", |s| s.contains("Open file"));
     tmux.text(pane, "main");
     tmux.wait(pane, "the match in the picker", |s| {
-        s.contains("src/main.rs")
+        picker_chose(s, "src/main.rs")
     });
     tmux.keys(pane, &["Enter"]);
     tmux.wait(pane, "the opened file", |s| s.contains("fn main() {"));

@@ -21,7 +21,7 @@ mod common;
 #[path = "common/process.rs"]
 mod process;
 
-use common::tmux::{Tmux, editor_rows};
+use common::tmux::{Tmux, editor_rows, picker_chose};
 use process::start_host;
 
 fn has_line(screen: &str, line: &str) -> bool {
@@ -84,7 +84,7 @@ fn ada_and_bob_in(
         tmux.keys(name, &["C-p"]);
         tmux.wait(name, "the file picker", |s| s.contains("Open file"));
         tmux.text(name, file.split('.').next().unwrap_or(file));
-        tmux.wait(name, "the file in the picker", |s| s.contains(file));
+        tmux.wait(name, "the file in the picker", |s| picker_chose(s, file));
         tmux.keys(name, &["Enter"]);
         let first = text.lines().next().unwrap_or_default();
         tmux.wait(name, file, |s| has_line(s, first));

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::tmux::{HeadlessHost, Tmux, flag_near};
+use common::tmux::{HeadlessHost, Tmux, flag_near, picker_chose};
 
 #[test]
 fn the_leader_sees_her_follower_where_following_took_him() {
@@ -39,7 +39,7 @@ fn the_leader_sees_her_follower_where_following_took_him() {
     tmux.keys("ada", &["C-p"]);
     tmux.wait("ada", "the picker", |s| s.contains("Open file"));
     tmux.text("ada", "long");
-    tmux.wait("ada", "the match", |s| s.contains("long.txt"));
+    tmux.wait("ada", "the match", |s| picker_chose(s, "long.txt"));
     tmux.keys("ada", &["Enter"]);
     tmux.wait("ada", "the file", |s| s.contains("line 1"));
     // Far down: line 95, beyond the first screen.

@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::tmux::{HeadlessHost, Tmux, flag_near};
+use common::tmux::{HeadlessHost, Tmux, flag_near, picker_chose};
 
 #[test]
 fn two_participants_see_each_others_text_cursor_and_file() {
@@ -52,7 +52,7 @@ fn two_participants_see_each_others_text_cursor_and_file() {
     tmux.wait("ada", "the file picker", |s| s.contains("Open file"));
     tmux.text("ada", "main");
     tmux.wait("ada", "the match in the picker", |s| {
-        s.contains("src/main.rs")
+        picker_chose(s, "src/main.rs")
     });
     tmux.keys("ada", &["Enter"]);
     tmux.wait("ada", "the opened file", |s| s.contains("fn main() {"));
@@ -78,7 +78,7 @@ fn two_participants_see_each_others_text_cursor_and_file() {
     tmux.wait("cy", "the file picker", |s| s.contains("Open file"));
     tmux.text("cy", "main");
     tmux.wait("cy", "the match in the picker", |s| {
-        s.contains("src/main.rs")
+        picker_chose(s, "src/main.rs")
     });
     tmux.keys("cy", &["Enter"]);
     tmux.wait(

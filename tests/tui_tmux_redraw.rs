@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::tmux::{HeadlessHost, Tmux, editor_rows};
+use common::tmux::{HeadlessHost, Tmux, editor_rows, picker_chose};
 
 /// The editor and status rows of a pane, colors included; the people panel (where latency
 /// figures change on their own) is cut off.
@@ -52,7 +52,7 @@ fn small_frames_leave_the_screen_a_full_redraw_would_show() {
         tmux.keys(name, &["C-p"]);
         tmux.wait(name, "the picker", |s| s.contains("Open file"));
         tmux.text(name, "sample");
-        tmux.wait(name, "the match", |s| s.contains("sample.rs"));
+        tmux.wait(name, "the match", |s| picker_chose(s, "sample.rs"));
         tmux.keys(name, &["Enter"]);
         tmux.wait(name, "the file", |s| s.contains("fn item_00"));
     }

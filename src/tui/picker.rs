@@ -105,6 +105,23 @@ impl Picker {
         )
     }
 
+    /// The host's file list changed while the picker is open (it arrived after the
+    /// picker opened, or a member created or deleted a file): match the new list with the
+    /// query as typed, keeping the chosen file chosen if it is still there.
+    pub fn set_files(&mut self, paths: &[String]) {
+        let chosen = self.selected().map(|item| item.label.clone());
+        self.items = Self::files(paths).items;
+        self.refilter();
+        if let Some(chosen) = chosen
+            && let Some(at) = self
+                .matches
+                .iter()
+                .position(|m| self.items[m.item].label == chosen)
+        {
+            self.selected = at;
+        }
+    }
+
     pub fn query(&self) -> &str {
         &self.input.text
     }
@@ -339,6 +356,25 @@ mod tests {
         picker.set_query("zzz");
         assert!(picker.matched_labels().is_empty());
         assert_eq!(picker.selected(), None);
+    }
+
+    #[test]
+    fn a_list_arriving_while_open_is_matched_with_the_query_typed() {
+        let mut picker = Picker::files(&[]);
+        picker.set_query("conf");
+        assert_eq!(picker.selected(), None);
+        picker.set_files(&paths());
+        assert_eq!(picker.query(), "conf");
+        assert_eq!(picker.matched_labels(), vec!["docs/CONFIG.md"]);
+
+        // The chosen file stays chosen when another appears above it.
+        picker.set_query("rs");
+        picker.move_selection(1);
+        let chosen = picker.selected().unwrap().label.clone();
+        let mut more = paths();
+        more.push("a.rs".into());
+        picker.set_files(&more);
+        assert_eq!(picker.selected().unwrap().label, chosen);
     }
 
     #[test]

@@ -96,6 +96,13 @@ impl Tmux {
 }
 
 /// The editor part of each screen row: the people panel on the right is cut off.
+/// Whether the file picker (or any picker) has `label` chosen: its row starts with the
+/// picker's marker. Waiting for the label alone can be satisfied by another part of the
+/// screen (the people panel names the file each person is in) before the picker has it.
+pub fn picker_chose(screen: &str, label: &str) -> bool {
+    screen.contains(&format!("▶ {label}"))
+}
+
 pub fn editor_rows(screen: &str) -> Vec<String> {
     screen
         .lines()

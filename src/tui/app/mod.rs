@@ -33,10 +33,12 @@ use crate::tui::host_controls::{
 };
 use crate::tui::keymap::{Action, Keymap};
 use crate::tui::people::PersonView;
+use crate::tui::picker::Picker;
 use crate::tui::popup::Popups;
 use crate::tui::prompt::Prompt;
 use crate::tui::status::{ConnectionState, Level, Messages};
 use crate::tui::theme::Theme;
+use crate::tui::tree::FileTree;
 
 mod actions;
 mod find_replace;
@@ -279,11 +281,13 @@ impl App {
 
     pub fn set_files(&mut self, files: Vec<String>) {
         // An open file tree shows the new list (a member created or deleted something).
-        if let Some(tree) = self
-            .compositor
-            .find_mut::<crate::tui::tree::FileTree>(crate::tui::tree::FileTree::ID)
-        {
+        if let Some(tree) = self.compositor.find_mut::<FileTree>(FileTree::ID) {
             tree.set_paths(&files);
+        }
+        // So does an open file picker: opened before the list arrived, it would otherwise
+        // say "no files shared yet" until closed and opened again.
+        if let Some(picker) = self.compositor.find_mut::<Picker>(Picker::FILES) {
+            picker.set_files(&files);
         }
         self.files = files;
     }
