@@ -62,10 +62,9 @@ fn ada_and_bob_in(
         std::fs::create_dir_all(&config).unwrap();
         std::fs::write(
             config.join("config.toml"),
-            // Not following the host on joining: these tests open files themselves, and
-            // the follow starting after that would take the view away (a race seen under
-            // load; see the report of issue 13).
-            format!("keymap = \"{keymap}\"\nfollow_host_on_join = false\n"),
+            // Following the host on joining, the default: opening a file right after
+            // joining must end that wait, or the host arriving later takes the view away.
+            format!("keymap = \"{keymap}\"\n"),
         )
         .unwrap();
         tmux.shell(name, &home);

@@ -79,8 +79,12 @@ impl Follow {
         self.leader.replace(leader) != Some(leader)
     }
 
-    /// Stops following; whom we followed, if anyone.
+    /// Stops following, and waiting to follow: the user moved on their own (opened a
+    /// file, moved the cursor), so a leader arriving later must not take the view away.
+    /// Whom we followed, if anyone.
     pub fn stop(&mut self) -> Option<ParticipantId> {
+        self.wanted = Wanted::Nobody;
+        self.pending = None;
         self.leader.take()
     }
 
@@ -169,6 +173,14 @@ mod tests {
         assert_eq!(follow.leader(), Some(3));
         assert_eq!(follow.stop(), Some(3));
         assert_eq!(follow.stop(), None);
+    }
+
+    #[test]
+    fn moving_by_hand_before_the_host_arrives_ends_the_wait() {
+        let host = [member(0, "ada", Role::Host)];
+        let mut follow = Follow::new(Wanted::Host);
+        assert_eq!(follow.stop(), None);
+        assert_eq!(follow.arrived(&host, 1), None);
     }
 
     #[test]
