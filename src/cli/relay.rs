@@ -160,23 +160,7 @@ pub async fn relay(args: RelayArgs) -> anyhow::Result<()> {
         tokio::spawn(relay.clone().serve_metrics(metrics_listener));
     }
     if let Some(ssh_listen) = ssh_listen {
-        let key_path = directories::ProjectDirs::from("dev", "cotype", "cotype")
-            .map(|dirs| {
-                dirs.state_dir()
-                    .unwrap_or_else(|| dirs.data_local_dir())
-                    .join("relay-ssh-host-key")
-            })
-            .context("no state folder for the relay's SSH host key")?;
-        let host_key = cotype::crypto::ssh::load_or_create_host_key(&key_path)?;
-        let ssh_listener = tokio::net::TcpListener::bind(ssh_listen)
-            .await
-            .with_context(|| format!("cannot listen on {ssh_listen}"))?;
-        eprintln!(
-            "SSH jump host on {} (host key {})",
-            ssh_listener.local_addr()?,
-            cotype::crypto::ssh::fingerprint(host_key.public_key())
-        );
-        tokio::spawn(relay.clone().serve_ssh(ssh_listener, host_key));
+        serve_ssh_jumps(&relay, ssh_listen).await?;
     }
     let serving = relay.clone();
     tokio::select! {
@@ -189,6 +173,29 @@ pub async fn relay(args: RelayArgs) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// `--ssh-listen`: the relay as an SSH jump host for guests with OpenSSH alone, with a
+/// host key kept in the state folder.
+async fn serve_ssh_jumps(relay: &Relay, ssh_listen: SocketAddr) -> anyhow::Result<()> {
+    let key_path = directories::ProjectDirs::from("dev", "cotype", "cotype")
+        .map(|dirs| {
+            dirs.state_dir()
+                .unwrap_or_else(|| dirs.data_local_dir())
+                .join("relay-ssh-host-key")
+        })
+        .context("no state folder for the relay's SSH host key")?;
+    let host_key = cotype::crypto::ssh::load_or_create_host_key(&key_path)?;
+    let ssh_listener = tokio::net::TcpListener::bind(ssh_listen)
+        .await
+        .with_context(|| format!("cannot listen on {ssh_listen}"))?;
+    eprintln!(
+        "SSH jump host on {} (host key {})",
+        ssh_listener.local_addr()?,
+        cotype::crypto::ssh::fingerprint(host_key.public_key())
+    );
+    tokio::spawn(relay.clone().serve_ssh(ssh_listener, host_key));
     Ok(())
 }
 
