@@ -45,6 +45,10 @@ use watching::watch_folder;
 /// out (so a flood of submissions cannot hold back the broadcast for long).
 const DRAIN_AT_ONCE: usize = 512;
 
+/// The host is under load when at least this many messages were waiting behind the one
+/// it took: then it gathers a little longer before broadcasting (see `serve_once`).
+const BUSY_WHEN_WAITING: usize = 8;
+
 #[derive(Clone, Debug)]
 pub struct HostOptions {
     pub root: PathBuf,
@@ -320,11 +324,11 @@ impl HostSession {
         // Whatever else has already arrived is handled before the edits sequenced so
         // far go out: under load, one broadcast carries many of them.
         let waiting = self.handle_waiting().await?;
-        // Under load (more had arrived), the connection's reader gets one more turn
+        // Under load (many more had arrived), the connection's reader gets one more turn
         // before the broadcast, so what it reads meanwhile joins this frame instead of
-        // the next: every frame costs every member a signature check. Idle, nothing else
-        // had arrived and the edit goes out at once.
-        if waiting > 0 && !self.applied.is_empty() {
+        // the next: every frame costs every member a signature check. With a typist or
+        // two, nothing (or little) else had arrived and the edit goes out at once.
+        if waiting >= BUSY_WHEN_WAITING && !self.applied.is_empty() {
             tokio::task::yield_now().await;
             self.handle_waiting().await?;
         }
