@@ -302,8 +302,9 @@ impl Capacity {
     fn print(&self, what: &str, connections: usize) {
         let m = &self.measured;
         println!(
-            "  {what}: {connections} connections set up in {:.0} s; {:.4} of frames delivered ({} of {}), {:.0} deliveries/s, latency p50 {:.0} us p99 {:.0} us, {} doubled; relay CPU {:.0}% of a core; {:.1} kB RSS per idle member connection",
+            "  {what}: {connections} connections set up in {:.0} s; {:.3} of the frames due sent (the load generator keeping up); {:.4} of those delivered ({} of {}), {:.0} deliveries/s, latency p50 {:.0} us p99 {:.0} us, {} doubled; relay CPU {:.0}% of a core; {:.1} kB RSS per idle member connection",
             self.setup_secs,
+            m.sent_share(connections),
             m.delivered_share(),
             m.delivered,
             m.sent * (cluster_load::MEMBERS as u64 - 1),
@@ -316,8 +317,12 @@ impl Capacity {
         );
     }
 
-    fn add_to(&self, json: &mut Json, prefix: &str) {
+    fn add_to(&self, json: &mut Json, prefix: &str, connections: usize) {
         let m = &self.measured;
+        json.add(
+            &format!("{prefix}_sent_share"),
+            format!("{:.3}", m.sent_share(connections)),
+        );
         json.add(
             &format!("{prefix}_delivered_share"),
             format!("{:.5}", m.delivered_share()),
@@ -403,8 +408,10 @@ async fn capacity(redis: &cluster::RedisServer, sessions: usize, seconds: u64, j
     let mut nodes: Vec<cluster::Node> = (1..=3)
         .map(|i| cluster::Node::start_with(&format!("cap{i}"), redis, LIMITS))
         .collect();
-    let balancer =
-        cluster::Haproxy::start_with_maxconn(&nodes.iter().collect::<Vec<_>>(), connections + 1000);
+    // HAProxy needs two sockets a connection and stops short of the open-file limit
+    // (20,000 here): 9,900 at the most.
+    let maxconn = (connections + 500).min(9_900);
+    let balancer = cluster::Haproxy::start_with_maxconn(&nodes.iter().collect::<Vec<_>>(), maxconn);
     let pids: Vec<u32> = nodes.iter_mut().map(|n| n.running().pid()).collect();
     let redis_pid = redis.pid().expect("redis runs");
     let (redis_cpu, redis_clock) = (relay_process::cpu_seconds(redis_pid), Instant::now());
@@ -422,8 +429,8 @@ async fn capacity(redis: &cluster::RedisServer, sessions: usize, seconds: u64, j
     json.add("sessions", sessions);
     json.add("connections", connections);
     json.add("seconds", seconds);
-    single.add_to(json, "single_load");
-    clustered.add_to(json, "cluster_load");
+    single.add_to(json, "single_load", connections);
+    clustered.add_to(json, "cluster_load", connections);
     json.add(
         "cluster_load_ratio",
         format!(

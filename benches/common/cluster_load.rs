@@ -26,8 +26,28 @@ use cotype::protocol::header::{HEADER_LEN, Header, Kind, Route};
 pub const MEMBERS: usize = 3;
 /// A presence frame's size (a cursor and a selection, sealed, are about this).
 const FRAME_LEN: usize = 96;
-/// Histogram buckets of 10 µs up to 500 ms; the last counts everything slower.
-const BUCKETS: usize = 50_000;
+/// Latency histogram: 10 µs buckets up to 500 ms, then 1 ms buckets up to 10 s; the last
+/// counts everything slower.
+const FINE_BUCKETS: usize = 50_000;
+const BUCKETS: usize = FINE_BUCKETS + 9_500;
+
+fn bucket_of(micros: u64) -> usize {
+    let micros = micros as usize;
+    if micros < FINE_BUCKETS * 10 {
+        micros / 10
+    } else {
+        (FINE_BUCKETS + (micros - FINE_BUCKETS * 10) / 1000).min(BUCKETS)
+    }
+}
+
+/// The middle of a bucket, in µs.
+fn micros_of(bucket: usize) -> f64 {
+    if bucket < FINE_BUCKETS {
+        bucket as f64 * 10.0 + 5.0
+    } else {
+        (FINE_BUCKETS * 10) as f64 + (bucket - FINE_BUCKETS) as f64 * 1000.0 + 500.0
+    }
+}
 /// Sessions set up at once.
 const SETUP_BATCH: usize = 50;
 
@@ -83,6 +103,12 @@ impl Measured {
     /// Deliveries over what should have arrived (every frame to the two others).
     pub fn delivered_share(&self) -> f64 {
         self.delivered as f64 / (self.sent as f64 * (MEMBERS - 1) as f64).max(1.0)
+    }
+
+    /// Frames sent over what the members should have sent (one a second each): below 1
+    /// when the load generator itself cannot keep up.
+    pub fn sent_share(&self, connections: usize) -> f64 {
+        self.sent as f64 / (connections as f64 * self.seconds)
     }
 
     pub fn delivered_per_sec(&self) -> f64 {
@@ -172,10 +198,10 @@ impl Load {
             for (index, count) in counts.iter().enumerate() {
                 seen += count;
                 if seen >= wanted {
-                    return index as f64 * 10.0 + 5.0;
+                    return micros_of(index);
                 }
             }
-            BUCKETS as f64 * 10.0
+            micros_of(BUCKETS)
         };
         Measured {
             seconds: seconds as f64,
@@ -445,7 +471,7 @@ impl Member {
         last_seen[from] = seq;
         if measured {
             self.tally.delivered.fetch_add(1, Ordering::Relaxed);
-            let bucket = ((now.saturating_sub(sent) / 10_000) as usize).min(BUCKETS);
+            let bucket = bucket_of(now.saturating_sub(sent) / 1000);
             self.tally.latency_buckets[bucket].fetch_add(1, Ordering::Relaxed);
         }
         true

@@ -227,7 +227,8 @@ impl Haproxy {
         Haproxy::start_with_maxconn(nodes, 2000)
     }
 
-    /// One that takes up to `maxconn` client connections (each costs it two sockets).
+    /// One that takes up to `maxconn` client connections. Each costs it two sockets, and
+    /// it refuses to start when twice `maxconn` is over the open-file limit.
     pub fn start_with_maxconn(nodes: &[&Node], maxconn: usize) -> Haproxy {
         require("haproxy");
         let port = free_port();
@@ -244,17 +245,23 @@ impl Haproxy {
         }
         let mut file = tempfile::NamedTempFile::new().expect("a temp file");
         file.write_all(config.as_bytes()).unwrap();
-        let child = Command::new("haproxy")
+        let log = tempfile::NamedTempFile::new().expect("a temp file");
+        let mut child = Command::new("haproxy")
             .arg("-f")
             .arg(file.path())
             .arg("-db")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().expect("the temp file reopens"))
             .spawn()
             .expect("haproxy starts");
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "haproxy did not listen");
+            let exited = child.try_wait().ok().flatten().is_some();
+            assert!(
+                Instant::now() < deadline && !exited,
+                "haproxy did not listen: {}",
+                std::fs::read_to_string(log.path()).unwrap_or_default()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         // Let the first health checks mark the nodes up.
