@@ -234,8 +234,7 @@ async fn rolling_restart_of_every_node() {
     let link = start_host(dir.path(), balancer.address(), "host", &[]).await;
     let mut crowd = Crowd::start(&vec![link.clone(); 4]).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    for index in 0..nodes.len() {
-        let node = &mut nodes[index];
+    for node in &mut nodes {
         let typed_before: usize = crowd.typed.iter().map(|t| t.lock().unwrap().len()).sum();
         node.running().signal(15);
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -274,4 +273,101 @@ async fn rolling_restart_of_every_node() {
         );
     }
     assert_on_disk_once(&link, dir.path(), &tokens).await;
+}
+
+/// The leak test through a cluster: the host on node A, two participants on B and C read
+/// files whose names and contents carry markers. No marker, name or secret is in any
+/// frame any of the three nodes sent or received (each node's tap), nor in anything
+/// Redis ran (`redis-cli MONITOR`), though the files did cross Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nothing_readable_crosses_the_cluster() {
+    use common::{contains, start_relay, write_tree};
+    use cotype::client::Participant;
+    let markers: [&str; 5] = [
+        "MARKER-FILENAME-7f3a",
+        "MARKER-CONTENT-91c2",
+        "MARKER-HOSTNAME-4be0",
+        "MARKER-GUESTNAME-d85e",
+        "MARKER-DIRNAME-0a9b",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "MARKER-FILENAME-7f3a.rs",
+                b"let x = \"MARKER-CONTENT-91c2\";\n",
+            ),
+            ("MARKER-DIRNAME-0a9b/lib.rs", b"// MARKER-CONTENT-91c2\n"),
+        ],
+    );
+    let redis = RedisServer::start();
+    let monitor = redis.monitor();
+    let mut nodes = Vec::new();
+    for name in ["la", "lb", "lc"] {
+        let node = start_relay(cotype::relay::RelayConfig::default()).await;
+        node.relay
+            .join_cluster(cotype::relay::cluster::ClusterConfig {
+                redis_url: redis.url(),
+                node_name: name.into(),
+            })
+            .await
+            .expect("the node joins the cluster");
+        nodes.push(node);
+    }
+    let link = start_host(dir.path(), nodes[0].address, "MARKER-HOSTNAME-4be0", &[]).await;
+    let mut guest = Participant::join(&via(&link, nodes[1].address), "MARKER-GUESTNAME-d85e")
+        .await
+        .unwrap();
+    let mut other = Participant::join(&via(&link, nodes[2].address), "second")
+        .await
+        .unwrap();
+    assert!(guest.members().any(|m| m.name == "MARKER-HOSTNAME-4be0"));
+    assert_eq!(guest.list_files().await.unwrap().len(), 2);
+    let mut contents = Vec::new();
+    guest
+        .read_file("MARKER-FILENAME-7f3a.rs", &mut contents)
+        .await
+        .unwrap();
+    assert!(
+        contains(&contents, b"MARKER-CONTENT-91c2"),
+        "the file crossed"
+    );
+    other.list_files().await.unwrap();
+
+    let seen = monitor.stop();
+    assert!(seen.contains("PUBLISH"), "nothing crossed Redis");
+    let secret_text = link.to_url();
+    let secret_text = secret_text.split('#').nth(1).unwrap().to_string();
+    let secret_hex: String = link.secret.0.iter().map(|b| format!("{b:02x}")).collect();
+    let secret_escaped: String = link.secret.0[..10]
+        .iter()
+        .map(|b| format!("\\x{b:02x}"))
+        .collect();
+    for marker in markers {
+        assert!(!seen.contains(marker), "Redis saw {marker}");
+    }
+    for secret in [&secret_text, &secret_hex, &secret_escaped] {
+        assert!(!seen.contains(secret), "Redis saw the link's secret");
+    }
+    for node in &nodes {
+        let tapped = node.tapped.lock().unwrap().clone();
+        assert!(tapped.len() > 5, "the tap saw the traffic");
+        for (direction, frame) in &tapped {
+            for marker in markers {
+                assert!(
+                    !contains(frame, marker.as_bytes()),
+                    "{marker} crossed a node in the clear ({direction:?})"
+                );
+            }
+            assert!(
+                !contains(frame, &link.secret.0),
+                "the raw secret crossed a node"
+            );
+            assert!(
+                !contains(frame, secret_text.as_bytes()),
+                "the link's secret crossed a node"
+            );
+        }
+    }
 }
