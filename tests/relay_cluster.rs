@@ -8,6 +8,8 @@ mod cluster;
 mod common;
 #[path = "common/process.rs"]
 mod process;
+#[path = "common/relay_process.rs"]
+mod relay_process;
 #[path = "common/typists.rs"]
 mod typists;
 
@@ -368,6 +370,66 @@ async fn nothing_readable_crosses_the_cluster() {
                 !contains(frame, secret_text.as_bytes()),
                 "the link's secret crossed a node"
             );
+        }
+    }
+}
+
+/// The home's admission limits hold for joiners on every node: with `--max-pending 2`, two
+/// joiners on node B wait for the host on A, and a third joiner, on B or on A, is turned
+/// away with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_waiting_room_refuses_joiners_on_any_node() {
+    use cotype::crypto::{SessionKeys, admission_verifier};
+    use cotype::link::{Secret, SessionId};
+    use cotype::protocol::control::{ErrorCode, FromRelay, ToRelay};
+    use futures_util::StreamExt;
+    use relay_process::{next_control, send_control, ws_from};
+
+    let redis = RedisServer::start();
+    let a = Node::start_with("wa", &redis, &["--max-pending", "2"]);
+    let b = Node::start_with("wb", &redis, &["--max-pending", "2"]);
+    let session = SessionId::random();
+    let keys = SessionKeys::derive(&Secret::random(), &session);
+    let local = "127.0.0.1".parse().unwrap();
+    let (mut host_tx, mut host_rx) = ws_from(local, a.address()).await.unwrap().split();
+    send_control(
+        &mut host_tx,
+        &ToRelay::Create {
+            session: session.0,
+            verifier: keys.admission_verifier(),
+            resume_verifier: admission_verifier(&[9; 32]),
+        },
+    )
+    .await;
+    assert!(matches!(
+        next_control(&mut host_rx).await,
+        Some(FromRelay::Welcome { .. })
+    ));
+    let join = ToRelay::Join {
+        session: session.0,
+        token: keys.admission_token(),
+    };
+    let mut waiting = Vec::new();
+    for _ in 0..2 {
+        let (mut tx, mut rx) = ws_from(local, b.address()).await.unwrap().split();
+        send_control(&mut tx, &join).await;
+        let welcome = next_control(&mut rx).await;
+        assert!(
+            matches!(welcome, Some(FromRelay::Welcome { .. })),
+            "{welcome:?}"
+        );
+        waiting.push((tx, rx));
+    }
+    for node in [&b, &a] {
+        let (mut tx, mut rx) = ws_from(local, node.address()).await.unwrap().split();
+        send_control(&mut tx, &join).await;
+        match next_control(&mut rx).await {
+            Some(FromRelay::Error {
+                code: ErrorCode::SessionFull,
+                message,
+                ..
+            }) => assert!(message.contains("waiting to join"), "{message}"),
+            other => panic!("a third joiner on {} got {other:?}", node.name),
         }
     }
 }
