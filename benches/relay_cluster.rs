@@ -1,21 +1,47 @@
-//! Relay cluster fan-out: one sender (a host on node A) and ten receivers joined on nodes
-//! B and C (five each), every frame crossing Redis pub/sub, against the same session on
-//! one relay without a cluster (the baseline), measured in the same run.
+//! The relay cluster, four figures, each against its baseline in the same run:
 //!
-//! Redis is a private `redis-server` on a free port started here; the three nodes are
-//! relays in this process joined to it (`Relay::join_cluster`). The clients and phases
-//! are those of `benches/relay_fanout.rs`: a throughput phase (up to `WINDOW` frames in
-//! flight; figure: deliveries per second) and a latency phase (one frame in flight; p50
-//! and p99 send-to-receive over all receivers). Rounds alternate; the median counts.
-//! Targets (issue 15): at least 0.5x the single relay's deliveries/s, p99 at most 1 ms
-//! above it.
+//! 1. Fan-out: one sender (a host on node A) and ten receivers joined on nodes B and C
+//!    (five each), every frame crossing Redis pub/sub, against the same session with all
+//!    eleven on node A (same node, no Redis on the way) and on one relay without a cluster.
+//!    A throughput phase (up to `WINDOW` frames in flight; deliveries per second) and a
+//!    latency phase (one frame in flight; p50 and p99 send-to-receive over all receivers).
+//!    Rounds alternate; the median counts. These nodes are relays in this process
+//!    (`Relay::join_cluster`). Targets (issue 15): cross-node at least 0.5x the single
+//!    relay's deliveries/s, p99 at most 1 ms above it.
+//! 2. Capacity: `SESSIONS` sessions of three members (a host and two participants, raw
+//!    protocol clients, `common/cluster_load.rs`), each member sending a presence frame
+//!    to everyone every second for `SECONDS`: first against one `cotype relay` process
+//!    (clients connect to it directly), then against three `cotype relay --redis` processes
+//!    behind HAProxy (round-robin, no stickiness). Figures: share delivered, deliveries/s,
+//!    p50/p99 latency, frames doubled, Redis CPU, and relay RSS per connection with the
+//!    members connected and idle (before the load) — the sum over the three nodes for the
+//!    cluster.
+//! 3. Kill -9 under that load: two sessions of real participants (Session + Driver, as
+//!    the terminal UI runs them, with a real host on a real folder) type through the
+//!    balancer too; the node homing the first of them is killed with -9. Figures: how many
+//!    load members lost their connection (on the node, or moved off it), the time until
+//!    the last of them was back (host resumed, participant admitted again), and of the
+//!    real participants' tokens, how many are missing or doubled on the host's disk.
 //!
-//! Run: `cargo bench --bench relay_cluster`. The last line is one JSON object of the
-//! figures. Without `--bench` it does a short smoke run. Needs `redis-server` (scripts/test
-//! installs it).
+//! Run: `cargo bench --bench relay_cluster` (3,000 sessions, 20 s; `COTYPE_BENCH_SESSIONS`
+//! and `COTYPE_BENCH_SECONDS` set others). The last line is one JSON object of the figures.
+//! Without `--bench` it does a short smoke run (20 sessions, 3 s). Needs `redis-server` and
+//! `haproxy` (scripts/test installs them).
+
+#[path = "../tests/common/cluster.rs"]
+mod cluster;
+#[path = "common/cluster_load.rs"]
+mod cluster_load;
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "../tests/common/process.rs"]
+mod process;
+#[path = "../tests/common/relay_process.rs"]
+mod relay_process;
+#[path = "../tests/common/typists.rs"]
+mod typists;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -134,45 +160,14 @@ async fn session(host_at: SocketAddr, receivers_at: &[SocketAddr]) -> FanOut {
     }
 }
 
-/// A private redis-server on a free port; killed on drop.
-struct Redis(Child, u16);
-
-impl Redis {
-    fn start() -> Redis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--loglevel", "warning"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/test installs it)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Redis(child, port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn node(redis: &Redis, name: &str) -> SocketAddr {
+async fn node(redis: &cluster::RedisServer, name: &str) -> SocketAddr {
     let (address, relay) =
         cotype::relay::spawn("127.0.0.1:0".parse().unwrap(), RelayConfig::default())
             .await
             .expect("relay starts");
     relay
         .join_cluster(ClusterConfig {
-            redis_url: format!("redis://127.0.0.1:{}", redis.1),
+            redis_url: redis.url(),
             node_name: name.into(),
         })
         .await
@@ -181,8 +176,57 @@ async fn node(redis: &Redis, name: &str) -> SocketAddr {
     address
 }
 
+/// Relay arguments for the capacity phases: every connection comes from 127.0.0.1 (the
+/// bench, or HAProxy in front of the nodes), so the per-address limits go up.
+const LIMITS: &[&str] = &[
+    "--max-connections-per-ip",
+    "30000",
+    "--sessions-per-ip-per-minute",
+    "1000000",
+    "--joins-per-ip-per-minute",
+    "1000000",
+];
+
+/// The figures for the last line, in order.
+#[derive(Default)]
+struct Json(Vec<String>);
+
+impl Json {
+    fn add(&mut self, key: &str, value: impl std::fmt::Display) {
+        self.0.push(format!("\"{key}\":{value}"));
+    }
+}
+
+fn from_env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
+    let sessions = from_env("COTYPE_BENCH_SESSIONS", if full { 3000 } else { 20 }) as usize;
+    let seconds = from_env("COTYPE_BENCH_SECONDS", if full { 20 } else { 3 });
+    relay_process::raise_own_nofile();
+    let redis = cluster::RedisServer::start();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut json = Json::default();
+    json.add("bench", "\"relay_cluster\"");
+    runtime.block_on(async {
+        fan_out(&redis, full, &mut json).await;
+        capacity(&redis, sessions, seconds, &mut json).await;
+    });
+    json.add("full", full);
+    println!("{{{}}}", json.0.join(","));
+}
+
+/// Phase 1: cross-node and same-node fan-out in a cluster against one relay.
+async fn fan_out(redis: &cluster::RedisServer, full: bool, json: &mut Json) {
     let rounds = if full { 3 } else { 1 };
     let (bulk, probes) = if full {
         (20_000u64, 2_000u64)
@@ -190,27 +234,19 @@ fn main() {
         (200, 50)
     };
     let frame_len = 256;
-    let redis = Redis::start();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let (mut cluster_runs, mut single_runs) = (Vec::new(), Vec::new());
-    runtime.block_on(async {
-        let a = node(&redis, "bench-a").await;
-        let b = node(&redis, "bench-b").await;
-        let c = node(&redis, "bench-c").await;
-        let (single, _relay) =
-            cotype::relay::spawn("127.0.0.1:0".parse().unwrap(), RelayConfig::default())
-                .await
-                .expect("relay starts");
-        for _ in 0..rounds {
-            cluster_runs.push(measure(session(a, &[b, c]).await, frame_len, bulk, probes).await);
-            single_runs
-                .push(measure(session(single, &[single]).await, frame_len, bulk, probes).await);
-        }
-    });
+    let (mut cross_runs, mut same_runs, mut single_runs) = (Vec::new(), Vec::new(), Vec::new());
+    let a = node(redis, "bench-a").await;
+    let b = node(redis, "bench-b").await;
+    let c = node(redis, "bench-c").await;
+    let (single, _relay) =
+        cotype::relay::spawn("127.0.0.1:0".parse().unwrap(), RelayConfig::default())
+            .await
+            .expect("relay starts");
+    for _ in 0..rounds {
+        cross_runs.push(measure(session(a, &[b, c]).await, frame_len, bulk, probes).await);
+        same_runs.push(measure(session(a, &[a]).await, frame_len, bulk, probes).await);
+        single_runs.push(measure(session(single, &[single]).await, frame_len, bulk, probes).await);
+    }
     let summary = |runs: &[Figures]| {
         [
             median(runs.iter().map(|r| r.delivered_per_sec).collect()),
@@ -218,22 +254,250 @@ fn main() {
             median(runs.iter().map(|r| r.p99_us).collect()),
         ]
     };
-    let [tp, p50, p99] = summary(&cluster_runs);
+    let [tp, p50, p99] = summary(&cross_runs);
+    let [same_tp, same_p50, same_p99] = summary(&same_runs);
     let [base_tp, base_p50, base_p99] = summary(&single_runs);
     println!(
-        "{frame_len} B frames, host on A -> {RECEIVERS} receivers on B and C: cluster {tp:.0} deliveries/s vs one relay {base_tp:.0}/s = {:.2}x (target >= 0.5x); \
-         p50 {p50:.0} us vs {base_p50:.0} us; p99 {p99:.0} us vs {base_p99:.0} us, added {:.0} us (target < 1000 us)",
+        "fan-out, {frame_len} B frames, host on A -> {RECEIVERS} receivers: on B and C {tp:.0} deliveries/s, on A too {same_tp:.0}/s, one relay {base_tp:.0}/s: cross-node {:.2}x the single relay (target >= 0.5x), {:.2}x same-node",
         tp / base_tp,
-        p99 - base_p99
+        tp / same_tp
     );
     println!(
-        "({rounds} alternating rounds; median round; loopback, one process, Redis on loopback)"
+        "  latency p50/p99: cross-node {p50:.0}/{p99:.0} us, same node {same_p50:.0}/{same_p99:.0} us, one relay {base_p50:.0}/{base_p99:.0} us; cross-node adds {:.0} us at p99 to the single relay (target < 1000 us), {:.0} us to the same node",
+        p99 - base_p99,
+        p99 - same_p99
     );
     println!(
-        "{{\"bench\":\"relay_cluster\",\"receivers\":{RECEIVERS},\"rounds\":{rounds},\"frame_bytes\":{frame_len},\"cluster_per_sec\":{tp:.0},\"single_per_sec\":{base_tp:.0},\"ratio\":{:.3},\"cluster_p50_us\":{p50:.1},\"cluster_p99_us\":{p99:.1},\"single_p50_us\":{base_p50:.1},\"single_p99_us\":{base_p99:.1},\"added_p99_us\":{:.1},\"full\":{full}}}",
-        tp / base_tp,
-        p99 - base_p99
+        "  ({rounds} alternating rounds; median round; nodes in this process, Redis on loopback)"
     );
+    json.add("receivers", RECEIVERS);
+    json.add("rounds", rounds);
+    json.add("frame_bytes", frame_len);
+    json.add("cluster_per_sec", format!("{tp:.0}"));
+    json.add("same_node_per_sec", format!("{same_tp:.0}"));
+    json.add("single_per_sec", format!("{base_tp:.0}"));
+    json.add("ratio", format!("{:.3}", tp / base_tp));
+    json.add("cluster_p50_us", format!("{p50:.1}"));
+    json.add("cluster_p99_us", format!("{p99:.1}"));
+    json.add("same_node_p50_us", format!("{same_p50:.1}"));
+    json.add("same_node_p99_us", format!("{same_p99:.1}"));
+    json.add("single_p50_us", format!("{base_p50:.1}"));
+    json.add("single_p99_us", format!("{base_p99:.1}"));
+    json.add("added_p99_us", format!("{:.1}", p99 - base_p99));
+    json.add(
+        "added_p99_vs_same_node_us",
+        format!("{:.1}", p99 - same_p99),
+    );
+}
+
+/// What one capacity run gave.
+struct Capacity {
+    measured: cluster_load::Measured,
+    idle_kb_per_connection: f64,
+    relay_cpu_percent: f64,
+    setup_secs: f64,
+}
+
+impl Capacity {
+    fn print(&self, what: &str, connections: usize) {
+        let m = &self.measured;
+        println!(
+            "  {what}: {connections} connections set up in {:.0} s; {:.3} of the frames due sent (the load generator keeping up); {:.4} of those delivered ({} of {}), {:.0} deliveries/s, latency p50 {:.0} us p99 {:.0} us, {} doubled; relay CPU {:.0}% of a core; {:.1} kB RSS per idle member connection",
+            self.setup_secs,
+            m.sent_share(connections),
+            m.delivered_share(),
+            m.delivered,
+            m.sent * (cluster_load::MEMBERS as u64 - 1),
+            m.delivered_per_sec(),
+            m.p50_us,
+            m.p99_us,
+            m.doubled,
+            self.relay_cpu_percent,
+            self.idle_kb_per_connection,
+        );
+    }
+
+    fn add_to(&self, json: &mut Json, prefix: &str, connections: usize) {
+        let m = &self.measured;
+        json.add(
+            &format!("{prefix}_sent_share"),
+            format!("{:.3}", m.sent_share(connections)),
+        );
+        json.add(
+            &format!("{prefix}_delivered_share"),
+            format!("{:.5}", m.delivered_share()),
+        );
+        json.add(
+            &format!("{prefix}_deliveries_per_sec"),
+            format!("{:.0}", m.delivered_per_sec()),
+        );
+        json.add(&format!("{prefix}_p50_us"), format!("{:.0}", m.p50_us));
+        json.add(&format!("{prefix}_p99_us"), format!("{:.0}", m.p99_us));
+        json.add(&format!("{prefix}_doubled"), m.doubled);
+        json.add(
+            &format!("{prefix}_relay_cpu_percent"),
+            format!("{:.0}", self.relay_cpu_percent),
+        );
+        json.add(
+            &format!("{prefix}_idle_kb_per_connection"),
+            format!("{:.1}", self.idle_kb_per_connection),
+        );
+    }
+}
+
+/// Sets up the load through `address`, measures idle memory of `relays`, then `seconds`
+/// of presence at one frame per member per second. The load is left running (idle).
+async fn run_capacity(
+    address: SocketAddr,
+    relays: &[u32],
+    sessions: usize,
+    seconds: u64,
+) -> (cluster_load::Load, Capacity) {
+    let rss = |limit| async move {
+        let mut total = 0;
+        for pid in relays {
+            total += relay_process::settled_rss(*pid, limit).await;
+        }
+        total
+    };
+    let cpu = || {
+        relays
+            .iter()
+            .map(|p| relay_process::cpu_seconds(*p))
+            .sum::<f64>()
+    };
+    let base = rss(Duration::from_secs(2)).await;
+    let started = Instant::now();
+    let load = cluster_load::Load::start(address, sessions).await;
+    let setup_secs = started.elapsed().as_secs_f64();
+    let idle = rss(Duration::from_secs(3)).await;
+    let (cpu_before, clock) = (cpu(), Instant::now());
+    let measured = load.measure(seconds).await;
+    let relay_cpu_percent = (cpu() - cpu_before) / clock.elapsed().as_secs_f64() * 100.0;
+    let capacity = Capacity {
+        measured,
+        idle_kb_per_connection: idle.saturating_sub(base) as f64
+            / load.connections() as f64
+            / 1000.0,
+        relay_cpu_percent,
+        setup_secs,
+    };
+    (load, capacity)
+}
+
+/// Phases 2 and 3: the same load on one relay and on three nodes behind HAProxy, then a
+/// node killed with -9 under it.
+async fn capacity(redis: &cluster::RedisServer, sessions: usize, seconds: u64, json: &mut Json) {
+    let connections = sessions * cluster_load::MEMBERS;
+    println!(
+        "capacity: {sessions} sessions x {} members, a presence frame from each member every second for {seconds} s:",
+        cluster_load::MEMBERS
+    );
+    let single_relay = relay_process::start_relay_process(None, LIMITS, &[]);
+    let (load, single) = run_capacity(
+        single_relay.address,
+        &[single_relay.process.pid()],
+        sessions,
+        seconds,
+    )
+    .await;
+    single.print("one relay", connections);
+    load.stop().await;
+    drop(single_relay);
+
+    let mut nodes: Vec<cluster::Node> = (1..=3)
+        .map(|i| cluster::Node::start_with(&format!("cap{i}"), redis, LIMITS))
+        .collect();
+    // HAProxy needs two sockets a connection and stops short of the open-file limit
+    // (20,000 here): 9,900 at the most.
+    let maxconn = (connections + 500).min(9_900);
+    let balancer = cluster::Haproxy::start_with_maxconn(&nodes.iter().collect::<Vec<_>>(), maxconn);
+    let pids: Vec<u32> = nodes.iter_mut().map(|n| n.running().pid()).collect();
+    let redis_pid = redis.pid().expect("redis runs");
+    let (redis_cpu, redis_clock) = (relay_process::cpu_seconds(redis_pid), Instant::now());
+    let (load, clustered) = run_capacity(balancer.address(), &pids, sessions, seconds).await;
+    let redis_cpu_percent = (relay_process::cpu_seconds(redis_pid) - redis_cpu)
+        / redis_clock.elapsed().as_secs_f64()
+        * 100.0;
+    clustered.print("3 nodes behind HAProxy", connections);
+    println!(
+        "  cluster vs one relay: {:.2}x the deliveries/s, p99 {:+.0} us, {:.2}x the memory per idle connection; Redis CPU {redis_cpu_percent:.0}% of a core (setup and load)",
+        clustered.measured.delivered_per_sec() / single.measured.delivered_per_sec(),
+        clustered.measured.p99_us - single.measured.p99_us,
+        clustered.idle_kb_per_connection / single.idle_kb_per_connection,
+    );
+    json.add("sessions", sessions);
+    json.add("connections", connections);
+    json.add("seconds", seconds);
+    single.add_to(json, "single_load", connections);
+    clustered.add_to(json, "cluster_load", connections);
+    json.add(
+        "cluster_load_ratio",
+        format!(
+            "{:.3}",
+            clustered.measured.delivered_per_sec() / single.measured.delivered_per_sec()
+        ),
+    );
+    json.add("redis_cpu_percent", format!("{redis_cpu_percent:.0}"));
+    kill_under_load(redis, &mut nodes, &balancer, load, json).await;
+}
+
+/// Phase 3: real participants type through the balancer while the load runs; the node
+/// homing the first real session is killed with -9.
+async fn kill_under_load(
+    redis: &cluster::RedisServer,
+    nodes: &mut [cluster::Node],
+    balancer: &cluster::Haproxy,
+    load: cluster_load::Load,
+    json: &mut Json,
+) {
+    load.set(cluster_load::Phase::Load);
+    let mut real = Vec::new();
+    for index in 0..2 {
+        let dir = typists::project();
+        let link =
+            common::start_host(dir.path(), balancer.address(), &format!("host{index}"), &[]).await;
+        let crowd = typists::Crowd::start(&[link.clone(), link.clone()]).await;
+        real.push((dir, link, crowd));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let record = cotype::relay::cluster::store::record_key(&real[0].1.session.0);
+    let home = redis.cli(&["HGET", &record, "home"]);
+    let victim = nodes
+        .iter()
+        .position(|n| n.name == home.trim())
+        .unwrap_or_else(|| panic!("no node homes the real session ({home:?})"));
+    load.mark();
+    nodes[victim].kill_nine();
+    let recovery = load
+        .recovery(Duration::from_secs(8), Duration::from_secs(120))
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (mut typed, mut lost, mut doubled) = (0, 0, 0);
+    for (dir, link, crowd) in &mut real {
+        crowd.check_running();
+        let tokens = crowd.settle().await;
+        let text = typists::saved_text(link, dir.path()).await;
+        let (missing, twice) = typists::lost_and_doubled(&text, &tokens);
+        typed += tokens.len();
+        lost += missing;
+        doubled += twice;
+    }
+    load.stop().await;
+    println!(
+        "kill -9 of the node homing a typed-in session, under that load: {} members lost their connection (on the node, or moved off it), {} back; the last back after {:.1} s (median {:.1} s); of {typed} tokens typed by 4 real participants in 2 sessions: {lost} lost, {doubled} doubled",
+        recovery.dropped,
+        recovery.back,
+        recovery.last_back_ms as f64 / 1000.0,
+        recovery.median_back_ms as f64 / 1000.0,
+    );
+    json.add("kill_members_dropped", recovery.dropped);
+    json.add("kill_members_back", recovery.back);
+    json.add("kill_last_back_ms", recovery.last_back_ms);
+    json.add("kill_median_back_ms", recovery.median_back_ms);
+    json.add("kill_tokens_typed", typed);
+    json.add("kill_tokens_lost", lost);
+    json.add("kill_tokens_doubled", doubled);
 }
 
 struct Figures {

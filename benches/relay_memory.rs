@@ -42,20 +42,6 @@ fn address(i: usize) -> IpAddr {
     IpAddr::from([127, 0, 1, (i / 100) as u8])
 }
 
-/// Waits until RSS stops changing (the relay has finished reacting), at most `limit`.
-async fn settled_rss(pid: u32, limit: Duration) -> u64 {
-    let start = std::time::Instant::now();
-    let mut last = rss_bytes(pid);
-    loop {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let now = rss_bytes(pid);
-        if now == last || start.elapsed() > limit {
-            return now;
-        }
-        last = now;
-    }
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let full = std::env::args().any(|a| a == "--bench");

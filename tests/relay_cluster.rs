@@ -8,234 +8,26 @@ mod cluster;
 mod common;
 #[path = "common/process.rs"]
 mod process;
+#[path = "common/relay_process.rs"]
+mod relay_process;
+#[path = "common/typists.rs"]
+mod typists;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cluster::{Haproxy, Node, RedisServer};
 use common::{start_host, via};
-use cotype::client::driver::{Driver, DriverEvent, apply};
-use cotype::client::session::Session;
-use cotype::link::Link;
-use cotype::text::Operation;
+use cotype::client::driver::Driver;
 use tokio::time::Instant;
+use typists::{Crowd, assert_on_disk_once, project};
 
-const PATH: &str = "shared.txt";
-
-type Reconnect = std::pin::Pin<Box<dyn std::future::Future<Output = (Driver, DriverEvent)> + Send>>;
-
-/// One participant typing unique tokens, reconnecting by itself as the UI does.
-struct Typist {
-    index: usize,
-    driver: Option<Driver>,
-    reconnect: Option<Reconnect>,
-    session: Session,
-    typed: Arc<Mutex<Vec<String>>>,
-    synced: Arc<Mutex<bool>>,
-    reconnects: Arc<Mutex<Vec<String>>>,
-}
-
-impl Typist {
-    /// The next driver event; safe to drop at any await point and call again.
-    async fn next(&mut self) -> DriverEvent {
-        if self.reconnect.is_none()
-            && let Some(mut driver) = self.driver.take_if(|driver| !driver.is_connected())
-        {
-            self.reconnect = Some(Box::pin(async move {
-                let event = driver.next().await;
-                (driver, event)
-            }));
-        }
-        if let Some(reconnect) = &mut self.reconnect {
-            let (driver, event) = reconnect.await;
-            self.reconnect = None;
-            self.driver = Some(driver);
-            return event;
-        }
-        match &mut self.driver {
-            Some(driver) => driver.next().await,
-            None => std::future::pending().await,
-        }
-    }
-
-    fn type_token(&mut self) {
-        let Some(document) = self.session.documents.get(PATH) else {
-            return;
-        };
-        let len = document.rope.len_chars();
-        let mut typed = self.typed.lock().unwrap();
-        let token = format!(" t{}x{} ", self.index, typed.len());
-        let op = Operation::insert(len, len, &token).expect("an insert");
-        self.session.local_edit(PATH, op).expect("a local edit");
-        typed.push(token.trim().to_string());
-    }
-
-    async fn run(
-        mut self,
-        mut typing: tokio::sync::watch::Receiver<bool>,
-        mut stop: tokio::sync::watch::Receiver<bool>,
-    ) -> Result<(), String> {
-        let mut next_key = Instant::now() + Duration::from_millis(50);
-        loop {
-            let type_now = *typing.borrow();
-            tokio::select! {
-                _ = tokio::time::sleep_until(next_key), if type_now => {
-                    self.type_token();
-                    next_key = Instant::now() + Duration::from_millis(120 + 40 * self.index as u64);
-                }
-                event = self.next() => {
-                    match &event {
-                        DriverEvent::Disconnected { reason } => self.reconnects.lock().unwrap().push(reason.clone()),
-                        DriverEvent::Relay(cotype::protocol::control::FromRelay::Move { .. }) => {
-                            self.reconnects.lock().unwrap().push("move".into());
-                        }
-                        _ => {}
-                    }
-                    if let Some(fatal) = apply(&mut self.session, event) {
-                        return Err(format!("typist {} lost the session: {fatal}", self.index));
-                    }
-                    while self.session.next_event().is_some() {}
-                }
-                _ = typing.changed() => {}
-                _ = stop.changed() => return Ok(()),
-            }
-            if let Some(driver) = &mut self.driver {
-                driver.flush(&mut self.session).await;
-            }
-            *self.synced.lock().unwrap() = self.session.is_synced(PATH);
-        }
-    }
-}
-
-async fn join_and_open(link: &Link, name: &str) -> (Driver, Session) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let attempt = async {
-            let (mut driver, mut session) =
-                Driver::join(link, name).await.map_err(|e| e.to_string())?;
-            cotype::client::headless::open(&mut driver, &mut session, PATH)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok::<_, String>((driver, session))
-        };
-        match tokio::time::timeout(Duration::from_secs(20), attempt).await {
-            Ok(Ok(joined)) => return joined,
-            Ok(Err(e)) if Instant::now() > deadline => panic!("{name} cannot join: {e}"),
-            _ if Instant::now() > deadline => panic!("{name} cannot join: timed out"),
-            _ => tokio::time::sleep(Duration::from_millis(300)).await,
-        }
-    }
-}
-
-/// Typists started on the given links, and what they typed.
-struct Crowd {
-    typing: tokio::sync::watch::Sender<bool>,
-    stop: tokio::sync::watch::Sender<bool>,
-    typed: Vec<Arc<Mutex<Vec<String>>>>,
-    synced: Vec<Arc<Mutex<bool>>>,
-    reconnects: Vec<Arc<Mutex<Vec<String>>>>,
-    tasks: Vec<tokio::task::JoinHandle<Result<(), String>>>,
-}
-
-impl Crowd {
-    async fn start(links: &[Link]) -> Crowd {
-        let (typing, typing_rx) = tokio::sync::watch::channel(true);
-        let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let mut crowd = Crowd {
-            typing,
-            stop,
-            typed: Vec::new(),
-            synced: Vec::new(),
-            reconnects: Vec::new(),
-            tasks: Vec::new(),
-        };
-        for (index, link) in links.iter().enumerate() {
-            let (driver, session) = join_and_open(link, &format!("typist{index}")).await;
-            let typist = Typist {
-                index,
-                driver: Some(driver),
-                reconnect: None,
-                session,
-                typed: Arc::new(Mutex::new(Vec::new())),
-                synced: Arc::new(Mutex::new(false)),
-                reconnects: Arc::new(Mutex::new(Vec::new())),
-            };
-            crowd.typed.push(typist.typed.clone());
-            crowd.synced.push(typist.synced.clone());
-            crowd.reconnects.push(typist.reconnects.clone());
-            crowd
-                .tasks
-                .push(tokio::spawn(typist.run(typing_rx.clone(), stop_rx.clone())));
-        }
-        crowd
-    }
-
-    fn check_running(&mut self) {
-        for task in &self.tasks {
-            assert!(!task.is_finished(), "a typist stopped early");
-        }
-    }
-
-    /// Stops typing, waits until every typist has its edits acknowledged, and returns
-    /// every token typed.
-    async fn settle(&mut self) -> Vec<String> {
-        self.typing.send_replace(false);
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            for task in &self.tasks {
-                if task.is_finished() {
-                    let task = self.tasks.iter_mut().find(|t| t.is_finished()).unwrap();
-                    panic!("a typist ended: {:?}", task.await);
-                }
-            }
-            if self.synced.iter().all(|s| *s.lock().unwrap()) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "typists did not get their edits acknowledged"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        self.stop.send_replace(true);
-        self.typed
-            .iter()
-            .flat_map(|t| t.lock().unwrap().clone())
-            .collect()
-    }
-}
-
-/// A fresh participant saves the document; the host's file must then hold every token
-/// exactly once.
-async fn assert_on_disk_once(link: &Link, dir: &std::path::Path, tokens: &[String]) {
-    assert!(tokens.len() > 20, "too little was typed: {}", tokens.len());
-    let (mut driver, mut session) = join_and_open(link, "checker").await;
-    session.save(PATH);
-    cotype::client::headless::run_until(
-        &mut driver,
-        &mut session,
-        Duration::from_secs(30),
-        |_, event| {
-            Ok(matches!(
-                event,
-                Some(cotype::client::session::SessionEvent::Saved { by: None, .. })
-            ))
-        },
-    )
-    .await
-    .expect("the checker saves");
-    let text = std::fs::read_to_string(dir.join(PATH)).unwrap();
-    let words: Vec<&str> = text.split_whitespace().collect();
-    for token in tokens {
-        let count = words.iter().filter(|w| **w == token).count();
-        assert_eq!(count, 1, "token {token} is on disk {count} times");
-    }
-}
-
-fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join(PATH), "start\n").unwrap();
-    dir
+/// Nodes `{prefix}1` to `{prefix}3` on `redis`, and HAProxy in front of them.
+fn three_nodes_behind_haproxy(redis: &RedisServer, prefix: &str) -> (Vec<Node>, Haproxy) {
+    let nodes: Vec<Node> = (1..=3)
+        .map(|i| Node::start(&format!("{prefix}{i}"), redis))
+        .collect();
+    let balancer = Haproxy::start(&nodes.iter().collect::<Vec<_>>());
+    (nodes, balancer)
 }
 
 /// Host on node A, participants on nodes B and C: frames cross through Redis, edits
@@ -305,77 +97,79 @@ async fn members_on_three_nodes_converge() {
     );
 }
 
-/// Through HAProxy (round-robin, no stickiness): the node holding the host is killed with
-/// -9, then another node drains on SIGTERM (/healthz 503, members told to move). Every
-/// member comes back and nothing typed is lost or doubled.
+/// Through HAProxy (round-robin, no stickiness), mid-typing: the node holding the host
+/// is killed with -9 (and started again), then the node holding the most participants
+/// (of a session now homed elsewhere). Every member comes back and nothing typed is lost
+/// or doubled. (Drains: `rolling_restart_of_every_node`.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn kill_nine_and_drain_through_the_balancer() {
+async fn kill_nine_the_home_then_a_members_node() {
     let redis = RedisServer::start();
-    let mut nodes = vec![
-        Node::start("n1", &redis),
-        Node::start("n2", &redis),
-        Node::start("n3", &redis),
-    ];
-    let balancer = Haproxy::start(&nodes.iter().collect::<Vec<_>>());
+    let (mut nodes, balancer) = three_nodes_behind_haproxy(&redis, "n");
     let dir = project();
     let link = start_host(dir.path(), balancer.address(), "host", &[]).await;
-    let links = vec![link.clone(); 4];
-    let mut crowd = Crowd::start(&links).await;
+    let mut crowd = Crowd::start(&vec![link.clone(); 4]).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let with_connections = nodes
         .iter()
         .filter(|n| n.metric("cotype_relay_connections_open") > 0.0)
         .count();
     assert!(with_connections >= 2, "the balancer used one node only");
-
-    // The home dies.
-    let home = nodes
-        .iter()
-        .position(|n| n.metric("cotype_cluster_homes") == 1.0)
-        .expect("a node homes the session");
-    let killed_at = Instant::now();
-    nodes[home].kill_nine();
-    let taken_over = |nodes: &[Node]| {
+    let homed = |nodes: &[Node]| {
         nodes
             .iter()
-            .enumerate()
-            .any(|(i, n)| i != home && n.metric("cotype_cluster_homes") == 1.0)
+            .position(|n| n.process.is_some() && n.metric("cotype_cluster_homes") == 1.0)
     };
-    while !taken_over(&nodes) {
+
+    // The home dies.
+    let home = homed(&nodes).expect("a node homes the session");
+    let killed_at = Instant::now();
+    nodes[home].kill_nine();
+    let new_home = loop {
+        if let Some(new_home) = homed(&nodes) {
+            break new_home;
+        }
         assert!(
             killed_at.elapsed() < Duration::from_secs(20),
             "no node took the session over"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
     eprintln!("home taken over {:?} after kill -9", killed_at.elapsed());
+    nodes[home].restart();
     tokio::time::sleep(Duration::from_secs(4)).await;
     crowd.check_running();
 
-    // Another node drains.
-    let draining = (0..3).find(|i| *i != home).unwrap();
-    nodes[draining].running().signal(15);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while nodes[draining].http("/healthz").0 != 503 {
-        assert!(Instant::now() < deadline, "/healthz did not turn 503");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let exited = nodes[draining]
-        .running()
-        .wait_exit(Duration::from_secs(15))
-        .expect("the drained node exits");
-    assert!(exited.success(), "drain exit: {exited:?}");
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Then the node where the most participants are (members of a session homed elsewhere).
+    let (busiest, members) = (0..nodes.len())
+        .filter(|i| *i != new_home)
+        .map(|i| (i, nodes[i].metric("cotype_cluster_members")))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    assert!(members >= 1.0, "no participant away from the home");
+    eprintln!(
+        "killing {} with {members} participants",
+        nodes[busiest].name
+    );
+    let reconnects = |crowd: &Crowd| -> Vec<usize> {
+        crowd
+            .reconnects
+            .iter()
+            .map(|r| r.lock().unwrap().len())
+            .collect()
+    };
+    let before = reconnects(&crowd);
+    nodes[busiest].kill_nine();
+    tokio::time::sleep(Duration::from_secs(6)).await;
     crowd.check_running();
     let tokens = crowd.settle().await;
-    let moved: usize = crowd
-        .reconnects
+    let dropped = reconnects(&crowd)
         .iter()
-        .map(|r| r.lock().unwrap().len())
-        .sum();
+        .zip(&before)
+        .filter(|(after, before)| after > before)
+        .count();
     assert!(
-        moved > 0,
-        "nobody had to reconnect: the test proved nothing"
+        dropped as f64 >= members,
+        "{dropped} typists reconnected after the second kill, {members} were on that node"
     );
     assert_on_disk_once(&link, dir.path(), &tokens).await;
 }
@@ -428,4 +222,214 @@ async fn redis_restart_mid_session() {
         b.metric("cotype_cluster_members") >= 1.0
             || b.metric("cotype_cluster_moves_sent_total") >= 1.0
     );
+}
+
+/// A rolling restart through HAProxy while four participants type: each of the three
+/// nodes in turn drains on SIGTERM (/healthz 503, members told to move), exits, starts
+/// again and turns healthy before the next. Every typist was told to move at least once,
+/// none gave up, and every token typed is on the host's disk exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rolling_restart_of_every_node() {
+    let redis = RedisServer::start();
+    let (mut nodes, balancer) = three_nodes_behind_haproxy(&redis, "r");
+    let dir = project();
+    let link = start_host(dir.path(), balancer.address(), "host", &[]).await;
+    let mut crowd = Crowd::start(&vec![link.clone(); 4]).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for node in &mut nodes {
+        let typed_before: usize = crowd.typed.iter().map(|t| t.lock().unwrap().len()).sum();
+        node.running().signal(15);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while node.http("/healthz").0 != 503 {
+            assert!(
+                Instant::now() < deadline,
+                "{}: /healthz did not turn 503",
+                node.name
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let exited = node
+            .running()
+            .wait_exit(Duration::from_secs(15))
+            .unwrap_or_else(|| panic!("{} did not exit after draining", node.name));
+        assert!(exited.success(), "{} drain exit: {exited:?}", node.name);
+        node.restart();
+        // HAProxy marks it up again after two good checks (300 ms apart).
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        crowd.check_running();
+        let typed_after: usize = crowd.typed.iter().map(|t| t.lock().unwrap().len()).sum();
+        assert!(
+            typed_after > typed_before,
+            "typing stopped while {} restarted",
+            node.name
+        );
+    }
+    let homes: f64 = nodes.iter().map(|n| n.metric("cotype_cluster_homes")).sum();
+    assert_eq!(homes, 1.0, "the session is homed on exactly one node");
+    let tokens = crowd.settle().await;
+    for (index, reasons) in crowd.reconnects.iter().enumerate() {
+        let reasons = reasons.lock().unwrap();
+        assert!(
+            reasons.iter().any(|r| r == "move"),
+            "typist {index} was never told to move: {reasons:?}"
+        );
+    }
+    assert_on_disk_once(&link, dir.path(), &tokens).await;
+}
+
+/// The leak test through a cluster: the host on node A, two participants on B and C read
+/// files whose names and contents carry markers. No marker, name or secret is in any
+/// frame any of the three nodes sent or received (each node's tap), nor in anything
+/// Redis ran (`redis-cli MONITOR`), though the files did cross Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nothing_readable_crosses_the_cluster() {
+    use common::{contains, start_relay, write_tree};
+    use cotype::client::Participant;
+    let markers: [&str; 5] = [
+        "MARKER-FILENAME-7f3a",
+        "MARKER-CONTENT-91c2",
+        "MARKER-HOSTNAME-4be0",
+        "MARKER-GUESTNAME-d85e",
+        "MARKER-DIRNAME-0a9b",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "MARKER-FILENAME-7f3a.rs",
+                b"let x = \"MARKER-CONTENT-91c2\";\n",
+            ),
+            ("MARKER-DIRNAME-0a9b/lib.rs", b"// MARKER-CONTENT-91c2\n"),
+        ],
+    );
+    let redis = RedisServer::start();
+    let monitor = redis.monitor();
+    let mut nodes = Vec::new();
+    for name in ["la", "lb", "lc"] {
+        let node = start_relay(cotype::relay::RelayConfig::default()).await;
+        node.relay
+            .join_cluster(cotype::relay::cluster::ClusterConfig {
+                redis_url: redis.url(),
+                node_name: name.into(),
+            })
+            .await
+            .expect("the node joins the cluster");
+        nodes.push(node);
+    }
+    let link = start_host(dir.path(), nodes[0].address, "MARKER-HOSTNAME-4be0", &[]).await;
+    let mut guest = Participant::join(&via(&link, nodes[1].address), "MARKER-GUESTNAME-d85e")
+        .await
+        .unwrap();
+    let mut other = Participant::join(&via(&link, nodes[2].address), "second")
+        .await
+        .unwrap();
+    assert!(guest.members().any(|m| m.name == "MARKER-HOSTNAME-4be0"));
+    assert_eq!(guest.list_files().await.unwrap().len(), 2);
+    let mut contents = Vec::new();
+    guest
+        .read_file("MARKER-FILENAME-7f3a.rs", &mut contents)
+        .await
+        .unwrap();
+    assert!(
+        contains(&contents, b"MARKER-CONTENT-91c2"),
+        "the file crossed"
+    );
+    other.list_files().await.unwrap();
+
+    let seen = monitor.stop();
+    assert!(seen.contains("PUBLISH"), "nothing crossed Redis");
+    let secret_text = link.to_url();
+    let secret_text = secret_text.split('#').nth(1).unwrap().to_string();
+    let secret_hex: String = link.secret.0.iter().map(|b| format!("{b:02x}")).collect();
+    let secret_escaped: String = link.secret.0[..10]
+        .iter()
+        .map(|b| format!("\\x{b:02x}"))
+        .collect();
+    for marker in markers {
+        assert!(!seen.contains(marker), "Redis saw {marker}");
+    }
+    for secret in [&secret_text, &secret_hex, &secret_escaped] {
+        assert!(!seen.contains(secret), "Redis saw the link's secret");
+    }
+    for node in &nodes {
+        let tapped = node.tapped.lock().unwrap().clone();
+        assert!(tapped.len() > 5, "the tap saw the traffic");
+        for (direction, frame) in &tapped {
+            for marker in markers {
+                assert!(
+                    !contains(frame, marker.as_bytes()),
+                    "{marker} crossed a node in the clear ({direction:?})"
+                );
+            }
+            assert!(
+                !contains(frame, &link.secret.0),
+                "the raw secret crossed a node"
+            );
+            assert!(
+                !contains(frame, secret_text.as_bytes()),
+                "the link's secret crossed a node"
+            );
+        }
+    }
+}
+
+/// The home's admission limits hold for joiners on every node: with `--max-pending 2`, two
+/// joiners on node B wait for the host on A, and a third joiner, on B or on A, is turned
+/// away with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_waiting_room_refuses_joiners_on_any_node() {
+    use cotype::crypto::{SessionKeys, admission_verifier};
+    use cotype::link::{Secret, SessionId};
+    use cotype::protocol::control::{ErrorCode, FromRelay, ToRelay};
+    use futures_util::StreamExt;
+    use relay_process::{next_control, send_control, ws_from};
+
+    let redis = RedisServer::start();
+    let a = Node::start_with("wa", &redis, &["--max-pending", "2"]);
+    let b = Node::start_with("wb", &redis, &["--max-pending", "2"]);
+    let session = SessionId::random();
+    let keys = SessionKeys::derive(&Secret::random(), &session);
+    let local = "127.0.0.1".parse().unwrap();
+    let (mut host_tx, mut host_rx) = ws_from(local, a.address()).await.unwrap().split();
+    send_control(
+        &mut host_tx,
+        &ToRelay::Create {
+            session: session.0,
+            verifier: keys.admission_verifier(),
+            resume_verifier: admission_verifier(&[9; 32]),
+        },
+    )
+    .await;
+    assert!(matches!(
+        next_control(&mut host_rx).await,
+        Some(FromRelay::Welcome { .. })
+    ));
+    let join = ToRelay::Join {
+        session: session.0,
+        token: keys.admission_token(),
+    };
+    let mut waiting = Vec::new();
+    for _ in 0..2 {
+        let (mut tx, mut rx) = ws_from(local, b.address()).await.unwrap().split();
+        send_control(&mut tx, &join).await;
+        let welcome = next_control(&mut rx).await;
+        assert!(
+            matches!(welcome, Some(FromRelay::Welcome { .. })),
+            "{welcome:?}"
+        );
+        waiting.push((tx, rx));
+    }
+    for node in [&b, &a] {
+        let (mut tx, mut rx) = ws_from(local, node.address()).await.unwrap().split();
+        send_control(&mut tx, &join).await;
+        match next_control(&mut rx).await {
+            Some(FromRelay::Error {
+                code: ErrorCode::SessionFull,
+                message,
+                ..
+            }) => assert!(message.contains("waiting to join"), "{message}"),
+            other => panic!("a third joiner on {} got {other:?}", node.name),
+        }
+    }
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, watch};
 
 use super::limits::{self, OutQueue};
-use super::session::{ConnectedMember, Outgoing, Refusal, SessionKey};
+use super::session::{ConnectedMember, Outgoing, Refusal, RoutedSession, SessionKey};
 use super::{Rated, Relay, RelayState, close_with, lock, send_control, short};
 use crate::protocol::control::{self, ErrorCode, FromRelay, ToRelay};
 use crate::protocol::header::{Header, Route};
@@ -47,34 +47,60 @@ pub(super) struct Outbound {
     pub(super) kicked: watch::Receiver<Option<String>>,
 }
 
+impl RelayState {
+    /// A new member's queue (within this relay's limits) and kick signal, and their other
+    /// ends for whoever writes to the member: a connection's writer, or a cluster node's
+    /// forwarder for a member on another node.
+    pub(super) fn outbound(&self) -> (OutQueue, Arc<watch::Sender<Option<String>>>, Outbound) {
+        let config = &self.config;
+        let (queue, frames, release) = OutQueue::new(
+            config.queue_frames,
+            config.queue_bytes,
+            self.queued.clone(),
+            config.total_queue_bytes,
+        );
+        let (kick, kicked) = watch::channel(None::<String>);
+        let outbound = Outbound {
+            frames,
+            release,
+            kicked,
+        };
+        (queue, Arc::new(kick), outbound)
+    }
+
+    /// Why a newcomer cannot wait in `session` for the host to admit it, if so: the
+    /// session is full, or too many wait already (counted).
+    pub(super) fn refuse_newcomer(&self, session: &RoutedSession) -> Option<Refusal> {
+        if session.admitted_count() >= self.config.max_participants {
+            return Some(Refusal::new(ErrorCode::SessionFull, "the session is full"));
+        }
+        if session.pending_count() >= self.config.max_pending {
+            self.metrics.pending_full();
+            return Some(Refusal::new(
+                ErrorCode::SessionFull,
+                "too many people are waiting to join this session; try again in a minute",
+            ));
+        }
+        None
+    }
+}
+
 impl Connection {
     /// A new connection to `relay` from `address`, not yet in a session.
     pub(super) fn open(relay: &Relay, address: SocketAddr) -> (Connection, Outbound) {
         let state = &relay.state;
-        let config = &state.config;
-        let (queue, frames, release) = OutQueue::new(
-            config.queue_frames,
-            config.queue_bytes,
-            state.queued.clone(),
-            config.total_queue_bytes,
-        );
-        let (kick, kicked) = watch::channel(None::<String>);
+        let (queue, kick, outbound) = state.outbound();
         let connection = Connection {
             relay: relay.clone(),
             id: state.next_connection.fetch_add(1, Ordering::Relaxed),
             address,
             queue,
-            kick: Arc::new(kick),
+            kick,
             membership: None,
             ssh_gateway: None,
             frames_in: 0,
             frames_out_refused: 0,
             opened: Instant::now(),
-        };
-        let outbound = Outbound {
-            frames,
-            release,
-            kicked,
         };
         (connection, outbound)
     }

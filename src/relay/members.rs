@@ -125,8 +125,6 @@ impl Connection {
         if !self.within_rate(Rated::Join) {
             return false;
         }
-        let max_participants = self.state().config.max_participants;
-        let max_pending = self.state().config.max_pending;
         let max_frame = self.state().config.max_frame as u32;
         let mut sessions = lock(&self.state().sessions);
         let Some(session) = sessions.get_mut(&key) else {
@@ -144,17 +142,9 @@ impl Connection {
                 "the link's secret does not match this session: copy the whole link, or ask the host for the current one",
             );
         }
-        if session.admitted_count() >= max_participants {
+        if let Some(refusal) = self.state().refuse_newcomer(session) {
             drop(sessions);
-            return self.refuse_fatally(ErrorCode::SessionFull, "the session is full");
-        }
-        if session.pending_count() >= max_pending {
-            drop(sessions);
-            self.state().metrics.pending_full();
-            return self.refuse_fatally(
-                ErrorCode::SessionFull,
-                "too many people are waiting to join this session; try again in a minute",
-            );
+            return self.refuse_fatally(refusal.code, &refusal.message);
         }
         let participant = session.add_participant(self.member(false));
         let epoch = session.epoch;

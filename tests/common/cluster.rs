@@ -50,6 +50,11 @@ impl RedisServer {
         redis
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
@@ -115,16 +120,24 @@ pub struct Node {
     pub port: u16,
     pub metrics_port: u16,
     redis_url: String,
+    /// More `cotype relay` arguments (limits), the same at every restart.
+    extra: Vec<String>,
     pub process: Option<process::Running>,
 }
 
 impl Node {
     pub fn start(name: &str, redis: &RedisServer) -> Node {
+        Node::start_with(name, redis, &[])
+    }
+
+    /// A node started with more `cotype relay` arguments.
+    pub fn start_with(name: &str, redis: &RedisServer, extra: &[&str]) -> Node {
         let mut node = Node {
             name: name.to_string(),
             port: free_port(),
             metrics_port: free_port(),
             redis_url: redis.url(),
+            extra: extra.iter().map(|a| a.to_string()).collect(),
             process: None,
         };
         node.restart();
@@ -143,7 +156,8 @@ impl Node {
             .args(["--listen", &self.address().to_string()])
             .args(["--metrics", &format!("127.0.0.1:{}", self.metrics_port)])
             .args(["--redis", &self.redis_url, "--node-name", &self.name])
-            .args(["--drain-timeout", "10"]);
+            .args(["--drain-timeout", "10"])
+            .args(&self.extra);
         let mut running = process::Running::spawn(command);
         running.stderr_line_with("listening on");
         self.process = Some(running);
@@ -210,10 +224,16 @@ pub struct Haproxy {
 
 impl Haproxy {
     pub fn start(nodes: &[&Node]) -> Haproxy {
+        Haproxy::start_with_maxconn(nodes, 2000)
+    }
+
+    /// One that takes up to `maxconn` client connections. Each costs it two sockets, and
+    /// it refuses to start when twice `maxconn` is over the open-file limit.
+    pub fn start_with_maxconn(nodes: &[&Node], maxconn: usize) -> Haproxy {
         require("haproxy");
         let port = free_port();
         let mut config = format!(
-            "global\n    maxconn 2000\ndefaults\n    mode tcp\n    timeout connect 2s\n    timeout client 75s\n    timeout server 75s\n\
+            "global\n    maxconn {maxconn}\ndefaults\n    mode tcp\n    timeout connect 2s\n    timeout client 75s\n    timeout server 75s\n\
              frontend cotype\n    bind 127.0.0.1:{port}\n    default_backend relays\n\
              backend relays\n    balance roundrobin\n    option httpchk\n    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host cotype\n    http-check expect status 200\n    default-server inter 300ms fall 1 rise 2\n"
         );
@@ -225,17 +245,23 @@ impl Haproxy {
         }
         let mut file = tempfile::NamedTempFile::new().expect("a temp file");
         file.write_all(config.as_bytes()).unwrap();
-        let child = Command::new("haproxy")
+        let log = tempfile::NamedTempFile::new().expect("a temp file");
+        let mut child = Command::new("haproxy")
             .arg("-f")
             .arg(file.path())
             .arg("-db")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log.reopen().expect("the temp file reopens"))
             .spawn()
             .expect("haproxy starts");
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "haproxy did not listen");
+            let exited = child.try_wait().ok().flatten().is_some();
+            assert!(
+                Instant::now() < deadline && !exited,
+                "haproxy did not listen: {}",
+                std::fs::read_to_string(log.path()).unwrap_or_default()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         // Let the first health checks mark the nodes up.

@@ -88,6 +88,39 @@ pub fn rss_bytes(pid: u32) -> u64 {
     status_field(pid, "VmRSS:")
 }
 
+/// Waits until a process's RSS stops changing (it has finished reacting), at most
+/// `limit`; returns it.
+pub async fn settled_rss(pid: u32, limit: Duration) -> u64 {
+    let start = std::time::Instant::now();
+    let mut last = rss_bytes(pid);
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = rss_bytes(pid);
+        if now == last || start.elapsed() > limit {
+            return now;
+        }
+        last = now;
+    }
+}
+
+/// CPU time a process has used so far (user and system), in seconds.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): state is the first, utime
+    // the 12th, stime the 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<f64>().ok()))
+        .sum();
+    // SAFETY: sysconf reads a constant.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks / per_second
+}
+
 /// Peak resident set size of a process in bytes (VmHWM in /proc/PID/status).
 pub fn peak_rss_bytes(pid: u32) -> u64 {
     status_field(pid, "VmHWM:")

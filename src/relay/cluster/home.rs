@@ -7,16 +7,13 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use tokio::sync::{mpsc, watch};
-
 use super::wire::JoinResult;
 use super::wire::{self, NodeMessage};
 use super::{Cluster, RemoteSession, move_member, store};
 use crate::protocol::ParticipantId;
 use crate::protocol::control::{self, ErrorCode, FromRelay, ToRelay};
 use crate::protocol::header::Header;
-use crate::relay::connection::route_data;
-use crate::relay::limits::{self, OutQueue};
+use crate::relay::connection::{Outbound, route_data};
 use crate::relay::session::{ConnectedMember, Outgoing, SessionKey};
 use crate::relay::{RelayState, close_with, lock, send_control, short};
 
@@ -198,7 +195,6 @@ fn admit_from_elsewhere(
             reason: "the session's relay node is restarting; try again".into(),
         };
     }
-    let config = &state.config;
     let mut sessions = lock(&state.sessions);
     let Some(routed) = sessions.get_mut(session) else {
         return JoinResult::Retry {
@@ -212,30 +208,16 @@ fn admit_from_elsewhere(
             message: "the link's secret does not match this session: copy the whole link, or ask the host for the current one".into(),
         };
     }
-    if routed.admitted_count() >= config.max_participants {
+    if let Some(refusal) = state.refuse_newcomer(routed) {
         return JoinResult::Refused {
-            code: ErrorCode::SessionFull,
-            message: "the session is full".into(),
+            code: refusal.code,
+            message: refusal.message,
         };
     }
-    if routed.pending_count() >= config.max_pending {
-        state.metrics.pending_full();
-        return JoinResult::Refused {
-            code: ErrorCode::SessionFull,
-            message: "too many people are waiting to join this session; try again in a minute"
-                .into(),
-        };
-    }
-    let (queue, frames, release) = OutQueue::new(
-        config.queue_frames,
-        config.queue_bytes,
-        state.queued.clone(),
-        config.total_queue_bytes,
-    );
-    let (kick, kicked) = watch::channel(None::<String>);
+    let (queue, kick, outbound) = state.outbound();
     let member = ConnectedMember {
         queue,
-        kick: Arc::new(kick),
+        kick,
         admitted: false,
         address,
         joined: Instant::now(),
@@ -258,9 +240,7 @@ fn admit_from_elsewhere(
         node.clone(),
         *session,
         id,
-        frames,
-        release,
-        kicked,
+        outbound,
     ));
     tracing::info!(session = %short(session), participant = id, node = %node, "participant joined on another node (awaiting admission)");
     JoinResult::Welcome { id, epoch }
@@ -273,10 +253,13 @@ async fn forward(
     node: Arc<str>,
     session: SessionKey,
     id: ParticipantId,
-    mut frames: mpsc::Receiver<Outgoing>,
-    release: limits::Release,
-    mut kicked: watch::Receiver<Option<String>>,
+    outbound: Outbound,
 ) {
+    let Outbound {
+        mut frames,
+        release,
+        mut kicked,
+    } = outbound;
     let deliver = |frame: bytes::Bytes| {
         release.written(frame.len());
         if let Some(state) = state.upgrade()
