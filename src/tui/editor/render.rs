@@ -82,6 +82,9 @@ impl Widget for EditorWidget<'_> {
                     .unwrap_or_default(),
             },
             brackets: self.bracket_pair(&view),
+            selection_style: self.theme.get("ui.selection"),
+            match_style: self.theme.get("ui.text.match"),
+            bracket_style: self.theme.get("ui.cursor.match"),
         };
         for line in view.first..view.last {
             self.draw_line_number(&view, line, buf);
@@ -200,6 +203,10 @@ struct Layers<'a> {
     search: Vec<Range<usize>>,
     /// The bracket at the cursor and the one matching it.
     brackets: Option<(usize, usize)>,
+    /// The theme's styles for them, looked up once per frame rather than per character.
+    selection_style: Style,
+    match_style: Style,
+    bracket_style: Style,
 }
 
 impl EditorWidget<'_> {
@@ -270,11 +277,11 @@ impl EditorWidget<'_> {
             style = style.patch(*capture_style);
         }
         if layers.brackets.is_some_and(|(a, b)| a == at || b == at) {
-            style = style.patch(theme.get("ui.cursor.match"));
+            style = style.patch(layers.bracket_style);
         }
         let in_match = layers.search.iter().any(|r| r.contains(&at));
         if in_match {
-            style = style.patch(theme.get("ui.text.match"));
+            style = style.patch(layers.match_style);
         }
         // The last one listed is drawn on top, as before.
         let remote_selection = self
@@ -288,7 +295,7 @@ impl EditorWidget<'_> {
                 .extra_cursors()
                 .iter()
                 .any(|cursor| cursor.range().contains(&at));
-        let selection_style = theme.get("ui.selection");
+        let selection_style = layers.selection_style;
         style = match (own_selection, remote_selection) {
             (true, Some(remote)) => style
                 .patch(selection_style)
