@@ -216,9 +216,15 @@ impl HostSession {
         reply
             .send(false, Response::DocumentLength { bytes })
             .await?;
-        reply
-            .send(false, piece(head_revision, head.clone()))
-            .await?;
+        // A file that fits in its first piece goes out whole in one answer once opened
+        // below (cheap at that size): no moment where the person sees the text but
+        // their keys are refused because the last piece has not come yet.
+        let fits = head.len() as u64 == bytes;
+        if !fits {
+            reply
+                .send(false, piece(head_revision, head.clone()))
+                .await?;
+        }
         let first = !self.documents.is_open(&path);
         let (revision, rope) = match self.documents.open(&path) {
             Ok(opened) => opened,
@@ -232,10 +238,14 @@ impl HostSession {
         }
         let rest = rope.byte_to_char(head.len());
         let whole = rest == rope.len_chars();
-        if whole {
-            // Whole for the person before the language servers hear of it: starting one
-            // takes long enough to lose what they type into a copy still loading.
-            reply.send(true, piece(revision, String::new())).await?;
+        // Whole for the person before the language servers hear of it: starting one
+        // takes long enough to lose what they type into a copy still loading.
+        match (fits, whole) {
+            (true, true) => reply.send(true, piece(revision, head)).await?,
+            // It grew since its first piece was read: that piece, then the rest below.
+            (true, false) => reply.send(false, piece(head_revision, head)).await?,
+            (false, true) => reply.send(true, piece(revision, String::new())).await?,
+            (false, false) => {}
         }
         // The language servers follow the document from this revision on (before this
         // handler returns, so before any edit is sequenced): edits others make while the
