@@ -263,10 +263,7 @@ fn hover_peek_and_definition_with_rust_analyzer_in_a_real_terminal() {
         "the typed word was replaced, not appended to:\n{accepted}"
     );
 
-    tmux.keys("ada", &["C-q"]);
-    tmux.wait("ada", "the shell after quitting", |s| {
-        s.contains("ada-exited-0")
-    });
+    tmux.quit("ada", "ada-exited-0");
     drop(host);
     drop(host_stdout);
 }
@@ -484,9 +481,6 @@ fn whole_file_and_inactive_code_diagnostics_are_marked_once_and_dimmed() {
     });
     tmux.keys("ada", &["Escape"]);
     tmux.wait("ada", "the list closed", |s| !s.contains("Diagnostics:"));
-    tmux.keys("ada", &["C-q"]);
-    tmux.wait("ada", "the shell after quitting", |s| {
-        s.contains("ada-exited-0")
-    });
+    tmux.quit("ada", "ada-exited-0");
     drop(host);
 }

@@ -96,9 +96,31 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+
+    /// Quits the editor in `target` with ctrl-q and waits for the shell's `exited` line.
+    /// Quitting while the host has not confirmed an edit yet only warns (a second ctrl-q
+    /// leaves): on a busy machine the last edit may still be on its way, so ctrl-q is
+    /// pressed again if the editor is still there after a few seconds.
+    pub fn quit(&self, target: &str, exited: &str) {
+        let start = Instant::now();
+        loop {
+            self.keys(target, &["C-q"]);
+            let pressed = Instant::now();
+            while pressed.elapsed() < Duration::from_secs(3) {
+                if self.screen(target).contains(exited) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "{target}'s editor never quit; it shows:\n{}",
+                self.screen(target)
+            );
+        }
+    }
 }
 
-/// The editor part of each screen row: the people panel on the right is cut off.
 /// Whether the file picker (or any picker) has `label` chosen: its row starts with the
 /// picker's marker. Waiting for the label alone can be satisfied by another part of the
 /// screen (the people panel names the file each person is in) before the picker has it.
@@ -106,6 +128,7 @@ pub fn picker_chose(screen: &str, label: &str) -> bool {
     screen.contains(&format!("▶ {label}"))
 }
 
+/// The editor part of each screen row: the people panel on the right is cut off.
 pub fn editor_rows(screen: &str) -> Vec<String> {
     screen
         .lines()
