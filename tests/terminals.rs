@@ -141,6 +141,39 @@ async fn a_granted_member_runs_echo_and_a_late_joiner_sees_the_screen() {
     }
 }
 
+/// The nice value in a `/proc/.../stat` line (the 19th field; the name in parentheses
+/// before it may hold spaces).
+fn nice_in_stat(stat: &str) -> i32 {
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    after_name.split(' ').nth(16).unwrap().parse().unwrap()
+}
+
+/// A flood's parsing never competes with edits as an equal: each terminal runs on a
+/// thread of its own at a lower priority (nice 10), while the program in it, started
+/// before the thread lowered itself, runs at the user's own priority.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_parses_on_a_lower_priority_thread_and_its_program_does_not() {
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_link, _control) =
+        host_with_terminal(dir.path(), relay.address, "echo $$ > shell.pid; exec sh").await;
+    let shell = running_pid(&dir.path().join("shell.pid"));
+    let own_nice = nice_in_stat(&std::fs::read_to_string("/proc/self/stat").unwrap());
+    let shell_nice = nice_in_stat(&std::fs::read_to_string(format!("/proc/{shell}/stat")).unwrap());
+    assert_eq!(shell_nice, own_nice, "the terminal's program was niced");
+    let terminal_thread = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|name| name.trim() == "terminal 1")
+        })
+        .expect("terminal 1 runs on a thread of its own");
+    let stat = std::fs::read_to_string(terminal_thread.path().join("stat")).unwrap();
+    assert_eq!(nice_in_stat(&stat), (own_nice + 10).min(19));
+}
+
 /// Attack: a member the host has not let type sends `Input` frames of its own making
 /// (its client would refuse). The host refuses them and says so; once granted, the very
 /// same frame runs, so the test would notice a host that ignored input altogether.
@@ -490,13 +523,19 @@ fn term_close_on_the_console_ends_the_program_and_tells_the_watchers() {
     );
     tmux.keys("host", &["Enter"]);
     let shell = running_pid(&project.join("console.pid"));
-    let link = std::fs::read_to_string(&link_file)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap()
-        .to_owned();
-    assert!(link.contains('#'), "{link}");
+    // The terminal may start before the host prints its link.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let link = loop {
+        let written = std::fs::read_to_string(&link_file).unwrap_or_default();
+        if let Some(line) = written.lines().find(|line| line.contains('#')) {
+            break line.to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no link in {link_file:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
 
     tmux.shell("bob", &home);
     tmux.text(

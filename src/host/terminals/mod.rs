@@ -1,10 +1,12 @@
 //! Shared terminals: programs the host runs in a PTY in the shared folder, watched by
 //! everyone and typed into by the host's own user and whoever it lets.
 //!
-//! Each terminal is a task that owns the PTY, the child and the authoritative emulator
+//! Each terminal is a thread of its own (with its own small runtime, at a lower priority
+//! than the session's) that owns the PTY, the child and the authoritative emulator
 //! (`screen::HostScreen`); it reads the program's output continuously and sends at most one
-//! frame per 16 ms tick (raw output, or during a flood a redraw of the current screen), so
-//! a flood never queues up behind or in front of edits. The session keeps `Terminals`:
+//! frame per 16 ms tick (raw output, or during a flood a redraw of the current screen), and
+//! none while the session's outgoing queue is behind, so a flood never takes the CPU or
+//! the link from edits. The session keeps `Terminals`:
 //! which terminals exist, who may type (by participant: a grant ends with the member),
 //! and refuses keystrokes from anyone else here, at the host, whatever their UI shows.
 
@@ -25,6 +27,9 @@ use screen::HostScreen;
 
 /// How often a terminal sends what its program wrote (at most ~60 frames a second).
 const TICK: Duration = Duration::from_millis(16);
+/// Past this many bytes waiting in the session's outgoing queue, terminals send nothing
+/// (about 1 s of a 2 Mbit/s link: an edit never waits behind more terminal output).
+const BACKLOG_MOST: usize = 256 * 1024;
 /// A person is told their keystrokes were refused at most this often.
 const REFUSAL_EVERY: Duration = Duration::from_secs(1);
 
@@ -418,12 +423,13 @@ impl Thread {
 fn lower_this_threads_priority() {
     #[cfg(target_os = "linux")]
     if std::env::var_os("COTYPE_AB").is_none_or(|mode| mode != "thread") {
-        /// Nice 10 against the session's 0: about a tenth of a shared core when both run.
-        const NICE: libc::c_int = 10;
+        /// 10 nicer than the session: about a tenth of a shared core when both run.
+        const NICER: libc::c_int = 10;
         // SAFETY: plain system calls on this thread's own id; no memory is passed.
         let lowered = unsafe {
-            let thread = libc::gettid();
-            libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, NICE)
+            let thread = libc::gettid() as libc::id_t;
+            let now = libc::getpriority(libc::PRIO_PROCESS, thread);
+            libc::setpriority(libc::PRIO_PROCESS, thread, (now + NICER).min(19))
         };
         if lowered != 0 {
             tracing::debug!("could not lower a terminal thread's priority");
@@ -461,6 +467,11 @@ async fn serve(
                 Ok(n) => screen.feed(&buffer[..n]),
             },
             _ = tick.tick() => {
+                // Edits first: while the link is behind, output waits in the emulator
+                // (a flood's redraw catches viewers up once it is not).
+                if sender.queued_bytes() > BACKLOG_MOST {
+                    continue;
+                }
                 if let Some(message) = screen.tick(Instant::now()).filter(|_| watched) {
                     send(message, Route::Everyone).await;
                 }
