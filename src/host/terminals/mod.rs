@@ -30,6 +30,9 @@ const TICK: Duration = Duration::from_millis(16);
 /// Past this many bytes waiting in the session's outgoing queue, terminals send nothing
 /// (about 1 s of a 2 Mbit/s link: an edit never waits behind more terminal output).
 const BACKLOG_MOST: usize = 256 * 1024;
+/// A flood is parsed for at most this long per 16 ms tick: the rest of the CPU is left to
+/// the session (a flooding program waits for room in the PTY meanwhile).
+const PARSE_PER_TICK: Duration = Duration::from_millis(8);
 /// A person is told their keystrokes were refused at most this often.
 const REFUSAL_EVERY: Duration = Duration::from_secs(1);
 
@@ -129,22 +132,9 @@ impl Terminals {
             commands: receiver,
             sender: sender.clone(),
         };
-        // TEMPORARY A/B switch for the bench (removed before commit).
-        if let Some(mode) = std::env::var_os("COTYPE_AB") {
-            if mode == "runtime" {
-                let pty = spawn(&name, thread.command.as_deref(), root, cols, rows)?;
-                tokio::spawn(serve(thread.screen, pty, thread.commands, thread.sender));
-                let _ = started.send(Ok(()));
-            } else {
-                std::thread::Builder::new()
-                    .name(format!("terminal {id}"))
-                    .spawn(move || thread.run(started))?;
-            }
-        } else {
-            std::thread::Builder::new()
-                .name(format!("terminal {id}"))
-                .spawn(move || thread.run(started))?;
-        }
+        std::thread::Builder::new()
+            .name(format!("terminal {id}"))
+            .spawn(move || thread.run(started))?;
         ready.await.map_err(|_| {
             std::io::Error::other("the terminal's thread ended before it started")
         })??;
@@ -422,7 +412,7 @@ impl Thread {
 /// nice value is per thread; elsewhere it is the process's, so it is left alone).
 fn lower_this_threads_priority() {
     #[cfg(target_os = "linux")]
-    if std::env::var_os("COTYPE_AB").is_none_or(|mode| mode != "thread") {
+    {
         /// 10 nicer than the session: about a tenth of a shared core when both run.
         const NICER: libc::c_int = 10;
         // SAFETY: plain system calls on this thread's own id; no memory is passed.
@@ -460,13 +450,21 @@ async fn serve(
     // Until someone watches, output stays in the emulator (a watcher's snapshot has it).
     let mut watched = false;
     let mut reading = true;
+    // Time spent parsing since the last tick: past PARSE_PER_TICK the thread waits for the
+    // next tick, and the program for room in the PTY.
+    let mut parsing = Duration::ZERO;
     let exit_code = loop {
         tokio::select! {
-            read = reader.read(&mut buffer), if reading => match read {
+            read = reader.read(&mut buffer), if reading && parsing < PARSE_PER_TICK => match read {
                 Ok(0) | Err(_) => reading = false,
-                Ok(n) => screen.feed(&buffer[..n]),
+                Ok(n) => {
+                    let started = Instant::now();
+                    screen.feed(&buffer[..n]);
+                    parsing += started.elapsed();
+                }
             },
             _ = tick.tick() => {
+                parsing = Duration::ZERO;
                 // Edits first: while the link is behind, output waits in the emulator
                 // (a flood's redraw catches viewers up once it is not).
                 if sender.queued_bytes() > BACKLOG_MOST {
