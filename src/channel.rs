@@ -137,6 +137,13 @@ impl ChannelSender {
         outgoing.send(frame).await
     }
 
+    /// Bytes sealed and waiting for the socket: a bulk sender (a shared terminal's
+    /// output) holds back while they are many, so edits do not wait behind its frames.
+    pub fn queued_bytes(&self) -> usize {
+        let outgoing = self.frames.lock().unwrap_or_else(|p| p.into_inner());
+        OUTGOING_BYTES.saturating_sub(outgoing.budget.available_permits())
+    }
+
     /// Our participant id (the host's until the relay's welcome says otherwise).
     pub fn participant(&self) -> ParticipantId {
         self.sealer

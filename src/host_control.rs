@@ -93,6 +93,12 @@ pub enum HostEvent {
     TerminalFailed {
         message: String,
     },
+    /// A terminal's program is being ended (`HostCommand::CloseTerminal`); everyone is
+    /// told `Closed` once it has.
+    TerminalEnding {
+        id: u32,
+        name: String,
+    },
     TerminalWriter {
         member: Member,
         allowed: bool,

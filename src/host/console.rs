@@ -147,6 +147,9 @@ fn report(event: HostEvent, after_link: Option<&AfterLink>) {
         ),
         HostEvent::TerminalOpened { id } => eprintln!("shared terminal {id} opened"),
         HostEvent::TerminalFailed { message } => eprintln!("{message}"),
+        HostEvent::TerminalEnding { id, name } => {
+            eprintln!("ending shared terminal {id} ({name}): its program is stopped")
+        }
         HostEvent::TerminalWriter {
             member,
             allowed: true,

@@ -65,6 +65,15 @@ pub enum AppCommand {
     },
     /// Host only: open what can be done with this person (handled by the app itself).
     ManagePerson(ParticipantId),
+    /// Show or hide the shared terminal (the event loop, which knows the terminals).
+    ToggleTerminal,
+    /// Host only: end the shared terminal shown or last shown (the event loop asks first).
+    CloseTerminal,
+    /// The host's answer to "end shared terminal `id`?".
+    CloseTerminalAnswer {
+        id: u32,
+        end: bool,
+    },
     /// Search all shared files (cancelling the search asked before, if still running).
     WorkspaceSearch(SearchQuery),
     /// Stop the running workspace search (its panel closed).

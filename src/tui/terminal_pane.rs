@@ -11,8 +11,13 @@ use ratatui::style::{Color, Modifier, Style};
 use crate::client::session::Session;
 use crate::client::terminals::TerminalView;
 use crate::protocol::message::TerminalId;
+use crate::tui::compositor::AppCommand;
 use crate::tui::keymap::{Action, Key, Keymap};
+use crate::tui::picker::{Picker, PickerItem};
 use crate::tui::theme::Theme;
+
+/// The layer id of the question before a terminal is ended.
+pub const CLOSE_CONFIRMATION: &str = "close-terminal";
 
 /// Which terminal is shown, and the keys that show and hide it.
 #[derive(Default)]
@@ -24,6 +29,10 @@ pub struct TerminalPane {
     /// Shown because the person we follow looks at it (hidden again when they leave it).
     pub by_following: bool,
     toggle: Vec<Key>,
+    /// Single keys of `close_terminal`: the pane takes them from the program too.
+    close: Vec<Key>,
+    /// Terminals whose end was already told on the message line.
+    told_ended: std::collections::BTreeSet<TerminalId>,
 }
 
 /// What a key in the pane did.
@@ -44,23 +53,81 @@ pub enum PaneKey {
 
 impl TerminalPane {
     pub fn new(keymap: &Keymap) -> Self {
-        let toggle = keymap
-            .bindings()
-            .into_iter()
-            .filter(|binding| binding.action == Action::ToggleTerminal)
-            .filter_map(|binding| Key::parse(&binding.keys).ok())
-            .collect();
+        let keys_of = |action: Action| -> Vec<Key> {
+            keymap
+                .bindings()
+                .into_iter()
+                .filter(|binding| binding.action == action)
+                .filter_map(|binding| Key::parse(&binding.keys).ok())
+                .collect()
+        };
         TerminalPane {
             shown: None,
             last: None,
             by_following: false,
-            toggle,
+            toggle: keys_of(Action::ToggleTerminal),
+            close: keys_of(Action::CloseTerminal),
+            told_ended: Default::default(),
         }
     }
 
     /// Whether `key` shows or hides the terminal (`toggle_terminal`).
     pub fn is_toggle(&self, key: &KeyEvent) -> bool {
         Key::from_event(key).is_some_and(|key| self.toggle.contains(&key))
+    }
+
+    /// Whether `key` ends the terminal shown, after asking (`close_terminal`).
+    pub fn is_close(&self, key: &KeyEvent) -> bool {
+        Key::from_event(key).is_some_and(|key| self.close.contains(&key))
+    }
+
+    /// Whether the end of `id` is news (told once).
+    pub fn first_told_ended(&mut self, id: TerminalId) -> bool {
+        self.told_ended.insert(id)
+    }
+
+    /// The terminal `close_terminal` ends: the one shown, else the last shown, else the
+    /// only one running.
+    pub fn to_close(&self, session: &Session) -> Option<TerminalId> {
+        let list = &session.terminals.list;
+        let running = |id: &TerminalId| list.get(id).is_some_and(|view| view.exited.is_none());
+        self.shown.or(self.last).filter(running).or_else(|| {
+            let mut open = list.keys().copied().filter(running);
+            match (open.next(), open.next()) {
+                (Some(only), None) => Some(only),
+                _ => None,
+            }
+        })
+    }
+
+    /// The question before ending terminal `view`: keeping it is first, so an Enter meant
+    /// for something else never ends a program.
+    pub fn close_confirmation(view: &TerminalView) -> Picker {
+        let name = &view.name;
+        let items = vec![
+            PickerItem {
+                label: format!("Keep '{name}' running"),
+                command: AppCommand::CloseTerminalAnswer {
+                    id: view.id,
+                    end: false,
+                },
+            },
+            PickerItem {
+                label: format!(
+                    "End '{name}': its program and what it started are stopped, for everyone"
+                ),
+                command: AppCommand::CloseTerminalAnswer {
+                    id: view.id,
+                    end: true,
+                },
+            },
+        ];
+        Picker::menu(
+            CLOSE_CONFIRMATION,
+            &format!("End shared terminal '{name}'?"),
+            items,
+            "",
+        )
     }
 
     /// The keys shown in hints, e.g. "alt-`".
@@ -188,6 +255,13 @@ impl TerminalPane {
             " · read-only"
         });
         title.push_str(&format!(" · {} hides", self.toggle_name()));
+        if let (Some(close), true, None) = (
+            self.close.last(),
+            session.me.role == crate::protocol::message::Role::Host,
+            view.exited,
+        ) {
+            title.push_str(&format!(" · {close} ends it"));
+        }
         let buffer = frame.buffer_mut();
         let title_style = theme.get("ui.statusline");
         buffer.set_stringn(

@@ -78,7 +78,12 @@ impl HostSession {
                     }),
                 }
             }
-            HostCommand::CloseTerminal { id } => self.terminals.close(id),
+            HostCommand::CloseTerminal { id } => match self.terminals.close(id) {
+                Some(name) => self.tell(HostEvent::TerminalEnding { id, name }),
+                None => self.tell(HostEvent::TerminalFailed {
+                    message: format!("no shared terminal {id} is running"),
+                }),
+            },
             HostCommand::SetTerminalWriter {
                 participant,
                 allowed,

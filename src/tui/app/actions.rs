@@ -74,6 +74,9 @@ impl App {
             Action::SplitVertical => self.toggle_split(),
             Action::FocusOtherPane => self.focus_other_pane(commands),
             Action::AskEveryoneToFollow => commands.push(AppCommand::Host(HostCommand::FollowMe)),
+            // Keys reach these in the terminal pane first; here from the editor or palette.
+            Action::ToggleTerminal => commands.push(AppCommand::ToggleTerminal),
+            Action::CloseTerminal => commands.push(AppCommand::CloseTerminal),
             Action::NextTab | Action::PreviousTab | Action::CloseTab if !self.tabs.is_empty() => {
                 self.tab_action(action, commands)
             }

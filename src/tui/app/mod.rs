@@ -346,6 +346,12 @@ impl App {
         self.pending.push(request);
     }
 
+    /// Asks the user to choose from `menu` (a question the event loop has, such as
+    /// whether to end a shared terminal).
+    pub fn show_menu(&mut self, menu: crate::tui::picker::Picker) {
+        self.compositor.push(Box::new(menu));
+    }
+
     /// Ignore files changed (host only): the host is asked whether to adopt them, now or
     /// later from the people menu.
     pub fn ignore_files_changed(&mut self, paths: Vec<String>) {

@@ -124,6 +124,7 @@ actions! {
     SessionInfo = "session_info": "Show the link (host) and the verification code",
     TogglePeople = "toggle_people": "Show or hide the people panel",
     ToggleTerminal = "toggle_terminal": "Show or hide the shared terminal (the host opens one)",
+    CloseTerminal = "close_terminal": "End the shared terminal shown (or last shown) for everyone, after asking (host)",
     ToggleFileTree = "toggle_file_tree": "Show or hide the file tree",
     NextTab = "next_tab": "Switch to the next open file",
     PreviousTab = "previous_tab": "Switch to the previous open file",

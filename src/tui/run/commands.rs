@@ -37,6 +37,11 @@ impl ParticipantLoop {
             }
             AppCommand::Host(command) => self.host_control(command).await,
             AppCommand::IgnoreFiles { adopt } => self.ignore_files_answered(adopt).await,
+            AppCommand::ToggleTerminal => self.toggle_terminal(),
+            AppCommand::CloseTerminal => self.ask_to_close_terminal(),
+            AppCommand::CloseTerminalAnswer { id, end } => {
+                self.close_terminal_answered(id, end).await
+            }
             // The app carries these out itself: a person's menu, an action from the palette.
             AppCommand::ManagePerson(_) | AppCommand::RunAction(_) => {}
             command @ (AppCommand::WorkspaceSearch(_)

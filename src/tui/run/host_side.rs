@@ -180,6 +180,8 @@ impl ParticipantLoop {
             HostEvent::IgnoreFilesChanged { paths } => self.app.ignore_files_changed(paths),
             HostEvent::TerminalOpened { id } => self.terminal_pane_show(id),
             HostEvent::TerminalFailed { message } => self.app.message(Level::Error, message),
+            // The editor said so when asked; everyone hears `Closed` when it has ended.
+            HostEvent::TerminalEnding { .. } => {}
             HostEvent::TerminalWriter { member, allowed } => {
                 let message = if allowed {
                     format!(

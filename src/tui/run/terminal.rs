@@ -33,6 +33,14 @@ impl ParticipantLoop {
         let Some(id) = self.terminal.shown else {
             return false;
         };
+        // The host's close keys; anyone else's go to the program.
+        if let Event::Key(key) = event
+            && self.session.me.role == Role::Host
+            && self.terminal.is_close(key)
+        {
+            self.ask_to_close_terminal();
+            return true;
+        }
         let may_type = self.session.may_type_in_terminals();
         let Some(view) = self.session.terminals.list.get_mut(&id) else {
             return false;
@@ -98,9 +106,64 @@ impl ParticipantLoop {
         true
     }
 
+    /// The host's user asked to end a terminal (`close_terminal`): ask first, naming it.
+    pub(super) fn ask_to_close_terminal(&mut self) {
+        if self.session.me.role != Role::Host {
+            self.app
+                .message(Level::Info, "only the host ends shared terminals");
+            return;
+        }
+        let view = self
+            .terminal
+            .to_close(&self.session)
+            .and_then(|id| self.session.terminals.list.get(&id));
+        let Some(view) = view else {
+            self.app.message(
+                Level::Info,
+                format!(
+                    "no shared terminal to end: show the one to end ({}) first",
+                    self.terminal.toggle_name()
+                ),
+            );
+            return;
+        };
+        let question = TerminalPane::close_confirmation(view);
+        // The pane is drawn over the editor's layers: the question shows over the editor.
+        if self.terminal.shown.is_some() {
+            self.terminal_pane_hide();
+        }
+        self.app.show_menu(question);
+        self.dirty = true;
+    }
+
+    /// The answer to "end shared terminal `id`?".
+    pub(super) async fn close_terminal_answered(&mut self, id: TerminalId, end: bool) {
+        let name = self
+            .session
+            .terminals
+            .list
+            .get(&id)
+            .map_or_else(|| format!("term{id}"), |view| view.name.clone());
+        if !end {
+            let message = format!(
+                "'{name}' keeps running; {} shows it",
+                self.terminal.toggle_name()
+            );
+            self.app.message(Level::Info, message);
+            return;
+        }
+        let close = crate::host_control::HostCommand::CloseTerminal { id };
+        match &self.host {
+            Some(host) if host.commands.send(close).await.is_ok() => {}
+            _ => self.session.close_terminal(id),
+        }
+        self.app
+            .message(Level::Info, format!("ending shared terminal '{name}'…"));
+    }
+
     /// Shows the last terminal or the first one open; the host's own user opens one when
     /// there is none.
-    fn toggle_terminal(&mut self) {
+    pub(super) fn toggle_terminal(&mut self) {
         self.terminal.by_following = false;
         if self.terminal.shown.is_some() {
             self.terminal_pane_hide();
@@ -162,6 +225,18 @@ impl ParticipantLoop {
         if id.is_none() {
             // Who may type changed: the people panel marks them.
             self.refresh_people();
+        }
+        let ended = id
+            .and_then(|id| self.session.terminals.list.get(&id))
+            .filter(|view| view.exited.is_some())
+            .map(|view| (view.id, view.name.clone(), view.exited.flatten()));
+        if let Some((ended, name, code)) = ended
+            && self.terminal.first_told_ended(ended)
+        {
+            let how =
+                code.map_or_else(|| "was ended".to_owned(), |code| format!("exited ({code})"));
+            self.app
+                .message(Level::Info, format!("shared terminal '{name}' {how}"));
         }
         if let Some(view) = id.and_then(|id| self.session.terminals.list.get(&id))
             && !view.watching()
