@@ -2,6 +2,7 @@
 //! (those changing the shared folder in `workspace_changes`),
 //! and how a session link is taken from the arguments, stdin or `COTYPE_LINK`.
 
+pub mod git;
 pub mod headless;
 pub mod language_edits;
 pub mod links;

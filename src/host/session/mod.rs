@@ -29,6 +29,7 @@ pub use crate::host_control::{Approval, HostCommand, HostControl, HostEvent, Per
 
 mod documents_served;
 mod file_operations;
+mod git;
 mod language_edits;
 mod language_servers;
 mod members;
@@ -117,6 +118,8 @@ pub struct HostSession {
     ssh_guests: crate::host_control::SshGuests,
     /// The link as it is now (a rekey replaces its secret), for the SSH guests' server.
     link_now: tokio::sync::watch::Sender<Link>,
+    /// The git repository the shared folder is in, if any (`git.rs`).
+    git: Option<std::sync::Arc<crate::host::git::HostRepository>>,
 }
 
 impl HostSession {
@@ -153,6 +156,7 @@ impl HostSession {
         let (command_sender, commands) = tokio::sync::mpsc::channel(64);
         let (events, event_receiver) = tokio::sync::mpsc::unbounded_channel();
         let (language_edits_back, language_edits) = tokio::sync::mpsc::unbounded_channel();
+        let workspace_root = workspace.root().to_path_buf();
         Ok(HostSession {
             link_now: tokio::sync::watch::Sender::new(link.clone()),
             link,
@@ -188,6 +192,8 @@ impl HostSession {
             language_edits_back,
             language_edits,
             ssh_guests: Default::default(),
+            git: crate::host::git::HostRepository::discover(workspace_root.as_path())
+                .map(std::sync::Arc::new),
         })
     }
 
@@ -517,6 +523,9 @@ impl HostSession {
                 self.on_language_edit(from, id, body).await?
             }
             Request::Replace(request) => self.replace(from, id, request).await?,
+            Request::GitStatus | Request::GitBase { .. } => {
+                self.on_git_request(from, id, body).await?
+            }
             Request::CreatePath { .. } | Request::MovePath { .. } | Request::DeletePath { .. } => {
                 self.on_file_operation(from, id, body).await?
             }

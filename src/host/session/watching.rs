@@ -43,6 +43,7 @@ impl HostSession {
         while let Ok(path) = watch_rx.try_recv() {
             changed.insert(path);
         }
+        self.tell_if_repository_moved(&changed).await?;
         self.on_disk_changes(changed).await
     }
 

@@ -1,0 +1,118 @@
+//! The host's git repository on the participant's screen: the branch on the status line,
+//! a gutter mark for each line added (`+`), changed (`~`) or with lines deleted above it
+//! (`_`) against the index, keys to the next and previous change, a picker of changed
+//! files and a popup with the current file's diff against HEAD.
+//!
+//! The host sends each open file's index and HEAD texts once (`Request::GitBase`); the
+//! marks are the diff of that against the shared text as it is now (`client::git`),
+//! computed when a frame needs them after the text changed, so they follow everyone's
+//! typing, unsaved included, without asking the host again.
+
+use std::cell::{Ref, RefCell};
+use std::collections::HashMap;
+
+use ropey::Rope;
+
+use crate::client::git::{LineChange, LineChanges};
+use crate::protocol::git::{GitBase, GitChange};
+
+mod diff_view;
+mod requests;
+
+pub use diff_view::DiffView;
+pub use requests::GitRequests;
+
+/// Texts larger than this get no gutter: diffing them on every change would cost frames.
+const MAX_GUTTER_BYTES: usize = 8 * 1024 * 1024;
+
+/// The gutter glyph and the theme scope of a line's change.
+pub fn mark_style(change: LineChange) -> (char, &'static str) {
+    match change {
+        LineChange::Added => ('+', "diff.plus"),
+        LineChange::Modified => ('~', "diff.delta"),
+        LineChange::Deleted => ('_', "diff.minus"),
+    }
+}
+
+/// What the participant knows of the host's repository.
+#[derive(Debug, Default)]
+pub struct GitView {
+    /// The host's branch; none outside a repository or before the host said.
+    pub branch: Option<String>,
+    /// Changed shared files as last listed.
+    pub changes: Vec<GitChange>,
+    bases: HashMap<String, Base>,
+}
+
+#[derive(Debug)]
+struct Base {
+    texts: GitBase,
+    /// Bumped by every change of the shared text; the marks were computed at `computed.0`.
+    generation: u64,
+    computed: RefCell<Option<(u64, LineChanges)>>,
+}
+
+impl GitView {
+    /// The host's index and HEAD texts of `path` (none: no gutter for it).
+    pub fn set_base(&mut self, path: &str, texts: Option<GitBase>) {
+        match texts {
+            Some(texts) => {
+                let generation = self.bases.get(path).map_or(0, |base| base.generation + 1);
+                self.bases.insert(
+                    path.to_owned(),
+                    Base {
+                        texts,
+                        generation,
+                        computed: RefCell::new(None),
+                    },
+                );
+            }
+            None => {
+                self.bases.remove(path);
+            }
+        }
+    }
+
+    /// The shared text of `path` changed: its marks are computed again when next drawn.
+    pub fn text_changed(&mut self, path: &str) {
+        if let Some(base) = self.bases.get_mut(path) {
+            base.generation += 1;
+        }
+    }
+
+    /// A file was renamed: its base is the old path's no longer (asked again on the
+    /// repository's next move).
+    pub fn forget(&mut self, path: &str) {
+        self.bases.remove(path);
+    }
+
+    /// HEAD's text of `path`, if the host sent one.
+    pub fn head_text(&self, path: &str) -> Option<&str> {
+        self.bases.get(path)?.texts.head_text()
+    }
+
+    /// Whether the host sent a base for `path` (it is tracked, or staged).
+    pub fn is_tracked(&self, path: &str) -> bool {
+        self.bases
+            .get(path)
+            .is_some_and(|base| base.texts.index.is_some())
+    }
+
+    /// `path`'s marks against the index for the text `rope` holds now.
+    pub fn line_changes(&self, path: &str, rope: &Rope) -> Option<Ref<'_, LineChanges>> {
+        let base = self.bases.get(path)?;
+        let index = base.texts.index.as_deref()?;
+        if rope.len_bytes() > MAX_GUTTER_BYTES || index.len() > MAX_GUTTER_BYTES {
+            return None;
+        }
+        let fresh = matches!(&*base.computed.borrow(), Some((at, _)) if *at == base.generation);
+        if !fresh {
+            let changes = LineChanges::compute(index, &rope.to_string());
+            *base.computed.borrow_mut() = Some((base.generation, changes));
+        }
+        Ref::filter_map(base.computed.borrow(), |computed| {
+            computed.as_ref().map(|(_, changes)| changes)
+        })
+        .ok()
+    }
+}
