@@ -8,6 +8,8 @@
 //! git must be installed; the tests fail (never skip) otherwise.
 
 mod common;
+#[path = "common/process.rs"]
+mod process;
 
 use std::path::Path;
 use std::process::Command;
@@ -95,8 +97,8 @@ fn cotype_changes_lists_the_changed_shared_files_like_git_status() {
     std::fs::create_dir_all(&home).unwrap();
     let host = common::tmux::HeadlessHost::start(&project, Some(&home));
 
-    let output = common::process::run(
-        common::process::cotype()
+    let output = process::run(
+        process::cotype()
             .args(["changes", "-", "--branch"])
             .env("HOME", &home),
         format!("{}\n", host.link).as_bytes(),
@@ -117,8 +119,8 @@ fn cotype_changes_outside_a_repository_says_so_and_fails() {
     let home = root.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
     let host = common::tmux::HeadlessHost::start(&project, Some(&home));
-    let output = common::process::run(
-        common::process::cotype()
+    let output = process::run(
+        process::cotype()
             .args(["changes", "-"])
             .env("HOME", &home),
         format!("{}\n", host.link).as_bytes(),
@@ -153,7 +155,7 @@ async fn bases_come_from_the_index_and_head_and_hidden_files_get_none() {
     assert_eq!(staged.head_text(), Some("before\n"));
     // Untracked: nothing to compare with.
     let new = member.request(base("untracked/new.rs")).await.unwrap().unwrap();
-    assert_eq!((new.index, new.head_text()), (None, None));
+    assert_eq!((new.index.as_deref(), new.head_text()), (None, None));
 
     for refused in [".env", "deploy.pem", ".git/config", ".git/HEAD", "../x", "build/out.txt"] {
         match member.request(base(refused)).await {

@@ -9,6 +9,8 @@
 //! git and tmux must be installed; the test fails (never skips) otherwise.
 
 mod common;
+#[path = "common/process.rs"]
+mod process;
 
 use std::path::Path;
 use std::process::Command;
@@ -100,8 +102,8 @@ fn the_gutter_follows_unsaved_shared_edits_and_the_git_keys_work_in_both_keymaps
         vec!["--at", "2:1", "--insert", "B"],
         vec!["--at", "4:1", "--delete", "6"],
     ] {
-        let output = common::process::run(
-            common::process::cotype()
+        let output = process::run(
+            process::cotype()
                 .args(["edit", "-", "src/poem.txt", "--name", "carol"])
                 .args(&edit)
                 .env("HOME", &home),

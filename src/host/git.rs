@@ -43,6 +43,11 @@ impl HostRepository {
         })
     }
 
+    /// The repository's `.git` folder.
+    pub fn git_dir(&self) -> &Path {
+        &self.git_dir
+    }
+
     fn open(&self) -> Result<Repository, git2::Error> {
         Repository::open(&self.git_dir)
     }

@@ -64,7 +64,7 @@ impl HostSession {
                 tokio::spawn(async move {
                     let answer = tokio::task::spawn_blocking(move || {
                         repository.status(|path, deleted| {
-                            workspace.is_visible(path) || deleted && workspace.could_share(path)
+                            workspace.is_visible(path) || (deleted && workspace.could_share(path))
                         })
                     })
                     .await;

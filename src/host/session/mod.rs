@@ -244,7 +244,8 @@ impl HostSession {
     /// (it is resumed, or the session created again, for `HOST_RESUME_WINDOW`).
     pub async fn run(mut self) -> anyhow::Result<()> {
         let (watch_tx, mut watch_rx) = tokio::sync::mpsc::channel::<PathBuf>(4096);
-        let _watcher = watch_folder(self.workspace.root(), watch_tx);
+        let git_dir = self.git.as_ref().map(|git| git.git_dir().to_path_buf());
+        let _watcher = watch_folder(self.workspace.root(), git_dir.as_deref(), watch_tx);
         loop {
             match self.serve_once(&mut watch_rx).await {
                 Ok(true) => {}
