@@ -29,7 +29,12 @@ fn git(dir: &Path, args: &[&str]) {
     let output = Command::new("git")
         .current_dir(dir)
         .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .output()
         .expect("git must be installed to run the git tests");
@@ -120,9 +125,7 @@ fn cotype_changes_outside_a_repository_says_so_and_fails() {
     std::fs::create_dir_all(&home).unwrap();
     let host = common::tmux::HeadlessHost::start(&project, Some(&home));
     let output = process::run(
-        process::cotype()
-            .args(["changes", "-"])
-            .env("HOME", &home),
+        process::cotype().args(["changes", "-"]).env("HOME", &home),
         format!("{}\n", host.link).as_bytes(),
     );
     assert_eq!(output.code(), Some(1));
@@ -154,10 +157,21 @@ async fn bases_come_from_the_index_and_head_and_hidden_files_get_none() {
     assert_eq!(staged.index.as_deref(), Some("after\n"));
     assert_eq!(staged.head_text(), Some("before\n"));
     // Untracked: nothing to compare with.
-    let new = member.request(base("untracked/new.rs")).await.unwrap().unwrap();
+    let new = member
+        .request(base("untracked/new.rs"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((new.index.as_deref(), new.head_text()), (None, None));
 
-    for refused in [".env", "deploy.pem", ".git/config", ".git/HEAD", "../x", "build/out.txt"] {
+    for refused in [
+        ".env",
+        "deploy.pem",
+        ".git/config",
+        ".git/HEAD",
+        "../x",
+        "build/out.txt",
+    ] {
         match member.request(base(refused)).await {
             Err(ClientError::Host(message)) => {
                 assert!(message.contains("not shared"), "{refused}: {message}")
@@ -183,9 +197,12 @@ async fn a_commit_on_the_host_tells_everyone_and_the_status_follows() {
     git(dir.path(), &["add", "notes.txt"]);
     git(dir.path(), &["commit", "-q", "-m", "second"]);
     git(dir.path(), &["checkout", "-q", "-b", "topic"]);
-    run_until(&mut driver, &mut watcher, Duration::from_secs(20), |_, event| {
-        Ok(matches!(event, Some(SessionEvent::Host(Event::GitChanged))))
-    })
+    run_until(
+        &mut driver,
+        &mut watcher,
+        Duration::from_secs(20),
+        |_, event| Ok(matches!(event, Some(SessionEvent::Host(Event::GitChanged)))),
+    )
     .await
     .expect("the host tells members its repository moved");
     let after = member.git_status().await.unwrap().unwrap();
@@ -220,7 +237,12 @@ async fn git_answers_never_cross_the_relay_in_the_clear() {
     let mut member = Participant::join(&link, "member").await.unwrap();
     let status = member.git_status().await.unwrap().unwrap();
     assert_eq!(status.branch.as_deref(), Some(branch_marker));
-    assert!(status.changes.iter().any(|c| c.path.contains(changed_marker)));
+    assert!(
+        status
+            .changes
+            .iter()
+            .any(|c| c.path.contains(changed_marker))
+    );
     let base = member
         .request(GitBase {
             path: "tracked.txt".into(),

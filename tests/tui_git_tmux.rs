@@ -21,7 +21,12 @@ fn git(dir: &Path, args: &[&str]) {
     let output = Command::new("git")
         .current_dir(dir)
         .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .output()
         .expect("git must be installed to run the git tests");
@@ -46,10 +51,14 @@ fn join(tmux: &Tmux, name: &str, home: &Path, link: &str, keymap: &str) {
     tmux.shell(name, home);
     tmux.text(
         name,
-        &format!("COTYPE_LINK='{link}' {bin} join --name {name} --keymap {keymap}; echo {name}-exited-$?"),
+        &format!(
+            "COTYPE_LINK='{link}' {bin} join --name {name} --keymap {keymap}; echo {name}-exited-$?"
+        ),
     );
     tmux.keys(name, &["Enter"]);
-    tmux.wait(name, "the session", |s| s.contains(&format!("{name} (you)")));
+    tmux.wait(name, "the session", |s| {
+        s.contains(&format!("{name} (you)"))
+    });
 }
 
 fn open_poem(tmux: &Tmux, name: &str, picker_keys: &[&str]) {
@@ -116,9 +125,7 @@ fn the_gutter_follows_unsaved_shared_edits_and_the_git_keys_work_in_both_keymaps
     tmux.text("ada", "zeta");
     for name in ["ada", "bob"] {
         let screen = tmux.wait(name, "the three kinds of marks", |s| {
-            marked(s, 2, '~', "Bbeta")
-                && marked(s, 4, '_', "epsilon")
-                && marked(s, 5, '+', "zeta")
+            marked(s, 2, '~', "Bbeta") && marked(s, 4, '_', "epsilon") && marked(s, 5, '+', "zeta")
         });
         assert!(marked(&screen, 1, ' ', "alpha"), "{screen}");
         assert!(marked(&screen, 3, ' ', "gamma"), "{screen}");
@@ -126,7 +133,9 @@ fn the_gutter_follows_unsaved_shared_edits_and_the_git_keys_work_in_both_keymaps
 
     // Next and previous change, default keys.
     tmux.keys("ada", &["C-Home"]);
-    tmux.wait("ada", "the top", |s| status_position(s).as_deref() == Some("1:1"));
+    tmux.wait("ada", "the top", |s| {
+        status_position(s).as_deref() == Some("1:1")
+    });
     tmux.keys("ada", &["M-n"]);
     tmux.wait("ada", "the first change", |s| {
         status_position(s).as_deref() == Some("2:1")
@@ -160,7 +169,9 @@ fn the_gutter_follows_unsaved_shared_edits_and_the_git_keys_work_in_both_keymaps
 
     // Vim: ]c, [c and space D.
     tmux.keys("bob", &["g", "g"]);
-    tmux.wait("bob", "the top", |s| status_position(s).as_deref() == Some("1:1"));
+    tmux.wait("bob", "the top", |s| {
+        status_position(s).as_deref() == Some("1:1")
+    });
     tmux.keys("bob", &["]", "c"]);
     tmux.wait("bob", "the first change", |s| {
         status_position(s).as_deref() == Some("2:1")
@@ -182,6 +193,8 @@ fn the_gutter_follows_unsaved_shared_edits_and_the_git_keys_work_in_both_keymaps
     for name in ["ada", "bob"] {
         tmux.keys(name, &["C-q"]);
         tmux.keys(name, &["C-q"]);
-        tmux.wait(name, "the shell", |s| s.contains(&format!("{name}-exited-")));
+        tmux.wait(name, "the shell", |s| {
+            s.contains(&format!("{name}-exited-"))
+        });
     }
 }

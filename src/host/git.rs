@@ -59,7 +59,10 @@ impl HostRepository {
             return false;
         };
         let inside = inside.to_string_lossy();
-        inside == "HEAD" || inside == "index" || inside == "packed-refs" || inside.starts_with("refs")
+        inside == "HEAD"
+            || inside == "index"
+            || inside == "packed-refs"
+            || inside.starts_with("refs")
     }
 
     /// The branch and the changed files of the shared folder that `shared` lets members

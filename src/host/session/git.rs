@@ -39,7 +39,9 @@ impl HostSession {
                 let path = crate::protocol::message::normal_path(&path);
                 // The same words as any refused read: hidden and missing look alike.
                 if !self.workspace.is_visible(&path) {
-                    return reply.error(format!("{path} is not shared by the host")).await;
+                    return reply
+                        .error(format!("{path} is not shared by the host"))
+                        .await;
                 }
                 tokio::spawn(async move {
                     let answer = tokio::task::spawn_blocking(move || repository.base(&path)).await;

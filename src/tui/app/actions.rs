@@ -61,7 +61,8 @@ impl App {
             Action::NextChange => self.go_to_change(true, documents, commands),
             Action::PreviousChange => self.go_to_change(false, documents, commands),
             Action::ChangedFiles => {
-                self.messages.push(Level::Info, "asking the host for its changed files…");
+                self.messages
+                    .push(Level::Info, "asking the host for its changed files…");
                 commands.push(AppCommand::ChangedFiles);
             }
             Action::DiffFile => self.show_diff(documents),

@@ -73,7 +73,9 @@ impl App {
         commands: &mut Vec<AppCommand>,
     ) {
         let Some(tab) = self.tabs.get(self.active) else {
-            return self.messages.push(Level::Info, "open a file to go to its changes");
+            return self
+                .messages
+                .push(Level::Info, "open a file to go to its changes");
         };
         let path = tab.path.clone();
         let Some(rope) = documents.rope(&path) else {
@@ -102,7 +104,9 @@ impl App {
     /// Opens the active file's diff against HEAD, as the shared text is now.
     pub(super) fn show_diff(&mut self, documents: &impl DocumentTexts) {
         let Some(path) = self.active_path().map(str::to_owned) else {
-            return self.messages.push(Level::Info, "open a file to see its diff");
+            return self
+                .messages
+                .push(Level::Info, "open a file to see its diff");
         };
         let Some(rope) = documents.rope(&path) else {
             return;

@@ -24,7 +24,9 @@ impl DiffView {
         let lines: Vec<String> = if diff.is_empty() {
             vec![format!("{path} is as HEAD has it: no changes")]
         } else {
-            diff.lines().map(|line| line.replace('\t', "    ")).collect()
+            diff.lines()
+                .map(|line| line.replace('\t', "    "))
+                .collect()
         };
         DiffView {
             title: format!(" {path} against HEAD · esc closes "),
@@ -84,9 +86,14 @@ impl Component for DiffView {
         if inner.height == 0 || inner.width == 0 {
             return;
         }
-        let rows = self.lines.iter().skip(self.scroll).take(inner.height as usize);
+        let rows = self
+            .lines
+            .iter()
+            .skip(self.scroll)
+            .take(inner.height as usize);
         for (y, line) in (inner.y..).zip(rows) {
-            let line_style = Self::scope(line).map_or(style, |scope| style.patch(cx.theme.get(scope)));
+            let line_style =
+                Self::scope(line).map_or(style, |scope| style.patch(cx.theme.get(scope)));
             buf.set_stringn(inner.x, y, line, inner.width as usize, line_style);
         }
     }
