@@ -1,0 +1,133 @@
+//! What the git gutter adds to a keystroke frame. Each participant diffs the host's index
+//! text against its live copy after every change (`client::git::LineChanges`, recomputed
+//! when a frame needs it), so a keystroke in a large file pays for one line diff of the
+//! whole text. Measured: the median keystroke frame (key, edit applied, screen rendered
+//! into ratatui's `TestBackend`) in a file with a git base whose index differs from the
+//! text in a few places, against the same frames in the same file without a base (the
+//! baseline, same run), at 10,000 and 100,000 lines.
+//!
+//! Run: `cargo bench --bench git_gutter`. The last line is one JSON object.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use cotype::protocol::git::GitBase;
+use cotype::tui::app::App;
+use cotype::tui::compositor::{AppCommand, Event};
+use cotype::tui::keymap::Keymap;
+use cotype::tui::theme::{ColorMode, Theme};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+use ropey::Rope;
+
+const WIDTH: u16 = 160;
+const HEIGHT: u16 = 50;
+const SAMPLES: usize = 200;
+
+/// Plain text (no syntax colors, so the frame is mostly the gutter's cost and drawing).
+fn text(lines: usize) -> String {
+    (0..lines)
+        .map(|n| format!("line {n}: some words of text to compare, {}\n", n * 7))
+        .collect()
+}
+
+/// The same text as the index might hold it: every 1,000th line different.
+fn index_text(lines: usize) -> String {
+    (0..lines)
+        .map(|n| {
+            if n % 1000 == 500 {
+                format!("line {n} as committed\n")
+            } else {
+                format!("line {n}: some words of text to compare, {}\n", n * 7)
+            }
+        })
+        .collect()
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Median keystroke frame in a `lines`-line file, with or without a git base.
+fn keystroke_frames(lines: usize, with_base: bool) -> Duration {
+    let theme = Theme::load_from("default-dark", None, ColorMode::TrueColor).expect("theme");
+    let keymap = Keymap::load_from("default", None).expect("keymap");
+    let mut app = App::new(theme, keymap, 4, (WIDTH, HEIGHT));
+    let path = "notes.txt".to_string();
+    let mut docs: HashMap<String, Rope> = HashMap::new();
+    docs.insert(path.clone(), Rope::from_str(&text(lines)));
+    app.open_document(&path, &docs[&path], false);
+    if with_base {
+        let base = GitBase {
+            index: Some(index_text(lines)),
+            head: None,
+            head_is_index: true,
+        };
+        app.set_git_base(&path, Some(base));
+    }
+    let viewport = Viewport::Fixed(Rect::new(0, 0, WIDTH, HEIGHT));
+    let mut terminal = Terminal::with_options(
+        TestBackend::new(WIDTH, HEIGHT),
+        TerminalOptions { viewport },
+    )
+    .expect("terminal");
+    terminal
+        .draw(|frame| app.render(frame, &docs))
+        .expect("draw");
+    let mut samples = Vec::with_capacity(SAMPLES);
+    for i in 0..SAMPLES {
+        let key = if i % 2 == 0 {
+            KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)
+        } else {
+            KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)
+        };
+        let start = Instant::now();
+        for command in app.handle_event(&Event::Key(key), &docs) {
+            if let AppCommand::Edit { path, operation } = command {
+                let before = docs[&path].clone();
+                let rope = docs.get_mut(&path).expect("open document");
+                operation.apply(rope).expect("operation fits");
+                let after = rope.clone();
+                app.local_edit_applied(&path, &before, &operation, &after);
+            }
+        }
+        let frame = terminal
+            .draw(|frame| app.render(frame, &docs))
+            .expect("draw");
+        if with_base && i == 0 {
+            // The first line changed: its mark must be on screen, or nothing was measured.
+            let first_row: String = (0..8)
+                .map(|x| frame.buffer[(x, 1)].symbol().to_owned())
+                .collect();
+            assert!(first_row.contains('~'), "no gutter mark: {first_row:?}");
+        }
+        samples.push(start.elapsed());
+    }
+    median(samples)
+}
+
+fn main() {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mut json = Vec::new();
+    println!("screen {WIDTH}x{HEIGHT}, median of {SAMPLES} keystroke frames");
+    for lines in [10_000, 100_000] {
+        let plain = keystroke_frames(lines, false);
+        let gutter = keystroke_frames(lines, true);
+        let ratio = gutter.as_secs_f64() / plain.as_secs_f64();
+        println!(
+            "{lines} lines: without a git base (baseline) {:.3} ms, with the gutter {:.3} ms: {ratio:.2}x (+{:.3} ms)",
+            ms(plain),
+            ms(gutter),
+            ms(gutter.saturating_sub(plain))
+        );
+        json.push(format!(
+            "\"lines_{lines}\":{{\"baseline_ms\":{:.3},\"gutter_ms\":{:.3},\"ratio\":{ratio:.2}}}",
+            ms(plain),
+            ms(gutter)
+        ));
+    }
+    println!("{{\"bench\":\"git_gutter\",{}}}", json.join(","));
+}
