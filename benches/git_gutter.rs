@@ -6,7 +6,8 @@
 //! text in a few places, against the same frames in the same file without a base (the
 //! baseline, same run), at 10,000 and 100,000 lines.
 //!
-//! Run: `cargo bench --bench git_gutter`. The last line is one JSON object.
+//! Run: `cargo bench --bench git_gutter` (without `--bench`: a few frames). The last line
+//! is one JSON object.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -24,7 +25,6 @@ use ropey::Rope;
 
 const WIDTH: u16 = 160;
 const HEIGHT: u16 = 50;
-const SAMPLES: usize = 200;
 
 /// Plain text (no syntax colors, so the frame is mostly the gutter's cost and drawing).
 fn text(lines: usize) -> String {
@@ -52,7 +52,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 /// Median keystroke frame in a `lines`-line file, with or without a git base.
-fn keystroke_frames(lines: usize, with_base: bool) -> Duration {
+fn keystroke_frames(lines: usize, with_base: bool, samples_wanted: usize) -> Duration {
     let theme = Theme::load_from("default-dark", None, ColorMode::TrueColor).expect("theme");
     let keymap = Keymap::load_from("default", None).expect("keymap");
     let mut app = App::new(theme, keymap, 4, (WIDTH, HEIGHT));
@@ -77,8 +77,8 @@ fn keystroke_frames(lines: usize, with_base: bool) -> Duration {
     terminal
         .draw(|frame| app.render(frame, &docs))
         .expect("draw");
-    let mut samples = Vec::with_capacity(SAMPLES);
-    for i in 0..SAMPLES {
+    let mut samples = Vec::with_capacity(samples_wanted);
+    for i in 0..samples_wanted {
         let key = if i % 2 == 0 {
             KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)
         } else {
@@ -111,11 +111,17 @@ fn keystroke_frames(lines: usize, with_base: bool) -> Duration {
 
 fn main() {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    // Without `--bench` (`cargo test --all-targets`): a few frames, as a smoke run.
+    let samples = if std::env::args().any(|arg| arg == "--bench") {
+        200
+    } else {
+        6
+    };
     let mut json = Vec::new();
-    println!("screen {WIDTH}x{HEIGHT}, median of {SAMPLES} keystroke frames");
+    println!("screen {WIDTH}x{HEIGHT}, median of {samples} keystroke frames");
     for lines in [10_000, 100_000] {
-        let plain = keystroke_frames(lines, false);
-        let gutter = keystroke_frames(lines, true);
+        let plain = keystroke_frames(lines, false, samples);
+        let gutter = keystroke_frames(lines, true, samples);
         let ratio = gutter.as_secs_f64() / plain.as_secs_f64();
         println!(
             "{lines} lines: without a git base (baseline) {:.3} ms, with the gutter {:.3} ms: {ratio:.2}x (+{:.3} ms)",

@@ -223,7 +223,11 @@ impl ParticipantLoop {
                     format!("{path} was deleted on the host; its tab keeps the text, and saving writes it again"),
                 );
             }
-            message::Event::FileRenamed { from, to } => self.app.rename_tabs(&from, &to),
+            message::Event::FileRenamed { from, to } => {
+                self.app.rename_tabs(&from, &to);
+                // The gutter's base was the old path's: ask under the new one.
+                self.ask_git_again();
+            }
             message::Event::GitChanged => self.ask_git_again(),
             event => tracing::debug!("host event not shown: {event:?}"),
         }
