@@ -1,9 +1,10 @@
 //! The git gutter's arithmetic, done where the text is: the host sends a file's text as
 //! the index (and HEAD) hold it once, and each participant diffs it against the live
 //! shared text, so the marks follow everyone's typing, unsaved included, with no round
-//! trip. Lines are compared with `similar` (Myers, with a deadline so a pathological pair
-//! of texts cannot stall a frame).
+//! trip. Lines are compared with `similar` (patience diff over line numbers, with a
+//! deadline so a pathological pair of texts cannot stall a frame).
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use similar::{Algorithm, DiffTag, TextDiff};
@@ -32,23 +33,45 @@ pub struct LineChanges {
 }
 
 impl LineChanges {
-    /// `current` against `base`, line by line.
+    /// `current` against `base`, line by line. The lines both share at the start and the
+    /// end are set aside first (an edit touches a few lines of a large file), the rest
+    /// are numbered (equal lines, equal numbers) and compared with patience diff, which
+    /// anchors on lines found once in each and so stays near linear on source code.
     pub fn compute(base: &str, current: &str) -> LineChanges {
-        let diff = TextDiff::configure()
-            .algorithm(Algorithm::Myers)
-            .deadline(Instant::now() + DIFF_DEADLINE)
-            .diff_lines(base, current);
-        let last_line = diff.new_slices().len().saturating_sub(1);
+        let old: Vec<&str> = base.split_inclusive('\n').collect();
+        let new: Vec<&str> = current.split_inclusive('\n').collect();
+        let prefix = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+        let suffix = old[prefix..]
+            .iter()
+            .rev()
+            .zip(new[prefix..].iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let (old_middle, new_middle) = (
+            &old[prefix..old.len() - suffix],
+            &new[prefix..new.len() - suffix],
+        );
+        let mut numbers = HashMap::with_capacity(old_middle.len());
+        let old_numbers = number_lines(old_middle, &mut numbers);
+        let new_numbers = number_lines(new_middle, &mut numbers);
+        let ops = similar::capture_diff_slices_deadline(
+            Algorithm::Patience,
+            &old_numbers,
+            &new_numbers,
+            Some(Instant::now() + DIFF_DEADLINE),
+        );
+        let last_line = new.len().saturating_sub(1);
         let mut changes = LineChanges::default();
-        for op in diff.ops() {
-            let new = op.new_range();
+        for op in ops {
+            let new_range = op.new_range();
+            let new_range = prefix + new_range.start..prefix + new_range.end;
             let (kind, lines) = match op.tag() {
                 DiffTag::Equal => continue,
-                DiffTag::Insert => (LineChange::Added, new.clone()),
-                DiffTag::Replace => (LineChange::Modified, new.clone()),
+                DiffTag::Insert => (LineChange::Added, new_range),
+                DiffTag::Replace => (LineChange::Modified, new_range),
                 // Shown on the line after the removed ones (the last line at the end).
                 DiffTag::Delete => {
-                    let at = new.start.min(last_line);
+                    let at = new_range.start.min(last_line);
                     (LineChange::Deleted, at..at + 1)
                 }
             };
@@ -99,6 +122,17 @@ impl LineChanges {
         let before = self.hunks.iter().rev().find(|&&start| start < line);
         before.or(self.hunks.last()).copied()
     }
+}
+
+/// Each line's number in `numbers`, equal lines the same (new lines get the next one).
+fn number_lines<'a>(lines: &[&'a str], numbers: &mut HashMap<&'a str, u32>) -> Vec<u32> {
+    lines
+        .iter()
+        .map(|&line| {
+            let next = numbers.len() as u32;
+            *numbers.entry(line).or_insert(next)
+        })
+        .collect()
 }
 
 /// A unified diff of `old` to `new` with three lines of context, `git diff`'s form.

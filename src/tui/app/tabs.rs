@@ -177,13 +177,16 @@ impl App {
     /// Whether [`App::idle_work`] has something to do: large documents re-parse for
     /// syntax colors when typing pauses (call it ~50 ms after the last input).
     pub fn has_idle_work(&self) -> bool {
-        self.tabs
-            .iter()
-            .any(|tab| tab.syntax.as_ref().is_some_and(Syntax::needs_reparse))
+        self.git.has_idle_work()
+            || self
+                .tabs
+                .iter()
+                .any(|tab| tab.syntax.as_ref().is_some_and(Syntax::needs_reparse))
     }
 
     /// Catches up deferred work (syntax re-parses of large documents); redraw afterwards.
     pub fn idle_work(&mut self, documents: &impl DocumentTexts) {
+        self.git.idle_work(documents);
         for tab in &mut self.tabs {
             if let (Some(syntax), Some(rope)) = (tab.syntax.as_mut(), documents.rope(&tab.path))
                 && syntax.needs_reparse()

@@ -8,8 +8,9 @@
 //! computed when a frame needs them after the text changed, so they follow everyone's
 //! typing, unsaved included, without asking the host again.
 
-use std::cell::{Ref, RefCell};
+use std::cell::{Cell, Ref, RefCell};
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use ropey::Rope;
 
@@ -24,6 +25,11 @@ pub use requests::GitRequests;
 
 /// Texts larger than this get no gutter: diffing them on every change would cost frames.
 const MAX_GUTTER_BYTES: usize = 8 * 1024 * 1024;
+
+/// A file whose comparison took longer than this is compared again only when typing
+/// pauses (`GitView::idle_work`), its marks as they were until then: a keystroke's frame
+/// in a huge file never waits for a whole-file diff.
+const SLOW_DIFF: Duration = Duration::from_millis(4);
 
 /// The gutter glyph and the theme scope of a line's change.
 pub fn mark_style(change: LineChange) -> (char, &'static str) {
@@ -50,6 +56,25 @@ struct Base {
     /// Bumped by every change of the shared text; the marks were computed at `computed.0`.
     generation: u64,
     computed: RefCell<Option<(u64, LineChanges)>>,
+    /// The last comparison took longer than `SLOW_DIFF`.
+    slow: Cell<bool>,
+}
+
+impl Base {
+    fn is_fresh(&self) -> bool {
+        matches!(&*self.computed.borrow(), Some((at, _)) if *at == self.generation)
+    }
+
+    /// Compares the index text with `rope` now.
+    fn compute(&self, rope: &Rope) {
+        let Some(index) = self.texts.index.as_deref() else {
+            return;
+        };
+        let started = Instant::now();
+        let changes = LineChanges::compute(index, &rope.to_string());
+        self.slow.set(started.elapsed() > SLOW_DIFF);
+        *self.computed.borrow_mut() = Some((self.generation, changes));
+    }
 }
 
 impl GitView {
@@ -64,6 +89,7 @@ impl GitView {
                         texts,
                         generation,
                         computed: RefCell::new(None),
+                        slow: Cell::new(false),
                     },
                 );
             }
@@ -98,17 +124,35 @@ impl GitView {
             .is_some_and(|base| base.texts.index.is_some())
     }
 
-    /// `path`'s marks against the index for the text `rope` holds now.
+    /// Whether a slow file's marks wait for typing to pause.
+    pub fn has_idle_work(&self) -> bool {
+        self.bases
+            .values()
+            .any(|base| base.slow.get() && !base.is_fresh())
+    }
+
+    /// Typing paused: the marks of slow files are compared again.
+    pub fn idle_work(&self, documents: &impl crate::tui::app::DocumentTexts) {
+        for (path, base) in &self.bases {
+            if base.slow.get()
+                && !base.is_fresh()
+                && let Some(rope) = documents.rope(path)
+            {
+                base.compute(rope);
+            }
+        }
+    }
+
+    /// `path`'s marks against the index for the text `rope` holds now (for a slow file,
+    /// possibly those of a moment ago, until typing pauses).
     pub fn line_changes(&self, path: &str, rope: &Rope) -> Option<Ref<'_, LineChanges>> {
         let base = self.bases.get(path)?;
         let index = base.texts.index.as_deref()?;
         if rope.len_bytes() > MAX_GUTTER_BYTES || index.len() > MAX_GUTTER_BYTES {
             return None;
         }
-        let fresh = matches!(&*base.computed.borrow(), Some((at, _)) if *at == base.generation);
-        if !fresh {
-            let changes = LineChanges::compute(index, &rope.to_string());
-            *base.computed.borrow_mut() = Some((base.generation, changes));
+        if !base.is_fresh() && !base.slow.get() {
+            base.compute(rope);
         }
         Ref::filter_map(base.computed.borrow(), |computed| {
             computed.as_ref().map(|(_, changes)| changes)
