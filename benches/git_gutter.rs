@@ -53,7 +53,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 /// Types a character or deletes one, as the app loop does.
 fn keystroke(app: &mut App, docs: &mut HashMap<String, Rope>, i: usize) {
-    let key = if i % 2 == 0 {
+    let key = if i.is_multiple_of(2) {
         KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)
     } else {
         KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)
