@@ -2,7 +2,7 @@
 //! the changed files when the picker asked) and each open file's base texts. It remembers
 //! which request is whose; an answer to a question asked again since is dropped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use crate::client::request::{self, GitBase, GitStatus};
 use crate::client::session::Session;
@@ -16,7 +16,13 @@ pub struct GitRequests {
     status: Option<(RequestId, bool, Vec<GitChange>)>,
     /// Base texts asked for, by request.
     bases: HashMap<RequestId, String>,
+    /// Base texts still to ask for: a few at a time, so a member with many files open
+    /// stays within the requests the host lets one member have in flight.
+    queued: VecDeque<String>,
 }
+
+/// Base texts asked for at once, at most.
+const BASES_IN_FLIGHT: usize = 4;
 
 impl GitRequests {
     /// Asks for the branch and the changed files; `picker`: show them when they come.
@@ -30,10 +36,19 @@ impl GitRequests {
     /// Asks for `path`'s index and HEAD texts (again, replacing an older question).
     pub fn ask_base(&mut self, session: &mut Session, path: &str) {
         self.bases.retain(|_, asked| asked != path);
-        let id = session.ask(GitBase {
-            path: path.to_owned(),
-        });
-        self.bases.insert(id, path.to_owned());
+        if !self.queued.iter().any(|queued| queued == path) {
+            self.queued.push_back(path.to_owned());
+        }
+        self.send_queued(session);
+    }
+
+    fn send_queued(&mut self, session: &mut Session) {
+        while self.bases.len() < BASES_IN_FLIGHT
+            && let Some(path) = self.queued.pop_front()
+        {
+            let id = session.ask(GitBase { path: path.clone() });
+            self.bases.insert(id, path);
+        }
     }
 
     /// Whether response `id` answers one of our questions.
@@ -42,11 +57,19 @@ impl GitRequests {
     }
 
     /// Hands an answer to the app.
-    pub fn answer(&mut self, id: RequestId, done: bool, body: Response, app: &mut App) {
+    pub fn answer(
+        &mut self,
+        id: RequestId,
+        done: bool,
+        body: Response,
+        session: &mut Session,
+        app: &mut App,
+    ) {
         if let Some(path) = self.bases.remove(&id) {
             // An error (a hidden file, no repository) means no gutter, quietly.
             let base = request::answer::<GitBase>(body).ok().flatten();
             app.set_git_base(&path, base);
+            self.send_queued(session);
             return;
         }
         let Some((_, picker, changes)) = self.status.as_mut() else {
@@ -84,5 +107,6 @@ impl GitRequests {
     pub fn forget(&mut self) {
         self.status = None;
         self.bases.clear();
+        self.queued.clear();
     }
 }

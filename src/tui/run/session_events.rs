@@ -146,7 +146,8 @@ impl ParticipantLoop {
             self.intel_answered(id, body);
         } else if self.git.owns(id) {
             self.dirty = true;
-            self.git.answer(id, done, body, &mut self.app);
+            self.git
+                .answer(id, done, body, &mut self.session, &mut self.app);
         } else if let Response::Pong = body {
             self.pong(id);
         }
