@@ -4,7 +4,8 @@
 //! deletes line 4 with `cotype edit`, Ada adds a line at the end: unsaved shared edits,
 //! and both gutters mark them (`~` changed, `_` lines deleted above, `+` added) against
 //! the index. alt-n / `]c` go to the next change and alt-shift-n back; alt-d / `space D`
-//! show the diff against HEAD; alt-g lists the changed files on the host's disk.
+//! show the diff against HEAD; alt-g lists the changed files on the host's disk. Once
+//! Bob saves and the host stages the file, the marks go for everyone.
 //!
 //! git and tmux must be installed; the test fails (never skips) otherwise.
 
@@ -189,6 +190,26 @@ fn the_gutter_follows_unsaved_shared_edits_and_the_git_keys_work_in_both_keymaps
         s.contains("against HEAD") && s.contains("+Bbeta")
     });
     tmux.keys("bob", &["Escape"]);
+    tmux.wait("bob", "the diff closed", |s| !s.contains("against HEAD"));
+
+    // Bob saves and the host's user stages the file: the index has the text now, so
+    // everyone's marks go (the host says its repository moved; members ask again).
+    tmux.keys("bob", &["Space", "w"]);
+    let deadline = std::time::Instant::now() + common::tmux::DEADLINE;
+    while !std::fs::read_to_string(project.join("src/poem.txt"))
+        .unwrap()
+        .contains("zeta")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "bob's save never reached the disk"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    git(&project, &["add", "src/poem.txt"]);
+    tmux.wait("bob", "the marks gone after staging", |s| {
+        marked(s, 2, ' ', "Bbeta") && marked(s, 4, ' ', "epsilon") && marked(s, 5, ' ', "zeta")
+    });
 
     for name in ["ada", "bob"] {
         tmux.keys(name, &["C-q"]);
