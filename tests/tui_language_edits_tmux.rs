@@ -4,7 +4,8 @@
 //! the definition in src/geometry.rs are renamed for everyone, Bob (vim keys, following
 //! nobody, with geometry.rs open) included. Ada formats lib.rs with alt-i (the two
 //! statements on one line are split, as rustfmt does). Bob's `space s` lists geometry.rs's
-//! symbols and enter goes to one.
+//! symbols and enter goes to one; the workspace's symbols (`space S`, alt-t) are asked of
+//! the server as a name is typed, and enter goes to one in another file.
 //!
 //! rust-analyzer and tmux must be installed; the test fails (never skips) otherwise.
 
@@ -195,5 +196,33 @@ fn rename_format_and_outline_with_rust_analyzer_in_a_real_terminal() {
     tmux.keys("bob", &["Enter"]);
     tmux.wait("bob", "the cursor on the definition", |s| {
         status_position(s).as_deref() == Some("4:8")
+    });
+
+    // The workspace's symbols, asked of the server as the name is typed: bob (`space S`)
+    // goes to `describe` in lib.rs, ada (alt-t) to `surface` in geometry.rs.
+    tmux.keys("bob", &["Space", "S"]);
+    tmux.wait("bob", "the workspace symbol picker", |s| {
+        s.contains("Workspace symbols")
+    });
+    tmux.text("bob", "describe");
+    tmux.wait("bob", "describe in the picker", |s| {
+        picker_chose(s, "function describe  src/lib.rs:3")
+    });
+    tmux.keys("bob", &["Enter"]);
+    tmux.wait("bob", "lib.rs at describe", |s| {
+        s.contains("pub fn describe() -> String") && status_position(s).as_deref() == Some("3:8")
+    });
+    tmux.keys("ada", &["M-t"]);
+    tmux.wait("ada", "the workspace symbol picker", |s| {
+        s.contains("Workspace symbols")
+    });
+    tmux.text("ada", "surfa");
+    tmux.wait("ada", "surface in the picker", |s| {
+        picker_chose(s, "function surface  src/geometry.rs:4")
+    });
+    tmux.keys("ada", &["Enter"]);
+    tmux.wait("ada", "geometry.rs at surface", |s| {
+        s.contains("pub fn surface(width: u32, height: u32)")
+            && status_position(s).as_deref() == Some("4:8")
     });
 }

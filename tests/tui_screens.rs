@@ -381,6 +381,59 @@ fn file_picker_filters_and_opens() {
 }
 
 #[test]
+fn an_open_file_picker_takes_the_list_that_arrives_after_it() {
+    let mut screen = Screen::new("default");
+    screen.app.set_files(Vec::new());
+    screen.key(KeyCode::Char('p'), KeyModifiers::CONTROL);
+    screen.type_text("lib");
+    assert!(screen.draw().contains("no files shared yet"));
+    screen
+        .app
+        .set_files(vec!["src/main.rs".into(), "src/lib.rs".into()]);
+    assert!(screen.draw().contains("▶ src/lib.rs"));
+}
+
+#[test]
+fn the_workspace_symbol_picker_asks_as_the_name_is_typed_and_shows_the_answer() {
+    use cotype::protocol::language::SymbolItem;
+    use cotype::protocol::message::{TextLocation, TextRange};
+    use cotype::text::LineCol;
+    let mut screen = Screen::new("default");
+    screen.key(KeyCode::Char('t'), KeyModifiers::ALT);
+    let asked = {
+        let mut asked = Vec::new();
+        for c in "gre".chars() {
+            asked.extend(screen.key(KeyCode::Char(c), KeyModifiers::NONE));
+        }
+        asked
+    };
+    assert_eq!(
+        asked.last(),
+        Some(&AppCommand::WorkspaceSymbols("gre".into()))
+    );
+    let at = LineCol { line: 39, col: 3 };
+    screen.app.workspace_symbols(Ok(vec![SymbolItem {
+        name: "greet".into(),
+        kind: "function".into(),
+        location: TextLocation {
+            path: "src/main.rs".into(),
+            range: TextRange { start: at, end: at },
+            external: false,
+        },
+        container: None,
+    }]));
+    assert!(screen.draw().contains("▶ function greet  src/main.rs:40"));
+    let commands = screen.key(KeyCode::Enter, KeyModifiers::NONE);
+    assert!(
+        commands
+            .iter()
+            .any(|c| matches!(c, AppCommand::Open(path) if path == "src/main.rs"))
+            || screen.app.active_path() == Some("src/main.rs"),
+        "{commands:?}"
+    );
+}
+
+#[test]
 fn people_panel_and_follow() {
     let mut screen = Screen::sized("default", 110, HEIGHT);
     screen.open("README.md");

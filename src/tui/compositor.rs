@@ -69,6 +69,9 @@ pub enum AppCommand {
     WorkspaceSearch(SearchQuery),
     /// Stop the running workspace search (its panel closed).
     CancelSearch,
+    /// The workspace's symbols matching a name (the workspace symbol picker's query); the
+    /// answer goes to `App::workspace_symbols`.
+    WorkspaceSymbols(String),
     /// Replace across the shared files (the search panel's replace); the answer goes to
     /// `App::replace_finished`.
     WorkspaceReplace(crate::protocol::search::ReplaceRequest),

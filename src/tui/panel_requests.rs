@@ -12,6 +12,7 @@ use ropey::Rope;
 use crate::client::ClientError;
 use crate::client::request::{
     self, CancelSearch, FileOperation, ReadFile, Replace, ReplaceProgress, Search, SearchProgress,
+    Symbols,
 };
 use crate::client::session::Session;
 use crate::protocol::FILE_CHUNK_LEN;
@@ -34,6 +35,9 @@ pub struct PanelRequests {
     replace: Option<RequestId>,
     /// File operations asked from the file tree, until answered.
     file_operations: Vec<RequestId>,
+    /// The workspace symbol picker's latest question (an answer to an earlier one, for a
+    /// query since typed further, is dropped).
+    symbols: Option<RequestId>,
 }
 
 impl PanelRequests {
@@ -74,6 +78,13 @@ impl PanelRequests {
             AppCommand::FileOperation(asked) => {
                 self.file_operations.push(session.ask(FileOperation(asked)));
             }
+            AppCommand::WorkspaceSymbols(query) => {
+                self.symbols =
+                    (!query.trim().is_empty()).then(|| session.ask(Symbols { path: None, query }));
+                if self.symbols.is_none() {
+                    app.workspace_symbols(Ok(Vec::new()));
+                }
+            }
             other => return ControlFlow::Continue(other),
         }
         ControlFlow::Break(())
@@ -113,6 +124,7 @@ impl PanelRequests {
         self.search == Some(id)
             || self.replace == Some(id)
             || self.file_operations.contains(&id)
+            || self.symbols == Some(id)
             || self.cancelled == Some(id)
             || self.preview.as_ref().is_some_and(|(asked, _)| *asked == id)
     }
@@ -159,6 +171,9 @@ impl PanelRequests {
                 Ok(said) => app.message(crate::tui::status::Level::Info, said),
                 Err(error) => app.message(crate::tui::status::Level::Error, error.to_string()),
             }
+        } else if self.symbols == Some(id) {
+            self.symbols = None;
+            app.workspace_symbols(request::answer::<Symbols>(body).map_err(|e| e.to_string()));
         } else if self.cancelled == Some(id) {
             // Its results are no longer wanted; its end makes room for the next search.
             if done {

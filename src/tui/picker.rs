@@ -48,11 +48,16 @@ pub struct Picker {
     menu: bool,
     /// Among equal scores, the order given (recent first) rather than the shortest.
     ties_in_given_order: bool,
+    /// The choices come from the host for what is typed (the workspace's symbols): each
+    /// change of the query asks again with this command, and the answer replaces the
+    /// items ([`Picker::set_items`]).
+    asks: Option<fn(String) -> AppCommand>,
 }
 
 impl Picker {
     pub const FILES: &'static str = "file-picker";
     pub const PEOPLE: &'static str = "follow-picker";
+    pub const WORKSPACE_SYMBOLS: &'static str = "workspace-symbols";
 
     pub fn new(id: &'static str, title: &str, items: Vec<PickerItem>, empty_text: &str) -> Self {
         let mut picker = Self {
@@ -66,6 +71,7 @@ impl Picker {
             empty_text: empty_text.into(),
             menu: false,
             ties_in_given_order: false,
+            asks: None,
         };
         picker.refilter();
         picker
@@ -85,6 +91,19 @@ impl Picker {
         let mut picker = Self::new(id, title, items, empty_text);
         picker.ties_in_given_order = true;
         picker.refilter();
+        picker
+    }
+
+    /// A picker whose choices the host gives for the query typed: `asks` makes the
+    /// question for a query; until the first answer, `empty_text` says what to type.
+    pub fn asking(
+        id: &'static str,
+        title: &str,
+        asks: fn(String) -> AppCommand,
+        empty_text: &str,
+    ) -> Self {
+        let mut picker = Self::ranked(id, title, Vec::new(), empty_text);
+        picker.asks = Some(asks);
         picker
     }
 
@@ -109,8 +128,14 @@ impl Picker {
     /// picker opened, or a member created or deleted a file): match the new list with the
     /// query as typed, keeping the chosen file chosen if it is still there.
     pub fn set_files(&mut self, paths: &[String]) {
+        self.set_items(Self::files(paths).items);
+    }
+
+    /// New choices for the query as typed (the host's answer, a changed list), the chosen
+    /// one kept chosen if it is still there.
+    pub fn set_items(&mut self, items: Vec<PickerItem>) {
         let chosen = self.selected().map(|item| item.label.clone());
-        self.items = Self::files(paths).items;
+        self.items = items;
         self.refilter();
         if let Some(chosen) = chosen
             && let Some(at) = self
@@ -176,6 +201,14 @@ impl Picker {
         self.selected = 0;
     }
 
+    fn query_changed(&mut self, cx: &mut Context<'_>) {
+        self.refilter();
+        if let Some(asks) = self.asks {
+            cx.commands
+                .push(UiCommand::App(asks(self.input.text.clone())));
+        }
+    }
+
     fn move_selection(&mut self, delta: isize) {
         if self.matches.is_empty() {
             return;
@@ -229,7 +262,7 @@ impl Component for Picker {
                         Some(delta) => self.move_selection(delta),
                         None => {
                             if self.input.handle_key(key) {
-                                self.refilter();
+                                self.query_changed(cx);
                             }
                         }
                     },
@@ -238,7 +271,7 @@ impl Component for Picker {
             }
             Event::Paste(text) => {
                 self.input.insert(text);
-                self.refilter();
+                self.query_changed(cx);
                 EventResult::Consumed(None)
             }
             // A popup is modal: nothing below it reacts to the mouse while it is open.
@@ -326,6 +359,11 @@ impl Component for Picker {
 
     fn id(&self) -> &'static str {
         self.id
+    }
+
+    // Found again while open: the file list arriving, the host's symbols for the query.
+    fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
+        Some(self)
     }
 }
 

@@ -137,6 +137,12 @@ impl App {
             }
             Action::GotoLine => Box::new(Prompt::new(PromptKind::GoToLine, "")),
             Action::WorkspaceSearch => Box::new(SearchPanel::new()),
+            Action::WorkspaceSymbols => Box::new(Picker::asking(
+                Picker::WORKSPACE_SYMBOLS,
+                "Workspace symbols",
+                AppCommand::WorkspaceSymbols,
+                "type a symbol's name: the host's language server looks for it",
+            )),
             Action::DiagnosticsList => Box::new(DiagnosticsList::new(
                 self.diagnostics.rows(),
                 "no diagnostics: the host's language servers report no problems",

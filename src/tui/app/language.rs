@@ -5,7 +5,7 @@
 //! the menu and a sentence saying what changed.
 
 use super::{App, DocumentTexts};
-use crate::protocol::language::EditSummary;
+use crate::protocol::language::{EditSummary, SymbolItem};
 use crate::protocol::message::Response;
 use crate::tui::compositor::AppCommand;
 use crate::tui::picker::{Picker, PickerItem};
@@ -101,34 +101,11 @@ impl App {
                 )));
             }
             (AskKind::Symbols, Response::Symbols(symbols)) => {
-                let items = symbols
-                    .into_iter()
-                    .filter(|symbol| !symbol.location.external)
-                    .map(|symbol| {
-                        let start = symbol.location.range.start;
-                        let within = symbol
-                            .container
-                            .map(|container| format!(" in {container}"))
-                            .unwrap_or_default();
-                        PickerItem {
-                            label: format!(
-                                "{} {}{within}  :{}",
-                                symbol.kind,
-                                symbol.name,
-                                start.line + 1
-                            ),
-                            command: AppCommand::GoTo {
-                                path: symbol.location.path,
-                                at: start,
-                            },
-                        }
-                    })
-                    .collect();
                 self.messages.push(Level::Info, "");
                 self.compositor.push(Box::new(Picker::ranked(
                     "document-symbols",
                     "Symbols",
-                    items,
+                    symbol_items(symbols, false),
                     "no symbols in this file",
                 )));
             }
@@ -137,6 +114,25 @@ impl App {
                 self.messages.push(Level::Info, said);
             }
             (_, other) => tracing::debug!("unexpected answer to {ask:?}: {other:?}"),
+        }
+    }
+
+    /// The host's answer for the workspace symbol picker's query: its choices (each with
+    /// its file), or why there are none.
+    pub fn workspace_symbols(&mut self, answer: Result<Vec<SymbolItem>, String>) {
+        let Some(picker) = self
+            .compositor
+            .find_mut::<Picker>(Picker::WORKSPACE_SYMBOLS)
+        else {
+            return;
+        };
+        match answer {
+            Ok(symbols) => picker.set_items(symbol_items(symbols, true)),
+            Err(message) => {
+                picker.set_items(Vec::new());
+                self.messages
+                    .push(Level::Error, format!("workspace symbols: {message}"));
+            }
         }
     }
 
@@ -150,6 +146,35 @@ impl App {
         self.compositor
             .push(Box::new(RenamePrompt::new(ask.clone(), name)));
     }
+}
+
+/// A picker's rows for symbols: `kind name in container  :line`, with the file when they
+/// come from the whole workspace; choosing one goes there. Symbols outside the shared
+/// folder (a library's) are left out.
+fn symbol_items(symbols: Vec<SymbolItem>, with_path: bool) -> Vec<PickerItem> {
+    symbols
+        .into_iter()
+        .filter(|symbol| !symbol.location.external)
+        .map(|symbol| {
+            let start = symbol.location.range.start;
+            let within = symbol
+                .container
+                .map(|container| format!(" in {container}"))
+                .unwrap_or_default();
+            let place = if with_path {
+                format!("{}:{}", symbol.location.path, start.line + 1)
+            } else {
+                format!(":{}", start.line + 1)
+            };
+            PickerItem {
+                label: format!("{} {}{within}  {place}", symbol.kind, symbol.name),
+                command: AppCommand::GoTo {
+                    path: symbol.location.path,
+                    at: start,
+                },
+            }
+        })
+        .collect()
 }
 
 fn change_name(change: Option<&ChangeAsk>) -> &'static str {

@@ -115,6 +115,7 @@ actions! {
     CodeActions = "code_actions": "Quick fixes and code actions at the cursor (the host's language server)",
     FormatDocument = "format_document": "Format this file with the host's language server",
     DocumentSymbols = "document_symbols": "Go to a symbol of this file (its outline, from the host's language server)",
+    WorkspaceSymbols = "workspace_symbols": "Go to a symbol anywhere in the shared folder, by name as you type (the host's language server)",
     DiagnosticsList = "diagnostics_list": "List the problems the host's language servers found",
     NextChange = "next_change": "Go to the next change against the host's git index",
     PreviousChange = "previous_change": "Go to the previous change against the host's git index",

@@ -41,6 +41,7 @@ impl ParticipantLoop {
             AppCommand::ManagePerson(_) | AppCommand::RunAction(_) => {}
             command @ (AppCommand::WorkspaceSearch(_)
             | AppCommand::CancelSearch
+            | AppCommand::WorkspaceSymbols(_)
             | AppCommand::SearchPreview(_)
             | AppCommand::WorkspaceReplace(_)
             | AppCommand::FileOperation(_)) => {

@@ -10,6 +10,10 @@ use super::connection::Connection;
 use super::host_side::{HostSide, next_host_event};
 use super::screen::{Screen, TerminalInput};
 use super::{IDLE_AFTER, RunError};
+
+/// How long the file list may take (from asking, or from its last part) before it is
+/// asked for again.
+const FILES_ASK_AGAIN: std::time::Duration = std::time::Duration::from_secs(5);
 use crate::client::ClientError;
 use crate::client::driver::{Driver, DriverEvent, apply};
 use crate::client::follow::{Follow, Wanted};
@@ -33,8 +37,9 @@ pub(super) struct ParticipantLoop {
     pub(super) session: Session,
     pub(super) connection: Connection,
     pub(super) presence: OwnPresence,
-    /// The file-list request in flight.
+    /// The file-list request in flight, and when it was asked or last answered in part.
     pub(super) files_request: Option<RequestId>,
+    pub(super) files_progress: Instant,
     pub(super) files: Vec<String>,
     /// Documents requested and not yet arrived, so following does not ask twice.
     pub(super) opening: HashSet<String>,
@@ -85,6 +90,7 @@ impl ParticipantLoop {
             connection: Connection::new(driver),
             presence: OwnPresence::default(),
             files_request: None,
+            files_progress: Instant::now(),
             files: Vec::new(),
             opening: HashSet::new(),
             last_input: Instant::now(),
@@ -116,7 +122,7 @@ impl ParticipantLoop {
         input: &mut impl TerminalInput,
     ) -> Result<(), RunError> {
         self.app.set_connection(ConnectionState::Connected);
-        self.files_request = Some(self.session.request(Request::ListFiles));
+        self.ask_for_files();
         self.git.ask_status(&mut self.session, false);
         self.refresh_people();
         self.try_follow().await;
@@ -167,6 +173,14 @@ impl ParticipantLoop {
         Ok(())
     }
 
+    /// Asks the host for the list of shared files (again: whatever came of an earlier
+    /// request is dropped).
+    pub(super) fn ask_for_files(&mut self) {
+        self.files.clear();
+        self.files_request = Some(self.session.request(Request::ListFiles));
+        self.files_progress = Instant::now();
+    }
+
     fn next_timer(&self) -> Option<Instant> {
         let idle = self
             .app
@@ -180,7 +194,11 @@ impl ParticipantLoop {
             .driver
             .is_some()
             .then(|| Instant::from_std(self.round_trip.due()));
-        [idle, tick, presence, intel, ping]
+        let files = self
+            .files_request
+            .is_some()
+            .then_some(self.files_progress + FILES_ASK_AGAIN);
+        [idle, tick, presence, intel, ping, files]
             .into_iter()
             .flatten()
             .min()
@@ -201,6 +219,14 @@ impl ParticipantLoop {
         for late in self.intel.expired(now.into_std()) {
             self.app.message(Level::Warning, late);
             self.dirty = true;
+        }
+        // The file list (the picker's, the tree's) has not come in a while: a request
+        // can be lost (say on a reconnect, before the host let us in again); ask again.
+        if self.files_request.is_some()
+            && self.connection.driver.is_some()
+            && now >= self.files_progress + FILES_ASK_AGAIN
+        {
+            self.ask_for_files();
         }
         if self.connection.driver.is_some() && now.into_std() >= self.round_trip.due() {
             let id = self.session.request(Request::Ping);
@@ -306,7 +332,7 @@ impl ParticipantLoop {
                     })
                     .await;
             }
-            self.files_request = Some(self.session.request(Request::ListFiles));
+            self.ask_for_files();
             self.presence.tell_everyone();
             self.round_trip.reset(Instant::now().into_std());
         }

@@ -6,7 +6,7 @@ use tokio::time::Instant;
 use super::event_loop::ParticipantLoop;
 use crate::client::session::SessionEvent;
 use crate::protocol::ParticipantId;
-use crate::protocol::message::{self, Request, RequestId, Response};
+use crate::protocol::message::{self, RequestId, Response};
 use crate::tui::app::DocumentTexts;
 use crate::tui::compositor::AppCommand;
 use crate::tui::editor::Selection;
@@ -156,6 +156,7 @@ impl ParticipantLoop {
     fn files_listed(&mut self, done: bool, body: Response) {
         match body {
             Response::Files(batch) => {
+                self.files_progress = tokio::time::Instant::now();
                 self.files.extend(batch.into_iter().map(|file| file.path));
             }
             Response::Error { message } => self.app.message(
@@ -210,10 +211,7 @@ impl ParticipantLoop {
             }
             // Files were created, deleted or renamed on the host: list them again, so the
             // picker and the tree show what `cotype ls` would.
-            message::Event::FilesChanged => {
-                self.files.clear();
-                self.files_request = Some(self.session.request(Request::ListFiles));
-            }
+            message::Event::FilesChanged => self.ask_for_files(),
             message::Event::FileDeleted { path }
                 if self.session.documents.keys().any(|open| {
                     crate::client::session::renamed_path(open, &path, "").is_some()
