@@ -409,14 +409,19 @@ impl App {
 
     /// Expires old messages; true if a redraw is due.
     pub fn tick(&mut self, now: Instant) -> bool {
-        self.messages.expire(now)
+        let marks_came = self.git.take_finished();
+        self.messages.expire(now) || marks_came
     }
 
     /// When [`App::tick`] or [`App::due_ask`] next has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.messages.deadline(), self.popups.deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.messages.deadline(),
+            self.popups.deadline(),
+            self.git.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }

@@ -27,9 +27,12 @@ pub use requests::GitRequests;
 const MAX_GUTTER_BYTES: usize = 8 * 1024 * 1024;
 
 /// A file whose comparison took longer than this is compared again only when typing
-/// pauses (`GitView::idle_work`), its marks as they were until then: a keystroke's frame
-/// in a huge file never waits for a whole-file diff.
+/// pauses (`GitView::idle_work`), on a thread of its own, its marks as they were until
+/// the answer comes: neither a keystroke's frame nor the pause waits for a whole-file diff.
 const SLOW_DIFF: Duration = Duration::from_millis(4);
+
+/// How often the loop looks for a comparison done on its thread.
+const JOB_POLL: Duration = Duration::from_millis(10);
 
 /// The gutter glyph and the theme scope of a line's change.
 pub fn mark_style(change: LineChange) -> (char, &'static str) {
@@ -58,11 +61,51 @@ struct Base {
     computed: RefCell<Option<(u64, LineChanges)>>,
     /// The last comparison took longer than `SLOW_DIFF`.
     slow: Cell<bool>,
+    /// A slow file's comparison running on its thread, for the text of that generation.
+    job: RefCell<Option<(u64, std::sync::mpsc::Receiver<LineChanges>)>>,
 }
 
 impl Base {
     fn is_fresh(&self) -> bool {
         matches!(&*self.computed.borrow(), Some((at, _)) if *at == self.generation)
+    }
+
+    /// Starts comparing on a thread of its own (the rope is a cheap clone; the thread
+    /// flattens it), unless that is under way for this text already.
+    fn start_job(&self, rope: &Rope) {
+        let running = matches!(&*self.job.borrow(), Some((at, _)) if *at == self.generation);
+        if running {
+            return;
+        }
+        let Some(index) = self.texts.index.clone() else {
+            return;
+        };
+        let (done, answer) = std::sync::mpsc::channel();
+        let rope = rope.clone();
+        std::thread::spawn(move || {
+            let _ = done.send(LineChanges::compute(&index, &rope.to_string()));
+        });
+        *self.job.borrow_mut() = Some((self.generation, answer));
+    }
+
+    /// Takes a finished comparison; true if it came.
+    fn take_job(&self) -> bool {
+        let mut job = self.job.borrow_mut();
+        let Some((at, answer)) = job.as_ref() else {
+            return false;
+        };
+        match answer.try_recv() {
+            Ok(changes) => {
+                *self.computed.borrow_mut() = Some((*at, changes));
+                *job = None;
+                true
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => false,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                *job = None;
+                false
+            }
+        }
     }
 
     /// Compares the index text with `rope` now.
@@ -90,6 +133,7 @@ impl GitView {
                         generation,
                         computed: RefCell::new(None),
                         slow: Cell::new(false),
+                        job: RefCell::new(None),
                     },
                 );
             }
@@ -126,21 +170,37 @@ impl GitView {
 
     /// Whether a slow file's marks wait for typing to pause.
     pub fn has_idle_work(&self) -> bool {
-        self.bases
-            .values()
-            .any(|base| base.slow.get() && !base.is_fresh())
+        self.bases.values().any(|base| {
+            let running = matches!(&*base.job.borrow(), Some((at, _)) if *at == base.generation);
+            base.slow.get() && !base.is_fresh() && !running
+        })
     }
 
-    /// Typing paused: the marks of slow files are compared again.
+    /// Typing paused: the marks of slow files are compared again, each on a thread.
     pub fn idle_work(&self, documents: &impl crate::tui::app::DocumentTexts) {
         for (path, base) in &self.bases {
             if base.slow.get()
                 && !base.is_fresh()
                 && let Some(rope) = documents.rope(path)
             {
-                base.compute(rope);
+                base.start_job(rope);
             }
         }
+    }
+
+    /// Takes the comparisons finished on their threads; true if marks changed.
+    pub fn take_finished(&self) -> bool {
+        let mut changed = false;
+        for base in self.bases.values() {
+            changed |= base.take_job();
+        }
+        changed
+    }
+
+    /// When to look for a comparison running on its thread, if one is.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let running = self.bases.values().any(|base| base.job.borrow().is_some());
+        running.then(|| Instant::now() + JOB_POLL)
     }
 
     /// `path`'s marks against the index for the text `rope` holds now (for a slow file,
