@@ -121,10 +121,18 @@ fn keystroke_frames(
             .draw(|frame| app.render(frame, &docs))
             .expect("draw");
         idle.push(start.elapsed());
-        // The loop wakes at `next_deadline` to take a comparison finished on its thread.
-        while let Some(deadline) = app.next_deadline() {
-            std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
-            if app.tick(Instant::now()) {
+        // The loop wakes at `next_deadline` to take a comparison finished on its thread
+        // (`tick` says when marks came); other deadlines (a message's) do not count.
+        let soon = |deadline: &Instant| {
+            deadline.saturating_duration_since(Instant::now()) <= Duration::from_millis(50)
+        };
+        while let Some(deadline) = app.next_deadline().filter(soon) {
+            std::thread::sleep(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1)),
+            );
+            if app.tick(Instant::now()) || start.elapsed() > Duration::from_secs(2) {
                 break;
             }
         }
