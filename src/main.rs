@@ -161,6 +161,17 @@ Examples:
     )]
     #[command(override_usage = "cotype symbols [OPTIONS] [LINK] [QUERY]")]
     Symbols(cli::language_edits::SymbolsArgs),
+    /// List the host's changed shared files as path:XY, XY as `git status --porcelain`
+    /// prints it (" M" changed, "M " staged, "??" untracked, " D" deleted, ...).
+    #[command(
+        after_help = "Changes on the host's disk (saved text); hidden and ignored files are never
+listed. Exit code 1 when the shared folder is not in a git repository.
+
+Examples:
+  cotype changes - < link.txt
+  cotype changes --branch - < link.txt"
+    )]
+    Changes(cli::git::ChangesArgs),
     /// Create a file (or with --folder a folder) in the shared folder.
     #[command(after_help = "Examples:
   cotype new - src/util.rs --content '// helpers\n' < link.txt
@@ -293,5 +304,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Format(args) => cli::language_edits::format(args).await,
         Command::Actions(args) => cli::language_edits::actions(args).await,
         Command::Symbols(args) => cli::language_edits::symbols(args).await,
+        Command::Changes(args) => cli::git::changes(args).await,
     }
 }

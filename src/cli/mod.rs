@@ -4,6 +4,7 @@
 //! arguments, stdin or `COTYPE_LINK`.
 
 pub mod editor;
+pub mod git;
 pub mod headless;
 pub mod host;
 pub mod language_edits;

@@ -4,6 +4,7 @@
 
 pub mod driver;
 pub mod follow;
+pub mod git;
 pub mod headless;
 pub mod intel;
 mod join;

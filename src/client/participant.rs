@@ -243,6 +243,26 @@ impl Participant {
         }
     }
 
+    /// The host's branch and changed shared files (all batches); `None` when the shared
+    /// folder is not in a git repository.
+    pub async fn git_status(
+        &mut self,
+    ) -> Result<Option<crate::protocol::git::GitStatus>, ClientError> {
+        let id = self.send(request::GitStatus).await?;
+        let mut whole: Option<crate::protocol::git::GitStatus> = None;
+        loop {
+            let (batch, done) = self.next_answer::<request::GitStatus>(id).await?;
+            match (&mut whole, batch) {
+                (Some(whole), Some(batch)) => whole.changes.extend(batch.changes),
+                (whole @ None, batch) => *whole = batch,
+                (Some(_), None) => {}
+            }
+            if done {
+                return Ok(whole);
+            }
+        }
+    }
+
     /// Streams a file as everyone sees it into `out`: its shared text when someone has
     /// unsaved edits in it, else its exact bytes on the host's disk. Returns the number of
     /// bytes written.

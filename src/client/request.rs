@@ -405,6 +405,44 @@ fn language_edited(response: Response) -> Result<EditSummary, ClientError> {
     }
 }
 
+/// The host's branch and changed shared files, in batches (the last one `done`); `None`
+/// when the shared folder is not in a git repository.
+pub struct GitStatus;
+
+impl HostRequest for GitStatus {
+    type Answer = Option<crate::protocol::git::GitStatus>;
+    fn into_request(self) -> Request {
+        Request::GitStatus
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        match response {
+            Response::GitStatus(status) => Ok(Some(status)),
+            Response::Nothing { .. } => Ok(None),
+            _ => Err(ClientError::Protocol),
+        }
+    }
+}
+
+/// A shared file's text in the host's git index and HEAD; `None` outside a repository
+/// or for a file too large to compare.
+pub struct GitBase {
+    pub path: String,
+}
+
+impl HostRequest for GitBase {
+    type Answer = Option<crate::protocol::git::GitBase>;
+    fn into_request(self) -> Request {
+        Request::GitBase { path: self.path }
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        match response {
+            Response::GitBase(base) => Ok(Some(base)),
+            Response::Nothing { .. } => Ok(None),
+            _ => Err(ClientError::Protocol),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 pub mod console;
 pub mod documents;
 pub mod frozen_ignores;
+pub mod git;
 pub mod intel;
 pub mod language_edits;
 pub mod lsp;

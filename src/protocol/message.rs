@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ParticipantId;
+use super::git::{GitBase, GitStatus};
 use super::header::Kind;
 use super::language::{ApplyCodeAction, CodeActionItem, EditSummary, RenameRequest, SymbolItem};
 use super::search::{ReplaceHit, ReplaceRequest, ReplaceSummary, SearchHit, SearchQuery};
@@ -208,6 +209,14 @@ pub enum Request {
         path: Option<String>,
         query: String,
     },
+    /// The host's branch and its changed shared files: `GitStatus` batches (the last one
+    /// `done`), or `Nothing` when the folder is not in a git repository.
+    GitStatus,
+    /// A shared file's text in the git index and in HEAD: `GitBase`, `Nothing` outside a
+    /// repository or for a file too large to send whole. Refused for hidden files.
+    GitBase {
+        path: String,
+    },
 }
 
 /// About how many bytes an edit of `path` takes in an `Applied` broadcast, at most: the
@@ -377,6 +386,8 @@ pub enum Response {
     /// A server's edits applied as shared edits (rename, format, code action).
     LanguageEdited(EditSummary),
     Symbols(Vec<SymbolItem>),
+    GitStatus(GitStatus),
+    GitBase(GitBase),
 }
 
 /// Edits travel apart from requests: a participant submits to the host, the host
@@ -497,6 +508,9 @@ pub enum Event {
         revision: u64,
         unsaved: bool,
     },
+    /// The host's repository moved (a commit, a checkout, a file staged): ask again for
+    /// the branch and for the git base of open documents.
+    GitChanged,
 }
 
 /// A shared terminal's number, given by the host from 1 and never reused in a session.

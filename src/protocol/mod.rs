@@ -7,6 +7,7 @@
 
 pub mod control;
 pub mod frame;
+pub mod git;
 pub mod header;
 pub mod language;
 pub mod message;

@@ -100,6 +100,9 @@ pub enum AppCommand {
         path: String,
         at: LineCol,
     },
+    /// Ask the host for its changed files, then open the picker of them
+    /// (`App::set_git_status`).
+    ChangedFiles,
     Quit,
     /// Leave now, whatever is unsaved or unconfirmed (vim's `:q!`).
     ForceQuit,

@@ -17,6 +17,7 @@ pub mod diagnostics;
 pub mod editor;
 pub mod ex;
 pub mod find_replace;
+pub mod git;
 pub mod help;
 pub mod highlight;
 pub mod host_controls;

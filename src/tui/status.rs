@@ -54,6 +54,8 @@ pub struct StatusView<'a> {
     pub following: Option<&'a str>,
     /// Keys typed so far of a sequence (`g`), shown so the user knows one is pending.
     pub pending_keys: &'a str,
+    /// The host's git branch, when the shared folder is in a repository.
+    pub branch: Option<&'a str>,
 }
 
 pub struct StatusLine<'a> {
@@ -119,6 +121,9 @@ impl Widget for StatusLine<'_> {
         }
         if let Some(leader) = view.following {
             right.push_str(&format!("following {leader} "));
+        }
+        if let Some(branch) = view.branch {
+            right.push_str(&format!("⎇ {branch} "));
         }
         // The one part that changes with every keystroke, in its own style: the shipped
         // themes draw it in the text's colors, so typing costs no color change on the

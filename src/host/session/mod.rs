@@ -29,6 +29,7 @@ pub use crate::host_control::{Approval, HostCommand, HostControl, HostEvent, Per
 
 mod documents_served;
 mod file_operations;
+mod git;
 mod language_edits;
 mod language_servers;
 mod members;
@@ -121,6 +122,8 @@ pub struct HostSession {
     ssh_guests: crate::host_control::SshGuests,
     /// The link as it is now (a rekey replaces its secret), for the SSH guests' server.
     link_now: tokio::sync::watch::Sender<Link>,
+    /// The git repository the shared folder is in, if any (`git.rs`).
+    git: Option<std::sync::Arc<crate::host::git::HostRepository>>,
 }
 
 impl HostSession {
@@ -157,6 +160,7 @@ impl HostSession {
         let (command_sender, commands) = tokio::sync::mpsc::channel(64);
         let (events, event_receiver) = tokio::sync::mpsc::unbounded_channel();
         let (language_edits_back, language_edits) = tokio::sync::mpsc::unbounded_channel();
+        let workspace_root = workspace.root().to_path_buf();
         Ok(HostSession {
             link_now: tokio::sync::watch::Sender::new(link.clone()),
             link,
@@ -192,6 +196,8 @@ impl HostSession {
             language_edits_back,
             language_edits,
             ssh_guests: Default::default(),
+            git: crate::host::git::HostRepository::discover(workspace_root.as_path())
+                .map(std::sync::Arc::new),
         })
     }
 
@@ -242,7 +248,8 @@ impl HostSession {
     /// (it is resumed, or the session created again, for `HOST_RESUME_WINDOW`).
     pub async fn run(mut self) -> anyhow::Result<()> {
         let (watch_tx, mut watch_rx) = tokio::sync::mpsc::channel::<PathBuf>(4096);
-        let _watcher = watch_folder(self.workspace.root(), watch_tx);
+        let git_dir = self.git.as_ref().map(|git| git.git_dir().to_path_buf());
+        let _watcher = watch_folder(self.workspace.root(), git_dir.as_deref(), watch_tx);
         loop {
             match self.serve_once(&mut watch_rx).await {
                 Ok(true) => {}
@@ -536,6 +543,9 @@ impl HostSession {
                 self.on_language_edit(from, id, body).await?
             }
             Request::Replace(request) => self.replace(from, id, request).await?,
+            Request::GitStatus | Request::GitBase { .. } => {
+                self.on_git_request(from, id, body).await?
+            }
             Request::CreatePath { .. } | Request::MovePath { .. } | Request::DeletePath { .. } => {
                 self.on_file_operation(from, id, body).await?
             }

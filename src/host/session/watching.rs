@@ -3,11 +3,14 @@
 
 use super::*;
 
-/// Watches the shared folder; changed paths go to `changes`. The watcher stops when the
-/// returned value is dropped. Without a watcher (unsupported system) sharing still works,
-/// only disk changes are not noticed.
+/// Watches the shared folder, and `git_dir` when it lies outside it (a subfolder of a
+/// repository is shared: HEAD, the index and the refs say when the repository moved);
+/// changed paths go to `changes`. The watcher stops when the returned value is dropped.
+/// Without a watcher (unsupported system) sharing still works, only disk changes are not
+/// noticed.
 pub(super) fn watch_folder(
     root: &std::path::Path,
+    git_dir: Option<&std::path::Path>,
     changes: tokio::sync::mpsc::Sender<PathBuf>,
 ) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
@@ -27,6 +30,14 @@ pub(super) fn watch_folder(
         .watch(root, notify::RecursiveMode::Recursive)
         .map_err(|e| tracing::warn!("cannot watch the shared folder: {e}"))
         .ok()?;
+    if let Some(git_dir) = git_dir.filter(|dir| !dir.starts_with(root)) {
+        let watched = watcher
+            .watch(git_dir, notify::RecursiveMode::NonRecursive)
+            .and_then(|()| watcher.watch(&git_dir.join("refs"), notify::RecursiveMode::Recursive));
+        if let Err(e) = watched {
+            tracing::warn!("cannot watch the git repository: {e}");
+        }
+    }
     Some(watcher)
 }
 
@@ -43,6 +54,7 @@ impl HostSession {
         while let Ok(path) = watch_rx.try_recv() {
             changed.insert(path);
         }
+        self.tell_if_repository_moved(&changed).await?;
         self.on_disk_changes(changed).await
     }
 

@@ -52,6 +52,21 @@ impl Workspace {
         }
     }
 
+    /// Whether a file at `relative`, which is not on disk (git's deleted files), would be
+    /// shared if it were: its folder is shared and neither the hide rules nor the ignore
+    /// files as frozen hide it. Listing its name then tells nothing the host hides.
+    pub fn could_share(&self, relative: &str) -> bool {
+        let Ok(path) = normalize(relative) else {
+            return false;
+        };
+        let folder = path.rsplit_once('/').map(|(folder, _)| folder);
+        let folder_shared = folder.is_none_or(|folder| self.read_index().folders.contains(folder));
+        let relative = std::path::Path::new(&path);
+        folder_shared
+            && !self.rules.hides(relative)
+            && !self.frozen().hides(&self.root, relative, false)
+    }
+
     /// The shared files under folder `path` (all of them, at any depth).
     pub fn files_under(&self, path: &str) -> Vec<String> {
         let prefix = format!("{path}/");

@@ -58,6 +58,14 @@ impl App {
             }
             Action::CodeActions => self.ask_change(AskKind::CodeActions, None, documents, commands),
             Action::DocumentSymbols => self.ask_change(AskKind::Symbols, None, documents, commands),
+            Action::NextChange => self.go_to_change(true, documents, commands),
+            Action::PreviousChange => self.go_to_change(false, documents, commands),
+            Action::ChangedFiles => {
+                self.messages
+                    .push(Level::Info, "asking the host for its changed files…");
+                commands.push(AppCommand::ChangedFiles);
+            }
+            Action::DiffFile => self.show_diff(documents),
             Action::FormatDocument => self.ask_change(
                 AskKind::Change,
                 Some(ChangeAsk::Format),

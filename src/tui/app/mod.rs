@@ -43,6 +43,7 @@ use crate::tui::tree::FileTree;
 mod actions;
 mod find_replace;
 mod follow;
+mod git;
 mod input;
 mod intel;
 mod language;
@@ -132,6 +133,8 @@ pub struct App {
     close_armed: Option<String>,
     /// What was copied, for pasting in any tab.
     register: crate::tui::editor::SharedRegister,
+    /// The host's repository: branch, changed files, each open file's base (`tui::git`).
+    git: crate::tui::git::GitView,
 }
 
 /// The screen regions, computed the same way for input (mouse, paging) and rendering.
@@ -185,6 +188,7 @@ impl App {
             deferred: None,
             close_armed: None,
             register: Default::default(),
+            git: Default::default(),
         };
         app.resize(size.0, size.1);
         app
@@ -411,14 +415,19 @@ impl App {
 
     /// Expires old messages; true if a redraw is due.
     pub fn tick(&mut self, now: Instant) -> bool {
-        self.messages.expire(now)
+        let marks_came = self.git.take_finished();
+        self.messages.expire(now) || marks_came
     }
 
     /// When [`App::tick`] or [`App::due_ask`] next has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.messages.deadline(), self.popups.deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.messages.deadline(),
+            self.popups.deadline(),
+            self.git.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }

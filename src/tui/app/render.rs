@@ -81,6 +81,7 @@ impl App {
             self.placeholder(area, buf, &format!("loading {}…", tab.path));
             return None;
         };
+        let git = self.git.line_changes(&tab.path, rope);
         let widget = EditorWidget {
             editor: &tab.editor,
             rope,
@@ -89,6 +90,7 @@ impl App {
             remotes: &tab.remotes,
             search: self.search.as_deref(),
             find_pattern: self.file_find.as_ref(),
+            git: git.as_deref(),
         };
         let cursor = widget.cursor_position(area);
         widget.render(area, buf);
@@ -132,6 +134,7 @@ impl App {
                 position,
                 following: following.as_deref(),
                 pending_keys: &pending,
+                branch: self.git.branch.as_deref(),
             },
             theme: &self.theme,
         }

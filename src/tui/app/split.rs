@@ -125,6 +125,7 @@ impl App {
             remotes: &tab.remotes,
             search: None,
             find_pattern: None,
+            git: self.git.line_changes(&tab.path, rope).as_deref(),
         }
         .render(area, buf);
         let title = format!(" {} ", tab.path);

@@ -16,6 +16,7 @@ use crate::tui::status::{Level, Messages, TabView};
 impl App {
     /// Shows a document (newly fetched, or already open) in a tab and makes it active.
     pub fn open_document(&mut self, path: &str, rope: &Rope, read_only: bool) {
+        self.git.text_changed(path);
         self.open_tab(path, rope, read_only, None);
     }
 
@@ -116,6 +117,7 @@ impl App {
         after: &Rope,
     ) {
         self.diagnostics.map_edit(path, before, operation, after);
+        self.git.text_changed(path);
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
             tab.modified = true;
             // Only an edit the session accepted is one to undo.
@@ -150,6 +152,7 @@ impl App {
     /// The session applied someone else's edit to `path`.
     pub fn remote_edit(&mut self, path: &str, before: &Rope, operation: &Operation, after: &Rope) {
         self.diagnostics.map_edit(path, before, operation, after);
+        self.git.text_changed(path);
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
             // Whether it is unsaved is the host's word (`set_modified`), not ours: the
             // edit may have been an undo back to the saved text, or a reload from disk.
@@ -174,13 +177,16 @@ impl App {
     /// Whether [`App::idle_work`] has something to do: large documents re-parse for
     /// syntax colors when typing pauses (call it ~50 ms after the last input).
     pub fn has_idle_work(&self) -> bool {
-        self.tabs
-            .iter()
-            .any(|tab| tab.syntax.as_ref().is_some_and(Syntax::needs_reparse))
+        self.git.has_idle_work()
+            || self
+                .tabs
+                .iter()
+                .any(|tab| tab.syntax.as_ref().is_some_and(Syntax::needs_reparse))
     }
 
     /// Catches up deferred work (syntax re-parses of large documents); redraw afterwards.
     pub fn idle_work(&mut self, documents: &impl DocumentTexts) {
+        self.git.idle_work(documents);
         for tab in &mut self.tabs {
             if let (Some(syntax), Some(rope)) = (tab.syntax.as_mut(), documents.rope(&tab.path))
                 && syntax.needs_reparse()
@@ -241,6 +247,7 @@ impl App {
         use crate::client::session::renamed_path;
         for tab in &mut self.tabs {
             if let Some(new) = renamed_path(&tab.path, from, to) {
+                self.git.forget(&tab.path);
                 tab.editor.set_path(&new);
                 tab.path = new;
             }

@@ -135,6 +135,7 @@ fn drawn(text: &str, rows: u16, items: &[DiagnosticItem]) -> (Buffer, Theme) {
         remotes: &[],
         search: None,
         find_pattern: None,
+        git: None,
     }
     .render(area, &mut buf);
     draw_in_editor(area, &mut buf, &editor, &rope, items, &theme);

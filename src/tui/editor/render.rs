@@ -40,6 +40,8 @@ pub struct EditorWidget<'a> {
     pub search: Option<&'a str>,
     /// Matches of the find-and-replace prompt's pattern to mark instead, while it is open.
     pub find_pattern: Option<&'a regex::Regex>,
+    /// Lines changed against the host's git index, marked in the gutter's last column.
+    pub git: Option<&'a crate::client::git::LineChanges>,
 }
 
 impl EditorWidget<'_> {
@@ -231,6 +233,16 @@ impl EditorWidget<'_> {
         let number = format!(" {:>width$} ", line + 1, width = gutter - 2);
         let (x, y) = (view.area.x, view.row(line));
         buf.set_stringn(x, y, &number, gutter, view.base.patch(style));
+        if let Some(change) = self.git.and_then(|changes| changes.at(line)) {
+            let (mark, scope) = crate::tui::git::mark_style(change);
+            let column = x + view.gutter.saturating_sub(1);
+            if column < view.area.right()
+                && let Some(cell) = buf.cell_mut((column, y))
+            {
+                cell.set_char(mark)
+                    .set_style(view.base.patch(self.theme.get(scope)));
+            }
+        }
     }
 
     fn draw_line(&self, view: &View, layers: &Layers<'_>, line: usize, buf: &mut Buffer) {

@@ -34,6 +34,7 @@ fn drawn(
         remotes: &[],
         search: None,
         find_pattern: None,
+        git: None,
     };
     let cursor = widget.cursor_position(area);
     widget.render(area, &mut buf);

@@ -54,6 +54,7 @@ impl ParticipantLoop {
                     .panels
                     .command(command, &mut self.session, &mut self.app);
             }
+            AppCommand::ChangedFiles => self.git.ask_status(&mut self.session, true),
             AppCommand::ForceQuit => {
                 if self.ended.is_some() {
                     self.keep_copies();

@@ -60,6 +60,8 @@ pub(super) struct ParticipantLoop {
     pub(super) panels: PanelRequests,
     /// Hover, peek, definition and completion questions to the host.
     pub(super) intel: IntelRequests,
+    /// Questions to the host about its git repository.
+    pub(super) git: crate::tui::git::GitRequests,
     /// Our round trip to the host, measured with `Request::Ping`.
     pub(super) round_trip: RoundTrip,
     /// The session, for naming the folder of recovery copies.
@@ -101,6 +103,7 @@ impl ParticipantLoop {
             host: None,
             panels: PanelRequests::default(),
             intel: IntelRequests::default(),
+            git: Default::default(),
             round_trip: RoundTrip::new(Instant::now().into_std()),
             session_id,
             ended: None,
@@ -120,6 +123,7 @@ impl ParticipantLoop {
     ) -> Result<(), RunError> {
         self.app.set_connection(ConnectionState::Connected);
         self.ask_for_files();
+        self.git.ask_status(&mut self.session, false);
         self.refresh_people();
         self.try_follow().await;
         if let Some(name) = self.app.follow().waiting_for().map(str::to_owned) {
@@ -316,6 +320,8 @@ impl ParticipantLoop {
             for lost in self.intel.lost() {
                 self.app.message(Level::Warning, lost);
             }
+            self.git.forget();
+            self.ask_git_again();
         }
         if reconnected {
             // The relay forgot whom we follow, and the others forgot where we are.

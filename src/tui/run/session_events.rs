@@ -70,6 +70,7 @@ impl ParticipantLoop {
 
     fn document_opened(&mut self, path: &str) {
         self.opening.remove(path);
+        self.git.ask_base(&mut self.session, path);
         if let Some(document) = self.session.documents.get(path) {
             self.app
                 .open_document(path, &document.rope, document.read_only);
@@ -143,6 +144,10 @@ impl ParticipantLoop {
                 .response(id, done, body, &mut self.session, &mut self.app);
         } else if self.intel.owns(id) {
             self.intel_answered(id, body);
+        } else if self.git.owns(id) {
+            self.dirty = true;
+            self.git
+                .answer(id, done, body, &mut self.session, &mut self.app);
         } else if let Response::Pong = body {
             self.pong(id);
         }
@@ -179,6 +184,16 @@ impl ParticipantLoop {
         self.dirty = true;
     }
 
+    /// The host's repository moved (or our questions were lost): the branch, and the
+    /// base of every open document, again.
+    pub(super) fn ask_git_again(&mut self) {
+        self.git.ask_status(&mut self.session, false);
+        let open: Vec<String> = self.session.documents.keys().cloned().collect();
+        for path in open {
+            self.git.ask_base(&mut self.session, &path);
+        }
+    }
+
     fn pong(&mut self, id: RequestId) {
         let shown = self.round_trip.latest();
         if self.round_trip.answered(id, Instant::now().into_std()) {
@@ -207,7 +222,12 @@ impl ParticipantLoop {
                     format!("{path} was deleted on the host; its tab keeps the text, and saving writes it again"),
                 );
             }
-            message::Event::FileRenamed { from, to } => self.app.rename_tabs(&from, &to),
+            message::Event::FileRenamed { from, to } => {
+                self.app.rename_tabs(&from, &to);
+                // The gutter's base was the old path's: ask under the new one.
+                self.ask_git_again();
+            }
+            message::Event::GitChanged => self.ask_git_again(),
             event => tracing::debug!("host event not shown: {event:?}"),
         }
     }
