@@ -284,6 +284,12 @@ impl Channel {
         self.take(received)
     }
 
+    /// Whether something has arrived and waits to be taken (without taking it): long work
+    /// on the host's loop stops early for it.
+    pub fn has_waiting(&self) -> bool {
+        !self.closed && !self.frames.is_empty()
+    }
+
     /// The next event if it has already arrived, without waiting (`None` if nothing has,
     /// and after `Closed`).
     pub fn try_recv(&mut self) -> Option<Incoming> {

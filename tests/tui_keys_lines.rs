@@ -61,6 +61,93 @@ fn a_colon_indents_only_where_the_language_opens_a_block_with_one() {
     );
 }
 
+/// With the file's syntax tree (as the app has it), Enter indents as the language's
+/// indents query says, relative to the line it is pressed on.
+#[test]
+fn enter_follows_the_syntax_tree_in_rust() {
+    // Inside an argument list the next line is one level in, after a comma too.
+    check_parsed(
+        "default",
+        "a.rs",
+        "fn f() {\n    call(a, #[|]#b);\n}\n",
+        "<enter>",
+        "fn f() {\n    call(a, \n        #[|]#b);\n}\n",
+    );
+    check_parsed(
+        "default",
+        "a.rs",
+        "fn f() {\n    let x = foo(a,#[|]#\n        b);\n}\n",
+        "<enter>",
+        "fn f() {\n    let x = foo(a,\n        #[|]#\n        b);\n}\n",
+    );
+    // After a block's closing brace, back at the block's level; vim's `o` alike.
+    check_parsed(
+        "default",
+        "a.rs",
+        "fn f() {\n    if x {\n        y();\n    }#[|]#\n}\n",
+        "<enter>",
+        "fn f() {\n    if x {\n        y();\n    }\n    #[|]#\n}\n",
+    );
+    check_parsed(
+        "vim",
+        "a.rs",
+        "#[|]#fn f() {\n    x();\n}\n",
+        "oy();<esc>",
+        "fn f() {\n    y()#[|]#;\n    x();\n}\n",
+    );
+    // Code that does not parse yet: the bracket rule.
+    check_parsed(
+        "default",
+        "a.rs",
+        "fn f() {#[|]#",
+        "<enter>",
+        "fn f() {\n    #[|]#",
+    );
+}
+
+#[test]
+fn enter_follows_the_syntax_tree_in_python() {
+    // A statement that leaves the block: the next line is back out of it.
+    check_parsed(
+        "default",
+        "a.py",
+        "def f(x):\n    if x:\n        return 1#[|]#\n",
+        "<enter>",
+        "def f(x):\n    if x:\n        return 1\n    #[|]#\n",
+    );
+    check_parsed(
+        "vim",
+        "a.py",
+        "def f():\n    #[|]#pass\n",
+        "ox<esc>",
+        "def f():\n    pass\n#[|]#x\n",
+    );
+    // Any other statement keeps the block's level.
+    check_parsed(
+        "default",
+        "a.py",
+        "def f():\n    x = 1#[|]#\n",
+        "<enter>",
+        "def f():\n    x = 1\n    #[|]#\n",
+    );
+    // Inside brackets one level in.
+    check_parsed(
+        "default",
+        "a.py",
+        "x = [1, #[|]#2]\n",
+        "<enter>",
+        "x = [1, \n    #[|]#2]\n",
+    );
+    // A block's header with nothing under it yet does not parse: the colon rule.
+    check_parsed(
+        "default",
+        "a.py",
+        "if x:#[|]#",
+        "<enter>",
+        "if x:\n    #[|]#",
+    );
+}
+
 #[test]
 fn toggle_comment_comments_and_uncomments_lines_at_their_common_indentation() {
     let rust = "fn f() {\n    a#[|]#();\n}\n";

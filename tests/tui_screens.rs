@@ -2967,3 +2967,62 @@ fn the_terminal_pane_renders_at_every_size_down_to_one_cell() {
     assert!(panicked.is_empty(), "panicked: {panicked:#?}");
     assert!(full.contains("⌨ bash 30×8 clipped ✎ alice"), "{full}");
 }
+
+/// Soft wrap belongs to the file's view: alt-z (vim also `space z`) wraps the focused
+/// pane's file only; the other pane keeps its own setting, and each keeps it when the
+/// focus moves between them.
+#[test]
+fn soft_wrap_is_per_file_view_in_both_panes() {
+    for keymap in ["default", "vim"] {
+        let mut screen = Screen::new(keymap);
+        for (path, tail) in [("a.txt", "END-A"), ("b.txt", "END-B")] {
+            let line = format!("{}{tail}\n", "word ".repeat(24));
+            screen.docs.insert(path.into(), Rope::from_str(&line));
+            screen.open(path);
+        }
+        let toggle_wrap = |screen: &mut Screen| {
+            if keymap == "vim" {
+                screen.type_text(" z");
+            } else {
+                screen.key(KeyCode::Char('z'), KeyModifiers::ALT);
+            }
+        };
+        // b.txt focused on the left, a.txt on the right; neither wraps yet.
+        split(&mut screen, keymap == "vim");
+        let shown = screen.draw();
+        assert!(!shown.contains("END-"), "{keymap}: nothing wraps\n{shown}");
+
+        toggle_wrap(&mut screen);
+        let shown = screen.draw();
+        assert!(shown.contains("END-B"), "{keymap}: b.txt wraps\n{shown}");
+        assert!(
+            !shown.contains("END-A"),
+            "{keymap}: a.txt does not\n{shown}"
+        );
+
+        // The focus moves to a.txt: b.txt still wraps, beside it.
+        if keymap == "vim" {
+            screen.key(KeyCode::Char('w'), KeyModifiers::CONTROL);
+            screen.type_text("w");
+        } else {
+            screen.key(KeyCode::Char('o'), KeyModifiers::ALT);
+        }
+        assert_eq!(screen.app.active_path(), Some("a.txt"), "{keymap}");
+        let shown = screen.draw();
+        assert!(shown.contains("END-B"), "{keymap}: b.txt keeps it\n{shown}");
+        assert!(!shown.contains("END-A"), "{keymap}\n{shown}");
+
+        toggle_wrap(&mut screen);
+        let shown = screen.draw();
+        assert!(
+            shown.contains("END-A") && shown.contains("END-B"),
+            "{keymap}: both wrap now\n{shown}"
+        );
+        toggle_wrap(&mut screen);
+        let shown = screen.draw();
+        assert!(
+            !shown.contains("END-A") && shown.contains("END-B"),
+            "{keymap}: a.txt unwrapped, b.txt still wrapped\n{shown}"
+        );
+    }
+}

@@ -11,6 +11,7 @@
 
 use cotype::text::Operation;
 use cotype::tui::editor::{Editor, EditorInput, Selection};
+use cotype::tui::highlight::Syntax;
 use cotype::tui::keymap::{Key, KeyResult, Keymap};
 use ropey::Rope;
 
@@ -83,6 +84,9 @@ pub struct Harness {
     pub editor: Editor,
     pub rope: Rope,
     pub copied: Vec<String>,
+    /// The document's syntax tree, kept up to date and given to the editor before each
+    /// input as the app does (`Harness::with_syntax`).
+    pub syntax: Option<Syntax>,
 }
 
 impl Harness {
@@ -97,13 +101,28 @@ impl Harness {
             editor,
             rope,
             copied: Vec::new(),
+            syntax: None,
         }
     }
 
+    /// The document is the file at `path` with its syntax tree, as the app keeps it.
+    pub fn with_syntax(mut self, path: &str) -> Self {
+        self.editor.set_path(path);
+        self.syntax = Syntax::for_path(path, &self.rope);
+        assert!(self.syntax.is_some(), "cotype parses {path}");
+        self
+    }
+
     pub fn input(&mut self, input: EditorInput) {
+        self.editor
+            .set_indent_tree(self.syntax.as_ref().and_then(Syntax::indent_tree));
         let outcome = self.editor.handle(input, &self.rope);
         if let Some(operation) = outcome.operation {
+            let before = self.rope.clone();
             operation.apply(&mut self.rope).unwrap();
+            if let Some(syntax) = self.syntax.as_mut() {
+                syntax.update(&before, &operation, &self.rope);
+            }
             self.editor.edit_applied(&operation);
         }
         self.copied.extend(outcome.copied);
@@ -152,5 +171,17 @@ pub fn check_file(keymap: &str, path: &str, before: &str, keys: &str, after: &st
         harness.state(),
         after,
         "\nkeymap {keymap}, file {path}, keys {keys:?} on {before:?}"
+    );
+}
+
+/// [`check_file`] with the file's syntax tree, as the app has it (Enter's indentation
+/// follows the language's indents query).
+pub fn check_parsed(keymap: &str, path: &str, before: &str, keys: &str, after: &str) {
+    let mut harness = Harness::new(keymap, before).with_syntax(path);
+    harness.press(keys);
+    assert_eq!(
+        harness.state(),
+        after,
+        "\nkeymap {keymap}, parsed file {path}, keys {keys:?} on {before:?}"
     );
 }

@@ -144,22 +144,22 @@ impl HostSession {
     /// Changes files of the replace under way for one slice (of time, and of files: the
     /// broadcast after it grows with them), sends those edits and the changes made, and
     /// once every file is done, saves (if asked) and answers.
+    ///
+    /// Others' typing goes first: what they sent is handled before the slice, a message
+    /// arriving during it ends it after the file being changed, and what arrived is
+    /// handled before the slice's edits go out, so their confirmation leaves in the same
+    /// broadcast instead of waiting behind it.
     pub(super) async fn replace_slice(&mut self) -> anyhow::Result<()> {
-        // What others sent meanwhile (their typing) goes first, and goes out at once.
-        for _ in 0..DRAIN_AT_ONCE {
-            let Some(incoming) = self.channel.try_recv() else {
-                break;
-            };
-            self.on_incoming(incoming).await?;
-        }
+        self.serve_waiting().await?;
         self.broadcast_applied().await?;
         let Some(mut job) = self.replacing.take() else {
             return Ok(());
         };
         let started = Instant::now();
         let mut hits = Vec::new();
-        for _ in 0..REPLACE_SLICE_FILES {
-            if started.elapsed() >= REPLACE_SLICE {
+        for index in 0..REPLACE_SLICE_FILES {
+            let someone_waits = index > 0 && self.channel.has_waiting();
+            if started.elapsed() >= REPLACE_SLICE || someone_waits {
                 break;
             }
             let Some(file) = job.to_apply.pop_front() else {
@@ -171,20 +171,39 @@ impl HostSession {
                 hits.extend(file.hits);
             }
         }
+        let reply = self.reply(job.from, job.id);
+        let finished = job.to_apply.is_empty();
+        // Back in place while others are served: a second replace is refused meanwhile.
+        self.replacing = Some(job);
+        self.serve_waiting().await?;
         // The edits go out before any save or answer that follows them.
         self.broadcast_applied().await?;
-        let reply = self.reply(job.from, job.id);
         for batch in hits.chunks(crate::host::search::MAX_BATCH_LEN) {
             reply
                 .send(false, Response::Replaced(batch.to_vec()))
                 .await?;
         }
-        if job.to_apply.is_empty() {
-            self.replace_finished(job).await
-        } else {
-            self.replacing = Some(job);
-            Ok(())
+        match self.replacing.take() {
+            Some(job) if finished => self.replace_finished(job).await?,
+            job => self.replacing = job,
         }
+        // Nothing above waits, so without this the loop would run slice after slice
+        // without the runtime ever polling the sockets in between: a member's keystroke
+        // would wait in the kernel until the whole replace is applied.
+        tokio::task::yield_now().await;
+        Ok(())
+    }
+
+    /// Handles what has already arrived (up to [`DRAIN_AT_ONCE`] messages); the edits
+    /// sequenced from them join the next broadcast.
+    async fn serve_waiting(&mut self) -> anyhow::Result<()> {
+        for _ in 0..DRAIN_AT_ONCE {
+            let Some(incoming) = self.channel.try_recv() else {
+                break;
+            };
+            self.on_incoming(incoming).await?;
+        }
+        Ok(())
     }
 
     /// One file of the replace: its changes made (a dry run: only listed), or why not.
@@ -206,8 +225,21 @@ impl HostSession {
         };
         match self.apply_changes(&file) {
             Ok(edits) => {
-                for edit in edits {
-                    self.sequenced(edit).await?;
+                // Members heed edits only to documents they have open (whoever opens one
+                // later gets its text as it is then), so the edits to files nobody has
+                // open go to the language servers alone: a replace through 1,000 files
+                // would otherwise send everyone 10,000 edits to open, verify and drop,
+                // and a member's keystroke's confirmation would queue behind them.
+                let someone_has_it = self
+                    .participants
+                    .values()
+                    .any(|p| p.open.contains(&file.path));
+                if someone_has_it {
+                    for edit in edits {
+                        self.sequenced(edit).await?;
+                    }
+                } else {
+                    self.language_servers_follow(&edits);
                 }
                 Ok(Some(file))
             }

@@ -10,6 +10,7 @@ use ratatui::crossterm::event::{
 use super::{App, DocumentTexts};
 use crate::tui::compositor::{AppCommand, Context, Event, UiCommand};
 use crate::tui::editor::{Editor, EditorInput, Selection, gutter_width};
+use crate::tui::highlight::Syntax;
 use crate::tui::host_controls::person_menu;
 use crate::tui::keymap::KeyResult;
 use crate::tui::popup::KeyOutcome;
@@ -375,6 +376,8 @@ impl App {
             );
             return;
         }
+        tab.editor
+            .set_indent_tree(tab.syntax.as_ref().and_then(Syntax::indent_tree));
         let outcome = tab.editor.handle(input, rope);
         if let Some(operation) = outcome.operation {
             commands.push(AppCommand::Edit {

@@ -193,6 +193,12 @@ impl Editor {
         let eol = line_break(rope);
         let (at, text, cursor) = if action == Action::OpenLineBelow {
             let at = line_end(rope, line);
+            // As Enter at the line's end would, where the syntax tree can tell.
+            let levels = (self.indent_tree.as_ref()).and_then(|t| t.new_line_levels(rope, at));
+            let indent = match levels {
+                Some(levels) => self.indent_by(rope, &indent, levels),
+                None => indent,
+            };
             let cursor = at + eol.len() + indent.chars().count();
             (at, format!("{eol}{indent}"), cursor)
         } else {
@@ -219,7 +225,6 @@ impl Editor {
     /// pair of brackets (`{|}`) the closing one goes to its own line, back at the outer
     /// indentation, and the cursor sits indented between them.
     pub(super) fn insert_newline(&mut self, rope: &Rope, typing: bool) -> Option<Operation> {
-        let text = self.newline_text(rope);
         let range = self.selection.range();
         let head = range.start.min(rope.len_chars());
         let before = (head > 0).then(|| rope.char(head - 1));
@@ -229,6 +234,8 @@ impl Editor {
                 (before, after),
                 (Some('{'), Some('}')) | (Some('('), Some(')')) | (Some('['), Some(']'))
             );
+        // Between a pair the bracket rule is exact: one level in, the closer back out.
+        let text = self.newline_text(rope, !between_pair);
         if between_pair {
             let unit = self.indent_unit(rope);
             let outer = text.strip_suffix(unit.as_str()).unwrap_or(&text).to_owned();
@@ -238,9 +245,11 @@ impl Editor {
         self.replace_selection(rope, &text, typing)
     }
 
-    /// The text a line break inserts: the current indentation, one level more after an
-    /// opening bracket, or a colon where the language opens a block with one (Python).
-    pub(super) fn newline_text(&self, rope: &Rope) -> String {
+    /// The text a line break inserts: the current indentation, deeper or shallower as
+    /// the syntax tree's indents query says (`highlight::IndentTree`), or where it cannot
+    /// tell, one level more after an opening bracket, or a colon where the language opens
+    /// a block with one (Python).
+    pub(super) fn newline_text(&self, rope: &Rope, use_tree: bool) -> String {
         let head = self.selection.range().start.min(rope.len_chars());
         let line = rope.char_to_line(head);
         let line_start = rope.line_to_char(line);
@@ -249,7 +258,16 @@ impl Editor {
             .chars()
             .take_while(|c| *c == ' ' || *c == '\t')
             .collect();
-        let mut text = format!("{}{indent}", line_break(rope));
+        let eol = line_break(rope);
+        let levels = self
+            .indent_tree
+            .as_ref()
+            .filter(|_| use_tree)
+            .and_then(|tree| tree.new_line_levels(rope, head));
+        if let Some(levels) = levels {
+            return format!("{eol}{}", self.indent_by(rope, &indent, levels));
+        }
+        let mut text = format!("{eol}{indent}");
         let opens = match before.trim_end().chars().last() {
             Some('{' | '(' | '[') => true,
             Some(':') => self.conventions.indent_after_colon,
@@ -259,6 +277,29 @@ impl Editor {
             text.push_str(&self.indent_unit(rope));
         }
         text
+    }
+
+    /// `indent` made `levels` levels deeper, or shallower (by a level as this file writes
+    /// it, else by a tab or `tab_width` spaces).
+    fn indent_by(&self, rope: &Rope, indent: &str, levels: isize) -> String {
+        let unit = self.indent_unit(rope);
+        let mut indent = indent.to_owned();
+        if levels >= 0 {
+            indent.push_str(&unit.repeat(levels.unsigned_abs()));
+            return indent;
+        }
+        for _ in 0..levels.unsigned_abs() {
+            let spaces = indent.len() - indent.trim_end_matches(' ').len();
+            let cut = if indent.ends_with(unit.as_str()) {
+                unit.len()
+            } else if indent.ends_with('\t') {
+                1
+            } else {
+                spaces.min(self.tab_width)
+            };
+            indent.truncate(indent.len() - cut);
+        }
+        indent
     }
 
     /// One level of indentation as this file writes it: a tab if most indented lines

@@ -92,6 +92,12 @@ impl Editor {
         self.conventions = LineConventions::for_path(path);
     }
 
+    /// The document's syntax tree as it is now (or `None`), for Enter's indentation; the
+    /// app gives it before each input, since the tree changes with every edit.
+    pub fn set_indent_tree(&mut self, tree: Option<crate::tui::highlight::IndentTree>) {
+        self.indent_tree = tree;
+    }
+
     /// The lines the selection covers (a selection ending at a line's start leaves that
     /// line out, as a selection of whole lines does).
     fn selected_lines(&self, rope: &Rope) -> (usize, usize) {

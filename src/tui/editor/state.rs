@@ -84,6 +84,8 @@ pub struct Editor {
     pub(super) conventions: LineConventions,
     /// Long lines continue on the next rows instead of running off the right edge.
     pub(super) soft_wrap: bool,
+    /// The document's syntax tree, for Enter's indentation (`Editor::set_indent_tree`).
+    pub(super) indent_tree: Option<crate::tui::highlight::IndentTree>,
 }
 
 /// The last copied text; `linewise` text came from whole lines and pastes as lines.
@@ -141,6 +143,7 @@ impl Editor {
             extra_cursors: Vec::new(),
             conventions: LineConventions::default(),
             soft_wrap: false,
+            indent_tree: None,
         }
     }
 

@@ -25,9 +25,11 @@ use crate::text::Operation;
 use crate::text::position::char_to_point;
 
 mod highlights;
+mod indent;
 mod injections;
 mod language;
 pub use highlights::Highlights;
+pub use indent::IndentTree;
 use injections::paint_injections;
 pub use language::Language;
 
@@ -217,6 +219,15 @@ impl Syntax {
                 );
             }
         }
+    }
+
+    /// The tree for indenting a new line, where the language has an indents query and the
+    /// tree is up to date with the text (a large document's tree waits for a re-parse).
+    pub fn indent_tree(&self) -> Option<IndentTree> {
+        if self.stale || self.disabled.is_some() {
+            return None;
+        }
+        IndentTree::new(self.tree.as_ref()?, self.language)
     }
 
     /// Which capture colors each byte of `bytes` (normally the lines on screen).
