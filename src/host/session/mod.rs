@@ -345,7 +345,7 @@ impl HostSession {
 
     /// Handles the messages that have already arrived (at most `DRAIN_AT_ONCE`), without
     /// waiting for more; how many there were.
-    async fn handle_waiting(&mut self) -> anyhow::Result<usize> {
+    pub(super) async fn handle_waiting(&mut self) -> anyhow::Result<usize> {
         for handled in 0..DRAIN_AT_ONCE {
             let Some(incoming) = self.channel.try_recv() else {
                 return Ok(handled);

@@ -150,7 +150,7 @@ impl HostSession {
     /// handled before the slice's edits go out, so their confirmation leaves in the same
     /// broadcast instead of waiting behind it.
     pub(super) async fn replace_slice(&mut self) -> anyhow::Result<()> {
-        self.serve_waiting().await?;
+        self.handle_waiting().await?;
         self.broadcast_applied().await?;
         let Some(mut job) = self.replacing.take() else {
             return Ok(());
@@ -175,7 +175,7 @@ impl HostSession {
         let finished = job.to_apply.is_empty();
         // Back in place while others are served: a second replace is refused meanwhile.
         self.replacing = Some(job);
-        self.serve_waiting().await?;
+        self.handle_waiting().await?;
         // The edits go out before any save or answer that follows them.
         self.broadcast_applied().await?;
         for batch in hits.chunks(crate::host::search::MAX_BATCH_LEN) {
@@ -191,18 +191,6 @@ impl HostSession {
         // without the runtime ever polling the sockets in between: a member's keystroke
         // would wait in the kernel until the whole replace is applied.
         tokio::task::yield_now().await;
-        Ok(())
-    }
-
-    /// Handles what has already arrived (up to [`DRAIN_AT_ONCE`] messages); the edits
-    /// sequenced from them join the next broadcast.
-    async fn serve_waiting(&mut self) -> anyhow::Result<()> {
-        for _ in 0..DRAIN_AT_ONCE {
-            let Some(incoming) = self.channel.try_recv() else {
-                break;
-            };
-            self.on_incoming(incoming).await?;
-        }
         Ok(())
     }
 
