@@ -12,10 +12,9 @@ mod common;
 mod process;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use common::{contains, start_host, start_relay, write_tree};
+use common::{contains, git, start_host, start_relay, write_tree};
 use cotype::client::driver::Driver;
 use cotype::client::headless::run_until;
 use cotype::client::request::GitBase;
@@ -23,27 +22,6 @@ use cotype::client::session::SessionEvent;
 use cotype::client::{ClientError, Participant};
 use cotype::protocol::message::Event;
 use cotype::relay::RelayConfig;
-
-/// Runs `git ARGS` in `dir`, failing the test on error.
-fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .expect("git must be installed to run the git tests");
-    assert!(
-        output.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
 
 /// A repository on branch `branch` with committed files, then changes of every kind on
 /// disk: modified, staged, added, untracked, deleted; and the same done to files the host

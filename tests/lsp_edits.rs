@@ -7,10 +7,11 @@
 //!
 //! rust-analyzer and rustfmt must be installed; the tests fail and say so otherwise.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 mod common;
+
+use common::{at, read};
 #[path = "common/process.rs"]
 mod process;
 
@@ -20,9 +21,9 @@ use cotype::client::request::{Format, Rename, Symbols};
 use cotype::client::{ClientError, Participant};
 use cotype::host::session::{Approval, HostCommand};
 use cotype::protocol::language::RenameRequest;
-use cotype::protocol::message::{CURRENT_TEXT, Role, TextPosition};
+use cotype::protocol::message::Role;
 use cotype::relay::RelayConfig;
-use cotype::text::{LineCol, Operation};
+use cotype::text::Operation;
 
 /// A correctness wait for a cold server on a loaded machine, not a timing assertion.
 const READY_DEADLINE: Duration = Duration::from_secs(180);
@@ -71,18 +72,6 @@ fn project(extra: &[(&str, &str)]) -> tempfile::TempDir {
     files.extend(extra.iter().map(|(path, text)| (*path, text.as_bytes())));
     common::write_tree(dir.path(), &files);
     dir
-}
-
-fn at(path: &str, line: usize, col: usize) -> TextPosition {
-    TextPosition {
-        path: path.to_owned(),
-        revision: CURRENT_TEXT,
-        position: LineCol { line, col },
-    }
-}
-
-fn read(root: &Path, path: &str) -> String {
-    std::fs::read_to_string(root.join(path)).expect("read")
 }
 
 fn is_busy(message: &str) -> bool {

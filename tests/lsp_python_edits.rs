@@ -6,17 +6,16 @@
 //! pylsp with autopep8 must be installed (`pip install 'python-lsp-server[pyflakes]'
 //! autopep8`, as `scripts/test` does); the test fails and says so otherwise.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 mod common;
 
+use common::{at, read};
+
 use cotype::client::request::{Format, Rename, Symbols};
 use cotype::client::{ClientError, Participant};
 use cotype::protocol::language::RenameRequest;
-use cotype::protocol::message::{CURRENT_TEXT, TextPosition};
 use cotype::relay::RelayConfig;
-use cotype::text::LineCol;
 
 /// A correctness wait for a cold server on a loaded machine, not a timing assertion.
 const READY_DEADLINE: Duration = Duration::from_secs(120);
@@ -24,18 +23,6 @@ const READY_DEADLINE: Duration = Duration::from_secs(120);
 const SHAPES: &str = "def area(width, height):\n    return width * height\n\n\nclass Box:\n    def volume(self, depth):\n        return area(2, 3) * depth\n";
 const MAIN: &str = "from shapes import area\n\nprint(area(2, 3))\n";
 const UGLY: &str = "def  total( a,b ):\n  return a+b\nx=total(1,2)\n";
-
-fn at(path: &str, line: usize, col: usize) -> TextPosition {
-    TextPosition {
-        path: path.to_owned(),
-        revision: CURRENT_TEXT,
-        position: LineCol { line, col },
-    }
-}
-
-fn read(root: &Path, path: &str) -> String {
-    std::fs::read_to_string(root.join(path)).expect("read")
-}
 
 /// What autopep8 itself makes of `text` (the same tool pylsp's formatter runs).
 fn autopep8(text: &str) -> String {

@@ -14,25 +14,9 @@ mod common;
 mod process;
 
 use std::path::Path;
-use std::process::Command;
 
+use common::git;
 use common::tmux::{HeadlessHost, Tmux, picker_chose};
-
-fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args([
-            "-c",
-            "init.defaultBranch=main",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .expect("git must be installed to run the git tests");
-    assert!(output.status.success(), "git {args:?} failed");
-}
 
 /// The cursor's place on the status line (`2:1`).
 fn status_position(screen: &str) -> Option<String> {

@@ -172,3 +172,38 @@ pub fn relay_on_thread(config: RelayConfig) -> SocketAddr {
     });
     receiver.recv().expect("the relay's address")
 }
+
+/// Runs `git ARGS` in `dir`, failing the test on error.
+pub fn git(dir: &Path, args: &[&str]) {
+    let output = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .expect("git must be installed to run the git tests");
+    assert!(
+        output.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A place in `path` (0-based line and column) in the text as it is now.
+pub fn at(path: &str, line: usize, col: usize) -> cotype::protocol::message::TextPosition {
+    cotype::protocol::message::TextPosition {
+        path: path.to_owned(),
+        revision: cotype::protocol::message::CURRENT_TEXT,
+        position: cotype::text::LineCol { line, col },
+    }
+}
+
+/// The text of `path` under `root` on disk.
+pub fn read(root: &Path, path: &str) -> String {
+    std::fs::read_to_string(root.join(path)).expect("read")
+}
