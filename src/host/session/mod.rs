@@ -480,8 +480,8 @@ impl HostSession {
             Message::Request { id, body } => {
                 let admitted = self.participants.get(&from).is_some_and(|p| p.admitted);
                 if !admitted {
-                    // Answered, not ignored: a request lost in silence leaves its asker
-                    // waiting; this tells it to ask again once let in.
+                    // Answered, not ignored: an asker left without an answer waits until
+                    // its own timeout and never learns why.
                     tracing::warn!(participant = from, "request before admission refused");
                     return self
                         .reply(from, id)
