@@ -219,8 +219,9 @@ impl ParticipantLoop {
             self.app.message(Level::Warning, late);
             self.dirty = true;
         }
-        // The file list (the picker's, the tree's) has not come in a while: a request
-        // can be lost (say on a reconnect, before the host let us in again); ask again.
+        // The file list (the picker's, the tree's) has made no progress in a while though
+        // no reconnect was seen (those ask again above): ask again. A safety net, not the
+        // mechanism; no lost request is known to reach it.
         if self.files_request.is_some()
             && self.connection.is_ready()
             && now >= self.files_progress + FILES_ASK_AGAIN
@@ -321,6 +322,10 @@ impl ParticipantLoop {
             }
             self.git.forget();
             self.ask_git_again();
+            // A file list still coming died with the connection, ours or the host's.
+            if reconnected || self.files_request.is_some() {
+                self.ask_for_files();
+            }
         }
         if reconnected {
             // The relay forgot whom we follow, and the others forgot where we are.
@@ -331,7 +336,6 @@ impl ParticipantLoop {
                     })
                     .await;
             }
-            self.ask_for_files();
             self.presence.tell_everyone();
             self.round_trip.reset(Instant::now().into_std());
         }
