@@ -155,6 +155,9 @@ async fn join_once(
                 ..
             }) if fatal => return Err(relay_error(code, message)),
             Incoming::Relay(FromRelay::HostBack) => return Ok(None),
+            Incoming::Relay(FromRelay::Move { within_ms }) => {
+                return Err(ClientError::Moved { within_ms });
+            }
             Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
             _ => {}
         }
@@ -199,6 +202,9 @@ async fn enter(
             }) => break (participant, epoch),
             Incoming::Relay(FromRelay::Error { code, message, .. }) => {
                 return Err(relay_error(code, message));
+            }
+            Incoming::Relay(FromRelay::Move { within_ms }) => {
+                return Err(ClientError::Moved { within_ms });
             }
             Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
             _ => {}
