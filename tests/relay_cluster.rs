@@ -193,7 +193,10 @@ async fn redis_restart_mid_session() {
     assert!(a.metric("cotype_cluster_redis_outages_total") >= 1.0);
     // A joiner at the node that cannot reach Redis is turned away with the reason.
     let refused = Driver::join(&via(&link, b.address()), "late").await;
-    let Err(cotype::client::ClientError::Closed(Some(reason))) = refused.as_ref().map(|_| ())
+    let Err(cotype::client::ClientError::Moved {
+        reason: Some(reason),
+        ..
+    }) = refused.as_ref().map(|_| ())
     else {
         panic!("a join while Redis is down: {:?}", refused.err());
     };

@@ -382,7 +382,7 @@ impl Driver {
                 Err(error @ ClientError::SessionGone(_)) if since.elapsed() >= HOST_GRACE => {
                     return DriverEvent::Fatal(error);
                 }
-                Err(ClientError::Moved { within_ms }) => {
+                Err(ClientError::Moved { within_ms, .. }) => {
                     tracing::info!("the relay node asked us to move; connecting again");
                     self.moved = Some(within_ms);
                 }

@@ -56,9 +56,12 @@ pub enum ClientError {
     #[error("{0}")]
     Host(String),
     /// The relay node asked us to connect again (it is draining or cannot serve the
-    /// session): within `within_ms`, not after a backoff.
-    #[error("the relay node asked us to connect again (it is restarting)")]
-    Moved { within_ms: u32 },
+    /// session): within `within_ms`, not after a backoff; `reason` is why it closed.
+    #[error("the relay node asked us to connect again{}", .reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
+    Moved {
+        within_ms: u32,
+        reason: Option<String>,
+    },
     #[error("the host sent an answer this version does not understand")]
     Protocol,
     #[error("cannot write the output: {0}")]

@@ -16,8 +16,9 @@ use crate::protocol::ParticipantId;
 use crate::relay::RelayState;
 use crate::relay::session::SessionKey;
 
-/// Most items taken into one pipelined batch.
-const BATCH: usize = 256;
+/// Most items taken into one pipelined batch: a frame to ten members elsewhere is ten
+/// items, and each batch waits for Redis's answer, so batches are large.
+const BATCH: usize = 4096;
 
 pub(super) enum Outbox {
     Publish {
