@@ -293,7 +293,8 @@ mod tests {
     fn a_frame_again_to_the_same_receiver_starts_a_new_group() {
         let b: Arc<str> = "b".into();
         let (f1, f2) = (Bytes::from(vec![1u8; 8]), Bytes::from(vec![2u8; 8]));
-        // Receiver 1 gets f1, f2, f1 again: its second f1 must come after f2.
+        // Receiver 1 gets f1, f2, f1 again: its second f1 must come after f2. Receiver 2
+        // then joins the newest group of f1, so its f2 goes in a group after that one.
         let batch = vec![
             deliver(&b, 1, &f1),
             deliver(&b, 1, &f2),
@@ -304,9 +305,10 @@ mod tests {
         assert_eq!(
             shape(&group(batch)),
             vec![
-                ("b".into(), vec![1, 2], 1),
-                ("b".into(), vec![1, 2], 2),
                 ("b".into(), vec![1], 1),
+                ("b".into(), vec![1], 2),
+                ("b".into(), vec![1, 2], 1),
+                ("b".into(), vec![2], 2),
             ]
         );
         // Receiver 2 joins f1's group after receiving f2 there would reorder it: it
