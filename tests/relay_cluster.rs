@@ -193,7 +193,10 @@ async fn redis_restart_mid_session() {
     assert!(a.metric("cotype_cluster_redis_outages_total") >= 1.0);
     // A joiner at the node that cannot reach Redis is turned away with the reason.
     let refused = Driver::join(&via(&link, b.address()), "late").await;
-    let Err(cotype::client::ClientError::Closed(Some(reason))) = refused.as_ref().map(|_| ())
+    let Err(cotype::client::ClientError::Moved {
+        reason: Some(reason),
+        ..
+    }) = refused.as_ref().map(|_| ())
     else {
         panic!("a join while Redis is down: {:?}", refused.err());
     };
@@ -309,10 +312,10 @@ async fn nothing_readable_crosses_the_cluster() {
     for name in ["la", "lb", "lc"] {
         let node = start_relay(cotype::relay::RelayConfig::default()).await;
         node.relay
-            .join_cluster(cotype::relay::cluster::ClusterConfig {
-                redis_url: redis.url(),
-                node_name: name.into(),
-            })
+            .join_cluster(cotype::relay::cluster::ClusterConfig::new(
+                redis.url(),
+                name,
+            ))
             .await
             .expect("the node joins the cluster");
         nodes.push(node);
@@ -432,4 +435,200 @@ async fn a_full_waiting_room_refuses_joiners_on_any_node() {
             other => panic!("a third joiner on {} got {other:?}", node.name),
         }
     }
+}
+
+/// The host's grace period is in Redis, not only in its home's memory: two hosts leave a
+/// node (`--host-grace 4`) that is then killed with -9. One comes back within the grace
+/// period, to another node, and resumes. The other does not, and at the end of its grace
+/// period its session is over everywhere, as on a single relay: a joiner is told it
+/// ended (not to move while waiting for a host that will not come), and the host coming
+/// back late is told so too and would create it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_hosts_grace_period_outlives_its_home() {
+    use cotype::crypto::{SessionKeys, admission_verifier};
+    use cotype::link::{Secret, SessionId};
+    use cotype::protocol::control::{ErrorCode, FromRelay, ToRelay};
+    use futures_util::StreamExt;
+    use relay_process::{next_control, send_control, ws_from};
+
+    let redis = RedisServer::start();
+    let grace = ["--host-grace", "4"];
+    let mut a = Node::start_with("ga", &redis, &grace);
+    let b = Node::start_with("gb", &redis, &grace);
+    let c = Node::start_with("gc", &redis, &grace);
+    let local = "127.0.0.1".parse().unwrap();
+    let mut sessions = Vec::new();
+    for resume in [[1u8; 32], [2u8; 32]] {
+        let session = SessionId::random();
+        let keys = SessionKeys::derive(&Secret::random(), &session);
+        let (mut tx, mut rx) = ws_from(local, a.address()).await.unwrap().split();
+        send_control(
+            &mut tx,
+            &ToRelay::Create {
+                session: session.0,
+                verifier: keys.admission_verifier(),
+                resume_verifier: admission_verifier(&resume),
+            },
+        )
+        .await;
+        assert!(matches!(
+            next_control(&mut rx).await,
+            Some(FromRelay::Welcome { .. })
+        ));
+        sessions.push((session, keys, resume, tx, rx));
+    }
+    // Both hosts' connections drop; then their home dies.
+    let mut sessions: Vec<_> = sessions
+        .into_iter()
+        .map(|(session, keys, resume, tx, rx)| {
+            drop((tx, rx));
+            (session, keys, resume)
+        })
+        .collect();
+    let left = Instant::now();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    a.kill_nine();
+    let ask = |node: std::net::SocketAddr, message: ToRelay| async move {
+        let (mut tx, mut rx) = ws_from(local, node).await.unwrap().split();
+        send_control(&mut tx, &message).await;
+        (next_control(&mut rx).await, tx, rx)
+    };
+
+    // Within the grace period: the first host resumes on another node.
+    let (resumed, _tx, _rx) = ask(
+        b.address(),
+        ToRelay::Resume {
+            session: sessions[0].0.0,
+            resume_token: sessions[0].2,
+        },
+    )
+    .await;
+    assert!(
+        matches!(resumed, Some(FromRelay::Welcome { .. })),
+        "the host back within its grace period got {resumed:?}"
+    );
+
+    // Past it (4 s after the hosts left): the second session is over on every node.
+    tokio::time::sleep_until(left + Duration::from_millis(4500)).await;
+    let (session, keys, resume) = sessions.pop().unwrap();
+    let (joined, ..) = ask(
+        c.address(),
+        ToRelay::Join {
+            session: session.0,
+            token: keys.admission_token(),
+        },
+    )
+    .await;
+    assert!(
+        matches!(
+            joined,
+            Some(FromRelay::Error {
+                code: ErrorCode::NoSession,
+                ..
+            })
+        ),
+        "a joiner after the grace period got {joined:?}"
+    );
+    let (late, ..) = ask(
+        b.address(),
+        ToRelay::Resume {
+            session: session.0,
+            resume_token: resume,
+        },
+    )
+    .await;
+    assert!(
+        matches!(
+            late,
+            Some(FromRelay::Error {
+                code: ErrorCode::NoSession,
+                ..
+            })
+        ),
+        "the host back after its grace period got {late:?}"
+    );
+    // The session whose host came back lives on at its new home.
+    let (session, keys, _) = &sessions[0];
+    let (joined, ..) = ask(
+        c.address(),
+        ToRelay::Join {
+            session: session.0,
+            token: keys.admission_token(),
+        },
+    )
+    .await;
+    assert!(
+        matches!(joined, Some(FromRelay::Welcome { .. })),
+        "a joiner of the resumed session got {joined:?}"
+    );
+}
+
+/// Members told to move (their node drains) connect again at once, each at a random
+/// moment within the time the relay gave (`Move { within_ms }`, 1 s): all back within it
+/// (plus the time to join), and spread over it rather than all at the same instant (a
+/// stampede on the next node) or after a backoff. HAProxy sends every connection to the
+/// first node up; the operator disables that node in HAProxy, then sends it SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn drained_members_come_back_spread_within_the_move_window() {
+    use cotype::client::driver::{DriverEvent, apply};
+    use cotype::protocol::control::FromRelay;
+
+    const MEMBERS: usize = 8;
+    let redis = RedisServer::start();
+    let a = Node::start("ma", &redis);
+    let mut b = Node::start("mb", &redis);
+    let c = Node::start("mc", &redis);
+    let balancer = Haproxy::start_first(&[&b, &c]);
+    let dir = project();
+    let link = start_host(dir.path(), a.address(), "host", &[]).await;
+    let link = via(&link, balancer.address());
+    let (back, mut returns) = tokio::sync::mpsc::unbounded_channel();
+    for index in 0..MEMBERS {
+        let (mut driver, mut session) =
+            typists::join_and_open(&link, &format!("mover{index}")).await;
+        let back = back.clone();
+        tokio::spawn(async move {
+            let mut moved = None;
+            loop {
+                match driver.next().await {
+                    DriverEvent::Relay(FromRelay::Move { within_ms }) => {
+                        moved.get_or_insert((Instant::now(), within_ms));
+                    }
+                    event @ DriverEvent::Reconnected { .. } => {
+                        let _ = back.send((moved.take(), Instant::now()));
+                        apply(&mut session, event);
+                    }
+                    event => {
+                        if apply(&mut session, event).is_some() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+    assert_eq!(b.metric("cotype_cluster_members"), MEMBERS as f64);
+    balancer.disable("mb");
+    b.running().signal(15);
+    let mut arrivals = Vec::new();
+    for _ in 0..MEMBERS {
+        let (moved, at) = tokio::time::timeout(Duration::from_secs(20), returns.recv())
+            .await
+            .expect("every member comes back")
+            .unwrap();
+        let (moved_at, within_ms) = moved.expect("told to move before reconnecting");
+        let took = at - moved_at;
+        eprintln!("back {took:?} after the move");
+        assert!(
+            took < Duration::from_millis(u64::from(within_ms)) + Duration::from_millis(1500),
+            "a member came back {took:?} after being told to move within {within_ms} ms"
+        );
+        arrivals.push(at);
+    }
+    let spread = *arrivals.iter().max().unwrap() - *arrivals.iter().min().unwrap();
+    assert!(
+        spread >= Duration::from_millis(300),
+        "{MEMBERS} members came back within {spread:?} of each other: not spread over the move window"
+    );
+    assert_eq!(c.metric("cotype_cluster_members"), MEMBERS as f64);
 }

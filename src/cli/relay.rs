@@ -78,6 +78,10 @@ pub struct RelayArgs {
     /// With --redis, how long SIGTERM waits for members to move before exiting.
     #[arg(long, default_value_t = 30)]
     drain_timeout: u64,
+    /// How long a session waits for its host after the host's connection drops, in
+    /// seconds (the host tries for 60 s; a shorter grace ends abandoned sessions sooner).
+    #[arg(long, default_value_t = 60)]
+    host_grace: u64,
 }
 
 /// `cotype relay`: serves until Ctrl-C, SIGTERM or SIGHUP.
@@ -99,6 +103,7 @@ pub async fn relay(args: RelayArgs) -> anyhow::Result<()> {
         redis,
         node_name,
         drain_timeout,
+        host_grace,
     } = args;
     let tls = match (tls_cert, tls_key) {
         (Some(cert), Some(key)) => Some(cotype::net::server_tls_config(&cert, &key)?),
@@ -124,6 +129,7 @@ pub async fn relay(args: RelayArgs) -> anyhow::Result<()> {
         joins_per_ip_per_minute,
         total_queue_bytes: max_queued_mib.saturating_mul(1 << 20),
         max_frame,
+        host_grace: std::time::Duration::from_secs(host_grace),
         ..defaults
     });
     let listener = tokio::net::TcpListener::bind(listen)
@@ -137,10 +143,10 @@ pub async fn relay(args: RelayArgs) -> anyhow::Result<()> {
             format!("{host}-{}", listen.port())
         });
         relay
-            .join_cluster(cotype::relay::cluster::ClusterConfig {
-                redis_url: redis_url.clone(),
-                node_name: node_name.clone(),
-            })
+            .join_cluster(cotype::relay::cluster::ClusterConfig::new(
+                redis_url.clone(),
+                node_name.clone(),
+            ))
             .await?;
         eprintln!("cotype relay node {node_name} in the cluster at {redis_url}");
     }

@@ -65,6 +65,9 @@ pub struct Driver {
     host_public_key: [u8; 32],
     epoch: crate::crypto::Epoch,
     retry: Duration,
+    /// The relay node told us to move (`FromRelay::Move`): the next attempt is within
+    /// this many milliseconds, not after the backoff.
+    moved: Option<u32>,
     /// The last fatal reason the relay gave before closing, if any.
     fatal: Option<(ErrorCode, String)>,
     /// When to ping the relay if nothing arrives before, and how many pings went
@@ -149,6 +152,7 @@ impl Driver {
             owner,
             replay_window: Default::default(),
             retry: FIRST_RETRY,
+            moved: None,
             fatal: None,
             next_ping: tokio::time::Instant::now() + SILENCE_PING,
             unanswered_pings: 0,
@@ -228,6 +232,10 @@ impl Driver {
                     message,
                 }) => {
                     self.fatal = Some((code, message.clone()));
+                }
+                Incoming::Relay(FromRelay::Move { within_ms }) => {
+                    self.moved = Some(within_ms);
+                    return DriverEvent::Relay(FromRelay::Move { within_ms });
                 }
                 Incoming::Relay(event) => return DriverEvent::Relay(event),
                 Incoming::Rejected { from, error } => {
@@ -327,8 +335,15 @@ impl Driver {
     async fn reconnect(&mut self) -> DriverEvent {
         let since = tokio::time::Instant::now();
         loop {
-            tokio::time::sleep(self.retry).await;
-            self.retry = (self.retry * 2).min(MAX_RETRY);
+            let wait = match self.moved.take() {
+                Some(within_ms) => crate::protocol::control::moment_within(within_ms),
+                None => {
+                    let wait = self.retry;
+                    self.retry = (self.retry * 2).min(MAX_RETRY);
+                    wait
+                }
+            };
+            tokio::time::sleep(wait).await;
             let previous = join::Previous {
                 participant: self.participant,
                 key_pair: &self.key_pair,
@@ -366,6 +381,10 @@ impl Driver {
                 // wait for the host as long as it may take to come back.
                 Err(error @ ClientError::SessionGone(_)) if since.elapsed() >= HOST_GRACE => {
                     return DriverEvent::Fatal(error);
+                }
+                Err(ClientError::Moved { within_ms, .. }) => {
+                    tracing::info!("the relay node asked us to move; connecting again");
+                    self.moved = Some(within_ms);
                 }
                 Err(error) => {
                     tracing::info!("reconnect failed, retrying: {error}");

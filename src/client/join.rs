@@ -113,6 +113,7 @@ async fn join_once(
     // dropped in between): start over instead of waiting out the admission timeout.
     let answer_deadline = tokio::time::Instant::now() + HELLO_ANSWER_TIMEOUT;
     let mut answered = false;
+    let mut moved = None;
     let welcome = loop {
         let wait_until = if answered {
             deadline
@@ -155,7 +156,9 @@ async fn join_once(
                 ..
             }) if fatal => return Err(relay_error(code, message)),
             Incoming::Relay(FromRelay::HostBack) => return Ok(None),
-            Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
+            // The relay closes the connection right after, saying why.
+            Incoming::Relay(FromRelay::Move { within_ms }) => moved = Some(within_ms),
+            Incoming::Closed { reason } => return Err(closed(reason, moved)),
             _ => {}
         }
     };
@@ -192,6 +195,7 @@ async fn enter(
         })
         .await?;
     let deadline = tokio::time::Instant::now() + HOST_TIMEOUT;
+    let mut moved = None;
     let (participant, epoch) = loop {
         match recv_alive(&mut channel, deadline).await? {
             Incoming::Relay(FromRelay::Welcome {
@@ -200,7 +204,8 @@ async fn enter(
             Incoming::Relay(FromRelay::Error { code, message, .. }) => {
                 return Err(relay_error(code, message));
             }
-            Incoming::Closed { reason } => return Err(ClientError::Closed(reason)),
+            Incoming::Relay(FromRelay::Move { within_ms }) => moved = Some(within_ms),
+            Incoming::Closed { reason } => return Err(closed(reason, moved)),
             _ => {}
         }
     };
@@ -211,6 +216,14 @@ async fn enter(
     channel.keys.inherit_replay_window(earlier);
     channel.sender.set_participant(participant);
     Ok((channel, participant, epoch))
+}
+
+/// The connection closed; told to move first, it is a move (reconnect soon).
+fn closed(reason: Option<String>, moved: Option<u32>) -> ClientError {
+    match moved {
+        Some(within_ms) => ClientError::Moved { within_ms, reason },
+        None => ClientError::Closed(reason),
+    }
 }
 
 fn relay_error(code: ErrorCode, message: String) -> ClientError {

@@ -56,6 +56,13 @@ pub enum ClientError {
     /// The host answered the request with an error meant for the user.
     #[error("{0}")]
     Host(String),
+    /// The relay node asked us to connect again (it is draining or cannot serve the
+    /// session): within `within_ms`, not after a backoff; `reason` is why it closed.
+    #[error("the relay node asked us to connect again{}", .reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())]
+    Moved {
+        within_ms: u32,
+        reason: Option<String>,
+    },
     #[error("the host sent an answer this version does not understand")]
     Protocol,
     #[error("cannot write the output: {0}")]
@@ -75,7 +82,10 @@ impl ClientError {
     /// The process exit code for this error (documented in `cotype --help`).
     pub fn exit_code(&self) -> u8 {
         match self {
-            ClientError::Unreachable(_) | ClientError::Closed(_) | ClientError::HostTimeout => 3,
+            ClientError::Unreachable(_)
+            | ClientError::Closed(_)
+            | ClientError::Moved { .. }
+            | ClientError::HostTimeout => 3,
             ClientError::WrongSecret(_)
             | ClientError::SessionGone(_)
             | ClientError::Refused(_)

@@ -9,6 +9,13 @@ use serde::{Deserialize, Serialize};
 use super::header::Kind;
 use super::{DecodeError, PROTOCOL_VERSION, ParticipantId};
 
+/// When to connect again after `FromRelay::Move { within_ms }`: a random moment within
+/// it, so the members of a draining node do not all arrive at the next one at once.
+pub fn moment_within(within_ms: u32) -> std::time::Duration {
+    use rand::RngExt;
+    std::time::Duration::from_millis(u64::from(rand::rng().random_range(0..=within_ms)))
+}
+
 /// Sent by members to the relay.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ToRelay {

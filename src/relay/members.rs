@@ -86,7 +86,11 @@ impl Connection {
             );
         }
         session.host = Some(self.member(true));
-        session.host_away_since = None;
+        if session.host_away_since.take().is_some()
+            && let Some(cluster) = self.state().cluster.get()
+        {
+            cluster.host_back(&key);
+        }
         let max_frame = self.state().config.max_frame as u32;
         send_control(
             &self.queue,
@@ -380,6 +384,9 @@ impl Connection {
                     },
                     None,
                 );
+                if let Some(cluster) = self.state().cluster.get() {
+                    cluster.host_away(&key, self.state().config.host_grace);
+                }
                 tracing::info!(session = %short(&key), "host connection lost; waiting {grace}s for it");
             }
         } else {

@@ -220,6 +220,8 @@ pub struct Haproxy {
     pub port: u16,
     child: Child,
     _config: tempfile::NamedTempFile,
+    /// Its runtime API (`stats socket ... level admin`).
+    admin: tempfile::TempPath,
 }
 
 impl Haproxy {
@@ -230,12 +232,36 @@ impl Haproxy {
     /// One that takes up to `maxconn` client connections. Each costs it two sockets, and
     /// it refuses to start when twice `maxconn` is over the open-file limit.
     pub fn start_with_maxconn(nodes: &[&Node], maxconn: usize) -> Haproxy {
+        Haproxy::start_balancing(nodes, maxconn, "roundrobin")
+    }
+
+    /// One that sends every connection to the first node that is up (`balance first`).
+    pub fn start_first(nodes: &[&Node]) -> Haproxy {
+        Haproxy::start_balancing(nodes, 2000, "first")
+    }
+
+    /// Stops sending new connections to `node`, as an operator does before restarting it.
+    pub fn disable(&self, node: &str) {
+        use std::os::unix::net::UnixStream;
+        let mut admin = UnixStream::connect(&self.admin).expect("haproxy's admin socket");
+        writeln!(admin, "disable server relays/{node}").unwrap();
+        let mut answer = String::new();
+        let _ = admin.read_to_string(&mut answer);
+        assert!(answer.trim().is_empty(), "haproxy: {answer}");
+    }
+
+    fn start_balancing(nodes: &[&Node], maxconn: usize, balance: &str) -> Haproxy {
         require("haproxy");
         let port = free_port();
+        let admin = tempfile::NamedTempFile::new()
+            .expect("a temp file")
+            .into_temp_path();
+        let _ = std::fs::remove_file(&admin);
+        let admin_at = admin.to_string_lossy().into_owned();
         let mut config = format!(
-            "global\n    maxconn {maxconn}\ndefaults\n    mode tcp\n    timeout connect 2s\n    timeout client 75s\n    timeout server 75s\n\
+            "global\n    maxconn {maxconn}\n    stats socket {admin_at} level admin\ndefaults\n    mode tcp\n    timeout connect 2s\n    timeout client 75s\n    timeout server 75s\n\
              frontend cotype\n    bind 127.0.0.1:{port}\n    default_backend relays\n\
-             backend relays\n    balance roundrobin\n    option httpchk\n    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host cotype\n    http-check expect status 200\n    default-server inter 300ms fall 1 rise 2\n"
+             backend relays\n    balance {balance}\n    option httpchk\n    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host cotype\n    http-check expect status 200\n    default-server inter 300ms fall 1 rise 2\n"
         );
         for node in nodes {
             config.push_str(&format!(
@@ -270,6 +296,7 @@ impl Haproxy {
             port,
             child,
             _config: file,
+            admin,
         }
     }
 

@@ -101,6 +101,9 @@ pub struct HostSession {
     /// `SILENT_PINGS_BEFORE_RESUME` the connection is taken as lost even though no error
     /// says so (a half-open link: a NAT or a proxy that forgot it, a peer that vanished).
     unanswered_pings: u32,
+    /// The relay node told us to move (`FromRelay::Move`): resume within this many
+    /// milliseconds, not after the backoff.
+    moved: Option<u32>,
     presence_seq: u64,
     /// Edits sequenced and not yet broadcast, in order, with about how many bytes they
     /// take: they go out together once the waiting messages are handled.
@@ -186,6 +189,7 @@ impl HostSession {
             round_trip: RoundTrip::new(std::time::Instant::now()),
             pings: 0,
             unanswered_pings: 0,
+            moved: None,
             applied: Vec::new(),
             applied_bytes: 0,
             replacing: None,
@@ -453,10 +457,9 @@ impl HostSession {
             | FromRelay::SshGatewayReady { .. }
             | FromRelay::SshOpened { .. }
             | FromRelay::SshData { .. }
-            | FromRelay::SshClosed { .. }
-
-            // The relay closes the connection right after; `recv` then resumes.
-            | FromRelay::Move { .. } => {}
+            | FromRelay::SshClosed { .. } => {}
+            // The relay closes the connection right after; `recv` then resumes, soon.
+            FromRelay::Move { within_ms } => self.moved = Some(within_ms),
         }
         Ok(())
     }

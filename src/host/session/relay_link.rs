@@ -71,8 +71,16 @@ impl HostSession {
             if tokio::time::Instant::now() >= deadline {
                 bail!("gave up after {} s", HOST_RESUME_WINDOW.as_secs());
             }
-            tokio::time::sleep(retry).await;
-            retry = (retry * 2).min(Duration::from_secs(3));
+            // Told to move: at a random moment within the time given, not after a backoff.
+            let wait = match self.moved.take() {
+                Some(within_ms) => crate::protocol::control::moment_within(within_ms),
+                None => {
+                    let wait = retry;
+                    retry = (retry * 2).min(Duration::from_secs(3));
+                    wait
+                }
+            };
+            tokio::time::sleep(wait).await;
             let socket =
                 match crate::net::connect(&self.link, crate::protocol::DEFAULT_MAX_FRAME).await {
                     Ok(socket) => socket,
@@ -114,6 +122,10 @@ impl HostSession {
                 Ok(Incoming::Relay(FromRelay::Welcome { .. })) => {
                     tracing::info!("session resumed");
                     return Ok(());
+                }
+                Ok(Incoming::Relay(FromRelay::Move { within_ms })) => {
+                    tracing::info!("the relay node asked us to move; resuming elsewhere");
+                    self.moved = Some(within_ms);
                 }
                 Ok(Incoming::Relay(FromRelay::Error {
                     message,

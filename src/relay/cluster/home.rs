@@ -62,24 +62,12 @@ pub(super) fn receive(state: &Arc<RelayState>, payload: &[u8]) {
         NodeMessage::Left { session, id } => member_left_elsewhere(state, &session, id),
         NodeMessage::HomeChanged { session, home } => give_up(state, &session, &home),
         NodeMessage::Deliver { session, to, frame } => {
-            let overflowed = {
-                let remote = lock(&cluster.remote);
-                match remote.get(&session).and_then(|s| s.members.get(&to)) {
-                    Some(member) => !member.queue.try_send(frame.into()),
-                    None => false,
-                }
-            };
-            if overflowed {
-                let member = lock(&cluster.remote)
-                    .get_mut(&session)
-                    .and_then(|s| s.members.remove(&to));
-                if let Some(member) = member {
-                    state.metrics.slow_reader_dropped();
-                    member.kick.send_replace(Some(
-                        "you did not keep up with the session; reconnect".into(),
-                    ));
-                    local_member_gone(cluster, &session, to);
-                }
+            deliver_here(state, cluster, &session, to, frame.into());
+        }
+        NodeMessage::DeliverMany { session, to, frame } => {
+            let frame = bytes::Bytes::from(frame);
+            for id in to {
+                deliver_here(state, cluster, &session, id, frame.clone());
             }
         }
         NodeMessage::Kick {
@@ -97,6 +85,37 @@ pub(super) fn receive(state: &Arc<RelayState>, payload: &[u8]) {
                 }
             }
         }
+    }
+}
+
+/// Pushes a frame from the home to a member connected here; one that cannot keep up is
+/// dropped, as on the single relay.
+fn deliver_here(
+    state: &RelayState,
+    cluster: &Cluster,
+    session: &SessionKey,
+    to: ParticipantId,
+    frame: bytes::Bytes,
+) {
+    let overflowed = {
+        let remote = lock(&cluster.remote);
+        match remote.get(session).and_then(|s| s.members.get(&to)) {
+            Some(member) => !member.queue.try_send(frame),
+            None => false,
+        }
+    };
+    if !overflowed {
+        return;
+    }
+    let member = lock(&cluster.remote)
+        .get_mut(session)
+        .and_then(|s| s.members.remove(&to));
+    if let Some(member) = member {
+        state.metrics.slow_reader_dropped();
+        member.kick.send_replace(Some(
+            "you did not keep up with the session; reconnect".into(),
+        ));
+        local_member_gone(cluster, session, to);
     }
 }
 
@@ -265,14 +284,7 @@ async fn forward(
         if let Some(state) = state.upgrade()
             && let Some(cluster) = state.cluster.get()
         {
-            cluster.send(
-                &node,
-                &NodeMessage::Deliver {
-                    session,
-                    to: id,
-                    frame: frame.to_vec(),
-                },
-            );
+            cluster.deliver(&node, session, id, frame);
         }
     };
     let kick = |reason: String| {
@@ -536,16 +548,13 @@ pub(super) fn renew_records(state: &RelayState, cluster: &Cluster) {
     let mut keys: HashSet<SessionKey> = lock(&state.sessions).keys().copied().collect();
     keys.extend(lock(&cluster.remote).keys().copied());
     for key in keys {
-        for name in [store::record_key(&key), store::members_key(&key)] {
-            let mut renew = redis::cmd("PEXPIRE");
-            renew.arg(name).arg(cluster.record_ttl_ms);
-            cluster.command(renew);
-        }
+        cluster.command(store::renew(&key, cluster.record_ttl_ms));
     }
 }
 
 /// After an outage Redis may have restarted empty: write again what this node homes.
 pub(super) async fn rewrite_records(state: &RelayState, cluster: &Cluster) {
+    let grace = state.config.host_grace;
     let mut pipe = redis::pipe();
     {
         let sessions = lock(&state.sessions);
@@ -577,6 +586,11 @@ pub(super) async fn rewrite_records(state: &RelayState, cluster: &Cluster) {
                     .arg(store::members_key(key))
                     .arg(*id)
                     .arg(&*cluster.node)
+                    .ignore();
+            }
+            if let Some(since) = session.host_away_since {
+                let left = grace.saturating_sub(since.elapsed()).as_millis() as u64;
+                pipe.add_command(store::host_away(key, left.max(1)))
                     .ignore();
             }
         }

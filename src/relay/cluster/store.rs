@@ -13,7 +13,9 @@ fn hex(session: &SessionKey) -> String {
 }
 
 /// The session's record: `verifier`, `resume` (both SHA-256, as the relay holds them),
-/// `epoch`, `home` (node name), `next` (next participant id).
+/// `epoch`, `home` (node name), `next` (next participant id), and while the host is away
+/// `away_until` (Redis clock, ms): the end of its grace period, when the record expires
+/// whatever becomes of the home.
 pub fn record_key(session: &SessionKey) -> String {
     format!("cotype:s:{{{}}}", hex(session))
 }
@@ -49,6 +51,7 @@ local old = redis.call('HGET', KEYS[1], 'home') or ''
 local next = redis.call('HGET', KEYS[1], 'next') or '1'
 redis.call('HSET', KEYS[1], 'home', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[1], 'away_until')
 local ids = redis.call('HKEYS', KEYS[2])
 redis.call('DEL', KEYS[2])
 local answer = {old, next}
@@ -70,6 +73,63 @@ return 1
 ",
     )
 });
+
+/// KEYS: record, members. ARGV: grace left, ms. The host left: both keys expire at the
+/// end of its grace period (by Redis's clock, the same for every node), so a home killed
+/// meanwhile cannot make the session outlive it. Returns the deadline (ms).
+const HOST_AWAY: &str = r"
+local now = redis.call('TIME')
+local deadline = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + tonumber(ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'away_until', deadline)
+redis.call('PEXPIREAT', KEYS[1], deadline)
+redis.call('PEXPIREAT', KEYS[2], deadline)
+return deadline
+";
+
+/// KEYS: record, members. ARGV: ttl ms. Renews both, never past the host's grace deadline.
+const RENEW: &str = r"
+local deadline = redis.call('HGET', KEYS[1], 'away_until')
+if deadline then
+  redis.call('PEXPIREAT', KEYS[2], deadline)
+  return 0
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return 1
+";
+
+fn eval(script: &str, session: &SessionKey, arg: u64) -> redis::Cmd {
+    let mut command = redis::cmd("EVAL");
+    command
+        .arg(script)
+        .arg(2)
+        .arg(record_key(session))
+        .arg(members_key(session))
+        .arg(arg);
+    command
+}
+
+/// The host of `session` left, with `grace_ms` of its grace period left (`HOST_AWAY`).
+pub fn host_away(session: &SessionKey, grace_ms: u64) -> redis::Cmd {
+    eval(HOST_AWAY, session, grace_ms)
+}
+
+/// The host is back: the records live on heartbeats again.
+pub fn host_back(session: &SessionKey, ttl_ms: u64) -> redis::Cmd {
+    let mut command = redis::cmd("EVAL");
+    command
+        .arg("redis.call('HDEL', KEYS[1], 'away_until') return redis.call('PEXPIRE', KEYS[1], ARGV[1])")
+        .arg(1)
+        .arg(record_key(session))
+        .arg(ttl_ms);
+    command
+}
+
+/// Keeps a session's records (`RENEW`).
+pub fn renew(session: &SessionKey, ttl_ms: u64) -> redis::Cmd {
+    eval(RENEW, session, ttl_ms)
+}
 
 /// A session record as read from Redis.
 pub struct Record {

@@ -80,6 +80,13 @@ pub enum NodeMessage {
     },
     /// New home -> old home: the host resumed on `home`; give the session up.
     HomeChanged { session: [u8; 16], home: String },
+    /// Home -> a member's node: push the same `frame` to each of these local members, in
+    /// this order (one publish per node for a frame to many receivers there).
+    DeliverMany {
+        session: [u8; 16],
+        to: Vec<ParticipantId>,
+        frame: Vec<u8>,
+    },
 }
 
 pub fn encode(message: &NodeMessage) -> Vec<u8> {
@@ -117,6 +124,20 @@ mod tests {
                 frame: vec![2, 0, 7]
             })
         );
+    }
+
+    #[test]
+    fn known_answer_deliver_many() {
+        let message = NodeMessage::DeliverMany {
+            session: [1; 16],
+            to: vec![3, 300],
+            frame: vec![2, 0, 7],
+        };
+        let payload = encode(&message);
+        let hex: String = payload.iter().map(|b| format!("{b:02x}")).collect();
+        // Variant 7, the session, two ids (300 as a varint: ac 02), the frame.
+        assert_eq!(hex, format!("0107{}0203ac0203020007", "01".repeat(16)));
+        assert_eq!(decode(&payload), Some(message));
     }
 
     #[test]
