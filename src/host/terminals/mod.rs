@@ -1,8 +1,8 @@
 //! Shared terminals: programs the host runs in a PTY in the shared folder, watched by
 //! everyone and typed into by the host's own user and whoever it lets.
 //!
-//! Each terminal is a thread of its own (with its own small runtime, at a lower priority
-//! than the session's) that owns the PTY, the child and the authoritative emulator
+//! Each terminal is a thread of its own (with its own small runtime, running only on CPU
+//! time the session's threads leave: `SCHED_IDLE`) that owns the PTY, the child and the authoritative emulator
 //! (`screen::HostScreen`); it reads the program's output continuously and sends at most one
 //! frame per 16 ms tick (raw output, or during a flood a redraw of the current screen), and
 //! none while the session's outgoing queue is behind, so a flood never takes the CPU or
@@ -370,8 +370,8 @@ impl Thread {
     /// runtime held a worker for many milliseconds at a time and delayed the tasks queued
     /// behind it (edits among them, p99 13–17 ms instead of 0.7 ms during a 10 MB `cat`).
     /// Here the kernel shares the CPU between this thread and the session's, and the
-    /// thread runs at a lower priority than them, so a flood takes only the CPU edits
-    /// leave.
+    /// thread is idle-only (`SCHED_IDLE`; nice 19 where refused), so a flood takes only
+    /// the CPU edits leave (at nice 10 it still took a tenth of a shared core from them).
     fn run(self, started: tokio::sync::oneshot::Sender<Result<(), OpenError>>) {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -401,29 +401,10 @@ impl Thread {
                     return;
                 }
             };
-            lower_this_threads_priority();
+            crate::host::thread_priority::idle_only();
             let _ = started.send(Ok(()));
             serve(screen, pty, commands, sender).await;
         });
-    }
-}
-
-/// Lets the kernel run the session's threads first when both want the CPU (Linux: the
-/// nice value is per thread; elsewhere it is the process's, so it is left alone).
-fn lower_this_threads_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        /// 10 nicer than the session: about a tenth of a shared core when both run.
-        const NICER: libc::c_int = 10;
-        // SAFETY: plain system calls on this thread's own id; no memory is passed.
-        let lowered = unsafe {
-            let thread = libc::gettid() as libc::id_t;
-            let now = libc::getpriority(libc::PRIO_PROCESS, thread);
-            libc::setpriority(libc::PRIO_PROCESS, thread, (now + NICER).min(19))
-        };
-        if lowered != 0 {
-            tracing::debug!("could not lower a terminal thread's priority");
-        }
     }
 }
 
