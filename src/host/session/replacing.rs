@@ -3,7 +3,9 @@
 //! one of the files at that moment has their edit transformed against the replace.
 //!
 //! A large replace must not hold up everyone's typing: the plan is made on a blocking
-//! thread, and the files are changed a slice at a time ([`REPLACE_SLICE`]), with the
+//! thread (whose planners also read the files nobody has open, so the loop only checks
+//! each is unchanged on disk), and the files are changed a slice at a time
+//! ([`REPLACE_SLICE`]), with the
 //! loop serving what arrived in between ([`HostSession::replace_slice`]). A file someone
 //! edited after it was planned is planned again against its text as it is then.
 
@@ -38,6 +40,11 @@ pub(super) struct ReplaceJob {
     done: Vec<String>,
     changes: u64,
     skipped: Vec<String>,
+    /// Asked to save: once every file is changed, the files still to write, and how many
+    /// were written.
+    saving: bool,
+    to_save: VecDeque<String>,
+    saved: u64,
 }
 
 impl ReplaceJob {
@@ -111,6 +118,9 @@ impl HostSession {
             done: Vec::new(),
             changes: 0,
             skipped: Vec::new(),
+            saving: false,
+            to_save: VecDeque::new(),
+            saved: 0,
         });
         Ok(())
     }
@@ -155,6 +165,9 @@ impl HostSession {
         let Some(mut job) = self.replacing.take() else {
             return Ok(());
         };
+        if job.saving {
+            return self.save_slice(job).await;
+        }
         let started = Instant::now();
         let mut hits = Vec::new();
         for index in 0..REPLACE_SLICE_FILES {
@@ -172,7 +185,12 @@ impl HostSession {
             }
         }
         let reply = self.reply(job.from, job.id);
-        let finished = job.to_apply.is_empty();
+        let applied_all = job.to_apply.is_empty();
+        if applied_all && job.request.save && !job.request.dry_run {
+            job.saving = true;
+            job.to_save = job.done.iter().cloned().collect();
+        }
+        let finished = applied_all && job.to_save.is_empty();
         // Back in place while others are served: a second replace is refused meanwhile.
         self.replacing = Some(job);
         self.handle_waiting().await?;
@@ -194,6 +212,44 @@ impl HostSession {
         Ok(())
     }
 
+    /// Saves files of the replace (asked with `save`) for one slice. Each write waits for
+    /// the disk (about 3 ms with its fsyncs), so a thousand files in one go would stop the
+    /// session for seconds: like applying, a slice ends after a file when a member's
+    /// message waits, and what arrived is handled before the next.
+    async fn save_slice(&mut self, mut job: ReplaceJob) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let mut written = 0;
+        while let Some(path) = job.to_save.front().cloned() {
+            let someone_waits = written > 0 && self.channel.has_waiting();
+            if written > 0 && (started.elapsed() >= REPLACE_SLICE || someone_waits) {
+                break;
+            }
+            job.to_save.pop_front();
+            written += 1;
+            match self.documents.save(&path) {
+                Ok(revision) => {
+                    job.saved += 1;
+                    self.announce_saved(&path, revision, job.from).await?;
+                }
+                Err(error) => job.skipped.push(error.to_string()),
+            }
+            // Opened only for the replace and now on disk: nothing to keep it for.
+            let someone_has_it = self.participants.values().any(|p| p.open.contains(&path));
+            if !someone_has_it {
+                self.documents.close_if_saved(&path);
+            }
+        }
+        let finished = job.to_save.is_empty();
+        self.replacing = Some(job);
+        self.handle_waiting().await?;
+        self.broadcast_applied().await?;
+        if finished && let Some(job) = self.replacing.take() {
+            self.replace_finished(job).await?;
+        }
+        tokio::task::yield_now().await;
+        Ok(())
+    }
+
     /// One file of the replace: its changes made (a dry run: only listed), or why not.
     async fn replace_in(
         &mut self,
@@ -203,7 +259,7 @@ impl HostSession {
         if job.request.dry_run {
             return Ok(Some(file));
         }
-        let file = match self.current_changes(job, file) {
+        let mut file = match self.current_changes(job, file) {
             Ok(Some(file)) => file,
             Ok(None) => return Ok(None),
             Err(reason) => {
@@ -211,7 +267,7 @@ impl HostSession {
                 return Ok(None);
             }
         };
-        match self.apply_changes(&file) {
+        match self.apply_changes(&mut file) {
             Ok(edits) => {
                 // Members heed edits only to documents they have open (whoever opens one
                 // later gets its text as it is then), so the edits to files nobody has
@@ -255,8 +311,8 @@ impl HostSession {
             .map_err(|error| format!("{}: {error}", file.path))
     }
 
-    /// Every file is changed: save them if asked, then sum up (the changes themselves
-    /// went to the asker slice by slice).
+    /// Every file is changed (and saved, if asked): sum up (the changes themselves went
+    /// to the asker slice by slice).
     async fn replace_finished(&mut self, job: ReplaceJob) -> anyhow::Result<()> {
         let ReplaceJob {
             from,
@@ -264,27 +320,11 @@ impl HostSession {
             request,
             done,
             changes,
-            mut skipped,
+            skipped,
+            saved,
             ..
         } = job;
         let reply = self.reply(from, id);
-        let mut saved = 0u64;
-        if request.save && !request.dry_run {
-            for path in &done {
-                match self.documents.save(path) {
-                    Ok(revision) => {
-                        saved += 1;
-                        self.announce_saved(path, revision, from).await?;
-                    }
-                    Err(error) => skipped.push(error.to_string()),
-                }
-                // Opened only for the replace and now on disk: nothing to keep it for.
-                let someone_has_it = self.participants.values().any(|p| p.open.contains(path));
-                if !someone_has_it {
-                    self.documents.close_if_saved(path);
-                }
-            }
-        }
         let summary = ReplaceSummary {
             changes,
             files: done.len() as u64,
@@ -315,10 +355,15 @@ impl HostSession {
 
     /// Applies one file's changes as the host's edits (opening the document if nobody
     /// has), in parts from the end of the file so each part's positions still hold.
-    fn apply_changes(&mut self, file: &FileChanges) -> Result<Vec<AppliedEdit>, String> {
+    fn apply_changes(&mut self, file: &mut FileChanges) -> Result<Vec<AppliedEdit>, String> {
         let path = &file.path;
         if !self.documents.is_open(path) {
-            self.documents.open(path).map_err(|e| e.to_string())?;
+            // Read by the planners already: here only checked to be what the disk holds.
+            let opened = match file.read.take() {
+                Some(read) => self.documents.open_read(path, read),
+                None => self.documents.open(path).map(drop),
+            };
+            opened.map_err(|e| e.to_string())?;
         }
         let current = self
             .documents
