@@ -1,8 +1,8 @@
 //! Shared terminals: programs the host runs in a PTY in the shared folder, watched by
 //! everyone and typed into by the host's own user and whoever it lets.
 //!
-//! Each terminal is a thread of its own (with its own small runtime, running only on CPU
-//! time the session's threads leave: `SCHED_IDLE`) that owns the PTY, the child and the authoritative emulator
+//! Each terminal is a thread of its own (with its own small runtime, at a lower priority
+//! than the session's) that owns the PTY, the child and the authoritative emulator
 //! (`screen::HostScreen`); it reads the program's output continuously and sends at most one
 //! frame per 16 ms tick (raw output, or during a flood a redraw of the current screen), and
 //! none while the session's outgoing queue is behind, so a flood never takes the CPU or
@@ -370,8 +370,7 @@ impl Thread {
     /// runtime held a worker for many milliseconds at a time and delayed the tasks queued
     /// behind it (edits among them, p99 13–17 ms instead of 0.7 ms during a 10 MB `cat`).
     /// Here the kernel shares the CPU between this thread and the session's, and the
-    /// thread is idle-only (`SCHED_IDLE`; nice 19 where refused), so a flood takes only
-    /// the CPU edits leave (at nice 10 it still took a tenth of a shared core from them).
+    /// thread runs 10 nicer than them, so a flood takes mostly the CPU edits leave.
     fn run(self, started: tokio::sync::oneshot::Sender<Result<(), OpenError>>) {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -401,7 +400,7 @@ impl Thread {
                     return;
                 }
             };
-            crate::host::thread_priority::idle_only();
+            crate::host::thread_priority::nicer(10);
             let _ = started.send(Ok(()));
             serve(screen, pty, commands, sender).await;
         });
