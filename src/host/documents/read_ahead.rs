@@ -27,8 +27,10 @@ pub struct BeforeRead {
 }
 
 impl BeforeRead {
+    /// One `stat` (the read that follows checks that the path is shared, and where it
+    /// leads).
     pub fn take(workspace: &Workspace, path: &str) -> Option<BeforeRead> {
-        let disk_path = workspace.resolve(path).ok()?;
+        let disk_path = workspace.root().join(path);
         let stamp = stamp(&disk_path)?;
         Some(BeforeRead { disk_path, stamp })
     }
