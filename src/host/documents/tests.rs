@@ -265,7 +265,10 @@ fn a_file_read_ahead_is_used_only_while_the_disk_still_holds_it() {
     std::fs::write(dir.path().join("a.txt"), "changed on disk\n").unwrap();
     documents.open_read("a.txt", stale).unwrap();
     documents.open_read("b.txt", kept).unwrap();
-    assert_eq!(documents.text("a.txt").unwrap().1.to_string(), "changed on disk\n");
+    assert_eq!(
+        documents.text("a.txt").unwrap().1.to_string(),
+        "changed on disk\n"
+    );
     assert_eq!(documents.text("b.txt").unwrap().1.to_string(), "kept\n");
     assert!(documents.unsaved_paths().is_empty());
 }
