@@ -40,11 +40,6 @@ pub(super) struct ReplaceJob {
     done: Vec<String>,
     changes: u64,
     skipped: Vec<String>,
-    /// Asked to save: once every file is changed, the files still to write, and how many
-    /// were written.
-    saving: bool,
-    to_save: VecDeque<String>,
-    saved: u64,
 }
 
 impl ReplaceJob {
@@ -118,9 +113,6 @@ impl HostSession {
             done: Vec::new(),
             changes: 0,
             skipped: Vec::new(),
-            saving: false,
-            to_save: VecDeque::new(),
-            saved: 0,
         });
         Ok(())
     }
@@ -165,9 +157,6 @@ impl HostSession {
         let Some(mut job) = self.replacing.take() else {
             return Ok(());
         };
-        if job.saving {
-            return self.save_slice(job).await;
-        }
         let started = Instant::now();
         let mut hits = Vec::new();
         for index in 0..REPLACE_SLICE_FILES {
@@ -185,12 +174,7 @@ impl HostSession {
             }
         }
         let reply = self.reply(job.from, job.id);
-        let applied_all = job.to_apply.is_empty();
-        if applied_all && job.request.save && !job.request.dry_run {
-            job.saving = true;
-            job.to_save = job.done.iter().cloned().collect();
-        }
-        let finished = applied_all && job.to_save.is_empty();
+        let finished = job.to_apply.is_empty();
         // Back in place while others are served: a second replace is refused meanwhile.
         self.replacing = Some(job);
         self.handle_waiting().await?;
@@ -208,44 +192,6 @@ impl HostSession {
         // Nothing above waits, so without this the loop would run slice after slice
         // without the runtime ever polling the sockets in between: a member's keystroke
         // would wait in the kernel until the whole replace is applied.
-        tokio::task::yield_now().await;
-        Ok(())
-    }
-
-    /// Saves files of the replace (asked with `save`) for one slice. Each write waits for
-    /// the disk (about 3 ms with its fsyncs), so a thousand files in one go would stop the
-    /// session for seconds: like applying, a slice ends after a file when a member's
-    /// message waits, and what arrived is handled before the next.
-    async fn save_slice(&mut self, mut job: ReplaceJob) -> anyhow::Result<()> {
-        let started = Instant::now();
-        let mut written = 0;
-        while let Some(path) = job.to_save.front().cloned() {
-            let someone_waits = written > 0 && self.channel.has_waiting();
-            if written > 0 && (started.elapsed() >= REPLACE_SLICE || someone_waits) {
-                break;
-            }
-            job.to_save.pop_front();
-            written += 1;
-            match self.documents.save(&path) {
-                Ok(revision) => {
-                    job.saved += 1;
-                    self.announce_saved(&path, revision, job.from).await?;
-                }
-                Err(error) => job.skipped.push(error.to_string()),
-            }
-            // Opened only for the replace and now on disk: nothing to keep it for.
-            let someone_has_it = self.participants.values().any(|p| p.open.contains(&path));
-            if !someone_has_it {
-                self.documents.close_if_saved(&path);
-            }
-        }
-        let finished = job.to_save.is_empty();
-        self.replacing = Some(job);
-        self.handle_waiting().await?;
-        self.broadcast_applied().await?;
-        if finished && let Some(job) = self.replacing.take() {
-            self.replace_finished(job).await?;
-        }
         tokio::task::yield_now().await;
         Ok(())
     }
@@ -311,8 +257,13 @@ impl HostSession {
             .map_err(|error| format!("{}: {error}", file.path))
     }
 
-    /// Every file is changed (and saved, if asked): sum up (the changes themselves went
-    /// to the asker slice by slice).
+    /// Every file is changed: save them if asked, then sum up (the changes themselves
+    /// went to the asker slice by slice).
+    ///
+    /// The saves are all made here, on the loop (each waits for the disk's fsync, ~3 ms):
+    /// written a slice at a time instead, each file's write woke the file watcher, whose
+    /// handling sleeps 50 ms on the loop to gather changes (`watching::on_watched`), and a
+    /// 1,000-file save took over 30 s; see docs/BENCHMARKS.md.
     async fn replace_finished(&mut self, job: ReplaceJob) -> anyhow::Result<()> {
         let ReplaceJob {
             from,
@@ -320,11 +271,27 @@ impl HostSession {
             request,
             done,
             changes,
-            skipped,
-            saved,
+            mut skipped,
             ..
         } = job;
         let reply = self.reply(from, id);
+        let mut saved = 0u64;
+        if request.save && !request.dry_run {
+            for path in &done {
+                match self.documents.save(path) {
+                    Ok(revision) => {
+                        saved += 1;
+                        self.announce_saved(path, revision, from).await?;
+                    }
+                    Err(error) => skipped.push(error.to_string()),
+                }
+                // Opened only for the replace and now on disk: nothing to keep it for.
+                let someone_has_it = self.participants.values().any(|p| p.open.contains(path));
+                if !someone_has_it {
+                    self.documents.close_if_saved(path);
+                }
+            }
+        }
         let summary = ReplaceSummary {
             changes,
             files: done.len() as u64,
