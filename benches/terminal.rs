@@ -1,4 +1,4 @@
-//! Shared terminals under a flood: a 10 MB `cat` inside a shared terminal, five times.
+//! Shared terminals under a flood: a 10 MB `cat` inside a shared terminal, fifteen times.
 //!
 //! Baseline, in the same run, before each round: the same `cat` in a PTY of the same size
 //! on this machine, read by a vt100 parser (what the host does for itself), timed until the
@@ -7,13 +7,14 @@
 //! participant watching it types `cat big.txt; echo ROUND_N` and is timed until its own
 //! emulator shows that line (median of the rounds' ratios). Meanwhile the relay counts the
 //! bytes it forwards (wire bytes per second of flood), and a second participant submits an
-//! edit every 10 ms and times each until the host confirmed it (submit → acknowledged):
-//! first with the terminal idle, then through the rounds, where only the edits submitted
-//! while a flood ran count as "during the flood" (enough of them for a p99 that is not
-//! just the slowest of a few).
+//! edit every 3 ms and times each until the host confirmed it (submit → acknowledged).
+//! Each round starts with an idle phase (the terminal quiet) and then floods, so idle and
+//! flood edits see the same machine; only edits submitted inside a phase count for it.
+//! The edit p99 ratio (flood / idle) is taken per group of five rounds and the median of
+//! the groups reported, so one bad moment of a shared machine moves one group only.
 //!
 //! Run: `cargo bench --bench terminal`. Without `--bench` (as `cargo test --all-targets`
-//! runs it) the file is 200 KB and there is one round. Last line: one JSON object.
+//! runs it) the file is 200 KB and there are two rounds. Last line: one JSON object.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,7 +36,9 @@ const COLS: u16 = 120;
 const ROWS: u16 = 32;
 const LAST_LINE: &str = "END_OF_THE_BIG_FILE";
 const NOTES: &str = "notes.txt";
-const EDIT_EVERY: Duration = Duration::from_millis(10);
+const EDIT_EVERY: Duration = Duration::from_millis(3);
+/// How long the typist types with the terminal quiet before each flood.
+const IDLE_PHASE: Duration = Duration::from_millis(600);
 
 fn write_big_file(dir: &Path, bytes: usize) {
     let mut text = String::with_capacity(bytes + 64);
@@ -205,7 +208,8 @@ async fn main() {
     write_big_file(dir.path(), bytes);
     std::fs::write(dir.path().join(NOTES), "notes\n").expect("writes notes");
 
-    let rounds = if full { 5 } else { 1 };
+    // Rounds in groups: each group's p99 ratio is one measurement, their median the figure.
+    let (rounds, groups) = if full { (15, 3) } else { (2, 1) };
 
     let Shared {
         link,
@@ -234,22 +238,19 @@ async fn main() {
     }
     let _ = control.events.try_recv();
 
-    let samples = if full { 300 } else { 20 };
-    let idle: Vec<Duration> =
-        edit_latencies(link.clone(), Arc::new(AtomicBool::new(false)), samples)
-            .await
-            .into_iter()
-            .map(|(_, latency)| latency)
-            .collect();
-
     let stop = Arc::new(AtomicBool::new(false));
     let typist = tokio::spawn(edit_latencies(link.clone(), stop.clone(), usize::MAX));
-    // Let the typist join and open before the flood starts.
+    // Let the typist join and open before the first phase.
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // Idle phases and floods alternate, so both see the same machine (its load drifts).
+    let mut idles = Vec::new();
     let mut floods = Vec::new();
     let mut ratios = Vec::new();
     let (mut local_total, mut shared_total, mut wire) = (Duration::ZERO, Duration::ZERO, 0);
     for round in 1..=rounds {
+        let idle_from = Instant::now();
+        tokio::time::sleep(IDLE_PHASE).await;
+        idles.push((idle_from, Instant::now()));
         let local = local_cat(dir.path(), round).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let relayed_before = relayed.load(Ordering::Relaxed);
@@ -274,19 +275,44 @@ async fn main() {
             local.as_secs_f64() * 1000.0,
             shared.as_secs_f64() * 1000.0
         );
+        // What the flood set off (the viewer's last redraws) settles before the next idle
+        // phase.
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     stop.store(true, Ordering::Relaxed);
     let timed = typist.await.expect("the typist ran");
-    let during: Vec<Duration> = timed
-        .into_iter()
-        .filter(|(submitted, _)| {
-            floods
-                .iter()
-                .any(|(start, end)| (*start..*end).contains(submitted))
-        })
-        .map(|(_, latency)| latency)
-        .collect();
+    let within = |windows: &[(Instant, Instant)]| -> Vec<Duration> {
+        timed
+            .iter()
+            .filter(|(submitted, _)| {
+                windows
+                    .iter()
+                    .any(|(from, to)| (*from..*to).contains(submitted))
+            })
+            .map(|(_, latency)| *latency)
+            .collect()
+    };
+    let (idle, during) = (within(&idles), within(&floods));
+    // The p99 ratio per group of consecutive rounds, and its median over the groups: one
+    // unlucky moment of the machine moves one group, not the figure.
+    let mut group_ratios = Vec::new();
+    for group in 0..groups {
+        let rounds_in = |windows: &[(Instant, Instant)]| {
+            windows[group * rounds / groups..(group + 1) * rounds / groups].to_vec()
+        };
+        let (idle, during) = (within(&rounds_in(&idles)), within(&rounds_in(&floods)));
+        let (idle_p99, flood_p99) = (percentile(idle.clone(), 99), percentile(during.clone(), 99));
+        let ratio = flood_p99 / idle_p99.max(0.001);
+        println!(
+            "group {}: edit p99 idle {idle_p99:.2} ms ({} edits), during the flood {flood_p99:.2} ms ({} edits): {ratio:.2}x",
+            group + 1,
+            idle.len(),
+            during.len()
+        );
+        group_ratios.push(ratio);
+    }
+    group_ratios.sort_by(f64::total_cmp);
+    let p99_ratio = group_ratios[group_ratios.len() / 2];
     ratios.sort_by(f64::total_cmp);
     let ratio = ratios[ratios.len() / 2];
     let local = local_total / rounds as u32;
@@ -309,19 +335,21 @@ async fn main() {
         wire_per_second / 1024.0
     );
     println!(
-        "edit submit → confirmed: idle p50 {:.2} ms p99 {:.2} ms ({} edits); during the flood p50 {:.2} ms p99 {:.2} ms ({} edits); p99 ratio {:.2} (target <= 2)",
+        "edit submit → confirmed, one every {} ms, idle phases and floods alternating: idle p50 {:.2} ms p99 {:.2} ms ({} edits); during the flood p50 {:.2} ms p99 {:.2} ms ({} edits); p99 ratio, median of {groups} groups: {p99_ratio:.2} (target <= 2: {})",
+        EDIT_EVERY.as_millis(),
         percentile(idle.clone(), 50),
         idle_p99,
         idle.len(),
         percentile(during.clone(), 50),
         flood_p99,
         during.len(),
-        flood_p99 / idle_p99.max(0.001)
+        if p99_ratio <= 2.0 { "met" } else { "NOT met" }
     );
     println!(
-        "{{\"bench\":\"terminal\",\"file_bytes\":{bytes},\"rounds\":{rounds},\"local_ms\":{:.2},\"shared_ms\":{:.2},\"ratio\":{ratio:.3},\"wire_bytes_per_s\":{wire_per_second:.0},\"edit_p99_idle_ms\":{idle_p99:.3},\"edit_p99_flood_ms\":{flood_p99:.3},\"edits_during_flood\":{}}}",
+        "{{\"bench\":\"terminal\",\"file_bytes\":{bytes},\"rounds\":{rounds},\"local_ms\":{:.2},\"shared_ms\":{:.2},\"ratio\":{ratio:.3},\"wire_bytes_per_s\":{wire_per_second:.0},\"edit_p99_idle_ms\":{idle_p99:.3},\"edit_p99_flood_ms\":{flood_p99:.3},\"edit_p99_ratio\":{p99_ratio:.3},\"edits_idle\":{},\"edits_during_flood\":{}}}",
         local.as_secs_f64() * 1000.0,
         shared.as_secs_f64() * 1000.0,
+        idle.len(),
         during.len()
     );
 }

@@ -22,7 +22,8 @@ pub struct TermArgs {
     /// Which shared terminal, by name (default: the first one open).
     #[arg(long = "terminal", value_name = "NAME")]
     terminal: Option<String>,
-    /// Print the terminal's screen as plain text and exit.
+    /// Print the terminal's screen as plain text, as it is at this moment (a program just
+    /// started may not have printed yet), and exit.
     #[arg(long)]
     dump: bool,
     #[command(flatten)]

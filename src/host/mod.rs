@@ -16,6 +16,7 @@ pub mod search;
 pub mod session;
 pub mod syntactic;
 pub mod terminals;
+pub mod thread_priority;
 pub mod workspace;
 
 pub use session::{HostOptions, HostSession};

@@ -20,12 +20,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use grep_matcher::Matcher;
 use grep_regex::RegexMatcher;
 
+use super::documents::{BeforeRead, ReadAhead};
 use super::search::{build_globs, globs_admit, line_text};
 use super::workspace::Workspace;
 use crate::protocol::search::{
     DEFAULT_MAX_MATCHES, Exclusion, ReplaceHit, ReplaceRequest, SearchError, build_file_matcher,
     build_matcher, line_replacements, replaced_line,
 };
+
+/// How much nicer than the session the planning threads run (Linux): reading and
+/// matching a thousand files must not keep a member's keystroke waiting for a core.
+const PLANNERS_NICER: i32 = 5;
 
 /// The most changes one replace may make, whatever it asks for.
 pub const MAX_REPLACE_CHANGES: u32 = 100_000;
@@ -51,6 +56,9 @@ pub struct FileChanges {
     pub edits: Vec<(Range<usize>, String)>,
     /// The same changes as listed to people, one per match.
     pub hits: Vec<ReplaceHit>,
+    /// The file as read from disk, if nobody had it open: the session opens its document
+    /// from this instead of reading it again on its loop.
+    pub read: Option<ReadAhead>,
 }
 
 #[derive(Debug, Default)]
@@ -108,20 +116,24 @@ pub fn plan(
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
+                // When the session loop wants a core these threads hold, it goes first.
+                crate::host::thread_priority::nicer(PLANNERS_NICER);
                 while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
                     if changes.load(Ordering::Relaxed) > limit as usize {
                         return;
                     }
-                    let text = match open.get(path) {
-                        Some(rope) => rope.to_string(),
+                    let (text, before) = match open.get(path) {
+                        Some(rope) => (rope.to_string(), None),
                         None => match read_text(workspace, path, &file_matcher) {
-                            Some(text) => text,
+                            Some((text, before)) => (text, Some(before)),
                             None => continue,
                         },
                     };
-                    let Some(file) = plan_file(path, &text, &matcher, &replacement, request) else {
+                    let Some(mut file) = plan_file(path, &text, &matcher, &replacement, request)
+                    else {
                         continue;
                     };
+                    file.read = before.map(|before| ReadAhead::new(&text, before));
                     let mut plan = found.lock().unwrap_or_else(|e| e.into_inner());
                     match refusal(path) {
                         Some(reason) => plan.skipped.push(reason),
@@ -159,9 +171,15 @@ pub fn plan_text(
 }
 
 /// A file's text from the disk, if it is text and has a match at all (most files have
-/// none: they are read once and left). `file_matcher` is `build_file_matcher`'s: a line
-/// anchor matches at every line of the whole file, as line by line.
-fn read_text(workspace: &Workspace, path: &str, file_matcher: &RegexMatcher) -> Option<String> {
+/// none: they are read once and left), and its stamp from before the read. `file_matcher`
+/// is `build_file_matcher`'s: a line anchor matches at every line of the whole file, as
+/// line by line.
+fn read_text(
+    workspace: &Workspace,
+    path: &str,
+    file_matcher: &RegexMatcher,
+) -> Option<(String, BeforeRead)> {
+    let before = BeforeRead::take(workspace, path)?;
     let bytes = workspace
         .read(path)
         .map_err(|error| tracing::debug!(%path, %error, "skipped during replace"))
@@ -169,7 +187,7 @@ fn read_text(workspace: &Workspace, path: &str, file_matcher: &RegexMatcher) -> 
     if !file_matcher.is_match(&bytes).unwrap_or(false) {
         return None;
     }
-    String::from_utf8(bytes).ok()
+    Some((String::from_utf8(bytes).ok()?, before))
 }
 
 struct Replacement<'a> {
@@ -232,6 +250,7 @@ fn plan_file(
         base_chars: line_start_char,
         edits,
         hits,
+        read: None,
     })
 }
 

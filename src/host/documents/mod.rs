@@ -70,6 +70,19 @@ struct HostDocument {
 }
 
 impl HostDocument {
+    /// A document just read from disk, at `revision`.
+    fn loaded(rope: Rope, disk_digest: [u8; 32], disk_len: usize, revision: u64) -> Self {
+        HostDocument {
+            doc: AuthoritativeDocument::from_rope(rope, revision),
+            disk_len,
+            disk_digest,
+            disk_revision: revision,
+            differs_at: None,
+            announced_unsaved: false,
+            recent: VecDeque::new(),
+        }
+    }
+
     /// The disk now holds a text with this digest and length; `revision` if it is the
     /// text of that revision.
     fn on_disk(&mut self, disk_digest: [u8; 32], disk_len: usize, revision: Option<u64>) {
@@ -181,15 +194,7 @@ impl Documents {
             let revision = self.first_revision(path);
             self.open.insert(
                 path.to_string(),
-                HostDocument {
-                    doc: AuthoritativeDocument::from_rope(rope, revision),
-                    disk_len,
-                    disk_digest,
-                    disk_revision: revision,
-                    differs_at: None,
-                    announced_unsaved: false,
-                    recent: VecDeque::new(),
-                },
+                HostDocument::loaded(rope, disk_digest, disk_len, revision),
             );
         }
         let document = &self.open[path];
@@ -706,5 +711,7 @@ fn umask() -> u32 {
 }
 
 mod past;
+mod read_ahead;
+pub use read_ahead::{BeforeRead, ReadAhead};
 #[cfg(test)]
 mod tests;

@@ -244,3 +244,31 @@ fn an_edit_made_for_an_older_revision_is_transformed() {
     let want = format!("{}fn new() {{}}\nnew();\n", "// typed\n".repeat(40));
     assert_eq!(documents.text("a.rs").unwrap().1.to_string(), want);
 }
+
+/// A replace's planners read a file and the loop opens its document from that read later:
+/// if the file changed on disk in between, the document has the disk's text, never the
+/// stale read (whose save would undo the change); unchanged, it has the read's text and
+/// counts as saved.
+#[test]
+fn a_file_read_ahead_is_used_only_while_the_disk_still_holds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "first\n").unwrap();
+    std::fs::write(dir.path().join("b.txt"), "kept\n").unwrap();
+    let workspace = Arc::new(Workspace::open(dir.path(), &[]).unwrap());
+    let mut documents = Documents::new(workspace.clone());
+    let read_ahead = |path: &str| {
+        let before = BeforeRead::take(&workspace, path).unwrap();
+        let text = String::from_utf8(workspace.read(path).unwrap()).unwrap();
+        ReadAhead::new(&text, before)
+    };
+    let (stale, kept) = (read_ahead("a.txt"), read_ahead("b.txt"));
+    std::fs::write(dir.path().join("a.txt"), "changed on disk\n").unwrap();
+    documents.open_read("a.txt", stale).unwrap();
+    documents.open_read("b.txt", kept).unwrap();
+    assert_eq!(
+        documents.text("a.txt").unwrap().1.to_string(),
+        "changed on disk\n"
+    );
+    assert_eq!(documents.text("b.txt").unwrap().1.to_string(), "kept\n");
+    assert!(documents.unsaved_paths().is_empty());
+}

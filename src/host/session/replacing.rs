@@ -3,7 +3,9 @@
 //! one of the files at that moment has their edit transformed against the replace.
 //!
 //! A large replace must not hold up everyone's typing: the plan is made on a blocking
-//! thread, and the files are changed a slice at a time ([`REPLACE_SLICE`]), with the
+//! thread (whose planners also read the files nobody has open, so the loop only checks
+//! each is unchanged on disk), and the files are changed a slice at a time
+//! ([`REPLACE_SLICE`]), with the
 //! loop serving what arrived in between ([`HostSession::replace_slice`]). A file someone
 //! edited after it was planned is planned again against its text as it is then.
 
@@ -203,7 +205,7 @@ impl HostSession {
         if job.request.dry_run {
             return Ok(Some(file));
         }
-        let file = match self.current_changes(job, file) {
+        let mut file = match self.current_changes(job, file) {
             Ok(Some(file)) => file,
             Ok(None) => return Ok(None),
             Err(reason) => {
@@ -211,7 +213,7 @@ impl HostSession {
                 return Ok(None);
             }
         };
-        match self.apply_changes(&file) {
+        match self.apply_changes(&mut file) {
             Ok(edits) => {
                 // Members heed edits only to documents they have open (whoever opens one
                 // later gets its text as it is then), so the edits to files nobody has
@@ -257,6 +259,11 @@ impl HostSession {
 
     /// Every file is changed: save them if asked, then sum up (the changes themselves
     /// went to the asker slice by slice).
+    ///
+    /// The saves are all made here, on the loop (each waits for the disk's fsync, ~3 ms):
+    /// written a slice at a time instead, each file's write woke the file watcher, whose
+    /// handling sleeps 50 ms on the loop to gather changes (`watching::on_watched`), and a
+    /// 1,000-file save took over 30 s; see docs/BENCHMARKS.md.
     async fn replace_finished(&mut self, job: ReplaceJob) -> anyhow::Result<()> {
         let ReplaceJob {
             from,
@@ -315,10 +322,15 @@ impl HostSession {
 
     /// Applies one file's changes as the host's edits (opening the document if nobody
     /// has), in parts from the end of the file so each part's positions still hold.
-    fn apply_changes(&mut self, file: &FileChanges) -> Result<Vec<AppliedEdit>, String> {
+    fn apply_changes(&mut self, file: &mut FileChanges) -> Result<Vec<AppliedEdit>, String> {
         let path = &file.path;
         if !self.documents.is_open(path) {
-            self.documents.open(path).map_err(|e| e.to_string())?;
+            // Read by the planners already: here only checked to be what the disk holds.
+            let opened = match file.read.take() {
+                Some(read) => self.documents.open_read(path, read),
+                None => self.documents.open(path).map(drop),
+            };
+            opened.map_err(|e| e.to_string())?;
         }
         let current = self
             .documents

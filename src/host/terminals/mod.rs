@@ -370,8 +370,7 @@ impl Thread {
     /// runtime held a worker for many milliseconds at a time and delayed the tasks queued
     /// behind it (edits among them, p99 13–17 ms instead of 0.7 ms during a 10 MB `cat`).
     /// Here the kernel shares the CPU between this thread and the session's, and the
-    /// thread runs at a lower priority than them, so a flood takes only the CPU edits
-    /// leave.
+    /// thread runs 10 nicer than them, so a flood takes mostly the CPU edits leave.
     fn run(self, started: tokio::sync::oneshot::Sender<Result<(), OpenError>>) {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -401,29 +400,10 @@ impl Thread {
                     return;
                 }
             };
-            lower_this_threads_priority();
+            crate::host::thread_priority::nicer(10);
             let _ = started.send(Ok(()));
             serve(screen, pty, commands, sender).await;
         });
-    }
-}
-
-/// Lets the kernel run the session's threads first when both want the CPU (Linux: the
-/// nice value is per thread; elsewhere it is the process's, so it is left alone).
-fn lower_this_threads_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        /// 10 nicer than the session: about a tenth of a shared core when both run.
-        const NICER: libc::c_int = 10;
-        // SAFETY: plain system calls on this thread's own id; no memory is passed.
-        let lowered = unsafe {
-            let thread = libc::gettid() as libc::id_t;
-            let now = libc::getpriority(libc::PRIO_PROCESS, thread);
-            libc::setpriority(libc::PRIO_PROCESS, thread, (now + NICER).min(19))
-        };
-        if lowered != 0 {
-            tracing::debug!("could not lower a terminal thread's priority");
-        }
     }
 }
 
