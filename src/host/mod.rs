@@ -15,6 +15,7 @@ pub mod replace;
 pub mod search;
 pub mod session;
 pub mod syntactic;
+pub mod typing_hints;
 pub mod terminals;
 pub mod workspace;
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::ParticipantId;
 use super::git::{GitBase, GitStatus};
 use super::header::Kind;
+use super::hints::{InlayHintsAnswer, SignatureAnswer};
 use super::language::{ApplyCodeAction, CodeActionItem, EditSummary, RenameRequest, SymbolItem};
 use super::search::{ReplaceHit, ReplaceRequest, ReplaceSummary, SearchHit, SearchQuery};
 use crate::text::{EditId, LineCol, RemoteEdit, Submission};
@@ -217,6 +218,11 @@ pub enum Request {
     GitBase {
         path: String,
     },
+    /// The signatures of the call being typed at a place: `Signatures`, or `Nothing`
+    /// outside a call.
+    SignatureHelp(TextPosition),
+    /// The inlay hints of `hints::INLAY_HINT_LINES` lines from `at`'s line: `InlayHints`.
+    InlayHints(TextPosition),
 }
 
 /// About how many bytes an edit of `path` takes in an `Applied` broadcast, at most: the
@@ -388,6 +394,8 @@ pub enum Response {
     Symbols(Vec<SymbolItem>),
     GitStatus(GitStatus),
     GitBase(GitBase),
+    Signatures(SignatureAnswer),
+    InlayHints(InlayHintsAnswer),
 }
 
 /// Edits travel apart from requests: a participant submits to the host, the host

@@ -9,6 +9,7 @@ pub mod control;
 pub mod frame;
 pub mod git;
 pub mod header;
+pub mod hints;
 pub mod language;
 pub mod message;
 pub mod search;

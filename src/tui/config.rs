@@ -36,6 +36,9 @@ pub struct Config {
     pub trim_trailing_whitespace: bool,
     /// Saving adds a line break after the last line when it has none.
     pub insert_final_newline: bool,
+    /// Show the language server's inlay hints (types, parameter names) between the
+    /// characters; `toggle_inlay_hints` switches them for the session.
+    pub inlay_hints: bool,
 }
 
 impl Default for Config {
@@ -49,6 +52,7 @@ impl Default for Config {
             follow_host_on_join: true,
             trim_trailing_whitespace: false,
             insert_final_newline: false,
+            inlay_hints: true,
         }
     }
 }

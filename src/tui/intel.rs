@@ -63,6 +63,8 @@ impl IntelRequests {
                 AskKind::References => Request::References(at),
                 AskKind::PrepareRename => Request::PrepareRename(at),
                 AskKind::CodeActions => Request::CodeActions(at),
+                AskKind::SignatureHelp => Request::SignatureHelp(at),
+                AskKind::InlayHints => Request::InlayHints(at),
                 AskKind::Symbols => Request::Symbols {
                     path: Some(at.path),
                     query: String::new(),

@@ -21,6 +21,7 @@ pub mod git;
 pub mod help;
 pub mod highlight;
 pub mod host_controls;
+pub mod inlay;
 pub mod input;
 pub mod intel;
 pub mod keymap;

@@ -363,6 +363,18 @@ fn initialize_params(root: &Root) -> InitializeParams {
                     content_format: markdown_first.clone(),
                     ..Default::default()
                 }),
+                // Parameter ranges as offsets into the label, and which one is active.
+                signature_help: Some(lsp_types::SignatureHelpClientCapabilities {
+                    signature_information: Some(lsp_types::SignatureInformationSettings {
+                        documentation_format: Some(vec![MarkupKind::PlainText]),
+                        parameter_information: Some(lsp_types::ParameterInformationSettings {
+                            label_offset_support: Some(true),
+                        }),
+                        active_parameter_support: Some(true),
+                    }),
+                    ..Default::default()
+                }),
+                inlay_hint: Some(lsp_types::InlayHintClientCapabilities::default()),
                 definition: Some(GotoCapability {
                     link_support: Some(true),
                     ..Default::default()

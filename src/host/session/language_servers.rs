@@ -136,6 +136,8 @@ impl HostSession {
             Request::Completion(at) => Request::Completion(moved(at)?),
             Request::PrepareRename(at) => Request::PrepareRename(moved(at)?),
             Request::CodeActions(at) => Request::CodeActions(moved(at)?),
+            Request::SignatureHelp(at) => Request::SignatureHelp(moved(at)?),
+            Request::InlayHints(at) => Request::InlayHints(moved(at)?),
             other => other,
         })
     }

@@ -44,6 +44,7 @@ mod actions;
 mod find_replace;
 mod follow;
 mod git;
+mod inlay;
 mod input;
 mod intel;
 mod language;
@@ -135,6 +136,8 @@ pub struct App {
     register: crate::tui::editor::SharedRegister,
     /// The host's repository: branch, changed files, each open file's base (`tui::git`).
     git: crate::tui::git::GitView,
+    /// The language server's types and parameter names, drawn between the characters.
+    inlay: crate::tui::inlay::InlayHints,
 }
 
 /// The screen regions, computed the same way for input (mouse, paging) and rendering.
@@ -189,6 +192,7 @@ impl App {
             close_armed: None,
             register: Default::default(),
             git: Default::default(),
+            inlay: Default::default(),
         };
         app.resize(size.0, size.1);
         app
@@ -425,6 +429,7 @@ impl App {
             self.messages.deadline(),
             self.popups.deadline(),
             self.git.next_deadline(),
+            self.inlay_deadline(),
         ]
         .into_iter()
         .flatten()

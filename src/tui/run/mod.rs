@@ -31,6 +31,7 @@ mod connection;
 mod entry;
 mod event_loop;
 mod follow;
+mod hints;
 mod host_side;
 mod people;
 mod screen;

@@ -18,6 +18,7 @@ use super::{Diagnostics, LspError};
 mod diagnostics;
 mod edits;
 mod fallback;
+mod hints;
 mod requests;
 mod servers;
 mod symbols;
