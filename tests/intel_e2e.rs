@@ -206,7 +206,11 @@ async fn rust_analyzer_hover_peek_definition_references_search_through_the_relay
     let second_argument = place(root, "src/lib.rs", "area(2, 3)", "area(2, ".len());
     let signatures = eventually!("signature help", guest.signature_help(second_argument));
     let (signature, active) = signatures.shown().expect("a signature");
-    assert!(signature.label.contains("fn area(width: u32, height: u32) -> u32"));
+    assert!(
+        signature
+            .label
+            .contains("fn area(width: u32, height: u32) -> u32")
+    );
     assert!(
         signature
             .documentation

@@ -178,16 +178,18 @@ async fn inlay_hints_follow_the_revision_they_were_computed_for() {
     };
     let has_all = |answer: &InlayHintsAnswer| {
         let found = labels(answer);
-        found.iter().any(|(_, label, _)| label == ": Vec<i32>")
+        found.iter().any(|(_, label, _)| label == ": Vec<u32>")
             && found.iter().any(|(_, label, _)| label == "height:")
-            && found.iter().any(|(_, label, _)| label.contains(HINT_MARKER))
+            && found
+                .iter()
+                .any(|(_, label, _)| label.contains(HINT_MARKER))
     };
     let answer = hints_when(&mut bob, top.clone(), has_all).await;
     assert_eq!(answer.revision, revision);
     let found = labels(&answer);
     let after_sizes = char_index(LIB, "sizes = vec") + "sizes".len() as u64;
     assert!(
-        found.contains(&(after_sizes, ": Vec<i32>".into(), HintKind::Type)),
+        found.contains(&(after_sizes, ": Vec<u32>".into(), HintKind::Type)),
         "the type goes right after `sizes`: {found:?}"
     );
     let before_two = char_index(LIB, "2, 3)");
@@ -198,7 +200,7 @@ async fn inlay_hints_follow_the_revision_they_were_computed_for() {
     let hint = answer
         .hints
         .iter()
-        .find(|hint| hint.label.contains("Vec<i32>"))
+        .find(|hint| hint.label.contains("Vec<u32>"))
         .expect("the type hint");
     assert_eq!(hint.position, LineCol { line: 3, col: 13 });
 
@@ -226,12 +228,12 @@ async fn inlay_hints_follow_the_revision_they_were_computed_for() {
         answer.revision == now
             && labels(answer)
                 .iter()
-                .any(|(_, label, _)| label == ": Vec<i32>")
+                .any(|(_, label, _)| label == ": Vec<u32>")
     })
     .await;
     let moved = char_index(&text, "sizes = vec") + "sizes".len() as u64;
     assert!(
-        labels(&answer).contains(&(moved, ": Vec<i32>".into(), HintKind::Type)),
+        labels(&answer).contains(&(moved, ": Vec<u32>".into(), HintKind::Type)),
         "{:?}",
         labels(&answer)
     );

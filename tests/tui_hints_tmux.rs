@@ -50,7 +50,9 @@ fn open_lib(tmux: &Tmux, pane: &str, picker_keys: &[&str]) {
     tmux.keys(pane, picker_keys);
     tmux.wait(pane, "the file picker", |s| s.contains("Open file"));
     tmux.text(pane, "lib.rs");
-    tmux.wait(pane, "lib.rs in the picker", |s| picker_chose(s, "src/lib.rs"));
+    tmux.wait(pane, "lib.rs in the picker", |s| {
+        picker_chose(s, "src/lib.rs")
+    });
     tmux.keys(pane, &["Enter"]);
     tmux.wait(pane, "lib.rs open", |s| s.contains("pub fn double_area"));
 }
@@ -96,7 +98,9 @@ fn signature_help_and_inlay_hints_with_rust_analyzer_in_a_real_terminal() {
     tmux.keys("bob", &["Space", "f"]);
     tmux.wait("bob", "the file picker", |s| s.contains("Open file"));
     tmux.text("bob", "lib.rs");
-    tmux.wait("bob", "lib.rs in the picker", |s| picker_chose(s, "src/lib.rs"));
+    tmux.wait("bob", "lib.rs in the picker", |s| {
+        picker_chose(s, "src/lib.rs")
+    });
     tmux.keys("bob", &["Enter"]);
     tmux.wait("bob", "lib.rs open", |s| s.contains("pub fn double_area"));
 
@@ -151,7 +155,9 @@ fn signature_help_and_inlay_hints_with_rust_analyzer_in_a_real_terminal() {
     std::thread::sleep(Duration::from_millis(800));
     assert!(tmux.screen("ada").contains(SIGNATURE), "still in the call");
     tmux.text("ada", "3)");
-    tmux.wait("ada", "the signature gone at `)`", |s| !s.contains(SIGNATURE));
+    tmux.wait("ada", "the signature gone at `)`", |s| {
+        !s.contains(SIGNATURE)
+    });
 
     // Bob (vim): `o`, a call, the signature; esc closes it and leaves insert mode.
     tmux.keys("bob", &["o"]);

@@ -15,8 +15,8 @@ pub mod replace;
 pub mod search;
 pub mod session;
 pub mod syntactic;
-pub mod typing_hints;
 pub mod terminals;
+pub mod typing_hints;
 pub mod workspace;
 
 pub use session::{HostOptions, HostSession};

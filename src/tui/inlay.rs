@@ -85,7 +85,9 @@ impl InlayHints {
 
     /// The hints of `path`, in text order.
     pub fn for_path(&self, path: &str) -> &[Hint] {
-        self.files.get(path).map_or(&[], |file| file.hints.as_slice())
+        self.files
+            .get(path)
+            .map_or(&[], |file| file.hints.as_slice())
     }
 
     /// The host's hints for `lines` of `path`, already in our text.
@@ -263,10 +265,11 @@ fn push_label(cells: &mut Vec<Cell>, label: &str, style: ratatui::style::Style) 
         let mut cell = Cell::default();
         cell.set_symbol(grapheme).set_style(style);
         cells.push(cell);
+        // The cells a wide grapheme covers stay blank, as ratatui leaves them.
         for _ in 1..width {
-            let mut filler = Cell::default();
-            filler.set_symbol("").set_style(style);
-            cells.push(filler);
+            let mut covered = Cell::default();
+            covered.set_style(style);
+            cells.push(covered);
         }
     }
 }

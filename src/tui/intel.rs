@@ -157,6 +157,8 @@ impl IntelRequests {
                     AskKind::CodeActions => "code actions",
                     AskKind::Change => "change",
                     AskKind::Symbols => "symbols",
+                    AskKind::SignatureHelp => "signature",
+                    AskKind::InlayHints => "inlay hints",
                 })
             })
             .collect()

@@ -131,7 +131,9 @@ fn typing_before_a_hint_keeps_it_beside_its_token() {
 fn hints_are_asked_for_the_view_and_again_after_typing_pauses() {
     let mut store = InlayHints::default();
     let now = Instant::now();
-    let ask = store.due_ask("a.rs", 100, 30, now).expect("a first question");
+    let ask = store
+        .due_ask("a.rs", 100, 30, now)
+        .expect("a first question");
     assert_eq!(ask.kind, AskKind::InlayHints);
     assert_eq!(ask.at.line, 100 - LINES_ABOVE);
     // While it is out, no other.

@@ -329,7 +329,11 @@ impl Popups {
         if self.due.as_ref().is_some_and(|(at, _)| *at <= now) {
             return self.due.take().map(|(_, ask)| ask);
         }
-        if self.signature_due.as_ref().is_some_and(|(at, _)| *at <= now) {
+        if self
+            .signature_due
+            .as_ref()
+            .is_some_and(|(at, _)| *at <= now)
+        {
             return self.signature_due.take().map(|(_, ask)| ask);
         }
         None

@@ -56,7 +56,12 @@ impl Popups {
     }
 
     /// After every event: starts, follows or ends signature help.
-    pub(super) fn signature_after_input(&mut self, here: Here<'_>, typed: Option<char>, now: Instant) {
+    pub(super) fn signature_after_input(
+        &mut self,
+        here: Here<'_>,
+        typed: Option<char>,
+        now: Instant,
+    ) {
         let cursor_at = char_to_line_col(here.rope, here.cursor);
         let elsewhere = self
             .signature
@@ -116,7 +121,13 @@ impl Popups {
         }
     }
 
-    pub(super) fn render_signature(&self, area: Rect, cursor: Position, theme: &Theme, buf: &mut Buffer) {
+    pub(super) fn render_signature(
+        &self,
+        area: Rect,
+        cursor: Position,
+        theme: &Theme,
+        buf: &mut Buffer,
+    ) {
         let Some(answer) = self.signature.as_ref().and_then(|help| help.shown.as_ref()) else {
             return;
         };
@@ -131,12 +142,18 @@ impl Popups {
         let mut spans = Vec::new();
         match active {
             Some(range) if range.end <= chars.len() => {
-                spans.push(Span::styled(chars[..range.start].iter().collect::<String>(), style));
+                spans.push(Span::styled(
+                    chars[..range.start].iter().collect::<String>(),
+                    style,
+                ));
                 spans.push(Span::styled(
                     chars[range.clone()].iter().collect::<String>(),
                     active_style,
                 ));
-                spans.push(Span::styled(chars[range.end..].iter().collect::<String>(), style));
+                spans.push(Span::styled(
+                    chars[range.end..].iter().collect::<String>(),
+                    style,
+                ));
             }
             _ => spans.push(Span::styled(signature.label.clone(), style)),
         }
@@ -159,13 +176,12 @@ impl Popups {
         } else {
             return;
         };
-        let x = cursor
-            .x
-            .min(area.right().saturating_sub(width))
-            .max(area.x);
+        let x = cursor.x.min(area.right().saturating_sub(width)).max(area.x);
         let popup = Rect::new(x, y, width.min(area.width), height);
         Clear.render(popup, buf);
-        let mut block = Block::bordered().border_type(BorderType::Rounded).style(style);
+        let mut block = Block::bordered()
+            .border_type(BorderType::Rounded)
+            .style(style);
         if !title.is_empty() {
             block = block.title_bottom(Line::from(title).right_aligned());
         }

@@ -49,8 +49,8 @@ impl LspBridge {
         if answer.signatures.is_empty() {
             return Ok(None);
         }
-        let active_signature = (answer.active_signature.unwrap_or(0) as usize)
-            .min(answer.signatures.len() - 1);
+        let active_signature =
+            (answer.active_signature.unwrap_or(0) as usize).min(answer.signatures.len() - 1);
         let encoding = server.encoding();
         let signatures = answer
             .signatures
@@ -104,7 +104,13 @@ impl LspBridge {
                 None => (None, self.asked_text(path)?.1),
             };
             let last = lines.end.min(text.len_lines()).max(lines.start);
-            let start = line_col_to_char(&text, LineCol { line: lines.start, col: 0 });
+            let start = line_col_to_char(
+                &text,
+                LineCol {
+                    line: lines.start,
+                    col: 0,
+                },
+            );
             let end = line_col_to_char(&text, LineCol { line: last, col: 0 });
             let params = InlayHintParams {
                 work_done_progress_params: WorkDoneProgressParams::default(),
@@ -228,7 +234,11 @@ mod tests {
             Some(5..15)
         );
         assert_eq!(
-            parameter_range(&label, ParameterLabel::Simple("nope".into()), LspEncoding::Utf16),
+            parameter_range(
+                &label,
+                ParameterLabel::Simple("nope".into()),
+                LspEncoding::Utf16
+            ),
             None
         );
     }
