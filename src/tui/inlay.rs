@@ -135,11 +135,16 @@ impl InlayHints {
     /// When the question for `path`, whose view starts at `first_line` and shows
     /// `rows` lines, is due (`None`: none is).
     pub fn deadline(&self, path: &str, first_line: usize, rows: usize) -> Option<Instant> {
+        self.due_at(path, first_line, rows, Instant::now())
+    }
+
+    /// As `deadline`, with `now` for "at once".
+    fn due_at(&self, path: &str, first_line: usize, rows: usize, now: Instant) -> Option<Instant> {
         if !self.enabled {
             return None;
         }
         let Some(file) = self.files.get(path) else {
-            return Some(Instant::now());
+            return Some(now);
         };
         if let Some(asked) = file.asked {
             return Some(asked + ANSWER_WAIT);
@@ -153,7 +158,7 @@ impl InlayHints {
             .as_ref()
             .is_some_and(|covered| covered.start <= view.start && view.end <= covered.end);
         match file.edited {
-            _ if !covers => Some(Instant::now()),
+            _ if !covers => Some(now),
             Some(edited) => Some(edited + INLAY_DELAY),
             None => None,
         }
@@ -167,7 +172,7 @@ impl InlayHints {
         rows: usize,
         now: Instant,
     ) -> Option<IntelAsk> {
-        if self.deadline(path, first_line, rows)? > now {
+        if self.due_at(path, first_line, rows, now)? > now {
             return None;
         }
         let file = self.files.entry(path.to_owned()).or_default();

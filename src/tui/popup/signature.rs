@@ -114,7 +114,9 @@ impl Popups {
                     help.shown = Some(answer);
                 }
             }
-            Response::Nothing { .. } if help.asked_at == ask.at => {
+            // Not in a call any more; or no server to ask (a file with none): stop
+            // asking at every move until the next trigger.
+            Response::Nothing { .. } | Response::Error { .. } if help.asked_at == ask.at => {
                 self.signature = None;
             }
             _ => {}
@@ -195,4 +197,151 @@ fn single_char(text: &str) -> Option<char> {
     let mut chars = text.chars();
     let c = chars.next()?;
     chars.next().is_none().then_some(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    use ratatui::layout::{Position, Rect};
+    use ropey::Rope;
+
+    use super::*;
+    use crate::protocol::hints::SignatureItem;
+    use crate::tui::popup::KeyOutcome;
+    use crate::tui::status::Messages;
+    use crate::tui::theme::{ColorMode, Theme};
+
+    const LABEL: &str = "fn area(width: u32, height: u32) -> u32";
+
+    fn answer(active_parameter: u32) -> Response {
+        Response::Signatures(SignatureAnswer {
+            signatures: vec![SignatureItem {
+                label: LABEL.into(),
+                parameters: vec![(8, 18), (20, 31)],
+                active_parameter: Some(active_parameter),
+                documentation: None,
+            }],
+            active: 0,
+            triggers: vec!["(".into(), ",".into(), "<".into()],
+        })
+    }
+
+    /// Types `text` at the end of `rope` in insert mode, as the app reports it.
+    fn typed(popups: &mut Popups, rope: &mut Rope, text: &str, now: Instant) {
+        for c in text.chars() {
+            rope.insert_char(rope.len_chars(), c);
+            let here = Here {
+                path: "src/lib.rs",
+                rope,
+                cursor: rope.len_chars(),
+                mode: Mode::Insert,
+            };
+            popups.after_input(Some(here), Some(c), now);
+        }
+    }
+
+    fn answer_due(popups: &mut Popups, rope: &Rope, response: Response) {
+        let later = Instant::now() + COMPLETION_DELAY * 2;
+        let ask = std::iter::from_fn(|| popups.due_ask(later))
+            .find(|ask| ask.kind == AskKind::SignatureHelp)
+            .expect("signature help asked");
+        let here = Here {
+            path: "src/lib.rs",
+            rope,
+            cursor: rope.len_chars(),
+            mode: Mode::Insert,
+        };
+        popups.answer(&ask, response, Some(here), &mut Messages::default());
+    }
+
+    #[test]
+    fn typing_a_call_shows_the_signature_with_the_parameter_being_typed() {
+        let mut popups = Popups::default();
+        let mut rope = Rope::from_str("let a = ");
+        let now = Instant::now();
+        typed(&mut popups, &mut rope, "area(", now);
+        answer_due(&mut popups, &rope, answer(0));
+        assert_eq!(
+            popups.signature(),
+            Some((LABEL.to_owned(), Some("width: u32".to_owned())))
+        );
+        typed(&mut popups, &mut rope, "2, ", now);
+        answer_due(&mut popups, &rope, answer(1));
+        assert_eq!(
+            popups.signature().unwrap().1.as_deref(),
+            Some("height: u32")
+        );
+
+        // Drawn above the cursor's row, the active parameter marked.
+        let theme = Theme::load_from("default-dark", None, ColorMode::TrueColor).unwrap();
+        let area = Rect::new(0, 0, 60, 10);
+        let mut buf = Buffer::empty(area);
+        popups.render_signature(area, Position::new(20, 5), &theme, &mut buf);
+        let row: String = (0..60).map(|x| buf[(x, 3)].symbol()).collect();
+        assert!(row.contains(LABEL), "{row:?}");
+        let at = row[..row.find("height").unwrap()].chars().count() as u16;
+        assert!(buf[(at, 3)].modifier.contains(Modifier::UNDERLINED));
+        assert!(!buf[(at - 3, 3)].modifier.contains(Modifier::UNDERLINED));
+
+        // `)` ends it.
+        typed(&mut popups, &mut rope, "3)", now);
+        assert_eq!(popups.signature(), None);
+        assert!(!popups.is_open());
+    }
+
+    #[test]
+    fn esc_leaving_the_call_or_insert_mode_closes_it() {
+        let now = Instant::now();
+        for how in ["esc", "left the call", "normal mode"] {
+            let mut popups = Popups::default();
+            let mut rope = Rope::from_str("");
+            typed(&mut popups, &mut rope, "area(", now);
+            answer_due(&mut popups, &rope, answer(0));
+            assert!(popups.is_open(), "{how}");
+            match how {
+                "esc" => {
+                    let esc = KeyEvent::from(KeyCode::Esc);
+                    assert_eq!(popups.handle_key(&esc), KeyOutcome::Pass);
+                }
+                "left the call" => {
+                    rope.remove(4..5);
+                    let here = Here {
+                        path: "src/lib.rs",
+                        rope: &rope,
+                        cursor: 4,
+                        mode: Mode::Insert,
+                    };
+                    popups.after_input(Some(here), None, now);
+                    let nothing = Response::Nothing {
+                        reason: "no call".into(),
+                    };
+                    answer_due(&mut popups, &rope, nothing);
+                }
+                _ => {
+                    let here = Here {
+                        path: "src/lib.rs",
+                        rope: &rope,
+                        cursor: 4,
+                        mode: Mode::Normal,
+                    };
+                    popups.after_input(Some(here), None, now);
+                }
+            }
+            assert_eq!(popups.signature(), None, "{how}");
+        }
+    }
+
+    #[test]
+    fn the_servers_trigger_characters_start_it_too() {
+        let mut popups = Popups::default();
+        let mut rope = Rope::from_str("");
+        let now = Instant::now();
+        typed(&mut popups, &mut rope, "Vec<", now);
+        assert!(popups.signature_due.is_none(), "`<` is no trigger yet");
+        typed(&mut popups, &mut rope, "f(", now);
+        answer_due(&mut popups, &rope, answer(0));
+        popups.close();
+        typed(&mut popups, &mut rope, "<", now);
+        assert!(popups.signature_due.is_some(), "rust-analyzer named `<`");
+    }
 }
