@@ -28,8 +28,11 @@ use crate::tui::theme::Theme;
 pub const INLAY_DELAY: Duration = Duration::from_millis(400);
 /// A question unanswered this long is asked again.
 const ANSWER_WAIT: Duration = Duration::from_secs(10);
-/// After the host could not answer (no server for the file), ask again only this late.
-const AFTER_FAILURE: Duration = Duration::from_secs(30);
+/// After the host could not answer (a server still loading the project, or none for the
+/// file), ask again this late, twice as late after each further failure, up to
+/// [`MOST_AFTER_FAILURE`].
+const AFTER_FAILURE: Duration = Duration::from_secs(2);
+const MOST_AFTER_FAILURE: Duration = Duration::from_secs(60);
 /// Lines above the view that an answer covers too, so scrolling up a little needs none.
 const LINES_ABOVE: usize = 40;
 
@@ -51,7 +54,8 @@ struct FileHints {
     asked: Option<Instant>,
     /// The text changed since the last question, last at this time.
     edited: Option<Instant>,
-    failed: Option<Instant>,
+    /// The last failure and how many in a row.
+    failed: Option<(Instant, u32)>,
 }
 
 /// Every open file's hints, and when to ask for them.
@@ -104,7 +108,16 @@ impl InlayHints {
     pub fn failed(&mut self, path: &str, now: Instant) {
         let file = self.files.entry(path.to_owned()).or_default();
         file.asked = None;
-        file.failed = Some(now);
+        let count = file.failed.map_or(1, |(_, count)| count.saturating_add(1));
+        file.failed = Some((now, count));
+    }
+
+    /// The server has news about `path` (its diagnostics came: it analysed the file
+    /// again, or finished loading the project): ask again once typing pauses.
+    pub fn server_spoke(&mut self, path: &str, now: Instant) {
+        if let Some(file) = self.files.get_mut(path) {
+            file.edited = Some(now);
+        }
     }
 
     /// The answer was for an older question or could not be placed: ask again.
@@ -149,8 +162,9 @@ impl InlayHints {
         if let Some(asked) = file.asked {
             return Some(asked + ANSWER_WAIT);
         }
-        if let Some(failed) = file.failed {
-            return Some(failed + AFTER_FAILURE);
+        if let Some((failed, count)) = file.failed {
+            let wait = AFTER_FAILURE.saturating_mul(1 << count.min(8).saturating_sub(1));
+            return Some(failed + wait.min(MOST_AFTER_FAILURE));
         }
         let view = first_line..first_line + rows;
         let covers = file
@@ -178,7 +192,6 @@ impl InlayHints {
         let file = self.files.entry(path.to_owned()).or_default();
         file.asked = Some(now);
         file.edited = None;
-        file.failed = None;
         let first = first_line.saturating_sub(LINES_ABOVE);
         // The view must fit the lines asked even when the answer comes.
         debug_assert!(rows < INLAY_HINT_LINES as usize - LINES_ABOVE);

@@ -142,6 +142,22 @@ fn hints_are_asked_for_the_view_and_again_after_typing_pauses() {
     assert_eq!(store.deadline("a.rs", 100, 30), None);
     // Scrolled past what was covered: at once.
     assert!(store.due_ask("a.rs", 250, 30, now).is_some());
+    // The server could not answer (still loading): again soon, then later and later.
+    assert!(store.due_ask("a.rs", 250, 30, now).is_none());
+    store.failed("a.rs", now);
+    assert_eq!(store.deadline("a.rs", 250, 30), Some(now + AFTER_FAILURE));
+    store
+        .due_ask("a.rs", 250, 30, now + AFTER_FAILURE)
+        .expect("asked again");
+    store.failed("a.rs", now);
+    assert_eq!(
+        store.deadline("a.rs", 250, 30),
+        Some(now + AFTER_FAILURE * 2)
+    );
+    // Its diagnostics came: it has looked at the file again.
+    store.set("a.rs", 200..400, Vec::new());
+    store.server_spoke("a.rs", now);
+    assert_eq!(store.deadline("a.rs", 250, 30), Some(now + INLAY_DELAY));
     // Hidden: never.
     store.set_enabled(false);
     assert_eq!(store.deadline("b.rs", 0, 30), None);

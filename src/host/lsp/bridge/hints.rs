@@ -160,6 +160,13 @@ impl LspBridge {
             .filter(|hint| !hint.label.trim().is_empty())
             .collect();
         hints.sort_by_key(|hint| hint.offset);
+        // A server still loading the project answers with none: say so, so the member
+        // asks again rather than taking "none" for the answer.
+        if hints.is_empty()
+            && let Some(indexing) = server.indexing_error()
+        {
+            return Err(indexing);
+        }
         Ok(InlayHints { version, hints })
     }
 }
