@@ -204,7 +204,10 @@ async fn rust_analyzer_hover_peek_definition_references_search_through_the_relay
     // Signature help inside the call carries the doc comment too; inlay hints name the
     // parameters (`width:`, `height:`) and the `let`s' types.
     let second_argument = place(root, "src/lib.rs", "area(2, 3)", "area(2, ".len());
-    let signatures = eventually!("signature help", guest.signature_help(second_argument.clone()));
+    let signatures = eventually!(
+        "signature help",
+        guest.signature_help(second_argument.clone())
+    );
     let (signature, active) = signatures.shown().expect("a signature");
     assert!(
         signature

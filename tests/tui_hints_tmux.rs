@@ -4,8 +4,8 @@
 //! height: 3)`). Bob (vim keys) types in front of them on the same line; on Ada's screen
 //! they stay beside their tokens, and the text both see has none of them. Ada types a
 //! call: the signature shows above the cursor while she types the arguments and goes
-//! away at `)`; Bob's goes away with esc, which also leaves insert mode; alt-y hides the
-//! hints.
+//! away at `)`; Bob's goes away with esc, which also leaves insert mode. Hints are off
+//! until alt-y, which Ada presses first and again at the end.
 //!
 //! rust-analyzer and tmux must be installed; the test fails (never skips) otherwise.
 
@@ -104,7 +104,9 @@ fn signature_help_and_inlay_hints_with_rust_analyzer_in_a_real_terminal() {
     tmux.keys("bob", &["Enter"]);
     tmux.wait("bob", "lib.rs open", |s| s.contains("pub fn double_area"));
 
-    // The hints come by themselves once the server has loaded the crate.
+    // alt-y: the hints (off by default) come once the server has loaded the crate.
+    tmux.keys("ada", &["M-y"]);
+    tmux.wait("ada", "hints on", |s| s.contains("inlay hints shown"));
     wait_long(&tmux, "ada", "inlay hints", |s| {
         s.contains("let size: u32 = geometry::area(width: 2, height: 3);")
     });

@@ -37,7 +37,8 @@ pub struct Config {
     /// Saving adds a line break after the last line when it has none.
     pub insert_final_newline: bool,
     /// Show the language server's inlay hints (types, parameter names) between the
-    /// characters; `toggle_inlay_hints` switches them for the session.
+    /// characters from the start; `toggle_inlay_hints` switches them for the session.
+    /// Off by default: with them, your columns no longer look like your partners'.
     pub inlay_hints: bool,
 }
 
@@ -52,7 +53,7 @@ impl Default for Config {
             follow_host_on_join: true,
             trim_trailing_whitespace: false,
             insert_final_newline: false,
-            inlay_hints: true,
+            inlay_hints: false,
         }
     }
 }

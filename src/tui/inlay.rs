@@ -58,20 +58,11 @@ struct FileHints {
     failed: Option<(Instant, u32)>,
 }
 
-/// Every open file's hints, and when to ask for them.
-#[derive(Debug)]
+/// Every open file's hints, and when to ask for them. Hidden until enabled.
+#[derive(Debug, Default)]
 pub struct InlayHints {
     enabled: bool,
     files: HashMap<String, FileHints>,
-}
-
-impl Default for InlayHints {
-    fn default() -> Self {
-        InlayHints {
-            enabled: true,
-            files: HashMap::new(),
-        }
-    }
 }
 
 impl InlayHints {

@@ -58,7 +58,9 @@ impl App {
         self.inlay.deadline(path, first, rows)
     }
 
-    pub(super) fn inlay_due_ask(&mut self, now: Instant) -> Option<IntelAsk> {
+    /// The active file's inlay hints to ask for now, if they are due (apart from
+    /// [`App::due_ask`], whose questions follow the cursor).
+    pub fn due_inlay_ask(&mut self, now: Instant) -> Option<IntelAsk> {
         let (path, first, rows) = self.inlay_view()?;
         let path = path.to_owned();
         self.inlay.due_ask(&path, first, rows, now)

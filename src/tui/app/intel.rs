@@ -24,10 +24,7 @@ impl App {
 
     /// Completions to ask for now that typing paused, if any.
     pub fn due_ask(&mut self, now: Instant) -> Option<AppCommand> {
-        self.popups
-            .due_ask(now)
-            .or_else(|| self.inlay_due_ask(now))
-            .map(AppCommand::Ask)
+        self.popups.due_ask(now).map(AppCommand::Ask)
     }
 
     /// The host answered a question the app asked with [`AppCommand::Ask`]; shows it if

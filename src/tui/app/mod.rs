@@ -423,7 +423,7 @@ impl App {
         self.messages.expire(now) || marks_came
     }
 
-    /// When [`App::tick`] or [`App::due_ask`] next has something to do.
+    /// When [`App::tick`], [`App::due_ask`] or [`App::due_inlay_ask`] next has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
         [
             self.messages.deadline(),

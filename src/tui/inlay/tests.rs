@@ -48,6 +48,12 @@ fn screen(editor: &Editor, rope: &Rope, hints: &[Hint]) -> (Vec<String>, Option<
     (rows, cursor)
 }
 
+fn shown() -> InlayHints {
+    let mut store = InlayHints::default();
+    store.set_enabled(true);
+    store
+}
+
 fn hints() -> Vec<Hint> {
     let after_sizes = TEXT.find(" = vec").unwrap();
     let before_two = TEXT.find("2, 3").unwrap();
@@ -100,7 +106,7 @@ fn typing_before_a_hint_keeps_it_beside_its_token() {
     let mut rope = Rope::from_str(TEXT);
     let mut editor = Editor::new(Mode::Insert);
     editor.set_viewport(40, 3);
-    let mut store = InlayHints::default();
+    let mut store = shown();
     store.set("src/lib.rs", 0..200, hints());
     let now = Instant::now();
 
@@ -129,7 +135,7 @@ fn typing_before_a_hint_keeps_it_beside_its_token() {
 
 #[test]
 fn hints_are_asked_for_the_view_and_again_after_typing_pauses() {
-    let mut store = InlayHints::default();
+    let mut store = shown();
     let now = Instant::now();
     let ask = store
         .due_ask("a.rs", 100, 30, now)
