@@ -5,6 +5,7 @@ use super::{ClientError, Participant};
 use crate::client::request::HostRequest;
 use crate::protocol::hints::{InlayHintsAnswer, SignatureAnswer};
 use crate::protocol::message::{Request, Response, TextPosition};
+use crate::protocol::semantic::SemanticTokensAnswer;
 
 /// The signatures of the call at a place; `None` outside a call.
 pub struct SignatureHelp(pub TextPosition);
@@ -39,7 +40,30 @@ impl HostRequest for InlayHints {
     }
 }
 
+/// A whole document's semantic tokens.
+pub struct SemanticTokens(pub TextPosition);
+
+impl HostRequest for SemanticTokens {
+    type Answer = SemanticTokensAnswer;
+    fn into_request(self) -> Request {
+        Request::SemanticTokens(self.0)
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        match response {
+            Response::SemanticTokens(answer) => Ok(answer),
+            _ => Err(ClientError::Protocol),
+        }
+    }
+}
+
 impl Participant {
+    pub async fn semantic_tokens(
+        &mut self,
+        at: TextPosition,
+    ) -> Result<SemanticTokensAnswer, ClientError> {
+        self.request(SemanticTokens(at)).await
+    }
+
     pub async fn signature_help(
         &mut self,
         at: TextPosition,

@@ -161,6 +161,7 @@ impl Intel {
             Request::Symbols { path, query } => self.symbols(path, query).await,
             Request::SignatureHelp(at) => self.signature_help(at).await,
             Request::InlayHints(at) => self.inlay_hints(at).await,
+            Request::SemanticTokens(at) => self.semantic_tokens(at).await,
             other => Response::Error {
                 message: format!("the host cannot answer {other:?} here; please report this"),
             },

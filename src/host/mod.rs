@@ -13,6 +13,7 @@ pub mod lsp;
 pub mod rate;
 pub mod replace;
 pub mod search;
+pub mod semantic;
 pub mod session;
 pub mod syntactic;
 pub mod terminals;

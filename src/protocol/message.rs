@@ -11,6 +11,7 @@ use super::header::Kind;
 use super::hints::{InlayHintsAnswer, SignatureAnswer};
 use super::language::{ApplyCodeAction, CodeActionItem, EditSummary, RenameRequest, SymbolItem};
 use super::search::{ReplaceHit, ReplaceRequest, ReplaceSummary, SearchHit, SearchQuery};
+use super::semantic::SemanticTokensAnswer;
 use crate::text::{EditId, LineCol, RemoteEdit, Submission};
 
 pub type RequestId = u64;
@@ -223,6 +224,9 @@ pub enum Request {
     SignatureHelp(TextPosition),
     /// The inlay hints of `hints::INLAY_HINT_LINES` lines from `at`'s line: `InlayHints`.
     InlayHints(TextPosition),
+    /// The whole document's semantic tokens (`at` names the document and revision):
+    /// `SemanticTokens`.
+    SemanticTokens(TextPosition),
 }
 
 /// About how many bytes an edit of `path` takes in an `Applied` broadcast, at most: the
@@ -396,6 +400,7 @@ pub enum Response {
     GitBase(GitBase),
     Signatures(SignatureAnswer),
     InlayHints(InlayHintsAnswer),
+    SemanticTokens(SemanticTokensAnswer),
 }
 
 /// Edits travel apart from requests: a participant submits to the host, the host

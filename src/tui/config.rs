@@ -40,6 +40,9 @@ pub struct Config {
     /// characters from the start; `toggle_inlay_hints` switches them for the session.
     /// Off by default: with them, your columns no longer look like your partners'.
     pub inlay_hints: bool,
+    /// Lay the language server's colors (what each name is: a function, a parameter, a
+    /// type) over tree-sitter's.
+    pub semantic_highlighting: bool,
 }
 
 impl Default for Config {
@@ -54,6 +57,7 @@ impl Default for Config {
             trim_trailing_whitespace: false,
             insert_final_newline: false,
             inlay_hints: false,
+            semantic_highlighting: false,
         }
     }
 }

@@ -65,6 +65,7 @@ impl IntelRequests {
                 AskKind::CodeActions => Request::CodeActions(at),
                 AskKind::SignatureHelp => Request::SignatureHelp(at),
                 AskKind::InlayHints => Request::InlayHints(at),
+                AskKind::SemanticTokens => Request::SemanticTokens(at),
                 AskKind::Symbols => Request::Symbols {
                     path: Some(at.path),
                     query: String::new(),
@@ -159,6 +160,7 @@ impl IntelRequests {
                     AskKind::Symbols => "symbols",
                     AskKind::SignatureHelp => "signature",
                     AskKind::InlayHints => "inlay hints",
+                    AskKind::SemanticTokens => "semantic tokens",
                 })
             })
             .collect()

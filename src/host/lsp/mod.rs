@@ -203,6 +203,22 @@ pub struct InlayHints {
     pub hints: Vec<InlayHint>,
 }
 
+/// A name in the text and what the server says it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SemanticSpan {
+    /// Chars of the text the server answered for.
+    pub range: std::ops::Range<usize>,
+    /// The server's token type (`function`, `parameter`, …).
+    pub kind: String,
+}
+
+/// A document's semantic tokens and the version they were computed for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SemanticTokens {
+    pub version: Option<i32>,
+    pub spans: Vec<SemanticSpan>,
+}
+
 /// What went wrong, worded for the participant who asked.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LspError {

@@ -138,6 +138,7 @@ impl HostSession {
             Request::CodeActions(at) => Request::CodeActions(moved(at)?),
             Request::SignatureHelp(at) => Request::SignatureHelp(moved(at)?),
             Request::InlayHints(at) => Request::InlayHints(moved(at)?),
+            Request::SemanticTokens(at) => Request::SemanticTokens(moved(at)?),
             other => other,
         })
     }

@@ -540,7 +540,8 @@ impl HostSession {
             | Request::CodeActions(_)
             | Request::Symbols { .. }
             | Request::SignatureHelp(_)
-            | Request::InlayHints(_) => self.on_intel_request(from, id, body).await?,
+            | Request::InlayHints(_)
+            | Request::SemanticTokens(_) => self.on_intel_request(from, id, body).await?,
             Request::Rename(_) | Request::Format { .. } | Request::ApplyCodeAction(_) => {
                 self.on_language_edit(from, id, body).await?
             }

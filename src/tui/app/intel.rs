@@ -125,6 +125,7 @@ impl App {
     pub fn set_diagnostics(&mut self, path: &str, items: Vec<DiagnosticItem>) {
         self.diagnostics.set(path, items);
         self.inlay.server_spoke(path, Instant::now());
+        self.semantic.server_spoke(path, Instant::now());
         if let Some(list) = self
             .compositor
             .find_mut::<DiagnosticsList>(DiagnosticsList::ID)

@@ -49,6 +49,7 @@ mod input;
 mod intel;
 mod language;
 mod render;
+mod semantic;
 mod split;
 mod tabs;
 
@@ -138,6 +139,8 @@ pub struct App {
     git: crate::tui::git::GitView,
     /// The language server's types and parameter names, drawn between the characters.
     inlay: crate::tui::inlay::InlayHints,
+    /// The language server's colors over tree-sitter's (a setting).
+    semantic: crate::tui::semantic::SemanticHighlights,
 }
 
 /// The screen regions, computed the same way for input (mouse, paging) and rendering.
@@ -193,6 +196,7 @@ impl App {
             register: Default::default(),
             git: Default::default(),
             inlay: Default::default(),
+            semantic: Default::default(),
         };
         app.resize(size.0, size.1);
         app
@@ -430,6 +434,7 @@ impl App {
             self.popups.deadline(),
             self.git.next_deadline(),
             self.inlay_deadline(),
+            self.semantic_deadline(),
         ]
         .into_iter()
         .flatten()

@@ -118,6 +118,7 @@ impl App {
     ) {
         self.diagnostics.map_edit(path, before, operation, after);
         self.inlay.map_edit(path, operation, Instant::now());
+        self.semantic.map_edit(path, operation, Instant::now());
         self.git.text_changed(path);
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
             tab.modified = true;
@@ -154,6 +155,7 @@ impl App {
     pub fn remote_edit(&mut self, path: &str, before: &Rope, operation: &Operation, after: &Rope) {
         self.diagnostics.map_edit(path, before, operation, after);
         self.inlay.map_edit(path, operation, Instant::now());
+        self.semantic.map_edit(path, operation, Instant::now());
         self.git.text_changed(path);
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
             // Whether it is unsaved is the host's word (`set_modified`), not ours: the

@@ -59,6 +59,8 @@ pub enum AskKind {
     SignatureHelp,
     /// The inlay hints of the lines from `at` on (`tui::inlay`).
     InlayHints,
+    /// The file's semantic tokens (`tui::semantic`).
+    SemanticTokens,
 }
 
 /// What an `AskKind::Change` asks the host's language server to change.

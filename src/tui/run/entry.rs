@@ -80,6 +80,7 @@ impl Setup {
             insert_final_newline: self.config.insert_final_newline,
         });
         app.set_inlay_hints_enabled(self.config.inlay_hints);
+        app.set_semantic_enabled(self.config.semantic_highlighting);
         ParticipantLoop::new(app, driver, session, follow)
     }
 }

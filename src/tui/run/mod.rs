@@ -35,6 +35,7 @@ mod hints;
 mod host_side;
 mod people;
 mod screen;
+mod semantic;
 mod session_events;
 mod terminal;
 

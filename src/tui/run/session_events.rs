@@ -181,6 +181,11 @@ impl ParticipantLoop {
             self.dirty = true;
             return;
         }
+        if ask.kind == crate::tui::popup::AskKind::SemanticTokens {
+            self.semantic_tokens_answered(&ask.path, body);
+            self.dirty = true;
+            return;
+        }
         for command in self.app.intel_answer(&ask, body, &self.session) {
             if let AppCommand::Open(path) = command {
                 self.open(path);

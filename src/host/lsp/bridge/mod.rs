@@ -20,6 +20,7 @@ mod edits;
 mod fallback;
 mod hints;
 mod requests;
+mod semantic;
 mod servers;
 mod symbols;
 mod sync;
