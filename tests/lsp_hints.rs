@@ -248,3 +248,51 @@ async fn inlay_hints_follow_the_revision_they_were_computed_for() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn semantic_tokens_say_what_each_name_is() {
+    let dir = project();
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let link = common::start_host(dir.path(), relay.address, "host", &[]).await;
+    let mut bob = Participant::join(&link, "bob").await.expect("join");
+    let deadline = Instant::now() + READY_DEADLINE;
+    let named =
+        |answer: &cotype::protocol::semantic::SemanticTokensAnswer| -> Vec<(String, String)> {
+            answer
+                .tokens
+                .iter()
+                .map(|token| {
+                    let name: String = GEOMETRY
+                        .chars()
+                        .skip(token.offset as usize)
+                        .take(token.len as usize)
+                        .collect();
+                    (name, token.kind.clone())
+                })
+                .collect()
+        };
+    let found = loop {
+        match bob.semantic_tokens(at("src/geometry.rs", 0, 0)).await {
+            Ok(answer) if named(&answer).iter().any(|(_, kind)| kind == "parameter") => {
+                break named(&answer);
+            }
+            Ok(_) => {}
+            Err(ClientError::Host(message)) if is_busy(&message) => {}
+            Err(error) => panic!("semantic tokens: {error}"),
+        }
+        assert!(Instant::now() < deadline, "rust-analyzer never answered");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    for expected in [
+        ("area", "function"),
+        ("width", "parameter"),
+        ("u32", "builtinType"),
+    ] {
+        assert!(
+            found
+                .iter()
+                .any(|(name, kind)| name == expected.0 && kind == expected.1),
+            "{expected:?} in {found:?}"
+        );
+    }
+}

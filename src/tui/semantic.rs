@@ -204,7 +204,46 @@ pub fn draw_in_editor(
 
 #[cfg(test)]
 mod tests {
+    use ratatui::widgets::Widget;
+
     use super::*;
+    use crate::tui::editor::EditorWidget;
+    use crate::tui::keymap::Mode;
+    use crate::tui::theme::{ColorMode, Theme};
+
+    #[test]
+    fn a_parameter_is_drawn_in_the_parameter_color_over_the_plain_text() {
+        let theme = Theme::load_from("default-dark", None, ColorMode::TrueColor).unwrap();
+        let rope = Rope::from_str("fn area(width: u32) -> u32 {\n    width * 2\n}\n");
+        let mut editor = Editor::new(Mode::Insert);
+        editor.set_viewport(40, 3);
+        let area = Rect::new(0, 0, 40, 3);
+        let mut buf = Buffer::empty(area);
+        EditorWidget {
+            editor: &editor,
+            rope: &rope,
+            syntax: None,
+            theme: &theme,
+            remotes: &[],
+            search: None,
+            find_pattern: None,
+            git: None,
+        }
+        .render(area, &mut buf);
+        let body_width = rope.line_to_char(1) + 4;
+        let spans = [Span {
+            range: body_width..body_width + 5,
+            kind: "parameter".into(),
+        }];
+        let plain = buf[(5 + 4, 1)].fg;
+        draw_in_editor(area, &mut buf, &editor, &rope, &spans, &theme);
+        let parameter = theme.get("variable.parameter").fg.unwrap();
+        // Gutter "   2 " is 5 wide; `width` starts 4 in.
+        let colors: Vec<_> = (9..16).map(|x| buf[(x, 1)].fg).collect();
+        assert_eq!(colors[..5], [parameter; 5]);
+        assert_eq!(colors[5], plain, "the text after it keeps its color");
+        assert_ne!(plain, parameter);
+    }
 
     #[test]
     fn spans_follow_edits_and_lose_their_text_with_it() {
