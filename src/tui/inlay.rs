@@ -20,19 +20,13 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::protocol::hints::{HintKind, INLAY_HINT_LINES};
 use crate::text::{Assoc, LineCol, Operation};
+use crate::tui::ask_again::AskAgain;
 use crate::tui::editor::{Editor, gutter_width};
 use crate::tui::popup::{AskKind, IntelAsk};
 use crate::tui::theme::Theme;
 
 /// Typing pauses this long before the hints are asked for again.
-pub const INLAY_DELAY: Duration = Duration::from_millis(400);
-/// A question unanswered this long is asked again.
-const ANSWER_WAIT: Duration = Duration::from_secs(10);
-/// After the host could not answer (a server still loading the project, or none for the
-/// file), ask again this late, twice as late after each further failure, up to
-/// [`MOST_AFTER_FAILURE`].
-const AFTER_FAILURE: Duration = Duration::from_secs(2);
-const MOST_AFTER_FAILURE: Duration = Duration::from_secs(60);
+pub const INLAY_DELAY: Duration = crate::tui::ask_again::AFTER_TYPING;
 /// Lines above the view that an answer covers too, so scrolling up a little needs none.
 const LINES_ABOVE: usize = 40;
 
@@ -50,12 +44,7 @@ struct FileHints {
     hints: Vec<Hint>,
     /// The lines the last answer covered.
     covered: Option<Range<usize>>,
-    /// A question is out since then.
-    asked: Option<Instant>,
-    /// The text changed since the last question, last at this time.
-    edited: Option<Instant>,
-    /// The last failure and how many in a row.
-    failed: Option<(Instant, u32)>,
+    ask: AskAgain,
 }
 
 /// Every open file's hints, and when to ask for them. Hidden until enabled.
@@ -91,30 +80,30 @@ impl InlayHints {
         hints.sort_by_key(|hint| hint.at);
         file.hints = hints;
         file.covered = Some(lines);
-        file.asked = None;
-        file.failed = None;
+        file.ask.answered();
     }
 
     /// The host could not answer for `path`: keep what is shown, ask again much later.
     pub fn failed(&mut self, path: &str, now: Instant) {
-        let file = self.files.entry(path.to_owned()).or_default();
-        file.asked = None;
-        let count = file.failed.map_or(1, |(_, count)| count.saturating_add(1));
-        file.failed = Some((now, count));
+        self.files
+            .entry(path.to_owned())
+            .or_default()
+            .ask
+            .failed(now);
     }
 
     /// The server has news about `path` (its diagnostics came: it analysed the file
     /// again, or finished loading the project): ask again once typing pauses.
     pub fn server_spoke(&mut self, path: &str, now: Instant) {
         if let Some(file) = self.files.get_mut(path) {
-            file.edited = Some(now);
+            file.ask.edited(now);
         }
     }
 
     /// The answer was for an older question or could not be placed: ask again.
     pub fn dropped(&mut self, path: &str) {
         if let Some(file) = self.files.get_mut(path) {
-            file.asked = None;
+            file.ask.dropped();
         }
     }
 
@@ -128,7 +117,7 @@ impl InlayHints {
             // being typed, a parameter name stays before its argument.
             hint.at = operation.transform_position(hint.at, Assoc::After);
         }
-        file.edited = Some(now);
+        file.ask.edited(now);
     }
 
     /// The file closed: forget its hints.
@@ -150,23 +139,12 @@ impl InlayHints {
         let Some(file) = self.files.get(path) else {
             return Some(now);
         };
-        if let Some(asked) = file.asked {
-            return Some(asked + ANSWER_WAIT);
-        }
-        if let Some((failed, count)) = file.failed {
-            let wait = AFTER_FAILURE.saturating_mul(1 << count.min(8).saturating_sub(1));
-            return Some(failed + wait.min(MOST_AFTER_FAILURE));
-        }
         let view = first_line..first_line + rows;
         let covers = file
             .covered
             .as_ref()
             .is_some_and(|covered| covered.start <= view.start && view.end <= covered.end);
-        match file.edited {
-            _ if !covers => Some(now),
-            Some(edited) => Some(edited + INLAY_DELAY),
-            None => None,
-        }
+        file.ask.due_at(now, !covers)
     }
 
     /// The question for `path` if it is due now; it counts as asked.
@@ -180,9 +158,11 @@ impl InlayHints {
         if self.due_at(path, first_line, rows, now)? > now {
             return None;
         }
-        let file = self.files.entry(path.to_owned()).or_default();
-        file.asked = Some(now);
-        file.edited = None;
+        self.files
+            .entry(path.to_owned())
+            .or_default()
+            .ask
+            .asked(now);
         let first = first_line.saturating_sub(LINES_ABOVE);
         // The view must fit the lines asked even when the answer comes.
         debug_assert!(rows < INLAY_HINT_LINES as usize - LINES_ABOVE);

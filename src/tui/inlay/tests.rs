@@ -8,6 +8,7 @@ use ratatui::widgets::Widget;
 use ropey::Rope;
 
 use super::*;
+use crate::tui::ask_again::AFTER_FAILURE;
 use crate::tui::editor::{EditorWidget, Selection};
 use crate::tui::keymap::Mode;
 use crate::tui::theme::{ColorMode, Theme};
