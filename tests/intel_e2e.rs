@@ -231,7 +231,10 @@ async fn rust_analyzer_hover_peek_definition_references_search_through_the_relay
     });
     assert!(hints.hints.iter().any(|h| h.label.contains("width")));
     // And semantic tokens: what each name of the file is.
-    let tokens = guest.semantic_tokens(top.clone()).await.expect("semantic tokens");
+    let tokens = guest
+        .semantic_tokens(top.clone())
+        .await
+        .expect("semantic tokens");
     assert!(tokens.tokens.iter().any(|token| token.kind == "function"));
 
     let mut hits = Vec::new();

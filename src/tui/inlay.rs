@@ -245,6 +245,35 @@ pub fn draw_in_editor(
     cursor
 }
 
+/// The text's display column under a click at display column `col` of view row `row`,
+/// with `hints` drawn on that row (`draw_in_editor`): the hints before it taken out; a
+/// click on a hint lands on the char it stands before.
+pub fn text_col(editor: &Editor, rope: &Rope, hints: &[Hint], row: usize, col: usize) -> usize {
+    if editor.soft_wrap() {
+        return col;
+    }
+    let mut shift = 0;
+    for hint in hints {
+        let Some((hint_row, hint_col)) = editor.screen_offset(rope, hint.at.min(rope.len_chars()))
+        else {
+            continue;
+        };
+        if hint_row != row {
+            continue;
+        }
+        let drawn = hint_col + shift;
+        let width = hint.label.width();
+        if col >= drawn + width {
+            shift += width;
+        } else if col >= drawn {
+            return hint_col;
+        } else {
+            break;
+        }
+    }
+    col - shift
+}
+
 fn push_label(cells: &mut Vec<Cell>, label: &str, style: ratatui::style::Style) {
     for grapheme in label.graphemes(true) {
         let width = grapheme.width();

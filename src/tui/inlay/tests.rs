@@ -103,6 +103,26 @@ fn hints_are_drawn_between_the_characters_and_move_the_cursor_with_its_text() {
 }
 
 #[test]
+fn a_click_after_a_hint_lands_on_the_character_drawn_there() {
+    let rope = Rope::from_str(TEXT);
+    let mut editor = Editor::new(Mode::Insert);
+    editor.set_viewport(40, 3);
+    let hints = hints();
+    // Row 1 reads `area(width: 2, height: 3);`: `2` is drawn at column 12, `3` at 23.
+    let char_at = |col| {
+        let col = text_col(&editor, &rope, &hints, 1, col);
+        editor.char_at_screen(&rope, 1, col)
+    };
+    let line_start = TEXT.find("area").unwrap();
+    assert_eq!(char_at(12), line_start + 5, "on `2`");
+    assert_eq!(char_at(23), line_start + 8, "on `3`");
+    // On the hint itself: the char it stands before.
+    assert_eq!(char_at(7), line_start + 5);
+    // Before any hint: as drawn.
+    assert_eq!(char_at(2), line_start + 2);
+}
+
+#[test]
 fn typing_before_a_hint_keeps_it_beside_its_token() {
     let mut rope = Rope::from_str(TEXT);
     let mut editor = Editor::new(Mode::Insert);
