@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::tmux::{HeadlessHost, Tmux, picker_chose};
+use common::tmux::{HeadlessHost, Tmux, dim_text, picker_chose};
 
 /// Cold indexing of the fixture on a loaded 2-core machine; usually a few seconds.
 const INDEXING_DEADLINE: Duration = Duration::from_secs(240);
@@ -110,6 +110,15 @@ fn signature_help_and_inlay_hints_with_rust_analyzer_in_a_real_terminal() {
     wait_long(&tmux, "ada", "inlay hints", |s| {
         s.contains("let size: u32 = geometry::area(width: 2, height: 3);")
     });
+    // Drawn dim; the text is not.
+    let attributed = tmux.run(&["capture-pane", "-p", "-e", "-t", "ada"]);
+    let plain = tmux.screen("ada");
+    let index = plain
+        .lines()
+        .position(|row| row.contains("geometry::area(width"))
+        .expect("the call's row");
+    let row = attributed.lines().nth(index).expect("the same row");
+    assert_eq!(dim_text(row), ": &str: u32width: height: ", "{row:?}");
 
     // Bob types in front of `let size` on the same line (line 4, column 25 is `let`).
     tmux.keys("bob", &["4", "G", "0"]);
