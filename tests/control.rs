@@ -18,7 +18,7 @@ use cotype::link::Link;
 use cotype::protocol::control::{ErrorCode, FromRelay, ToRelay};
 use cotype::protocol::frame::open_frame;
 use cotype::protocol::header::{Header, Route};
-use cotype::protocol::message::{Hello, Message, Role};
+use cotype::protocol::message::{Hello, Message, Request, Response, Role};
 use cotype::relay::{RelayConfig, TapDirection};
 use cotype::text::{LineCol, Operation};
 
@@ -146,6 +146,33 @@ async fn nobody_hears_the_session_before_admission_and_a_refusal_is_explained() 
     // Eve received nothing of it (only relay control messages could reach her).
     let heard = tokio::time::timeout(Duration::from_millis(500), eve.recv()).await;
     assert!(heard.is_err(), "a waiting joiner received {heard:?}");
+    // Asking anything gets a refusal, not the answer, and not silence (an asker left
+    // waiting in silence never knows to ask again).
+    eve.sender
+        .send(
+            Route::Host,
+            &Message::Request {
+                id: 7,
+                body: Request::ListFiles,
+            },
+        )
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(10), eve.recv())
+        .await
+        .expect("the host answers a waiting joiner's request");
+    match &answer {
+        Incoming::Message {
+            message:
+                Message::Response {
+                    id: 7,
+                    done: true,
+                    body: Response::Error { message },
+                },
+            ..
+        } => assert!(message.contains("not let you in yet"), "{message}"),
+        other => panic!("a waiting joiner's request got {other:?}"),
+    }
 
     control
         .commands

@@ -2,6 +2,7 @@
 //! host for things. The headless commands, the demo's scripted partner, the TUI and the
 //! tests all go through here.
 
+pub mod connection;
 pub mod driver;
 pub mod follow;
 pub mod git;

@@ -10,6 +10,14 @@ use serde::{Deserialize, Serialize};
 /// The cap the host applies when a query asks for none (`max_matches: 0`).
 pub const DEFAULT_MAX_MATCHES: u32 = 10_000;
 
+/// The largest compiled pattern anyone's search, find or substitute may build. ripgrep's
+/// default (100 MiB, about a second and 140 MB for `\w{2000}`) would let one member's query
+/// hold the host's memory and a core; 8 MiB still takes `\w{50}` and any literal list a
+/// person types, and refuses larger ones at once.
+pub const PATTERN_SIZE_LIMIT: usize = 8 << 20;
+/// The cache a search's lazy DFA may grow to (ripgrep's default is 1 GiB).
+const PATTERN_DFA_LIMIT: usize = 64 << 20;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchQuery {
     pub pattern: String,
@@ -188,6 +196,8 @@ fn build_with(
         .case_insensitive(query.ignore_case)
         .word(query.whole_word)
         .fixed_strings(query.fixed_strings)
+        .size_limit(PATTERN_SIZE_LIMIT)
+        .dfa_size_limit(PATTERN_DFA_LIMIT)
         // Lets the searcher find candidate lines fast and keeps matches within one line.
         .line_terminator(Some(b'\n'))
         .build(&query.pattern)
@@ -290,6 +300,28 @@ mod tests {
             .notice(),
             None
         );
+    }
+
+    #[test]
+    fn a_pattern_too_large_to_compile_is_refused_and_a_usual_one_is_not() {
+        let query = |pattern: &str| SearchQuery {
+            pattern: pattern.into(),
+            fixed_strings: false,
+            ignore_case: false,
+            whole_word: false,
+            globs: Vec::new(),
+            max_matches: 10,
+        };
+        // Unicode word characters, two thousand of them: ripgrep's default limit lets
+        // this take about a second and 140 MB before it gives up.
+        match build_matcher(&query(r"\w{2000}")) {
+            Err(SearchError::InvalidPattern { reason, .. }) => {
+                assert!(reason.contains("size limit"), "{reason}")
+            }
+            other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+        }
+        assert!(build_matcher(&query(r"\w{50}")).is_ok());
+        assert!(build_matcher(&query("(foo|bar|baz){100}")).is_ok());
     }
 
     #[test]

@@ -153,7 +153,7 @@ fn substitute(range: LineRange, text: &str) -> Result<ExCommand, String> {
     }
     let pattern = RegexBuilder::new(&pattern)
         .case_insensitive(ignore_case)
-        .size_limit(1 << 20)
+        .size_limit(crate::protocol::search::PATTERN_SIZE_LIMIT)
         .build()
         .map_err(|error| format!("E486: invalid pattern {pattern:?}: {error}"))?;
     Ok(ExCommand::Substitute(SubstituteRequest {

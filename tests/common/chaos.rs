@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use cotype::client::connection::Connection;
 use cotype::client::driver::{Driver, DriverEvent, apply};
 use cotype::client::session::{Session, SessionEvent};
 use cotype::link::Link;
@@ -412,45 +413,6 @@ struct Typist {
     ledger: Arc<Mutex<Ledger>>,
 }
 
-type Reconnect = std::pin::Pin<Box<dyn std::future::Future<Output = (Driver, DriverEvent)> + Send>>;
-
-/// The driver, or a reconnect in progress that owns it until done: as in the terminal
-/// UI, a reconnect must survive the typing that interrupts the wait for it.
-struct Connection {
-    driver: Option<Driver>,
-    reconnect: Option<Reconnect>,
-}
-
-impl Connection {
-    /// The next driver event; safe to drop at any await point and call again.
-    async fn next(&mut self) -> DriverEvent {
-        if self.reconnect.is_none()
-            && let Some(mut driver) = self.driver.take_if(|driver| !driver.is_connected())
-        {
-            self.reconnect = Some(Box::pin(async move {
-                let event = driver.next().await;
-                (driver, event)
-            }));
-        }
-        if let Some(reconnect) = &mut self.reconnect {
-            let (driver, event) = reconnect.await;
-            self.reconnect = None;
-            self.driver = Some(driver);
-            return event;
-        }
-        match &mut self.driver {
-            Some(driver) => driver.next().await,
-            None => std::future::pending().await,
-        }
-    }
-
-    async fn flush(&mut self, session: &mut Session) {
-        if let Some(driver) = &mut self.driver {
-            driver.flush(session).await;
-        }
-    }
-}
-
 /// Joins through `link`, retrying while the proxy or a paused host gets in the way.
 async fn join_and_open(
     link: &Link,
@@ -789,10 +751,7 @@ pub async fn run(seed: u64, timing: Timing, plan: FaultPlan) -> Report {
             let typist = Typist {
                 index,
                 rng,
-                connection: Connection {
-                    driver: Some(driver),
-                    reconnect: None,
-                },
+                connection: Connection::new(driver),
                 session,
                 history: UndoHistory::new(),
                 ledger,

@@ -7,6 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use cotype::client::connection::Connection;
 use cotype::client::driver::{Driver, DriverEvent, apply};
 use cotype::client::session::Session;
 use cotype::link::Link;
@@ -15,13 +16,10 @@ use tokio::time::Instant;
 
 pub const PATH: &str = "shared.txt";
 
-type Reconnect = std::pin::Pin<Box<dyn std::future::Future<Output = (Driver, DriverEvent)> + Send>>;
-
 /// One participant typing unique tokens, reconnecting by itself as the UI does.
 struct Typist {
     index: usize,
-    driver: Option<Driver>,
-    reconnect: Option<Reconnect>,
+    connection: Connection,
     session: Session,
     typed: Arc<Mutex<Vec<String>>>,
     synced: Arc<Mutex<bool>>,
@@ -29,28 +27,6 @@ struct Typist {
 }
 
 impl Typist {
-    /// The next driver event; safe to drop at any await point and call again.
-    async fn next(&mut self) -> DriverEvent {
-        if self.reconnect.is_none()
-            && let Some(mut driver) = self.driver.take_if(|driver| !driver.is_connected())
-        {
-            self.reconnect = Some(Box::pin(async move {
-                let event = driver.next().await;
-                (driver, event)
-            }));
-        }
-        if let Some(reconnect) = &mut self.reconnect {
-            let (driver, event) = reconnect.await;
-            self.reconnect = None;
-            self.driver = Some(driver);
-            return event;
-        }
-        match &mut self.driver {
-            Some(driver) => driver.next().await,
-            None => std::future::pending().await,
-        }
-    }
-
     fn type_token(&mut self) {
         let Some(document) = self.session.documents.get(PATH) else {
             return;
@@ -76,7 +52,7 @@ impl Typist {
                     self.type_token();
                     next_key = Instant::now() + Duration::from_millis(120 + 40 * self.index as u64);
                 }
-                event = self.next() => {
+                event = self.connection.next() => {
                     match &event {
                         DriverEvent::Disconnected { reason } => self.reconnects.lock().unwrap().push(reason.clone()),
                         DriverEvent::Relay(cotype::protocol::control::FromRelay::Move { .. }) => {
@@ -92,9 +68,7 @@ impl Typist {
                 _ = typing.changed() => {}
                 _ = stop.changed() => return Ok(()),
             }
-            if let Some(driver) = &mut self.driver {
-                driver.flush(&mut self.session).await;
-            }
+            self.connection.flush(&mut self.session).await;
             *self.synced.lock().unwrap() = self.session.is_synced(PATH);
         }
     }
@@ -148,8 +122,7 @@ impl Crowd {
             let (driver, session) = join_and_open(link, &format!("typist{index}")).await;
             let typist = Typist {
                 index,
-                driver: Some(driver),
-                reconnect: None,
+                connection: Connection::new(driver),
                 session,
                 typed: Arc::new(Mutex::new(Vec::new())),
                 synced: Arc::new(Mutex::new(false)),

@@ -480,8 +480,13 @@ impl HostSession {
             Message::Request { id, body } => {
                 let admitted = self.participants.get(&from).is_some_and(|p| p.admitted);
                 if !admitted {
-                    tracing::warn!(participant = from, "request before admission ignored");
-                    return Ok(());
+                    // Answered, not ignored: a request lost in silence leaves its asker
+                    // waiting; this tells it to ask again once let in.
+                    tracing::warn!(participant = from, "request before admission refused");
+                    return self
+                        .reply(from, id)
+                        .error("the host has not let you in yet; ask again once you are in")
+                        .await;
                 }
                 self.on_request(from, id, body).await
             }

@@ -27,9 +27,6 @@ pub struct FindOptions {
     pub whole_word: bool,
 }
 
-/// Regexes larger than this are refused (a typo must not take the UI's memory).
-const PATTERN_SIZE_LIMIT: usize = 1 << 20;
-
 impl FindOptions {
     /// The pattern these options describe; `None` for an empty query, the regex
     /// parser's complaint for an invalid one.
@@ -47,7 +44,7 @@ impl FindOptions {
         }
         RegexBuilder::new(&source)
             .case_insensitive(!self.match_case)
-            .size_limit(PATTERN_SIZE_LIMIT)
+            .size_limit(crate::protocol::search::PATTERN_SIZE_LIMIT)
             .build()
             .map(Some)
             .map_err(|error| {

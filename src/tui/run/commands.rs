@@ -72,7 +72,7 @@ impl ParticipantLoop {
         };
         match self.session.local_edit(path, operation.clone()) {
             Ok(()) => {
-                if self.connection.driver.is_none() && self.ended.is_none() {
+                if !self.connection.is_ready() && self.ended.is_none() {
                     self.edits_while_away += 1;
                     self.show_reconnecting();
                 }

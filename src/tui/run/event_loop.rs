@@ -6,10 +6,10 @@ use std::collections::{HashMap, HashSet};
 use ratatui::crossterm::event::Event as TermEvent;
 use tokio::time::Instant;
 
-use super::connection::Connection;
 use super::host_side::{HostSide, next_host_event};
 use super::screen::{Screen, TerminalInput};
 use super::{IDLE_AFTER, RunError};
+use crate::client::connection::Connection;
 
 /// How long the file list may take (from asking, or from its last part) before it is
 /// asked for again.
@@ -191,8 +191,7 @@ impl ParticipantLoop {
         let intel = self.intel.deadline().map(Instant::from_std);
         let ping = self
             .connection
-            .driver
-            .is_some()
+            .is_ready()
             .then(|| Instant::from_std(self.round_trip.due()));
         let files = self
             .files_request
@@ -229,12 +228,12 @@ impl ParticipantLoop {
         // The file list (the picker's, the tree's) has not come in a while: a request
         // can be lost (say on a reconnect, before the host let us in again); ask again.
         if self.files_request.is_some()
-            && self.connection.driver.is_some()
+            && self.connection.is_ready()
             && now >= self.files_progress + FILES_ASK_AGAIN
         {
             self.ask_for_files();
         }
-        if self.connection.driver.is_some() && now.into_std() >= self.round_trip.due() {
+        if self.connection.is_ready() && now.into_std() >= self.round_trip.due() {
             let id = self.session.request(Request::Ping);
             if self.round_trip.sent(id, now.into_std()) {
                 self.presence.tell_everyone();
@@ -352,8 +351,7 @@ impl ParticipantLoop {
     /// have (unsaved and unconfirmed edits included) in the recovery folder, which the
     /// message names. ctrl-s writes there from now on, and quitting writes once more.
     pub(super) fn session_ended(&mut self, reason: &str) {
-        self.connection.driver = None;
-        self.connection.reconnect = None;
+        self.connection.close();
         self.app.set_connection(ConnectionState::Disconnected {
             reason: "the session ended".into(),
         });

@@ -4,12 +4,9 @@
 //! and the session's events to the UI, and drawing only when something visible changed.
 //!
 //! Everything runs on one task, so a local edit reaches the rope, the OT state and the
-//! screen with no network event in between. The one subtle part is the connection:
-//! `Driver::next` is cancel-safe while connected (it waits on a channel), but while it
-//! reconnects it sleeps and handshakes, and a keystroke arriving every few milliseconds
-//! would restart that forever if the future were dropped on every turn of the loop. So a
-//! reconnect runs as a future that owns the driver and survives across turns
-//! (`connection.rs`).
+//! screen with no network event in between. The one subtle part is the connection: a
+//! reconnect must survive the keystrokes that interrupt the wait for it
+//! (`client::connection`).
 //!
 //! The loop draws on a [`Screen`] and reads a [`TerminalInput`]: the real terminal in
 //! `cotype join`, a ratatui `TestBackend` and a channel of events in tests.
@@ -27,7 +24,6 @@ use crate::tui::terminal::TerminalError;
 use crate::tui::theme::ThemeError;
 
 mod commands;
-mod connection;
 mod entry;
 mod event_loop;
 mod follow;
