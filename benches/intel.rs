@@ -1,7 +1,7 @@
-//! What cotype adds to a hover, a peek, a rename, a format and a code action list: the
-//! round trip a participant sees (sealed request, relay, host, language server, the edits
-//! made as shared edits, sealed answer, relay back) against the `LspBridge`'s own time for
-//! the same request, measured in the same run. The renames alternate the name of `area`
+//! What cotype adds to a hover, a peek, signature help, a rename, a format and a code
+//! action list: the round trip a participant sees (sealed request, relay, host, language
+//! server, the edits made as shared edits, sealed answer, relay back) against the
+//! `LspBridge`'s own time for the same request, measured in the same run. The renames alternate the name of `area`
 //! and back, applied to the shared text each time; the bridge's renames only compute.
 //!
 //! `cargo bench --bench intel`. A copy of tests/fixtures/rust_crate is served by a real
@@ -155,6 +155,17 @@ async fn run() {
     let mut cotype_hover = Vec::new();
     let mut bridge_peek = Vec::new();
     let mut cotype_peek = Vec::new();
+    let mut bridge_signature = Vec::new();
+    let mut cotype_signature = Vec::new();
+    // Inside the call's parentheses, after its first argument.
+    let in_call = LineCol {
+        col: position.col + "area(2, ".len(),
+        ..position
+    };
+    let at_in_call = TextPosition {
+        position: in_call,
+        ..at.clone()
+    };
     for round in 0..WARM_UP + SAMPLES {
         // A server still settling may say "indexing" during the warm-up rounds.
         let warm = round < WARM_UP;
@@ -178,7 +189,19 @@ async fn run() {
             warm || answer.as_ref().is_ok_and(|peeked| !peeked.views.is_empty()),
             "cotype peek: {answer:?}"
         );
+        let (b_signature, answer) = time(bridge.signature_help("src/lib.rs", in_call)).await;
+        assert!(
+            warm || matches!(answer, Ok(Some(_))),
+            "bridge signature help: {answer:?}"
+        );
+        let (c_signature, answer) = time(guest.signature_help(at_in_call.clone())).await;
+        assert!(
+            warm || matches!(answer, Ok(Some(_))),
+            "cotype signature help: {answer:?}"
+        );
         if round >= WARM_UP {
+            bridge_signature.push(b_signature);
+            cotype_signature.push(c_signature);
             bridge_hover.push(b_hover);
             cotype_hover.push(c_hover);
             bridge_peek.push(b_peek);
@@ -205,7 +228,12 @@ async fn run() {
         ms(cotype_peek)
     );
     let mut json = String::new();
-    for (name, bridge, cotype) in &edits {
+    let signature = (
+        "signature",
+        median(bridge_signature),
+        median(cotype_signature),
+    );
+    for (name, bridge, cotype) in std::iter::once(&signature).chain(&edits) {
         let added = ms(*cotype) - ms(*bridge);
         println!(
             "{name:<7} bridge {:.2} ms, through the relay {:.2} ms, cotype adds {added:.2} ms",

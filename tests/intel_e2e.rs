@@ -1,9 +1,10 @@
 //! Code intelligence as a participant gets it: through a real relay (with a tap on every
 //! frame) to a real host, which asks real rust-analyzer and pylsp about a copy of the
 //! fixtures. Hover shows the signature, peek and definition find it in the other file,
-//! references list the callers, a syntax error on the host reaches the participant as
-//! diagnostics, and none of the planted markers (in a search query, in the search results,
-//! in a hover's doc comment, in a diagnostic) crosses the relay in the clear.
+//! references list the callers, signature help and inlay hints name the parameters, a
+//! syntax error on the host reaches the participant as diagnostics, and none of the
+//! planted markers (in a search query, in the search results, in a hover's and a
+//! signature's doc comment, in a diagnostic) crosses the relay in the clear.
 //!
 //! rust-analyzer and pylsp (`pip install 'python-lsp-server[pyflakes]'`) must be installed;
 //! the tests fail and say so otherwise.
@@ -199,6 +200,42 @@ async fn rust_analyzer_hover_peek_definition_references_search_through_the_relay
         ],
         "both callers, each with its line"
     );
+
+    // Signature help inside the call carries the doc comment too; inlay hints name the
+    // parameters (`width:`, `height:`) and the `let`s' types.
+    let second_argument = place(root, "src/lib.rs", "area(2, 3)", "area(2, ".len());
+    let signatures = eventually!(
+        "signature help",
+        guest.signature_help(second_argument.clone())
+    );
+    let (signature, active) = signatures.shown().expect("a signature");
+    assert!(
+        signature
+            .label
+            .contains("fn area(width: u32, height: u32) -> u32")
+    );
+    assert!(
+        signature
+            .documentation
+            .as_deref()
+            .is_some_and(|text| text.contains(HOVER_MARKER)),
+        "{signature:?}"
+    );
+    assert!(active.is_some());
+    let top = place(root, "src/lib.rs", "mod geometry", 0);
+    let hints = eventually!("inlay hints", async {
+        let answer = guest.inlay_hints(top.clone()).await?;
+        Ok::<_, ClientError>(
+            Some(answer).filter(|a| a.hints.iter().any(|h| h.label.contains("height"))),
+        )
+    });
+    assert!(hints.hints.iter().any(|h| h.label.contains("width")));
+    // And semantic tokens: what each name of the file is.
+    let tokens = guest
+        .semantic_tokens(top.clone())
+        .await
+        .expect("semantic tokens");
+    assert!(tokens.tokens.iter().any(|token| token.kind == "function"));
 
     let mut hits = Vec::new();
     let summary = guest

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::tmux::{Tmux, picker_chose};
+use common::tmux::{Tmux, dim_text, picker_chose};
 
 /// Cold indexing of the fixture on a loaded 2-core machine; usually a few seconds.
 const INDEXING_DEADLINE: Duration = Duration::from_secs(240);
@@ -305,54 +305,6 @@ fn marked_lines(screen: &str) -> Vec<(usize, char)> {
             Some((number, mark))
         })
         .collect()
-}
-
-/// The characters of an attributed row (`capture-pane -e`) drawn dim.
-fn dim_text(row: &str) -> String {
-    let mut dim = false;
-    let mut out = String::new();
-    let mut chars = row.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\x1b' {
-            if dim {
-                out.push(c);
-            }
-            continue;
-        }
-        if chars.next_if_eq(&'[').is_none() {
-            continue;
-        }
-        let mut sequence = String::new();
-        for c in chars.by_ref() {
-            if c.is_ascii_alphabetic() {
-                if c == 'm' {
-                    break;
-                }
-                sequence.clear();
-                break;
-            }
-            sequence.push(c);
-        }
-        let params: Vec<&str> = sequence.split(';').collect();
-        let mut index = 0;
-        while index < params.len() {
-            match params[index] {
-                "" | "0" | "22" => dim = false,
-                "2" => dim = true,
-                // A color: skip its own numbers (`5;N` or `2;R;G;B`).
-                "38" | "48" | "58" => {
-                    index += if params.get(index + 1) == Some(&"5") {
-                        2
-                    } else {
-                        4
-                    };
-                }
-                _ => {}
-            }
-            index += 1;
-        }
-    }
-    out
 }
 
 /// rust-analyzer's diagnostics over many lines, in a real terminal: a file outside the

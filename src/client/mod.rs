@@ -7,6 +7,7 @@ pub mod driver;
 pub mod follow;
 pub mod git;
 pub mod headless;
+pub mod hints;
 pub mod intel;
 mod join;
 mod participant;

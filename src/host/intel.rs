@@ -159,6 +159,9 @@ impl Intel {
             Request::PrepareRename(at) => self.prepare_rename(at).await,
             Request::CodeActions(at) => self.code_action_list(at).await,
             Request::Symbols { path, query } => self.symbols(path, query).await,
+            Request::SignatureHelp(at) => self.signature_help(at).await,
+            Request::InlayHints(at) => self.inlay_hints(at).await,
+            Request::SemanticTokens(at) => self.semantic_tokens(at).await,
             other => Response::Error {
                 message: format!("the host cannot answer {other:?} here; please report this"),
             },
@@ -453,6 +456,12 @@ impl Intel {
         String::from_utf8(bytes).ok()
     }
 
+    /// Whether the bridge follows `path`'s shared text (its versions are revisions), as
+    /// opposed to a copy read from disk for a request.
+    pub(super) fn follows_documents(&self, path: &str) -> bool {
+        matches!(self.opened().get(path), Some(Opened::ByDocuments))
+    }
+
     fn opened(&self) -> std::sync::MutexGuard<'_, HashMap<String, Opened>> {
         self.inner
             .opened
@@ -508,9 +517,12 @@ pub fn lsp_version(revision: u64) -> i32 {
 /// The document revision diagnostics were computed for: the inverse of `lsp_version`
 /// (0 when the server did not say, or for a file nobody has open).
 fn revision_of_diagnostics(version: Option<i32>) -> u64 {
-    version.map_or(0, |version| {
-        u64::try_from(version.saturating_sub(1)).unwrap_or(0)
-    })
+    version.map_or(0, lsp_revision)
+}
+
+/// The document revision of a bridge version: the inverse of `lsp_version`.
+pub(super) fn lsp_revision(version: i32) -> u64 {
+    u64::try_from(version.saturating_sub(1)).unwrap_or(0)
 }
 
 pub(super) fn wire_range(range: lsp::Range) -> TextRange {

@@ -13,10 +13,12 @@ pub mod lsp;
 pub mod rate;
 pub mod replace;
 pub mod search;
+pub mod semantic;
 pub mod session;
 pub mod syntactic;
 pub mod terminals;
 pub mod thread_priority;
+pub mod typing_hints;
 pub mod workspace;
 
 pub use session::{HostOptions, HostSession};

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use super::ParticipantId;
 use super::git::{GitBase, GitStatus};
 use super::header::Kind;
+use super::hints::{InlayHintsAnswer, SignatureAnswer};
 use super::language::{ApplyCodeAction, CodeActionItem, EditSummary, RenameRequest, SymbolItem};
 use super::search::{ReplaceHit, ReplaceRequest, ReplaceSummary, SearchHit, SearchQuery};
+use super::semantic::SemanticTokensAnswer;
 use crate::text::{EditId, LineCol, RemoteEdit, Submission};
 
 pub type RequestId = u64;
@@ -217,6 +219,14 @@ pub enum Request {
     GitBase {
         path: String,
     },
+    /// The signatures of the call being typed at a place: `Signatures`, or `Nothing`
+    /// outside a call.
+    SignatureHelp(TextPosition),
+    /// The inlay hints of `hints::INLAY_HINT_LINES` lines from `at`'s line: `InlayHints`.
+    InlayHints(TextPosition),
+    /// The whole document's semantic tokens (`at` names the document and revision):
+    /// `SemanticTokens`.
+    SemanticTokens(TextPosition),
 }
 
 /// About how many bytes an edit of `path` takes in an `Applied` broadcast, at most: the
@@ -388,6 +398,9 @@ pub enum Response {
     Symbols(Vec<SymbolItem>),
     GitStatus(GitStatus),
     GitBase(GitBase),
+    Signatures(SignatureAnswer),
+    InlayHints(InlayHintsAnswer),
+    SemanticTokens(SemanticTokensAnswer),
 }
 
 /// Edits travel apart from requests: a participant submits to the host, the host

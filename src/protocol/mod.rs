@@ -9,9 +9,11 @@ pub mod control;
 pub mod frame;
 pub mod git;
 pub mod header;
+pub mod hints;
 pub mod language;
 pub mod message;
 pub mod search;
+pub mod semantic;
 
 /// Bumped on any incompatible change to the header, control messages or catalog.
 pub const PROTOCOL_VERSION: u8 = 2;

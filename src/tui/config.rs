@@ -36,6 +36,13 @@ pub struct Config {
     pub trim_trailing_whitespace: bool,
     /// Saving adds a line break after the last line when it has none.
     pub insert_final_newline: bool,
+    /// Show the language server's inlay hints (types, parameter names) between the
+    /// characters from the start; `toggle_inlay_hints` switches them for the session.
+    /// Off by default: with them, your columns no longer look like your partners'.
+    pub inlay_hints: bool,
+    /// Lay the language server's colors (what each name is: a function, a parameter, a
+    /// type) over tree-sitter's.
+    pub semantic_highlighting: bool,
 }
 
 impl Default for Config {
@@ -49,6 +56,8 @@ impl Default for Config {
             follow_host_on_join: true,
             trim_trailing_whitespace: false,
             insert_final_newline: false,
+            inlay_hints: false,
+            semantic_highlighting: false,
         }
     }
 }

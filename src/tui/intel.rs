@@ -63,6 +63,9 @@ impl IntelRequests {
                 AskKind::References => Request::References(at),
                 AskKind::PrepareRename => Request::PrepareRename(at),
                 AskKind::CodeActions => Request::CodeActions(at),
+                AskKind::SignatureHelp => Request::SignatureHelp(at),
+                AskKind::InlayHints => Request::InlayHints(at),
+                AskKind::SemanticTokens => Request::SemanticTokens(at),
                 AskKind::Symbols => Request::Symbols {
                     path: Some(at.path),
                     query: String::new(),
@@ -155,6 +158,9 @@ impl IntelRequests {
                     AskKind::CodeActions => "code actions",
                     AskKind::Change => "change",
                     AskKind::Symbols => "symbols",
+                    AskKind::SignatureHelp => "signature",
+                    AskKind::InlayHints => "inlay hints",
+                    AskKind::SemanticTokens => "semantic tokens",
                 })
             })
             .collect()

@@ -9,6 +9,7 @@
 //! offered front to back until one consumes them.
 
 pub mod app;
+pub mod ask_again;
 pub mod backend;
 pub mod byte_input;
 pub mod compositor;
@@ -21,6 +22,7 @@ pub mod git;
 pub mod help;
 pub mod highlight;
 pub mod host_controls;
+pub mod inlay;
 pub mod input;
 pub mod intel;
 pub mod keymap;
@@ -35,6 +37,7 @@ pub mod prompt;
 pub mod rename_prompt;
 pub mod run;
 pub mod search_panel;
+pub mod semantic;
 pub mod status;
 pub mod terminal;
 pub mod terminal_pane;

@@ -154,6 +154,71 @@ pub struct Symbol {
     pub container: Option<String>,
 }
 
+/// The signatures of the call around a place, as a server's signature help gives them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureHelp {
+    pub signatures: Vec<SignatureInfo>,
+    /// Index into `signatures` of the one that fits the call best.
+    pub active_signature: usize,
+    /// The characters after which the server offers signatures (`(`, `,`, `<`, …).
+    pub triggers: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureInfo {
+    /// The whole signature, e.g. `fn area(width: u32, height: u32) -> u32`.
+    pub label: String,
+    /// Each parameter's char range in `label`.
+    pub parameters: Vec<std::ops::Range<usize>>,
+    /// The parameter being typed, if the server says.
+    pub active_parameter: Option<usize>,
+    pub documentation: Option<String>,
+}
+
+/// What an inlay hint says: a type, a parameter's name, or something else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InlayHintKind {
+    Type,
+    Parameter,
+    Other,
+}
+
+/// Text a server suggests showing between characters, which is not part of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlayHint {
+    /// Where it goes (before the char now at this place).
+    pub position: LineCol,
+    /// The same place as a char index into the text the server answered for.
+    pub offset: usize,
+    /// With its padding spaces, as it should be drawn.
+    pub label: String,
+    pub kind: InlayHintKind,
+}
+
+/// A range's inlay hints and the document version they were computed for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlayHints {
+    /// `None` when nobody had the document open (the server read it from disk).
+    pub version: Option<i32>,
+    pub hints: Vec<InlayHint>,
+}
+
+/// A name in the text and what the server says it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SemanticSpan {
+    /// Chars of the text the server answered for.
+    pub range: std::ops::Range<usize>,
+    /// The server's token type (`function`, `parameter`, …).
+    pub kind: String,
+}
+
+/// A document's semantic tokens and the version they were computed for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SemanticTokens {
+    pub version: Option<i32>,
+    pub spans: Vec<SemanticSpan>,
+}
+
 /// What went wrong, worded for the participant who asked.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LspError {

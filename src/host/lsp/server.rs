@@ -363,6 +363,52 @@ fn initialize_params(root: &Root) -> InitializeParams {
                     content_format: markdown_first.clone(),
                     ..Default::default()
                 }),
+                // Parameter ranges as offsets into the label, and which one is active.
+                signature_help: Some(lsp_types::SignatureHelpClientCapabilities {
+                    signature_information: Some(lsp_types::SignatureInformationSettings {
+                        documentation_format: Some(vec![MarkupKind::PlainText]),
+                        parameter_information: Some(lsp_types::ParameterInformationSettings {
+                            label_offset_support: Some(true),
+                        }),
+                        active_parameter_support: Some(true),
+                    }),
+                    ..Default::default()
+                }),
+                inlay_hint: Some(lsp_types::InlayHintClientCapabilities::default()),
+                // Whole documents, relative tokens, the standard types.
+                semantic_tokens: Some(lsp_types::SemanticTokensClientCapabilities {
+                    requests: lsp_types::SemanticTokensClientCapabilitiesRequests {
+                        range: Some(false),
+                        full: Some(lsp_types::SemanticTokensFullOptions::Bool(true)),
+                    },
+                    token_types: [
+                        "namespace",
+                        "type",
+                        "class",
+                        "enum",
+                        "interface",
+                        "struct",
+                        "typeParameter",
+                        "parameter",
+                        "variable",
+                        "property",
+                        "enumMember",
+                        "function",
+                        "method",
+                        "macro",
+                        "keyword",
+                        "comment",
+                        "string",
+                        "number",
+                        "operator",
+                        "decorator",
+                    ]
+                    .into_iter()
+                    .map(lsp_types::SemanticTokenType::new)
+                    .collect(),
+                    formats: vec![lsp_types::TokenFormat::RELATIVE],
+                    ..Default::default()
+                }),
                 definition: Some(GotoCapability {
                     link_support: Some(true),
                     ..Default::default()

@@ -136,6 +136,9 @@ impl HostSession {
             Request::Completion(at) => Request::Completion(moved(at)?),
             Request::PrepareRename(at) => Request::PrepareRename(moved(at)?),
             Request::CodeActions(at) => Request::CodeActions(moved(at)?),
+            Request::SignatureHelp(at) => Request::SignatureHelp(moved(at)?),
+            Request::InlayHints(at) => Request::InlayHints(moved(at)?),
+            Request::SemanticTokens(at) => Request::SemanticTokens(moved(at)?),
             other => other,
         })
     }

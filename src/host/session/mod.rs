@@ -546,7 +546,10 @@ impl HostSession {
             | Request::Completion(_)
             | Request::PrepareRename(_)
             | Request::CodeActions(_)
-            | Request::Symbols { .. } => self.on_intel_request(from, id, body).await?,
+            | Request::Symbols { .. }
+            | Request::SignatureHelp(_)
+            | Request::InlayHints(_)
+            | Request::SemanticTokens(_) => self.on_intel_request(from, id, body).await?,
             Request::Rename(_) | Request::Format { .. } | Request::ApplyCodeAction(_) => {
                 self.on_language_edit(from, id, body).await?
             }

@@ -77,6 +77,7 @@ impl App {
                 let (width, height) = (self.size.width, self.size.height);
                 self.resize(width, height);
             }
+            Action::ToggleInlayHints => self.toggle_inlay_hints(),
             Action::StopFollowing => self.stop_following(commands),
             Action::FindReplace => self.open_find_replace(documents, commands),
             Action::SplitVertical => self.toggle_split(),

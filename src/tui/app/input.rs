@@ -437,11 +437,14 @@ impl App {
             && mouse.column < area.right()
             && mouse.row >= area.y
             && mouse.row < area.bottom();
+        let hints = self.inlay.for_path(&tab.path);
         let at = || {
             let gutter = gutter_width(rope) as u16;
             let col = mouse.column.saturating_sub(area.x + gutter) as usize;
-            tab.editor
-                .char_at_screen(rope, (mouse.row - area.y) as usize, col)
+            let row = (mouse.row - area.y) as usize;
+            // Inlay hints are drawn between the characters, not in the text.
+            let col = crate::tui::inlay::text_col(&tab.editor, rope, hints, row, col);
+            tab.editor.char_at_screen(rope, row, col)
         };
         let navigated = match mouse.kind {
             MouseEventKind::ScrollUp if inside => {

@@ -124,6 +124,8 @@ impl App {
     /// The host's diagnostics for `path` (its complete list; empty clears it).
     pub fn set_diagnostics(&mut self, path: &str, items: Vec<DiagnosticItem>) {
         self.diagnostics.set(path, items);
+        self.inlay.server_spoke(path, Instant::now());
+        self.semantic.server_spoke(path, Instant::now());
         if let Some(list) = self
             .compositor
             .find_mut::<DiagnosticsList>(DiagnosticsList::ID)

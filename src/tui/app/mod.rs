@@ -44,10 +44,12 @@ mod actions;
 mod find_replace;
 mod follow;
 mod git;
+mod inlay;
 mod input;
 mod intel;
 mod language;
 mod render;
+mod semantic;
 mod split;
 mod tabs;
 
@@ -135,6 +137,10 @@ pub struct App {
     register: crate::tui::editor::SharedRegister,
     /// The host's repository: branch, changed files, each open file's base (`tui::git`).
     git: crate::tui::git::GitView,
+    /// The language server's types and parameter names, drawn between the characters.
+    inlay: crate::tui::inlay::InlayHints,
+    /// The language server's colors over tree-sitter's (a setting).
+    semantic: crate::tui::semantic::SemanticHighlights,
 }
 
 /// The screen regions, computed the same way for input (mouse, paging) and rendering.
@@ -189,6 +195,8 @@ impl App {
             close_armed: None,
             register: Default::default(),
             git: Default::default(),
+            inlay: Default::default(),
+            semantic: Default::default(),
         };
         app.resize(size.0, size.1);
         app
@@ -419,12 +427,14 @@ impl App {
         self.messages.expire(now) || marks_came
     }
 
-    /// When [`App::tick`] or [`App::due_ask`] next has something to do.
+    /// When [`App::tick`], [`App::due_ask`] or [`App::due_inlay_ask`] next has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
         [
             self.messages.deadline(),
             self.popups.deadline(),
             self.git.next_deadline(),
+            self.inlay_deadline(),
+            self.semantic_deadline(),
         ]
         .into_iter()
         .flatten()

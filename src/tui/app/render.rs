@@ -96,6 +96,11 @@ impl App {
         widget.render(area, buf);
         let diagnostics = self.diagnostics.for_path(&tab.path);
         crate::tui::diagnostics::draw_in_editor(area, buf, &tab.editor, rope, diagnostics, theme);
+        let semantic = self.semantic.for_path(&tab.path);
+        crate::tui::semantic::draw_in_editor(area, buf, &tab.editor, rope, semantic, theme);
+        let hints = self.inlay.for_path(&tab.path);
+        let cursor =
+            crate::tui::inlay::draw_in_editor(area, buf, &tab.editor, rope, hints, theme, cursor);
         let here = Here {
             path: &tab.path,
             rope,

@@ -117,6 +117,8 @@ impl App {
         after: &Rope,
     ) {
         self.diagnostics.map_edit(path, before, operation, after);
+        self.inlay.map_edit(path, operation, Instant::now());
+        self.semantic.map_edit(path, operation, Instant::now());
         self.git.text_changed(path);
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
             tab.modified = true;
@@ -152,6 +154,8 @@ impl App {
     /// The session applied someone else's edit to `path`.
     pub fn remote_edit(&mut self, path: &str, before: &Rope, operation: &Operation, after: &Rope) {
         self.diagnostics.map_edit(path, before, operation, after);
+        self.inlay.map_edit(path, operation, Instant::now());
+        self.semantic.map_edit(path, operation, Instant::now());
         self.git.text_changed(path);
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
             // Whether it is unsaved is the host's word (`set_modified`), not ours: the

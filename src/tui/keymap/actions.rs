@@ -239,6 +239,7 @@ actions! {
     MoveLineDown = "move_line_down" [EDIT]: "Move the line (or the selected lines) down one line",
     DuplicateLine = "duplicate_line" [EDIT]: "Copy the line (or the selected lines) below itself",
     ToggleSoftWrap = "toggle_soft_wrap": "Wrap long lines at the edge of the view, or stop wrapping them",
+    ToggleInlayHints = "toggle_inlay_hints": "Show or hide the language server's inlay hints (types and parameter names, seen only by you)",
     CommandLine = "command_line": "Type a command (:w, :q, :wq, :x, :q!, :42, :s/a/b/g, :%s/a/b/gc)",
 }
 

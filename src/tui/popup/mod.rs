@@ -23,6 +23,7 @@ use crate::tui::status::{Level, Messages};
 use crate::tui::theme::Theme;
 
 mod render;
+mod signature;
 
 /// Typing pauses this long before completions are asked for, so a fast typist sends one
 /// question per pause rather than one per key.
@@ -54,6 +55,12 @@ pub enum AskKind {
     Change,
     /// The file's outline: the answer opens a picker of its symbols.
     Symbols,
+    /// The signature of the call being typed (`signature.rs`).
+    SignatureHelp,
+    /// The inlay hints of the lines from `at` on (`tui::inlay`).
+    InlayHints,
+    /// The file's semantic tokens (`tui::semantic`).
+    SemanticTokens,
 }
 
 /// What an `AskKind::Change` asks the host's language server to change.
@@ -122,6 +129,12 @@ pub struct Popups {
     /// The last error shown for a question ("still indexing"), taken back when a later
     /// answer shows that it no longer holds.
     last_error: Option<String>,
+    /// The call being typed, while signature help is up (or asked for).
+    signature: Option<signature::SignatureHelp>,
+    /// Signature help to ask for when typing pauses.
+    signature_due: Option<(Instant, IntelAsk)>,
+    /// Characters besides `(` and `,` after which the host's servers offer signatures.
+    signature_triggers: Vec<char>,
 }
 
 struct HoverPopup {
@@ -150,7 +163,10 @@ struct CompletionMenu {
 
 impl Popups {
     pub fn is_open(&self) -> bool {
-        self.hover.is_some() || self.peek.is_some() || self.completion.is_some()
+        self.hover.is_some()
+            || self.peek.is_some()
+            || self.completion.is_some()
+            || self.signature().is_some()
     }
 
     pub fn close(&mut self) {
@@ -158,6 +174,7 @@ impl Popups {
         self.peek = None;
         self.completion = None;
         self.due = None;
+        self.close_signature();
     }
 
     /// The completion labels shown, best first (for tests and the help of screen readers).
@@ -173,6 +190,10 @@ impl Popups {
     /// Offers a key to the open popup.
     pub fn handle_key(&mut self, key: &KeyEvent) -> KeyOutcome {
         let plain = (key.modifiers - KeyModifiers::SHIFT).is_empty();
+        // Esc closes signature help and still leaves insert mode (vim).
+        if key.code == KeyCode::Esc && self.completion.is_none() && self.close_signature() {
+            return KeyOutcome::Pass;
+        }
         if let Some(menu) = &mut self.completion {
             let len = menu.shown.len().max(1);
             match key.code {
@@ -247,6 +268,7 @@ impl Popups {
             return;
         };
         let cursor_at = char_to_line_col(here.rope, here.cursor);
+        self.signature_after_input(here, typed, now);
         if let Some(menu) = &mut self.completion {
             if menu.path != here.path
                 || menu.line != cursor_at.line
@@ -297,13 +319,24 @@ impl Popups {
 
     /// When the pending completion question is due, if there is one.
     pub fn deadline(&self) -> Option<Instant> {
-        self.due.as_ref().map(|(at, _)| *at)
+        [&self.due, &self.signature_due]
+            .into_iter()
+            .flatten()
+            .map(|(at, _)| *at)
+            .min()
     }
 
     /// The completion question whose time has come.
     pub fn due_ask(&mut self, now: Instant) -> Option<IntelAsk> {
         if self.due.as_ref().is_some_and(|(at, _)| *at <= now) {
             return self.due.take().map(|(_, ask)| ask);
+        }
+        if self
+            .signature_due
+            .as_ref()
+            .is_some_and(|(at, _)| *at <= now)
+        {
+            return self.signature_due.take().map(|(_, ask)| ask);
         }
         None
     }
@@ -322,6 +355,10 @@ impl Popups {
             && let Some(outdated) = self.last_error.take()
         {
             messages.retract(&outdated);
+        }
+        if ask.kind == AskKind::SignatureHelp {
+            self.signature_answer(ask, response, fresh);
+            return Answered::Done;
         }
         match response {
             // Completions asked by typing were not the user's question: the reason they

@@ -35,6 +35,7 @@ impl Popups {
         if let Some(peek) = &self.peek {
             peek.render(area, cursor, theme, buf);
         }
+        self.render_signature(area, cursor, theme, buf);
     }
 }
 

@@ -79,6 +79,8 @@ impl Setup {
             trim_trailing_whitespace: self.config.trim_trailing_whitespace,
             insert_final_newline: self.config.insert_final_newline,
         });
+        app.set_inlay_hints_enabled(self.config.inlay_hints);
+        app.set_semantic_enabled(self.config.semantic_highlighting);
         ParticipantLoop::new(app, driver, session, follow)
     }
 }

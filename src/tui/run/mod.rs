@@ -27,9 +27,11 @@ mod commands;
 mod entry;
 mod event_loop;
 mod follow;
+mod hints;
 mod host_side;
 mod people;
 mod screen;
+mod semantic;
 mod session_events;
 mod terminal;
 

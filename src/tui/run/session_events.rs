@@ -176,6 +176,16 @@ impl ParticipantLoop {
         let Some((ask, body)) = self.intel.answer(id, body) else {
             return;
         };
+        if ask.kind == crate::tui::popup::AskKind::InlayHints {
+            self.inlay_hints_answered(&ask.path, body);
+            self.dirty = true;
+            return;
+        }
+        if ask.kind == crate::tui::popup::AskKind::SemanticTokens {
+            self.semantic_tokens_answered(&ask.path, body);
+            self.dirty = true;
+            return;
+        }
         for command in self.app.intel_answer(&ask, body, &self.session) {
             if let AppCommand::Open(path) = command {
                 self.open(path);

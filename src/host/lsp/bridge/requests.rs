@@ -203,7 +203,7 @@ impl LspBridge {
         }
     }
 
-    fn position_params(
+    pub(super) fn position_params(
         &self,
         server: &Server,
         path: &str,
