@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::ParticipantId;
 use super::git::{GitBase, GitStatus};
 use super::header::Kind;
-use super::language::{ApplyCodeAction, CodeActionItem, EditSummary, RenameRequest, SymbolItem};
+use super::language::{
+    ApplyCodeAction, CodeActionItem, EditSummary, FormatRangeRequest, RenameRequest, SymbolItem,
+};
 use super::search::{ReplaceHit, ReplaceRequest, ReplaceSummary, SearchHit, SearchQuery};
 use crate::text::{EditId, LineCol, RemoteEdit, Submission};
 
@@ -199,6 +201,8 @@ pub enum Request {
         path: String,
         save: bool,
     },
+    /// Format the lines of a range, as `Format` does the whole document.
+    FormatRange(FormatRangeRequest),
     /// The server's code actions at a place: `CodeActions`, fixes first.
     CodeActions(TextPosition),
     /// Apply one of them: `LanguageEdited`.

@@ -36,6 +36,9 @@ pub struct Config {
     pub trim_trailing_whitespace: bool,
     /// Saving adds a line break after the last line when it has none.
     pub insert_final_newline: bool,
+    /// `cotype host` only: every save (whoever saves) is formatted by the file's language
+    /// server first, as `--format-on-save` does.
+    pub format_on_save: bool,
 }
 
 impl Default for Config {
@@ -49,6 +52,7 @@ impl Default for Config {
             follow_host_on_join: true,
             trim_trailing_whitespace: false,
             insert_final_newline: false,
+            format_on_save: false,
         }
     }
 }

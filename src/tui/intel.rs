@@ -84,6 +84,17 @@ impl IntelRequests {
                         path: at.path,
                         save: false,
                     },
+                    Some(ChangeAsk::FormatSelection { from, to }) => {
+                        Request::FormatRange(crate::protocol::language::FormatRangeRequest {
+                            path: at.path,
+                            revision: at.revision,
+                            range: crate::protocol::message::TextRange {
+                                start: from,
+                                end: to,
+                            },
+                            save: false,
+                        })
+                    }
                 },
             });
             self.latest.insert(ask.kind, id);

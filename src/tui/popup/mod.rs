@@ -63,6 +63,11 @@ pub enum ChangeAsk {
     /// The code action with this title.
     ApplyAction(String),
     Format,
+    /// Format the lines from one place to another (the selection).
+    FormatSelection {
+        from: LineCol,
+        to: LineCol,
+    },
 }
 
 /// A question about the code at a place, before the session adds the revision it is
