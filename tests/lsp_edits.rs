@@ -439,3 +439,117 @@ fn line_of(text: &str, needle: &str) -> usize {
         .position(|line| line.contains(needle))
         .unwrap_or_else(|| panic!("{needle:?} not in {text}"))
 }
+
+/// The host's format-on-save: Ada saves an ugly file she has open and the host writes it
+/// as rustfmt would, the formatting arriving in her copy as a shared edit first. Asked
+/// to format a part of a file, rust-analyzer (whose range formatting needs a nightly
+/// rustfmt and is off by default) is either as good as rustfmt on that part or refused
+/// in a sentence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn format_on_save_writes_what_rustfmt_makes_of_the_file() {
+    use cotype::client::request::FormatRange;
+    use cotype::host::{HostOptions, HostSession};
+    use cotype::protocol::language::FormatRangeRequest;
+    use cotype::protocol::message::{CURRENT_TEXT, TextRange};
+    use cotype::text::LineCol;
+    let ugly = "pub fn   first( a:u32)->u32{a+1}\n\npub fn   second( b:u32)->u32{b*2}\n";
+    let lib = format!("{LIB}mod ugly;\n");
+    let dir = project(&[("src/ugly.rs", ugly), ("src/lib.rs", &lib)]);
+    let root = dir.path();
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let mut session = HostSession::start(HostOptions {
+        root: root.to_path_buf(),
+        relay: relay.address.to_string(),
+        insecure: false,
+        hide: Vec::new(),
+        name: "host".into(),
+        approval: Approval::Auto,
+        trust_project: false,
+    })
+    .await
+    .expect("host starts");
+    session.set_format_on_save(true);
+    let link = session.link.clone();
+    tokio::spawn(async move {
+        let _ = session.run().await;
+    });
+    let mut bob = Participant::join(&link, "bob").await.expect("join");
+    wait_until_indexed(&mut bob).await;
+
+    let range = bob
+        .request(FormatRange(FormatRangeRequest {
+            path: "src/ugly.rs".into(),
+            revision: CURRENT_TEXT,
+            range: TextRange {
+                start: LineCol { line: 0, col: 0 },
+                end: LineCol { line: 0, col: 32 },
+            },
+            save: false,
+        }))
+        .await;
+    let rustfmt = |text: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new("rustfmt")
+            .args(["--edition", "2021", "--emit", "stdout"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("rustfmt is installed");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap()
+    };
+    match range {
+        Ok(summary) => {
+            assert_eq!(summary.files, 1, "{summary:?}");
+            let mut shared = Vec::new();
+            bob.read_file("src/ugly.rs", &mut shared)
+                .await
+                .expect("read");
+            let first = rustfmt("pub fn   first( a:u32)->u32{a+1}\n");
+            assert_eq!(
+                String::from_utf8(shared).unwrap(),
+                format!("{first}\npub fn   second( b:u32)->u32{{b*2}}\n"),
+                "the first function formatted as rustfmt would, the second untouched"
+            );
+        }
+        Err(ClientError::Host(message)) => assert_eq!(
+            message,
+            "rust-analyzer cannot format a part of src/ugly.rs; format the whole file instead"
+        ),
+        Err(other) => panic!("range formatting: {other}"),
+    }
+
+    let (mut ada_driver, mut ada) = Driver::join(&link, "ada").await.expect("ada joins");
+    open(&mut ada_driver, &mut ada, "src/ugly.rs")
+        .await
+        .expect("ada opens ugly.rs");
+    let before = ada.documents["src/ugly.rs"].rope.to_string();
+    let want = rustfmt(&before);
+    assert_ne!(want, before);
+    ada.save("src/ugly.rs");
+    run_until(
+        &mut ada_driver,
+        &mut ada,
+        Duration::from_secs(60),
+        |s, _| {
+            Ok(read(root, "src/ugly.rs") == want
+                && s.documents["src/ugly.rs"].rope == want.as_str())
+        },
+    )
+    .await
+    .unwrap_or_else(|e| {
+        panic!(
+            "saved {:?}, ada has {:?}: {e}",
+            read(root, "src/ugly.rs"),
+            ada.documents["src/ugly.rs"].rope.to_string()
+        )
+    });
+    assert!(!ada.is_unsaved("src/ugly.rs"), "saved formatted");
+}
