@@ -17,7 +17,7 @@ mod process;
 
 use cotype::client::driver::Driver;
 use cotype::client::headless::{open, run_until};
-use cotype::client::request::{Format, Rename, Symbols};
+use cotype::client::request::{CodeActions, Format, LineActions, Rename, Symbols};
 use cotype::client::{ClientError, Participant};
 use cotype::host::session::{Approval, HostCommand};
 use cotype::protocol::language::RenameRequest;
@@ -375,6 +375,40 @@ async fn format_equals_rustfmt_and_a_quick_fix_applies_from_the_command_line() {
         .expect("format");
     assert_eq!((summary.files, summary.saved), (1, 1), "{summary:?}");
     assert_eq!(read(root, "src/ugly.rs"), rustfmt, "the same as rustfmt");
+
+    // The lightbulb's question: the whole line of `count = count + 1` has the fix (asked
+    // at its first column, where the cursor-position question finds none), and the line
+    // of `pub fn total` has no fix.
+    let line = line_of(&rustfmt, "count = count + 1");
+    let fixes_on = |found: &[cotype::protocol::language::CodeActionItem]| {
+        found
+            .iter()
+            .any(|action| action.fix && action.title.contains("mutable"))
+    };
+    let deadline = Instant::now() + READY_DEADLINE;
+    loop {
+        match bob.request(LineActions(at("src/ugly.rs", line, 0))).await {
+            Ok(found) if fixes_on(&found) => break,
+            Ok(found) => assert!(Instant::now() < deadline, "no fix on the line: {found:?}"),
+            Err(ClientError::Host(message)) if is_busy(&message) => {}
+            Err(error) => panic!("line actions: {error}"),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let at_start = bob
+        .request(CodeActions(at("src/ugly.rs", line, 0)))
+        .await
+        .expect("code actions at the line's start");
+    assert!(!fixes_on(&at_start), "{at_start:?}");
+    let clean = bob
+        .request(LineActions(at(
+            "src/ugly.rs",
+            line_of(&rustfmt, "pub fn total"),
+            0,
+        )))
+        .await
+        .expect("line actions");
+    assert!(!clean.iter().any(|action| action.fix), "{clean:?}");
     bob.leave().await;
     for (direction, frame) in relay.tapped.lock().expect("tap").iter() {
         assert!(

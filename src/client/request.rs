@@ -375,6 +375,19 @@ impl HostRequest for CodeActions {
     }
 }
 
+/// The server's code actions for the whole line of a place (the lightbulb's question).
+pub struct LineActions(pub TextPosition);
+
+impl HostRequest for LineActions {
+    type Answer = Vec<CodeActionItem>;
+    fn into_request(self) -> Request {
+        Request::LineActions(self.0)
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        CodeActions::answer(response)
+    }
+}
+
 /// Applies one of the code actions, as shared edits.
 pub struct ApplyCodeAction(pub crate::protocol::language::ApplyCodeAction);
 

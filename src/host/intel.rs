@@ -157,7 +157,8 @@ impl Intel {
             Request::References(at) => self.references(at).await,
             Request::Completion(at) => self.completion(at).await,
             Request::PrepareRename(at) => self.prepare_rename(at).await,
-            Request::CodeActions(at) => self.code_action_list(at).await,
+            Request::CodeActions(at) => self.code_action_list(at, false).await,
+            Request::LineActions(at) => self.code_action_list(at, true).await,
             Request::Symbols { path, query } => self.symbols(path, query).await,
             other => Response::Error {
                 message: format!("the host cannot answer {other:?} here; please report this"),

@@ -95,11 +95,17 @@ impl Intel {
         }
     }
 
-    pub(super) async fn code_action_list(&self, at: TextPosition) -> Response {
+    /// The server's code actions at `at`, or (`whole_line`) for all of its line: the
+    /// lightbulb's question.
+    pub(super) async fn code_action_list(&self, at: TextPosition, whole_line: bool) -> Response {
         let position = at.position;
         match self
             .ask(&at.path, move |lsp, path| async move {
-                lsp.code_actions(&path, position).await
+                if whole_line {
+                    lsp.line_code_actions(&path, position.line).await
+                } else {
+                    lsp.code_actions(&path, position).await
+                }
             })
             .await
         {

@@ -205,6 +205,9 @@ pub enum Request {
     FormatRange(FormatRangeRequest),
     /// The server's code actions at a place: `CodeActions`, fixes first.
     CodeActions(TextPosition),
+    /// The server's code actions for the whole line of a place: `CodeActions`. The
+    /// lightbulb asks it when the cursor rests on a line.
+    LineActions(TextPosition),
     /// Apply one of them: `LanguageEdited`.
     ApplyCodeAction(ApplyCodeAction),
     /// With `path`: that document's outline; without: the workspace's symbols matching

@@ -63,6 +63,7 @@ impl IntelRequests {
                 AskKind::References => Request::References(at),
                 AskKind::PrepareRename => Request::PrepareRename(at),
                 AskKind::CodeActions => Request::CodeActions(at),
+                AskKind::LineActions => Request::LineActions(at),
                 AskKind::Symbols => Request::Symbols {
                     path: Some(at.path),
                     query: String::new(),
@@ -163,7 +164,7 @@ impl IntelRequests {
                     AskKind::Completion => "completions",
                     AskKind::References => "references",
                     AskKind::PrepareRename => "rename",
-                    AskKind::CodeActions => "code actions",
+                    AskKind::CodeActions | AskKind::LineActions => "code actions",
                     AskKind::Change => "change",
                     AskKind::Symbols => "symbols",
                 })

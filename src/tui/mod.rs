@@ -24,6 +24,7 @@ pub mod host_controls;
 pub mod input;
 pub mod intel;
 pub mod keymap;
+pub mod lightbulb;
 pub mod locations;
 pub mod markdown;
 pub mod palette;

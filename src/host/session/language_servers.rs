@@ -136,6 +136,7 @@ impl HostSession {
             Request::Completion(at) => Request::Completion(moved(at)?),
             Request::PrepareRename(at) => Request::PrepareRename(moved(at)?),
             Request::CodeActions(at) => Request::CodeActions(moved(at)?),
+            Request::LineActions(at) => Request::LineActions(moved(at)?),
             other => other,
         })
     }

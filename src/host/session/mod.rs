@@ -548,6 +548,7 @@ impl HostSession {
             | Request::Completion(_)
             | Request::PrepareRename(_)
             | Request::CodeActions(_)
+            | Request::LineActions(_)
             | Request::Symbols { .. } => self.on_intel_request(from, id, body).await?,
             Request::Rename(_)
             | Request::Format { .. }

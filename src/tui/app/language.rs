@@ -68,7 +68,7 @@ impl App {
             (_, Response::Error { message }) => {
                 let what = match ask.kind {
                     AskKind::PrepareRename => "rename",
-                    AskKind::CodeActions => "code actions",
+                    AskKind::CodeActions | AskKind::LineActions => "code actions",
                     AskKind::Symbols => "symbols",
                     _ => change_name(ask.change.as_ref()),
                 };

@@ -94,6 +94,8 @@ impl App {
         };
         let cursor = widget.cursor_position(area);
         widget.render(area, buf);
+        self.lightbulb
+            .draw(area, buf, &tab.path, &tab.editor, rope, theme);
         let diagnostics = self.diagnostics.for_path(&tab.path);
         crate::tui::diagnostics::draw_in_editor(area, buf, &tab.editor, rope, diagnostics, theme);
         let here = Here {

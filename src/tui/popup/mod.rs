@@ -54,6 +54,8 @@ pub enum AskKind {
     Change,
     /// The file's outline: the answer opens a picker of its symbols.
     Symbols,
+    /// Whether the cursor's line has quick fixes: the answer moves the lightbulb.
+    LineActions,
 }
 
 /// What an `AskKind::Change` asks the host's language server to change.

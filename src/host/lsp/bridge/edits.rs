@@ -194,15 +194,42 @@ impl LspBridge {
         path: &str,
         position: LineCol,
     ) -> Result<Vec<CodeAction>, LspError> {
+        let range = Range {
+            start: position,
+            end: position,
+        };
+        self.code_actions_in(path, range).await
+    }
+
+    /// The server's code actions for all of line `line` (what the lightbulb asks).
+    pub async fn line_code_actions(
+        &self,
+        path: &str,
+        line: usize,
+    ) -> Result<Vec<CodeAction>, LspError> {
+        let range = Range {
+            start: LineCol { line, col: 0 },
+            // Clamped to the end of the line's text.
+            end: LineCol {
+                line,
+                col: usize::MAX,
+            },
+        };
+        self.code_actions_in(path, range).await
+    }
+
+    /// [`Self::code_actions`] for a range, with the diagnostics of its first line.
+    async fn code_actions_in(&self, path: &str, range: Range) -> Result<Vec<CodeAction>, LspError> {
         let (server, _) = self.server_for(path).await?;
         let (snapshot, asked) =
             self.send_snapshotted::<lsp_types::request::CodeActionRequest>(&server, |documents| {
-                let at = self.position_in(documents, &server, path, position)?;
+                let at = self.position_in(documents, &server, path, range.start)?;
+                let end = self.position_in(documents, &server, path, range.end)?;
                 Ok(CodeActionParams {
                     text_document: at.text_document,
                     range: lsp_types::Range {
                         start: at.position,
-                        end: at.position,
+                        end: end.position,
                     },
                     context: CodeActionContext {
                         diagnostics: self.diagnostics_at(path, at.position),
