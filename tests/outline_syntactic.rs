@@ -34,9 +34,9 @@ async fn without_a_server_the_outline_comes_from_the_syntax_tree() {
     std::fs::write(dir.path().join("greet.py"), PYTHON).expect("write greet.py");
     std::fs::write(dir.path().join("point.rs"), RUST).expect("write point.rs");
     let mut config = LspConfig::default();
-    config.set_server("python", ServerCommand::new("cotype-test-no-pylsp", &[]));
+    config.set_server("py", ServerCommand::new("cotype-test-no-pylsp", &[]));
     config.set_server(
-        "rust",
+        "rs",
         ServerCommand::new("cotype-test-no-rust-analyzer", &[]),
     );
     let bridge = LspBridge::new(dir.path(), config).expect("bridge");

@@ -112,16 +112,23 @@ impl LspBridge {
                 outer.item_range.start <= definition.item_range.start
                     && definition.item_range.end <= outer.item_range.end
             });
+            let container = open.last();
+            // Rust's tags query calls every function in a `{ }` list a method, those of
+            // an inline `mod` too.
+            let kind = match (definition.kind.as_str(), container) {
+                ("method", Some(outer)) if outer.kind == "module" => "function".to_owned(),
+                _ => definition.kind.clone(),
+            };
             symbols.push(Symbol {
                 name: definition.name.clone(),
-                kind: definition.kind.clone(),
+                kind,
                 location: Location {
                     path: path.to_owned(),
                     range: definition.name_range,
                     external: false,
                     syntactic: true,
                 },
-                container: open.last().map(|outer| outer.name.clone()),
+                container: container.map(|outer| outer.name.clone()),
             });
             open.push(definition);
         }

@@ -1,8 +1,9 @@
-//! The lightbulb on a screen: once the cursor rests on a line, the app asks the host for
-//! that line's code actions; when the answer has a quick fix, a mark appears in the
-//! gutter of that line, and it goes with the cursor when it leaves the line. Both keymaps;
-//! drawn into ratatui's `TestBackend`. (tests/tui_language_edits_tmux.rs sees it come
-//! from a real rust-analyzer.)
+//! Language features on a screen, drawn into ratatui's `TestBackend`, in both keymaps.
+//! The lightbulb: once the cursor rests on a line, the app asks the host for that line's
+//! code actions; when the answer has a quick fix, a mark appears in the gutter of that
+//! line, and it goes with the cursor when it leaves the line (tests/lsp_edits.rs asks
+//! the same question of a real rust-analyzer). The outline picker says when the outline
+//! comes from the syntax tree because the host has no language server for the file.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -166,4 +167,58 @@ fn a_file_without_a_language_server_is_not_asked_about_again() {
     screen.app.intel_answer(&ask, none, &screen.docs);
     screen.key(KeyCode::Down);
     assert!(screen.rest().is_none());
+}
+
+#[test]
+fn an_outline_from_syntax_says_so() {
+    use cotype::protocol::language::SymbolItem;
+    use cotype::protocol::message::{TextLocation, TextRange};
+    use cotype::text::LineCol;
+    let alt_s = [(KeyCode::Char('s'), KeyModifiers::ALT)];
+    let space_s = [
+        (KeyCode::Char(' '), KeyModifiers::NONE),
+        (KeyCode::Char('s'), KeyModifiers::NONE),
+    ];
+    for (keymap, keys) in [("default", &alt_s[..]), ("vim", &space_s[..])] {
+        let mut screen = Screen::new(keymap);
+        let mut commands = Vec::new();
+        for (code, modifiers) in keys {
+            let event = Event::Key(KeyEvent::new(*code, *modifiers));
+            commands.extend(screen.app.handle_event(&event, &screen.docs));
+        }
+        let ask = commands
+            .into_iter()
+            .find_map(|command| match command {
+                AppCommand::Ask(ask) if ask.kind == AskKind::Symbols => Some(ask),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{keymap}: the outline is asked for"));
+        let at = LineCol { line: 0, col: 3 };
+        let symbols = vec![SymbolItem {
+            name: "main".into(),
+            kind: "function".into(),
+            location: TextLocation {
+                path: "src/main.rs".into(),
+                range: TextRange { start: at, end: at },
+                external: false,
+            },
+            container: None,
+            syntactic: true,
+        }];
+        screen
+            .app
+            .intel_answer(&ask, Response::Symbols(symbols), &screen.docs);
+        let Screen {
+            app,
+            docs,
+            terminal,
+        } = &mut screen;
+        terminal.draw(|frame| app.render(frame, docs)).unwrap();
+        let shown = terminal.backend().to_string();
+        assert!(
+            shown.contains("outline from syntax (no language server)"),
+            "{keymap}: {shown}"
+        );
+        assert!(shown.contains("function main"), "{keymap}: {shown}");
+    }
 }
