@@ -3,7 +3,8 @@
 //! src/lib.rs, presses F2, edits the name in the prompt and presses enter; the call and
 //! the definition in src/geometry.rs are renamed for everyone, Bob (vim keys, following
 //! nobody, with geometry.rs open) included; ctrl-z takes lib.rs's part back in one step
-//! and ctrl-y makes it again (bob's `space r`, `u`, ctrl-r likewise in vim). Ada formats lib.rs with alt-i (the two
+//! and ctrl-y makes it again (bob's `space r`, `u`, ctrl-r likewise in vim). Last, a line
+//! that assigns an immutable variable gets the lightbulb's mark once ada's cursor rests. Ada formats lib.rs with alt-i (the two
 //! statements on one line are split, as rustfmt does). Bob's `space s` lists geometry.rs's
 //! symbols and enter goes to one; the workspace's symbols (`space S`, alt-t) are asked of
 //! the server as a name is typed, and enter goes to one in another file.
@@ -82,7 +83,12 @@ fn ask_until(
             if screen
                 .lines()
                 .last()
-                .is_some_and(|line| line.contains("indexing") || line.contains("rename:"))
+                // A refusal, not "rename: asking the language server…", which the
+                // prompt replaces once the answer comes.
+                .is_some_and(|line| {
+                    line.contains("indexing")
+                        || (line.contains("rename:") && !line.contains("asking"))
+                })
             {
                 break;
             }
@@ -262,4 +268,35 @@ fn rename_format_and_outline_with_rust_analyzer_in_a_real_terminal() {
     tmux.wait("bob", "the rename made again", |s| {
         s.contains("pub fn explain() -> String")
     });
+
+    // The lightbulb: ada makes the body's line assign an immutable `n`; once her cursor
+    // rests there, rust-analyzer's quick fix ("Change it to be mutable") puts the mark in
+    // that line's gutter. A server still analysing may answer without it: a space typed
+    // at the end changes the line, and it is asked about again.
+    tmux.keys("ada", &["Down", "Home"]);
+    tmux.text("ada", "let n = 1; n = 2; ");
+    let marked = |s: &str| {
+        s.lines()
+            .any(|line| line.starts_with('\u{25c6}') && line.contains("let n = 1; n = 2;"))
+    };
+    let start = Instant::now();
+    loop {
+        let asked = Instant::now();
+        while asked.elapsed() < Duration::from_secs(10) && !marked(&tmux.screen("ada")) {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let screen = tmux.screen("ada");
+        if marked(&screen) {
+            break;
+        }
+        assert!(
+            start.elapsed() < INDEXING_DEADLINE,
+            "no lightbulb on the line; the screen:\n{screen}"
+        );
+        tmux.keys("ada", &["End"]);
+        tmux.text("ada", " ");
+    }
+    // Up a line, the mark is not there (it belongs to the line with the fix).
+    tmux.keys("ada", &["Up"]);
+    tmux.wait("ada", "the mark gone with the cursor", |s| !marked(s));
 }

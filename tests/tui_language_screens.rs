@@ -108,6 +108,23 @@ fn lightbulb_follows_the_answer(keymap: &str, down: KeyCode, up: KeyCode, right:
     assert_eq!(ask.kind, AskKind::LineActions);
     assert_eq!((ask.path.as_str(), ask.at.line), ("src/main.rs", 2));
     assert!(screen.marked().is_empty(), "no mark before the answer");
+    // The line's diagnostic has a sign in the same column; on the cursor's line the
+    // lightbulb takes its place.
+    use cotype::protocol::message::{DiagnosticItem, Severity, TextRange};
+    use cotype::text::LineCol;
+    screen.app.set_diagnostics(
+        "src/main.rs",
+        vec![DiagnosticItem {
+            range: TextRange {
+                start: LineCol { line: 2, col: 4 },
+                end: LineCol { line: 2, col: 13 },
+            },
+            severity: Severity::Error,
+            message: "cannot assign twice to immutable variable `count`".into(),
+            source: Some("rustc".into()),
+            tags: Vec::new(),
+        }],
+    );
     let answer = Response::CodeActions(vec![fix("Change it to be mutable")]);
     screen.app.intel_answer(&ask, answer, &screen.docs);
     let marked = screen.marked();

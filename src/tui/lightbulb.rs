@@ -20,7 +20,7 @@ use crate::tui::theme::Theme;
 /// How long the cursor rests on a line before the lightbulb asks about it.
 pub const REST: Duration = Duration::from_millis(400);
 
-/// The mark, in the gutter's first column.
+/// The mark, in the gutter's first column (over a diagnostic's sign on the cursor's line).
 pub const MARK: char = '◆';
 
 /// What the lightbulb knows and waits for.

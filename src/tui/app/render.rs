@@ -94,10 +94,12 @@ impl App {
         };
         let cursor = widget.cursor_position(area);
         widget.render(area, buf);
-        self.lightbulb
-            .draw(area, buf, &tab.path, &tab.editor, rope, theme);
         let diagnostics = self.diagnostics.for_path(&tab.path);
         crate::tui::diagnostics::draw_in_editor(area, buf, &tab.editor, rope, diagnostics, theme);
+        // A line with fixes usually has a diagnostic: on the cursor's line the lightbulb
+        // takes its sign's place (the underline and the message still say what it is).
+        self.lightbulb
+            .draw(area, buf, &tab.path, &tab.editor, rope, theme);
         let here = Here {
             path: &tab.path,
             rope,
