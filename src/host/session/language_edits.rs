@@ -274,10 +274,7 @@ impl HostSession {
     ) -> anyhow::Result<()> {
         let path = done.ask.path().to_owned();
         let not_formatted = match done.edits {
-            Ok(files) => match self.make_language_edits(done.from, &files).await? {
-                Ok(_) => None,
-                Err(message) => Some(message),
-            },
+            Ok(files) => self.make_language_edits(done.from, &files).await?.err(),
             Err(message) => Some(message),
         };
         if let Some(message) = not_formatted {
