@@ -360,7 +360,8 @@ async fn time_edits(
 }
 
 /// A rename changing `WIDE_FILES` files: the server's own time to compute it (a bridge of
-/// its own) against the member's wait until it is applied to everyone's shared text.
+/// its own, applying each rename to its documents like an editor of one person) against
+/// the member's wait until it is applied to everyone's shared text.
 async fn time_wide_rename(relay_address: std::net::SocketAddr) -> (Duration, Duration) {
     use cotype::client::request::Rename;
     use cotype::protocol::language::RenameRequest;
@@ -429,11 +430,17 @@ async fn time_wide_rename(relay_address: std::net::SocketAddr) -> (Duration, Dur
         assert!(Instant::now() < deadline, "rust-analyzer did not index");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // The bridge is the editor of one person: it applies each rename to its documents
+    // (telling its server, as the host tells its own), so both servers rename a crate
+    // the previous rename just changed.
+    let mut versions = std::collections::HashMap::from([("src/geometry.rs".to_owned(), 0)]);
     let (mut alone, mut through) = (Vec::new(), Vec::new());
     for round in 0..WIDE_SAMPLES + 2 {
         let name = if round % 2 == 0 { "surface" } else { "area" };
-        let (b, answer) = time(bridge.rename("src/geometry.rs", definition, "surface")).await;
-        assert!(answer.is_ok_and(|files| files.len() == WIDE_FILES));
+        let (b, answer) = time(bridge.rename("src/geometry.rs", definition, name)).await;
+        let files = answer.expect("bridge wide rename");
+        assert_eq!(files.len(), WIDE_FILES);
+        apply_renamed(&bridge, &mut versions, files).await;
         let (c, answer) = time(guest.request(Rename(RenameRequest {
             at: at.clone(),
             new_name: name.to_owned(),
@@ -453,4 +460,31 @@ async fn time_wide_rename(relay_address: std::net::SocketAddr) -> (Duration, Dur
     }
     bridge.shutdown().await;
     (median(alone), median(through))
+}
+
+/// Applies a rename's edits to the bridge's documents (opening those it has not), as one
+/// person's editor would.
+async fn apply_renamed(
+    bridge: &LspBridge,
+    versions: &mut std::collections::HashMap<String, i32>,
+    files: Vec<cotype::host::lsp::FileEdits>,
+) {
+    for file in files {
+        let op = cotype::text::Operation::from_edits(file.text.len_chars(), file.edits)
+            .expect("the rename's edits");
+        let version = match versions.get_mut(&file.path) {
+            Some(version) => version,
+            None => {
+                bridge
+                    .did_open(&file.path, &file.text.to_string(), 0)
+                    .await
+                    .expect("open for the bridge");
+                versions.entry(file.path.clone()).or_insert(0)
+            }
+        };
+        *version += 1;
+        bridge
+            .did_change(&file.path, *version, &op)
+            .expect("the bridge follows its rename");
+    }
 }

@@ -17,7 +17,7 @@ mod process;
 
 use cotype::client::driver::Driver;
 use cotype::client::headless::{open, run_until};
-use cotype::client::request::{Format, Rename, Symbols};
+use cotype::client::request::{CodeActions, Format, LineActions, Rename, Symbols};
 use cotype::client::{ClientError, Participant};
 use cotype::host::session::{Approval, HostCommand};
 use cotype::protocol::language::RenameRequest;
@@ -375,6 +375,40 @@ async fn format_equals_rustfmt_and_a_quick_fix_applies_from_the_command_line() {
         .expect("format");
     assert_eq!((summary.files, summary.saved), (1, 1), "{summary:?}");
     assert_eq!(read(root, "src/ugly.rs"), rustfmt, "the same as rustfmt");
+
+    // The lightbulb's question: the whole line of `count = count + 1` has the fix (asked
+    // at its first column, where the cursor-position question finds none), and the line
+    // of `pub fn total` has no fix.
+    let line = line_of(&rustfmt, "count = count + 1");
+    let fixes_on = |found: &[cotype::protocol::language::CodeActionItem]| {
+        found
+            .iter()
+            .any(|action| action.fix && action.title.contains("mutable"))
+    };
+    let deadline = Instant::now() + READY_DEADLINE;
+    loop {
+        match bob.request(LineActions(at("src/ugly.rs", line, 0))).await {
+            Ok(found) if fixes_on(&found) => break,
+            Ok(found) => assert!(Instant::now() < deadline, "no fix on the line: {found:?}"),
+            Err(ClientError::Host(message)) if is_busy(&message) => {}
+            Err(error) => panic!("line actions: {error}"),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let at_start = bob
+        .request(CodeActions(at("src/ugly.rs", line, 0)))
+        .await
+        .expect("code actions at the line's start");
+    assert!(!fixes_on(&at_start), "{at_start:?}");
+    let clean = bob
+        .request(LineActions(at(
+            "src/ugly.rs",
+            line_of(&rustfmt, "pub fn total"),
+            0,
+        )))
+        .await
+        .expect("line actions");
+    assert!(!clean.iter().any(|action| action.fix), "{clean:?}");
     bob.leave().await;
     for (direction, frame) in relay.tapped.lock().expect("tap").iter() {
         assert!(
@@ -438,4 +472,121 @@ fn line_of(text: &str, needle: &str) -> usize {
     text.lines()
         .position(|line| line.contains(needle))
         .unwrap_or_else(|| panic!("{needle:?} not in {text}"))
+}
+
+/// The host's format-on-save: Ada saves an ugly file she has open and the host writes it
+/// as rustfmt would, the formatting arriving in her copy as a shared edit first. Asked
+/// to format a part of a file, rust-analyzer (whose range formatting needs a nightly
+/// rustfmt and is off by default) is either as good as rustfmt on that part or refused
+/// in a sentence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn format_on_save_writes_what_rustfmt_makes_of_the_file() {
+    use cotype::client::request::FormatRange;
+    use cotype::host::{HostOptions, HostSession};
+    use cotype::protocol::language::FormatRangeRequest;
+    use cotype::protocol::message::{CURRENT_TEXT, TextRange};
+    use cotype::text::LineCol;
+    let ugly = "pub fn   first( a:u32)->u32{a+1}\n\npub fn   second( b:u32)->u32{b*2}\n";
+    let lib = format!("{LIB}mod ugly;\n");
+    let dir = project(&[("src/ugly.rs", ugly), ("src/lib.rs", &lib)]);
+    let root = dir.path();
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let mut session = HostSession::start(HostOptions {
+        root: root.to_path_buf(),
+        relay: relay.address.to_string(),
+        insecure: false,
+        hide: Vec::new(),
+        name: "host".into(),
+        approval: Approval::Auto,
+        trust_project: false,
+    })
+    .await
+    .expect("host starts");
+    session.set_format_on_save(true);
+    let link = session.link.clone();
+    tokio::spawn(async move {
+        let _ = session.run().await;
+    });
+    let mut bob = Participant::join(&link, "bob").await.expect("join");
+    wait_until_indexed(&mut bob).await;
+
+    let range = bob
+        .request(FormatRange(FormatRangeRequest {
+            path: "src/ugly.rs".into(),
+            revision: CURRENT_TEXT,
+            range: TextRange {
+                start: LineCol { line: 0, col: 0 },
+                end: LineCol { line: 0, col: 32 },
+            },
+            save: false,
+        }))
+        .await;
+    let rustfmt = |text: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new("rustfmt")
+            .args(["--edition", "2021", "--emit", "stdout"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("rustfmt is installed");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap()
+    };
+    match range {
+        Ok(summary) => {
+            assert_eq!(summary.files, 1, "{summary:?}");
+            let mut shared = Vec::new();
+            bob.read_file("src/ugly.rs", &mut shared)
+                .await
+                .expect("read");
+            let first = rustfmt("pub fn   first( a:u32)->u32{a+1}\n");
+            assert_eq!(
+                String::from_utf8(shared).unwrap(),
+                format!("{first}\npub fn   second( b:u32)->u32{{b*2}}\n"),
+                "the first function formatted as rustfmt would, the second untouched"
+            );
+        }
+        Err(ClientError::Host(message)) => {
+            println!("range formatting refused: {message}");
+            assert_eq!(
+                &message,
+                "rust-analyzer cannot format a part of src/ugly.rs; format the whole file instead"
+            );
+        }
+        Err(other) => panic!("range formatting: {other}"),
+    }
+
+    let (mut ada_driver, mut ada) = Driver::join(&link, "ada").await.expect("ada joins");
+    open(&mut ada_driver, &mut ada, "src/ugly.rs")
+        .await
+        .expect("ada opens ugly.rs");
+    let before = ada.documents["src/ugly.rs"].rope.to_string();
+    let want = rustfmt(&before);
+    assert_ne!(want, before);
+    ada.save("src/ugly.rs");
+    run_until(
+        &mut ada_driver,
+        &mut ada,
+        Duration::from_secs(60),
+        |s, _| {
+            Ok(read(root, "src/ugly.rs") == want
+                && s.documents["src/ugly.rs"].rope == want.as_str()
+                && !s.is_unsaved("src/ugly.rs"))
+        },
+    )
+    .await
+    .unwrap_or_else(|e| {
+        panic!(
+            "saved {:?}, ada has {:?}: {e}",
+            read(root, "src/ugly.rs"),
+            ada.documents["src/ugly.rs"].rope.to_string()
+        )
+    });
 }

@@ -136,3 +136,80 @@ async fn pylsp_outline_rename_across_modules_and_format_equal_autopep8() {
     assert_eq!(read(root, "ugly.py"), expected, "the same as autopep8");
     bob.leave().await;
 }
+
+/// What autopep8 makes of `text` when told to change only lines `first..=last` (1-based),
+/// as pylsp's range formatting tells it.
+fn autopep8_lines(text: &str, first: usize, last: usize) -> String {
+    use std::io::Write;
+    let (first, last) = (first.to_string(), last.to_string());
+    let mut child = std::process::Command::new("python3")
+        .args(["-m", "autopep8", "--line-range", &first, &last, "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "autopep8 is not installed");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Formatting a selection: only its lines change, as autopep8 changes them when told
+/// those lines alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pylsp_formats_the_selected_lines_alone_as_autopep8_does() {
+    use cotype::client::request::FormatRange;
+    use cotype::protocol::language::FormatRangeRequest;
+    use cotype::protocol::message::{CURRENT_TEXT, TextRange};
+    use cotype::text::LineCol;
+    let ugly = "def  total( a,b ):\n  return a+b\nx=total(1,2)\ny=total( 3,4 )\n";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    common::write_tree(root, &[("ugly.py", ugly.as_bytes())]);
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let link = common::start_host(root, relay.address, "host", &[]).await;
+    let mut bob = Participant::join(&link, "bob").await.expect("join");
+
+    // The third line selected, from its start to its end.
+    let expected = autopep8_lines(ugly, 3, 3);
+    assert!(
+        expected.contains("x = total(1, 2)\ny=total( 3,4 )\n"),
+        "{expected}"
+    );
+    assert!(expected.starts_with("def  total( a,b ):\n"), "{expected}");
+    let ask = || {
+        FormatRange(FormatRangeRequest {
+            path: "ugly.py".into(),
+            revision: CURRENT_TEXT,
+            range: TextRange {
+                start: LineCol { line: 2, col: 0 },
+                end: LineCol { line: 2, col: 12 },
+            },
+            save: true,
+        })
+    };
+    let deadline = Instant::now() + READY_DEADLINE;
+    let formatted = loop {
+        match bob.request(ask()).await {
+            Ok(summary) => break summary,
+            Err(ClientError::Host(message))
+                if message.contains("did not answer") && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => panic!("pylsp formats a range: {error}"),
+        }
+    };
+    assert_eq!((formatted.files, formatted.saved), (1, 1), "{formatted:?}");
+    assert_eq!(
+        read(root, "ugly.py"),
+        expected,
+        "the same as autopep8 on line 3"
+    );
+    bob.leave().await;
+}

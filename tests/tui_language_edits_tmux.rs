@@ -2,7 +2,9 @@
 //! the host: Ada (default keys) puts the cursor on the call `geometry::area(2, 3)` in
 //! src/lib.rs, presses F2, edits the name in the prompt and presses enter; the call and
 //! the definition in src/geometry.rs are renamed for everyone, Bob (vim keys, following
-//! nobody, with geometry.rs open) included. Ada formats lib.rs with alt-i (the two
+//! nobody, with geometry.rs open) included; ctrl-z takes lib.rs's part back in one step
+//! and ctrl-y makes it again (bob's `space r`, `u`, ctrl-r likewise in vim). Last, a line
+//! that assigns an immutable variable gets the lightbulb's mark once ada's cursor rests. Ada formats lib.rs with alt-i (the two
 //! statements on one line are split, as rustfmt does). Bob's `space s` lists geometry.rs's
 //! symbols and enter goes to one; the workspace's symbols (`space S`, alt-t) are asked of
 //! the server as a name is typed, and enter goes to one in another file.
@@ -81,7 +83,12 @@ fn ask_until(
             if screen
                 .lines()
                 .last()
-                .is_some_and(|line| line.contains("indexing") || line.contains("rename:"))
+                // A refusal, not "rename: asking the language server…", which the
+                // prompt replaces once the answer comes.
+                .is_some_and(|line| {
+                    line.contains("indexing")
+                        || (line.contains("rename:") && !line.contains("asking"))
+                })
             {
                 break;
             }
@@ -180,6 +187,22 @@ fn rename_format_and_outline_with_rust_analyzer_in_a_real_terminal() {
     let on_disk = std::fs::read_to_string(project.join("src/geometry.rs")).unwrap();
     assert!(on_disk.contains("pub fn area("), "not saved unless asked");
 
+    // The rename is one undo step of ada's in each file: ctrl-z takes back both changes
+    // in lib.rs for everyone (geometry.rs keeps its own), ctrl-y makes them again.
+    tmux.keys("ada", &["C-z"]);
+    tmux.wait("ada", "lib.rs's rename undone in one step", |s| {
+        s.contains("geometry::area(2, 3)") && s.contains("geometry::area(side, side)")
+    });
+    let bob = tmux.screen("bob");
+    assert!(
+        bob.contains("pub fn surface(width: u32, height: u32)"),
+        "{bob}"
+    );
+    tmux.keys("ada", &["C-y"]);
+    tmux.wait("ada", "the rename made again", |s| {
+        s.contains("geometry::surface(2, 3)") && s.contains("geometry::surface(side, side)")
+    });
+
     // alt-i: formatted as rustfmt would, the two statements on one line split.
     tmux.keys("ada", &["M-i"]);
     tmux.wait("ada", "lib.rs formatted", |s| {
@@ -225,4 +248,55 @@ fn rename_format_and_outline_with_rust_analyzer_in_a_real_terminal() {
         s.contains("pub fn surface(width: u32, height: u32)")
             && status_position(s).as_deref() == Some("4:8")
     });
+
+    // Bob (vim) renames `describe` with `space r`; `u` takes it back in one step and
+    // ctrl-r makes it again.
+    ask_until(&tmux, "bob", &["Space", "r"], "bob's rename prompt", |s| {
+        s.lines().last() == Some("rename describe to: describe")
+    });
+    tmux.run(&["send-keys", "-t", "bob", "-N", "8", "BSpace"]);
+    tmux.text("bob", "explain");
+    tmux.keys("bob", &["Enter"]);
+    tmux.wait("bob", "describe renamed", |s| {
+        s.contains("pub fn explain() -> String") && s.contains("renamed: 1 change in 1 file")
+    });
+    tmux.keys("bob", &["u"]);
+    tmux.wait("bob", "the rename undone", |s| {
+        s.contains("pub fn describe() -> String")
+    });
+    tmux.keys("bob", &["C-r"]);
+    tmux.wait("bob", "the rename made again", |s| {
+        s.contains("pub fn explain() -> String")
+    });
+
+    // The lightbulb: ada makes the body's line assign an immutable `n`; once her cursor
+    // rests there, rust-analyzer's quick fix ("Change it to be mutable") puts the mark in
+    // that line's gutter. A server still analysing may answer without it: a space typed
+    // at the end changes the line, and it is asked about again.
+    tmux.keys("ada", &["Down", "Home"]);
+    tmux.text("ada", "let n = 1; n = 2; ");
+    let marked = |s: &str| {
+        s.lines()
+            .any(|line| line.starts_with('\u{25c6}') && line.contains("let n = 1; n = 2;"))
+    };
+    let start = Instant::now();
+    loop {
+        let asked = Instant::now();
+        while asked.elapsed() < Duration::from_secs(10) && !marked(&tmux.screen("ada")) {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let screen = tmux.screen("ada");
+        if marked(&screen) {
+            break;
+        }
+        assert!(
+            start.elapsed() < INDEXING_DEADLINE,
+            "no lightbulb on the line; the screen:\n{screen}"
+        );
+        tmux.keys("ada", &["End"]);
+        tmux.text("ada", " ");
+    }
+    // Up a line, the mark is not there (it belongs to the line with the fix).
+    tmux.keys("ada", &["Up"]);
+    tmux.wait("ada", "the mark gone with the cursor", |s| !marked(s));
 }

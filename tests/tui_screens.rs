@@ -421,6 +421,7 @@ fn the_workspace_symbol_picker_asks_as_the_name_is_typed_and_shows_the_answer() 
             external: false,
         },
         container: None,
+        syntactic: false,
     }]));
     assert!(screen.draw().contains("▶ function greet  src/main.rs:40"));
     let commands = screen.key(KeyCode::Enter, KeyModifiers::NONE);

@@ -47,6 +47,10 @@ pub struct HostArgs {
     /// that choose your tools. Without it, no member's edit can run code on this machine.
     #[arg(long)]
     trust_project: bool,
+    /// Format files with their language server before each save, whoever saves
+    /// (config.toml: `format_on_save = true`).
+    #[arg(long)]
+    format_on_save: bool,
     /// Share a terminal from the start (repeatable), after DIR: COMMAND run by `sh -c` in
     /// the shared folder, or your $SHELL without one. Everyone watches; only you, and whom
     /// you let (`term-write ID on`), type.
@@ -97,6 +101,7 @@ pub async fn host(args: HostArgs) -> anyhow::Result<()> {
         look: LookArgs { keymap, theme },
         no_mouse,
         trust_project,
+        format_on_save,
         terminals,
         terminal_size,
         terminal_scrollback,
@@ -128,6 +133,9 @@ pub async fn host(args: HostArgs) -> anyhow::Result<()> {
     })
     .await?;
     let mut session = session;
+    // A config.toml the editor cannot read is reported when the editor starts.
+    let configured = cotype::tui::config::Config::load().is_ok_and(|c| c.format_on_save);
+    session.set_format_on_save(format_on_save || configured);
     session.set_terminal_options(cotype::host::terminals::TerminalOptions {
         cols: terminal_size.0,
         rows: terminal_size.1,

@@ -345,6 +345,19 @@ impl HostRequest for Format {
     }
 }
 
+/// Formats the lines of a range with the document's language server, as one shared edit.
+pub struct FormatRange(pub crate::protocol::language::FormatRangeRequest);
+
+impl HostRequest for FormatRange {
+    type Answer = EditSummary;
+    fn into_request(self) -> Request {
+        Request::FormatRange(self.0)
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        language_edited(response)
+    }
+}
+
 /// The server's code actions at a place, fixes first.
 pub struct CodeActions(pub TextPosition);
 
@@ -359,6 +372,19 @@ impl HostRequest for CodeActions {
             Response::Nothing { .. } => Ok(Vec::new()),
             _ => Err(ClientError::Protocol),
         }
+    }
+}
+
+/// The server's code actions for the whole line of a place (the lightbulb's question).
+pub struct LineActions(pub TextPosition);
+
+impl HostRequest for LineActions {
+    type Answer = Vec<CodeActionItem>;
+    fn into_request(self) -> Request {
+        Request::LineActions(self.0)
+    }
+    fn answer(response: Response) -> Result<Self::Answer, ClientError> {
+        CodeActions::answer(response)
     }
 }
 

@@ -4,16 +4,29 @@
 //! (`host::session::language_edits`).
 
 use crate::host::intel::{Intel, nothing_at, wire_location, wire_range};
-use crate::host::lsp::{CodeAction, FileEdits};
+use crate::host::lsp::{CodeAction, FileEdits, Range};
 use crate::protocol::language::{CodeActionItem, SymbolItem};
 use crate::protocol::message::{Response, TextPosition};
 
 /// What a member asked the host's server to change.
 #[derive(Clone, Debug)]
 pub enum EditAsk {
-    Rename { at: TextPosition, new_name: String },
-    Format { path: String },
-    CodeAction { at: TextPosition, title: String },
+    Rename {
+        at: TextPosition,
+        new_name: String,
+    },
+    Format {
+        path: String,
+    },
+    /// Format the lines of `range` (in the current text).
+    FormatRange {
+        path: String,
+        range: Range,
+    },
+    CodeAction {
+        at: TextPosition,
+        title: String,
+    },
 }
 
 impl EditAsk {
@@ -21,7 +34,7 @@ impl EditAsk {
     pub fn path(&self) -> &str {
         match self {
             EditAsk::Rename { at, .. } | EditAsk::CodeAction { at, .. } => &at.path,
-            EditAsk::Format { path } => path,
+            EditAsk::Format { path } | EditAsk::FormatRange { path, .. } => path,
         }
     }
 
@@ -30,6 +43,11 @@ impl EditAsk {
         match self {
             EditAsk::Rename { new_name, .. } => format!("renamed a symbol to `{new_name}`"),
             EditAsk::Format { path } => format!("formatted {path}"),
+            EditAsk::FormatRange { path, range } => format!(
+                "formatted lines {}-{} of {path}",
+                range.start.line + 1,
+                range.end.line + 1
+            ),
             EditAsk::CodeAction { title, .. } => format!("applied \u{201c}{title}\u{201d}"),
         }
     }
@@ -48,6 +66,7 @@ impl Intel {
                             lsp.rename(&path, at.position, &new_name).await
                         }
                         EditAsk::Format { .. } => lsp.format(&path).await,
+                        EditAsk::FormatRange { range, .. } => lsp.format_range(&path, range).await,
                         EditAsk::CodeAction { at, title } => {
                             let actions = lsp.code_actions(&path, at.position).await?;
                             chosen(actions, &title)
@@ -76,11 +95,17 @@ impl Intel {
         }
     }
 
-    pub(super) async fn code_action_list(&self, at: TextPosition) -> Response {
+    /// The server's code actions at `at`, or (`whole_line`) for all of its line: the
+    /// lightbulb's question.
+    pub(super) async fn code_action_list(&self, at: TextPosition, whole_line: bool) -> Response {
         let position = at.position;
         match self
             .ask(&at.path, move |lsp, path| async move {
-                lsp.code_actions(&path, position).await
+                if whole_line {
+                    lsp.line_code_actions(&path, position.line).await
+                } else {
+                    lsp.code_actions(&path, position).await
+                }
             })
             .await
         {
@@ -121,6 +146,7 @@ impl Intel {
                 symbols
                     .into_iter()
                     .map(|symbol| SymbolItem {
+                        syntactic: symbol.location.syntactic,
                         name: symbol.name,
                         kind: symbol.kind,
                         location: wire_location(symbol.location),

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::message::{TextLocation, TextPosition};
+use super::message::{TextLocation, TextPosition, TextRange};
 
 /// One of the server's code actions at a place, as listed to the member.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +55,16 @@ pub struct RenameRequest {
     pub save: bool,
 }
 
+/// Format the lines of `range` (of `path` at `revision`) with the document's language
+/// server (`textDocument/rangeFormatting`), applied as one shared edit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormatRangeRequest {
+    pub path: String,
+    pub revision: u64,
+    pub range: TextRange,
+    pub save: bool,
+}
+
 /// A symbol of a document's outline or of the workspace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SymbolItem {
@@ -63,4 +73,8 @@ pub struct SymbolItem {
     pub kind: String,
     pub location: TextLocation,
     pub container: Option<String>,
+    /// Found in the syntax tree, not by a language server (none is installed for the
+    /// language): the picker says so.
+    #[serde(default)]
+    pub syntactic: bool,
 }

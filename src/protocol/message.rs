@@ -9,7 +9,9 @@ use super::ParticipantId;
 use super::git::{GitBase, GitStatus};
 use super::header::Kind;
 use super::hints::{InlayHintsAnswer, SignatureAnswer};
-use super::language::{ApplyCodeAction, CodeActionItem, EditSummary, RenameRequest, SymbolItem};
+use super::language::{
+    ApplyCodeAction, CodeActionItem, EditSummary, FormatRangeRequest, RenameRequest, SymbolItem,
+};
 use super::search::{ReplaceHit, ReplaceRequest, ReplaceSummary, SearchHit, SearchQuery};
 use super::semantic::SemanticTokensAnswer;
 use crate::text::{EditId, LineCol, RemoteEdit, Submission};
@@ -201,8 +203,13 @@ pub enum Request {
         path: String,
         save: bool,
     },
+    /// Format the lines of a range, as `Format` does the whole document.
+    FormatRange(FormatRangeRequest),
     /// The server's code actions at a place: `CodeActions`, fixes first.
     CodeActions(TextPosition),
+    /// The server's code actions for the whole line of a place: `CodeActions`. The
+    /// lightbulb asks it when the cursor rests on a line.
+    LineActions(TextPosition),
     /// Apply one of them: `LanguageEdited`.
     ApplyCodeAction(ApplyCodeAction),
     /// With `path`: that document's outline; without: the workspace's symbols matching

@@ -43,6 +43,9 @@ pub struct Config {
     /// Lay the language server's colors (what each name is: a function, a parameter, a
     /// type) over tree-sitter's.
     pub semantic_highlighting: bool,
+    /// `cotype host` only: every save (whoever saves) is formatted by the file's language
+    /// server first, as `--format-on-save` does.
+    pub format_on_save: bool,
 }
 
 impl Default for Config {
@@ -58,6 +61,7 @@ impl Default for Config {
             insert_final_newline: false,
             inlay_hints: false,
             semantic_highlighting: false,
+            format_on_save: false,
         }
     }
 }

@@ -66,6 +66,7 @@ impl IntelRequests {
                 AskKind::SignatureHelp => Request::SignatureHelp(at),
                 AskKind::InlayHints => Request::InlayHints(at),
                 AskKind::SemanticTokens => Request::SemanticTokens(at),
+                AskKind::LineActions => Request::LineActions(at),
                 AskKind::Symbols => Request::Symbols {
                     path: Some(at.path),
                     query: String::new(),
@@ -87,6 +88,17 @@ impl IntelRequests {
                         path: at.path,
                         save: false,
                     },
+                    Some(ChangeAsk::FormatSelection { from, to }) => {
+                        Request::FormatRange(crate::protocol::language::FormatRangeRequest {
+                            path: at.path,
+                            revision: at.revision,
+                            range: crate::protocol::message::TextRange {
+                                start: from,
+                                end: to,
+                            },
+                            save: false,
+                        })
+                    }
                 },
             });
             self.latest.insert(ask.kind, id);
@@ -155,7 +167,7 @@ impl IntelRequests {
                     AskKind::Completion => "completions",
                     AskKind::References => "references",
                     AskKind::PrepareRename => "rename",
-                    AskKind::CodeActions => "code actions",
+                    AskKind::CodeActions | AskKind::LineActions => "code actions",
                     AskKind::Change => "change",
                     AskKind::Symbols => "symbols",
                     AskKind::SignatureHelp => "signature",

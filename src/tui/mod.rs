@@ -26,6 +26,7 @@ pub mod inlay;
 pub mod input;
 pub mod intel;
 pub mod keymap;
+pub mod lightbulb;
 pub mod locations;
 pub mod markdown;
 pub mod palette;

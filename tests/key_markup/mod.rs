@@ -147,6 +147,15 @@ impl Harness {
         self
     }
 
+    /// The host's edit for this user's own rename, code action or format arrives.
+    pub fn made_for_me(&mut self, operation: Operation) -> &mut Self {
+        let before = self.rope.clone();
+        operation.apply(&mut self.rope).unwrap();
+        self.editor
+            .apply_edit_made_for_me(&operation, &before, &self.rope);
+        self
+    }
+
     pub fn state(&self) -> String {
         render(&self.rope, self.editor.selection)
     }

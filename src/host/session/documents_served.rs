@@ -393,6 +393,27 @@ impl HostSession {
                 .error("you are read-only in this session: the host did not let you save")
                 .await;
         }
+        // The host's format-on-save: the file's server formats it first (the save
+        // follows when its edits are made). Only files with a server for their
+        // language; the others are saved at once.
+        if self.format_on_save
+            && self.documents.is_open(&path)
+            && self.intel.lsp().has_server_for(&path)
+        {
+            self.format_before_saving(from, reply.id, path);
+            return Ok(());
+        }
+        self.save_now(reply, path).await
+    }
+
+    /// Writes `path` to disk and tells everyone.
+    pub(super) async fn save_now(&mut self, reply: &Reply, path: String) -> anyhow::Result<()> {
+        let from = reply.to;
+        if !self.role_of(from).is_some_and(Role::may_edit) {
+            return reply
+                .error("you are read-only in this session: the host did not let you save")
+                .await;
+        }
         let revision = match self.documents.save(&path) {
             Ok(revision) => revision,
             Err(e) => return reply.error(e.to_string()).await,

@@ -17,6 +17,9 @@ pub(super) struct LanguageEditDone {
     from: ParticipantId,
     id: u64,
     save: bool,
+    /// Asked by the host's format-on-save before saving: the save's answer follows, and
+    /// a format that fails leaves the file saved as it is.
+    before_save: bool,
     ask: EditAsk,
     edits: Result<Vec<FileEdits>, String>,
 }
@@ -67,6 +70,31 @@ impl HostSession {
                 Err(e) => return reply.error(format!("{e}; ask again")).await,
             },
             Request::Format { path, save } => (EditAsk::Format { path }, save),
+            Request::FormatRange(format) => {
+                let at = |position| TextPosition {
+                    path: format.path.clone(),
+                    revision: format.revision,
+                    position,
+                };
+                match (
+                    moved(self, at(format.range.start)),
+                    moved(self, at(format.range.end)),
+                ) {
+                    (Ok(start), Ok(end)) => (
+                        EditAsk::FormatRange {
+                            path: format.path,
+                            range: crate::host::lsp::Range {
+                                start: start.position,
+                                end: end.position,
+                            },
+                        },
+                        format.save,
+                    ),
+                    (Err(e), _) | (_, Err(e)) => {
+                        return reply.error(format!("{e}; ask again")).await;
+                    }
+                }
+            }
             other => {
                 tracing::debug!("not a language edit: {other:?}");
                 return Ok(());
@@ -91,6 +119,7 @@ impl HostSession {
                 from,
                 id,
                 save,
+                before_save: false,
                 ask,
                 edits,
             });
@@ -102,54 +131,96 @@ impl HostSession {
     /// where.
     pub(super) async fn on_language_edit_done(
         &mut self,
-        done: LanguageEditDone,
+        mut done: LanguageEditDone,
     ) -> anyhow::Result<()> {
         self.broadcast_applied().await?;
         let reply = self.reply(done.from, done.id);
-        let files = match done.edits {
+        if done.before_save {
+            return self.format_then_save(&reply, done).await;
+        }
+        let files = match std::mem::replace(&mut done.edits, Ok(Vec::new())) {
             Ok(files) => files,
             Err(message) => return reply.error(message).await,
         };
-        let may_configure_tools = self.trust_project || Some(done.from) == self.owner;
+        let summary = match self.make_language_edits(done.from, &files).await? {
+            Ok(summary) => summary,
+            Err(message) => return reply.error(message).await,
+        };
+        self.tell_language_edits(&reply, &done, &files, summary)
+            .await
+    }
+
+    /// Makes a server's edits as the host's shared edits for `from` (all files or none),
+    /// or says why none were made.
+    async fn make_language_edits(
+        &mut self,
+        from: ParticipantId,
+        files: &[FileEdits],
+    ) -> anyhow::Result<Result<EditSummary, String>> {
+        let may_configure_tools = self.trust_project || Some(from) == self.owner;
         let mut planned = Vec::new();
-        for file in &files {
+        for file in files {
             if !may_configure_tools && crate::host::lsp::configures_tools(&file.path) {
-                return reply
-                    .error(format!(
-                        "this change would touch {}, which chooses the programs the host's tools run; only the host can change it. Nothing was changed",
-                        file.path
-                    ))
-                    .await;
+                return Ok(Err(format!(
+                    "this change would touch {}, which chooses the programs the host's tools run; only the host can change it. Nothing was changed",
+                    file.path
+                )));
             }
             match self.plan_file_edit(file).await {
                 Ok(plan) => planned.push(plan),
                 Err(reason) => {
-                    return reply
-                        .error(format!("{}: {reason}; nothing was changed", file.path))
-                        .await;
+                    return Ok(Err(format!("{}: {reason}; nothing was changed", file.path)));
                 }
             }
         }
         let mut summary = EditSummary::default();
+        // Edits of files nobody has open go to the language servers alone (members heed
+        // edits only to documents they have open, and whoever opens one later gets its
+        // text as it is then), all in one notification: a rename through 100 files would
+        // otherwise have everyone open, verify and drop 100 edits.
+        let mut unseen = Vec::new();
         for (file, (base, op)) in files.iter().zip(planned) {
             summary.places.extend(changed_places(file));
             match self.documents.submit_as_host_at(&file.path, base, op) {
                 Ok(Some(edit)) => {
                     summary.files += 1;
-                    self.sequenced(AppliedEdit {
+                    // Made for the member who asked: their editor makes it one undo
+                    // step of theirs.
+                    let applied = AppliedEdit {
                         path: file.path.clone(),
                         edit,
-                        by: HOST_ID,
-                    })
-                    .await?;
+                        by: from,
+                    };
+                    let someone_has_it = self
+                        .participants
+                        .values()
+                        .any(|p| p.open.contains(&file.path));
+                    if someone_has_it {
+                        self.sequenced(applied).await?;
+                    } else {
+                        unseen.push(applied);
+                    }
                 }
                 Ok(None) => {}
                 Err(error) => tracing::warn!(path = %file.path, "a language edit failed: {error}"),
             }
         }
+        self.language_servers_follow(&unseen);
         self.broadcast_applied().await?;
+        Ok(Ok(summary))
+    }
+
+    /// After the edits: saves if asked, tells everyone what was done and the member
+    /// where.
+    async fn tell_language_edits(
+        &mut self,
+        reply: &Reply,
+        done: &LanguageEditDone,
+        files: &[FileEdits],
+        mut summary: EditSummary,
+    ) -> anyhow::Result<()> {
         if done.save {
-            for file in &files {
+            for file in files {
                 if let Ok(revision) = self.documents.save(&file.path) {
                     summary.saved += 1;
                     self.announce_saved(&file.path, revision, done.from).await?;
@@ -172,6 +243,47 @@ impl HostSession {
         }
         summary.places.sort();
         reply.send(true, Response::LanguageEdited(summary)).await
+    }
+
+    /// Format-on-save: asks the file's server to format it, on a task of its own; the
+    /// save follows once the edits are made (`format_then_save`).
+    pub(super) fn format_before_saving(&self, from: ParticipantId, id: u64, path: String) {
+        let intel = self.intel.clone();
+        let back = self.language_edits_back.clone();
+        tokio::spawn(async move {
+            let ask = EditAsk::Format { path };
+            let edits = intel.edits(ask.clone()).await;
+            let _ = back.send(LanguageEditDone {
+                from,
+                id,
+                save: true,
+                before_save: true,
+                ask,
+                edits,
+            });
+        });
+    }
+
+    /// The format asked before a save came back: its edits are made (one undo step of
+    /// whoever saved), then the file is saved, formatted or, if the server could not
+    /// format it, as it was.
+    async fn format_then_save(
+        &mut self,
+        reply: &Reply,
+        done: LanguageEditDone,
+    ) -> anyhow::Result<()> {
+        let path = done.ask.path().to_owned();
+        let not_formatted = match done.edits {
+            Ok(files) => self.make_language_edits(done.from, &files).await?.err(),
+            Err(message) => Some(message),
+        };
+        if let Some(message) = not_formatted {
+            tracing::info!(
+                participant = done.from,
+                "saved without formatting: {message}"
+            );
+        }
+        self.save_now(reply, path).await
     }
 
     /// The revision `file`'s edits were computed for and the edit as an operation on its

@@ -139,6 +139,7 @@ impl HostSession {
             Request::SignatureHelp(at) => Request::SignatureHelp(moved(at)?),
             Request::InlayHints(at) => Request::InlayHints(moved(at)?),
             Request::SemanticTokens(at) => Request::SemanticTokens(moved(at)?),
+            Request::LineActions(at) => Request::LineActions(moved(at)?),
             other => other,
         })
     }

@@ -121,6 +121,8 @@ pub struct HostSession {
     /// Language servers' edits (rename, format, code actions) come back here to be made.
     language_edits_back: language_edits::LanguageEditSender,
     language_edits: tokio::sync::mpsc::UnboundedReceiver<language_edits::LanguageEditDone>,
+    /// Saves are formatted by the file's language server first (`set_format_on_save`).
+    format_on_save: bool,
     /// What this process's SSH server knows of the SSH guests (`ssh_guests`).
     ssh_guests: crate::host_control::SshGuests,
     /// The link as it is now (a rekey replaces its secret), for the SSH guests' server.
@@ -199,6 +201,7 @@ impl HostSession {
             terminals: crate::host::terminals::Terminals::new(Default::default()),
             language_edits_back,
             language_edits,
+            format_on_save: false,
             ssh_guests: Default::default(),
             git: crate::host::git::HostRepository::discover(workspace_root.as_path())
                 .map(std::sync::Arc::new),
@@ -212,6 +215,13 @@ impl HostSession {
             events: self.event_receiver.take()?,
             people: self.people.subscribe(),
         })
+    }
+
+    /// Format-on-save: whoever saves a file whose language has a server on the host gets
+    /// it formatted by that server first, as a shared edit (one undo step of theirs). A
+    /// file the server cannot format is saved as it is.
+    pub fn set_format_on_save(&mut self, on: bool) {
+        self.format_on_save = on;
     }
 
     /// Size and scrollback of the shared terminals opened from now on.
@@ -546,13 +556,15 @@ impl HostSession {
             | Request::Completion(_)
             | Request::PrepareRename(_)
             | Request::CodeActions(_)
+            | Request::LineActions(_)
             | Request::Symbols { .. }
             | Request::SignatureHelp(_)
             | Request::InlayHints(_)
             | Request::SemanticTokens(_) => self.on_intel_request(from, id, body).await?,
-            Request::Rename(_) | Request::Format { .. } | Request::ApplyCodeAction(_) => {
-                self.on_language_edit(from, id, body).await?
-            }
+            Request::Rename(_)
+            | Request::Format { .. }
+            | Request::FormatRange(_)
+            | Request::ApplyCodeAction(_) => self.on_language_edit(from, id, body).await?,
             Request::Replace(request) => self.replace(from, id, request).await?,
             Request::GitStatus | Request::GitBase { .. } => {
                 self.on_git_request(from, id, body).await?

@@ -66,12 +66,15 @@ impl App {
                 commands.push(AppCommand::ChangedFiles);
             }
             Action::DiffFile => self.show_diff(documents),
-            Action::FormatDocument => self.ask_change(
-                AskKind::Change,
-                Some(ChangeAsk::Format),
-                documents,
-                commands,
-            ),
+            Action::FormatDocument => {
+                let format =
+                    self.selected_lines(documents)
+                        .map_or(ChangeAsk::Format, |(from, to)| ChangeAsk::FormatSelection {
+                            from,
+                            to,
+                        });
+                self.ask_change(AskKind::Change, Some(format), documents, commands)
+            }
             Action::TogglePeople => {
                 self.show_people = Some(self.regions().people.is_none());
                 let (width, height) = (self.size.width, self.size.height);

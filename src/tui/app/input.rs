@@ -64,6 +64,9 @@ impl App {
         if matches!(event, Event::Key(_) | Event::Paste(_)) {
             self.popups_after_input(typed, documents, &commands);
         }
+        if !matches!(event, Event::Resize(..)) {
+            self.lightbulb.moved(Instant::now());
+        }
         let after = self.view_state();
         // Adding a cursor moves no primary one, but the others must see it.
         let extras_moved = extras_before != self.extra_cursors_state();

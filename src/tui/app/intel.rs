@@ -27,6 +27,19 @@ impl App {
         self.popups.due_ask(now).map(AppCommand::Ask)
     }
 
+    /// The lightbulb's question about the cursor's line, once the cursor has rested.
+    pub fn due_lightbulb(
+        &mut self,
+        now: Instant,
+        documents: &impl DocumentTexts,
+    ) -> Option<AppCommand> {
+        let tab = self.tabs.get(self.active)?;
+        let rope = documents.rope(&tab.path)?;
+        self.lightbulb
+            .due_ask(now, &tab.path, rope, tab.editor.cursor())
+            .map(AppCommand::Ask)
+    }
+
     /// The host answered a question the app asked with [`AppCommand::Ask`]; shows it if
     /// the cursor is still where it was asked. May ask to open a file (a definition).
     pub fn intel_answer(
@@ -36,6 +49,10 @@ impl App {
         documents: &impl DocumentTexts,
     ) -> Vec<AppCommand> {
         let mut commands = Vec::new();
+        if ask.kind == AskKind::LineActions {
+            self.lightbulb.answer(ask, response);
+            return commands;
+        }
         if matches!(
             ask.kind,
             AskKind::PrepareRename | AskKind::CodeActions | AskKind::Change | AskKind::Symbols

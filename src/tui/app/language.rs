@@ -28,6 +28,7 @@ impl App {
                     (AskKind::PrepareRename, _) => "rename: asking the language server…",
                     (AskKind::CodeActions, _) => "asking for code actions…",
                     (AskKind::Symbols, _) => "asking for the outline…",
+                    (_, Some(ChangeAsk::FormatSelection { .. })) => "formatting the selection…",
                     _ => "formatting…",
                 };
                 self.messages.push(Level::Info, asking);
@@ -37,6 +38,23 @@ impl App {
                 .messages
                 .push(Level::Info, "open a file to change its code"),
         }
+    }
+
+    /// The active editor's selection, start and end, when something is selected: what
+    /// `format_document` formats then instead of the whole file.
+    pub(super) fn selected_lines(
+        &self,
+        documents: &impl DocumentTexts,
+    ) -> Option<(crate::text::LineCol, crate::text::LineCol)> {
+        let tab = self.tabs.get(self.active)?;
+        let rope = documents.rope(&tab.path)?;
+        let range = tab.editor.selection.range();
+        (range.start < range.end).then(|| {
+            let at = |char: usize| {
+                crate::text::position::char_to_line_col(rope, char.min(rope.len_chars()))
+            };
+            (at(range.start), at(range.end))
+        })
     }
 
     /// The host's answer to a rename, code action or format question.
@@ -50,7 +68,7 @@ impl App {
             (_, Response::Error { message }) => {
                 let what = match ask.kind {
                     AskKind::PrepareRename => "rename",
-                    AskKind::CodeActions => "code actions",
+                    AskKind::CodeActions | AskKind::LineActions => "code actions",
                     AskKind::Symbols => "symbols",
                     _ => change_name(ask.change.as_ref()),
                 };
@@ -101,10 +119,21 @@ impl App {
                 )));
             }
             (AskKind::Symbols, Response::Symbols(symbols)) => {
-                self.messages.push(Level::Info, "");
+                // Without a server for the language the host reads the syntax tree, which
+                // knows the names of definitions and nothing more.
+                let syntactic = symbols.iter().any(|symbol| symbol.syntactic);
+                let (title, said) = if syntactic {
+                    (
+                        "Symbols: outline from syntax (no language server)",
+                        "outline from syntax (no language server)",
+                    )
+                } else {
+                    ("Symbols", "")
+                };
+                self.messages.push(Level::Info, said);
                 self.compositor.push(Box::new(Picker::ranked(
                     "document-symbols",
-                    "Symbols",
+                    title,
                     symbol_items(symbols, false),
                     "no symbols in this file",
                 )));
@@ -181,7 +210,7 @@ fn change_name(change: Option<&ChangeAsk>) -> &'static str {
     match change {
         Some(ChangeAsk::Rename(_)) => "rename",
         Some(ChangeAsk::ApplyAction(_)) => "code action",
-        Some(ChangeAsk::Format) | None => "format",
+        Some(ChangeAsk::Format | ChangeAsk::FormatSelection { .. }) | None => "format",
     }
 }
 

@@ -116,6 +116,8 @@ pub struct App {
     pending_goto: Option<(String, LineCol)>,
     /// Hover, peek and completion at the cursor.
     popups: Popups,
+    /// The gutter's mark where the cursor's line has quick fixes.
+    lightbulb: crate::tui::lightbulb::Lightbulb,
     /// Input that edited the active file: the popups see it once the session applied the
     /// edit (with the character typed, if one was).
     popups_await_edit: Option<Option<char>>,
@@ -185,6 +187,7 @@ impl App {
             diagnostics: DiagnosticStore::default(),
             pending_goto: None,
             popups: Popups::default(),
+            lightbulb: Default::default(),
             popups_await_edit: None,
             find_origin: None,
             file_find: None,
@@ -432,6 +435,7 @@ impl App {
         [
             self.messages.deadline(),
             self.popups.deadline(),
+            self.lightbulb.deadline(),
             self.git.next_deadline(),
             self.inlay_deadline(),
             self.semantic_deadline(),

@@ -101,6 +101,10 @@ impl App {
         let hints = self.inlay.for_path(&tab.path);
         let cursor =
             crate::tui::inlay::draw_in_editor(area, buf, &tab.editor, rope, hints, theme, cursor);
+        // A line with fixes usually has a diagnostic: on the cursor's line the lightbulb
+        // takes its sign's place (the underline and the message still say what it is).
+        self.lightbulb
+            .draw(area, buf, &tab.path, &tab.editor, rope, theme);
         let here = Here {
             path: &tab.path,
             rope,

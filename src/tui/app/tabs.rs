@@ -153,6 +153,20 @@ impl App {
 
     /// The session applied someone else's edit to `path`.
     pub fn remote_edit(&mut self, path: &str, before: &Rope, operation: &Operation, after: &Rope) {
+        self.host_edit(path, before, operation, after, false);
+    }
+
+    /// The session applied an edit the host sequenced: someone else's, or, when
+    /// `made_for_me`, the host's edit for this user's own rename, code action or format
+    /// (then one undo step of theirs).
+    pub fn host_edit(
+        &mut self,
+        path: &str,
+        before: &Rope,
+        operation: &Operation,
+        after: &Rope,
+        made_for_me: bool,
+    ) {
         self.diagnostics.map_edit(path, before, operation, after);
         self.inlay.map_edit(path, operation, Instant::now());
         self.semantic.map_edit(path, operation, Instant::now());
@@ -160,7 +174,11 @@ impl App {
         if let Some(tab) = self.tabs.iter_mut().find(|tab| tab.path == path) {
             // Whether it is unsaved is the host's word (`set_modified`), not ours: the
             // edit may have been an undo back to the saved text, or a reload from disk.
-            tab.editor.apply_remote(operation, after);
+            if made_for_me {
+                tab.editor.apply_edit_made_for_me(operation, before, after);
+            } else {
+                tab.editor.apply_remote(operation, after);
+            }
             for remote in &mut tab.remotes {
                 remote.selection = remote.selection.map(operation, crate::text::Assoc::Before);
             }

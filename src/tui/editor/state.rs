@@ -210,6 +210,37 @@ impl Editor {
     /// Someone else's edit was applied to the document: keep this view on the same text.
     pub fn apply_remote(&mut self, operation: &Operation, after: &Rope) {
         self.forget_refused_edit();
+        self.keep_view_through(operation, after);
+        if self.history.on_remote(operation).is_err() {
+            // Cannot happen for an edit applied to this very text; start afresh if it does.
+            self.history = UndoHistory::with_limit(UNDO_LIMIT);
+        }
+        match &mut self.substitute {
+            // A `:s///c` stays one undo step while others type.
+            Some(confirming) => confirming.map(operation),
+            None => self.end_typing_group(),
+        }
+    }
+
+    /// An edit the host made for this user (their rename, code action or format) was
+    /// applied to the text `before`: the view follows it as it follows anyone's, and it
+    /// is one undo step of the user's own, undone through the shared text like typing.
+    pub fn apply_edit_made_for_me(&mut self, operation: &Operation, before: &Rope, after: &Rope) {
+        self.forget_refused_edit();
+        self.keep_view_through(operation, after);
+        if let Some(confirming) = &mut self.substitute {
+            confirming.map(operation);
+        }
+        self.history.end_group();
+        if self.history.record_local(operation, before).is_err() {
+            // Cannot happen for an edit applied to `before`; start afresh if it does.
+            self.history = UndoHistory::with_limit(UNDO_LIMIT);
+        }
+        self.end_typing_group();
+    }
+
+    /// Keeps the cursors and the scroll position on the same text across `operation`.
+    fn keep_view_through(&mut self, operation: &Operation, after: &Rope) {
         // The cursor stays in front of text inserted exactly at it, so a collaborator
         // typing at your cursor does not push it along.
         self.selection = self
@@ -224,15 +255,6 @@ impl Editor {
         self.map_extra_cursors(operation, after.len_chars());
         // A line shortened under us must not leave the view scrolled past its end.
         self.clamp_scroll_col(after);
-        if self.history.on_remote(operation).is_err() {
-            // Cannot happen for an edit applied to this very text; start afresh if it does.
-            self.history = UndoHistory::with_limit(UNDO_LIMIT);
-        }
-        match &mut self.substitute {
-            // A `:s///c` stays one undo step while others type.
-            Some(confirming) => confirming.map(operation),
-            None => self.end_typing_group(),
-        }
     }
 
     /// After the text changed under us: scrolls sideways so the cursor is in view, as far

@@ -61,6 +61,8 @@ pub enum AskKind {
     InlayHints,
     /// The file's semantic tokens (`tui::semantic`).
     SemanticTokens,
+    /// Whether the cursor's line has quick fixes: the answer moves the lightbulb.
+    LineActions,
 }
 
 /// What an `AskKind::Change` asks the host's language server to change.
@@ -70,6 +72,11 @@ pub enum ChangeAsk {
     /// The code action with this title.
     ApplyAction(String),
     Format,
+    /// Format the lines from one place to another (the selection).
+    FormatSelection {
+        from: LineCol,
+        to: LineCol,
+    },
 }
 
 /// A question about the code at a place, before the session adds the revision it is

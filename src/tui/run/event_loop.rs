@@ -221,6 +221,9 @@ impl ParticipantLoop {
         if let Some(ask) = self.app.due_semantic_ask(now.into_std()) {
             self.intel.ask(ask, &mut self.session);
         }
+        if let Some(AppCommand::Ask(ask)) = self.app.due_lightbulb(now.into_std(), &self.session) {
+            self.intel.ask(ask, &mut self.session);
+        }
         for late in self.intel.expired(now.into_std()) {
             self.app.message(Level::Warning, late);
             self.dirty = true;

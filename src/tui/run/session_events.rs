@@ -28,7 +28,11 @@ impl ParticipantLoop {
                 by,
             } => {
                 if let Some(after) = self.session.rope(&path) {
-                    self.app.remote_edit(&path, &before, &op, after);
+                    // Our own edit comes back as an acknowledgement, never as this: an
+                    // edit by us that we did not type is the host's for our rename,
+                    // code action or format.
+                    let made_for_me = by == Some(self.session.me.participant);
+                    self.app.host_edit(&path, &before, &op, after, made_for_me);
                 }
                 self.map_cursors(&path, &op, by);
             }

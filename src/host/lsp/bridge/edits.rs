@@ -1,4 +1,5 @@
-//! Requests whose answer is an edit: rename, prepareRename, formatting and code actions.
+//! Requests whose answer is an edit: rename, prepareRename, formatting (of a document or
+//! a range) and code actions.
 //!
 //! A server computes an edit for the document versions it has when the request reaches
 //! it. The request is queued while the bridge's documents are held still, and the texts
@@ -140,6 +141,52 @@ impl LspBridge {
         Ok(vec![file])
     }
 
+    /// The server's formatting of the lines `range` touches (`textDocument/rangeFormatting`),
+    /// or a sentence saying the server does not format a part of a file.
+    pub async fn format_range(&self, path: &str, range: Range) -> Result<Vec<FileEdits>, LspError> {
+        let (server, _) = self.server_for(path).await?;
+        if matches!(
+            server.capabilities().document_range_formatting_provider,
+            None | Some(OneOf::Left(false))
+        ) {
+            return Err(LspError::Refused(format!(
+                "{} cannot format a part of {path}; format the whole file instead",
+                server.name
+            )));
+        }
+        let (snapshot, asked) =
+            self.send_snapshotted::<lsp_types::request::RangeFormatting>(&server, |documents| {
+                let start = self.position_in(documents, &server, path, range.start)?;
+                let end = self.position_in(documents, &server, path, range.end)?;
+                Ok(lsp_types::DocumentRangeFormattingParams {
+                    text_document: start.text_document,
+                    range: lsp_types::Range {
+                        start: start.position,
+                        end: end.position,
+                    },
+                    options: FormattingOptions {
+                        tab_size: 4,
+                        insert_spaces: true,
+                        ..Default::default()
+                    },
+                    work_done_progress_params: WorkDoneProgressParams::default(),
+                })
+            })?;
+        let answer = self
+            .answered::<lsp_types::request::RangeFormatting>(&server, asked)
+            .await?
+            .unwrap_or_default();
+        if answer.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![self.file_edits(
+            server.encoding(),
+            &snapshot,
+            path,
+            &answer,
+        )?])
+    }
+
     /// The server's code actions at `position`: fixes of diagnostics first, then the
     /// server's preferred ones, then the rest in its order.
     pub async fn code_actions(
@@ -147,15 +194,42 @@ impl LspBridge {
         path: &str,
         position: LineCol,
     ) -> Result<Vec<CodeAction>, LspError> {
+        let range = Range {
+            start: position,
+            end: position,
+        };
+        self.code_actions_in(path, range).await
+    }
+
+    /// The server's code actions for all of line `line` (what the lightbulb asks).
+    pub async fn line_code_actions(
+        &self,
+        path: &str,
+        line: usize,
+    ) -> Result<Vec<CodeAction>, LspError> {
+        let range = Range {
+            start: LineCol { line, col: 0 },
+            // Clamped to the end of the line's text.
+            end: LineCol {
+                line,
+                col: usize::MAX,
+            },
+        };
+        self.code_actions_in(path, range).await
+    }
+
+    /// [`Self::code_actions`] for a range, with the diagnostics of its first line.
+    async fn code_actions_in(&self, path: &str, range: Range) -> Result<Vec<CodeAction>, LspError> {
         let (server, _) = self.server_for(path).await?;
         let (snapshot, asked) =
             self.send_snapshotted::<lsp_types::request::CodeActionRequest>(&server, |documents| {
-                let at = self.position_in(documents, &server, path, position)?;
+                let at = self.position_in(documents, &server, path, range.start)?;
+                let end = self.position_in(documents, &server, path, range.end)?;
                 Ok(CodeActionParams {
                     text_document: at.text_document,
                     range: lsp_types::Range {
                         start: at.position,
-                        end: at.position,
+                        end: end.position,
                     },
                     context: CodeActionContext {
                         diagnostics: self.diagnostics_at(path, at.position),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::LspBridge;
 use super::requests::Target;
 use crate::host::lsp::config::extension_of;
-use crate::host::lsp::{Hover, LineCol, Location, LspError};
+use crate::host::lsp::{Hover, LineCol, Location, LspError, Symbol};
 use crate::host::syntactic;
 
 impl LspBridge {
@@ -94,5 +94,44 @@ impl LspBridge {
             );
         }
         Ok(found)
+    }
+}
+
+impl LspBridge {
+    /// `path`'s outline from its syntax tree, for a language whose server is not
+    /// installed: each definition the tags query finds, in file order, named in the
+    /// definition whose extent holds it (a method in its `impl` or class).
+    pub(super) fn syntactic_outline(&self, path: &str) -> Result<Vec<Symbol>, LspError> {
+        let (_, text) = self.asked_text(path)?;
+        let definitions = syntactic::all_definitions(path, &text);
+        let mut symbols = Vec::with_capacity(definitions.len());
+        // The definitions whose extent the current one may be inside, outermost first.
+        let mut open: Vec<&syntactic::Definition> = Vec::new();
+        for definition in &definitions {
+            open.retain(|outer| {
+                outer.item_range.start <= definition.item_range.start
+                    && definition.item_range.end <= outer.item_range.end
+            });
+            let container = open.last();
+            // Rust's tags query calls every function in a `{ }` list a method, those of
+            // an inline `mod` too.
+            let kind = match (definition.kind.as_str(), container) {
+                ("method", Some(outer)) if outer.kind == "module" => "function".to_owned(),
+                _ => definition.kind.clone(),
+            };
+            symbols.push(Symbol {
+                name: definition.name.clone(),
+                kind,
+                location: Location {
+                    path: path.to_owned(),
+                    range: definition.name_range,
+                    external: false,
+                    syntactic: true,
+                },
+                container: container.map(|outer| outer.name.clone()),
+            });
+            open.push(definition);
+        }
+        Ok(symbols)
     }
 }

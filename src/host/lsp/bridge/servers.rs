@@ -98,6 +98,11 @@ impl LspBridge {
         }
     }
 
+    /// Whether a server is configured for `path`'s language (it may not be installed).
+    pub fn has_server_for(&self, path: &str) -> bool {
+        self.inner.config.language_for(path).is_some()
+    }
+
     /// The running server for `path`'s language, started or restarted if needed;
     /// `fresh` when it was just started (and has every open document of its languages).
     pub(super) async fn server_for(&self, path: &str) -> Result<(Arc<Server>, bool), LspError> {

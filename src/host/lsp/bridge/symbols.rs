@@ -18,8 +18,16 @@ use crate::host::lsp::{LspError, Symbol};
 impl LspBridge {
     /// `path`'s symbols in the order of the file, nested ones after their parent (named
     /// as their `container`).
+    /// Without a server for the language, the outline comes from the syntax tree (each
+    /// symbol's location says `syntactic`).
     pub async fn document_symbols(&self, path: &str) -> Result<Vec<Symbol>, LspError> {
-        let (server, _) = self.server_for(path).await?;
+        let server = match self.server_for(path).await {
+            Ok((server, _)) => server,
+            Err(LspError::NoServer { .. }) if crate::host::syntactic::supports(path) => {
+                return self.syntactic_outline(path);
+            }
+            Err(error) => return Err(error),
+        };
         let uri = self.inner.shared.uri_for(path)?;
         let params = DocumentSymbolParams {
             text_document: TextDocumentIdentifier { uri: uri.clone() },
