@@ -169,6 +169,21 @@ fn undo_and_redo_group_typing() {
     check("default", "#[|]#", "ab<enter>cd<ctrl-z>", "ab\n#[|]#");
 }
 
+/// vim's `o`/`O`, what is typed on the new line and <esc> are one change: one `u` takes
+/// the whole line back, as in vim (it used to leave the new, empty line behind).
+#[test]
+fn vim_open_line_and_what_is_typed_on_it_are_one_undo_step() {
+    for (before, keys, after) in [
+        ("#[|]#one\ntwo", "onew<esc>u", "one\ntwo"),
+        ("one\n#[|]#two", "Onew<esc>u", "one\ntwo"),
+        ("#[|]#one", "oa<esc>ob<esc>u", "one\na"),
+    ] {
+        let mut harness = Harness::new("vim", before);
+        harness.press(keys);
+        assert_eq!(harness.rope.to_string(), after, "{keys} on {before:?}");
+    }
+}
+
 #[test]
 fn undo_never_removes_someone_elses_text() {
     let mut harness = Harness::new("default", "#[|]#");

@@ -60,13 +60,16 @@ impl Editor {
         let mode_before = self.mode;
         let mut outcome = Outcome::default();
         let typing = matches!(input, EditorInput::Insert(_));
-        // A change's deletion and the text typed after it are one undo step.
+        // A change's deletion (or `o`'s new line) and the text typed after it are one undo
+        // step.
         let starts_typing = matches!(
             input,
             EditorInput::Command(Command {
                 operator: Some(Operator::Change),
                 ..
-            }) | EditorInput::Action(Action::OperatorChange)
+            }) | EditorInput::Action(
+                Action::OperatorChange | Action::OpenLineBelow | Action::OpenLineAbove
+            )
         );
         match input {
             EditorInput::Insert('\n') => outcome.operation = self.insert_newline(rope, typing),

@@ -206,7 +206,12 @@ impl Editor {
             (at, format!("{indent}{eol}"), at + indent.chars().count())
         };
         self.mode = Mode::Insert;
-        self.edit(rope, at..at, &text, cursor)
+        let before = self.selection;
+        let operation = Operation::replace(rope.len_chars(), at..at, &text).ok()?;
+        // Recorded as typing: the new line and what is typed on it are one undo step.
+        self.record(rope, &operation, before, true);
+        self.selection = Selection::cursor(cursor.min(operation.target_len()));
+        Some(operation)
     }
 
     /// In vim's normal mode, `x` and `X` keep what they delete for `p` (so `xp` swaps two
