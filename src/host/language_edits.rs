@@ -90,7 +90,9 @@ impl Intel {
                         let chosen = chosen(actions, &path, &title)?;
                         // A command alone runs at once; after edits, once they are made.
                         match chosen.then {
-                            Some(EditAsk::RunCommand { command, .. }) if chosen.files.is_empty() => {
+                            Some(EditAsk::RunCommand { command, .. })
+                                if chosen.files.is_empty() =>
+                            {
                                 lsp.run_command(&path, command).await
                             }
                             _ => return Ok(chosen),

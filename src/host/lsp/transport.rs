@@ -561,8 +561,7 @@ impl Reader {
     fn serve(&self, request: Request) -> Response {
         use lsp_types::request::{
             ApplyWorkspaceEdit, RegisterCapability, Request as _, UnregisterCapability,
-            WorkDoneProgressCreate,
-            WorkspaceConfiguration, WorkspaceFoldersRequest,
+            WorkDoneProgressCreate, WorkspaceConfiguration, WorkspaceFoldersRequest,
         };
         let method = request.method.as_str();
         if method == WorkDoneProgressCreate::METHOD

@@ -311,7 +311,10 @@ impl HostSession {
     ) -> anyhow::Result<()> {
         let path = done.ask.path().to_owned();
         let not_formatted = match done.edits {
-            Ok(edits) => self.make_language_edits(done.from, &edits.files).await?.err(),
+            Ok(edits) => self
+                .make_language_edits(done.from, &edits.files)
+                .await?
+                .err(),
             Err(message) => Some(message),
         };
         if let Some(message) = not_formatted {

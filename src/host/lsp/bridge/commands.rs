@@ -104,7 +104,10 @@ impl LspBridge {
         let checked = serde_json::from_value::<ApplyWorkspaceEditParams>(request.params.clone())
             .map_err(|error| LspError::Protocol {
                 server: server.name.clone(),
-                detail: format!("{}: {error}", lsp_types::request::ApplyWorkspaceEdit::METHOD),
+                detail: format!(
+                    "{}: {error}",
+                    lsp_types::request::ApplyWorkspaceEdit::METHOD
+                ),
             })
             .and_then(|params| self.workspace_edits(server.encoding(), params.edit, snapshot))
             .and_then(|files| gathered.add(files));
