@@ -12,12 +12,24 @@
 //! pylsp and pylsp-rope must be installed (`pip install pylsp-rope`, as `scripts/test`
 //! does); the test fails and says so otherwise.
 
+mod common;
+
 #[path = "common/process.rs"]
 mod process;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use cotype::client::driver::Driver;
+use cotype::client::headless::{open, run_until};
+use cotype::client::request::{ApplyCodeAction, CodeActions};
+use cotype::client::{ClientError, Participant};
+use cotype::host::session::HostCommand;
+use cotype::host::{HostOptions, HostSession};
+use cotype::protocol::language;
+use cotype::protocol::message::Role;
+use cotype::relay::RelayConfig;
+use cotype::text::Operation;
 use process::{Finished, cotype, run, start_host};
 
 /// A correctness wait for a cold server on a loaded machine, not a timing assertion.
@@ -151,5 +163,131 @@ fn a_rope_refactoring_runs_as_a_server_command_and_changes_every_file() {
     assert!(
         !untrusted_marker.exists(),
         "the untrusting host ran the project's .ropeproject/config.py"
+    );
+}
+
+/// Bob applies rope's inline while Ada types at the end of `main.py`, which she has open:
+/// the command's edits, computed for the text of the moment it was sent, are transformed
+/// against her typing, and her copy ends as the host's. Made read-only, Bob is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_action_lands_while_someone_types_and_read_only_members_are_refused() {
+    assert_pylsp_rope_installed();
+    let markers = tempfile::tempdir().expect("temp dir");
+    let dir = project(&markers.path().join("ran"));
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let mut host = HostSession::start(HostOptions {
+        root: dir.path().to_path_buf(),
+        relay: relay.address.to_string(),
+        insecure: false,
+        hide: Vec::new(),
+        name: "host".to_owned(),
+        approval: Default::default(),
+        trust_project: true,
+    })
+    .await
+    .expect("host starts");
+    let link = host.link.clone();
+    let control = host.control().expect("control");
+    tokio::spawn(async move {
+        let _ = host.run().await;
+    });
+    let mut bob = Participant::join(&link, "bob").await.expect("bob joins");
+    let at = common::at("shapes.py", 0, 4);
+    let deadline = Instant::now() + READY_DEADLINE;
+    loop {
+        let listed = bob.request(CodeActions(at.clone())).await;
+        if let Ok(actions) = &listed
+            && actions.iter().any(|a| a.title == INLINE && a.applicable)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no inline offered: {listed:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    let (mut ada_driver, mut ada) = Driver::join(&link, "ada").await.expect("ada joins");
+    open(&mut ada_driver, &mut ada, "main.py")
+        .await
+        .expect("ada opens main.py");
+    let asked = bob
+        .send(ApplyCodeAction(language::ApplyCodeAction {
+            at: at.clone(),
+            title: INLINE.into(),
+            save: false,
+        }))
+        .await
+        .expect("sent");
+    let applied = std::sync::atomic::AtomicBool::new(false);
+    let typing = async {
+        let mut typed = 0;
+        while !applied.load(std::sync::atomic::Ordering::Relaxed) && typed < 300 {
+            let len = ada.documents["main.py"].rope.len_chars();
+            ada.local_edit("main.py", Operation::insert(len, 0, "# ada\n").unwrap())
+                .unwrap();
+            typed += 1;
+            let _ = run_until(
+                &mut ada_driver,
+                &mut ada,
+                Duration::from_millis(2),
+                |_, _| Ok(false),
+            )
+            .await;
+        }
+        typed
+    };
+    let answering = async {
+        let answer = bob.next_answer::<ApplyCodeAction>(asked).await;
+        applied.store(true, std::sync::atomic::Ordering::Relaxed);
+        answer
+    };
+    let (typed, answer) = tokio::join!(typing, answering);
+    let (summary, _) = answer.expect("the command's edits are made");
+    assert_eq!(summary.files, 2, "{summary:?}");
+    assert!(typed > 0);
+    run_until(&mut ada_driver, &mut ada, Duration::from_secs(30), |s, _| {
+        let text = s.documents["main.py"].rope.to_string();
+        Ok(s.is_synced("main.py") && !text.contains("double") && text.contains("print(4 * 2)"))
+    })
+    .await
+    .unwrap_or_else(|e| {
+        panic!(
+            "Ada's copy is {:?}: {e}",
+            ada.documents["main.py"].rope.to_string()
+        )
+    });
+    let adas = ada.documents["main.py"].rope.to_string();
+    assert_eq!(
+        adas.matches("# ada\n").count(),
+        typed,
+        "every line Ada typed is kept: {adas:?}"
+    );
+    let mut shared = Vec::new();
+    bob.read_file("main.py", &mut shared).await.expect("read");
+    assert_eq!(String::from_utf8(shared).unwrap(), adas, "Ada's copy is the host's");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("main.py")).unwrap(),
+        MAIN,
+        "not saved unless asked"
+    );
+
+    control
+        .commands
+        .send(HostCommand::SetRole {
+            participant: bob.id(),
+            role: Role::ReadOnly,
+        })
+        .await
+        .expect("role");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let refused = bob
+        .request(ApplyCodeAction(language::ApplyCodeAction {
+            at: common::at("shapes.py", 0, 0),
+            title: INLINE.into(),
+            save: true,
+        }))
+        .await;
+    assert!(
+        matches!(&refused, Err(ClientError::Host(message)) if message.contains("read-only")),
+        "{refused:?}"
     );
 }

@@ -229,3 +229,64 @@ fn chosen(
         then,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(edits: bool, command: Option<&str>, server_runs_command: bool) -> CodeAction {
+        CodeAction {
+            title: "act".to_owned(),
+            kind: None,
+            fix: false,
+            edits: if edits {
+                vec![FileEdits {
+                    path: "a.py".to_owned(),
+                    version: None,
+                    text: ropey::Rope::from_str("x"),
+                    edits: vec![(0..1, "y".to_owned())],
+                }]
+            } else {
+                Vec::new()
+            },
+            command: command.map(|command| lsp_types::Command {
+                title: "act".to_owned(),
+                command: command.to_owned(),
+                arguments: None,
+            }),
+            server_runs_command,
+        }
+    }
+
+    fn runs(edits: &Edits) -> Option<&str> {
+        match &edits.then {
+            Some(EditAsk::RunCommand { command, .. }) => Some(&command.command),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn only_the_servers_own_commands_are_run() {
+        let alone = chosen(vec![action(false, Some("pylsp_rope.x"), true)], "a.py", "act")
+            .expect("a server command alone");
+        assert!(alone.files.is_empty());
+        assert_eq!(runs(&alone), Some("pylsp_rope.x"));
+
+        let both = chosen(vec![action(true, Some("pylsp_rope.x"), true)], "a.py", "act")
+            .expect("edits then a server command");
+        assert_eq!((both.files.len(), runs(&both)), (1, Some("pylsp_rope.x")));
+
+        // rust-analyzer's client-side commands: the edits alone, or nothing at all.
+        let edits = chosen(vec![action(true, Some("editor.action.rename"), false)], "a.py", "act")
+            .expect("edits without the editor's command");
+        assert_eq!((edits.files.len(), runs(&edits)), (1, None));
+        let refused = chosen(vec![action(false, Some("rust-analyzer.runSingle"), false)], "a.py", "act");
+        assert!(
+            matches!(&refused, Err(error) if error.to_string().contains("command of the editor")),
+            "{:?}",
+            refused.err()
+        );
+        assert!(chosen(vec![action(false, None, false)], "a.py", "act").is_err());
+        assert!(chosen(vec![action(true, None, false)], "a.py", "other").is_err());
+    }
+}
