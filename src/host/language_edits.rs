@@ -33,6 +33,10 @@ pub enum EditAsk {
         path: String,
         title: String,
         command: lsp_types::Command,
+        /// The document versions the action was offered for (`CodeAction::offered_for`),
+        /// for a command alone; `None` after the action's own edits, which the command's
+        /// arguments are meant to follow.
+        offered_for: Option<std::collections::BTreeMap<String, i32>>,
     },
 }
 
@@ -84,16 +88,22 @@ impl Intel {
                     }
                     EditAsk::Format { .. } => lsp.format(&path).await,
                     EditAsk::FormatRange { range, .. } => lsp.format_range(&path, range).await,
-                    EditAsk::RunCommand { command, .. } => lsp.run_command(&path, command).await,
+                    EditAsk::RunCommand {
+                        command,
+                        offered_for,
+                        ..
+                    } => lsp.run_command(&path, command, offered_for.as_ref()).await,
                     EditAsk::CodeAction { at, title } => {
                         let actions = lsp.code_actions(&path, at.position).await?;
                         let chosen = chosen(actions, &path, &title)?;
                         // A command alone runs at once; after edits, once they are made.
                         match chosen.then {
-                            Some(EditAsk::RunCommand { command, .. })
-                                if chosen.files.is_empty() =>
-                            {
-                                lsp.run_command(&path, command).await
+                            Some(EditAsk::RunCommand {
+                                command,
+                                offered_for,
+                                ..
+                            }) if chosen.files.is_empty() => {
+                                lsp.run_command(&path, command, offered_for.as_ref()).await
                             }
                             _ => return Ok(chosen),
                         }
@@ -208,6 +218,7 @@ fn chosen(
             path: path.to_owned(),
             title: title.to_owned(),
             command,
+            offered_for: action.edits.is_empty().then(|| action.offered_for.clone()),
         }),
         // The editor's own command (rust-analyzer's `runSingle`, `showReferences`, …):
         // never run on the host. An action that is nothing else is refused.
@@ -255,6 +266,7 @@ mod tests {
                 arguments: None,
             }),
             server_runs_command,
+            offered_for: Default::default(),
         }
     }
 
@@ -267,20 +279,36 @@ mod tests {
 
     #[test]
     fn only_the_servers_own_commands_are_run() {
-        let alone = chosen(vec![action(false, Some("pylsp_rope.x"), true)], "a.py", "act")
-            .expect("a server command alone");
+        let alone = chosen(
+            vec![action(false, Some("pylsp_rope.x"), true)],
+            "a.py",
+            "act",
+        )
+        .expect("a server command alone");
         assert!(alone.files.is_empty());
         assert_eq!(runs(&alone), Some("pylsp_rope.x"));
 
-        let both = chosen(vec![action(true, Some("pylsp_rope.x"), true)], "a.py", "act")
-            .expect("edits then a server command");
+        let both = chosen(
+            vec![action(true, Some("pylsp_rope.x"), true)],
+            "a.py",
+            "act",
+        )
+        .expect("edits then a server command");
         assert_eq!((both.files.len(), runs(&both)), (1, Some("pylsp_rope.x")));
 
         // rust-analyzer's client-side commands: the edits alone, or nothing at all.
-        let edits = chosen(vec![action(true, Some("editor.action.rename"), false)], "a.py", "act")
-            .expect("edits without the editor's command");
+        let edits = chosen(
+            vec![action(true, Some("editor.action.rename"), false)],
+            "a.py",
+            "act",
+        )
+        .expect("edits without the editor's command");
         assert_eq!((edits.files.len(), runs(&edits)), (1, None));
-        let refused = chosen(vec![action(false, Some("rust-analyzer.runSingle"), false)], "a.py", "act");
+        let refused = chosen(
+            vec![action(false, Some("rust-analyzer.runSingle"), false)],
+            "a.py",
+            "act",
+        );
         assert!(
             matches!(&refused, Err(error) if error.to_string().contains("command of the editor")),
             "{:?}",

@@ -144,6 +144,9 @@ pub struct CodeAction {
     /// Whether the server runs that command itself (`executeCommandProvider`); the
     /// host runs only those, never the editor's own commands.
     pub server_runs_command: bool,
+    /// The versions of the documents the server offered it for: its command's arguments
+    /// (positions) hold for those texts alone, so it runs only while they are unchanged.
+    pub offered_for: std::collections::BTreeMap<String, i32>,
 }
 
 impl CodeAction {

@@ -56,6 +56,9 @@ struct Activity {
     tasks: HashMap<String, Task>,
     /// rust-analyzer's `experimental/serverStatus`: false while it is loading the workspace.
     quiescent: Option<bool>,
+    /// The last error the server showed (`window/showMessage`): how a command that
+    /// failed says why (pylsp answers it with null all the same).
+    shown_error: Option<String>,
 }
 
 struct Task {
@@ -225,6 +228,15 @@ impl Server {
         (turn, self.transport.receive_apply_edits())
     }
 
+    /// The last error the server showed since this was last asked.
+    pub(crate) fn take_shown_error(&self) -> Option<String> {
+        self.activity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .shown_error
+            .take()
+    }
+
     /// The command is done: further `workspace/applyEdit` requests are refused.
     pub(crate) fn commands_done(&self) {
         self.transport.stop_apply_edits();
@@ -308,6 +320,16 @@ async fn listen(
             match serde_json::from_value::<PublishDiagnosticsParams>(notification.params) {
                 Ok(params) => diagnostics(params, encoding.get().copied().unwrap_or_default()),
                 Err(error) => tracing::debug!(%error, "unreadable diagnostics"),
+            }
+        } else if method == lsp_types::notification::ShowMessage::METHOD {
+            if let Ok(shown) =
+                serde_json::from_value::<lsp_types::ShowMessageParams>(notification.params)
+                && shown.typ == lsp_types::MessageType::ERROR
+            {
+                activity
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .shown_error = Some(shown.message);
             }
         } else if method == "experimental/serverStatus" {
             let quiescent = notification

@@ -15,6 +15,8 @@
 //! the command was sent, and applied by the host like a rename's (transformed against
 //! whatever was typed meanwhile).
 
+use std::collections::BTreeMap;
+
 use lsp_server::{Request, Response};
 use lsp_types::request::{ExecuteCommand, Request as _};
 use lsp_types::{ApplyWorkspaceEditParams, ApplyWorkspaceEditResponse, ExecuteCommandParams};
@@ -25,13 +27,21 @@ use super::edits::Snapshot;
 use crate::host::lsp::server::Server;
 use crate::host::lsp::{FileEdits, LspError};
 
+/// LSP's "content modified": the host asks again, as when a server says it.
+const CONTENT_MODIFIED: i32 = -32801;
+
 impl LspBridge {
     /// Runs `command`, which the server offered in a code action for `path`, and returns
     /// the edits the server asked for meanwhile, file by file (all of them or none).
+    /// `offered_for` are the document versions the action was offered for: if any
+    /// changed since, the command's arguments may name stale positions, so it is not sent
+    /// and the answer is "content modified" (the caller asks for the actions again).
+    /// `None` after the action's own edits were made, which its command follows.
     pub async fn run_command(
         &self,
         path: &str,
         command: lsp_types::Command,
+        offered_for: Option<&BTreeMap<String, i32>>,
     ) -> Result<Vec<FileEdits>, LspError> {
         let (server, _) = self.server_for(path).await?;
         if !server.runs_command(&command.command) {
@@ -41,7 +51,22 @@ impl LspBridge {
             )));
         }
         let (turn, mut asks) = server.command_turn().await;
-        let made = self.command_edits(&server, command, &mut asks).await;
+        server.take_shown_error();
+        let title = command.title.clone();
+        let made = match self
+            .command_edits(&server, command, offered_for, &mut asks)
+            .await
+        {
+            // A server that could not do it may say so only in a message to the user.
+            Ok(files) if files.is_empty() => match server.take_shown_error() {
+                Some(shown) => Err(LspError::Refused(format!(
+                    "\u{201c}{title}\u{201d} changed nothing: {}",
+                    shown.trim()
+                ))),
+                None => Ok(files),
+            },
+            made => made,
+        };
         server.commands_done();
         drop(turn);
         // Edits asked for after the command's answer belong to nothing a member chose.
@@ -57,9 +82,22 @@ impl LspBridge {
         &self,
         server: &Server,
         command: lsp_types::Command,
+        offered_for: Option<&BTreeMap<String, i32>>,
         asks: &mut UnboundedReceiver<Request>,
     ) -> Result<Vec<FileEdits>, LspError> {
-        let (snapshot, asked) = self.send_snapshotted::<ExecuteCommand>(server, |_| {
+        let (snapshot, asked) = self.send_snapshotted::<ExecuteCommand>(server, |documents| {
+            let now: BTreeMap<String, i32> = documents
+                .iter()
+                .map(|(path, document)| (path.clone(), document.version))
+                .collect();
+            if offered_for.is_some_and(|offered_for| &now != offered_for) {
+                return Err(LspError::Server {
+                    server: server.name.clone(),
+                    code: CONTENT_MODIFIED,
+                    message: "the text changed since the server offered this action; ask again"
+                        .to_owned(),
+                });
+            }
             Ok(ExecuteCommandParams {
                 command: command.command.clone(),
                 arguments: command.arguments.clone().unwrap_or_default(),

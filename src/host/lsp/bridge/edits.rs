@@ -244,6 +244,10 @@ impl LspBridge {
             .answered::<lsp_types::request::CodeActionRequest>(&server, asked)
             .await?
             .unwrap_or_default();
+        let offered_for: std::collections::BTreeMap<String, i32> = snapshot
+            .iter()
+            .map(|(path, (version, _))| (path.clone(), *version))
+            .collect();
         let mut actions = Vec::new();
         for item in answer {
             let action = match item {
@@ -254,6 +258,7 @@ impl LspBridge {
                     edits: Vec::new(),
                     server_runs_command: server.runs_command(&command.command),
                     command: Some(command),
+                    offered_for: offered_for.clone(),
                 },
                 CodeActionOrCommand::CodeAction(action) => {
                     let edits = match action.edit {
@@ -285,6 +290,7 @@ impl LspBridge {
                             .as_ref()
                             .is_some_and(|command| server.runs_command(&command.command)),
                         command: action.command,
+                        offered_for: offered_for.clone(),
                     }
                 }
             };
