@@ -214,7 +214,7 @@ fn action_line(number: usize, action: &language::CodeActionItem) -> String {
         line.push_str(&format!(" ({kind})"));
     }
     if !action.applicable {
-        line.push_str(" [runs a server command; not applied by cotype]");
+        line.push_str(" [an editor command; not applied by cotype]");
     }
     line
 }

@@ -15,8 +15,8 @@ pub struct CodeActionItem {
     pub kind: Option<String>,
     /// Fixes a diagnostic (or the server prefers it): listed first.
     pub fix: bool,
-    /// Whether the host can apply it (it has edits; actions that only run a command on
-    /// the server are listed but not applied).
+    /// Whether the host can apply it: it has edits, or a command the server runs itself
+    /// (the editor's own commands, such as rust-analyzer's `runSingle`, are never run).
     pub applicable: bool,
 }
 

@@ -137,10 +137,23 @@ pub struct CodeAction {
     pub kind: Option<String>,
     /// Fixes a diagnostic, or the server prefers it.
     pub fix: bool,
-    /// Its edits (empty for an action that only runs a command on the server).
+    /// Its edits (empty for an action that only runs a command).
     pub edits: Vec<FileEdits>,
-    /// A command the server would run, which the host does not run.
-    pub command: Option<String>,
+    /// The command it runs after its edits, exactly as the server gave it.
+    pub command: Option<lsp_types::Command>,
+    /// Whether the server runs that command itself (`executeCommandProvider`); the
+    /// host runs only those, never the editor's own commands.
+    pub server_runs_command: bool,
+    /// The versions of the documents the server offered it for: its command's arguments
+    /// (positions) hold for those texts alone, so it runs only while they are unchanged.
+    pub offered_for: std::collections::BTreeMap<String, i32>,
+}
+
+impl CodeAction {
+    /// Whether applying it does anything the host will do.
+    pub fn applicable(&self) -> bool {
+        !self.edits.is_empty() || self.server_runs_command
+    }
 }
 
 /// A named thing in the code: a function, a struct, a field, …

@@ -45,6 +45,9 @@ pub(crate) struct Server {
     capabilities: ServerCapabilities,
     encoding: LspEncoding,
     activity: Arc<Mutex<Activity>>,
+    /// Held while one of the server's commands runs: its `workspace/applyEdit` requests
+    /// belong to that command alone.
+    command_turn: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
@@ -53,6 +56,9 @@ struct Activity {
     tasks: HashMap<String, Task>,
     /// rust-analyzer's `experimental/serverStatus`: false while it is loading the workspace.
     quiescent: Option<bool>,
+    /// The last error the server showed (`window/showMessage`): how a command that
+    /// failed says why (pylsp answers it with null all the same).
+    shown_error: Option<String>,
 }
 
 struct Task {
@@ -146,6 +152,7 @@ impl Server {
             capabilities: answer.capabilities,
             encoding,
             activity,
+            command_turn: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -197,6 +204,47 @@ impl Server {
 
     pub(crate) async fn shutdown(&self) {
         self.transport.shutdown(Duration::from_secs(2)).await;
+    }
+
+    /// Whether `command` is one the server runs itself (it lists it in
+    /// `executeCommandProvider`). Commands it does not list are the editor's own, such as
+    /// rust-analyzer's `rust-analyzer.runSingle`: cotype never runs those.
+    pub(crate) fn runs_command(&self, command: &str) -> bool {
+        self.capabilities
+            .execute_command_provider
+            .as_ref()
+            .is_some_and(|provider| provider.commands.iter().any(|known| known == command))
+    }
+
+    /// Waits for the server's previous command to finish; the edits the server asks to
+    /// apply meanwhile arrive on the returned receiver until [`Self::commands_done`].
+    pub(crate) async fn command_turn(
+        &self,
+    ) -> (
+        tokio::sync::MutexGuard<'_, ()>,
+        tokio::sync::mpsc::UnboundedReceiver<lsp_server::Request>,
+    ) {
+        let turn = self.command_turn.lock().await;
+        (turn, self.transport.receive_apply_edits())
+    }
+
+    /// The last error the server showed since this was last asked.
+    pub(crate) fn take_shown_error(&self) -> Option<String> {
+        self.activity
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .shown_error
+            .take()
+    }
+
+    /// The command is done: further `workspace/applyEdit` requests are refused.
+    pub(crate) fn commands_done(&self) {
+        self.transport.stop_apply_edits();
+    }
+
+    /// Answers a request the server sent us.
+    pub(crate) fn respond(&self, response: lsp_server::Response) {
+        self.transport.respond(response);
     }
 
     pub(crate) fn kill(&self) {
@@ -273,6 +321,16 @@ async fn listen(
                 Ok(params) => diagnostics(params, encoding.get().copied().unwrap_or_default()),
                 Err(error) => tracing::debug!(%error, "unreadable diagnostics"),
             }
+        } else if method == lsp_types::notification::ShowMessage::METHOD {
+            if let Ok(shown) =
+                serde_json::from_value::<lsp_types::ShowMessageParams>(notification.params)
+                && shown.typ == lsp_types::MessageType::ERROR
+            {
+                activity
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .shown_error = Some(shown.message);
+            }
         } else if method == "experimental/serverStatus" {
             let quiescent = notification
                 .params
@@ -347,6 +405,9 @@ fn initialize_params(root: &Root) -> InitializeParams {
             workspace: Some(WorkspaceClientCapabilities {
                 workspace_folders: Some(true),
                 configuration: Some(true),
+                // A server command a member chose may ask for edits (`bridge::commands`).
+                apply_edit: Some(true),
+                execute_command: Some(DynamicRegistrationClientCapabilities::default()),
                 // Versioned edits: each file's edit names the version it was made for.
                 workspace_edit: Some(lsp_types::WorkspaceEditClientCapabilities {
                     document_changes: Some(true),

@@ -77,6 +77,10 @@ const STDERR_TAIL: usize = 12;
 
 type Pending = Arc<Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ResponseError>>>>>;
 
+/// Where a server's `workspace/applyEdit` requests go while the host runs one of its
+/// commands for a member (`None` otherwise: then they are refused).
+pub(crate) type ApplyEditSink = Arc<Mutex<Option<tokio_mpsc::UnboundedSender<Request>>>>;
+
 /// What the writer thread sends a server.
 pub(crate) enum Outgoing {
     Message(Message),
@@ -157,6 +161,7 @@ pub(crate) struct Transport {
     child: Arc<Mutex<Child>>,
     pid: u32,
     shut_down: AtomicBool,
+    apply_edits: ApplyEditSink,
 }
 
 impl Transport {
@@ -213,7 +218,9 @@ impl Transport {
                 // Dropping stdin here closes the pipe, which most servers take as "exit".
             })?;
 
+        let apply_edits: ApplyEditSink = Arc::default();
         let reader = Reader {
+            apply_edits: apply_edits.clone(),
             name: name.to_owned(),
             root_uri: root_uri.to_owned(),
             settings,
@@ -256,6 +263,7 @@ impl Transport {
             child: Arc::new(Mutex::new(child)),
             pid,
             shut_down: AtomicBool::new(false),
+            apply_edits,
         };
         Ok((transport, notifications_rx))
     }
@@ -309,6 +317,26 @@ impl Transport {
         }
         // A dead writer means a dead server; the next request notices and restarts it.
         let _ = self.outgoing.send(Outgoing::Framed(framed));
+    }
+
+    /// From now until the returned receiver is dropped, the server's `workspace/applyEdit`
+    /// requests arrive on it, to be answered with [`Self::respond`]; before and after,
+    /// they are refused. One at a time: the caller serializes its commands.
+    pub(crate) fn receive_apply_edits(&self) -> tokio_mpsc::UnboundedReceiver<Request> {
+        let (sink, requests) = tokio_mpsc::unbounded_channel();
+        *self.apply_edits.lock().unwrap_or_else(|e| e.into_inner()) = Some(sink);
+        requests
+    }
+
+    /// Stops taking `workspace/applyEdit` requests (see [`Self::receive_apply_edits`]).
+    pub(crate) fn stop_apply_edits(&self) {
+        *self.apply_edits.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Answers a request the server sent us.
+    pub(crate) fn respond(&self, response: Response) {
+        // A dead writer means a dead server; the next request notices and restarts it.
+        let _ = self.outgoing.send(response.into());
     }
 
     pub(crate) async fn request<R: lsp_types::request::Request>(
@@ -460,6 +488,8 @@ fn request_id_for_cancel(id: &RequestId) -> Option<lsp_types::NumberOrString> {
 }
 
 struct Reader {
+    /// Takes `workspace/applyEdit` while a member's command runs.
+    apply_edits: ApplyEditSink,
     name: String,
     root_uri: String,
     /// What `workspace/configuration` answers, by section (null: no settings).
@@ -476,6 +506,9 @@ impl Reader {
             match read_message(&mut stdout) {
                 Ok(Some(Message::Response(response))) => self.answer(response),
                 Ok(Some(Message::Request(request))) => {
+                    let Some(request) = self.hand_over_apply_edit(request) else {
+                        continue;
+                    };
                     let response = self.serve(request);
                     let _ = self.outgoing.send(response.into());
                 }
@@ -508,13 +541,27 @@ impl Reader {
         }
     }
 
+    /// A `workspace/applyEdit` goes to the command that is running, whose task answers
+    /// it; any other request (or one while no command runs) is given back to be served.
+    fn hand_over_apply_edit(&self, request: Request) -> Option<Request> {
+        use lsp_types::request::{ApplyWorkspaceEdit, Request as _};
+        if request.method != ApplyWorkspaceEdit::METHOD {
+            return Some(request);
+        }
+        let sink = self.apply_edits.lock().unwrap_or_else(|e| e.into_inner());
+        match sink.as_ref() {
+            Some(sink) => sink.send(request).err().map(|returned| returned.0),
+            None => Some(request),
+        }
+    }
+
     /// Answers for the requests a server may send us. We accept progress tokens and
     /// registrations, give the settings we started the server with (`lsp::trust`), and
     /// know our one workspace folder.
     fn serve(&self, request: Request) -> Response {
         use lsp_types::request::{
-            RegisterCapability, Request as _, UnregisterCapability, WorkDoneProgressCreate,
-            WorkspaceConfiguration, WorkspaceFoldersRequest,
+            ApplyWorkspaceEdit, RegisterCapability, Request as _, UnregisterCapability,
+            WorkDoneProgressCreate, WorkspaceConfiguration, WorkspaceFoldersRequest,
         };
         let method = request.method.as_str();
         if method == WorkDoneProgressCreate::METHOD
@@ -539,6 +586,18 @@ impl Reader {
                 })
                 .unwrap_or_default();
             Response::new_ok(request.id, answers)
+        } else if method == ApplyWorkspaceEdit::METHOD {
+            // Only edits made by a command a member chose are applied (`bridge::commands`).
+            Response::new_ok(
+                request.id,
+                lsp_types::ApplyWorkspaceEditResponse {
+                    applied: false,
+                    failure_reason: Some(
+                        "cotype applies a server's edits only while running a command of the server's that a participant chose".to_owned(),
+                    ),
+                    failed_change: None,
+                },
+            )
         } else if method == WorkspaceFoldersRequest::METHOD {
             Response::new_ok(
                 request.id,

@@ -64,6 +64,10 @@ pub(crate) fn untrusted(server: &str) -> Untrusted {
                 "mypy": { "enabled": false },
                 // Builds its index by importing what it finds.
                 "rope_autoimport": { "enabled": false },
+                // rope runs the project's `.ropeproject/config.py` when it opens the
+                // project, which these do (pylsp-rope on every code action).
+                "rope_completion": { "enabled": false },
+                "pylsp_rope": { "enabled": false },
             } } })),
         }),
         "typescript-language-server" => Untrusted::Refuse {

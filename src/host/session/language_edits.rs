@@ -7,7 +7,7 @@
 //! touch a file the host does not share (the bridge refuses those).
 
 use super::*;
-use crate::host::language_edits::EditAsk;
+use crate::host::language_edits::{EditAsk, Edits};
 use crate::host::lsp::FileEdits;
 use crate::protocol::language::{ChangedPlace, EditSummary};
 use crate::text::Operation;
@@ -21,7 +21,10 @@ pub(super) struct LanguageEditDone {
     /// a format that fails leaves the file saved as it is.
     before_save: bool,
     ask: EditAsk,
-    edits: Result<Vec<FileEdits>, String>,
+    edits: Result<Edits, String>,
+    /// What the steps before this one changed (a code action's edits, made before its
+    /// command runs), told together with this step's.
+    earlier: EditSummary,
 }
 
 /// The channel language edits come back on.
@@ -122,6 +125,7 @@ impl HostSession {
                 before_save: false,
                 ask,
                 edits,
+                earlier: EditSummary::default(),
             });
         });
         Ok(())
@@ -138,16 +142,46 @@ impl HostSession {
         if done.before_save {
             return self.format_then_save(&reply, done).await;
         }
-        let files = match std::mem::replace(&mut done.edits, Ok(Vec::new())) {
-            Ok(files) => files,
+        let no_edits = Edits {
+            files: Vec::new(),
+            then: None,
+        };
+        let Edits { files, then } = match std::mem::replace(&mut done.edits, Ok(no_edits)) {
+            Ok(edits) => edits,
             Err(message) => return reply.error(message).await,
         };
         let summary = match self.make_language_edits(done.from, &files).await? {
             Ok(summary) => summary,
             Err(message) => return reply.error(message).await,
         };
-        self.tell_language_edits(&reply, &done, &files, summary)
-            .await
+        let summary = merged(std::mem::take(&mut done.earlier), summary);
+        if let Some(next) = then {
+            // The action's command runs now that its edits are made (the server has
+            // them), and the member hears of both at once.
+            self.run_next_step(done, next, summary);
+            return Ok(());
+        }
+        self.tell_language_edits(&reply, &done, summary).await
+    }
+
+    /// Asks the server for a language edit's next step (a code action's command) on a
+    /// task of its own, like the first.
+    fn run_next_step(&self, done: LanguageEditDone, next: EditAsk, earlier: EditSummary) {
+        let intel = self.intel.clone();
+        let back = self.language_edits_back.clone();
+        let guard = self
+            .participants
+            .get(&done.from)
+            .and_then(|p| p.in_flight.start(false).ok());
+        tokio::spawn(async move {
+            let edits = intel.edits(next).await;
+            drop(guard);
+            let _ = back.send(LanguageEditDone {
+                edits,
+                earlier,
+                ..done
+            });
+        });
     }
 
     /// Makes a server's edits as the host's shared edits for `from` (all files or none),
@@ -216,14 +250,16 @@ impl HostSession {
         &mut self,
         reply: &Reply,
         done: &LanguageEditDone,
-        files: &[FileEdits],
         mut summary: EditSummary,
     ) -> anyhow::Result<()> {
         if done.save {
-            for file in files {
-                if let Ok(revision) = self.documents.save(&file.path) {
+            let mut paths: Vec<String> = summary.places.iter().map(|p| p.path.clone()).collect();
+            paths.sort();
+            paths.dedup();
+            for path in paths {
+                if let Ok(revision) = self.documents.save(&path) {
                     summary.saved += 1;
-                    self.announce_saved(&file.path, revision, done.from).await?;
+                    self.announce_saved(&path, revision, done.from).await?;
                 }
             }
         }
@@ -260,6 +296,7 @@ impl HostSession {
                 before_save: true,
                 ask,
                 edits,
+                earlier: EditSummary::default(),
             });
         });
     }
@@ -274,7 +311,10 @@ impl HostSession {
     ) -> anyhow::Result<()> {
         let path = done.ask.path().to_owned();
         let not_formatted = match done.edits {
-            Ok(files) => self.make_language_edits(done.from, &files).await?.err(),
+            Ok(edits) => self
+                .make_language_edits(done.from, &edits.files)
+                .await?
+                .err(),
             Err(message) => Some(message),
         };
         if let Some(message) = not_formatted {
@@ -319,6 +359,14 @@ impl HostSession {
         }
         Ok((base, op))
     }
+}
+
+/// Two steps' changes as one (a code action's edits, then its command's).
+fn merged(mut earlier: EditSummary, later: EditSummary) -> EditSummary {
+    earlier.places.extend(later.places);
+    earlier.files += later.files;
+    earlier.saved += later.saved;
+    earlier
 }
 
 /// Where each of `file`'s changes begins in the text after them, 1-based.

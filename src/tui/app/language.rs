@@ -97,7 +97,7 @@ impl App {
                         }
                         label.push_str(&action.title);
                         if !action.applicable {
-                            label.push_str(" (runs a server command; not available)");
+                            label.push_str(" (an editor command cotype does not run)");
                         }
                         PickerItem {
                             label,

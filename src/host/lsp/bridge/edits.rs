@@ -28,7 +28,7 @@ use crate::text::LspEncoding;
 use crate::text::position::lsp_to_char_in;
 
 /// The bridge's open documents when a request was queued: version and text.
-type Snapshot = HashMap<String, (i32, Rope)>;
+pub(super) type Snapshot = HashMap<String, (i32, Rope)>;
 
 impl LspBridge {
     /// The symbol's range and name if the server can rename it (`None` when the server
@@ -244,15 +244,21 @@ impl LspBridge {
             .answered::<lsp_types::request::CodeActionRequest>(&server, asked)
             .await?
             .unwrap_or_default();
+        let offered_for: std::collections::BTreeMap<String, i32> = snapshot
+            .iter()
+            .map(|(path, (version, _))| (path.clone(), *version))
+            .collect();
         let mut actions = Vec::new();
         for item in answer {
             let action = match item {
                 CodeActionOrCommand::Command(command) => CodeAction {
-                    title: command.title,
+                    title: command.title.clone(),
                     kind: None,
                     fix: false,
                     edits: Vec::new(),
-                    command: Some(command.command),
+                    server_runs_command: server.runs_command(&command.command),
+                    command: Some(command),
+                    offered_for: offered_for.clone(),
                 },
                 CodeActionOrCommand::CodeAction(action) => {
                     let edits = match action.edit {
@@ -279,7 +285,12 @@ impl LspBridge {
                             || is_quickfix,
                         kind: action.kind.map(|kind| kind.as_str().to_owned()),
                         edits,
-                        command: action.command.map(|command| command.command),
+                        server_runs_command: action
+                            .command
+                            .as_ref()
+                            .is_some_and(|command| server.runs_command(&command.command)),
+                        command: action.command,
+                        offered_for: offered_for.clone(),
                     }
                 }
             };
@@ -292,7 +303,7 @@ impl LspBridge {
 
     /// Queues request `R` with the bridge's documents held still, and returns their
     /// versions and texts of that moment: exactly what the server computes for.
-    fn send_snapshotted<R: lsp_types::request::Request>(
+    pub(super) fn send_snapshotted<R: lsp_types::request::Request>(
         &self,
         server: &Server,
         params: impl FnOnce(&HashMap<String, OpenDocument>) -> Result<R::Params, LspError>,
@@ -309,7 +320,7 @@ impl LspBridge {
 
     /// The answer to a request `send_snapshotted` queued, with "content modified" and
     /// timeouts during indexing reported as indexing.
-    async fn answered<R: lsp_types::request::Request>(
+    pub(super) async fn answered<R: lsp_types::request::Request>(
         &self,
         server: &Server,
         asked: crate::host::lsp::transport::Asked,
@@ -356,7 +367,7 @@ impl LspBridge {
     }
 
     /// A workspace edit as edits of shared files, or refused whole.
-    fn workspace_edits(
+    pub(super) fn workspace_edits(
         &self,
         encoding: LspEncoding,
         edit: WorkspaceEdit,

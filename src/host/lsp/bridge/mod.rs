@@ -15,6 +15,7 @@ use super::convert::{Place, Root};
 use super::server::Server;
 use super::{Diagnostics, LspError};
 
+mod commands;
 mod diagnostics;
 mod edits;
 mod fallback;
