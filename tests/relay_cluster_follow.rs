@@ -91,23 +91,36 @@ async fn join(
     }
 }
 
-/// The host sends `marker` along `route`.
-async fn send_marker(host: &mut Member, route: Route, marker: u8, counter: u64) {
+/// `member` sends `marker` along `route`.
+async fn send_marker(member: &mut Member, route: Route, marker: u8, counter: u64) {
     use futures_util::SinkExt;
     let header = Header {
         kind: Kind::Event,
         route,
         epoch: 0,
-        sender: HOST_ID,
+        sender: member.id,
         instance: [3; 16],
         counter,
     };
     let mut frame = header.encode().to_vec();
     frame.extend_from_slice(&[marker; 32]);
-    host.tx
+    member
+        .tx
         .send(Message::Binary(frame.into()))
         .await
-        .expect("the host sends");
+        .expect("the member sends");
+}
+
+/// `follower` follows the host, as the client does after every (re)connect. `Follow` has
+/// no answer: a frame to the host after it crosses to the home the same way, so once the
+/// host has that frame the home has the `Follow` too.
+async fn follow_the_host(follower: &mut Member, host: &mut Member) {
+    let follow = ToRelay::Follow {
+        leader: Some(HOST_ID),
+    };
+    send_control(&mut follower.tx, &follow).await;
+    send_marker(follower, Route::Host, 99, 1).await;
+    assert_eq!(next_marker(host).await, 99);
 }
 
 /// The marker of the next data frame `member` receives (control frames skipped).
@@ -119,13 +132,13 @@ async fn next_marker(member: &mut Member) -> u8 {
                     return frame[HEADER_LEN];
                 }
                 Some(Ok(_)) => {}
-                other => panic!("participant {} lost its connection: {other:?}", member.id),
+                other => panic!("member {} lost its connection: {other:?}", member.id),
             }
         }
     };
     tokio::time::timeout(Duration::from_secs(5), read)
         .await
-        .unwrap_or_else(|_| panic!("participant {} received nothing", member.id))
+        .unwrap_or_else(|_| panic!("member {} received nothing", member.id))
 }
 
 /// The host sends `marker` to its followers, then `marker + 1` to everyone: the follower
@@ -203,17 +216,14 @@ async fn a_follower_on_another_node_keeps_its_leader_across_reconnects() {
     };
     let mut follower = join(b.address(), &session, &keys, &mut host).await;
     let mut bystander = join(c.address(), &session, &keys, &mut host).await;
-    let follow = ToRelay::Follow {
-        leader: Some(HOST_ID),
-    };
-    send_control(&mut follower.tx, &follow).await;
+    follow_the_host(&mut follower, &mut host).await;
     followers_only(&mut host, &mut follower, &mut bystander, 10).await;
 
     // The follower's connection drops; it comes back on C with a new id and says again
     // whom it follows.
     drop(follower);
     let mut follower = join(c.address(), &session, &keys, &mut host).await;
-    send_control(&mut follower.tx, &follow).await;
+    follow_the_host(&mut follower, &mut host).await;
     followers_only(&mut host, &mut follower, &mut bystander, 20).await;
 
     // The leader's connection drops; it resumes on B, which becomes the session's home:
@@ -241,7 +251,7 @@ async fn a_follower_on_another_node_keeps_its_leader_across_reconnects() {
     told_to_move(&mut bystander).await;
     let mut follower = join(a.address(), &session, &keys, &mut host).await;
     let mut bystander = join(a.address(), &session, &keys, &mut host).await;
-    send_control(&mut follower.tx, &follow).await;
+    follow_the_host(&mut follower, &mut host).await;
     followers_only(&mut host, &mut follower, &mut bystander, 30).await;
 
     // Without saying it again, a member follows nobody: the relay routed by the follow
