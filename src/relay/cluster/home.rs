@@ -71,10 +71,9 @@ fn receive_one(state: &Arc<RelayState>, cluster: &Cluster, message: NodeMessage)
         NodeMessage::Left { session, id } => member_left_elsewhere(state, &session, id),
         NodeMessage::HomeChanged { session, home } => give_up(state, &session, &home),
         NodeMessage::Deliver { session, to, frame } => {
-            deliver_here(state, cluster, &session, to, frame.into());
+            deliver_here(state, cluster, &session, to, frame);
         }
         NodeMessage::DeliverMany { session, to, frame } => {
-            let frame = bytes::Bytes::from(frame);
             for id in to {
                 deliver_here(state, cluster, &session, id, frame.clone());
             }

@@ -89,13 +89,9 @@ impl Planned {
                     [to] => NodeMessage::Deliver {
                         session,
                         to: *to,
-                        frame: frame.to_vec(),
+                        frame,
                     },
-                    _ => NodeMessage::DeliverMany {
-                        session,
-                        to,
-                        frame: frame.to_vec(),
-                    },
+                    _ => NodeMessage::DeliverMany { session, to, frame },
                 };
                 Ok((node, message))
             }
@@ -497,12 +493,12 @@ mod tests {
         let many = |to: Vec<ParticipantId>, frame: &Bytes| NodeMessage::DeliverMany {
             session: [7; 16],
             to,
-            frame: frame.to_vec(),
+            frame: frame.clone(),
         };
         let one = |to: ParticipantId, frame: &Bytes| NodeMessage::Deliver {
             session: [7; 16],
             to,
-            frame: frame.to_vec(),
+            frame: frame.clone(),
         };
         assert_eq!(
             packed_shape(&pack(group(batch))),

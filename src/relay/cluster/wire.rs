@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::ParticipantId;
@@ -47,7 +48,9 @@ pub enum NodeMessage {
     Deliver {
         session: [u8; 16],
         to: ParticipantId,
-        frame: Vec<u8>,
+        /// `Bytes` (de)serializes as one run of bytes, the same encoding as `Vec<u8>`
+        /// but copied whole rather than byte by byte.
+        frame: Bytes,
     },
     /// A member's node -> home: a data frame (sender already stamped) or a member control
     /// frame (`Follow`) from a local member.
@@ -89,7 +92,7 @@ pub enum NodeMessage {
     DeliverMany {
         session: [u8; 16],
         to: Vec<ParticipantId>,
-        frame: Vec<u8>,
+        frame: Bytes,
     },
 }
 
@@ -130,7 +133,7 @@ mod tests {
         let payload = encode(&NodeMessage::Deliver {
             session: [1; 16],
             to: 3,
-            frame: vec![2, 0, 7],
+            frame: Bytes::from_static(&[2, 0, 7]),
         });
         let hex: String = payload.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, format!("0200{}0303020007", "01".repeat(16)));
@@ -139,7 +142,7 @@ mod tests {
             Some(vec![NodeMessage::Deliver {
                 session: [1; 16],
                 to: 3,
-                frame: vec![2, 0, 7]
+                frame: Bytes::from_static(&[2, 0, 7])
             }])
         );
     }
@@ -149,7 +152,7 @@ mod tests {
         let message = NodeMessage::DeliverMany {
             session: [1; 16],
             to: vec![3, 300],
-            frame: vec![2, 0, 7],
+            frame: Bytes::from_static(&[2, 0, 7]),
         };
         let payload = encode(&message);
         let hex: String = payload.iter().map(|b| format!("{b:02x}")).collect();
@@ -167,7 +170,7 @@ mod tests {
         let second = NodeMessage::Deliver {
             session: [4; 16],
             to: 2,
-            frame: vec![1, 2, 3],
+            frame: Bytes::from_static(&[1, 2, 3]),
         };
         let mut payload = encode(&first);
         append(&second, &mut payload);
