@@ -58,7 +58,7 @@ fn payload(to: Vec<u32>) -> Vec<u8> {
     wire::encode(&NodeMessage::DeliverMany {
         session: [7; 16],
         to,
-        frame: vec![0xab; FRAME],
+        frame: vec![0xab; FRAME].into(),
     })
 }
 

@@ -17,19 +17,28 @@ use crate::relay::connection::{Outbound, route_data};
 use crate::relay::session::{ConnectedMember, Outgoing, SessionKey};
 use crate::relay::{RelayState, close_with, lock, send_control, short};
 
-/// One message from this node's channel.
+/// One payload from this node's channel: its messages, in order.
 pub(super) fn receive(state: &Arc<RelayState>, payload: &[u8]) {
     let Some(cluster) = state.cluster.get() else {
         return;
     };
-    cluster.metrics.received.fetch_add(1, Ordering::Relaxed);
-    let Some(message) = wire::decode(payload) else {
+    let Some(messages) = wire::decode(payload) else {
         tracing::warn!(
             bytes = payload.len(),
             "ignored a message on this node's channel that is not a node message"
         );
         return;
     };
+    cluster
+        .metrics
+        .received
+        .fetch_add(messages.len() as u64, Ordering::Relaxed);
+    for message in messages {
+        receive_one(state, cluster, message);
+    }
+}
+
+fn receive_one(state: &Arc<RelayState>, cluster: &Cluster, message: NodeMessage) {
     match message {
         NodeMessage::ToHome {
             session,
@@ -62,10 +71,9 @@ pub(super) fn receive(state: &Arc<RelayState>, payload: &[u8]) {
         NodeMessage::Left { session, id } => member_left_elsewhere(state, &session, id),
         NodeMessage::HomeChanged { session, home } => give_up(state, &session, &home),
         NodeMessage::Deliver { session, to, frame } => {
-            deliver_here(state, cluster, &session, to, frame.into());
+            deliver_here(state, cluster, &session, to, frame);
         }
         NodeMessage::DeliverMany { session, to, frame } => {
-            let frame = bytes::Bytes::from(frame);
             for id in to {
                 deliver_here(state, cluster, &session, id, frame.clone());
             }

@@ -123,10 +123,9 @@ impl Cluster {
     }
 
     fn send(&self, node: &Arc<str>, message: &NodeMessage) {
-        let payload = wire::encode(message);
         let _ = self.outbox.send(Outbox::Publish {
             node: node.clone(),
-            payload,
+            message: message.clone(),
         });
     }
 

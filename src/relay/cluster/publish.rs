@@ -1,6 +1,9 @@
 //! What a node sends to Redis, in the order it was queued: publishes to other nodes'
 //! channels and record commands, pipelined in batches. A frame the home forwards to many
-//! members of one node goes out once for that node (`DeliverMany`), not once per member.
+//! members of one node goes out once for that node (`DeliverMany`), not once per member,
+//! and everything a batch holds for one node between two record commands goes out as one
+//! publish (`pack`): Redis, one thread for every node, does a few publishes per batch
+//! instead of one per frame and node.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -20,10 +23,13 @@ use crate::relay::session::SessionKey;
 /// items, and each batch waits for Redis's answer, so batches are large.
 const BATCH: usize = 4096;
 
+/// A node's messages of one batch share a publish up to about this many bytes.
+const MAX_PAYLOAD: usize = 256 * 1024;
+
 pub(super) enum Outbox {
     Publish {
         node: Arc<str>,
-        payload: Vec<u8>,
+        message: NodeMessage,
     },
     /// A frame for one member on `node` of a session homed here.
     Deliver {
@@ -39,7 +45,7 @@ pub(super) enum Outbox {
 pub(super) enum Planned {
     Publish {
         node: Arc<str>,
-        payload: Vec<u8>,
+        message: NodeMessage,
     },
     Deliveries {
         node: Arc<str>,
@@ -53,7 +59,7 @@ pub(super) enum Planned {
 impl Planned {
     fn one(item: Outbox) -> Planned {
         match item {
-            Outbox::Publish { node, payload } => Planned::Publish { node, payload },
+            Outbox::Publish { node, message } => Planned::Publish { node, message },
             Outbox::Deliver {
                 node,
                 session,
@@ -69,10 +75,10 @@ impl Planned {
         }
     }
 
-    /// The channel and payload of a publish; none for a command.
-    fn publish(&self) -> Option<(&Arc<str>, Vec<u8>)> {
+    /// The node and message of a publish, or the command.
+    fn into_message(self) -> Result<(Arc<str>, NodeMessage), redis::Cmd> {
         match self {
-            Planned::Publish { node, payload } => Some((node, payload.clone())),
+            Planned::Publish { node, message } => Ok((node, message)),
             Planned::Deliveries {
                 node,
                 session,
@@ -81,21 +87,83 @@ impl Planned {
             } => {
                 let message = match to.as_slice() {
                     [to] => NodeMessage::Deliver {
-                        session: *session,
+                        session,
                         to: *to,
-                        frame: frame.to_vec(),
+                        frame,
                     },
-                    _ => NodeMessage::DeliverMany {
-                        session: *session,
-                        to: to.clone(),
-                        frame: frame.to_vec(),
-                    },
+                    _ => NodeMessage::DeliverMany { session, to, frame },
                 };
-                Some((node, wire::encode(&message)))
+                Ok((node, message))
             }
-            Planned::Command(_) => None,
+            Planned::Command(command) => Err(command),
         }
     }
+}
+
+/// One command of a pipeline: a publish of one or more messages to a node, or a record
+/// command.
+pub(super) enum Packed {
+    Publish {
+        node: Arc<str>,
+        payload: Vec<u8>,
+        messages: u64,
+    },
+    Command(redis::Cmd),
+}
+
+impl Packed {
+    /// One publish per message (`group_deliveries: false`, kept to measure against).
+    fn alone(planned: Planned) -> Packed {
+        match planned.into_message() {
+            Ok((node, message)) => Packed::Publish {
+                node,
+                payload: wire::encode(&message),
+                messages: 1,
+            },
+            Err(command) => Packed::Command(command),
+        }
+    }
+}
+
+/// Puts each node's messages between two record commands into one publish (at the place
+/// of its first message; a payload closes at `MAX_PAYLOAD` and the next one follows it).
+/// Each node reads its channel in order, so every node gets its messages in the order
+/// they were planned; a command stays after everything planned before it and before
+/// everything planned after it.
+pub(super) fn pack(planned: Vec<Planned>) -> Vec<Packed> {
+    let mut packed: Vec<Packed> = Vec::new();
+    let mut open: HashMap<Arc<str>, usize> = HashMap::new();
+    for item in planned {
+        match item.into_message() {
+            Ok((node, message)) => {
+                let slot = open.get(&node).and_then(|&index| match &mut packed[index] {
+                    Packed::Publish {
+                        payload, messages, ..
+                    } if payload.len() < MAX_PAYLOAD => Some((payload, messages)),
+                    _ => None,
+                });
+                match slot {
+                    Some((payload, messages)) => {
+                        wire::append(&message, payload);
+                        *messages += 1;
+                    }
+                    None => {
+                        open.insert(node.clone(), packed.len());
+                        packed.push(Packed::Publish {
+                            node,
+                            payload: wire::encode(&message),
+                            messages: 1,
+                        });
+                    }
+                }
+            }
+            Err(command) => {
+                open.clear();
+                packed.push(Packed::Command(command));
+            }
+        }
+    }
+    packed
 }
 
 /// Groups the batch's deliveries of one frame to one node's members into one publish,
@@ -146,9 +214,9 @@ pub(super) fn group(batch: Vec<Outbox>) -> Vec<Planned> {
                 };
                 last.insert(receiver, index);
             }
-            Outbox::Publish { node, payload } => {
+            Outbox::Publish { node, message } => {
                 open.retain(|(n, ..), _| *n != node);
-                planned.push(Planned::Publish { node, payload });
+                planned.push(Planned::Publish { node, message });
             }
             Outbox::Command(command) => planned.push(Planned::Command(command)),
         }
@@ -157,7 +225,8 @@ pub(super) fn group(batch: Vec<Outbox>) -> Vec<Planned> {
 }
 
 /// Sends what the node queued to Redis in order, pipelined in batches (deliveries grouped
-/// per node when `grouped`; one publish per receiver otherwise, kept to measure against).
+/// and packed per node when `grouped`; one publish per receiver otherwise, kept to measure
+/// against).
 pub(super) async fn publish_loop(
     weak: Weak<RelayState>,
     mut redis: ConnectionManager,
@@ -167,36 +236,46 @@ pub(super) async fn publish_loop(
     let mut batch = Vec::with_capacity(BATCH);
     while let Some(first) = outgoing.recv().await {
         batch.push(first);
+        // The home hands a frame to the forwarders of all its receivers at once, and the
+        // first one woke this task: let the others queue their copies before the batch is
+        // taken, so that the frame goes out in one publish per node, not two.
+        tokio::task::yield_now().await;
         while batch.len() < BATCH {
             match outgoing.try_recv() {
                 Ok(next) => batch.push(next),
                 Err(_) => break,
             }
         }
-        let planned = if grouped {
-            group(std::mem::take(&mut batch))
+        let packed: Vec<Packed> = if grouped {
+            pack(group(std::mem::take(&mut batch)))
         } else {
-            batch.drain(..).map(Planned::one).collect()
+            batch
+                .drain(..)
+                .map(Planned::one)
+                .map(Packed::alone)
+                .collect()
         };
         let mut pipe = redis::pipe();
         let mut publishes = Vec::new();
-        let mut bytes = 0;
-        for item in &planned {
-            match item.publish() {
-                Some((node, payload)) => {
+        let (mut bytes, mut messages) = (0, 0);
+        for item in packed {
+            match item {
+                Packed::Publish {
+                    node,
+                    payload,
+                    messages: count,
+                } => {
                     bytes += payload.len();
-                    pipe.publish(wire::channel(node), payload);
-                    publishes.push(node.clone());
+                    messages += count;
+                    pipe.publish(wire::channel(&node), payload);
+                    publishes.push(node);
                 }
                 // Ignored commands give no value: the answers are the publishes' only.
-                None => {
-                    if let Planned::Command(command) = item {
-                        pipe.add_command(command.clone()).ignore();
-                    }
+                Packed::Command(command) => {
+                    pipe.add_command(command).ignore();
                 }
             }
         }
-        drop(planned);
         let started = std::time::Instant::now();
         let answer = tokio::time::timeout(
             REDIS_TIMEOUT,
@@ -214,9 +293,7 @@ pub(super) async fn publish_loop(
                 metrics
                     .publish_micros
                     .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-                metrics
-                    .published
-                    .fetch_add(publishes.len() as u64, Ordering::Relaxed);
+                metrics.published.fetch_add(messages, Ordering::Relaxed);
                 metrics
                     .published_bytes
                     .fetch_add(bytes as u64, Ordering::Relaxed);
@@ -337,7 +414,10 @@ mod tests {
             deliver(&c, 3, &f1),
             Outbox::Publish {
                 node: b.clone(),
-                payload: vec![0],
+                message: NodeMessage::Left {
+                    session: [7; 16],
+                    id: 1,
+                },
             },
             Outbox::Command(redis::cmd("PING")),
             deliver(&b, 2, &f1),
@@ -370,5 +450,84 @@ mod tests {
             })
             .sum();
         assert_eq!(delivered, 2);
+    }
+
+    /// (node, messages) of each publish; "cmd" for a command.
+    fn packed_shape(packed: &[Packed]) -> Vec<(String, Vec<NodeMessage>)> {
+        packed
+            .iter()
+            .map(|p| match p {
+                Packed::Publish { node, payload, .. } => (
+                    node.to_string(),
+                    wire::decode(payload).expect("a packed payload decodes"),
+                ),
+                Packed::Command(_) => ("cmd".into(), vec![]),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_nodes_messages_go_out_together_and_commands_stay_in_place() {
+        let (b, c): (Arc<str>, Arc<str>) = ("b".into(), "c".into());
+        let (f1, f2, f3) = (
+            Bytes::from(vec![1u8; 4]),
+            Bytes::from(vec![2u8; 4]),
+            Bytes::from(vec![3u8; 4]),
+        );
+        let left = NodeMessage::Left {
+            session: [7; 16],
+            id: 9,
+        };
+        let batch = vec![
+            deliver(&b, 1, &f1),
+            deliver(&c, 3, &f1),
+            deliver(&b, 2, &f1),
+            Outbox::Publish {
+                node: b.clone(),
+                message: left.clone(),
+            },
+            deliver(&b, 1, &f2),
+            Outbox::Command(redis::cmd("PING")),
+            deliver(&b, 1, &f3),
+        ];
+        let many = |to: Vec<ParticipantId>, frame: &Bytes| NodeMessage::DeliverMany {
+            session: [7; 16],
+            to,
+            frame: frame.clone(),
+        };
+        let one = |to: ParticipantId, frame: &Bytes| NodeMessage::Deliver {
+            session: [7; 16],
+            to,
+            frame: frame.clone(),
+        };
+        assert_eq!(
+            packed_shape(&pack(group(batch))),
+            vec![
+                ("b".into(), vec![many(vec![1, 2], &f1), left, one(1, &f2)]),
+                ("c".into(), vec![one(3, &f1)]),
+                ("cmd".into(), vec![]),
+                ("b".into(), vec![one(1, &f3)]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_full_payload_is_followed_by_the_next() {
+        let b: Arc<str> = "b".into();
+        let big = MAX_PAYLOAD / 2 + 1;
+        let frames: Vec<Bytes> = (0..3u8).map(|i| Bytes::from(vec![i; big])).collect();
+        let batch = frames.iter().map(|f| deliver(&b, 1, f)).collect();
+        let shape = packed_shape(&pack(group(batch)));
+        let counts: Vec<usize> = shape.iter().map(|(_, m)| m.len()).collect();
+        assert_eq!(counts, vec![2, 1]);
+        let firsts: Vec<u8> = shape
+            .iter()
+            .flat_map(|(_, m)| m.iter())
+            .map(|m| match m {
+                NodeMessage::Deliver { frame, .. } => frame[0],
+                _ => panic!("a delivery"),
+            })
+            .collect();
+        assert_eq!(firsts, vec![0, 1, 2]);
     }
 }

@@ -1,11 +1,14 @@
 //! What relay nodes tell each other through Redis pub/sub, one channel per node.
 //!
-//! A payload is `[CLUSTER_WIRE_VERSION]` followed by a postcard `NodeMessage`. `frame`
-//! fields hold the exact bytes a member sends or receives (a control frame, or a data
-//! frame's cleartext header and sealed payload): Redis sees what a relay already sees.
+//! A payload is `[CLUSTER_WIRE_VERSION]` followed by one or more postcard `NodeMessage`s,
+//! back to back (postcard values delimit themselves): a node sends everything it has for
+//! another node in one publish, so Redis's work grows with the batches, not the frames.
+//! `frame` fields hold the exact bytes a member sends or receives (a control frame, or a
+//! data frame's cleartext header and sealed payload): Redis sees what a relay already sees.
 
 use std::net::SocketAddr;
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::ParticipantId;
@@ -29,7 +32,9 @@ pub enum JoinResult {
     },
 }
 
-pub const CLUSTER_WIRE_VERSION: u8 = 1;
+/// 2: a payload may hold several messages (1 held exactly one; a version-1 node would
+/// read the first and drop the rest, so it refuses version 2 payloads whole instead).
+pub const CLUSTER_WIRE_VERSION: u8 = 2;
 
 /// The channel a node reads its messages from.
 pub fn channel(node: &str) -> String {
@@ -43,7 +48,9 @@ pub enum NodeMessage {
     Deliver {
         session: [u8; 16],
         to: ParticipantId,
-        frame: Vec<u8>,
+        /// `Bytes` (de)serializes as one run of bytes, the same encoding as `Vec<u8>`
+        /// but copied whole rather than byte by byte.
+        frame: Bytes,
     },
     /// A member's node -> home: a data frame (sender already stamped) or a member control
     /// frame (`Follow`) from a local member.
@@ -85,22 +92,36 @@ pub enum NodeMessage {
     DeliverMany {
         session: [u8; 16],
         to: Vec<ParticipantId>,
-        frame: Vec<u8>,
+        frame: Bytes,
     },
 }
 
 pub fn encode(message: &NodeMessage) -> Vec<u8> {
     let mut payload = vec![CLUSTER_WIRE_VERSION];
-    // Plain data into a Vec: cannot fail.
-    payload.extend(postcard::to_allocvec(message).expect("node messages serialize"));
+    append(message, &mut payload);
     payload
 }
 
-pub fn decode(payload: &[u8]) -> Option<NodeMessage> {
-    match payload {
-        [CLUSTER_WIRE_VERSION, body @ ..] => postcard::from_bytes(body).ok(),
-        _ => None,
+/// Appends `message` to a payload begun with `[CLUSTER_WIRE_VERSION]`.
+pub fn append(message: &NodeMessage, payload: &mut Vec<u8>) {
+    // Plain data into a Vec: cannot fail.
+    let body = std::mem::take(payload);
+    *payload = postcard::to_extend(message, body).expect("node messages serialize");
+}
+
+/// The messages of a payload, in order; none at all if any of it is not a node message.
+pub fn decode(payload: &[u8]) -> Option<Vec<NodeMessage>> {
+    let [CLUSTER_WIRE_VERSION, body @ ..] = payload else {
+        return None;
+    };
+    let mut rest = body;
+    let mut messages = Vec::new();
+    while !rest.is_empty() || messages.is_empty() {
+        let (message, after) = postcard::take_from_bytes(rest).ok()?;
+        messages.push(message);
+        rest = after;
     }
+    Some(messages)
 }
 
 #[cfg(test)]
@@ -112,17 +133,17 @@ mod tests {
         let payload = encode(&NodeMessage::Deliver {
             session: [1; 16],
             to: 3,
-            frame: vec![2, 0, 7],
+            frame: Bytes::from_static(&[2, 0, 7]),
         });
         let hex: String = payload.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, format!("0100{}0303020007", "01".repeat(16)));
+        assert_eq!(hex, format!("0200{}0303020007", "01".repeat(16)));
         assert_eq!(
             decode(&payload),
-            Some(NodeMessage::Deliver {
+            Some(vec![NodeMessage::Deliver {
                 session: [1; 16],
                 to: 3,
-                frame: vec![2, 0, 7]
-            })
+                frame: Bytes::from_static(&[2, 0, 7])
+            }])
         );
     }
 
@@ -131,13 +152,36 @@ mod tests {
         let message = NodeMessage::DeliverMany {
             session: [1; 16],
             to: vec![3, 300],
-            frame: vec![2, 0, 7],
+            frame: Bytes::from_static(&[2, 0, 7]),
         };
         let payload = encode(&message);
         let hex: String = payload.iter().map(|b| format!("{b:02x}")).collect();
         // Variant 7, the session, two ids (300 as a varint: ac 02), the frame.
-        assert_eq!(hex, format!("0107{}0203ac0203020007", "01".repeat(16)));
-        assert_eq!(decode(&payload), Some(message));
+        assert_eq!(hex, format!("0207{}0203ac0203020007", "01".repeat(16)));
+        assert_eq!(decode(&payload), Some(vec![message]));
+    }
+
+    #[test]
+    fn messages_back_to_back_in_one_payload() {
+        let first = NodeMessage::Left {
+            session: [4; 16],
+            id: 9,
+        };
+        let second = NodeMessage::Deliver {
+            session: [4; 16],
+            to: 2,
+            frame: Bytes::from_static(&[1, 2, 3]),
+        };
+        let mut payload = encode(&first);
+        append(&second, &mut payload);
+        let hex: String = payload.iter().map(|b| format!("{b:02x}")).collect();
+        let session = "04".repeat(16);
+        // Left (variant 4) then Deliver (variant 0), nothing between them.
+        assert_eq!(hex, format!("0204{session}0900{session}0203010203"));
+        assert_eq!(decode(&payload), Some(vec![first, second]));
+        // A good message followed by anything else: the payload is refused whole.
+        payload.push(0xff);
+        assert_eq!(decode(&payload), None);
     }
 
     #[test]
@@ -146,6 +190,8 @@ mod tests {
         assert_eq!(decode(&[2, 0]), None);
         assert_eq!(decode(&[1, 250, 3]), None);
         assert_eq!(decode(&[1, 0, 1]), None);
+        assert_eq!(decode(&[CLUSTER_WIRE_VERSION]), None);
+        assert_eq!(decode(&[CLUSTER_WIRE_VERSION, 250, 3]), None);
         for len in 0..64 {
             let noise: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
             let _ = decode(&noise);
