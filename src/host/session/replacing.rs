@@ -13,6 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::host::documents::PendingSave;
 use crate::host::replace::{FileChanges, ReplaceError, ReplacePlan};
 use crate::protocol::search::{ReplaceRequest, ReplaceSummary};
 
@@ -40,22 +41,40 @@ pub(super) struct ReplaceJob {
     done: Vec<String>,
     changes: u64,
     skipped: Vec<String>,
+    /// With `--save`, once every file is changed: the saves, until their thread wrote them.
+    saving: Option<tokio::sync::oneshot::Receiver<Vec<Written>>>,
 }
+
+/// A save of the replace and how its write went.
+type Written = (PendingSave, Result<(), String>);
 
 impl ReplaceJob {
     /// Whether the plan is made and files wait to be changed (or the answer to be sent).
     pub(super) fn is_applying(&self) -> bool {
-        self.planning.is_none()
+        self.planning.is_none() && self.saving.is_none()
     }
 }
 
-/// The plan of the replace under way, once its thread has made it (pending otherwise).
-pub(super) async fn planned(
-    job: &mut Option<ReplaceJob>,
-) -> Result<Result<ReplacePlan, ReplaceError>, tokio::sync::oneshot::error::RecvError> {
-    match job.as_mut().and_then(|job| job.planning.as_mut()) {
-        Some(planning) => planning.await,
-        None => std::future::pending().await,
+/// What the replace under way waited for off the loop.
+pub(super) enum Progress {
+    /// The plan, made by its threads.
+    Planned(Result<Result<ReplacePlan, ReplaceError>, tokio::sync::oneshot::error::RecvError>),
+    /// The changed files, written (`--save`).
+    Saved(Result<Vec<Written>, tokio::sync::oneshot::error::RecvError>),
+}
+
+/// The replace under way's next step made off the loop (pending when there is none).
+pub(super) async fn progress(job: &mut Option<ReplaceJob>) -> Progress {
+    match job.as_mut() {
+        Some(ReplaceJob {
+            planning: Some(planning),
+            ..
+        }) => Progress::Planned(planning.await),
+        Some(ReplaceJob {
+            saving: Some(saving),
+            ..
+        }) => Progress::Saved(saving.await),
+        _ => std::future::pending().await,
     }
 }
 
@@ -113,13 +132,22 @@ impl HostSession {
             done: Vec::new(),
             changes: 0,
             skipped: Vec::new(),
+            saving: None,
         });
         Ok(())
     }
 
+    /// The replace under way's plan was made, or its files were written.
+    pub(super) async fn replace_progress(&mut self, progress: Progress) -> anyhow::Result<()> {
+        match progress {
+            Progress::Planned(plan) => self.replace_planned(plan).await,
+            Progress::Saved(written) => self.replace_saved(written).await,
+        }
+    }
+
     /// The plan arrived: a refusal is the answer; otherwise the files wait to be changed
     /// (a dry run's answer is the plan itself).
-    pub(super) async fn replace_planned(
+    async fn replace_planned(
         &mut self,
         plan: Result<Result<ReplacePlan, ReplaceError>, tokio::sync::oneshot::error::RecvError>,
     ) -> anyhow::Result<()> {
@@ -257,41 +285,86 @@ impl HostSession {
             .map_err(|error| format!("{}: {error}", file.path))
     }
 
-    /// Every file is changed: save them if asked, then sum up (the changes themselves
-    /// went to the asker slice by slice).
-    ///
-    /// The saves are all made here, on the loop (each waits for the disk's fsync, ~3 ms):
-    /// written a slice at a time instead, each file's write woke the file watcher, whose
-    /// handling sleeps 50 ms on the loop to gather changes (`watching::on_watched`), and a
-    /// 1,000-file save took over 30 s; see docs/BENCHMARKS.md.
-    async fn replace_finished(&mut self, job: ReplaceJob) -> anyhow::Result<()> {
+    /// Every file is changed: with `--save` they are written on a blocking thread (each
+    /// waits for the disk's fsync, ~3 ms: a thousand files on the loop held everyone's
+    /// typing for seconds), and the answer waits for [`HostSession::replace_saved`];
+    /// otherwise the answer is sent now.
+    async fn replace_finished(&mut self, mut job: ReplaceJob) -> anyhow::Result<()> {
+        if !job.request.save || job.request.dry_run {
+            return self.replace_answer(job, 0).await;
+        }
+        let mut pending = Vec::with_capacity(job.done.len());
+        for path in &job.done {
+            match self.documents.begin_save(path) {
+                Ok(save) => pending.push(save),
+                Err(error) => job.skipped.push(error.to_string()),
+            }
+        }
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        tokio::task::spawn_blocking(move || {
+            let written = pending
+                .into_iter()
+                .map(|save| {
+                    let result = save.write();
+                    (save, result)
+                })
+                .collect();
+            let _ = sender.send(written);
+        });
+        job.saving = Some(receiver);
+        // In place meanwhile: a second replace is refused until this one is answered.
+        self.replacing = Some(job);
+        Ok(())
+    }
+
+    /// The replace's files were written: each recorded as saved (a document edited while
+    /// it was written stays unsaved, the disk holding the replace's revision), everyone
+    /// told, and the asker answered.
+    async fn replace_saved(
+        &mut self,
+        written: Result<Vec<Written>, tokio::sync::oneshot::error::RecvError>,
+    ) -> anyhow::Result<()> {
+        let Some(mut job) = self.replacing.take() else {
+            return Ok(());
+        };
+        job.saving = None;
+        let mut saved = 0u64;
+        let Ok(written) = written else {
+            job.skipped
+                .push("the host stopped saving the replaced files; save them again".into());
+            return self.replace_answer(job, saved).await;
+        };
+        for (save, result) in written {
+            let path = save.path.clone();
+            match self.documents.end_save(save, result) {
+                Ok(revision) => {
+                    saved += 1;
+                    self.announce_saved(&path, revision, job.from).await?;
+                }
+                Err(error) => job.skipped.push(error.to_string()),
+            }
+            // Opened only for the replace and now on disk: nothing to keep it for.
+            let someone_has_it = self.participants.values().any(|p| p.open.contains(&path));
+            if !someone_has_it {
+                self.documents.close_if_saved(&path);
+            }
+        }
+        self.replace_answer(job, saved).await
+    }
+
+    /// Sums the replace up for the asker (the changes themselves went to them slice by
+    /// slice) and tells everyone what changed.
+    async fn replace_answer(&mut self, job: ReplaceJob, saved: u64) -> anyhow::Result<()> {
         let ReplaceJob {
             from,
             id,
             request,
             done,
             changes,
-            mut skipped,
+            skipped,
             ..
         } = job;
         let reply = self.reply(from, id);
-        let mut saved = 0u64;
-        if request.save && !request.dry_run {
-            for path in &done {
-                match self.documents.save(path) {
-                    Ok(revision) => {
-                        saved += 1;
-                        self.announce_saved(path, revision, from).await?;
-                    }
-                    Err(error) => skipped.push(error.to_string()),
-                }
-                // Opened only for the replace and now on disk: nothing to keep it for.
-                let someone_has_it = self.participants.values().any(|p| p.open.contains(path));
-                if !someone_has_it {
-                    self.documents.close_if_saved(path);
-                }
-            }
-        }
         let summary = ReplaceSummary {
             changes,
             files: done.len() as u64,
