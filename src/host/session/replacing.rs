@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::host::documents::PendingSave;
 use crate::host::replace::{FileChanges, ReplaceError, ReplacePlan};
-use crate::protocol::search::{ReplaceRequest, ReplaceSummary};
+use crate::protocol::search::{ReplaceHit, ReplaceRequest, ReplaceSummary};
 
 /// Most inserted bytes in one replace edit: a file with many changes is changed by a
 /// few edits, each well inside the size one edit may take on the wire.
@@ -26,6 +26,12 @@ const REPLACE_SLICE: Duration = Duration::from_millis(3);
 /// Most files changed in one slice: what follows a slice (the edits' broadcast, each
 /// file's `Unsaved`, the changes listed to the asker) grows with them.
 const REPLACE_SLICE_FILES: usize = 20;
+
+/// About how many bytes of changes one answer to the asker carries. Few answers: each
+/// frame costs a host signature and the asker's check of it (~50 µs together), and
+/// answers sent slice by slice were most of a 10,000-change replace's frames; each one
+/// still far inside a frame's size.
+const REPLACE_HITS_BYTES: usize = crate::protocol::DEFAULT_MAX_FRAME / 4;
 
 /// A replace under way: being planned, then applied file by file.
 pub(super) struct ReplaceJob {
@@ -43,12 +49,38 @@ pub(super) struct ReplaceJob {
     skipped: Vec<String>,
     /// With `--save`, once every file is changed: the saves, until their thread wrote them.
     saving: Option<tokio::sync::oneshot::Receiver<Vec<Written>>>,
+    /// The changes made and not yet listed to the asker, about how many bytes they take,
+    /// and those gathered into answers ready to go.
+    unsent: Vec<ReplaceHit>,
+    unsent_bytes: usize,
+    ready: Vec<Vec<ReplaceHit>>,
 }
 
 /// A save of the replace and how its write went.
 type Written = (PendingSave, Result<(), String>);
 
 impl ReplaceJob {
+    /// Lists `hits` to the asker, in answers of about [`REPLACE_HITS_BYTES`].
+    fn list(&mut self, hits: Vec<ReplaceHit>) {
+        for hit in hits {
+            self.unsent_bytes += hit.path.len() + hit.before.len() + hit.after.len() + 32;
+            self.unsent.push(hit);
+            if self.unsent_bytes >= REPLACE_HITS_BYTES {
+                self.ready.push(std::mem::take(&mut self.unsent));
+                self.unsent_bytes = 0;
+            }
+        }
+    }
+
+    /// The answers ready to go, and once every file is done, the rest too.
+    fn answers_due(&mut self, finished: bool) -> Vec<Vec<ReplaceHit>> {
+        if finished && !self.unsent.is_empty() {
+            self.ready.push(std::mem::take(&mut self.unsent));
+            self.unsent_bytes = 0;
+        }
+        std::mem::take(&mut self.ready)
+    }
+
     /// Whether the plan is made and files wait to be changed (or the answer to be sent).
     pub(super) fn is_applying(&self) -> bool {
         self.planning.is_none() && self.saving.is_none()
@@ -133,6 +165,9 @@ impl HostSession {
             changes: 0,
             skipped: Vec::new(),
             saving: None,
+            unsent: Vec::new(),
+            unsent_bytes: 0,
+            ready: Vec::new(),
         });
         Ok(())
     }
@@ -172,8 +207,9 @@ impl HostSession {
     }
 
     /// Changes files of the replace under way for one slice (of time, and of files: the
-    /// broadcast after it grows with them), sends those edits and the changes made, and
-    /// once every file is done, saves (if asked) and answers.
+    /// broadcast after it grows with them), sends those edits, lists the changes made to
+    /// the asker (in answers of about [`REPLACE_HITS_BYTES`]), and once every file is
+    /// done, saves (if asked) and answers.
     ///
     /// Others' typing goes first: what they sent is handled before the slice, a message
     /// arriving during it ends it after the file being changed, and what arrived is
@@ -186,7 +222,6 @@ impl HostSession {
             return Ok(());
         };
         let started = Instant::now();
-        let mut hits = Vec::new();
         for index in 0..REPLACE_SLICE_FILES {
             let someone_waits = index > 0 && self.channel.has_waiting();
             if started.elapsed() >= REPLACE_SLICE || someone_waits {
@@ -198,20 +233,19 @@ impl HostSession {
             if let Some(file) = self.replace_in(&mut job, file).await? {
                 job.changes += file.hits.len() as u64;
                 job.done.push(file.path);
-                hits.extend(file.hits);
+                job.list(file.hits);
             }
         }
         let reply = self.reply(job.from, job.id);
         let finished = job.to_apply.is_empty();
+        let answers = job.answers_due(finished);
         // Back in place while others are served: a second replace is refused meanwhile.
         self.replacing = Some(job);
         self.handle_waiting().await?;
         // The edits go out before any save or answer that follows them.
         self.broadcast_applied().await?;
-        for batch in hits.chunks(crate::host::search::MAX_BATCH_LEN) {
-            reply
-                .send(false, Response::Replaced(batch.to_vec()))
-                .await?;
+        for batch in answers {
+            reply.send(false, Response::Replaced(batch)).await?;
         }
         match self.replacing.take() {
             Some(job) if finished => self.replace_finished(job).await?,
