@@ -7,7 +7,6 @@
 //! ordinary edit authored by the host, so every member sees it like any other edit.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::Write;
 use std::sync::Arc;
 
 use ropey::Rope;
@@ -63,6 +62,10 @@ struct HostDocument {
     differs_at: Option<(u64, bool)>,
     /// What members were last told about it (`Documents::unsaved_changes`).
     announced_unsaved: bool,
+    /// Digests of the texts being written by saves not yet finished (`saving.rs`): the
+    /// file watcher may see such a write before the save is recorded, and must not take
+    /// it for another program's change.
+    saves_in_flight: Vec<[u8; 32]>,
     /// Texts of recent revisions (one in `SNAPSHOT_EVERY`), oldest first: a position is
     /// lines and columns of the text it was asked in, which the edit history alone cannot
     /// rebuild.
@@ -79,6 +82,7 @@ impl HostDocument {
             disk_revision: revision,
             differs_at: None,
             announced_unsaved: false,
+            saves_in_flight: Vec::new(),
             recent: VecDeque::new(),
         }
     }
@@ -517,40 +521,6 @@ impl Documents {
         gone
     }
 
-    /// Writes the document to disk atomically and returns the revision saved.
-    pub fn save(&mut self, path: &str) -> Result<u64, DocumentError> {
-        let save_error = |reason: String| DocumentError::Save {
-            path: path.to_string(),
-            reason,
-        };
-        let document = self.open.get_mut(path).ok_or_else(|| not_open(path))?;
-        let target = self
-            .workspace
-            .resolve(path)
-            .or_else(|_| {
-                // A file deleted on disk while open is recreated where it was.
-                let root = self.workspace.root();
-                let candidate = root.join(path);
-                if candidate.starts_with(root)
-                    && !path.split('/').any(|c| c == ".." || c.is_empty())
-                {
-                    Ok(candidate)
-                } else {
-                    Err(())
-                }
-            })
-            .map_err(|_| save_error("the path is not shared".into()))?;
-        if std::fs::metadata(&target).is_ok_and(|meta| meta.permissions().readonly()) {
-            return Err(save_error(
-                "the file is read-only on the host's disk; the host can make it writable".into(),
-            ));
-        }
-        let text = document.doc.rope().to_string();
-        write_atomically(&target, text.as_bytes()).map_err(|e| save_error(save_failure(&e)))?;
-        document.on_disk(digest(&text), text.len(), Some(document.doc.revision()));
-        Ok(document.doc.revision())
-    }
-
     /// Turns a change on disk into an edit, if the file is open and really changed.
     /// Never loses what participants typed: with unsaved edits, the disk change is
     /// reported as a conflict instead of replacing their text.
@@ -559,7 +529,8 @@ impl Documents {
             return Ok(None);
         };
         let new_text = self.read_disk(path)?;
-        if digest(&new_text) == document.disk_digest {
+        let new_digest = digest(&new_text);
+        if new_digest == document.disk_digest || document.saves_in_flight.contains(&new_digest) {
             return Ok(None);
         }
         if self.is_unsaved(path) {
@@ -612,106 +583,12 @@ pub fn difference(old: &str, new: &str) -> Result<Operation, crate::text::OtErro
     Operation::replace(old_chars.len(), prefix..old_chars.len() - suffix, &inserted)
 }
 
-/// Why a save failed, for the person who saved: what to do about it, and that the file
-/// on disk is as it was. The error's kind only: the operating system's message may name
-/// the host's absolute paths (the temporary file's), which members are not told.
-fn save_failure(error: &std::io::Error) -> String {
-    use std::io::ErrorKind;
-    let what = match error.kind() {
-        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
-            "the host's disk is full (free some space on the host and save again)".to_string()
-        }
-        ErrorKind::FileTooLarge => "the file is larger than the host may write".to_string(),
-        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
-            "the host may not write to this file's folder".to_string()
-        }
-        kind => kind.to_string(),
-    };
-    format!("{what}; the file on the host's disk was not changed")
-}
-
-/// Writes `bytes` to `target` through a temporary file in the same folder, flushed to
-/// the disk, and a rename over the original, so a crash or a full disk never leaves half
-/// a file. The original's permissions and owner are kept (the owner as far as the host
-/// may set it: a user cannot give a file to someone else); a new file gets the mode any
-/// new file of the host's user gets (0666 less the umask), not the temporary file's
-/// private 0600. Until the rename the original is untouched, and a failure removes the
-/// temporary file.
-fn write_atomically(target: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let folder = target
-        .parent()
-        .ok_or_else(|| std::io::Error::other("the file has no folder"))?;
-    std::fs::create_dir_all(folder)?;
-    let original = std::fs::metadata(target).ok();
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".cotype-save-")
-        .tempfile_in(folder)?;
-    temporary.write_all(bytes)?;
-    temporary.as_file().sync_all()?;
-    match &original {
-        Some(original) => {
-            temporary
-                .as_file()
-                .set_permissions(original.permissions())?;
-            keep_owner(temporary.as_file(), original);
-        }
-        None => set_new_file_mode(temporary.path())?,
-    }
-    temporary.persist(target).map_err(|e| e.error)?;
-    // The rename itself reaches the disk only with the folder.
-    if let Ok(folder) = std::fs::File::open(folder) {
-        let _ = folder.sync_all();
-    }
-    Ok(())
-}
-
-/// Gives the replacement the original's owner and group where the host may (root may
-/// always; a user may keep the group if a member of it). Where it may not, the file
-/// becomes the host user's, as with any editor that saves by renaming.
-#[cfg(unix)]
-fn keep_owner(file: &std::fs::File, original: &std::fs::Metadata) {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(now) = file.metadata() else { return };
-    if (now.uid(), now.gid()) == (original.uid(), original.gid()) {
-        return;
-    }
-    if std::os::unix::fs::fchown(file, Some(original.uid()), Some(original.gid())).is_err() {
-        let _ = std::os::unix::fs::fchown(file, None, Some(original.gid()));
-        tracing::debug!("saving gives the file to the host's user: its owner cannot be kept");
-    }
-}
-
-#[cfg(not(unix))]
-fn keep_owner(_file: &std::fs::File, _original: &std::fs::Metadata) {}
-
-#[cfg(unix)]
-fn set_new_file_mode(path: &std::path::Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666 & !umask()))
-}
-
-#[cfg(not(unix))]
-fn set_new_file_mode(_path: &std::path::Path) -> std::io::Result<()> {
-    Ok(())
-}
-
-/// The process's umask, read from /proc (setting it to read it back would race with
-/// other threads creating files); the usual 022 where /proc does not say.
-#[cfg(unix)]
-fn umask() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("Umask:"))
-                .and_then(|mask| u32::from_str_radix(mask.trim(), 8).ok())
-        })
-        .unwrap_or(0o022)
-}
-
 mod past;
 mod read_ahead;
+mod saving;
 pub use read_ahead::{BeforeRead, ReadAhead};
+pub use saving::PendingSave;
+#[cfg(test)]
+use saving::{save_failure, write_atomically};
 #[cfg(test)]
 mod tests;

@@ -214,6 +214,55 @@ fn saving_is_atomic_and_keeps_permissions() {
     assert!(leftovers.is_empty());
 }
 
+/// A save written away from the loop (`begin_save`, `write`, `end_save`): the file
+/// watcher seeing the write before the save is recorded takes it for the save's, not
+/// for another program's change; and an edit made while the write went on is neither
+/// lost nor counted as saved.
+#[test]
+fn a_document_edited_while_it_is_written_stays_unsaved_and_its_write_is_not_a_disk_change() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "a\n").unwrap();
+    let workspace = Arc::new(Workspace::open(dir.path(), &[]).unwrap());
+    let mut documents = Documents::new(workspace);
+    documents.open("a.txt").unwrap();
+    documents
+        .submit_as_host("a.txt", Operation::insert(2, 0, "b").unwrap())
+        .unwrap();
+    let pending = documents.begin_save("a.txt").unwrap();
+    documents
+        .submit_as_host("a.txt", Operation::insert(3, 3, "typed meanwhile").unwrap())
+        .unwrap();
+    let written = pending.write();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.txt")).unwrap(),
+        "ba\n"
+    );
+    assert_eq!(
+        documents.disk_changed("a.txt").unwrap(),
+        None,
+        "the save's own write"
+    );
+    let saved = documents.end_save(pending, written).unwrap();
+    let (now, text) = documents.text("a.txt").unwrap();
+    assert_eq!(text.to_string(), "ba\ntyped meanwhile");
+    assert_eq!(
+        saved + 1,
+        now,
+        "the revision written is the one before the edit"
+    );
+    assert!(
+        documents.is_unsaved("a.txt"),
+        "the edit made meanwhile is not on disk"
+    );
+    assert!(!documents.close_if_saved("a.txt"));
+    documents.save("a.txt").unwrap();
+    assert!(!documents.is_unsaved("a.txt"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.txt")).unwrap(),
+        "ba\ntyped meanwhile"
+    );
+}
+
 /// A language server's rename computed on an older revision: the text of that revision
 /// is known again, and the edit made for it is transformed past what was typed since, so
 /// both land where they were meant (never at the stale positions).

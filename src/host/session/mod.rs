@@ -261,9 +261,8 @@ impl HostSession {
     /// Serves until the host ends the session, or the relay connection is lost for good
     /// (it is resumed, or the session created again, for `HOST_RESUME_WINDOW`).
     pub async fn run(mut self) -> anyhow::Result<()> {
-        let (watch_tx, mut watch_rx) = tokio::sync::mpsc::channel::<PathBuf>(4096);
         let git_dir = self.git.as_ref().map(|git| git.git_dir().to_path_buf());
-        let _watcher = watch_folder(self.workspace.root(), git_dir.as_deref(), watch_tx);
+        let (_watcher, mut watch_rx) = watch_folder(self.workspace.root(), git_dir.as_deref());
         loop {
             match self.serve_once(&mut watch_rx).await {
                 Ok(true) => {}
@@ -307,7 +306,7 @@ impl HostSession {
     /// when the host's user ended the session.
     async fn serve_once(
         &mut self,
-        watch_rx: &mut tokio::sync::mpsc::Receiver<PathBuf>,
+        watch_rx: &mut tokio::sync::mpsc::Receiver<std::collections::BTreeSet<PathBuf>>,
     ) -> anyhow::Result<bool> {
         let incoming = tokio::select! {
             incoming = self.channel.recv() => incoming,
@@ -322,16 +321,16 @@ impl HostSession {
                 self.ping().await?;
                 return Ok(true);
             }
-            Some(first) = watch_rx.recv() => {
-                self.on_watched(first, watch_rx).await?;
+            Some(changed) = watch_rx.recv() => {
+                self.on_watched(changed).await?;
                 return Ok(true);
             }
             Some(done) = self.language_edits.recv() => {
                 self.on_language_edit_done(done).await?;
                 return Ok(true);
             }
-            plan = replacing::planned(&mut self.replacing) => {
-                self.replace_planned(plan).await?;
+            progress = replacing::progress(&mut self.replacing) => {
+                self.replace_progress(progress).await?;
                 return Ok(true);
             }
             // A slice of a replace under way, after whatever arrived meanwhile.

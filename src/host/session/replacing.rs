@@ -13,8 +13,9 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::host::documents::PendingSave;
 use crate::host::replace::{FileChanges, ReplaceError, ReplacePlan};
-use crate::protocol::search::{ReplaceRequest, ReplaceSummary};
+use crate::protocol::search::{ReplaceHit, ReplaceRequest, ReplaceSummary};
 
 /// Most inserted bytes in one replace edit: a file with many changes is changed by a
 /// few edits, each well inside the size one edit may take on the wire.
@@ -25,6 +26,12 @@ const REPLACE_SLICE: Duration = Duration::from_millis(3);
 /// Most files changed in one slice: what follows a slice (the edits' broadcast, each
 /// file's `Unsaved`, the changes listed to the asker) grows with them.
 const REPLACE_SLICE_FILES: usize = 20;
+
+/// About how many bytes of changes one answer to the asker carries. Few answers: each
+/// frame costs a host signature and the asker's check of it (~50 µs together), and
+/// answers sent slice by slice were most of a 10,000-change replace's frames; each one
+/// still far inside a frame's size.
+const REPLACE_HITS_BYTES: usize = crate::protocol::DEFAULT_MAX_FRAME / 4;
 
 /// A replace under way: being planned, then applied file by file.
 pub(super) struct ReplaceJob {
@@ -40,22 +47,66 @@ pub(super) struct ReplaceJob {
     done: Vec<String>,
     changes: u64,
     skipped: Vec<String>,
+    /// With `--save`, once every file is changed: the saves, until their thread wrote them.
+    saving: Option<tokio::sync::oneshot::Receiver<Vec<Written>>>,
+    /// The changes made and not yet listed to the asker, about how many bytes they take,
+    /// and those gathered into answers ready to go.
+    unsent: Vec<ReplaceHit>,
+    unsent_bytes: usize,
+    ready: Vec<Vec<ReplaceHit>>,
 }
 
+/// A save of the replace and how its write went.
+type Written = (PendingSave, Result<(), String>);
+
 impl ReplaceJob {
+    /// Lists `hits` to the asker, in answers of about [`REPLACE_HITS_BYTES`].
+    fn list(&mut self, hits: Vec<ReplaceHit>) {
+        for hit in hits {
+            self.unsent_bytes += hit.path.len() + hit.before.len() + hit.after.len() + 32;
+            self.unsent.push(hit);
+            if self.unsent_bytes >= REPLACE_HITS_BYTES {
+                self.ready.push(std::mem::take(&mut self.unsent));
+                self.unsent_bytes = 0;
+            }
+        }
+    }
+
+    /// The answers ready to go, and once every file is done, the rest too.
+    fn answers_due(&mut self, finished: bool) -> Vec<Vec<ReplaceHit>> {
+        if finished && !self.unsent.is_empty() {
+            self.ready.push(std::mem::take(&mut self.unsent));
+            self.unsent_bytes = 0;
+        }
+        std::mem::take(&mut self.ready)
+    }
+
     /// Whether the plan is made and files wait to be changed (or the answer to be sent).
     pub(super) fn is_applying(&self) -> bool {
-        self.planning.is_none()
+        self.planning.is_none() && self.saving.is_none()
     }
 }
 
-/// The plan of the replace under way, once its thread has made it (pending otherwise).
-pub(super) async fn planned(
-    job: &mut Option<ReplaceJob>,
-) -> Result<Result<ReplacePlan, ReplaceError>, tokio::sync::oneshot::error::RecvError> {
-    match job.as_mut().and_then(|job| job.planning.as_mut()) {
-        Some(planning) => planning.await,
-        None => std::future::pending().await,
+/// What the replace under way waited for off the loop.
+pub(super) enum Progress {
+    /// The plan, made by its threads.
+    Planned(Result<Result<ReplacePlan, ReplaceError>, tokio::sync::oneshot::error::RecvError>),
+    /// The changed files, written (`--save`).
+    Saved(Result<Vec<Written>, tokio::sync::oneshot::error::RecvError>),
+}
+
+/// The replace under way's next step made off the loop (pending when there is none).
+pub(super) async fn progress(job: &mut Option<ReplaceJob>) -> Progress {
+    match job.as_mut() {
+        Some(ReplaceJob {
+            planning: Some(planning),
+            ..
+        }) => Progress::Planned(planning.await),
+        Some(ReplaceJob {
+            saving: Some(saving),
+            ..
+        }) => Progress::Saved(saving.await),
+        _ => std::future::pending().await,
     }
 }
 
@@ -113,13 +164,25 @@ impl HostSession {
             done: Vec::new(),
             changes: 0,
             skipped: Vec::new(),
+            saving: None,
+            unsent: Vec::new(),
+            unsent_bytes: 0,
+            ready: Vec::new(),
         });
         Ok(())
     }
 
+    /// The replace under way's plan was made, or its files were written.
+    pub(super) async fn replace_progress(&mut self, progress: Progress) -> anyhow::Result<()> {
+        match progress {
+            Progress::Planned(plan) => self.replace_planned(plan).await,
+            Progress::Saved(written) => self.replace_saved(written).await,
+        }
+    }
+
     /// The plan arrived: a refusal is the answer; otherwise the files wait to be changed
     /// (a dry run's answer is the plan itself).
-    pub(super) async fn replace_planned(
+    async fn replace_planned(
         &mut self,
         plan: Result<Result<ReplacePlan, ReplaceError>, tokio::sync::oneshot::error::RecvError>,
     ) -> anyhow::Result<()> {
@@ -144,8 +207,9 @@ impl HostSession {
     }
 
     /// Changes files of the replace under way for one slice (of time, and of files: the
-    /// broadcast after it grows with them), sends those edits and the changes made, and
-    /// once every file is done, saves (if asked) and answers.
+    /// broadcast after it grows with them), sends those edits, lists the changes made to
+    /// the asker (in answers of about [`REPLACE_HITS_BYTES`]), and once every file is
+    /// done, saves (if asked) and answers.
     ///
     /// Others' typing goes first: what they sent is handled before the slice, a message
     /// arriving during it ends it after the file being changed, and what arrived is
@@ -158,7 +222,6 @@ impl HostSession {
             return Ok(());
         };
         let started = Instant::now();
-        let mut hits = Vec::new();
         for index in 0..REPLACE_SLICE_FILES {
             let someone_waits = index > 0 && self.channel.has_waiting();
             if started.elapsed() >= REPLACE_SLICE || someone_waits {
@@ -170,20 +233,19 @@ impl HostSession {
             if let Some(file) = self.replace_in(&mut job, file).await? {
                 job.changes += file.hits.len() as u64;
                 job.done.push(file.path);
-                hits.extend(file.hits);
+                job.list(file.hits);
             }
         }
         let reply = self.reply(job.from, job.id);
         let finished = job.to_apply.is_empty();
+        let answers = job.answers_due(finished);
         // Back in place while others are served: a second replace is refused meanwhile.
         self.replacing = Some(job);
         self.handle_waiting().await?;
         // The edits go out before any save or answer that follows them.
         self.broadcast_applied().await?;
-        for batch in hits.chunks(crate::host::search::MAX_BATCH_LEN) {
-            reply
-                .send(false, Response::Replaced(batch.to_vec()))
-                .await?;
+        for batch in answers {
+            reply.send(false, Response::Replaced(batch)).await?;
         }
         match self.replacing.take() {
             Some(job) if finished => self.replace_finished(job).await?,
@@ -257,41 +319,86 @@ impl HostSession {
             .map_err(|error| format!("{}: {error}", file.path))
     }
 
-    /// Every file is changed: save them if asked, then sum up (the changes themselves
-    /// went to the asker slice by slice).
-    ///
-    /// The saves are all made here, on the loop (each waits for the disk's fsync, ~3 ms):
-    /// written a slice at a time instead, each file's write woke the file watcher, whose
-    /// handling sleeps 50 ms on the loop to gather changes (`watching::on_watched`), and a
-    /// 1,000-file save took over 30 s; see docs/BENCHMARKS.md.
-    async fn replace_finished(&mut self, job: ReplaceJob) -> anyhow::Result<()> {
+    /// Every file is changed: with `--save` they are written on a blocking thread (each
+    /// waits for the disk's fsync, ~3 ms: a thousand files on the loop held everyone's
+    /// typing for seconds), and the answer waits for [`HostSession::replace_saved`];
+    /// otherwise the answer is sent now.
+    async fn replace_finished(&mut self, mut job: ReplaceJob) -> anyhow::Result<()> {
+        if !job.request.save || job.request.dry_run {
+            return self.replace_answer(job, 0).await;
+        }
+        let mut pending = Vec::with_capacity(job.done.len());
+        for path in &job.done {
+            match self.documents.begin_save(path) {
+                Ok(save) => pending.push(save),
+                Err(error) => job.skipped.push(error.to_string()),
+            }
+        }
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        tokio::task::spawn_blocking(move || {
+            let written = pending
+                .into_iter()
+                .map(|save| {
+                    let result = save.write();
+                    (save, result)
+                })
+                .collect();
+            let _ = sender.send(written);
+        });
+        job.saving = Some(receiver);
+        // In place meanwhile: a second replace is refused until this one is answered.
+        self.replacing = Some(job);
+        Ok(())
+    }
+
+    /// The replace's files were written: each recorded as saved (a document edited while
+    /// it was written stays unsaved, the disk holding the replace's revision), everyone
+    /// told, and the asker answered.
+    async fn replace_saved(
+        &mut self,
+        written: Result<Vec<Written>, tokio::sync::oneshot::error::RecvError>,
+    ) -> anyhow::Result<()> {
+        let Some(mut job) = self.replacing.take() else {
+            return Ok(());
+        };
+        job.saving = None;
+        let mut saved = 0u64;
+        let Ok(written) = written else {
+            job.skipped
+                .push("the host stopped saving the replaced files; save them again".into());
+            return self.replace_answer(job, saved).await;
+        };
+        for (save, result) in written {
+            let path = save.path.clone();
+            match self.documents.end_save(save, result) {
+                Ok(revision) => {
+                    saved += 1;
+                    self.announce_saved(&path, revision, job.from).await?;
+                }
+                Err(error) => job.skipped.push(error.to_string()),
+            }
+            // Opened only for the replace and now on disk: nothing to keep it for.
+            let someone_has_it = self.participants.values().any(|p| p.open.contains(&path));
+            if !someone_has_it {
+                self.documents.close_if_saved(&path);
+            }
+        }
+        self.replace_answer(job, saved).await
+    }
+
+    /// Sums the replace up for the asker (the changes themselves went to them slice by
+    /// slice) and tells everyone what changed.
+    async fn replace_answer(&mut self, job: ReplaceJob, saved: u64) -> anyhow::Result<()> {
         let ReplaceJob {
             from,
             id,
             request,
             done,
             changes,
-            mut skipped,
+            skipped,
             ..
         } = job;
         let reply = self.reply(from, id);
-        let mut saved = 0u64;
-        if request.save && !request.dry_run {
-            for path in &done {
-                match self.documents.save(path) {
-                    Ok(revision) => {
-                        saved += 1;
-                        self.announce_saved(path, revision, from).await?;
-                    }
-                    Err(error) => skipped.push(error.to_string()),
-                }
-                // Opened only for the replace and now on disk: nothing to keep it for.
-                let someone_has_it = self.participants.values().any(|p| p.open.contains(path));
-                if !someone_has_it {
-                    self.documents.close_if_saved(path);
-                }
-            }
-        }
         let summary = ReplaceSummary {
             changes,
             files: done.len() as u64,

@@ -1,14 +1,55 @@
 //! Watching the shared folder: changes other programs make on disk reach open documents
 //! as edits, and everyone hears of files created, deleted or hidden.
 
+use std::collections::BTreeSet;
+
 use super::*;
+
+/// How long a burst of file-system events (a build, a checkout, a formatter writing many
+/// files, an editor's save as temp file, write and rename) is left to settle before it is
+/// handled: each path is then handled once, with the disk as the burst left it.
+const SETTLE: Duration = Duration::from_millis(50);
 
 /// Watches the shared folder, and `git_dir` when it lies outside it (a subfolder of a
 /// repository is shared: HEAD, the index and the refs say when the repository moved);
-/// changed paths go to `changes`. The watcher stops when the returned value is dropped.
-/// Without a watcher (unsupported system) sharing still works, only disk changes are not
-/// noticed.
+/// the paths changed come out of the receiver a settled burst at a time. The watcher
+/// stops when the returned value is dropped. Without a watcher (unsupported system)
+/// sharing still works, only disk changes are not noticed (the receiver never yields).
 pub(super) fn watch_folder(
+    root: &std::path::Path,
+    git_dir: Option<&std::path::Path>,
+) -> (
+    Option<notify::RecommendedWatcher>,
+    tokio::sync::mpsc::Receiver<BTreeSet<PathBuf>>,
+) {
+    let (changes, raw) = tokio::sync::mpsc::channel::<PathBuf>(4096);
+    let (bursts_tx, bursts) = tokio::sync::mpsc::channel(16);
+    let watcher = start_watcher(root, git_dir, changes);
+    if watcher.is_some() {
+        tokio::spawn(gather_bursts(raw, bursts_tx));
+    }
+    (watcher, bursts)
+}
+
+/// Waits out each burst of changes here, not on the session loop: a sleep there would
+/// hold every member's edits for as long as any program writes in the shared folder.
+async fn gather_bursts(
+    mut raw: tokio::sync::mpsc::Receiver<PathBuf>,
+    bursts: tokio::sync::mpsc::Sender<BTreeSet<PathBuf>>,
+) {
+    while let Some(first) = raw.recv().await {
+        tokio::time::sleep(SETTLE).await;
+        let mut changed = BTreeSet::from([first]);
+        while let Ok(path) = raw.try_recv() {
+            changed.insert(path);
+        }
+        if bursts.send(changed).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn start_watcher(
     root: &std::path::Path,
     git_dir: Option<&std::path::Path>,
     changes: tokio::sync::mpsc::Sender<PathBuf>,
@@ -42,28 +83,15 @@ pub(super) fn watch_folder(
 }
 
 impl HostSession {
-    /// A change on disk arrived: lets a burst of file-system events settle, then handles
-    /// each path once.
-    pub(super) async fn on_watched(
-        &mut self,
-        first: PathBuf,
-        watch_rx: &mut tokio::sync::mpsc::Receiver<PathBuf>,
-    ) -> anyhow::Result<()> {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let mut changed = std::collections::BTreeSet::from([first]);
-        while let Ok(path) = watch_rx.try_recv() {
-            changed.insert(path);
-        }
+    /// A settled burst of changes on disk arrived (`watch_folder`): each path handled once.
+    pub(super) async fn on_watched(&mut self, changed: BTreeSet<PathBuf>) -> anyhow::Result<()> {
         self.tell_if_repository_moved(&changed).await?;
         self.on_disk_changes(changed).await
     }
 
     /// Files changed on disk by another program: open documents get an edit, everyone
     /// hears about creations, deletions and renames of files they may see.
-    async fn on_disk_changes(
-        &mut self,
-        changed: std::collections::BTreeSet<PathBuf>,
-    ) -> anyhow::Result<()> {
+    async fn on_disk_changes(&mut self, changed: BTreeSet<PathBuf>) -> anyhow::Result<()> {
         let root = self.workspace.root().to_path_buf();
         let relative: Vec<String> = changed
             .iter()
