@@ -5,8 +5,9 @@
 //! than the session's) that owns the PTY, the child and the authoritative emulator
 //! (`screen::HostScreen`); it reads the program's output continuously and sends at most one
 //! frame per 16 ms tick (raw output, or during a flood a redraw of the current screen), and
-//! none while the session's outgoing queue is behind, so a flood never takes the CPU or
-//! the link from edits. The session keeps `Terminals`:
+//! none while the session's outgoing queue is behind; a task on the session's runtime
+//! seals and sends them (`forward_to`), so no lock an edit needs is held by the terminal's
+//! lower-priority thread. The session keeps `Terminals`:
 //! which terminals exist, who may type (by participant: a grant ends with the member),
 //! and refuses keystrokes from anyone else here, at the host, whatever their UI shows.
 
