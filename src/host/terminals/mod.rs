@@ -5,8 +5,9 @@
 //! than the session's) that owns the PTY, the child and the authoritative emulator
 //! (`screen::HostScreen`); it reads the program's output continuously and sends at most one
 //! frame per 16 ms tick (raw output, or during a flood a redraw of the current screen), and
-//! none while the session's outgoing queue is behind, so a flood never takes the CPU or
-//! the link from edits. The session keeps `Terminals`:
+//! none while the session's outgoing queue is behind; a task on the session's runtime
+//! seals and sends them (`forward_to`), so no lock an edit needs is held by the terminal's
+//! lower-priority thread. The session keeps `Terminals`:
 //! which terminals exist, who may type (by participant: a grant ends with the member),
 //! and refuses keystrokes from anyone else here, at the host, whatever their UI shows.
 
@@ -130,6 +131,7 @@ impl Terminals {
             command,
             root: root.to_path_buf(),
             commands: receiver,
+            outbox: forward_to(sender.clone()),
             sender: sender.clone(),
         };
         std::thread::Builder::new()
@@ -361,7 +363,37 @@ struct Thread {
     command: Option<String>,
     root: PathBuf,
     commands: mpsc::Receiver<Command>,
+    /// Where its messages go to be sealed and sent (`forward_to`).
+    outbox: Outbox,
+    /// Only to see how much waits for the socket.
     sender: ChannelSender,
+}
+
+/// A terminal's messages on their way to the session's runtime.
+type Outbox = mpsc::Sender<(Route, TerminalMessage)>;
+
+/// How many of a terminal's messages may wait to be sealed (a flood sends a few a second).
+const OUTBOX_MESSAGES: usize = 8;
+
+/// A task on the session's runtime that seals and sends what a terminal's thread hands
+/// it. Sealing takes the channel's locks (the frame counter's order, the signer), which
+/// the session takes for every acknowledgement and broadcast: held by the terminal's
+/// lower-priority thread, a lock could keep an edit waiting for as long as the kernel
+/// kept that thread off the CPU. Now only threads of the session's priority take them.
+fn forward_to(sender: ChannelSender) -> Outbox {
+    let (outbox, mut messages) = mpsc::channel::<(Route, TerminalMessage)>(OUTBOX_MESSAGES);
+    tokio::spawn(async move {
+        while let Some((route, message)) = messages.recv().await {
+            if sender
+                .send(route, &Message::Terminal(message))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    outbox
 }
 
 impl Thread {
@@ -388,6 +420,7 @@ impl Thread {
             command,
             root,
             commands,
+            outbox,
             sender,
         } = self;
         runtime.block_on(async move {
@@ -402,7 +435,7 @@ impl Thread {
             };
             crate::host::thread_priority::nicer(10);
             let _ = started.send(Ok(()));
-            serve(screen, pty, commands, sender).await;
+            serve(screen, pty, commands, outbox, sender).await;
         });
     }
 }
@@ -413,15 +446,16 @@ async fn serve(
     mut screen: HostScreen,
     pty: Pty,
     mut commands: mpsc::Receiver<Command>,
+    outbox: Outbox,
     sender: ChannelSender,
 ) {
     let Pty { pty, mut child } = pty;
     let (mut reader, mut writer) = pty.into_split();
     let id = screen.id();
     let send = |message: TerminalMessage, route: Route| {
-        let sender = sender.clone();
+        let outbox = outbox.clone();
         async move {
-            let _ = sender.send(route, &Message::Terminal(message)).await;
+            let _ = outbox.send((route, message)).await;
         }
     };
     let mut tick = tokio::time::interval(TICK);
