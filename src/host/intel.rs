@@ -38,8 +38,12 @@ pub const SEARCH_TIME_LIMIT: Duration = Duration::from_secs(60);
 pub const MAX_SEARCH_MATCHES: u32 = 100_000;
 /// LSP's `ContentModified` error code.
 const CONTENT_MODIFIED: i32 = -32801;
-const CONTENT_MODIFIED_ATTEMPTS: u32 = 5;
-const CONTENT_MODIFIED_PAUSE: Duration = Duration::from_millis(300);
+/// How long a question is asked again while the server says "content modified": until
+/// the text holds still for as long as the server needs (someone typing steadily while a
+/// rename runs makes rust-analyzer drop it again and again), well inside
+/// [`LSP_REQUEST_LIMIT`] so the participant hears the server's reason, not a timeout.
+const CONTENT_MODIFIED_PATIENCE: Duration = Duration::from_secs(12);
+const CONTENT_MODIFIED_PAUSE: Duration = Duration::from_millis(200);
 /// Files larger than this are left for the language server to read itself.
 const MAX_OPEN_FROM_DISK: usize = 4 << 20;
 /// Batches waiting between the search threads and the network; a slow link holds the
@@ -388,15 +392,14 @@ impl Intel {
         let path = path.to_owned();
         let task = tokio::spawn(async move {
             intel.open_from_disk(&path).await;
-            let mut attempt = 1;
+            let patience = tokio::time::Instant::now() + CONTENT_MODIFIED_PATIENCE;
             loop {
                 match question(intel.inner.lsp.clone(), path.clone()).await {
                     // The spec's advice for "content modified": the text moved under the
                     // question (rust-analyzer says it while loading), so ask again.
                     Err(LspError::Server { code, .. })
-                        if code == CONTENT_MODIFIED && attempt < CONTENT_MODIFIED_ATTEMPTS =>
+                        if code == CONTENT_MODIFIED && tokio::time::Instant::now() < patience =>
                     {
-                        attempt += 1;
                         tokio::time::sleep(CONTENT_MODIFIED_PAUSE).await;
                     }
                     answer => return answer,
