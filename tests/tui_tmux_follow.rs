@@ -57,3 +57,68 @@ fn the_leader_sees_her_follower_where_following_took_him() {
     tmux.keys("ada", &["C-q"]);
     tmux.keys("bob", &["C-q"]);
 }
+
+/// A leader whose connection drops comes back under a new id; her follower follows her
+/// again without doing anything (he used to go on "following" the id she had, and stayed
+/// where she left him).
+#[test]
+fn a_follower_follows_his_leader_again_after_her_connection_drops() {
+    let bin = env!("CARGO_BIN_EXE_cotype");
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let text: String = (1..=120).map(|n| format!("line {n}\n")).collect();
+    std::fs::write(project.join("long.txt"), text).unwrap();
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let host = HeadlessHost::start(&project, Some(&home));
+    // Ada reaches the relay through a proxy whose connections the test can cut.
+    let link = cotype::link::Link::parse(&host.link, false).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let proxy = runtime.block_on(common::CuttableProxy::start(link.relay.parse().unwrap()));
+    let ada_link = common::via(&link, proxy.address).to_url();
+
+    let tmux = Tmux::named("follow-again");
+    let join = |name: &str, link: &str, extra: &str| {
+        tmux.shell(name, &home);
+        tmux.text(
+            name,
+            &format!(
+                "COTYPE_LINK='{link}' {bin} join --name {name} {extra}; echo {name}-exited-$?"
+            ),
+        );
+        tmux.keys(name, &["Enter"]);
+        tmux.wait(name, "itself in the people panel", |s| {
+            s.contains(&format!("{name} (you)"))
+        });
+    };
+    join("ada", &ada_link, "");
+    join("bob", &host.link, "--follow ada");
+
+    tmux.keys("ada", &["C-p"]);
+    tmux.wait("ada", "the picker", |s| s.contains("Open file"));
+    tmux.text("ada", "long");
+    tmux.wait("ada", "the match", |s| picker_chose(s, "long.txt"));
+    tmux.keys("ada", &["Enter"]);
+    tmux.wait("ada", "the file", |s| s.contains("line 1"));
+    for _ in 0..9 {
+        tmux.keys("ada", &["Down"]);
+    }
+    tmux.wait("bob", "bob taken to line 10", |s| s.contains("10:1"));
+
+    proxy.cut_for(std::time::Duration::from_secs(2));
+    tmux.wait("bob", "word that ada is away", |s| {
+        s.contains("ada is away")
+    });
+    tmux.wait("bob", "following ada again", |s| {
+        s.contains("following ada; move to stop")
+    });
+    // Ada moves on after her reconnect: bob goes with her.
+    for _ in 0..50 {
+        tmux.keys("ada", &["Down"]);
+    }
+    tmux.wait("ada", "ada on line 60", |s| s.contains("60:1"));
+    tmux.wait("bob", "bob taken to line 60", |s| s.contains("60:1"));
+    tmux.keys("ada", &["C-q"]);
+    tmux.keys("bob", &["C-q"]);
+}

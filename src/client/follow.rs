@@ -53,6 +53,9 @@ impl LeaderPlace {
 #[derive(Debug, Default)]
 pub struct Follow {
     leader: Option<ParticipantId>,
+    /// How to find the leader again after their connection drops: they come back under a
+    /// new id, with the same name and role.
+    leader_is: Wanted,
     wanted: Wanted,
     /// A leader's place in a file we asked the session to open.
     pending: Option<LeaderPlace>,
@@ -84,8 +87,39 @@ impl Follow {
     /// Whom we followed, if anyone.
     pub fn stop(&mut self) -> Option<ParticipantId> {
         self.wanted = Wanted::Nobody;
+        self.leader_is = Wanted::Nobody;
         self.pending = None;
         self.leader.take()
+    }
+
+    /// The members are now `members`. While the leader is among them, remembers who they
+    /// are; once they are gone (a dropped connection, or they left), waits for them as
+    /// `--follow NAME` waits (the host as the host), so a leader back under a new id is
+    /// followed again. The leader's name, when they just went.
+    pub fn track_leader<'a>(
+        &mut self,
+        members: impl IntoIterator<Item = &'a Member>,
+    ) -> Option<String> {
+        let leader = self.leader?;
+        match members.into_iter().find(|m| m.participant == leader) {
+            Some(member) => {
+                self.leader_is = match member.role {
+                    Role::Host => Wanted::Host,
+                    Role::Editor | Role::ReadOnly => Wanted::Named(member.name.clone()),
+                };
+                None
+            }
+            None => {
+                self.leader = None;
+                self.pending = None;
+                self.wanted = std::mem::take(&mut self.leader_is);
+                match &self.wanted {
+                    Wanted::Host => Some("the host".to_owned()),
+                    Wanted::Named(name) => Some(name.clone()),
+                    Wanted::Nobody => None,
+                }
+            }
+        }
     }
 
     /// A leader was chosen (by the user, or the host asked everyone): waiting for the
@@ -173,6 +207,33 @@ mod tests {
         assert_eq!(follow.leader(), Some(3));
         assert_eq!(follow.stop(), Some(3));
         assert_eq!(follow.stop(), None);
+    }
+
+    #[test]
+    fn a_leader_back_under_a_new_id_is_followed_again() {
+        let mut follow = Follow::default();
+        follow.start(2);
+        let before = [member(0, "ada", Role::Host), member(2, "bob", Role::Editor)];
+        assert_eq!(follow.track_leader(&before), None);
+        // Bob's connection dropped: he is gone, then back as participant 5.
+        assert_eq!(follow.track_leader(&before[..1]), Some("bob".into()));
+        assert_eq!(follow.leader(), None);
+        assert_eq!(follow.waiting_for(), Some("bob"));
+        let after = [member(0, "ada", Role::Host), member(5, "bob", Role::Editor)];
+        assert_eq!(follow.arrived(&after, 7), Some(5));
+        // The host's own user comes back as the host, whatever their name.
+        let mut follow = Follow::default();
+        follow.start(0);
+        follow.track_leader(&before);
+        assert_eq!(follow.track_leader(&before[1..]), Some("the host".into()));
+        assert_eq!(follow.arrived(&[member(9, "ada", Role::Host)], 2), Some(9));
+        // Having stopped by hand, nobody is awaited when the old leader goes.
+        let mut follow = Follow::default();
+        follow.start(2);
+        follow.track_leader(&before);
+        follow.stop();
+        assert_eq!(follow.track_leader(&before[..1]), None);
+        assert_eq!(follow.arrived(&after, 7), None);
     }
 
     #[test]

@@ -35,6 +35,16 @@ impl App {
             .push(Level::Info, format!("following {name}; move to stop"));
     }
 
+    /// The leader left (`Follow::track_leader` awaits them now): said on the message line,
+    /// and the layout no longer shows anyone followed.
+    pub fn leader_away(&mut self, name: &str) {
+        self.messages.push(
+            Level::Info,
+            format!("{name} is away; you follow them again when they are back (move to stop)"),
+        );
+        self.resize(self.size.width, self.size.height);
+    }
+
     pub(super) fn stop_following(&mut self, commands: &mut Vec<AppCommand>) {
         if let Some(leader) = self.follow.stop() {
             // Said here, so no "following X; move to stop" outlives it, whatever stopped it.
