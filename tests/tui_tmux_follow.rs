@@ -5,43 +5,18 @@
 mod common;
 
 use common::tmux::{HeadlessHost, Tmux, flag_near, picker_chose};
+use std::path::Path;
 
 #[test]
 fn the_leader_sees_her_follower_where_following_took_him() {
-    let bin = env!("CARGO_BIN_EXE_cotype");
-    let root = tempfile::tempdir().unwrap();
-    let project = root.path().join("project");
-    std::fs::create_dir_all(&project).unwrap();
-    let text: String = (1..=120).map(|n| format!("line {n}\n")).collect();
-    std::fs::write(project.join("long.txt"), text).unwrap();
+    let (root, host) = share_a_long_file();
     let home = root.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let host = HeadlessHost::start(&project, Some(&home));
 
     let tmux = Tmux::named("follow");
-    let join = |name: &str, extra: &str| {
-        tmux.shell(name, &home);
-        tmux.text(
-            name,
-            &format!(
-                "COTYPE_LINK='{}' {bin} join --name {name} {extra}; echo {name}-exited-$?",
-                host.link
-            ),
-        );
-        tmux.keys(name, &["Enter"]);
-        tmux.wait(name, "itself in the people panel", |s| {
-            s.contains(&format!("{name} (you)"))
-        });
-    };
-    join("ada", "");
-    join("bob", "--follow ada");
+    join(&tmux, &home, "ada", &host.link, "");
+    join(&tmux, &home, "bob", &host.link, "--follow ada");
 
-    tmux.keys("ada", &["C-p"]);
-    tmux.wait("ada", "the picker", |s| s.contains("Open file"));
-    tmux.text("ada", "long");
-    tmux.wait("ada", "the match", |s| picker_chose(s, "long.txt"));
-    tmux.keys("ada", &["Enter"]);
-    tmux.wait("ada", "the file", |s| s.contains("line 1"));
+    open_long_file(&tmux, "ada");
     // Far down: line 95, beyond the first screen.
     for _ in 0..94 {
         tmux.keys("ada", &["Down"]);
@@ -63,15 +38,8 @@ fn the_leader_sees_her_follower_where_following_took_him() {
 /// where she left him).
 #[test]
 fn a_follower_follows_his_leader_again_after_her_connection_drops() {
-    let bin = env!("CARGO_BIN_EXE_cotype");
-    let root = tempfile::tempdir().unwrap();
-    let project = root.path().join("project");
-    std::fs::create_dir_all(&project).unwrap();
-    let text: String = (1..=120).map(|n| format!("line {n}\n")).collect();
-    std::fs::write(project.join("long.txt"), text).unwrap();
+    let (root, host) = share_a_long_file();
     let home = root.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let host = HeadlessHost::start(&project, Some(&home));
     // Ada reaches the relay through a proxy whose connections the test can cut.
     let link = cotype::link::Link::parse(&host.link, false).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -79,28 +47,10 @@ fn a_follower_follows_his_leader_again_after_her_connection_drops() {
     let ada_link = common::via(&link, proxy.address).to_url();
 
     let tmux = Tmux::named("follow-again");
-    let join = |name: &str, link: &str, extra: &str| {
-        tmux.shell(name, &home);
-        tmux.text(
-            name,
-            &format!(
-                "COTYPE_LINK='{link}' {bin} join --name {name} {extra}; echo {name}-exited-$?"
-            ),
-        );
-        tmux.keys(name, &["Enter"]);
-        tmux.wait(name, "itself in the people panel", |s| {
-            s.contains(&format!("{name} (you)"))
-        });
-    };
-    join("ada", &ada_link, "");
-    join("bob", &host.link, "--follow ada");
+    join(&tmux, &home, "ada", &ada_link, "");
+    join(&tmux, &home, "bob", &host.link, "--follow ada");
 
-    tmux.keys("ada", &["C-p"]);
-    tmux.wait("ada", "the picker", |s| s.contains("Open file"));
-    tmux.text("ada", "long");
-    tmux.wait("ada", "the match", |s| picker_chose(s, "long.txt"));
-    tmux.keys("ada", &["Enter"]);
-    tmux.wait("ada", "the file", |s| s.contains("line 1"));
+    open_long_file(&tmux, "ada");
     for _ in 0..9 {
         tmux.keys("ada", &["Down"]);
     }
@@ -121,4 +71,42 @@ fn a_follower_follows_his_leader_again_after_her_connection_drops() {
     tmux.wait("bob", "bob taken to line 60", |s| s.contains("60:1"));
     tmux.keys("ada", &["C-q"]);
     tmux.keys("bob", &["C-q"]);
+}
+
+/// A host sharing `long.txt` (lines "line 1" to "line 120"); the folder also holds `home`,
+/// the HOME of the people joining (no user config).
+fn share_a_long_file() -> (tempfile::TempDir, HeadlessHost) {
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let text: String = (1..=120).map(|n| format!("line {n}\n")).collect();
+    std::fs::write(project.join("long.txt"), text).unwrap();
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let host = HeadlessHost::start(&project, Some(&home));
+    (root, host)
+}
+
+/// `name` joins through `link` in a tmux window of their own, and is in once the people
+/// panel shows them.
+fn join(tmux: &Tmux, home: &Path, name: &str, link: &str, extra: &str) {
+    let bin = env!("CARGO_BIN_EXE_cotype");
+    tmux.shell(name, home);
+    tmux.text(
+        name,
+        &format!("COTYPE_LINK='{link}' {bin} join --name {name} {extra}; echo {name}-exited-$?"),
+    );
+    tmux.keys(name, &["Enter"]);
+    tmux.wait(name, "itself in the people panel", |s| {
+        s.contains(&format!("{name} (you)"))
+    });
+}
+
+fn open_long_file(tmux: &Tmux, name: &str) {
+    tmux.keys(name, &["C-p"]);
+    tmux.wait(name, "the picker", |s| s.contains("Open file"));
+    tmux.text(name, "long");
+    tmux.wait(name, "the match", |s| picker_chose(s, "long.txt"));
+    tmux.keys(name, &["Enter"]);
+    tmux.wait(name, "the file", |s| s.contains("line 1"));
 }
