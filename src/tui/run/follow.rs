@@ -20,7 +20,9 @@ impl ParticipantLoop {
         if self.app.following() != Some(leader) {
             self.app.start_following(leader);
         }
-        (self.app.follow_mut()).track_leader(self.session.members.values());
+        self.app
+            .follow_mut()
+            .track_leader(self.session.members.values());
         // Where they are now, if they told us already.
         self.leader_moved(leader).await;
         self.view_changed();

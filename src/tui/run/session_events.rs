@@ -101,7 +101,11 @@ impl ParticipantLoop {
     async fn members_changed(&mut self) {
         // Before the people panel forgets them: a leader whose connection dropped is
         // awaited, and followed again when back (under a new id).
-        if let Some(name) = (self.app.follow_mut()).track_leader(self.session.members.values()) {
+        if let Some(name) = self
+            .app
+            .follow_mut()
+            .track_leader(self.session.members.values())
+        {
             self.app.leader_away(&name);
         }
         let session = &self.session;
