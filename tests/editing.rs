@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{CuttableProxy, start_host, start_relay, via, write_tree};
+use common::{CuttableProxy, start_host, start_relay, type_at_end, via, wait_synced, write_tree};
 use cotype::client::Participant;
 use cotype::client::driver::Driver;
 use cotype::client::headless::{open, run_until};
@@ -111,21 +111,6 @@ async fn join_and_open(link: &cotype::link::Link, name: &str, path: &str) -> (Dr
     let (mut driver, mut session) = Driver::join(link, name).await.unwrap();
     open(&mut driver, &mut session, path).await.unwrap();
     (driver, session)
-}
-
-fn type_at_end(session: &mut Session, path: &str, text: &str) {
-    let len = session.documents[path].rope.len_chars();
-    session
-        .local_edit(path, Operation::insert(len, len, text).unwrap())
-        .unwrap();
-}
-
-async fn wait_synced(driver: &mut Driver, session: &mut Session, path: &str) {
-    run_until(driver, session, Duration::from_secs(60), |session, _| {
-        Ok(session.is_synced(path) && !session.has_outbox())
-    })
-    .await
-    .unwrap();
 }
 
 /// Waits until `session`'s copy of `path` contains `needle`.

@@ -7,29 +7,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{start_host, start_relay, write_tree};
+use common::{start_host, start_relay, type_at_end, wait_synced, write_tree};
 use cotype::client::Participant;
 use cotype::client::driver::Driver;
 use cotype::client::headless::{open, run_until};
 use cotype::client::session::Session;
 use cotype::protocol::search::{ReplaceRequest, SearchQuery};
 use cotype::relay::RelayConfig;
-use cotype::text::Operation;
-
-fn type_at_end(session: &mut Session, path: &str, text: &str) {
-    let len = session.documents[path].rope.len_chars();
-    session
-        .local_edit(path, Operation::insert(len, len, text).unwrap())
-        .unwrap();
-}
-
-async fn wait_synced(driver: &mut Driver, session: &mut Session, path: &str) {
-    run_until(driver, session, Duration::from_secs(60), |session, _| {
-        Ok(session.is_synced(path) && !session.has_outbox())
-    })
-    .await
-    .unwrap();
-}
 
 async fn wait_for_text(driver: &mut Driver, session: &mut Session, path: &str, text: &str) {
     run_until(driver, session, Duration::from_secs(60), |session, _| {

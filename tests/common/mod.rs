@@ -207,3 +207,30 @@ pub fn at(path: &str, line: usize, col: usize) -> cotype::protocol::message::Tex
 pub fn read(root: &Path, path: &str) -> String {
     std::fs::read_to_string(root.join(path)).expect("read")
 }
+
+/// Types `text` at the end of `session`'s copy of `path` (sent on the next run).
+pub fn type_at_end(session: &mut cotype::client::session::Session, path: &str, text: &str) {
+    let len = session.documents[path].rope.len_chars();
+    session
+        .local_edit(
+            path,
+            cotype::text::Operation::insert(len, len, text).unwrap(),
+        )
+        .unwrap();
+}
+
+/// Runs `session` until every edit of `path` is sent and confirmed by the host.
+pub async fn wait_synced(
+    driver: &mut cotype::client::driver::Driver,
+    session: &mut cotype::client::session::Session,
+    path: &str,
+) {
+    cotype::client::headless::run_until(
+        driver,
+        session,
+        std::time::Duration::from_secs(60),
+        |session, _| Ok(session.is_synced(path) && !session.has_outbox()),
+    )
+    .await
+    .unwrap();
+}
