@@ -340,6 +340,13 @@ fn the_participant_editor_shows_the_terminal_with_colors() {
         before.ends_with("\u{1b}[31m") || before.contains("38;5;1m") || before.contains("[31m"),
         "RED_MARK is not red: {line:?}"
     );
+    // The terminal's own attributes only: nothing of what the editor drew under the pane
+    // (its welcome text is italic) shows through.
+    let through_plain = &line[..line.find(" plain").unwrap()];
+    assert!(
+        !sgr_parameters(through_plain).contains(&3),
+        "the terminal's text is drawn italic: {line:?}"
+    );
     // Typing is refused here, at the viewer, with a reason.
     tmux.text("bob", "x");
     tmux.wait("bob", "the read-only notice", |screen| {
@@ -349,6 +356,28 @@ fn the_participant_editor_shows_the_terminal_with_colors() {
     tmux.wait("bob", "the editor back", |screen| {
         !screen.contains("⌨ term1")
     });
+}
+
+/// The SGR parameters set in `text` (colors' own numbers, as in `38;5;3`, skipped).
+fn sgr_parameters(text: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for sequence in text.split("\u{1b}[").skip(1) {
+        let Some(end) = sequence.find('m') else {
+            continue;
+        };
+        let mut parameters = sequence[..end].split(';').map(|p| p.parse().unwrap_or(0));
+        while let Some(parameter) = parameters.next() {
+            match parameter {
+                38 | 48 | 58 => match parameters.next() {
+                    Some(5) => drop(parameters.next()),
+                    Some(2) => drop(parameters.by_ref().take(3).count()),
+                    _ => {}
+                },
+                other => found.push(other),
+            }
+        }
+    }
+    found
 }
 
 /// A full-screen program in a shared terminal: vim (alternate screen, cursor addressing,

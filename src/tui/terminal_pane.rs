@@ -262,6 +262,9 @@ impl TerminalPane {
         ) {
             title.push_str(&format!(" · {close} ends it"));
         }
+        // Drawn over the editor: clear what it drew (its text's italics, bold, colors),
+        // or the styles below patch onto those.
+        frame.render_widget(ratatui::widgets::Clear, area);
         let buffer = frame.buffer_mut();
         let title_style = theme.get("ui.statusline");
         buffer.set_stringn(
