@@ -11,6 +11,7 @@ use crate::tui::compositor::{
     Component, Context, Event, EventResult, RenderContext, UiCommand, centered, close_layer,
 };
 use crate::tui::keymap::Action;
+use crate::tui::text_wrap::wrap;
 
 #[derive(Debug, Default)]
 pub struct HelpOverlay {
@@ -147,36 +148,4 @@ impl Component for HelpOverlay {
     fn id(&self) -> &'static str {
         Self::ID
     }
-}
-
-/// `text` in rows of at most `width` columns, broken at spaces where it can be.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    use unicode_width::UnicodeWidthChar;
-    let mut rows = Vec::new();
-    let mut row = String::new();
-    let mut used = 0;
-    for word in text.split_whitespace() {
-        let word_width: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
-        if used > 0 && used + 1 + word_width > width {
-            rows.push(std::mem::take(&mut row));
-            used = 0;
-        }
-        if used > 0 {
-            row.push(' ');
-            used += 1;
-        }
-        for c in word.chars() {
-            let w = c.width().unwrap_or(0);
-            if used > 0 && used + w > width {
-                rows.push(std::mem::take(&mut row));
-                used = 0;
-            }
-            row.push(c);
-            used += w;
-        }
-    }
-    if !row.is_empty() || rows.is_empty() {
-        rows.push(row);
-    }
-    rows
 }

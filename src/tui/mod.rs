@@ -42,5 +42,6 @@ pub mod semantic;
 pub mod status;
 pub mod terminal;
 pub mod terminal_pane;
+pub mod text_wrap;
 pub mod theme;
 pub mod tree;

@@ -20,6 +20,7 @@ use crate::tui::compositor::{
     centered, close_layer,
 };
 use crate::tui::locations::list_key;
+use crate::tui::text_wrap::wrap;
 
 /// One choice: what is shown and matched, and what choosing it does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,14 +219,33 @@ impl Picker {
     }
 
     fn popup_area(&self, area: Rect) -> Rect {
-        let width = (area.width * 3 / 4).max(40);
+        let width = (area.width * 3 / 4).max(40).min(area.width);
         let height = if self.menu {
-            // Borders, the query line and one row per choice.
-            self.items.len().max(1) as u16 + 3
+            // Borders, the query line and the choices' rows.
+            let rows: usize = (0..self.items.len())
+                .map(|item| self.label_rows(item, Self::label_width(width)).len())
+                .sum();
+            (rows.max(1) as u16).saturating_add(3)
         } else {
             (area.height * 2 / 3).max(8)
         };
         centered(area, width, height)
+    }
+
+    /// Columns left for a label in a popup `width` wide: borders and the selection marker.
+    fn label_width(width: u16) -> usize {
+        usize::from(width.saturating_sub(4)).max(1)
+    }
+
+    /// The rows `item`'s label takes: a menu's choice is wrapped, so a long one (a warning
+    /// of what it does) is read whole at any size; a list's is one row, cut at the edge.
+    fn label_rows(&self, item: usize, width: usize) -> Vec<String> {
+        let label = &self.items[item].label;
+        if self.menu && label.width() > width {
+            wrap(label, width)
+        } else {
+            vec![label.clone()]
+        }
     }
 
     /// Match positions (char indices) in `label` for highlighting.
@@ -318,20 +338,57 @@ impl Component for Picker {
             );
             return;
         }
-        let first = self.selected.saturating_sub(rows.saturating_sub(1));
+        let label_width = Self::label_width(inner.width + 2);
+        let choice_rows: Vec<Vec<String>> = self
+            .matches
+            .iter()
+            .map(|found| self.label_rows(found.item, label_width))
+            .collect();
+        // The first choice shown: the selected one's last row stays on screen.
+        let mut first = 0;
+        while first < self.selected
+            && choice_rows[first..=self.selected]
+                .iter()
+                .map(Vec::len)
+                .sum::<usize>()
+                > rows
+        {
+            first += 1;
+        }
         let highlight = theme.get("ui.text.focus").add_modifier(Modifier::BOLD);
-        for (row, found) in self.matches.iter().skip(first).take(rows).enumerate() {
-            let y = inner.y + 1 + row as u16;
-            let selected = first + row == self.selected;
+        let mut y = inner.y + 1;
+        for (index, found) in self.matches.iter().enumerate().skip(first) {
+            if y >= inner.bottom() {
+                break;
+            }
+            let selected = index == self.selected;
             let row_style = if selected {
                 style.patch(theme.get("ui.menu.selected"))
             } else {
                 style
             };
+            let marker = if selected { "▶ " } else { "  " };
+            if choice_rows[index].len() > 1 {
+                for (row, text) in choice_rows[index].iter().enumerate() {
+                    if y >= inner.bottom() {
+                        break;
+                    }
+                    buf.set_style(Rect::new(inner.x, y, inner.width, 1), row_style);
+                    buf.set_stringn(
+                        inner.x,
+                        y,
+                        if row == 0 { marker } else { "  " },
+                        2,
+                        row_style,
+                    );
+                    buf.set_stringn(inner.x + 2, y, text, label_width, row_style);
+                    y += 1;
+                }
+                continue;
+            }
             buf.set_style(Rect::new(inner.x, y, inner.width, 1), row_style);
             let label = &self.items[found.item].label;
             let indices = self.match_indices(label);
-            let marker = if selected { "▶ " } else { "  " };
             buf.set_stringn(inner.x, y, marker, 2, row_style);
             let mut x = inner.x + 2;
             let mut char_index = 0u32;
@@ -348,6 +405,7 @@ impl Component for Picker {
                 x += width;
                 char_index += g.chars().count() as u32;
             }
+            y += 1;
         }
     }
 
@@ -440,5 +498,56 @@ mod tests {
             commands,
             vec![UiCommand::App(AppCommand::Open("docs/CONFIG.md".into()))]
         );
+    }
+
+    /// A menu's long choice (a warning of what it does) is read whole at a small size,
+    /// wrapped under its marker, and the selected choice stays in view.
+    #[test]
+    fn a_menu_wraps_a_long_choice_instead_of_cutting_it() {
+        let keymap = crate::tui::keymap::Keymap::load_from("default", None).unwrap();
+        let theme = crate::tui::theme::Theme::load_from(
+            "default-dark",
+            None,
+            crate::tui::theme::ColorMode::TrueColor,
+        )
+        .unwrap();
+        let warning = "Let them type in shared terminals (they run commands as you on this \
+                       machine; hidden-file rules do not apply in a shell)";
+        let item = |label: &str| PickerItem {
+            label: label.into(),
+            command: AppCommand::Follow(2),
+        };
+        let mut menu = Picker::menu("menu", "Bob", vec![item("Follow them"), item(warning)], "");
+        menu.move_selection(1);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 44, 12));
+        menu.render(
+            buf.area,
+            &mut buf,
+            &RenderContext {
+                theme: &theme,
+                keymap: &keymap,
+            },
+        );
+        let rows: Vec<String> = (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect();
+        let shown: Vec<&str> = rows
+            .iter()
+            .map(|row| row.trim_matches(|c: char| c == '│' || c.is_whitespace()))
+            .collect();
+        let start = shown
+            .iter()
+            .position(|row| row.starts_with("▶ Let them type"))
+            .unwrap_or_else(|| panic!("the warning's first row: {rows:#?}"));
+        let words: Vec<&str> = shown[start..]
+            .iter()
+            .take_while(|row| !row.starts_with('╰'))
+            .flat_map(|row| row.trim_start_matches('▶').split_whitespace())
+            .collect();
+        assert_eq!(words.join(" "), warning, "{rows:#?}");
     }
 }

@@ -13,8 +13,6 @@ use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use ratatui::layout::Rect;
 use ropey::Rope;
-use unicode_segmentation::UnicodeSegmentation;
-use unicode_width::UnicodeWidthStr;
 
 use ratatui::style::{Modifier, Style};
 
@@ -26,6 +24,7 @@ use crate::tui::editor::{Editor, display_col, gutter_width};
 use crate::tui::locations::{
     LocationRow, draw_list_row, draw_popup_frame, list_popup_area, move_in_list,
 };
+use crate::tui::text_wrap::wrap;
 use crate::tui::theme::Theme;
 
 /// The gutter letter and the theme scopes of a severity: (mark, text scope, underline scope).
@@ -361,35 +360,6 @@ impl Component for DiagnosticsList {
     fn as_any_mut(&mut self) -> Option<&mut dyn std::any::Any> {
         Some(self)
     }
-}
-
-/// `text` as lines at most `width` columns wide: its own line breaks kept, lines broken
-/// between words, a word longer than a line broken inside.
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut out = Vec::new();
-    for paragraph in text.lines() {
-        let mut line = String::new();
-        let mut line_width = 0;
-        for word in paragraph.split_inclusive(' ') {
-            let word_width = word.trim_end().width();
-            if line_width + word_width > width && !line.is_empty() {
-                out.push(std::mem::take(&mut line).trim_end().to_owned());
-                line_width = 0;
-            }
-            for g in word.graphemes(true) {
-                let g_width = g.width();
-                if line_width + g_width > width && g != " " {
-                    out.push(std::mem::take(&mut line).trim_end().to_owned());
-                    line_width = 0;
-                }
-                line.push_str(g);
-                line_width += g_width;
-            }
-        }
-        out.push(line.trim_end().to_owned());
-    }
-    out
 }
 
 /// The diagnostic as one line: its message (first line) and where it comes from.

@@ -102,16 +102,6 @@ fn the_list_shows_every_file_the_most_severe_first() {
     assert_eq!(store.rows().len(), 2);
 }
 
-#[test]
-fn long_messages_wrap_between_words_and_keep_their_lines() {
-    assert_eq!(
-        wrap("file not included in any crates\nsee the docs", 12),
-        vec!["file not", "included in", "any crates", "see the docs"]
-    );
-    assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
-    assert_eq!(wrap("", 4), Vec::<String>::new());
-}
-
 /// Draws `text` with `items` at 40x`rows` and returns the buffer.
 fn drawn(text: &str, rows: u16, items: &[DiagnosticItem]) -> (Buffer, Theme) {
     use crate::tui::editor::EditorWidget;
