@@ -72,8 +72,25 @@ pub fn read_message(input: &mut impl BufRead) -> std::io::Result<Option<Message>
         .map_err(|error| invalid(format!("malformed message: {error}")))
 }
 
-/// Lines of stderr kept to explain a crash.
-const STDERR_TAIL: usize = 12;
+/// Lines of stderr kept to explain a crash (a Rust program's backtrace after its error is
+/// about 30).
+const STDERR_TAIL: usize = 64;
+
+/// The line of a dying server's stderr that says why: its last error line (with
+/// `RUST_BACKTRACE` set, rustup's proxy and Rust servers end with a backtrace after it),
+/// else its last line.
+fn last_words(tail: &VecDeque<String>) -> Option<&str> {
+    let lines = || {
+        tail.iter()
+            .map(|line| line.trim())
+            .filter(|line| !line.is_empty())
+    };
+    let says_why = |line: &&str| {
+        let lower = line.to_ascii_lowercase();
+        lower.starts_with("error") || lower.starts_with("fatal")
+    };
+    lines().rev().find(says_why).or_else(|| lines().next_back())
+}
 
 type Pending = Arc<Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, ResponseError>>>>>;
 
@@ -279,8 +296,8 @@ impl Transport {
     /// What the server last said on stderr; the best explanation of a crash we have.
     fn crash_detail(&self) -> String {
         let tail = self.stderr_tail.lock().unwrap_or_else(|e| e.into_inner());
-        match tail.iter().rev().find(|line| !line.trim().is_empty()) {
-            Some(line) => format!("its last words: {}", line.trim()),
+        match last_words(&tail) {
+            Some(line) => format!("its last words: {line}"),
             None => "its output ended".to_owned(),
         }
     }
@@ -616,6 +633,33 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crash_is_explained_by_its_error_line_not_the_backtrace_after_it() {
+        let rustup: VecDeque<String> = [
+            "error: rustup could not choose a version of rust-analyzer to run, because one \
+             wasn't specified explicitly, and no default is configured.",
+            "help: run 'rustup default stable' to download the latest stable release of Rust",
+            "",
+            "Stack backtrace:",
+            "   0: anyhow::error::<impl core::convert::From<E> for anyhow::Error>::from",
+            "  12: __libc_start_main_impl",
+            "             at ./csu/../csu/libc-start.c:360:3",
+            "  13: <unknown>",
+        ]
+        .map(String::from)
+        .into();
+        assert!(
+            last_words(&rustup)
+                .unwrap()
+                .starts_with("error: rustup could not choose")
+        );
+        let plain: VecDeque<String> = ["starting", "cannot open socket", " "]
+            .map(String::from)
+            .into();
+        assert_eq!(last_words(&plain), Some("cannot open socket"));
+        assert_eq!(last_words(&VecDeque::new()), None);
+    }
 
     fn read(bytes: &[u8]) -> std::io::Result<Option<Message>> {
         read_message(&mut BufReader::new(bytes))

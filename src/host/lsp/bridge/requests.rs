@@ -24,8 +24,12 @@ impl LspBridge {
     pub async fn hover(&self, path: &str, position: LineCol) -> Result<Option<Hover>, LspError> {
         let server = match self.server_for(path).await {
             Ok((server, _)) => server,
-            Err(LspError::NoServer { .. }) if syntactic::supports(path) => {
-                return self.syntactic_hover(path, position);
+            // Found by name where no server runs; found nothing: say why no server runs.
+            Err(no_server @ LspError::NoServer { .. }) if syntactic::supports(path) => {
+                return match self.syntactic_hover(path, position)? {
+                    Some(hover) => Ok(Some(hover)),
+                    None => Err(no_server),
+                };
             }
             Err(error) => return Err(error),
         };
@@ -244,8 +248,13 @@ impl LspBridge {
     ) -> Result<Vec<Target>, LspError> {
         let server = match self.server_for(path).await {
             Ok((server, _)) => server,
-            Err(LspError::NoServer { .. }) if syntactic::supports(path) => {
-                return self.syntactic_definitions(path, position);
+            Err(no_server @ LspError::NoServer { .. }) if syntactic::supports(path) => {
+                let found = self.syntactic_definitions(path, position)?;
+                return if found.is_empty() {
+                    Err(no_server)
+                } else {
+                    Ok(found)
+                };
             }
             Err(error) => return Err(error),
         };

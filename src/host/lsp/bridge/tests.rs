@@ -58,3 +58,34 @@ async fn a_silent_server_times_out_and_is_not_restarted_on_every_request() {
     assert_eq!(second, Err(first));
     assert!(started.elapsed() < Duration::from_millis(300));
 }
+
+/// Where the server cannot start, go-to-definition and hover still find what the file
+/// names itself (by name, from its syntax); where that finds nothing, the person asking
+/// hears why no server answered, not "no definition found".
+#[tokio::test]
+async fn a_name_found_nowhere_without_a_server_says_why_no_server_answered() {
+    let dying = ServerCommand::new("sh", &["-c", "echo 'no default toolchain' >&2; exit 1"]);
+    let (dir, bridge) = bridge_with(dying, Duration::from_secs(20));
+    let text = "from elsewhere import imported\n\ndef local():\n    return imported\n";
+    std::fs::write(dir.path().join("a.py"), text).expect("write");
+    let _ = bridge.did_open("a.py", text, 1).await;
+
+    let local = LineCol { line: 2, col: 5 };
+    let found = bridge
+        .definition("a.py", local)
+        .await
+        .expect("found by name");
+    assert_eq!(found.len(), 1);
+    assert!(found[0].syntactic);
+
+    let imported = LineCol { line: 3, col: 12 };
+    let why = tried(
+        bridge
+            .definition("a.py", imported)
+            .await
+            .expect_err("not here"),
+    );
+    assert!(why.contains("no default toolchain"), "{why}");
+    let why = tried(bridge.hover("a.py", imported).await.expect_err("not here"));
+    assert!(why.contains("no default toolchain"), "{why}");
+}
