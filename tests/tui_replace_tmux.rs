@@ -8,7 +8,8 @@
 //!   typing. Bob's screen shows both his text and the replacement; he saves, and the host's
 //!   disk has both: nothing lost, the left-out match untouched.
 //! - In the file tree (ctrl-b), Ada renames `util.py` (`r`): Bob, who has it open, sees
-//!   his tab follow the new name, and the host's disk has the file under it.
+//!   his tab follow the new name, and the host's disk has the file under it. A file she
+//!   creates there (`a`) opens in her editor: what she types and saves is on the disk.
 
 mod common;
 
@@ -162,4 +163,26 @@ fn a_replace_from_the_panel_merges_with_someone_typing_and_a_rename_moves_their_
         "# moved def new_count(x):\n    return x\n"
     );
     assert!(!project.join("lib/util.py").exists());
+
+    // A new file (`a`, beside the selected one) opens for whoever created it, ready to type.
+    tmux.keys("ada", &["a"]);
+    tmux.wait("ada", "the new-file prompt", |s| {
+        s.contains("new file: lib/")
+    });
+    tmux.text("ada", "notes.md");
+    tmux.keys("ada", &["Enter"]);
+    tmux.wait("ada", "the new file open", |s| {
+        s.contains("ada created the file lib/notes.md") && s.contains("notes.md")
+    });
+    tmux.keys("ada", &["C-b"]);
+    tmux.wait("ada", "the tree hidden", |s| !s.contains(" Files "));
+    tmux.text("ada", "first note");
+    tmux.keys("ada", &["C-s"]);
+    tmux.wait("ada", "the new file saved", |s| {
+        s.contains("saved lib/notes.md")
+    });
+    assert_eq!(
+        std::fs::read_to_string(project.join("lib/notes.md")).unwrap(),
+        "first note"
+    );
 }

@@ -16,7 +16,7 @@ use crate::client::request::{
 };
 use crate::client::session::Session;
 use crate::protocol::FILE_CHUNK_LEN;
-use crate::protocol::message::{RequestId, Response};
+use crate::protocol::message::{Request, RequestId, Response};
 use crate::protocol::search::{SearchQuery, SearchSummary};
 use crate::tui::app::App;
 use crate::tui::compositor::AppCommand;
@@ -33,8 +33,9 @@ pub struct PanelRequests {
     preview: Option<(RequestId, String)>,
     /// The search panel's replace, until its last answer.
     replace: Option<RequestId>,
-    /// File operations asked from the file tree, until answered.
-    file_operations: Vec<RequestId>,
+    /// File operations asked from the file tree, until answered, each with the file it
+    /// creates (opened for whoever created it, as editors do).
+    file_operations: Vec<(RequestId, Option<String>)>,
     /// The workspace symbol picker's latest question (an answer to an earlier one, for a
     /// query since typed further, is dropped).
     symbols: Option<RequestId>,
@@ -76,7 +77,16 @@ impl PanelRequests {
                 self.replace = Some(session.ask(Replace(asked)));
             }
             AppCommand::FileOperation(asked) => {
-                self.file_operations.push(session.ask(FileOperation(asked)));
+                let creates = match &asked {
+                    Request::CreatePath {
+                        path,
+                        folder: false,
+                        ..
+                    } => Some(path.clone()),
+                    _ => None,
+                };
+                self.file_operations
+                    .push((session.ask(FileOperation(asked)), creates));
             }
             AppCommand::WorkspaceSymbols(query) => {
                 self.symbols =
@@ -123,13 +133,13 @@ impl PanelRequests {
     pub fn owns(&self, id: RequestId) -> bool {
         self.search == Some(id)
             || self.replace == Some(id)
-            || self.file_operations.contains(&id)
+            || self.file_operations.iter().any(|(asked, _)| *asked == id)
             || self.symbols == Some(id)
             || self.cancelled == Some(id)
             || self.preview.as_ref().is_some_and(|(asked, _)| *asked == id)
     }
 
-    /// Hands an answer to its panel.
+    /// Hands an answer to its panel; returns a file to open now (one just created).
     pub fn response(
         &mut self,
         id: RequestId,
@@ -137,7 +147,7 @@ impl PanelRequests {
         body: Response,
         session: &mut Session,
         app: &mut App,
-    ) {
+    ) -> Option<String> {
         if self.replace == Some(id) {
             match request::answer::<Replace>(body) {
                 // The preview is the panel's own; the summary says what was done.
@@ -165,10 +175,17 @@ impl PanelRequests {
             if done {
                 self.replace = None;
             }
-        } else if let Some(at) = self.file_operations.iter().position(|asked| *asked == id) {
-            self.file_operations.remove(at);
+        } else if let Some(at) = self
+            .file_operations
+            .iter()
+            .position(|(asked, _)| *asked == id)
+        {
+            let (_, creates) = self.file_operations.remove(at);
             match request::answer::<FileOperation>(body) {
-                Ok(said) => app.message(crate::tui::status::Level::Info, said),
+                Ok(said) => {
+                    app.message(crate::tui::status::Level::Info, said);
+                    return creates;
+                }
                 Err(error) => app.message(crate::tui::status::Level::Error, error.to_string()),
             }
         } else if self.symbols == Some(id) {
@@ -218,5 +235,6 @@ impl PanelRequests {
                 Err(error) => tracing::debug!("no preview of {path}: {error}"),
             }
         }
+        None
     }
 }

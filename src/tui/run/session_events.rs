@@ -153,8 +153,12 @@ impl ParticipantLoop {
             self.files_listed(done, body);
         } else if self.panels.owns(id) {
             self.dirty = true;
-            self.panels
+            let created = self
+                .panels
                 .response(id, done, body, &mut self.session, &mut self.app);
+            if let Some(path) = created {
+                self.open(path);
+            }
         } else if self.intel.owns(id) {
             self.intel_answered(id, body);
         } else if self.git.owns(id) {
