@@ -3027,3 +3027,29 @@ fn soft_wrap_is_per_file_view_in_both_panes() {
         );
     }
 }
+
+/// The other pane of a split names its file on a row of its own, the pane's width: none
+/// of the file's text shows beside the name (it did, where the name was drawn over the
+/// last row of text).
+#[test]
+fn the_other_pane_names_its_file_on_a_row_of_its_own() {
+    for vim in [false, true] {
+        let mut screen = Screen::sized(if vim { "vim" } else { "default" }, 100, 10);
+        screen.open("src/main.rs");
+        screen.open("README.md");
+        split(&mut screen, vim);
+        let drawn = screen.draw();
+        let row = drawn
+            .lines()
+            .find(|row| row.contains("│ src/main.rs "))
+            .unwrap_or_else(|| panic!("the other pane's name after the rule:\n{drawn}"));
+        let after = &row[row.find("│ src/main.rs ").unwrap() + "│ src/main.rs ".len()..];
+        let rest_of_pane = after.split(['│', '"']).next().unwrap_or_default();
+        assert!(
+            rest_of_pane.trim().is_empty(),
+            "text beside the other pane's name: {row:?}\n{drawn}"
+        );
+        // Its text above the name: the first lines of src/main.rs.
+        assert!(drawn.contains("use std::io;"), "{drawn}");
+    }
+}

@@ -113,6 +113,19 @@ impl App {
         let Some(tab) = self.tabs.iter().find(|tab| tab.path == split.other) else {
             return;
         };
+        // Its path on a row of its own at the bottom, the width of the pane (drawn over
+        // the last text row, the text around a short path showed through).
+        let [area, title_row] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
+        let title_style = self.theme.get("ui.statusline");
+        buf.set_style(title_row, title_style);
+        buf.set_stringn(
+            title_row.x,
+            title_row.y,
+            format!(" {} ", tab.path),
+            title_row.width.into(),
+            title_style,
+        );
         let Some(rope) = documents.rope(&tab.path) else {
             self.placeholder(area, buf, &format!("loading {}…", tab.path));
             return;
@@ -128,13 +141,5 @@ impl App {
             git: self.git.line_changes(&tab.path, rope).as_deref(),
         }
         .render(area, buf);
-        let title = format!(" {} ", tab.path);
-        buf.set_stringn(
-            area.x,
-            area.bottom().saturating_sub(1),
-            title,
-            area.width as usize,
-            self.theme.get("ui.statusline"),
-        );
     }
 }
