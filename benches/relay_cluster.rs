@@ -31,6 +31,7 @@
 //!
 //! Run: `cargo bench --bench relay_cluster` (3,000 sessions, 20 s; `COTYPE_BENCH_SESSIONS`
 //! and `COTYPE_BENCH_SECONDS` set others). The last line is one JSON object of the figures.
+//! `COTYPE_BENCH_FAN_OUT_ONLY=1` runs the fan-out part alone (to profile or compare it).
 //! Without `--bench` it does a short smoke run (20 sessions, 3 s). Needs `redis-server` and
 //! `haproxy` (scripts/test installs them).
 
@@ -227,7 +228,9 @@ fn main() {
     json.add("bench", "\"relay_cluster\"");
     runtime.block_on(async {
         fan_out(&redis, full, &mut json).await;
-        capacity(&redis, sessions, seconds, &mut json).await;
+        if std::env::var_os("COTYPE_BENCH_FAN_OUT_ONLY").is_none() {
+            capacity(&redis, sessions, seconds, &mut json).await;
+        }
     });
     json.add("full", full);
     println!("{{{}}}", json.0.join(","));
