@@ -64,8 +64,8 @@ use cotype::crypto::{SessionKeys, admission_verifier};
 use cotype::link::{Secret, SessionId};
 use cotype::protocol::control::{self, FromRelay, ToRelay};
 use cotype::protocol::header::{HEADER_LEN, Header, Kind, Route};
-use cotype::relay::RelayConfig;
 use cotype::relay::cluster::ClusterConfig;
+use cotype::relay::{Relay, RelayConfig};
 
 const RECEIVERS: usize = 10;
 /// Frames the sender may be ahead of the slowest receiver in the throughput phase; far
@@ -169,7 +169,7 @@ async fn session(host_at: SocketAddr, receivers_at: &[SocketAddr]) -> FanOut {
 
 /// A relay in this process joined to the cluster; `grouped` false publishes a frame once
 /// per receiver on another node (how the home forwarded before `DeliverMany`).
-async fn node(redis: &cluster::RedisServer, name: &str, grouped: bool) -> SocketAddr {
+async fn node(redis: &cluster::RedisServer, name: &str, grouped: bool) -> (SocketAddr, Relay) {
     let (address, relay) =
         cotype::relay::spawn("127.0.0.1:0".parse().unwrap(), RelayConfig::default())
             .await
@@ -181,8 +181,8 @@ async fn node(redis: &cluster::RedisServer, name: &str, grouped: bool) -> Socket
         })
         .await
         .expect("the node joins the cluster");
-    std::mem::forget(relay);
-    address
+    std::mem::forget(relay.clone());
+    (address, relay)
 }
 
 /// Relay arguments for the capacity phases: every connection comes from 127.0.0.1 (the
@@ -247,12 +247,15 @@ async fn fan_out(redis: &cluster::RedisServer, full: bool, json: &mut Json) {
     let frame_len = 256;
     let (mut cross_runs, mut same_runs, mut single_runs) = (Vec::new(), Vec::new(), Vec::new());
     let mut ungrouped_runs = Vec::new();
-    let a = node(redis, "bench-a", true).await;
-    let b = node(redis, "bench-b", true).await;
-    let c = node(redis, "bench-c", true).await;
-    let old_a = node(redis, "bench-old-a", false).await;
-    let old_b = node(redis, "bench-old-b", false).await;
-    let old_c = node(redis, "bench-old-c", false).await;
+    let (a, relay_a) = node(redis, "bench-a", true).await;
+    let (b, relay_b) = node(redis, "bench-b", true).await;
+    let (c, _) = node(redis, "bench-c", true).await;
+    if std::env::var("COTYPE_BENCH_FAN_OUT_ONLY").as_deref() == Ok("cross") {
+        return cross_only(a, &[b, c], &[relay_a, relay_b], frame_len, bulk, probes).await;
+    }
+    let (old_a, _) = node(redis, "bench-old-a", false).await;
+    let (old_b, _) = node(redis, "bench-old-b", false).await;
+    let (old_c, _) = node(redis, "bench-old-c", false).await;
     let (single, _relay) =
         cotype::relay::spawn("127.0.0.1:0".parse().unwrap(), RelayConfig::default())
             .await
@@ -338,6 +341,32 @@ async fn fan_out(redis: &cluster::RedisServer, full: bool, json: &mut Json) {
         "added_p99_vs_same_node_us",
         format!("{:.1}", p99 - same_p99),
     );
+}
+
+/// `COTYPE_BENCH_FAN_OUT_ONLY=cross`: the cross-node case alone, ten rounds (to profile
+/// it), then the cluster counters of the home and of one receiving node.
+async fn cross_only(
+    home: SocketAddr,
+    receivers_at: &[SocketAddr],
+    relays: &[Relay],
+    frame_len: usize,
+    bulk: u64,
+    probes: u64,
+) {
+    for _ in 0..10 {
+        let figures = measure(session(home, receivers_at).await, frame_len, bulk, probes).await;
+        println!(
+            "cross-node: {:.0} deliveries/s, p50 {:.0} us, p99 {:.0} us",
+            figures.delivered_per_sec, figures.p50_us, figures.p99_us
+        );
+    }
+    for relay in relays {
+        for line in relay.metrics_text().lines() {
+            if line.starts_with("cotype_cluster_") {
+                println!("  {line}");
+            }
+        }
+    }
 }
 
 /// What one capacity run gave.

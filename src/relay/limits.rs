@@ -233,6 +233,8 @@ pub struct OutQueue {
     budget: usize,
     total: Arc<QueuedBytes>,
     total_budget: usize,
+    /// Where frames go at once instead of the queue (`forwarding`).
+    forward: Option<Arc<dyn Fn(bytes::Bytes) + Send + Sync>>,
 }
 
 /// The writer's end: releases bytes once they are written.
@@ -261,14 +263,35 @@ impl OutQueue {
                 budget,
                 total,
                 total_budget,
+                forward: None,
             },
             receiver,
             release,
         )
     }
 
+    /// This queue hands every frame to `to` at once, in the sender's order, while its
+    /// receiver is open: for a member on another cluster node, whose frames the home
+    /// publishes (`to` queues them for Redis, which they would otherwise reach through
+    /// this queue and a task per member draining it as fast as it fills). Nothing is
+    /// held, so nothing counts against the bounds; the receiver still tells whoever holds
+    /// it that the member was removed (closed) and is closed to stop the frames.
+    pub fn forwarding(self, to: impl Fn(bytes::Bytes) + Send + Sync + 'static) -> OutQueue {
+        OutQueue {
+            forward: Some(Arc::new(to)),
+            ..self
+        }
+    }
+
     /// Queues `frame` unless that would pass a frame or byte bound; false if it did not.
     pub fn try_send(&self, frame: bytes::Bytes) -> bool {
+        if let Some(forward) = &self.forward {
+            if self.sender.is_closed() {
+                return false;
+            }
+            forward(frame);
+            return true;
+        }
         let len = frame.len();
         let mine = self.queued.fetch_add(len, Ordering::Relaxed) + len;
         let everyone = self.total.bytes.fetch_add(len, Ordering::Relaxed) + len;

@@ -129,20 +129,23 @@ impl Cluster {
         });
     }
 
-    /// A frame for member `to` on `node` of a session homed here.
-    fn deliver(
+    /// What queues the frames for member `to` on `node` of a session homed here for
+    /// Redis, as they are routed (the member's `OutQueue::forwarding`).
+    fn deliverer(
         &self,
-        node: &Arc<str>,
+        node: Arc<str>,
         session: SessionKey,
         to: ParticipantId,
-        frame: bytes::Bytes,
-    ) {
-        let _ = self.outbox.send(Outbox::Deliver {
-            node: node.clone(),
-            session,
-            to,
-            frame,
-        });
+    ) -> impl Fn(bytes::Bytes) + Send + Sync + 'static {
+        let outbox = self.outbox.clone();
+        move |frame| {
+            let _ = outbox.send(Outbox::Deliver {
+                node: node.clone(),
+                session,
+                to,
+                frame,
+            });
+        }
     }
 
     fn command(&self, command: redis::Cmd) {
