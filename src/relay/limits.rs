@@ -366,6 +366,25 @@ mod tests {
     }
 
     #[test]
+    fn a_forwarding_queue_hands_frames_on_in_order_until_its_receiver_closes() {
+        let total = Arc::new(QueuedBytes::default());
+        let (queue, mut rx, _) = OutQueue::new(2, 10, total.clone(), 10);
+        let handed = Arc::new(Mutex::new(Vec::new()));
+        let to = handed.clone();
+        let queue = queue.forwarding(move |frame: bytes::Bytes| lock(&to).push(frame[0]));
+        // Past the queue's frame and byte bounds: nothing is held, nothing counted.
+        for i in 0..5u8 {
+            assert!(queue.try_send(bytes::Bytes::from(vec![i; 8])));
+        }
+        assert_eq!(*lock(&handed), vec![0, 1, 2, 3, 4]);
+        assert_eq!((queue.queued(), total.get()), (0, 0));
+        assert!(rx.try_recv().is_err(), "nothing went through the channel");
+        rx.close();
+        assert!(!queue.try_send(bytes::Bytes::from_static(&[9])));
+        assert_eq!(lock(&handed).len(), 5);
+    }
+
+    #[test]
     fn ipv6_peers_count_by_their_slash_64() {
         let key = |text: &str| peer_key(text.parse().unwrap()).to_string();
         assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
