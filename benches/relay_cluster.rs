@@ -12,8 +12,11 @@
 //!    machine with the relays unchanged.) These nodes are relays in this process
 //!    (`Relay::join_cluster`). The cross-node case runs twice: as built (a frame to several
 //!    receivers on a node is one `DeliverMany` publish) and on three nodes with
-//!    `group_deliveries: false` (one publish per receiver, as before), to show the change. Targets (issue 15): cross-node at least 0.5x the single
-//!    relay's deliveries/s, p99 at most 1 ms above it.
+//!    `group_deliveries: false` (one publish per receiver, as before), to show the change.
+//!    Each case also gives the CPU time this process (relays and clients) and Redis spent
+//!    per delivery, which the machine's other load does not change as it does rates.
+//!    Targets (issue 15): cross-node at least 0.5x the single relay's deliveries/s, p99 at
+//!    most 1 ms above it.
 //! 2. Capacity: `SESSIONS` sessions of three members (a host and two participants, raw
 //!    protocol clients, `common/cluster_load.rs`), each member sending a presence frame
 //!    to everyone every second for `SECONDS`: first against one `cotype relay` process
@@ -260,19 +263,13 @@ async fn fan_out(redis: &cluster::RedisServer, full: bool, json: &mut Json) {
         cotype::relay::spawn("127.0.0.1:0".parse().unwrap(), RelayConfig::default())
             .await
             .expect("relay starts");
+    let redis_pid = redis.pid().expect("redis runs");
     for _ in 0..rounds {
-        cross_runs.push(measure(session(a, &[b, c]).await, frame_len, bulk, probes).await);
-        single_runs.push(measure(session(single, &[single]).await, frame_len, bulk, probes).await);
-        same_runs.push(measure(session(a, &[a]).await, frame_len, bulk, probes).await);
-        ungrouped_runs.push(
-            measure(
-                session(old_a, &[old_b, old_c]).await,
-                frame_len,
-                bulk,
-                probes,
-            )
-            .await,
-        );
+        let run = |fan_out| with_cpu(redis_pid, measure(fan_out, frame_len, bulk, probes));
+        cross_runs.push(run(session(a, &[b, c]).await).await);
+        single_runs.push(run(session(single, &[single]).await).await);
+        same_runs.push(run(session(a, &[a]).await).await);
+        ungrouped_runs.push(run(session(old_a, &[old_b, old_c]).await).await);
     }
     let paired = |of: fn(&Figures, &Figures) -> f64| {
         median(
@@ -285,6 +282,15 @@ async fn fan_out(redis: &cluster::RedisServer, full: bool, json: &mut Json) {
     };
     let ratio = paired(|cross, single| cross.delivered_per_sec / single.delivered_per_sec);
     let added_p99 = paired(|cross, single| cross.p99_us - single.p99_us);
+    let cpu = |runs: &[Figures]| {
+        [
+            median(runs.iter().map(|r| r.cpu_us_per_delivery).collect()),
+            median(runs.iter().map(|r| r.redis_cpu_us_per_delivery).collect()),
+        ]
+    };
+    let [cross_cpu, cross_redis_cpu] = cpu(&cross_runs);
+    let [single_cpu, _] = cpu(&single_runs);
+    let [same_cpu, _] = cpu(&same_runs);
     let ratios: Vec<String> = cross_runs
         .iter()
         .zip(&single_runs)
@@ -316,6 +322,10 @@ async fn fan_out(redis: &cluster::RedisServer, full: bool, json: &mut Json) {
         p99 - same_p99
     );
     println!(
+        "  CPU per delivery (this process: relays and clients, plus Redis): cross-node {cross_cpu:.2} us ({cross_redis_cpu:.2} of it Redis), same node {same_cpu:.2} us, one relay {single_cpu:.2} us: cross-node costs {:.2}x the single relay",
+        cross_cpu / single_cpu
+    );
+    println!(
         "  ({rounds} alternating rounds; median round, the ratio and added p99 the median of each round's own; nodes in this process, Redis on loopback)"
     );
     json.add("receivers", RECEIVERS);
@@ -337,6 +347,14 @@ async fn fan_out(redis: &cluster::RedisServer, full: bool, json: &mut Json) {
     json.add("single_p50_us", format!("{base_p50:.1}"));
     json.add("single_p99_us", format!("{base_p99:.1}"));
     json.add("added_p99_us", format!("{added_p99:.1}"));
+    json.add("cluster_cpu_us_per_delivery", format!("{cross_cpu:.3}"));
+    json.add(
+        "cluster_redis_cpu_us_per_delivery",
+        format!("{cross_redis_cpu:.3}"),
+    );
+    json.add("same_node_cpu_us_per_delivery", format!("{same_cpu:.3}"));
+    json.add("single_cpu_us_per_delivery", format!("{single_cpu:.3}"));
+    json.add("cpu_ratio", format!("{:.3}", cross_cpu / single_cpu));
     json.add(
         "added_p99_vs_same_node_us",
         format!("{:.1}", p99 - same_p99),
@@ -583,6 +601,29 @@ struct Figures {
     delivered_per_sec: f64,
     p50_us: f64,
     p99_us: f64,
+    /// Frames received, all receivers together (throughput and latency phases).
+    deliveries: u64,
+    /// CPU time of this process (relays and clients) and Redis, per delivery.
+    cpu_us_per_delivery: f64,
+    /// Redis's part of it.
+    redis_cpu_us_per_delivery: f64,
+}
+
+/// `measure`, with the CPU time this process and Redis spent on it per delivery: unlike
+/// deliveries per second, it does not depend on what else the shared machine runs.
+async fn with_cpu(redis_pid: u32, measuring: impl Future<Output = Figures>) -> Figures {
+    let own = std::process::id();
+    let (own_before, redis_before) = (
+        relay_process::cpu_seconds(own),
+        relay_process::cpu_seconds(redis_pid),
+    );
+    let mut figures = measuring.await;
+    let redis = relay_process::cpu_seconds(redis_pid) - redis_before;
+    let own = relay_process::cpu_seconds(own) - own_before;
+    let deliveries = figures.deliveries as f64;
+    figures.cpu_us_per_delivery = (own + redis) * 1e6 / deliveries;
+    figures.redis_cpu_us_per_delivery = redis * 1e6 / deliveries;
+    figures
 }
 
 /// Drives one fan-out: `bulk` frames with a window, then `probes` frames one at a time.
@@ -679,6 +720,9 @@ async fn measure(fan_out: FanOut, frame_len: usize, bulk: u64, probes: u64) -> F
         delivered_per_sec: (bulk * RECEIVERS as u64) as f64 / bulk_secs,
         p50_us: percentile(0.50),
         p99_us: percentile(0.99),
+        deliveries: total * RECEIVERS as u64,
+        cpu_us_per_delivery: 0.0,
+        redis_cpu_us_per_delivery: 0.0,
     }
 }
 
