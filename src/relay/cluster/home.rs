@@ -53,15 +53,15 @@ fn receive_one(state: &Arc<RelayState>, cluster: &Cluster, message: NodeMessage)
             address,
         } => {
             let node: Arc<str> = node.into();
-            let result = admit_from_elsewhere(state, cluster, &session, &node, epoch, address);
-            cluster.send(
-                &node,
-                &NodeMessage::JoinAnswer {
+            let answer = |result| {
+                let answer = NodeMessage::JoinAnswer {
                     session,
                     ask,
                     result,
-                },
-            );
+                };
+                cluster.send(&node, &answer);
+            };
+            admit_from_elsewhere(state, cluster, &session, &node, epoch, address, answer);
         }
         NodeMessage::JoinAnswer {
             session: _,
@@ -212,7 +212,8 @@ fn from_member_elsewhere(
     }
 }
 
-/// The home's side of a join at another node (the token was checked there).
+/// The home's side of a join at another node (the token was checked there): `answer`
+/// queues the answer for the joiner's node.
 fn admit_from_elsewhere(
     state: &Arc<RelayState>,
     cluster: &Cluster,
@@ -220,30 +221,31 @@ fn admit_from_elsewhere(
     node: &Arc<str>,
     epoch: u32,
     address: std::net::SocketAddr,
-) -> JoinResult {
+    answer: impl FnOnce(JoinResult),
+) {
     if *state.draining.borrow() {
-        return JoinResult::Retry {
+        return answer(JoinResult::Retry {
             reason: "the session's relay node is restarting; try again".into(),
-        };
+        });
     }
     let mut sessions = lock(&state.sessions);
     let Some(routed) = sessions.get_mut(session) else {
-        return JoinResult::Retry {
+        return answer(JoinResult::Retry {
             reason: "the session moved to another relay node; try again".into(),
-        };
+        });
     };
     if routed.epoch != epoch {
         state.metrics.bad_token();
-        return JoinResult::Refused {
+        return answer(JoinResult::Refused {
             code: ErrorCode::BadToken,
             message: "the link's secret does not match this session: copy the whole link, or ask the host for the current one".into(),
-        };
+        });
     }
     if let Some(refusal) = state.refuse_newcomer(routed) {
-        return JoinResult::Refused {
+        return answer(JoinResult::Refused {
             code: refusal.code,
             message: refusal.message,
-        };
+        });
     }
     let (queue, kick, outbound) = state.outbound();
     // Its frames go to the outbox as the session routes them, each frame's copies for
@@ -264,10 +266,16 @@ fn admit_from_elsewhere(
         added, id,
         "the id add_participant hands out is next_participant"
     );
+    // The joiner's node learns the id before the host does: whatever the host then sends
+    // the joiner (its admission) is queued after this answer, and so reaches that node
+    // after it (before it, the node would not know the member and drop the frame).
+    answer(JoinResult::Welcome {
+        id,
+        epoch: routed.epoch,
+    });
     if let Some(host) = &routed.host {
         send_control(&host.queue, &FromRelay::JoinRequest { participant: id });
     }
-    let epoch = routed.epoch;
     lock(&cluster.proxies)
         .entry(*session)
         .or_default()
@@ -282,7 +290,6 @@ fn admit_from_elsewhere(
         outbound,
     ));
     tracing::info!(session = %short(session), participant = id, node = %node, "participant joined on another node (awaiting admission)");
-    JoinResult::Welcome { id, epoch }
 }
 
 /// Tells a member's node to close its connection when the home removes or kicks it,
