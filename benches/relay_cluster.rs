@@ -14,7 +14,9 @@
 //!    receivers on a node is one `DeliverMany` publish) and on three nodes with
 //!    `group_deliveries: false` (one publish per receiver, as before), to show the change.
 //!    Each case also gives the CPU time this process (relays and clients) and Redis spent
-//!    per delivery, which the machine's other load does not change as it does rates.
+//!    per delivery: what a CPU-bound machine would divide its cores by. It varies with the
+//!    machine's load too (idle workers park and wake more on a quieter machine), less than
+//!    rates do.
 //!    Targets (issue 15): cross-node at least 0.5x the single relay's deliveries/s, p99 at
 //!    most 1 ms above it.
 //! 2. Capacity: `SESSIONS` sessions of three members (a host and two participants, raw
@@ -34,7 +36,9 @@
 //!
 //! Run: `cargo bench --bench relay_cluster` (3,000 sessions, 20 s; `COTYPE_BENCH_SESSIONS`
 //! and `COTYPE_BENCH_SECONDS` set others). The last line is one JSON object of the figures.
-//! `COTYPE_BENCH_FAN_OUT_ONLY=1` runs the fan-out part alone (to profile or compare it).
+//! `COTYPE_BENCH_FAN_OUT_ONLY=1` runs the fan-out part alone (to compare builds);
+//! `COTYPE_BENCH_FAN_OUT_ONLY=cross` only the cross-node case, ten rounds, then the cluster
+//! counters of the home and of a receiving node (to profile it: `perf record`).
 //! Without `--bench` it does a short smoke run (20 sessions, 3 s). Needs `redis-server` and
 //! `haproxy` (scripts/test installs them).
 

@@ -351,7 +351,7 @@ mod tests {
     fn one_publish_per_node_and_frame_each_receiver_in_order() {
         let (b, c): (Arc<str>, Arc<str>) = ("b".into(), "c".into());
         let (f1, f2) = (Bytes::from(vec![1u8; 8]), Bytes::from(vec![2u8; 8]));
-        // Forwarders drain in turns: receiver 1 sends f1 f2, receiver 2 f1 f2, ...
+        // Copies queued in turns: receiver 1 gets f1 f2, receiver 2 f1 f2, ...
         let batch = vec![
             deliver(&b, 1, &f1),
             deliver(&b, 1, &f2),
