@@ -12,8 +12,13 @@
 //!    machine with the relays unchanged.) These nodes are relays in this process
 //!    (`Relay::join_cluster`). The cross-node case runs twice: as built (a frame to several
 //!    receivers on a node is one `DeliverMany` publish) and on three nodes with
-//!    `group_deliveries: false` (one publish per receiver, as before), to show the change. Targets (issue 15): cross-node at least 0.5x the single
-//!    relay's deliveries/s, p99 at most 1 ms above it.
+//!    `group_deliveries: false` (one publish per receiver, as before), to show the change.
+//!    Each case also gives the CPU time this process (relays and clients) and Redis spent
+//!    per delivery: what a CPU-bound machine would divide its cores by. It varies with the
+//!    machine's load too (idle workers park and wake more on a quieter machine), less than
+//!    rates do.
+//!    Targets (issue 15): cross-node at least 0.5x the single relay's deliveries/s, p99 at
+//!    most 1 ms above it.
 //! 2. Capacity: `SESSIONS` sessions of three members (a host and two participants, raw
 //!    protocol clients, `common/cluster_load.rs`), each member sending a presence frame
 //!    to everyone every second for `SECONDS`: first against one `cotype relay` process
@@ -31,6 +36,9 @@
 //!
 //! Run: `cargo bench --bench relay_cluster` (3,000 sessions, 20 s; `COTYPE_BENCH_SESSIONS`
 //! and `COTYPE_BENCH_SECONDS` set others). The last line is one JSON object of the figures.
+//! `COTYPE_BENCH_FAN_OUT_ONLY=1` runs the fan-out part alone (to compare builds);
+//! `COTYPE_BENCH_FAN_OUT_ONLY=cross` only the cross-node case, ten rounds, then the cluster
+//! counters of the home and of a receiving node (to profile it: `perf record`).
 //! Without `--bench` it does a short smoke run (20 sessions, 3 s). Needs `redis-server` and
 //! `haproxy` (scripts/test installs them).
 
@@ -63,8 +71,8 @@ use cotype::crypto::{SessionKeys, admission_verifier};
 use cotype::link::{Secret, SessionId};
 use cotype::protocol::control::{self, FromRelay, ToRelay};
 use cotype::protocol::header::{HEADER_LEN, Header, Kind, Route};
-use cotype::relay::RelayConfig;
 use cotype::relay::cluster::ClusterConfig;
+use cotype::relay::{Relay, RelayConfig};
 
 const RECEIVERS: usize = 10;
 /// Frames the sender may be ahead of the slowest receiver in the throughput phase; far
@@ -168,7 +176,7 @@ async fn session(host_at: SocketAddr, receivers_at: &[SocketAddr]) -> FanOut {
 
 /// A relay in this process joined to the cluster; `grouped` false publishes a frame once
 /// per receiver on another node (how the home forwarded before `DeliverMany`).
-async fn node(redis: &cluster::RedisServer, name: &str, grouped: bool) -> SocketAddr {
+async fn node(redis: &cluster::RedisServer, name: &str, grouped: bool) -> (SocketAddr, Relay) {
     let (address, relay) =
         cotype::relay::spawn("127.0.0.1:0".parse().unwrap(), RelayConfig::default())
             .await
@@ -180,8 +188,8 @@ async fn node(redis: &cluster::RedisServer, name: &str, grouped: bool) -> Socket
         })
         .await
         .expect("the node joins the cluster");
-    std::mem::forget(relay);
-    address
+    std::mem::forget(relay.clone());
+    (address, relay)
 }
 
 /// Relay arguments for the capacity phases: every connection comes from 127.0.0.1 (the
@@ -227,7 +235,9 @@ fn main() {
     json.add("bench", "\"relay_cluster\"");
     runtime.block_on(async {
         fan_out(&redis, full, &mut json).await;
-        capacity(&redis, sessions, seconds, &mut json).await;
+        if std::env::var_os("COTYPE_BENCH_FAN_OUT_ONLY").is_none() {
+            capacity(&redis, sessions, seconds, &mut json).await;
+        }
     });
     json.add("full", full);
     println!("{{{}}}", json.0.join(","));
@@ -244,29 +254,26 @@ async fn fan_out(redis: &cluster::RedisServer, full: bool, json: &mut Json) {
     let frame_len = 256;
     let (mut cross_runs, mut same_runs, mut single_runs) = (Vec::new(), Vec::new(), Vec::new());
     let mut ungrouped_runs = Vec::new();
-    let a = node(redis, "bench-a", true).await;
-    let b = node(redis, "bench-b", true).await;
-    let c = node(redis, "bench-c", true).await;
-    let old_a = node(redis, "bench-old-a", false).await;
-    let old_b = node(redis, "bench-old-b", false).await;
-    let old_c = node(redis, "bench-old-c", false).await;
+    let (a, relay_a) = node(redis, "bench-a", true).await;
+    let (b, relay_b) = node(redis, "bench-b", true).await;
+    let (c, _) = node(redis, "bench-c", true).await;
+    if std::env::var("COTYPE_BENCH_FAN_OUT_ONLY").as_deref() == Ok("cross") {
+        return cross_only(a, &[b, c], &[relay_a, relay_b], frame_len, bulk, probes).await;
+    }
+    let (old_a, _) = node(redis, "bench-old-a", false).await;
+    let (old_b, _) = node(redis, "bench-old-b", false).await;
+    let (old_c, _) = node(redis, "bench-old-c", false).await;
     let (single, _relay) =
         cotype::relay::spawn("127.0.0.1:0".parse().unwrap(), RelayConfig::default())
             .await
             .expect("relay starts");
+    let redis_pid = redis.pid().expect("redis runs");
     for _ in 0..rounds {
-        cross_runs.push(measure(session(a, &[b, c]).await, frame_len, bulk, probes).await);
-        single_runs.push(measure(session(single, &[single]).await, frame_len, bulk, probes).await);
-        same_runs.push(measure(session(a, &[a]).await, frame_len, bulk, probes).await);
-        ungrouped_runs.push(
-            measure(
-                session(old_a, &[old_b, old_c]).await,
-                frame_len,
-                bulk,
-                probes,
-            )
-            .await,
-        );
+        let run = |fan_out| with_cpu(redis_pid, measure(fan_out, frame_len, bulk, probes));
+        cross_runs.push(run(session(a, &[b, c]).await).await);
+        single_runs.push(run(session(single, &[single]).await).await);
+        same_runs.push(run(session(a, &[a]).await).await);
+        ungrouped_runs.push(run(session(old_a, &[old_b, old_c]).await).await);
     }
     let paired = |of: fn(&Figures, &Figures) -> f64| {
         median(
@@ -279,6 +286,15 @@ async fn fan_out(redis: &cluster::RedisServer, full: bool, json: &mut Json) {
     };
     let ratio = paired(|cross, single| cross.delivered_per_sec / single.delivered_per_sec);
     let added_p99 = paired(|cross, single| cross.p99_us - single.p99_us);
+    let cpu = |runs: &[Figures]| {
+        [
+            median(runs.iter().map(|r| r.cpu_us_per_delivery).collect()),
+            median(runs.iter().map(|r| r.redis_cpu_us_per_delivery).collect()),
+        ]
+    };
+    let [cross_cpu, cross_redis_cpu] = cpu(&cross_runs);
+    let [single_cpu, _] = cpu(&single_runs);
+    let [same_cpu, _] = cpu(&same_runs);
     let ratios: Vec<String> = cross_runs
         .iter()
         .zip(&single_runs)
@@ -310,6 +326,10 @@ async fn fan_out(redis: &cluster::RedisServer, full: bool, json: &mut Json) {
         p99 - same_p99
     );
     println!(
+        "  CPU per delivery (this process: relays and clients, plus Redis): cross-node {cross_cpu:.2} us ({cross_redis_cpu:.2} of it Redis), same node {same_cpu:.2} us, one relay {single_cpu:.2} us: cross-node costs {:.2}x the single relay",
+        cross_cpu / single_cpu
+    );
+    println!(
         "  ({rounds} alternating rounds; median round, the ratio and added p99 the median of each round's own; nodes in this process, Redis on loopback)"
     );
     json.add("receivers", RECEIVERS);
@@ -331,10 +351,44 @@ async fn fan_out(redis: &cluster::RedisServer, full: bool, json: &mut Json) {
     json.add("single_p50_us", format!("{base_p50:.1}"));
     json.add("single_p99_us", format!("{base_p99:.1}"));
     json.add("added_p99_us", format!("{added_p99:.1}"));
+    json.add("cluster_cpu_us_per_delivery", format!("{cross_cpu:.3}"));
+    json.add(
+        "cluster_redis_cpu_us_per_delivery",
+        format!("{cross_redis_cpu:.3}"),
+    );
+    json.add("same_node_cpu_us_per_delivery", format!("{same_cpu:.3}"));
+    json.add("single_cpu_us_per_delivery", format!("{single_cpu:.3}"));
+    json.add("cpu_ratio", format!("{:.3}", cross_cpu / single_cpu));
     json.add(
         "added_p99_vs_same_node_us",
         format!("{:.1}", p99 - same_p99),
     );
+}
+
+/// `COTYPE_BENCH_FAN_OUT_ONLY=cross`: the cross-node case alone, ten rounds (to profile
+/// it), then the cluster counters of the home and of one receiving node.
+async fn cross_only(
+    home: SocketAddr,
+    receivers_at: &[SocketAddr],
+    relays: &[Relay],
+    frame_len: usize,
+    bulk: u64,
+    probes: u64,
+) {
+    for _ in 0..10 {
+        let figures = measure(session(home, receivers_at).await, frame_len, bulk, probes).await;
+        println!(
+            "cross-node: {:.0} deliveries/s, p50 {:.0} us, p99 {:.0} us",
+            figures.delivered_per_sec, figures.p50_us, figures.p99_us
+        );
+    }
+    for relay in relays {
+        for line in relay.metrics_text().lines() {
+            if line.starts_with("cotype_cluster_") {
+                println!("  {line}");
+            }
+        }
+    }
 }
 
 /// What one capacity run gave.
@@ -551,6 +605,29 @@ struct Figures {
     delivered_per_sec: f64,
     p50_us: f64,
     p99_us: f64,
+    /// Frames received, all receivers together (throughput and latency phases).
+    deliveries: u64,
+    /// CPU time of this process (relays and clients) and Redis, per delivery.
+    cpu_us_per_delivery: f64,
+    /// Redis's part of it.
+    redis_cpu_us_per_delivery: f64,
+}
+
+/// `measure`, with the CPU time this process and Redis spent on it per delivery: unlike
+/// deliveries per second, it does not depend on what else the shared machine runs.
+async fn with_cpu(redis_pid: u32, measuring: impl Future<Output = Figures>) -> Figures {
+    let own = std::process::id();
+    let (own_before, redis_before) = (
+        relay_process::cpu_seconds(own),
+        relay_process::cpu_seconds(redis_pid),
+    );
+    let mut figures = measuring.await;
+    let redis = relay_process::cpu_seconds(redis_pid) - redis_before;
+    let own = relay_process::cpu_seconds(own) - own_before;
+    let deliveries = figures.deliveries as f64;
+    figures.cpu_us_per_delivery = (own + redis) * 1e6 / deliveries;
+    figures.redis_cpu_us_per_delivery = redis * 1e6 / deliveries;
+    figures
 }
 
 /// Drives one fan-out: `bulk` frames with a window, then `probes` frames one at a time.
@@ -647,6 +724,9 @@ async fn measure(fan_out: FanOut, frame_len: usize, bulk: u64, probes: u64) -> F
         delivered_per_sec: (bulk * RECEIVERS as u64) as f64 / bulk_secs,
         p50_us: percentile(0.50),
         p99_us: percentile(0.99),
+        deliveries: total * RECEIVERS as u64,
+        cpu_us_per_delivery: 0.0,
+        redis_cpu_us_per_delivery: 0.0,
     }
 }
 

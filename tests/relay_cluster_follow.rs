@@ -11,6 +11,9 @@
 //! `Hello`), so the follower tells the relay again whom it follows, as the client does after
 //! every reconnect. This test does what the client does, and checks what a user notices:
 //! the follower keeps seeing where its leader goes.
+//!
+//! Also: a member on another node that the host removes gets every frame routed to it
+//! before, then the removal, and its connection closes.
 
 #[path = "common/cluster.rs"]
 mod cluster;
@@ -28,7 +31,7 @@ use tokio_tungstenite::tungstenite::Message;
 use cluster::{Node, RedisServer};
 use cotype::crypto::{SessionKeys, admission_verifier};
 use cotype::link::{Secret, SessionId};
-use cotype::protocol::control::{self, FromRelay, ToRelay};
+use cotype::protocol::control::{self, ErrorCode, FromRelay, ToRelay};
 use cotype::protocol::header::{HEADER_LEN, Header, Kind, Route};
 use cotype::protocol::{HOST_ID, ParticipantId};
 use relay_process::{Rx, Tx, next_control, send_control, ws_from};
@@ -46,6 +49,29 @@ async fn connect(node: SocketAddr) -> (Tx, Rx) {
         .await
         .expect("the node accepts")
         .split()
+}
+
+/// The host of a new session, connected to `node`.
+async fn create(node: SocketAddr, session: &SessionId, keys: &SessionKeys) -> Member {
+    let (mut tx, mut rx) = connect(node).await;
+    send_control(
+        &mut tx,
+        &ToRelay::Create {
+            session: session.0,
+            verifier: keys.admission_verifier(),
+            resume_verifier: admission_verifier(&RESUME),
+        },
+    )
+    .await;
+    assert!(matches!(
+        next_control(&mut rx).await,
+        Some(FromRelay::Welcome { .. })
+    ));
+    Member {
+        tx,
+        rx,
+        id: HOST_ID,
+    }
 }
 
 /// Joins through `node` and waits for the host (reading `host`) to admit it.
@@ -195,25 +221,7 @@ async fn a_follower_on_another_node_keeps_its_leader_across_reconnects() {
     let keys = SessionKeys::derive(&Secret::random(), &session);
 
     // The host (the leader) on A, the follower on B, a bystander on C.
-    let (mut tx, mut rx) = connect(a.address()).await;
-    send_control(
-        &mut tx,
-        &ToRelay::Create {
-            session: session.0,
-            verifier: keys.admission_verifier(),
-            resume_verifier: admission_verifier(&RESUME),
-        },
-    )
-    .await;
-    assert!(matches!(
-        next_control(&mut rx).await,
-        Some(FromRelay::Welcome { .. })
-    ));
-    let mut host = Member {
-        tx,
-        rx,
-        id: HOST_ID,
-    };
+    let mut host = create(a.address(), &session, &keys).await;
     let mut follower = join(b.address(), &session, &keys, &mut host).await;
     let mut bystander = join(c.address(), &session, &keys, &mut host).await;
     follow_the_host(&mut follower, &mut host).await;
@@ -259,4 +267,56 @@ async fn a_follower_on_another_node_keeps_its_leader_across_reconnects() {
     let mut newcomer = join(c.address(), &session, &keys, &mut host).await;
     followers_only(&mut host, &mut follower, &mut newcomer, 40).await;
     drop(bystander);
+}
+
+/// The host on A sends frames to a member on B and removes it at once: the member gets
+/// every frame in order, then the removal, and then its connection closes (the home's
+/// kick crosses to B after the frames routed before it); another member on B stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_removed_on_another_node_gets_the_frames_sent_before() {
+    let redis = RedisServer::start();
+    let a = Node::start("ra", &redis);
+    let b = Node::start("rb", &redis);
+    let session = SessionId::random();
+    let keys = SessionKeys::derive(&Secret::random(), &session);
+    let mut host = create(a.address(), &session, &keys).await;
+    let mut member = join(b.address(), &session, &keys, &mut host).await;
+    let mut bystander = join(b.address(), &session, &keys, &mut host).await;
+    for marker in 1..=50u8 {
+        let to = Route::Participant(member.id);
+        send_marker(&mut host, to, marker, u64::from(marker)).await;
+    }
+    let removed = ToRelay::Remove {
+        participant: member.id,
+    };
+    send_control(&mut host.tx, &removed).await;
+    let (mut markers, mut told) = (Vec::new(), false);
+    let read = async {
+        while let Some(Ok(message)) = member.rx.next().await {
+            let Message::Binary(frame) = message else {
+                continue;
+            };
+            match control::decode::<FromRelay>(&frame) {
+                _ if control::is_control(&frame) == Ok(false) => markers.push(frame[HEADER_LEN]),
+                Ok(FromRelay::Error {
+                    code: ErrorCode::Removed,
+                    ..
+                }) => told = true,
+                _ => {}
+            }
+        }
+    };
+    let closed = tokio::time::timeout(Duration::from_secs(5), read).await;
+    assert!(
+        closed.is_ok(),
+        "the removed member's connection stayed open"
+    );
+    assert_eq!(
+        markers,
+        (1..=50).collect::<Vec<u8>>(),
+        "frames lost or reordered"
+    );
+    assert!(told, "the removed member was not told why");
+    send_marker(&mut host, Route::Everyone, 77, 51).await;
+    assert_eq!(next_marker(&mut bystander).await, 77);
 }

@@ -49,8 +49,8 @@ pub(super) struct Outbound {
 
 impl RelayState {
     /// A new member's queue (within this relay's limits) and kick signal, and their other
-    /// ends for whoever writes to the member: a connection's writer, or a cluster node's
-    /// forwarder for a member on another node.
+    /// ends for whoever writes to the member: a connection's writer, or for a member on
+    /// another cluster node the task that publishes its kick.
     pub(super) fn outbound(&self) -> (OutQueue, Arc<watch::Sender<Option<String>>>, Outbound) {
         let config = &self.config;
         let (queue, frames, release) = OutQueue::new(

@@ -233,6 +233,8 @@ pub struct OutQueue {
     budget: usize,
     total: Arc<QueuedBytes>,
     total_budget: usize,
+    /// Where frames go at once instead of the queue (`forwarding`).
+    forward: Option<Arc<dyn Fn(bytes::Bytes) + Send + Sync>>,
 }
 
 /// The writer's end: releases bytes once they are written.
@@ -261,14 +263,35 @@ impl OutQueue {
                 budget,
                 total,
                 total_budget,
+                forward: None,
             },
             receiver,
             release,
         )
     }
 
+    /// This queue hands every frame to `to` at once, in the sender's order, while its
+    /// receiver is open: for a member on another cluster node, whose frames the home
+    /// publishes (`to` queues them for Redis, which they would otherwise reach through
+    /// this queue and a task per member draining it as fast as it fills). Nothing is
+    /// held, so nothing counts against the bounds; the receiver still tells whoever holds
+    /// it that the member was removed (closed) and is closed to stop the frames.
+    pub fn forwarding(self, to: impl Fn(bytes::Bytes) + Send + Sync + 'static) -> OutQueue {
+        OutQueue {
+            forward: Some(Arc::new(to)),
+            ..self
+        }
+    }
+
     /// Queues `frame` unless that would pass a frame or byte bound; false if it did not.
     pub fn try_send(&self, frame: bytes::Bytes) -> bool {
+        if let Some(forward) = &self.forward {
+            if self.sender.is_closed() {
+                return false;
+            }
+            forward(frame);
+            return true;
+        }
         let len = frame.len();
         let mine = self.queued.fetch_add(len, Ordering::Relaxed) + len;
         let everyone = self.total.bytes.fetch_add(len, Ordering::Relaxed) + len;
@@ -340,6 +363,25 @@ mod tests {
         let (three, _three_rx, _) = OutQueue::new(100, 10, total.clone(), 1000);
         assert!(three.try_send(frame(50)));
         assert!(!three.try_send(frame(1)));
+    }
+
+    #[test]
+    fn a_forwarding_queue_hands_frames_on_in_order_until_its_receiver_closes() {
+        let total = Arc::new(QueuedBytes::default());
+        let (queue, mut rx, _) = OutQueue::new(2, 10, total.clone(), 10);
+        let handed = Arc::new(Mutex::new(Vec::new()));
+        let to = handed.clone();
+        let queue = queue.forwarding(move |frame: bytes::Bytes| lock(&to).push(frame[0]));
+        // Past the queue's frame and byte bounds: nothing is held, nothing counted.
+        for i in 0..5u8 {
+            assert!(queue.try_send(bytes::Bytes::from(vec![i; 8])));
+        }
+        assert_eq!(*lock(&handed), vec![0, 1, 2, 3, 4]);
+        assert_eq!((queue.queued(), total.get()), (0, 0));
+        assert!(rx.try_recv().is_err(), "nothing went through the channel");
+        rx.close();
+        assert!(!queue.try_send(bytes::Bytes::from_static(&[9])));
+        assert_eq!(lock(&handed).len(), 5);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::protocol::ParticipantId;
 use crate::protocol::control::{self, ErrorCode, FromRelay, ToRelay};
 use crate::protocol::header::Header;
 use crate::relay::connection::{Outbound, route_data};
-use crate::relay::session::{ConnectedMember, Outgoing, SessionKey};
+use crate::relay::session::{ConnectedMember, SessionKey};
 use crate::relay::{RelayState, close_with, lock, send_control, short};
 
 /// One payload from this node's channel: its messages, in order.
@@ -53,15 +53,15 @@ fn receive_one(state: &Arc<RelayState>, cluster: &Cluster, message: NodeMessage)
             address,
         } => {
             let node: Arc<str> = node.into();
-            let result = admit_from_elsewhere(state, cluster, &session, &node, epoch, address);
-            cluster.send(
-                &node,
-                &NodeMessage::JoinAnswer {
+            let answer = |result| {
+                let answer = NodeMessage::JoinAnswer {
                     session,
                     ask,
                     result,
-                },
-            );
+                };
+                cluster.send(&node, &answer);
+            };
+            admit_from_elsewhere(state, cluster, &session, &node, epoch, address, answer);
         }
         NodeMessage::JoinAnswer {
             session: _,
@@ -71,12 +71,10 @@ fn receive_one(state: &Arc<RelayState>, cluster: &Cluster, message: NodeMessage)
         NodeMessage::Left { session, id } => member_left_elsewhere(state, &session, id),
         NodeMessage::HomeChanged { session, home } => give_up(state, &session, &home),
         NodeMessage::Deliver { session, to, frame } => {
-            deliver_here(state, cluster, &session, to, frame);
+            deliver_here(state, cluster, &session, &[to], frame);
         }
         NodeMessage::DeliverMany { session, to, frame } => {
-            for id in to {
-                deliver_here(state, cluster, &session, id, frame.clone());
-            }
+            deliver_here(state, cluster, &session, &to, frame);
         }
         NodeMessage::Kick {
             session,
@@ -96,34 +94,40 @@ fn receive_one(state: &Arc<RelayState>, cluster: &Cluster, message: NodeMessage)
     }
 }
 
-/// Pushes a frame from the home to a member connected here; one that cannot keep up is
-/// dropped, as on the single relay.
+/// Pushes a frame from the home to members connected here, in this order; one that
+/// cannot keep up is dropped, as on the single relay.
 fn deliver_here(
     state: &RelayState,
     cluster: &Cluster,
     session: &SessionKey,
-    to: ParticipantId,
+    to: &[ParticipantId],
     frame: bytes::Bytes,
 ) {
-    let overflowed = {
+    let overflowed: Vec<ParticipantId> = {
         let remote = lock(&cluster.remote);
-        match remote.get(session).and_then(|s| s.members.get(&to)) {
-            Some(member) => !member.queue.try_send(frame),
-            None => false,
-        }
+        let Some(view) = remote.get(session) else {
+            return;
+        };
+        to.iter()
+            .copied()
+            .filter(|id| {
+                view.members
+                    .get(id)
+                    .is_some_and(|member| !member.queue.try_send(frame.clone()))
+            })
+            .collect()
     };
-    if !overflowed {
-        return;
-    }
-    let member = lock(&cluster.remote)
-        .get_mut(session)
-        .and_then(|s| s.members.remove(&to));
-    if let Some(member) = member {
-        state.metrics.slow_reader_dropped();
-        member.kick.send_replace(Some(
-            "you did not keep up with the session; reconnect".into(),
-        ));
-        local_member_gone(cluster, session, to);
+    for id in overflowed {
+        let member = lock(&cluster.remote)
+            .get_mut(session)
+            .and_then(|s| s.members.remove(&id));
+        if let Some(member) = member {
+            state.metrics.slow_reader_dropped();
+            member.kick.send_replace(Some(
+                "you did not keep up with the session; reconnect".into(),
+            ));
+            local_member_gone(cluster, session, id);
+        }
     }
 }
 
@@ -208,7 +212,8 @@ fn from_member_elsewhere(
     }
 }
 
-/// The home's side of a join at another node (the token was checked there).
+/// The home's side of a join at another node (the token was checked there): `answer`
+/// queues the answer for the joiner's node.
 fn admit_from_elsewhere(
     state: &Arc<RelayState>,
     cluster: &Cluster,
@@ -216,32 +221,37 @@ fn admit_from_elsewhere(
     node: &Arc<str>,
     epoch: u32,
     address: std::net::SocketAddr,
-) -> JoinResult {
+    answer: impl FnOnce(JoinResult),
+) {
     if *state.draining.borrow() {
-        return JoinResult::Retry {
+        return answer(JoinResult::Retry {
             reason: "the session's relay node is restarting; try again".into(),
-        };
+        });
     }
     let mut sessions = lock(&state.sessions);
     let Some(routed) = sessions.get_mut(session) else {
-        return JoinResult::Retry {
+        return answer(JoinResult::Retry {
             reason: "the session moved to another relay node; try again".into(),
-        };
+        });
     };
     if routed.epoch != epoch {
         state.metrics.bad_token();
-        return JoinResult::Refused {
+        return answer(JoinResult::Refused {
             code: ErrorCode::BadToken,
             message: "the link's secret does not match this session: copy the whole link, or ask the host for the current one".into(),
-        };
+        });
     }
     if let Some(refusal) = state.refuse_newcomer(routed) {
-        return JoinResult::Refused {
+        return answer(JoinResult::Refused {
             code: refusal.code,
             message: refusal.message,
-        };
+        });
     }
     let (queue, kick, outbound) = state.outbound();
+    // Its frames go to the outbox as the session routes them, each frame's copies for
+    // one node side by side (one `DeliverMany`), with no task between.
+    let id = routed.next_participant();
+    let queue = queue.forwarding(cluster.deliverer(node.clone(), *session, id));
     let member = ConnectedMember {
         queue,
         kick,
@@ -251,11 +261,21 @@ fn admit_from_elsewhere(
         connection: state.next_connection.fetch_add(1, Ordering::Relaxed),
         said_hello: false,
     };
-    let id = routed.add_participant(member);
+    let added = routed.add_participant(member);
+    debug_assert_eq!(
+        added, id,
+        "the id add_participant hands out is next_participant"
+    );
+    // The joiner's node learns the id before the host does: whatever the host then sends
+    // the joiner (its admission) is queued after this answer, and so reaches that node
+    // after it (before it, the node would not know the member and drop the frame).
+    answer(JoinResult::Welcome {
+        id,
+        epoch: routed.epoch,
+    });
     if let Some(host) = &routed.host {
         send_control(&host.queue, &FromRelay::JoinRequest { participant: id });
     }
-    let epoch = routed.epoch;
     lock(&cluster.proxies)
         .entry(*session)
         .or_default()
@@ -270,11 +290,11 @@ fn admit_from_elsewhere(
         outbound,
     ));
     tracing::info!(session = %short(session), participant = id, node = %node, "participant joined on another node (awaiting admission)");
-    JoinResult::Welcome { id, epoch }
 }
 
-/// Publishes what the home queued for a member on another node, in order; a kick goes
-/// after the frames queued before it.
+/// Tells a member's node to close its connection when the home removes or kicks it,
+/// after the frames routed to it before (they went to the outbox as they were routed,
+/// through the member's forwarding queue: `Cluster::deliverer`).
 async fn forward(
     state: Weak<RelayState>,
     node: Arc<str>,
@@ -284,56 +304,33 @@ async fn forward(
 ) {
     let Outbound {
         mut frames,
-        release,
+        release: _,
         mut kicked,
     } = outbound;
-    let deliver = |frame: bytes::Bytes| {
-        release.written(frame.len());
-        if let Some(state) = state.upgrade()
-            && let Some(cluster) = state.cluster.get()
-        {
-            cluster.deliver(&node, session, id, frame);
-        }
+    let reason = tokio::select! {
+        biased;
+        // Nothing is ever queued (the queue forwards): this ends when the member is removed.
+        _ = frames.recv() => kicked.borrow().clone(),
+        changed = kicked.changed() => match changed {
+            Ok(()) => Some(kicked.borrow().clone().unwrap_or_default()),
+            // The member is gone with its kick signal: told if it was kicked.
+            Err(_) => kicked.borrow().clone(),
+        },
     };
-    let kick = |reason: String| {
-        if let Some(state) = state.upgrade()
-            && let Some(cluster) = state.cluster.get()
-        {
-            cluster.send(
-                &node,
-                &NodeMessage::Kick {
-                    session,
-                    id,
-                    reason,
-                },
-            );
-        }
-    };
-    loop {
-        tokio::select! {
-            biased;
-            frame = frames.recv() => match frame {
-                Some(Outgoing::Frame(frame)) => deliver(frame),
-                None => {
-                    // Removed; kicked first if there is a reason to tell.
-                    if let Some(reason) = kicked.borrow().clone() {
-                        kick(reason);
-                    }
-                    return;
-                }
+    // No frame after the kick: the queue forwards only while this end is open.
+    frames.close();
+    if let Some(reason) = reason
+        && let Some(state) = state.upgrade()
+        && let Some(cluster) = state.cluster.get()
+    {
+        cluster.send(
+            &node,
+            &NodeMessage::Kick {
+                session,
+                id,
+                reason,
             },
-            changed = kicked.changed() => {
-                if changed.is_err() {
-                    continue;
-                }
-                let reason = kicked.borrow().clone().unwrap_or_default();
-                while let Ok(Outgoing::Frame(frame)) = frames.try_recv() {
-                    deliver(frame);
-                }
-                kick(reason);
-                return;
-            }
-        }
+        );
     }
 }
 

@@ -5,8 +5,9 @@
 //! other nodes reach it through Redis pub/sub, one channel per node (`wire.rs`). Redis
 //! holds records (`store.rs`), never frames. A member of a session homed elsewhere is held
 //! here in a `RemoteSession`; a member on another node of a session homed here is a
-//! *proxy*: an ordinary `ConnectedMember` whose queue a forwarder task publishes to the
-//! member's node, so routing, limits and kicks are the single relay's.
+//! *proxy*: an ordinary `ConnectedMember` whose queue forwards each frame routed to it to
+//! the publisher for the member's node (`OutQueue::forwarding`), so routing, limits and
+//! kicks are the single relay's.
 //!
 //! When the home changes (the host resumed on another node), or a node dies, or Redis is
 //! unreachable, the members who can no longer be served are told to `Move`: they connect
@@ -129,20 +130,23 @@ impl Cluster {
         });
     }
 
-    /// A frame for member `to` on `node` of a session homed here.
-    fn deliver(
+    /// What queues the frames for member `to` on `node` of a session homed here for
+    /// Redis, as they are routed (the member's `OutQueue::forwarding`).
+    fn deliverer(
         &self,
-        node: &Arc<str>,
+        node: Arc<str>,
         session: SessionKey,
         to: ParticipantId,
-        frame: bytes::Bytes,
-    ) {
-        let _ = self.outbox.send(Outbox::Deliver {
-            node: node.clone(),
-            session,
-            to,
-            frame,
-        });
+    ) -> impl Fn(bytes::Bytes) + Send + Sync + 'static {
+        let outbox = self.outbox.clone();
+        move |frame| {
+            let _ = outbox.send(Outbox::Deliver {
+                node: node.clone(),
+                session,
+                to,
+                frame,
+            });
+        }
     }
 
     fn command(&self, command: redis::Cmd) {

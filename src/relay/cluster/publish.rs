@@ -5,11 +5,12 @@
 //! publish (`pack`): Redis, one thread for every node, does a few publishes per batch
 //! instead of one per frame and node.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
+use foldhash::{HashMap, HashMapExt};
 use redis::aio::ConnectionManager;
 use tokio::sync::mpsc;
 
@@ -177,8 +178,11 @@ pub(super) fn pack(planned: Vec<Planned>) -> Vec<Packed> {
 pub(super) fn group(batch: Vec<Outbox>) -> Vec<Planned> {
     type Frame = (Arc<str>, SessionKey, usize, usize);
     let mut planned: Vec<Planned> = Vec::with_capacity(batch.len());
+    // Two lookups per delivery, a few thousand deliveries a batch: a fast hasher (the
+    // keys are per batch, and it is seeded at random).
     let mut open: HashMap<Frame, usize> = HashMap::new();
-    let mut last: HashMap<(Arc<str>, SessionKey, ParticipantId), usize> = HashMap::new();
+    let mut last: HashMap<(Arc<str>, SessionKey, ParticipantId), usize> =
+        HashMap::with_capacity(batch.len());
     for item in batch {
         match item {
             Outbox::Deliver {
@@ -236,9 +240,10 @@ pub(super) async fn publish_loop(
     let mut batch = Vec::with_capacity(BATCH);
     while let Some(first) = outgoing.recv().await {
         batch.push(first);
-        // The home hands a frame to the forwarders of all its receivers at once, and the
-        // first one woke this task: let the others queue their copies before the batch is
-        // taken, so that the frame goes out in one publish per node, not two.
+        // The first item woke this task: let the tasks already woken (the sender of the
+        // next frame, say) queue theirs before the batch is taken, so that a burst goes
+        // out in fewer, larger publishes. (A frame's copies for every receiver are queued
+        // together as the home routes it.)
         tokio::task::yield_now().await;
         while batch.len() < BATCH {
             match outgoing.try_recv() {
@@ -346,7 +351,7 @@ mod tests {
     fn one_publish_per_node_and_frame_each_receiver_in_order() {
         let (b, c): (Arc<str>, Arc<str>) = ("b".into(), "c".into());
         let (f1, f2) = (Bytes::from(vec![1u8; 8]), Bytes::from(vec![2u8; 8]));
-        // Forwarders drain in turns: receiver 1 sends f1 f2, receiver 2 f1 f2, ...
+        // Copies queued in turns: receiver 1 gets f1 f2, receiver 2 f1 f2, ...
         let batch = vec![
             deliver(&b, 1, &f1),
             deliver(&b, 1, &f2),
