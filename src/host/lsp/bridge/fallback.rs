@@ -43,6 +43,13 @@ impl LspBridge {
         }))
     }
 
+    /// Whether `position` is on a name: where nothing by that name is found, the person
+    /// asking hears why no server answered (on a blank spot there was nothing to ask).
+    pub(super) fn names_something(&self, path: &str, position: LineCol) -> bool {
+        self.asked_text(path)
+            .is_ok_and(|(_, text)| syntactic::identifier_at(&text, position).is_some())
+    }
+
     /// Definitions of the identifier at `position`: in the file itself first, then in
     /// the files of the same language in its folder (a Go package, C with its headers).
     fn syntactic_lookup(

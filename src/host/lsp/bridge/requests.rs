@@ -28,7 +28,8 @@ impl LspBridge {
             Err(no_server @ LspError::NoServer { .. }) if syntactic::supports(path) => {
                 return match self.syntactic_hover(path, position)? {
                     Some(hover) => Ok(Some(hover)),
-                    None => Err(no_server),
+                    None if self.names_something(path, position) => Err(no_server),
+                    None => Ok(None),
                 };
             }
             Err(error) => return Err(error),
@@ -250,7 +251,7 @@ impl LspBridge {
             Ok((server, _)) => server,
             Err(no_server @ LspError::NoServer { .. }) if syntactic::supports(path) => {
                 let found = self.syntactic_definitions(path, position)?;
-                return if found.is_empty() {
+                return if found.is_empty() && self.names_something(path, position) {
                     Err(no_server)
                 } else {
                     Ok(found)

@@ -88,4 +88,9 @@ async fn a_name_found_nowhere_without_a_server_says_why_no_server_answered() {
     assert!(why.contains("no default toolchain"), "{why}");
     let why = tried(bridge.hover("a.py", imported).await.expect_err("not here"));
     assert!(why.contains("no default toolchain"), "{why}");
+
+    // A blank line names nothing: nothing to show, no complaint.
+    let blank = LineCol { line: 1, col: 0 };
+    assert_eq!(bridge.hover("a.py", blank).await, Ok(None));
+    assert_eq!(bridge.definition("a.py", blank).await, Ok(Vec::new()));
 }
