@@ -140,8 +140,32 @@ impl Node {
             extra: extra.iter().map(|a| a.to_string()).collect(),
             process: None,
         };
+        // A port `free_port` found can be taken again before the node binds it (another
+        // test, or an outgoing connection's local port: CI saw the metrics port taken once).
+        // The node then exits ("cannot listen"); a first start may pick other ports.
+        for _ in 0..3 {
+            if node.try_start() {
+                return node;
+            }
+            node.port = free_port();
+            node.metrics_port = free_port();
+        }
         node.restart();
         node
+    }
+
+    /// Starts the node; false if it exited before it was healthy.
+    fn try_start(&mut self) -> bool {
+        self.spawn();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.http("/healthz").0 != 200 {
+            let exited = self.process.as_mut().is_some_and(|p| p.has_exited());
+            if exited || Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        true
     }
 
     pub fn address(&self) -> SocketAddr {
@@ -149,6 +173,15 @@ impl Node {
     }
 
     pub fn restart(&mut self) {
+        self.spawn();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.http("/healthz").0 != 200 {
+            assert!(Instant::now() < deadline, "node {} not healthy", self.name);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn spawn(&mut self) {
         let mut command = process::cotype();
         command
             .env("COTYPE_LOG", "cotype=info")
@@ -161,11 +194,6 @@ impl Node {
         let mut running = process::Running::spawn(command);
         running.stderr_line_with("listening on");
         self.process = Some(running);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.http("/healthz").0 != 200 {
-            assert!(Instant::now() < deadline, "node {} not healthy", self.name);
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     /// Status and body of a GET on the metrics port (0 when nothing answers).
