@@ -141,8 +141,9 @@ impl Node {
             process: None,
         };
         // A port `free_port` found can be taken again before the node binds it (another
-        // test, or an outgoing connection's local port: CI saw the metrics port taken once).
-        // The node then exits ("cannot listen"); a first start may pick other ports.
+        // test, or an outgoing connection's local port); the node then exits ("cannot
+        // listen"). CI saw a first start never become healthy once, most likely this (its
+        // stderr was not kept). A first start may pick other ports; a restart keeps them.
         for _ in 0..3 {
             if node.try_start() {
                 return node;

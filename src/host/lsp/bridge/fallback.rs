@@ -10,12 +10,14 @@ use crate::host::lsp::{Hover, LineCol, Location, LspError, Symbol};
 use crate::host::syntactic;
 
 impl LspBridge {
+    /// `no_server` says why no server answered: the error when a name is found nowhere.
     pub(super) fn syntactic_definitions(
         &self,
         path: &str,
         position: LineCol,
+        no_server: LspError,
     ) -> Result<Vec<Target>, LspError> {
-        let found = self.syntactic_lookup(path, position)?;
+        let found = self.syntactic_lookup(path, position, no_server)?;
         Ok(found
             .into_iter()
             .map(|(relative, absolute, definition)| Target {
@@ -35,27 +37,24 @@ impl LspBridge {
         &self,
         path: &str,
         position: LineCol,
+        no_server: LspError,
     ) -> Result<Option<Hover>, LspError> {
-        let found = self.syntactic_lookup(path, position)?;
+        let found = self.syntactic_lookup(path, position, no_server)?;
         Ok(found.into_iter().next().map(|(_, _, definition)| Hover {
             markdown: definition.hover_markdown(),
             syntactic: true,
         }))
     }
 
-    /// Whether `position` is on a name: where nothing by that name is found, the person
-    /// asking hears why no server answered (on a blank spot there was nothing to ask).
-    pub(super) fn names_something(&self, path: &str, position: LineCol) -> bool {
-        self.asked_text(path)
-            .is_ok_and(|(_, text)| syntactic::identifier_at(&text, position).is_some())
-    }
-
     /// Definitions of the identifier at `position`: in the file itself first, then in
     /// the files of the same language in its folder (a Go package, C with its headers).
+    /// A name defined nowhere there is `no_server` (the person asking hears why no server
+    /// answered, not "no definition found"); a blank spot names nothing: empty.
     fn syntactic_lookup(
         &self,
         path: &str,
         position: LineCol,
+        no_server: LspError,
     ) -> Result<Vec<(String, PathBuf, syntactic::Definition)>, LspError> {
         let root = &self.inner.shared.root;
         let (absolute, text) = self.asked_text(path)?;
@@ -99,6 +98,9 @@ impl LspBridge {
                     .into_iter()
                     .map(|definition| (sibling.clone(), sibling_absolute.clone(), definition)),
             );
+        }
+        if found.is_empty() {
+            return Err(no_server);
         }
         Ok(found)
     }

@@ -24,13 +24,8 @@ impl LspBridge {
     pub async fn hover(&self, path: &str, position: LineCol) -> Result<Option<Hover>, LspError> {
         let server = match self.server_for(path).await {
             Ok((server, _)) => server,
-            // Found by name where no server runs; found nothing: say why no server runs.
             Err(no_server @ LspError::NoServer { .. }) if syntactic::supports(path) => {
-                return match self.syntactic_hover(path, position)? {
-                    Some(hover) => Ok(Some(hover)),
-                    None if self.names_something(path, position) => Err(no_server),
-                    None => Ok(None),
-                };
+                return self.syntactic_hover(path, position, no_server);
             }
             Err(error) => return Err(error),
         };
@@ -250,12 +245,7 @@ impl LspBridge {
         let server = match self.server_for(path).await {
             Ok((server, _)) => server,
             Err(no_server @ LspError::NoServer { .. }) if syntactic::supports(path) => {
-                let found = self.syntactic_definitions(path, position)?;
-                return if found.is_empty() && self.names_something(path, position) {
-                    Err(no_server)
-                } else {
-                    Ok(found)
-                };
+                return self.syntactic_definitions(path, position, no_server);
             }
             Err(error) => return Err(error),
         };
