@@ -330,7 +330,7 @@ async fn main() {
         shared.as_secs_f64() * 1000.0
     );
     println!(
-        "relay sent {} KB during the floods: {:.0} KB/s (two members hear it; bounded by the redraw rate)",
+        "relay sent {} KB during the floods: {:.0} KB/s (to the watcher; the typist never opened the terminal; bounded by the redraw rate)",
         wire / 1024,
         wire_per_second / 1024.0
     );

@@ -141,6 +141,79 @@ async fn a_granted_member_runs_echo_and_a_late_joiner_sees_the_screen() {
     }
 }
 
+/// The last `TICK_N` on a screen.
+fn last_tick(screen: &str) -> u32 {
+    screen
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("TICK_")?.parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+/// A terminal's output goes to those who watch it: a member who never opened the
+/// terminal gets none of it (nothing to carry or open between its edits' answers), and
+/// starts getting it once it asks for the screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminal_output_reaches_only_the_members_who_watch_it() {
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ticking = "i=0; while [ $i -lt 600 ]; do i=$((i+1)); echo TICK_$i; sleep 0.05; done";
+    let (link, mut control) = host_with_terminal(dir.path(), relay.address, ticking).await;
+    let mut bob = Participant::join(&link, "bob").await.unwrap();
+    admitted(&mut control, bob.id()).await;
+    bob.find_terminal(None).await.unwrap();
+    bob.watch_terminal(1).await;
+    let carol = Participant::join(&link, "carol").await.unwrap();
+    admitted(&mut control, carol.id()).await;
+    let mut carol = carol.into_channel();
+
+    let before = last_tick(&bob.terminal_screen(1, |s| last_tick(s) > 0).await.unwrap());
+    let mut carol_got = Vec::new();
+    let quiet_until = tokio::time::Instant::now() + Duration::from_secs(2);
+    while let Ok(incoming) = tokio::time::timeout_at(quiet_until, carol.recv()).await {
+        if let Incoming::Message {
+            message: Message::Terminal(message),
+            ..
+        } = incoming
+        {
+            carol_got.push(message);
+        }
+    }
+    let after = last_tick(
+        &bob.terminal_screen(1, |s| last_tick(s) > before + 10)
+            .await
+            .expect("the program went on printing for bob"),
+    );
+    assert!(
+        !carol_got.iter().any(|message| matches!(
+            message,
+            TerminalMessage::Output { .. }
+                | TerminalMessage::Resync { .. }
+                | TerminalMessage::Resized { .. }
+        )),
+        "carol never opened the terminal, yet got its output while bob saw TICK_{before}..TICK_{after}: {carol_got:?}"
+    );
+
+    // Once she asks for the screen, its output follows.
+    let watch = Message::Terminal(TerminalMessage::Watch { id: 1 });
+    carol.sender.send(Route::Host, &watch).await.unwrap();
+    let (mut snapshot, mut output) = (false, false);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !(snapshot && output) {
+            if let Incoming::Message {
+                message: Message::Terminal(message),
+                ..
+            } = carol.recv().await
+            {
+                snapshot |= matches!(message, TerminalMessage::Snapshot { .. });
+                output |= matches!(message, TerminalMessage::Output { .. });
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("watching, carol got a snapshot: {snapshot}, output: {output}"));
+}
+
 /// The nice value in a `/proc/.../stat` line (the 19th field; the name in parentheses
 /// before it may hold spaces).
 fn nice_in_stat(stat: &str) -> i32 {

@@ -552,14 +552,14 @@ pub enum TerminalMessage {
         cols: u16,
         rows: u16,
     },
-    /// Host to everyone: the program's output of one tick (about 16 ms), raw.
+    /// Host to each watcher: the program's output of one tick (about 16 ms), raw.
     Output {
         id: TerminalId,
         seq: u64,
         #[serde(with = "serde_bytes_vec")]
         bytes: Vec<u8>,
     },
-    /// Host to everyone: during a flood the raw output is not sent; these bytes redraw
+    /// Host to each watcher: during a flood the raw output is not sent; these bytes redraw
     /// the current screen instead (alternate-screen switch and `state_formatted`).
     Resync {
         id: TerminalId,
@@ -567,7 +567,7 @@ pub enum TerminalMessage {
         #[serde(with = "serde_bytes_vec")]
         state: Vec<u8>,
     },
-    /// Host to everyone: the PTY's size changed (the host user's pane decides it).
+    /// Host to each watcher: the PTY's size changed (the host user's pane decides it).
     Resized {
         id: TerminalId,
         seq: u64,
@@ -597,7 +597,8 @@ pub enum TerminalMessage {
     },
     /// Host to one member: its keystrokes were not passed on.
     InputRefused { id: TerminalId, reason: String },
-    /// Member to host: send me this terminal's screen (answered by `Snapshot`s).
+    /// Member to host: send me this terminal's screen (answered by `Snapshot`s) and from
+    /// now on its output, until I leave.
     Watch { id: TerminalId },
     /// Member to host: keystrokes, at most `MAX_TERMINAL_INPUT` bytes.
     Input {

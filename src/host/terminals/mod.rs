@@ -60,8 +60,17 @@ impl Default for TerminalOptions {
 /// What the session tells a terminal's task.
 enum Command {
     Input(Vec<u8>),
-    Resize { cols: u16, rows: u16 },
-    Watch { by: ParticipantId },
+    Resize {
+        cols: u16,
+        rows: u16,
+    },
+    Watch {
+        by: ParticipantId,
+    },
+    /// A member left: it watches nothing any more.
+    Forget {
+        participant: ParticipantId,
+    },
     Close,
 }
 
@@ -202,6 +211,10 @@ impl Terminals {
     /// had one.
     pub fn member_gone(&mut self, participant: ParticipantId) -> Option<TerminalMessage> {
         self.refused.remove(&participant);
+        let ids: Vec<TerminalId> = self.running.keys().copied().collect();
+        for id in ids {
+            self.tell(id, Command::Forget { participant });
+        }
         self.writers.remove(&participant).then(|| self.grants())
     }
 
@@ -458,11 +471,25 @@ async fn serve(
             let _ = outbox.send((route, message)).await;
         }
     };
+    // Output goes only to those who asked for the screen: a member who never opened the
+    // terminal neither pays for its floods (relay, link, opening frames) nor sees them
+    // arrive between its edits' acknowledgements. One frame each; a session has a few.
+    let mut watchers: BTreeSet<ParticipantId> = BTreeSet::new();
+    let to_watchers = |message: TerminalMessage, watchers: &BTreeSet<ParticipantId>| {
+        let outbox = outbox.clone();
+        let watchers: Vec<ParticipantId> = watchers.iter().copied().collect();
+        async move {
+            for watcher in watchers {
+                let _ = outbox
+                    .send((Route::Participant(watcher), message.clone()))
+                    .await;
+            }
+        }
+    };
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut buffer = vec![0u8; 64 * 1024];
     // Until someone watches, output stays in the emulator (a watcher's snapshot has it).
-    let mut watched = false;
     let mut reading = true;
     // Time spent parsing since the last tick: past PARSE_PER_TICK the thread waits for the
     // next tick, and the program for room in the PTY.
@@ -484,8 +511,8 @@ async fn serve(
                 if sender.queued_bytes() > BACKLOG_MOST {
                     continue;
                 }
-                if let Some(message) = screen.tick(Instant::now()).filter(|_| watched) {
-                    send(message, Route::Everyone).await;
+                if let Some(message) = screen.tick(Instant::now()).filter(|_| !watchers.is_empty()) {
+                    to_watchers(message, &watchers).await;
                 }
             }
             command = commands.recv() => match command {
@@ -496,19 +523,22 @@ async fn serve(
                     if screen.size() != (cols, rows) {
                         let _ = writer.resize(pty_process::Size::new(rows, cols));
                         for message in screen.resize(cols, rows, Instant::now()) {
-                            send(message, Route::Everyone).await;
+                            to_watchers(message, &watchers).await;
                         }
                     }
                 }
                 Some(Command::Watch { by }) => {
                     let (before, snapshot) = screen.snapshot(Instant::now());
-                    if let Some(message) = before.filter(|_| watched) {
-                        send(message, Route::Everyone).await;
+                    if let Some(message) = before {
+                        to_watchers(message, &watchers).await;
                     }
-                    watched = true;
+                    watchers.insert(by);
                     for piece in snapshot {
                         send(piece, Route::Participant(by)).await;
                     }
+                }
+                Some(Command::Forget { participant }) => {
+                    watchers.remove(&participant);
                 }
                 Some(Command::Close) | None => {
                     let _ = child.start_kill();
@@ -534,9 +564,7 @@ async fn serve(
         }
     };
     while let Some(message) = screen.tick(Instant::now() + Duration::from_secs(1)) {
-        if watched {
-            send(message, Route::Everyone).await;
-        }
+        to_watchers(message, &watchers).await;
     }
     tracing::info!(terminal = id, "shared terminal ended ({exit_code:?})");
     send(TerminalMessage::Closed { id, exit_code }, Route::Everyone).await;
