@@ -214,6 +214,72 @@ async fn terminal_output_reaches_only_the_members_who_watch_it() {
     .unwrap_or_else(|_| panic!("watching, carol got a snapshot: {snapshot}, output: {output}"));
 }
 
+/// A watcher on a slow link is sent a terminal's frames only as fast as it says it applied
+/// them: during a flood its link never holds more than the host's window of them (the
+/// rest of its link stays free for edits), and once it has read everything it gets the
+/// current screen in one catch-up, so it ends on the same screen as a fast watcher.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watcher_on_a_slow_link_is_never_sent_a_backlog_and_ends_on_the_same_screen() {
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Every character its own color: each redraw of the screen is ~25 KB, and a flood
+    // redraws up to ten times a second, far more than the slow link carries.
+    let mut colors = String::new();
+    for line in 0..200 {
+        for column in 0..118 {
+            colors.push_str(&format!("\x1b[3{}m{}", (line + column) % 8, column % 10));
+        }
+        colors.push_str("\x1b[0m\n");
+    }
+    std::fs::write(dir.path().join("colors.txt"), colors).unwrap();
+    let flood = "sleep 2; end=$(($(date +%s) + 3)); \
+        while [ $(date +%s) -lt $end ]; do cat colors.txt; done; \
+        echo FLOOD_OVER_$((6*7)); exec sh";
+    let (link, mut control) = host_with_terminal(dir.path(), relay.address, flood).await;
+    let slow = common::SlowLink::start(relay.address, 16 * 1024).await;
+
+    let mut bob = Participant::join(&link, "bob").await.unwrap();
+    admitted(&mut control, bob.id()).await;
+    bob.find_terminal(None).await.unwrap();
+    bob.watch_terminal(1).await;
+    let mut sam = Participant::join(&common::via(&link, slow.address), "sam")
+        .await
+        .unwrap();
+    admitted(&mut control, sam.id()).await;
+    sam.find_terminal(None).await.unwrap();
+    sam.watch_terminal(1).await;
+
+    let over = |screen: &str| screen.lines().any(|line| line == "FLOOD_OVER_42");
+    let fast = bob
+        .terminal_screen(1, over)
+        .await
+        .expect("bob sees the flood end");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let slow_screen = loop {
+        // Everything the host sent sam waits at most this long on a 16 KB/s link.
+        let screen = tokio::time::timeout(Duration::from_secs(5), sam.terminal_screen(1, over))
+            .await
+            .ok()
+            .and_then(Result::ok);
+        if let Some(screen) = screen {
+            break screen;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sam never got the screen after the flood ({} KB waited on his link at most)",
+            slow.most_waiting() / 1024
+        );
+    };
+    assert_eq!(slow_screen, fast, "the slow watcher ends on another screen");
+    // The window (64 KiB) plus one redraw and the frames' headers; without it the link
+    // held every redraw of the flood (over 600 KB).
+    assert!(
+        slow.most_waiting() < 128 * 1024,
+        "{} KB of terminal frames waited on the slow link at once",
+        slow.most_waiting() / 1024
+    );
+}
+
 /// The nice value in a `/proc/.../stat` line (the 19th field; the name in parentheses
 /// before it may hold spaces).
 fn nice_in_stat(stat: &str) -> i32 {

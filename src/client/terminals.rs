@@ -140,10 +140,12 @@ impl ClientTerminals {
             } => self.on_snapshot(id, seq, cols, rows, last, bytes),
             TerminalMessage::Output { id, .. }
             | TerminalMessage::Resync { id, .. }
-            | TerminalMessage::Resized { id, .. } => self.on_live(id, message),
+            | TerminalMessage::Resized { id, .. }
+            | TerminalMessage::CatchUp { id, .. } => self.on_live(id, message),
             // Refusals are the session's to tell; the rest only members send.
             TerminalMessage::InputRefused { .. }
             | TerminalMessage::Watch { .. }
+            | TerminalMessage::Seen { .. }
             | TerminalMessage::Input { .. }
             | TerminalMessage::Open { .. }
             | TerminalMessage::Resize { .. }
@@ -177,7 +179,7 @@ impl ClientTerminals {
         view.cols = cols;
         view.rows = rows;
         view.seq = seq;
-        let mut outgoing = Vec::new();
+        let mut outgoing = vec![TerminalMessage::Seen { id, seq }];
         for message in loading.buffered {
             outgoing.extend(self.on_live(id, message));
         }
@@ -191,7 +193,9 @@ impl ClientTerminals {
         if let Some(loading) = view.loading.as_mut() {
             loading.buffered_bytes += match &message {
                 TerminalMessage::Output { bytes, .. } => bytes.len(),
-                TerminalMessage::Resync { state, .. } => state.len(),
+                TerminalMessage::Resync { state, .. } | TerminalMessage::CatchUp { state, .. } => {
+                    state.len()
+                }
                 _ => 0,
             };
             loading.buffered.push(message);
@@ -203,13 +207,16 @@ impl ClientTerminals {
         let seq = match &message {
             TerminalMessage::Output { seq, .. }
             | TerminalMessage::Resync { seq, .. }
-            | TerminalMessage::Resized { seq, .. } => *seq,
+            | TerminalMessage::Resized { seq, .. }
+            | TerminalMessage::CatchUp { seq, .. } => *seq,
             _ => return Vec::new(),
         };
         if seq <= view.seq {
             return Vec::new();
         }
-        if seq != view.seq + 1 {
+        // A catch-up is the whole screen at its seq: it closes the gap it was sent for.
+        let catch_up = matches!(message, TerminalMessage::CatchUp { .. });
+        if seq != view.seq + 1 && !catch_up {
             // Output went missing: start again from a snapshot.
             return self.watch(id);
         }
@@ -225,9 +232,18 @@ impl ClientTerminals {
                 view.cols = cols;
                 view.rows = rows;
             }
+            TerminalMessage::CatchUp {
+                cols, rows, state, ..
+            } => {
+                parser.screen_mut().set_size(rows.max(1), cols.max(1));
+                parser.process(&state);
+                view.cols = cols;
+                view.rows = rows;
+            }
             _ => {}
         }
-        Vec::new()
+        // The host sends us more only as we say what we applied.
+        vec![TerminalMessage::Seen { id, seq }]
     }
 }
 
@@ -347,13 +363,53 @@ mod tests {
             last: true,
             bytes: b"$ old".to_vec(),
         };
-        assert!(terminals.on_message(snapshot).is_empty());
+        let seen = |seq| TerminalMessage::Seen { id: 1, seq };
+        assert_eq!(terminals.on_message(snapshot), vec![seen(3), seen(4)]);
         let screen = terminals.list[&1].emulator.as_ref().unwrap().screen();
         assert_eq!(screen.contents().trim_end(), "$ old new");
+        assert_eq!(terminals.on_message(output(5, b"!")), vec![seen(5)]);
         assert_eq!(
-            terminals.on_message(output(6, b"lost one")),
+            terminals.on_message(output(7, b"lost one")),
             vec![TerminalMessage::Watch { id: 1 }]
         );
+    }
+
+    /// A watcher whose link fell behind missed frames; the host's catch-up is the screen at
+    /// its seq and the frames after it follow on from there.
+    #[test]
+    fn a_catch_up_replaces_the_screen_and_the_frames_follow_on_from_it() {
+        let mut terminals = ClientTerminals::default();
+        opened(&mut terminals);
+        terminals.watch(1);
+        let snapshot = TerminalMessage::Snapshot {
+            id: 1,
+            seq: 2,
+            cols: 20,
+            rows: 4,
+            last: true,
+            bytes: b"$ ".to_vec(),
+        };
+        terminals.on_message(snapshot);
+        let catch_up = TerminalMessage::CatchUp {
+            id: 1,
+            seq: 40,
+            cols: 30,
+            rows: 5,
+            state: b"\x1b[H\x1b[Jline 39\r\n$ ".to_vec(),
+        };
+        assert_eq!(
+            terminals.on_message(catch_up),
+            vec![TerminalMessage::Seen { id: 1, seq: 40 }]
+        );
+        assert_eq!(
+            terminals.on_message(output(41, b"ls")),
+            vec![TerminalMessage::Seen { id: 1, seq: 41 }]
+        );
+        let view = &terminals.list[&1];
+        assert_eq!((view.cols, view.rows), (30, 5));
+        let screen = view.emulator.as_ref().unwrap().screen();
+        assert_eq!(screen.size(), (5, 30));
+        assert_eq!(screen.contents().trim_end(), "line 39\n$ ls");
     }
 
     #[test]

@@ -149,6 +149,73 @@ impl CuttableProxy {
     }
 }
 
+/// A TCP proxy in front of the relay whose downstream (relay to member) carries at most
+/// `bytes_per_second`, as a slow connection does. It reads the relay at once and holds
+/// what the slow link has not carried yet, so that backlog (what a real link's buffers
+/// and the relay's queue would hold) is measured: `most_waiting`.
+pub struct SlowLink {
+    pub address: SocketAddr,
+    most_waiting: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SlowLink {
+    pub async fn start(target: SocketAddr, bytes_per_second: usize) -> SlowLink {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let most_waiting = Arc::new(AtomicUsize::new(0));
+        let most = most_waiting.clone();
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let Ok(outbound) = tokio::net::TcpStream::connect(target).await else {
+                    continue;
+                };
+                let (mut from_member, mut to_member) = inbound.into_split();
+                let (mut from_relay, mut to_relay) = outbound.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut from_member, &mut to_relay).await;
+                });
+                let waiting = Arc::new(AtomicUsize::new(0));
+                let (chunks, mut carried) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+                let (counted, most) = (waiting.clone(), most.clone());
+                tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    while let Ok(n) = from_relay.read(&mut buffer).await {
+                        if n == 0 || chunks.send(buffer[..n].to_vec()).is_err() {
+                            break;
+                        }
+                        let now = counted.fetch_add(n, Ordering::Relaxed) + n;
+                        most.fetch_max(now, Ordering::Relaxed);
+                    }
+                });
+                tokio::spawn(async move {
+                    // A twentieth of a second's worth at a time.
+                    let slice = (bytes_per_second / 20).max(1);
+                    while let Some(chunk) = carried.recv().await {
+                        for piece in chunk.chunks(slice) {
+                            if to_member.write_all(piece).await.is_err() {
+                                return;
+                            }
+                            waiting.fetch_sub(piece.len(), Ordering::Relaxed);
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        }
+                    }
+                });
+            }
+        });
+        SlowLink {
+            address,
+            most_waiting,
+        }
+    }
+
+    /// The most bytes the link has had waiting to be carried to the member at once.
+    pub fn most_waiting(&self) -> usize {
+        self.most_waiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// The same link, reaching the relay through `address` (e.g. a proxy).
 pub fn via(link: &Link, address: SocketAddr) -> Link {
     let mut link = link.clone();

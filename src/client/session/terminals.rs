@@ -49,6 +49,15 @@ impl Session {
 
     pub(super) fn send_terminal(&mut self, messages: Vec<TerminalMessage>) {
         for message in messages {
+            // Frames that came together are acknowledged together: the last `Seen` says
+            // all of them.
+            if let TerminalMessage::Seen { id, .. } = message
+                && let Some((_, Message::Terminal(TerminalMessage::Seen { id: queued, .. }))) =
+                    self.outbox.back()
+                && *queued == id
+            {
+                self.outbox.pop_back();
+            }
             self.outbox
                 .push_back((Route::Host, Message::Terminal(message)));
         }

@@ -12,6 +12,7 @@
 //! and refuses keystrokes from anyone else here, at the host, whatever their UI shows.
 
 pub mod screen;
+mod watchers;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ use crate::protocol::header::Route;
 use crate::protocol::message::{MAX_TERMINAL_INPUT, Message, TerminalId, TerminalMessage};
 use crate::protocol::{HOST_ID, ParticipantId};
 use screen::HostScreen;
+use watchers::{Watchers, seq_of};
 
 /// How often a terminal sends what its program wrote (at most ~60 frames a second).
 const TICK: Duration = Duration::from_millis(16);
@@ -66,6 +68,11 @@ enum Command {
     },
     Watch {
         by: ParticipantId,
+    },
+    /// A watcher applied the frames up to `seq`.
+    Seen {
+        by: ParticipantId,
+        seq: u64,
     },
     /// A member left: it watches nothing any more.
     Forget {
@@ -236,6 +243,10 @@ impl Terminals {
         match message {
             TerminalMessage::Watch { id } => {
                 self.tell(id, Command::Watch { by: from });
+                Vec::new()
+            }
+            TerminalMessage::Seen { id, seq } => {
+                self.tell(id, Command::Seen { by: from, seq });
                 Vec::new()
             }
             TerminalMessage::Input { id, bytes } => self.input(from, owner, id, bytes),
@@ -474,12 +485,13 @@ async fn serve(
     // Output goes only to those who asked for the screen: a member who never opened the
     // terminal neither pays for its floods (relay, link, opening frames) nor sees them
     // arrive between its edits' acknowledgements. One frame each; a session has a few.
-    let mut watchers: BTreeSet<ParticipantId> = BTreeSet::new();
-    let to_watchers = |message: TerminalMessage, watchers: &BTreeSet<ParticipantId>| {
+    // A watcher whose link is behind gets nothing until it caught up (`watchers`).
+    let mut watchers = Watchers::default();
+    let to_watchers = |message: TerminalMessage, watchers: &mut Watchers| {
         let outbox = outbox.clone();
-        let watchers: Vec<ParticipantId> = watchers.iter().copied().collect();
+        let recipients = watchers.recipients(&message);
         async move {
-            for watcher in watchers {
+            for watcher in recipients {
                 let _ = outbox
                     .send((Route::Participant(watcher), message.clone()))
                     .await;
@@ -511,8 +523,23 @@ async fn serve(
                 if sender.queued_bytes() > BACKLOG_MOST {
                     continue;
                 }
-                if let Some(message) = screen.tick(Instant::now()).filter(|_| !watchers.is_empty()) {
-                    to_watchers(message, &watchers).await;
+                let message = screen.tick(Instant::now()).filter(|_| !watchers.is_empty());
+                // The screen now is the screen at this seq: right after a frame, or when
+                // nothing waits to be sent.
+                let at = message
+                    .as_ref()
+                    .map(seq_of)
+                    .or_else(|| screen.settled().then(|| screen.seq()));
+                if let Some(message) = message {
+                    to_watchers(message, &mut watchers).await;
+                }
+                let owed = watchers.owed_catch_up();
+                if let Some(seq) = at.filter(|_| !owed.is_empty()) {
+                    let catch_up = screen.catch_up(seq);
+                    for watcher in owed {
+                        watchers.caught_up(watcher, &catch_up);
+                        send(catch_up.clone(), Route::Participant(watcher)).await;
+                    }
                 }
             }
             command = commands.recv() => match command {
@@ -523,23 +550,26 @@ async fn serve(
                     if screen.size() != (cols, rows) {
                         let _ = writer.resize(pty_process::Size::new(rows, cols));
                         for message in screen.resize(cols, rows, Instant::now()) {
-                            to_watchers(message, &watchers).await;
+                            to_watchers(message, &mut watchers).await;
                         }
                     }
                 }
                 Some(Command::Watch { by }) => {
                     let (before, snapshot) = screen.snapshot(Instant::now());
                     if let Some(message) = before {
-                        to_watchers(message, &watchers).await;
+                        to_watchers(message, &mut watchers).await;
                     }
-                    watchers.insert(by);
+                    let bytes = snapshot.iter().map(|piece| match piece {
+                        TerminalMessage::Snapshot { bytes, .. } => bytes.len(),
+                        _ => 0,
+                    });
+                    watchers.add(by, screen.seq(), bytes.sum());
                     for piece in snapshot {
                         send(piece, Route::Participant(by)).await;
                     }
                 }
-                Some(Command::Forget { participant }) => {
-                    watchers.remove(&participant);
-                }
+                Some(Command::Seen { by, seq }) => watchers.seen(by, seq),
+                Some(Command::Forget { participant }) => watchers.remove(participant),
                 Some(Command::Close) | None => {
                     let _ = child.start_kill();
                     break tokio::time::timeout(Duration::from_secs(2), child.wait())
@@ -564,7 +594,7 @@ async fn serve(
         }
     };
     while let Some(message) = screen.tick(Instant::now() + Duration::from_secs(1)) {
-        to_watchers(message, &watchers).await;
+        to_watchers(message, &mut watchers).await;
     }
     tracing::info!(terminal = id, "shared terminal ended ({exit_code:?})");
     send(TerminalMessage::Closed { id, exit_code }, Route::Everyone).await;

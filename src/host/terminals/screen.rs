@@ -59,6 +59,30 @@ impl HostScreen {
         self.parser.screen()
     }
 
+    /// The `seq` of the last frame made.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Whether the emulator holds exactly what the frames up to `seq` made: nothing
+    /// read since the last tick, and no flood whose redraw is still to come.
+    pub fn settled(&self) -> bool {
+        self.pending.is_empty() && !self.flooding
+    }
+
+    /// For a watcher that missed frames: the screen at `seq`, which must be the screen
+    /// now (right after a tick's frame, or `settled`).
+    pub fn catch_up(&self, seq: u64) -> TerminalMessage {
+        let (cols, rows) = self.size();
+        TerminalMessage::CatchUp {
+            id: self.id,
+            seq,
+            cols,
+            rows,
+            state: self.redraw(),
+        }
+    }
+
     /// (cols, rows).
     pub fn size(&self) -> (u16, u16) {
         let (rows, cols) = self.parser.screen().size();
