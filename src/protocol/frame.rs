@@ -295,6 +295,24 @@ mod tests {
             Message::Terminal(TerminalMessage::Grants { writers: vec![4] }).kind(),
             Kind::Event
         );
+        let seen = Message::Terminal(TerminalMessage::Seen { id: 1, seq: 300 });
+        assert_eq!(
+            postcard::to_allocvec(&seen).unwrap(),
+            [8, 14, 1, 0xac, 0x02]
+        );
+        assert_eq!(seen.kind(), Kind::Request);
+        let catch_up = Message::Terminal(TerminalMessage::CatchUp {
+            id: 1,
+            seq: 2,
+            cols: 80,
+            rows: 24,
+            state: b"x".to_vec(),
+        });
+        assert_eq!(
+            postcard::to_allocvec(&catch_up).unwrap(),
+            [8, 15, 1, 2, 80, 24, 1, b'x']
+        );
+        assert_eq!(catch_up.kind(), Kind::Event);
     }
 
     /// Terminal output is sealed, signed by the host and padded like answers: a short and

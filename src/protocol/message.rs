@@ -595,25 +595,11 @@ pub enum TerminalMessage {
         #[serde(with = "serde_bytes_vec")]
         bytes: Vec<u8>,
     },
-    /// Host to one watcher that fell behind (its link carried less than the terminal
-    /// wrote): the screen at `seq`, to apply whatever it missed, with the PTY's size.
-    CatchUp {
-        id: TerminalId,
-        seq: u64,
-        cols: u16,
-        rows: u16,
-        #[serde(with = "serde_bytes_vec")]
-        state: Vec<u8>,
-    },
     /// Host to one member: its keystrokes were not passed on.
     InputRefused { id: TerminalId, reason: String },
     /// Member to host: send me this terminal's screen (answered by `Snapshot`s) and from
     /// now on its output, until I leave.
     Watch { id: TerminalId },
-    /// Member to host: I have applied this terminal's frames up to `seq` (the host
-    /// keeps a watcher's unacknowledged frames within a window, so a slow link never
-    /// queues more terminal output than that ahead of an edit).
-    Seen { id: TerminalId, seq: u64 },
     /// Member to host: keystrokes, at most `MAX_TERMINAL_INPUT` bytes.
     Input {
         id: TerminalId,
@@ -634,6 +620,21 @@ pub enum TerminalMessage {
     },
     /// The host's own user to host: end the program.
     Close { id: TerminalId },
+    // Added after the others, so that their encoding stays as it was.
+    /// Member to host: I have applied this terminal's frames up to `seq` (the host
+    /// keeps a watcher's unacknowledged frames within a window, so a slow link never
+    /// queues more terminal output than that ahead of an edit).
+    Seen { id: TerminalId, seq: u64 },
+    /// Host to one watcher that fell behind (its link carried less than the terminal
+    /// wrote): the screen at `seq`, to apply whatever it missed, with the PTY's size.
+    CatchUp {
+        id: TerminalId,
+        seq: u64,
+        cols: u16,
+        rows: u16,
+        #[serde(with = "serde_bytes_vec")]
+        state: Vec<u8>,
+    },
 }
 
 impl TerminalMessage {
