@@ -533,11 +533,12 @@ async fn serve(
                 if let Some(message) = message {
                     to_watchers(message, &mut watchers).await;
                 }
-                let owed = watchers.owed_catch_up();
+                let now = Instant::now();
+                let owed = watchers.owed_catch_up(now);
                 if let Some(seq) = at.filter(|_| !owed.is_empty()) {
                     let catch_up = screen.catch_up(seq);
                     for watcher in owed {
-                        watchers.caught_up(watcher, &catch_up);
+                        watchers.caught_up(watcher, &catch_up, now);
                         send(catch_up.clone(), Route::Participant(watcher)).await;
                     }
                 }
@@ -563,12 +564,12 @@ async fn serve(
                         TerminalMessage::Snapshot { bytes, .. } => bytes.len(),
                         _ => 0,
                     });
-                    watchers.add(by, screen.seq(), bytes.sum());
+                    watchers.add(by, screen.seq(), bytes.sum(), Instant::now());
                     for piece in snapshot {
                         send(piece, Route::Participant(by)).await;
                     }
                 }
-                Some(Command::Seen { by, seq }) => watchers.seen(by, seq),
+                Some(Command::Seen { by, seq }) => watchers.seen(by, seq, Instant::now()),
                 Some(Command::Forget { participant }) => watchers.remove(participant),
                 Some(Command::Close) | None => {
                     let _ = child.start_kill();

@@ -11,6 +11,7 @@
 //! have (as during any flood, whose raw output nobody gets).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use crate::protocol::ParticipantId;
 use crate::protocol::message::TerminalMessage;
@@ -20,6 +21,11 @@ use crate::protocol::message::TerminalMessage;
 /// link it is half a second of the link ahead of an edit, where before the relay's
 /// queue (8 MiB) was the only bound.
 pub const WINDOW: usize = 64 * 1024;
+/// A watcher behind that acknowledged nothing for this long is caught up anyway, its
+/// frames on the way taken for lost: an acknowledgement the host never got (dropped
+/// with a full command queue, or around a reconnect) must not freeze its screen. On a
+/// link too slow to carry the window in this time, that costs one extra redraw each time.
+pub const STALLED: Duration = Duration::from_secs(5);
 
 /// One watcher's frames on their way.
 #[derive(Debug, Default)]
@@ -29,6 +35,8 @@ struct Flow {
     bytes: usize,
     /// Missed a frame for want of room: owed a `CatchUp` once all is acknowledged.
     behind: bool,
+    /// When it last acknowledged something (or started).
+    progress: Option<Instant>,
 }
 
 impl Flow {
@@ -54,8 +62,11 @@ impl Watchers {
     }
 
     /// `by` starts (or starts again) from a snapshot at `seq` of `bytes` in all.
-    pub fn add(&mut self, by: ParticipantId, seq: u64, bytes: usize) {
-        let mut flow = Flow::default();
+    pub fn add(&mut self, by: ParticipantId, seq: u64, bytes: usize, now: Instant) {
+        let mut flow = Flow {
+            progress: Some(now),
+            ..Flow::default()
+        };
         flow.sent(seq, bytes);
         self.flows.insert(by, flow);
     }
@@ -66,7 +77,7 @@ impl Watchers {
     }
 
     /// `by` applied every frame up to `seq`.
-    pub fn seen(&mut self, by: ParticipantId, seq: u64) {
+    pub fn seen(&mut self, by: ParticipantId, seq: u64, now: Instant) {
         let Some(flow) = self.flows.get_mut(&by) else {
             return;
         };
@@ -76,6 +87,7 @@ impl Watchers {
             }
             flow.in_flight.pop_front();
             flow.bytes -= bytes;
+            flow.progress = Some(now);
         }
     }
 
@@ -98,20 +110,28 @@ impl Watchers {
         recipients
     }
 
-    /// Watchers that fell behind and have since acknowledged everything sent to them:
-    /// each is owed a `CatchUp`.
-    pub fn owed_catch_up(&self) -> Vec<ParticipantId> {
+    /// Watchers that fell behind and have since acknowledged everything sent to them
+    /// (or nothing for `STALLED`): each is owed a `CatchUp`.
+    pub fn owed_catch_up(&self, now: Instant) -> Vec<ParticipantId> {
+        let stalled = |flow: &Flow| {
+            flow.progress
+                .is_some_and(|progress| now.duration_since(progress) >= STALLED)
+        };
         self.flows
             .iter()
-            .filter(|(_, flow)| flow.behind && flow.in_flight.is_empty())
+            .filter(|(_, flow)| flow.behind && (flow.in_flight.is_empty() || stalled(flow)))
             .map(|(&watcher, _)| watcher)
             .collect()
     }
 
-    /// `catch_up` (a `CatchUp`) went to `by`, which follows the frames again from it.
-    pub fn caught_up(&mut self, by: ParticipantId, catch_up: &TerminalMessage) {
+    /// `catch_up` (a `CatchUp`) went to `by`, which follows the frames again from it;
+    /// whatever was still unacknowledged is past caring about.
+    pub fn caught_up(&mut self, by: ParticipantId, catch_up: &TerminalMessage, now: Instant) {
         if let Some(flow) = self.flows.get_mut(&by) {
             flow.behind = false;
+            flow.in_flight.clear();
+            flow.bytes = 0;
+            flow.progress = Some(now);
             flow.sent(seq_of(catch_up), frame_bytes(catch_up));
         }
     }
@@ -148,6 +168,10 @@ fn frame_bytes(message: &TerminalMessage) -> usize {
 mod tests {
     use super::*;
 
+    fn now() -> Instant {
+        Instant::now()
+    }
+
     fn output(seq: u64, bytes: usize) -> TerminalMessage {
         TerminalMessage::Output {
             id: 1,
@@ -159,21 +183,21 @@ mod tests {
     #[test]
     fn a_watcher_that_acknowledges_gets_every_frame() {
         let mut watchers = Watchers::default();
-        watchers.add(7, 0, 1000);
+        watchers.add(7, 0, 1000, now());
         for seq in 1..=100 {
             assert_eq!(watchers.recipients(&output(seq, 16 * 1024)), vec![7]);
-            watchers.seen(7, seq);
+            watchers.seen(7, seq, now());
         }
-        assert!(watchers.owed_catch_up().is_empty());
+        assert!(watchers.owed_catch_up(now()).is_empty());
     }
 
     #[test]
     fn a_slow_watcher_falls_behind_alone_and_catches_up_once_it_has_read_everything() {
         let mut watchers = Watchers::default();
-        watchers.add(1, 0, 100);
-        watchers.add(2, 0, 100);
-        watchers.seen(1, 0);
-        watchers.seen(2, 0);
+        watchers.add(1, 0, 100, now());
+        watchers.add(2, 0, 100, now());
+        watchers.seen(1, 0, now());
+        watchers.seen(2, 0, now());
         // 2 reads on, 1 does not: 1's window fills after four 16 KiB frames.
         let mut got_by_1 = Vec::new();
         for seq in 1..=10 {
@@ -182,14 +206,17 @@ mod tests {
             if recipients.contains(&1) {
                 got_by_1.push(seq);
             }
-            watchers.seen(2, seq);
+            watchers.seen(2, seq, now());
         }
         assert_eq!(got_by_1, vec![1, 2, 3, 4]);
-        assert!(watchers.owed_catch_up().is_empty(), "still carrying 1-4");
-        watchers.seen(1, 3);
-        assert!(watchers.owed_catch_up().is_empty(), "still carrying 4");
-        watchers.seen(1, 4);
-        assert_eq!(watchers.owed_catch_up(), vec![1]);
+        assert!(
+            watchers.owed_catch_up(now()).is_empty(),
+            "still carrying 1-4"
+        );
+        watchers.seen(1, 3, now());
+        assert!(watchers.owed_catch_up(now()).is_empty(), "still carrying 4");
+        watchers.seen(1, 4, now());
+        assert_eq!(watchers.owed_catch_up(now()), vec![1]);
         let catch_up = TerminalMessage::CatchUp {
             id: 1,
             seq: 10,
@@ -197,21 +224,21 @@ mod tests {
             rows: 24,
             state: vec![0; 3000],
         };
-        watchers.caught_up(1, &catch_up);
-        assert!(watchers.owed_catch_up().is_empty());
+        watchers.caught_up(1, &catch_up, now());
+        assert!(watchers.owed_catch_up(now()).is_empty());
         assert_eq!(watchers.recipients(&output(11, 10)), vec![1, 2]);
     }
 
     #[test]
     fn a_frame_larger_than_the_window_still_goes_to_a_watcher_with_nothing_on_the_way() {
         let mut watchers = Watchers::default();
-        watchers.add(3, 5, 500 * 1024);
+        watchers.add(3, 5, 500 * 1024, now());
         assert!(
             watchers.recipients(&output(6, 10)).is_empty(),
             "the snapshot first"
         );
-        watchers.seen(3, 5);
-        assert_eq!(watchers.owed_catch_up(), vec![3]);
+        watchers.seen(3, 5, now());
+        assert_eq!(watchers.owed_catch_up(now()), vec![3]);
         let big = TerminalMessage::CatchUp {
             id: 1,
             seq: 6,
@@ -219,18 +246,40 @@ mod tests {
             rows: 24,
             state: vec![0; 2 * WINDOW],
         };
-        watchers.caught_up(3, &big);
-        watchers.seen(3, 6);
+        watchers.caught_up(3, &big, now());
+        watchers.seen(3, 6, now());
         assert_eq!(watchers.recipients(&output(7, 2 * WINDOW)), vec![3]);
+    }
+
+    /// An acknowledgement lost on the way must not freeze a watcher's screen for good.
+    #[test]
+    fn a_watcher_behind_that_acknowledges_nothing_is_caught_up_after_a_while() {
+        let mut watchers = Watchers::default();
+        let start = Instant::now();
+        watchers.add(5, 0, WINDOW, start);
+        assert!(watchers.recipients(&output(1, 100)).is_empty());
+        assert!(watchers.owed_catch_up(start + STALLED / 2).is_empty());
+        let later = start + STALLED;
+        assert_eq!(watchers.owed_catch_up(later), vec![5]);
+        let catch_up = TerminalMessage::CatchUp {
+            id: 1,
+            seq: 1,
+            cols: 80,
+            rows: 24,
+            state: vec![0; 100],
+        };
+        watchers.caught_up(5, &catch_up, later);
+        watchers.seen(5, 1, later);
+        assert_eq!(watchers.recipients(&output(2, 100)), vec![5]);
     }
 
     #[test]
     fn a_member_who_left_gets_nothing() {
         let mut watchers = Watchers::default();
-        watchers.add(4, 0, 10);
+        watchers.add(4, 0, 10, now());
         watchers.remove(4);
         assert!(watchers.is_empty());
         assert!(watchers.recipients(&output(1, 10)).is_empty());
-        watchers.seen(4, 1);
+        watchers.seen(4, 1, now());
     }
 }
