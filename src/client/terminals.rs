@@ -191,25 +191,15 @@ impl ClientTerminals {
             return Vec::new();
         };
         if let Some(loading) = view.loading.as_mut() {
-            loading.buffered_bytes += match &message {
-                TerminalMessage::Output { bytes, .. } => bytes.len(),
-                TerminalMessage::Resync { state, .. } | TerminalMessage::CatchUp { state, .. } => {
-                    state.len()
-                }
-                _ => 0,
-            };
+            loading.buffered_bytes += message.screen_bytes();
             loading.buffered.push(message);
             if loading.buffered_bytes > BUFFERED_MOST {
                 return self.watch(id);
             }
             return Vec::new();
         }
-        let seq = match &message {
-            TerminalMessage::Output { seq, .. }
-            | TerminalMessage::Resync { seq, .. }
-            | TerminalMessage::Resized { seq, .. }
-            | TerminalMessage::CatchUp { seq, .. } => *seq,
-            _ => return Vec::new(),
+        let Some(seq) = message.seq() else {
+            return Vec::new();
         };
         if seq <= view.seq {
             return Vec::new();

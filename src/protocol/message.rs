@@ -650,6 +650,31 @@ impl TerminalMessage {
                 | TerminalMessage::Close { .. }
         )
     }
+
+    /// Its place in its terminal's numbered frames (`None` for the messages outside them).
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            TerminalMessage::Output { seq, .. }
+            | TerminalMessage::Resync { seq, .. }
+            | TerminalMessage::Resized { seq, .. }
+            | TerminalMessage::Snapshot { seq, .. }
+            | TerminalMessage::CatchUp { seq, .. } => Some(*seq),
+            _ => None,
+        }
+    }
+
+    /// The bytes of terminal output or screen it carries (0 for the rest).
+    pub fn screen_bytes(&self) -> usize {
+        match self {
+            TerminalMessage::Output { bytes, .. } | TerminalMessage::Snapshot { bytes, .. } => {
+                bytes.len()
+            }
+            TerminalMessage::Resync { state, .. } | TerminalMessage::CatchUp { state, .. } => {
+                state.len()
+            }
+            _ => 0,
+        }
+    }
 }
 
 /// Byte vectors as one length-prefixed blob (postcard's default for `Vec<u8>` is the

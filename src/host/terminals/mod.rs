@@ -26,7 +26,7 @@ use crate::protocol::header::Route;
 use crate::protocol::message::{MAX_TERMINAL_INPUT, Message, TerminalId, TerminalMessage};
 use crate::protocol::{HOST_ID, ParticipantId};
 use screen::HostScreen;
-use watchers::{Watchers, seq_of};
+use watchers::Watchers;
 
 /// How often a terminal sends what its program wrote (at most ~60 frames a second).
 const TICK: Duration = Duration::from_millis(16);
@@ -528,7 +528,7 @@ async fn serve(
                 // nothing waits to be sent.
                 let at = message
                     .as_ref()
-                    .map(seq_of)
+                    .and_then(TerminalMessage::seq)
                     .or_else(|| screen.settled().then(|| screen.seq()));
                 if let Some(message) = message {
                     to_watchers(message, &mut watchers).await;
@@ -560,11 +560,7 @@ async fn serve(
                     if let Some(message) = before {
                         to_watchers(message, &mut watchers).await;
                     }
-                    let bytes = snapshot.iter().map(|piece| match piece {
-                        TerminalMessage::Snapshot { bytes, .. } => bytes.len(),
-                        _ => 0,
-                    });
-                    watchers.add(by, screen.seq(), bytes.sum(), Instant::now());
+                    watchers.add(by, &snapshot, Instant::now());
                     for piece in snapshot {
                         send(piece, Route::Participant(by)).await;
                     }

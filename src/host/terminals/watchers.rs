@@ -61,13 +61,15 @@ impl Watchers {
         self.flows.is_empty()
     }
 
-    /// `by` starts (or starts again) from a snapshot at `seq` of `bytes` in all.
-    pub fn add(&mut self, by: ParticipantId, seq: u64, bytes: usize, now: Instant) {
+    /// `by` starts (or starts again) from `snapshot`, the pieces sent to it.
+    pub fn add(&mut self, by: ParticipantId, snapshot: &[TerminalMessage], now: Instant) {
         let mut flow = Flow {
             progress: Some(now),
             ..Flow::default()
         };
-        flow.sent(seq, bytes);
+        if let Some(last) = snapshot.last() {
+            flow.sent(seq_of(last), snapshot.iter().map(frame_bytes).sum());
+        }
         self.flows.insert(by, flow);
     }
 
@@ -137,31 +139,15 @@ impl Watchers {
     }
 }
 
-/// The position of a frame in its terminal's sequence (0 for messages outside it).
-pub fn seq_of(message: &TerminalMessage) -> u64 {
-    match message {
-        TerminalMessage::Output { seq, .. }
-        | TerminalMessage::Resync { seq, .. }
-        | TerminalMessage::Resized { seq, .. }
-        | TerminalMessage::Snapshot { seq, .. }
-        | TerminalMessage::CatchUp { seq, .. } => *seq,
-        _ => 0,
-    }
+/// Its place in the terminal's numbered frames (every message here has one).
+fn seq_of(message: &TerminalMessage) -> u64 {
+    message.seq().unwrap_or_default()
 }
 
 /// What a frame weighs on a watcher's link (its payload; the rest is a few dozen bytes).
 fn frame_bytes(message: &TerminalMessage) -> usize {
     const OVERHEAD: usize = 64;
-    OVERHEAD
-        + match message {
-            TerminalMessage::Output { bytes, .. } | TerminalMessage::Snapshot { bytes, .. } => {
-                bytes.len()
-            }
-            TerminalMessage::Resync { state, .. } | TerminalMessage::CatchUp { state, .. } => {
-                state.len()
-            }
-            _ => 0,
-        }
+    OVERHEAD + message.screen_bytes()
 }
 
 #[cfg(test)]
@@ -170,6 +156,28 @@ mod tests {
 
     fn now() -> Instant {
         Instant::now()
+    }
+
+    /// A snapshot of `bytes` (frame included) at `seq`.
+    fn snapshot(seq: u64, bytes: usize) -> Vec<TerminalMessage> {
+        vec![TerminalMessage::Snapshot {
+            id: 1,
+            seq,
+            cols: 80,
+            rows: 24,
+            last: true,
+            bytes: vec![0; bytes.saturating_sub(64)],
+        }]
+    }
+
+    fn catch_up(seq: u64, bytes: usize) -> TerminalMessage {
+        TerminalMessage::CatchUp {
+            id: 1,
+            seq,
+            cols: 80,
+            rows: 24,
+            state: vec![0; bytes],
+        }
     }
 
     fn output(seq: u64, bytes: usize) -> TerminalMessage {
@@ -183,7 +191,7 @@ mod tests {
     #[test]
     fn a_watcher_that_acknowledges_gets_every_frame() {
         let mut watchers = Watchers::default();
-        watchers.add(7, 0, 1000, now());
+        watchers.add(7, &snapshot(0, 1000), now());
         for seq in 1..=100 {
             assert_eq!(watchers.recipients(&output(seq, 16 * 1024)), vec![7]);
             watchers.seen(7, seq, now());
@@ -194,8 +202,8 @@ mod tests {
     #[test]
     fn a_slow_watcher_falls_behind_alone_and_catches_up_once_it_has_read_everything() {
         let mut watchers = Watchers::default();
-        watchers.add(1, 0, 100, now());
-        watchers.add(2, 0, 100, now());
+        watchers.add(1, &snapshot(0, 100), now());
+        watchers.add(2, &snapshot(0, 100), now());
         watchers.seen(1, 0, now());
         watchers.seen(2, 0, now());
         // 2 reads on, 1 does not: 1's window fills after four 16 KiB frames.
@@ -217,14 +225,8 @@ mod tests {
         assert!(watchers.owed_catch_up(now()).is_empty(), "still carrying 4");
         watchers.seen(1, 4, now());
         assert_eq!(watchers.owed_catch_up(now()), vec![1]);
-        let catch_up = TerminalMessage::CatchUp {
-            id: 1,
-            seq: 10,
-            cols: 80,
-            rows: 24,
-            state: vec![0; 3000],
-        };
-        watchers.caught_up(1, &catch_up, now());
+        let caught = catch_up(10, 3000);
+        watchers.caught_up(1, &caught, now());
         assert!(watchers.owed_catch_up(now()).is_empty());
         assert_eq!(watchers.recipients(&output(11, 10)), vec![1, 2]);
     }
@@ -232,20 +234,14 @@ mod tests {
     #[test]
     fn a_frame_larger_than_the_window_still_goes_to_a_watcher_with_nothing_on_the_way() {
         let mut watchers = Watchers::default();
-        watchers.add(3, 5, 500 * 1024, now());
+        watchers.add(3, &snapshot(5, 500 * 1024), now());
         assert!(
             watchers.recipients(&output(6, 10)).is_empty(),
             "the snapshot first"
         );
         watchers.seen(3, 5, now());
         assert_eq!(watchers.owed_catch_up(now()), vec![3]);
-        let big = TerminalMessage::CatchUp {
-            id: 1,
-            seq: 6,
-            cols: 80,
-            rows: 24,
-            state: vec![0; 2 * WINDOW],
-        };
+        let big = catch_up(6, 2 * WINDOW);
         watchers.caught_up(3, &big, now());
         watchers.seen(3, 6, now());
         assert_eq!(watchers.recipients(&output(7, 2 * WINDOW)), vec![3]);
@@ -256,19 +252,13 @@ mod tests {
     fn a_watcher_behind_that_acknowledges_nothing_is_caught_up_after_a_while() {
         let mut watchers = Watchers::default();
         let start = Instant::now();
-        watchers.add(5, 0, WINDOW, start);
+        watchers.add(5, &snapshot(0, WINDOW), start);
         assert!(watchers.recipients(&output(1, 100)).is_empty());
         assert!(watchers.owed_catch_up(start + STALLED / 2).is_empty());
         let later = start + STALLED;
         assert_eq!(watchers.owed_catch_up(later), vec![5]);
-        let catch_up = TerminalMessage::CatchUp {
-            id: 1,
-            seq: 1,
-            cols: 80,
-            rows: 24,
-            state: vec![0; 100],
-        };
-        watchers.caught_up(5, &catch_up, later);
+        let caught = catch_up(1, 100);
+        watchers.caught_up(5, &caught, later);
         watchers.seen(5, 1, later);
         assert_eq!(watchers.recipients(&output(2, 100)), vec![5]);
     }
@@ -276,7 +266,7 @@ mod tests {
     #[test]
     fn a_member_who_left_gets_nothing() {
         let mut watchers = Watchers::default();
-        watchers.add(4, 0, 10, now());
+        watchers.add(4, &snapshot(0, 10), now());
         watchers.remove(4);
         assert!(watchers.is_empty());
         assert!(watchers.recipients(&output(1, 10)).is_empty());
