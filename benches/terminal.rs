@@ -143,6 +143,7 @@ async fn start(dir: &Path) -> Shared {
         cols: COLS,
         rows: ROWS,
         scrollback: 2000,
+        ..Default::default()
     });
     host.open_terminal(Some("PS1='$ ' exec sh".into()))
         .await

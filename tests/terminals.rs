@@ -293,41 +293,122 @@ fn policy_in_stat(stat: &str) -> i32 {
     after_name.split(' ').nth(38).unwrap().parse().unwrap()
 }
 
-/// A flood's parsing never competes with edits as an equal: each terminal runs on a
-/// thread of its own at a lower priority (nice 10), while the program in it, started
-/// before the thread lowered itself, runs at the user's own priority and policy.
-#[cfg(target_os = "linux")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_terminal_parses_on_a_lower_priority_thread_and_its_program_does_not() {
-    let relay = common::start_relay(RelayConfig::default()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (_link, _control) =
-        host_with_terminal(dir.path(), relay.address, "echo $$ > shell.pid; exec sh").await;
-    let pid_file = dir.path().join("shell.pid");
+/// Waits for the pid a terminal's shell wrote into `file`.
+fn shell_pid(file: &Path) -> u32 {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let shell = loop {
-        let written = std::fs::read_to_string(&pid_file).unwrap_or_default();
+    loop {
+        let written = std::fs::read_to_string(file).unwrap_or_default();
         if let Ok(pid) = written.trim().parse::<u32>() {
-            break pid;
+            return pid;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the shell never started"
+            "the shell never wrote {}: {:?}",
+            file.display(),
+            std::fs::read_dir(file.parent().unwrap()).map(|d| d
+                .filter_map(Result::ok)
+                .map(|e| e.file_name())
+                .collect::<Vec<_>>())
         );
         std::thread::sleep(Duration::from_millis(50));
-    };
+    }
+}
+
+/// Until `read` gives `wanted` (the terminal's thread and the kernel's autogroup are
+/// changed just after the program starts, which may have written its pid first).
+fn eventually<T: PartialEq + std::fmt::Debug>(what: &str, wanted: T, read: impl Fn() -> T) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = read();
+        if now == wanted {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} stayed {now:?}, not {wanted:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A flood competes with edits as a lesser party, never as an equal: each terminal parses
+/// on a thread of its own at nice 10, and its program runs 10 nicer than the host, in a
+/// scheduling group (Linux's autogroup: a PTY's program starts a session of its own) that
+/// is 10 nicer than the host's too, while the host's own group is left as it was. With
+/// `--terminal-nice 0` the program runs at the user's own priority.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_and_its_program_yield_the_cpu_to_the_session() {
+    use cotype::host::priority::autogroup;
+    use cotype::host::terminals::TerminalOptions;
+    let relay = common::start_relay(RelayConfig::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let our_group = autogroup("self");
+    let mut session = HostSession::start(HostOptions {
+        root: dir.path().to_path_buf(),
+        relay: relay.address.to_string(),
+        insecure: false,
+        hide: Vec::new(),
+        name: "hostie".into(),
+        approval: Approval::Auto,
+        trust_project: false,
+    })
+    .await
+    .expect("host starts");
+    session
+        .open_terminal(Some("echo $$ > niced.pid; exec sh".into()))
+        .await
+        .expect("a terminal starts");
+    session.set_terminal_options(TerminalOptions {
+        programs_nicer: 0,
+        ..TerminalOptions::default()
+    });
+    session
+        .open_terminal(Some("echo $$ > own.pid; exec sh".into()))
+        .await
+        .expect("a second terminal starts");
+    tokio::spawn(async move {
+        let _ = session.run().await;
+    });
+
     let own_nice = nice_in_stat(&std::fs::read_to_string("/proc/self/stat").unwrap());
-    let shell_stat = std::fs::read_to_string(format!("/proc/{shell}/stat")).unwrap();
+    let stat = |pid: u32| std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let niced = shell_pid(&dir.path().join("niced.pid"));
+    assert_eq!(nice_in_stat(&stat(niced)), (own_nice + 10).min(19));
     assert_eq!(
-        nice_in_stat(&shell_stat),
-        own_nice,
-        "the terminal's program was niced"
-    );
-    assert_eq!(
-        policy_in_stat(&shell_stat),
+        policy_in_stat(&stat(niced)),
         libc::SCHED_OTHER,
-        "the terminal's program runs at normal priority"
+        "the terminal's program keeps the normal policy"
     );
+    let own = shell_pid(&dir.path().join("own.pid"));
+    assert_eq!(
+        nice_in_stat(&stat(own)),
+        own_nice,
+        "--terminal-nice 0 leaves the program at the user's priority"
+    );
+
+    match our_group {
+        Some((ours, our_group_nice)) => {
+            let theirs = autogroup(&niced.to_string()).expect("the program's autogroup");
+            assert_ne!(
+                theirs.0, ours,
+                "the program has a scheduling group of its own"
+            );
+            eventually(
+                "the program's scheduling group's nice value",
+                (our_group_nice + 10).min(19),
+                || autogroup(&niced.to_string()).unwrap().1,
+            );
+            assert_eq!(
+                autogroup("self"),
+                Some((ours, our_group_nice)),
+                "the host's own scheduling group was changed"
+            );
+            assert_eq!(autogroup(&own.to_string()).unwrap().1, 0);
+        }
+        None => eprintln!("this kernel has no autogroups: only the nice values were checked"),
+    }
+
     let terminal_thread = std::fs::read_dir("/proc/self/task")
         .unwrap()
         .filter_map(Result::ok)
@@ -336,22 +417,11 @@ async fn a_terminal_parses_on_a_lower_priority_thread_and_its_program_does_not()
                 .is_ok_and(|name| name.trim() == "terminal 1")
         })
         .expect("terminal 1 runs on a thread of its own");
-    // The thread lowers itself just after starting the program, which may have written
-    // its pid first (seen in CI under load): wait for it, briefly.
-    let lowered = (own_nice + 10).min(19);
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let stat = std::fs::read_to_string(terminal_thread.path().join("stat")).unwrap();
-        let nice = nice_in_stat(&stat);
-        if nice == lowered {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the terminal's thread stayed at nice {nice}, not {lowered}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(
+        "the terminal's thread's nice value",
+        (own_nice + 10).min(19),
+        || nice_in_stat(&std::fs::read_to_string(terminal_thread.path().join("stat")).unwrap()),
+    );
 }
 
 /// Attack: a member the host has not let type sends `Input` frames of its own making

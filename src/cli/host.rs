@@ -62,6 +62,11 @@ pub struct HostArgs {
     /// Lines of history a participant gets on opening a shared terminal.
     #[arg(long, value_name = "LINES", default_value_t = 2000)]
     terminal_scrollback: usize,
+    /// How much nicer than cotype the programs in shared terminals run (0 to 19; 0: your
+    /// own priority). They get all the CPU nothing else wants; when they and the session
+    /// both want it, everyone's edits go first.
+    #[arg(long, value_name = "N", default_value_t = cotype::host::terminals::PROGRAMS_NICER, value_parser = clap::value_parser!(i32).range(0..=19))]
+    terminal_nice: i32,
     /// SSH guests whose key is in this file (OpenSSH authorized_keys lines) get in
     /// without asking (the relay must offer SSH: `cotype relay --ssh-listen`).
     #[arg(long, value_name = "FILE")]
@@ -105,6 +110,7 @@ pub async fn host(args: HostArgs) -> anyhow::Result<()> {
         terminals,
         terminal_size,
         terminal_scrollback,
+        terminal_nice,
         ssh_authorized_keys,
     } = args;
     // In the UI someone is there to answer; headless, the link is the invitation.
@@ -140,6 +146,7 @@ pub async fn host(args: HostArgs) -> anyhow::Result<()> {
         cols: terminal_size.0,
         rows: terminal_size.1,
         scrollback: terminal_scrollback,
+        programs_nicer: terminal_nice,
     });
     for command in terminals {
         let command = (!command.trim().is_empty()).then_some(command);

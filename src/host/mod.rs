@@ -10,6 +10,7 @@ pub mod git;
 pub mod intel;
 pub mod language_edits;
 pub mod lsp;
+pub mod priority;
 pub mod rate;
 pub mod replace;
 pub mod search;
@@ -17,7 +18,6 @@ pub mod semantic;
 pub mod session;
 pub mod syntactic;
 pub mod terminals;
-pub mod thread_priority;
 pub mod typing_hints;
 pub mod workspace;
 

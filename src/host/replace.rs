@@ -117,7 +117,7 @@ pub fn plan(
         for _ in 0..threads {
             scope.spawn(|| {
                 // When the session loop wants a core these threads hold, it goes first.
-                crate::host::thread_priority::nicer(PLANNERS_NICER);
+                crate::host::priority::nicer(PLANNERS_NICER);
                 while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
                     if changes.load(Ordering::Relaxed) > limit as usize {
                         return;

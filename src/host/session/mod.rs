@@ -226,7 +226,7 @@ impl HostSession {
 
     /// Size and scrollback of the shared terminals opened from now on.
     pub fn set_terminal_options(&mut self, options: crate::host::terminals::TerminalOptions) {
-        self.terminals = crate::host::terminals::Terminals::new(options);
+        self.terminals.set_options(options);
     }
 
     /// For the host's own terminal UI to join as the host (`Driver::join_as`). Keep it in

@@ -7,7 +7,9 @@
 //! frame per 16 ms tick (raw output, or during a flood a redraw of the current screen), and
 //! none while the session's outgoing queue is behind; a task on the session's runtime
 //! seals and sends them (`forward_to`), so no lock an edit needs is held by the terminal's
-//! lower-priority thread. The session keeps `Terminals`:
+//! lower-priority thread. The program runs nicer than the host too, in a scheduling group
+//! of its own that is nicer as well (`host::priority`): a flood competes with the session
+//! for the CPU as a lesser party, not as an equal. The session keeps `Terminals`:
 //! which terminals exist, who may type (by participant: a grant ends with the member),
 //! and refuses keystrokes from anyone else here, at the host, whatever their UI shows.
 
@@ -36,6 +38,13 @@ const BACKLOG_MOST: usize = 256 * 1024;
 /// A flood is parsed for at most this long per 16 ms tick: the rest of the CPU is left to
 /// the session (a flooding program waits for room in the PTY meanwhile).
 const PARSE_PER_TICK: Duration = Duration::from_millis(8);
+/// How long the parser runs before it gives its CPU back. The kernel lets a thread that
+/// never blocks go on until its next tick (4 ms at the common `HZ=250`) when the thread
+/// woken beside it is not yet due its share (EEVDF): an edit's thread sometimes waited
+/// ~4 ms behind a flood's parsing; now about this long at most.
+const YIELD_EVERY: Duration = Duration::from_micros(250);
+/// How much nicer than the host the programs in shared terminals run, unless set.
+pub const PROGRAMS_NICER: i32 = 10;
 /// A person is told their keystrokes were refused at most this often.
 const REFUSAL_EVERY: Duration = Duration::from_secs(1);
 
@@ -47,6 +56,8 @@ pub struct TerminalOptions {
     pub rows: u16,
     /// Lines of history a late watcher gets.
     pub scrollback: usize,
+    /// How much nicer than the host its programs run (0 to 19; `host::priority`).
+    pub programs_nicer: i32,
 }
 
 impl Default for TerminalOptions {
@@ -55,6 +66,7 @@ impl Default for TerminalOptions {
             cols: 120,
             rows: 32,
             scrollback: 2000,
+            programs_nicer: PROGRAMS_NICER,
         }
     }
 }
@@ -119,6 +131,11 @@ impl Terminals {
         }
     }
 
+    /// What terminals opened from now on start with (those running keep theirs).
+    pub fn set_options(&mut self, options: TerminalOptions) {
+        self.options = options;
+    }
+
     /// Starts `command` (by `sh -c`; `None`: the user's `$SHELL`) in `root` and tells
     /// everyone. The terminal's task sends its output through `sender` from now on.
     pub async fn open(
@@ -138,6 +155,7 @@ impl Terminals {
             cols,
             rows,
             scrollback,
+            programs_nicer,
         } = self.options;
         let (commands, receiver) = mpsc::channel(256);
         let (started, ready) = tokio::sync::oneshot::channel();
@@ -145,6 +163,7 @@ impl Terminals {
             screen: HostScreen::new(id, cols, rows, scrollback),
             name: name.clone(),
             command,
+            programs_nicer,
             root: root.to_path_buf(),
             commands: receiver,
             outbox: forward_to(sender.clone()),
@@ -358,8 +377,8 @@ fn spawn(
     name: &str,
     command: Option<&str>,
     root: &Path,
-    cols: u16,
-    rows: u16,
+    (cols, rows): (u16, u16),
+    nicer: i32,
 ) -> Result<Pty, pty_process::Error> {
     let (pty, pts) = pty_process::open()?;
     pty.resize(pty_process::Size::new(rows, cols))?;
@@ -370,13 +389,25 @@ fn spawn(
         Some(command) => pty_process::Command::new("/bin/sh").arg("-c").arg(command),
         None => pty_process::Command::new(shell),
     };
-    let child = program
+    let program = program
         .current_dir(root)
         .env("TERM", "xterm-256color")
         .env("COLORTERM", "truecolor")
         .env("COTYPE_TERMINAL", name)
-        .kill_on_drop(true)
-        .spawn(pts)?;
+        .kill_on_drop(true);
+    // SAFETY: the closure makes only async-signal-safe system calls.
+    let program = unsafe {
+        program.pre_exec(move || {
+            crate::host::priority::nicer_before_exec(nicer);
+            Ok(())
+        })
+    };
+    let child = program.spawn(pts)?;
+    // Its session, and so its scheduling group, is its own by now (spawn returns once
+    // it ran exec).
+    if let Some(pid) = child.id().filter(|_| nicer > 0) {
+        tokio::spawn(crate::host::priority::nicer_group(pid, nicer));
+    }
     Ok(Pty { pty, child })
 }
 
@@ -385,6 +416,8 @@ struct Thread {
     screen: HostScreen,
     name: String,
     command: Option<String>,
+    /// How much nicer than the host its program runs.
+    programs_nicer: i32,
     root: PathBuf,
     commands: mpsc::Receiver<Command>,
     /// Where its messages go to be sealed and sent (`forward_to`).
@@ -426,7 +459,8 @@ impl Thread {
     /// runtime held a worker for many milliseconds at a time and delayed the tasks queued
     /// behind it (edits among them, p99 13–17 ms instead of 0.7 ms during a 10 MB `cat`).
     /// Here the kernel shares the CPU between this thread and the session's, and the
-    /// thread runs 10 nicer than them, so a flood takes mostly the CPU edits leave.
+    /// thread runs 10 nicer than them and gives its CPU back every `YIELD_EVERY`, so a
+    /// flood takes mostly the CPU edits leave.
     fn run(self, started: tokio::sync::oneshot::Sender<Result<(), OpenError>>) {
         let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -442,6 +476,7 @@ impl Thread {
             screen,
             name,
             command,
+            programs_nicer,
             root,
             commands,
             outbox,
@@ -450,14 +485,20 @@ impl Thread {
         runtime.block_on(async move {
             let (cols, rows) = screen.size();
             // The program starts before the thread lowers its priority: a child inherits it.
-            let pty = match spawn(&name, command.as_deref(), &root, cols, rows) {
+            let pty = match spawn(
+                &name,
+                command.as_deref(),
+                &root,
+                (cols, rows),
+                programs_nicer,
+            ) {
                 Ok(pty) => pty,
                 Err(error) => {
                     let _ = started.send(Err(error.into()));
                     return;
                 }
             };
-            crate::host::thread_priority::nicer(10);
+            crate::host::priority::nicer(10);
             let _ = started.send(Ok(()));
             serve(screen, pty, commands, outbox, sender).await;
         });
@@ -506,6 +547,9 @@ async fn serve(
     // Time spent parsing since the last tick: past PARSE_PER_TICK the thread waits for the
     // next tick, and the program for room in the PTY.
     let mut parsing = Duration::ZERO;
+    // When the thread last gave its CPU back (a read that has to wait does too, but a
+    // flood's reads never wait).
+    let mut ran_since = Instant::now();
     let exit_code = loop {
         tokio::select! {
             read = reader.read(&mut buffer), if reading && parsing < PARSE_PER_TICK => match read {
@@ -513,7 +557,12 @@ async fn serve(
                 Ok(n) => {
                     let started = Instant::now();
                     screen.feed(&buffer[..n]);
-                    parsing += started.elapsed();
+                    let now = Instant::now();
+                    parsing += now.duration_since(started);
+                    if now.duration_since(ran_since) >= YIELD_EVERY {
+                        std::thread::yield_now();
+                        ran_since = Instant::now();
+                    }
                 }
             },
             _ = tick.tick() => {
