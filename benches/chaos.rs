@@ -24,8 +24,11 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
+    // Every seed types for the same time, so the runs' figures compare.
     let timing = chaos::Timing {
         typing,
+        tokens_at_least: 0,
+        reconnects_at_least: 0,
         settle: Duration::from_secs(60),
     };
     let mut total = chaos::Report::default();

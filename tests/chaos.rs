@@ -17,6 +17,8 @@ fn six_typists_under_chaos_converge_and_lose_nothing() {
         .unwrap_or_else(rand_seed);
     let timing = chaos::Timing {
         typing: Duration::from_secs(40),
+        tokens_at_least: 50,
+        reconnects_at_least: 1,
         settle: Duration::from_secs(60),
     };
     let report = chaos::run_blocking(seed, timing, chaos::FaultPlan::default());
@@ -32,8 +34,10 @@ fn six_typists_under_chaos_converge_and_lose_nothing() {
     assert_eq!(report.host_pauses, 1);
     assert_eq!(report.kills, 1);
     // Typists type every 30-400 ms for 40 s, about 35% of it tokens: some 100 on a quiet
-    // machine, fewer when the machine is busy (66 seen under a parallel bench run); a few
-    // dozen still exercise every fault.
+    // machine, fewer when the machine is busy (66 seen under a parallel bench run) or when
+    // the faults land on the joins (seed 1796413095277863415 typed 19 to 72 in 40 s, once
+    // without a reconnect), so typing goes on, up to 80 s, until 50 are typed and someone
+    // reconnected; a few dozen exercise every fault.
     assert!(report.tokens > 40, "{}", report.json());
 }
 

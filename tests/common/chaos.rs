@@ -688,6 +688,13 @@ impl Report {
 pub struct Timing {
     /// Typing under faults.
     pub typing: Duration,
+    /// Typing goes on past `typing` (at most as long again) until the typists have typed
+    /// this many tokens and reconnected this many times: with some seeds the faults land
+    /// on the joins, and a client takes ~20 s to give up on a half-open link while joining
+    /// (`client::SILENT_PINGS`), so such a run would otherwise end having typed too little,
+    /// or reconnected too rarely, to show anything.
+    pub tokens_at_least: usize,
+    pub reconnects_at_least: u64,
     /// After typing stops: the faults calm down and everyone must converge within this.
     pub settle: Duration,
 }
@@ -776,7 +783,19 @@ pub async fn run(seed: u64, timing: Timing, plan: FaultPlan) -> Report {
     let mut paused = false;
     let mut killed = false;
     let mut host_rss_peak = report.host_rss_start_kib;
-    while Instant::now() < typing_ends {
+    let typing_at_most = typing_ends + timing.typing;
+    let typed_enough = |ledgers: &[(Arc<Mutex<Ledger>>, bool)]| {
+        let (mut tokens, mut reconnects) = (0, 0);
+        for (ledger, _) in ledgers {
+            let ledger = ledger.lock().unwrap();
+            tokens += ledger.tokens.len();
+            reconnects += ledger.reconnects;
+        }
+        tokens >= timing.tokens_at_least && reconnects >= timing.reconnects_at_least
+    };
+    while Instant::now() < typing_ends
+        || (!typed_enough(&ledgers) && Instant::now() < typing_at_most)
+    {
         tokio::time::sleep(Duration::from_millis(250)).await;
         host_rss_peak = host_rss_peak.max(rss_kib(host.pid()).unwrap_or(0));
         if let Some(problem) = finished_early(&mut tasks).await {
