@@ -24,17 +24,7 @@ async fn host_with_terminal(
     relay: std::net::SocketAddr,
     command: &str,
 ) -> (Link, HostControl) {
-    let mut session = HostSession::start(HostOptions {
-        root: dir.to_path_buf(),
-        relay: relay.to_string(),
-        insecure: false,
-        hide: Vec::new(),
-        name: "hostie".into(),
-        approval: Approval::Auto,
-        trust_project: false,
-    })
-    .await
-    .expect("host starts");
+    let mut session = start_host(dir, relay).await;
     session
         .open_terminal(Some(command.to_owned()))
         .await
@@ -45,6 +35,21 @@ async fn host_with_terminal(
         let _ = session.run().await;
     });
     (link, control)
+}
+
+/// A host sharing `dir` through `relay`, letting everyone in.
+async fn start_host(dir: &Path, relay: std::net::SocketAddr) -> HostSession {
+    HostSession::start(HostOptions {
+        root: dir.to_path_buf(),
+        relay: relay.to_string(),
+        insecure: false,
+        hide: Vec::new(),
+        name: "hostie".into(),
+        approval: Approval::Auto,
+        trust_project: false,
+    })
+    .await
+    .expect("host starts")
 }
 
 /// Until the session's people show `participant` admitted.
@@ -344,17 +349,7 @@ async fn a_terminal_and_its_program_yield_the_cpu_to_the_session() {
     let relay = common::start_relay(RelayConfig::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let our_group = autogroup("self");
-    let mut session = HostSession::start(HostOptions {
-        root: dir.path().to_path_buf(),
-        relay: relay.address.to_string(),
-        insecure: false,
-        hide: Vec::new(),
-        name: "hostie".into(),
-        approval: Approval::Auto,
-        trust_project: false,
-    })
-    .await
-    .expect("host starts");
+    let mut session = start_host(dir.path(), relay.address).await;
     session
         .open_terminal(Some("echo $$ > niced.pid; exec sh".into()))
         .await
