@@ -387,12 +387,19 @@ fn whole_file_and_inactive_code_diagnostics_are_marked_once_and_dimmed() {
         picker_chose(s, "src/lib.rs")
     });
     tmux.keys("ada", &["Enter"]);
-    let (screen, _) = wait_indexed(&tmux, "the inactive block dimmed", |text, attributed| {
-        text.contains("fn never_built")
-            && attributed
-                .lines()
-                .any(|row| dim_text(row).contains("let nothing = 0;"))
-    });
+    // The dimming (semantic tokens) and the mark (a diagnostic) arrive separately: wait
+    // for both, then check the mark is the only one (CI once saw the block dimmed first).
+    let (screen, _) = wait_indexed(
+        &tmux,
+        "the inactive block dimmed and marked",
+        |text, attributed| {
+            text.contains("fn never_built")
+                && marked_lines(text).iter().any(|(line, _)| *line == cfg_line)
+                && attributed
+                    .lines()
+                    .any(|row| dim_text(row).contains("let nothing = 0;"))
+        },
+    );
     let in_block: Vec<(usize, char)> = marked_lines(&screen)
         .into_iter()
         .filter(|(line, _)| (cfg_line..cfg_line + 4).contains(line))
