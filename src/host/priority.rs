@@ -20,13 +20,9 @@ use std::time::Duration;
 pub fn nicer(by: i32) {
     #[cfg(target_os = "linux")]
     {
-        // SAFETY: plain system calls on this thread's own id; no memory is passed.
-        let lowered = unsafe {
-            let thread = libc::gettid() as libc::id_t;
-            let now = libc::getpriority(libc::PRIO_PROCESS, thread);
-            libc::setpriority(libc::PRIO_PROCESS, thread, (now + by).min(19))
-        };
-        if lowered != 0 {
+        // SAFETY: gettid has no preconditions.
+        let thread = unsafe { libc::gettid() } as libc::id_t;
+        if !lower(thread, by) {
             tracing::debug!("could not lower a thread's priority");
         }
     }
@@ -38,14 +34,21 @@ pub fn nicer(by: i32) {
 /// that started it. Only system calls, as that moment requires; a failure leaves the
 /// program at its parent's priority rather than not starting it.
 pub fn nicer_before_exec(by: i32) {
-    // SAFETY: async-signal-safe system calls on the calling process; no memory is passed.
     #[cfg(unix)]
-    unsafe {
-        let now = libc::getpriority(libc::PRIO_PROCESS, 0);
-        libc::setpriority(libc::PRIO_PROCESS, 0, (now + by).min(19));
-    }
+    lower(0, by);
     #[cfg(not(unix))]
     let _ = by;
+}
+
+/// Makes `who` (a thread id, or 0 for the calling process) `by` nicer, at most 19;
+/// whether the kernel took it. Async-signal-safe: system calls only.
+#[cfg(unix)]
+fn lower(who: libc::id_t, by: i32) -> bool {
+    // SAFETY: plain system calls on an id; no memory is passed.
+    unsafe {
+        let now = libc::getpriority(libc::PRIO_PROCESS, who);
+        libc::setpriority(libc::PRIO_PROCESS, who, (now + by).min(19)) == 0
+    }
 }
 
 /// Makes the scheduling group of `pid`, a program that started a session of its own (as

@@ -484,7 +484,8 @@ impl Thread {
         } = self;
         runtime.block_on(async move {
             let (cols, rows) = screen.size();
-            // The program starts before the thread lowers its priority: a child inherits it.
+            // The program starts before the thread lowers its priority (a child inherits
+            // it): the program's own is the host's plus `programs_nicer`, no more.
             let pty = match spawn(
                 &name,
                 command.as_deref(),
